@@ -1,0 +1,42 @@
+# The README's commands. Each one sets up .venv first (only when pyproject.toml changed).
+# Threads are pinned: multi-threaded BLAS on these 2-core machines is 100-1000x slower.
+export OMP_NUM_THREADS ?= 1
+export OPENBLAS_NUM_THREADS ?= 1
+export MKL_NUM_THREADS ?= 1
+export NUMBA_NUM_THREADS ?= 1
+export MPLBACKEND ?= Agg
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: setup test lint docs reproduce bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	# the CPU build of torch first, so nothing pulls a multi-GB CUDA build (see README)
+	$(BIN)/pip install --quiet "torch==2.13.0"
+	$(BIN)/pip install --quiet -e ".[dev,bench]"
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+lint: $(STAMP)
+	$(BIN)/ruff check tensorrec tests experiments theory_checks benchmarks
+	$(BIN)/lint-imports
+
+test: lint
+	$(BIN)/pytest
+
+docs: $(STAMP)
+	$(BIN)/sphinx-build -W --keep-going -q -b html docs docs/_build/html
+
+reproduce: $(STAMP)
+	$(BIN)/tensorrec reproduce --quick --out results
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/b6_manifold_core.py
+
+clean:
+	rm -rf $(VENV) docs/_build results .pytest_cache .hypothesis

@@ -1,0 +1,185 @@
+"""Layer 0: the array boundary, dtype/device policy and argument validation.
+
+torch is the compute engine. Public functions accept numpy arrays or torch tensors and
+return the array type they were given: numpy inputs are wrapped with ``torch.from_numpy``
+(memory is shared, nothing is copied) and results are handed back with ``.numpy()``.
+Nothing here casts a dtype or moves a device behind the caller's back: mismatches raise.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import numbers
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+import numpy as np
+import torch
+
+DEFAULT_DTYPE = torch.float64
+"""The default real dtype: linear rates are checked down to 1e-12."""
+
+DEFAULT_COMPLEX_DTYPE = torch.complex128
+
+_FLOATING = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
+_COMPLEX = (torch.complex64, torch.complex128)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def describe(x: object) -> str:
+    """A short description of a value for error messages (type, shape, dtype, device)."""
+    if isinstance(x, torch.Tensor):
+        return f"torch.Tensor(shape={tuple(x.shape)}, dtype={x.dtype}, device={x.device})"
+    if isinstance(x, np.ndarray):
+        return f"numpy.ndarray(shape={x.shape}, dtype={x.dtype})"
+    text = repr(x)
+    return text if len(text) <= 80 else f"{type(x).__name__} ({text[:60]}...)"
+
+
+def as_tensor(x: object, name: str) -> torch.Tensor:
+    """Return ``x`` as a floating or complex torch tensor, sharing memory with numpy input.
+
+    Raises
+    ------
+    TypeError
+        If ``x`` is neither a numpy array nor a torch tensor, or has an integer/bool dtype.
+    """
+    if isinstance(x, np.ndarray):
+        if x.dtype.kind not in "fc":
+            raise TypeError(f"{name}: expected a floating or complex array, got {describe(x)}")
+        return torch.from_numpy(x)
+    if isinstance(x, torch.Tensor):
+        if not (x.is_floating_point() or x.is_complex()):
+            raise TypeError(f"{name}: expected a floating or complex tensor, got {describe(x)}")
+        return x
+    raise TypeError(f"{name}: expected a numpy array or a torch tensor, got {describe(x)}")
+
+
+def _has_numpy(args: tuple) -> bool:
+    for a in args:
+        if isinstance(a, np.ndarray):
+            return True
+        if isinstance(a, (tuple, list)) and any(isinstance(b, np.ndarray) for b in a):
+            return True
+    return False
+
+
+def _to_torch(a: object) -> object:
+    if isinstance(a, np.ndarray):
+        return torch.from_numpy(a)
+    if isinstance(a, (tuple, list)) and any(isinstance(b, np.ndarray) for b in a):
+        return type(a)(torch.from_numpy(b) if isinstance(b, np.ndarray) else b for b in a)
+    return a
+
+
+def to_numpy(a: object) -> object:
+    """Hand tensors (or tuples of tensors) back as numpy arrays; other values pass through."""
+    if isinstance(a, torch.Tensor):
+        return a.detach().cpu().numpy() if a.device.type != "cpu" else a.detach().numpy()
+    if isinstance(a, tuple):
+        return tuple(to_numpy(b) for b in a)
+    if isinstance(a, list):
+        return [to_numpy(b) for b in a]
+    return a
+
+
+def numpy_boundary(fn: F) -> F:
+    """Decorate ``fn`` so that numpy positional inputs give numpy outputs.
+
+    Positional arguments that are numpy arrays (or tuples/lists holding some) are wrapped
+    with ``torch.from_numpy``; if any was, tensors in the result are converted back.
+    Torch-only calls pay one ``isinstance`` scan.
+    """
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        if not _has_numpy(args):
+            return fn(*args, **kwargs)
+        return to_numpy(fn(*(_to_torch(a) for a in args), **kwargs))
+
+    return wrapper
+
+
+def check_compatible(tensors: Mapping[str, torch.Tensor]) -> None:
+    """Raise if the named tensors do not share one device and one dtype."""
+    items = list(tensors.items())
+    if not items:
+        return
+    name0, t0 = items[0]
+    for name, t in items[1:]:
+        if t.device != t0.device:
+            raise ValueError(
+                f"{name}: expected device {t0.device} (the device of {name0}), got {t.device}; "
+                "move the inputs to one device explicitly"
+            )
+        if t.dtype != t0.dtype:
+            raise TypeError(
+                f"{name}: expected dtype {t0.dtype} (the dtype of {name0}), got {t.dtype}; "
+                "cast the inputs to one dtype explicitly"
+            )
+
+
+def check_finite(name: str, t: torch.Tensor) -> None:
+    """Raise ``ValueError`` if ``t`` holds NaN or Inf."""
+    if not bool(torch.isfinite(t).all()):
+        bad = int((~torch.isfinite(t)).sum())
+        raise ValueError(f"{name}: expected finite values, got {bad} non-finite entries in {describe(t)}")
+
+
+def check_positive_finite(name: str, value: object) -> float:
+    """Return ``value`` as a float if it is a positive finite real number, else raise."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name}: expected a positive finite number, got {describe(value)}")
+    v = float(value)
+    if not (math.isfinite(v) and v > 0):
+        raise ValueError(f"{name}: expected a positive finite number, got {value!r}")
+    return v
+
+
+def check_positive_int(name: str, value: object, minimum: int = 1) -> int:
+    """Return ``value`` if it is an int >= ``minimum`` (bools rejected), else raise."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name}: expected an integer >= {minimum}, got {describe(value)}")
+    if value < minimum:
+        raise ValueError(f"{name}: expected an integer >= {minimum}, got {value}")
+    return int(value)
+
+
+def check_choice(name: str, value: object, choices: tuple[str, ...]) -> str:
+    """Return ``value`` if it is one of ``choices``, else raise listing the valid names."""
+    if value not in choices:
+        raise ValueError(f"{name}: expected one of {', '.join(map(repr, choices))}; got {value!r}")
+    return value  # type: ignore[return-value]
+
+
+def resolve_dtype(dtype: torch.dtype | None, field: str) -> torch.dtype:
+    """The dtype to create data with: the default for ``field`` or a checked explicit one."""
+    if dtype is None:
+        return DEFAULT_COMPLEX_DTYPE if field == "complex" else DEFAULT_DTYPE
+    allowed = _COMPLEX if field == "complex" else _FLOATING
+    if dtype not in allowed:
+        raise TypeError(f"dtype: expected one of {allowed} for a {field} manifold, got {dtype}")
+    return dtype
+
+
+def real_dtype(dtype: torch.dtype) -> torch.dtype:
+    """The real dtype matching ``dtype`` (complex128 -> float64, float32 -> float32)."""
+    return torch.empty((), dtype=dtype).real.dtype
+
+
+def is_complex_dtype(dtype: torch.dtype) -> bool:
+    return dtype in _COMPLEX
+
+
+def tree_map(fn: Callable, *trees):
+    """Apply ``fn`` leafwise to tensors or to tuples of tensors (product-manifold points)."""
+    if isinstance(trees[0], (tuple, list)):
+        return tuple(fn(*leaves) for leaves in zip(*trees, strict=True))
+    return fn(*trees)
+
+
+def tree_leaves(tree) -> list:
+    """The tensors of a tensor or of a tuple of tensors."""
+    return list(tree) if isinstance(tree, (tuple, list)) else [tree]

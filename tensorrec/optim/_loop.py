@@ -1,0 +1,100 @@
+"""Bookkeeping shared by the optimizers: timing, trace, stopping rules, progress bar."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Mapping
+
+import torch
+
+from tensorrec._backend import describe, real_dtype, tree_leaves
+from tensorrec.manifolds.base import Manifold
+from tensorrec.optim.result import Result, Trace
+from tensorrec.optim.stopping import Divergence, State, as_stopping_rule
+
+DEFAULT_STOP = {"max_iter": 1000, "grad_norm": 1e-10}
+
+MESSAGES = {
+    "max_iter": "reached the iteration budget",
+    "grad_norm": "gradient norm below tolerance",
+    "rel_change": "relative change of the iterate below tolerance",
+    "metric": "metric below its target",
+    "time": "reached the time budget",
+    "nan": "the cost or gradient became NaN/Inf; the last finite iterate is returned",
+    "diverged": "the cost grew for several consecutive iterations above its start: the step is too large",
+    "line_search_failed": "the line search found no decrease; the last accepted iterate is returned",
+}
+
+
+def prepare_point(manifold: Manifold, x0, validate: bool):
+    """Convert ``x0`` to torch, check devices/dtypes agree, and check it is on the manifold."""
+    from tensorrec._backend import _to_torch
+
+    x = _to_torch(x0)
+    x = tuple(x) if isinstance(x, list) else x
+    leaves = tree_leaves(x)
+    for k, t in enumerate(leaves):
+        if not isinstance(t, torch.Tensor):
+            raise TypeError(f"x0: expected torch tensors or numpy arrays, got {describe(t)} at component {k}")
+        if t.device != leaves[0].device:
+            raise ValueError(f"x0: expected all components on {leaves[0].device}, got {t.device} at component {k}")
+        if real_dtype(t.dtype) != real_dtype(leaves[0].dtype):
+            raise TypeError(
+                f"x0: expected one precision for all components ({leaves[0].dtype}), got {t.dtype} at component {k}"
+            )
+    if validate:
+        ok, reason = manifold.check_point(x)
+        if not ok:
+            raise ValueError(f"x0: expected a point of {manifold!r}; {reason}")
+    return x
+
+
+def relative_change(x_new, x) -> float:
+    num = sum(float(torch.linalg.vector_norm(a - b)) ** 2 for a, b in zip(tree_leaves(x_new), tree_leaves(x)))
+    den = sum(float(torch.linalg.vector_norm(b)) ** 2 for b in tree_leaves(x))
+    return math.sqrt(num / den) if den > 0 else math.sqrt(num)
+
+
+class Loop:
+    """Records iterates, applies the stopping rules, and builds the :class:`Result`."""
+
+    def __init__(self, stop, metrics: Mapping[str, Callable] | None, progress: bool, desc: str):
+        self.rule = as_stopping_rule(stop, DEFAULT_STOP) | Divergence()
+        metrics = dict(metrics or {})
+        for name, fn in metrics.items():
+            if not callable(fn):
+                raise TypeError(f"metrics[{name!r}]: expected a callable x -> float, got {describe(fn)}")
+        self.metrics = metrics
+        self.trace = Trace()
+        self.bar = None
+        if progress:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(desc=desc, unit="it")
+        self.t0 = time.perf_counter()
+
+    def record(self, iteration: int, x, value: float, grad_norm: float, step: float, rel_change: float) -> str | None:
+        """Append iterate ``iteration`` to the trace; return a stop reason or None."""
+        measured = {name: float(fn(x)) for name, fn in self.metrics.items()}
+        elapsed = time.perf_counter() - self.t0
+        self.trace.append(value, grad_norm, step, elapsed, measured)
+        if self.bar is not None:
+            self.bar.update(1 if iteration else 0)
+            self.bar.set_postfix(value=f"{value:.3e}", grad=f"{grad_norm:.2e}", refresh=False)
+        state = State(iteration, value, grad_norm, rel_change, elapsed, self.trace.value, measured)
+        return self.rule(state)
+
+    def result(self, x, value: float, grad_norm: float, iterations: int, reason: str) -> Result:
+        if self.bar is not None:
+            self.bar.close()
+        return Result(
+            point=x,
+            value=value,
+            grad_norm=grad_norm,
+            iterations=iterations,
+            stop_reason=reason,
+            wall_time=time.perf_counter() - self.t0,
+            trace=self.trace,
+            message=MESSAGES.get(reason, reason),
+        )

@@ -1,0 +1,142 @@
+"""Objectives and problems: a cost on a manifold, with its Euclidean derivatives."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+
+from tensorrec._backend import describe, tree_leaves, tree_map
+from tensorrec._linalg import real_inner
+from tensorrec.manifolds.base import Manifold
+
+
+def _requires_grad(x):
+    return tree_map(lambda t: t.detach().requires_grad_(True), x)
+
+
+def _grad(value: torch.Tensor, x, create_graph: bool = False):
+    leaves = tree_leaves(x)
+    grads = torch.autograd.grad(value, leaves, create_graph=create_graph, allow_unused=True)
+    grads = [torch.zeros_like(t) if g is None else g for t, g in zip(leaves, grads)]
+    return tuple(grads) if isinstance(x, (tuple, list)) else grads[0]
+
+
+class Objective:
+    """A real-valued cost f(x) with its Euclidean gradient and Hessian-vector product.
+
+    Subclasses implement :meth:`value` and may override :meth:`egrad`,
+    :meth:`value_and_egrad` and :meth:`ehvp` with hand-written derivatives (the hot path);
+    the defaults use ``torch.autograd``, which is also how hand-written ones are checked.
+
+    Conventions: for complex x the gradient is taken with respect to the real inner product
+    Re<u, v>, i.e. grad f = df/dRe(x) + i df/dIm(x) (what ``torch.autograd`` returns for a
+    real-valued cost). ``value`` returns a 0-dim real tensor; a batch of independent
+    problems returns the sum of their costs.
+    """
+
+    def value(self, x) -> torch.Tensor:
+        raise NotImplementedError
+
+    def egrad(self, x):
+        """Euclidean gradient (same structure as ``x``)."""
+        return self.value_and_egrad(x)[1]
+
+    def value_and_egrad(self, x):
+        """``(f(x), grad f(x))``; override when the two share work."""
+        with torch.enable_grad():
+            xr = _requires_grad(x)
+            f = self.value(xr)
+            g = _grad(f, xr)
+        return f.detach(), g
+
+    def ehvp(self, x, u):
+        """Euclidean Hessian-vector product D(grad f)(x)[u], by double backward."""
+        with torch.enable_grad():
+            xr = _requires_grad(x)
+            g = _grad(self.value(xr), xr, create_graph=True)
+            gu = sum(real_inner(gk, uk, gk.ndim).sum() for gk, uk in zip(tree_leaves(g), tree_leaves(u)))
+            hu = _grad(gu, xr)
+        return tree_map(torch.Tensor.detach, hu)
+
+
+class CallableObjective(Objective):
+    """An :class:`Objective` made of callables; missing derivatives come from autograd."""
+
+    def __init__(self, cost: Callable, egrad: Callable | None = None, ehvp: Callable | None = None):
+        for name, fn in (("cost", cost), ("egrad", egrad), ("ehvp", ehvp)):
+            if fn is not None and not callable(fn):
+                raise TypeError(f"{name}: expected a callable, got {describe(fn)}")
+        self._cost, self._egrad, self._ehvp = cost, egrad, ehvp
+
+    def value(self, x):
+        return self._cost(x)
+
+    def egrad(self, x):
+        return self._egrad(x) if self._egrad is not None else super().egrad(x)
+
+    def value_and_egrad(self, x):
+        if self._egrad is None:
+            return super().value_and_egrad(x)
+        return self._cost(x), self._egrad(x)
+
+    def ehvp(self, x, u):
+        return self._ehvp(x, u) if self._ehvp is not None else super().ehvp(x, u)
+
+
+class Problem:
+    """A cost on a manifold: what every optimizer and landscape tool takes.
+
+    Parameters
+    ----------
+    manifold : Manifold
+    objective : Objective or callable
+        An :class:`Objective`, or a callable ``cost(x) -> 0-dim tensor``.
+    egrad, ehvp : callable, optional
+        Hand-written Euclidean gradient / Hessian-vector product when ``objective`` is a
+        callable (autograd is used for whichever is missing).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from tensorrec.manifolds import Sphere
+    >>> A = torch.diag(torch.tensor([3.0, 2.0, 1.0], dtype=torch.float64))
+    >>> problem = Problem(Sphere(3), lambda x: -(x @ A @ x), egrad=lambda x: -2 * A @ x)
+    >>> float(problem.value(torch.tensor([1.0, 0.0, 0.0], dtype=torch.float64)))
+    -3.0
+    """
+
+    def __init__(self, manifold: Manifold, objective, egrad=None, ehvp=None):
+        if not isinstance(manifold, Manifold):
+            raise TypeError(f"manifold: expected a tensorrec Manifold, got {describe(manifold)}")
+        if isinstance(objective, Objective):
+            if egrad is not None or ehvp is not None:
+                raise TypeError("egrad/ehvp: give them only with a callable cost, not with an Objective")
+        elif callable(objective):
+            objective = CallableObjective(objective, egrad, ehvp)
+        else:
+            raise TypeError(f"objective: expected an Objective or a callable, got {describe(objective)}")
+        self.manifold = manifold
+        self.objective = objective
+
+    def __repr__(self) -> str:
+        return f"Problem({self.manifold!r}, {type(self.objective).__name__})"
+
+    def value(self, x) -> torch.Tensor:
+        return self.objective.value(x)
+
+    def egrad(self, x):
+        return self.objective.egrad(x)
+
+    def rgrad(self, x):
+        """Riemannian gradient at ``x``."""
+        return self.manifold.egrad_to_rgrad(x, self.objective.egrad(x))
+
+    def value_and_rgrad(self, x):
+        f, g = self.objective.value_and_egrad(x)
+        return f, self.manifold.egrad_to_rgrad(x, g)
+
+    def rhess(self, x, u):
+        """Riemannian Hessian at ``x`` applied to the tangent vector ``u``."""
+        g = self.objective.egrad(x)
+        return self.manifold.ehess_to_rhess(x, g, self.objective.ehvp(x, u), u)

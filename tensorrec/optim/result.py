@@ -1,0 +1,166 @@
+"""Per-iteration history (:class:`Trace`), the solver :class:`Result`, and rate fitting."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any
+
+import numpy as np
+
+from tensorrec._backend import check_choice, to_numpy
+
+CONVERGED = ("grad_norm", "rel_change", "metric")
+"""Stop reasons that mean the run met its tolerance."""
+
+FAILED = ("nan", "diverged", "line_search_failed")
+"""Stop reasons that mean the returned point must not be trusted."""
+
+
+@dataclasses.dataclass
+class Trace:
+    """History of a run: entry ``t`` describes iterate ``t`` (entry 0 is the start).
+
+    Attributes
+    ----------
+    value, grad_norm : list of float
+        Cost and Riemannian gradient norm at iterate t.
+    step : list of float
+        Step size that produced iterate t (NaN for t = 0).
+    time : list of float
+        Seconds since the start of the run when iterate t was recorded.
+    metrics : dict of str to list of float
+        User metrics evaluated at every iterate, e.g. the error to a known truth.
+    """
+
+    value: list[float] = dataclasses.field(default_factory=list)
+    grad_norm: list[float] = dataclasses.field(default_factory=list)
+    step: list[float] = dataclasses.field(default_factory=list)
+    time: list[float] = dataclasses.field(default_factory=list)
+    metrics: dict[str, list[float]] = dataclasses.field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.value)
+
+    def append(self, value: float, grad_norm: float, step: float, time: float, metrics: dict) -> None:
+        self.value.append(value)
+        self.grad_norm.append(grad_norm)
+        self.step.append(step)
+        self.time.append(time)
+        for key, v in metrics.items():
+            self.metrics.setdefault(key, []).append(v)
+
+    def series(self, name: str) -> np.ndarray:
+        """One recorded series as an array: ``"value"``, ``"grad_norm"``, ``"step"``,
+        ``"time"`` or the name of a user metric."""
+        if name in ("value", "grad_norm", "step", "time"):
+            return np.asarray(getattr(self, name), dtype=float)
+        if name in self.metrics:
+            return np.asarray(self.metrics[name], dtype=float)
+        known = ["value", "grad_norm", "step", "time", *self.metrics]
+        raise KeyError(f"name: expected one of {known}, got {name!r}")
+
+    def as_dict(self) -> dict[str, np.ndarray]:
+        """Every series as arrays (user metrics prefixed ``metric_``), ready for ``np.savez``."""
+        out = {k: self.series(k) for k in ("value", "grad_norm", "step", "time")}
+        out.update({f"metric_{k}": self.series(k) for k in self.metrics})
+        return out
+
+    def linear_rate(
+        self,
+        metric: str = "grad_norm",
+        *,
+        start: int = 5,
+        stop: int | None = None,
+        floor: float = 1e-12,
+        method: str = "endpoint",
+    ) -> float:
+        r"""Fitted per-iteration contraction factor q of a linearly converging series e_t.
+
+        The window runs from iterate ``start`` to the last iterate ``last <= stop`` whose
+        value is above ``floor`` (round-off plateaus are excluded).
+
+        Parameters
+        ----------
+        metric : str
+            The series to fit (``"grad_norm"``, ``"value"`` or a user metric such as the
+            error to the truth). It must be positive.
+        start, stop : int
+            Window bounds (iterations); ``stop=None`` means the last iterate.
+        floor : float
+            Values at or below it are treated as converged and left out.
+        method : {"endpoint", "lstsq"}
+            ``"endpoint"``: q = (e_last / e_start)^{1 / (last - start)} (tucker_tt spec
+            section 8.3); ``"lstsq"``: exp of the least-squares slope of log e_t.
+
+        Returns
+        -------
+        float
+            The rate q; e_t ~ C q^t.
+        """
+        check_choice("method", method, ("endpoint", "lstsq"))
+        e = self.series(metric)
+        stop = len(e) - 1 if stop is None else min(stop, len(e) - 1)
+        above = np.flatnonzero(e[: stop + 1] > floor)
+        last = int(above[-1]) if above.size else -1
+        if start < 0 or last - start < 2:
+            raise ValueError(
+                f"start: need at least 3 iterates above floor={floor:g} from iterate {start}; "
+                f"the series {metric!r} has {len(e)} entries and drops to the floor after {last}"
+            )
+        window = e[start : last + 1]
+        if np.any(window <= 0) or not np.all(np.isfinite(window)):
+            raise ValueError(f"metric: {metric!r} must be positive and finite over the window")
+        if method == "endpoint":
+            return float((window[-1] / window[0]) ** (1.0 / (last - start)))
+        slope = np.polyfit(np.arange(start, last + 1), np.log(window), 1)[0]
+        return float(math.exp(slope))
+
+
+@dataclasses.dataclass(frozen=True)
+class Result:
+    """What an optimizer returns.
+
+    Attributes
+    ----------
+    point : tensor or tuple of tensors
+        The final iterate (torch; see :meth:`point_numpy`).
+    value : float
+        Cost at ``point``.
+    grad_norm : float
+        Riemannian gradient norm at ``point``.
+    iterations : int
+        Number of iterations performed.
+    stop_reason : str
+        Which rule stopped the run: ``"max_iter"``, ``"grad_norm"``, ``"rel_change"``,
+        ``"metric"``, ``"time"``, or a failure ``"nan"``, ``"diverged"``,
+        ``"line_search_failed"``.
+    wall_time : float
+        Seconds.
+    trace : Trace
+    message : str
+        A sentence explaining the stop reason.
+    """
+
+    point: Any
+    value: float
+    grad_norm: float
+    iterations: int
+    stop_reason: str
+    wall_time: float
+    trace: Trace
+    message: str = ""
+
+    @property
+    def converged(self) -> bool:
+        """True when a tolerance was met (not merely the iteration or time budget)."""
+        return self.stop_reason in CONVERGED
+
+    @property
+    def failed(self) -> bool:
+        """True when the run diverged, produced NaN/Inf, or its line search failed."""
+        return self.stop_reason in FAILED
+
+    def point_numpy(self):
+        """The final point as numpy array(s)."""
+        return to_numpy(self.point)

@@ -1,0 +1,181 @@
+"""Composable stopping rules.
+
+A rule looks at the :class:`State` after each iteration and returns a stop reason or None.
+Rules combine with ``|``; they can also be given by name in a dict::
+
+    stop = MaxIter(500) | GradNorm(1e-10)
+    stop = {"max_iter": 500, "grad_norm": 1e-10}
+
+The divergence/NaN rule is always active in the optimizers.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+from tensorrec._backend import check_positive_finite, check_positive_int, describe
+
+
+@dataclasses.dataclass
+class State:
+    """What stopping rules see after iteration ``iteration``."""
+
+    iteration: int
+    value: float
+    grad_norm: float
+    rel_change: float
+    elapsed: float
+    values: list[float]
+    metrics: dict[str, float]
+
+
+class StoppingRule:
+    """Base class: ``rule(state)`` returns a stop reason (str) or None."""
+
+    reason = ""
+
+    def __call__(self, state: State) -> str | None:
+        raise NotImplementedError
+
+    def __or__(self, other: StoppingRule) -> AnyOf:
+        return AnyOf(self, other)
+
+
+class AnyOf(StoppingRule):
+    """Stops as soon as any of its rules does (the first in order gives the reason)."""
+
+    def __init__(self, *rules: StoppingRule):
+        flat = []
+        for r in rules:
+            if not isinstance(r, StoppingRule):
+                raise TypeError(f"rules: expected StoppingRule instances, got {describe(r)}")
+            flat.extend(r.rules if isinstance(r, AnyOf) else [r])
+        self.rules = tuple(flat)
+
+    def __call__(self, state):
+        for rule in self.rules:
+            reason = rule(state)
+            if reason:
+                return reason
+        return None
+
+    def __repr__(self) -> str:
+        return " | ".join(map(repr, self.rules))
+
+
+class MaxIter(StoppingRule):
+    """Stop after ``n`` iterations."""
+
+    reason = "max_iter"
+
+    def __init__(self, n: int):
+        self.n = check_positive_int("max_iter", n, minimum=0)
+
+    def __call__(self, state):
+        return self.reason if state.iteration >= self.n else None
+
+    def __repr__(self) -> str:
+        return f"MaxIter({self.n})"
+
+
+class _Threshold(StoppingRule):
+    field = ""
+
+    def __init__(self, tol: float):
+        self.tol = check_positive_finite(self.reason, tol)
+
+    def __call__(self, state):
+        return self.reason if getattr(state, self.field) < self.tol else None
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.tol:g})"
+
+
+class GradNorm(_Threshold):
+    """Stop when the Riemannian gradient norm drops below ``tol``."""
+
+    reason, field = "grad_norm", "grad_norm"
+
+
+class RelChange(_Threshold):
+    """Stop when ||x_{t+1} - x_t||_F / ||x_t||_F drops below ``tol`` (ambient coordinates)."""
+
+    reason, field = "rel_change", "rel_change"
+
+
+class TimeLimit(_Threshold):
+    """Stop once ``seconds`` of wall time have elapsed."""
+
+    reason, field = "time", "elapsed"
+
+    def __call__(self, state):
+        return self.reason if state.elapsed >= self.tol else None
+
+
+class MetricBelow(StoppingRule):
+    """Stop when the user metric ``name`` drops below ``tol`` (e.g. error to the truth)."""
+
+    reason = "metric"
+
+    def __init__(self, name: str, tol: float):
+        self.name = name
+        self.tol = check_positive_finite("tol", tol)
+
+    def __call__(self, state):
+        if self.name not in state.metrics:
+            raise KeyError(f"MetricBelow: metric {self.name!r} is not recorded; pass it in metrics=")
+        return self.reason if state.metrics[self.name] < self.tol else None
+
+    def __repr__(self) -> str:
+        return f"MetricBelow({self.name!r}, {self.tol:g})"
+
+
+class Divergence(StoppingRule):
+    """Stop with ``"nan"`` on a non-finite value or gradient, and with ``"diverged"`` when the
+    cost has grown for ``patience`` consecutive iterations and is above its starting value."""
+
+    def __init__(self, patience: int = 5):
+        self.patience = check_positive_int("patience", patience)
+
+    def __call__(self, state):
+        if not (math.isfinite(state.value) and math.isfinite(state.grad_norm)):
+            return "nan"
+        v = state.values
+        if len(v) > self.patience and v[-1] > v[0]:
+            recent = v[-self.patience - 1 :]
+            if all(b > a for a, b in zip(recent, recent[1:])):
+                return "diverged"
+        return None
+
+    def __repr__(self) -> str:
+        return f"Divergence(patience={self.patience})"
+
+
+STOPPING_RULES = {
+    "max_iter": MaxIter,
+    "grad_norm": GradNorm,
+    "rel_change": RelChange,
+    "time": TimeLimit,
+}
+"""Rules that can be given by name: ``{"max_iter": 500, "grad_norm": 1e-10}``."""
+
+
+def as_stopping_rule(stop, default: dict) -> StoppingRule:
+    """Normalize ``stop`` (None, a rule, a list of rules, or a dict name -> threshold)."""
+    if stop is None:
+        stop = default
+    if isinstance(stop, dict):
+        for name in stop:
+            if name not in STOPPING_RULES:
+                raise ValueError(
+                    f"stop: unknown stopping rule {name!r}; expected names from {sorted(STOPPING_RULES)}"
+                )
+        return AnyOf(*(STOPPING_RULES[name](v) for name, v in stop.items()))
+    if isinstance(stop, StoppingRule):
+        return stop
+    if isinstance(stop, (list, tuple)):
+        return AnyOf(*stop)
+    raise TypeError(
+        f"stop: expected a StoppingRule, a list of them or a dict of named thresholds, got {describe(stop)}"
+    )
