@@ -73,14 +73,18 @@ def proximal_gradient(
         f = float(problem.value(z))
         return f + float(penalty(z)) if penalty is not None else f
 
+    def forward_backward(z):
+        """One proximal step from z and the norm of the gradient mapping there."""
+        z_new = prox(tree_map(lambda a, b: a - mu * b, z, problem.egrad(z)), mu)
+        return z_new, _norm(tree_map(lambda a, b: a - b, z, z_new)) / mu
+
     y, t = x, 1.0
     f = total(x)
-    reason = loop.record(0, x, f, math.inf, math.nan, math.inf)
-    it, gmap = 0, math.inf
+    gmap = forward_backward(x)[1]
+    reason = loop.record(0, x, f, gmap, math.nan, math.inf)
+    it = 0
     while reason is None:
-        g = problem.egrad(y)
-        x_new = prox(tree_map(lambda a, b: a - mu * b, y, g), mu)
-        gmap = _norm(tree_map(lambda a, b: a - b, y, x_new)) / mu
+        x_new, gmap = forward_backward(y)
         f_new = total(x_new)
         it += 1
         reason = loop.record(it, x_new, f_new, gmap, mu, relative_change(x_new, x))

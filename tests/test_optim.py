@@ -1,0 +1,319 @@
+"""Layer 2: RGD (constant, Armijo, per-block steps), proximal gradient, stopping, Trace, Result."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given
+
+import tensorrec as tr
+from tensorrec.manifolds import Euclidean, Product, Sphere, Stiefel
+from tensorrec.optim import (
+    Armijo,
+    GradNorm,
+    MaxIter,
+    MetricBelow,
+    Problem,
+    RelChange,
+    TimeLimit,
+    Trace,
+    proximal_gradient,
+    rgd,
+)
+from tensorrec.testing import assert_close
+from tensorrec.testing import strategies as trs
+
+
+def spd_with_spectrum(eigenvalues, seed):
+    n = len(eigenvalues)
+    q, _ = np.linalg.qr(np.random.default_rng(seed).standard_normal((n, n)))
+    return torch.from_numpy(q @ np.diag(eigenvalues) @ q.T), torch.from_numpy(q)
+
+
+def rayleigh(A):
+    return Problem(Sphere(A.shape[0]), lambda x: -(x @ A @ x), egrad=lambda x: -2 * (A @ x))
+
+
+def test_rgd_finds_top_eigenvector_to_1e10():
+    lam = np.linspace(3.0, 1.0, 12)
+    A, _ = spd_with_spectrum(lam, 0)
+    res = rgd(rayleigh(A), Sphere(12).random_point(1), step=0.2, stop={"max_iter": 5000, "grad_norm": 1e-13})
+    assert res.stop_reason == "grad_norm" and res.converged and not res.failed
+    w, V = torch.linalg.eigh(A)
+    v1 = V[:, -1] * torch.sign(V[:, -1] @ res.point)
+    assert float(torch.linalg.norm(res.point - v1)) < 1e-10
+    assert abs(res.value + float(w[-1])) < 1e-12
+
+
+def test_rgd_brockett_finds_dominant_invariant_subspace_to_1e10():
+    n, p = 15, 4
+    lam = np.concatenate([[6.0, 5.0, 4.0, 3.0], np.linspace(1.5, 0.5, n - p)])
+    A, _ = spd_with_spectrum(lam, 2)
+    N = torch.diag(torch.arange(p, 0, -1, dtype=torch.float64))
+    problem = Problem(Stiefel(n, p), lambda X: -torch.trace(X.mT @ A @ X @ N), egrad=lambda X: -2 * A @ X @ N)
+    res = rgd(problem, Stiefel(n, p).random_point(3), step=0.02, stop={"max_iter": 5000, "grad_norm": 1e-12})
+    assert res.converged
+    _, V = torch.linalg.eigh(A)
+    top = V[:, -p:].flip(-1)  # eigenvectors ordered by decreasing eigenvalue
+    signs = torch.sign(torch.sum(top * res.point, dim=0))
+    assert float(torch.linalg.norm(res.point - top * signs)) < 1e-10
+    assert float(torch.linalg.norm(res.point @ res.point.mT - top @ top.mT)) < 1e-10
+
+
+def test_rgd_complex_hermitian_rayleigh_up_to_phase():
+    rng = np.random.default_rng(4)
+    z = rng.standard_normal((8, 8)) + 1j * rng.standard_normal((8, 8))
+    q, _ = np.linalg.qr(z)
+    A = torch.from_numpy(q @ np.diag(np.linspace(2, 1, 8)) @ q.conj().T)
+    problem = Problem(Sphere(8, field="complex"), lambda x: -(x.conj() @ A @ x).real)
+    res = rgd(problem, Sphere(8, field="complex").random_point(5), step=0.3, stop={"grad_norm": 1e-12, "max_iter": 4000})
+    assert res.converged
+    v1 = torch.from_numpy(q[:, 0])
+    assert abs(abs(complex(v1.conj() @ res.point)) - 1) < 1e-12
+
+
+def test_rgd_batched_problem_equals_separate_runs():
+    A, _ = spd_with_spectrum(np.linspace(2, 1, 6), 6)
+    sphere = Sphere(6)
+    x0 = sphere.random_point(7, batch=(3,))
+    batched = Problem(sphere, lambda x: -torch.einsum("bi,ij,bj->", x, A, x))
+    out = rgd(batched, x0, step=0.1, stop={"max_iter": 50})
+    for b in range(3):
+        single = rgd(rayleigh(A), x0[b], step=0.1, stop={"max_iter": 50})
+        assert_close(out.point[b], single.point, scale=100)
+
+
+def test_product_weights_are_per_block_step_multipliers():
+    st, eu = Stiefel(5, 2), Euclidean(2, 2)
+    w = 4.0
+    M = Product([st, eu], weights=[w, 1.0])
+    B = torch.from_numpy(np.random.default_rng(8).standard_normal((5, 2)))
+
+    def cost(x):
+        U, C = x
+        return 0.5 * torch.sum((U @ C - B) ** 2)
+
+    problem = Problem(M, cost)
+    x0 = M.random_point(9)
+    mu = 0.1
+    res = rgd(problem, x0, step=mu, stop={"max_iter": 1})
+    gU, gC = problem.egrad(x0)
+    expected_U = st.retract(x0[0], -(mu / w) * st.project_tangent(x0[0], gU))
+    assert_close(res.point[0], expected_U)
+    assert_close(res.point[1], x0[1] - mu * gC)
+
+
+@given(seed=trs.seeds())
+def test_armijo_never_increases_the_cost(seed):
+    rng = np.random.default_rng(seed)
+    A = torch.from_numpy(rng.standard_normal((6, 6)))
+    M = Stiefel(6, 2)
+
+    def cost(X):  # a non-convex quartic on St(6, 2)
+        Y = A @ X
+        return torch.sum(Y**4) - torch.sum(Y**2)
+
+    res = rgd(Problem(M, cost), M.random_point(rng), step=Armijo(initial=10.0), stop={"max_iter": 40})
+    values = np.array(res.trace.value)
+    assert not res.failed or res.stop_reason == "line_search_failed"
+    assert np.all(np.diff(values) <= 1e-12 * (1 + np.abs(values[:-1])))
+
+
+def test_divergence_is_reported_not_returned_as_success():
+    A = torch.diag(torch.tensor([1.0, 10.0], dtype=torch.float64))
+    problem = Problem(Euclidean(2), lambda x: 0.5 * (x @ A @ x))
+    res = rgd(problem, torch.tensor([1.0, 1.0], dtype=torch.float64), step=0.5, stop={"max_iter": 500})
+    assert res.stop_reason == "diverged" and res.failed and not res.converged
+    assert "step is too large" in res.message
+    assert res.iterations < 20
+
+
+def test_nan_is_reported_and_last_finite_point_returned():
+    # grad sqrt(x) = 1/2 at x = 1, so one step of size 4 lands at x = -1 where sqrt is NaN
+    problem = Problem(Euclidean(3), lambda x: torch.sum(torch.sqrt(x)))
+    res = rgd(problem, torch.ones(3, dtype=torch.float64), step=4.0, stop={"max_iter": 100})
+    assert res.stop_reason == "nan" and res.failed and res.iterations == 1
+    assert torch.equal(res.point, torch.ones(3, dtype=torch.float64)) and res.value == 3.0
+    assert "NaN" in res.message
+
+
+def test_autograd_objective_matches_hand_written():
+    A, _ = spd_with_spectrum(np.linspace(2, 1, 5), 10)
+    hand = Problem(Sphere(5), lambda x: -(x @ A @ x), egrad=lambda x: -2 * (A @ x), ehvp=lambda x, u: -2 * (A @ u))
+    auto = Problem(Sphere(5), lambda x: -(x @ A @ x))
+    x = Sphere(5).random_point(11)
+    u = Sphere(5).random_tangent(x, 12)
+    assert_close(auto.egrad(x), hand.egrad(x))
+    assert_close(auto.objective.ehvp(x, u), hand.objective.ehvp(x, u))
+    assert_close(auto.rhess(x, u), hand.rhess(x, u))
+
+
+def test_autograd_gradient_passes_gradcheck():
+    A, _ = spd_with_spectrum(np.linspace(2, 1, 4), 13)
+    auto = Problem(Euclidean(4), lambda x: torch.sum(torch.sin(A @ x)) * (x @ x))
+    x = torch.from_numpy(np.random.default_rng(14).standard_normal(4)).requires_grad_(True)
+    assert torch.autograd.gradcheck(lambda z: auto.objective.value(z), (x,))
+    h = 1e-6
+    fd = torch.stack([(auto.value(x + h * e) - auto.value(x - h * e)) / (2 * h) for e in torch.eye(4, dtype=x.dtype)])
+    assert_close(auto.egrad(x.detach()), fd.detach(), scale=1e3)
+
+
+def test_stopping_rules_by_object_and_name():
+    A, _ = spd_with_spectrum(np.linspace(2, 1, 6), 15)
+    x0 = Sphere(6).random_point(16)
+    problem = rayleigh(A)
+    assert rgd(problem, x0, step=0.1, stop=MaxIter(0)).iterations == 0
+    assert rgd(problem, x0, step=0.1, stop=MaxIter(7)).iterations == 7
+    res = rgd(problem, x0, step=0.1, stop=MaxIter(10_000) | RelChange(1e-6))
+    assert res.stop_reason == "rel_change"
+    res = rgd(problem, x0, step=0.1, stop=[MaxIter(10_000), GradNorm(1e-4)])
+    assert res.stop_reason == "grad_norm" and res.grad_norm < 1e-4
+    res = rgd(problem, x0, step=0.1, stop={"time": 1e-9})
+    assert res.stop_reason == "time" and res.iterations == 0
+    w, V = torch.linalg.eigh(A)
+    err = {"error": lambda x: float(1 - abs(x @ V[:, -1]))}
+    res = rgd(problem, x0, step=0.1, stop=MaxIter(10_000) | MetricBelow("error", 1e-8), metrics=err)
+    assert res.stop_reason == "metric" and res.trace.metrics["error"][-1] < 1e-8
+
+
+def test_trace_records_every_iterate_and_numpy_roundtrip():
+    A, _ = spd_with_spectrum(np.linspace(2, 1, 6), 17)
+    x0 = Sphere(6).random_point(18).numpy()
+    res = rgd(rayleigh(A), x0, step=0.1, stop={"max_iter": 5}, metrics={"norm": lambda x: float(x.norm())})
+    assert len(res.trace) == 6 and math.isnan(res.trace.step[0]) and res.trace.step[1:] == [0.1] * 5
+    assert np.allclose(res.trace.metrics["norm"], 1.0)
+    assert isinstance(res.point_numpy(), np.ndarray)
+    assert set(res.trace.as_dict()) == {"value", "grad_norm", "step", "time", "metric_norm"}
+
+
+def test_linear_rate_recovers_a_known_contraction():
+    t = Trace()
+    for k in range(60):
+        e = 3.0 * 0.8**k
+        t.append(e, e, 1.0, 0.0, {"error": max(e, 1e-14)})
+    assert abs(t.linear_rate("grad_norm") - 0.8) < 1e-12
+    assert abs(t.linear_rate("error", method="lstsq") - 0.8) < 1e-12  # the 1e-14 plateau is excluded
+    with pytest.raises(ValueError, match="^start: need at least 3 iterates"):
+        t.linear_rate("error", start=200)
+    with pytest.raises(KeyError, match="expected one of"):
+        t.linear_rate("missing")
+    with pytest.raises(ValueError, match="^method: expected one of"):
+        t.linear_rate(method="fit")
+
+
+def test_rgd_predicted_rate_on_rayleigh():
+    lam = np.array([2.0, 1.0, 0.9, 0.8, 0.5])
+    A, _ = spd_with_spectrum(lam, 19)
+    mu = 0.3
+    res = rgd(rayleigh(A), Sphere(5).random_point(20), step=mu, stop={"max_iter": 400, "grad_norm": 1e-13})
+    predicted = max(abs(1 - 2 * mu * (lam[0] - li)) for li in lam[1:])
+    assert abs(res.trace.linear_rate("grad_norm", start=20) - predicted) < 0.01
+
+
+def soft_threshold(v, mu, lam):
+    return torch.sign(v) * torch.clamp(v.abs() - mu * lam, min=0)
+
+
+@pytest.mark.parametrize("accelerated", [False, True])
+def test_proximal_gradient_solves_lasso_kkt(accelerated):
+    rng = np.random.default_rng(21)
+    A = torch.from_numpy(rng.standard_normal((30, 20)))
+    b = torch.from_numpy(rng.standard_normal(30))
+    lam = 2.0
+    L = float(torch.linalg.matrix_norm(A, ord=2)) ** 2
+    problem = Problem(Euclidean(20), lambda x: 0.5 * torch.sum((A @ x - b) ** 2), egrad=lambda x: A.mT @ (A @ x - b))
+    res = proximal_gradient(
+        problem,
+        lambda v, mu: soft_threshold(v, mu, lam),
+        torch.zeros(20, dtype=torch.float64),
+        step=1 / L,
+        accelerated=accelerated,
+        penalty=lambda x: lam * x.abs().sum(),
+        stop={"max_iter": 20_000, "grad_norm": 1e-10},
+    )
+    assert res.converged
+    x = res.point
+    g = A.mT @ (A @ x - b)
+    on = x != 0
+    assert float((g[on] + lam * torch.sign(x[on])).abs().max()) < 1e-8
+    assert float(g[~on].abs().max()) <= lam + 1e-8
+    assert 0 < int(on.sum()) < 20
+
+
+def test_fista_needs_fewer_iterations_than_ista():
+    rng = np.random.default_rng(22)
+    A = torch.from_numpy(rng.standard_normal((40, 40)) @ np.diag(np.logspace(0, -1, 40)))
+    b = torch.from_numpy(rng.standard_normal(40))
+    L = float(torch.linalg.matrix_norm(A, ord=2)) ** 2
+    problem = Problem(Euclidean(40), lambda x: 0.5 * torch.sum((A @ x - b) ** 2), egrad=lambda x: A.mT @ (A @ x - b))
+    kw = dict(step=1 / L, stop={"max_iter": 50_000, "grad_norm": 1e-6})
+    prox = lambda v, mu: soft_threshold(v, mu, 0.01)  # noqa: E731
+    ista = proximal_gradient(problem, prox, torch.zeros(40, dtype=torch.float64), **kw)
+    fista = proximal_gradient(problem, prox, torch.zeros(40, dtype=torch.float64), accelerated=True, **kw)
+    assert ista.converged and fista.converged
+    assert fista.iterations < ista.iterations / 3
+
+
+# --- bad input ------------------------------------------------------------------------------
+
+A0, _ = spd_with_spectrum(np.linspace(2, 1, 4), 23)
+P0 = rayleigh(A0)
+X0 = Sphere(4).random_point(24)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        (dict(step=0.0), ValueError, r"^step: expected a positive finite number, got 0.0"),
+        (dict(step=-1), ValueError, r"^step: expected a positive finite number"),
+        (dict(step=float("nan")), ValueError, r"^step: expected a positive finite number"),
+        (dict(step=True), TypeError, r"^step: expected a positive finite number"),
+        (dict(step="fast"), ValueError, r"^step: unknown step rule 'fast'"),
+        (dict(step=0.1, stop={"maxiter": 3}), ValueError, r"^stop: unknown stopping rule 'maxiter'; expected names from"),
+        (dict(step=0.1, stop={"grad_norm": -1.0}), ValueError, r"^grad_norm: expected a positive finite number"),
+        (dict(step=0.1, stop=5), TypeError, r"^stop: expected a StoppingRule"),
+        (dict(step=0.1, metrics={"e": 3}), TypeError, r"^metrics\['e'\]: expected a callable"),
+    ],
+)
+def test_bad_solver_arguments(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        rgd(P0, X0, **kwargs)
+
+
+def test_bad_starting_points():
+    with pytest.raises(ValueError, match=r"^x0: expected a point of Sphere\(4.*\|\|x\|\|_F = 1 fails"):
+        rgd(P0, 2 * X0, step=0.1)
+    with pytest.raises(ValueError, match=r"^x0: .*expected trailing shape \(4,\)"):
+        rgd(P0, torch.ones(5, dtype=torch.float64) / 5**0.5, step=0.1)
+    with pytest.raises(ValueError, match=r"^x0: .*non-finite"):
+        rgd(P0, torch.full((4,), float("nan"), dtype=torch.float64), step=0.1)
+    with pytest.raises(TypeError, match=r"^x0: expected torch tensors or numpy arrays"):
+        rgd(P0, [0.5, 0.5, 0.5, 0.5], step=0.1)
+    M = Product([Sphere(4), Euclidean(2)])
+    problem = Problem(M, lambda x: torch.sum(x[1] ** 2))
+    with pytest.raises(TypeError, match=r"^x0: expected one precision for all components"):
+        rgd(problem, (X0, torch.ones(2, dtype=torch.float32)), step=0.1)
+    with pytest.raises(ValueError, match=r"^x0: expected all components on cpu, got meta"):
+        rgd(problem, (X0, torch.ones(2, dtype=torch.float64, device="meta")), step=0.1)
+    with pytest.raises(TypeError, match=r"^problem: expected a tensorrec Problem"):
+        rgd(lambda x: x, X0, step=0.1)
+    with pytest.raises(TypeError, match=r"^manifold: expected a tensorrec Manifold"):
+        Problem("sphere", lambda x: x)
+    with pytest.raises(TypeError, match=r"^problem: proximal gradient needs a Euclidean manifold"):
+        proximal_gradient(P0, lambda v, mu: v, X0, step=0.1)
+
+
+def test_armijo_argument_checks():
+    with pytest.raises(ValueError, match=r"^shrink, sufficient_decrease: expected values in \(0, 1\)"):
+        Armijo(shrink=1.5)
+    with pytest.raises(ValueError, match=r"^initial: expected a positive finite number"):
+        Armijo(initial=0)
+    with pytest.raises(ValueError, match=r"^seconds|^time: expected a positive"):
+        TimeLimit(-1)
+
+
+def test_progress_bar_runs(capsys):
+    res = rgd(P0, X0, step=0.1, stop={"max_iter": 3}, progress=True)
+    assert res.iterations == 3
+    assert "rgd" in capsys.readouterr().err
