@@ -3,6 +3,7 @@
 One manifold-optimization core (layers 0-2) serves every capability::
 
     import tensorrec as tr
+
     tr.pin_threads(1)
     problem = tr.Problem(tr.manifolds.Sphere(n), cost, egrad=egrad)
     result = tr.rgd(problem, x0, step=0.1)

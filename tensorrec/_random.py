@@ -10,14 +10,13 @@ The library never seeds a global generator.
 from __future__ import annotations
 
 import numbers
-from typing import Union
 
 import numpy as np
 import torch
 
 from tensorrec._backend import describe, is_complex_dtype, real_dtype
 
-RngLike = Union[int, np.random.Generator, np.random.SeedSequence, None]
+RngLike = int | np.random.Generator | np.random.SeedSequence | None
 
 
 def as_generator(rng: RngLike) -> np.random.Generator:

@@ -13,7 +13,6 @@ settings.register_profile("dev", max_examples=50, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
-
 def pytest_collection_modifyitems(config, items):
     if torch.cuda.is_available():
         return

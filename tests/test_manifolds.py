@@ -40,7 +40,11 @@ def test_contract(name, check, precision):
     CONTRACT_CHECKS[check](manifold, 0, dtype_for(manifold, PRECISIONS[precision]))
 
 
-@given(dims=trs.stiefel_dims(max_n=7), seed=trs.seeds(), retraction=trs.st.sampled_from(["polar", "qr", "cayley"]))
+@given(
+    dims=trs.stiefel_dims(max_n=7),
+    seed=trs.seeds(),
+    retraction=trs.st.sampled_from(["polar", "qr", "cayley"]),
+)
 def test_contract_hypothesis_stiefel(dims, seed, retraction):
     manifold = Stiefel(*dims, retraction=retraction)
     for check in ("projection", "retraction", "rgrad", "dimension"):
@@ -109,8 +113,16 @@ def test_sphere_matches_geoopt():
         (lambda: Stiefel(3, 5), ValueError, r"^p: expected p <= n = 3 .* got p = 5"),
         (lambda: Stiefel(0, 1), ValueError, r"^n: expected an integer >= 1, got 0"),
         (lambda: Stiefel(3.0, 1), TypeError, r"^n: expected an integer"),
-        (lambda: Stiefel(4, 2, retraction="exp"), ValueError, r"^retraction: expected one of 'polar', 'qr', 'cayley'"),
-        (lambda: Sphere(3, retraction="polar"), ValueError, r"^retraction: expected one of 'normalize', 'exp'"),
+        (
+            lambda: Stiefel(4, 2, retraction="exp"),
+            ValueError,
+            r"^retraction: expected one of 'polar', 'qr', 'cayley'",
+        ),
+        (
+            lambda: Sphere(3, retraction="polar"),
+            ValueError,
+            r"^retraction: expected one of 'normalize', 'exp'",
+        ),
         (lambda: Sphere(3, field="quaternion"), ValueError, r"^field: expected one of 'real', 'complex'"),
         (lambda: Sphere(), ValueError, r"^shape: expected at least one axis"),
         (lambda: Product([]), TypeError, r"^manifolds: expected a non-empty sequence"),

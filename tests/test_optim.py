@@ -7,7 +7,6 @@ import pytest
 import torch
 from hypothesis import given
 
-import tensorrec as tr
 from tensorrec.manifolds import Euclidean, Product, Sphere, Stiefel
 from tensorrec.optim import (
     Armijo,
@@ -67,7 +66,12 @@ def test_rgd_complex_hermitian_rayleigh_up_to_phase():
     q, _ = np.linalg.qr(z)
     A = torch.from_numpy(q @ np.diag(np.linspace(2, 1, 8)) @ q.conj().T)
     problem = Problem(Sphere(8, field="complex"), lambda x: -(x.conj() @ A @ x).real)
-    res = rgd(problem, Sphere(8, field="complex").random_point(5), step=0.3, stop={"grad_norm": 1e-12, "max_iter": 4000})
+    res = rgd(
+        problem,
+        Sphere(8, field="complex").random_point(5),
+        step=0.3,
+        stop={"grad_norm": 1e-12, "max_iter": 4000},
+    )
     assert res.converged
     v1 = torch.from_numpy(q[:, 0])
     assert abs(abs(complex(v1.conj() @ res.point)) - 1) < 1e-12
@@ -140,7 +144,9 @@ def test_nan_is_reported_and_last_finite_point_returned():
 
 def test_autograd_objective_matches_hand_written():
     A, _ = spd_with_spectrum(np.linspace(2, 1, 5), 10)
-    hand = Problem(Sphere(5), lambda x: -(x @ A @ x), egrad=lambda x: -2 * (A @ x), ehvp=lambda x, u: -2 * (A @ u))
+    hand = Problem(
+        Sphere(5), lambda x: -(x @ A @ x), egrad=lambda x: -2 * (A @ x), ehvp=lambda x, u: -2 * (A @ u)
+    )
     auto = Problem(Sphere(5), lambda x: -(x @ A @ x))
     x = Sphere(5).random_point(11)
     u = Sphere(5).random_tangent(x, 12)
@@ -155,7 +161,9 @@ def test_autograd_gradient_passes_gradcheck():
     x = torch.from_numpy(np.random.default_rng(14).standard_normal(4)).requires_grad_(True)
     assert torch.autograd.gradcheck(lambda z: auto.objective.value(z), (x,))
     h = 1e-6
-    fd = torch.stack([(auto.value(x + h * e) - auto.value(x - h * e)) / (2 * h) for e in torch.eye(4, dtype=x.dtype)])
+    fd = torch.stack(
+        [(auto.value(x + h * e) - auto.value(x - h * e)) / (2 * h) for e in torch.eye(4, dtype=x.dtype)]
+    )
     assert_close(auto.egrad(x.detach()), fd.detach(), scale=1e3)
 
 
@@ -222,7 +230,9 @@ def test_proximal_gradient_solves_lasso_kkt(accelerated):
     b = torch.from_numpy(rng.standard_normal(30))
     lam = 2.0
     L = float(torch.linalg.matrix_norm(A, ord=2)) ** 2
-    problem = Problem(Euclidean(20), lambda x: 0.5 * torch.sum((A @ x - b) ** 2), egrad=lambda x: A.mT @ (A @ x - b))
+    problem = Problem(
+        Euclidean(20), lambda x: 0.5 * torch.sum((A @ x - b) ** 2), egrad=lambda x: A.mT @ (A @ x - b)
+    )
     res = proximal_gradient(
         problem,
         lambda v, mu: soft_threshold(v, mu, lam),
@@ -246,7 +256,9 @@ def test_fista_needs_fewer_iterations_than_ista():
     A = torch.from_numpy(rng.standard_normal((40, 40)) @ np.diag(np.logspace(0, -1, 40)))
     b = torch.from_numpy(rng.standard_normal(40))
     L = float(torch.linalg.matrix_norm(A, ord=2)) ** 2
-    problem = Problem(Euclidean(40), lambda x: 0.5 * torch.sum((A @ x - b) ** 2), egrad=lambda x: A.mT @ (A @ x - b))
+    problem = Problem(
+        Euclidean(40), lambda x: 0.5 * torch.sum((A @ x - b) ** 2), egrad=lambda x: A.mT @ (A @ x - b)
+    )
     kw = dict(step=1 / L, stop={"max_iter": 50_000, "grad_norm": 1e-6})
     prox = lambda v, mu: soft_threshold(v, mu, 0.01)  # noqa: E731
     ista = proximal_gradient(problem, prox, torch.zeros(40, dtype=torch.float64), **kw)
@@ -270,8 +282,16 @@ X0 = Sphere(4).random_point(24)
         (dict(step=float("nan")), ValueError, r"^step: expected a positive finite number"),
         (dict(step=True), TypeError, r"^step: expected a positive finite number"),
         (dict(step="fast"), ValueError, r"^step: unknown step rule 'fast'"),
-        (dict(step=0.1, stop={"maxiter": 3}), ValueError, r"^stop: unknown stopping rule 'maxiter'; expected names from"),
-        (dict(step=0.1, stop={"grad_norm": -1.0}), ValueError, r"^grad_norm: expected a positive finite number"),
+        (
+            dict(step=0.1, stop={"maxiter": 3}),
+            ValueError,
+            r"^stop: unknown stopping rule 'maxiter'; expected names from",
+        ),
+        (
+            dict(step=0.1, stop={"grad_norm": -1.0}),
+            ValueError,
+            r"^grad_norm: expected a positive finite number",
+        ),
         (dict(step=0.1, stop=5), TypeError, r"^stop: expected a StoppingRule"),
         (dict(step=0.1, metrics={"e": 3}), TypeError, r"^metrics\['e'\]: expected a callable"),
     ],

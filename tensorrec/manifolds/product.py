@@ -85,9 +85,7 @@ class Product(Manifold):
         return tuple(m.project_point(zk) for m, zk in self._zip(z))
 
     def egrad_to_rgrad(self, x, g):
-        return tuple(
-            m.egrad_to_rgrad(xk, gk) / w for m, w, xk, gk in self._zip(self.weights, x, g)
-        )
+        return tuple(m.egrad_to_rgrad(xk, gk) / w for m, w, xk, gk in self._zip(self.weights, x, g))
 
     def ehess_to_rhess(self, x, g, hu, u):
         return tuple(
@@ -105,10 +103,7 @@ class Product(Manifold):
         """A random point; ``dtype`` may be one dtype or one per component."""
         gen = as_generator(rng)
         dtypes = dtype if isinstance(dtype, (tuple, list)) else (dtype,) * len(self)
-        return tuple(
-            m.random_point(gen, batch=batch, dtype=dt, device=device)
-            for m, dt in self._zip(dtypes)
-        )
+        return tuple(m.random_point(gen, batch=batch, dtype=dt, device=device) for m, dt in self._zip(dtypes))
 
     def random_tangent(self, x, rng=None):
         """A random tangent vector of unit norm in the weighted metric."""
@@ -116,9 +111,7 @@ class Product(Manifold):
         u = tuple(m.random_tangent(xk, gen) for m, xk in self._zip(x))
         scale = torch.sqrt(self.inner(x, u, u))
         scale = torch.where(scale > 0, scale, torch.ones_like(scale))
-        return tuple(
-            uk / scale.reshape(*scale.shape, *([1] * m.ndim)) for m, uk in self._zip(u)
-        )
+        return tuple(uk / scale.reshape(*scale.shape, *([1] * m.ndim)) for m, uk in self._zip(u))
 
     def _check_parts(self, parts, name):
         if not isinstance(parts, (tuple, list)) or len(parts) != len(self):
@@ -155,4 +148,3 @@ class Product(Manifold):
     @property
     def ndim(self) -> int:  # not meaningful for a product; components carry their own
         raise AttributeError("Product points are tuples; use manifolds[k].ndim per component")
-

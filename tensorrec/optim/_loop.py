@@ -38,10 +38,13 @@ def prepare_point(manifold: Manifold, x0, validate: bool):
         if not isinstance(t, torch.Tensor):
             raise TypeError(f"x0: expected torch tensors or numpy arrays, got {describe(t)} at component {k}")
         if t.device != leaves[0].device:
-            raise ValueError(f"x0: expected all components on {leaves[0].device}, got {t.device} at component {k}")
+            raise ValueError(
+                f"x0: expected all components on {leaves[0].device}, got {t.device} at component {k}"
+            )
         if real_dtype(t.dtype) != real_dtype(leaves[0].dtype):
             raise TypeError(
-                f"x0: expected one precision for all components ({leaves[0].dtype}), got {t.dtype} at component {k}"
+                f"x0: expected one precision for all components ({leaves[0].dtype}), "
+                f"got {t.dtype} at component {k}"
             )
     if validate:
         ok, reason = manifold.check_point(x)
@@ -51,7 +54,8 @@ def prepare_point(manifold: Manifold, x0, validate: bool):
 
 
 def relative_change(x_new, x) -> float:
-    num = sum(float(torch.linalg.vector_norm(a - b)) ** 2 for a, b in zip(tree_leaves(x_new), tree_leaves(x)))
+    pairs = zip(tree_leaves(x_new), tree_leaves(x), strict=True)
+    num = sum(float(torch.linalg.vector_norm(a - b)) ** 2 for a, b in pairs)
     den = sum(float(torch.linalg.vector_norm(b)) ** 2 for b in tree_leaves(x))
     return math.sqrt(num / den) if den > 0 else math.sqrt(num)
 
@@ -74,7 +78,9 @@ class Loop:
             self.bar = tqdm(desc=desc, unit="it")
         self.t0 = time.perf_counter()
 
-    def record(self, iteration: int, x, value: float, grad_norm: float, step: float, rel_change: float) -> str | None:
+    def record(
+        self, iteration: int, x, value: float, grad_norm: float, step: float, rel_change: float
+    ) -> str | None:
         """Append iterate ``iteration`` to the trace; return a stop reason or None."""
         measured = {name: float(fn(x)) for name, fn in self.metrics.items()}
         elapsed = time.perf_counter() - self.t0

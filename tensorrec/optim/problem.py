@@ -18,7 +18,7 @@ def _requires_grad(x):
 def _grad(value: torch.Tensor, x, create_graph: bool = False):
     leaves = tree_leaves(x)
     grads = torch.autograd.grad(value, leaves, create_graph=create_graph, allow_unused=True)
-    grads = [torch.zeros_like(t) if g is None else g for t, g in zip(leaves, grads)]
+    grads = [torch.zeros_like(t) if g is None else g for t, g in zip(leaves, grads, strict=True)]
     return tuple(grads) if isinstance(x, (tuple, list)) else grads[0]
 
 
@@ -55,7 +55,8 @@ class Objective:
         with torch.enable_grad():
             xr = _requires_grad(x)
             g = _grad(self.value(xr), xr, create_graph=True)
-            gu = sum(real_inner(gk, uk, gk.ndim).sum() for gk, uk in zip(tree_leaves(g), tree_leaves(u)))
+            pairs = zip(tree_leaves(g), tree_leaves(u), strict=True)
+            gu = sum(real_inner(gk, uk, gk.ndim).sum() for gk, uk in pairs)
             hu = _grad(gu, xr)
         return tree_map(torch.Tensor.detach, hu)
 

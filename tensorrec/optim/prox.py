@@ -58,9 +58,7 @@ def proximal_gradient(
     if not isinstance(problem, Problem):
         raise TypeError(f"problem: expected a tensorrec Problem, got {describe(problem)}")
     if not isinstance(problem.manifold, Euclidean):
-        raise TypeError(
-            f"problem: proximal gradient needs a Euclidean manifold, got {problem.manifold!r}"
-        )
+        raise TypeError(f"problem: proximal gradient needs a Euclidean manifold, got {problem.manifold!r}")
     if not callable(prox):
         raise TypeError(f"prox: expected a callable prox(v, mu), got {describe(prox)}")
     if penalty is not None and not callable(penalty):
@@ -93,7 +91,7 @@ def proximal_gradient(
         if accelerated:
             t_new = 0.5 * (1.0 + math.sqrt(1.0 + 4.0 * t * t))
             beta = (t - 1.0) / t_new
-            y = tree_map(lambda a, b: a + beta * (a - b), x_new, x)
+            y = tree_map(lambda a, b, beta=beta: a + beta * (a - b), x_new, x)
             t = t_new
         else:
             y = x_new

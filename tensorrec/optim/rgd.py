@@ -100,11 +100,15 @@ def as_step_rule(step):
         return step
     if isinstance(step, str):
         if step not in STEP_RULES:
-            raise ValueError(f"step: unknown step rule {step!r}; expected a positive number or one of {list(STEP_RULES)}")
+            raise ValueError(
+                f"step: unknown step rule {step!r}; expected a positive number or one of {list(STEP_RULES)}"
+            )
         return STEP_RULES[step]()
     if isinstance(step, (int, float)) and not isinstance(step, bool):
         return ConstantStep(step)
-    raise TypeError(f"step: expected a positive finite number, 'armijo' or an Armijo instance, got {describe(step)}")
+    raise TypeError(
+        f"step: expected a positive finite number, 'armijo' or an Armijo instance, got {describe(step)}"
+    )
 
 
 def rgd(

@@ -144,7 +144,7 @@ class Divergence(StoppingRule):
         v = state.values
         if len(v) > self.patience and v[-1] > v[0]:
             recent = v[-self.patience - 1 :]
-            if all(b > a for a, b in zip(recent, recent[1:])):
+            if all(b > a for a, b in zip(recent, recent[1:], strict=False)):
                 return "diverged"
         return None
 

@@ -1,12 +1,23 @@
-"""Public test kit, used by the test suite, experiments and theory checks.
+"""Public test kit, used by the test suite, experiments, theory checks and benchmarks.
 
 - :mod:`~tensorrec.testing.contract`: the manifold contract suite;
 - :mod:`~tensorrec.testing.taylor`: Taylor-slope gradient/Hessian checks;
 - :mod:`~tensorrec.testing.tolerances`: per-dtype tolerances and ``assert_close``;
-- :mod:`~tensorrec.testing.strategies`: hypothesis strategies (imports hypothesis).
+- :mod:`~tensorrec.testing.problems`: problems with known answers (Rayleigh, Brockett);
+- :mod:`~tensorrec.testing.strategies`: hypothesis strategies (imports hypothesis, so it is
+  not imported here).
 """
 
 from tensorrec.testing.contract import CONTRACT_CHECKS, assert_manifold_contract, dtype_for
+from tensorrec.testing.problems import (
+    BrockettObjective,
+    brockett,
+    matrix_with_spectrum,
+    perturbed_eigenvector,
+    rayleigh_quotient,
+    rayleigh_rate,
+    separated_spectrum,
+)
 from tensorrec.testing.taylor import TaylorSlopes, fit_slope, taylor_slopes
 from tensorrec.testing.tolerances import TOLERANCES, assert_close, tolerance
 
@@ -14,6 +25,13 @@ __all__ = [
     "CONTRACT_CHECKS",
     "assert_manifold_contract",
     "dtype_for",
+    "BrockettObjective",
+    "brockett",
+    "matrix_with_spectrum",
+    "perturbed_eigenvector",
+    "separated_spectrum",
+    "rayleigh_quotient",
+    "rayleigh_rate",
     "TaylorSlopes",
     "fit_slope",
     "taylor_slopes",

@@ -39,7 +39,7 @@ def _add(a, b):
 def _euclid(a, b) -> float:
     """Real Frobenius inner product summed over everything (batch included)."""
     total = 0.0
-    for s, t in zip(tree_leaves(a), tree_leaves(b)):
+    for s, t in zip(tree_leaves(a), tree_leaves(b), strict=True):
         total += float((s.conj() * t).real.sum()) if s.is_complex() else float((s * t).sum())
     return total
 
@@ -57,7 +57,9 @@ def check_random_point(manifold, rng, dtype):
     """Random points (single and batched) satisfy ``check_point``."""
     gen = as_generator(rng)
     _assert_ok(manifold.check_point(manifold.random_point(gen, dtype=dtype)), "random_point")
-    _assert_ok(manifold.check_point(manifold.random_point(gen, batch=BATCH, dtype=dtype)), "batched random_point")
+    _assert_ok(
+        manifold.check_point(manifold.random_point(gen, batch=BATCH, dtype=dtype)), "batched random_point"
+    )
 
 
 def check_projection(manifold, rng, dtype):
@@ -127,7 +129,9 @@ def check_metric(manifold, rng, dtype):
     assert_close(manifold.inner(x, u, v), manifold.inner(x, v, u), msg="<u, v> = <v, u>")
     assert_close(manifold.norm(x, u) ** 2, manifold.inner(x, u, u), scale=10, msg="||u||^2 = <u, u>")
     if manifold.dim > 0:
-        assert_close(manifold.norm(x, u), torch.ones(BATCH, dtype=_real(x)), scale=100, msg="||random_tangent|| = 1")
+        assert_close(
+            manifold.norm(x, u), torch.ones(BATCH, dtype=_real(x)), scale=100, msg="||random_tangent|| = 1"
+        )
 
 
 def _real_coords(u) -> torch.Tensor:

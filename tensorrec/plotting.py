@@ -1,0 +1,63 @@
+"""Figures (matplotlib, Agg-safe). Experiments call these; nothing in the core imports them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+
+def new_figure(ncols: int = 1, *, width: float = 4.5, height: float = 3.4):
+    """A figure with ``ncols`` axes side by side (constrained layout)."""
+    import matplotlib
+
+    if matplotlib.get_backend().lower() not in ("agg", "pdf", "svg", "cairo") and not _interactive():
+        matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, ncols, figsize=(width * ncols, height), layout="constrained", squeeze=False)
+    return fig, list(axes[0])
+
+
+def _interactive() -> bool:
+    import sys
+
+    return hasattr(sys, "ps1")
+
+
+def save_figure(fig, out_dir: str | Path, stem: str) -> list[Path]:
+    """Save ``fig`` as ``stem.png`` (150 dpi) and ``stem.pdf`` in ``out_dir``; close it."""
+    import matplotlib.pyplot as plt
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = [out_dir / f"{stem}.png", out_dir / f"{stem}.pdf"]
+    fig.savefig(paths[0], dpi=150)
+    fig.savefig(paths[1])
+    plt.close(fig)
+    return paths
+
+
+def plot_convergence(
+    ax,
+    errors: Sequence[float],
+    *,
+    label: str,
+    predicted_rate: float | None = None,
+    anchor: int = 0,
+    color=None,
+):
+    """Semilog plot of ``errors`` against the iteration, with the line C q^t of a predicted
+    rate q drawn through the point ``anchor`` of the curve."""
+    e = np.asarray(errors, dtype=float)
+    t = np.arange(len(e))
+    (line,) = ax.semilogy(t, e, label=label, color=color)
+    if predicted_rate is not None:
+        ref = e[anchor] * predicted_rate ** (t - anchor)
+        ax.semilogy(
+            t, ref, "--", color=line.get_color(), alpha=0.6, label=f"predicted q = {predicted_rate:.3f}"
+        )
+    ax.set_xlabel("iteration t")
+    ax.grid(True, which="major", alpha=0.3)
+    return line

@@ -1,0 +1,317 @@
+"""Running experiments and theory checks: one shape for every script (DESIGN.md section 5).
+
+A script in ``experiments/`` or ``theory_checks/`` defines a frozen dataclass ``Config``
+(defaults = the full settings), a dict ``QUICK`` of overrides for ``--quick``,
+``compute(cfg, rng) -> dict`` (pure), ``plot(results, out_dir) -> list of paths`` (reads only
+the saved results), for theory checks ``check(results) -> list[str]`` (the violated claims),
+and ``main(argv=None) -> int`` that calls :func:`script_main`.
+
+Discovery: :func:`find_root` locates the folder holding ``experiments/`` and
+``theory_checks/`` (in order: the ``root`` argument, the ``TENSORREC_ROOT`` environment
+variable, the checkout the package was installed from in editable mode, then the current
+directory and its parents); :func:`discover` lists every ``*.py`` there whose name does not
+start with ``_``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import importlib.util
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+import types
+import typing
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+
+from tensorrec._random import as_generator
+from tensorrec._threads import pin_threads
+
+KINDS = {"experiments": "experiment", "theory_checks": "check"}
+
+
+# --- discovery ----------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Script:
+    """A discovered experiment or theory check."""
+
+    name: str
+    kind: str  # "experiment" or "check"
+    path: Path
+
+    def load(self) -> types.ModuleType:
+        """Import the script afresh from its file (without running ``main``)."""
+        module_name = f"_tensorrec_scripts.{self.kind}.{self.name}"
+        spec = importlib.util.spec_from_file_location(module_name, self.path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[module_name] = module
+        spec.loader.exec_module(module)
+        return module
+
+    @property
+    def summary(self) -> str:
+        """First line of the script's docstring (read without importing it)."""
+        import ast
+
+        doc = ast.get_docstring(ast.parse(self.path.read_text())) or ""
+        return doc.strip().splitlines()[0] if doc.strip() else ""
+
+
+def _has_scripts(path: Path) -> bool:
+    return all((path / d).is_dir() for d in KINDS)
+
+
+def find_root(root: str | os.PathLike | None = None) -> Path:
+    """The folder that holds ``experiments/`` and ``theory_checks/``."""
+    candidates: list[Path] = []
+    if root is not None:
+        candidates.append(Path(root))
+    elif os.environ.get("TENSORREC_ROOT"):
+        candidates.append(Path(os.environ["TENSORREC_ROOT"]))
+    else:
+        candidates.append(Path(__file__).resolve().parents[1])  # editable install from a clone
+        cwd = Path.cwd().resolve()
+        candidates.extend([cwd, *cwd.parents])
+    for path in candidates:
+        if _has_scripts(path):
+            return path.resolve()
+    where = ", ".join(str(p) for p in candidates[:3])
+    raise FileNotFoundError(
+        f"root: expected a folder holding experiments/ and theory_checks/ (a tensorrec checkout); "
+        f"looked in {where}. Pass --root or set TENSORREC_ROOT."
+    )
+
+
+def discover(root: str | os.PathLike | None = None) -> list[Script]:
+    """Every experiment, then every theory check, sorted by name within each kind."""
+    base = find_root(root)
+    scripts = []
+    for folder, kind in KINDS.items():
+        for path in sorted((base / folder).glob("*.py")):
+            if not path.name.startswith("_"):
+                scripts.append(Script(path.stem, kind, path))
+    return scripts
+
+
+def get_script(name: str, root: str | os.PathLike | None = None) -> Script:
+    """The script called ``name``; the error lists the known names."""
+    scripts = discover(root)
+    for script in scripts:
+        if script.name == name:
+            return script
+    raise KeyError(f"name: unknown experiment or check {name!r}; known: {', '.join(s.name for s in scripts)}")
+
+
+# --- running one script -------------------------------------------------------------------
+
+
+def _flag_type(field: dataclasses.Field, hints: dict):
+    hint = hints[field.name]
+    origin = typing.get_origin(hint)
+    if origin is tuple:
+        return typing.get_args(hint)[0], "+"
+    if hint is bool:
+        return None, None
+    return hint, None
+
+
+def build_parser(name: str, config_cls: type, doc: str | None) -> argparse.ArgumentParser:
+    """``argparse`` parser with one flag per ``Config`` field plus the standard flags."""
+    parser = argparse.ArgumentParser(prog=name, description=(doc or "").strip().split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="tiny sizes (seconds)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the run (default 0)")
+    parser.add_argument("--out", default="results", help="output root; files go to OUT/<script>/")
+    parser.add_argument("--device", default="cpu", help="torch device (default cpu)")
+    parser.add_argument("--threads", type=int, default=1, help="BLAS/OpenMP/torch threads (default 1)")
+    hints = typing.get_type_hints(config_cls)
+    for field in dataclasses.fields(config_cls):
+        if field.name == "device":
+            continue
+        flag = "--" + field.name.replace("_", "-")
+        kind, nargs = _flag_type(field, hints)
+        if kind is None:
+            parser.add_argument(flag, dest=field.name, action=argparse.BooleanOptionalAction, default=None)
+        else:
+            parser.add_argument(flag, dest=field.name, type=kind, nargs=nargs, default=None)
+    return parser
+
+
+def make_config(config_cls: type, quick: dict, args: argparse.Namespace):
+    """Defaults, then ``QUICK`` overrides when ``--quick``, then explicit flags."""
+    names = {f.name for f in dataclasses.fields(config_cls)}
+    unknown = set(quick) - names
+    if unknown:
+        raise ValueError(f"QUICK: unknown Config fields {sorted(unknown)}")
+    values = dict(quick) if args.quick else {}
+    for name in names:
+        given = getattr(args, name, None)
+        if given is not None:
+            values[name] = tuple(given) if isinstance(given, list) else given
+    if "device" in names:
+        values["device"] = args.device
+    elif args.device != "cpu":
+        raise ValueError(f"device: this script runs on the CPU only, got {args.device!r}")
+    return config_cls(**values)
+
+
+def _jsonable(obj):
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return _jsonable(obj.tolist())
+    if isinstance(obj, (np.floating, np.integer, np.bool_)):
+        return obj.item()
+    if isinstance(obj, float) and not np.isfinite(obj):
+        return str(obj)  # "nan", "inf": JSON has no literal for them
+    return obj
+
+
+def git_revision(path: Path) -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=path, capture_output=True, text=True, timeout=10, check=True
+        )
+        return out.stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def versions() -> dict:
+    """Versions of Python and the numerical stack."""
+    import scipy
+    import torch
+
+    import tensorrec
+
+    return {
+        "python": platform.python_version(),
+        "tensorrec": tensorrec.__version__,
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "torch": torch.__version__,
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+    }
+
+
+def write_json(path: Path, data) -> None:
+    """Write ``data`` as JSON atomically (a temporary file, then a rename)."""
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(_jsonable(data), indent=1, allow_nan=False))
+    tmp.replace(path)
+
+
+def script_main(
+    name: str,
+    config_cls: type,
+    compute: Callable,
+    plot: Callable | None = None,
+    *,
+    check: Callable | None = None,
+    quick: dict | None = None,
+    doc: str | None = None,
+    argv: list[str] | None = None,
+) -> int:
+    """Parse flags, run ``compute``, save results and manifest, plot, check; exit status.
+
+    Writes ``OUT/<name>/results.json``, the figures ``plot`` returns, and
+    ``OUT/<name>/manifest.json`` (config, seed, versions, device, threads, wall time, git
+    revision, violated claims). Returns 0, or 1 when ``check`` reports a violated claim.
+    """
+    parser = build_parser(name, config_cls, doc)
+    args = parser.parse_args(argv)
+    cfg = make_config(config_cls, quick or {}, args)
+    threads = pin_threads(args.threads)
+    out_dir = Path(args.out) / name
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+    start = time.perf_counter()
+    results = compute(cfg, as_generator(args.seed))
+    compute_time = time.perf_counter() - start
+    write_json(out_dir / "results.json", results)
+    saved = json.loads((out_dir / "results.json").read_text())
+    figures = [str(Path(p).name) for p in plot(saved, out_dir)] if plot is not None else []
+    violations = list(check(saved)) if check is not None else []
+    manifest = {
+        "script": name,
+        "config": dataclasses.asdict(cfg),
+        "quick": args.quick,
+        "seed": args.seed,
+        "device": args.device,
+        "threads": threads,
+        "versions": versions(),
+        "git_revision": git_revision(Path(__file__).resolve().parent),
+        "compute_seconds": compute_time,
+        "wall_seconds": time.perf_counter() - start,
+        "figures": figures,
+        "claims_checked": check is not None,
+        "violations": violations,
+    }
+    write_json(out_dir / "manifest.json", manifest)
+    for v in violations:
+        print(f"{name}: CLAIM VIOLATED: {v}", file=sys.stderr)
+    return 1 if violations else 0
+
+
+# --- long runs: one record per finished trial ---------------------------------------------
+
+
+class TrialLog:
+    """An append-only JSON-lines file with one record per finished trial.
+
+    A sweep asks ``key in log`` before running a trial and calls :meth:`write` as soon as
+    it finishes, so an interrupted run resumes without losing or repeating work::
+
+        log = TrialLog(out_dir / "trials.jsonl")
+        for key in keys:
+            if key not in log:
+                log.write(key, run_trial(key))
+        rows = log.records()
+    """
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._records: dict[str, dict] = {}
+        if self.path.exists():
+            for line in self.path.read_text().splitlines():
+                try:
+                    row = json.loads(line)
+                except json.JSONDecodeError:
+                    continue  # a line cut by an interruption: that trial reruns
+                self._records[row["key"]] = row["record"]
+
+    def __contains__(self, key: str) -> bool:
+        return str(key) in self._records
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._records)
+
+    def write(self, key: str, record: dict) -> None:
+        """Append one finished trial and flush it to disk."""
+        key = str(key)
+        if key in self._records:
+            raise KeyError(f"key: trial {key!r} is already recorded in {self.path}")
+        line = json.dumps({"key": key, "record": _jsonable(record)}, allow_nan=False)
+        with self.path.open("a") as fh:
+            fh.write(line + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        self._records[key] = json.loads(line)["record"]
+
+    def records(self) -> dict[str, dict]:
+        return dict(self._records)

@@ -1,0 +1,136 @@
+"""Edges: script runner (flags, outputs, manifest, resumable trials), discovery and the CLI."""
+
+import dataclasses
+import json
+import textwrap
+
+import pytest
+from click.testing import CliRunner
+
+from tensorrec.cli import cli
+from tensorrec.runner import TrialLog, discover, find_root, get_script, script_main
+
+
+def test_every_script_runs_quick_and_passes(tmp_path):
+    """The README's main job in quick mode: every experiment and check, and the index page."""
+    result = CliRunner().invoke(cli, ["reproduce", "--quick", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    index = (tmp_path / "index.md").read_text()
+    for script in discover():
+        assert f"## {script.name}" in index
+        manifest = json.loads((tmp_path / script.name / "manifest.json").read_text())
+        assert manifest["quick"] and manifest["threads"]["torch"] == 1 and manifest["violations"] == []
+        for fig in manifest["figures"]:
+            assert (tmp_path / script.name / fig).stat().st_size > 0
+    assert "![core_rayleigh_convergence](core_rayleigh_convergence/rayleigh_convergence.png)" in index
+    assert "| check | PASS |" in index
+
+
+def test_experiments_list_shows_both_kinds():
+    result = CliRunner().invoke(cli, ["experiments", "list"])
+    assert result.exit_code == 0
+    assert "core_rayleigh_convergence" in result.output and "experiment" in result.output
+    assert "core_rayleigh_rate" in result.output and "check" in result.output
+
+
+def test_run_passes_config_flags_and_seed(tmp_path):
+    result = CliRunner().invoke(
+        cli,
+        ["experiments", "run", "core_rayleigh_rate", "--quick", "--out", str(tmp_path), "--seed", "3"]
+        + ["--trials", "1", "--steps", "0.25"],
+    )
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((tmp_path / "core_rayleigh_rate" / "manifest.json").read_text())
+    assert manifest["seed"] == 3 and manifest["config"]["trials"] == 1 and manifest["config"]["steps"] == [0.25]
+    assert manifest["config"]["n"] == 30  # from QUICK
+    for key in ("versions", "git_revision", "wall_seconds", "device"):
+        assert key in manifest
+
+
+def test_unknown_script_name_lists_known_ones():
+    with pytest.raises(KeyError, match="unknown experiment or check 'nope'; known: .*core_rayleigh_rate"):
+        get_script("nope")
+
+
+def _write_project(root, check_body):
+    (root / "experiments").mkdir()
+    (root / "theory_checks").mkdir()
+    (root / "theory_checks" / "_helper.py").write_text("raise RuntimeError('helpers are not scripts')\n")
+    (root / "theory_checks" / "toy_claim.py").write_text(
+        textwrap.dedent(
+            f'''
+            """Toy claim used by the CLI tests."""
+            import dataclasses
+            from tensorrec.runner import script_main
+
+            @dataclasses.dataclass(frozen=True)
+            class Config:
+                value: float = 1.0
+
+            def compute(cfg, rng):
+                return {{"value": cfg.value}}
+
+            def check(results):
+            {textwrap.indent(check_body, "    ")}
+
+            def main(argv=None):
+                return script_main("toy_claim", Config, compute, check=check, argv=argv)
+            '''
+        )
+    )
+
+
+def test_reproduce_fails_when_a_claim_fails(tmp_path):
+    _write_project(tmp_path, 'return ["value is wrong"]')
+    out = tmp_path / "out"
+    result = CliRunner().invoke(cli, ["reproduce", "--quick", "--root", str(tmp_path), "--out", str(out)])
+    assert result.exit_code == 1
+    index = (out / "index.md").read_text()
+    assert "**FAIL**" in index and "- violated: value is wrong" in index
+
+
+def test_reproduce_reports_a_crashing_script(tmp_path):
+    _write_project(tmp_path, 'raise ZeroDivisionError("boom")')
+    out = tmp_path / "out"
+    result = CliRunner().invoke(cli, ["reproduce", "--root", str(tmp_path), "--out", str(out)])
+    assert result.exit_code == 1
+    assert "**ERROR**" in (out / "index.md").read_text() and "ZeroDivisionError" in (out / "index.md").read_text()
+
+
+def test_find_root_by_env_and_error(tmp_path, monkeypatch):
+    _write_project(tmp_path, "return []")
+    monkeypatch.setenv("TENSORREC_ROOT", str(tmp_path))
+    assert find_root() == tmp_path.resolve()
+    assert [s.name for s in discover()] == ["toy_claim"]
+    monkeypatch.setenv("TENSORREC_ROOT", str(tmp_path / "missing"))
+    with pytest.raises(FileNotFoundError, match="root: expected a folder holding experiments/"):
+        find_root()
+
+
+@dataclasses.dataclass(frozen=True)
+class _Cfg:
+    n: int = 3
+    flag: bool = False
+
+
+def test_script_main_rejects_device_for_cpu_only_scripts_and_bad_quick(tmp_path):
+    with pytest.raises(ValueError, match="device: this script runs on the CPU only"):
+        script_main("x", _Cfg, lambda c, r: {}, argv=["--out", str(tmp_path), "--device", "cuda"])
+    with pytest.raises(ValueError, match=r"QUICK: unknown Config fields \['m'\]"):
+        script_main("x", _Cfg, lambda c, r: {}, quick={"m": 1}, argv=["--out", str(tmp_path), "--quick"])
+    assert script_main("x", _Cfg, lambda c, r: {"n": c.n, "f": c.flag}, argv=["--out", str(tmp_path), "--flag"]) == 0
+    assert json.loads((tmp_path / "x" / "results.json").read_text()) == {"n": 3, "f": True}
+
+
+def test_trial_log_resumes_without_repeating(tmp_path):
+    path = tmp_path / "trials.jsonl"
+    log = TrialLog(path)
+    log.write("a", {"error": 1e-3})
+    log.write(("b", 1), {"error": float("nan")})
+    with pytest.raises(KeyError, match="already recorded"):
+        log.write("a", {})
+    with path.open("a") as fh:
+        fh.write('{"key": "c", "rec')  # a line cut by an interruption
+    again = TrialLog(path)
+    assert len(again) == 2 and "a" in again and ("b", 1) in again and "c" not in again
+    assert again.records()["a"] == {"error": 1e-3} and again.records()["('b', 1)"] == {"error": "nan"}
