@@ -36,7 +36,7 @@ def rayleigh_quotient(A: torch.Tensor, *, field: str = "real") -> Problem:
     r"""f(x) = -Re(x^H A x) on the unit sphere: minimizers are the top eigenvectors of A.
 
     Near the top eigenvector v_1 the Riemannian Hessian has eigenvalues 2(l_1 - l_i), so
-    RGD with step mu contracts at max_i |1 - 2 mu (l_1 - l_i)| (see :func:`rayleigh_rate`).
+    RGD with step mu contracts at ``max_i |1 - 2 mu (l_1 - l_i)|`` (see :func:`rayleigh_rate`).
     """
     n = A.shape[-1]
     return Problem(
