@@ -11,7 +11,7 @@ import torch
 from tensorrec._backend import describe, real_dtype, tree_leaves
 from tensorrec.manifolds.base import Manifold
 from tensorrec.optim.result import Result, Trace
-from tensorrec.optim.stopping import Divergence, State, as_stopping_rule
+from tensorrec.optim.stopping import Divergence, RelChange, State, as_stopping_rule
 
 DEFAULT_STOP = {"max_iter": 1000, "grad_norm": 1e-10}
 
@@ -54,6 +54,7 @@ def prepare_point(manifold: Manifold, x0, validate: bool):
 
 
 def relative_change(x_new, x) -> float:
+    """||x_new - x||_F / ||x||_F over all components."""
     pairs = zip(tree_leaves(x_new), tree_leaves(x), strict=True)
     num = sum(float(torch.linalg.vector_norm(a - b)) ** 2 for a, b in pairs)
     den = sum(float(torch.linalg.vector_norm(b)) ** 2 for b in tree_leaves(x))
@@ -65,6 +66,7 @@ class Loop:
 
     def __init__(self, stop, metrics: Mapping[str, Callable] | None, progress: bool, desc: str):
         self.rule = as_stopping_rule(stop, DEFAULT_STOP) | Divergence()
+        self.needs_rel_change = any(isinstance(r, RelChange) for r in self.rule.rules)
         metrics = dict(metrics or {})
         for name, fn in metrics.items():
             if not callable(fn):

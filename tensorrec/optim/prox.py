@@ -85,7 +85,8 @@ def proximal_gradient(
         x_new, gmap = forward_backward(y)
         f_new = total(x_new)
         it += 1
-        reason = loop.record(it, x_new, f_new, gmap, mu, relative_change(x_new, x))
+        rel = relative_change(x_new, x) if loop.needs_rel_change else math.nan
+        reason = loop.record(it, x_new, f_new, gmap, mu, rel)
         if reason == "nan":
             break
         if accelerated:

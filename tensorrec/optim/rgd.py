@@ -172,7 +172,8 @@ def rgd(
         f_new, g_new = problem.value_and_rgrad(x_new)
         f_new, gn_new = float(f_new), math.sqrt(float(inner(x_new, g_new, g_new).sum()))
         it += 1
-        reason = loop.record(it, x_new, f_new, gn_new, mu, relative_change(x_new, x))
+        rel = relative_change(x_new, x) if loop.needs_rel_change else math.nan
+        reason = loop.record(it, x_new, f_new, gn_new, mu, rel)
         if reason == "nan":  # keep the last finite iterate
             break
         x, f, g, gn = x_new, f_new, g_new, gn_new

@@ -24,7 +24,7 @@ class State:
     iteration: int
     value: float
     grad_norm: float
-    rel_change: float
+    rel_change: float  # NaN unless a RelChange rule is active (it costs a pass over x)
     elapsed: float
     values: list[float]
     metrics: dict[str, float]
