@@ -66,7 +66,8 @@ def _has_numpy(args: tuple) -> bool:
     return False
 
 
-def _to_torch(a: object) -> object:
+def to_torch(a: object) -> object:
+    """Wrap numpy arrays (or tuples/lists holding some) with ``torch.from_numpy``."""
     if isinstance(a, np.ndarray):
         return torch.from_numpy(a)
     if isinstance(a, (tuple, list)) and any(isinstance(b, np.ndarray) for b in a):
@@ -97,7 +98,7 @@ def numpy_boundary(fn: F) -> F:
     def wrapper(*args, **kwargs):
         if not _has_numpy(args):
             return fn(*args, **kwargs)
-        return to_numpy(fn(*(_to_torch(a) for a in args), **kwargs))
+        return to_numpy(fn(*(to_torch(a) for a in args), **kwargs))
 
     return wrapper
 

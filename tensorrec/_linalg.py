@@ -28,9 +28,13 @@ def polar(a: torch.Tensor) -> torch.Tensor:
 
     P Q^H is the point of the Stiefel manifold nearest to A in the Frobenius norm. Computed
     from the SVD rather than from (A^H A)^{-1/2}, which would square the condition number.
+
+    The result is laid out column-major (a transposed view), as LAPACK's QR and SVD factors
+    are: a later product M @ X with a tall-skinny X is up to 2.3x faster in that layout
+    (measured: 2000 x 2000 times 2000 x 2 in float64, one thread; benchmarks/b6).
     """
     p, _, qh = torch.linalg.svd(a, full_matrices=False)
-    return p @ qh
+    return (qh.mT @ p.mT).mT
 
 
 def qr_positive(a: torch.Tensor) -> torch.Tensor:

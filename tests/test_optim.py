@@ -337,3 +337,12 @@ def test_progress_bar_runs(capsys):
     res = rgd(P0, X0, step=0.1, stop={"max_iter": 3}, progress=True)
     assert res.iterations == 3
     assert "rgd" in capsys.readouterr().err
+
+
+def test_rgd_in_float32_reaches_float32_accuracy():
+    A, V = (t.to(torch.float32) for t in spd_with_spectrum(np.linspace(2.0, 1.0, 10), 25))
+    x0 = Sphere(10).random_point(26, dtype=torch.float32)
+    res = rgd(rayleigh(A), x0, step=0.2, stop={"max_iter": 3000, "grad_norm": 1e-5})
+    assert res.converged and res.point.dtype == torch.float32
+    v1 = V[:, 0] * torch.sign(V[:, 0] @ res.point)  # column 0: the eigenvalue 2.0
+    assert float(torch.linalg.norm(res.point - v1)) < 1e-4

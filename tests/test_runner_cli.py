@@ -41,7 +41,9 @@ def test_run_passes_config_flags_and_seed(tmp_path):
     )
     assert result.exit_code == 0, result.output
     manifest = json.loads((tmp_path / "core_rayleigh_rate" / "manifest.json").read_text())
-    assert manifest["seed"] == 3 and manifest["config"]["trials"] == 1 and manifest["config"]["steps"] == [0.25]
+    assert (
+        manifest["seed"] == 3 and manifest["config"]["trials"] == 1 and manifest["config"]["steps"] == [0.25]
+    )
     assert manifest["config"]["n"] == 30  # from QUICK
     for key in ("versions", "git_revision", "wall_seconds", "device"):
         assert key in manifest
@@ -94,7 +96,10 @@ def test_reproduce_reports_a_crashing_script(tmp_path):
     out = tmp_path / "out"
     result = CliRunner().invoke(cli, ["reproduce", "--root", str(tmp_path), "--out", str(out)])
     assert result.exit_code == 1
-    assert "**ERROR**" in (out / "index.md").read_text() and "ZeroDivisionError" in (out / "index.md").read_text()
+    assert (
+        "**ERROR**" in (out / "index.md").read_text()
+        and "ZeroDivisionError" in (out / "index.md").read_text()
+    )
 
 
 def test_find_root_by_env_and_error(tmp_path, monkeypatch):
@@ -118,7 +123,10 @@ def test_script_main_rejects_device_for_cpu_only_scripts_and_bad_quick(tmp_path)
         script_main("x", _Cfg, lambda c, r: {}, argv=["--out", str(tmp_path), "--device", "cuda"])
     with pytest.raises(ValueError, match=r"QUICK: unknown Config fields \['m'\]"):
         script_main("x", _Cfg, lambda c, r: {}, quick={"m": 1}, argv=["--out", str(tmp_path), "--quick"])
-    assert script_main("x", _Cfg, lambda c, r: {"n": c.n, "f": c.flag}, argv=["--out", str(tmp_path), "--flag"]) == 0
+    assert (
+        script_main("x", _Cfg, lambda c, r: {"n": c.n, "f": c.flag}, argv=["--out", str(tmp_path), "--flag"])
+        == 0
+    )
     assert json.loads((tmp_path / "x" / "results.json").read_text()) == {"n": 3, "f": True}
 
 

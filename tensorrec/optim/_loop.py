@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 
 import torch
 
-from tensorrec._backend import describe, real_dtype, tree_leaves
+from tensorrec._backend import describe, real_dtype, to_torch, tree_leaves
 from tensorrec.manifolds.base import Manifold
 from tensorrec.optim.result import Result, Trace
 from tensorrec.optim.stopping import Divergence, RelChange, State, as_stopping_rule
@@ -29,9 +29,7 @@ MESSAGES = {
 
 def prepare_point(manifold: Manifold, x0, validate: bool):
     """Convert ``x0`` to torch, check devices/dtypes agree, and check it is on the manifold."""
-    from tensorrec._backend import _to_torch
-
-    x = _to_torch(x0)
+    x = to_torch(x0)
     x = tuple(x) if isinstance(x, list) else x
     leaves = tree_leaves(x)
     for k, t in enumerate(leaves):

@@ -51,8 +51,3 @@ def tt_ranks(draw, shape: tuple[int, ...]) -> tuple[int, ...]:
 def condition_numbers(max_kappa: float = 100.0) -> st.SearchStrategy[float]:
     """Condition numbers kappa in [1, max_kappa], drawn log-uniformly."""
     return st.floats(0.0, math.log(max_kappa)).map(math.exp)
-
-
-def precisions() -> st.SearchStrategy[str]:
-    """``"float64"`` or ``"float32"``."""
-    return st.sampled_from(["float64", "float32"])
