@@ -16,25 +16,16 @@ from __future__ import annotations
 
 import dataclasses
 
-import torch
-
 import tensorrec as tr
 from tensorrec.plotting import new_figure, plot_convergence, save_figure
 from tensorrec.runner import script_main
-from tensorrec.testing import (
-    matrix_with_spectrum,
-    perturbed_eigenvector,
-    rayleigh_quotient,
-    rayleigh_rate,
-    separated_spectrum,
-)
+from tensorrec.testing import rayleigh_instance, rayleigh_rate
 
 
 @dataclasses.dataclass(frozen=True)
 class Config:
     n: int = 100
     steps: tuple[float, ...] = (0.1, 0.25, 0.6, 0.9)
-    second_eigenvalue: float = 0.8
     start_distance: float = 0.1
     iterations: int = 600
     floor: float = 1e-13
@@ -45,30 +36,21 @@ QUICK = {"n": 20, "steps": (0.25, 0.9), "iterations": 300}
 
 
 def compute(cfg: Config, rng) -> dict:
-    lam = separated_spectrum(cfg.n, cfg.second_eigenvalue)
-    A, V = matrix_with_spectrum(lam, rng)
-    A, v1 = A.to(cfg.device), V[:, 0].to(cfg.device)
-    problem = rayleigh_quotient(A)
-    x0 = perturbed_eigenvector(V, cfg.start_distance, rng).to(cfg.device)
-
-    def error(x):  # tangent component of x at v1: no cancellation near convergence
-        return float(torch.linalg.vector_norm(x - (v1 @ x) * v1))
-
+    inst = rayleigh_instance(cfg.n, rng, start_distance=cfg.start_distance, device=cfg.device)
     runs = []
     for mu in cfg.steps:
         stop = tr.optim.MaxIter(cfg.iterations) | tr.optim.MetricBelow("error", cfg.floor)
-        res = tr.rgd(problem, x0, step=mu, stop=stop, metrics={"error": error})
-        errors = res.trace.metrics["error"]
+        res = tr.rgd(inst.problem, inst.x0, step=mu, stop=stop, metrics={"error": inst.error})
         runs.append(
             {
                 "step": mu,
-                "errors": errors,
-                "predicted_rate": rayleigh_rate(lam, mu),
+                "errors": res.trace.metrics["error"],
+                "predicted_rate": rayleigh_rate(inst.eigenvalues, mu),
                 "fitted_rate": res.trace.linear_rate("error", start=40, floor=1e-12),
                 "stop_reason": res.stop_reason,
             }
         )
-    return {"eigenvalues": lam, "runs": runs}
+    return {"eigenvalues": inst.eigenvalues, "runs": runs}
 
 
 def plot(results: dict, out_dir):

@@ -20,18 +20,10 @@ from __future__ import annotations
 
 import dataclasses
 
-import torch
-
 import tensorrec as tr
 from tensorrec.plotting import new_figure, plot_convergence, save_figure
 from tensorrec.runner import script_main
-from tensorrec.testing import (
-    matrix_with_spectrum,
-    perturbed_eigenvector,
-    rayleigh_quotient,
-    rayleigh_rate,
-    separated_spectrum,
-)
+from tensorrec.testing import rayleigh_instance, rayleigh_rate
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,25 +41,16 @@ QUICK = {"n": 30, "trials": 2, "iterations": 400}
 
 
 def compute(cfg: Config, rng) -> dict:
-    lam = separated_spectrum(cfg.n)
     rows = []
     for trial_rng in tr.spawn(rng, cfg.trials):
-        A, V = matrix_with_spectrum(lam, trial_rng)
-        A, v1 = A.to(cfg.device), V[:, 0].to(cfg.device)
-        problem = rayleigh_quotient(A)
-        x0 = perturbed_eigenvector(V, cfg.start_distance, trial_rng).to(cfg.device)
+        inst = rayleigh_instance(cfg.n, trial_rng, start_distance=cfg.start_distance, device=cfg.device)
         for mu in cfg.steps:
-            res = tr.rgd(
-                problem,
-                x0,
-                step=mu,
-                stop=tr.optim.MaxIter(cfg.iterations) | tr.optim.MetricBelow("error", 1e-13),
-                metrics={"error": lambda x, v1=v1: float(torch.linalg.vector_norm(x - (v1 @ x) * v1))},
-            )
+            stop = tr.optim.MaxIter(cfg.iterations) | tr.optim.MetricBelow("error", 1e-13)
+            res = tr.rgd(inst.problem, inst.x0, step=mu, stop=stop, metrics={"error": inst.error})
             rows.append(
                 {
                     "step": mu,
-                    "predicted": rayleigh_rate(lam, mu),
+                    "predicted": rayleigh_rate(inst.eigenvalues, mu),
                     "fitted": res.trace.linear_rate("error", start=40, floor=1e-12),
                     "errors": res.trace.metrics["error"],
                 }

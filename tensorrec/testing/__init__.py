@@ -11,9 +11,11 @@
 from tensorrec.testing.contract import CONTRACT_CHECKS, assert_manifold_contract, dtype_for
 from tensorrec.testing.problems import (
     BrockettObjective,
+    RayleighInstance,
     brockett,
     matrix_with_spectrum,
     perturbed_eigenvector,
+    rayleigh_instance,
     rayleigh_quotient,
     rayleigh_rate,
     separated_spectrum,
@@ -29,6 +31,8 @@ __all__ = [
     "brockett",
     "matrix_with_spectrum",
     "perturbed_eigenvector",
+    "RayleighInstance",
+    "rayleigh_instance",
     "separated_spectrum",
     "rayleigh_quotient",
     "rayleigh_rate",

@@ -161,14 +161,8 @@ def check_dimension(manifold, rng, dtype):
     assert rank == manifold.dim, f"dim = {manifold.dim} but the tangent projection has rank {rank}"
 
 
-def check_batched_equals_looped(manifold, rng, dtype):
-    """Every method on a batch equals the method applied to each batch element."""
-    gen = as_generator(rng)
-    x = manifold.random_point(gen, batch=BATCH, dtype=dtype)
-    z, w = _randn_like(manifold, x, gen), _randn_like(manifold, x, gen)
-    u = manifold.project_tangent(x, z)
-    hu = _randn_like(manifold, x, gen)
-    batched = {
+def _every_method(manifold, x, z, w, u, hu) -> dict:
+    return {
         "project_tangent": manifold.project_tangent(x, z),
         "retract": manifold.retract(x, _scale(u, 0.5)),
         "project_point": manifold.project_point(z),
@@ -176,17 +170,18 @@ def check_batched_equals_looped(manifold, rng, dtype):
         "ehess_to_rhess": manifold.ehess_to_rhess(x, w, hu, u),
         "inner": manifold.inner(x, u, w),
     }
+
+
+def check_batched_equals_looped(manifold, rng, dtype):
+    """Every method on a batch equals the method applied to each batch element."""
+    gen = as_generator(rng)
+    x = manifold.random_point(gen, batch=BATCH, dtype=dtype)
+    z, w, hu = (_randn_like(manifold, x, gen) for _ in range(3))
+    args = (x, z, w, manifold.project_tangent(x, z), hu)
+    batched = _every_method(manifold, *args)
     for i in range(BATCH[0]):
         pick = lambda a, i=i: tree_map(lambda t: t[i], a)  # noqa: E731
-        xi, zi, wi, ui, hi = pick(x), pick(z), pick(w), pick(u), pick(hu)
-        looped = {
-            "project_tangent": manifold.project_tangent(xi, zi),
-            "retract": manifold.retract(xi, _scale(ui, 0.5)),
-            "project_point": manifold.project_point(zi),
-            "egrad_to_rgrad": manifold.egrad_to_rgrad(xi, wi),
-            "ehess_to_rhess": manifold.ehess_to_rhess(xi, wi, hi, ui),
-            "inner": manifold.inner(xi, ui, wi),
-        }
+        looped = _every_method(manifold, *(pick(a) for a in args))
         for name, value in looped.items():
             assert_close(pick(batched[name]), value, scale=100, msg=f"batched {name} = looped (element {i})")
 

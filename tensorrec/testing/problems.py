@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 
 import numpy as np
@@ -72,6 +73,34 @@ def perturbed_eigenvector(V: torch.Tensor, delta: float, rng: RngLike = None) ->
     signs = torch.from_numpy(as_generator(rng).choice([-1.0, 1.0], size=n - 1)).to(V.dtype)
     x = V[:, 0] + delta * (V[:, 1:] @ signs) / np.sqrt(n - 1)
     return x / torch.linalg.vector_norm(x)
+
+
+@dataclasses.dataclass(frozen=True)
+class RayleighInstance:
+    """A Rayleigh-quotient problem set up to observe its local linear rate."""
+
+    problem: Problem
+    x0: torch.Tensor
+    eigenvalues: np.ndarray
+    top_eigenvector: torch.Tensor
+
+    def error(self, x) -> float:
+        """||x - <v_1, x> v_1||: the tangent component at v_1, free of the cancellation that
+        1 - <v_1, x>^2 suffers near convergence."""
+        v = self.top_eigenvector
+        return float(torch.linalg.vector_norm(x - (v @ x) * v))
+
+
+def rayleigh_instance(
+    n: int, rng: RngLike = None, *, start_distance: float = 0.1, device="cpu"
+) -> RayleighInstance:
+    """:func:`rayleigh_quotient` of a matrix with :func:`separated_spectrum`, started at
+    :func:`perturbed_eigenvector`, so the predicted rate :func:`rayleigh_rate` is observable."""
+    gen = as_generator(rng)
+    lam = separated_spectrum(n)
+    A, V = matrix_with_spectrum(lam, gen)
+    x0 = perturbed_eigenvector(V, start_distance, gen)
+    return RayleighInstance(rayleigh_quotient(A.to(device)), x0.to(device), lam, V[:, 0].to(device))
 
 
 class BrockettObjective(Objective):
