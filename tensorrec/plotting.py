@@ -9,21 +9,12 @@ import numpy as np
 
 
 def new_figure(ncols: int = 1, *, width: float = 4.5, height: float = 3.4):
-    """A figure with ``ncols`` axes side by side (constrained layout)."""
-    import matplotlib
-
-    if matplotlib.get_backend().lower() not in ("agg", "pdf", "svg", "cairo") and not _interactive():
-        matplotlib.use("Agg")
+    """A figure with ``ncols`` axes side by side (constrained layout). Headless machines get
+    matplotlib's Agg fallback; the Makefile and CI also set ``MPLBACKEND=Agg``."""
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, ncols, figsize=(width * ncols, height), layout="constrained", squeeze=False)
     return fig, list(axes[0])
-
-
-def _interactive() -> bool:
-    import sys
-
-    return hasattr(sys, "ps1")
 
 
 def save_figure(fig, out_dir: str | Path, stem: str) -> list[Path]:
