@@ -91,8 +91,10 @@ def test_tucker_ranks_respect_unfolding_bounds(shape, data):
 def test_tt_ranks_respect_unfolding_bounds(shape, data):
     ranks = data.draw(trs.tt_ranks(shape))
     assert len(ranks) == len(shape) - 1
+    bonds = (1, *ranks, 1)
     for i, r in enumerate(ranks):
         assert r <= min(math.prod(shape[: i + 1]), math.prod(shape[i + 1 :]))
+        assert r <= min(bonds[i] * shape[i], shape[i + 1] * bonds[i + 2])
 
 
 @given(kappa=trs.condition_numbers(50.0), dims=trs.stiefel_dims())

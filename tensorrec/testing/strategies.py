@@ -41,11 +41,20 @@ def tucker_ranks(draw, shape: tuple[int, ...]) -> tuple[int, ...]:
 
 @st.composite
 def tt_ranks(draw, shape: tuple[int, ...]) -> tuple[int, ...]:
-    """Valid TT ranks (r_1, ..., r_{N-1}): r_i <= min(prod d[:i], prod d[i:])."""
+    """Valid TT ranks (r_1, ..., r_{N-1}): r_i <= min(r_{i-1} d_i, d_{i+1} r_{i+1}), r_0 = r_N = 1."""
     n = len(shape)
-    return tuple(
+    bonds = [1] + [
         draw(st.integers(1, min(math.prod(shape[: i + 1]), math.prod(shape[i + 1 :])))) for i in range(n - 1)
-    )
+    ]
+    bonds.append(1)
+    changed = True
+    while changed:  # ranks only decrease, so this stops
+        changed = False
+        for i in range(1, n):
+            bound = min(bonds[i - 1] * shape[i - 1], shape[i] * bonds[i + 1])
+            if bonds[i] > bound:
+                bonds[i], changed = bound, True
+    return tuple(bonds[1:-1])
 
 
 def condition_numbers(max_kappa: float = 100.0) -> st.SearchStrategy[float]:

@@ -1,0 +1,16 @@
+"""Layer 3: tensor formats in canonical form (Tucker, tensor train = MPS)."""
+
+from tensorrec.formats.interop import from_tensorly, to_tensorly
+from tensorrec.formats.tt import TTTensor, check_tt_ranks
+from tensorrec.formats.tucker import TuckerTensor, check_tucker_ranks, mode_product, unfold
+
+__all__ = [
+    "TuckerTensor",
+    "TTTensor",
+    "check_tucker_ranks",
+    "check_tt_ranks",
+    "mode_product",
+    "unfold",
+    "to_tensorly",
+    "from_tensorly",
+]

@@ -1,0 +1,58 @@
+"""Helpers shared by the Tucker and TT formats."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import torch
+
+from tensorrec._backend import check_positive_finite, check_positive_int
+
+
+def top_left_singular_vectors(m: torch.Tensor, r: int) -> torch.Tensor:
+    """The r leading left singular vectors of ``m`` (orthonormal columns)."""
+    u, _, _ = torch.linalg.svd(m, full_matrices=False)
+    return u[:, :r]
+
+
+def normalized_weights(lam, ranks: Sequence[int], dtype, device) -> torch.Tensor:
+    """The odeco weights lam, checked (positive, one per rank) and scaled to unit l2 norm."""
+    lam = np.asarray(lam, dtype=float).reshape(-1)
+    if lam.size == 0 or not np.all(np.isfinite(lam)) or np.any(lam <= 0):
+        raise ValueError(f"condition['odeco']: expected positive finite weights, got {lam.tolist()}")
+    if any(r != lam.size for r in ranks):
+        raise ValueError(
+            f"ranks: odeco tensors have every rank equal to len(odeco) = {lam.size}, got {tuple(ranks)}"
+        )
+    return torch.as_tensor(lam / np.linalg.norm(lam), dtype=dtype, device=device)
+
+
+def draw_conditioned(draw: Callable, condition: dict | None):
+    """``(x, draws)``: ``draw()`` once, or redrawn until ``x.condition_number() <= kappa_max``.
+
+    ``condition = {"kappa_max": k, "max_tries": 1000}``. After ``max_tries`` draws the error
+    names kappa_max, the best kappa reached and the number of draws.
+    """
+    if condition is None:
+        return draw(), 1
+    unknown = set(condition) - {"kappa_max", "max_tries"}
+    if unknown or "kappa_max" not in condition:
+        raise ValueError(
+            "condition: expected None, {'kappa_max': k[, 'max_tries': n]} or {'odeco': weights}, "
+            f"got {condition!r}"
+        )
+    kappa_max = check_positive_finite("condition['kappa_max']", condition["kappa_max"])
+    max_tries = check_positive_int("condition['max_tries']", condition.get("max_tries", 1000))
+    best = math.inf
+    for tries in range(1, max_tries + 1):
+        x = draw()
+        kappa = x.condition_number()
+        if kappa <= kappa_max:
+            return x, tries
+        best = min(best, kappa)
+    raise ValueError(
+        f"condition: no draw reached kappa <= kappa_max = {kappa_max:g} in {max_tries} draws "
+        f"(best kappa {best:.3g}); raise max_tries or kappa_max"
+    )

@@ -1,0 +1,299 @@
+"""Tensor trains (= MPS) in left-orthogonal canonical form (tucker_tt spec section 3.2).
+
+Core i has shape (r_{i-1}, d_i, r_i), r_0 = r_N = 1; X(s_1..s_N) = X_1(s_1) ... X_N(s_N).
+Canonical: the left unfoldings L(X_i) = core.reshape(r_{i-1} d_i, r_i) have orthonormal
+columns for i < N; the last core is free and carries the norm.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+
+from tensorrec._backend import check_compatible, check_finite, describe, resolve_dtype
+from tensorrec._linalg import qr_positive
+from tensorrec._random import RngLike, as_generator, randn
+from tensorrec.formats._common import draw_conditioned, normalized_weights
+from tensorrec.manifolds import Euclidean, Product, Stiefel
+
+
+def check_tt_ranks(shape: Sequence[int], ranks: Sequence[int]) -> tuple[int, ...]:
+    """Validate TT ranks (r_1..r_{N-1}): 1 <= r_i <= min(r_{i-1} d_i, d_{i+1} r_{i+1}), which
+    implies r_i <= min(prod d[:i], prod d[i:]) (spec section 3.2)."""
+    shape, ranks = tuple(shape), tuple(ranks)
+    if len(ranks) != len(shape) - 1:
+        raise ValueError(
+            f"ranks: expected {len(shape) - 1} TT ranks (the inner bonds of {shape}), got {ranks}"
+        )
+    for i, r in enumerate(ranks):
+        bound = min(math.prod(shape[: i + 1]), math.prod(shape[i + 1 :]))
+        if isinstance(r, bool) or not isinstance(r, (int, np.integer)) or not 1 <= r <= bound:
+            raise ValueError(
+                f"ranks[{i}]: expected an integer in [1, {bound}] (the rank of the unfolding "
+                f"X^<{i + 1}> of a {shape} tensor), got {r!r}"
+            )
+    bonds = (1, *ranks, 1)
+    for i in range(1, len(shape)):
+        left, right = bonds[i - 1] * shape[i - 1], shape[i] * bonds[i + 1]
+        if bonds[i] > min(left, right):
+            raise ValueError(
+                f"ranks[{i - 1}]: expected r_{i} <= min(r_{i - 1} d_{i}, d_{i + 1} r_{i + 1}) = "
+                f"min({left}, {right}) for ranks {ranks} of a {shape} tensor, got {bonds[i]}"
+            )
+    return tuple(int(r) for r in ranks)
+
+
+def _qr(m: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Thin QR with diag(R) real positive (the unique, smooth choice)."""
+    q, r = torch.linalg.qr(m)
+    d = torch.diagonal(r)
+    phase = torch.sgn(d)
+    phase = torch.where(phase == 0, torch.ones_like(phase), phase)
+    return q * phase, phase.conj()[:, None] * r
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class TTTensor:
+    """A tensor train with left-orthogonal cores 1..N-1 and a free last core.
+
+    Parameters
+    ----------
+    cores : sequence of tensors of shapes (r_{i-1}, d_i, r_i), r_0 = r_N = 1
+    validate : bool
+        Check shapes, ranks, dtypes, devices, finiteness and left-orthogonality.
+        Use :meth:`from_cores` for cores that are not left-orthogonal yet.
+    """
+
+    cores: tuple[torch.Tensor, ...]
+    validate: dataclasses.InitVar[bool] = True
+
+    def __post_init__(self, validate: bool) -> None:
+        object.__setattr__(self, "cores", tuple(self.cores))
+        if validate:
+            _check_cores(self.cores)
+            for i, core in enumerate(self.cores[:-1]):
+                left = core.reshape(-1, core.shape[2])
+                ok, reason = Stiefel(
+                    *left.shape, field="complex" if core.is_complex() else "real"
+                ).check_point(left)
+                if not ok:
+                    raise ValueError(
+                        f"cores[{i}]: expected a left-orthogonal core (canonical form; use "
+                        f"TTTensor.from_cores to orthogonalize); {reason}"
+                    )
+
+    # --- shape ---------------------------------------------------------------------------
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(c.shape[1] for c in self.cores)
+
+    @property
+    def ranks(self) -> tuple[int, ...]:
+        """The inner bond dimensions (r_1, ..., r_{N-1})."""
+        return tuple(c.shape[2] for c in self.cores[:-1])
+
+    @property
+    def order(self) -> int:
+        return len(self.cores)
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return self.cores[0].dtype
+
+    @property
+    def device(self) -> torch.device:
+        return self.cores[0].device
+
+    @property
+    def dof(self) -> int:
+        """Manifold dimension p = sum_i r_{i-1} d_i r_i - sum_{i<N} r_i^2 (spec section 3.4)."""
+        return sum(c.numel() for c in self.cores) - sum(r * r for r in self.ranks)
+
+    def __repr__(self) -> str:
+        return f"TTTensor(shape={self.shape}, ranks={self.ranks}, dtype={self.dtype})"
+
+    # --- evaluation ----------------------------------------------------------------------
+
+    def to_dense(self) -> torch.Tensor:
+        """The full d_1 x ... x d_N array."""
+        x = self.cores[0].reshape(-1, self.cores[0].shape[2])
+        for core in self.cores[1:]:
+            x = (x @ core.reshape(core.shape[0], -1)).reshape(-1, core.shape[2])
+        return x.reshape(self.shape)
+
+    def norm(self) -> float:
+        """||X||_F = ||X_N||_F (canonical form)."""
+        return float(torch.linalg.vector_norm(self.cores[-1]))
+
+    def inner(self, other: TTTensor) -> torch.Tensor:
+        """<X, Y> = sum conj(X) Y by a left-to-right sweep of r x r' transfer matrices."""
+        if not isinstance(other, TTTensor) or other.shape != self.shape:
+            raise ValueError(f"other: expected a TTTensor of shape {self.shape}, got {describe(other)}")
+        e = torch.ones((1, 1), dtype=self.dtype, device=self.device)
+        for x, y in zip(self.cores, other.cores, strict=True):
+            e = torch.einsum("asb,ac,csd->bd", x.conj(), e, y)
+        return e[0, 0]
+
+    def singular_values(self) -> list[torch.Tensor]:
+        """Singular values of every sequential unfolding X^<i>, i = 1..N-1, without
+        densifying: a right-to-left LQ sweep over the left-orthogonal form (spec section 3.3)."""
+        out = []
+        m = self.cores[-1].reshape(self.cores[-1].shape[0], -1)
+        for core in reversed(self.cores[:-1]):
+            q, r = _qr(m.mH)  # m = L Q with L = r^H
+            lower = r.mH
+            out.append(torch.linalg.svdvals(lower))
+            m = torch.einsum("asb,bc->asc", core, lower).reshape(core.shape[0], -1)
+        return out[::-1]
+
+    def condition_number(self) -> float:
+        """kappa = max_i sigma_1(X^<i>) / min_i sigma_{r_i}(X^<i>)."""
+        svals = self.singular_values()
+        return float(max(s[0] for s in svals) / min(s[-1] for s in svals))
+
+    # --- manifold ------------------------------------------------------------------------
+
+    def manifold(self, scale: float = 1.0, retraction: str = "polar") -> Product:
+        """St(r_0 d_1, r_1) x ... x St(r_{N-2} d_{N-1}, r_{N-1}) x R^{r_{N-1} x d_N x 1} with
+        weights (scale, ..., scale, 1)."""
+        field = "complex" if self.cores[0].is_complex() else "real"
+        parts = [
+            Stiefel(c.shape[0] * c.shape[1], c.shape[2], field=field, retraction=retraction)
+            for c in self.cores[:-1]
+        ]
+        last = Euclidean(*self.cores[-1].shape, field=field)
+        return Product([*parts, last], weights=[scale] * (self.order - 1) + [1.0])
+
+    def to_point(self) -> tuple[torch.Tensor, ...]:
+        """The point (L(X_1), ..., L(X_{N-1}), X_N) of :meth:`manifold`."""
+        return (*(c.reshape(-1, c.shape[2]) for c in self.cores[:-1]), self.cores[-1])
+
+    def from_point(self, point, validate: bool = True) -> TTTensor:
+        """The TT of a point of :meth:`manifold` (shapes taken from ``self``)."""
+        cores = [p.reshape(c.shape) for p, c in zip(point, self.cores, strict=True)]
+        return TTTensor(cores, validate=validate)
+
+    # --- construction --------------------------------------------------------------------
+
+    @classmethod
+    def from_cores(cls, cores: Sequence[torch.Tensor]) -> TTTensor:
+        """Canonical form of arbitrary cores by a left-to-right QR sweep (X is unchanged)."""
+        cores = list(cores)
+        _check_cores(cores)
+        out = []
+        for i in range(len(cores) - 1):
+            core = cores[i]  # already carries the R factor of the previous step
+            q, r = _qr(core.reshape(-1, core.shape[2]))
+            out.append(q.reshape(core.shape[0], core.shape[1], q.shape[1]))
+            cores[i + 1] = torch.einsum("ab,bsc->asc", r, cores[i + 1])
+        out.append(cores[-1])
+        return cls(out, validate=False)
+
+    @classmethod
+    def from_dense(cls, x, ranks: Sequence[int]) -> TTTensor:
+        """TT-SVD (Oseledets 2011), left to right; the result is already left-orthogonal.
+        Quasi-optimal within sqrt(N-1) of the best TT-rank-r approximation."""
+        x = torch.from_numpy(x) if isinstance(x, np.ndarray) else x
+        if not isinstance(x, torch.Tensor):
+            raise TypeError(f"x: expected a numpy array or torch tensor, got {describe(x)}")
+        check_finite("x", x)
+        ranks = check_tt_ranks(x.shape, ranks)
+        cores, c, r_prev = [], x.reshape(x.shape[0], -1), 1
+        for d, r in zip(x.shape[:-1], ranks, strict=True):
+            u, s, vh = torch.linalg.svd(c.reshape(r_prev * d, -1), full_matrices=False)
+            cores.append(u[:, :r].reshape(r_prev, d, r))
+            c = s[:r, None] * vh[:r]
+            r_prev = r
+        cores.append(c.reshape(r_prev, x.shape[-1], 1))
+        return cls(cores, validate=False)
+
+    def truncate(self, ranks: Sequence[int]) -> TTTensor:
+        """TT rounding to smaller ranks: a right-to-left truncated-SVD sweep, then a
+        left-to-right QR sweep back to canonical form."""
+        ranks = check_tt_ranks(self.shape, ranks)
+        if any(r > q for r, q in zip(ranks, self.ranks, strict=True)):
+            raise ValueError(f"ranks: expected ranks <= the current ranks {self.ranks}, got {ranks}")
+        cores = list(self.cores)
+        m = cores[-1].reshape(cores[-1].shape[0], -1)
+        for i in range(self.order - 1, 0, -1):
+            u, s, vh = torch.linalg.svd(m, full_matrices=False)
+            r = ranks[i - 1]
+            cores[i] = vh[:r].reshape(r, self.shape[i], ranks[i] if i < self.order - 1 else 1)
+            cores[i - 1] = torch.einsum("asb,bc->asc", cores[i - 1], u[:, :r] * s[:r])
+            m = cores[i - 1].reshape(cores[i - 1].shape[0], -1)
+        return TTTensor.from_cores(cores)
+
+    @classmethod
+    def random(
+        cls,
+        shape: Sequence[int],
+        ranks: Sequence[int],
+        rng: RngLike = None,
+        *,
+        condition: dict | None = None,
+        dtype: torch.dtype | None = None,
+        device=None,
+        return_draws: bool = False,
+    ):
+        """A random TT with ||X||_F = 1 (spec section 9).
+
+        ``condition=None``: i.i.d. N(0, 1) cores, brought to canonical form (often
+        ill-conditioned). ``{"kappa_max": k, "max_tries": 1000}``: redraw from the same
+        stream until kappa <= k (``return_draws=True`` also returns the number of draws).
+        ``{"odeco": lam}``: the direct canonical construction of sum_j lam_j u_1j o ... o u_Nj
+        (all ranks len(lam)); every unfolding has singular values exactly lam / ||lam||.
+        """
+        shape = tuple(shape)
+        ranks = check_tt_ranks(shape, ranks)
+        gen = as_generator(rng)
+        dtype = resolve_dtype(dtype, "real")
+        bonds = (1, *ranks, 1)
+
+        def gauss():
+            cores = [
+                randn(gen, (bonds[i], d, bonds[i + 1]), dtype=dtype, device=device)
+                for i, d in enumerate(shape)
+            ]
+            tt = cls.from_cores(cores)
+            last = tt.cores[-1] / torch.linalg.vector_norm(tt.cores[-1])
+            return cls((*tt.cores[:-1], last), validate=False)
+
+        if condition is not None and "odeco" in condition:
+            lam = normalized_weights(condition["odeco"], ranks, dtype, device)
+            us = [qr_positive(randn(gen, (d, len(lam)), dtype=dtype, device=device)) for d in shape]
+            eye = torch.eye(len(lam), dtype=dtype, device=device)
+            cores = [us[0][None, :, :]]
+            cores += [torch.einsum("ab,sa->asb", eye, u) for u in us[1:-1]]
+            cores.append((lam[:, None] * us[-1].mT)[:, :, None])
+            out, draws = cls(cores, validate=False), 1
+        else:
+            out, draws = draw_conditioned(gauss, condition)
+        return (out, draws) if return_draws else out
+
+
+def _check_cores(cores) -> None:
+    if len(cores) < 2:
+        raise ValueError(f"cores: expected at least 2 cores, got {len(cores)}")
+    for i, c in enumerate(cores):
+        if not isinstance(c, torch.Tensor) or c.ndim != 3:
+            raise ValueError(
+                f"cores[{i}]: expected a 3-way tensor (r_{i}, d_{i + 1}, r_{i + 1}), got {describe(c)}"
+            )
+    check_compatible({f"cores[{i}]": c for i, c in enumerate(cores)})
+    if cores[0].shape[0] != 1 or cores[-1].shape[2] != 1:
+        raise ValueError(
+            f"cores: expected boundary ranks r_0 = r_N = 1, got {cores[0].shape[0]} and {cores[-1].shape[2]}"
+        )
+    for i in range(len(cores) - 1):
+        if cores[i].shape[2] != cores[i + 1].shape[0]:
+            raise ValueError(
+                f"cores[{i + 1}]: expected left rank {cores[i].shape[2]} (the right rank of cores[{i}]), "
+                f"got {cores[i + 1].shape[0]}"
+            )
+    for i, c in enumerate(cores):
+        check_finite(f"cores[{i}]", c)

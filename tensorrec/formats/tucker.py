@@ -1,0 +1,254 @@
+"""Tucker tensors in canonical form: orthonormal factors U_n, a free core S that carries the scale.
+
+X = S x_1 U_1 x_2 ... x_N U_N, core shape (r_1, ..., r_N), factor n of shape (d_n, r_n)
+(tucker_tt spec section 3.1). Math is 1-based, code 0-based: mode n is axis n - 1.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+
+from tensorrec._backend import check_compatible, check_finite, describe, resolve_dtype
+from tensorrec._linalg import qr_positive
+from tensorrec._random import RngLike, as_generator, randn
+from tensorrec.formats._common import draw_conditioned, normalized_weights, top_left_singular_vectors
+from tensorrec.manifolds import Euclidean, Product, Stiefel
+
+
+def mode_product(x: torch.Tensor, m: torch.Tensor, mode: int) -> torch.Tensor:
+    """X x_mode M: contract axis ``mode`` of X with the columns of M (shape (k, d_mode))."""
+    return torch.movedim(torch.tensordot(m, x, dims=([1], [mode])), 0, mode)
+
+
+def unfold(x: torch.Tensor, mode: int) -> torch.Tensor:
+    """Mode-``mode`` unfolding X_(n): ``moveaxis(X, n, 0).reshape(d_n, -1)``."""
+    return torch.movedim(x, mode, 0).reshape(x.shape[mode], -1)
+
+
+def check_tucker_ranks(shape: Sequence[int], ranks: Sequence[int]) -> tuple[int, ...]:
+    """Validate Tucker ranks: 1 <= r_n <= d_n and r_n <= prod_{j != n} r_j."""
+    shape, ranks = tuple(shape), tuple(ranks)
+    if len(ranks) != len(shape):
+        raise ValueError(f"ranks: expected {len(shape)} Tucker ranks (one per mode of {shape}), got {ranks}")
+    for n, (d, r) in enumerate(zip(shape, ranks, strict=True)):
+        if isinstance(r, bool) or not isinstance(r, (int, np.integer)) or not 1 <= r <= d:
+            raise ValueError(f"ranks[{n}]: expected an integer in [1, d_{n + 1} = {d}], got {r!r}")
+        others = math.prod(ranks[:n] + ranks[n + 1 :])
+        if r > others:
+            raise ValueError(
+                f"ranks[{n}]: expected r_{n + 1} <= product of the other ranks = {others} "
+                f"(the mode-{n + 1} unfolding of the core has only {others} columns), got {r}"
+            )
+    return tuple(int(r) for r in ranks)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class TuckerTensor:
+    """A Tucker tensor S x_1 U_1 ... x_N U_N with every U_n on St(d_n, r_n).
+
+    Parameters
+    ----------
+    core : tensor of shape (r_1, ..., r_N)
+    factors : sequence of tensors of shapes (d_n, r_n), orthonormal columns
+    validate : bool
+        Check shapes, dtypes, devices, finiteness and orthonormality (default True).
+
+    Notes
+    -----
+    Canonical form makes ||X||_F = ||S||_F and lets :meth:`inner`, :meth:`norm` and
+    :meth:`singular_values` work on the factors in O(sum_n d_n r_n^2 + N prod r) without
+    ever forming the d_1 x ... x d_N array.
+    """
+
+    core: torch.Tensor
+    factors: tuple[torch.Tensor, ...]
+    validate: dataclasses.InitVar[bool] = True
+
+    def __post_init__(self, validate: bool) -> None:
+        object.__setattr__(self, "factors", tuple(self.factors))
+        if not validate:
+            return
+        if not isinstance(self.core, torch.Tensor):
+            raise TypeError(f"core: expected a torch tensor, got {describe(self.core)}")
+        if len(self.factors) != self.core.ndim:
+            raise ValueError(
+                f"factors: expected {self.core.ndim} factors (one per core axis), got {len(self.factors)}"
+            )
+        check_compatible({"core": self.core, **{f"factors[{n}]": u for n, u in enumerate(self.factors)}})
+        for n, u in enumerate(self.factors):
+            if u.ndim != 2 or u.shape[1] != self.core.shape[n]:
+                raise ValueError(
+                    f"factors[{n}]: expected shape (d_{n + 1}, {self.core.shape[n]}), got {tuple(u.shape)}"
+                )
+        check_tucker_ranks(self.shape, self.ranks)
+        check_finite("core", self.core)
+        for n, u in enumerate(self.factors):
+            ok, reason = Stiefel(*u.shape, field="complex" if u.is_complex() else "real").check_point(u)
+            if not ok:
+                raise ValueError(f"factors[{n}]: expected orthonormal columns (canonical form); {reason}")
+
+    # --- shape ---------------------------------------------------------------------------
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(u.shape[0] for u in self.factors)
+
+    @property
+    def ranks(self) -> tuple[int, ...]:
+        return tuple(self.core.shape)
+
+    @property
+    def order(self) -> int:
+        return len(self.factors)
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return self.core.dtype
+
+    @property
+    def device(self) -> torch.device:
+        return self.core.device
+
+    @property
+    def dof(self) -> int:
+        """Manifold dimension p = prod r_n + sum_n (d_n r_n - r_n^2) (spec section 3.4)."""
+        return math.prod(self.ranks) + sum(d * r - r * r for d, r in zip(self.shape, self.ranks, strict=True))
+
+    def __repr__(self) -> str:
+        return f"TuckerTensor(shape={self.shape}, ranks={self.ranks}, dtype={self.dtype})"
+
+    # --- evaluation ----------------------------------------------------------------------
+
+    def to_dense(self) -> torch.Tensor:
+        """The full d_1 x ... x d_N array."""
+        x = self.core
+        for n, u in enumerate(self.factors):
+            x = mode_product(x, u, n)
+        return x
+
+    def norm(self) -> float:
+        """||X||_F = ||S||_F (canonical form)."""
+        return float(torch.linalg.vector_norm(self.core))
+
+    def inner(self, other: TuckerTensor) -> torch.Tensor:
+        """<X, Y> = sum conj(X) Y, computed on the factors: <S_X, S_Y x_n (U_n^H V_n)>."""
+        if not isinstance(other, TuckerTensor) or other.shape != self.shape:
+            raise ValueError(f"other: expected a TuckerTensor of shape {self.shape}, got {describe(other)}")
+        y = other.core
+        for n, (u, v) in enumerate(zip(self.factors, other.factors, strict=True)):
+            y = mode_product(y, u.mH @ v, n)
+        return torch.sum(self.core.conj() * y)
+
+    def singular_values(self) -> list[torch.Tensor]:
+        """Singular values of every unfolding X_(n); equal to those of S_(n) (canonical form)."""
+        return [torch.linalg.svdvals(unfold(self.core, n)) for n in range(self.order)]
+
+    def condition_number(self) -> float:
+        """kappa = max_n sigma_1(X_(n)) / min_n sigma_{r_n}(X_(n)) (spec section 3.3)."""
+        svals = self.singular_values()
+        return float(max(s[0] for s in svals) / min(s[-1] for s in svals))
+
+    # --- manifold ------------------------------------------------------------------------
+
+    def manifold(self, scale: float = 1.0, retraction: str = "polar") -> Product:
+        """St(d_1, r_1) x ... x St(d_N, r_N) x R^{r_1 x ... x r_N} with weights (scale, ..., 1):
+        an RGD step of size mu moves the factors by mu / scale and the core by mu."""
+        field = "complex" if self.core.is_complex() else "real"
+        parts = [
+            Stiefel(d, r, field=field, retraction=retraction)
+            for d, r in zip(self.shape, self.ranks, strict=True)
+        ]
+        return Product([*parts, Euclidean(*self.ranks, field=field)], weights=[scale] * self.order + [1.0])
+
+    def to_point(self) -> tuple[torch.Tensor, ...]:
+        """The point (U_1, ..., U_N, S) of :meth:`manifold`."""
+        return (*self.factors, self.core)
+
+    @classmethod
+    def from_point(cls, point, validate: bool = True) -> TuckerTensor:
+        """Inverse of :meth:`to_point`."""
+        *factors, core = point
+        return cls(core, tuple(factors), validate=validate)
+
+    # --- construction --------------------------------------------------------------------
+
+    @classmethod
+    def from_dense(cls, x, ranks: Sequence[int], method: str = "hosvd") -> TuckerTensor:
+        """Truncated HOSVD (``"hosvd"``: U_n = top-r_n left singular vectors of X_(n)) or
+        sequentially truncated HOSVD (``"sthosvd"``: the unfoldings of the shrinking core).
+        Quasi-optimal within sqrt(N) of the best rank-(r_1..r_N) approximation."""
+        if method not in ("hosvd", "sthosvd"):
+            raise ValueError(f"method: expected 'hosvd' or 'sthosvd', got {method!r}")
+        x = torch.from_numpy(x) if isinstance(x, np.ndarray) else x
+        if not isinstance(x, torch.Tensor):
+            raise TypeError(f"x: expected a numpy array or torch tensor, got {describe(x)}")
+        check_finite("x", x)
+        ranks = check_tucker_ranks(x.shape, ranks)
+        factors, core = [], x
+        for n, r in enumerate(ranks):
+            u = top_left_singular_vectors(unfold(core if method == "sthosvd" else x, n), r)
+            factors.append(u)
+            if method == "sthosvd":
+                core = mode_product(core, u.mH, n)
+        if method == "hosvd":
+            for n, u in enumerate(factors):
+                core = mode_product(core, u.mH, n)
+        return cls(core, tuple(factors), validate=False)
+
+    def truncate(self, ranks: Sequence[int]) -> TuckerTensor:
+        """ST-HOSVD of the core to smaller ranks (the factors absorb the core's singular vectors)."""
+        ranks = check_tucker_ranks(self.shape, ranks)
+        if any(r > q for r, q in zip(ranks, self.ranks, strict=True)):
+            raise ValueError(f"ranks: expected ranks <= the current ranks {self.ranks}, got {ranks}")
+        small = TuckerTensor.from_dense(self.core, ranks, method="sthosvd")
+        factors = tuple(u @ w for u, w in zip(self.factors, small.factors, strict=True))
+        return TuckerTensor(small.core, factors, validate=False)
+
+    @classmethod
+    def random(
+        cls,
+        shape: Sequence[int],
+        ranks: Sequence[int],
+        rng: RngLike = None,
+        *,
+        condition: dict | None = None,
+        dtype: torch.dtype | None = None,
+        device=None,
+        return_draws: bool = False,
+    ):
+        """A random Tucker tensor with ||X||_F = 1 (spec section 9).
+
+        ``condition=None``: Gaussian core, Haar factors (sign-fixed QR of Gaussians).
+        ``{"kappa_max": k, "max_tries": 1000}``: redraw from the same stream until the
+        condition number is <= k; ``return_draws=True`` also returns how many draws it took.
+        ``{"odeco": lam}``: X = sum_j lam_j u_1j o ... o u_Nj with orthonormal u_n (all ranks
+        len(lam)); every unfolding then has singular values exactly lam / ||lam||.
+        """
+        shape = tuple(shape)
+        ranks = check_tucker_ranks(shape, ranks)
+        gen = as_generator(rng)
+        dtype = resolve_dtype(dtype, "real")
+
+        def gauss():
+            core = randn(gen, ranks, dtype=dtype, device=device)
+            factors = tuple(
+                qr_positive(randn(gen, (d, r), dtype=dtype, device=device))
+                for d, r in zip(shape, ranks, strict=True)
+            )
+            return cls(core / torch.linalg.vector_norm(core), factors, validate=False)
+
+        if condition is not None and "odeco" in condition:
+            lam = normalized_weights(condition["odeco"], ranks, dtype, device)
+            factors = tuple(qr_positive(randn(gen, (d, len(lam)), dtype=dtype, device=device)) for d in shape)
+            core = torch.zeros(ranks, dtype=dtype, device=device)
+            idx = torch.arange(len(lam), device=device)
+            core[(idx,) * len(shape)] = lam
+            out, draws = cls(core, factors, validate=False), 1
+        else:
+            out, draws = draw_conditioned(gauss, condition)
+        return (out, draws) if return_draws else out
