@@ -1,0 +1,22 @@
+"""The one contraction planner: opt_einsum expressions cached per (equation, shapes).
+
+An inner loop that contracts the same network every iteration plans it once.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import opt_einsum
+import torch
+
+
+@functools.lru_cache(maxsize=1024)
+def _expression(equation: str, shapes: tuple[tuple[int, ...], ...]):
+    return opt_einsum.contract_expression(equation, *shapes, optimize="auto")
+
+
+def contract(equation: str, *operands: torch.Tensor) -> torch.Tensor:
+    """``einsum(equation, *operands)`` along a cached opt_einsum path (torch backend)."""
+    expr = _expression(equation, tuple(tuple(t.shape) for t in operands))
+    return expr(*operands, backend="torch")

@@ -1,0 +1,15 @@
+"""Layer 4: linear measurement operators A and A* (dense, structured, sampling, identity)."""
+
+from tensorrec.operators.base import Identity, Operator
+from tensorrec.operators.gaussian import DenseGaussian, KroneckerGaussian
+from tensorrec.operators.sampling import EntrySampling, tt_sample_numba, tt_sample_torch
+
+__all__ = [
+    "Operator",
+    "Identity",
+    "DenseGaussian",
+    "KroneckerGaussian",
+    "EntrySampling",
+    "tt_sample_torch",
+    "tt_sample_numba",
+]

@@ -1,0 +1,176 @@
+"""Layer 4: operators. Adjoint identity, structured = dense, numba = torch, bad input."""
+
+import numpy as np
+import pytest
+import torch
+
+from tensorrec.formats import TTTensor, TuckerTensor
+from tensorrec.operators import (
+    DenseGaussian,
+    EntrySampling,
+    Identity,
+    KroneckerGaussian,
+    _kernels,
+    tt_sample_numba,
+    tt_sample_torch,
+)
+from tensorrec.testing import assert_close
+
+SHAPE = (4, 3, 5)
+
+
+def operators(dtype=torch.float64):
+    return {
+        "identity": Identity(SHAPE),
+        "dense": DenseGaussian(SHAPE, 40, 0, dtype=dtype),
+        "kronecker": KroneckerGaussian(SHAPE, 40, 1, dtype=dtype),
+        "sampling": EntrySampling.random(SHAPE, 25, 2),
+    }
+
+
+def randn(shape, seed, dtype=torch.float64):
+    return torch.from_numpy(np.random.default_rng(seed).standard_normal(shape)).to(dtype)
+
+
+@pytest.mark.parametrize("name", ["identity", "dense", "kronecker", "sampling"])
+@pytest.mark.parametrize("precision", [torch.float64, torch.float32])
+def test_adjoint_identity(name, precision):
+    A = operators(precision)[name]
+    x, y = randn(SHAPE, 3, precision), randn((A.m,), 4, precision)
+    lhs, rhs = float(torch.dot(A.apply(x), y)), float(torch.sum(x * A.adjoint(y)))
+    tol = 1e-12 if precision == torch.float64 else 1e-4
+    assert abs(lhs - rhs) <= tol * (1 + abs(lhs))
+
+
+@pytest.mark.parametrize("name", ["identity", "dense", "kronecker", "sampling"])
+def test_apply_format_equals_apply_dense(name):
+    A = operators()[name]
+    for t in (TuckerTensor.random(SHAPE, (2, 3, 2), 5), TTTensor.random(SHAPE, (2, 3), 6)):
+        assert_close(A.apply_format(t), A.apply(t.to_dense()), scale=100)
+
+
+def test_numpy_in_numpy_out():
+    A = operators()["kronecker"]
+    y = A.apply(randn(SHAPE, 7).numpy())
+    assert isinstance(y, np.ndarray) and isinstance(A.adjoint(y), np.ndarray)
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32, torch.complex128])
+def test_numba_kernel_matches_torch_reference(dtype):
+    shape = (3, 4, 2, 5, 3)
+    t = TTTensor.random(shape, (2, 3, 3, 2), 8)
+    if dtype == torch.complex128:
+        t = TTTensor([c.to(dtype) * (1 + 0.5j) for c in t.cores], validate=False)
+    else:
+        t = TTTensor([c.to(dtype) for c in t.cores], validate=False)
+    A = EntrySampling.random(shape, 200, 9)
+    tol = 1e-5 if dtype == torch.float32 else 1e-13
+    assert torch.allclose(tt_sample_numba(t, A.indices), tt_sample_torch(t, A.indices), rtol=tol, atol=tol)
+
+
+def test_numba_switch(monkeypatch):
+    monkeypatch.setenv("TENSORREC_DISABLE_NUMBA", "1")
+    assert not _kernels.numba_enabled()
+    t = TTTensor.random((3, 3, 3), (2, 2), 10)
+    A = EntrySampling.random((3, 3, 3), 10, 11)
+
+    def boom(*args):
+        raise AssertionError("numba kernel used although disabled")
+
+    monkeypatch.setattr("tensorrec.operators.sampling.tt_sample_numba", boom)
+    assert_close(A.apply_format(t), A.apply(t.to_dense()))
+    monkeypatch.setenv("TENSORREC_DISABLE_NUMBA", "0")
+    assert _kernels.numba_enabled()
+
+
+def test_gaussian_normalizations():
+    x = randn((6, 6, 6), 12)
+    for cls in (DenseGaussian, KroneckerGaussian):
+        A = cls((6, 6, 6), 3000, 13)
+        assert abs(float(A.apply(x).norm()) / float(x.norm()) - 1) < 0.15  # E[A*A] = I
+        B = cls((6, 6, 6), 3000, 13, normalization="unit")
+        assert_close(B.apply(x), 3000**0.5 * A.apply(x), scale=1e3)  # A' = sqrt(m) A
+
+
+def test_kronecker_apply_format_at_order_20_never_densifies():
+    shape = (10,) * 20  # D = 1e20 entries
+    A = KroneckerGaussian(shape, 200, 14)
+    t = TTTensor.random(shape, (2,) * 19, 15)
+    y = A.apply_format(t)
+    assert y.shape == (200,) and bool(torch.isfinite(y).all())
+    u = TuckerTensor.random(shape[:8], (2,) * 8, 16)
+    assert KroneckerGaussian(shape[:8], 50, 17).apply_format(u).shape == (50,)
+
+
+def test_sampling_adjoint_sums_duplicates_and_rate():
+    A = EntrySampling((2, 2), np.array([[0, 1], [0, 1], [1, 0]]), allow_duplicates=True)
+    out = A.adjoint(torch.tensor([1.0, 2.0, 5.0], dtype=torch.float64))
+    assert out.tolist() == [[0.0, 3.0], [5.0, 0.0]]
+    assert A.rate == 0.75
+
+
+@pytest.mark.parametrize(
+    ("make", "error", "match"),
+    [
+        (
+            lambda: EntrySampling((3, 3), np.array([[0, 3]])),
+            ValueError,
+            r"^indices: expected entries of column 1 in \[0, 3\), got 3 in row 0",
+        ),
+        (
+            lambda: EntrySampling((3, 3), np.array([[0, -1]])),
+            ValueError,
+            r"^indices: expected entries of column 1",
+        ),
+        (
+            lambda: EntrySampling((3, 3), np.array([[0, 1], [0, 1]])),
+            ValueError,
+            r"^indices: 1 repeated multi-indices",
+        ),
+        (
+            lambda: EntrySampling((3, 3), np.array([[0.0, 1.0]])),
+            TypeError,
+            r"^indices: expected an integer array",
+        ),
+        (
+            lambda: EntrySampling((3, 3), np.array([[0, 1, 2]])),
+            ValueError,
+            r"^indices: expected shape \(n >= 1, 2\)",
+        ),
+        (lambda: EntrySampling.random((2, 2), 5, 0), ValueError, r"^n: expected at most D = 4"),
+        (
+            lambda: DenseGaussian((100, 100), 10**6, 0, max_bytes=10**6),
+            MemoryError,
+            r"^m, shape: the dense 1000000 x 10000",
+        ),
+        (
+            lambda: DenseGaussian((3, 3), 5, 0, normalization="1/sqrt(m)"),
+            ValueError,
+            r"^normalization: expected one of",
+        ),
+        (lambda: KroneckerGaussian((3, 0), 5, 0), ValueError, r"^shape\[1\]: expected an integer >= 1"),
+        (
+            lambda: Identity((3, 3)).apply(torch.ones(3, 4)),
+            ValueError,
+            r"^x: expected shape \(3, 3\), got \(3, 4\)",
+        ),
+        (
+            lambda: Identity((3, 3)).adjoint(torch.ones(8)),
+            ValueError,
+            r"^y: expected a vector of length m = 9",
+        ),
+        (
+            lambda: Identity((2,)).adjoint(torch.tensor([1.0, float("nan")])),
+            ValueError,
+            r"^y: expected finite values",
+        ),
+        (
+            lambda: Identity((3, 3)).apply_format(TTTensor.random((3, 4), (2,), 0)),
+            ValueError,
+            r"^t: expected a Tucker or TT",
+        ),
+    ],
+)
+def test_bad_input(make, error, match):
+    with pytest.raises(error, match=match):
+        make()
