@@ -126,6 +126,30 @@ class TTTensor:
             x = (x @ core.reshape(core.shape[0], -1)).reshape(-1, core.shape[2])
         return x.reshape(self.shape)
 
+    def vjp(self, g: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """Core gradients from the full gradient G = grad f(X), in the layout of
+        :meth:`to_point` (spec section 4.2): grad_i = X_{<=i-1}^H G^(s_i) conj(X_{>=i+1})^T.
+
+        The right interfaces are built once from the right and G is contracted with the
+        left interfaces in one left-to-right sweep: O(D r) in all instead of O(N D r)."""
+        if tuple(g.shape) != self.shape:
+            raise ValueError(f"g: expected the tensor shape {self.shape}, got {tuple(g.shape)}")
+        n = self.order
+        right = [None] * n
+        right[-1] = torch.ones((1, 1), dtype=self.dtype, device=self.device)
+        for i in range(n - 2, -1, -1):
+            nxt = self.cores[i + 1]
+            right[i] = torch.einsum("bsc,cq->bsq", nxt, right[i + 1]).reshape(nxt.shape[0], -1)
+        grads = []
+        w = g.reshape(1, self.shape[0], -1)  # G contracted with the left interface
+        for i, core in enumerate(self.cores):
+            grad = torch.einsum("asq,bq->asb", w, right[i].conj())
+            grads.append(grad.reshape(-1, core.shape[2]) if i < n - 1 else grad)
+            if i < n - 1:
+                w = torch.einsum("asb,asq->bq", core.conj(), w)
+                w = w.reshape(core.shape[2], self.shape[i + 1], -1)
+        return tuple(grads)
+
     def norm(self) -> float:
         """||X||_F = ||X_N||_F (canonical form)."""
         return float(torch.linalg.vector_norm(self.cores[-1]))

@@ -131,6 +131,24 @@ class TuckerTensor:
             x = mode_product(x, u, n)
         return x
 
+    def vjp(self, g: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """Factor gradients from the full gradient G = grad f(X), in the layout of
+        :meth:`to_point` (spec section 4.1, with the real inner product for complex data):
+        grad_S = G x_n U_n^H, grad_U_n = [G x_{j != n} U_j^H]_(n) S_(n)^H."""
+        if tuple(g.shape) != self.shape:
+            raise ValueError(f"g: expected the tensor shape {self.shape}, got {tuple(g.shape)}")
+        grads = []
+        for n in range(self.order):
+            partial = g
+            for j, u in enumerate(self.factors):
+                if j != n:
+                    partial = mode_product(partial, u.mH, j)
+            grads.append(unfold(partial, n) @ unfold(self.core, n).mH)
+        core_grad = g
+        for n, u in enumerate(self.factors):
+            core_grad = mode_product(core_grad, u.mH, n)
+        return (*grads, core_grad)
+
     def norm(self) -> float:
         """||X||_F = ||S||_F (canonical form)."""
         return float(torch.linalg.vector_norm(self.core))

@@ -1,0 +1,91 @@
+"""Layer 5: factorized objectives. vjp = autograd, Taylor slopes, the pilot rates of spec E1/E2."""
+
+import numpy as np
+import pytest
+import torch
+
+import tensorrec as tr
+from tensorrec.formats import TTTensor, TuckerTensor
+from tensorrec.operators import DenseGaussian, Identity, KroneckerGaussian
+from tensorrec.recovery import LeastSquares
+from tensorrec.testing import assert_close, taylor_slopes
+
+
+def formats():
+    return [TuckerTensor.random((4, 3, 5), (2, 3, 2), 0), TTTensor.random((4, 3, 5, 2), (2, 3, 2), 1)]
+
+
+def rebuild(x, leaves):
+    return x.from_point(tuple(leaves), validate=False)
+
+
+@pytest.mark.parametrize("index", [0, 1])
+@pytest.mark.parametrize("complex_data", [False, True])
+def test_vjp_equals_autograd(index, complex_data):
+    x = formats()[index]
+    point = x.to_point()
+    G = torch.from_numpy(np.random.default_rng(2).standard_normal(x.shape))
+    if complex_data:
+        point = tuple(p.to(torch.complex128) * (1 + 0.3j) for p in point)
+        G = G * (0.5 - 1j)
+    leaves = [p.clone().requires_grad_(True) for p in point]
+    f = (G.conj() * rebuild(x, leaves).to_dense()).real.sum()
+    auto = torch.autograd.grad(f, leaves)
+    assert_close(rebuild(x, point).vjp(G), auto, scale=100)
+
+
+@pytest.mark.parametrize("index", [0, 1])
+@pytest.mark.parametrize("op", ["dense", "kronecker"])
+def test_least_squares_derivatives_by_taylor_slopes(index, op):
+    x = formats()[index]
+    A = (DenseGaussian if op == "dense" else KroneckerGaussian)(x.shape, 80, 3)
+    truth = type(x).random(x.shape, x.ranks, 4)
+    obj = LeastSquares(x, A, A.apply_format(truth))
+    problem = tr.Problem(x.manifold(scale=2.0), obj)
+    slopes = taylor_slopes(problem, x.to_point(), rng=5)
+    assert abs(slopes.gradient - 2) < 0.1 and abs(slopes.hessian - 3) < 0.1
+    value, grad = obj.value_and_egrad(x.to_point())
+    assert abs(float(value) - float(obj.value(x.to_point()))) < 1e-12
+
+
+@pytest.mark.parametrize(
+    ("fmt", "ranks", "band"),
+    [(TTTensor, (2, 2, 2), (0.887, 0.909)), (TuckerTensor, (2,) * 4, (0.883, 0.911))],
+)
+def test_factorization_converges_at_the_pilot_rate(fmt, ranks, band):
+    """Spec E1/E2: odeco truth lambda = [1, 0.5], start = SVD of X* + 0.2 Z/||Z||, mu = 0.5,
+    scale = ||X0||^2; pilot rates TT 0.887-0.909, Tucker 0.883-0.911 for N = 3..8."""
+    shape = (3,) * 4
+    truth = fmt.random(shape, ranks, 0, condition={"odeco": [1.0, 0.5]})
+    X = truth.to_dense()
+    Z = torch.from_numpy(np.random.default_rng(1).standard_normal(shape))
+    x0 = fmt.from_dense(X + 0.2 * Z / Z.norm(), ranks)
+    A = Identity(shape)
+    obj = LeastSquares(x0, A, A.apply(X))
+    problem = tr.Problem(x0.manifold(scale=x0.norm() ** 2), obj)
+
+    def error(p):
+        return float((obj.tensor(p).to_dense() - X).norm() / X.norm())
+
+    stop = tr.optim.MaxIter(1000) | tr.optim.MetricBelow("error", 1e-13)
+    res = tr.rgd(problem, x0.to_point(), step=0.5, stop=stop, metrics={"error": error})
+    assert res.stop_reason == "metric"
+    rate = res.trace.linear_rate("error")
+    assert band[0] - 0.01 <= rate <= band[1] + 0.01, rate
+    ok, reason = problem.manifold.check_point(res.point)  # canonical form kept
+    assert ok, reason
+
+
+def test_bad_input():
+    x = formats()[1]
+    A = Identity(x.shape)
+    with pytest.raises(ValueError, match=r"^y: expected a vector of length m = 120"):
+        LeastSquares(x, A, torch.zeros(7, dtype=torch.float64))
+    with pytest.raises(ValueError, match=r"^y: expected finite values"):
+        LeastSquares(x, A, torch.full((120,), float("inf"), dtype=torch.float64))
+    with pytest.raises(ValueError, match=r"^operator: expected input shape \(4, 3, 5, 2\)"):
+        LeastSquares(x, Identity((4, 3, 5)), torch.zeros(60, dtype=torch.float64))
+    with pytest.raises(TypeError, match=r"^template: expected a TuckerTensor or TTTensor"):
+        LeastSquares(x.to_dense(), A, torch.zeros(120, dtype=torch.float64))
+    with pytest.raises(ValueError, match=r"^g: expected the tensor shape"):
+        x.vjp(torch.zeros(3, 3))
