@@ -89,3 +89,75 @@ def test_bad_input():
         LeastSquares(x.to_dense(), A, torch.zeros(120, dtype=torch.float64))
     with pytest.raises(ValueError, match=r"^g: expected the tensor shape"):
         x.vjp(torch.zeros(3, 3))
+
+
+# --- recover() --------------------------------------------------------------------------------
+
+from tensorrec.operators import EntrySampling  # noqa: E402
+from tensorrec.recovery import recover  # noqa: E402
+
+
+@pytest.mark.parametrize("scale", ["init", "spectral", "truth", "measurements", 1.0])
+def test_tt_sensing_from_spectral_init_reaches_1e10(scale):
+    shape = (4, 4, 4, 4)
+    truth = TTTensor.random(shape, (2, 2, 2), 0, condition={"kappa_max": 3})
+    A = DenseGaussian(shape, 8 * truth.dof, 1)
+    res = recover(
+        A, A.apply_format(truth), format="tt", ranks=(2, 2, 2), truth=truth, scale=scale, max_iter=3000
+    )
+    assert res.converged and isinstance(res.point, TTTensor)
+    assert res.point.distance(truth) / truth.norm() < 1e-10
+    assert res.trace.metrics["error"][-1] < 1e-10 and res.trace.metrics["error"][0] > 1e-2
+
+
+def test_tucker_kronecker_sensing_and_tt_completion():
+    tk = TuckerTensor.random((5, 5, 5), (2, 2, 2), 2)
+    A = KroneckerGaussian((5, 5, 5), 6 * tk.dof, 3)
+    res = recover(A, A.apply_format(tk), format="tucker", ranks=(2, 2, 2), truth=tk, max_iter=2000)
+    assert res.converged and res.point.distance(tk) < 1e-10
+    ct = TTTensor.random((8, 8, 8), (2, 2), 4, condition={"kappa_max": 3})
+    S = EntrySampling.random((8, 8, 8), 400, 5)
+    res = recover(S, S.apply_format(ct), format="tt", ranks=(2, 2), truth=ct, max_iter=2000)
+    assert res.trace.metrics["error"][-1] < 1e-8
+
+
+def test_distance_avoids_the_cancellation_floor():
+    for fmt, ranks in ((TTTensor, (2, 3, 2)), (TuckerTensor, (2, 3, 2, 2))):
+        x = fmt.random((4, 3, 5, 2), ranks, 6)
+        X = x.to_dense()
+        Z = torch.from_numpy(np.random.default_rng(7).standard_normal(X.shape))
+        y = fmt.from_dense(X + 1e-11 * Z / Z.norm(), ranks)
+        dense = float((y.to_dense() - X).norm())
+        assert abs(y.distance(x) - dense) <= 1e-3 * dense
+
+
+def test_recover_bad_input():
+    truth = TTTensor.random((3, 3, 3), (2, 2), 0)
+    A = Identity((3, 3, 3))
+    y = A.apply_format(truth)
+    with pytest.raises(ValueError, match=r"^format: expected one of 'tt', 'tucker'"):
+        recover(A, y, format="cp", ranks=(2, 2))
+    with pytest.raises(ValueError, match=r"^ranks: expected 2 TT ranks"):
+        recover(A, y, ranks=(2,))
+    with pytest.raises(ValueError, match=r"^scale: 'truth' needs the truth= argument"):
+        recover(A, y, ranks=(2, 2), scale="truth")
+    with pytest.raises(ValueError, match=r"^scale: expected one of"):
+        recover(A, y, ranks=(2, 2), scale="norm")
+    with pytest.raises(ValueError, match=r"^truth: expected a TTTensor of shape \(3, 3, 3\)"):
+        recover(A, y, ranks=(2, 2), truth=TuckerTensor.random((3, 3, 3), (2, 2, 2), 0))
+    with pytest.raises(TypeError, match=r"^init: expected 'spectral' or a TTTensor"):
+        recover(A, y, ranks=(2, 2), init=truth.to_dense())
+    with pytest.raises(ValueError, match=r"^init: the spectral start forms A\*\(y\) with 1e\+20 entries"):
+        big = KroneckerGaussian((10,) * 20, 5, 0)
+        recover(big, torch.zeros(5, dtype=torch.float64), ranks=(2,) * 19)
+    with pytest.raises(ValueError, match=r"^step: expected a positive finite number"):
+        recover(A, y, ranks=(2, 2), step=0)
+
+
+def test_recover_reports_divergence():
+    truth = TTTensor.random((3, 3, 3), (2, 2), 0)
+    A = Identity((3, 3, 3))
+    Z = torch.from_numpy(np.random.default_rng(8).standard_normal((3, 3, 3)))
+    start = TTTensor.from_dense(truth.to_dense() + 0.3 * Z / Z.norm(), (2, 2))
+    res = recover(A, A.apply_format(truth), ranks=(2, 2), init=start, step=3.0, max_iter=200)
+    assert res.failed and res.stop_reason in ("diverged", "nan") and not res.converged

@@ -150,6 +150,29 @@ class TTTensor:
                 w = w.reshape(core.shape[2], self.shape[i + 1], -1)
         return tuple(grads)
 
+    def distance(self, other: TTTensor) -> float:
+        """||X - Y||_F without densifying and without the cancellation of
+        sqrt(||X||^2 + ||Y||^2 - 2<X, Y>) (which floors near 1e-8 relative): the difference
+        is a TT of ranks r + r' (block cores), brought to canonical form by a QR sweep."""
+        if not isinstance(other, TTTensor) or other.shape != self.shape:
+            raise ValueError(f"other: expected a TTTensor of shape {self.shape}, got {describe(other)}")
+        n, cores = self.order, []
+        for i, (x, y) in enumerate(zip(self.cores, other.cores, strict=True)):
+            if i == 0:
+                cores.append(torch.cat([x, y], dim=2))
+            elif i == n - 1:
+                cores.append(torch.cat([x, -y], dim=0))
+            else:
+                block = x.new_zeros(x.shape[0] + y.shape[0], x.shape[1], x.shape[2] + y.shape[2])
+                block[: x.shape[0], :, : x.shape[2]] = x
+                block[x.shape[0] :, :, x.shape[2] :] = y
+                cores.append(block)
+        m = cores[0]
+        for core in cores[1:]:  # QR sweep; ranks may exceed the unfolding bound, so no TTTensor
+            q, r = _qr(m.reshape(-1, m.shape[2]))
+            m = torch.einsum("ab,bsc->asc", r, core)
+        return float(torch.linalg.vector_norm(m))
+
     def norm(self) -> float:
         """||X||_F = ||X_N||_F (canonical form)."""
         return float(torch.linalg.vector_norm(self.cores[-1]))

@@ -149,6 +149,21 @@ class TuckerTensor:
             core_grad = mode_product(core_grad, u.mH, n)
         return (*grads, core_grad)
 
+    def distance(self, other: TuckerTensor) -> float:
+        """||X - Y||_F without densifying and without the cancellation of
+        sqrt(||X||^2 + ||Y||^2 - 2<X, Y>): factors [U_n, V_n] = Q_n R_n, block core
+        diag(S, -T), and ||X - Y|| = ||diag(S, -T) x_n R_n||."""
+        if not isinstance(other, TuckerTensor) or other.shape != self.shape:
+            raise ValueError(f"other: expected a TuckerTensor of shape {self.shape}, got {describe(other)}")
+        sizes = [a + b for a, b in zip(self.ranks, other.ranks, strict=True)]
+        core = self.core.new_zeros(sizes)
+        core[tuple(slice(0, r) for r in self.ranks)] = self.core
+        core[tuple(slice(r, None) for r in self.ranks)] = -other.core
+        for n, (u, v) in enumerate(zip(self.factors, other.factors, strict=True)):
+            _, r = torch.linalg.qr(torch.cat([u, v], dim=1))
+            core = mode_product(core, r, n)
+        return float(torch.linalg.vector_norm(core))
+
     def norm(self) -> float:
         """||X||_F = ||S||_F (canonical form)."""
         return float(torch.linalg.vector_norm(self.core))

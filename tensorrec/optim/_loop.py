@@ -20,6 +20,7 @@ MESSAGES = {
     "grad_norm": "gradient norm below tolerance",
     "rel_change": "relative change of the iterate below tolerance",
     "metric": "metric below its target",
+    "residual": "relative residual ||A(X) - y|| / ||y|| below tolerance",
     "time": "reached the time budget",
     "nan": "the cost or gradient became NaN/Inf; the last finite iterate is returned",
     "diverged": "the cost grew for several consecutive iterations above its start: the step is too large",

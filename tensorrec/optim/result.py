@@ -10,7 +10,7 @@ import numpy as np
 
 from tensorrec._backend import check_choice, to_numpy
 
-CONVERGED = ("grad_norm", "rel_change", "metric")
+CONVERGED = ("grad_norm", "rel_change", "metric", "residual")
 """Stop reasons that mean the run met its tolerance."""
 
 FAILED = ("nan", "diverged", "line_search_failed")

@@ -1,5 +1,6 @@
 """Layer 5: factorized objectives (format x operator x loss) and recovery."""
 
 from tensorrec.recovery.objective import LeastSquares
+from tensorrec.recovery.recover import RelativeResidualBelow, recover, spectral_start
 
-__all__ = ["LeastSquares"]
+__all__ = ["LeastSquares", "recover", "spectral_start", "RelativeResidualBelow"]
