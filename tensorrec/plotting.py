@@ -52,3 +52,30 @@ def plot_convergence(
     ax.set_xlabel("iteration t")
     ax.grid(True, which="major", alpha=0.3)
     return line
+
+
+def plot_rate_vs_order(results: dict, out_dir, stem: str, title: str) -> list[Path]:
+    """Two panels: relative error vs iteration for each order N (first seed), and the fitted
+    rate vs N for every seed with the predicted rate. ``results["rows"]`` holds dicts with
+    ``order``, ``seed``, ``errors``, ``rate``, ``predicted``."""
+    fig, (left, right) = new_figure(2)
+    rows = results["rows"]
+    for row in rows:
+        if row["seed"] == 0:
+            left.semilogy(row["errors"], label=f"N = {row['order']}")
+    left.set_xlabel("iteration t")
+    left.set_ylabel("||X_t - X*|| / ||X*||")
+    left.legend(fontsize=7, ncol=2)
+    left.grid(True, alpha=0.3)
+    orders = sorted({row["order"] for row in rows})
+    right.plot(
+        [r["order"] for r in rows], [r["rate"] for r in rows], "o", alpha=0.6, label="fitted (per seed)"
+    )
+    right.plot(orders, [rows[0]["predicted"]] * len(orders), "--", label="1 - mu sigma_min^2 / ||X*||^2")
+    right.set_xlabel("order N")
+    right.set_ylabel("rate per iteration")
+    right.set_ylim(0.8, 1.0)
+    right.legend(fontsize=7)
+    right.grid(True, alpha=0.3)
+    fig.suptitle(title)
+    return save_figure(fig, out_dir, stem)

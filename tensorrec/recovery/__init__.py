@@ -1,6 +1,14 @@
 """Layer 5: factorized objectives (format x operator x loss) and recovery."""
 
 from tensorrec.recovery.objective import LeastSquares
+from tensorrec.recovery.protocols import factorization_trial, perturbed_start
 from tensorrec.recovery.recover import RelativeResidualBelow, recover, spectral_start
 
-__all__ = ["LeastSquares", "recover", "spectral_start", "RelativeResidualBelow"]
+__all__ = [
+    "LeastSquares",
+    "recover",
+    "spectral_start",
+    "RelativeResidualBelow",
+    "factorization_trial",
+    "perturbed_start",
+]
