@@ -161,3 +161,30 @@ def test_recover_reports_divergence():
     start = TTTensor.from_dense(truth.to_dense() + 0.3 * Z / Z.norm(), (2, 2))
     res = recover(A, A.apply_format(truth), ranks=(2, 2), init=start, step=3.0, max_iter=200)
     assert res.failed and res.stop_reason in ("diverged", "nan") and not res.converged
+
+
+@pytest.mark.parametrize("index", [0, 1])
+@pytest.mark.parametrize("op", ["sampling", "kronecker"])
+def test_structured_gradient_equals_the_dense_one(index, op):
+    x = formats()[index]
+    A = EntrySampling.random(x.shape, 30, 2) if op == "sampling" else KroneckerGaussian(x.shape, 30, 3)
+    assert A.structured
+    b = torch.from_numpy(np.random.default_rng(4).standard_normal(30))
+    f, grads = LeastSquares(x, A, b, weight=2.5).value_and_egrad(x.to_point())
+    r = A.apply(x.to_dense()) - b
+    assert abs(float(f) - 1.25 * float(r.pow(2).sum())) < 1e-12
+    assert_close(grads, tuple(2.5 * g for g in x.vjp(A.adjoint(r))), scale=100)
+
+
+def test_completion_at_order_10_never_densifies():
+    """The issue's scale (N = 10, d = 10; D = 1e10 entries) with a small sample count."""
+    shape = (10,) * 10
+    truth = TTTensor.random(shape, (3,) * 9, 5, condition={"kappa_max": 10})
+    S = EntrySampling.random(shape, 20_000, 6)
+    gen = torch.Generator().manual_seed(0)
+    start = TTTensor.from_cores(
+        [c + 0.05 * torch.randn(c.shape, dtype=c.dtype, generator=gen) for c in truth.cores]
+    )
+    res = recover(S, S.apply_format(truth), ranks=(3,) * 9, init=start, truth=truth, max_iter=8)
+    errors = res.trace.metrics["error"]
+    assert not res.failed and errors[-1] < errors[0]

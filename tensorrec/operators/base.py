@@ -27,6 +27,9 @@ class Operator:
 
     shape: tuple[int, ...]
     m: int
+    structured = False
+    """True when ``apply_format`` avoids the dense tensor; objectives then use
+    :meth:`format_vjp` instead of forming A*(r) densely."""
 
     @property
     def size(self) -> int:
@@ -62,6 +65,19 @@ class Operator:
         """A(X) for a TuckerTensor or TTTensor X, without densifying when A is structured."""
         if getattr(t, "shape", None) != self.shape or not hasattr(t, "to_dense"):
             raise ValueError(f"t: expected a Tucker or TT tensor of shape {self.shape}, got {describe(t)}")
+        return self._apply_format(t)
+
+    def format_vjp(self, t, r) -> tuple:
+        """Factor gradients of Re<r, A(X)> in ``t.to_point()`` layout: the gradient of
+        ½||A(X) - y||^2 when r = A(X) - y. Computed by autograd through the differentiable
+        ``apply_format`` path, so a structured operator never forms a dense tensor."""
+        leaves = [p.detach().requires_grad_(True) for p in t.to_point()]
+        with torch.enable_grad():
+            y = self._apply_format_differentiable(t.from_point(tuple(leaves), validate=False))
+            grads = torch.autograd.grad((r.conj() * y).real.sum(), leaves)
+        return tuple(grads)
+
+    def _apply_format_differentiable(self, t):
         return self._apply_format(t)
 
     def _apply(self, x):

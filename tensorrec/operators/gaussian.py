@@ -96,6 +96,8 @@ class KroneckerGaussian(Operator):
     y_k = prod_n (sum_s a_k^(n)[s] X_n(s)) in O(m N d r^2), so order N = 20 with d = 10 works.
     """
 
+    structured = True
+
     def __init__(
         self, shape, m: int, rng: RngLike = None, *, normalization: str = "1/m", dtype=None, device=None
     ):

@@ -38,6 +38,8 @@ class EntrySampling(Operator):
     and a batched torch gather elsewhere (the two are parity-tested).
     """
 
+    structured = True
+
     def __init__(self, shape, indices, *, allow_duplicates: bool = False, device=None):
         self.shape = check_shape(shape)
         idx = torch.from_numpy(np.asarray(indices)) if not isinstance(indices, torch.Tensor) else indices
@@ -107,6 +109,11 @@ class EntrySampling(Operator):
                 return tt_sample_numba(t, self.indices)
             return tt_sample_torch(t, self.indices)
         return super()._apply_format(t)
+
+    def _apply_format_differentiable(self, t):
+        if isinstance(t, TTTensor):
+            return tt_sample_torch(t, self.indices)  # the numba kernel has no backward
+        return self._apply_format(t)
 
 
 def tt_sample_torch(t: TTTensor, indices: torch.Tensor) -> torch.Tensor:

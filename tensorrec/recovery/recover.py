@@ -17,15 +17,21 @@ MAX_DENSE_INIT = 10**8  # entries of A*(y) a spectral start may form
 
 
 class RelativeResidualBelow(StoppingRule):
-    """Stop when ||A(X) - y|| / ||y|| = sqrt(2 f) / ||y|| drops below ``tol``."""
+    """Stop when ||A(X) - y|| / ||y|| = sqrt(2 f / weight) / ||y|| drops below ``tol``
+    (f = (weight / 2) ||A(X) - y||^2)."""
 
     reason = "residual"
 
-    def __init__(self, norm_y: float, tol: float):
+    def __init__(self, norm_y: float, tol: float, weight: float = 1.0):
         self.norm_y, self.tol = norm_y, check_positive_finite("tol", tol)
+        self.inverse_weight = 1.0 / check_positive_finite("weight", weight)
 
     def __call__(self, state):
-        return self.reason if math.sqrt(max(2 * state.value, 0.0)) < self.tol * self.norm_y else None
+        return (
+            self.reason
+            if math.sqrt(max(2 * state.value * self.inverse_weight, 0.0)) < self.tol * self.norm_y
+            else None
+        )
 
 
 def spectral_start(operator: Operator, y, fmt: type, ranks):
@@ -104,10 +110,11 @@ def recover(
         raise ValueError(f"truth: expected a {fmt.__name__} of shape {operator.shape}, got {describe(truth)}")
     w = _scale(scale, x0, y, truth)
 
-    objective = LeastSquares(x0, operator, y)
+    weight = 1.0 / operator.rate if isinstance(operator, EntrySampling) else 1.0
+    objective = LeastSquares(x0, operator, y, weight=weight)
     problem = Problem(x0.manifold(scale=w, retraction=retraction), objective)
     norm_y = float(y.abs().pow(2).sum().sqrt())
-    stop = MaxIter(max_iter) | RelativeResidualBelow(norm_y, tol)
+    stop = MaxIter(max_iter) | RelativeResidualBelow(norm_y, tol, weight)
     metrics = {}
     if truth is not None:
         norm_truth = truth.norm()
