@@ -188,3 +188,14 @@ def test_completion_at_order_10_never_densifies():
     res = recover(S, S.apply_format(truth), ranks=(3,) * 9, init=start, truth=truth, max_iter=8)
     errors = res.trace.metrics["error"]
     assert not res.failed and errors[-1] < errors[0]
+
+
+def test_recover_records_user_metrics_on_the_tensor():
+    truth = TTTensor.random((3, 3, 3), (2, 2), 0)
+    A = Identity((3, 3, 3))
+    res = recover(
+        A, A.apply_format(truth), ranks=(2, 2), max_iter=3, tol=1e-300, metrics={"norm": lambda x: x.norm()}
+    )
+    assert len(res.trace.metrics["norm"]) == 4
+    with pytest.raises(TypeError, match=r"^metrics: expected callables"):
+        recover(A, A.apply_format(truth), ranks=(2, 2), metrics={"norm": 3})

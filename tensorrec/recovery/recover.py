@@ -60,6 +60,7 @@ def recover(
     truth=None,
     max_iter: int = 500,
     tol: float = 1e-12,
+    metrics: dict | None = None,
     progress: bool = False,
 ) -> Result:
     r"""Recover a low-rank Tucker/TT tensor from y = A(X*) (+ noise) by RGD on its factors.
@@ -85,6 +86,8 @@ def recover(
         Records the relative error ||X_t - X*|| / ||X*|| (exact, no cancellation) as
         metric ``"error"``.
     max_iter, tol : stop at ``max_iter`` or when ||A(X) - y|| / ||y|| < tol.
+    metrics : dict of str to callable, optional
+        Functions of the current TuckerTensor / TTTensor recorded at every iterate.
 
     Returns
     -------
@@ -115,7 +118,7 @@ def recover(
     problem = Problem(x0.manifold(scale=w, retraction=retraction), objective)
     norm_y = float(y.abs().pow(2).sum().sqrt())
     stop = MaxIter(max_iter) | RelativeResidualBelow(norm_y, tol, weight)
-    metrics = {}
+    metrics = {name: _on_tensor(objective, fn) for name, fn in (metrics or {}).items()}
     if truth is not None:
         norm_truth = truth.norm()
         metrics["error"] = lambda p: objective.tensor(p).distance(truth) / norm_truth
@@ -124,6 +127,12 @@ def recover(
         problem, x0.to_point(), step=step, stop=stop, metrics=metrics, validate=False, progress=progress
     )
     return dataclasses.replace(result, point=objective.tensor(result.point))
+
+
+def _on_tensor(objective: LeastSquares, fn):
+    if not callable(fn):
+        raise TypeError(f"metrics: expected callables of the Tucker/TT tensor, got {describe(fn)}")
+    return lambda point: fn(objective.tensor(point))
 
 
 def _scale(scale, x0, y, truth) -> float:
