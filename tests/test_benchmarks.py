@@ -45,3 +45,22 @@ def test_b6_runs_and_reports_every_tool(tmp_path):
     table = (out / "table.md").read_text()
     assert "### (a)" in table and "### (b)" in table and "### (c)" in table and "Threads: torch 1" in table
     assert json.loads((out / "manifest.json").read_text())["threads"]["torch"] == 1
+
+
+def test_b7_sampling_gather_runs(tmp_path):
+    b7 = load("b7_sampling_gather")
+    argv = [
+        "--quick",
+        "--out",
+        str(tmp_path),
+        "--order",
+        "4",
+        "--samples",
+        "200",
+        "--gradient-samples",
+        "100",
+    ]
+    assert b7.main(argv) == 0
+    results = json.loads((tmp_path / "b7_sampling_gather" / "results.json").read_text())
+    (row,) = results["rows"]
+    assert row["numba_s"] > 0 and row["torch_s"] > 0 and results["gradient"]["value_and_egrad_s"] > 0
