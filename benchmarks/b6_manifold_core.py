@@ -29,7 +29,7 @@ import torch
 import tensorrec as tr
 from tensorrec._linalg import polar
 from tensorrec.manifolds import Product, Stiefel
-from tensorrec.runner import script_main
+from tensorrec.runner import repeat_timings, script_main, write_table
 from tensorrec.testing import brockett, matrix_with_spectrum
 
 warnings.filterwarnings("ignore", message="`torch.jit.script` is deprecated")
@@ -79,12 +79,7 @@ def parse(size: str) -> tuple[int, int]:
 
 
 def median_time(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
+    return float(np.median(repeat_timings(fn, repeats)))
 
 
 # --- problem instances ------------------------------------------------------------------
@@ -480,10 +475,7 @@ def table(results: dict) -> str:
 
 
 def plot(results: dict, out_dir) -> list:
-    path = out_dir / "table.md"
-    path.write_text(table(results))
-    print(path.read_text())
-    return [path]
+    return write_table(table(results), out_dir)
 
 
 def main(argv=None) -> int:

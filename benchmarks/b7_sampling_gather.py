@@ -19,7 +19,7 @@ import tensorrec as tr
 from tensorrec.formats import TTTensor
 from tensorrec.operators import EntrySampling, tt_sample_numba, tt_sample_torch
 from tensorrec.recovery import LeastSquares
-from tensorrec.runner import script_main
+from tensorrec.runner import repeat_timings, script_main, write_table
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,12 +36,7 @@ QUICK = {"order": 6, "samples": (1000, 10_000), "gradient_samples": 10_000, "rep
 
 
 def best_time(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
+    return min(repeat_timings(fn, repeats))
 
 
 def compute(cfg: Config, rng) -> dict:
@@ -96,10 +91,7 @@ def table(results: dict) -> str:
 
 
 def plot(results: dict, out_dir) -> list:
-    path = out_dir / "table.md"
-    path.write_text(table(results))
-    print(path.read_text())
-    return [path]
+    return write_table(table(results), out_dir)
 
 
 def main(argv=None) -> int:

@@ -315,3 +315,24 @@ class TrialLog:
 
     def records(self) -> dict[str, dict]:
         return dict(self._records)
+
+
+# --- benchmarks -------------------------------------------------------------------------------
+
+
+def repeat_timings(fn: Callable[[], object], repeats: int) -> list[float]:
+    """Wall seconds of ``repeats`` calls of ``fn`` (no warm-up: call it once before)."""
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def write_table(text: str, out_dir: str | os.PathLike) -> list[Path]:
+    """Write a benchmark's Markdown table to ``out_dir/table.md``, print it, return its path."""
+    path = Path(out_dir) / "table.md"
+    path.write_text(text)
+    print(text)
+    return [path]

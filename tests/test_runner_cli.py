@@ -8,7 +8,15 @@ import pytest
 from click.testing import CliRunner
 
 from tensorrec.cli import cli
-from tensorrec.runner import TrialLog, discover, find_root, get_script, script_main
+from tensorrec.runner import (
+    TrialLog,
+    discover,
+    find_root,
+    get_script,
+    repeat_timings,
+    script_main,
+    write_table,
+)
 
 
 def test_every_script_runs_quick_and_passes(tmp_path):
@@ -142,3 +150,11 @@ def test_trial_log_resumes_without_repeating(tmp_path):
     again = TrialLog(path)
     assert len(again) == 2 and "a" in again and ("b", 1) in again and "c" not in again
     assert again.records()["a"] == {"error": 1e-3} and again.records()["('b', 1)"] == {"error": "nan"}
+
+
+def test_benchmark_helpers(tmp_path, capsys):
+    calls = []
+    times = repeat_timings(lambda: calls.append(1), 4)
+    assert len(times) == 4 and len(calls) == 4 and all(t >= 0 for t in times)
+    (path,) = write_table("| a |\n|---|\n", tmp_path)
+    assert path.read_text() == "| a |\n|---|\n" and "| a |" in capsys.readouterr().out
