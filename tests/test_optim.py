@@ -15,6 +15,9 @@ from tensorrec.optim import (
     MetricBelow,
     Problem,
     RelChange,
+    Stall,
+    StallWarning,
+    State,
     TimeLimit,
     Trace,
     proximal_gradient,
@@ -131,6 +134,29 @@ def test_divergence_is_reported_not_returned_as_success():
     assert res.stop_reason == "diverged" and res.failed and not res.converged
     assert "step is too large" in res.message
     assert res.iterations < 20
+
+
+def test_stall_rule_fires_on_a_cycle_not_on_slow_progress_or_a_floor():
+    rule = Stall(window=10)
+
+    def state(values, grads):
+        return State(len(values) - 1, values[-1], grads[-1], math.nan, 0.0, values, {}, grads)
+
+    cycle = [1.0, 0.5] + [0.4, 0.41] * 10  # period-2 cycle far from a critical point
+    assert rule(state(cycle, [1.0] * len(cycle))) == "stalled"
+    slow = [0.999**t for t in range(30)]  # slow but steady decrease
+    assert rule(state(slow, [1.0] * 30)) is None
+    floor = [1.0] + [0.3] * 29  # a noise floor: no decrease, but the gradient vanished
+    assert rule(state(floor, [1.0] + [1e-9] * 29)) is None
+    assert rule(state(cycle[:5], [1.0] * 5)) is None  # fewer iterates than the window
+
+
+def test_a_stalled_run_warns_and_counts_as_failed():
+    # gradient descent on x^2 / 2 with step 2 jumps between +1 and -1 forever
+    problem = Problem(Euclidean(1), lambda x: 0.5 * torch.sum(x**2))
+    with pytest.warns(StallWarning, match=r"stalled after 20 iterations .* try a smaller step"):
+        res = rgd(problem, torch.ones(1, dtype=torch.float64), step=2.0, stop=MaxIter(100) | Stall(window=20))
+    assert res.stop_reason == "stalled" and res.failed and res.iterations == 20
 
 
 def test_nan_is_reported_and_last_finite_point_returned():

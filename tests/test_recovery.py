@@ -7,8 +7,9 @@ import torch
 import tensorrec as tr
 from tensorrec.formats import TTTensor, TuckerTensor
 from tensorrec.operators import DenseGaussian, Identity, KroneckerGaussian
+from tensorrec.optim import StallWarning
 from tensorrec.recovery import LeastSquares
-from tensorrec.testing import assert_close, taylor_slopes
+from tensorrec.testing import assert_close, taylor_slopes, tucker_stall_instance
 
 
 def formats():
@@ -161,6 +162,18 @@ def test_recover_reports_divergence():
     start = TTTensor.from_dense(truth.to_dense() + 0.3 * Z / Z.norm(), (2, 2))
     res = recover(A, A.apply_format(truth), ranks=(2, 2), init=start, step=3.0, max_iter=200)
     assert res.failed and res.stop_reason in ("diverged", "nan") and not res.converged
+
+
+def test_the_committed_mu_1_fixture_stalls_with_a_warning_and_converges_at_mu_half():
+    truth, start = tucker_stall_instance()
+    assert truth.shape == (4, 4, 4) and abs(truth.norm() - 1) < 1e-14
+    A = Identity(truth.shape)
+    y = A.apply_format(truth)
+    with pytest.warns(StallWarning, match="try a smaller step"):
+        res = recover(A, y, format="tucker", ranks=(2,) * 3, init=start, step=1.0, truth=truth, max_iter=2000)
+    assert res.stop_reason == "stalled" and res.failed and res.trace.metrics["error"][-1] > 0.1
+    res = recover(A, y, format="tucker", ranks=(2, 2, 2), init=start, step=0.5, truth=truth, max_iter=2000)
+    assert res.converged and res.trace.metrics["error"][-1] < 1e-11
 
 
 @pytest.mark.parametrize("index", [0, 1])

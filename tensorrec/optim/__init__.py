@@ -12,6 +12,8 @@ from tensorrec.optim.stopping import (
     MaxIter,
     MetricBelow,
     RelChange,
+    Stall,
+    StallWarning,
     State,
     StoppingRule,
     TimeLimit,
@@ -35,6 +37,8 @@ __all__ = [
     "TimeLimit",
     "MetricBelow",
     "Divergence",
+    "Stall",
+    "StallWarning",
     "State",
     "STOPPING_RULES",
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from collections.abc import Callable, Mapping
 
 import torch
@@ -11,7 +12,7 @@ import torch
 from tensorrec._backend import describe, real_dtype, to_torch, tree_leaves
 from tensorrec.manifolds.base import Manifold
 from tensorrec.optim.result import Result, Trace
-from tensorrec.optim.stopping import Divergence, RelChange, State, as_stopping_rule
+from tensorrec.optim.stopping import Divergence, RelChange, Stall, StallWarning, State, as_stopping_rule
 
 DEFAULT_STOP = {"max_iter": 1000, "grad_norm": 1e-10}
 
@@ -25,6 +26,8 @@ MESSAGES = {
     "nan": "the cost or gradient became NaN/Inf; the last finite iterate is returned",
     "diverged": "the cost grew for several consecutive iterations above its start: the step is too large",
     "line_search_failed": "the line search found no decrease; the last accepted iterate is returned",
+    "stalled": "no decrease of the cost for many iterations while the gradient is still large: "
+    "the step is probably too large (the iteration cycles); try a smaller step",
 }
 
 
@@ -89,12 +92,22 @@ class Loop:
         if self.bar is not None:
             self.bar.update(1 if iteration else 0)
             self.bar.set_postfix(value=f"{value:.3e}", grad=f"{grad_norm:.2e}", refresh=False)
-        state = State(iteration, value, grad_norm, rel_change, elapsed, self.trace.value, measured)
+        state = State(
+            iteration, value, grad_norm, rel_change, elapsed, self.trace.value, measured, self.trace.grad_norm
+        )
         return self.rule(state)
 
     def result(self, x, value: float, grad_norm: float, iterations: int, reason: str) -> Result:
         if self.bar is not None:
             self.bar.close()
+        if reason == Stall.reason:
+            warnings.warn(
+                f"stalled after {iterations} iterations at cost {value:.3e} with gradient norm "
+                f"{grad_norm:.3e} ({grad_norm / self.trace.grad_norm[0]:.2e} of its start): "
+                f"{MESSAGES[reason]}",
+                StallWarning,
+                stacklevel=3,
+            )
         return Result(
             point=x,
             value=value,

@@ -13,7 +13,7 @@ from tensorrec._backend import check_choice, to_numpy
 CONVERGED = ("grad_norm", "rel_change", "metric", "residual")
 """Stop reasons that mean the run met its tolerance."""
 
-FAILED = ("nan", "diverged", "line_search_failed")
+FAILED = ("nan", "diverged", "line_search_failed", "stalled")
 """Stop reasons that mean the returned point must not be trusted."""
 
 
@@ -133,8 +133,8 @@ class Result:
         Number of iterations performed.
     stop_reason : str
         Which rule stopped the run: ``"max_iter"``, ``"grad_norm"``, ``"rel_change"``,
-        ``"metric"``, ``"time"``, or a failure ``"nan"``, ``"diverged"``,
-        ``"line_search_failed"``.
+        ``"metric"``, ``"residual"``, ``"time"``, or a failure ``"nan"``, ``"diverged"``,
+        ``"line_search_failed"``, ``"stalled"``.
     wall_time : float
         Seconds.
     trace : Trace
@@ -158,7 +158,7 @@ class Result:
 
     @property
     def failed(self) -> bool:
-        """True when the run diverged, produced NaN/Inf, or its line search failed."""
+        """True when the run diverged, stalled, produced NaN/Inf, or its line search failed."""
         return self.stop_reason in FAILED
 
     def point_numpy(self):

@@ -28,6 +28,7 @@ class State:
     elapsed: float
     values: list[float]
     metrics: dict[str, float]
+    grad_norms: list[float] = dataclasses.field(default_factory=list)
 
 
 class StoppingRule:
@@ -152,11 +153,46 @@ class Divergence(StoppingRule):
         return f"Divergence(patience={self.patience})"
 
 
+class Stall(StoppingRule):
+    """Stop with ``"stalled"`` when the last ``window`` iterations did not improve on the best
+    earlier cost (by a relative ``rtol``) while the gradient norm is still above ``grad_rtol``
+    times its starting value.
+
+    This catches an iteration that makes no progress far from a critical point, e.g. the
+    period-2 cycle RGD falls into when the step is too large (tucker_tt spec section 6.4:
+    Tucker factorization with mu = 1.0). A run that reaches a noise floor is not a stall:
+    its gradient goes to zero. The optimizers warn (:class:`StallWarning`) when it fires.
+    """
+
+    reason = "stalled"
+
+    def __init__(self, window: int = 100, rtol: float = 1e-6, grad_rtol: float = 1e-3):
+        self.window = check_positive_int("window", window)
+        self.rtol = check_positive_finite("rtol", rtol)
+        self.grad_rtol = check_positive_finite("grad_rtol", grad_rtol)
+
+    def __call__(self, state):
+        v, g = state.values, state.grad_norms
+        if len(v) <= self.window or not g:
+            return None
+        best_before = min(v[: -self.window])
+        no_progress = min(v[-self.window :]) > best_before - self.rtol * abs(best_before)
+        return self.reason if no_progress and state.grad_norm > self.grad_rtol * g[0] else None
+
+    def __repr__(self) -> str:
+        return f"Stall(window={self.window}, rtol={self.rtol:g}, grad_rtol={self.grad_rtol:g})"
+
+
+class StallWarning(RuntimeWarning):
+    """A run stopped because it stalled far from a critical point (see :class:`Stall`)."""
+
+
 STOPPING_RULES = {
     "max_iter": MaxIter,
     "grad_norm": GradNorm,
     "rel_change": RelChange,
     "time": TimeLimit,
+    "stall": Stall,
 }
 """Rules that can be given by name: ``{"max_iter": 500, "grad_norm": 1e-10}``."""
 

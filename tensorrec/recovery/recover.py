@@ -8,7 +8,7 @@ import math
 from tensorrec._backend import check_choice, check_positive_finite, describe
 from tensorrec.formats import TTTensor, TuckerTensor
 from tensorrec.operators import EntrySampling, Operator
-from tensorrec.optim import MaxIter, MetricBelow, Problem, Result, StoppingRule, rgd
+from tensorrec.optim import MaxIter, MetricBelow, Problem, Result, Stall, StoppingRule, rgd
 from tensorrec.recovery.objective import LeastSquares
 
 FORMATS = {"tt": TTTensor, "tucker": TuckerTensor}
@@ -86,6 +86,11 @@ def recover(
         Records the relative error ||X_t - X*|| / ||X*|| (exact, no cancellation) as
         metric ``"error"``.
     max_iter, tol : stop at ``max_iter`` or when ||A(X) - y|| / ||y|| < tol.
+        A run also stops, with ``stop_reason == "stalled"`` and a
+        :class:`~tensorrec.optim.StallWarning`, when the loss has not decreased for 100
+        iterations while the gradient is still large (:class:`~tensorrec.optim.Stall`; a
+        too-large ``step`` makes RGD cycle), and with ``"diverged"`` / ``"nan"`` when it
+        blows up.
     metrics : dict of str to callable, optional
         Functions of the current TuckerTensor / TTTensor recorded at every iterate.
 
@@ -117,7 +122,7 @@ def recover(
     objective = LeastSquares(x0, operator, y, weight=weight)
     problem = Problem(x0.manifold(scale=w, retraction=retraction), objective)
     norm_y = float(y.abs().pow(2).sum().sqrt())
-    stop = MaxIter(max_iter) | RelativeResidualBelow(norm_y, tol, weight)
+    stop = MaxIter(max_iter) | RelativeResidualBelow(norm_y, tol, weight) | Stall()
     metrics = {name: _on_tensor(objective, fn) for name, fn in (metrics or {}).items()}
     if truth is not None:
         norm_truth = truth.norm()

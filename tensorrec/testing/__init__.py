@@ -3,7 +3,8 @@
 - :mod:`~tensorrec.testing.contract`: the manifold contract suite;
 - :mod:`~tensorrec.testing.taylor`: Taylor-slope gradient/Hessian checks;
 - :mod:`~tensorrec.testing.tolerances`: per-dtype tolerances and ``assert_close``;
-- :mod:`~tensorrec.testing.problems`: problems with known answers (Rayleigh, Brockett);
+- :mod:`~tensorrec.testing.problems`: problems with known answers (Rayleigh, Brockett) and
+  the committed Tucker stall instance;
 - :mod:`~tensorrec.testing.strategies`: hypothesis strategies (imports hypothesis, so it is
   not imported here).
 """
@@ -19,6 +20,7 @@ from tensorrec.testing.problems import (
     rayleigh_quotient,
     rayleigh_rate,
     separated_spectrum,
+    tucker_stall_instance,
 )
 from tensorrec.testing.taylor import TaylorSlopes, fit_slope, taylor_slopes
 from tensorrec.testing.tolerances import TOLERANCES, assert_close, tolerance
@@ -36,6 +38,7 @@ __all__ = [
     "separated_spectrum",
     "rayleigh_quotient",
     "rayleigh_rate",
+    "tucker_stall_instance",
     "TaylorSlopes",
     "fit_slope",
     "taylor_slopes",

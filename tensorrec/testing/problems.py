@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
+import json
 from collections.abc import Sequence
+from importlib import resources
 
 import numpy as np
 import torch
@@ -136,3 +139,26 @@ def brockett(A: torch.Tensor, weights: Sequence[float], *, retraction: str = "po
     N = torch.as_tensor(np.asarray(weights, dtype=float), dtype=A.dtype, device=A.device)
     n, p = A.shape[0], N.shape[0]
     return Problem(Stiefel(n, p, retraction=retraction), BrockettObjective(A, N))
+
+
+def tucker_stall_instance():
+    """The committed Tucker factorization instance on which RGD with step 1.0 stalls.
+
+    N = 3, d = 4, ranks (2, 2, 2), ||X*|| = 1; the start is the HOSVD of X* + 0.3 Z / ||Z||
+    (tucker_tt spec section 6.2, claim C10). With mu = 1.0 and scale = ||X0||^2 the run
+    stops ``"stalled"`` with a :class:`~tensorrec.optim.StallWarning`; with mu = 0.5 it
+    converges. The numbers are in ``tensorrec/testing/data/tucker_stall_mu1.json``.
+
+    Returns
+    -------
+    truth, start : TuckerTensor
+    """
+    from tensorrec.formats import TuckerTensor
+
+    data = json.loads(resources.files("tensorrec.testing").joinpath("data/tucker_stall_mu1.json").read_text())
+    as_t = functools.partial(torch.tensor, dtype=torch.float64)
+    truth = TuckerTensor.from_dense(as_t(data["truth"]).reshape(4, 4, 4), (2, 2, 2))
+    start = TuckerTensor(
+        as_t(data["start_core"]).reshape(2, 2, 2), [as_t(f).reshape(4, 2) for f in data["start_factors"]]
+    )
+    return truth, start
