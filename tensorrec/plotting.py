@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -77,5 +78,39 @@ def plot_rate_vs_order(results: dict, out_dir, stem: str, title: str) -> list[Pa
     right.set_ylim(0.8, 1.0)
     right.legend(fontsize=7)
     right.grid(True, alpha=0.3)
+    fig.suptitle(title)
+    return save_figure(fig, out_dir, stem)
+
+
+def plot_error_band(ax, series: Sequence[Sequence[float]], *, label: str, color=None):
+    """Median over runs of an error series against the iteration, with the min-max band
+    (runs that stopped early are padded with NaN and drop out of the statistics)."""
+    length = max(len(s) for s in series)
+    e = np.full((len(series), length), np.nan)
+    for k, s in enumerate(series):
+        e[k, : len(s)] = s
+    t = np.arange(length)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns after every run stopped
+        lo, mid, hi = np.nanmin(e, axis=0), np.nanmedian(e, axis=0), np.nanmax(e, axis=0)
+    (line,) = ax.semilogy(t, mid, label=f"{label} (median of {len(series)})", color=color)
+    ax.fill_between(t, lo, hi, color=line.get_color(), alpha=0.2, linewidth=0)
+    ax.set_xlabel("iteration t")
+    ax.grid(True, which="major", alpha=0.3)
+    return line
+
+
+def plot_sweep_curves(rows: Sequence[dict], group: str, panel: str, out_dir, stem: str, title: str):
+    """One panel per value of ``row[panel]``; in each, the error band (:func:`plot_error_band`)
+    of every value of ``row[group]``. Rows hold ``errors``."""
+    panels = sorted({r[panel] for r in rows}, key=str)
+    fig, axes = new_figure(len(panels))
+    for ax, p in zip(axes, panels, strict=True):
+        sub = [r for r in rows if r[panel] == p]
+        for g in sorted({r[group] for r in sub}):
+            plot_error_band(ax, [r["errors"] for r in sub if r[group] == g], label=f"{group} = {g}")
+        ax.set_title(f"{panel} = {p}", fontsize=9)
+        ax.set_ylabel("||X_t - X*|| / ||X*||")
+        ax.legend(fontsize=7)
     fig.suptitle(title)
     return save_figure(fig, out_dir, stem)

@@ -2,9 +2,11 @@
 
 A script in ``experiments/`` or ``theory_checks/`` defines a frozen dataclass ``Config``
 (defaults = the full settings), a dict ``QUICK`` of overrides for ``--quick``,
-``compute(cfg, rng) -> dict`` (pure), ``plot(results, out_dir) -> list of paths`` (reads only
-the saved results), for theory checks ``check(results) -> list[str]`` (the violated claims),
-and ``main(argv=None) -> int`` that calls :func:`script_main`.
+``compute(cfg, rng) -> dict`` (pure; a sweep declares ``compute(cfg, rng, log)`` and gets a
+:class:`TrialLog` private to its config and seed, so an interrupted run resumes),
+``plot(results, out_dir) -> list of paths`` (reads only the saved results), for theory
+checks ``check(results) -> list[str]`` (the violated claims), and ``main(argv=None) -> int``
+that calls :func:`script_main`.
 
 Discovery: :func:`find_root` locates the folder holding ``experiments/`` and
 ``theory_checks/`` (in order: the ``root`` argument, the ``TENSORREC_ROOT`` environment
@@ -17,7 +19,9 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import hashlib
 import importlib.util
+import inspect
 import json
 import os
 import platform
@@ -237,7 +241,12 @@ def script_main(
     out_dir.mkdir(parents=True, exist_ok=True)
 
     start = time.perf_counter()
-    results = compute(cfg, as_generator(args.seed))
+    if "log" in inspect.signature(compute).parameters:  # a sweep that resumes after interruption
+        run_id = json.dumps({"config": _jsonable(dataclasses.asdict(cfg)), "seed": args.seed}, sort_keys=True)
+        log = TrialLog(out_dir / "trials" / f"{hashlib.sha256(run_id.encode()).hexdigest()[:16]}.jsonl")
+        results = compute(cfg, as_generator(args.seed), log=log)
+    else:
+        results = compute(cfg, as_generator(args.seed))
     compute_time = time.perf_counter() - start
     write_json(out_dir / "results.json", results)
     saved = json.loads((out_dir / "results.json").read_text())

@@ -1,7 +1,15 @@
 """Layer 5: factorized objectives (format x operator x loss) and recovery."""
 
 from tensorrec.recovery.objective import LeastSquares
-from tensorrec.recovery.protocols import factorization_trial, perturbed_start
+from tensorrec.recovery.protocols import (
+    factorization_trial,
+    fitted_rate,
+    gauss_truth,
+    perturbed_start,
+    sensing_grid,
+    sensing_sweep,
+    sensing_trial,
+)
 from tensorrec.recovery.recover import RelativeResidualBelow, recover, spectral_start
 
 __all__ = [
@@ -11,4 +19,9 @@ __all__ = [
     "RelativeResidualBelow",
     "factorization_trial",
     "perturbed_start",
+    "gauss_truth",
+    "fitted_rate",
+    "sensing_trial",
+    "sensing_sweep",
+    "sensing_grid",
 ]

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+import warnings
+from collections.abc import Callable, Sequence
 
 import torch
 
-from tensorrec._random import RngLike, as_generator, randn
+from tensorrec._random import RngLike, as_generator, randn, spawn
 from tensorrec.formats import TTTensor
-from tensorrec.operators import Identity
+from tensorrec.operators import DenseGaussian, Identity
+from tensorrec.optim import StallWarning, Trace
 from tensorrec.recovery.recover import FORMATS, recover
 
 
@@ -56,4 +59,120 @@ def factorization_trial(
     }
 
 
-__all__ = ["perturbed_start", "factorization_trial"]
+def gauss_truth(
+    format: str, order: int, d: int, r: int, rng: RngLike = None, *, kappa_max: float | None = None
+):
+    """gauss-TT / gauss-Tucker truth with all ranks r and ||X*|| = 1 (spec sections 9.1-9.3),
+    rejected to condition number <= ``kappa_max`` when given."""
+    fmt = FORMATS[format]
+    ranks = (r,) * (order - 1 if fmt is TTTensor else order)
+    condition = None if kappa_max is None else {"kappa_max": kappa_max, "max_tries": 10_000}
+    return fmt.random((d,) * order, ranks, rng, condition=condition)
+
+
+def fitted_rate(errors: Sequence[float], *, floor: float = 1e-12) -> float:
+    """Per-iteration rate of an error series: endpoint fit from iteration 5 to the last error
+    above ``floor`` (spec section 8.3); NaN when fewer than 3 iterates lie in that window."""
+    trace = Trace(metrics={"error": list(errors)})
+    try:
+        return trace.linear_rate("error", start=5, floor=floor)
+    except ValueError:
+        return math.nan
+
+
+def sensing_trial(
+    format: str,
+    order: int,
+    d: int,
+    r: int,
+    m: int,
+    rng: RngLike = None,
+    *,
+    kappa_max: float | None = None,
+    noise: float = 0.0,
+    step: float = 0.5,
+    scale="init",
+    retraction: str = "polar",
+    iterations: int = 500,
+    tol: float = 1e-13,
+) -> dict:
+    """The E4-E9 protocol: a gauss truth (optionally kappa <= kappa_max), dense Gaussian A with
+    N(0, 1/m) entries, y = A(X*) + noise e with e ~ N(0, I_m), RGD from the spectral start.
+
+    Returns the initial, final and minimum relative errors, the error series, the fitted rate
+    (NaN when the run ends above 1e-12 within 5 iterations), the final squared error, kappa of
+    the truth, the number of iterations and the stop reason.
+    """
+    gen = as_generator(rng)
+    truth = gauss_truth(format, order, d, r, gen, kappa_max=kappa_max)
+    A = DenseGaussian(truth.shape, m, gen)
+    y = A.apply_format(truth)
+    if noise:
+        y = y + noise * randn(gen, (m,), dtype=y.dtype)
+    with warnings.catch_warnings():  # a stall is recorded in stop_reason
+        warnings.simplefilter("ignore", StallWarning)
+        result = recover(
+            A, y, format=format, ranks=truth.ranks, step=step, scale=scale, retraction=retraction,
+            truth=truth, max_iter=iterations, tol=tol,
+        )  # fmt: skip
+    errors = result.trace.metrics["error"]
+    return {
+        "init_error": errors[0],
+        "final_error": errors[-1],
+        "final_sq_error": result.point.distance(truth) ** 2,
+        "errors": errors,
+        "rate": fitted_rate(errors) if not noise else math.nan,
+        "kappa": truth.condition_number(),
+        "iterations": result.iterations,
+        "stop_reason": result.stop_reason,
+    }
+
+
+def sensing_grid(format: str, order: int, d: int, r: int, multiples: Sequence[float]) -> list[int]:
+    """The E4/E5 measurement counts: multiples of N d r^2 (TT) or r^N + N d r (Tucker)."""
+    base = order * d * r**2 if format == "tt" else r**order + order * d * r
+    return [round(c * base) for c in multiples]
+
+
+def sensing_sweep(
+    format: str,
+    cases: Sequence[tuple[int, int]],
+    ms: Callable[[int, int], Sequence[int]],
+    draws: int,
+    rng: RngLike,
+    log=None,
+    *,
+    r: int = 2,
+    **trial_kwargs,
+) -> list[dict]:
+    """:func:`sensing_trial` for every (N, d) in ``cases``, every m in ``ms(N, d)`` and
+    ``draws`` draws. Draw k of a case uses the same stream for every m (the same truth), so
+    differences between m values are not differences between targets. With a
+    :class:`~tensorrec.runner.TrialLog`-like ``log`` (``key in log``, ``write``, ``records``),
+    finished trials are written as they complete and skipped on a rerun."""
+    rows = []
+    for (order, d), case_rng in zip(cases, spawn(rng, len(cases)), strict=True):
+        draw_seeds = [int(g.integers(2**63)) for g in spawn(case_rng, draws)]
+        for m in ms(order, d):
+            for k, seed in enumerate(draw_seeds):
+                key = f"{format}-N{order}-d{d}-m{m}-draw{k}"
+                if log is not None and key in log:
+                    rows.append(log.records()[key])
+                    continue
+                row = {"format": format, "order": order, "d": d, "m": m, "draw": k}
+                row.update(sensing_trial(format, order, d, r, m, seed, **trial_kwargs))
+                if log is not None:
+                    log.write(key, row)
+                rows.append(row)
+    return rows
+
+
+__all__ = [
+    "perturbed_start",
+    "factorization_trial",
+    "gauss_truth",
+    "fitted_rate",
+    "sensing_trial",
+    "sensing_sweep",
+    "sensing_grid",
+]
