@@ -114,3 +114,23 @@ def plot_sweep_curves(rows: Sequence[dict], group: str, panel: str, out_dir, ste
         ax.legend(fontsize=7)
     fig.suptitle(title)
     return save_figure(fig, out_dir, stem)
+
+
+def plot_observed_vs_predicted(rows: Sequence[dict], group, out_dir, stem: str, title: str):
+    """Observed ``asymptotic_rate`` against ``predicted`` for every row, one marker per value of
+    ``group(row)``, with the line y = x."""
+    fig, (ax,) = new_figure(1, width=4.8, height=4.2)
+    labels = sorted({group(r) for r in rows})
+    for label, marker in zip(labels, "osD^v<>", strict=False):
+        sub = [r for r in rows if group(r) == label]
+        ax.plot(
+            [r["predicted"] for r in sub], [r["asymptotic_rate"] for r in sub], marker, alpha=0.7, label=label
+        )
+    lo = min(min(r["predicted"], r["asymptotic_rate"]) for r in rows) - 0.01
+    ax.plot([lo, 1], [lo, 1], "k--", lw=0.8, label="observed = predicted")
+    ax.set_xlabel("predicted 1 - mu sigma_min^2 / scale")
+    ax.set_ylabel("observed asymptotic rate")
+    ax.legend(fontsize=7)
+    ax.grid(True, alpha=0.3)
+    fig.suptitle(title)
+    return save_figure(fig, out_dir, stem)

@@ -2,10 +2,12 @@
 
 from tensorrec.recovery.objective import LeastSquares
 from tensorrec.recovery.protocols import (
+    asymptotic_rate,
     factorization_trial,
     fitted_rate,
     gauss_truth,
     perturbed_start,
+    scale_sweep,
     sensing_grid,
     sensing_sweep,
     sensing_trial,
@@ -21,7 +23,9 @@ __all__ = [
     "perturbed_start",
     "gauss_truth",
     "fitted_rate",
+    "asymptotic_rate",
     "sensing_trial",
     "sensing_sweep",
     "sensing_grid",
+    "scale_sweep",
 ]

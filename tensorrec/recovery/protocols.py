@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 
 import torch
 
+from tensorrec._backend import check_choice
 from tensorrec._random import RngLike, as_generator, randn, spawn
 from tensorrec.formats import TTTensor
 from tensorrec.operators import DenseGaussian, Identity
@@ -29,34 +30,117 @@ def factorization_trial(
     r: int,
     rng: RngLike = None,
     *,
-    weights: Sequence[float] = (1.0, 0.5),
+    weights: Sequence[float] | None = (1.0, 0.5),
     epsilon: float = 0.2,
     step: float = 0.5,
+    scale: str = "init",
+    retraction: str = "polar",
     iterations: int = 400,
 ) -> dict:
-    """The E1/E2 protocol: odeco truth with the given weights (kappa = max/min), start at the
-    SVD of a perturbation of size ``epsilon``, RGD with ``step`` and scale = ||X0||^2.
+    """The E1-E3 protocol: factorize a truth from the SVD of a perturbation of size ``epsilon``.
 
-    Returns the relative errors per iteration, the fitted rate (iteration 5 to the last
-    error above 1e-12, endpoint form) and the predicted rate 1 - mu sigma_min^2 / ||X*||^2.
+    Parameters
+    ----------
+    weights : sequence of float or None
+        Odeco truth with these weights (kappa = max/min; E1, E2), or None for a gauss truth
+        (E3).
+    scale : {"init", "truth", "truth_spectral"}
+        ||X0||^2, ||X*||^2, or sigma_max(X*)^2 (the largest squared singular value over the
+        truth's unfoldings; E3's "sigma-bar squared").
+
+    Returns
+    -------
+    dict
+        The relative errors per iteration; ``rate`` (iteration 5 to the last error above
+        1e-12, endpoint form, spec section 8.3); ``asymptotic_rate`` (least squares over the
+        second half of that window); ``predicted`` = 1 - mu sigma_min^2 / w with w =
+        ||X*||^2 for "init"/"truth" (the theory's scale) and sigma_max(X*)^2 otherwise;
+        sigma_min^2, sigma_max^2 and kappa of the truth; the stop reason.
     """
     fmt = FORMATS[format]
+    check_choice("scale", scale, ("init", "truth", "truth_spectral"))
     gen = as_generator(rng)
-    ranks = (r,) * (order - 1 if fmt is TTTensor else order)
-    truth = fmt.random((d,) * order, ranks, gen, condition={"odeco": list(weights)})
+    if weights is None:
+        truth = gauss_truth(format, order, d, r, gen)
+    else:
+        ranks = (r,) * (order - 1 if fmt is TTTensor else order)
+        truth = fmt.random((d,) * order, ranks, gen, condition={"odeco": list(weights)})
     start = perturbed_start(truth, epsilon, gen)
+    sigmas = truth.singular_values()
+    sigma_min2 = min(float(s[-1]) for s in sigmas) ** 2
+    sigma_max2 = max(float(s[0]) for s in sigmas) ** 2
+    w = sigma_max2 if scale == "truth_spectral" else truth.norm() ** 2
     operator = Identity(truth.shape)
     result = recover(
-        operator, operator.apply_format(truth), format=format, ranks=ranks, init=start,
-        step=step, truth=truth, max_iter=iterations,
+        operator, operator.apply_format(truth), format=format, ranks=truth.ranks, init=start,
+        step=step, scale=w if scale == "truth_spectral" else scale, retraction=retraction,
+        truth=truth, max_iter=iterations,
     )  # fmt: skip
-    sigma_min = min(float(s[-1]) for s in truth.singular_values())
+    errors = result.trace.metrics["error"]
     return {
-        "errors": result.trace.metrics["error"],
-        "rate": result.trace.linear_rate("error", start=5, floor=1e-12),
-        "predicted": 1 - step * sigma_min**2 / truth.norm() ** 2,
+        "errors": errors,
+        "rate": fitted_rate(errors),
+        "asymptotic_rate": asymptotic_rate(errors),
+        "predicted": 1 - step * sigma_min2 / w,
+        "sigma_min2": sigma_min2,
+        "sigma_max2": sigma_max2,
+        "kappa": truth.condition_number(),
         "stop_reason": result.stop_reason,
     }
+
+
+def scale_sweep(
+    orders: Sequence[int],
+    seeds: int,
+    steps: Sequence[float],
+    rng: RngLike,
+    log=None,
+    *,
+    scales: Sequence[str] = ("truth", "truth_spectral"),
+    r: int = 2,
+    epsilon: float = 0.3,
+    iterations: int = 3000,
+) -> list[dict]:
+    """The E3 protocol: gauss-TT and gauss-Tucker factorization (d = 4 for N <= 6, else 3)
+    for every order, seed, step and scale; the truth and start of a seed are shared by every
+    step and scale. Finished trials go to ``log`` (see :func:`sensing_sweep`)."""
+    rows = []
+    for fmt, fmt_rng in zip(("tt", "tucker"), spawn(rng, 2), strict=True):
+        for order, order_rng in zip(orders, spawn(fmt_rng, len(orders)), strict=True):
+            d = 4 if order <= 6 else 3
+            for seed, seed_int in enumerate(int(g.integers(2**63)) for g in spawn(order_rng, seeds)):
+                for step in steps:
+                    for scale in scales:
+                        key = f"{fmt}-N{order}-seed{seed}-mu{step}-{scale}"
+                        if log is not None and key in log:
+                            rows.append(log.records()[key])
+                            continue
+                        row = {
+                            "format": fmt,
+                            "order": order,
+                            "d": d,
+                            "seed": seed,
+                            "step": step,
+                            "scale": scale,
+                        }
+                        row.update(
+                            factorization_trial(
+                                fmt,
+                                order,
+                                d,
+                                r,
+                                seed_int,
+                                weights=None,
+                                epsilon=epsilon,
+                                step=step,
+                                scale=scale,
+                                iterations=iterations,
+                            )  # fmt: skip
+                        )
+                        if log is not None:
+                            log.write(key, row)
+                        rows.append(row)
+    return rows
 
 
 def gauss_truth(
@@ -76,6 +160,19 @@ def fitted_rate(errors: Sequence[float], *, floor: float = 1e-12) -> float:
     trace = Trace(metrics={"error": list(errors)})
     try:
         return trace.linear_rate("error", start=5, floor=floor)
+    except ValueError:
+        return math.nan
+
+
+def asymptotic_rate(errors: Sequence[float], *, floor: float = 1e-11) -> float:
+    """Least-squares rate over the second half of the iterates above ``floor`` (from
+    iteration 5 at the earliest); NaN when that window is shorter than 3 iterates."""
+    e = list(errors)
+    above = [t for t, v in enumerate(e) if v > floor]
+    last = above[-1] if above else 0
+    trace = Trace(metrics={"error": e})
+    try:
+        return trace.linear_rate("error", start=max(5, last // 2), floor=floor, method="lstsq")
     except ValueError:
         return math.nan
 
@@ -171,7 +268,9 @@ __all__ = [
     "perturbed_start",
     "factorization_trial",
     "gauss_truth",
+    "scale_sweep",
     "fitted_rate",
+    "asymptotic_rate",
     "sensing_trial",
     "sensing_sweep",
     "sensing_grid",
