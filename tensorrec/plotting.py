@@ -134,3 +134,23 @@ def plot_observed_vs_predicted(rows: Sequence[dict], group, out_dir, stem: str, 
     ax.grid(True, alpha=0.3)
     fig.suptitle(title)
     return save_figure(fig, out_dir, stem)
+
+
+def plot_success_rates(panels: dict[str, Sequence[dict]], out_dir, stem: str, title: str):
+    """Success fraction against m/p, one line per order N, one panel per entry of ``panels``
+    (rows with ``order``, ``ratio`` and boolean ``success``)."""
+    fig, axes = new_figure(len(panels))
+    for ax, (name, rows) in zip(axes, panels.items(), strict=True):
+        for order in sorted({r["order"] for r in rows}):
+            sub = [r for r in rows if r["order"] == order]
+            ratios = sorted({r["ratio"] for r in sub})
+            frac = [np.mean([r["success"] for r in sub if r["ratio"] == c]) for c in ratios]
+            ax.plot(ratios, frac, "o-", label=f"N = {order} (p = {sub[0]['p']})")
+        ax.set_xlabel("m / p")
+        ax.set_ylabel("success fraction")
+        ax.set_ylim(-0.05, 1.05)
+        ax.set_title(name, fontsize=9)
+        ax.legend(fontsize=7)
+        ax.grid(True, alpha=0.3)
+    fig.suptitle(title)
+    return save_figure(fig, out_dir, stem)

@@ -7,6 +7,7 @@ from tensorrec.recovery.protocols import (
     fitted_rate,
     gauss_truth,
     perturbed_start,
+    phase_transition,
     scale_sweep,
     sensing_grid,
     sensing_sweep,
@@ -28,4 +29,5 @@ __all__ = [
     "sensing_sweep",
     "sensing_grid",
     "scale_sweep",
+    "phase_transition",
 ]

@@ -89,6 +89,38 @@ def factorization_trial(
     }
 
 
+def phase_transition(
+    format: str,
+    orders: Sequence[int],
+    ratios: Sequence[float],
+    trials: int,
+    rng: RngLike,
+    log=None,
+    *,
+    d: int = 3,
+    r: int = 2,
+    kappa_max: float | None = None,
+    iterations: int = 1500,
+    target: float = 1e-6,
+) -> list[dict]:
+    """The E6 protocol: for every order N and m = round(ratio p) (p = degrees of freedom),
+    ``trials`` sensing runs from the spectral start; a trial succeeds when its relative error
+    drops below ``target`` within ``iterations``. Rows are those of :func:`sensing_sweep`
+    plus ``p``, ``ratio`` and ``success`` (the error series is dropped)."""
+    rows = []
+    for order, order_rng in zip(orders, spawn(rng, len(orders)), strict=True):
+        p = gauss_truth(format, order, d, r, 0).dof
+        m_of = {round(c * p): c for c in ratios}
+        sweep = sensing_sweep(
+            format, [(order, d)], lambda *_, m_of=m_of: list(m_of), trials, order_rng, log, r=r,
+            kappa_max=kappa_max, iterations=iterations, target=target,
+        )  # fmt: skip
+        for row in sweep:
+            row = {k: v for k, v in row.items() if k != "errors"}
+            rows.append({**row, "p": p, "ratio": m_of[row["m"]], "success": row["final_error"] < target})
+    return rows
+
+
 def scale_sweep(
     orders: Sequence[int],
     seeds: int,
@@ -192,9 +224,12 @@ def sensing_trial(
     retraction: str = "polar",
     iterations: int = 500,
     tol: float = 1e-13,
+    target: float = 1e-14,
 ) -> dict:
     """The E4-E9 protocol: a gauss truth (optionally kappa <= kappa_max), dense Gaussian A with
-    N(0, 1/m) entries, y = A(X*) + noise e with e ~ N(0, I_m), RGD from the spectral start.
+    N(0, 1/m) entries, y = A(X*) + noise e with e ~ N(0, I_m), RGD from the spectral start
+    until ``iterations``, a relative residual below ``tol`` or a relative error below
+    ``target``.
 
     Returns the initial, final and minimum relative errors, the error series, the fitted rate
     (NaN when the run ends above 1e-12 within 5 iterations), the final squared error, kappa of
@@ -210,7 +245,7 @@ def sensing_trial(
         warnings.simplefilter("ignore", StallWarning)
         result = recover(
             A, y, format=format, ranks=truth.ranks, step=step, scale=scale, retraction=retraction,
-            truth=truth, max_iter=iterations, tol=tol,
+            truth=truth, truth_tol=target, max_iter=iterations, tol=tol,
         )  # fmt: skip
     errors = result.trace.metrics["error"]
     return {
@@ -268,6 +303,7 @@ __all__ = [
     "perturbed_start",
     "factorization_trial",
     "gauss_truth",
+    "phase_transition",
     "scale_sweep",
     "fitted_rate",
     "asymptotic_rate",

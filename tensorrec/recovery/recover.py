@@ -58,6 +58,7 @@ def recover(
     scale="init",
     retraction: str = "polar",
     truth=None,
+    truth_tol: float = 1e-14,
     max_iter: int = 500,
     tol: float = 1e-12,
     metrics: dict | None = None,
@@ -85,6 +86,8 @@ def recover(
     truth : TuckerTensor / TTTensor, optional
         Records the relative error ||X_t - X*|| / ||X*|| (exact, no cancellation) as
         metric ``"error"``.
+    truth_tol : float
+        With ``truth``: stop (``"metric"``) once that error is below this.
     max_iter, tol : stop at ``max_iter`` or when ||A(X) - y|| / ||y|| < tol.
         A run also stops, with ``stop_reason == "stalled"`` and a
         :class:`~tensorrec.optim.StallWarning`, when the loss has not decreased for 100
@@ -127,7 +130,7 @@ def recover(
     if truth is not None:
         norm_truth = truth.norm()
         metrics["error"] = lambda p: objective.tensor(p).distance(truth) / norm_truth
-        stop = stop | MetricBelow("error", 1e-14)
+        stop = stop | MetricBelow("error", truth_tol)
     result = rgd(
         problem, x0.to_point(), step=step, stop=stop, metrics=metrics, validate=False, progress=progress
     )
