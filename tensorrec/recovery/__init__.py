@@ -6,6 +6,7 @@ from tensorrec.recovery.protocols import (
     factorization_trial,
     fitted_rate,
     gauss_truth,
+    noise_floor,
     perturbed_start,
     phase_transition,
     scale_sweep,
@@ -30,4 +31,5 @@ __all__ = [
     "sensing_grid",
     "scale_sweep",
     "phase_transition",
+    "noise_floor",
 ]

@@ -121,6 +121,41 @@ def phase_transition(
     return rows
 
 
+def noise_floor(
+    format: str,
+    ms: Sequence[int],
+    gammas: Sequence[float],
+    seeds: int,
+    rng: RngLike,
+    log=None,
+    *,
+    order: int = 4,
+    d: int = 4,
+    r: int = 2,
+    kappa_max: float | None = None,
+    iterations: int = 1500,
+    step_tol: float = 1e-10,
+) -> list[dict]:
+    """The E7 protocol: noisy sensing y = A(X*) + gamma e run to convergence (relative change
+    of the factors below ``step_tol``, or ``iterations``). Seed k has the same truth, A and e
+    for every gamma. Rows add ``predicted`` = gamma^2 p m / (m - p) (least squares on a
+    p-dimensional model, spec section 10.5) and ``ratio`` = final ||X - X*||^2 / predicted."""
+    p = gauss_truth(format, order, d, r, 0).dof
+    base = int(as_generator(rng).integers(2**63))
+    rows = []
+    for gamma in gammas:
+        sweep = sensing_sweep(
+            format, [(order, d)], lambda *_: list(ms), seeds, base, log, r=r, kappa_max=kappa_max,
+            noise=gamma, iterations=iterations, step_tol=step_tol,
+        )  # fmt: skip
+        for row in sweep:
+            predicted = gamma**2 * p * row["m"] / (row["m"] - p)
+            row = {k: v for k, v in row.items() if k != "errors"}
+            rows.append({**row, "gamma": gamma, "p": p, "predicted": predicted,
+                         "ratio": row["final_sq_error"] / predicted})  # fmt: skip
+    return rows
+
+
 def scale_sweep(
     orders: Sequence[int],
     seeds: int,
@@ -225,11 +260,12 @@ def sensing_trial(
     iterations: int = 500,
     tol: float = 1e-13,
     target: float = 1e-14,
+    step_tol: float | None = None,
 ) -> dict:
-    """The E4-E9 protocol: a gauss truth (optionally kappa <= kappa_max), dense Gaussian A with
+    """The E4-E9 protocol (one trial): a gauss truth (optionally kappa <= kappa_max), dense Gaussian A with
     N(0, 1/m) entries, y = A(X*) + noise e with e ~ N(0, I_m), RGD from the spectral start
-    until ``iterations``, a relative residual below ``tol`` or a relative error below
-    ``target``.
+    until ``iterations``, a relative residual below ``tol``, a relative error below
+    ``target`` or (with ``step_tol``) a relative change of the factors below ``step_tol``.
 
     Returns the initial, final and minimum relative errors, the error series, the fitted rate
     (NaN when the run ends above 1e-12 within 5 iterations), the final squared error, kappa of
@@ -245,7 +281,7 @@ def sensing_trial(
         warnings.simplefilter("ignore", StallWarning)
         result = recover(
             A, y, format=format, ranks=truth.ranks, step=step, scale=scale, retraction=retraction,
-            truth=truth, truth_tol=target, max_iter=iterations, tol=tol,
+            truth=truth, truth_tol=target, max_iter=iterations, tol=tol, step_tol=step_tol,
         )  # fmt: skip
     errors = result.trace.metrics["error"]
     return {
@@ -287,7 +323,7 @@ def sensing_sweep(
         draw_seeds = [int(g.integers(2**63)) for g in spawn(case_rng, draws)]
         for m in ms(order, d):
             for k, seed in enumerate(draw_seeds):
-                key = f"{format}-N{order}-d{d}-m{m}-draw{k}"
+                key = f"{format}-N{order}-d{d}-m{m}-draw{k}-r{r}-{sorted(trial_kwargs.items())}"
                 if log is not None and key in log:
                     rows.append(log.records()[key])
                     continue
@@ -303,6 +339,7 @@ __all__ = [
     "perturbed_start",
     "factorization_trial",
     "gauss_truth",
+    "noise_floor",
     "phase_transition",
     "scale_sweep",
     "fitted_rate",

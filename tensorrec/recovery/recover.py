@@ -8,7 +8,7 @@ import math
 from tensorrec._backend import check_choice, check_positive_finite, describe
 from tensorrec.formats import TTTensor, TuckerTensor
 from tensorrec.operators import EntrySampling, Operator
-from tensorrec.optim import MaxIter, MetricBelow, Problem, Result, Stall, StoppingRule, rgd
+from tensorrec.optim import MaxIter, MetricBelow, Problem, RelChange, Result, Stall, StoppingRule, rgd
 from tensorrec.recovery.objective import LeastSquares
 
 FORMATS = {"tt": TTTensor, "tucker": TuckerTensor}
@@ -61,6 +61,7 @@ def recover(
     truth_tol: float = 1e-14,
     max_iter: int = 500,
     tol: float = 1e-12,
+    step_tol: float | None = None,
     metrics: dict | None = None,
     progress: bool = False,
 ) -> Result:
@@ -94,6 +95,9 @@ def recover(
         iterations while the gradient is still large (:class:`~tensorrec.optim.Stall`; a
         too-large ``step`` makes RGD cycle), and with ``"diverged"`` / ``"nan"`` when it
         blows up.
+    step_tol : float, optional
+        Also stop (``"rel_change"``) when ||x_{t+1} - x_t|| / ||x_t|| over the factors drops
+        below it: the rule for noisy data, whose residual never vanishes.
     metrics : dict of str to callable, optional
         Functions of the current TuckerTensor / TTTensor recorded at every iterate.
 
@@ -126,6 +130,8 @@ def recover(
     problem = Problem(x0.manifold(scale=w, retraction=retraction), objective)
     norm_y = float(y.abs().pow(2).sum().sqrt())
     stop = MaxIter(max_iter) | RelativeResidualBelow(norm_y, tol, weight) | Stall()
+    if step_tol is not None:
+        stop = stop | RelChange(step_tol)
     metrics = {name: _on_tensor(objective, fn) for name, fn in (metrics or {}).items()}
     if truth is not None:
         norm_truth = truth.norm()
