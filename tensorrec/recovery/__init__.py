@@ -9,6 +9,7 @@ from tensorrec.recovery.protocols import (
     noise_floor,
     perturbed_start,
     phase_transition,
+    retraction_sweep,
     scale_sweep,
     sensing_grid,
     sensing_sweep,
@@ -32,4 +33,5 @@ __all__ = [
     "scale_sweep",
     "phase_transition",
     "noise_floor",
+    "retraction_sweep",
 ]

@@ -156,6 +156,38 @@ def noise_floor(
     return rows
 
 
+def retraction_sweep(
+    m: int,
+    seeds: int,
+    rng: RngLike,
+    log=None,
+    *,
+    retractions: Sequence[str] = ("polar", "qr"),
+    order: int = 5,
+    d: int = 3,
+    r: int = 2,
+    iterations: int = 1000,
+) -> list[dict]:
+    """The E9 protocol: TT sensing from the spectral start with each retraction; seed k has
+    the same truth and A for every retraction. Rows carry ``retraction``."""
+    base = int(as_generator(rng).integers(2**63))
+    rows = []
+    for retraction in retractions:
+        sweep = sensing_sweep(
+            "tt",
+            [(order, d)],
+            lambda *_: [m],
+            seeds,
+            base,
+            log,
+            r=r,
+            retraction=retraction,
+            iterations=iterations,
+        )
+        rows += [{**row, "retraction": retraction} for row in sweep]
+    return rows
+
+
 def scale_sweep(
     orders: Sequence[int],
     seeds: int,
@@ -339,6 +371,7 @@ __all__ = [
     "perturbed_start",
     "factorization_trial",
     "gauss_truth",
+    "retraction_sweep",
     "noise_floor",
     "phase_transition",
     "scale_sweep",
