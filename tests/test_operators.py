@@ -13,6 +13,7 @@ from tensorrec.operators import (
     _kernels,
     tt_sample_numba,
     tt_sample_torch,
+    tt_sample_vjp_numba,
 )
 from tensorrec.testing import assert_close
 
@@ -66,6 +67,31 @@ def test_numba_kernel_matches_torch_reference(dtype):
     A = EntrySampling.random(shape, 200, 9)
     tol = 1e-5 if dtype == torch.float32 else 1e-13
     assert torch.allclose(tt_sample_numba(t, A.indices), tt_sample_torch(t, A.indices), rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32, torch.complex128])
+def test_numba_sampling_gradient_matches_autograd_and_the_dense_gradient(dtype):
+    shape = (3, 4, 2, 5, 3)
+    t = TTTensor.random(shape, (2, 3, 3, 2), 12)
+    scale = (1 + 0.5j) if dtype == torch.complex128 else 1.0
+    t = TTTensor([c.to(dtype) * scale for c in t.cores], validate=False)
+    idx = np.stack([np.random.default_rng(13).integers(0, d, 150) for d in shape], axis=1)
+    A = EntrySampling(shape, idx, allow_duplicates=True)  # repeated entries accumulate
+    r = randn((A.m,), 14).to(dtype) * (1 - 2j if dtype == torch.complex128 else 1)
+    fast = tt_sample_vjp_numba(t, A.indices, r)
+    reference = super(EntrySampling, A).format_vjp(t, r)  # autograd through the torch gather
+    dense = t.vjp(A.adjoint(r))  # the full gradient A*(r), then the format's vjp
+    tol = 1e-4 if dtype == torch.float32 else 1e-12
+    for f, ref, den in zip(fast, reference, dense, strict=True):
+        assert f.shape == ref.shape and f.dtype == ref.dtype
+        assert torch.allclose(f, ref, rtol=tol, atol=tol) and torch.allclose(f, den, rtol=tol, atol=tol)
+    assert all(torch.equal(a, b) for a, b in zip(A.format_vjp(t, r), fast, strict=True))
+    y = randn((A.m,), 15).to(dtype) * scale
+    fused_r, fused = A.residual_and_format_vjp(t, y, 0.7)  # one numba pass
+    two_pass_r, two_pass = super(EntrySampling, A).residual_and_format_vjp(t, y, 0.7)
+    assert torch.allclose(fused_r, two_pass_r, rtol=tol, atol=tol)
+    for f, ref in zip(fused, two_pass, strict=True):
+        assert torch.allclose(f, ref, rtol=tol, atol=tol)
 
 
 def test_numba_switch(monkeypatch):

@@ -2,7 +2,7 @@
 
 from tensorrec.operators.base import Identity, Operator
 from tensorrec.operators.gaussian import DenseGaussian, KroneckerGaussian
-from tensorrec.operators.sampling import EntrySampling, tt_sample_numba, tt_sample_torch
+from tensorrec.operators.sampling import EntrySampling, tt_sample_numba, tt_sample_torch, tt_sample_vjp_numba
 
 __all__ = [
     "Operator",
@@ -12,4 +12,5 @@ __all__ = [
     "EntrySampling",
     "tt_sample_torch",
     "tt_sample_numba",
+    "tt_sample_vjp_numba",
 ]

@@ -47,3 +47,58 @@ def tt_sample_kernel():
             out[k] = v[0]
 
     return kernel
+
+
+@functools.cache
+def tt_sample_vjp_kernel():
+    """Compile (once per process) the factor gradients of Re sum_k conj(r_k) x_k with x_k the
+    sampled TT entries: for every sample, the suffix products are built right to left, then a
+    left-to-right sweep adds r_k conj(prefix) conj(suffix)^T to the sampled core slices.
+    O(n N r^2) time and O(N r) scratch, never O(n) memory beyond the inputs.
+
+    With ``fused`` the residual is formed on the way, r_k = weight (x_k - y_k) (x_k is the
+    first suffix product), and written to ``r``; otherwise ``r`` is the input and ``y``,
+    ``weight`` are ignored."""
+    import numba
+    import numpy as np
+
+    @numba.njit(cache=False, nogil=True)
+    def kernel(cores, indices, r, grads, fused, y, weight):
+        n_samples, order = indices.shape
+        width = 1
+        for c in cores:
+            width = max(width, c.shape[0], c.shape[2])
+        suffix = np.empty((order + 1, width), dtype=r.dtype)
+        left = np.empty(width, dtype=r.dtype)
+        nxt = np.empty(width, dtype=r.dtype)
+        for k in range(n_samples):
+            suffix[order, 0] = 1.0
+            for n in range(order - 1, -1, -1):
+                core = cores[n]
+                s = indices[k, n]
+                for a in range(core.shape[0]):
+                    acc = 0.0 * r[0]
+                    for b in range(core.shape[2]):
+                        acc += core[a, s, b] * suffix[n + 1, b]
+                    suffix[n, a] = acc
+            if fused:
+                r[k] = weight * (suffix[0, 0] - y[k])
+            left[0] = 1.0
+            rk = r[k]
+            for n in range(order):
+                core = cores[n]
+                grad = grads[n]
+                s = indices[k, n]
+                for a in range(core.shape[0]):
+                    la = rk * np.conj(left[a])
+                    for b in range(core.shape[2]):
+                        grad[a, s, b] += la * np.conj(suffix[n + 1, b])
+                for b in range(core.shape[2]):
+                    acc = 0.0 * r[0]
+                    for a in range(core.shape[0]):
+                        acc += left[a] * core[a, s, b]
+                    nxt[b] = acc
+                for b in range(core.shape[2]):
+                    left[b] = nxt[b]
+
+    return kernel

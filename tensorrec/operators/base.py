@@ -77,6 +77,12 @@ class Operator:
             grads = torch.autograd.grad((r.conj() * y).real.sum(), leaves)
         return tuple(grads)
 
+    def residual_and_format_vjp(self, t, y, weight: float = 1.0):
+        """r = weight (A(X) - y) and :meth:`format_vjp` at r (structured operators may fuse
+        the two passes)."""
+        r = weight * (self.apply_format(t) - y)
+        return r, self.format_vjp(t, r)
+
     def _apply_format_differentiable(self, t):
         return self._apply_format(t)
 

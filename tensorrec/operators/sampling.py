@@ -10,7 +10,7 @@ from tensorrec._backend import check_positive_int, describe
 from tensorrec._random import RngLike, as_generator
 from tensorrec.formats import TTTensor, TuckerTensor
 from tensorrec.formats.contraction import contract
-from tensorrec.operators._kernels import numba_enabled, tt_sample_kernel
+from tensorrec.operators._kernels import numba_enabled, tt_sample_kernel, tt_sample_vjp_kernel
 from tensorrec.operators.base import Operator, check_shape
 from tensorrec.operators.gaussian import _symbols
 
@@ -110,6 +110,29 @@ class EntrySampling(Operator):
             return tt_sample_torch(t, self.indices)
         return super()._apply_format(t)
 
+    def format_vjp(self, t, r) -> tuple:
+        """Factor gradients of Re<r, A(X)>; for a TT on the CPU a numba kernel over the samples
+        (O(n N r^2) time, no per-sample storage), else autograd through the torch gather."""
+        if self._numba_tt(t, r.dtype):
+            return tt_sample_vjp_numba(t, self.indices, r.contiguous())
+        return super().format_vjp(t, r)
+
+    def residual_and_format_vjp(self, t, y, weight: float = 1.0):
+        """r = weight (A(X) - y) and the factor gradients of Re<r, A(X)>; for a TT on the CPU
+        in one numba pass over the samples."""
+        if self._numba_tt(t, y.dtype):
+            return tt_sample_vjp_numba(t, self.indices, y=y.contiguous(), weight=float(weight))
+        return super().residual_and_format_vjp(t, y, weight)
+
+    def _numba_tt(self, t, dtype) -> bool:
+        return (
+            isinstance(t, TTTensor)
+            and t.device.type == "cpu"
+            and t.dtype in _NUMBA_DTYPES
+            and dtype == t.dtype
+            and numba_enabled()
+        )
+
     def _apply_format_differentiable(self, t):
         if isinstance(t, TTTensor):
             return tt_sample_torch(t, self.indices)  # the numba kernel has no backward
@@ -124,13 +147,43 @@ def tt_sample_torch(t: TTTensor, indices: torch.Tensor) -> torch.Tensor:
     return v[:, 0]
 
 
-def tt_sample_numba(t: TTTensor, indices: torch.Tensor) -> torch.Tensor:
-    """The numba kernel of :func:`tt_sample_torch` for CPU tensors."""
+def _typed_cores(arrays):
     from numba.typed import List
 
-    cores = List()
-    for c in t.cores:
-        cores.append(np.ascontiguousarray(c.detach().numpy()))
+    out = List()
+    for c in arrays:
+        out.append(np.ascontiguousarray(c.detach().numpy()))
+    return out
+
+
+def tt_sample_numba(t: TTTensor, indices: torch.Tensor) -> torch.Tensor:
+    """The numba kernel of :func:`tt_sample_torch` for CPU tensors."""
+    cores = _typed_cores(t.cores)
     out = np.empty(indices.shape[0], dtype=cores[0].dtype)
     tt_sample_kernel()(cores, np.ascontiguousarray(indices.numpy()), out)
     return torch.from_numpy(out)
+
+
+def tt_sample_vjp_numba(
+    t: TTTensor, indices: torch.Tensor, r: torch.Tensor | None = None, *, y=None, weight: float = 1.0
+):
+    """Factor gradients of Re<r, A(X)> for sampled TT entries, in ``t.to_point()`` layout (the
+    numba counterpart of autograd through :func:`tt_sample_torch`).
+
+    With ``y`` instead of ``r`` the residual r = weight (A(X) - y) is formed in the same pass
+    and ``(r, grads)`` is returned."""
+    grads = [torch.zeros(c.shape, dtype=c.dtype) for c in t.cores]
+    fused = r is None
+    r = torch.empty(indices.shape[0], dtype=t.dtype) if fused else r.detach()
+    y = r if y is None else y.detach()
+    tt_sample_vjp_kernel()(
+        _typed_cores(t.cores),
+        np.ascontiguousarray(indices.numpy()),
+        r.numpy(),  # written in place when fused
+        _typed_cores(grads),  # views: the kernel writes into the torch tensors
+        fused,
+        np.ascontiguousarray(y.numpy()),
+        weight,
+    )
+    grads = (*(g.reshape(-1, g.shape[2]) for g in grads[:-1]), grads[-1])
+    return (r, grads) if fused else grads

@@ -58,7 +58,7 @@ class LeastSquares(Objective):
     def value_and_egrad(self, point):
         x = self.tensor(point)
         if self.operator.structured:  # never densify: O(m N r^2) for sampled TT
-            r = self.weight * (self.operator.apply_format(x) - self.y)
-            return 0.5 * torch.sum(r.abs() ** 2) / self.weight, self.operator.format_vjp(x, r)
+            r, grads = self.operator.residual_and_format_vjp(x, self.y, self.weight)
+            return 0.5 * torch.sum(r.abs() ** 2) / self.weight, grads
         r = self.weight * (self.operator.apply(x.to_dense()) - self.y)
         return 0.5 * torch.sum(r.abs() ** 2) / self.weight, x.vjp(self.operator.adjoint(r))
