@@ -114,6 +114,27 @@ def test_singular_values_without_densifying():
         assert_close(s, torch.linalg.svdvals(unfold(y.to_dense(), n))[: y.ranks[n]], scale=100)
 
 
+@pytest.mark.parametrize("field", ["real", "complex"])
+def test_mixed_canonical_cores_at_every_center(field):
+    x = TTTensor.random((3, 4, 5, 3), (3, 4, 3), 9)
+    if field == "complex":
+        x = TTTensor.from_cores([c * (1 + 0.3j) for c in x.cores])
+    for center in range(x.order):
+        cores = x.orthogonal_cores(center)
+        assert_close(TTTensor.from_cores(cores).to_dense(), x.to_dense(), scale=100)
+        for i, c in enumerate(cores):
+            if i < center:
+                m = c.reshape(-1, c.shape[2])
+                assert_close(m.mH @ m, torch.eye(m.shape[1], dtype=m.dtype), scale=100)
+            elif i > center:
+                m = c.reshape(c.shape[0], -1)
+                assert_close(m @ m.mH, torch.eye(m.shape[0], dtype=m.dtype), scale=100)
+        assert abs(float(torch.linalg.vector_norm(cores[center])) - x.norm()) < 1e-13
+    assert all(torch.equal(a, b) for a, b in zip(x.orthogonal_cores(), x.cores, strict=True))
+    with pytest.raises(ValueError, match=r"^center: expected an int in \[0, 3\], got 4"):
+        x.orthogonal_cores(4)
+
+
 @pytest.mark.parametrize("fmt", [TTTensor, TuckerTensor])
 def test_odeco_has_exactly_the_requested_spectrum(fmt):
     order = 5

@@ -189,14 +189,30 @@ class TTTensor:
     def singular_values(self) -> list[torch.Tensor]:
         """Singular values of every sequential unfolding X^<i>, i = 1..N-1, without
         densifying: a right-to-left LQ sweep over the left-orthogonal form (spec section 3.3)."""
-        out = []
-        m = self.cores[-1].reshape(self.cores[-1].shape[0], -1)
-        for core in reversed(self.cores[:-1]):
+        return [torch.linalg.svdvals(lower) for lower in self._lq_sweep(0)[1]]
+
+    def orthogonal_cores(self, center: int | None = None) -> list[torch.Tensor]:
+        """Cores of X in mixed-canonical form around ``center``: cores before it
+        left-orthogonal (L(X_i)^H L(X_i) = I), cores after it right-orthogonal
+        (R(X_i) R(X_i)^H = I with R(X_i) the r_{i-1} x d_i r_i unfolding), and ``center``
+        carrying the norm. ``center=0`` is the right-orthogonal form; the default N - 1 is
+        the stored left-orthogonal form. Computed by an LQ sweep from the right."""
+        center = self.order - 1 if center is None else center
+        if isinstance(center, bool) or not isinstance(center, int) or not 0 <= center < self.order:
+            raise ValueError(f"center: expected an int in [0, {self.order - 1}], got {center!r}")
+        return self._lq_sweep(center)[0]
+
+    def _lq_sweep(self, stop: int):
+        """Right-to-left LQ sweep down to core ``stop``: (cores, lower factors of the bonds)."""
+        cores, lowers = list(self.cores), []
+        for i in range(self.order - 1, stop, -1):
+            m = cores[i].reshape(cores[i].shape[0], -1)
             q, r = _qr(m.mH)  # m = L Q with L = r^H
             lower = r.mH
-            out.append(torch.linalg.svdvals(lower))
-            m = torch.einsum("asb,bc->asc", core, lower).reshape(core.shape[0], -1)
-        return out[::-1]
+            lowers.append(lower)
+            cores[i] = q.mH.reshape(q.shape[1], *cores[i].shape[1:])
+            cores[i - 1] = torch.einsum("asb,bc->asc", cores[i - 1], lower)
+        return cores, lowers[::-1]
 
     def condition_number(self) -> float:
         """kappa = max_i sigma_1(X^<i>) / min_i sigma_{r_i}(X^<i>)."""
