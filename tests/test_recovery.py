@@ -212,3 +212,41 @@ def test_recover_records_user_metrics_on_the_tensor():
     assert len(res.trace.metrics["norm"]) == 4
     with pytest.raises(TypeError, match=r"^metrics: expected callables"):
         recover(A, A.apply_format(truth), ranks=(2, 2), metrics={"norm": 3})
+
+
+def test_sensing_estimator_follows_sklearn_conventions():
+    from tensorrec.recovery import LowRankSensing
+
+    truth = TuckerTensor.random((4, 4, 4), (2, 2, 2), 30)
+    A = KroneckerGaussian(truth.shape, 120, 31)
+    est = LowRankSensing("tucker", ranks=(2, 2, 2), max_iter=800)
+    assert est.get_params()["step"] == 0.5 and "LowRankSensing(format='tucker'" in repr(est)
+    with pytest.raises(RuntimeError, match="not fitted yet"):
+        est.predict(A)
+    assert est.fit(A, A.apply_format(truth), truth=truth) is est
+    assert est.converged_ and est.tensor_.distance(truth) < 1e-9 and est.n_iter_ == est.result_.iterations
+    assert est.score(A, A.apply_format(truth)) > 1 - 1e-12
+    fresh = KroneckerGaussian(truth.shape, 50, 32)  # held-out measurements
+    assert est.score(fresh, fresh.apply_format(truth)) > 1 - 1e-12
+    assert est.set_params(step=0.25).step == 0.25
+    with pytest.raises(ValueError, match="^learning_rate: not a parameter of LowRankSensing"):
+        est.set_params(learning_rate=0.1)
+    with pytest.raises(ValueError, match="^ranks: expected the Tucker/TT ranks, got None"):
+        LowRankSensing().fit(A, A.apply_format(truth))
+
+
+def test_completion_estimator_predicts_held_out_entries():
+    from tensorrec.recovery import TensorCompletion
+
+    shape = (6, 6, 6, 6)
+    truth = TTTensor.random(shape, (2, 2, 2), 33)
+    rng = np.random.default_rng(34)
+    linear = rng.permutation(np.prod(shape))
+    train, test = (np.stack(np.unravel_index(s, shape), axis=1) for s in (linear[:700], linear[700:900]))
+    dense = truth.to_dense().numpy()
+    est = TensorCompletion("tt", ranks=(2, 2, 2), shape=shape, max_iter=2000)
+    est.fit(train, dense[tuple(train.T)])
+    pred = est.predict(test)
+    assert isinstance(pred, np.ndarray) and pred.shape == (200,)
+    assert np.max(np.abs(pred - dense[tuple(test.T)])) < 1e-8 * np.abs(dense).max()
+    assert est.score(test, dense[tuple(test.T)]) > 1 - 1e-12

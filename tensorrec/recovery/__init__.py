@@ -1,5 +1,6 @@
 """Layer 5: factorized objectives (format x operator x loss) and recovery."""
 
+from tensorrec.recovery.estimators import LowRankSensing, TensorCompletion
 from tensorrec.recovery.objective import LeastSquares
 from tensorrec.recovery.protocols import (
     asymptotic_rate,
@@ -20,6 +21,8 @@ from tensorrec.recovery.recover import RelativeResidualBelow, recover, spectral_
 __all__ = [
     "LeastSquares",
     "recover",
+    "LowRankSensing",
+    "TensorCompletion",
     "spectral_start",
     "RelativeResidualBelow",
     "factorization_trial",

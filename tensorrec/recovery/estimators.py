@@ -1,0 +1,180 @@
+"""Thin estimators with scikit-learn conventions around :func:`recover`.
+
+Hyper-parameters go to ``__init__`` and are stored unchanged; ``fit`` learns the attributes
+ending in ``_``; ``get_params`` / ``set_params`` work as in scikit-learn (which is not a
+dependency)::
+
+    est = LowRankSensing("tucker", ranks=(2, 2, 2)).fit(A, y)
+    est.tensor_, est.n_iter_, est.score(A, y)
+
+    est = TensorCompletion("tt", ranks=(3, 3), shape=(10, 10, 10)).fit(train_idx, train_vals)
+    est.predict(test_idx)
+"""
+
+from __future__ import annotations
+
+import inspect
+
+import numpy as np
+import torch
+
+from tensorrec._backend import describe, to_torch
+from tensorrec.operators import EntrySampling, Operator
+from tensorrec.recovery.recover import recover
+
+
+class _Estimator:
+    """get_params / set_params / repr from the ``__init__`` signature (scikit-learn style)."""
+
+    @classmethod
+    def _param_names(cls) -> list[str]:
+        sig = inspect.signature(cls.__init__)
+        return [p for p in sig.parameters if p != "self"]
+
+    def get_params(self, deep: bool = True) -> dict:
+        """The hyper-parameters as given to ``__init__``."""
+        return {name: getattr(self, name) for name in self._param_names()}
+
+    def set_params(self, **params):
+        """Set hyper-parameters by name; unknown names are refused."""
+        valid = self._param_names()
+        for name, value in params.items():
+            if name not in valid:
+                raise ValueError(f"{name}: not a parameter of {type(self).__name__}; expected one of {valid}")
+            setattr(self, name, value)
+        return self
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({args})"
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "tensor_"):
+            raise RuntimeError(f"{type(self).__name__} is not fitted yet: call fit() first")
+
+    def _recover(self, operator: Operator, y, truth=None):
+        kwargs = self.get_params()
+        fmt, ranks = kwargs.pop("format"), kwargs.pop("ranks")
+        kwargs.pop("shape", None)
+        result = recover(operator, y, format=fmt, ranks=ranks, truth=truth, **kwargs)
+        self.result_, self.tensor_ = result, result.point
+        self.n_iter_, self.converged_ = result.iterations, result.converged
+        return self
+
+
+def _r2(pred: torch.Tensor, y: torch.Tensor) -> float:
+    """Coefficient of determination 1 - ||y - pred||^2 / ||y - mean(y)||^2."""
+    total = float(torch.sum((y - y.mean()).abs() ** 2))
+    return 1.0 - float(torch.sum((y - pred).abs() ** 2)) / total if total > 0 else float("nan")
+
+
+class LowRankSensing(_Estimator):
+    """Recover a Tucker/TT tensor from linear measurements y = A(X*) (+ noise).
+
+    Parameters are those of :func:`recover` (``format``, ``ranks``, ``init``, ``step``,
+    ``scale``, ``retraction``, ``max_iter``, ``tol``, ``step_tol``).
+
+    Attributes
+    ----------
+    tensor_ : TuckerTensor or TTTensor
+    result_ : Result
+        The full solver result (trace, stop reason).
+    n_iter_ : int
+    converged_ : bool
+    """
+
+    def __init__(
+        self,
+        format: str = "tt",
+        ranks=None,
+        *,
+        init="spectral",
+        step: float = 0.5,
+        scale="init",
+        retraction: str = "polar",
+        max_iter: int = 500,
+        tol: float = 1e-12,
+        step_tol: float | None = None,
+    ):
+        self.format, self.ranks, self.init, self.step = format, ranks, init, step
+        self.scale, self.retraction, self.max_iter, self.tol, self.step_tol = (
+            scale,
+            retraction,
+            max_iter,
+            tol,
+            step_tol,
+        )
+
+    def fit(self, operator: Operator, y, truth=None):
+        """Run :func:`recover` on (operator, y); ``truth`` only records the error trace."""
+        if self.ranks is None:
+            raise ValueError("ranks: expected the Tucker/TT ranks, got None")
+        return self._recover(operator, y, truth)
+
+    def predict(self, operator: Operator) -> torch.Tensor:
+        """A(X) of the fitted tensor for the given operator."""
+        self._check_fitted()
+        return operator.apply_format(self.tensor_)
+
+    def score(self, operator: Operator, y) -> float:
+        """R^2 of the predicted measurements against ``y``."""
+        return _r2(self.predict(operator), operator.check_measurements(y))
+
+
+class TensorCompletion(_Estimator):
+    """Complete a low-rank Tucker/TT tensor of ``shape`` from observed entries.
+
+    ``fit(indices, values)`` takes an (n, N) integer array of distinct entries and their
+    values; ``predict(indices)`` returns the entries of the completed tensor (gathered from
+    its factors, never densified). The other parameters are those of :func:`recover`.
+
+    Attributes
+    ----------
+    tensor_, result_, n_iter_, converged_ : as in :class:`LowRankSensing`
+    """
+
+    def __init__(
+        self,
+        format: str = "tt",
+        ranks=None,
+        shape=None,
+        *,
+        init="spectral",
+        step: float = 0.5,
+        scale="init",
+        retraction: str = "polar",
+        max_iter: int = 500,
+        tol: float = 1e-12,
+        step_tol: float | None = None,
+    ):
+        self.format, self.ranks, self.shape, self.init, self.step = format, ranks, shape, init, step
+        self.scale, self.retraction, self.max_iter, self.tol, self.step_tol = (
+            scale,
+            retraction,
+            max_iter,
+            tol,
+            step_tol,
+        )
+
+    def _operator(self, indices) -> EntrySampling:
+        if self.shape is None or self.ranks is None:
+            raise ValueError(f"shape, ranks: expected both, got shape={self.shape!r}, ranks={self.ranks!r}")
+        return EntrySampling(self.shape, indices)
+
+    def fit(self, indices, values, truth=None):
+        """Fit to ``values`` observed at ``indices`` (distinct entries)."""
+        values = to_torch(values)
+        if not isinstance(values, torch.Tensor):
+            raise TypeError(f"values: expected an array, got {describe(values)}")
+        return self._recover(self._operator(indices), values, truth)
+
+    def predict(self, indices) -> torch.Tensor | np.ndarray:
+        """Entries of the completed tensor at ``indices`` (numpy in, numpy out)."""
+        self._check_fitted()
+        out = EntrySampling(self.shape, indices, allow_duplicates=True).apply_format(self.tensor_)
+        return out.numpy() if isinstance(indices, np.ndarray) else out
+
+    def score(self, indices, values) -> float:
+        """R^2 of the predicted entries against ``values``."""
+        pred = to_torch(self.predict(indices))
+        return _r2(pred, to_torch(values).to(pred.dtype))
