@@ -200,3 +200,15 @@ def test_sampling_adjoint_sums_duplicates_and_rate():
 def test_bad_input(make, error, match):
     with pytest.raises(error, match=match):
         make()
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+@pytest.mark.parametrize("block_bytes", [1, 7 * 60 * 8, 1 << 30])  # one row, 7 rows, everything
+def test_fused_dense_gradient_equals_two_passes(monkeypatch, dtype, block_bytes):
+    monkeypatch.setattr("tensorrec.operators.gaussian.FUSED_BLOCK_BYTES", block_bytes)
+    A = DenseGaussian(SHAPE, 40, 16, dtype=dtype)
+    x, y = randn(SHAPE, 17, dtype), randn((40,), 18, dtype)
+    r, g = A.residual_and_adjoint(x, y, 0.3)
+    tol = 1e-5 if dtype == torch.float32 else 1e-13
+    assert torch.allclose(r, 0.3 * (A.apply(x) - y), rtol=tol, atol=tol)
+    assert torch.allclose(g, A.adjoint(r), rtol=tol, atol=tol) and g.shape == SHAPE

@@ -77,6 +77,12 @@ class Operator:
             grads = torch.autograd.grad((r.conj() * y).real.sum(), leaves)
         return tuple(grads)
 
+    def residual_and_adjoint(self, x: torch.Tensor, y: torch.Tensor, weight: float = 1.0):
+        """r = weight (A(x) - y) and A*(r) for a dense ``x`` (inputs are not re-checked: this
+        is the inner loop of an objective). Operators may fuse the two passes over A."""
+        r = weight * (self._apply(x) - y)
+        return r, self._adjoint(r)
+
     def residual_and_format_vjp(self, t, y, weight: float = 1.0):
         """r = weight (A(X) - y) and :meth:`format_vjp` at r (structured operators may fuse
         the two passes)."""

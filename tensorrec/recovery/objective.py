@@ -60,5 +60,5 @@ class LeastSquares(Objective):
         if self.operator.structured:  # never densify: O(m N r^2) for sampled TT
             r, grads = self.operator.residual_and_format_vjp(x, self.y, self.weight)
             return 0.5 * torch.sum(r.abs() ** 2) / self.weight, grads
-        r = self.weight * (self.operator.apply(x.to_dense()) - self.y)
-        return 0.5 * torch.sum(r.abs() ** 2) / self.weight, x.vjp(self.operator.adjoint(r))
+        r, g = self.operator.residual_and_adjoint(x.to_dense(), self.y, self.weight)
+        return 0.5 * torch.sum(r.abs() ** 2) / self.weight, x.vjp(g)
