@@ -206,6 +206,7 @@ def test_bad_input(make, error, match):
 @pytest.mark.parametrize("block_bytes", [1, 7 * 60 * 8, 1 << 30])  # one row, 7 rows, everything
 def test_fused_dense_gradient_equals_two_passes(monkeypatch, dtype, block_bytes):
     monkeypatch.setattr("tensorrec.operators.gaussian.FUSED_BLOCK_BYTES", block_bytes)
+    monkeypatch.setattr("tensorrec.operators.gaussian.FUSED_MIN_BYTES", 0)
     A = DenseGaussian(SHAPE, 40, 16, dtype=dtype)
     x, y = randn(SHAPE, 17, dtype), randn((40,), 18, dtype)
     r, g = A.residual_and_adjoint(x, y, 0.3)

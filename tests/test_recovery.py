@@ -250,3 +250,52 @@ def test_completion_estimator_predicts_held_out_entries():
     assert isinstance(pred, np.ndarray) and pred.shape == (200,)
     assert np.max(np.abs(pred - dense[tuple(test.T)])) < 1e-8 * np.abs(dense).max()
     assert est.score(test, dense[tuple(test.T)]) > 1 - 1e-12
+
+
+def _tangent_dense(x, point, direction):
+    """d/dt to_dense(point + t direction) at t = 0 (the tangent vector in ambient form)."""
+    _, out = torch.autograd.functional.jvp(
+        lambda *p: x.from_point(p, validate=False).to_dense(), tuple(point), tuple(direction)
+    )
+    return out
+
+
+def _random_horizontal(point, seed):
+    rng = np.random.default_rng(seed)
+    out = []
+    for k, p in enumerate(point):
+        z = torch.from_numpy(rng.standard_normal(tuple(p.shape)))
+        out.append(z if k == len(point) - 1 else z - p @ (p.mT @ z))
+    return out
+
+
+@pytest.mark.parametrize("index", [0, 1])
+def test_scaled_direction_is_the_fixed_rank_riemannian_gradient(index):
+    from tensorrec.recovery.scaled import _directions
+
+    x = formats()[index]
+    target = torch.from_numpy(np.random.default_rng(40).standard_normal(x.shape))
+    G = x.to_dense() - target  # Euclidean gradient of f = ½||X - T||^2
+    point = x.to_point()
+    dX = _tangent_dense(x, point, _directions(x, point, x.vjp(G)))
+    for seed in (41, 42, 43):  # G - dX is orthogonal to the tangent space: dX = P_T(G)
+        T = _tangent_dense(x, point, _random_horizontal(point, seed))
+        assert abs(float(torch.sum((G - dX) * T))) < 1e-12 * float(G.norm() * T.norm())
+
+
+@pytest.mark.parametrize("fmt, ranks", [("tucker", (2, 2, 2)), ("tt", (2, 2))])
+def test_scaled_method_is_not_slowed_by_conditioning(fmt, ranks):
+    gen = np.random.default_rng(44)
+    cls = TuckerTensor if fmt == "tucker" else TTTensor
+    truth = cls.random((5, 5, 5), ranks, gen)
+    while truth.condition_number() < 8:  # an ill-conditioned draw
+        truth = cls.random((5, 5, 5), ranks, gen)
+    A = DenseGaussian(truth.shape, 100, 45)
+    y = A.apply_format(truth)
+    common = dict(format=fmt, ranks=ranks, truth=truth, truth_tol=1e-10, max_iter=3000)
+    plain = recover(A, y, **common)
+    scaled = recover(A, y, method="scaled", **common)
+    assert scaled.stop_reason == "metric" and scaled.trace.metrics["error"][-1] < 1e-10
+    assert scaled.iterations * 5 < plain.iterations
+    with pytest.raises(ValueError, match=r"^method: expected one of"):
+        recover(A, y, method="newton", **common)

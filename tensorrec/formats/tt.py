@@ -191,6 +191,12 @@ class TTTensor:
         densifying: a right-to-left LQ sweep over the left-orthogonal form (spec section 3.3)."""
         return [torch.linalg.svdvals(lower) for lower in self._lq_sweep(0)[1]]
 
+    def interface_grams(self) -> list[torch.Tensor]:
+        """G_i = M_i M_i^H (r_i x r_i), i = 1..N-1, with M_i the right interface of bond i
+        (X^<i> = L(X_{<=i}) M_i in the left-orthogonal form); its eigenvalues are the squared
+        singular values of X^<i>. The preconditioners of scaled gradient descent."""
+        return [lower @ lower.mH for lower in self._lq_sweep(0)[1]]
+
     def orthogonal_cores(self, center: int | None = None) -> list[torch.Tensor]:
         """Cores of X in mixed-canonical form around ``center``: cores before it
         left-orthogonal (L(X_i)^H L(X_i) = I), cores after it right-orthogonal

@@ -181,6 +181,16 @@ class TuckerTensor:
         """Singular values of every unfolding X_(n); equal to those of S_(n) (canonical form)."""
         return [torch.linalg.svdvals(unfold(self.core, n)) for n in range(self.order)]
 
+    def interface_grams(self) -> list[torch.Tensor]:
+        """G_n = S_(n) S_(n)^H (r_n x r_n): the Gram matrix of what multiplies U_n in
+        X_(n) = U_n S_(n) (U_N ... U_1)^T; its eigenvalues are the squared singular values of
+        X_(n). The preconditioners of scaled gradient descent."""
+        out = []
+        for n in range(self.order):
+            s = unfold(self.core, n)
+            out.append(s @ s.mH)
+        return out
+
     def condition_number(self) -> float:
         """kappa = max_n sigma_1(X_(n)) / min_n sigma_{r_n}(X_(n)) (spec section 3.3)."""
         svals = self.singular_values()
@@ -209,6 +219,17 @@ class TuckerTensor:
         return cls(core, tuple(factors), validate=validate)
 
     # --- construction --------------------------------------------------------------------
+
+    @classmethod
+    def from_factors(cls, core: torch.Tensor, factors: Sequence[torch.Tensor]) -> TuckerTensor:
+        """Canonical form of a core and arbitrary full-rank factors: U_n = Q_n R_n (QR), the
+        R_n move into the core (X is unchanged)."""
+        qs = []
+        for n, u in enumerate(factors):
+            q = qr_positive(u)
+            core = mode_product(core, q.mH @ u, n)
+            qs.append(q)
+        return cls(core, tuple(qs))
 
     @classmethod
     def from_dense(cls, x, ranks: Sequence[int], method: str = "hosvd") -> TuckerTensor:

@@ -17,6 +17,9 @@ from tensorrec.operators.base import Operator, check_shape
 NORMALIZATIONS = ("1/m", "unit")
 FUSED_BLOCK_BYTES = 8 << 20
 """Row-block size of the fused A^T(A x - y) pass: small enough to stay in a core's cache."""
+FUSED_MIN_BYTES = 64 << 20
+"""Below this an operator is read from the last-level cache anyway and two BLAS passes are
+faster than the blocked one (benchmarks/b7_dense_operators.py)."""
 
 
 def _available_bytes() -> int:
@@ -86,10 +89,11 @@ class DenseGaussian(Operator):
     def residual_and_adjoint(self, x, y, weight: float = 1.0):
         """r = weight (A x - y) and A^T r in one pass over A: row blocks of about
         ``FUSED_BLOCK_BYTES`` are read once from memory for A_b x and reused from cache for
-        A_b^T r_b (the stored operator is memory-bound; see benchmarks/b7)."""
+        A_b^T r_b (the stored operator is memory-bound; see benchmarks/b7). Operators under
+        ``FUSED_MIN_BYTES`` use two BLAS passes."""
         a, x = self.matrix, x.reshape(-1)
         rows = max(1, FUSED_BLOCK_BYTES // (a.shape[1] * a.element_size()))
-        if rows >= a.shape[0]:
+        if rows >= a.shape[0] or a.numel() * a.element_size() < FUSED_MIN_BYTES:
             r = weight * (a @ x - y)
             return r, (a.mT @ r).reshape(self.shape)
         r = torch.empty_like(y)

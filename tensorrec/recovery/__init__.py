@@ -17,10 +17,12 @@ from tensorrec.recovery.protocols import (
     sensing_trial,
 )
 from tensorrec.recovery.recover import RelativeResidualBelow, recover, spectral_start
+from tensorrec.recovery.scaled import scaled_gd
 
 __all__ = [
     "LeastSquares",
     "recover",
+    "scaled_gd",
     "LowRankSensing",
     "TensorCompletion",
     "spectral_start",

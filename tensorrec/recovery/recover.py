@@ -10,6 +10,7 @@ from tensorrec.formats import TTTensor, TuckerTensor
 from tensorrec.operators import EntrySampling, Operator
 from tensorrec.optim import MaxIter, MetricBelow, Problem, RelChange, Result, Stall, StoppingRule, rgd
 from tensorrec.recovery.objective import LeastSquares
+from tensorrec.recovery.scaled import scaled_gd
 
 FORMATS = {"tt": TTTensor, "tucker": TuckerTensor}
 SCALES = ("init", "measurements", "spectral", "truth")
@@ -54,6 +55,7 @@ def recover(
     format: str = "tt",
     ranks,
     init="spectral",
+    method: str = "rgd",
     step: float = 0.5,
     scale="init",
     retraction: str = "polar",
@@ -78,6 +80,11 @@ def recover(
         TT bond ranks (r_1..r_{N-1}) or Tucker ranks (r_1..r_N).
     init : "spectral" or a TuckerTensor / TTTensor
         Spectral: TT-SVD / HOSVD of A*(y) (scaled by 1/rho for sampling).
+    method : {"rgd", "scaled"}
+        ``"rgd"``: Riemannian gradient descent on the canonical factors (the papers'
+        method; tucker_tt spec section 6). ``"scaled"``: scaled gradient descent
+        (:func:`~tensorrec.recovery.scaled_gd`, ScaledGD and its TT analogue), whose rate does
+        not degrade with the condition number; ``scale`` and ``retraction`` do not apply.
     step : float
         mu (default 0.5, the spec's pilot default).
     scale : {"init", "measurements", "spectral", "truth"} or float
@@ -110,6 +117,7 @@ def recover(
     if not isinstance(operator, Operator):
         raise TypeError(f"operator: expected a tensorrec Operator, got {describe(operator)}")
     fmt = FORMATS[check_choice("format", format, tuple(FORMATS))]
+    check_choice("method", method, ("rgd", "scaled"))
     y = operator.check_measurements(y)
     ranks = tuple(ranks)
     if isinstance(init, str):
@@ -137,9 +145,13 @@ def recover(
         norm_truth = truth.norm()
         metrics["error"] = lambda p: objective.tensor(p).distance(truth) / norm_truth
         stop = stop | MetricBelow("error", truth_tol)
-    result = rgd(
-        problem, x0.to_point(), step=step, stop=stop, metrics=metrics, validate=False, progress=progress
-    )
+    if method == "scaled":
+        check_positive_finite("step", step)
+        result = scaled_gd(objective, x0, step=step, stop=stop, metrics=metrics, progress=progress)
+    else:
+        result = rgd(
+            problem, x0.to_point(), step=step, stop=stop, metrics=metrics, validate=False, progress=progress
+        )
     return dataclasses.replace(result, point=objective.tensor(result.point))
 
 
