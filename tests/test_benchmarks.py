@@ -84,3 +84,14 @@ def test_b7_dense_operators_runs(tmp_path):
     results = json.loads((tmp_path / "b7_dense_operators" / "results.json").read_text())
     assert len(results["dense"]) == 2 and all(r["fused_ms"] > 0 for r in results["dense"])
     assert all(r["gflops"] > 0 for r in results["kronecker"])
+
+
+def test_b2_tt_completion_runs(tmp_path):
+    b2 = load("b2_tt_completion")
+    argv = ["--quick", "--out", str(tmp_path), "--sizes", "XS", "--max-iter", "20", "--teneva-sweeps", "2"]
+    argv += ["--test-entries", "50", "--time-budget", "5"]
+    assert b2.main(argv) == 0
+    (row,) = json.loads((tmp_path / "b2_tt_completion" / "results.json").read_text())["rows"]
+    for tool in (*b2.OURS, "teneva_als", "tntorch_adam"):
+        assert row[tool]["iterations"] >= 1 and row[tool]["per_iteration_ms"] > 0
+    assert [s["samples"] for s in row["scaling"]] == [37, 75, 150]
