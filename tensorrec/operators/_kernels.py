@@ -15,35 +15,31 @@ def numba_enabled() -> bool:
 
 @functools.cache
 def tt_sample_kernel():
-    """Compile (once per process) y[k] = X_1[0, i_1k, :] X_2[:, i_2k, :] ... X_N[:, i_Nk, 0]."""
+    """Compile (once per process) y[k] = X_1(i_1k) X_2(i_2k) ... X_N(i_Nk).
+
+    The cores come packed as ``slices[n, s]`` = the r_{n-1} x r_n matrix X_n(s), zero-padded to
+    a common size, with the bond ranks in ``ranks`` (length N + 1): every slice is one
+    contiguous block and no container of arrays is passed to numba."""
     import numba
     import numpy as np
 
     @numba.njit(cache=False, nogil=True)
-    def kernel(cores, indices, out):
+    def kernel(slices, ranks, indices, out):
         n_samples, order = indices.shape
-        width = 1
-        for c in cores:
-            width = max(width, c.shape[2])
+        width = slices.shape[2]
         v = np.empty(width, dtype=out.dtype)
         w = np.empty(width, dtype=out.dtype)
         for k in range(n_samples):
-            first = cores[0]
-            r = first.shape[2]
-            for b in range(r):
-                v[b] = first[0, indices[k, 0], b]
-            for n in range(1, order):
-                core = cores[n]
-                s = indices[k, n]
-                r_next = core.shape[2]
-                for b in range(r_next):
+            v[0] = 1.0
+            for n in range(order):
+                m = slices[n, indices[k, n]]
+                for b in range(ranks[n + 1]):
                     acc = 0.0 * v[0]  # zero of the kernel's dtype (real or complex)
-                    for a in range(r):
-                        acc += v[a] * core[a, s, b]
+                    for a in range(ranks[n]):
+                        acc += v[a] * m[a, b]
                     w[b] = acc
-                for b in range(r_next):
+                for b in range(ranks[n + 1]):
                     v[b] = w[b]
-                r = r_next
             out[k] = v[0]
 
     return kernel
@@ -52,8 +48,9 @@ def tt_sample_kernel():
 @functools.cache
 def tt_sample_vjp_kernel():
     """Compile (once per process) the factor gradients of Re sum_k conj(r_k) x_k with x_k the
-    sampled TT entries: for every sample, the suffix products are built right to left, then a
-    left-to-right sweep adds r_k conj(prefix) conj(suffix)^T to the sampled core slices.
+    sampled TT entries (packed slices as in :func:`tt_sample_kernel`; ``grads`` has the same
+    layout): for every sample, the suffix products are built right to left, then a
+    left-to-right sweep adds r_k conj(prefix) conj(suffix)^T to the sampled slices.
     O(n N r^2) time and O(N r) scratch, never O(n) memory beyond the inputs.
 
     With ``fused`` the residual is formed on the way, r_k = weight (x_k - y_k) (x_k is the
@@ -63,42 +60,39 @@ def tt_sample_vjp_kernel():
     import numpy as np
 
     @numba.njit(cache=False, nogil=True)
-    def kernel(cores, indices, r, grads, fused, y, weight):
+    def kernel(slices, ranks, indices, r, grads, fused, y, weight):
         n_samples, order = indices.shape
-        width = 1
-        for c in cores:
-            width = max(width, c.shape[0], c.shape[2])
+        width = slices.shape[2]
         suffix = np.empty((order + 1, width), dtype=r.dtype)
         left = np.empty(width, dtype=r.dtype)
         nxt = np.empty(width, dtype=r.dtype)
         for k in range(n_samples):
             suffix[order, 0] = 1.0
             for n in range(order - 1, -1, -1):
-                core = cores[n]
-                s = indices[k, n]
-                for a in range(core.shape[0]):
+                m = slices[n, indices[k, n]]
+                for a in range(ranks[n]):
                     acc = 0.0 * r[0]
-                    for b in range(core.shape[2]):
-                        acc += core[a, s, b] * suffix[n + 1, b]
+                    for b in range(ranks[n + 1]):
+                        acc += m[a, b] * suffix[n + 1, b]
                     suffix[n, a] = acc
             if fused:
                 r[k] = weight * (suffix[0, 0] - y[k])
             left[0] = 1.0
             rk = r[k]
             for n in range(order):
-                core = cores[n]
-                grad = grads[n]
                 s = indices[k, n]
-                for a in range(core.shape[0]):
+                m = slices[n, s]
+                g = grads[n, s]
+                for a in range(ranks[n]):
                     la = rk * np.conj(left[a])
-                    for b in range(core.shape[2]):
-                        grad[a, s, b] += la * np.conj(suffix[n + 1, b])
-                for b in range(core.shape[2]):
+                    for b in range(ranks[n + 1]):
+                        g[a, b] += la * np.conj(suffix[n + 1, b])
+                for b in range(ranks[n + 1]):
                     acc = 0.0 * r[0]
-                    for a in range(core.shape[0]):
-                        acc += left[a] * core[a, s, b]
+                    for a in range(ranks[n]):
+                        acc += left[a] * m[a, b]
                     nxt[b] = acc
-                for b in range(core.shape[2]):
+                for b in range(ranks[n + 1]):
                     left[b] = nxt[b]
 
     return kernel

@@ -147,20 +147,22 @@ def tt_sample_torch(t: TTTensor, indices: torch.Tensor) -> torch.Tensor:
     return v[:, 0]
 
 
-def _typed_cores(arrays):
-    from numba.typed import List
-
-    out = List()
-    for c in arrays:
-        out.append(np.ascontiguousarray(c.detach().numpy()))
-    return out
+def _packed(t: TTTensor):
+    """The cores as ``slices[n, s] = X_n(s)`` (N, d_max, r_max, r_max), zero-padded, and the
+    bond ranks (r_0 = 1, ..., r_N = 1): the layout of the numba kernels."""
+    ranks = np.array([1, *t.ranks, 1], dtype=np.int64)
+    width = int(ranks.max())
+    slices = np.zeros((t.order, max(t.shape), width, width), dtype=t.cores[0].detach().numpy().dtype)
+    for n, core in enumerate(t.cores):
+        slices[n, : core.shape[1], : core.shape[0], : core.shape[2]] = core.detach().permute(1, 0, 2).numpy()
+    return slices, ranks
 
 
 def tt_sample_numba(t: TTTensor, indices: torch.Tensor) -> torch.Tensor:
     """The numba kernel of :func:`tt_sample_torch` for CPU tensors."""
-    cores = _typed_cores(t.cores)
-    out = np.empty(indices.shape[0], dtype=cores[0].dtype)
-    tt_sample_kernel()(cores, np.ascontiguousarray(indices.numpy()), out)
+    slices, ranks = _packed(t)
+    out = np.empty(indices.shape[0], dtype=slices.dtype)
+    tt_sample_kernel()(slices, ranks, np.ascontiguousarray(indices.numpy()), out)
     return torch.from_numpy(out)
 
 
@@ -172,18 +174,24 @@ def tt_sample_vjp_numba(
 
     With ``y`` instead of ``r`` the residual r = weight (A(X) - y) is formed in the same pass
     and ``(r, grads)`` is returned."""
-    grads = [torch.zeros(c.shape, dtype=c.dtype) for c in t.cores]
+    slices, ranks = _packed(t)
+    grads = np.zeros_like(slices)
     fused = r is None
     r = torch.empty(indices.shape[0], dtype=t.dtype) if fused else r.detach()
     y = r if y is None else y.detach()
     tt_sample_vjp_kernel()(
-        _typed_cores(t.cores),
+        slices,
+        ranks,
         np.ascontiguousarray(indices.numpy()),
         r.numpy(),  # written in place when fused
-        _typed_cores(grads),  # views: the kernel writes into the torch tensors
+        grads,
         fused,
         np.ascontiguousarray(y.numpy()),
         weight,
     )
-    grads = (*(g.reshape(-1, g.shape[2]) for g in grads[:-1]), grads[-1])
-    return (r, grads) if fused else grads
+    cores = [
+        torch.from_numpy(grads[n, : c.shape[1], : c.shape[0], : c.shape[2]]).permute(1, 0, 2).contiguous()
+        for n, c in enumerate(t.cores)
+    ]
+    out = (*(g.reshape(-1, g.shape[2]) for g in cores[:-1]), cores[-1])
+    return (r, out) if fused else out
