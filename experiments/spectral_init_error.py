@@ -14,9 +14,8 @@ import dataclasses
 
 import numpy as np
 
-import tensorrec as tr
 from tensorrec.plotting import new_figure, save_figure
-from tensorrec.recovery import sensing_sweep
+from tensorrec.recovery import spectral_init_errors
 from tensorrec.runner import script_main
 
 
@@ -33,20 +32,7 @@ QUICK = {"ms": (100, 400, 1600), "seeds": 2}
 
 
 def compute(cfg: Config, rng, log) -> dict:
-    out = {}
-    for fmt, fmt_rng in zip(("tt", "tucker"), tr.spawn(rng, 2), strict=True):
-        rows = sensing_sweep(
-            fmt,
-            [(cfg.order, cfg.d)],
-            lambda *_: list(cfg.ms),
-            cfg.seeds,
-            fmt_rng,
-            log,
-            r=cfg.rank,
-            iterations=0,
-        )
-        out[fmt] = [{"m": r["m"], "draw": r["draw"], "init_error": r["init_error"]} for r in rows]
-    return out
+    return spectral_init_errors(cfg.ms, cfg.seeds, rng, log, order=cfg.order, d=cfg.d, r=cfg.rank)
 
 
 def plot(results: dict, out_dir):

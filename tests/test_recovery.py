@@ -245,6 +245,9 @@ def test_completion_estimator_predicts_held_out_entries():
     train, test = (np.stack(np.unravel_index(s, shape), axis=1) for s in (linear[:700], linear[700:900]))
     dense = truth.to_dense().numpy()
     est = TensorCompletion("tt", ranks=(2, 2, 2), shape=shape, max_iter=2000)
+    params = est.get_params()
+    assert list(params)[:3] == ["format", "ranks", "shape"] and params["method"] == "rgd"
+    assert params["max_iter"] == 2000 and "TensorCompletion(format='tt', ranks=(2, 2, 2)" in repr(est)
     est.fit(train, dense[tuple(train.T)])
     pred = est.predict(test)
     assert isinstance(pred, np.ndarray) and pred.shape == (200,)

@@ -15,8 +15,7 @@ import dataclasses
 
 import numpy as np
 
-import tensorrec as tr
-from tensorrec.recovery import sensing_sweep
+from tensorrec.recovery import spectral_init_errors
 from tensorrec.runner import script_main
 
 
@@ -34,19 +33,10 @@ QUICK = {"seeds": 3}
 
 
 def compute(cfg: Config, rng, log) -> dict:
+    rows = spectral_init_errors(cfg.ms, cfg.seeds, rng, log, order=cfg.order, d=cfg.d, r=cfg.rank)
     out = {"band": cfg.band, "ms": cfg.ms}
-    for fmt, fmt_rng in zip(("tt", "tucker"), tr.spawn(rng, 2), strict=True):
-        rows = sensing_sweep(
-            fmt,
-            [(cfg.order, cfg.d)],
-            lambda *_: list(cfg.ms),
-            cfg.seeds,
-            fmt_rng,
-            log,
-            r=cfg.rank,
-            iterations=0,
-        )
-        out[fmt] = {m: float(np.mean([r["init_error"] for r in rows if r["m"] == m])) for m in cfg.ms}
+    for fmt in ("tt", "tucker"):
+        out[fmt] = {m: float(np.mean([r["init_error"] for r in rows[fmt] if r["m"] == m])) for m in cfg.ms}
     return out
 
 

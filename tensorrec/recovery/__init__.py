@@ -15,6 +15,7 @@ from tensorrec.recovery.protocols import (
     sensing_grid,
     sensing_sweep,
     sensing_trial,
+    spectral_init_errors,
 )
 from tensorrec.recovery.recover import RelativeResidualBelow, recover, spectral_start
 from tensorrec.recovery.scaled import scaled_gd
@@ -39,4 +40,5 @@ __all__ = [
     "phase_transition",
     "noise_floor",
     "retraction_sweep",
+    "spectral_init_errors",
 ]

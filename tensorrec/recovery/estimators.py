@@ -28,8 +28,18 @@ class _Estimator:
 
     @classmethod
     def _param_names(cls) -> list[str]:
-        sig = inspect.signature(cls.__init__)
-        return [p for p in sig.parameters if p != "self"]
+        names = []
+        for klass in cls.__mro__:  # a subclass's __init__ may pass **options on to its base
+            if "__init__" not in vars(klass) or klass is object:
+                continue
+            for p in inspect.signature(klass.__init__).parameters.values():
+                if (
+                    p.name != "self"
+                    and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
+                    and p.name not in names
+                ):
+                    names.append(p.name)
+        return names
 
     def get_params(self, deep: bool = True) -> dict:
         """The hyper-parameters as given to ``__init__``."""
@@ -71,8 +81,8 @@ def _r2(pred: torch.Tensor, y: torch.Tensor) -> float:
 class LowRankSensing(_Estimator):
     """Recover a Tucker/TT tensor from linear measurements y = A(X*) (+ noise).
 
-    Parameters are those of :func:`recover` (``format``, ``ranks``, ``init``, ``step``,
-    ``scale``, ``retraction``, ``max_iter``, ``tol``, ``step_tol``).
+    Parameters are those of :func:`recover` (``format``, ``ranks``, ``init``, ``method``,
+    ``step``, ``scale``, ``retraction``, ``max_iter``, ``tol``, ``step_tol``).
 
     Attributes
     ----------
@@ -89,6 +99,7 @@ class LowRankSensing(_Estimator):
         ranks=None,
         *,
         init="spectral",
+        method: str = "rgd",
         step: float = 0.5,
         scale="init",
         retraction: str = "polar",
@@ -96,14 +107,9 @@ class LowRankSensing(_Estimator):
         tol: float = 1e-12,
         step_tol: float | None = None,
     ):
-        self.format, self.ranks, self.init, self.step = format, ranks, init, step
-        self.scale, self.retraction, self.max_iter, self.tol, self.step_tol = (
-            scale,
-            retraction,
-            max_iter,
-            tol,
-            step_tol,
-        )
+        self.format, self.ranks, self.init, self.method, self.step = format, ranks, init, method, step
+        self.scale, self.retraction, self.max_iter, self.tol = scale, retraction, max_iter, tol
+        self.step_tol = step_tol
 
     def fit(self, operator: Operator, y, truth=None):
         """Run :func:`recover` on (operator, y); ``truth`` only records the error trace."""
@@ -121,40 +127,21 @@ class LowRankSensing(_Estimator):
         return _r2(self.predict(operator), operator.check_measurements(y))
 
 
-class TensorCompletion(_Estimator):
+class TensorCompletion(LowRankSensing):
     """Complete a low-rank Tucker/TT tensor of ``shape`` from observed entries.
 
     ``fit(indices, values)`` takes an (n, N) integer array of distinct entries and their
     values; ``predict(indices)`` returns the entries of the completed tensor (gathered from
-    its factors, never densified). The other parameters are those of :func:`recover`.
+    its factors, never densified). The other parameters are those of :class:`LowRankSensing`.
 
     Attributes
     ----------
     tensor_, result_, n_iter_, converged_ : as in :class:`LowRankSensing`
     """
 
-    def __init__(
-        self,
-        format: str = "tt",
-        ranks=None,
-        shape=None,
-        *,
-        init="spectral",
-        step: float = 0.5,
-        scale="init",
-        retraction: str = "polar",
-        max_iter: int = 500,
-        tol: float = 1e-12,
-        step_tol: float | None = None,
-    ):
-        self.format, self.ranks, self.shape, self.init, self.step = format, ranks, shape, init, step
-        self.scale, self.retraction, self.max_iter, self.tol, self.step_tol = (
-            scale,
-            retraction,
-            max_iter,
-            tol,
-            step_tol,
-        )
+    def __init__(self, format: str = "tt", ranks=None, shape=None, **options):
+        super().__init__(format, ranks, **options)
+        self.shape = shape
 
     def _operator(self, indices) -> EntrySampling:
         if self.shape is None or self.ranks is None:

@@ -89,6 +89,19 @@ def factorization_trial(
     }
 
 
+def spectral_init_errors(
+    ms: Sequence[int], seeds: int, rng: RngLike, log=None, *, order: int = 5, d: int = 4, r: int = 2
+) -> dict[str, list[dict]]:
+    """The E8 protocol: the relative error of the spectral start (TT-SVD / HOSVD of A*(y)) of
+    gauss-TT and gauss-Tucker truths for every m; each seed keeps its truth across m.
+    Returns format -> rows with ``m``, ``draw`` and ``init_error``."""
+    out = {}
+    for fmt, fmt_rng in zip(("tt", "tucker"), spawn(rng, 2), strict=True):
+        rows = sensing_sweep(fmt, [(order, d)], lambda *_: list(ms), seeds, fmt_rng, log, r=r, iterations=0)
+        out[fmt] = [{"m": row["m"], "draw": row["draw"], "init_error": row["init_error"]} for row in rows]
+    return out
+
+
 def phase_transition(
     format: str,
     orders: Sequence[int],
@@ -371,6 +384,7 @@ __all__ = [
     "perturbed_start",
     "factorization_trial",
     "gauss_truth",
+    "spectral_init_errors",
     "retraction_sweep",
     "noise_floor",
     "phase_transition",
