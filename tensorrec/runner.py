@@ -23,6 +23,7 @@ import hashlib
 import importlib.util
 import inspect
 import json
+import math
 import os
 import platform
 import subprocess
@@ -181,6 +182,18 @@ def _jsonable(obj):
     return obj
 
 
+_NON_FINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
+
+
+def _from_json(obj):
+    """Inverse of :func:`_jsonable` for the non-finite floats it writes as strings."""
+    if isinstance(obj, dict):
+        return {k: _from_json(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_from_json(v) for v in obj]
+    return _NON_FINITE.get(obj, obj) if isinstance(obj, str) else obj
+
+
 def git_revision(path: Path) -> str | None:
     try:
         out = subprocess.run(
@@ -299,7 +312,7 @@ class TrialLog:
                     row = json.loads(line)
                 except json.JSONDecodeError:
                     continue  # a line cut by an interruption: that trial reruns
-                self._records[row["key"]] = row["record"]
+                self._records[row["key"]] = _from_json(row["record"])
 
     def __contains__(self, key: str) -> bool:
         return str(key) in self._records
@@ -320,7 +333,7 @@ class TrialLog:
             fh.write(line + "\n")
             fh.flush()
             os.fsync(fh.fileno())
-        self._records[key] = json.loads(line)["record"]
+        self._records[key] = _from_json(json.loads(line)["record"])
 
     def records(self) -> dict[str, dict]:
         return dict(self._records)

@@ -1,5 +1,7 @@
 """Layer 5: factorized objectives. vjp = autograd, Taylor slopes, the pilot rates of spec E1/E2."""
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -302,3 +304,24 @@ def test_scaled_method_is_not_slowed_by_conditioning(fmt, ranks):
     assert scaled.iterations * 5 < plain.iterations
     with pytest.raises(ValueError, match=r"^method: expected one of"):
         recover(A, y, method="newton", **common)
+
+
+def test_sweeps_write_each_trial_and_resume_without_recomputing(tmp_path, monkeypatch):
+    from tensorrec.recovery import protocols, sensing_sweep
+    from tensorrec.runner import TrialLog
+
+    log = TrialLog(tmp_path / "trials.jsonl")
+    args = ("tucker", [(3, 3)], lambda *_: [30, 40], 2, 7, log)
+    rows = sensing_sweep(*args, iterations=5)
+    assert len(log) == 4 and [r["m"] for r in rows] == [30, 30, 40, 40]
+    assert rows[0]["init_error"] != rows[1]["init_error"]  # two draws
+    again = sensing_sweep("tucker", [(3, 3)], lambda *_: [30], 2, 8, log, iterations=5)  # another stream
+    assert len(log) == 6 and again[0]["init_error"] != rows[0]["init_error"]
+
+    def boom(*a, **k):
+        raise AssertionError("a finished trial was recomputed")
+
+    monkeypatch.setattr(protocols, "sensing_trial", boom)
+    resumed = sensing_sweep(*args[:-1], TrialLog(tmp_path / "trials.jsonl"), iterations=5)
+    for fresh, again in zip(rows, resumed, strict=True):  # NaN rates come back as NaN floats
+        assert math.isnan(fresh.pop("rate")) and math.isnan(again.pop("rate")) and fresh == again

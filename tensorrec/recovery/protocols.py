@@ -223,7 +223,7 @@ def scale_sweep(
             for seed, seed_int in enumerate(int(g.integers(2**63)) for g in spawn(order_rng, seeds)):
                 for step in steps:
                     for scale in scales:
-                        key = f"{fmt}-N{order}-seed{seed}-mu{step}-{scale}"
+                        key = f"{fmt}-N{order}-seed{seed}-{seed_int}-mu{step}-{scale}"
                         if log is not None and key in log:
                             rows.append(log.records()[key])
                             continue
@@ -368,7 +368,8 @@ def sensing_sweep(
         draw_seeds = [int(g.integers(2**63)) for g in spawn(case_rng, draws)]
         for m in ms(order, d):
             for k, seed in enumerate(draw_seeds):
-                key = f"{format}-N{order}-d{d}-m{m}-draw{k}-r{r}-{sorted(trial_kwargs.items())}"
+                # the draw's seed makes the key unique to its random stream
+                key = f"{format}-N{order}-d{d}-m{m}-draw{k}-seed{seed}-r{r}-{sorted(trial_kwargs.items())}"
                 if log is not None and key in log:
                     rows.append(log.records()[key])
                     continue
