@@ -8,7 +8,17 @@ import math
 from tensorrec._backend import check_choice, check_positive_finite, describe
 from tensorrec.formats import TTTensor, TuckerTensor
 from tensorrec.operators import EntrySampling, Operator
-from tensorrec.optim import MaxIter, MetricBelow, Problem, RelChange, Result, Stall, StoppingRule, rgd
+from tensorrec.optim import (
+    MaxIter,
+    MetricBelow,
+    Problem,
+    RelChange,
+    Result,
+    Stall,
+    StoppingRule,
+    TimeLimit,
+    rgd,
+)
 from tensorrec.recovery.objective import LeastSquares
 from tensorrec.recovery.scaled import scaled_gd
 
@@ -64,6 +74,7 @@ def recover(
     max_iter: int = 500,
     tol: float = 1e-12,
     step_tol: float | None = None,
+    time_limit: float | None = None,
     metrics: dict | None = None,
     progress: bool = False,
 ) -> Result:
@@ -105,6 +116,8 @@ def recover(
     step_tol : float, optional
         Also stop (``"rel_change"``) when ||x_{t+1} - x_t|| / ||x_t|| over the factors drops
         below it: the rule for noisy data, whose residual never vanishes.
+    time_limit : float, optional
+        Also stop (``"time"``) after this many seconds.
     metrics : dict of str to callable, optional
         Functions of the current TuckerTensor / TTTensor recorded at every iterate.
 
@@ -140,6 +153,8 @@ def recover(
     stop = MaxIter(max_iter) | RelativeResidualBelow(norm_y, tol, weight) | Stall()
     if step_tol is not None:
         stop = stop | RelChange(step_tol)
+    if time_limit is not None:
+        stop = stop | TimeLimit(time_limit)
     metrics = {name: _on_tensor(objective, fn) for name, fn in (metrics or {}).items()}
     if truth is not None:
         norm_truth = truth.norm()
