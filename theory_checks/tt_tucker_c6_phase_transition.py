@@ -29,7 +29,9 @@ class Config:
     tucker_ratios: tuple[float, ...] = (1.0, 2.0)
     tucker_min_success: float = 0.9  # at 2p
     tucker_max_success: float = 0.1  # at p
-    tt_ratios: tuple[float, ...] = (1.0, 3.0)  # TT: none at p, all at 3p
+    tt_ratios: tuple[float, ...] = (1.0, 3.0)
+    tt_min_success: float = 1.0  # at 3p
+    tt_max_success: float = 0.0  # at p
     tt_kappa_max: float = 3.0
     iterations: int = 1500
 
@@ -47,7 +49,10 @@ def compute(cfg: Config, rng, log) -> dict:
         "tt": phase_transition(
             "tt", cfg.orders, cfg.tt_ratios, cfg.trials, tt_rng, log, kappa_max=cfg.tt_kappa_max, **common
         ),
-        "bounds": {"tucker": (cfg.tucker_max_success, cfg.tucker_min_success), "tt": (0.0, 1.0)},
+        "bounds": {
+            "tucker": (cfg.tucker_max_success, cfg.tucker_min_success),
+            "tt": (cfg.tt_max_success, cfg.tt_min_success),
+        },
     }
 
 
