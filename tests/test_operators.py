@@ -213,3 +213,10 @@ def test_fused_dense_gradient_equals_two_passes(monkeypatch, dtype, block_bytes)
     tol = 1e-5 if dtype == torch.float32 else 1e-13
     assert torch.allclose(r, 0.3 * (A.apply(x) - y), rtol=tol, atol=tol)
     assert torch.allclose(g, A.adjoint(r), rtol=tol, atol=tol) and g.shape == SHAPE
+
+
+def test_kronecker_tucker_rows_in_small_blocks_equal_the_dense_apply(monkeypatch):
+    monkeypatch.setattr("tensorrec.operators.gaussian.CORE_BLOCK_BYTES", 8 * 6)  # blocks of 1 sample
+    A = KroneckerGaussian(SHAPE, 40, 19)
+    t = TuckerTensor.random(SHAPE, (2, 3, 2), 20)
+    assert_close(A.apply_format(t), A.apply(t.to_dense()), scale=100)
