@@ -1,0 +1,21 @@
+"""Layer 5: landscape analysis for any objective on a (product) manifold (bdpr_landscape spec 6):
+Riemannian gradients and Hessians, classification of critical points, symmetries."""
+
+from tensorrec.landscape.classify import CriticalPoint, classify
+from tensorrec.landscape.hessian import HessianInfo, rgrad, rhess, rhess_eigs, rhvp, tangent_basis
+from tensorrec.landscape.symmetry import FactorPhases, FactorSigns, NoSymmetry, deduplicate
+
+__all__ = [
+    "HessianInfo",
+    "rgrad",
+    "rhvp",
+    "rhess",
+    "rhess_eigs",
+    "tangent_basis",
+    "CriticalPoint",
+    "classify",
+    "NoSymmetry",
+    "FactorSigns",
+    "FactorPhases",
+    "deduplicate",
+]

@@ -1,0 +1,114 @@
+"""Layer 5: landscape toolkit on problems with known answers (bdpr_landscape spec 6.1, 6.3, 6.4)."""
+
+import numpy as np
+import pytest
+import torch
+
+from tensorrec.landscape import FactorPhases, FactorSigns, classify, deduplicate, rhess, rhess_eigs
+from tensorrec.manifolds import Euclidean, Product, Sphere, Stiefel
+from tensorrec.optim import Problem
+from tensorrec.testing import matrix_with_spectrum
+
+LAMBDAS = np.array([-1.5, -0.4, 0.3, 1.1, 2.0, 3.2])
+
+
+def half_rayleigh(field="real"):
+    A, V = matrix_with_spectrum(LAMBDAS, 0, field=field)
+    return Problem(Sphere(len(LAMBDAS), field=field), lambda p: 0.5 * (p.conj() @ A @ p).real), V
+
+
+@pytest.mark.parametrize("k", range(len(LAMBDAS)))
+def test_rayleigh_hessian_and_classification_at_every_eigenvector(k):
+    problem, V = half_rayleigh()
+    info = rhess(problem, V[:, k])
+    expected = np.sort(np.delete(LAMBDAS - LAMBDAS[k], k))
+    assert np.allclose(info.eigenvalues.numpy(), expected, atol=1e-10) and info.asymmetry < 1e-12
+    point = classify(problem, V[:, k])
+    assert point.index == k and point.nullity == 0
+    assert point.kind == ("minimum" if k == 0 else "maximum" if k == len(LAMBDAS) - 1 else "strict_saddle")
+
+
+def test_complex_rayleigh_phase_direction_is_removed_by_the_symmetry():
+    problem, V = half_rayleigh("complex")
+    x = V[:, 2]
+    full = rhess(problem, x)
+    horizontal = rhess(problem, x, symmetry=FactorPhases())
+    assert len(full.basis) == 2 * len(LAMBDAS) - 1 and len(horizontal.basis) == len(full.basis) - 1
+    assert abs(float(full.eigenvalues.abs().min())) < 1e-12  # the phase direction i x
+    expected = np.sort(np.repeat(np.delete(LAMBDAS - LAMBDAS[2], 2), 2))  # real and imaginary parts
+    assert np.allclose(horizontal.eigenvalues.numpy(), expected, atol=1e-10)
+    assert classify(problem, x, symmetry=FactorPhases()).index == 4
+
+
+def test_lanczos_extremes_match_the_dense_hessian_on_a_weighted_product():
+    rng = np.random.default_rng(3)
+    A = torch.from_numpy(rng.standard_normal((7, 7)))
+    A = A + A.T
+    B = torch.from_numpy(rng.standard_normal((3, 3)))
+    manifold = Product([Stiefel(7, 2), Euclidean(3)], weights=[2.0, 0.5])
+
+    def cost(p):
+        u, z = p
+        return torch.sum(u * (A @ u)) * (1 + 0.1 * z @ z) + torch.sum(torch.sin(B @ z))
+
+    problem = Problem(manifold, cost)
+    x = manifold.random_point(4)
+    dense = rhess(problem, x).eigenvalues
+    assert len(dense) == manifold.dim
+    assert torch.allclose(rhess_eigs(problem, x, k=3, which="SA"), dense[:3], atol=1e-8)
+    assert torch.allclose(rhess_eigs(problem, x, k=3, which="LA"), dense[-3:], atol=1e-8)
+
+
+def test_hessian_matrix_agrees_with_second_order_taylor_expansion():
+    problem, V = half_rayleigh()
+    x = Sphere(len(LAMBDAS)).random_point(5)
+    info = rhess(problem, x)
+    g = problem.rgrad(x)
+    c = torch.from_numpy(np.random.default_rng(6).standard_normal(len(info.basis)))
+    u = info.tangent(c / c.norm())
+    f0, gu, uhu = float(problem.value(x)), float(g @ u), float(c @ info.matrix @ c / (c @ c))
+    remainders = [
+        abs(float(problem.value(Sphere(len(LAMBDAS)).retract(x, t * u))) - f0 - t * gu - 0.5 * t * t * uhu)
+        for t in (1e-2, 5e-3)
+    ]
+    assert 6.0 < remainders[0] / remainders[1] < 10.0  # slope 3: halving t divides by 8
+
+
+def test_degenerate_points_are_probed():
+    # f = p_1^4 on S^2 at e_2: every Hessian eigenvalue vanishes; f grows like r^4
+    problem = Problem(Sphere(3), lambda p: p[0] ** 4)
+    e2 = torch.tensor([0.0, 1.0, 0.0], dtype=torch.float64)
+    point = classify(problem, e2, rng=7)
+    assert point.kind == "degenerate" and point.nullity == 2
+    assert point.detail.startswith("higher-order minimum, order 4.0")
+    # f = -(p_1^2 + p_2^2)/2 on S^2: the circle p_3 = 0 is a critical manifold of minima
+    problem = Problem(Sphere(3), lambda p: -0.5 * (p[0] ** 2 + p[1] ** 2))
+    point = classify(problem, torch.tensor([1.0, 0.0, 0.0], dtype=torch.float64), rng=8)
+    assert point.kind == "degenerate" and (point.index, point.nullity) == (0, 1)
+    assert point.detail == "flat: non-isolated minimum"
+    assert classify(problem, torch.tensor([0.6, 0.0, 0.8], dtype=torch.float64)).kind == "not_critical"
+
+
+def test_symmetries_deduplicate_signs_and_phases():
+    rng = np.random.default_rng(9)
+    h, x = (torch.from_numpy(rng.standard_normal(n)) for n in (4, 5))
+    copies = [(s * h, t * x) for s in (1, -1) for t in (1, -1)]
+    assert deduplicate(copies, FactorSigns()) == [0]
+    assert len(deduplicate(copies)) == 4  # without the symmetry they differ
+    signs = FactorSigns()
+    assert all(torch.equal(signs.canonicalize(c)[0], signs.canonicalize(copies[0])[0]) for c in copies)
+    z = torch.from_numpy(rng.standard_normal(4) + 1j * rng.standard_normal(4))
+    phases = FactorPhases()
+    rotated = [z * np.exp(1j * a) for a in rng.uniform(0, 2 * np.pi, 200)]
+    assert deduplicate(rotated, phases) == [0]
+    assert torch.allclose(phases.canonicalize(rotated[5]), phases.canonicalize(rotated[9]))
+    w = torch.from_numpy(rng.standard_normal(4) + 1j * rng.standard_normal(4))
+    d = phases.orbit_distance(z, w)
+    assert abs(phases.orbit_distance(rotated[3], w * np.exp(0.7j)) - d) < 1e-12 and d > 1e-3
+    assert torch.linalg.vector_norm(phases.align(z, rotated[7]) - z) < 1e-12
+
+
+def test_large_dense_hessians_are_refused_with_a_pointer_to_lanczos():
+    problem = Problem(Sphere(50), lambda p: p[0] ** 2)
+    with pytest.raises(ValueError, match=r"^max_dim: the dense Hessian would be 49 x 49 .* use rhess_eigs"):
+        rhess(problem, Sphere(50).random_point(0), max_dim=10)
