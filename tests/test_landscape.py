@@ -112,3 +112,23 @@ def test_large_dense_hessians_are_refused_with_a_pointer_to_lanczos():
     problem = Problem(Sphere(50), lambda p: p[0] ** 2)
     with pytest.raises(ValueError, match=r"^max_dim: the dense Hessian would be 49 x 49 .* use rhess_eigs"):
         rhess(problem, Sphere(50).random_point(0), max_dim=10)
+
+
+def test_newton_from_many_starts_finds_every_rayleigh_critical_point():
+    from tensorrec.landscape import find_critical_points
+
+    problem, V = half_rayleigh()
+    found = find_critical_points(problem, n_starts=60, method="newton", rng=10, max_iter=60)
+    assert found.unconverged == 0 and len(found.points) == 60
+    reps = deduplicate([p.point for p in found.points], FactorSigns())
+    assert len(reps) == len(LAMBDAS)  # every eigenvector, each up to its sign
+    for i in reps:
+        p = found.points[i]
+        k = int(np.argmin(np.abs(LAMBDAS - 2 * p.value)))  # f = lambda_k / 2 at eigenvector k
+        assert p.index == k and abs(abs(float(p.point @ V[:, k])) - 1) < 1e-10
+    descent = find_critical_points(problem, n_starts=5, method="descent", step=0.3, max_iter=2000, rng=11)
+    assert {p.kind for p in descent.points} == {"minimum"} and descent.unconverged == 0
+    ascent = find_critical_points(problem, n_starts=5, method="ascent", step=0.3, max_iter=2000, rng=12)
+    assert {p.kind for p in ascent.points} == {"maximum"}
+    with pytest.raises(ValueError, match="^method: expected one of"):
+        find_critical_points(problem, n_starts=2, method="bfgs")

@@ -3,6 +3,7 @@ Riemannian gradients and Hessians, classification of critical points, symmetries
 
 from tensorrec.landscape.classify import CriticalPoint, classify
 from tensorrec.landscape.hessian import HessianInfo, rgrad, rhess, rhess_eigs, rhvp, tangent_basis
+from tensorrec.landscape.search import SearchResult, find_critical_points, newton_step
 from tensorrec.landscape.symmetry import FactorPhases, FactorSigns, NoSymmetry, deduplicate
 
 __all__ = [
@@ -14,6 +15,9 @@ __all__ = [
     "tangent_basis",
     "CriticalPoint",
     "classify",
+    "find_critical_points",
+    "newton_step",
+    "SearchResult",
     "NoSymmetry",
     "FactorSigns",
     "FactorPhases",

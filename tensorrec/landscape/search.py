@@ -1,0 +1,103 @@
+"""L2: critical-point search from many starts (bdpr_landscape spec 6.2)."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import torch
+
+from tensorrec._backend import check_choice, check_positive_finite, check_positive_int
+from tensorrec._random import RngLike, spawn
+from tensorrec.landscape._flat import flatten, metric_scale
+from tensorrec.landscape.classify import CriticalPoint, classify
+from tensorrec.landscape.hessian import rhess
+from tensorrec.optim import GradNorm, MaxIter, Problem, rgd
+
+METHODS = ("newton", "descent", "ascent")
+
+
+@dataclasses.dataclass(frozen=True)
+class SearchResult:
+    """``points``: the classified critical points (converged starts only); ``unconverged``:
+    how many starts ended with ||grad f|| >= tol_grad (never classified); ``grad_norms``: the
+    final gradient norm of every start."""
+
+    points: list[CriticalPoint]
+    unconverged: int
+    grad_norms: list[float]
+
+
+def newton_step(problem: Problem, x, *, symmetry=None, trust_radius: float = 0.5, rcond: float = 1e-10):
+    """x+ = R_x(eta) with Hess f(x)[eta] = -grad f(x) solved by least squares (pseudo-inverse)
+    on the horizontal tangent space, ||eta|| capped at ``trust_radius``. Converges to
+    critical points of any index (and is strongly attracted to degenerate sets)."""
+    manifold = problem.manifold
+    info = rhess(problem, x, symmetry=symmetry)
+    scale = metric_scale(manifold, x)
+    b = torch.stack([scale * flatten(e) for e in info.basis], 1).to(torch.float64)
+    g = b.mT @ (scale * flatten(problem.rgrad(x))).to(torch.float64)
+    c = -torch.linalg.pinv(info.matrix, rtol=rcond, hermitian=True) @ g
+    norm = float(torch.linalg.vector_norm(c))
+    if norm > trust_radius:
+        c = c * (trust_radius / norm)
+    return manifold.retract(x, info.tangent(c))
+
+
+def find_critical_points(
+    problem: Problem,
+    starts=None,
+    *,
+    n_starts: int | None = None,
+    method: str = "newton",
+    symmetry=None,
+    tol_grad: float = 1e-10,
+    max_iter: int = 100,
+    step: float = 0.1,
+    trust_radius: float = 0.5,
+    tol_eig: float = 1e-6,
+    rng: RngLike = None,
+) -> SearchResult:
+    """Run ``method`` from every start (given, or ``n_starts`` random points drawn from
+    ``SeedSequence(rng).spawn``) and classify the converged ends.
+
+    Methods: ``"newton"`` (:func:`newton_step`, finds critical points of every index);
+    ``"descent"`` / ``"ascent"`` (RGD with constant ``step`` on +f / -f, for minima / maxima).
+    A start counts as converged when ||grad f|| < ``tol_grad``.
+    """
+    check_choice("method", method, METHODS)
+    check_positive_finite("tol_grad", tol_grad)
+    check_positive_int("max_iter", max_iter)
+    manifold = problem.manifold
+    if starts is None:
+        if n_starts is None:
+            raise ValueError("starts, n_starts: give the starting points or how many to draw")
+        starts = [manifold.random_point(g) for g in spawn(rng, check_positive_int("n_starts", n_starts))]
+    points, grad_norms, unconverged = [], [], 0
+    for x in starts:
+        x = _run(problem, x, method, symmetry, tol_grad, max_iter, step, trust_radius)
+        g = problem.rgrad(x)
+        gn = math.sqrt(float(manifold.inner(x, g, g)))
+        grad_norms.append(gn)
+        if gn < tol_grad:
+            points.append(classify(problem, x, symmetry=symmetry, tol_eig=tol_eig, tol_grad=tol_grad))
+        else:
+            unconverged += 1
+    return SearchResult(points, unconverged, grad_norms)
+
+
+def _run(problem, x, method, symmetry, tol_grad, max_iter, step, trust_radius):
+    manifold = problem.manifold
+    if method == "newton":
+        for _ in range(max_iter):
+            g = problem.rgrad(x)
+            if math.sqrt(float(manifold.inner(x, g, g))) < tol_grad:
+                break
+            x = newton_step(problem, x, symmetry=symmetry, trust_radius=trust_radius)
+        return x
+    target = problem if method == "descent" else Problem(manifold, lambda p: -problem.value(p))
+    stop = MaxIter(max_iter) | GradNorm(tol_grad)
+    return rgd(target, x, step=step, stop=stop).point
+
+
+__all__ = ["SearchResult", "newton_step", "find_critical_points"]
