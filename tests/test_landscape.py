@@ -132,3 +132,47 @@ def test_newton_from_many_starts_finds_every_rayleigh_critical_point():
     assert {p.kind for p in ascent.points} == {"maximum"}
     with pytest.raises(ValueError, match="^method: expected one of"):
         find_critical_points(problem, n_starts=2, method="bfgs")
+
+
+def two_basin_circle():
+    """f = -(p_1^4 + p_2^4 / 2) on S^1: global minima at +-e_1 (basin |theta| < theta* about 0
+    and pi), spurious strict minima at +-e_2."""
+    return Problem(Sphere(2), lambda p: -(p[0] ** 4 + 0.5 * p[1] ** 4))
+
+
+def test_basin_statistics_count_global_and_spurious_minima_and_resume(tmp_path, monkeypatch):
+    from tensorrec.landscape import basin_statistics, wilson_interval
+    from tensorrec.runner import TrialLog
+
+    problem = two_basin_circle()
+
+    def success(x):
+        return abs(float(x[0])) > 1 - 1e-6
+
+    log = TrialLog(tmp_path / "basins.jsonl")
+    report = basin_statistics(problem, 40, success, step=0.2, rng=13, log=log)
+    frac, (low, high) = report.fractions["global"]
+    spurious, _ = report.fractions["spurious_minimum"]
+    assert frac + spurious == 1.0 and 0 < spurious < 1 and low <= frac <= high
+    # the basin fraction of random starts agrees with the area fraction of a grid of starts
+    thetas = np.linspace(0, np.pi, 721)[:-1]
+    grid = [success(rgd_end(problem, t)) for t in thetas]
+    assert low <= np.mean(grid) <= high
+    failures = [r for r in report.records if r["outcome"] != "global"]
+    assert all(r["outcome"] == "spurious_minimum" and r["min_eigenvalue"] > 0.1 for r in failures)
+    assert len(log) == 40
+
+    def boom(*a, **k):
+        raise AssertionError("a finished start was rerun")
+
+    monkeypatch.setattr("tensorrec.landscape.basins.rgd", boom)
+    again = basin_statistics(problem, 40, success, step=0.2, rng=13, log=TrialLog(tmp_path / "basins.jsonl"))
+    assert again.fractions == report.fractions
+    assert wilson_interval(0, 10)[0] == 0.0 and abs(wilson_interval(10, 10)[1] - 1) < 1e-12
+
+
+def rgd_end(problem, theta):
+    from tensorrec.optim import GradNorm, MaxIter, rgd
+
+    x0 = torch.tensor([np.cos(theta), np.sin(theta)], dtype=torch.float64)
+    return rgd(problem, x0, step=0.2, stop=MaxIter(2000) | GradNorm(1e-8)).point

@@ -1,6 +1,7 @@
 """Layer 5: landscape analysis for any objective on a (product) manifold (bdpr_landscape spec 6):
 Riemannian gradients and Hessians, classification of critical points, symmetries."""
 
+from tensorrec.landscape.basins import BasinReport, basin_statistics, wilson_interval
 from tensorrec.landscape.classify import CriticalPoint, classify
 from tensorrec.landscape.hessian import HessianInfo, rgrad, rhess, rhess_eigs, rhvp, tangent_basis
 from tensorrec.landscape.search import SearchResult, find_critical_points, newton_step
@@ -22,4 +23,7 @@ __all__ = [
     "FactorSigns",
     "FactorPhases",
     "deduplicate",
+    "BasinReport",
+    "basin_statistics",
+    "wilson_interval",
 ]
