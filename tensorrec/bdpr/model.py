@@ -1,0 +1,115 @@
+"""The BDPR forward model: Fourier magnitudes of a convolution of two subspace signals, computed
+with FFTs, and its exact lifting to an order-4 rank-one tensor (bdpr_landscape spec 1).
+
+w = B h (filter), s = C x (signal), y_l = |F(w * s)|_l^2 = L |u_l|^2 |v_l|^2 with u = F B h and
+v = F C x (F the unitary DFT). With b_l^*, c_l^* the rows of F B and F C,
+y_l = L <A_l, X*> for X* = h o conj(h) o x o conj(x) and A_l = b_l o conj(b_l) o c_l o conj(c_l)
+(<A, X> = sum conj(A) X). The lifted tensor determines (h, x) up to h -> c1 h, x -> c2 x with
+|c1 c2| = 1, so on unit spheres up to two signs (real) or two phases (complex).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from tensorrec._backend import as_tensor, check_choice, check_compatible, check_finite, resolve_dtype
+from tensorrec._random import RngLike, as_generator, randn
+
+
+class BDPRModel:
+    """Known subspaces B (L x K) and C (L x N) of one field (real or complex).
+
+    Parameters
+    ----------
+    B, C : arrays
+        Same length L, same dtype and device; finite.
+    """
+
+    def __init__(self, B, C):
+        B, C = as_tensor(B, "B"), as_tensor(C, "C")
+        for name, m in (("B", B), ("C", C)):
+            if m.ndim != 2:
+                raise ValueError(f"{name}: expected an L x K matrix, got shape {tuple(m.shape)}")
+            check_finite(name, m)
+        if B.shape[0] != C.shape[0]:
+            raise ValueError(
+                f"B, C: expected the same length L (rows), got {B.shape[0]} (B) and {C.shape[0]} (C)"
+            )
+        check_compatible({"B": B, "C": C})
+        self.B, self.C = B, C
+        self.L, self.K, self.N = B.shape[0], B.shape[1], C.shape[1]
+        self.field = "complex" if B.is_complex() else "real"
+        scale = 1.0 / math.sqrt(self.L)
+        self._fb = torch.fft.fft(B, dim=0) * scale  # rows b_l^* of F B
+        self._fc = torch.fft.fft(C, dim=0) * scale
+
+    @classmethod
+    def random(cls, L: int, K: int, N: int, rng: RngLike = None, *, field: str = "real", dtype=None):
+        """Gaussian subspaces: i.i.d. N(0, 1) (real) or CN(0, 1) (complex) entries."""
+        check_choice("field", field, ("real", "complex"))
+        gen = as_generator(rng)
+        dtype = resolve_dtype(dtype, field)
+        return cls(randn(gen, (L, K), dtype=dtype), randn(gen, (L, N), dtype=dtype))
+
+    def __repr__(self) -> str:
+        return f"BDPRModel(L={self.L}, K={self.K}, N={self.N}, field={self.field!r})"
+
+    def _check_factors(self, h, x):
+        h, x = as_tensor(h, "h"), as_tensor(x, "x")
+        if h.shape != (self.K,) or x.shape != (self.N,):
+            raise ValueError(
+                f"h, x: expected vectors of lengths K = {self.K} and N = {self.N}, "
+                f"got shapes {tuple(h.shape)} and {tuple(x.shape)}"
+            )
+        check_finite("h", h)
+        check_finite("x", x)
+        if self.field == "real" and (h.is_complex() or x.is_complex()):
+            raise TypeError("h, x: expected real vectors for a real model, got complex")
+        return h, x
+
+    def forward(self, h, x) -> torch.Tensor:
+        """y = |fft(B h) * fft(C x)|^2 / L (length L, O(L log L + L (K + N)) work)."""
+        h, x = self._check_factors(h, x)
+        return torch.fft.fft(self.B @ h).mul(torch.fft.fft(self.C @ x)).abs().pow(2) / self.L
+
+    def rows(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The rows b_l^* of F B and c_l^* of F C as (L x K) and (L x N) matrices."""
+        return self._fb, self._fc
+
+    def sensing_tensors(self, max_entries: int = 10**7) -> torch.Tensor:
+        """The dense A_l = b_l o conj(b_l) o c_l o conj(c_l), shape (L, K, K, N, N); for tests
+        on small sizes only (refused above ``max_entries``)."""
+        size = self.L * self.K**2 * self.N**2
+        if size > max_entries:
+            raise MemoryError(f"max_entries: the sensing tensors have {size} entries (> {max_entries})")
+        b, c = self._fb.conj(), self._fc.conj()  # b_l (the row is b_l^*)
+        return torch.einsum("li,lj,lk,lm->lijkm", b, b.conj(), c, c.conj())
+
+
+def lift(h, x) -> torch.Tensor:
+    """X = h o conj(h) o x o conj(x), shape (K, K, N, N); ||X||_F = ||h||^2 ||x||^2."""
+    h, x = as_tensor(h, "h"), as_tensor(x, "x")
+    return torch.einsum("i,j,k,m->ijkm", h, h.conj(), x, x.conj())
+
+
+def tensor_error(h, x, h_star, x_star) -> float:
+    """||X(h, x) - X(h*, x*)||_F without forming the tensors and without cancellation.
+
+    Regrouped, X = z z^H with z = h kron x, so with u = h kron x, v = h* kron x* and
+    r = v - u (u^H v) / ||u||^2: ||X - X*||^2 = (||u||^2 - ||v||^2)^2 + 2 ||u||^2 ||r||^2.
+    (The expansion ||u||^4 + ||v||^4 - 2 |u^H v|^2 floors near sqrt(eps) ||X||.)
+    Invariant under signs (real) and phases (complex) of each factor."""
+    u = torch.kron(as_tensor(h, "h"), as_tensor(x, "x"))
+    v = torch.kron(as_tensor(h_star, "h_star"), as_tensor(x_star, "x_star"))
+    dtype = torch.promote_types(u.dtype, v.dtype)
+    u, v = u.to(dtype), v.to(dtype)
+    nu2, nv2 = float(torch.sum(u.abs() ** 2)), float(torch.sum(v.abs() ** 2))
+    if nu2 == 0.0:
+        return nv2
+    r = v - u * (torch.sum(u.conj() * v) / nu2)
+    return math.sqrt((nu2 - nv2) ** 2 + 2 * nu2 * float(torch.sum(r.abs() ** 2)))
+
+
+__all__ = ["BDPRModel", "lift", "tensor_error"]
