@@ -1,11 +1,11 @@
 """The BDPR forward model: Fourier magnitudes of a convolution of two subspace signals, computed
 with FFTs, and its exact lifting to an order-4 rank-one tensor (bdpr_landscape spec 1).
 
-w = B h (filter), s = C x (signal), y_l = |F(w * s)|_l^2 = L |u_l|^2 |v_l|^2 with u = F B h and
-v = F C x (F the unitary DFT). With b_l^*, c_l^* the rows of F B and F C,
+w = B h (filter), s = C x (signal), ``y_l = abs(F(w * s))_l^2 = L abs(u_l)^2 abs(v_l)^2`` with
+u = F B h and v = F C x (F the unitary DFT). With b_l^*, c_l^* the rows of F B and F C,
 y_l = L <A_l, X*> for X* = h o conj(h) o x o conj(x) and A_l = b_l o conj(b_l) o c_l o conj(c_l)
 (<A, X> = sum conj(A) X). The lifted tensor determines (h, x) up to h -> c1 h, x -> c2 x with
-|c1 c2| = 1, so on unit spheres up to two signs (real) or two phases (complex).
+``abs(c1 c2) = 1``, so on unit spheres up to two signs (real) or two phases (complex).
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ class BDPRModel:
         return h, x
 
     def forward(self, h, x) -> torch.Tensor:
-        """y = |fft(B h) * fft(C x)|^2 / L (length L, O(L log L + L (K + N)) work)."""
+        """``y = abs(fft(B h) * fft(C x))**2 / L`` (length L, O(L log L + L (K + N)) work)."""
         h, x = self._check_factors(h, x)
         return torch.fft.fft(self.B @ h).mul(torch.fft.fft(self.C @ x)).abs().pow(2) / self.L
 
@@ -99,7 +99,7 @@ def tensor_error(h, x, h_star, x_star) -> float:
 
     Regrouped, X = z z^H with z = h kron x, so with u = h kron x, v = h* kron x* and
     r = v - u (u^H v) / ||u||^2: ||X - X*||^2 = (||u||^2 - ||v||^2)^2 + 2 ||u||^2 ||r||^2.
-    (The expansion ||u||^4 + ||v||^4 - 2 |u^H v|^2 floors near sqrt(eps) ||X||.)
+    (The expansion ``||u||^4 + ||v||^4 - 2 abs(u^H v)^2`` floors near sqrt(eps) ``||X||``.)
     Invariant under signs (real) and phases (complex) of each factor."""
     u = torch.kron(as_tensor(h, "h"), as_tensor(x, "x"))
     v = torch.kron(as_tensor(h_star, "h_star"), as_tensor(x_star, "x_star"))
