@@ -1,5 +1,6 @@
 """Layer 6: simultaneous blind deconvolution and phase retrieval (BDPR), bdpr_landscape spec."""
 
 from tensorrec.bdpr.model import BDPRModel, lift, tensor_error
+from tensorrec.bdpr.population import MODELS, PopulationProblem, phi, population_problem
 
-__all__ = ["BDPRModel", "lift", "tensor_error"]
+__all__ = ["BDPRModel", "lift", "tensor_error", "MODELS", "PopulationProblem", "phi", "population_problem"]

@@ -1,0 +1,79 @@
+"""Population risks of the BDPR surrogates on the product of unit spheres, in closed form
+(bdpr_landscape spec 3.2). With unit truth and overlaps alpha = abs(h*^H h)^2,
+beta = abs(x*^H x)^2 (alpha = a^2, beta = b^2 in the real case):
+
+* ``"A"`` (Gaussian 4-way tensor sensing, real or complex): F = 1 - alpha beta;
+* ``"B"`` real (rank-one Gaussian sensing): F = 8 - 2 alpha - 2 beta - 4 alpha beta;
+* ``"B"`` complex (= complex Gaussian BDPR, loss in y / L): F = 3 - alpha - beta - alpha beta;
+* ``"bdpr"`` (real BDPR with real Gaussian subspaces): F = 3 - alpha - beta - alpha beta on
+  real factors.
+
+The risk is extended off the spheres as the same function of the overlaps; the Riemannian
+gradient and Hessian do not depend on the extension (spec 3.3). Derivatives come from autograd.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import torch
+
+from tensorrec._backend import check_choice, check_positive_int
+from tensorrec._random import RngLike, as_generator
+from tensorrec.landscape import FactorPhases, FactorSigns
+from tensorrec.manifolds import Product, Sphere
+from tensorrec.optim import Problem
+
+MODELS = ("A", "B", "bdpr")
+
+
+def phi(model: str, field: str, alpha, beta):
+    """The population risk as a function of the overlaps (spec 3.2, on the unit spheres)."""
+    if model == "A":
+        return 1 - alpha * beta
+    if model == "B" and field == "real":
+        return 8 - 2 * alpha - 2 * beta - 4 * alpha * beta
+    return 3 - alpha - beta - alpha * beta
+
+
+def _overlap(truth, v):
+    """abs(truth^H v)^2, written as s conj(s) so autograd has the smooth derivatives at 0 that
+    abs() lacks (its second derivative at 0 would come out as 0)."""
+    s = torch.sum(truth.conj() * v)
+    return (s.conj() * s).real
+
+
+@dataclasses.dataclass(frozen=True)
+class PopulationProblem:
+    """``problem`` on Sphere(K) x Sphere(N) (real or complex), the unit ``truth`` (h*, x*) and
+    the ``symmetry`` (two signs or two phases) for the landscape tools."""
+
+    problem: Problem
+    truth: tuple[torch.Tensor, torch.Tensor]
+    symmetry: object
+    model: str
+    field: str
+
+
+def population_problem(model: str, K: int, N: int, *, field: str = "real", rng: RngLike = None):
+    """The population risk of ``model`` ("A", "B" or "bdpr") with a random unit truth."""
+    check_choice("model", model, MODELS)
+    check_choice("field", field, ("real", "complex"))
+    if model == "bdpr" and field != "real":
+        raise ValueError(
+            "field: the real-BDPR population ('bdpr') has real factors; use model='B' for complex"
+        )
+    K, N = check_positive_int("K", K, minimum=2), check_positive_int("N", N, minimum=2)
+    manifold = Product([Sphere(K, field=field), Sphere(N, field=field)])
+    gen = as_generator(rng)
+    h_star, x_star = manifold.random_point(gen)
+
+    def cost(p):
+        h, x = p
+        return phi(model, field, _overlap(h_star, h), _overlap(x_star, x))
+
+    symmetry = FactorSigns() if field == "real" else FactorPhases()
+    return PopulationProblem(Problem(manifold, cost), (h_star, x_star), symmetry, model, field)
+
+
+__all__ = ["MODELS", "phi", "PopulationProblem", "population_problem"]
