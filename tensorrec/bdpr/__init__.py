@@ -2,5 +2,17 @@
 
 from tensorrec.bdpr.model import BDPRModel, lift, tensor_error
 from tensorrec.bdpr.population import MODELS, PopulationProblem, phi, population_problem
+from tensorrec.bdpr.theory import classification_table, local_rate, representative
 
-__all__ = ["BDPRModel", "lift", "tensor_error", "MODELS", "PopulationProblem", "phi", "population_problem"]
+__all__ = [
+    "BDPRModel",
+    "lift",
+    "tensor_error",
+    "MODELS",
+    "PopulationProblem",
+    "phi",
+    "population_problem",
+    "classification_table",
+    "representative",
+    "local_rate",
+]
