@@ -1,7 +1,7 @@
 """Layer 6: simultaneous blind deconvolution and phase retrieval (BDPR), bdpr_landscape spec."""
 
 from tensorrec.bdpr.model import BDPRModel, lift, tensor_error
-from tensorrec.bdpr.population import MODELS, PopulationProblem, phi, population_problem
+from tensorrec.bdpr.population import MODELS, PopulationProblem, phi, population_problem, risk
 from tensorrec.bdpr.theory import classification_table, local_rate, representative
 
 __all__ = [
@@ -12,6 +12,7 @@ __all__ = [
     "PopulationProblem",
     "phi",
     "population_problem",
+    "risk",
     "classification_table",
     "representative",
     "local_rate",

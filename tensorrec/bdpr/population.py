@@ -43,6 +43,23 @@ def _overlap(truth, v):
     return (s.conj() * s).real
 
 
+def risk(model: str, field: str, h, x, h_star, x_star) -> float:
+    """The population risk F = (1/2) E abs(<A, X(h, x) - X(h*, x*)>)^2 at arbitrary (non-unit)
+    factors and truth, in closed form (spec 3.2, middle column with general truth norms).
+    ``"bdpr"`` is real BDPR with real Gaussian subspaces (its one or two real rows neglected)."""
+    check_choice("model", model, MODELS)
+    nh, nx = float(torch.sum(h.abs() ** 2)), float(torch.sum(x.abs() ** 2))
+    nhs, nxs = float(torch.sum(h_star.abs() ** 2)), float(torch.sum(x_star.abs() ** 2))
+    alpha, beta = float(_overlap(h_star, h)), float(_overlap(x_star, x))
+    if model == "A":
+        return 0.5 * ((nh * nx) ** 2 - 2 * alpha * beta + (nhs * nxs) ** 2)
+    if model == "B" and field == "real":
+        return 0.5 * (
+            9 * (nh * nx) ** 2 - 2 * (nh * nhs + 2 * alpha) * (nx * nxs + 2 * beta) + 9 * (nhs * nxs) ** 2
+        )
+    return 0.5 * (4 * (nh * nx) ** 2 - 2 * (nh * nhs + alpha) * (nx * nxs + beta) + 4 * (nhs * nxs) ** 2)
+
+
 @dataclasses.dataclass(frozen=True)
 class PopulationProblem:
     """``problem`` on Sphere(K) x Sphere(N) (real or complex), the unit ``truth`` (h*, x*) and
@@ -76,4 +93,4 @@ def population_problem(model: str, K: int, N: int, *, field: str = "real", rng: 
     return PopulationProblem(Problem(manifold, cost), (h_star, x_star), symmetry, model, field)
 
 
-__all__ = ["MODELS", "phi", "PopulationProblem", "population_problem"]
+__all__ = ["MODELS", "phi", "risk", "PopulationProblem", "population_problem"]
