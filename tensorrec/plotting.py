@@ -177,3 +177,26 @@ def plot_noise_floor(panels: dict[str, Sequence[dict]], out_dir, stem: str, titl
         ax.grid(True, which="both", alpha=0.3)
     fig.suptitle(title)
     return save_figure(fig, out_dir, stem)
+
+
+KIND_MARKERS = {"minimum": "o", "strict_saddle": "^", "maximum": "s", "degenerate": "x"}
+
+
+def landscape_map(ax, s, t, values, points=(), *, title: str = ""):
+    """Heat map of ``values[i, j]`` at (s[i], t[j]) with critical points ``(s, t, kind)`` marked:
+    minimum (circle), strict saddle (triangle), maximum (square), degenerate (cross)."""
+    mesh = ax.pcolormesh(t, s, values, shading="auto", cmap="viridis")
+    ax.figure.colorbar(mesh, ax=ax, shrink=0.8)
+    seen = set()
+    for ps, pt, kind in points:
+        label = None if kind in seen else kind
+        seen.add(kind)
+        ax.plot(
+            pt, ps, KIND_MARKERS.get(kind, "*"), color="white", markeredgecolor="black", ms=6, label=label
+        )
+    ax.set_xlabel("t (second factor angle)")
+    ax.set_ylabel("s (first factor angle)")
+    ax.set_title(title, fontsize=9)
+    if points:
+        ax.legend(fontsize=6, loc="upper right")
+    return mesh

@@ -176,3 +176,33 @@ def rgd_end(problem, theta):
 
     x0 = torch.tensor([np.cos(theta), np.sin(theta)], dtype=torch.float64)
     return rgd(problem, x0, step=0.2, stop=MaxIter(2000) | GradNorm(1e-8)).point
+
+
+def test_torus_pictures_equal_the_closed_forms_and_markers_sit_on_the_grid_angles():
+    from tensorrec.bdpr import population_problem
+    from tensorrec.landscape import find_critical_points, torus_angles, torus_grid
+
+    e1 = torch.tensor([1.0, 0.0], dtype=torch.float64)
+    closed = {
+        "A": lambda cs, ct: 1 - cs**2 * ct**2,
+        "B": lambda cs, ct: 8 - 2 * cs**2 - 2 * ct**2 - 4 * cs**2 * ct**2,
+    }
+    for model, formula in closed.items():
+        pop = population_problem(model, 2, 2, truth=(e1, e1))
+        s, t, values = torus_grid(pop.problem, 73)
+        cs, ct = np.cos(s)[:, None], np.cos(t)[None, :]
+        assert np.max(np.abs(values - formula(cs, ct))) < 1e-12
+        starts = [(torch.tensor([np.cos(a), np.sin(a)]), torch.tensor([np.cos(b), np.sin(b)]))
+                  for a in np.linspace(-3, 3, 5) for b in np.linspace(-3, 3, 5)]  # fmt: skip
+        found = find_critical_points(pop.problem, starts, max_iter=60)
+        # B: on the grid {0, +-pi/2, +-pi}^2; A: also anywhere on the lines s or t = +-pi/2
+        # (a = 0 or b = 0). At A's 4th-order point a = b = 0 the gradient is O(eps^3), so a
+        # gradient below 1e-10 only pins the angles to about 1e-3.
+        tol = 1e-3 if model == "A" else 1e-6
+        for p in found.points:
+            angles = np.array(torus_angles(p.point))
+            on_grid = np.abs(np.round(angles / (np.pi / 2)) * (np.pi / 2) - angles) < tol
+            on_line = np.abs(np.abs(angles) - np.pi / 2) < tol
+            assert on_grid.all() or (model == "A" and on_line.any()), (model, angles, p.kind)
+    with pytest.raises(ValueError, match=r"^truth: expected unit vectors"):
+        population_problem("A", 2, 2, truth=(2 * e1, e1))

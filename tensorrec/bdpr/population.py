@@ -39,7 +39,7 @@ def phi(model: str, field: str, alpha, beta):
 def _overlap(truth, v):
     """abs(truth^H v)^2, written as s conj(s) so autograd has the smooth derivatives at 0 that
     abs() lacks (its second derivative at 0 would come out as 0)."""
-    s = torch.sum(truth.conj() * v)
+    s = torch.sum(truth.conj() * v, dim=-1)  # leading batch axes allowed
     return (s.conj() * s).real
 
 
@@ -72,8 +72,9 @@ class PopulationProblem:
     field: str
 
 
-def population_problem(model: str, K: int, N: int, *, field: str = "real", rng: RngLike = None):
-    """The population risk of ``model`` ("A", "B" or "bdpr") with a random unit truth."""
+def population_problem(model: str, K: int, N: int, *, field: str = "real", truth=None, rng: RngLike = None):
+    """The population risk of ``model`` ("A", "B" or "bdpr") with the unit ``truth`` (h*, x*),
+    drawn from ``rng`` when not given."""
     check_choice("model", model, MODELS)
     check_choice("field", field, ("real", "complex"))
     if model == "bdpr" and field != "real":
@@ -82,8 +83,13 @@ def population_problem(model: str, K: int, N: int, *, field: str = "real", rng: 
         )
     K, N = check_positive_int("K", K, minimum=2), check_positive_int("N", N, minimum=2)
     manifold = Product([Sphere(K, field=field), Sphere(N, field=field)])
-    gen = as_generator(rng)
-    h_star, x_star = manifold.random_point(gen)
+    if truth is None:
+        h_star, x_star = manifold.random_point(as_generator(rng))
+    else:
+        ok, reason = manifold.check_point(tuple(truth))
+        if not ok:
+            raise ValueError(f"truth: expected unit vectors (h*, x*) of lengths {K}, {N}; {reason}")
+        h_star, x_star = truth
 
     def cost(p):
         h, x = p

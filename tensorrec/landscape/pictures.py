@@ -1,0 +1,51 @@
+"""L7: landscape pictures for tiny dimensions -- arrays only; tensorrec.plotting draws them
+(bdpr_landscape spec 6.7)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+
+def _values(problem, h, x) -> np.ndarray:
+    """problem.value on a grid of factor pairs (leading axes), batched when the cost allows it."""
+    try:
+        v = problem.value((h, x))
+        if tuple(v.shape) == tuple(h.shape[:-1]):
+            return v.detach().numpy()
+    except (RuntimeError, ValueError, IndexError):
+        pass
+    out = np.empty(h.shape[:-1])
+    for idx in np.ndindex(*out.shape):
+        out[idx] = float(problem.value((h[idx], x[idx])))
+    return out
+
+
+def angle_slice(problem, center, dirs, n: int = 361):
+    """Values of ``problem`` on h(t1) = cos t1 h0 + sin t1 u, x(t2) = cos t2 x0 + sin t2 v for
+    t1, t2 in [-pi, pi] (``n`` points each); ``center = (h0, x0)`` unit, ``dirs = (u, v)`` unit
+    and orthogonal to them. Returns (t1, t2, values[n, n]) with values[i, j] at (t1[i], t2[j])."""
+    (h0, x0), (u, v) = center, dirs
+    t = torch.linspace(-math.pi, math.pi, n, dtype=torch.float64)
+    c, s = torch.cos(t), torch.sin(t)
+    h = (c[:, None] * h0 + s[:, None] * u)[:, None, :].expand(n, n, h0.shape[0])
+    x = (c[:, None] * x0 + s[:, None] * v)[None, :, :].expand(n, n, x0.shape[0])
+    return t.numpy(), t.numpy(), _values(problem, h, x)
+
+
+def torus_grid(problem, n: int = 361):
+    """The whole manifold S^1 x S^1 (K = N = 2, real): h = (cos s, sin s), x = (cos t, sin t)
+    for s, t in [-pi, pi]. Returns (s, t, values[n, n])."""
+    e1, e2 = (torch.tensor(v, dtype=torch.float64) for v in ((1.0, 0.0), (0.0, 1.0)))
+    return angle_slice(problem, (e1, e1), (e2, e2), n)
+
+
+def torus_angles(point) -> tuple[float, float]:
+    """(s, t) of a point (h, x) of S^1 x S^1."""
+    h, x = point
+    return math.atan2(float(h[1]), float(h[0])), math.atan2(float(x[1]), float(x[0]))
+
+
+__all__ = ["angle_slice", "torus_grid", "torus_angles"]
