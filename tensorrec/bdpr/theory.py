@@ -4,6 +4,8 @@ with representative points of every critical set. The landscape toolkit must rep
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 from tensorrec._random import RngLike, as_generator, randn
@@ -47,4 +49,66 @@ def local_rate(model: str, field: str, step: float) -> float:
     return 1 - step * kappa
 
 
-__all__ = ["classification_table", "representative", "local_rate", "FLAT_MAXIMUM"]
+def tan_theta(v: torch.Tensor, truth: torch.Tensor) -> float:
+    """tan of the angle between unit v and the orbit of the unit truth: ||v - c truth|| / abs(c)
+    with c = truth^H v (never sqrt(1 - a^2) / a, which floors near 1e-8; spec 3.5)."""
+    c = torch.sum(truth.conj() * v)
+    return float(torch.linalg.vector_norm(v - c * truth)) / abs(complex(c))
+
+
+def kappas(model: str, field: str, alpha: float, beta: float) -> tuple[float, float]:
+    """kappa_h = -2 dPhi/dalpha and kappa_x = -2 dPhi/dbeta (spec 3.3)."""
+    if model == "A":
+        return 2 * beta, 2 * alpha
+    if model == "B" and field == "real":
+        return 4 * (1 + 2 * beta), 4 * (1 + 2 * alpha)
+    return 2 * (1 + beta), 2 * (1 + alpha)
+
+
+def tan_step(tan_h: float, tan_x: float, model: str, field: str, step: float) -> tuple[float, float]:
+    """One exact population-RGD step in the tangents (spec 3.5):
+    tan+ = tan (1 - mu kappa alpha) / (1 - mu kappa alpha + mu kappa), kappa at the current
+    iterate, alpha = cos^2 = 1 / (1 + tan^2)."""
+    alpha, beta = 1 / (1 + tan_h**2), 1 / (1 + tan_x**2)
+    kh, kx = kappas(model, field, alpha, beta)
+
+    def update(t, k, a):
+        return t * (1 - step * k * a) / (1 - step * k * a + step * k)
+
+    return update(tan_h, kh, alpha), update(tan_x, kx, beta)
+
+
+def step_limit(model: str, field: str) -> float:
+    """The largest step of the global bounds: mu max kappa alpha <= 1 (1/2 for A, 1/12 for real
+    B, 1/4 for complex B and real BDPR)."""
+    return 0.5 if model == "A" else 1 / 12 if (model == "B" and field == "real") else 0.25
+
+
+def tan_bound_rates(model: str, field: str, step: float, alpha0: float, beta0: float) -> tuple[float, float]:
+    """Per-step contraction factors of the global bounds tan(t) <= rate^t tan(0) for h and x:
+    A: 1 / (1 + 2 mu beta0) and 1 / (1 + 2 mu alpha0); real B: 1 / (1 + 4 mu); complex B and real
+    BDPR: 1 / (1 + 2 mu)."""
+    if model == "A":
+        return 1 / (1 + 2 * step * beta0), 1 / (1 + 2 * step * alpha0)
+    rate = 1 / (1 + 4 * step) if (model == "B" and field == "real") else 1 / (1 + 2 * step)
+    return rate, rate
+
+
+def iterations_to_error(
+    model: str, field: str, step: float, a0: float, b0: float, target: float = 1e-8
+) -> int:
+    """Updates of the exact scalar recursion from overlaps a0, b0 until the tensor error
+    sqrt(2 (sin^2 th_h + cos^2 th_h sin^2 th_x)) first falls below ``target``."""
+    th, tx = math.sqrt(1 - a0**2) / a0, math.sqrt(1 - b0**2) / b0
+    for t in range(1, 100_000):
+        th, tx = tan_step(th, tx, model, field, step)
+        sh2, sx2 = th**2 / (1 + th**2), tx**2 / (1 + tx**2)
+        if math.sqrt(2 * (sh2 + (1 - sh2) * sx2)) < target:
+            return t
+    raise RuntimeError("iterations_to_error: no convergence within 100000 updates")
+
+
+__all__ = [
+    "classification_table", "representative", "local_rate", "FLAT_MAXIMUM", "tan_theta", "kappas",
+    "tan_step", "step_limit", "tan_bound_rates", "iterations_to_error",
+]  # fmt: skip
