@@ -70,3 +70,33 @@ def test_bad_input():
         model.forward(torch.zeros(3, dtype=torch.complex128), torch.zeros(2, dtype=torch.float64))
     with pytest.raises(MemoryError, match=r"^max_entries"):
         BDPRModel.random(100, 30, 30, 6).sensing_tensors()
+
+
+def test_surrogate_a_gradient_spectral_start_and_convergence():
+    from tensorrec.bdpr import FourWayLoss, sensing_problem
+    from tensorrec.bdpr.sensing import spectral_start
+    from tensorrec.optim import MaxIter, MetricBelow, Objective, rgd
+
+    sp = sensing_problem(4, 3, 120, rng=30)
+    op = sp.operator
+    dense = op.apply(lift(*sp.truth))
+    assert torch.allclose(op.apply_factors(*sp.truth), dense, rtol=1e-12, atol=1e-12)
+    y, X = torch.randn(op.m, dtype=torch.float64), torch.randn(op.shape, dtype=torch.float64)
+    assert abs(float(y @ op.apply(X)) - float(torch.sum(X * op.adjoint(y)))) < 1e-10 * float(
+        y.norm() * X.norm()
+    )
+    point = (torch.randn(4, dtype=torch.float64), torch.randn(3, dtype=torch.float64))
+    loss = FourWayLoss(op, sp.y)
+    f, (gh, gx) = loss.value_and_egrad(point)
+    fa, (ah, ax) = Objective.value_and_egrad(loss, point)  # autograd
+    assert abs(float(f - fa)) < 1e-12 * float(fa)
+    assert torch.allclose(gh, ah, rtol=1e-12, atol=1e-12) and torch.allclose(gx, ax, rtol=1e-12, atol=1e-12)
+    start = spectral_start(op, sp.y)
+    assert sp.error(start) < 1.0  # the unit truth has tensor norm 1; a random start has error ~1.4
+    res = rgd(sp.problem, start, step=0.25, stop=MaxIter(300) | MetricBelow("error", 1e-10),
+              metrics={"error": sp.error})  # fmt: skip
+    assert res.stop_reason == "metric" and sp.error(res.point) < 1e-10
+    with pytest.raises(MemoryError, match=r"^m, K, N: the 4-way sensing tensors"):
+        from tensorrec.bdpr import FourWayGaussian
+
+        FourWayGaussian(10, 10, 100, 0, max_bytes=1000)

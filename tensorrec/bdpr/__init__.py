@@ -2,6 +2,7 @@
 
 from tensorrec.bdpr.model import BDPRModel, lift, tensor_error
 from tensorrec.bdpr.population import MODELS, PopulationProblem, phi, population_problem, risk
+from tensorrec.bdpr.sensing import FourWayGaussian, FourWayLoss, SensingProblem, sensing_problem
 from tensorrec.bdpr.theory import classification_table, local_rate, representative
 
 __all__ = [
@@ -16,4 +17,8 @@ __all__ = [
     "classification_table",
     "representative",
     "local_rate",
+    "FourWayGaussian",
+    "FourWayLoss",
+    "SensingProblem",
+    "sensing_problem",
 ]
