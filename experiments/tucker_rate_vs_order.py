@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import dataclasses
 
-import tensorrec as tr
 from tensorrec.plotting import plot_rate_vs_order
-from tensorrec.recovery import factorization_trial
+from tensorrec.recovery import factorization_sweep
 from tensorrec.runner import script_main
 
 
@@ -31,11 +30,9 @@ QUICK = {"orders": (3, 4), "seeds": 1}
 
 
 def compute(cfg: Config, rng) -> dict:
-    rows = []
-    for order in cfg.orders:
-        for seed, trial_rng in enumerate(tr.spawn(rng, cfg.seeds)):
-            out = factorization_trial("tucker", order, cfg.d, cfg.rank, trial_rng, iterations=cfg.iterations)
-            rows.append({"order": order, "seed": seed, **out})
+    rows = factorization_sweep(
+        "tucker", cfg.orders, cfg.d, cfg.rank, cfg.seeds, rng, iterations=cfg.iterations
+    )
     return {"rows": rows}
 
 

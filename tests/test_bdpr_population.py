@@ -4,27 +4,21 @@ toolkit (rhess + classify) at representative points of every critical set."""
 import numpy as np
 import pytest
 
-from tensorrec.bdpr import classification_table, population_problem, representative
-from tensorrec.landscape import classify, rhess
-
-CASES = [("A", "real"), ("A", "complex"), ("B", "real"), ("B", "complex"), ("bdpr", "real")]
+from tensorrec.bdpr import population_problem
+from tensorrec.runner import discover
 
 
-@pytest.mark.parametrize("model, field", CASES)
-@pytest.mark.parametrize("K, N", [(5, 4), (3, 3)])
-def test_classification_tables_come_out_of_the_general_toolkit(model, field, K, N):
-    pop = population_problem(model, K, N, field=field, rng=20)
-    rng = np.random.default_rng(21)
-    for (alpha, beta), (spectrum, (kind, detail)) in classification_table(model, field, K, N).items():
-        point = (representative(pop.truth[0], alpha, rng), representative(pop.truth[1], beta, rng))
-        eig = rhess(pop.problem, point, symmetry=pop.symmetry).eigenvalues.numpy()
-        expected = np.sort(np.concatenate([[v] * mult for v, mult in spectrum]))
-        assert eig.shape == expected.shape and np.allclose(eig, expected, atol=1e-8), (alpha, beta, eig)
-        found = classify(pop.problem, point, symmetry=pop.symmetry, rng=22)
-        assert found.kind == kind and found.detail.startswith(detail), (alpha, beta, found.kind, found.detail)
-        negative = sum(m for v, m in spectrum if v < 0)
-        null = sum(m for v, m in spectrum if v == 0)
-        assert (found.index, found.nullity) == (negative, null)
+def load_check(name):
+    return next(script for script in discover() if script.name == name).load()
+
+
+def test_classification_tables_come_out_of_the_general_toolkit():
+    """Every row of every table at K, N = 5, 4 and 3, 3 (the claim-5 check, run in full here)."""
+    check = load_check("bdpr_c5_classification")
+    results = check.compute(check.Config(), np.random.default_rng(21))
+    assert len(results["rows"]) == 2 * 5 * 4 and check.check(results) == []
+    results["rows"][0]["max_eig_error"] = 1e-3  # the check can fail
+    assert check.check(results)[0].endswith("eigenvalues off by 1.00e-03")
 
 
 def test_population_risk_values_and_bad_input():

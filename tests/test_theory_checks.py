@@ -1,18 +1,10 @@
 """Pass rules of theory checks that are not plain thresholds, on synthetic results."""
 
-import importlib.util
-import sys
-from pathlib import Path
-
-CHECKS = Path(__file__).resolve().parents[1] / "theory_checks"
+from tensorrec.runner import discover
 
 
 def load(name):
-    spec = importlib.util.spec_from_file_location(f"_check_{name}", CHECKS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return next(script for script in discover() if script.name == name).load()
 
 
 def c6_results(tucker_at_p, tucker_at_2p, tt_at_p, tt_at_3p, n=10):

@@ -21,7 +21,7 @@ import dataclasses
 
 import tensorrec as tr
 from tensorrec.plotting import plot_rate_vs_order
-from tensorrec.recovery import factorization_trial
+from tensorrec.recovery import factorization_sweep
 from tensorrec.runner import script_main
 
 
@@ -43,10 +43,7 @@ def compute(cfg: Config, rng) -> dict:
     rows = []
     grids = (("tt", 2, cfg.tt_orders), ("tucker", 3, cfg.tucker_orders))
     for (fmt, d, orders), fmt_rng in zip(grids, tr.spawn(rng, 2), strict=True):
-        for order in orders:
-            for seed, trial_rng in enumerate(tr.spawn(fmt_rng, cfg.seeds)):
-                out = factorization_trial(fmt, order, d, 2, trial_rng, iterations=cfg.iterations)
-                rows.append({"format": fmt, "order": order, "seed": seed, **out})
+        rows += factorization_sweep(fmt, orders, d, 2, cfg.seeds, fmt_rng, iterations=cfg.iterations)
     return {"rows": rows, "band": cfg.band, "large_order": cfg.large_order, "tol": cfg.large_order_tolerance}
 
 

@@ -175,9 +175,19 @@ class Stall(StoppingRule):
         v, g = state.values, state.grad_norms
         if len(v) <= self.window or not g:
             return None
-        best_before = min(v[: -self.window])
+        best_before = self._best_before(v)
         no_progress = min(v[-self.window :]) > best_before - self.rtol * abs(best_before)
         return self.reason if no_progress and state.grad_norm > self.grad_rtol * g[0] else None
+
+    def _best_before(self, v) -> float:
+        """min(v[:-window]), kept up to date incrementally (O(1) per iteration, not O(t))."""
+        end = len(v) - self.window
+        values, seen, best = getattr(self, "_cache", (None, 0, math.inf))
+        if values is not v or seen > end:  # another run's history (the trace's list is reused within a run)
+            seen, best = 0, math.inf
+        best = min([best, *v[seen:end]])
+        self._cache = (v, end, best)
+        return best
 
     def __repr__(self) -> str:
         return f"Stall(window={self.window}, rtol={self.rtol:g}, grad_rtol={self.grad_rtol:g})"

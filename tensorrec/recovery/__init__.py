@@ -4,6 +4,7 @@ from tensorrec.recovery.estimators import LowRankSensing, TensorCompletion
 from tensorrec.recovery.objective import LeastSquares
 from tensorrec.recovery.protocols import (
     asymptotic_rate,
+    factorization_sweep,
     factorization_trial,
     fitted_rate,
     gauss_truth,
@@ -29,6 +30,7 @@ __all__ = [
     "spectral_start",
     "RelativeResidualBelow",
     "factorization_trial",
+    "factorization_sweep",
     "perturbed_start",
     "gauss_truth",
     "fitted_rate",

@@ -89,6 +89,19 @@ def factorization_trial(
     }
 
 
+def factorization_sweep(
+    format: str, orders: Sequence[int], d: int, r: int, seeds: int, rng: RngLike, *, iterations: int = 400
+) -> list[dict]:
+    """The E1/E2 sweep: :func:`factorization_trial` for every order and ``seeds`` draws (the
+    draws of each order come from ``spawn(rng, seeds)``). Rows add ``order`` and ``seed``."""
+    rows = []
+    for order in orders:
+        for seed, trial_rng in enumerate(spawn(rng, seeds)):
+            out = factorization_trial(format, order, d, r, trial_rng, iterations=iterations)
+            rows.append({"format": format, "order": order, "seed": seed, **out})
+    return rows
+
+
 def spectral_init_errors(
     ms: Sequence[int], seeds: int, rng: RngLike, log=None, *, order: int = 5, d: int = 4, r: int = 2
 ) -> dict[str, list[dict]]:
@@ -384,6 +397,7 @@ def sensing_sweep(
 __all__ = [
     "perturbed_start",
     "factorization_trial",
+    "factorization_sweep",
     "gauss_truth",
     "spectral_init_errors",
     "retraction_sweep",
