@@ -220,3 +220,24 @@ def test_kronecker_tucker_rows_in_small_blocks_equal_the_dense_apply(monkeypatch
     A = KroneckerGaussian(SHAPE, 40, 19)
     t = TuckerTensor.random(SHAPE, (2, 3, 2), 20)
     assert_close(A.apply_format(t), A.apply(t.to_dense()), scale=100)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_fused_sampling_kernel_ignores_the_contents_of_its_output_buffer(dtype):
+    # regression: the fused kernel once took its zero from the (uninitialized) residual buffer
+    from tensorrec.operators.sampling import _packed
+
+    t = TTTensor.random((3, 4, 2), (2, 2), 16)
+    t = TTTensor(
+        [c.to(torch.float32 if dtype == np.float32 else torch.float64) for c in t.cores], validate=False
+    )
+    A = EntrySampling.random(t.shape, 10, 17)
+    slices, ranks = _packed(t)
+    y = np.ones(10, dtype=dtype)
+    out = {}
+    for fill in (0.0, np.nan):
+        r, grads = np.full(10, fill, dtype=dtype), np.zeros_like(slices)
+        _kernels.tt_sample_vjp_kernel()(slices, ranks, A.indices.numpy(), r, grads, True, y, 0.5)
+        out[fill] = (r, grads)
+    assert np.all(np.isfinite(out[np.nan][0])) and np.array_equal(out[0.0][0], out[np.nan][0])
+    assert np.array_equal(out[0.0][1], out[np.nan][1])

@@ -29,12 +29,13 @@ def tt_sample_kernel():
         width = slices.shape[2]
         v = np.empty(width, dtype=out.dtype)
         w = np.empty(width, dtype=out.dtype)
+        zero = 0.0 * slices[0, 0, 0, 0]  # zero of the kernel's dtype (real or complex)
         for k in range(n_samples):
             v[0] = 1.0
             for n in range(order):
                 m = slices[n, indices[k, n]]
                 for b in range(ranks[n + 1]):
-                    acc = 0.0 * v[0]  # zero of the kernel's dtype (real or complex)
+                    acc = zero
                     for a in range(ranks[n]):
                         acc += v[a] * m[a, b]
                     w[b] = acc
@@ -63,6 +64,7 @@ def tt_sample_vjp_kernel():
     def kernel(slices, ranks, indices, r, grads, fused, y, weight):
         n_samples, order = indices.shape
         width = slices.shape[2]
+        zero = 0.0 * slices[0, 0, 0, 0]  # zero of the kernel's dtype; r may be uninitialized (fused)
         suffix = np.empty((order + 1, width), dtype=r.dtype)
         left = np.empty(width, dtype=r.dtype)
         nxt = np.empty(width, dtype=r.dtype)
@@ -71,7 +73,7 @@ def tt_sample_vjp_kernel():
             for n in range(order - 1, -1, -1):
                 m = slices[n, indices[k, n]]
                 for a in range(ranks[n]):
-                    acc = 0.0 * r[0]
+                    acc = zero
                     for b in range(ranks[n + 1]):
                         acc += m[a, b] * suffix[n + 1, b]
                     suffix[n, a] = acc
@@ -88,7 +90,7 @@ def tt_sample_vjp_kernel():
                     for b in range(ranks[n + 1]):
                         g[a, b] += la * np.conj(suffix[n + 1, b])
                 for b in range(ranks[n + 1]):
-                    acc = 0.0 * r[0]
+                    acc = zero
                     for a in range(ranks[n]):
                         acc += left[a] * m[a, b]
                     nxt[b] = acc
