@@ -73,8 +73,7 @@ def test_bad_input():
 
 
 def test_surrogate_a_gradient_spectral_start_and_convergence():
-    from tensorrec.bdpr import FourWayLoss, sensing_problem
-    from tensorrec.bdpr.sensing import spectral_start
+    from tensorrec.bdpr import FourWayLoss, sensing_problem, spectral_start
     from tensorrec.optim import MaxIter, MetricBelow, Objective, rgd
 
     sp = sensing_problem(4, 3, 120, rng=30)
@@ -97,6 +96,6 @@ def test_surrogate_a_gradient_spectral_start_and_convergence():
               metrics={"error": sp.error})  # fmt: skip
     assert res.stop_reason == "metric" and sp.error(res.point) < 1e-10
     with pytest.raises(MemoryError, match=r"^m, K, N: the 4-way sensing tensors"):
-        from tensorrec.bdpr import FourWayGaussian
+        from tensorrec.operators import FourWayGaussian
 
         FourWayGaussian(10, 10, 100, 0, max_bytes=1000)

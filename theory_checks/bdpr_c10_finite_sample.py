@@ -15,8 +15,7 @@ from __future__ import annotations
 import dataclasses
 
 import tensorrec as tr
-from tensorrec.bdpr import sensing_problem
-from tensorrec.bdpr.sensing import spectral_start
+from tensorrec.bdpr import sensing_problem, spectral_start
 from tensorrec.optim import MaxIter, MetricBelow, rgd
 from tensorrec.runner import script_main
 

@@ -2,8 +2,22 @@
 
 from tensorrec.bdpr.model import BDPRModel, lift, tensor_error
 from tensorrec.bdpr.population import MODELS, PopulationProblem, phi, population_problem, risk
-from tensorrec.bdpr.sensing import FourWayGaussian, FourWayLoss, SensingProblem, sensing_problem
-from tensorrec.bdpr.theory import classification_table, local_rate, representative
+from tensorrec.bdpr.sensing import (
+    PARAMETRIZATIONS,
+    SENSINGS,
+    FourWayLoss,
+    RankOneLoss,
+    SensingProblem,
+    sensing_problem,
+    spectral_start,
+)
+from tensorrec.bdpr.theory import (
+    StepSizeWarning,
+    check_step,
+    classification_table,
+    local_rate,
+    representative,
+)
 
 __all__ = [
     "BDPRModel",
@@ -17,8 +31,13 @@ __all__ = [
     "classification_table",
     "representative",
     "local_rate",
-    "FourWayGaussian",
+    "StepSizeWarning",
+    "check_step",
+    "SENSINGS",
+    "PARAMETRIZATIONS",
     "FourWayLoss",
+    "RankOneLoss",
+    "spectral_start",
     "SensingProblem",
     "sensing_problem",
 ]

@@ -10,12 +10,12 @@ y_l = L <A_l, X*> for X* = h o conj(h) o x o conj(x) and A_l = b_l o conj(b_l) o
 
 from __future__ import annotations
 
-import math
-
 import torch
 
-from tensorrec._backend import as_tensor, check_choice, check_compatible, check_finite, resolve_dtype
+from tensorrec._backend import as_tensor, check_choice, check_finite, resolve_dtype
 from tensorrec._random import RngLike, as_generator, randn
+from tensorrec.formats.paired import PairedRankOne
+from tensorrec.operators.paired import FourierBDPR
 
 
 class BDPRModel:
@@ -28,22 +28,11 @@ class BDPRModel:
     """
 
     def __init__(self, B, C):
-        B, C = as_tensor(B, "B"), as_tensor(C, "C")
-        for name, m in (("B", B), ("C", C)):
-            if m.ndim != 2:
-                raise ValueError(f"{name}: expected an L x K matrix, got shape {tuple(m.shape)}")
-            check_finite(name, m)
-        if B.shape[0] != C.shape[0]:
-            raise ValueError(
-                f"B, C: expected the same length L (rows), got {B.shape[0]} (B) and {C.shape[0]} (C)"
-            )
-        check_compatible({"B": B, "C": C})
-        self.B, self.C = B, C
-        self.L, self.K, self.N = B.shape[0], B.shape[1], C.shape[1]
-        self.field = "complex" if B.is_complex() else "real"
-        scale = 1.0 / math.sqrt(self.L)
-        self._fb = torch.fft.fft(B, dim=0) * scale  # rows b_l^* of F B
-        self._fc = torch.fft.fft(C, dim=0) * scale
+        self.operator = FourierBDPR(B, C)
+        """The normalized measurement operator y / L (rows of F B and F C)."""
+        self.B, self.C = self.operator.B, self.operator.C
+        self.L, (self.K, self.N) = self.operator.L, self.operator.dims
+        self.field = self.operator.factor_field
 
     @classmethod
     def random(cls, L: int, K: int, N: int, rng: RngLike = None, *, field: str = "real", dtype=None):
@@ -76,7 +65,7 @@ class BDPRModel:
 
     def rows(self) -> tuple[torch.Tensor, torch.Tensor]:
         """The rows b_l^* of F B and c_l^* of F C as (L x K) and (L x N) matrices."""
-        return self._fb, self._fc
+        return self.operator.rows
 
     def sensing_tensors(self, max_entries: int = 10**7) -> torch.Tensor:
         """The dense A_l = b_l o conj(b_l) o c_l o conj(c_l), shape (L, K, K, N, N); for tests
@@ -84,7 +73,7 @@ class BDPRModel:
         size = self.L * self.K**2 * self.N**2
         if size > max_entries:
             raise MemoryError(f"max_entries: the sensing tensors have {size} entries (> {max_entries})")
-        b, c = self._fb.conj(), self._fc.conj()  # b_l (the row is b_l^*)
+        b, c = (r.conj() for r in self.operator.rows)  # b_l (the row is b_l^*)
         return torch.einsum("li,lj,lk,lm->lijkm", b, b.conj(), c, c.conj())
 
 
@@ -95,21 +84,11 @@ def lift(h, x) -> torch.Tensor:
 
 
 def tensor_error(h, x, h_star, x_star) -> float:
-    """||X(h, x) - X(h*, x*)||_F without forming the tensors and without cancellation.
-
-    Regrouped, X = z z^H with z = h kron x, so with u = h kron x, v = h* kron x* and
-    r = v - u (u^H v) / ||u||^2: ||X - X*||^2 = (||u||^2 - ||v||^2)^2 + 2 ||u||^2 ||r||^2.
-    (The expansion ``||u||^4 + ||v||^4 - 2 abs(u^H v)^2`` floors near sqrt(eps) ``||X||``.)
-    Invariant under signs (real) and phases (complex) of each factor."""
-    u = torch.kron(as_tensor(h, "h"), as_tensor(x, "x"))
-    v = torch.kron(as_tensor(h_star, "h_star"), as_tensor(x_star, "x_star"))
-    dtype = torch.promote_types(u.dtype, v.dtype)
-    u, v = u.to(dtype), v.to(dtype)
-    nu2, nv2 = float(torch.sum(u.abs() ** 2)), float(torch.sum(v.abs() ** 2))
-    if nu2 == 0.0:
-        return nv2
-    r = v - u * (torch.sum(u.conj() * v) / nu2)
-    return math.sqrt((nu2 - nv2) ** 2 + 2 * nu2 * float(torch.sum(r.abs() ** 2)))
+    """||X(h, x) - X(h*, x*)||_F without forming the tensors and without cancellation
+    (:meth:`~tensorrec.formats.PairedRankOne.distance`; the expansion
+    ``||X||^2 + ||X*||^2 - 2 <X, X*>`` floors near sqrt(eps) ||X||). Invariant under signs
+    (real) and phases (complex) of each factor."""
+    return PairedRankOne((h, x)).distance(PairedRankOne((h_star, x_star)))
 
 
 __all__ = ["BDPRModel", "lift", "tensor_error"]

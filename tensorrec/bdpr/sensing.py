@@ -1,120 +1,269 @@
-"""Surrogate A: Gaussian 4-way tensor sensing of X* = h* o h* o x* o x* (bdpr_landscape spec 2.2,
-real field), its least-squares loss on Sphere(K) x Sphere(N) with hand-written gradients
-(spec 4.2), and the spectral start (spec 4.4). The surrogate is [unconfirmed] in the spec:
-it is one swappable choice; the complex field and surrogate B are still to come."""
+"""Finite-sample BDPR problems (bdpr_landscape spec 2, 4): the surrogate sensing models and true
+BDPR as least-squares losses over the factors (h, x), with hand-written gradients (spec 4.2),
+spectral starts (spec 4.4) and the sign/phase-invariant tensor error.
+
+The three choices the paper leaves open are independent arguments of :func:`sensing_problem`
+([unconfirmed] which one the paper uses):
+
+* ``sensing``: ``"gaussian_tensor"`` (surrogate A, i.i.d. Gaussian 4-way tensors),
+  ``"rank_one_gaussian"`` (surrogate B) or ``"fourier_bdpr"`` (true BDPR, Gaussian subspaces);
+* ``field``: ``"real"`` or ``"complex"``;
+* ``parametrization``: ``"spheres"`` (Sphere(K) x Sphere(N)) or ``"sphere×euclidean"`` (x free).
+
+The loss is (1/2m) sum_i abs(<A_i, X(h, x)> - y_i)^2 (m = L for true BDPR, with y the
+normalized measurements y / L). The complex gradients are the real gradients written as complex
+vectors, 2 df/d conj(h), matching ``torch.autograd``.
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import torch
 
-from tensorrec._backend import check_positive_finite, check_positive_int
+from tensorrec._backend import as_tensor, check_choice, check_positive_finite, check_positive_int
 from tensorrec._random import RngLike, as_generator, randn
-from tensorrec.bdpr.model import lift, tensor_error
-from tensorrec.landscape import FactorSigns
-from tensorrec.manifolds import Product, Sphere
-from tensorrec.operators import Operator
-from tensorrec.operators.gaussian import _available_bytes
-from tensorrec.optim import Objective, Problem
+from tensorrec.bdpr import theory
+from tensorrec.formats.paired import PairedRankOne
+from tensorrec.landscape import FactorPhases, FactorSigns
+from tensorrec.manifolds import Euclidean, Product, Sphere
+from tensorrec.operators.paired import FourierBDPR, FourWayGaussian, RankOneSensing
+from tensorrec.optim import GradNorm, MaxIter, MetricBelow, Objective, Problem, Result, rgd
+
+SENSINGS = ("gaussian_tensor", "rank_one_gaussian", "fourier_bdpr")
+PARAMETRIZATIONS = ("spheres", "sphere×euclidean")
 
 
-class FourWayGaussian(Operator):
-    """y_i = <A_i, X> for X in R^{K x K x N x N}, A_i with i.i.d. N(0, 1) entries, stored as an
-    (m, K^2, N^2) array (m K^2 N^2 doubles; refused above half the available memory).
-    ``apply_factors(h, x)`` evaluates on X = h o h o x o x by contracting kron(x, x) first:
-    O(m K^2 N^2), never forming X."""
-
-    def __init__(self, K: int, N: int, m: int, rng: RngLike = None, *, max_bytes: int | None = None):
-        self.K, self.N = check_positive_int("K", K), check_positive_int("N", N)
-        self.m = check_positive_int("m", m)
-        self.shape = (K, K, N, N)
-        need = 8 * m * K * K * N * N
-        limit = _available_bytes() // 2 if max_bytes is None else int(max_bytes)
-        if need > limit:
-            raise MemoryError(
-                f"m, K, N: the 4-way sensing tensors (m = {m}, K = {K}, N = {N}) need "
-                f"{need / 2**30:.2f} GiB, above the limit of {limit / 2**30:.2f} GiB (max_bytes)"
-            )
-        self.tensors = randn(as_generator(rng), (m, K * K, N * N), dtype=torch.float64)
-
-    def __repr__(self) -> str:
-        return f"FourWayGaussian(K={self.K}, N={self.N}, m={self.m})"
-
-    def _apply(self, x):
-        return torch.einsum("iab,ab->i", self.tensors, x.reshape(self.K**2, self.N**2))
-
-    def _adjoint(self, y):
-        return torch.einsum("i,iab->ab", y, self.tensors).reshape(self.shape)
-
-    def apply_factors(self, h, x) -> torch.Tensor:
-        """<A_i, h o h o x o x> for all i without forming the lifted tensor."""
-        mh = (self.tensors @ torch.kron(x, x)).reshape(self.m, self.K, self.K)
-        return torch.einsum("a,iab,b->i", h, mh, h)
+def _check_y(y, m: int, complex_ok: bool) -> torch.Tensor:
+    y = as_tensor(y, "y")
+    if y.ndim != 1 or y.shape[0] != m:
+        raise ValueError(f"y: expected a vector of length m = {m}, got shape {tuple(y.shape)}")
+    if not bool(torch.isfinite(y).all()):
+        raise ValueError("y: expected finite measurements, got NaN or inf")
+    if y.is_complex() and not complex_ok:
+        raise TypeError("y: expected real measurements for this operator, got complex")
+    return y
 
 
 class FourWayLoss(Objective):
-    """f(h, x) = (1 / 2m) sum_i (<A_i, h o h o x o x> - y_i)^2 with the gradients of spec 4.2:
-    grad_h = (1/m) sum r_i (M_i + M_i^T) h with M_i = A_i x_3 x x_4 x, and symmetrically in x."""
+    """f(h, x) = (1/2m) sum_i abs(h^T M_i conj(h) - y_i)^2 for surrogate A, with M_i the
+    contraction of A_i with x o conj(x) (spec 4.2):
+
+    grad_h = (1/m) sum_i [conj(r_i) M_i^T h + r_i conj(M_i) h]  (real: r_i (M_i + M_i^T) h),
+
+    and symmetrically in x with P_i. Two passes over the (m, K^2, N^2) tensors per gradient.
+    Leading batch axes on h, x evaluate independent problems (the cost is their sum)."""
 
     def __init__(self, operator: FourWayGaussian, y):
         self.operator = operator
-        self.y = operator.check_measurements(y)
+        self.y = _check_y(y, operator.m, complex_ok=operator.field == "complex")
 
     def value(self, point):
         h, x = point
         r = self.operator.apply_factors(h, x) - self.y
-        return 0.5 * torch.sum(r**2) / self.operator.m
+        return 0.5 * torch.sum(r.abs() ** 2) / self.operator.m
 
     def value_and_egrad(self, point):
         h, x = point
         op = self.operator
-        mh = (op.tensors @ torch.kron(x, x)).reshape(op.m, op.K, op.K)
-        r = torch.einsum("a,iab,b->i", h, mh, h) - self.y
-        px = (torch.kron(h, h) @ op.tensors).reshape(op.m, op.N, op.N)
-        gh = torch.einsum("i,iab,b->a", r, mh + mh.mT, h) / op.m
-        gx = torch.einsum("i,iab,b->a", r, px + px.mT, x) / op.m
-        return 0.5 * torch.sum(r**2) / op.m, (gh, gx)
+        mh = op.h_forms(x)
+        r = torch.einsum("...a,...iab,...b->...i", h, mh, h.conj()) - self.y
+        px = op.x_forms(h)
+        gh = torch.einsum("...i,...iab,...a->...b", r.conj(), mh, h)
+        gh = gh + torch.einsum("...i,...iab,...b->...a", r, mh.conj(), h)
+        gx = torch.einsum("...i,...iab,...a->...b", r.conj(), px, x)
+        gx = gx + torch.einsum("...i,...iab,...b->...a", r, px.conj(), x)
+        return 0.5 * torch.sum(r.abs() ** 2) / op.m, (gh / op.m, gx / op.m)
 
 
-def spectral_start(operator: FourWayGaussian, y):
-    """Top left singular vectors of the mode-1 and mode-3 unfoldings of (1/m) sum_i y_i A_i
-    (whose expectation is X*)."""
-    back = operator.adjoint(operator.check_measurements(y)) / operator.m
-    K, N = operator.K, operator.N
-    h0 = torch.linalg.svd(back.reshape(K, -1), full_matrices=False)[0][:, 0]
-    x0 = torch.linalg.svd(back.permute(2, 0, 1, 3).reshape(N, -1), full_matrices=False)[0][:, 0]
-    return h0, x0
+class RankOneLoss(Objective):
+    """f(v) = (1/2m) sum_i (prod_j abs(u_ij)^2 - y_i)^2 with u_j = U_j v_j (surrogate B and
+    true BDPR), with the gradients of spec 4.2:
+
+    grad_j = (2/m) U_j^H (r * prod_{k != j} abs(u_k)^2 * u_j),
+
+    real part taken for real factors sensed by complex rows (real BDPR). O(m sum_j d_j) per
+    gradient. Leading batch axes evaluate independent problems (the cost is their sum)."""
+
+    def __init__(self, operator: RankOneSensing, y):
+        self.operator = operator
+        self.y = _check_y(y, operator.m, complex_ok=False)
+
+    def value(self, point):
+        r = self.operator.apply_factors(*point) - self.y
+        return 0.5 * torch.sum(r**2) / self.operator.m
+
+    def value_and_egrad(self, point):
+        op = self.operator
+        us = op.projections(*point)
+        w = [u.abs() ** 2 for u in us]
+        r = math.prod(w) - self.y
+        grads = []
+        for j, (u, rows, v) in enumerate(zip(us, op.rows, point, strict=True)):
+            others = math.prod(w[k] for k in range(len(w)) if k != j) if len(w) > 1 else 1.0
+            g = (2.0 / op.m) * ((r * others * u) @ rows.conj())
+            grads.append(g.real if not v.is_complex() else g)
+        return 0.5 * torch.sum(r**2) / op.m, tuple(grads)
+
+
+def spectral_start(operator, y, *, field: str | None = None) -> tuple[torch.Tensor, ...]:
+    """The spectral start of spec 4.4 for the operator's factors.
+
+    * :class:`FourWayGaussian`: the top left singular vectors of the mode-1 and mode-3
+      unfoldings of (1/m) sum_i y_i A_i, whose expectation is X*.
+    * :class:`RankOneSensing` / :class:`FourierBDPR`: the top eigenvector of
+      (1/m) U_j^H diag(y) U_j for each factor, whose expectation is
+      ||x*||^2 (||h*||^2 I + 2 h* h*^T) (real) or ||x*||^2 (||h*||^2 I + h* h*^H) (complex);
+      its real part when ``field="real"`` factors are sensed by complex rows (real BDPR).
+    """
+    if isinstance(operator, FourWayGaussian):
+        y = _check_y(y, operator.m, complex_ok=operator.field == "complex")
+        back = operator.adjoint(y) / operator.m
+        K, N = operator.K, operator.N
+        h0 = torch.linalg.svd(back.reshape(K, -1), full_matrices=False)[0][:, 0]
+        x0 = torch.linalg.svd(back.permute(2, 0, 1, 3).reshape(N, -1), full_matrices=False)[0][:, 0]
+        return h0, x0
+    if isinstance(operator, RankOneSensing):
+        y = _check_y(y, operator.m, complex_ok=False)
+        field = check_choice("field", field or operator.field, ("real", "complex"))
+        starts = []
+        for rows in operator.rows:
+            cov = rows.mH @ (y[:, None] * rows) / operator.m
+            if field == "real":
+                cov = cov.real
+            starts.append(torch.linalg.eigh(cov)[1][:, -1])
+        return tuple(starts)
+    raise TypeError(f"operator: expected a FourWayGaussian or RankOneSensing, got {type(operator).__name__}")
 
 
 @dataclasses.dataclass(frozen=True)
 class SensingProblem:
-    """A finite-sample surrogate-A problem: ``problem`` on Sphere(K) x Sphere(N), the unit
-    ``truth``, the ``operator`` and measurements ``y``, the ``symmetry`` (two signs)."""
+    """A finite-sample BDPR problem: ``problem`` (manifold + loss), the unit ``truth`` (h*, x*),
+    the ``operator`` and measurements ``y``, the ``symmetry`` (two signs or two phases), and
+    the ``sensing`` and ``field`` it was built with."""
 
     problem: Problem
     truth: tuple[torch.Tensor, torch.Tensor]
-    operator: FourWayGaussian
+    operator: object
     y: torch.Tensor
     symmetry: object
+    sensing: str
+    field: str
+
+    @property
+    def model(self) -> str:
+        """The population model whose step limits apply: "A", "B" or "bdpr" (real BDPR)."""
+        if self.sensing == "gaussian_tensor":
+            return "A"
+        return "bdpr" if (self.sensing == "fourier_bdpr" and self.field == "real") else "B"
 
     def error(self, point) -> float:
-        """||X(h, x) - X*||_F (sign invariant, no cancellation)."""
-        return tensor_error(point[0], point[1], *self.truth)
+        """||X(h, x) - X*||_F (sign/phase invariant, no cancellation; spec 3.5)."""
+        return PairedRankOne(tuple(point)).distance(PairedRankOne(self.truth))
+
+    def start(self, kind: str = "spectral", rng: RngLike = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """``"spectral"`` (spec 4.4) or ``"random"`` (uniform on the spheres; for a free x a
+        unit vector too), on the problem's manifold."""
+        check_choice("kind", kind, ("spectral", "random"))
+        if kind == "spectral":
+            return spectral_start(self.operator, self.y, field=self.field)
+        gen = as_generator(rng)
+        return tuple(Sphere(v.shape[0], field=self.field).random_point(gen) for v in self.truth)
+
+    def solve(
+        self,
+        start,
+        *,
+        step: float,
+        max_iter: int = 1500,
+        target: float = 0.0,
+        grad_tol: float = 1e-13,
+        rng: RngLike = None,
+    ) -> Result:
+        """RGD from ``start`` (a point or a :meth:`start` kind) with a constant ``step``,
+        recording the tensor error and stopping at ``max_iter``, at tensor error < ``target``
+        or at Riemannian gradient norm < ``grad_tol``; ``rng`` draws a random start.
+
+        The step is checked against the population theory of the matching model
+        (:func:`~tensorrec.bdpr.theory.check_step`): refused where the truth is unstable,
+        warned about above the range of the global bounds."""
+        theory.check_step(self.model, self.field, step)
+        if isinstance(start, str):
+            start = self.start(start, rng)
+        stop = MaxIter(check_positive_int("max_iter", max_iter)) | GradNorm(grad_tol)
+        if target > 0:
+            stop = stop | MetricBelow("error", target)
+        return rgd(self.problem, start, step=step, stop=stop, metrics={"error": self.error})
 
 
-def sensing_problem(K: int, N: int, m: int, *, noise: float = 0.0, rng: RngLike = None) -> SensingProblem:
-    """Surrogate A, real: y = A(h* o h* o x* o x*) + noise e with e ~ N(0, I_m), unit truth."""
+def sensing_problem(
+    K: int,
+    N: int,
+    m: int | None = None,
+    *,
+    sensing: str = "gaussian_tensor",
+    field: str = "real",
+    parametrization: str = "spheres",
+    noise: float = 0.0,
+    L: int | None = None,
+    rng: RngLike = None,
+) -> SensingProblem:
+    """A finite-sample BDPR problem with a unit truth drawn from ``rng``.
+
+    Parameters
+    ----------
+    K, N : int
+        Lengths of h and x (at least 2).
+    m : int
+        Number of measurements (surrogates); for ``"fourier_bdpr"`` give ``L`` instead.
+    sensing, field, parametrization : str
+        See the module docstring.
+    noise : float
+        gamma: y = A(X*) + gamma e with e ~ N(0, I) (CN(0, I) for complex surrogate A).
+    L : int
+        Signal length of true BDPR (B, C are L x K, L x N Gaussian of ``field``; m = L).
+    """
+    check_choice("sensing", sensing, SENSINGS)
+    check_choice("field", field, ("real", "complex"))
+    check_choice("parametrization", parametrization, PARAMETRIZATIONS)
+    K, N = check_positive_int("K", K, minimum=2), check_positive_int("N", N, minimum=2)
+    if sensing == "fourier_bdpr":
+        if m is not None:
+            raise ValueError(f"m: true BDPR has m = L measurements; give L, not m (got m = {m})")
+        m = check_positive_int("L", L)
+    else:
+        if L is not None:
+            raise ValueError(f"L: only sensing='fourier_bdpr' takes a signal length, got L = {L}")
+        m = check_positive_int("m", m)
     if noise:
         check_positive_finite("noise", noise)
     gen = as_generator(rng)
-    manifold = Product([Sphere(K), Sphere(N)])
-    truth = manifold.random_point(gen)
-    operator = FourWayGaussian(K, N, m, gen)
-    y = operator.apply(lift(*truth))
+    spheres = Product([Sphere(K, field=field), Sphere(N, field=field)])
+    truth = spheres.random_point(gen)
+    dtype = torch.complex128 if field == "complex" else torch.float64
+    if sensing == "gaussian_tensor":
+        operator = FourWayGaussian(K, N, m, gen, field=field)
+        loss_class = FourWayLoss
+    elif sensing == "rank_one_gaussian":
+        operator = RankOneSensing.gaussian((K, N), m, gen, field=field)
+        loss_class = RankOneLoss
+    else:
+        operator = FourierBDPR(randn(gen, (m, K), dtype=dtype), randn(gen, (m, N), dtype=dtype))
+        loss_class = RankOneLoss
+    y = operator.apply_factors(*truth)
     if noise:
         y = y + noise * randn(gen, (m,), dtype=y.dtype)
-    return SensingProblem(Problem(manifold, FourWayLoss(operator, y)), truth, operator, y, FactorSigns())
+    if parametrization == "spheres":
+        manifold = spheres
+    else:
+        manifold = Product([Sphere(K, field=field), Euclidean(N, field=field)])
+    symmetry = FactorSigns() if field == "real" else FactorPhases()
+    problem = Problem(manifold, loss_class(operator, y))
+    return SensingProblem(problem, truth, operator, y, symmetry, sensing, field)
 
 
-__all__ = ["FourWayGaussian", "FourWayLoss", "spectral_start", "SensingProblem", "sensing_problem"]
+__all__ = [
+    "SENSINGS", "PARAMETRIZATIONS", "FourWayLoss", "RankOneLoss", "spectral_start", "SensingProblem",
+    "sensing_problem",
+]  # fmt: skip

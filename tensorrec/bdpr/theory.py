@@ -5,6 +5,7 @@ with representative points of every critical set. The landscape toolkit must rep
 from __future__ import annotations
 
 import math
+import warnings
 
 import torch
 
@@ -84,6 +85,39 @@ def step_limit(model: str, field: str) -> float:
     return 0.5 if model == "A" else 1 / 12 if (model == "B" and field == "real") else 0.25
 
 
+class StepSizeWarning(UserWarning):
+    """A step above the range of the population theory's global bounds."""
+
+
+def check_step(model: str, field: str, step) -> float:
+    """``step`` checked against the population theory of ``model`` (spec 3.5, 4.3).
+
+    Refused (ValueError) unless 0 < mu < 2 / kappa*: beyond it the truth itself is linearly
+    unstable (local rate 1 - mu kappa* <= -1), so RGD cannot converge to it. Warned about
+    (StepSizeWarning) above :func:`step_limit`, where the global tan-theta bounds no longer hold.
+    The ranges assume the loss scale 1/(2m); finite-sample losses deviate from them by their
+    sampling error."""
+    if isinstance(step, bool) or not isinstance(step, (int, float)) or not math.isfinite(step) or step <= 0:
+        raise ValueError(f"step: expected a positive finite number, got {step!r}")
+    kappa = 2 if model == "A" else 12 if (model == "B" and field == "real") else 4
+    if step >= 2 / kappa:
+        raise ValueError(
+            f"step: mu = {step:g} cannot converge for the {field} {model} model: its local rate "
+            f"1 - {kappa} mu = {1 - kappa * step:g} is <= -1; take mu < {2 / kappa:g} "
+            f"(the global bounds need mu <= {step_limit(model, field):g})"
+        )
+    limit = step_limit(model, field)
+    if step > limit:
+        warnings.warn(
+            f"step: mu = {step:g} is above {limit:g}, the range where population RGD provably "
+            f"contracts from every start (mu max kappa alpha <= 1) for the {field} {model} model; "
+            "it may still converge locally",
+            StepSizeWarning,
+            stacklevel=3,
+        )
+    return float(step)
+
+
 def tan_bound_rates(model: str, field: str, step: float, alpha0: float, beta0: float) -> tuple[float, float]:
     """Per-step contraction factors of the global bounds tan(t) <= rate^t tan(0) for h and x:
     A: 1 / (1 + 2 mu beta0) and 1 / (1 + 2 mu alpha0); real B: 1 / (1 + 4 mu); complex B and real
@@ -110,5 +144,5 @@ def iterations_to_error(
 
 __all__ = [
     "classification_table", "representative", "local_rate", "FLAT_MAXIMUM", "tan_theta", "kappas",
-    "tan_step", "step_limit", "tan_bound_rates", "iterations_to_error",
+    "tan_step", "step_limit", "StepSizeWarning", "check_step", "tan_bound_rates", "iterations_to_error",
 ]  # fmt: skip

@@ -2,6 +2,7 @@
 
 from tensorrec.operators.base import Identity, Operator
 from tensorrec.operators.gaussian import DenseGaussian, KroneckerGaussian
+from tensorrec.operators.paired import FourierBDPR, FourWayGaussian, RankOneSensing
 from tensorrec.operators.sampling import EntrySampling, tt_sample_numba, tt_sample_torch, tt_sample_vjp_numba
 
 __all__ = [
@@ -9,6 +10,9 @@ __all__ = [
     "Identity",
     "DenseGaussian",
     "KroneckerGaussian",
+    "FourWayGaussian",
+    "RankOneSensing",
+    "FourierBDPR",
     "EntrySampling",
     "tt_sample_torch",
     "tt_sample_numba",

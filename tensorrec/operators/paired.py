@@ -1,0 +1,208 @@
+"""Sensing operators on paired rank-one tensors X = h o conj(h) o x o conj(x) (the BDPR
+lifting, bdpr_landscape spec 2): Gaussian 4-way tensor sensing (surrogate A), rank-one
+Gaussian sensing (surrogate B) and the Fourier BDPR operator. Each evaluates on the factors
+(``apply_format`` of a :class:`~tensorrec.formats.PairedRankOne`) without forming X.
+
+Inner product convention: y_i = <A_i, X> = sum conj(A_i) X.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from tensorrec._backend import as_tensor, check_choice, check_compatible, check_finite, check_positive_int
+from tensorrec._random import RngLike, as_generator, randn
+from tensorrec.formats.paired import PairedRankOne
+from tensorrec.operators.base import Operator
+from tensorrec.operators.gaussian import _available_bytes
+
+
+def _paired_kron(v: torch.Tensor) -> torch.Tensor:
+    """kron(v, conj(v)) over the last axis (leading batch axes kept)."""
+    return (v[..., :, None] * v.conj()[..., None, :]).reshape(*v.shape[:-1], -1)
+
+
+class _PairedOperator(Operator):
+    """Shared checks: ``apply_format`` takes a PairedRankOne with the operator's factor lengths."""
+
+    dims: tuple[int, ...]
+    structured = True
+
+    def apply_format(self, t) -> torch.Tensor:
+        if not isinstance(t, PairedRankOne) or t.dims != self.dims:
+            got = getattr(t, "dims", type(t).__name__)
+            raise ValueError(f"t: expected a PairedRankOne with factor lengths {self.dims}, got {got}")
+        return self.apply_factors(*t.factors)
+
+    def apply_factors(self, *factors) -> torch.Tensor:
+        raise NotImplementedError
+
+
+class FourWayGaussian(_PairedOperator):
+    """Surrogate A: y_i = <A_i, X> for X in F^{K x K x N x N}, A_i with i.i.d. N(0, 1) (real)
+    or CN(0, 1) (complex) entries, stored as an (m, K^2, N^2) array.
+
+    Memory is m K^2 N^2 entries (52 MB real at K = N = 8, m = 1600); above ``max_bytes``
+    (default: half the available memory) the constructor refuses with the sizes.
+    ``apply_factors(h, x)`` contracts with kron(x, conj(x)) first, then forms the quadratic
+    form in h: O(m K^2 N^2), never forming X. Leading batch axes on h, x are allowed.
+    """
+
+    def __init__(
+        self,
+        K: int,
+        N: int,
+        m: int,
+        rng: RngLike = None,
+        *,
+        field: str = "real",
+        max_bytes: int | None = None,
+    ):
+        self.K, self.N = check_positive_int("K", K), check_positive_int("N", N)
+        self.m = check_positive_int("m", m)
+        self.field = check_choice("field", field, ("real", "complex"))
+        self.dims, self.shape = (K, N), (K, K, N, N)
+        dtype = torch.complex128 if field == "complex" else torch.float64
+        need = dtype.itemsize * m * K * K * N * N
+        limit = _available_bytes() // 2 if max_bytes is None else int(max_bytes)
+        if need > limit:
+            raise MemoryError(
+                f"m, K, N: the 4-way sensing tensors (m = {m}, K = {K}, N = {N}) need "
+                f"{need / 2**30:.2f} GiB, above the limit of {limit / 2**30:.2f} GiB (max_bytes)"
+            )
+        self.tensors = randn(as_generator(rng), (m, K * K, N * N), dtype=dtype)
+
+    def __repr__(self) -> str:
+        return f"FourWayGaussian(K={self.K}, N={self.N}, m={self.m}, field={self.field!r})"
+
+    def _apply(self, x):
+        return torch.einsum("iab,ab->i", self.tensors.conj(), x.reshape(self.K**2, self.N**2))
+
+    def _adjoint(self, y):
+        return torch.einsum("i,iab->ab", y, self.tensors).reshape(self.shape)
+
+    def h_forms(self, x) -> torch.Tensor:
+        """M_i = A_i contracted with x o conj(x) on modes 3, 4 (conjugated), shape (..., m, K, K):
+        <A_i, h o conj(h) o x o conj(x)> = h^T M_i conj(h)."""
+        flat = self.tensors.reshape(self.m * self.K**2, self.N**2)
+        return (_paired_kron(x).conj() @ flat.mT).conj().reshape(*x.shape[:-1], self.m, self.K, self.K)
+
+    def x_forms(self, h) -> torch.Tensor:
+        """P_i = A_i contracted with h o conj(h) on modes 1, 2 (conjugated), shape (..., m, N, N)."""
+        p = torch.einsum("...a,iac->...ic", _paired_kron(h).conj(), self.tensors).conj()
+        return p.reshape(*h.shape[:-1], self.m, self.N, self.N)
+
+    def apply_factors(self, h, x) -> torch.Tensor:
+        """<A_i, h o conj(h) o x o conj(x)> for all i, shape (..., m)."""
+        return torch.einsum("...a,...iab,...b->...i", h, self.h_forms(x), h.conj())
+
+
+class RankOneSensing(_PairedOperator):
+    """y_i = prod_j abs(U_j[i] v_j)^2 = <A_i, v_1 o conj(v_1) o ... o v_p o conj(v_p)>, with
+    A_i = a_i o conj(a_i) o b_i o conj(b_i) o ... and U_j[i] = a_i^H the rows of ``rows[j]``.
+
+    Surrogate B is p = 2 with Gaussian rows (:meth:`gaussian`); p = 1 is phase retrieval.
+    Only the (m x d_j) row matrices are stored, never the sensing tensors.
+    """
+
+    def __init__(self, *rows):
+        if not 1 <= len(rows) <= 4:
+            raise ValueError(f"rows: expected 1 to 4 (m x d) row matrices, got {len(rows)}")
+        mats = tuple(as_tensor(r, f"rows[{j}]") for j, r in enumerate(rows))
+        for j, r in enumerate(mats):
+            if r.ndim != 2:
+                raise ValueError(f"rows[{j}]: expected an m x d matrix, got shape {tuple(r.shape)}")
+            check_finite(f"rows[{j}]", r)
+        if len({r.shape[0] for r in mats}) != 1:
+            raise ValueError(f"rows: expected the same number of rows m, got {[r.shape[0] for r in mats]}")
+        check_compatible({f"rows[{j}]": r for j, r in enumerate(mats)})
+        self.rows = mats
+        self.m = mats[0].shape[0]
+        self.dims = tuple(r.shape[1] for r in mats)
+        self.shape = tuple(d for d in self.dims for _ in range(2))
+        self.field = "complex" if mats[0].is_complex() else "real"
+
+    @classmethod
+    def gaussian(cls, dims, m: int, rng: RngLike = None, *, field: str = "real"):
+        """Rows with i.i.d. N(0, 1) (real) or CN(0, 1) (complex) entries."""
+        check_choice("field", field, ("real", "complex"))
+        m = check_positive_int("m", m)
+        dims = tuple(check_positive_int(f"dims[{j}]", d) for j, d in enumerate(dims))
+        gen = as_generator(rng)
+        dtype = torch.complex128 if field == "complex" else torch.float64
+        return cls(*(randn(gen, (m, d), dtype=dtype) for d in dims))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(dims={self.dims}, m={self.m}, field={self.field!r})"
+
+    def _letters(self):
+        return [("abcdefgh"[2 * j], "abcdefgh"[2 * j + 1]) for j in range(len(self.dims))]
+
+    def _apply(self, x):
+        operands, subs = [], []
+        for u, (s, t) in zip(self.rows, self._letters(), strict=True):
+            operands += [u, u.conj()]
+            subs += ["i" + s, "i" + t]
+        out = "".join(s + t for s, t in self._letters())
+        x = x.to(torch.promote_types(x.dtype, self.rows[0].dtype))
+        return torch.einsum(",".join(subs) + "," + out + "->i", *operands, x)
+
+    def _adjoint(self, y):
+        operands, subs = [y.to(torch.promote_types(y.dtype, self.rows[0].dtype))], ["i"]
+        for u, (s, t) in zip(self.rows, self._letters(), strict=True):
+            operands += [u.conj(), u]
+            subs += ["i" + s, "i" + t]
+        out = "".join(s + t for s, t in self._letters())
+        return torch.einsum(",".join(subs) + "->" + out, *operands)
+
+    def projections(self, *factors) -> list[torch.Tensor]:
+        """u_j = U_j v_j for each factor, shape (..., m) (leading batch axes allowed)."""
+        if len(factors) != len(self.dims):
+            raise ValueError(f"factors: expected {len(self.dims)} vectors, got {len(factors)}")
+        return [
+            v.to(torch.promote_types(v.dtype, u.dtype)) @ u.mT
+            for u, v in zip(self.rows, factors, strict=True)
+        ]
+
+    def apply_factors(self, *factors) -> torch.Tensor:
+        """prod_j abs(U_j v_j)^2, shape (..., m), in O(m sum_j d_j)."""
+        return math.prod(u.abs() ** 2 for u in self.projections(*factors))
+
+
+class FourierBDPR(RankOneSensing):
+    """True BDPR: y_l = abs(b_l^H h)^2 abs(c_l^H x)^2, the normalized measurements y / L of
+    ``abs(F(B h * C x))^2`` (bdpr_landscape spec 1.2), with b_l^H, c_l^H the rows of F B and
+    F C (F the unitary DFT, computed once by FFT). ``apply_factors`` costs O(L (K + N)) with
+    the stored rows; :meth:`forward_fft` evaluates the same by FFTs in O(L log L + L (K + N))
+    from B and C alone."""
+
+    def __init__(self, B, C):
+        B, C = as_tensor(B, "B"), as_tensor(C, "C")
+        for name, mat in (("B", B), ("C", C)):
+            if mat.ndim != 2:
+                raise ValueError(f"{name}: expected an L x K matrix, got shape {tuple(mat.shape)}")
+            check_finite(name, mat)
+        if B.shape[0] != C.shape[0]:
+            raise ValueError(
+                f"B, C: expected the same length L (rows), got {B.shape[0]} (B) and {C.shape[0]} (C)"
+            )
+        check_compatible({"B": B, "C": C})
+        self.B, self.C = B, C
+        self.L = B.shape[0]
+        scale = 1.0 / math.sqrt(self.L)
+        super().__init__(torch.fft.fft(B, dim=0) * scale, torch.fft.fft(C, dim=0) * scale)
+        self.factor_field = "complex" if B.is_complex() else "real"
+
+    def __repr__(self) -> str:
+        return f"FourierBDPR(L={self.L}, K={self.dims[0]}, N={self.dims[1]}, field={self.factor_field!r})"
+
+    def forward_fft(self, h, x) -> torch.Tensor:
+        """``abs(fft(B h) * fft(C x))**2 / L**2`` = y / L, by FFTs (leading batch axes allowed)."""
+        u = torch.fft.fft(h @ self.B.mT, dim=-1)
+        v = torch.fft.fft(x @ self.C.mT, dim=-1)
+        return (u * v).abs() ** 2 / self.L**2
+
+
+__all__ = ["FourWayGaussian", "RankOneSensing", "FourierBDPR"]
