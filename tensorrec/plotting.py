@@ -156,9 +156,17 @@ def plot_success_rates(panels: dict[str, Sequence[dict]], out_dir, stem: str, ti
     return save_figure(fig, out_dir, stem)
 
 
-def plot_noise_floor(panels: dict[str, Sequence[dict]], out_dir, stem: str, title: str):
+def plot_noise_floor(
+    panels: dict[str, Sequence[dict]],
+    out_dir,
+    stem: str,
+    title: str,
+    *,
+    prediction: str = "gamma^2 p m/(m-p)",
+):
     """Mean final ||X - X*||^2 against gamma (log-log) for every m, with the predicted floor
-    gamma^2 p m / (m - p) dashed; one panel per entry of ``panels``."""
+    (``row["predicted"]``, named ``prediction`` in the legend) dashed; one panel per entry of
+    ``panels``."""
     fig, axes = new_figure(len(panels))
     for ax, (name, rows) in zip(axes, panels.items(), strict=True):
         for m in sorted({r["m"] for r in rows}):
@@ -167,9 +175,7 @@ def plot_noise_floor(panels: dict[str, Sequence[dict]], out_dir, stem: str, titl
             mean = [np.mean([r["final_sq_error"] for r in sub if r["gamma"] == g]) for g in gammas]
             pred = [next(r["predicted"] for r in sub if r["gamma"] == g) for g in gammas]
             (line,) = ax.loglog(gammas, mean, "o-", label=f"m = {m} (mean of {len(sub) // len(gammas)})")
-            ax.loglog(
-                gammas, pred, "--", color=line.get_color(), alpha=0.7, label=f"m = {m}: gamma^2 p m/(m-p)"
-            )
+            ax.loglog(gammas, pred, "--", color=line.get_color(), alpha=0.7, label=f"m = {m}: {prediction}")
         ax.set_xlabel("noise level gamma")
         ax.set_ylabel("final ||X - X*||^2")
         ax.set_title(name, fontsize=9)

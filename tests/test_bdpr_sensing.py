@@ -194,3 +194,20 @@ def test_step_checks_and_bad_input():
         sp.operator.apply_factors(torch.zeros(3, dtype=torch.float64))
     with pytest.raises(TypeError, match=r"^operator: expected a FourWayGaussian or RankOneSensing"):
         spectral_start(object(), sp.y)
+
+
+def test_batched_basin_statistics_give_the_per_start_outcomes():
+    from tensorrec.landscape import basin_statistics
+
+    sp = sensing_problem(6, 6, 60, rng=1)
+
+    def success(point):
+        return sp.error(point) < 1e-6
+
+    kwargs = {"step": 0.25, "max_iter": 1500, "tol_grad": 1e-9, "symmetry": sp.symmetry, "rng": 2}
+    one = basin_statistics(sp.problem, 6, success, **kwargs)
+    batched = basin_statistics(sp.problem, 6, success, batch_size=4, **kwargs)
+    assert [r["outcome"] for r in one.records] == [r["outcome"] for r in batched.records]
+    assert {r["outcome"] for r in one.records} == {"global", "spurious_minimum"}  # both occur here
+    for a, b in zip(one.records, batched.records, strict=True):
+        assert abs(a["value"] - b["value"]) < 1e-9

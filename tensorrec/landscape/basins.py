@@ -6,7 +6,9 @@ import dataclasses
 import math
 from collections.abc import Callable
 
-from tensorrec._backend import check_positive_int
+import torch
+
+from tensorrec._backend import check_positive_int, tree_map
 from tensorrec._random import RngLike, spawn
 from tensorrec.landscape.classify import classify
 from tensorrec.optim import GradNorm, MaxIter, Problem, rgd
@@ -45,7 +47,9 @@ def basin_statistics(
     tol_grad: float = 1e-8,
     classify_failures: bool = True,
     symmetry=None,
+    batch_size: int = 1,
     log=None,
+    key: str = "start",
     rng: RngLike = None,
 ) -> BasinReport:
     """RGD (constant ``step``) from ``n_starts`` random points (``SeedSequence(rng).spawn``).
@@ -53,31 +57,43 @@ def basin_statistics(
     A start is ``"global"`` when ``success(x)`` holds at its end; otherwise, when its
     gradient norm is below ``tol_grad``, it is classified (:func:`classify`) as a
     ``"spurious_minimum"``, ``"saddle"``, ``"maximum"`` or ``"degenerate"`` point, else
-    ``"unconverged"``. With a ``log`` (a :class:`~tensorrec.runner.TrialLog`), each finished
-    start is written as it completes and skipped on a rerun.
+    ``"unconverged"``.
+
+    ``batch_size > 1`` runs that many starts as one batched problem (the objective must accept
+    leading batch axes and return the sum of the costs): the starts are the same, each runs
+    until the batch's total gradient norm is below ``tol_grad`` or ``max_iter``. With a
+    ``log`` (a :class:`~tensorrec.runner.TrialLog`), each finished start is written under
+    ``f"{key}{k}"`` as soon as its batch completes and skipped on a rerun.
     """
     n_starts = check_positive_int("n_starts", n_starts)
+    batch_size = check_positive_int("batch_size", batch_size)
     manifold = problem.manifold
-    records = []
-    for k, gen in enumerate(spawn(rng, n_starts)):
-        key = f"start{k}"
-        if log is not None and key in log:
-            records.append(log.records()[key])
-            continue
-        x0 = manifold.random_point(gen)
+    gens = spawn(rng, n_starts)
+    keys = [f"{key}{k}" for k in range(n_starts)]
+    done = {k: log.records()[keys[k]] for k in range(n_starts) if log is not None and keys[k] in log}
+    pending = [k for k in range(n_starts) if k not in done]
+    for first in range(0, len(pending), batch_size):
+        chunk = pending[first : first + batch_size]
+        starts = [manifold.random_point(gens[k]) for k in chunk]
+        x0 = starts[0] if batch_size == 1 else tree_map(lambda *parts: torch.stack(parts), *starts)
         res = rgd(problem, x0, step=step, stop=MaxIter(max_iter) | GradNorm(tol_grad))
-        record = {"start": k, "value": res.value, "grad_norm": res.grad_norm, "iterations": res.iterations}
-        if success(res.point):
-            record["outcome"] = "global"
-        elif res.grad_norm < tol_grad and classify_failures:
-            point = classify(problem, res.point, symmetry=symmetry, tol_grad=tol_grad)
-            record["outcome"] = _KIND_TO_OUTCOME.get(point.kind, "degenerate")
-            record["min_eigenvalue"] = float(point.eigenvalues.min())
-        else:
-            record["outcome"] = "unconverged"
-        if log is not None:
-            log.write(key, record)
-        records.append(record)
+        for j, k in enumerate(chunk):
+            point = res.point if batch_size == 1 else tree_map(lambda t, j=j: t[j], res.point)
+            value, rgrad = problem.value_and_rgrad(point)
+            grad_norm = float(manifold.norm(point, rgrad).sum())
+            record = {"start": k, "value": float(value), "grad_norm": grad_norm, "iterations": res.iterations}
+            if success(point):
+                record["outcome"] = "global"
+            elif grad_norm < tol_grad and classify_failures:
+                critical = classify(problem, point, symmetry=symmetry, tol_grad=tol_grad)
+                record["outcome"] = _KIND_TO_OUTCOME.get(critical.kind, "degenerate")
+                record["min_eigenvalue"] = float(critical.eigenvalues.min())
+            else:
+                record["outcome"] = "unconverged"
+            if log is not None:
+                log.write(keys[k], record)
+            done[k] = record
+    records = [done[k] for k in range(n_starts)]
     counts = {o: sum(r["outcome"] == o for r in records) for o in OUTCOMES}
     fractions = {o: (c / n_starts, wilson_interval(c, n_starts)) for o, c in counts.items()}
     return BasinReport(fractions, records)

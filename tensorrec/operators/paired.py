@@ -73,6 +73,7 @@ class FourWayGaussian(_PairedOperator):
                 f"{need / 2**30:.2f} GiB, above the limit of {limit / 2**30:.2f} GiB (max_bytes)"
             )
         self.tensors = randn(as_generator(rng), (m, K * K, N * N), dtype=dtype)
+        self._flat = self.tensors.reshape(m * K * K, N * N)
 
     def __repr__(self) -> str:
         return f"FourWayGaussian(K={self.K}, N={self.N}, m={self.m}, field={self.field!r})"
@@ -84,15 +85,20 @@ class FourWayGaussian(_PairedOperator):
         return torch.einsum("i,iab->ab", y, self.tensors).reshape(self.shape)
 
     def h_forms(self, x) -> torch.Tensor:
-        """M_i = A_i contracted with x o conj(x) on modes 3, 4 (conjugated), shape (..., m, K, K):
-        <A_i, h o conj(h) o x o conj(x)> = h^T M_i conj(h)."""
-        flat = self.tensors.reshape(self.m * self.K**2, self.N**2)
-        return (_paired_kron(x).conj() @ flat.mT).conj().reshape(*x.shape[:-1], self.m, self.K, self.K)
+        """M_i = sum_kl conj(A_i[:, :, k, l]) x_k conj(x_l), shape (..., m, K, K), so that
+        <A_i, h o conj(h) o x o conj(x)> = h^T M_i conj(h). One pass over the tensors."""
+        kx = _paired_kron(x).reshape(-1, self.N**2)  # batch axes flattened: one matrix product
+        if self.field == "complex":
+            m = (self._flat @ kx.conj().resolve_conj().mT).conj().resolve_conj()
+        else:
+            m = self._flat @ kx.mT
+        return m.mT.reshape(*x.shape[:-1], self.m, self.K, self.K)
 
-    def x_forms(self, h) -> torch.Tensor:
-        """P_i = A_i contracted with h o conj(h) on modes 1, 2 (conjugated), shape (..., m, N, N)."""
-        p = torch.einsum("...a,iac->...ic", _paired_kron(h).conj(), self.tensors).conj()
-        return p.reshape(*h.shape[:-1], self.m, self.N, self.N)
+    def x_form_sum(self, weights) -> torch.Tensor:
+        """S = sum_{i, a, b} weights[i, a, b] A_i[a, b, :, :], shape (..., N, N), for weights of
+        shape (..., m, K, K). One pass over the tensors."""
+        w = weights.reshape(-1, self.m * self.K**2).resolve_conj()
+        return (w @ self._flat).reshape(*weights.shape[:-3], self.N, self.N)
 
     def apply_factors(self, h, x) -> torch.Tensor:
         """<A_i, h o conj(h) o x o conj(x)> for all i, shape (..., m)."""
