@@ -206,3 +206,52 @@ def test_torus_pictures_equal_the_closed_forms_and_markers_sit_on_the_grid_angle
             assert on_grid.all() or (model == "A" and on_line.any()), (model, angles, p.kind)
     with pytest.raises(ValueError, match=r"^truth: expected unit vectors"):
         population_problem("A", 2, 2, truth=(2 * e1, e1))
+
+
+@pytest.mark.parametrize("field", ["real", "complex"])
+def test_sphere_exp_and_log_are_inverse(field):
+    from tensorrec.manifolds import Product, Sphere
+
+    manifold = Product([Sphere(5, field=field), Sphere(3, field=field)])
+    x = manifold.random_point(0, batch=(4,))
+    u = manifold.project_tangent(x, manifold.random_point(1, batch=(4,)))
+    u = tuple(2.5 * t for t in u)  # norms up to 2.5 < pi
+    y = manifold.exp(x, u)
+    assert manifold.check_point(y)[0]
+    back = manifold.log(x, y)
+    assert all(torch.allclose(a, b, atol=1e-12) for a, b in zip(back, u, strict=True))
+    zero = manifold.log(x, x)
+    assert all(float(t.abs().max()) < 1e-15 for t in zero)
+
+
+def test_regularity_constants_match_the_population_closed_forms():
+    from tensorrec.bdpr import population_problem
+    from tensorrec.landscape import regularity_constants
+
+    pop = population_problem("A", 5, 4, rng=3)
+    rep = regularity_constants(pop.problem, pop.truth, radius=0.8, n_samples=400, symmetry=pop.symmetry,
+                               refine=False, rng=4)  # fmt: skip
+    th, tx = rep.samples["angles"].T
+    a, b = np.cos(th), np.cos(tx)
+    inner = 2 * a * b * (b * th * np.sin(th) + a * tx * np.sin(tx))
+    grad2 = 4 * a**2 * b**2 * (b**2 * np.sin(th) ** 2 + a**2 * np.sin(tx) ** 2)
+    assert np.allclose(rep.samples["I"], inner, rtol=1e-11, atol=1e-14)
+    assert np.allclose(rep.samples["G"], grad2, rtol=1e-11, atol=1e-14)
+    assert np.allclose(rep.samples["D"], th**2 + tx**2, rtol=1e-12)
+    assert np.allclose(np.hypot(th, tx), rep.samples["r"], rtol=1e-12)
+    assert np.sum(rep.samples["r"] == 0.8) == 200  # "mixed": half on the boundary
+    # frontier: alpha(beta) = min_s (I_s - beta G_s) / D_s, decreasing, and refinement only lowers it
+    assert np.all(np.diff(rep.alphas) <= 1e-12)
+    refined = regularity_constants(pop.problem, pop.truth, radius=0.8, n_samples=400, symmetry=pop.symmetry,
+                                   rng=4)  # fmt: skip
+    assert np.all(refined.alphas <= rep.alphas + 1e-15) and refined.alpha0 <= rep.alpha0
+    assert abs(refined.alpha0 / 1.14021 - 1) < 1e-3  # spec 6.5 table, radius 0.8
+    # complex: the phase directions are removed, chordal distance available
+    cpop = population_problem("A", 3, 3, field="complex", rng=5)
+    crep = regularity_constants(cpop.problem, cpop.truth, radius=0.5, n_samples=300, symmetry=cpop.symmetry,
+                                distance="chordal", refine=False, rng=6)  # fmt: skip
+    assert crep.alpha0 > 0 and crep.best[2] > 0
+    with pytest.raises(ValueError, match=r"^radius: expected a value in \(0, pi/2\), got 2"):
+        regularity_constants(pop.problem, pop.truth, radius=2.0)
+    with pytest.raises(ValueError, match=r"^distance: expected one of 'geodesic', 'chordal'"):
+        regularity_constants(pop.problem, pop.truth, radius=0.5, distance="tensor")

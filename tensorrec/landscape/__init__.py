@@ -5,6 +5,7 @@ from tensorrec.landscape.basins import BasinReport, basin_statistics, wilson_int
 from tensorrec.landscape.classify import CriticalPoint, classify
 from tensorrec.landscape.hessian import HessianInfo, rgrad, rhess, rhess_eigs, rhvp, tangent_basis
 from tensorrec.landscape.pictures import angle_slice, torus_angles, torus_grid
+from tensorrec.landscape.regularity import RegularityReport, regularity_constants
 from tensorrec.landscape.search import SearchResult, find_critical_points, newton_step
 from tensorrec.landscape.symmetry import FactorPhases, FactorSigns, NoSymmetry, deduplicate
 
@@ -27,6 +28,8 @@ __all__ = [
     "BasinReport",
     "basin_statistics",
     "wilson_interval",
+    "RegularityReport",
+    "regularity_constants",
     "angle_slice",
     "torus_grid",
     "torus_angles",

@@ -10,17 +10,14 @@ import torch
 
 
 def _values(problem, h, x) -> np.ndarray:
-    """problem.value on a grid of factor pairs (leading axes), batched when the cost allows it."""
+    """problem.value at every factor pair of a grid (leading axes), vectorized with
+    ``torch.func.vmap`` when the cost allows it, else point by point."""
+    batch = h.shape[:-1]
+    hf, xf = h.reshape(-1, h.shape[-1]), x.reshape(-1, x.shape[-1])
     try:
-        v = problem.value((h, x))
-        if tuple(v.shape) == tuple(h.shape[:-1]):
-            return v.detach().numpy()
+        return torch.func.vmap(lambda a, b: problem.value((a, b)))(hf, xf).detach().numpy().reshape(batch)
     except (RuntimeError, ValueError, IndexError):
-        pass
-    out = np.empty(h.shape[:-1])
-    for idx in np.ndindex(*out.shape):
-        out[idx] = float(problem.value((h[idx], x[idx])))
-    return out
+        return np.array([float(problem.value((a, b))) for a, b in zip(hf, xf, strict=True)]).reshape(batch)
 
 
 def angle_slice(problem, center, dirs, n: int = 361):

@@ -106,6 +106,14 @@ class Manifold:
         """The nearest point of the manifold to ``z`` (a metric projection)."""
         raise NotImplementedError
 
+    def exp(self, x, u):
+        """The exponential map (geodesic from x with initial velocity u)."""
+        raise NotImplementedError(f"{type(self).__name__} has no closed-form exponential map")
+
+    def log(self, x, y):
+        """The logarithm: the shortest tangent vector u at x with exp(x, u) = y."""
+        raise NotImplementedError(f"{type(self).__name__} has no closed-form logarithm")
+
     def egrad_to_rgrad(self, x, g):
         """Riemannian gradient from the Euclidean gradient ``g`` (the tangent projection)."""
         return self.project_tangent(x, g)

@@ -38,6 +38,12 @@ class Euclidean(Manifold):
     def project_point(self, z):
         return z
 
+    def exp(self, x, u):
+        return x + u
+
+    def log(self, x, y):
+        return y - x
+
     def ehess_to_rhess(self, x, g, hu, u):
         return hu
 

@@ -81,6 +81,12 @@ class Product(Manifold):
     def retract(self, x, u):
         return tuple(m.retract(xk, uk) for m, xk, uk in self._zip(x, u))
 
+    def exp(self, x, u):
+        return tuple(m.exp(xk, uk) for m, xk, uk in self._zip(x, u))
+
+    def log(self, x, y):
+        return tuple(m.log(xk, yk) for m, xk, yk in self._zip(x, y))
+
     def project_point(self, z):
         return tuple(m.project_point(zk) for m, zk in self._zip(z))
 

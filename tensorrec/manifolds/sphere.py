@@ -66,12 +66,25 @@ class Sphere(Manifold):
     def retract(self, x, u):
         if self.retraction == "normalize":
             return self._normalize(x + u)
+        return self.exp(x, u)
+
+    def project_point(self, z):
+        return self._normalize(z)
+
+    def exp(self, x, u):
+        """The exponential map cos(||u||) x + sin(||u||) u / ||u|| (a great circle)."""
         t = self._expand(self.norm(x, u))
         safe = torch.where(t > 0, t, torch.ones_like(t))
         return torch.cos(t) * x + torch.sin(t) * (u / safe)
 
-    def project_point(self, z):
-        return self._normalize(z)
+    def log(self, x, y):
+        """The inverse of :meth:`exp`: theta w / ||w|| with w = y - Re<x, y> x and
+        theta = atan2(||w||, Re<x, y>) (no arccos, so no loss of accuracy near x = y)."""
+        w = self.project_tangent(x, y)
+        nw = self.norm(x, w)
+        theta = torch.atan2(nw, real_inner(x, y, self.ndim))
+        safe = torch.where(nw > 0, nw, torch.ones_like(nw))
+        return self._expand(theta / safe) * w
 
     def ehess_to_rhess(self, x, g, hu, u):
         return self.project_tangent(x, hu) - self._expand(real_inner(x, g, self.ndim)) * u
