@@ -54,8 +54,8 @@ def compute(cfg: Config, rng) -> dict:
     for m, gen in zip(cfg.ms, gens[1:], strict=True):
         sp = sensing_problem(cfg.K, cfg.N, m, rng=gen)
         rep = regularity_constants(
-            sp.problem, sp.truth, radius=cfg.finite_radius, n_samples=cfg.finite_samples, symmetry=sp.symmetry,
-            refine=False, chunk=64, rng=gen,
+            sp.problem, sp.truth, radius=cfg.finite_radius, n_samples=cfg.finite_samples,
+            symmetry=sp.symmetry, refine=False, chunk=64, rng=gen,
         )  # fmt: skip
         finite.append(
             {"m": m, "betas": rep.betas, "alphas": rep.alphas, "alpha0": rep.alpha0, "best": rep.best}

@@ -92,7 +92,7 @@ def check(results: dict) -> list[str]:
         if r["max_rel_deviation"] > 1e-3:
             violations.append(
                 f"population {r['model']} at the truth: frontier deviates from "
-                f"alpha + {r['kappa'] ** 2:g} beta = {r['kappa']:g} by {r['max_rel_deviation']:.1e} (relative)"
+                f"alpha + {r['kappa'] ** 2:g} beta = {r['kappa']:g} by {r['max_rel_deviation']:.1e}"
             )
     return violations
 

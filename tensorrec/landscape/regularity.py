@@ -37,8 +37,9 @@ class RegularityReport:
     """``betas`` and the frontier ``alphas`` = min_s (I_s - beta G_s) / D_s (an upper bound on
     the true constants; refined values included); ``alpha0`` = alpha at beta = 0; ``best`` =
     (alpha, beta, 4 alpha beta) maximizing alpha beta; ``samples`` = per-sample radius r, the
-    geodesic angle of each factor to the truth (``angles``, n x factors), I, D and G; ``worst`` = indices of the samples that set alpha(0); ``refined`` = whether the
-    frontier includes refined minima."""
+    geodesic angle of each factor to the truth (``angles``, n x factors), I, D and G;
+    ``worst`` = indices of the samples that set alpha(0); ``refined`` = whether the frontier
+    includes refined minima."""
 
     radius: float
     distance: str
