@@ -18,6 +18,7 @@ vectors, 2 df/d conj(h), matching ``torch.autograd``.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 
 import torch
@@ -25,7 +26,7 @@ import torch
 from tensorrec._backend import as_tensor, check_choice, check_positive_finite, check_positive_int
 from tensorrec._random import RngLike, as_generator, randn
 from tensorrec.bdpr import theory
-from tensorrec.formats.paired import PairedRankOne
+from tensorrec.formats.paired import PairedRankOne, kron_distance
 from tensorrec.landscape import FactorPhases, FactorSigns
 from tensorrec.manifolds import Euclidean, Product, Sphere
 from tensorrec.operators.paired import FourierBDPR, FourWayGaussian, RankOneSensing
@@ -162,7 +163,11 @@ class SensingProblem:
 
     def error(self, point) -> float:
         """||X(h, x) - X*||_F (sign/phase invariant, no cancellation; spec 3.5)."""
-        return PairedRankOne(tuple(point)).distance(PairedRankOne(self.truth))
+        return kron_distance(torch.kron(point[0], point[1]), self._truth_kron)
+
+    @functools.cached_property
+    def _truth_kron(self) -> torch.Tensor:
+        return PairedRankOne(self.truth).kron_vector()
 
     def start(self, kind: str = "spectral", rng: RngLike = None) -> tuple[torch.Tensor, torch.Tensor]:
         """``"spectral"`` (spec 4.4) or ``"random"`` (uniform on the spheres; for a free x a

@@ -82,14 +82,7 @@ class PairedRankOne:
         ||X - Y||^2 = (||u||^2 - ||w||^2)^2 + 2 ||u||^2 ||r||^2. Invariant under the signs
         (real) or phases (complex) of each factor."""
         self._check_other(other)
-        u, w = self.kron_vector(), other.kron_vector()
-        dtype = torch.promote_types(u.dtype, w.dtype)
-        u, w = u.to(dtype), w.to(dtype)
-        nu2, nw2 = float(torch.sum(u.abs() ** 2)), float(torch.sum(w.abs() ** 2))
-        if nu2 == 0.0:
-            return nw2
-        r = w - u * (torch.sum(u.conj() * w) / nu2)
-        return math.sqrt((nu2 - nw2) ** 2 + 2 * nu2 * float(torch.sum(r.abs() ** 2)))
+        return kron_distance(self.kron_vector(), other.kron_vector())
 
     def _check_other(self, other) -> None:
         if not isinstance(other, PairedRankOne) or other.dims != self.dims:
@@ -97,4 +90,16 @@ class PairedRankOne:
             raise ValueError(f"other: expected a PairedRankOne with factor lengths {self.dims}, got {got}")
 
 
-__all__ = ["PairedRankOne"]
+def kron_distance(u: torch.Tensor, w: torch.Tensor) -> float:
+    """||u u^H - w w^H||_F for vectors u, w (no checks: the inner loop of error metrics), as
+    sqrt((||u||^2 - ||w||^2)^2 + 2 ||u||^2 ||r||^2) with r = w - u (u^H w) / ||u||^2."""
+    dtype = torch.promote_types(u.dtype, w.dtype)
+    u, w = u.to(dtype), w.to(dtype)
+    nu2, nw2 = float(torch.sum(u.abs() ** 2)), float(torch.sum(w.abs() ** 2))
+    if nu2 == 0.0:
+        return nw2
+    r = w - u * (torch.sum(u.conj() * w) / nu2)
+    return math.sqrt((nu2 - nw2) ** 2 + 2 * nu2 * float(torch.sum(r.abs() ** 2)))
+
+
+__all__ = ["PairedRankOne", "kron_distance"]
