@@ -95,3 +95,12 @@ def test_b2_tt_completion_runs(tmp_path):
     for tool in (*b2.OURS, "teneva_als", "tntorch_adam"):
         assert row[tool]["iterations"] >= 1 and row[tool]["per_iteration_ms"] > 0
     assert [s["samples"] for s in row["scaling"]] == [37, 75, 150]
+
+
+def test_b9_bdpr_fourier_runs(tmp_path):
+    b9 = load("b9_bdpr_fourier")
+    argv = ["--quick", "--out", str(tmp_path), "--Ls", "32", "64", "--rgd-iterations", "3", "--repeats", "1"]
+    assert b9.main(argv) == 0
+    rows = json.loads((tmp_path / "b9_bdpr_fourier" / "results.json").read_text())["rows"]
+    assert [r["L"] for r in rows] == [32, 64]
+    assert all(r["forward_dense_s"] > 0 and r["rgd_iteration_s"] > 0 and r["bound_s"] > 0 for r in rows)
