@@ -188,7 +188,17 @@ def plot_noise_floor(
 KIND_MARKERS = {"minimum": "o", "strict_saddle": "^", "maximum": "s", "degenerate": "x"}
 
 
-def landscape_map(ax, s, t, values, points=(), *, title: str = ""):
+def landscape_map(
+    ax,
+    s,
+    t,
+    values,
+    points=(),
+    *,
+    title: str = "",
+    xlabel: str = "t (second factor angle)",
+    ylabel: str = "s (first factor angle)",
+):
     """Heat map of ``values[i, j]`` at (s[i], t[j]) with critical points ``(s, t, kind)`` marked:
     minimum (circle), strict saddle (triangle), maximum (square), degenerate (cross)."""
     mesh = ax.pcolormesh(t, s, values, shading="auto", cmap="viridis")
@@ -200,8 +210,8 @@ def landscape_map(ax, s, t, values, points=(), *, title: str = ""):
         ax.plot(
             pt, ps, KIND_MARKERS.get(kind, "*"), color="white", markeredgecolor="black", ms=6, label=label
         )
-    ax.set_xlabel("t (second factor angle)")
-    ax.set_ylabel("s (first factor angle)")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=9)
     if points:
         ax.legend(fontsize=6, loc="upper right")

@@ -255,3 +255,18 @@ def test_regularity_constants_match_the_population_closed_forms():
         regularity_constants(pop.problem, pop.truth, radius=2.0)
     with pytest.raises(ValueError, match=r"^distance: expected one of 'geodesic', 'chordal'"):
         regularity_constants(pop.problem, pop.truth, radius=0.5, distance="tensor")
+
+
+def test_sphere_grid_of_population_a_equals_its_closed_form():
+    from tensorrec.bdpr import population_problem
+    from tensorrec.landscape import sphere_grid
+
+    pop = population_problem("A", 3, 4, rng=7)
+    hs, xs = pop.truth
+    th, ph, values = sphere_grid(pop.problem, 0, pop.truth, n=31)
+    assert values.shape == (31, 61)
+    v = np.stack([np.outer(np.sin(th), np.cos(ph)), np.outer(np.sin(th), np.sin(ph)),
+                  np.outer(np.cos(th), np.ones_like(ph))], -1)  # fmt: skip
+    assert np.allclose(values, 1 - (v @ hs.numpy()) ** 2, atol=1e-12)  # minima at +-h*, maxima on h . h* = 0
+    with pytest.raises(ValueError, match=r"^factor: expected the index of a real factor of length 3"):
+        sphere_grid(pop.problem, 1, pop.truth)

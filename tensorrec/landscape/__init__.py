@@ -4,7 +4,7 @@ Riemannian gradients and Hessians, classification of critical points, symmetries
 from tensorrec.landscape.basins import BasinReport, basin_statistics, wilson_interval
 from tensorrec.landscape.classify import CriticalPoint, classify
 from tensorrec.landscape.hessian import HessianInfo, rgrad, rhess, rhess_eigs, rhvp, tangent_basis
-from tensorrec.landscape.pictures import angle_slice, torus_angles, torus_grid
+from tensorrec.landscape.pictures import angle_slice, sphere_grid, torus_angles, torus_grid
 from tensorrec.landscape.regularity import RegularityReport, regularity_constants
 from tensorrec.landscape.search import SearchResult, find_critical_points, newton_step
 from tensorrec.landscape.symmetry import FactorPhases, FactorSigns, NoSymmetry, deduplicate
@@ -33,4 +33,5 @@ __all__ = [
     "angle_slice",
     "torus_grid",
     "torus_angles",
+    "sphere_grid",
 ]

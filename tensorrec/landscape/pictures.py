@@ -39,10 +39,34 @@ def torus_grid(problem, n: int = 361):
     return angle_slice(problem, (e1, e1), (e2, e2), n)
 
 
+def sphere_grid(problem, factor: int, fixed, n: int = 181):
+    """Values on the unit sphere S^2 of factor ``factor`` (which must have 3 real entries),
+    the other factors held at ``fixed`` (a full point whose entry ``factor`` is ignored), on a
+    latitude-longitude grid: v = (sin th cos ph, sin th sin ph, cos th) for th in [0, pi]
+    (``n`` points) and ph in [-pi, pi] (``2n - 1`` points). Returns (th, ph, values[n, 2n - 1])."""
+    fixed = tuple(fixed)
+    if not 0 <= factor < len(fixed) or tuple(fixed[factor].shape) != (3,) or fixed[factor].is_complex():
+        raise ValueError(f"factor: expected the index of a real factor of length 3 in fixed, got {factor}")
+    th = torch.linspace(0.0, math.pi, n, dtype=torch.float64)
+    ph = torch.linspace(-math.pi, math.pi, 2 * n - 1, dtype=torch.float64)
+    v = torch.stack(
+        [torch.sin(th)[:, None] * torch.cos(ph), torch.sin(th)[:, None] * torch.sin(ph),
+         torch.cos(th)[:, None].expand(n, ph.numel())], -1,
+    )  # fmt: skip
+    flat = v.reshape(-1, 3)
+    others = [f.expand(flat.shape[0], *f.shape) for f in fixed]
+    others[factor] = flat
+    try:
+        values = torch.func.vmap(lambda *p: problem.value(tuple(p)))(*others).detach().numpy()
+    except (RuntimeError, ValueError, IndexError):
+        values = np.array([float(problem.value(tuple(o[k] for o in others))) for k in range(flat.shape[0])])
+    return th.numpy(), ph.numpy(), values.reshape(n, ph.numel())
+
+
 def torus_angles(point) -> tuple[float, float]:
     """(s, t) of a point (h, x) of S^1 x S^1."""
     h, x = point
     return math.atan2(float(h[1]), float(h[0])), math.atan2(float(x[1]), float(x[0]))
 
 
-__all__ = ["angle_slice", "torus_grid", "torus_angles"]
+__all__ = ["angle_slice", "torus_grid", "torus_angles", "sphere_grid"]

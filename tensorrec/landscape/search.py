@@ -69,6 +69,8 @@ def find_critical_points(
     check_positive_finite("tol_grad", tol_grad)
     check_positive_int("max_iter", max_iter)
     manifold = problem.manifold
+    if isinstance(starts, int):
+        raise TypeError(f"starts: expected a sequence of points, got the int {starts}; use n_starts={starts}")
     if starts is None:
         if n_starts is None:
             raise ValueError("starts, n_starts: give the starting points or how many to draw")
