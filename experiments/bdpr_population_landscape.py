@@ -6,6 +6,8 @@ with the critical points that regularized Riemannian Newton finds from a grid of
 classified by the general toolkit: minimum (circle), strict saddle (triangle), maximum
 (square), degenerate (cross). A's maxima fill the lines s, t = +-pi/2; B has isolated
 saddles at (0, +-pi/2), (+-pi/2, 0) and maxima at (+-pi/2, +-pi/2) (bdpr_landscape spec 6.7).
+Third panel: A with K = 3 on S^2 (x held at x*), 1 - (h . h*)^2, minima at the poles +-h* and
+the degenerate maximum circle h . h* = 0.
 
 Command: ``tensorrec experiments run bdpr_population_landscape [--quick]``.
 Runtime (one thread): about 8 s with --quick, 40 s in full.
