@@ -107,9 +107,8 @@ def table(results: dict) -> str:
               "| m | instances with one | spurious minima in total |", "|---|---|---|"]  # fmt: skip
     for m in sorted({r["m"] for r in results["finite"]}):
         rows = [r for r in results["finite"] if r["m"] == m]
-        lines.append(
-            f"| {m} | {sum(r['spurious'] > 0 for r in rows)} / {len(rows)} | {sum(r['spurious'] for r in rows)} |"
-        )
+        hits, total = sum(r["spurious"] > 0 for r in rows), sum(r["spurious"] for r in rows)
+        lines.append(f"| {m} | {hits} / {len(rows)} | {total} |")
     return "\n".join(lines) + "\n"
 
 
