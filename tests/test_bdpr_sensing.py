@@ -192,6 +192,15 @@ def test_step_checks_and_bad_input():
         RankOneSensing(torch.zeros(5, 2, dtype=torch.float64), torch.zeros(6, 2, dtype=torch.float64))
     with pytest.raises(ValueError, match=r"^factors: expected 2 vectors, got 1"):
         sp.operator.apply_factors(torch.zeros(3, dtype=torch.float64))
+    with pytest.raises(
+        ValueError, match=r"^factors: expected vectors of lengths \(3, 3\), got lengths \(3, 4\)"
+    ):
+        sp.operator.apply_factors(torch.zeros(3, dtype=torch.float64), torch.zeros(4, dtype=torch.float64))
+    a = sensing_problem(3, 2, 10, rng=0)
+    with pytest.raises(
+        ValueError, match=r"^factors: expected vectors of lengths \(3, 2\), got lengths \(2, 2\)"
+    ):
+        a.problem.value((torch.zeros(2, dtype=torch.float64), torch.zeros(2, dtype=torch.float64)))
     with pytest.raises(TypeError, match=r"^operator: expected a FourWayGaussian or RankOneSensing"):
         spectral_start(object(), sp.y)
 

@@ -39,6 +39,14 @@ class _PairedOperator(Operator):
     def apply_factors(self, *factors) -> torch.Tensor:
         raise NotImplementedError
 
+    def check_factors(self, factors) -> None:
+        """Clear errors for a wrong number of factors or wrong factor lengths (cheap: shapes only)."""
+        if len(factors) != len(self.dims):
+            raise ValueError(f"factors: expected {len(self.dims)} vectors, got {len(factors)}")
+        lengths = tuple(v.shape[-1] if v.ndim else 0 for v in factors)
+        if lengths != self.dims:
+            raise ValueError(f"factors: expected vectors of lengths {self.dims}, got lengths {lengths}")
+
 
 class FourWayGaussian(_PairedOperator):
     """Surrogate A: y_i = <A_i, X> for X in F^{K x K x N x N}, A_i with i.i.d. N(0, 1) (real)
@@ -102,6 +110,7 @@ class FourWayGaussian(_PairedOperator):
 
     def apply_factors(self, h, x) -> torch.Tensor:
         """<A_i, h o conj(h) o x o conj(x)> for all i, shape (..., m)."""
+        self.check_factors((h, x))
         return torch.einsum("...a,...iab,...b->...i", h, self.h_forms(x), h.conj())
 
 
@@ -165,8 +174,7 @@ class RankOneSensing(_PairedOperator):
 
     def projections(self, *factors) -> list[torch.Tensor]:
         """u_j = U_j v_j for each factor, shape (..., m) (leading batch axes allowed)."""
-        if len(factors) != len(self.dims):
-            raise ValueError(f"factors: expected {len(self.dims)} vectors, got {len(factors)}")
+        self.check_factors(factors)
         return [
             v.to(torch.promote_types(v.dtype, u.dtype)) @ u.mT
             for u, v in zip(self.rows, factors, strict=True)
