@@ -51,7 +51,7 @@ def population_census(model: str, cfg: Config, rng) -> dict:
         symmetry=pop.symmetry,
         rng=rng,
     )
-    groups = collections.Counter((round(p.value, 6), p.index, p.kind) for p in found.points)
+    groups = collections.Counter((round(p.value, 6) + 0.0, p.index, p.kind) for p in found.points)  # no -0
     minima = [p.point for p in found.points if p.kind == "minimum"]
     hs, xs = pop.truth
     overlaps = [(abs(float(p.point[0] @ hs)), abs(float(p.point[1] @ xs))) for p in found.points]

@@ -28,3 +28,20 @@ def test_population_risk_values_and_bad_input():
         population_problem("C", 4, 3)
     with pytest.raises(ValueError, match="^field: the real-BDPR population"):
         population_problem("bdpr", 4, 3, field="complex")
+
+
+def test_newton_census_of_population_b_finds_only_the_table_points():
+    """Spec 6.2 acceptance 1 and 6.3 acceptance 3 on a few starts: every converged point has
+    |a|, |b| in {0, 1} and falls in one of the groups (value, index) (0, 0), (6, 1), (8, 2)."""
+    from tensorrec.bdpr import population_problem
+    from tensorrec.landscape import find_critical_points
+
+    pop = population_problem("B", 3, 3, rng=0)
+    found = find_critical_points(pop.problem, n_starts=30, max_iter=100, symmetry=pop.symmetry, rng=1)
+    hs, xs = pop.truth
+    assert found.unconverged == 0
+    for p in found.points:
+        a, b = abs(float(p.point[0] @ hs)), abs(float(p.point[1] @ xs))
+        assert min(a, 1 - a) < 1e-6 and min(b, 1 - b) < 1e-6
+    assert {(round(p.value, 6) + 0.0, p.index) for p in found.points} <= {(0.0, 0), (6.0, 1), (8.0, 2)}
+    assert {p.index for p in found.points} >= {1, 2}
