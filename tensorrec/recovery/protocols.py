@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 from collections.abc import Callable, Sequence
@@ -10,6 +11,7 @@ import torch
 
 from tensorrec._backend import check_choice
 from tensorrec._random import RngLike, as_generator, randn, spawn
+from tensorrec._trials import logged_trial
 from tensorrec.formats import TTTensor
 from tensorrec.operators import DenseGaussian, Identity
 from tensorrec.optim import StallWarning, Trace
@@ -237,35 +239,29 @@ def scale_sweep(
                 for step in steps:
                     for scale in scales:
                         key = f"{fmt}-N{order}-seed{seed}-{seed_int}-mu{step}-{scale}"
-                        if log is not None and key in log:
-                            rows.append(log.records()[key])
-                            continue
-                        row = {
-                            "format": fmt,
-                            "order": order,
-                            "d": d,
-                            "seed": seed,
-                            "step": step,
-                            "scale": scale,
-                        }
-                        row.update(
-                            factorization_trial(
-                                fmt,
-                                order,
-                                d,
-                                r,
-                                seed_int,
-                                weights=None,
-                                epsilon=epsilon,
-                                step=step,
-                                scale=scale,
-                                iterations=iterations,
-                            )  # fmt: skip
+
+                        run = functools.partial(
+                            _scale_trial, fmt, order, d, r, seed, seed_int, step, scale, epsilon, iterations
                         )
-                        if log is not None:
-                            log.write(key, row)
-                        rows.append(row)
+                        rows.append(logged_trial(log, key, run))
     return rows
+
+
+def _scale_trial(fmt, order, d, r, seed, seed_int, step, scale, epsilon, iterations) -> dict:
+    row = {"format": fmt, "order": order, "d": d, "seed": seed, "step": step, "scale": scale}
+    trial = factorization_trial(
+        fmt,
+        order,
+        d,
+        r,
+        seed_int,
+        weights=None,
+        epsilon=epsilon,
+        step=step,
+        scale=scale,
+        iterations=iterations,
+    )
+    return {**row, **trial}
 
 
 def gauss_truth(
@@ -383,14 +379,12 @@ def sensing_sweep(
             for k, seed in enumerate(draw_seeds):
                 # the draw's seed makes the key unique to its random stream
                 key = f"{format}-N{order}-d{d}-m{m}-draw{k}-seed{seed}-r{r}-{sorted(trial_kwargs.items())}"
-                if log is not None and key in log:
-                    rows.append(log.records()[key])
-                    continue
                 row = {"format": format, "order": order, "d": d, "m": m, "draw": k}
-                row.update(sensing_trial(format, order, d, r, m, seed, **trial_kwargs))
-                if log is not None:
-                    log.write(key, row)
-                rows.append(row)
+
+                def run(row=row, order=order, d=d, m=m, seed=seed) -> dict:
+                    return {**row, **sensing_trial(format, order, d, r, m, seed, **trial_kwargs)}
+
+                rows.append(logged_trial(log, key, run))
     return rows
 
 
