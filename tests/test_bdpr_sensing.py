@@ -220,3 +220,22 @@ def test_batched_basin_statistics_give_the_per_start_outcomes():
     assert {r["outcome"] for r in one.records} == {"global", "spurious_minimum"}  # both occur here
     for a, b in zip(one.records, batched.records, strict=True):
         assert abs(a["value"] - b["value"]) < 1e-9
+
+
+def test_bdpr_protocols_log_every_trial_and_resume(tmp_path, monkeypatch):
+    from tensorrec.bdpr import protocols
+    from tensorrec.runner import TrialLog
+
+    log = TrialLog(tmp_path / "trials.jsonl")
+    rows = protocols.recovery_trials(3, 3, [60], 2, 5, log, step=0.25, max_iter=50)
+    noise = protocols.noise_trials(3, 3, [60], [1e-2], 2, 6, log, max_iter=50)
+    assert len(log) == 6 and {r["init"] for r in rows} == {"random", "spectral"}
+    assert all(r["predicted"] == 1e-4 * 4 / (60 - 4 - 1) for r in noise)
+
+    def boom(*a, **k):
+        raise AssertionError("a finished trial was rerun")
+
+    monkeypatch.setattr(protocols, "sensing_problem", boom)
+    again = TrialLog(tmp_path / "trials.jsonl")
+    assert protocols.recovery_trials(3, 3, [60], 2, 5, again, step=0.25, max_iter=50) == rows
+    assert protocols.noise_trials(3, 3, [60], [1e-2], 2, 6, again, max_iter=50) == noise
