@@ -2,6 +2,7 @@
 versions, the hand-written gradients against autograd, spectral starts, RGD, bad input."""
 
 import cmath
+import math
 import warnings
 
 import pytest
@@ -239,3 +240,31 @@ def test_bdpr_protocols_log_every_trial_and_resume(tmp_path, monkeypatch):
     again = TrialLog(tmp_path / "trials.jsonl")
     assert protocols.recovery_trials(3, 3, [60], 2, 5, again, step=0.25, max_iter=50) == rows
     assert protocols.noise_trials(3, 3, [60], [1e-2], 2, 6, again, max_iter=50) == noise
+
+
+@pytest.mark.parametrize("sensing, field", [("gaussian_tensor", "real"), ("rank_one_gaussian", "complex")])
+def test_spheres_plus_scale_gradient_and_recovery_of_a_non_unit_tensor(sensing, field):
+    from tensorrec.bdpr import ScaledLoss
+
+    sp = sensing_problem(
+        4, 3, 300, sensing=sensing, field=field, parametrization="spheres+scale", scale=2.5, rng=8
+    )
+    assert isinstance(sp.problem.objective, ScaledLoss) and sp.truth_point[2].shape == (1,)
+    gen = torch.Generator().manual_seed(3)
+    point = (
+        vec(gen, 4, field, (2,)),
+        vec(gen, 3, field, (2,)),
+        torch.randn(2, 1, dtype=torch.float64, generator=gen),
+    )
+    f, grads = sp.problem.objective.value_and_egrad(point)
+    fa, auto = Objective.value_and_egrad(sp.problem.objective, point)
+    assert abs(float(f - fa)) <= 1e-12 * float(fa)
+    for g, a in zip(grads, auto, strict=True):
+        assert torch.allclose(g, a, rtol=1e-11, atol=1e-12 * float(a.abs().max()))
+    assert sp.error(sp.truth_point) < 1e-14
+    start = sp.start("spectral")
+    assert abs(float(start[2][0]) - math.log(2.5)) < 0.3  # log sigma-hat
+    step = (0.25 if sensing == "gaussian_tensor" else 0.05) / 2.5**2  # curvatures scale with sigma*^2
+    res = sp.solve(start, step=step, max_iter=2000, target=1e-9)
+    assert res.stop_reason == "metric" and abs(float(res.point[2][0]) - math.log(2.5)) < 1e-8
+    assert sp.symmetry.orbit_distance(res.point, sp.truth_point) < 1e-8

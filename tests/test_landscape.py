@@ -270,3 +270,18 @@ def test_sphere_grid_of_population_a_equals_its_closed_form():
     assert np.allclose(values, 1 - (v @ hs.numpy()) ** 2, atol=1e-12)  # minima at +-h*, maxima on h . h* = 0
     with pytest.raises(ValueError, match=r"^factor: expected the index of a real factor of length 3"):
         sphere_grid(pop.problem, 1, pop.truth)
+
+
+def test_a_symmetry_restricted_to_some_factors_leaves_the_others_alone():
+    from tensorrec.landscape import FactorPhases, FactorSigns
+
+    h, x, s = (torch.tensor(v, dtype=torch.float64) for v in ([0.6, -0.8], [-1.0, 0.0], [0.3]))
+    both = FactorSigns(factors=(0, 1))
+    assert both.orbit_distance((h, x, s), (-h, -x, s)) == 0.0
+    assert abs(both.orbit_distance((h, x, s), (h, x, -s)) - 0.6) < 1e-15  # the scale is not flipped
+    assert torch.equal(both.canonicalize((h, x, -s))[2], -s) and torch.equal(
+        both.align((h, x, s), (-h, x, -s))[2], -s
+    )
+    hc = torch.tensor([0.6, 0.8j], dtype=torch.complex128)
+    phases = FactorPhases(factors=(0,))
+    assert len(phases.vertical((hc, hc))) == 1 and len(FactorPhases().vertical((hc, hc))) == 2

@@ -8,7 +8,8 @@ The three choices the paper leaves open are independent arguments of :func:`sens
 * ``sensing``: ``"gaussian_tensor"`` (surrogate A, i.i.d. Gaussian 4-way tensors),
   ``"rank_one_gaussian"`` (surrogate B) or ``"fourier_bdpr"`` (true BDPR, Gaussian subspaces);
 * ``field``: ``"real"`` or ``"complex"``;
-* ``parametrization``: ``"spheres"`` (Sphere(K) x Sphere(N)) or ``"sphere×euclidean"`` (x free).
+* ``parametrization``: ``"spheres"`` (Sphere(K) x Sphere(N)), ``"sphere×euclidean"`` (x free)
+  or ``"spheres+scale"`` (Sphere(K) x Sphere(N) x R: X = e^s h o conj(h) o x o conj(x)).
 
 The loss is (1/2m) sum_i abs(<A_i, X(h, x)> - y_i)^2 (m = L for true BDPR, with y the
 normalized measurements y / L). The complex gradients are the real gradients written as complex
@@ -33,7 +34,7 @@ from tensorrec.operators.paired import FourierBDPR, FourWayGaussian, RankOneSens
 from tensorrec.optim import GradNorm, MaxIter, MetricBelow, Objective, Problem, Result, rgd
 
 SENSINGS = ("gaussian_tensor", "rank_one_gaussian", "fourier_bdpr")
-PARAMETRIZATIONS = ("spheres", "sphere×euclidean")
+PARAMETRIZATIONS = ("spheres", "sphere×euclidean", "spheres+scale")
 
 
 def _check_y(y, m: int, complex_ok: bool) -> torch.Tensor:
@@ -110,6 +111,40 @@ class RankOneLoss(Objective):
         return 0.5 * torch.sum(r**2) / op.m, tuple(grads)
 
 
+class ScaledLoss(Objective):
+    """The ``"spheres+scale"`` parametrization of a factor loss g: f(h, x, s) = g(c h, c x) with
+    c = e^{s/4}, i.e. the loss of sigma X(h, x) with sigma = e^s (X is homogeneous of degree 4
+    in the pair). Chain rule: grad_h f = c grad_h g, grad_s f = (c/4) Re(<h, grad_h g> +
+    <x, grad_x g>). The scale point is an array of shape (..., 1)."""
+
+    def __init__(self, base: Objective):
+        self.base = base
+
+    def value(self, point):
+        h, x, s = point
+        c = torch.exp(s / 4)
+        return self.base.value((c * h, c * x))
+
+    def value_and_egrad(self, point):
+        h, x, s = point
+        c = torch.exp(s / 4)
+        f, (gh, gx) = self.base.value_and_egrad((c * h, c * x))
+        inner = torch.sum((h.conj() * gh).real, -1, keepdim=True) + torch.sum(
+            (x.conj() * gx).real, -1, keepdim=True
+        )
+        gs = 0.25 * c * inner
+        return f, (c * gh, c * gx, gs)
+
+
+def scale_estimate(operator, y) -> float:
+    """sigma-hat of ||h*||^2 ||x*||^2 from the data: sqrt(mean abs(y)^2) for 4-way Gaussian
+    sensing (E abs(y_i)^2 = ||X*||^2), mean(y) for rank-one sensing and true BDPR
+    (E y_i = ||h*||^2 ||x*||^2, spec 1.4)."""
+    if isinstance(operator, FourWayGaussian):
+        return float(torch.sqrt(torch.mean(y.abs() ** 2)))
+    return float(torch.mean(y))
+
+
 def spectral_start(operator, y, *, field: str | None = None) -> tuple[torch.Tensor, ...]:
     """The spectral start of spec 4.4 for the operator's factors.
 
@@ -153,6 +188,7 @@ class SensingProblem:
     symmetry: object
     sensing: str
     field: str
+    scale: float = 1.0
 
     @property
     def model(self) -> str:
@@ -162,21 +198,41 @@ class SensingProblem:
         return "bdpr" if (self.sensing == "fourier_bdpr" and self.field == "real") else "B"
 
     def error(self, point) -> float:
-        """||X(h, x) - X*||_F (sign/phase invariant, no cancellation; spec 3.5)."""
-        return kron_distance(torch.kron(point[0], point[1]), self._truth_kron)
+        """||X(h, x) - X*||_F (sign/phase invariant, no cancellation; spec 3.5); with a scale
+        s, X = e^s h o conj(h) o x o conj(x)."""
+        z = torch.kron(point[0], point[1])
+        if len(point) == 3:
+            z = z * torch.exp(point[2][..., 0] / 2)
+        return kron_distance(z, self._truth_kron)
+
+    @property
+    def truth_point(self):
+        """The truth as a point of the problem's manifold: (h*, x*), or (h*, x*, log sigma*) with
+        a scale variable."""
+        if len(self.problem.manifold.manifolds) == 3:
+            return (*self.truth, torch.full((1,), math.log(self.scale), dtype=torch.float64))
+        return self.truth
 
     @functools.cached_property
     def _truth_kron(self) -> torch.Tensor:
-        return PairedRankOne(self.truth).kron_vector()
+        return PairedRankOne(self.truth).kron_vector() * math.sqrt(self.scale)
 
     def start(self, kind: str = "spectral", rng: RngLike = None) -> tuple[torch.Tensor, torch.Tensor]:
         """``"spectral"`` (spec 4.4) or ``"random"`` (uniform on the spheres; for a free x a
-        unit vector too), on the problem's manifold."""
+        unit vector too), on the problem's manifold; with a scale, s = log sigma-hat
+        (:func:`scale_estimate`)."""
         check_choice("kind", kind, ("spectral", "random"))
         if kind == "spectral":
-            return spectral_start(self.operator, self.y, field=self.field)
-        gen = as_generator(rng)
-        return tuple(Sphere(v.shape[0], field=self.field).random_point(gen) for v in self.truth)
+            factors = spectral_start(self.operator, self.y, field=self.field)
+        else:
+            gen = as_generator(rng)
+            factors = tuple(Sphere(v.shape[0], field=self.field).random_point(gen) for v in self.truth)
+        if len(self.problem.manifold.manifolds) == 3:  # the scale from the data, for either kind
+            sigma = scale_estimate(self.operator, self.y)
+            if not sigma > 0:
+                raise ValueError(f"y: the scale estimate from the data is {sigma:g}; expected > 0")
+            return (*factors, torch.full((1,), math.log(sigma), dtype=torch.float64))
+        return factors
 
     def solve(
         self,
@@ -213,6 +269,7 @@ def sensing_problem(
     field: str = "real",
     parametrization: str = "spheres",
     noise: float = 0.0,
+    scale: float = 1.0,
     L: int | None = None,
     rng: RngLike = None,
 ) -> SensingProblem:
@@ -228,6 +285,10 @@ def sensing_problem(
         See the module docstring.
     noise : float
         gamma: y = A(X*) + gamma e with e ~ N(0, I) (CN(0, I) for complex surrogate A).
+    scale : float
+        sigma* = ||X*||_F: X* = sigma* h* o conj(h*) o x* o conj(x*) with unit h*, x*. Only
+        ``"spheres+scale"`` (or a free x) can fit sigma* != 1. The loss curvatures scale with
+        sigma*^2, so divide the unit-scale step sizes by it.
     L : int
         Signal length of true BDPR (B, C are L x K, L x N Gaussian of ``field``; m = L).
     """
@@ -245,6 +306,7 @@ def sensing_problem(
         m = check_positive_int("m", m)
     if noise:
         check_positive_finite("noise", noise)
+    scale = check_positive_finite("scale", scale)
     gen = as_generator(rng)
     spheres = Product([Sphere(K, field=field), Sphere(N, field=field)])
     truth = spheres.random_point(gen)
@@ -258,19 +320,23 @@ def sensing_problem(
     else:
         operator = FourierBDPR(randn(gen, (m, K), dtype=dtype), randn(gen, (m, N), dtype=dtype))
         loss_class = RankOneLoss
-    y = operator.apply_factors(*truth)
+    y = scale * operator.apply_factors(*truth)
     if noise:
         y = y + noise * randn(gen, (m,), dtype=y.dtype)
+    loss = loss_class(operator, y)
     if parametrization == "spheres":
         manifold = spheres
-    else:
+    elif parametrization == "sphere×euclidean":
         manifold = Product([Sphere(K, field=field), Euclidean(N, field=field)])
-    symmetry = FactorSigns() if field == "real" else FactorPhases()
-    problem = Problem(manifold, loss_class(operator, y))
-    return SensingProblem(problem, truth, operator, y, symmetry, sensing, field)
+    else:
+        manifold, loss = Product([*spheres.manifolds, Euclidean(1)]), ScaledLoss(loss)
+    symmetry = (FactorSigns if field == "real" else FactorPhases)(factors=(0, 1))
+    problem = Problem(manifold, loss)
+    return SensingProblem(problem, truth, operator, y, symmetry, sensing, field, scale)
 
 
 __all__ = [
-    "SENSINGS", "PARAMETRIZATIONS", "FourWayLoss", "RankOneLoss", "spectral_start", "SensingProblem",
+    "SENSINGS", "PARAMETRIZATIONS", "FourWayLoss", "RankOneLoss", "ScaledLoss", "scale_estimate",
+    "spectral_start", "SensingProblem",
     "sensing_problem",
 ]  # fmt: skip

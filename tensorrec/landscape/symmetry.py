@@ -19,83 +19,95 @@ def _pack(like, factors):
     return tuple(factors) if isinstance(like, (tuple, list)) else factors[0]
 
 
+def _sq_dist(a, b) -> float:
+    return float(torch.linalg.vector_norm(a - b)) ** 2
+
+
 class NoSymmetry:
-    """The trivial group: points are compared as they are."""
+    """The trivial group: points are compared as they are.
+
+    Subclasses act on each factor independently through four per-factor operations; with
+    ``factors`` (indices) they act on those factors only and leave the others as they are
+    (e.g. the scale of a spheres + scale parametrization)."""
+
+    def __init__(self, factors=None):
+        self.factors = None if factors is None else frozenset(int(k) for k in factors)
+
+    def _acts(self, k: int) -> bool:
+        return self.factors is None or k in self.factors
+
+    def _canonical(self, h):
+        return h
+
+    def _distance2(self, a, b) -> float:
+        return _sq_dist(a, b)
+
+    def _align(self, a, b):
+        return b
+
+    def _vertical(self, h):
+        return None
 
     def canonicalize(self, p):
-        return p
+        return _pack(p, [self._canonical(h) if self._acts(k) else h for k, h in enumerate(parts(p))])
 
     def orbit_distance(self, p, q) -> float:
-        return math.sqrt(
-            sum(float(torch.linalg.vector_norm(a - b)) ** 2 for a, b in zip(parts(p), parts(q), strict=True))
-        )
+        pairs = enumerate(zip(parts(p), parts(q), strict=True))
+        return math.sqrt(sum((self._distance2 if self._acts(k) else _sq_dist)(a, b) for k, (a, b) in pairs))
 
     def align(self, p, q):
-        return q
-
-    def vertical(self, p) -> list:
-        return []
-
-
-class FactorSigns(NoSymmetry):
-    """Each real factor up to its sign (h -> -h), independently."""
-
-    def canonicalize(self, p):
-        out = []
-        for h in parts(p):
-            flat = h.reshape(-1)
-            k = int(torch.argmax(flat.abs()))
-            out.append(h if flat[k] >= 0 else -h)
-        return _pack(p, out)
-
-    def orbit_distance(self, p, q) -> float:
-        total = 0.0
-        for a, b in zip(parts(p), parts(q), strict=True):
-            total += min(float(torch.linalg.vector_norm(a - b)), float(torch.linalg.vector_norm(a + b))) ** 2
-        return math.sqrt(total)
-
-    def align(self, p, q):
-        out = []
-        for a, b in zip(parts(p), parts(q), strict=True):
-            out.append(b if torch.linalg.vector_norm(a - b) <= torch.linalg.vector_norm(a + b) else -b)
-        return _pack(q, out)
-
-
-class FactorPhases(NoSymmetry):
-    """Each complex factor up to a global phase (h -> e^{i phi} h), independently; the phase
-    directions i h are the vertical tangent vectors."""
-
-    def canonicalize(self, p):
-        out = []
-        for h in parts(p):
-            flat = h.reshape(-1)
-            k = int(torch.argmax(flat.abs()))
-            out.append(h * (flat[k].abs() / flat[k]) if flat[k] != 0 else h)
-        return _pack(p, out)
-
-    def orbit_distance(self, p, q) -> float:
-        total = 0.0
-        for a, b in zip(parts(p), parts(q), strict=True):
-            overlap = abs(complex(torch.sum(a.conj() * b)))
-            na, nb = float(torch.linalg.vector_norm(a)), float(torch.linalg.vector_norm(b))
-            total += max(na**2 + nb**2 - 2 * overlap, 0.0)  # min over phi of ||a - e^{i phi} b||^2
-        return math.sqrt(total)
-
-    def align(self, p, q):
-        out = []
-        for a, b in zip(parts(p), parts(q), strict=True):
-            overlap = complex(torch.sum(b.conj() * a))
-            out.append(b * (overlap / abs(overlap)) if overlap != 0 else b)
-        return _pack(q, out)
+        pairs = enumerate(zip(parts(p), parts(q), strict=True))
+        return _pack(q, [self._align(a, b) if self._acts(k) else b for k, (a, b) in pairs])
 
     def vertical(self, p) -> list:
         ps = parts(p)
         out = []
         for k, h in enumerate(ps):
-            v = [torch.zeros_like(g) for g in ps]
-            v[k] = 1j * h
-            out.append(_pack(p, v))
+            g = self._vertical(h) if self._acts(k) else None
+            if g is not None:
+                v = [torch.zeros_like(u) for u in ps]
+                v[k] = g
+                out.append(_pack(p, v))
         return out
+
+
+class FactorSigns(NoSymmetry):
+    """Each real factor up to its sign (h -> -h), independently (only the factors with the
+    given indices when ``factors`` is set)."""
+
+    def _canonical(self, h):
+        flat = h.reshape(-1)
+        k = int(torch.argmax(flat.abs()))
+        return h if flat[k] >= 0 else -h
+
+    def _distance2(self, a, b) -> float:
+        return min(float(torch.linalg.vector_norm(a - b)), float(torch.linalg.vector_norm(a + b))) ** 2
+
+    def _align(self, a, b):
+        return b if torch.linalg.vector_norm(a - b) <= torch.linalg.vector_norm(a + b) else -b
+
+
+class FactorPhases(NoSymmetry):
+    """Each complex factor up to a global phase (h -> e^{i phi} h), independently (only the
+    factors with the given indices when ``factors`` is set); the phase directions i h are the
+    vertical tangent vectors."""
+
+    def _canonical(self, h):
+        flat = h.reshape(-1)
+        k = int(torch.argmax(flat.abs()))
+        return h * (flat[k].abs() / flat[k]) if flat[k] != 0 else h
+
+    def _distance2(self, a, b) -> float:
+        overlap = abs(complex(torch.sum(a.conj() * b)))
+        na, nb = float(torch.linalg.vector_norm(a)), float(torch.linalg.vector_norm(b))
+        return max(na**2 + nb**2 - 2 * overlap, 0.0)  # min over phi of ||a - e^{i phi} b||^2
+
+    def _align(self, a, b):
+        overlap = complex(torch.sum(b.conj() * a))
+        return b * (overlap / abs(overlap)) if overlap != 0 else b
+
+    def _vertical(self, h):
+        return 1j * h
 
 
 def deduplicate(points, symmetry=None, tol: float = 1e-6) -> list[int]:
