@@ -29,3 +29,50 @@ def test_c6_binomial_rule_tolerates_sampling_noise_but_not_a_missing_transition(
     assert v.startswith("tucker N = 4, m = 1.0 p: 5/10 succeeded")
     (v,) = check(c6_results(0, 10, 1, 10))  # a rate of 0 tolerates no success
     assert v.startswith("tt N = 4, m = 1.0 p: 1/10 succeeded")
+
+
+def test_bdpr_noise_floor_rule_fails_off_floor_off_ratio_and_off_slope():
+    check = load("bdpr_c11_noise_floor").check
+
+    def rows(scale=1.0, power=1.0):
+        out = []
+        for gamma in (1e-3, 1e-2, 1e-1):
+            predicted = gamma**2 * 14 / (200 - 15)
+            err = scale * gamma**power / 1e-2 ** (power - 1) * (14 / 185) ** 0.5
+            out += [{"m": 200, "gamma": gamma, "final_error": err, "predicted": predicted,
+                     "ratio": err / (gamma * (16 / 200) ** 0.5)} for _ in range(4)]  # fmt: skip
+        return {"rows": out, "mse_tolerance": 0.15, "ratio_band": (0.8, 1.15), "slope_tolerance": 0.05}
+
+    assert check(rows()) == []
+    assert any("off gamma^2 d / (m - d - 1)" in v for v in check(rows(scale=1.2)))
+    assert any("mean ratio" in v for v in check(rows(scale=0.8)))
+    assert any("log-log slope" in v for v in check(rows(power=1.2)))
+
+
+def test_bdpr_spurious_minima_rule_needs_a_strict_minimum_and_a_falling_failure_rate():
+    check = load("bdpr_c12_spurious_minima").check
+
+    def row(m, outcome, value=0.4, eig=0.1):
+        return {"m": m, "outcome": outcome, "value": value, "grad_norm": 1e-12, "min_eigenvalue": eig}
+
+    good = [row(100, "spurious_minimum")] * 5 + [row(100, "global")] * 5 + [row(1600, "global")] * 10
+    results = {"rows": good, "ms": (100, 1600), "max_failure_large_m": 0.25}
+    assert check(results) == []
+    no_min = [row(100, "unconverged")] * 5 + good[5:]
+    assert any("no start ended at a strict local minimum" in v for v in check({**results, "rows": no_min}))
+    bad_large = good[:10] + [row(1600, "spurious_minimum")] * 6 + [row(1600, "global")] * 4
+    violations = check({**results, "rows": bad_large})
+    assert any("failure fraction 0.60 > 0.25" in v for v in violations)
+    assert any("does not fall with m" in v for v in violations)
+
+
+def test_bdpr_regularity_rule_fails_an_off_table_constant():
+    check = load("bdpr_c15_regularity").check
+    row = {"radius": 0.5, "alpha0": 1.61718, "exact_alpha0": 1.61718, "best": (0.89, 0.2775, 0.9879),
+           "exact_best": 0.989}  # fmt: skip
+    local = [{"model": "A", "kappa": 2.0, "max_rel_deviation": 1e-7}]
+    assert check({"rows": [row], "local": local}) == []
+    low = {**row, "alpha0": 1.6}  # below the exact minimum: sampling can only overestimate
+    assert any("alpha(0) = 1.60000 is -1.062% off" in v for v in check({"rows": [low], "local": local}))
+    far = [{**local[0], "max_rel_deviation": 2e-3}]
+    assert any("frontier deviates" in v for v in check({"rows": [row], "local": far}))
