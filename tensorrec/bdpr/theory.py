@@ -43,11 +43,16 @@ def representative(truth_vector: torch.Tensor, overlap: int, rng: RngLike = None
     return z / torch.linalg.vector_norm(z)
 
 
+def kappa_star(model: str, field: str) -> float:
+    """The Hessian eigenvalue at the minimum, kappa*: 2 (A), 12 (real B), 4 (complex B and real
+    BDPR) (spec 3.3)."""
+    return 2 if model == "A" else 12 if (model == "B" and field == "real") else 4
+
+
 def local_rate(model: str, field: str, step: float) -> float:
     """The tail rate 1 - mu kappa* of population RGD (spec 3.5): kappa* = 2 (A), 12 (real B),
     4 (complex B and real BDPR)."""
-    kappa = 2 if model == "A" else 12 if (model == "B" and field == "real") else 4
-    return 1 - step * kappa
+    return 1 - step * kappa_star(model, field)
 
 
 def tan_theta(v: torch.Tensor, truth: torch.Tensor) -> float:
@@ -99,7 +104,7 @@ def check_step(model: str, field: str, step) -> float:
     sampling error."""
     if isinstance(step, bool) or not isinstance(step, (int, float)) or not math.isfinite(step) or step <= 0:
         raise ValueError(f"step: expected a positive finite number, got {step!r}")
-    kappa = 2 if model == "A" else 12 if (model == "B" and field == "real") else 4
+    kappa = kappa_star(model, field)
     if step >= 2 / kappa:
         raise ValueError(
             f"step: mu = {step:g} cannot converge for the {field} {model} model: its local rate "
@@ -143,6 +148,7 @@ def iterations_to_error(
 
 
 __all__ = [
-    "classification_table", "representative", "local_rate", "FLAT_MAXIMUM", "tan_theta", "kappas",
-    "tan_step", "step_limit", "StepSizeWarning", "check_step", "tan_bound_rates", "iterations_to_error",
+    "classification_table", "representative", "kappa_star", "local_rate", "FLAT_MAXIMUM", "tan_theta",
+    "kappas", "tan_step", "step_limit", "StepSizeWarning", "check_step", "tan_bound_rates",
+    "iterations_to_error",
 ]  # fmt: skip

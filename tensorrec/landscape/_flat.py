@@ -22,14 +22,18 @@ def flatten(u) -> torch.Tensor:
 
 
 def unflatten(v: torch.Tensor, like):
-    """Inverse of :func:`flatten`, shaped and typed like ``like``."""
+    """Inverse of :func:`flatten`, shaped and typed like ``like``; leading axes of ``v`` are
+    kept as batch axes (one flat vector per row)."""
+    batch = v.shape[:-1]
     out, start = [], 0
     for p in parts(like):
         n = p.numel() * (2 if p.is_complex() else 1)
-        chunk = v[start : start + n]
+        chunk = v[..., start : start + n]
         start += n
         out.append(
-            torch.view_as_complex(chunk.reshape(*p.shape, 2)) if p.is_complex() else chunk.reshape(p.shape)
+            torch.view_as_complex(chunk.reshape(*batch, *p.shape, 2))
+            if p.is_complex()
+            else chunk.reshape(*batch, *p.shape)
         )
     return tuple(out) if isinstance(like, (tuple, list)) else out[0]
 

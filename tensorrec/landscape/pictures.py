@@ -9,15 +9,15 @@ import numpy as np
 import torch
 
 
-def _values(problem, h, x) -> np.ndarray:
-    """problem.value at every factor pair of a grid (leading axes), vectorized with
-    ``torch.func.vmap`` when the cost allows it, else point by point."""
-    batch = h.shape[:-1]
-    hf, xf = h.reshape(-1, h.shape[-1]), x.reshape(-1, x.shape[-1])
+def _values(problem, *factors) -> np.ndarray:
+    """problem.value at every point of a grid of factor tuples (common leading axes),
+    vectorized with ``torch.func.vmap`` when the cost allows it, else point by point."""
+    batch = factors[0].shape[:-1]
+    flat = [f.reshape(-1, f.shape[-1]) for f in factors]
     try:
-        return torch.func.vmap(lambda a, b: problem.value((a, b)))(hf, xf).detach().numpy().reshape(batch)
+        return torch.func.vmap(lambda *p: problem.value(p))(*flat).detach().numpy().reshape(batch)
     except (RuntimeError, ValueError, IndexError):
-        return np.array([float(problem.value((a, b))) for a, b in zip(hf, xf, strict=True)]).reshape(batch)
+        return np.array([float(problem.value(p)) for p in zip(*flat, strict=True)]).reshape(batch)
 
 
 def angle_slice(problem, center, dirs, n: int = 361):
@@ -53,14 +53,10 @@ def sphere_grid(problem, factor: int, fixed, n: int = 181):
         [torch.sin(th)[:, None] * torch.cos(ph), torch.sin(th)[:, None] * torch.sin(ph),
          torch.cos(th)[:, None].expand(n, ph.numel())], -1,
     )  # fmt: skip
-    flat = v.reshape(-1, 3)
-    others = [f.expand(flat.shape[0], *f.shape) for f in fixed]
-    others[factor] = flat
-    try:
-        values = torch.func.vmap(lambda *p: problem.value(tuple(p)))(*others).detach().numpy()
-    except (RuntimeError, ValueError, IndexError):
-        values = np.array([float(problem.value(tuple(o[k] for o in others))) for k in range(flat.shape[0])])
-    return th.numpy(), ph.numpy(), values.reshape(n, ph.numel())
+    grid = [f.expand(*v.shape[:-1], *f.shape) for f in fixed]
+    grid[factor] = v
+    values = _values(problem, *grid)
+    return th.numpy(), ph.numpy(), values
 
 
 def torus_angles(point) -> tuple[float, float]:

@@ -25,9 +25,9 @@ import numpy as np
 import scipy.optimize
 import torch
 
-from tensorrec._backend import check_choice, check_positive_finite, check_positive_int
+from tensorrec._backend import check_choice, check_positive_finite, check_positive_int, tree_map
 from tensorrec._random import RngLike, as_generator
-from tensorrec.landscape._flat import flatten, unflatten
+from tensorrec.landscape._flat import flatten, parts, unflatten
 from tensorrec.landscape.hessian import tangent_basis
 from tensorrec.landscape.symmetry import NoSymmetry
 
@@ -64,45 +64,24 @@ class _Region:
         self.basis = torch.stack([flatten(v) for v in tangent_basis(manifold, truth, vertical)], 1)
         self.dim = self.basis.shape[1]
 
-    def _stack(self, tangent_flat: torch.Tensor):
-        """Batched tangent vectors at the truth from rows of flat real coordinates."""
-        vs = [unflatten(row, self.truth) for row in tangent_flat]
-        if isinstance(self.truth, tuple):
-            return tuple(torch.stack([v[k] for v in vs]) for k in range(len(self.truth)))
-        return torch.stack(vs)
-
     def quantities(self, coeffs: torch.Tensor):
         """(I, D, G) for each row of ``coeffs`` (n x dim), as float64 numpy arrays."""
         manifold = self.problem.manifold
-        v = self._stack(coeffs @ self.basis.mT)
+        v = unflatten(coeffs @ self.basis.mT, self.truth)
         batch = coeffs.shape[0]
-        truth = tuple(t.expand(batch, *t.shape) for t in self.truth) if isinstance(self.truth, tuple) else (
-            self.truth.expand(batch, *self.truth.shape)
-        )  # fmt: skip
+        truth = tree_map(lambda t: t.expand(batch, *t.shape), self.truth)
         p = manifold.exp(truth, v)
         _, grad = self.problem.value_and_rgrad(p)
         if self.distance == "geodesic":
-            xi = _neg(manifold.log(p, truth))
+            xi = tree_map(torch.neg, manifold.log(p, truth))
             d = torch.sum(coeffs**2, dim=1)  # geodesic distance of Exp along a geodesic (radius < pi)
         else:
-            diff = _sub(p, truth)
+            diff = tree_map(torch.sub, p, truth)
             xi = manifold.project_tangent(p, diff)
             d = manifold.inner(p, diff, diff)
         inner = manifold.inner(p, grad, xi)
         g2 = manifold.inner(p, grad, grad)
         return inner.numpy(), d.numpy(), g2.numpy()
-
-
-def _parts(u) -> tuple:
-    return u if isinstance(u, tuple) else (u,)
-
-
-def _neg(u):
-    return tuple(-x for x in u) if isinstance(u, tuple) else -u
-
-
-def _sub(a, b):
-    return tuple(x - y for x, y in zip(a, b, strict=True)) if isinstance(a, tuple) else a - b
 
 
 def regularity_constants(
@@ -158,8 +137,8 @@ def regularity_constants(
     elif radius_law == "mixed":
         radii[n_samples // 2 :] = radius
     coeffs = torch.as_tensor(directions * radii[:, None], dtype=region.basis.dtype)
-    parts = [region.quantities(coeffs[k : k + chunk]) for k in range(0, n_samples, chunk)]
-    inner, dist2, grad2 = (np.concatenate(q) for q in zip(*parts, strict=True))
+    chunks = [region.quantities(coeffs[k : k + chunk]) for k in range(0, n_samples, chunk)]
+    inner, dist2, grad2 = (np.concatenate(q) for q in zip(*chunks, strict=True))
     beta_max = float(np.min(inner / grad2))
     betas = np.linspace(0.0, max(beta_max, 0.0), n_betas)
     alphas = np.array([np.min((inner - b * grad2) / dist2) for b in betas])
@@ -172,9 +151,9 @@ def regularity_constants(
             alphas[j] = min(alphas[j], refined)
     k_best = int(np.argmax(betas * alphas))
     best = (float(alphas[k_best]), float(betas[k_best]), float(4 * alphas[k_best] * betas[k_best]))
-    tangents = region._stack(coeffs @ region.basis.mT)
+    tangents = unflatten(coeffs @ region.basis.mT, truth)
     angles = np.stack(
-        [torch.linalg.vector_norm(t.reshape(n_samples, -1), dim=1).numpy() for t in _parts(tangents)], 1
+        [torch.linalg.vector_norm(t.reshape(n_samples, -1), dim=1).numpy() for t in parts(tangents)], 1
     )
     samples = {"r": radii, "angles": angles, "I": inner, "D": dist2, "G": grad2}
     return RegularityReport(radius, distance, betas, alphas, float(alphas[0]), best, samples, worst, refine)
