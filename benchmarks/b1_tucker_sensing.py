@@ -99,7 +99,7 @@ def make_instance(n: int, r: int, oversampling: int, rng) -> Instance:
 def run_ours(inst: Instance, cfg: Config, **options) -> dict:
     res = recover(
         inst.A, inst.y, format="tucker", ranks=inst.truth.ranks, init=inst.start, truth=inst.truth,
-        truth_tol=cfg.target, max_iter=cfg.max_iter, **options,
+        stop={"max_iter": cfg.max_iter, "residual": 1e-12, "stall": 100, "error": cfg.target}, **options,
     )  # fmt: skip
     errors = res.trace.metrics["error"]
     # the error metric is recorded inside the loop: subtract its measured cost

@@ -103,7 +103,8 @@ def run_ours(inst: Instance, cfg: Config, method: str) -> dict:
         warnings.simplefilter("ignore")  # a stall is reported in the table
         res = recover(
             inst.train, inst.y, format="tt", ranks=inst.truth.ranks, init=inst.start, method=method,
-            max_iter=cfg.max_iter, tol=1e-14, time_limit=cfg.time_budget, metrics={"test": test_error},
+            stop={"max_iter": cfg.max_iter, "residual": 1e-14, "stall": 100, "time": cfg.time_budget},
+            metrics={"test": test_error},
         )  # fmt: skip
     metric_s = min(repeat_timings(lambda: test_error(res.point), 3))  # the test error is not ours to time
     return _summary(errors, start, res.iterations, cfg.target, excluded_per_call=metric_s)
@@ -215,7 +216,14 @@ def scaling(inst: Instance, fractions=(0.25, 0.5, 1.0), iterations: int = 5) -> 
         y = inst.y[:n]
 
         def run(op=op, y=y):
-            return recover(op, y, format="tt", ranks=inst.truth.ranks, init=inst.start, max_iter=iterations)
+            return recover(
+                op,
+                y,
+                format="tt",
+                ranks=inst.truth.ranks,
+                init=inst.start,
+                stop={"max_iter": iterations, "residual": 1e-12, "stall": 100},
+            )
 
         run()
         secs = min(repeat_timings(run, 3))

@@ -55,7 +55,7 @@ def compute(cfg: Config, rng) -> dict:
 def measure(cfg: Config, L: int, gen) -> dict:
     sp = sensing_problem(cfg.K, cfg.N, sensing="fourier_bdpr", field="complex", L=L, rng=gen)
     op, (h, x) = sp.operator, sp.truth
-    fb, fc = op.rows
+    fb, fc = op.row_matrices
     z = torch.randn(L, dtype=torch.complex128)
     row = {
         "L": L,

@@ -103,6 +103,13 @@ def numpy_boundary(fn: F) -> F:
     return wrapper
 
 
+def available_memory() -> int:
+    """Bytes of physical memory available now (what large allocations are checked against)."""
+    import os
+
+    return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+
+
 def check_compatible(tensors: Mapping[str, torch.Tensor]) -> None:
     """Raise if the named tensors do not share one device and one dtype."""
     items = list(tensors.items())
@@ -184,3 +191,41 @@ def tree_map(fn: Callable, *trees):
 def tree_leaves(tree) -> list:
     """The tensors of a tensor or of a tuple of tensors."""
     return list(tree) if isinstance(tree, (tuple, list)) else [tree]
+
+
+# --- tree arithmetic: tangent vectors of product manifolds are tuples of tensors -----------
+
+
+def tree_add(a, b, alpha: float = 1.0):
+    """a + alpha b, leafwise."""
+    return tree_map(lambda x, y: x + alpha * y if alpha != 1.0 else x + y, a, b)
+
+
+def tree_scale(a, s):
+    """s a, leafwise (``s`` a number or a tensor broadcasting against every leaf)."""
+    return tree_map(lambda x: s * x, a)
+
+
+def tree_vdot(a, b) -> torch.Tensor:
+    """Re <a, b> = Re sum conj(a) b over every entry of every leaf (a 0-dim tensor)."""
+    total = None
+    for x, y in zip(tree_leaves(a), tree_leaves(b), strict=True):
+        term = (x.conj() * y).real.sum() if x.is_complex() else torch.sum(x * y)
+        total = term if total is None else total + term
+    return total
+
+
+def tree_norm(a) -> torch.Tensor:
+    """The Frobenius norm over every entry of every leaf (a 0-dim tensor)."""
+    return torch.sqrt(sum(torch.linalg.vector_norm(x) ** 2 for x in tree_leaves(a)))
+
+
+def tree_where(mask: torch.Tensor, a, b):
+    """Leafwise ``where(mask, a, b)`` with ``mask`` over the leading batch axes (broadcast over
+    the trailing point axes of each leaf)."""
+
+    def pick(x, y):
+        m = mask.reshape(*mask.shape, *([1] * (x.ndim - mask.ndim)))
+        return torch.where(m, x, y)
+
+    return tree_map(pick, a, b)

@@ -37,14 +37,19 @@ def polar(a: torch.Tensor) -> torch.Tensor:
     return (qh.mT @ p.mT).mT
 
 
-def qr_positive(a: torch.Tensor) -> torch.Tensor:
-    """Q factor of the thin QR decomposition A = QR, with the sign (phase) fixed so that
-    diag(R) is real and positive. This makes Q a smooth, unique function of A."""
+def qr_unique(a: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Thin QR decomposition A = QR with the sign (phase) fixed so that diag(R) is real and
+    positive: the unique, smooth choice. Leading batch axes allowed."""
     q, r = torch.linalg.qr(a)
     d = torch.diagonal(r, dim1=-2, dim2=-1)
     phase = torch.sgn(d)
     phase = torch.where(phase == 0, torch.ones_like(phase), phase)
-    return q * phase.unsqueeze(-2)
+    return q * phase.unsqueeze(-2), phase.conj().unsqueeze(-1) * r
+
+
+def qr_positive(a: torch.Tensor) -> torch.Tensor:
+    """Q factor of :func:`qr_unique` (a smooth, unique function of A)."""
+    return qr_unique(a)[0]
 
 
 def real_inner(a: torch.Tensor, b: torch.Tensor, ndim: int) -> torch.Tensor:

@@ -82,7 +82,7 @@ def _fixture() -> dict:
             warnings.simplefilter("always")
             res = recover(
                 A, A.apply_format(truth), format="tucker", ranks=truth.ranks, init=start, step=step,
-                truth=truth, max_iter=3000,
+                truth=truth, stop={"max_iter": 3000, "residual": 1e-12, "stall": 100},
             )  # fmt: skip
         out[str(step)] = {
             "stop_reason": res.stop_reason,

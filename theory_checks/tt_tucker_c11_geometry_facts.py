@@ -87,7 +87,7 @@ def normalizations(rng) -> dict:
     a = DenseGaussian(shape, m, seed)
     b = DenseGaussian(shape, m, seed, normalization="unit")
     y = a.apply_format(truth) + 1e-3 * randn(gen, (m,), dtype=torch.float64)
-    run_a = recover(a, y, ranks=ranks, max_iter=40, tol=1e-300)
+    run_a = recover(a, y, ranks=ranks, stop={"max_iter": 40})
     # the same run in the unit convention: loss (1/(2m))||A'(X) - y'||^2, spectral start A'*(y')/m
     start = TTTensor.from_dense(b.adjoint(math.sqrt(m) * y) / m, ranks)
     objective = LeastSquares(start, b, math.sqrt(m) * y, weight=1.0 / m)

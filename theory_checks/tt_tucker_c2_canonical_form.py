@@ -72,7 +72,7 @@ def trial(case: str, rng, cfg: Config) -> dict:
         format=fmt,
         ranks=ranks,
         init=start,
-        max_iter=cfg.iterations,
+        stop={"max_iter": cfg.iterations, "residual": 1e-12, "stall": 100},
         metrics={"orthonormality": orthonormality},
     )
     checked = [*generated, rebuilt, start, result.point]

@@ -65,7 +65,7 @@ class BDPRModel:
 
     def rows(self) -> tuple[torch.Tensor, torch.Tensor]:
         """The rows b_l^* of F B and c_l^* of F C as (L x K) and (L x N) matrices."""
-        return self.operator.rows
+        return self.operator.row_matrices
 
     def sensing_tensors(self, max_entries: int = 10**7) -> torch.Tensor:
         """The dense A_l = b_l o conj(b_l) o c_l o conj(c_l), shape (L, K, K, N, N); for tests
@@ -73,7 +73,7 @@ class BDPRModel:
         size = self.L * self.K**2 * self.N**2
         if size > max_entries:
             raise MemoryError(f"max_entries: the sensing tensors have {size} entries (> {max_entries})")
-        b, c = (r.conj() for r in self.operator.rows)  # b_l (the row is b_l^*)
+        b, c = (r.conj() for r in self.operator.row_matrices)  # b_l (the row is b_l^*)
         return torch.einsum("li,lj,lk,lm->lijkm", b, b.conj(), c, c.conj())
 
 

@@ -32,6 +32,7 @@ from tensorrec.landscape import FactorPhases, FactorSigns
 from tensorrec.manifolds import Euclidean, Product, Sphere
 from tensorrec.operators.paired import FourierBDPR, FourWayGaussian, RankOneSensing
 from tensorrec.optim import GradNorm, MaxIter, MetricBelow, Objective, Problem, Result, rgd
+from tensorrec.recovery import SquaredLoss
 
 SENSINGS = ("gaussian_tensor", "rank_one_gaussian", "fourier_bdpr")
 PARAMETRIZATIONS = ("spheres", "sphere×euclidean", "spheres+scale")
@@ -49,66 +50,69 @@ def _check_y(y, m: int, complex_ok: bool) -> torch.Tensor:
 
 
 class FourWayLoss(Objective):
-    """f(h, x) = (1/2m) sum_i abs(h^T M_i conj(h) - y_i)^2 for surrogate A, with M_i the
-    contraction of A_i with x o conj(x) (spec 4.2). With r_i the residuals,
+    """f(h, x) = (1/2m) sum_i abs(h^T M_i conj(h) - y_i)^2 for surrogate A (the
+    :class:`~tensorrec.recovery.SquaredLoss` of weight 1/m), with M_i the contraction of A_i
+    with x o conj(x) (spec 4.2). With r_i = (1/m)(<A_i, X> - y_i) the loss's gradient with
+    respect to the predictions,
 
-    grad_h = (1/m) [conj(R)^T h + R h],  R = sum_i r_i conj(M_i)
-    grad_x = (1/m) [conj(S)^T x + S x],  S = sum_i r_i conj(P_i) = sum_{i,ab} r_i conj(h_a) h_b A_i[a, b]
+    grad_h = conj(R)^T h + R h,  R = sum_i r_i conj(M_i)
+    grad_x = conj(S)^T x + S x,  S = sum_i r_i conj(P_i) = sum_{i,ab} r_i conj(h_a) h_b A_i[a, b]
 
-    (real case: grad_h = (1/m) sum_i r_i (M_i + M_i^T) h). Two passes over the (m, K^2, N^2)
+    (real case: grad_h = sum_i r_i (M_i + M_i^T) h). Two passes over the (m, K^2, N^2)
     tensors per gradient (M, then S), both matrix-vector products. Leading batch axes on h, x
     evaluate independent problems with the tensors read once per pass (the cost is their sum)."""
 
     def __init__(self, operator: FourWayGaussian, y):
         self.operator = operator
+        self.loss = SquaredLoss(1.0 / operator.m)
         self.y = _check_y(y, operator.m, complex_ok=operator.field == "complex")
 
     def value(self, point):
         h, x = point
-        r = self.operator.apply_factors(h, x) - self.y
-        return 0.5 * torch.sum(r.abs() ** 2) / self.operator.m
+        return self.loss.value(self.operator.apply_factors(h, x), self.y).sum()
 
     def value_and_egrad(self, point):
         h, x = point
         op = self.operator
         mh = op.h_forms(x)
-        r = torch.einsum("...a,...iab,...b->...i", h, mh, h.conj()) - self.y
+        value, r = self.loss.value_and_grad(torch.einsum("...a,...iab,...b->...i", h, mh, h.conj()), self.y)
         big_r = torch.einsum("...i,...iab->...ab", r, mh.conj())
         weights = r[..., :, None, None] * (h.conj()[..., None, :, None] * h[..., None, None, :])
         big_s = op.x_form_sum(weights)
         gh = (big_r.conj().mT @ h[..., None] + big_r @ h[..., None])[..., 0]
         gx = (big_s.conj().mT @ x[..., None] + big_s @ x[..., None])[..., 0]
-        return 0.5 * torch.sum(r.abs() ** 2) / op.m, (gh / op.m, gx / op.m)
+        return value.sum(), (gh, gx)
 
 
 class RankOneLoss(Objective):
     """f(v) = (1/2m) sum_i (prod_j abs(u_ij)^2 - y_i)^2 with u_j = U_j v_j (surrogate B and
-    true BDPR), with the gradients of spec 4.2:
+    true BDPR; the :class:`~tensorrec.recovery.SquaredLoss` of weight 1/m), with the
+    gradients of spec 4.2: with r = (1/m)(prediction - y),
 
-    grad_j = (2/m) U_j^H (r * prod_{k != j} abs(u_k)^2 * u_j),
+    grad_j = 2 U_j^H (r * prod_{k != j} abs(u_k)^2 * u_j),
 
     real part taken for real factors sensed by complex rows (real BDPR). O(m sum_j d_j) per
     gradient. Leading batch axes evaluate independent problems (the cost is their sum)."""
 
     def __init__(self, operator: RankOneSensing, y):
         self.operator = operator
+        self.loss = SquaredLoss(1.0 / operator.m)
         self.y = _check_y(y, operator.m, complex_ok=False)
 
     def value(self, point):
-        r = self.operator.apply_factors(*point) - self.y
-        return 0.5 * torch.sum(r**2) / self.operator.m
+        return self.loss.value(self.operator.apply_factors(*point), self.y).sum()
 
     def value_and_egrad(self, point):
         op = self.operator
         us = op.projections(*point)
         w = [u.abs() ** 2 for u in us]
-        r = math.prod(w) - self.y
+        value, r = self.loss.value_and_grad(math.prod(w), self.y)
         grads = []
-        for j, (u, rows, v) in enumerate(zip(us, op.rows, point, strict=True)):
+        for j, (u, rows, v) in enumerate(zip(us, op.row_matrices, point, strict=True)):
             others = math.prod(w[k] for k in range(len(w)) if k != j) if len(w) > 1 else 1.0
-            g = (2.0 / op.m) * ((r * others * u) @ rows.conj())
+            g = 2.0 * ((r * others * u) @ rows.conj())
             grads.append(g.real if not v.is_complex() else g)
-        return 0.5 * torch.sum(r**2) / op.m, tuple(grads)
+        return value.sum(), tuple(grads)
 
 
 class ScaledLoss(Objective):
@@ -166,7 +170,7 @@ def spectral_start(operator, y, *, field: str | None = None) -> tuple[torch.Tens
         y = _check_y(y, operator.m, complex_ok=False)
         field = check_choice("field", field or operator.field, ("real", "complex"))
         starts = []
-        for rows in operator.rows:
+        for rows in operator.row_matrices:
             cov = rows.mH @ (y[:, None] * rows) / operator.m
             if field == "real":
                 cov = cov.real

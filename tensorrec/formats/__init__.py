@@ -1,11 +1,14 @@
 """Layer 3: tensor formats in canonical form (Tucker, tensor train = MPS)."""
 
+from tensorrec.formats.base import Format, FormatMixin
 from tensorrec.formats.interop import from_tensorly, to_tensorly
 from tensorrec.formats.paired import PairedRankOne
 from tensorrec.formats.tt import TTTensor, check_tt_ranks
 from tensorrec.formats.tucker import TuckerTensor, check_tucker_ranks, mode_product, unfold
 
 __all__ = [
+    "Format",
+    "FormatMixin",
     "TuckerTensor",
     "TTTensor",
     "PairedRankOne",

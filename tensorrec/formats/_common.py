@@ -8,7 +8,52 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 
-from tensorrec._backend import check_positive_finite, check_positive_int
+from tensorrec._backend import (
+    DEFAULT_DTYPE,
+    as_tensor,
+    check_choice,
+    check_finite,
+    check_positive_finite,
+    check_positive_int,
+)
+from tensorrec.manifolds import Product, Stiefel
+
+STIEFEL_RETRACTIONS = tuple(Stiefel.RETRACTIONS)
+
+FORMAT_DTYPES = (torch.float32, torch.float64, torch.complex64, torch.complex128)
+
+
+def format_dtype(dtype) -> torch.dtype:
+    """float64 by default; float32, float64, complex64 or complex128 when given."""
+    if dtype is None:
+        return DEFAULT_DTYPE
+    if dtype not in FORMAT_DTYPES:
+        raise TypeError(f"dtype: expected one of {FORMAT_DTYPES}, got {dtype}")
+    return dtype
+
+
+def as_input(x, dtype) -> torch.Tensor:
+    """A dense input as a finite tensor, cast to ``dtype`` when one is given."""
+    x = as_tensor(x, "x")
+    if dtype is not None:
+        x = x.to(format_dtype(dtype))
+    check_finite("x", x)
+    return x
+
+
+def format_manifold(cls, stiefel_shapes, last, field: str, scale: float, retraction: str) -> Product:
+    """St(n_1, r_1) x ... x St(n_K, r_K) x ``last`` with weights (scale, ..., scale, 1), each
+    factor with the named Stiefel retraction or, for ``"canonical"``, the whole product
+    retracted by ``cls.canonical_retraction``."""
+    check_choice("retraction", retraction, (*STIEFEL_RETRACTIONS, "canonical"))
+    each = "polar" if retraction == "canonical" else retraction
+    parts = [Stiefel(n, r, field=field, retraction=each) for n, r in stiefel_shapes]
+    weights = [scale] * len(parts) + [1.0]
+    if retraction == "canonical":
+        return Product(
+            [*parts, last], weights, retraction=cls.canonical_retraction, retraction_name="canonical"
+        )
+    return Product([*parts, last], weights)
 
 
 def top_left_singular_vectors(m: torch.Tensor, r: int) -> torch.Tensor:

@@ -20,3 +20,8 @@ def contract(equation: str, *operands: torch.Tensor) -> torch.Tensor:
     """``einsum(equation, *operands)`` along a cached opt_einsum path (torch backend)."""
     expr = _expression(equation, tuple(tuple(t.shape) for t in operands))
     return expr(*operands, backend="torch")
+
+
+def symbols(n: int, start: int = 0) -> str:
+    """``n`` distinct einsum subscripts from opt_einsum's alphabet, starting at ``start``."""
+    return "".join(opt_einsum.get_symbol(i) for i in range(start, start + n))

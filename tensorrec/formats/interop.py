@@ -6,7 +6,8 @@ import numpy as np
 import torch
 
 from tensorrec._backend import describe
-from tensorrec.formats.tt import TTTensor, _qr
+from tensorrec._linalg import qr_unique
+from tensorrec.formats.tt import TTTensor
 from tensorrec.formats.tucker import TuckerTensor, mode_product
 
 
@@ -38,7 +39,7 @@ def from_tensorly(x) -> TuckerTensor | TTTensor:
         core = torch.as_tensor(np.asarray(core))
         qs = []
         for n, u in enumerate(factors):
-            q, r = _qr(torch.as_tensor(np.asarray(u)))
+            q, r = qr_unique(torch.as_tensor(np.asarray(u)))
             qs.append(q)
             core = mode_product(core, r, n)
         return TuckerTensor(core, tuple(qs))

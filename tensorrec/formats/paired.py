@@ -13,7 +13,10 @@ import math
 import opt_einsum
 import torch
 
-from tensorrec._backend import as_tensor, check_compatible, check_finite
+from tensorrec._backend import as_tensor, check_choice, check_compatible, check_finite
+from tensorrec._random import RngLike, as_generator, randn
+from tensorrec.formats._common import as_input, format_dtype
+from tensorrec.manifolds import Euclidean, Product, Sphere
 
 
 class PairedRankOne:
@@ -44,6 +47,82 @@ class PairedRankOne:
     @property
     def order(self) -> int:
         return 2 * len(self.factors)
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return self.factors[0].dtype
+
+    @property
+    def device(self) -> torch.device:
+        return self.factors[0].device
+
+    # --- the Format protocol -------------------------------------------------------------
+
+    def to_point(self) -> tuple[torch.Tensor, ...]:
+        """The factors (v_1, ..., v_p)."""
+        return self.factors
+
+    @classmethod
+    def from_point(cls, point, validate: bool = True) -> PairedRankOne:
+        """The tensor of the factors ``point`` (checked either way: the checks are O(sum d_j))."""
+        return cls(point)
+
+    def manifold(self, kind: str = "spheres") -> Product:
+        """``"spheres"``: S^{d_1 - 1} x ... x S^{d_p - 1} (unit factors, the BDPR landscape);
+        ``"euclidean"``: F^{d_1} x ... x F^{d_p} (free factors)."""
+        check_choice("kind", kind, ("spheres", "euclidean"))
+        field = "complex" if self.dtype.is_complex else "real"
+        part = Sphere if kind == "spheres" else Euclidean
+        return Product([part(d, field=field) for d in self.dims])
+
+    def vjp(self, g: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """Factor gradients of Re<G, X(v)> (real inner product: 2 d/d conj(v_j) for complex
+        factors), by autograd through :meth:`to_dense` (G is dense, so X may be too)."""
+        if tuple(g.shape) != self.shape:
+            raise ValueError(f"g: expected the tensor shape {self.shape}, got {tuple(g.shape)}")
+        leaves = [v.detach().requires_grad_(True) for v in self.factors]
+        with torch.enable_grad():
+            x = PairedRankOne(leaves).to_dense()
+            value = (g.conj() * x).real.sum() if x.is_complex() else (g * x).sum()
+            return tuple(torch.autograd.grad(value, leaves))
+
+    @classmethod
+    def from_dense(cls, x, ranks=None, *, dtype=None) -> PairedRankOne:
+        """A paired rank-one approximation of an order-2p array: z = the top eigenvector of
+        the regrouped matrix (modes 1, 3, ... x 2, 4, ...) scaled by sqrt(its eigenvalue),
+        then each v_j = the top left singular vector of z's mode-j unfolding, rescaled so
+        that the product of the ||v_j||^2 is that eigenvalue. Exact for X = v_1 o conj(v_1) o ...
+        (up to the signs/phases of the factors). ``ranks`` must be None (rank one)."""
+        if ranks is not None:
+            raise ValueError(f"ranks: a paired rank-one tensor has no ranks to choose; got {ranks!r}")
+        x = as_input(x, dtype)
+        if x.ndim % 2 or any(x.shape[2 * j] != x.shape[2 * j + 1] for j in range(x.ndim // 2)):
+            raise ValueError(f"x: expected shape (d_1, d_1, d_2, d_2, ...), got {tuple(x.shape)}")
+        dims = x.shape[::2]
+        p = len(dims)
+        perm = [2 * j for j in range(p)] + [2 * j + 1 for j in range(p)]
+        size = math.prod(dims)
+        mat = x.permute(perm).reshape(size, size)
+        evals, evecs = torch.linalg.eigh(0.5 * (mat + mat.mH))
+        lam = float(evals[-1].clamp(min=0))
+        z = evecs[:, -1].reshape(dims)
+        factors = []
+        for j in range(p):
+            u = torch.linalg.svd(torch.movedim(z, j, 0).reshape(dims[j], -1), full_matrices=False)[0][:, 0]
+            factors.append(u * lam ** (1 / (2 * p)))
+        return cls(factors)
+
+    @classmethod
+    def random(cls, shape, ranks=None, rng: RngLike = None, *, dtype=None, device=None) -> PairedRankOne:
+        """Gaussian factors of unit norm for the tensor ``shape`` (d_1, d_1, ..., d_p, d_p)."""
+        shape = tuple(shape)
+        if ranks is not None or len(shape) % 2 or shape[::2] != shape[1::2]:
+            raise ValueError(
+                f"shape, ranks: expected (d_1, d_1, ..., d_p, d_p) and None, got {shape}, {ranks}"
+            )
+        gen, dtype = as_generator(rng), format_dtype(dtype)
+        factors = [randn(gen, (d,), dtype=dtype, device=device) for d in shape[::2]]
+        return cls([v / torch.linalg.vector_norm(v) for v in factors])
 
     def to_dense(self, max_entries: int = 10**8) -> torch.Tensor:
         """The full tensor (small sizes only: refused above ``max_entries`` entries)."""

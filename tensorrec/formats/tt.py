@@ -14,10 +14,17 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from tensorrec._backend import check_compatible, check_finite, describe, resolve_dtype
-from tensorrec._linalg import qr_positive
+from tensorrec._backend import check_compatible, check_finite, describe
+from tensorrec._linalg import qr_positive, qr_unique
 from tensorrec._random import RngLike, as_generator, randn
-from tensorrec.formats._common import draw_conditioned, normalized_weights
+from tensorrec.formats._common import (
+    as_input,
+    draw_conditioned,
+    format_dtype,
+    format_manifold,
+    normalized_weights,
+)
+from tensorrec.formats.base import FormatMixin, as_scalar
 from tensorrec.manifolds import Euclidean, Product, Stiefel
 
 
@@ -47,17 +54,8 @@ def check_tt_ranks(shape: Sequence[int], ranks: Sequence[int]) -> tuple[int, ...
     return tuple(int(r) for r in ranks)
 
 
-def _qr(m: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Thin QR with diag(R) real positive (the unique, smooth choice)."""
-    q, r = torch.linalg.qr(m)
-    d = torch.diagonal(r)
-    phase = torch.sgn(d)
-    phase = torch.where(phase == 0, torch.ones_like(phase), phase)
-    return q * phase, phase.conj()[:, None] * r
-
-
 @dataclasses.dataclass(frozen=True, eq=False)
-class TTTensor:
+class TTTensor(FormatMixin):
     """A tensor train with left-orthogonal cores 1..N-1 and a free last core.
 
     Parameters
@@ -154,8 +152,7 @@ class TTTensor:
         """||X - Y||_F without densifying and without the cancellation of
         sqrt(||X||^2 + ||Y||^2 - 2<X, Y>) (which floors near 1e-8 relative): the difference
         is a TT of ranks r + r' (block cores), brought to canonical form by a QR sweep."""
-        if not isinstance(other, TTTensor) or other.shape != self.shape:
-            raise ValueError(f"other: expected a TTTensor of shape {self.shape}, got {describe(other)}")
+        self._check_other(other)
         n, cores = self.order, []
         for i, (x, y) in enumerate(zip(self.cores, other.cores, strict=True)):
             if i == 0:
@@ -169,7 +166,7 @@ class TTTensor:
                 cores.append(block)
         m = cores[0]
         for core in cores[1:]:  # QR sweep; ranks may exceed the unfolding bound, so no TTTensor
-            q, r = _qr(m.reshape(-1, m.shape[2]))
+            q, r = qr_unique(m.reshape(-1, m.shape[2]))
             m = torch.einsum("ab,bsc->asc", r, core)
         return float(torch.linalg.vector_norm(m))
 
@@ -177,14 +174,14 @@ class TTTensor:
         """||X||_F = ||X_N||_F (canonical form)."""
         return float(torch.linalg.vector_norm(self.cores[-1]))
 
-    def inner(self, other: TTTensor) -> torch.Tensor:
-        """<X, Y> = sum conj(X) Y by a left-to-right sweep of r x r' transfer matrices."""
-        if not isinstance(other, TTTensor) or other.shape != self.shape:
-            raise ValueError(f"other: expected a TTTensor of shape {self.shape}, got {describe(other)}")
+    def inner(self, other: TTTensor) -> float | complex:
+        """<X, Y> = sum conj(X) Y by a left-to-right sweep of r x r' transfer matrices (a
+        Python float, or complex for complex tensors)."""
+        self._check_other(other)
         e = torch.ones((1, 1), dtype=self.dtype, device=self.device)
         for x, y in zip(self.cores, other.cores, strict=True):
             e = torch.einsum("asb,ac,csd->bd", x.conj(), e, y)
-        return e[0, 0]
+        return as_scalar(e[0, 0])
 
     def singular_values(self) -> list[torch.Tensor]:
         """Singular values of every sequential unfolding X^<i>, i = 1..N-1, without
@@ -213,7 +210,7 @@ class TTTensor:
         cores, lowers = list(self.cores), []
         for i in range(self.order - 1, stop, -1):
             m = cores[i].reshape(cores[i].shape[0], -1)
-            q, r = _qr(m.mH)  # m = L Q with L = r^H
+            q, r = qr_unique(m.mH)  # m = L Q with L = r^H
             lower = r.mH
             lowers.append(lower)
             cores[i] = q.mH.reshape(q.shape[1], *cores[i].shape[1:])
@@ -229,23 +226,28 @@ class TTTensor:
 
     def manifold(self, scale: float = 1.0, retraction: str = "polar") -> Product:
         """St(r_0 d_1, r_1) x ... x St(r_{N-2} d_{N-1}, r_{N-1}) x R^{r_{N-1} x d_N x 1} with
-        weights (scale, ..., scale, 1)."""
+        weights (scale, ..., scale, 1). ``retraction``: a Stiefel retraction for each core
+        (``"polar"``, ``"qr"``, ``"cayley"``), or ``"canonical"``: :meth:`canonicalize` of
+        all cores moved at once (a left-to-right QR sweep)."""
         field = "complex" if self.cores[0].is_complex() else "real"
-        parts = [
-            Stiefel(c.shape[0] * c.shape[1], c.shape[2], field=field, retraction=retraction)
-            for c in self.cores[:-1]
-        ]
+        stiefels = [(c.shape[0] * c.shape[1], c.shape[2]) for c in self.cores[:-1]]
         last = Euclidean(*self.cores[-1].shape, field=field)
-        return Product([*parts, last], weights=[scale] * (self.order - 1) + [1.0])
+        return format_manifold(type(self), stiefels, last, field, scale, retraction)
 
     def to_point(self) -> tuple[torch.Tensor, ...]:
         """The point (L(X_1), ..., L(X_{N-1}), X_N) of :meth:`manifold`."""
         return (*(c.reshape(-1, c.shape[2]) for c in self.cores[:-1]), self.cores[-1])
 
-    def from_point(self, point, validate: bool = True) -> TTTensor:
-        """The TT of a point of :meth:`manifold` (shapes taken from ``self``)."""
-        cores = [p.reshape(c.shape) for p, c in zip(point, self.cores, strict=True)]
-        return TTTensor(cores, validate=validate)
+    @classmethod
+    def from_point(cls, point, validate: bool = True) -> TTTensor:
+        """The TT of a point (L(X_1), ..., L(X_{N-1}), X_N) of :meth:`manifold`: the shapes
+        follow from the point (r_i = columns of L(X_i), d_i = rows / r_{i-1})."""
+        return cls(_cores_of_point(point), validate=validate)
+
+    @classmethod
+    def canonicalize(cls, point) -> tuple[torch.Tensor, ...]:
+        """The point of :meth:`from_cores` of arbitrary cores (a QR sweep; X unchanged)."""
+        return cls.from_cores(_cores_of_point(point)).to_point()
 
     # --- construction --------------------------------------------------------------------
 
@@ -257,20 +259,18 @@ class TTTensor:
         out = []
         for i in range(len(cores) - 1):
             core = cores[i]  # already carries the R factor of the previous step
-            q, r = _qr(core.reshape(-1, core.shape[2]))
+            q, r = qr_unique(core.reshape(-1, core.shape[2]))
             out.append(q.reshape(core.shape[0], core.shape[1], q.shape[1]))
             cores[i + 1] = torch.einsum("ab,bsc->asc", r, cores[i + 1])
         out.append(cores[-1])
         return cls(out, validate=False)
 
     @classmethod
-    def from_dense(cls, x, ranks: Sequence[int]) -> TTTensor:
+    def from_dense(cls, x, ranks: Sequence[int], *, dtype=None) -> TTTensor:
         """TT-SVD (Oseledets 2011), left to right; the result is already left-orthogonal.
-        Quasi-optimal within sqrt(N-1) of the best TT-rank-r approximation."""
-        x = torch.from_numpy(x) if isinstance(x, np.ndarray) else x
-        if not isinstance(x, torch.Tensor):
-            raise TypeError(f"x: expected a numpy array or torch tensor, got {describe(x)}")
-        check_finite("x", x)
+        Quasi-optimal within sqrt(N-1) of the best TT-rank-r approximation. ``dtype``: cast
+        ``x`` to it first (explicitly; by default ``x``'s own real or complex dtype)."""
+        x = as_input(x, dtype)
         ranks = check_tt_ranks(x.shape, ranks)
         cores, c, r_prev = [], x.reshape(x.shape[0], -1), 1
         for d, r in zip(x.shape[:-1], ranks, strict=True):
@@ -316,11 +316,12 @@ class TTTensor:
         stream until kappa <= k (``return_draws=True`` also returns the number of draws).
         ``{"odeco": lam}``: the direct canonical construction of sum_j lam_j u_1j o ... o u_Nj
         (all ranks len(lam)); every unfolding has singular values exactly lam / ||lam||.
+        ``dtype``: float64 by default; complex dtypes draw complex Gaussian cores.
         """
         shape = tuple(shape)
         ranks = check_tt_ranks(shape, ranks)
         gen = as_generator(rng)
-        dtype = resolve_dtype(dtype, "real")
+        dtype = format_dtype(dtype)
         bonds = (1, *ranks, 1)
 
         def gauss():
@@ -343,6 +344,16 @@ class TTTensor:
         else:
             out, draws = draw_conditioned(gauss, condition)
         return (out, draws) if return_draws else out
+
+
+def _cores_of_point(point) -> list[torch.Tensor]:
+    """The 3-way cores of a point (L(X_1), ..., L(X_{N-1}), X_N)."""
+    *lefts, last = point
+    cores, r_prev = [], 1
+    for left in lefts:
+        cores.append(left.reshape(r_prev, -1, left.shape[-1]))
+        r_prev = left.shape[-1]
+    return [*cores, last]
 
 
 def _check_cores(cores) -> None:

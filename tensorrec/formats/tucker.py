@@ -13,10 +13,18 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from tensorrec._backend import check_compatible, check_finite, describe, resolve_dtype
+from tensorrec._backend import check_compatible, check_finite
 from tensorrec._linalg import qr_positive
 from tensorrec._random import RngLike, as_generator, randn
-from tensorrec.formats._common import draw_conditioned, normalized_weights, top_left_singular_vectors
+from tensorrec.formats._common import (
+    as_input,
+    draw_conditioned,
+    format_dtype,
+    format_manifold,
+    normalized_weights,
+    top_left_singular_vectors,
+)
+from tensorrec.formats.base import FormatMixin, as_scalar
 from tensorrec.manifolds import Euclidean, Product, Stiefel
 
 
@@ -48,7 +56,7 @@ def check_tucker_ranks(shape: Sequence[int], ranks: Sequence[int]) -> tuple[int,
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class TuckerTensor:
+class TuckerTensor(FormatMixin):
     """A Tucker tensor S x_1 U_1 ... x_N U_N with every U_n on St(d_n, r_n).
 
     Parameters
@@ -74,7 +82,7 @@ class TuckerTensor:
         if not validate:
             return
         if not isinstance(self.core, torch.Tensor):
-            raise TypeError(f"core: expected a torch tensor, got {describe(self.core)}")
+            raise TypeError(f"core: expected a torch tensor, got {type(self.core).__name__}")
         if len(self.factors) != self.core.ndim:
             raise ValueError(
                 f"factors: expected {self.core.ndim} factors (one per core axis), got {len(self.factors)}"
@@ -153,8 +161,7 @@ class TuckerTensor:
         """||X - Y||_F without densifying and without the cancellation of
         sqrt(||X||^2 + ||Y||^2 - 2<X, Y>): factors [U_n, V_n] = Q_n R_n, block core
         diag(S, -T), and ||X - Y|| = ||diag(S, -T) x_n R_n||."""
-        if not isinstance(other, TuckerTensor) or other.shape != self.shape:
-            raise ValueError(f"other: expected a TuckerTensor of shape {self.shape}, got {describe(other)}")
+        self._check_other(other)
         sizes = [a + b for a, b in zip(self.ranks, other.ranks, strict=True)]
         core = self.core.new_zeros(sizes)
         core[tuple(slice(0, r) for r in self.ranks)] = self.core
@@ -168,14 +175,14 @@ class TuckerTensor:
         """||X||_F = ||S||_F (canonical form)."""
         return float(torch.linalg.vector_norm(self.core))
 
-    def inner(self, other: TuckerTensor) -> torch.Tensor:
-        """<X, Y> = sum conj(X) Y, computed on the factors: <S_X, S_Y x_n (U_n^H V_n)>."""
-        if not isinstance(other, TuckerTensor) or other.shape != self.shape:
-            raise ValueError(f"other: expected a TuckerTensor of shape {self.shape}, got {describe(other)}")
+    def inner(self, other: TuckerTensor) -> float | complex:
+        """<X, Y> = sum conj(X) Y, computed on the factors: <S_X, S_Y x_n (U_n^H V_n)>
+        (a Python float, or complex for complex tensors)."""
+        self._check_other(other)
         y = other.core
         for n, (u, v) in enumerate(zip(self.factors, other.factors, strict=True)):
             y = mode_product(y, u.mH @ v, n)
-        return torch.sum(self.core.conj() * y)
+        return as_scalar(torch.sum(self.core.conj() * y))
 
     def singular_values(self) -> list[torch.Tensor]:
         """Singular values of every unfolding X_(n); equal to those of S_(n) (canonical form)."""
@@ -200,13 +207,14 @@ class TuckerTensor:
 
     def manifold(self, scale: float = 1.0, retraction: str = "polar") -> Product:
         """St(d_1, r_1) x ... x St(d_N, r_N) x R^{r_1 x ... x r_N} with weights (scale, ..., 1):
-        an RGD step of size mu moves the factors by mu / scale and the core by mu."""
+        an RGD step of size mu moves the factors by mu / scale and the core by mu.
+        ``retraction``: a Stiefel retraction for each factor (``"polar"``, ``"qr"``,
+        ``"cayley"``), or ``"canonical"``: :meth:`canonicalize` of all factors moved at once."""
         field = "complex" if self.core.is_complex() else "real"
-        parts = [
-            Stiefel(d, r, field=field, retraction=retraction)
-            for d, r in zip(self.shape, self.ranks, strict=True)
-        ]
-        return Product([*parts, Euclidean(*self.ranks, field=field)], weights=[scale] * self.order + [1.0])
+        stiefels = [(d, r) for d, r in zip(self.shape, self.ranks, strict=True)]
+        return format_manifold(
+            type(self), stiefels, Euclidean(*self.ranks, field=field), field, scale, retraction
+        )
 
     def to_point(self) -> tuple[torch.Tensor, ...]:
         """The point (U_1, ..., U_N, S) of :meth:`manifold`."""
@@ -218,10 +226,18 @@ class TuckerTensor:
         *factors, core = point
         return cls(core, tuple(factors), validate=validate)
 
+    @classmethod
+    def canonicalize(cls, point) -> tuple[torch.Tensor, ...]:
+        """The point of :meth:`from_factors` of arbitrary full-rank factors (QR; X unchanged)."""
+        *factors, core = point
+        return cls.from_factors(core, factors, validate=False).to_point()
+
     # --- construction --------------------------------------------------------------------
 
     @classmethod
-    def from_factors(cls, core: torch.Tensor, factors: Sequence[torch.Tensor]) -> TuckerTensor:
+    def from_factors(
+        cls, core: torch.Tensor, factors: Sequence[torch.Tensor], validate: bool = True
+    ) -> TuckerTensor:
         """Canonical form of a core and arbitrary full-rank factors: U_n = Q_n R_n (QR), the
         R_n move into the core (X is unchanged)."""
         qs = []
@@ -229,19 +245,17 @@ class TuckerTensor:
             q = qr_positive(u)
             core = mode_product(core, q.mH @ u, n)
             qs.append(q)
-        return cls(core, tuple(qs))
+        return cls(core, tuple(qs), validate=validate)
 
     @classmethod
-    def from_dense(cls, x, ranks: Sequence[int], method: str = "hosvd") -> TuckerTensor:
+    def from_dense(cls, x, ranks: Sequence[int], method: str = "hosvd", *, dtype=None) -> TuckerTensor:
         """Truncated HOSVD (``"hosvd"``: U_n = top-r_n left singular vectors of X_(n)) or
         sequentially truncated HOSVD (``"sthosvd"``: the unfoldings of the shrinking core).
-        Quasi-optimal within sqrt(N) of the best rank-(r_1..r_N) approximation."""
+        Quasi-optimal within sqrt(N) of the best rank-(r_1..r_N) approximation. ``dtype``:
+        cast ``x`` to it first (explicitly; by default ``x``'s own real or complex dtype)."""
         if method not in ("hosvd", "sthosvd"):
             raise ValueError(f"method: expected 'hosvd' or 'sthosvd', got {method!r}")
-        x = torch.from_numpy(x) if isinstance(x, np.ndarray) else x
-        if not isinstance(x, torch.Tensor):
-            raise TypeError(f"x: expected a numpy array or torch tensor, got {describe(x)}")
-        check_finite("x", x)
+        x = as_input(x, dtype)
         ranks = check_tucker_ranks(x.shape, ranks)
         factors, core = [], x
         for n, r in enumerate(ranks):
@@ -282,11 +296,12 @@ class TuckerTensor:
         condition number is <= k; ``return_draws=True`` also returns how many draws it took.
         ``{"odeco": lam}``: X = sum_j lam_j u_1j o ... o u_Nj with orthonormal u_n (all ranks
         len(lam)); every unfolding then has singular values exactly lam / ||lam||.
+        ``dtype``: float64 by default; complex dtypes draw complex Gaussian cores and factors.
         """
         shape = tuple(shape)
         ranks = check_tucker_ranks(shape, ranks)
         gen = as_generator(rng)
-        dtype = resolve_dtype(dtype, "real")
+        dtype = format_dtype(dtype)
 
         def gauss():
             core = randn(gen, ranks, dtype=dtype, device=device)

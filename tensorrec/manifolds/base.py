@@ -29,6 +29,7 @@ CHECK_ATOL = {torch.float64: 1e-10, torch.float32: 1e-4, torch.float16: 1e-2, to
 
 _WRAPPED = (
     "project_tangent",
+    "transport",
     "retract",
     "project_point",
     "egrad_to_rgrad",
@@ -113,6 +114,11 @@ class Manifold:
     def log(self, x, y):
         """The logarithm: the shortest tangent vector u at x with exp(x, u) = y."""
         raise NotImplementedError(f"{type(self).__name__} has no closed-form logarithm")
+
+    def transport(self, x, y, u):
+        """Vector transport of the tangent vector ``u`` at ``x`` to the tangent space at ``y``
+        (projection onto T_y by default: what momentum and conjugate-gradient methods use)."""
+        return self.project_tangent(y, u)
 
     def egrad_to_rgrad(self, x, g):
         """Riemannian gradient from the Euclidean gradient ``g`` (the tangent projection)."""

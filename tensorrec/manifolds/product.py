@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 
@@ -26,13 +26,27 @@ class Product(Manifold):
         ``mu / w_k``: weights are the per-block step scaling the Tucker/TT solvers need
         (tucker_tt spec section 5.3: Stiefel factors get weight ``scale``, the core weight 1).
 
+    retraction : callable, optional
+        ``retraction(x, u) -> point``: a retraction of the whole product, used instead of the
+        componentwise one (e.g. a tensor format's re-canonicalization of all its factors at
+        once, :meth:`~tensorrec.formats.TuckerTensor.manifold` with ``retraction="canonical"``).
+    retraction_name : str
+        Its name in the repr and in ``self.retraction``.
+
     Notes
     -----
-    Retraction, projections and checks act componentwise; each component keeps its own
-    retraction (chosen when that component was constructed).
+    Projections and checks act componentwise; so does the retraction unless one is given,
+    each component keeping its own (chosen when that component was constructed).
     """
 
-    def __init__(self, manifolds: Sequence[Manifold], weights: Sequence[float] | None = None):
+    def __init__(
+        self,
+        manifolds: Sequence[Manifold],
+        weights: Sequence[float] | None = None,
+        *,
+        retraction: Callable | None = None,
+        retraction_name: str = "custom",
+    ):
         manifolds = tuple(manifolds)
         if not manifolds or not all(isinstance(m, Manifold) for m in manifolds):
             raise TypeError(
@@ -48,21 +62,25 @@ class Product(Manifold):
         self.manifolds = manifolds
         self.weights = tuple(check_positive_finite(f"weights[{k}]", w) for k, w in enumerate(weights))
         self.field = "complex" if any(m.field == "complex" for m in manifolds) else "real"
-        self.retraction = "componentwise"
-        self.retraction_order = min(m.retraction_order for m in manifolds)
+        if retraction is not None and not callable(retraction):
+            raise TypeError(f"retraction: expected a callable (x, u) -> point, got {describe(retraction)}")
+        self._retract = retraction
+        self.retraction = "componentwise" if retraction is None else retraction_name
+        self.retraction_order = 1 if retraction is not None else min(m.retraction_order for m in manifolds)
 
     def __repr__(self) -> str:
         parts = ", ".join(map(repr, self.manifolds))
-        if any(w != 1.0 for w in self.weights):
-            return f"Product([{parts}], weights={list(self.weights)})"
-        return f"Product([{parts}])"
+        extra = f", weights={list(self.weights)}" if any(w != 1.0 for w in self.weights) else ""
+        if self._retract is not None:
+            extra += f", retraction={self.retraction!r}"
+        return f"Product([{parts}]{extra})"
 
     def __len__(self) -> int:
         return len(self.manifolds)
 
     def with_weights(self, weights: Sequence[float]) -> Product:
-        """The same components with other metric weights."""
-        return Product(self.manifolds, weights)
+        """The same components (and retraction) with other metric weights."""
+        return Product(self.manifolds, weights, retraction=self._retract, retraction_name=self.retraction)
 
     @property
     def dim(self) -> int:
@@ -75,10 +93,15 @@ class Product(Manifold):
     def _zip(self, *args):
         return zip(self.manifolds, *args, strict=True)
 
+    def transport(self, x, y, u):
+        return tuple(m.transport(xk, yk, uk) for m, xk, yk, uk in self._zip(x, y, u))
+
     def project_tangent(self, x, z):
         return tuple(m.project_tangent(xk, zk) for m, xk, zk in self._zip(x, z))
 
     def retract(self, x, u):
+        if self._retract is not None:
+            return tuple(self._retract(tuple(x), tuple(u)))
         return tuple(m.retract(xk, uk) for m, xk, uk in self._zip(x, u))
 
     def exp(self, x, u):

@@ -1,11 +1,17 @@
 """Layer 4: linear measurement operators A and A* (dense, structured, sampling, identity)."""
 
+from tensorrec.operators import dispatch
 from tensorrec.operators.base import Identity, Operator
+from tensorrec.operators.dispatch import KroneckerRows, SampledEntries
 from tensorrec.operators.gaussian import DenseGaussian, KroneckerGaussian
-from tensorrec.operators.paired import FourierBDPR, FourWayGaussian, RankOneSensing
+from tensorrec.operators.paired import FourierBDPR, FourWayGaussian, PairedRows, RankOneSensing
 from tensorrec.operators.sampling import EntrySampling, tt_sample_numba, tt_sample_torch, tt_sample_vjp_numba
 
 __all__ = [
+    "dispatch",
+    "KroneckerRows",
+    "SampledEntries",
+    "PairedRows",
     "Operator",
     "Identity",
     "DenseGaussian",

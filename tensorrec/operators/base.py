@@ -6,7 +6,8 @@ import math
 
 import torch
 
-from tensorrec._backend import as_tensor, check_finite, check_positive_int, describe, numpy_boundary
+from tensorrec._backend import as_tensor, check_finite, check_positive_int, numpy_boundary
+from tensorrec.operators import dispatch
 
 
 def check_shape(shape) -> tuple[int, ...]:
@@ -18,23 +19,41 @@ def check_shape(shape) -> tuple[int, ...]:
 
 class Operator:
     """A linear map A with ``apply(X) -> y`` (length m), ``adjoint(y) -> X`` and
-    ``apply_format(T)`` for Tucker/TT tensors. Numpy in gives numpy out.
+    ``apply_format(T)`` for any tensor format. Numpy in gives numpy out.
 
-    Subclasses implement ``_apply``, ``_adjoint`` and, when the structure allows it,
-    ``_apply_format`` without densifying (the default densifies, which is right for an
-    unstructured dense A that must touch every entry anyway).
+    Subclasses implement ``_apply`` and ``_adjoint`` on dense arrays and declare their row
+    structure in :attr:`rows`; evaluation on a format is found by dispatch on the
+    (rows, format) pair (:mod:`tensorrec.operators.dispatch`), densifying only when no
+    structured evaluation is registered (right for an unstructured dense A, which must touch
+    every entry anyway).
     """
 
     shape: tuple[int, ...]
     m: int
-    structured = False
-    """True when ``apply_format`` avoids the dense tensor; objectives then use
-    :meth:`format_vjp` instead of forming A*(r) densely."""
+
+    @property
+    def rows(self):
+        """The row structure evaluation dispatches on: a shared one
+        (:class:`~tensorrec.operators.KroneckerRows`, :class:`~tensorrec.operators.SampledEntries`)
+        or, by default, the operator itself."""
+        return self
 
     @property
     def size(self) -> int:
         """D = prod d_n, the number of entries of an input tensor."""
         return math.prod(self.shape)
+
+    @property
+    def loss_weight(self) -> float:
+        """The weight w of the squared loss (w / 2) ||A(X) - y||^2 whose gradient is unbiased
+        for X - X* (1, or 1 / rho for entry sampling at rate rho)."""
+        return 1.0
+
+    def back_project(self, y) -> torch.Tensor:
+        """The back-projection of the measurements that spectral starts truncate: A*(y) by
+        default; an operator whose E[A*A] is not the identity rescales (entry sampling:
+        A*(y) / rho)."""
+        return self.adjoint(y)
 
     def check_input(self, x, name: str = "x") -> torch.Tensor:
         """``x`` as a tensor of the operator's input shape, else a clear error."""
@@ -62,20 +81,20 @@ class Operator:
         return self._adjoint(self.check_measurements(y))
 
     def apply_format(self, t) -> torch.Tensor:
-        """A(X) for a TuckerTensor or TTTensor X, without densifying when A is structured."""
-        if getattr(t, "shape", None) != self.shape or not hasattr(t, "to_dense"):
-            raise ValueError(f"t: expected a Tucker or TT tensor of shape {self.shape}, got {describe(t)}")
-        return self._apply_format(t)
+        """A(X) for a tensor format X, without densifying when a structured evaluation is
+        registered for (rows, format)."""
+        dispatch.check_format(self, t, "t")
+        return dispatch.evaluate(self, t)
 
     def format_vjp(self, t, r) -> tuple:
         """Factor gradients of Re<r, A(X)> in ``t.to_point()`` layout: the gradient of
-        ½||A(X) - y||^2 when r = A(X) - y. Computed by autograd through the differentiable
-        ``apply_format`` path, so a structured operator never forms a dense tensor."""
-        leaves = [p.detach().requires_grad_(True) for p in t.to_point()]
-        with torch.enable_grad():
-            y = self._apply_format_differentiable(t.from_point(tuple(leaves), validate=False))
-            grads = torch.autograd.grad((r.conj() * y).real.sum(), leaves)
-        return tuple(grads)
+        ½||A(X) - y||^2 when r = A(X) - y (:func:`~tensorrec.operators.dispatch.vjp`)."""
+        return dispatch.vjp(self, t, r)
+
+    def residual_and_format_vjp(self, t, y, weight: float = 1.0):
+        """r = weight (A(X) - y) and :meth:`format_vjp` at r (fused where a kernel is
+        registered; :func:`~tensorrec.operators.dispatch.residual_vjp`)."""
+        return dispatch.residual_vjp(self, t, y, weight)
 
     def residual_and_adjoint(self, x: torch.Tensor, y: torch.Tensor, weight: float = 1.0):
         """r = weight (A(x) - y) and A*(r) for a dense ``x`` (inputs are not re-checked: this
@@ -83,23 +102,11 @@ class Operator:
         r = weight * (self._apply(x) - y)
         return r, self._adjoint(r)
 
-    def residual_and_format_vjp(self, t, y, weight: float = 1.0):
-        """r = weight (A(X) - y) and :meth:`format_vjp` at r (structured operators may fuse
-        the two passes)."""
-        r = weight * (self.apply_format(t) - y)
-        return r, self.format_vjp(t, r)
-
-    def _apply_format_differentiable(self, t):
-        return self._apply_format(t)
-
     def _apply(self, x):
         raise NotImplementedError
 
     def _adjoint(self, y):
         raise NotImplementedError
-
-    def _apply_format(self, t):
-        return self._apply(t.to_dense())
 
 
 class Identity(Operator):

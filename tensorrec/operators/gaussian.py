@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import math
-import os
 
-import opt_einsum
 import torch
 
-from tensorrec._backend import check_choice, check_positive_int, resolve_dtype
+from tensorrec._backend import available_memory, check_choice, check_positive_int, resolve_dtype
 from tensorrec._random import RngLike, as_generator, randn
-from tensorrec.formats import TTTensor, TuckerTensor
-from tensorrec.formats.contraction import contract
+from tensorrec.formats import PairedRankOne, TTTensor, TuckerTensor
+from tensorrec.formats.contraction import contract, symbols
 from tensorrec.operators.base import Operator, check_shape
+from tensorrec.operators.dispatch import KroneckerRows, register
 
 NORMALIZATIONS = ("1/m", "unit")
 FUSED_BLOCK_BYTES = 8 << 20
@@ -20,14 +19,6 @@ FUSED_BLOCK_BYTES = 8 << 20
 FUSED_MIN_BYTES = 64 << 20
 """Below this an operator is read from the last-level cache anyway and two BLAS passes are
 faster than the blocked one (benchmarks/b7_dense_operators.py)."""
-
-
-def _available_bytes() -> int:
-    return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-
-
-def _symbols(n: int) -> str:
-    return "".join(opt_einsum.get_symbol(i) for i in range(1, n + 1))  # symbol 0 is the sample axis
 
 
 class DenseGaussian(Operator):
@@ -67,7 +58,7 @@ class DenseGaussian(Operator):
         dtype = resolve_dtype(dtype, "real")
         itemsize = torch.empty((), dtype=dtype).element_size()
         need = self.m * self.size * itemsize
-        limit = _available_bytes() // 2 if max_bytes is None else int(max_bytes)
+        limit = available_memory() // 2 if max_bytes is None else int(max_bytes)
         if need > limit:
             raise MemoryError(
                 f"m, shape: the dense {self.m} x {self.size} operator ({dtype}) needs "
@@ -128,52 +119,88 @@ def _core_times_rows(core: torch.Tensor, rows: list[torch.Tensor]) -> torch.Tens
 
 
 class KroneckerGaussian(Operator):
-    r"""Rank-one Gaussian sensing: A_k = a_k^(1) o a_k^(2) o ... o a_k^(N).
+    r"""Rank-one Gaussian sensing: A_k = a_k^(1) o a_k^(2) o ... o a_k^(N), y_k = <A_k, X> =
+    sum conj(A_k) X.
 
     The vectors a_k^(n) have i.i.d. N(0, m^{-1/N}) entries (``"1/m"``: each entry of A_k has
-    variance 1/m, so E[A*A] = I) or N(0, 1) (``"unit"``). Stored as N matrices of shape
-    (m, d_n): O(m sum d_n) memory instead of O(m D).
+    variance 1/m, so E[A*A] = I) or N(0, 1) (``"unit"``); complex dtypes draw CN(0, .)
+    entries. Stored as N matrices of shape (m, d_n): O(m sum d_n) memory instead of O(m D).
+    :meth:`from_vectors` wraps given vectors (e.g. the local outcomes of a product POVM).
 
     Notes
     -----
-    ``apply_format`` never forms a dense tensor: for Tucker,
-    y_k = S x_1 (a_k^(1)' U_1) ... x_N (a_k^(N)' U_N) in O(m sum d_n r_n + m prod r_n); for TT,
-    y_k = prod_n (sum_s a_k^(n)[s] X_n(s)) in O(m N d r^2), so order N = 20 with d = 10 works.
+    ``apply_format`` never forms a dense tensor (:class:`KroneckerRows` dispatch): for Tucker,
+    y_k = S x_1 (conj(a_k^(1))' U_1) ... x_N (conj(a_k^(N))' U_N) in
+    O(m sum d_n r_n + m prod r_n); for TT, y_k = prod_n (sum_s conj(a_k^(n)[s]) X_n(s)) in
+    O(m N d r^2), so order N = 20 with d = 10 works.
     """
-
-    structured = True
 
     def __init__(
         self, shape, m: int, rng: RngLike = None, *, normalization: str = "1/m", dtype=None, device=None
     ):
-        self.shape = check_shape(shape)
-        self.m = check_positive_int("m", m)
-        self.normalization = check_choice("normalization", normalization, NORMALIZATIONS)
-        dtype = resolve_dtype(dtype, "real")
+        shape = check_shape(shape)
+        m = check_positive_int("m", m)
+        check_choice("normalization", normalization, NORMALIZATIONS)
+        field = "complex" if dtype is not None and dtype.is_complex else "real"
+        dtype = resolve_dtype(dtype, field)
         gen = as_generator(rng)
-        scale = self.m ** (-0.5 / len(self.shape)) if normalization == "1/m" else 1.0
-        self.vectors = tuple(randn(gen, (self.m, d), dtype=dtype, device=device) * scale for d in self.shape)
-        letters = _symbols(len(self.shape))
-        k = opt_einsum.get_symbol(0)
+        scale = m ** (-0.5 / len(shape)) if normalization == "1/m" else 1.0
+        vectors = tuple(randn(gen, (m, d), dtype=dtype, device=device) * scale for d in shape)
+        self._init(vectors, normalization)
+
+    @classmethod
+    def from_vectors(cls, vectors, normalization: str = "given") -> KroneckerGaussian:
+        """The operator with rows A_k = vectors[0][k] o ... o vectors[N-1][k] (each (m, d_n))."""
+        op = cls.__new__(cls)
+        op._init(tuple(vectors), normalization)
+        return op
+
+    def _init(self, vectors, normalization: str) -> None:
+        if not vectors or any(v.ndim != 2 or v.shape[0] != vectors[0].shape[0] for v in vectors):
+            raise ValueError(
+                "vectors: expected (m, d_n) matrices with one m, got shapes "
+                f"{[tuple(v.shape) for v in vectors]}"
+            )
+        self.vectors, self.normalization = vectors, normalization
+        self.shape, self.m = tuple(v.shape[1] for v in vectors), vectors[0].shape[0]
+        self._rows = KroneckerRows(vectors)
+        letters, k = symbols(len(self.shape), 1), symbols(1)
         self._apply_eq = ",".join(k + c for c in letters) + "," + letters + "->" + k
         self._adjoint_eq = k + "," + ",".join(k + c for c in letters) + "->" + letters
+
+    @property
+    def rows(self) -> KroneckerRows:
+        return self._rows
 
     def __repr__(self) -> str:
         return f"KroneckerGaussian(shape={self.shape}, m={self.m}, normalization={self.normalization!r})"
 
     def _apply(self, x):
-        return contract(self._apply_eq, *self.vectors, x)
+        return contract(self._apply_eq, *(v.conj() for v in self.vectors), x)
 
     def _adjoint(self, y):
         return contract(self._adjoint_eq, y, *self.vectors)
 
-    def _apply_format(self, t):
-        if isinstance(t, TuckerTensor):
-            projected = [a @ u for a, u in zip(self.vectors, t.factors, strict=True)]
-            return _core_times_rows(t.core, projected)
-        if isinstance(t, TTTensor):
-            v = contract("ks,asb->kb", self.vectors[0], t.cores[0])
-            for a, core in zip(self.vectors[1:], t.cores[1:], strict=True):
-                v = contract("ka,ks,asb->kb", v, a, core)
-            return v[:, 0]
-        return super()._apply_format(t)
+
+@register(KroneckerRows, TuckerTensor)
+def _kronecker_tucker(rows: KroneckerRows, t: TuckerTensor) -> torch.Tensor:
+    projected = [a.conj() @ u for a, u in zip(rows.vectors, t.factors, strict=True)]
+    return _core_times_rows(t.core, projected)
+
+
+@register(KroneckerRows, TTTensor)
+def _kronecker_tt(rows: KroneckerRows, t: TTTensor) -> torch.Tensor:
+    v = contract("ks,asb->kb", rows.vectors[0].conj(), t.cores[0])
+    for a, core in zip(rows.vectors[1:], t.cores[1:], strict=True):
+        v = contract("ka,ks,asb->kb", v, a.conj(), core)
+    return v[:, 0]
+
+
+@register(KroneckerRows, PairedRankOne)
+def _kronecker_paired(rows: KroneckerRows, t: PairedRankOne) -> torch.Tensor:
+    """y_k = prod_j (a_k^(2j-1)^H v_j) (a_k^(2j)^H conj(v_j)), O(m sum d_j)."""
+    out = 1.0
+    for j, v in enumerate(t.factors):
+        a, b = rows.vectors[2 * j], rows.vectors[2 * j + 1]
+        out = out * (a.conj() @ v) * (b.conj() @ v.conj())
+    return out

@@ -8,15 +8,23 @@ Inner product convention: y_i = <A_i, X> = sum conj(A_i) X.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import torch
 
-from tensorrec._backend import as_tensor, check_choice, check_compatible, check_finite, check_positive_int
+from tensorrec._backend import (
+    as_tensor,
+    available_memory,
+    check_choice,
+    check_compatible,
+    check_finite,
+    check_positive_int,
+)
 from tensorrec._random import RngLike, as_generator, randn
 from tensorrec.formats.paired import PairedRankOne
 from tensorrec.operators.base import Operator
-from tensorrec.operators.gaussian import _available_bytes
+from tensorrec.operators.dispatch import KroneckerRows, register
 
 
 def _paired_kron(v: torch.Tensor) -> torch.Tensor:
@@ -25,16 +33,10 @@ def _paired_kron(v: torch.Tensor) -> torch.Tensor:
 
 
 class _PairedOperator(Operator):
-    """Shared checks: ``apply_format`` takes a PairedRankOne with the operator's factor lengths."""
+    """Operators on paired rank-one tensors: ``apply_factors(*factors)`` evaluates them on the
+    factors (what ``apply_format`` of a :class:`~tensorrec.formats.PairedRankOne` dispatches to)."""
 
     dims: tuple[int, ...]
-    structured = True
-
-    def apply_format(self, t) -> torch.Tensor:
-        if not isinstance(t, PairedRankOne) or t.dims != self.dims:
-            got = getattr(t, "dims", type(t).__name__)
-            raise ValueError(f"t: expected a PairedRankOne with factor lengths {self.dims}, got {got}")
-        return self.apply_factors(*t.factors)
 
     def apply_factors(self, *factors) -> torch.Tensor:
         raise NotImplementedError
@@ -46,6 +48,14 @@ class _PairedOperator(Operator):
         lengths = tuple(v.shape[-1] if v.ndim else 0 for v in factors)
         if lengths != self.dims:
             raise ValueError(f"factors: expected vectors of lengths {self.dims}, got lengths {lengths}")
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class PairedRows(KroneckerRows):
+    """Kronecker rows in conjugate pairs, A_i = a_i o conj(a_i) o b_i o conj(b_i) o ..., held as
+    the row matrices U_j (rows a_i^H): ``vectors`` = (conj(U_1), U_1, conj(U_2), U_2, ...)."""
+
+    matrices: tuple[torch.Tensor, ...] = ()
 
 
 class FourWayGaussian(_PairedOperator):
@@ -74,7 +84,7 @@ class FourWayGaussian(_PairedOperator):
         self.dims, self.shape = (K, N), (K, K, N, N)
         dtype = torch.complex128 if field == "complex" else torch.float64
         need = dtype.itemsize * m * K * K * N * N
-        limit = _available_bytes() // 2 if max_bytes is None else int(max_bytes)
+        limit = available_memory() // 2 if max_bytes is None else int(max_bytes)
         if need > limit:
             raise MemoryError(
                 f"m, K, N: the 4-way sensing tensors (m = {m}, K = {K}, N = {N}) need "
@@ -133,11 +143,16 @@ class RankOneSensing(_PairedOperator):
         if len({r.shape[0] for r in mats}) != 1:
             raise ValueError(f"rows: expected the same number of rows m, got {[r.shape[0] for r in mats]}")
         check_compatible({f"rows[{j}]": r for j, r in enumerate(mats)})
-        self.rows = mats
+        self.row_matrices = mats
+        self._rows = PairedRows(tuple(v for u in mats for v in (u.conj(), u)), mats)
         self.m = mats[0].shape[0]
         self.dims = tuple(r.shape[1] for r in mats)
         self.shape = tuple(d for d in self.dims for _ in range(2))
         self.field = "complex" if mats[0].is_complex() else "real"
+
+    @property
+    def rows(self) -> PairedRows:
+        return self._rows
 
     @classmethod
     def gaussian(cls, dims, m: int, rng: RngLike = None, *, field: str = "real"):
@@ -157,16 +172,16 @@ class RankOneSensing(_PairedOperator):
 
     def _apply(self, x):
         operands, subs = [], []
-        for u, (s, t) in zip(self.rows, self._letters(), strict=True):
+        for u, (s, t) in zip(self.row_matrices, self._letters(), strict=True):
             operands += [u, u.conj()]
             subs += ["i" + s, "i" + t]
         out = "".join(s + t for s, t in self._letters())
-        x = x.to(torch.promote_types(x.dtype, self.rows[0].dtype))
+        x = x.to(torch.promote_types(x.dtype, self.row_matrices[0].dtype))
         return torch.einsum(",".join(subs) + "," + out + "->i", *operands, x)
 
     def _adjoint(self, y):
-        operands, subs = [y.to(torch.promote_types(y.dtype, self.rows[0].dtype))], ["i"]
-        for u, (s, t) in zip(self.rows, self._letters(), strict=True):
+        operands, subs = [y.to(torch.promote_types(y.dtype, self.row_matrices[0].dtype))], ["i"]
+        for u, (s, t) in zip(self.row_matrices, self._letters(), strict=True):
             operands += [u.conj(), u]
             subs += ["i" + s, "i" + t]
         out = "".join(s + t for s, t in self._letters())
@@ -175,10 +190,7 @@ class RankOneSensing(_PairedOperator):
     def projections(self, *factors) -> list[torch.Tensor]:
         """u_j = U_j v_j for each factor, shape (..., m) (leading batch axes allowed)."""
         self.check_factors(factors)
-        return [
-            v.to(torch.promote_types(v.dtype, u.dtype)) @ u.mT
-            for u, v in zip(self.rows, factors, strict=True)
-        ]
+        return _project(self.row_matrices, factors)
 
     def apply_factors(self, *factors) -> torch.Tensor:
         """prod_j abs(U_j v_j)^2, shape (..., m), in O(m sum_j d_j)."""
@@ -219,4 +231,21 @@ class FourierBDPR(RankOneSensing):
         return (u * v).abs() ** 2 / self.L**2
 
 
-__all__ = ["FourWayGaussian", "RankOneSensing", "FourierBDPR"]
+@register(FourWayGaussian, PairedRankOne)
+def _four_way_paired(op: FourWayGaussian, t: PairedRankOne) -> torch.Tensor:
+    return op.apply_factors(*t.factors)
+
+
+@register(PairedRows, PairedRankOne)
+def _paired_rows_paired(rows: PairedRows, t: PairedRankOne) -> torch.Tensor:
+    """prod_j abs(U_j v_j)^2 in O(m sum_j d_j) (real)."""
+    return math.prod(u.abs() ** 2 for u in _project(rows.matrices, t.factors))
+
+
+def _project(matrices, factors) -> list[torch.Tensor]:
+    return [
+        v.to(torch.promote_types(v.dtype, u.dtype)) @ u.mT for u, v in zip(matrices, factors, strict=True)
+    ]
+
+
+__all__ = ["FourWayGaussian", "RankOneSensing", "FourierBDPR", "PairedRows"]

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import numpy as np
-import opt_einsum
 import torch
 
 from tensorrec._backend import check_positive_int, describe
 from tensorrec._random import RngLike, as_generator
 from tensorrec.formats import TTTensor, TuckerTensor
-from tensorrec.formats.contraction import contract
+from tensorrec.formats.contraction import contract, symbols
 from tensorrec.operators._kernels import numba_enabled, tt_sample_kernel, tt_sample_vjp_kernel
 from tensorrec.operators.base import Operator, check_shape
-from tensorrec.operators.gaussian import _symbols
+from tensorrec.operators.dispatch import SampledEntries, autograd_vjp, register, register_vjp
 
 _NUMBA_DTYPES = (torch.float64, torch.float32, torch.complex128)
 
@@ -37,8 +36,6 @@ class EntrySampling(Operator):
     O(n prod r); TT y_k = X_1(i_1k) ... X_N(i_Nk) in O(n N r^2), by a numba kernel on CPU
     and a batched torch gather elsewhere (the two are parity-tested).
     """
-
-    structured = True
 
     def __init__(self, shape, indices, *, allow_duplicates: bool = False, device=None):
         self.shape = check_shape(shape)
@@ -71,6 +68,21 @@ class EntrySampling(Operator):
                 )
         self.indices = idx
         self.m = idx.shape[0]
+        self._rows = SampledEntries(idx)
+
+    @property
+    def rows(self) -> SampledEntries:
+        return self._rows
+
+    @property
+    def loss_weight(self) -> float:
+        """1 / rho: the loss (1/(2 rho)) ||P_Omega(X - T)||^2 has a gradient unbiased for X - T
+        (tucker_tt spec section 2.4)."""
+        return 1.0 / self.rate
+
+    def back_project(self, y) -> torch.Tensor:
+        """(1 / rho) P_Omega^*(y): unbiased for the full tensor."""
+        return self.adjoint(y) / self.rate
 
     @classmethod
     def random(cls, shape, n: int, rng: RngLike = None, *, device=None) -> EntrySampling:
@@ -98,45 +110,47 @@ class EntrySampling(Operator):
         out = torch.zeros(self.size, dtype=y.dtype, device=y.device)
         return out.index_add_(0, self.linear.to(y.device), y).reshape(self.shape)
 
-    def _apply_format(self, t):
-        if isinstance(t, TuckerTensor):
-            letters, k = _symbols(t.order), opt_einsum.get_symbol(0)
-            eq = letters + "," + ",".join(k + c for c in letters) + "->" + k
-            rows = [u[self.indices[:, n]] for n, u in enumerate(t.factors)]
-            return contract(eq, t.core, *rows)
-        if isinstance(t, TTTensor):
-            if t.device.type == "cpu" and t.dtype in _NUMBA_DTYPES and numba_enabled():
-                return tt_sample_numba(t, self.indices)
-            return tt_sample_torch(t, self.indices)
-        return super()._apply_format(t)
 
-    def format_vjp(self, t, r) -> tuple:
-        """Factor gradients of Re<r, A(X)>; for a TT on the CPU a numba kernel over the samples
-        (O(n N r^2) time, no per-sample storage), else autograd through the torch gather."""
-        if self._numba_tt(t, r.dtype):
-            return tt_sample_vjp_numba(t, self.indices, r.contiguous())
-        return super().format_vjp(t, r)
+@register(SampledEntries, TuckerTensor)
+def _sampled_tucker(rows: SampledEntries, t: TuckerTensor) -> torch.Tensor:
+    letters, k = symbols(t.order, 1), symbols(1)
+    eq = letters + "," + ",".join(k + c for c in letters) + "->" + k
+    gathered = [u[rows.indices[:, n]] for n, u in enumerate(t.factors)]
+    return contract(eq, t.core, *gathered)
 
-    def residual_and_format_vjp(self, t, y, weight: float = 1.0):
-        """r = weight (A(X) - y) and the factor gradients of Re<r, A(X)>; for a TT on the CPU
-        in one numba pass over the samples."""
-        if self._numba_tt(t, y.dtype):
-            return tt_sample_vjp_numba(t, self.indices, y=y.contiguous(), weight=float(weight))
-        return super().residual_and_format_vjp(t, y, weight)
 
-    def _numba_tt(self, t, dtype) -> bool:
-        return (
-            isinstance(t, TTTensor)
-            and t.device.type == "cpu"
-            and t.dtype in _NUMBA_DTYPES
-            and dtype == t.dtype
-            and numba_enabled()
-        )
+def _numba_tt(t: TTTensor, dtype) -> bool:
+    return t.device.type == "cpu" and t.dtype in _NUMBA_DTYPES and dtype == t.dtype and numba_enabled()
 
-    def _apply_format_differentiable(self, t):
-        if isinstance(t, TTTensor):
-            return tt_sample_torch(t, self.indices)  # the numba kernel has no backward
-        return self._apply_format(t)
+
+def _sampled_tt_torch(rows: SampledEntries, t: TTTensor) -> torch.Tensor:
+    return tt_sample_torch(t, rows.indices)
+
+
+@register(SampledEntries, TTTensor, differentiable=_sampled_tt_torch)
+def _sampled_tt(rows: SampledEntries, t: TTTensor) -> torch.Tensor:
+    """A numba kernel on the CPU, a batched torch gather elsewhere."""
+    if _numba_tt(t, t.dtype):
+        return tt_sample_numba(t, rows.indices)
+    return tt_sample_torch(t, rows.indices)
+
+
+def _sampled_tt_fused(rows: SampledEntries, t: TTTensor, y, weight: float):
+    """r = weight (A(X) - y) and the core gradients in one numba pass over the samples on the
+    CPU; the two-pass autograd path elsewhere."""
+    if _numba_tt(t, y.dtype):
+        return tt_sample_vjp_numba(t, rows.indices, y=y.contiguous(), weight=float(weight))
+    r = weight * (_sampled_tt(rows, t) - y)
+    return r, _sampled_tt_vjp(rows, t, r)
+
+
+@register_vjp(SampledEntries, TTTensor, fused=_sampled_tt_fused)
+def _sampled_tt_vjp(rows: SampledEntries, t: TTTensor, r) -> tuple:
+    """Core gradients of Re<r, A(X)>: a numba kernel over the samples on the CPU (O(n N r^2)
+    time, no per-sample storage), else autograd through the torch gather."""
+    if _numba_tt(t, r.dtype):
+        return tt_sample_vjp_numba(t, rows.indices, r.contiguous())
+    return autograd_vjp(_sampled_tt_torch, rows, t, r)
 
 
 def tt_sample_torch(t: TTTensor, indices: torch.Tensor) -> torch.Tensor:

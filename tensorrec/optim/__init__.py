@@ -3,7 +3,8 @@
 from tensorrec.optim.problem import CallableObjective, Objective, Problem
 from tensorrec.optim.prox import proximal_gradient
 from tensorrec.optim.result import Result, Trace
-from tensorrec.optim.rgd import Armijo, ConstantStep, rgd
+from tensorrec.optim.rgd import rgd
+from tensorrec.optim.steps import STEP_RULES, Armijo, ConstantStep, StepRule, as_step_rule
 from tensorrec.optim.stopping import (
     STOPPING_RULES,
     AnyOf,
@@ -17,6 +18,7 @@ from tensorrec.optim.stopping import (
     State,
     StoppingRule,
     TimeLimit,
+    as_stopping_rule,
 )
 
 __all__ = [
@@ -24,6 +26,9 @@ __all__ = [
     "CallableObjective",
     "Problem",
     "rgd",
+    "StepRule",
+    "STEP_RULES",
+    "as_step_rule",
     "ConstantStep",
     "Armijo",
     "proximal_gradient",
@@ -41,4 +46,5 @@ __all__ = [
     "StallWarning",
     "State",
     "STOPPING_RULES",
+    "as_stopping_rule",
 ]

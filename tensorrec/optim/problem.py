@@ -96,6 +96,10 @@ class Problem:
     egrad, ehvp : callable, optional
         Hand-written Euclidean gradient / Hessian-vector product when ``objective`` is a
         callable (autograd is used for whichever is missing).
+    preconditioner : callable, optional
+        ``P(x, rgrad) -> direction``, a tangent vector at ``x`` with ``<rgrad, P(rgrad)> > 0``:
+        :func:`~tensorrec.optim.rgd` then steps along it (scaled / preconditioned RGD, e.g. a
+        format's :meth:`preconditioner`). None: plain RGD.
 
     Examples
     --------
@@ -107,7 +111,7 @@ class Problem:
     -3.0
     """
 
-    def __init__(self, manifold: Manifold, objective, egrad=None, ehvp=None):
+    def __init__(self, manifold: Manifold, objective, egrad=None, ehvp=None, *, preconditioner=None):
         if not isinstance(manifold, Manifold):
             raise TypeError(f"manifold: expected a tensorrec Manifold, got {describe(manifold)}")
         if isinstance(objective, Objective):
@@ -117,8 +121,13 @@ class Problem:
             objective = CallableObjective(objective, egrad, ehvp)
         else:
             raise TypeError(f"objective: expected an Objective or a callable, got {describe(objective)}")
+        if preconditioner is not None and not callable(preconditioner):
+            raise TypeError(
+                f"preconditioner: expected a callable (x, rgrad) -> direction, got {describe(preconditioner)}"
+            )
         self.manifold = manifold
         self.objective = objective
+        self.preconditioner = preconditioner
 
     def __repr__(self) -> str:
         return f"Problem({self.manifold!r}, {type(self.objective).__name__})"

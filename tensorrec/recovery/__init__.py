@@ -1,7 +1,8 @@
 """Layer 5: factorized objectives (format x operator x loss) and recovery."""
 
 from tensorrec.recovery.estimators import LowRankSensing, TensorCompletion
-from tensorrec.recovery.objective import LeastSquares
+from tensorrec.recovery.losses import Loss, MultinomialLoss, PoissonLoss, SquaredLoss
+from tensorrec.recovery.objective import FormatObjective, LeastSquares
 from tensorrec.recovery.protocols import (
     asymptotic_rate,
     factorization_sweep,
@@ -18,13 +19,17 @@ from tensorrec.recovery.protocols import (
     sensing_trial,
     spectral_init_errors,
 )
-from tensorrec.recovery.recover import RelativeResidualBelow, recover, spectral_start
-from tensorrec.recovery.scaled import scaled_gd
+from tensorrec.recovery.recover import RelativeResidualBelow, minimize, recover, spectral_start
 
 __all__ = [
+    "Loss",
+    "SquaredLoss",
+    "PoissonLoss",
+    "MultinomialLoss",
+    "FormatObjective",
     "LeastSquares",
+    "minimize",
     "recover",
-    "scaled_gd",
     "LowRankSensing",
     "TensorCompletion",
     "spectral_start",

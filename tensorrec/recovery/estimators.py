@@ -66,7 +66,11 @@ class _Estimator:
         kwargs = self.get_params()
         fmt, ranks = kwargs.pop("format"), kwargs.pop("ranks")
         kwargs.pop("shape", None)
-        result = recover(operator, y, format=fmt, ranks=ranks, truth=truth, **kwargs)
+        stop = {"max_iter": kwargs.pop("max_iter"), "residual": kwargs.pop("tol"), "stall": 100}
+        step_tol = kwargs.pop("step_tol")
+        if step_tol is not None:
+            stop["rel_change"] = step_tol
+        result = recover(operator, y, format=fmt, ranks=ranks, truth=truth, stop=stop, **kwargs)
         self.result_, self.tensor_ = result, result.point
         self.n_iter_, self.converged_ = result.iterations, result.converged
         return self
@@ -82,7 +86,10 @@ class LowRankSensing(_Estimator):
     """Recover a Tucker/TT tensor from linear measurements y = A(X*) (+ noise).
 
     Parameters are those of :func:`recover` (``format``, ``ranks``, ``init``, ``method``,
-    ``step``, ``scale``, ``retraction``, ``max_iter``, ``tol``, ``step_tol``).
+    ``step``, ``scale``, ``retraction``) and, in scikit-learn's spelling, its stopping rules:
+    ``max_iter``, ``tol`` (relative residual) and ``step_tol`` (relative change of the
+    factors), i.e. ``stop={"max_iter": max_iter, "residual": tol, "stall": 100[, "rel_change":
+    step_tol]}``.
 
     Attributes
     ----------

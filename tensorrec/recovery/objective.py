@@ -1,64 +1,94 @@
-"""The factorized least-squares objective: a format x an operator x the loss ½||A(X) - y||^2."""
+"""Objectives on tensor formats: f(factors) = loss(A(X(factors)), data).
+
+The one chain rule of the library: the loss gives dL/dpred, the operator/format dispatch
+(:mod:`tensorrec.operators.dispatch`) pulls it back to the factors, fused with the residual
+for squared losses and never densifying a structured operator.
+"""
 
 from __future__ import annotations
 
 import torch
 
-from tensorrec._backend import check_positive_finite, describe
-from tensorrec.formats import TTTensor, TuckerTensor
-from tensorrec.operators import Operator
+from tensorrec._backend import describe
+from tensorrec.formats import Format
+from tensorrec.operators import Operator, dispatch
 from tensorrec.optim import Objective
+from tensorrec.recovery.losses import Loss, SquaredLoss
 
 
-class LeastSquares(Objective):
-    r"""f(factors) = (weight / 2) ||A(X) - y||_2^2 with X the Tucker/TT tensor of the point.
+class FormatObjective(Objective):
+    r"""f(point) = loss(A(X), data) with X = ``type(template).from_point(point)``.
 
     Parameters
     ----------
-    template : TuckerTensor or TTTensor
-        Fixes the format, shape and ranks; points are its :meth:`to_point` layout on its
-        :meth:`manifold`.
+    template : a tensor format (:class:`~tensorrec.formats.Format`)
+        Fixes the format, shape and ranks; points are its ``to_point`` layout on its
+        ``manifold()``.
     operator : Operator
-    y : vector of length m
-        The measurements (finite; checked before any work).
-    weight : float
-        1 for sensing and factorization; 1/rho for completion (spec section 2.4: the loss
-        (1/(2 rho)) ||P_Omega(X - T)||^2, whose gradient is unbiased for X - T).
+    data : vector of length m
+        Measurements or counts (checked by the loss before any work).
+    loss : Loss
+        Default :class:`SquaredLoss` with the operator's
+        :attr:`~tensorrec.operators.Operator.loss_weight`.
 
     Notes
     -----
-    Gradient (tucker_tt spec sections 2-4): for dense operators G = A*(A(X) - y) on the full
-    tensor, then the format's vector-Jacobian product gives the factor gradients. For
-    structured operators (Kronecker rows, entry sampling) the gradient is the vjp of
-    ``apply_format`` at the residual, so no dense tensor is formed. Factorization is the
-    :class:`~tensorrec.operators.Identity` operator (G = X - Y).
+    Gradient: for a squared loss, r = w (A(X) - y) and the factor gradients of Re<r, A(X)>
+    in one (fused where possible) pass: for dense operators G = A*(r) on the full tensor and
+    the format's ``vjp``; for structured ones (Kronecker rows, entry sampling) the registered
+    vjp of the evaluation on the factors. For other losses, dL/dpred from the loss and the
+    same vjp.
     """
 
-    def __init__(self, template, operator: Operator, y, weight: float = 1.0):
-        if not isinstance(template, (TuckerTensor, TTTensor)):
-            raise TypeError(f"template: expected a TuckerTensor or TTTensor, got {describe(template)}")
+    def __init__(self, template, operator: Operator, data, loss: Loss | None = None):
+        if not isinstance(template, Format):
+            raise TypeError(
+                f"template: expected a tensor format (the Format protocol), got {describe(template)}"
+            )
         if not isinstance(operator, Operator):
             raise TypeError(f"operator: expected a tensorrec Operator, got {describe(operator)}")
-        if operator.shape != template.shape:
+        if tuple(operator.shape) != tuple(template.shape):
             raise ValueError(
-                f"operator: expected input shape {template.shape} (the template's), got {operator.shape}"
+                f"operator: expected input shape {tuple(template.shape)} (the template's), "
+                f"got {operator.shape}"
             )
-        self.template, self.operator = template, operator
-        self.y = operator.check_measurements(y)
-        self.weight = check_positive_finite("weight", weight)
+        loss = SquaredLoss(operator.loss_weight) if loss is None else loss
+        if not isinstance(loss, Loss):
+            raise TypeError(
+                "loss: expected a loss (check_data, value, value_and_grad, quadratic_weight), "
+                f"got {describe(loss)}"
+            )
+        self.template, self.operator, self.loss = template, operator, loss
+        self.format = type(template)
+        self.y = loss.check_data(data, operator.m)
 
     def tensor(self, point):
-        """The Tucker/TT tensor of a factor point (no validation: RGD keeps canonical form)."""
-        return self.template.from_point(point, validate=False)
+        """The format of a factor point (no validation: the optimizers keep canonical form)."""
+        return self.format.from_point(point, validate=False)
+
+    def predict(self, point) -> torch.Tensor:
+        """A(X) at the point."""
+        return dispatch.evaluate(self.operator, self.tensor(point))
 
     def value(self, point) -> torch.Tensor:
-        r = self.operator.apply_format(self.tensor(point)) - self.y
-        return 0.5 * self.weight * torch.sum(r.abs() ** 2)
+        return self.loss.value(self.predict(point), self.y)
 
     def value_and_egrad(self, point):
         x = self.tensor(point)
-        if self.operator.structured:  # never densify: O(m N r^2) for sampled TT
-            r, grads = self.operator.residual_and_format_vjp(x, self.y, self.weight)
-            return 0.5 * torch.sum(r.abs() ** 2) / self.weight, grads
-        r, g = self.operator.residual_and_adjoint(x.to_dense(), self.y, self.weight)
-        return 0.5 * torch.sum(r.abs() ** 2) / self.weight, x.vjp(g)
+        w = self.loss.quadratic_weight
+        if w is not None:
+            r, grads = dispatch.residual_vjp(self.operator, x, self.y, w)
+            return 0.5 * torch.sum(r.abs() ** 2) / w, grads
+        pred = dispatch.evaluate(self.operator, x)
+        value, dpred = self.loss.value_and_grad(pred, self.y)
+        return value, dispatch.vjp(self.operator, x, dpred.to(pred.dtype))
+
+
+class LeastSquares(FormatObjective):
+    r"""f(factors) = (weight / 2) ||A(X) - y||_2^2: :class:`FormatObjective` with a
+    :class:`SquaredLoss` of the given ``weight`` (1 for sensing and factorization, 1/rho for
+    completion: tucker_tt spec section 2.4)."""
+
+    def __init__(self, template, operator: Operator, y, weight: float = 1.0):
+        super().__init__(template, operator, y, SquaredLoss(weight))
+        self.weight = self.loss.weight

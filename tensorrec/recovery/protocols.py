@@ -76,7 +76,7 @@ def factorization_trial(
     result = recover(
         operator, operator.apply_format(truth), format=format, ranks=truth.ranks, init=start,
         step=step, scale=w if scale == "truth_spectral" else scale, retraction=retraction,
-        truth=truth, max_iter=iterations,
+        truth=truth, stop={"max_iter": iterations, "residual": 1e-12, "stall": 100},
     )  # fmt: skip
     errors = result.trace.metrics["error"]
     return {
@@ -298,6 +298,14 @@ def asymptotic_rate(errors: Sequence[float], *, floor: float = 1e-11) -> float:
         return math.nan
 
 
+def _stop(iterations: int, tol: float, target: float, step_tol: float | None) -> dict:
+    """The protocols' stopping rules: budget, residual, stall, [relative change], error."""
+    stop = {"max_iter": iterations, "residual": tol, "stall": 100}
+    if step_tol is not None:
+        stop["rel_change"] = step_tol
+    return {**stop, "error": target}
+
+
 def sensing_trial(
     format: str,
     order: int,
@@ -335,7 +343,7 @@ def sensing_trial(
         warnings.simplefilter("ignore", StallWarning)
         result = recover(
             A, y, format=format, ranks=truth.ranks, step=step, scale=scale, retraction=retraction,
-            truth=truth, truth_tol=target, max_iter=iterations, tol=tol, step_tol=step_tol,
+            truth=truth, stop=_stop(iterations, tol, target, step_tol),
         )  # fmt: skip
     errors = result.trace.metrics["error"]
     return {

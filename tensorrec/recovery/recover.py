@@ -1,4 +1,9 @@
-"""recover(): spectral initialization + RGD on the canonical factors (tucker_tt spec 6-8)."""
+"""minimize() and recover(): the generic tail of every solver (tucker_tt spec 6-8).
+
+``minimize(objective, init)`` runs a method of the core on the factors of a format and hands
+back the format; ``recover(operator, y)`` is a spectral start (the operator's back-projection,
+truncated by the format's ``from_dense``) followed by ``minimize``.
+"""
 
 from __future__ import annotations
 
@@ -6,25 +11,21 @@ import dataclasses
 import math
 
 from tensorrec._backend import check_choice, check_positive_finite, describe
-from tensorrec.formats import TTTensor, TuckerTensor
-from tensorrec.operators import EntrySampling, Operator
-from tensorrec.optim import (
-    MaxIter,
-    MetricBelow,
-    Problem,
-    RelChange,
-    Result,
-    Stall,
-    StoppingRule,
-    TimeLimit,
-    rgd,
-)
-from tensorrec.recovery.objective import LeastSquares
-from tensorrec.recovery.scaled import scaled_gd
+from tensorrec.formats import Format, TTTensor, TuckerTensor
+from tensorrec.operators import Operator
+from tensorrec.optim import AnyOf, MetricBelow, Problem, Result, StoppingRule, as_stopping_rule, rgd
+from tensorrec.recovery.losses import Loss, SquaredLoss
+from tensorrec.recovery.objective import FormatObjective
 
 FORMATS = {"tt": TTTensor, "tucker": TuckerTensor}
 SCALES = ("init", "measurements", "spectral", "truth")
+METHODS = ("rgd", "scaled")
 MAX_DENSE_INIT = 10**8  # entries of A*(y) a spectral start may form
+DEFAULT_STOP = {"max_iter": 500, "residual": 1e-12, "stall": 100}
+"""recover's stopping rules: 500 iterations, a relative residual below 1e-12, or a stall (and,
+with ``truth``, a relative error below 1e-14)."""
+OBJECTIVE_RULES = ("residual", "error")
+"""Stopping rules ``minimize`` understands by name besides those of ``rgd``."""
 
 
 class RelativeResidualBelow(StoppingRule):
@@ -44,136 +45,242 @@ class RelativeResidualBelow(StoppingRule):
             else None
         )
 
+    def __repr__(self) -> str:
+        return f"RelativeResidualBelow({self.tol:g})"
 
-def spectral_start(operator: Operator, y, fmt: type, ranks):
-    """TT-SVD / HOSVD of the back-projection A*(y); (1/rho) P_Omega(y) for entry sampling."""
+
+def as_format(format) -> type:
+    """A format class from its name (``"tt"``, ``"tucker"``) or the class itself."""
+    if isinstance(format, str):
+        return FORMATS[check_choice("format", format, tuple(FORMATS))]
+    if isinstance(format, type) and hasattr(format, "from_dense") and hasattr(format, "from_point"):
+        return format
+    raise TypeError(f"format: expected one of {list(FORMATS)} or a format class, got {describe(format)}")
+
+
+def spectral_start(operator: Operator, y, format="tt", ranks=None):
+    """The format's truncation (TT-SVD, HOSVD, ...) of the operator's back-projection
+    :meth:`~tensorrec.operators.Operator.back_project` of ``y`` (A*(y); (1/rho) P_Omega(y)
+    for entry sampling)."""
     if operator.size > MAX_DENSE_INIT:
         raise ValueError(
             f"init: the spectral start forms A*(y) with {operator.size:.3g} entries "
-            f"(> {MAX_DENSE_INIT:.0e}); pass a TuckerTensor/TTTensor start instead"
+            f"(> {MAX_DENSE_INIT:.0e}); pass a format start instead"
         )
-    back = operator.adjoint(y)
-    if isinstance(operator, EntrySampling):
-        back = back / operator.rate
-    return fmt.from_dense(back, ranks)
+    return as_format(format).from_dense(operator.back_project(y), ranks)
+
+
+def minimize(
+    objective,
+    init,
+    *,
+    method: str = "rgd",
+    step=0.5,
+    stop=None,
+    manifold=None,
+    truth=None,
+    metrics: dict | None = None,
+    progress: bool = False,
+) -> Result:
+    r"""Minimize an objective over the factors of a tensor format, starting from ``init``.
+
+    Parameters
+    ----------
+    objective : Objective
+        A cost of the point ``init.to_point()`` (e.g. a :class:`FormatObjective`).
+    init : a format (:class:`~tensorrec.formats.Format`)
+        The start; its class maps points back to formats.
+    method : {"rgd", "scaled"}
+        ``"rgd"``: Riemannian gradient descent on the factors (on ``manifold``, default
+        ``init.manifold()``). ``"scaled"``: RGD preconditioned by the format's
+        ``scaled_direction`` with its canonical retraction (scaled gradient descent; needs a
+        format with ``interface_grams`` and ``canonicalize``), whose rate does not degrade
+        with the condition number; ``manifold`` does not apply.
+    step : float, "armijo" or a step rule
+        As in :func:`~tensorrec.optim.rgd`.
+    stop : dict, StoppingRule or list of rules, optional
+        As in :func:`~tensorrec.optim.rgd`; a dict may also name ``"residual"`` (relative
+        residual ||A(X) - y|| / ||y|| below the value; squared losses only) and ``"error"``
+        (relative error to ``truth`` below the value). Default ``{"max_iter": 500,
+        "residual": 1e-12, "stall": 100}`` (no ``"residual"`` for other losses), plus
+        ``"error": 1e-14`` with ``truth`` unless the dict names ``"error"``.
+    manifold : Manifold, optional
+        The product manifold of the factors (e.g. ``init.manifold(scale=w)``).
+    truth : a format, optional
+        Records ``"error"`` = ||X_t - X*|| / ||X*|| (the format's exact ``distance``).
+    metrics : dict of str to callable, optional
+        Functions of the current format recorded at every iterate.
+
+    Returns
+    -------
+    Result
+        ``point`` is the final format (the object that was optimized); the trace holds the
+        loss, the gradient norm and the metrics per iteration.
+    """
+    if not isinstance(init, Format):
+        raise TypeError(f"init: expected a tensor format (the Format protocol), got {describe(init)}")
+    check_choice("method", method, METHODS)
+    fmt = type(init)
+    if truth is not None and (type(truth) is not fmt or tuple(truth.shape) != tuple(init.shape)):
+        raise ValueError(
+            f"truth: expected a {fmt.__name__} of shape {tuple(init.shape)}, got {describe(truth)}"
+        )
+    to_format = _FromPoint(fmt)
+    recorded = {name: _on_format(to_format, name, fn) for name, fn in (metrics or {}).items()}
+    if truth is not None:
+        norm_truth = truth.norm()
+        recorded["error"] = lambda p: to_format(p).distance(truth) / norm_truth
+    rule = _stopping_rule(stop, objective, truth)
+    if method == "scaled":
+        problem = Problem(
+            init.manifold(retraction="canonical"), objective, preconditioner=fmt.scaled_direction
+        )
+    else:
+        problem = Problem(init.manifold() if manifold is None else manifold, objective)
+    result = rgd(
+        problem, init.to_point(), step=step, stop=rule, metrics=recorded, validate=False, progress=progress
+    )
+    return dataclasses.replace(result, point=to_format(result.point))
 
 
 def recover(
     operator: Operator,
     y,
     *,
-    format: str = "tt",
+    format="tt",
     ranks,
     init="spectral",
+    loss: Loss | None = None,
     method: str = "rgd",
-    step: float = 0.5,
+    step=0.5,
     scale="init",
     retraction: str = "polar",
     truth=None,
-    truth_tol: float = 1e-14,
-    max_iter: int = 500,
-    tol: float = 1e-12,
-    step_tol: float | None = None,
-    time_limit: float | None = None,
+    stop=None,
     metrics: dict | None = None,
     progress: bool = False,
 ) -> Result:
-    r"""Recover a low-rank Tucker/TT tensor from y = A(X*) (+ noise) by RGD on its factors.
+    r"""Recover a low-rank tensor from y = A(X*) (+ noise): spectral start + :func:`minimize`.
 
     Parameters
     ----------
     operator : Operator
-        Identity (factorization), DenseGaussian / KroneckerGaussian (sensing) or
-        EntrySampling (completion).
+        Identity (factorization), DenseGaussian / KroneckerGaussian (sensing),
+        EntrySampling (completion), or any operator.
     y : vector of length m
-    format : {"tt", "tucker"}
+    format : {"tt", "tucker"} or a format class
     ranks : tuple of int
         TT bond ranks (r_1..r_{N-1}) or Tucker ranks (r_1..r_N).
-    init : "spectral" or a TuckerTensor / TTTensor
-        Spectral: TT-SVD / HOSVD of A*(y) (scaled by 1/rho for sampling).
+    init : "spectral" or a format
+        Spectral: the format's ``from_dense`` of ``operator.back_project(y)``.
+    loss : Loss, optional
+        Default: :class:`~tensorrec.recovery.SquaredLoss` with the operator's
+        ``loss_weight`` (1/rho for completion, 1 otherwise).
     method : {"rgd", "scaled"}
         ``"rgd"``: Riemannian gradient descent on the canonical factors (the papers'
-        method; tucker_tt spec section 6). ``"scaled"``: scaled gradient descent
-        (:func:`~tensorrec.recovery.scaled_gd`, ScaledGD and its TT analogue), whose rate does
-        not degrade with the condition number; ``scale`` and ``retraction`` do not apply.
-    step : float
+        method; tucker_tt spec section 6). ``"scaled"``: scaled gradient descent (ScaledGD and
+        its TT analogue), whose rate does not degrade with the condition number; ``scale``
+        and ``retraction`` do not apply.
+    step : float, "armijo" or a step rule
         mu (default 0.5, the spec's pilot default).
     scale : {"init", "measurements", "spectral", "truth"} or float
         The weight w of the Stiefel factors (step mu / w on them; spec section 6.3):
         ||X0||^2, ||y||^2, the largest squared singular value of X0's unfoldings, ||X*||^2.
     retraction : {"polar", "qr", "cayley"}
-    truth : TuckerTensor / TTTensor, optional
+    truth : a format, optional
         Records the relative error ||X_t - X*|| / ||X*|| (exact, no cancellation) as
         metric ``"error"``.
-    truth_tol : float
-        With ``truth``: stop (``"metric"``) once that error is below this.
-    max_iter, tol : stop at ``max_iter`` or when ||A(X) - y|| / ||y|| < tol.
-        A run also stops, with ``stop_reason == "stalled"`` and a
-        :class:`~tensorrec.optim.StallWarning`, when the loss has not decreased for 100
-        iterations while the gradient is still large (:class:`~tensorrec.optim.Stall`; a
-        too-large ``step`` makes RGD cycle), and with ``"diverged"`` / ``"nan"`` when it
-        blows up.
-    step_tol : float, optional
-        Also stop (``"rel_change"``) when ||x_{t+1} - x_t|| / ||x_t|| over the factors drops
-        below it: the rule for noisy data, whose residual never vanishes.
-    time_limit : float, optional
-        Also stop (``"time"``) after this many seconds.
+    stop : dict, StoppingRule or list of rules, optional
+        As in :func:`minimize`: default ``{"max_iter": 500, "residual": 1e-12, "stall": 100}``
+        (plus ``"error": 1e-14`` with ``truth``). Use ``"rel_change"`` for noisy data, whose
+        residual never vanishes, and ``"time"`` for a time budget. A run that stalls (a too
+        large ``step`` makes RGD cycle) ends with ``"stalled"`` and a
+        :class:`~tensorrec.optim.StallWarning`; one that blows up with ``"diverged"`` / ``"nan"``.
     metrics : dict of str to callable, optional
-        Functions of the current TuckerTensor / TTTensor recorded at every iterate.
+        Functions of the current format recorded at every iterate.
 
     Returns
     -------
     Result
-        ``point`` is the recovered TuckerTensor / TTTensor; ``trace`` holds the loss, the
-        gradient norm and, with ``truth``, the error per iteration.
+        ``point`` is the recovered format; ``trace`` holds the loss, the gradient norm and,
+        with ``truth``, the error per iteration.
     """
     if not isinstance(operator, Operator):
         raise TypeError(f"operator: expected a tensorrec Operator, got {describe(operator)}")
-    fmt = FORMATS[check_choice("format", format, tuple(FORMATS))]
-    check_choice("method", method, ("rgd", "scaled"))
-    y = operator.check_measurements(y)
-    ranks = tuple(ranks)
+    fmt = as_format(format)
+    check_choice("method", method, METHODS)
+    loss = SquaredLoss(operator.loss_weight) if loss is None else loss
+    y = loss.check_data(y, operator.m)
+    ranks = tuple(ranks) if ranks is not None else None
     if isinstance(init, str):
         check_choice("init", init, ("spectral",))
         x0 = spectral_start(operator, y, fmt, ranks)
     elif isinstance(init, fmt):
-        if init.shape != operator.shape or init.ranks != ranks:
+        if tuple(init.shape) != tuple(operator.shape) or getattr(init, "ranks", ranks) != ranks:
             raise ValueError(f"init: expected shape {operator.shape} and ranks {ranks}, got {init!r}")
         x0 = init
     else:
         raise TypeError(f"init: expected 'spectral' or a {fmt.__name__}, got {describe(init)}")
-    if truth is not None and (not isinstance(truth, fmt) or truth.shape != operator.shape):
-        raise ValueError(f"truth: expected a {fmt.__name__} of shape {operator.shape}, got {describe(truth)}")
-    w = _scale(scale, x0, y, truth)
-
-    weight = 1.0 / operator.rate if isinstance(operator, EntrySampling) else 1.0
-    objective = LeastSquares(x0, operator, y, weight=weight)
-    problem = Problem(x0.manifold(scale=w, retraction=retraction), objective)
-    norm_y = float(y.abs().pow(2).sum().sqrt())
-    stop = MaxIter(max_iter) | RelativeResidualBelow(norm_y, tol, weight) | Stall()
-    if step_tol is not None:
-        stop = stop | RelChange(step_tol)
-    if time_limit is not None:
-        stop = stop | TimeLimit(time_limit)
-    metrics = {name: _on_tensor(objective, fn) for name, fn in (metrics or {}).items()}
-    if truth is not None:
-        norm_truth = truth.norm()
-        metrics["error"] = lambda p: objective.tensor(p).distance(truth) / norm_truth
-        stop = stop | MetricBelow("error", truth_tol)
-    if method == "scaled":
-        check_positive_finite("step", step)
-        result = scaled_gd(objective, x0, step=step, stop=stop, metrics=metrics, progress=progress)
-    else:
-        result = rgd(
-            problem, x0.to_point(), step=step, stop=stop, metrics=metrics, validate=False, progress=progress
-        )
-    return dataclasses.replace(result, point=objective.tensor(result.point))
+    objective = FormatObjective(x0, operator, y, loss)
+    manifold = None
+    if method == "rgd":
+        w = _scale(scale, x0, y, truth)
+        manifold = x0.manifold(scale=w, retraction=retraction)
+    return minimize(
+        objective, x0, method=method, step=step, stop=stop, manifold=manifold, truth=truth,
+        metrics=metrics, progress=progress,
+    )  # fmt: skip
 
 
-def _on_tensor(objective: LeastSquares, fn):
+class _FromPoint:
+    """point -> format, cached for the last point (metrics and the error share one build)."""
+
+    def __init__(self, fmt: type):
+        self.fmt, self._key, self._value = fmt, None, None
+
+    def __call__(self, point):
+        key = tuple(id(p) for p in point)
+        if key != self._key:
+            self._key, self._value = key, self.fmt.from_point(point, validate=False)
+        return self._value
+
+
+def _on_format(to_format, name: str, fn):
     if not callable(fn):
-        raise TypeError(f"metrics: expected callables of the Tucker/TT tensor, got {describe(fn)}")
-    return lambda point: fn(objective.tensor(point))
+        raise TypeError(f"metrics[{name!r}]: expected a callable of the format, got {describe(fn)}")
+    return lambda point: fn(to_format(point))
+
+
+def _stopping_rule(stop, objective, truth) -> StoppingRule:
+    """``stop`` with the objective-aware names ("residual", "error") turned into rules, in
+    the dict's order (the first rule that fires names the stop reason)."""
+    if stop is not None and not isinstance(stop, dict):
+        return as_stopping_rule(stop, {})
+    loss = getattr(objective, "loss", None)
+    squared = loss is not None and loss.quadratic_weight is not None
+    given = dict(DEFAULT_STOP if stop is None else stop)
+    if stop is None and not squared:
+        del given["residual"]
+    if truth is not None:
+        given.setdefault("error", 1e-14)
+    rules = []
+    for name, tol in given.items():
+        if name == "residual":
+            if not squared:
+                raise ValueError(
+                    "stop: 'residual' needs an objective with a squared loss (a FormatObjective)"
+                )
+            norm_y = float(objective.y.abs().pow(2).sum().sqrt())
+            rules.append(RelativeResidualBelow(norm_y, tol, loss.quadratic_weight))
+        elif name == "error":
+            if truth is None:
+                raise ValueError("stop: 'error' needs the truth= argument")
+            rules.append(MetricBelow("error", tol))
+        else:
+            rules.append(as_stopping_rule({name: tol}, {}))
+    if not rules:
+        raise ValueError("stop: expected at least one stopping rule, got none")
+    return AnyOf(*rules)
 
 
 def _scale(scale, x0, y, truth) -> float:

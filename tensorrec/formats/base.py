@@ -1,0 +1,107 @@
+"""The Format protocol: what every tensor format provides (DESIGN.md section 2).
+
+A format is an immutable container of factors (in canonical form where one exists). The
+optimizers never see it: they see its *point*, the tuple of factor arrays of
+:meth:`Format.to_point`, on the product manifold of :meth:`Format.manifold`. Objectives map a
+point back with :meth:`Format.from_point`, evaluate operators on it (dispatch on the
+(operator rows, format) pair, :mod:`tensorrec.operators.dispatch`) and pull gradients back
+with :meth:`Format.vjp`. Nothing in the library asks which format it holds; a new format
+that provides these methods works with ``minimize``, ``recover`` and the landscape toolkit.
+
+Required
+--------
+``shape``, ``dtype``, ``device``
+    The tensor it represents.
+``to_point() -> tuple`` / ``from_point(point, validate=True)`` (classmethod)
+    The factors as a point of ``manifold()``, and back.
+``manifold(**options) -> Manifold``
+    The product manifold the factors live on.
+``to_dense()``, ``vjp(g)``
+    The full array, and the factor gradients of Re<g, X(point)> in ``to_point`` layout.
+``norm() -> float``, ``inner(other) -> float | complex``, ``distance(other) -> float``
+    Computed on the factors, without densifying.
+``from_dense(x, ranks, *, dtype=None)``, ``random(shape, ranks, rng, *, dtype=None, device=None)``
+    (classmethods) Quasi-optimal projection of a dense array, and a random element.
+
+Optional
+--------
+``canonicalize(point) -> point`` (classmethod)
+    Bring arbitrary factors back to canonical form without changing the tensor; the
+    format's manifold then offers ``retraction="canonical"``, a retraction of the whole
+    product of factors.
+``interface_grams()``
+    Gram matrices of what multiplies each orthonormal factor; gives
+    :meth:`FormatMixin.scaled_direction`, the preconditioner of scaled gradient descent.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+import torch
+
+from tensorrec._backend import describe
+
+
+@runtime_checkable
+class Format(Protocol):
+    """The format protocol (``isinstance(x, Format)`` checks the required methods exist)."""
+
+    shape: tuple[int, ...]
+
+    def to_point(self) -> tuple: ...
+
+    @classmethod
+    def from_point(cls, point, validate: bool = True): ...
+
+    def manifold(self, **options): ...
+
+    def to_dense(self) -> torch.Tensor: ...
+
+    def vjp(self, g: torch.Tensor) -> tuple: ...
+
+    def norm(self) -> float: ...
+
+    def inner(self, other) -> float | complex: ...
+
+    def distance(self, other) -> float: ...
+
+
+def as_scalar(t: torch.Tensor) -> float | complex:
+    """A 0-dim tensor as a Python float (real dtypes) or complex (complex dtypes)."""
+    return complex(t) if t.is_complex() else float(t)
+
+
+class FormatMixin:
+    """Shared pieces of the Tucker and TT formats: the ``other`` check of ``inner`` and
+    ``distance``, the canonical retraction, and the scaled-gradient preconditioner."""
+
+    def _check_other(self, other) -> None:
+        if type(other) is not type(self) or other.shape != self.shape:
+            raise ValueError(
+                f"other: expected a {type(self).__name__} of shape {self.shape}, got {describe(other)}"
+            )
+
+    @classmethod
+    def canonical_retraction(cls, x, u):
+        """R_x(u) = the canonical form of the factors x + u (the tensor of x + u, unchanged)."""
+        return cls.canonicalize(tuple(a + b for a, b in zip(x, u, strict=True)))
+
+    @classmethod
+    def scaled_direction(cls, point, rgrad) -> tuple:
+        r"""The preconditioned direction of scaled gradient descent: (I - U_i U_i^H) E_i G_i^{-1}
+        for every orthonormal factor U_i (G_i its interface Gram matrix), the free factor's
+        gradient unchanged. With ``rgrad`` the Riemannian gradient under unit weights this is
+        the Riemannian gradient of the fixed-rank manifold in gauge-fixed factor coordinates
+        (ScaledGD of Tong, Ma, Prater-Bennette, Tripp and Chi; its TT analogue). Pass it as
+        ``Problem(preconditioner=Format.scaled_direction)``."""
+        x = cls.from_point(point, validate=False)
+        *factor_grads, free = rgrad
+        out = []
+        for u, g, e in zip(point[:-1], x.interface_grams(), factor_grads, strict=True):
+            d = torch.linalg.solve(g, e.mH).mH
+            out.append(d - u @ (u.mH @ d))
+        return (*out, free)
+
+
+__all__ = ["Format", "FormatMixin", "as_scalar"]

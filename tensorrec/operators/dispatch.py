@@ -1,0 +1,154 @@
+"""Evaluation of an operator on a format, found by dispatch on the (rows, format) pair.
+
+An operator declares the structure of its rows in ``operator.rows``: a shared structure such
+as :class:`KroneckerRows` (A_k = a_k^(1) o ... o a_k^(N)) or :class:`SampledEntries`
+(A_k = e_{i_k}), or the operator itself when its rows are its own business. Evaluating
+A(X) on a format, its vector-Jacobian product and the fused residual pass are looked up
+here by ``type(operator.rows)`` and ``type(format)`` (each along its MRO), so a new format or
+a new operator plugs in with one registration and no edit to the library::
+
+    @register(KroneckerRows, MyFormat)
+    def _(rows, x):  # y_k = <A_k, X> = sum conj(A_k) X, computed on the factors
+        ...
+
+Unregistered pairs fall back to the dense path: ``operator.apply(x.to_dense())`` and
+``x.vjp(operator.adjoint(r))``. Registered pairs never densify: their vjp is a registered
+kernel or autograd through the (differentiable) evaluation.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+import torch
+
+from tensorrec._backend import describe
+
+_EVALUATE: dict[tuple[type, type], Callable] = {}
+_DIFFERENTIABLE: dict[tuple[type, type], Callable] = {}
+_VJP: dict[tuple[type, type], Callable] = {}
+_RESIDUAL_VJP: dict[tuple[type, type], Callable] = {}
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class KroneckerRows:
+    """Rank-one (Kronecker) rows A_k = a_k^(1) o ... o a_k^(N): ``vectors[n]`` is the (m, d_n)
+    matrix of the a_k^(n), real or complex. y_k = <A_k, X> = sum conj(A_k) X. A product POVM
+    outcome on fused legs is such a row."""
+
+    vectors: tuple[torch.Tensor, ...]
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class SampledEntries:
+    """Rows A_k = e_{i_k}: y_k = X[i_k] for the (m, N) integer multi-indices ``indices``."""
+
+    indices: torch.Tensor
+
+
+def register(rows_type: type, format_type: type, *, differentiable: Callable | None = None):
+    """Register ``fn(rows, x) -> predictions`` for operators whose ``rows`` is a
+    ``rows_type`` acting on a ``format_type``. ``differentiable`` is the variant autograd
+    may run through when ``fn`` is not (a numba kernel); by default ``fn`` itself."""
+
+    def decorator(fn: Callable) -> Callable:
+        _EVALUATE[rows_type, format_type] = fn
+        _DIFFERENTIABLE[rows_type, format_type] = differentiable or fn
+        return fn
+
+    return decorator
+
+
+def register_vjp(rows_type: type, format_type: type, *, fused: Callable | None = None):
+    """Register ``fn(rows, x, r) -> factor gradients`` of Re<r, A(X)> (in ``x.to_point()``
+    layout) and optionally ``fused(rows, x, y, weight) -> (r, grads)`` with
+    r = weight (A(X) - y) computed in the same pass."""
+
+    def decorator(fn: Callable) -> Callable:
+        _VJP[rows_type, format_type] = fn
+        if fused is not None:
+            _RESIDUAL_VJP[rows_type, format_type] = fused
+        return fn
+
+    return decorator
+
+
+def _lookup(table: dict, rows, x) -> Callable | None:
+    for r in type(rows).__mro__:
+        for f in type(x).__mro__:
+            fn = table.get((r, f))
+            if fn is not None:
+                return fn
+    return None
+
+
+def is_structured(operator, x) -> bool:
+    """Whether A(X) has a registered evaluation on the factors (no dense tensor)."""
+    return _lookup(_EVALUATE, operator.rows, x) is not None
+
+
+def evaluate(operator, x) -> torch.Tensor:
+    """A(X) for a format ``x``: the registered evaluation, else ``apply(x.to_dense())``."""
+    fn = _lookup(_EVALUATE, operator.rows, x)
+    return fn(operator.rows, x) if fn is not None else operator._apply(x.to_dense())
+
+
+def vjp(operator, x, r: torch.Tensor) -> tuple:
+    """Factor gradients of Re<r, A(X)> in ``x.to_point()`` layout: a registered kernel, else
+    autograd through the registered evaluation, else ``x.vjp(A*(r))`` (dense)."""
+    rows = operator.rows
+    fn = _lookup(_VJP, rows, x)
+    if fn is not None:
+        return fn(rows, x, r)
+    forward = _lookup(_DIFFERENTIABLE, rows, x)
+    if forward is None:
+        return x.vjp(operator._adjoint(r))
+    return autograd_vjp(forward, rows, x, r)
+
+
+def autograd_vjp(forward: Callable, rows, x, r: torch.Tensor) -> tuple:
+    """Factor gradients of Re<r, forward(rows, X)> by autograd through ``forward``."""
+    leaves = [p.detach().requires_grad_(True) for p in x.to_point()]
+    with torch.enable_grad():
+        y = forward(rows, type(x).from_point(tuple(leaves), validate=False))
+        grads = torch.autograd.grad((r.conj() * y).real.sum(), leaves)
+    return tuple(grads)
+
+
+def residual_vjp(operator, x, y: torch.Tensor, weight: float = 1.0):
+    """r = weight (A(X) - y) and :func:`vjp` at r: the gradient pass of a squared loss.
+    Fused where a kernel is registered; for dense operators through
+    ``operator.residual_and_adjoint`` (which may read A once)."""
+    rows = operator.rows
+    fn = _lookup(_RESIDUAL_VJP, rows, x)
+    if fn is not None:
+        return fn(rows, x, y, weight)
+    if _lookup(_EVALUATE, rows, x) is None:
+        r, g = operator.residual_and_adjoint(x.to_dense(), y, weight)
+        return r, x.vjp(g)
+    r = weight * (evaluate(operator, x) - y)
+    return r, vjp(operator, x, r)
+
+
+def check_format(operator, x, name: str = "x") -> None:
+    """Raise unless ``x`` is a format of the operator's input shape."""
+    if tuple(getattr(x, "shape", ())) != tuple(operator.shape) or not hasattr(x, "to_point"):
+        raise ValueError(
+            f"{name}: expected a tensor format (to_point, to_dense, ...) of shape {operator.shape}, "
+            f"got {describe(x)}"
+        )
+
+
+__all__ = [
+    "KroneckerRows",
+    "SampledEntries",
+    "register",
+    "register_vjp",
+    "is_structured",
+    "evaluate",
+    "vjp",
+    "autograd_vjp",
+    "residual_vjp",
+    "check_format",
+]

@@ -1,0 +1,150 @@
+"""Losses of the predictions: the L in objective = L(A(X(factors)), data) (DESIGN.md section 2).
+
+A loss gives its value and its gradient with respect to the predictions; the chain rule back
+to the factors is the objective's job (:class:`~tensorrec.recovery.FormatObjective`), written
+once. The protocol (:class:`Loss`):
+
+``check_data(data, m) -> tensor``
+    The data checked before any work (shape, finiteness, sign).
+``value(pred, data) -> 0-dim tensor`` and ``value_and_grad(pred, data) -> (value, grad)``
+    With grad = dL/dpred under the real inner product Re<u, v> (for complex predictions,
+    2 dL/d conj(pred), what ``torch.autograd`` gives).
+``quadratic_weight: float | None``
+    w when L = (w/2) ||pred - data||^2, else None: operators with a fused residual pass
+    (one read of a dense A, one numba pass over sampled TT entries) use it.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+import torch
+
+from tensorrec._backend import as_tensor, check_finite, check_positive_finite
+
+
+@runtime_checkable
+class Loss(Protocol):
+    quadratic_weight: float | None
+
+    def check_data(self, data, m: int) -> torch.Tensor: ...
+
+    def value(self, pred: torch.Tensor, data: torch.Tensor) -> torch.Tensor: ...
+
+    def value_and_grad(self, pred: torch.Tensor, data: torch.Tensor): ...
+
+
+def _check_vector(data, m: int, name: str = "y") -> torch.Tensor:
+    data = as_tensor(data, name)
+    if data.ndim != 1 or data.shape[0] != m:
+        raise ValueError(f"{name}: expected a vector of length m = {m}, got shape {tuple(data.shape)}")
+    check_finite(name, data)
+    return data
+
+
+class SquaredLoss:
+    r"""L(pred, y) = (weight / 2) ||pred - y||_2^2, the one squared loss of the library.
+
+    ``weight`` is the normalisation: 1 for sensing and factorization, 1/rho for completion
+    (:attr:`~tensorrec.operators.Operator.loss_weight`), 1/m for the BDPR losses
+    (1/2m) sum_i abs(<A_i, X> - y_i)^2.
+    """
+
+    def __init__(self, weight: float = 1.0):
+        self.weight = check_positive_finite("weight", weight)
+
+    @property
+    def quadratic_weight(self) -> float:
+        return self.weight
+
+    def __repr__(self) -> str:
+        return f"SquaredLoss(weight={self.weight:g})"
+
+    def check_data(self, data, m: int) -> torch.Tensor:
+        return _check_vector(data, m)
+
+    def residual(self, pred, data):
+        """r = weight (pred - y), the gradient with respect to the predictions."""
+        return self.weight * (pred - data)
+
+    def value_of_residual(self, r) -> torch.Tensor:
+        """The loss from r = weight (pred - y): ||r||^2 / (2 weight), summed over the last
+        axis (one value per leading batch element)."""
+        return 0.5 * torch.sum(r.abs() ** 2, dim=-1) / self.weight
+
+    def value(self, pred, data):
+        return 0.5 * self.weight * torch.sum((pred - data).abs() ** 2, dim=-1)
+
+    def value_and_grad(self, pred, data):
+        r = self.residual(pred, data)
+        return self.value_of_residual(r), r
+
+
+class _CountsLoss:
+    """Shared pieces of the likelihood losses: count data and the probability floor."""
+
+    quadratic_weight = None
+
+    def __init__(self, shots, floor: float = 1e-12):
+        self.shots = shots if isinstance(shots, torch.Tensor) else check_positive_finite("shots", shots)
+        self.floor = check_positive_finite("floor", floor)
+
+    def check_data(self, data, m: int) -> torch.Tensor:
+        counts = _check_vector(data, m, "counts")
+        if counts.is_complex() or bool((counts < 0).any()):
+            raise ValueError("counts: expected non-negative real counts")
+        return counts
+
+    def _probabilities(self, pred):
+        return pred.real.clamp(min=self.floor)
+
+
+class PoissonLoss(_CountsLoss):
+    r"""Poisson deviance of counts c_k with means M p_k, p = the predictions (probabilities):
+
+    L = sum_k [M p_k - c_k - c_k log(M p_k / c_k)]  (0 log 0 = 0),   dL/dp_k = M - c_k / p_k.
+
+    Non-negative and zero exactly at M p = c; it also fits the normalisation of p (an
+    unnormalised model is penalised). ``shots`` M is a number or a tensor of length m (copies
+    per setting, repeated over the setting's outcomes). Predictions below ``floor`` are
+    clamped to it (the log stays finite). Complex predictions (Tr(P rho) of a Hermitian
+    model) use their real part.
+    """
+
+    def __repr__(self) -> str:
+        return f"PoissonLoss(shots={self.shots}, floor={self.floor:g})"
+
+    def value(self, pred, data):
+        lam = self.shots * self._probabilities(pred)
+        log_term = torch.where(data > 0, data * torch.log(lam / torch.where(data > 0, data, 1)), 0)
+        return torch.sum(lam - data - log_term, dim=-1)
+
+    def value_and_grad(self, pred, data):
+        p = self._probabilities(pred)
+        return self.value(pred, data), self.shots - data / p
+
+
+class MultinomialLoss(_CountsLoss):
+    r"""Multinomial negative log-likelihood of counts c_k, as the deviance
+
+    L = sum_k c_k log(c_k / (M p_k))  (0 log 0 = 0),   dL/dp_k = -c_k / p_k,
+
+    with p the predicted outcome probabilities of each setting and M its number of copies
+    (a number, or a tensor of length m). It assumes the predictions of every setting sum to
+    one (a trace-one model); use :class:`PoissonLoss` when the normalisation is fitted too.
+    Predictions below ``floor`` are clamped to it.
+    """
+
+    def __repr__(self) -> str:
+        return f"MultinomialLoss(shots={self.shots}, floor={self.floor:g})"
+
+    def value(self, pred, data):
+        lam = self.shots * self._probabilities(pred)
+        safe = torch.where(data > 0, data, 1)
+        return torch.sum(torch.where(data > 0, data * torch.log(safe / lam), 0), dim=-1)
+
+    def value_and_grad(self, pred, data):
+        return self.value(pred, data), -data / self._probabilities(pred)
+
+
+__all__ = ["Loss", "SquaredLoss", "PoissonLoss", "MultinomialLoss"]
