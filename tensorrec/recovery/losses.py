@@ -42,6 +42,12 @@ def _check_vector(data, m: int, name: str = "y") -> torch.Tensor:
     return data
 
 
+def squared_norm(r: torch.Tensor) -> torch.Tensor:
+    """sum |r_k|^2 over the last axis, twice differentiable at r = 0 (``abs`` is not: its
+    derivative there is 0, which would zero the Gauss-Newton part of autograd Hessians)."""
+    return torch.sum(r.real**2 + r.imag**2 if r.is_complex() else r**2, dim=-1)
+
+
 class SquaredLoss:
     r"""L(pred, y) = (weight / 2) ||pred - y||_2^2, the one squared loss of the library.
 
@@ -70,10 +76,10 @@ class SquaredLoss:
     def value_of_residual(self, r) -> torch.Tensor:
         """The loss from r = weight (pred - y): ||r||^2 / (2 weight), summed over the last
         axis (one value per leading batch element)."""
-        return 0.5 * torch.sum(r.abs() ** 2, dim=-1) / self.weight
+        return 0.5 * squared_norm(r) / self.weight
 
     def value(self, pred, data):
-        return 0.5 * self.weight * torch.sum((pred - data).abs() ** 2, dim=-1)
+        return 0.5 * self.weight * squared_norm(pred - data)
 
     def value_and_grad(self, pred, data):
         r = self.residual(pred, data)

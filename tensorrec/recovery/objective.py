@@ -13,7 +13,7 @@ from tensorrec._backend import describe
 from tensorrec.formats import Format
 from tensorrec.operators import Operator, dispatch
 from tensorrec.optim import Objective
-from tensorrec.recovery.losses import Loss, SquaredLoss
+from tensorrec.recovery.losses import Loss, SquaredLoss, squared_norm
 
 
 class FormatObjective(Objective):
@@ -78,7 +78,7 @@ class FormatObjective(Objective):
         w = self.loss.quadratic_weight
         if w is not None:
             r, grads = dispatch.residual_vjp(self.operator, x, self.y, w)
-            return 0.5 * torch.sum(r.abs() ** 2) / w, grads
+            return 0.5 * squared_norm(r) / w, grads
         pred = dispatch.evaluate(self.operator, x)
         value, dpred = self.loss.value_and_grad(pred, self.y)
         return value, dispatch.vjp(self.operator, x, dpred.to(pred.dtype))
