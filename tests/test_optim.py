@@ -7,6 +7,7 @@ import pytest
 import torch
 from hypothesis import given
 
+import tensorrec as tr
 from tensorrec.manifolds import Euclidean, Product, Sphere, Stiefel
 from tensorrec.optim import (
     Armijo,
@@ -372,3 +373,60 @@ def test_rgd_in_float32_reaches_float32_accuracy():
     assert res.converged and res.point.dtype == torch.float32
     v1 = V[:, 0] * torch.sign(V[:, 0] @ res.point)  # column 0: the eigenvalue 2.0
     assert float(torch.linalg.norm(res.point - v1)) < 1e-4
+
+
+# --- batched runs: every element stops by its own rule ------------------------------------------
+
+
+class _BatchedRayleigh(tr.optim.Objective):
+    """-x' A x per element (leading batch axes), the per-element cost convention."""
+
+    def __init__(self, a):
+        self.a = a
+
+    def value(self, x):
+        return -torch.einsum("...i,ij,...j->...", x, self.a, x)
+
+    def value_and_egrad(self, x):
+        return self.value(x), -2 * x @ self.a
+
+
+def test_batched_rgd_equals_one_run_per_element():
+    from tensorrec.manifolds import Sphere
+
+    a = torch.diag(torch.linspace(1.0, 0.0, 12, dtype=torch.float64))
+    problem = tr.Problem(Sphere(12), _BatchedRayleigh(a))
+    x0 = Sphere(12).random_point(3, batch=(6,))
+    stop = {"max_iter": 205, "grad_norm": 1e-9}  # these starts need 167 to 221 iterations
+    batch = tr.rgd(problem, x0, step=0.5, stop=stop, batched=True)
+    assert len(batch) == 6 and batch.trace.value.shape == (int(batch.iterations.max()) + 1, 6)
+    for b in range(6):
+        alone = tr.rgd(problem, x0[b], step=0.5, stop=stop)
+        element = batch.element(b)
+        assert element.iterations == alone.iterations and element.stop_reason == alone.stop_reason
+        assert torch.equal(element.point, alone.point) and element.trace.value == alone.trace.value
+    assert set(batch.stop_reasons) == {"grad_norm", "max_iter"}  # the slow starts hit the budget
+
+
+def test_batched_rgd_stops_a_nan_element_alone_and_refuses_what_it_cannot_do():
+    from tensorrec.manifolds import Sphere
+
+    a = torch.diag(torch.linspace(1.0, 0.0, 5, dtype=torch.float64))
+
+    class Poisoned(_BatchedRayleigh):
+        def value(self, x):  # NaN where the last coordinate exceeds 0.9
+            return torch.where(x[..., 4] > 0.9, torch.nan, super().value(x))
+
+    problem = tr.Problem(Sphere(5), Poisoned(a))
+    x0 = Sphere(5).random_point(4, batch=(3,))
+    x0[1] = torch.tensor([0.0, 0.0, 0.0, 0.3, 0.95], dtype=torch.float64) / math.sqrt(0.09 + 0.95**2)
+    stop = {"max_iter": 3000, "grad_norm": 1e-9}
+    res = tr.rgd(problem, x0, step=0.5, stop=stop, batched=True)
+    assert res.stop_reasons == ["grad_norm", "nan", "grad_norm"] and res.iterations[1] == 0
+    alone = tr.rgd(problem, x0[0], step=0.5, stop=stop)
+    assert res.element(0).iterations == alone.iterations and torch.equal(res.element(0).point, alone.point)
+    with pytest.raises(ValueError, match=r"^step: Armijo backtracks on one cost"):
+        tr.rgd(problem, x0, step="armijo", batched=True)
+    summed = tr.Problem(Sphere(5), lambda x: _BatchedRayleigh(a).value(x).sum())
+    with pytest.raises(ValueError, match=r"^problem: a batched run needs one cost per element"):
+        tr.rgd(summed, x0, step=0.5, batched=True)

@@ -91,9 +91,9 @@ def population_problem(model: str, K: int, N: int, *, field: str = "real", truth
             raise ValueError(f"truth: expected unit vectors (h*, x*) of lengths {K}, {N}; {reason}")
         h_star, x_star = truth
 
-    def cost(p):  # leading batch axes allowed: the sum of the costs (Objective convention)
+    def cost(p):  # leading batch axes allowed: one cost per element (Objective convention)
         h, x = p
-        return torch.sum(phi(model, field, _overlap(h_star, h), _overlap(x_star, x)))
+        return phi(model, field, _overlap(h_star, h), _overlap(x_star, x))
 
     symmetry = FactorSigns() if field == "real" else FactorPhases()
     return PopulationProblem(Problem(manifold, cost), (h_star, x_star), symmetry, model, field)

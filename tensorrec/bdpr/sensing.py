@@ -69,7 +69,7 @@ class FourWayLoss(Objective):
 
     def value(self, point):
         h, x = point
-        return self.loss.value(self.operator.apply_factors(h, x), self.y).sum()
+        return self.loss.value(self.operator.apply_factors(h, x), self.y)
 
     def value_and_egrad(self, point):
         h, x = point
@@ -81,7 +81,7 @@ class FourWayLoss(Objective):
         big_s = op.x_form_sum(weights)
         gh = (big_r.conj().mT @ h[..., None] + big_r @ h[..., None])[..., 0]
         gx = (big_s.conj().mT @ x[..., None] + big_s @ x[..., None])[..., 0]
-        return value.sum(), (gh, gx)
+        return value, (gh, gx)
 
 
 class RankOneLoss(Objective):
@@ -100,7 +100,7 @@ class RankOneLoss(Objective):
         self.y = _check_y(y, operator.m, complex_ok=False)
 
     def value(self, point):
-        return self.loss.value(self.operator.apply_factors(*point), self.y).sum()
+        return self.loss.value(self.operator.apply_factors(*point), self.y)
 
     def value_and_egrad(self, point):
         op = self.operator
@@ -112,7 +112,7 @@ class RankOneLoss(Objective):
             others = math.prod(w[k] for k in range(len(w)) if k != j) if len(w) > 1 else 1.0
             g = 2.0 * ((r * others * u) @ rows.conj())
             grads.append(g.real if not v.is_complex() else g)
-        return value.sum(), tuple(grads)
+        return value, tuple(grads)
 
 
 class ScaledLoss(Objective):

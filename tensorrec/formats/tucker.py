@@ -33,6 +33,19 @@ def mode_product(x: torch.Tensor, m: torch.Tensor, mode: int) -> torch.Tensor:
     return torch.movedim(torch.tensordot(m, x, dims=([1], [mode])), 0, mode)
 
 
+def _batched_mode_product(x: torch.Tensor, m: torch.Tensor, mode: int, nb: int) -> torch.Tensor:
+    """X x_mode M for each of the leading ``nb`` batch axes (M of shape (..., k, d_mode))."""
+    moved = torch.movedim(x, nb + mode, -1)
+    out = (moved.reshape(*m.shape[:-2], -1, moved.shape[-1]) @ m.mT).reshape(*moved.shape[:-1], m.shape[-2])
+    return torch.movedim(out, -1, nb + mode)
+
+
+def _batched_unfold(x: torch.Tensor, mode: int, nb: int) -> torch.Tensor:
+    """The mode-``mode`` unfolding of each batch element: shape (..., d_mode, rest)."""
+    moved = torch.movedim(x, nb + mode, nb)
+    return moved.reshape(*moved.shape[: nb + 1], -1)
+
+
 def unfold(x: torch.Tensor, mode: int) -> torch.Tensor:
     """Mode-``mode`` unfolding X_(n): ``moveaxis(X, n, 0).reshape(d_n, -1)``."""
     return torch.movedim(x, mode, 0).reshape(x.shape[mode], -1)
@@ -104,11 +117,16 @@ class TuckerTensor(FormatMixin):
 
     @property
     def shape(self) -> tuple[int, ...]:
-        return tuple(u.shape[0] for u in self.factors)
+        return tuple(u.shape[-2] for u in self.factors)
+
+    @property
+    def batch_shape(self) -> tuple[int, ...]:
+        """Leading batch axes (a batched point of independent problems; () for one tensor)."""
+        return tuple(self.core.shape[: self.core.ndim - len(self.factors)])
 
     @property
     def ranks(self) -> tuple[int, ...]:
-        return tuple(self.core.shape)
+        return tuple(self.core.shape[self.core.ndim - len(self.factors) :])
 
     @property
     def order(self) -> int:
@@ -133,7 +151,12 @@ class TuckerTensor(FormatMixin):
     # --- evaluation ----------------------------------------------------------------------
 
     def to_dense(self) -> torch.Tensor:
-        """The full d_1 x ... x d_N array."""
+        """The full d_1 x ... x d_N array (with the leading batch axes of a batched point)."""
+        if self.batch_shape:
+            x, nb = self.core, len(self.batch_shape)
+            for n, u in enumerate(self.factors):
+                x = _batched_mode_product(x, u, n, nb)
+            return x
         x = self.core
         for n, u in enumerate(self.factors):
             x = mode_product(x, u, n)
@@ -143,8 +166,10 @@ class TuckerTensor(FormatMixin):
         """Factor gradients from the full gradient G = grad f(X), in the layout of
         :meth:`to_point` (spec section 4.1, with the real inner product for complex data):
         grad_S = G x_n U_n^H, grad_U_n = [G x_{j != n} U_j^H]_(n) S_(n)^H."""
-        if tuple(g.shape) != self.shape:
+        if tuple(g.shape) != (*self.batch_shape, *self.shape):
             raise ValueError(f"g: expected the tensor shape {self.shape}, got {tuple(g.shape)}")
+        if self.batch_shape:
+            return self._batched_vjp(g)
         grads = []
         for n in range(self.order):
             partial = g
@@ -155,6 +180,21 @@ class TuckerTensor(FormatMixin):
         core_grad = g
         for n, u in enumerate(self.factors):
             core_grad = mode_product(core_grad, u.mH, n)
+        return (*grads, core_grad)
+
+    def _batched_vjp(self, g: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """:meth:`vjp` over leading batch axes: the same mode products, batched matmuls."""
+        nb = len(self.batch_shape)
+        grads = []
+        for n in range(self.order):
+            partial = g
+            for j, u in enumerate(self.factors):
+                if j != n:
+                    partial = _batched_mode_product(partial, u.mH, j, nb)
+            grads.append(_batched_unfold(partial, n, nb) @ _batched_unfold(self.core, n, nb).mH)
+        core_grad = g
+        for n, u in enumerate(self.factors):
+            core_grad = _batched_mode_product(core_grad, u.mH, n, nb)
         return (*grads, core_grad)
 
     def distance(self, other: TuckerTensor) -> float:

@@ -60,8 +60,9 @@ def basin_statistics(
     ``"unconverged"``.
 
     ``batch_size > 1`` runs that many starts as one batched problem (the objective must accept
-    leading batch axes and return the sum of the costs): the starts are the same, each runs
-    until the batch's total gradient norm is below ``tol_grad`` or ``max_iter``. With a
+    leading batch axes and return one cost per element): the starts are the same, and each
+    stops by its own rule (gradient norm below ``tol_grad`` or ``max_iter``;
+    ``rgd(..., batched=True)``), so its outcome and iteration count equal a lone run's. With a
     ``log`` (a :class:`~tensorrec.runner.TrialLog`), each finished start is written under
     ``f"{key}{k}"`` as soon as its batch completes and skipped on a rerun.
     """
@@ -76,12 +77,14 @@ def basin_statistics(
         chunk = pending[first : first + batch_size]
         starts = [manifold.random_point(gens[k]) for k in chunk]
         x0 = starts[0] if batch_size == 1 else tree_map(lambda *parts: torch.stack(parts), *starts)
-        res = rgd(problem, x0, step=step, stop=MaxIter(max_iter) | GradNorm(tol_grad))
+        stop = MaxIter(max_iter) | GradNorm(tol_grad)
+        res = rgd(problem, x0, step=step, stop=stop, batched=batch_size > 1)
         for j, k in enumerate(chunk):
-            point = res.point if batch_size == 1 else tree_map(lambda t, j=j: t[j], res.point)
+            run = res if batch_size == 1 else res.element(j)
+            point = run.point
             value, rgrad = problem.value_and_rgrad(point)
             grad_norm = float(manifold.norm(point, rgrad).sum())
-            record = {"start": k, "value": float(value), "grad_norm": grad_norm, "iterations": res.iterations}
+            record = {"start": k, "value": float(value), "grad_norm": grad_norm, "iterations": run.iterations}
             if success(point):
                 record["outcome"] = "global"
             elif grad_norm < tol_grad and classify_failures:

@@ -105,7 +105,7 @@ def regularity_constants(
     ----------
     problem : Problem
         On a product of spheres (or any manifold with ``exp`` and ``log``); its objective must
-        accept a leading batch axis (the cost of a batch is the sum of the costs).
+        accept a leading batch axis (one cost per element).
     truth : point
         The global minimizer the region is centred on.
     radius : float

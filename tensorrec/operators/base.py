@@ -110,7 +110,8 @@ class Operator:
 
 
 class Identity(Operator):
-    """y = vec(X) (row-major): tensor factorization/denoising shares the sensing code path."""
+    """y = vec(X) (row-major): tensor factorization/denoising shares the sensing code path.
+    Leading batch axes of X (batched independent problems) are kept."""
 
     def __init__(self, shape):
         self.shape = check_shape(shape)
@@ -120,7 +121,7 @@ class Identity(Operator):
         return f"Identity(shape={self.shape})"
 
     def _apply(self, x):
-        return x.reshape(-1)
+        return x.reshape(*x.shape[: x.ndim - len(self.shape)], -1)
 
     def _adjoint(self, y):
-        return y.reshape(self.shape)
+        return y.reshape(*y.shape[:-1], *self.shape)

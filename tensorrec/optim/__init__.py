@@ -1,5 +1,6 @@
 """Layer 2: Riemannian gradient descent, Armijo, proximal gradient; Trace, Result, rates."""
 
+from tensorrec.optim.batched import BatchResult, BatchTrace
 from tensorrec.optim.problem import CallableObjective, Objective, Problem
 from tensorrec.optim.prox import proximal_gradient
 from tensorrec.optim.result import Result, Trace
@@ -8,6 +9,7 @@ from tensorrec.optim.steps import STEP_RULES, Armijo, ConstantStep, StepRule, as
 from tensorrec.optim.stopping import (
     STOPPING_RULES,
     AnyOf,
+    BatchState,
     Divergence,
     GradNorm,
     MaxIter,
@@ -33,9 +35,12 @@ __all__ = [
     "Armijo",
     "proximal_gradient",
     "Result",
+    "BatchResult",
+    "BatchTrace",
     "Trace",
     "StoppingRule",
     "AnyOf",
+    "BatchState",
     "MaxIter",
     "GradNorm",
     "RelChange",

@@ -63,17 +63,22 @@ def relative_change(x_new, x) -> float:
     return math.sqrt(num / den) if den > 0 else math.sqrt(num)
 
 
+def check_metrics(metrics: Mapping[str, Callable] | None) -> dict:
+    """``metrics`` as a dict of callables, else a clear error naming the bad entry."""
+    metrics = dict(metrics or {})
+    for name, fn in metrics.items():
+        if not callable(fn):
+            raise TypeError(f"metrics[{name!r}]: expected a callable x -> float, got {describe(fn)}")
+    return metrics
+
+
 class Loop:
     """Records iterates, applies the stopping rules, and builds the :class:`Result`."""
 
     def __init__(self, stop, metrics: Mapping[str, Callable] | None, progress: bool, desc: str):
         self.rule = as_stopping_rule(stop, DEFAULT_STOP) | Divergence()
         self.needs_rel_change = any(isinstance(r, RelChange) for r in self.rule.rules)
-        metrics = dict(metrics or {})
-        for name, fn in metrics.items():
-            if not callable(fn):
-                raise TypeError(f"metrics[{name!r}]: expected a callable x -> float, got {describe(fn)}")
-        self.metrics = metrics
+        self.metrics = check_metrics(metrics)
         self.trace = Trace()
         self.bar = None
         if progress:

@@ -31,8 +31,10 @@ class Objective:
 
     Conventions: for complex x the gradient is taken with respect to the real inner product
     Re<u, v>, i.e. grad f = df/dRe(x) + i df/dIm(x) (what ``torch.autograd`` returns for a
-    real-valued cost). ``value`` returns a 0-dim real tensor; a batch of independent
-    problems returns the sum of their costs.
+    real-valued cost). ``value`` returns one real cost per batch element: a 0-dim tensor for
+    one point, a tensor of the batch shape for a batch of independent problems (their
+    gradients are those of the sum). The optimizers sum over the batch where one number is
+    needed, or stop each element by itself (``rgd(..., batched=True)``).
     """
 
     def value(self, x) -> torch.Tensor:
@@ -47,14 +49,14 @@ class Objective:
         with torch.enable_grad():
             xr = _requires_grad(x)
             f = self.value(xr)
-            g = _grad(f, xr)
+            g = _grad(f.sum(), xr)
         return f.detach(), g
 
     def ehvp(self, x, u):
         """Euclidean Hessian-vector product D(grad f)(x)[u], by double backward."""
         with torch.enable_grad():
             xr = _requires_grad(x)
-            g = _grad(self.value(xr), xr, create_graph=True)
+            g = _grad(self.value(xr).sum(), xr, create_graph=True)
             pairs = zip(tree_leaves(g), tree_leaves(u), strict=True)
             gu = sum(real_inner(gk, uk, gk.ndim).sum() for gk, uk in pairs)
             hu = _grad(gu, xr)

@@ -5,10 +5,12 @@ from __future__ import annotations
 import math
 
 from tensorrec._backend import describe
-from tensorrec.optim._loop import Loop, prepare_point, relative_change
+from tensorrec.optim._loop import DEFAULT_STOP, Loop, check_metrics, prepare_point, relative_change
+from tensorrec.optim.batched import rgd_batched
 from tensorrec.optim.problem import Problem
 from tensorrec.optim.result import Result
 from tensorrec.optim.steps import Armijo, ConstantStep, StepRule, as_step_rule
+from tensorrec.optim.stopping import as_stopping_rule
 
 
 def rgd(
@@ -20,6 +22,7 @@ def rgd(
     metrics=None,
     validate: bool = True,
     progress: bool = False,
+    batched: bool = False,
 ) -> Result:
     r"""Riemannian gradient descent x_{t+1} = R_{x_t}(-mu_t d_t), d_t = P_{x_t}(grad f(x_t)).
 
@@ -45,12 +48,20 @@ def rgd(
         Check that ``x0`` lies on the manifold before starting (default True).
     progress : bool
         Show a progress bar (tqdm).
+    batched : bool
+        ``x0`` holds B independent starts along one leading axis and the objective returns
+        one cost per element: every element runs until its own stopping rule fires (masks
+        on the device, one host sync per iteration; :mod:`tensorrec.optim.batched`). Metrics
+        then return (B,) tensors. Step rules get the per-element values and slopes; Armijo,
+        which backtracks on one number, is refused.
 
     Returns
     -------
-    Result
+    Result or BatchResult
         With the full :class:`~tensorrec.optim.Trace`; ``grad_norm`` is the norm of the
-        search direction d_t (the Riemannian gradient norm without a preconditioner).
+        search direction d_t (the Riemannian gradient norm without a preconditioner). A
+        batched run returns a :class:`~tensorrec.optim.BatchResult` (per-element values,
+        iterations and stop reasons; ``element(b)`` is element b's ``Result``).
 
     Notes
     -----
@@ -61,6 +72,14 @@ def rgd(
         raise TypeError(f"problem: expected a tensorrec Problem, got {describe(problem)}")
     rule = as_step_rule(step)
     rule.reset()
+    if batched:
+        if isinstance(rule, Armijo):
+            raise ValueError(
+                "step: Armijo backtracks on one cost; a batched run takes a constant step or a rule"
+            )
+        x = prepare_point(problem.manifold, x0, validate)
+        stop_rule = as_stopping_rule(stop, DEFAULT_STOP)
+        return rgd_batched(problem, x, rule, stop_rule, check_metrics(metrics), progress)
     loop = Loop(stop, metrics, progress, desc="rgd")
     x = prepare_point(problem.manifold, x0, validate)
 

@@ -14,6 +14,8 @@ from __future__ import annotations
 import dataclasses
 import math
 
+import torch
+
 from tensorrec._backend import check_positive_finite, check_positive_int, describe
 
 
@@ -31,13 +33,35 @@ class State:
     grad_norms: list[float] = dataclasses.field(default_factory=list)
 
 
+@dataclasses.dataclass
+class BatchState:
+    """What stopping rules see in a batched run: per-element (B,) tensors on the device."""
+
+    iteration: int
+    value: torch.Tensor
+    grad_norm: torch.Tensor
+    rel_change: torch.Tensor  # NaN unless a RelChange rule is active
+    elapsed: float
+    values: list[torch.Tensor]
+    metrics: dict[str, torch.Tensor]
+    grad_norm0: torch.Tensor
+
+
 class StoppingRule:
-    """Base class: ``rule(state)`` returns a stop reason (str) or None."""
+    """Base class: ``rule(state)`` returns a stop reason (str) or None.
+
+    A rule usable in batched runs also has ``batched_reasons`` (its reason names) and
+    ``batched(state: BatchState) -> list of (B,) bool masks``, one per reason, computed on the
+    device."""
 
     reason = ""
 
     def __call__(self, state: State) -> str | None:
         raise NotImplementedError
+
+    @property
+    def batched_reasons(self) -> tuple[str, ...]:
+        return (self.reason,)
 
     def __or__(self, other: StoppingRule) -> AnyOf:
         return AnyOf(self, other)
@@ -76,6 +100,9 @@ class MaxIter(StoppingRule):
     def __call__(self, state):
         return self.reason if state.iteration >= self.n else None
 
+    def batched(self, state):
+        return [torch.full_like(state.value, state.iteration >= self.n, dtype=torch.bool)]
+
     def __repr__(self) -> str:
         return f"MaxIter({self.n})"
 
@@ -88,6 +115,9 @@ class _Threshold(StoppingRule):
 
     def __call__(self, state):
         return self.reason if getattr(state, self.field) < self.tol else None
+
+    def batched(self, state):
+        return [getattr(state, self.field) < self.tol]
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.tol:g})"
@@ -113,6 +143,9 @@ class TimeLimit(_Threshold):
     def __call__(self, state):
         return self.reason if state.elapsed >= self.tol else None
 
+    def batched(self, state):
+        return [torch.full_like(state.value, state.elapsed >= self.tol, dtype=torch.bool)]
+
 
 class MetricBelow(StoppingRule):
     """Stop when the user metric ``name`` drops below ``tol`` (e.g. error to the truth)."""
@@ -127,6 +160,11 @@ class MetricBelow(StoppingRule):
         if self.name not in state.metrics:
             raise KeyError(f"MetricBelow: metric {self.name!r} is not recorded; pass it in metrics=")
         return self.reason if state.metrics[self.name] < self.tol else None
+
+    def batched(self, state):
+        if self.name not in state.metrics:
+            raise KeyError(f"MetricBelow: metric {self.name!r} is not recorded; pass it in metrics=")
+        return [state.metrics[self.name] < self.tol]
 
     def __repr__(self) -> str:
         return f"MetricBelow({self.name!r}, {self.tol:g})"
@@ -148,6 +186,17 @@ class Divergence(StoppingRule):
             if all(b > a for a, b in zip(recent, recent[1:], strict=False)):
                 return "diverged"
         return None
+
+    batched_reasons = ("nan", "diverged")
+
+    def batched(self, state):
+        nan = ~torch.isfinite(state.value) | ~torch.isfinite(state.grad_norm)
+        v = state.values
+        if len(v) <= self.patience:
+            return [nan, torch.zeros_like(nan)]
+        recent = torch.stack(v[-self.patience - 1 :])
+        rising = torch.all(recent[1:] > recent[:-1], dim=0) & (v[-1] > v[0])
+        return [nan, rising]
 
     def __repr__(self) -> str:
         return f"Divergence(patience={self.patience})"
@@ -178,6 +227,26 @@ class Stall(StoppingRule):
         best_before = self._best_before(v)
         no_progress = min(v[-self.window :]) > best_before - self.rtol * abs(best_before)
         return self.reason if no_progress and state.grad_norm > self.grad_rtol * g[0] else None
+
+    def batched(self, state):
+        v = state.values
+        if len(v) <= self.window:
+            return [torch.zeros_like(state.value, dtype=torch.bool)]
+        best_before = self._best_before_batched(v)
+        recent = torch.stack(v[-self.window :]).min(dim=0).values
+        no_progress = recent > best_before - self.rtol * best_before.abs()
+        return [no_progress & (state.grad_norm > self.grad_rtol * state.grad_norm0)]
+
+    def _best_before_batched(self, v) -> torch.Tensor:
+        """Elementwise min(v[:-window]), kept up to date incrementally."""
+        end = len(v) - self.window
+        values, seen, best = getattr(self, "_batch_cache", (None, 0, None))
+        if values is not v or seen > end:
+            seen, best = 0, torch.full_like(v[0], math.inf)
+        for t in v[seen:end]:
+            best = torch.minimum(best, t)
+        self._batch_cache = (v, end, best)
+        return best
 
     def _best_before(self, v) -> float:
         """min(v[:-window]), kept up to date incrementally (O(1) per iteration, not O(t))."""

@@ -35,8 +35,9 @@ class Loss(Protocol):
 
 
 def _check_vector(data, m: int, name: str = "y") -> torch.Tensor:
+    """A finite vector of length m (leading batch axes allowed: one per batched problem)."""
     data = as_tensor(data, name)
-    if data.ndim != 1 or data.shape[0] != m:
+    if data.ndim < 1 or data.shape[-1] != m:
         raise ValueError(f"{name}: expected a vector of length m = {m}, got shape {tuple(data.shape)}")
     check_finite(name, data)
     return data
