@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import dataclasses
 
-from tensorrec.bdpr.protocols import recovery_trials
 from tensorrec.plotting import plot_sweep_curves
 from tensorrec.runner import script_main
+from tensorrec.studies.bdpr import recovery_trials
 
 
 @dataclasses.dataclass(frozen=True)
@@ -29,6 +29,7 @@ class Config:
 
 
 QUICK = {"K": 4, "N": 4, "ms": (50, 100, 200), "trials": 5}
+STUDY = "bdpr_sensing"  # the trial log shared with the scripts that run the same trials
 
 
 def compute(cfg: Config, rng, log) -> dict:
@@ -49,7 +50,9 @@ def plot(results: dict, out_dir):
 
 
 def main(argv=None) -> int:
-    return script_main("bdpr_finite_convergence", Config, compute, plot, quick=QUICK, doc=__doc__, argv=argv)
+    return script_main(
+        "bdpr_finite_convergence", Config, compute, plot, quick=QUICK, doc=__doc__, argv=argv, study=STUDY
+    )
 
 
 if __name__ == "__main__":

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import dataclasses
 
-from tensorrec.bdpr.protocols import noise_trials
 from tensorrec.plotting import plot_noise_floor
 from tensorrec.runner import script_main
+from tensorrec.studies.bdpr import noise_trials
 
 
 @dataclasses.dataclass(frozen=True)
@@ -31,6 +31,7 @@ class Config:
 
 
 QUICK = {"K": 4, "N": 4, "ms": (50, 100, 200), "trials": 5}
+STUDY = "bdpr_sensing"  # the trial log shared with the scripts that run the same trials
 
 
 def compute(cfg: Config, rng, log) -> dict:
@@ -48,7 +49,7 @@ def plot(results: dict, out_dir):
 
 
 def main(argv=None) -> int:
-    return script_main("bdpr_noise", Config, compute, plot, quick=QUICK, doc=__doc__, argv=argv)
+    return script_main("bdpr_noise", Config, compute, plot, quick=QUICK, doc=__doc__, argv=argv, study=STUDY)
 
 
 if __name__ == "__main__":

@@ -17,9 +17,9 @@ import dataclasses
 
 import numpy as np
 
-from tensorrec.bdpr.protocols import random_start_basins, recovery_trials
 from tensorrec.plotting import new_figure, save_figure
 from tensorrec.runner import script_main
+from tensorrec.studies.bdpr import random_start_basins, recovery_trials
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,6 +36,7 @@ class Config:
 
 QUICK = {"K": 4, "N": 4, "ms": (20, 40, 100, 200), "instances": 1, "starts": 5, "spectral_trials": 5,
          "iterations": 300}  # fmt: skip
+STUDY = "bdpr_sensing"  # the trial log shared with the scripts that run the same trials
 
 
 def compute(cfg: Config, rng, log) -> dict:
@@ -77,7 +78,9 @@ def plot(results: dict, out_dir):
 
 
 def main(argv=None) -> int:
-    return script_main("bdpr_success_vs_m", Config, compute, plot, quick=QUICK, doc=__doc__, argv=argv)
+    return script_main(
+        "bdpr_success_vs_m", Config, compute, plot, quick=QUICK, doc=__doc__, argv=argv, study=STUDY
+    )
 
 
 if __name__ == "__main__":

@@ -17,9 +17,9 @@ import dataclasses
 
 import numpy as np
 
-from tensorrec.bdpr.protocols import recovery_trials
 from tensorrec.plotting import new_figure, save_figure
 from tensorrec.runner import script_main
+from tensorrec.studies.bdpr import recovery_trials
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,6 +33,7 @@ class Config:
 
 
 QUICK = {"K": 4, "N": 4, "Ls": (32, 64, 128), "trials": 4, "iterations": 300}
+STUDY = "bdpr_sensing"  # the trial log shared with the scripts that run the same trials
 
 
 def compute(cfg: Config, rng, log) -> dict:
@@ -66,7 +67,9 @@ def plot(results: dict, out_dir):
 
 
 def main(argv=None) -> int:
-    return script_main("bdpr_true_fourier", Config, compute, plot, quick=QUICK, doc=__doc__, argv=argv)
+    return script_main(
+        "bdpr_true_fourier", Config, compute, plot, quick=QUICK, doc=__doc__, argv=argv, study=STUDY
+    )
 
 
 if __name__ == "__main__":

@@ -239,8 +239,16 @@ def script_main(
     quick: dict | None = None,
     doc: str | None = None,
     argv: list[str] | None = None,
+    study: str | None = None,
 ) -> int:
     """Parse flags, run ``compute``, save results and manifest, plot, check; exit status.
+
+    A sweep (``compute(cfg, rng, log)``) gets a :class:`TrialLog` private to its config and
+    seed, ``OUT/<name>/trials/<hash>.jsonl``; with ``study`` the log is the study's,
+    ``OUT/_trials/<study>.jsonl``, shared by every script that names it: an experiment and a
+    theory check running the same trials compute them once. That is safe because the
+    studies key every trial by all it depends on, including the seed of its random stream
+    (:mod:`tensorrec.studies`).
 
     Writes ``OUT/<name>/results.json``, the figures ``plot`` returns, and
     ``OUT/<name>/manifest.json`` (config, seed, versions, device, threads, wall time, git
@@ -255,8 +263,13 @@ def script_main(
 
     start = time.perf_counter()
     if "log" in inspect.signature(compute).parameters:  # a sweep that resumes after interruption
-        run_id = json.dumps({"config": _jsonable(dataclasses.asdict(cfg)), "seed": args.seed}, sort_keys=True)
-        log = TrialLog(out_dir / "trials" / f"{hashlib.sha256(run_id.encode()).hexdigest()[:16]}.jsonl")
+        if study is not None:
+            log = TrialLog(Path(args.out) / "_trials" / f"{study}.jsonl")
+        else:
+            run_id = json.dumps(
+                {"config": _jsonable(dataclasses.asdict(cfg)), "seed": args.seed}, sort_keys=True
+            )
+            log = TrialLog(out_dir / "trials" / f"{hashlib.sha256(run_id.encode()).hexdigest()[:16]}.jsonl")
         results = compute(cfg, as_generator(args.seed), log=log)
     else:
         results = compute(cfg, as_generator(args.seed))
@@ -278,6 +291,7 @@ def script_main(
         "wall_seconds": time.perf_counter() - start,
         "figures": figures,
         "claims_checked": check is not None,
+        "study": study,
         "violations": violations,
     }
     write_json(out_dir / "manifest.json", manifest)

@@ -225,8 +225,8 @@ def test_batched_basin_statistics_give_the_per_start_outcomes():
 
 
 def test_bdpr_protocols_log_every_trial_and_resume(tmp_path, monkeypatch):
-    from tensorrec.bdpr import protocols
     from tensorrec.runner import TrialLog
+    from tensorrec.studies import bdpr as protocols
 
     log = TrialLog(tmp_path / "trials.jsonl")
     rows = protocols.recovery_trials(3, 3, [60], 2, 5, log, step=0.25, max_iter=50)

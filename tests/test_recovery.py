@@ -364,8 +364,9 @@ def test_scaled_method_is_not_slowed_by_conditioning(fmt, ranks):
 
 
 def test_sweeps_write_each_trial_and_resume_without_recomputing(tmp_path, monkeypatch):
-    from tensorrec.recovery import protocols, sensing_sweep
     from tensorrec.runner import TrialLog
+    from tensorrec.studies import tucker_tt as protocols
+    from tensorrec.studies.tucker_tt import sensing_sweep
 
     log = TrialLog(tmp_path / "trials.jsonl")
     args = ("tucker", [(3, 3)], lambda *_: [30, 40], 2, 7, log)

@@ -76,3 +76,26 @@ def test_bdpr_regularity_rule_fails_an_off_table_constant():
     assert any("alpha(0) = 1.60000 is -1.062% off" in v for v in check({"rows": [low], "local": local}))
     far = [{**local[0], "max_rel_deviation": 2e-3}]
     assert any("frontier deviates" in v for v in check({"rows": [row], "local": far}))
+
+
+def test_a_check_reuses_the_trials_its_experiment_computed(tmp_path, monkeypatch):
+    """E9 and claim C9 run the same sweep: the check, run after the experiment into the same
+    output root, reads every trial from the shared study log and computes none."""
+    import json
+
+    from tensorrec.studies import tucker_tt
+
+    experiment, check = load("tt_tucker_retraction_ablation"), load("tt_tucker_c9_retraction")
+    assert experiment.STUDY == check.STUDY == "tt_tucker_sensing"
+    argv = ["--quick", "--out", str(tmp_path), "--iterations", "30"]
+    assert experiment.main(argv) == 0
+
+    def boom(*args, **kwargs):
+        raise AssertionError("a trial the experiment computed was computed again")
+
+    monkeypatch.setattr(tucker_tt, "sensing_trial", boom)
+    check.main(argv)  # 30 iterations are too few for the claim: only the reuse is tested here
+    rows = json.loads((tmp_path / "tt_tucker_retraction_ablation" / "results.json").read_text())["rows"]
+    rates = json.loads((tmp_path / "tt_tucker_c9_retraction" / "results.json").read_text())["rates"]
+    assert rates == {f"{r['draw']}/{r['retraction']}": r["rate"] for r in rows}
+    assert (tmp_path / "_trials" / "tt_tucker_sensing.jsonl").exists()

@@ -23,9 +23,9 @@ import dataclasses
 
 import numpy as np
 
-from tensorrec.bdpr.protocols import noise_trials
 from tensorrec.plotting import plot_noise_floor
 from tensorrec.runner import script_main
+from tensorrec.studies.bdpr import noise_trials
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,6 +43,7 @@ class Config:
 
 
 QUICK = {"ms": (200,)}
+STUDY = "bdpr_sensing"  # the trial log shared with the scripts that run the same trials
 
 
 def compute(cfg: Config, rng, log) -> dict:
@@ -104,7 +105,15 @@ def plot(results: dict, out_dir):
 
 def main(argv=None) -> int:
     return script_main(
-        "bdpr_c11_noise_floor", Config, compute, plot, check=check, quick=QUICK, doc=__doc__, argv=argv
+        "bdpr_c11_noise_floor",
+        Config,
+        compute,
+        plot,
+        check=check,
+        quick=QUICK,
+        doc=__doc__,
+        argv=argv,
+        study=STUDY,
     )
 
 

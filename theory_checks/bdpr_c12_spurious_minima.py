@@ -24,8 +24,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from tensorrec.bdpr.protocols import random_start_basins
 from tensorrec.runner import script_main
+from tensorrec.studies.bdpr import random_start_basins
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,6 +41,7 @@ class Config:
 
 
 QUICK = {"instances": 1, "starts": 8, "iterations": 400}
+STUDY = "bdpr_sensing"  # the trial log shared with the scripts that run the same trials
 
 
 def compute(cfg: Config, rng, log) -> dict:
@@ -80,7 +81,14 @@ def check(results: dict) -> list[str]:
 
 def main(argv=None) -> int:
     return script_main(
-        "bdpr_c12_spurious_minima", Config, compute, check=check, quick=QUICK, doc=__doc__, argv=argv
+        "bdpr_c12_spurious_minima",
+        Config,
+        compute,
+        check=check,
+        quick=QUICK,
+        doc=__doc__,
+        argv=argv,
+        study=STUDY,
     )
 
 

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from tensorrec.bdpr.protocols import recovery_trials
 from tensorrec.runner import script_main
+from tensorrec.studies.bdpr import recovery_trials
 
 
 @dataclasses.dataclass(frozen=True)
@@ -31,6 +31,7 @@ class Config:
 
 
 QUICK: dict = {}
+STUDY = "bdpr_sensing"  # the trial log shared with the scripts that run the same trials
 
 
 def compute(cfg: Config, rng, log) -> dict:
@@ -52,7 +53,7 @@ def check(results: dict) -> list[str]:
 
 def main(argv=None) -> int:
     return script_main(
-        "bdpr_c13_true_bdpr", Config, compute, check=check, quick=QUICK, doc=__doc__, argv=argv
+        "bdpr_c13_true_bdpr", Config, compute, check=check, quick=QUICK, doc=__doc__, argv=argv, study=STUDY
     )
 
 

@@ -25,8 +25,9 @@ import warnings
 import tensorrec as tr
 from tensorrec.operators import Identity
 from tensorrec.optim import StallWarning
-from tensorrec.recovery import factorization_trial, gauss_truth, recover, sensing_grid, sensing_trial
+from tensorrec.recovery import recover
 from tensorrec.runner import script_main
+from tensorrec.studies.tucker_tt import factorization_trial, gauss_truth, sensing_grid, sensing_trial
 from tensorrec.testing import tucker_stall_instance
 
 

@@ -23,8 +23,8 @@ import dataclasses
 import numpy as np
 
 import tensorrec as tr
-from tensorrec.recovery import factorization_trial, phase_transition
 from tensorrec.runner import script_main
+from tensorrec.studies.tucker_tt import factorization_trial, phase_transition
 
 
 @dataclasses.dataclass(frozen=True)

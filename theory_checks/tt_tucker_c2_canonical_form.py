@@ -20,8 +20,9 @@ import torch
 import tensorrec as tr
 from tensorrec.formats import TTTensor, TuckerTensor
 from tensorrec.operators import Identity
-from tensorrec.recovery import perturbed_start, recover
+from tensorrec.recovery import recover
 from tensorrec.runner import script_main
+from tensorrec.studies.tucker_tt import perturbed_start
 
 
 @dataclasses.dataclass(frozen=True)

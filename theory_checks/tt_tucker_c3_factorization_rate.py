@@ -21,8 +21,8 @@ import dataclasses
 
 import tensorrec as tr
 from tensorrec.plotting import plot_rate_vs_order
-from tensorrec.recovery import factorization_sweep
 from tensorrec.runner import script_main
+from tensorrec.studies.tucker_tt import factorization_sweep
 
 
 @dataclasses.dataclass(frozen=True)

@@ -16,8 +16,8 @@ from __future__ import annotations
 import dataclasses
 
 from tensorrec.plotting import plot_observed_vs_predicted
-from tensorrec.recovery import scale_sweep
 from tensorrec.runner import script_main
+from tensorrec.studies.tucker_tt import scale_sweep
 
 
 @dataclasses.dataclass(frozen=True)
@@ -30,6 +30,7 @@ class Config:
 
 
 QUICK = {"orders": (3, 4), "seeds": 1, "steps": (0.5,)}
+STUDY = "tt_tucker_factorization"  # the trial log shared with the scripts that run the same trials
 
 
 def compute(cfg: Config, rng, log) -> dict:
@@ -61,7 +62,15 @@ def plot(results: dict, out_dir):
 
 def main(argv=None) -> int:
     return script_main(
-        "tt_tucker_c4_rate_formula", Config, compute, plot, check=check, quick=QUICK, doc=__doc__, argv=argv
+        "tt_tucker_c4_rate_formula",
+        Config,
+        compute,
+        plot,
+        check=check,
+        quick=QUICK,
+        doc=__doc__,
+        argv=argv,
+        study=STUDY,
     )
 
 

@@ -20,8 +20,8 @@ import numpy as np
 
 import tensorrec as tr
 from tensorrec.plotting import plot_sweep_curves
-from tensorrec.recovery import sensing_grid, sensing_sweep
 from tensorrec.runner import script_main
+from tensorrec.studies.tucker_tt import sensing_grid, sensing_sweep
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,6 +40,7 @@ class Config:
 
 
 QUICK = {"draws": 4, "grid_cases": ((6, 3),), "grid_draws": 2}
+STUDY = "tt_tucker_sensing"  # the trial log shared with the scripts that run the same trials
 
 
 def compute(cfg: Config, rng, log) -> dict:
@@ -122,6 +123,7 @@ def main(argv=None) -> int:
         quick=QUICK,
         doc=__doc__,
         argv=argv,
+        study=STUDY,
     )
 
 

@@ -27,8 +27,8 @@ from scipy.stats import binom
 
 import tensorrec as tr
 from tensorrec.plotting import plot_success_rates
-from tensorrec.recovery import phase_transition
 from tensorrec.runner import script_main
+from tensorrec.studies.tucker_tt import phase_transition
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,6 +47,7 @@ class Config:
 
 
 QUICK = {"orders": (4,), "trials": 3}
+STUDY = "tt_tucker_sensing"  # the trial log shared with the scripts that run the same trials
 
 
 def compute(cfg: Config, rng, log) -> dict:
@@ -103,6 +104,7 @@ def main(argv=None) -> int:
         quick=QUICK,
         doc=__doc__,
         argv=argv,
+        study=STUDY,
     )
 
 

@@ -19,8 +19,8 @@ import numpy as np
 
 import tensorrec as tr
 from tensorrec.plotting import plot_noise_floor
-from tensorrec.recovery import noise_floor
 from tensorrec.runner import script_main
+from tensorrec.studies.tucker_tt import noise_floor
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,6 +33,7 @@ class Config:
 
 
 QUICK = {"ms": (400,), "gammas": (1e-2,), "seeds": 10}
+STUDY = "tt_tucker_sensing"  # the trial log shared with the scripts that run the same trials
 
 
 def compute(cfg: Config, rng, log) -> dict:
@@ -68,7 +69,15 @@ def plot(results: dict, out_dir):
 
 def main(argv=None) -> int:
     return script_main(
-        "tt_tucker_c7_noise_floor", Config, compute, plot, check=check, quick=QUICK, doc=__doc__, argv=argv
+        "tt_tucker_c7_noise_floor",
+        Config,
+        compute,
+        plot,
+        check=check,
+        quick=QUICK,
+        doc=__doc__,
+        argv=argv,
+        study=STUDY,
     )
 
 

@@ -15,8 +15,8 @@ import dataclasses
 
 import numpy as np
 
-from tensorrec.recovery import spectral_init_errors
 from tensorrec.runner import script_main
+from tensorrec.studies.tucker_tt import spectral_init_errors
 
 
 @dataclasses.dataclass(frozen=True)
@@ -30,6 +30,7 @@ class Config:
 
 
 QUICK = {"seeds": 3}
+STUDY = "tt_tucker_sensing"  # the trial log shared with the scripts that run the same trials
 
 
 def compute(cfg: Config, rng, log) -> dict:
@@ -57,7 +58,14 @@ def check(results: dict) -> list[str]:
 
 def main(argv=None) -> int:
     return script_main(
-        "tt_tucker_c8_spectral_init", Config, compute, check=check, quick=QUICK, doc=__doc__, argv=argv
+        "tt_tucker_c8_spectral_init",
+        Config,
+        compute,
+        check=check,
+        quick=QUICK,
+        doc=__doc__,
+        argv=argv,
+        study=STUDY,
     )
 
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from tensorrec.recovery import retraction_sweep
 from tensorrec.runner import script_main
+from tensorrec.studies.tucker_tt import retraction_sweep
 
 
 @dataclasses.dataclass(frozen=True)
@@ -25,6 +25,7 @@ class Config:
 
 
 QUICK = {"seeds": 2, "iterations": 400}
+STUDY = "tt_tucker_sensing"  # the trial log shared with the scripts that run the same trials
 
 
 def compute(cfg: Config, rng, log) -> dict:
@@ -44,7 +45,14 @@ def check(results: dict) -> list[str]:
 
 def main(argv=None) -> int:
     return script_main(
-        "tt_tucker_c9_retraction", Config, compute, check=check, quick=QUICK, doc=__doc__, argv=argv
+        "tt_tucker_c9_retraction",
+        Config,
+        compute,
+        check=check,
+        quick=QUICK,
+        doc=__doc__,
+        argv=argv,
+        study=STUDY,
     )
 
 

@@ -6,7 +6,7 @@ with kappa <= 3 targets, Tucker p = 32 gauss targets), m in {200, 400}, gamma in
 iterations (tucker_tt spec E7). Seed k keeps its truth, A and e across gamma. At gamma = 0.1
 the noise norm gamma sqrt(m) exceeds ||X*|| = 1 and the floor formula no longer applies.
 
-Command: ``tensorrec experiments run noise_floor [--quick]``.
+Command: ``tensorrec experiments run tt_tucker_noise_floor [--quick]``.
 Runtime (one thread): about 8 s with --quick, 4 min in full.
 """
 
@@ -16,8 +16,8 @@ import dataclasses
 
 import tensorrec as tr
 from tensorrec.plotting import plot_noise_floor
-from tensorrec.recovery import noise_floor
 from tensorrec.runner import script_main
+from tensorrec.studies.tucker_tt import noise_floor
 
 
 @dataclasses.dataclass(frozen=True)
@@ -29,6 +29,7 @@ class Config:
 
 
 QUICK = {"ms": (400,), "seeds": 2}
+STUDY = "tt_tucker_sensing"  # the trial log shared with the scripts that run the same trials
 
 
 def compute(cfg: Config, rng, log) -> dict:
@@ -41,11 +42,13 @@ def compute(cfg: Config, rng, log) -> dict:
 
 def plot(results: dict, out_dir):
     panels = {"TT (kappa <= 3, p = 36)": results["tt"], "Tucker (gauss, p = 32)": results["tucker"]}
-    return plot_noise_floor(panels, out_dir, "noise_floor", "E7: noise floor")
+    return plot_noise_floor(panels, out_dir, "tt_tucker_noise_floor", "E7: noise floor")
 
 
 def main(argv=None) -> int:
-    return script_main("noise_floor", Config, compute, plot, quick=QUICK, doc=__doc__, argv=argv)
+    return script_main(
+        "tt_tucker_noise_floor", Config, compute, plot, quick=QUICK, doc=__doc__, argv=argv, study=STUDY
+    )
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ for N <= 6 and d = 3 for N = 8, start at the SVD of X* + 0.3 Z / ||Z||, mu = 0.5
 least-squares fit over the second half of the iterates above 1e-11. The results table lists
 sigma_min^2, sigma_max^2, kappa, the observed rate and the prediction for every case.
 
-Command: ``tensorrec experiments run rate_vs_scale [--quick]``.
+Command: ``tensorrec experiments run tt_tucker_rate_vs_scale [--quick]``.
 Runtime (one thread): about 4 s with --quick, 25 s in full.
 """
 
@@ -15,8 +15,8 @@ from __future__ import annotations
 import dataclasses
 
 from tensorrec.plotting import plot_observed_vs_predicted
-from tensorrec.recovery import scale_sweep
 from tensorrec.runner import script_main
+from tensorrec.studies.tucker_tt import scale_sweep
 
 
 @dataclasses.dataclass(frozen=True)
@@ -28,6 +28,7 @@ class Config:
 
 
 QUICK = {"orders": (3, 4)}
+STUDY = "tt_tucker_factorization"  # the trial log shared with the scripts that run the same trials
 
 
 def compute(cfg: Config, rng, log) -> dict:
@@ -41,12 +42,14 @@ def plot(results: dict, out_dir):
         return f"{r['format']}, scale = {'||X*||^2' if r['scale'] == 'truth' else 'sigma_max^2'}"
 
     return plot_observed_vs_predicted(
-        results["rows"], group, out_dir, "rate_vs_scale", "E3: rate vs prediction"
+        results["rows"], group, out_dir, "tt_tucker_rate_vs_scale", "E3: rate vs prediction"
     )
 
 
 def main(argv=None) -> int:
-    return script_main("rate_vs_scale", Config, compute, plot, quick=QUICK, doc=__doc__, argv=argv)
+    return script_main(
+        "tt_tucker_rate_vs_scale", Config, compute, plot, quick=QUICK, doc=__doc__, argv=argv, study=STUDY
+    )
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ TT sensing, N = 5, d = 3, r = 2 (p = 32), m = 150, A with N(0, 1/m) entries, spe
 mu = 0.5, up to 1000 iterations; each seed runs both retractions on the same truth and A
 (tucker_tt spec E9).
 
-Command: ``tensorrec experiments run retraction_ablation [--quick]``.
+Command: ``tensorrec experiments run tt_tucker_retraction_ablation [--quick]``.
 Runtime (one thread): about 4 s with --quick, 12 s in full.
 """
 
@@ -13,8 +13,8 @@ from __future__ import annotations
 import dataclasses
 
 from tensorrec.plotting import plot_sweep_curves
-from tensorrec.recovery import retraction_sweep
 from tensorrec.runner import script_main
+from tensorrec.studies.tucker_tt import retraction_sweep
 
 
 @dataclasses.dataclass(frozen=True)
@@ -25,6 +25,7 @@ class Config:
 
 
 QUICK = {"seeds": 2, "iterations": 400}
+STUDY = "tt_tucker_sensing"  # the trial log shared with the scripts that run the same trials
 
 
 def compute(cfg: Config, rng, log) -> dict:
@@ -33,12 +34,26 @@ def compute(cfg: Config, rng, log) -> dict:
 
 def plot(results: dict, out_dir):
     return plot_sweep_curves(
-        results["rows"], "retraction", "draw", out_dir, "retraction_ablation", "E9: polar vs QR retraction"
+        results["rows"],
+        "retraction",
+        "draw",
+        out_dir,
+        "tt_tucker_retraction_ablation",
+        "E9: polar vs QR retraction",
     )
 
 
 def main(argv=None) -> int:
-    return script_main("retraction_ablation", Config, compute, plot, quick=QUICK, doc=__doc__, argv=argv)
+    return script_main(
+        "tt_tucker_retraction_ablation",
+        Config,
+        compute,
+        plot,
+        quick=QUICK,
+        doc=__doc__,
+        argv=argv,
+        study=STUDY,
+    )
 
 
 if __name__ == "__main__":

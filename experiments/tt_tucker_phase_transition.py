@@ -6,7 +6,7 @@ error < 1e-6 within 1500 iterations; 10 trials per cell (tucker_tt spec E6). Tuc
 gauss-Tucker truths, TT gauss-TT truths rejected to kappa <= 3. Every finished trial is
 written to disk, so an interrupted run resumes.
 
-Command: ``tensorrec experiments run phase_transition [--quick]``.
+Command: ``tensorrec experiments run tt_tucker_phase_transition [--quick]``.
 Runtime (one thread): about 10 s with --quick, 15 min in full.
 """
 
@@ -16,8 +16,8 @@ import dataclasses
 
 import tensorrec as tr
 from tensorrec.plotting import plot_success_rates
-from tensorrec.recovery import phase_transition
 from tensorrec.runner import script_main
+from tensorrec.studies.tucker_tt import phase_transition
 
 
 @dataclasses.dataclass(frozen=True)
@@ -30,6 +30,7 @@ class Config:
 
 
 QUICK = {"orders": (4,), "ratios": (1.0, 2.0, 3.0), "trials": 2}
+STUDY = "tt_tucker_sensing"  # the trial log shared with the scripts that run the same trials
 
 
 def compute(cfg: Config, rng, log) -> dict:
@@ -45,11 +46,13 @@ def compute(cfg: Config, rng, log) -> dict:
 
 def plot(results: dict, out_dir):
     panels = {"Tucker (gauss)": results["tucker"], "TT (kappa <= 3)": results["tt"]}
-    return plot_success_rates(panels, out_dir, "phase_transition", "E6: success vs m/p")
+    return plot_success_rates(panels, out_dir, "tt_tucker_phase_transition", "E6: success vs m/p")
 
 
 def main(argv=None) -> int:
-    return script_main("phase_transition", Config, compute, plot, quick=QUICK, doc=__doc__, argv=argv)
+    return script_main(
+        "tt_tucker_phase_transition", Config, compute, plot, quick=QUICK, doc=__doc__, argv=argv, study=STUDY
+    )
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ c in {2, 4, 8}. Every draw of a case keeps its truth across m. The figures show 
 and the min-max band over the draws: the rate improves with m and depends strongly on the
 draw's kappa (the spec's single-draw pilot tables are references, not targets).
 
-Command: ``tensorrec experiments run sensing_spectral_init [--quick]``.
+Command: ``tensorrec experiments run tt_tucker_sensing_spectral_init [--quick]``.
 Runtime (one thread): about 10 s with --quick, 100 s in full.
 """
 
@@ -16,8 +16,8 @@ from __future__ import annotations
 import dataclasses
 
 from tensorrec.plotting import plot_sweep_curves
-from tensorrec.recovery import sensing_grid, sensing_sweep
 from tensorrec.runner import script_main
+from tensorrec.studies.tucker_tt import sensing_grid, sensing_sweep
 
 
 @dataclasses.dataclass(frozen=True)
@@ -30,6 +30,7 @@ class Config:
 
 
 QUICK = {"cases": ((6, 3),), "draws": 2}
+STUDY = "tt_tucker_sensing"  # the trial log shared with the scripts that run the same trials
 
 
 def compute(cfg: Config, rng, log) -> dict:
@@ -53,7 +54,16 @@ def plot(results: dict, out_dir):
 
 
 def main(argv=None) -> int:
-    return script_main("sensing_spectral_init", Config, compute, plot, quick=QUICK, doc=__doc__, argv=argv)
+    return script_main(
+        "tt_tucker_sensing_spectral_init",
+        Config,
+        compute,
+        plot,
+        quick=QUICK,
+        doc=__doc__,
+        argv=argv,
+        study=STUDY,
+    )
 
 
 if __name__ == "__main__":

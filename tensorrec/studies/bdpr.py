@@ -16,9 +16,9 @@ import numpy as np
 
 from tensorrec._backend import check_positive_int
 from tensorrec._random import RngLike, as_generator
-from tensorrec._trials import logged_trial
 from tensorrec.bdpr.sensing import sensing_problem
 from tensorrec.landscape import basin_statistics, classify
+from tensorrec.studies._log import logged_trial
 
 SUCCESS_TOL = 1e-6
 """A trial succeeds when its final tensor error is below this (spec 5.4)."""
@@ -84,7 +84,11 @@ def recovery_trials(
                         row["errors"] = list(errors)
                     return row
 
-                rows.append(logged_trial(log, f"{sensing}/{field}/n{size}/t{k}/{init}", run))
+                key = f"{sensing}/{field}/K{K}N{N}/n{size}/t{k}/{init}/base{base}"
+                key += (
+                    f"/mu{step}/it{max_iter}/target{target}/classify{classify_failures}/errors{keep_errors}"
+                )
+                rows.append(logged_trial(log, key, run))
     return rows
 
 
@@ -125,7 +129,8 @@ def noise_trials(
                         "ratio": error / (gamma * np.sqrt((K + N) / m)),
                     }  # fmt: skip
 
-                rows.append(logged_trial(log, f"noise/m{m}/g{gamma:g}/t{k}", run))
+                key = f"noise/K{K}N{N}/m{m}/g{gamma!r}/t{k}/base{base}/mu{step}/it{max_iter}"
+                rows.append(logged_trial(log, key, run))
     return rows
 
 
@@ -156,7 +161,7 @@ def random_start_basins(
             report = basin_statistics(
                 sp.problem, starts, lambda p, sp=sp: sp.error(p) < SUCCESS_TOL, step=step, max_iter=max_iter,
                 tol_grad=tol_grad, symmetry=sp.symmetry, batch_size=starts, log=log,
-                key=f"basins/m{m}/i{i}/s", rng=gen,
+                key=f"basins/K{K}N{N}/m{m}/i{i}/base{base}/mu{step}/it{max_iter}/tol{tol_grad}/s", rng=gen,
             )  # fmt: skip
             rows += [{**r, "m": m, "instance": i} for r in report.records]
     return rows

@@ -1,4 +1,4 @@
-"""Reusable experimental protocols of the tucker_tt spec (used by experiments and checks)."""
+"""The tucker_tt spec's protocols E1-E9 (trial functions and sweeps shared by experiments and checks)."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ import torch
 
 from tensorrec._backend import check_choice
 from tensorrec._random import RngLike, as_generator, randn, spawn
-from tensorrec._trials import logged_trial
 from tensorrec.formats import TTTensor
 from tensorrec.operators import DenseGaussian, Identity
 from tensorrec.optim import StallWarning, Trace
 from tensorrec.recovery.recover import FORMATS, recover
+from tensorrec.studies._log import logged_trial
 
 
 def perturbed_start(truth, epsilon: float, rng: RngLike = None):
@@ -238,7 +238,8 @@ def scale_sweep(
             for seed, seed_int in enumerate(int(g.integers(2**63)) for g in spawn(order_rng, seeds)):
                 for step in steps:
                     for scale in scales:
-                        key = f"{fmt}-N{order}-seed{seed}-{seed_int}-mu{step}-{scale}"
+                        key = f"{fmt}-N{order}-r{r}-seed{seed}-{seed_int}-mu{step}-{scale}"
+                        key += f"-eps{epsilon}-it{iterations}"
 
                         run = functools.partial(
                             _scale_trial, fmt, order, d, r, seed, seed_int, step, scale, epsilon, iterations

@@ -4,7 +4,7 @@ Odeco truth with lambda = [1, 0.5] (kappa = 2), d = 2, r = 2; start at the SVD o
 X* + 0.2 Z / ||Z||; mu = 0.5, scale = ||X0||^2, polar retraction (tucker_tt spec E1, 12.1).
 Prediction: 1 - mu sigma_min^2 / ||X*||^2 = 0.90 for every N.
 
-Command: ``tensorrec experiments run tt_rate_vs_order [--quick]``.
+Command: ``tensorrec experiments run tt_tucker_rate_vs_order_tt [--quick]``.
 Runtime (one thread): about 7 s with --quick, 25 s in full.
 """
 
@@ -13,8 +13,8 @@ from __future__ import annotations
 import dataclasses
 
 from tensorrec.plotting import plot_rate_vs_order
-from tensorrec.recovery import factorization_sweep
 from tensorrec.runner import script_main
+from tensorrec.studies.tucker_tt import factorization_sweep
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,11 +35,15 @@ def compute(cfg: Config, rng) -> dict:
 
 
 def plot(results: dict, out_dir):
-    return plot_rate_vs_order(results, out_dir, "tt_rate_vs_order", "TT factorization: rate vs order N")
+    return plot_rate_vs_order(
+        results, out_dir, "tt_tucker_rate_vs_order_tt", "TT factorization: rate vs order N"
+    )
 
 
 def main(argv=None) -> int:
-    return script_main("tt_rate_vs_order", Config, compute, plot, quick=QUICK, doc=__doc__, argv=argv)
+    return script_main(
+        "tt_tucker_rate_vs_order_tt", Config, compute, plot, quick=QUICK, doc=__doc__, argv=argv
+    )
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ gauss-TT and gauss-Tucker truths, N = 5, d = 4, r = 2 (D = 1024), A with N(0, 1/
 entries, m in {100, 200, 400, 800, 1600}; the relative error of the TT-SVD / HOSVD of
 A*(y), averaged over 5 seeds (each seed keeps its truth across m) (tucker_tt spec E8).
 
-Command: ``tensorrec experiments run spectral_init_error [--quick]``.
+Command: ``tensorrec experiments run tt_tucker_spectral_init_error [--quick]``.
 Runtime (one thread): about 2 s with --quick, 5 s in full.
 """
 
@@ -15,8 +15,8 @@ import dataclasses
 import numpy as np
 
 from tensorrec.plotting import new_figure, save_figure
-from tensorrec.recovery import spectral_init_errors
 from tensorrec.runner import script_main
+from tensorrec.studies.tucker_tt import spectral_init_errors
 
 
 @dataclasses.dataclass(frozen=True)
@@ -29,6 +29,7 @@ class Config:
 
 
 QUICK = {"ms": (100, 400, 1600), "seeds": 2}
+STUDY = "tt_tucker_sensing"  # the trial log shared with the scripts that run the same trials
 
 
 def compute(cfg: Config, rng, log) -> dict:
@@ -48,11 +49,20 @@ def plot(results: dict, out_dir):
     ax.legend(fontsize=7)
     ax.grid(True, which="both", alpha=0.3)
     fig.suptitle("E8: spectral-initialization error vs m")
-    return save_figure(fig, out_dir, "spectral_init_error")
+    return save_figure(fig, out_dir, "tt_tucker_spectral_init_error")
 
 
 def main(argv=None) -> int:
-    return script_main("spectral_init_error", Config, compute, plot, quick=QUICK, doc=__doc__, argv=argv)
+    return script_main(
+        "tt_tucker_spectral_init_error",
+        Config,
+        compute,
+        plot,
+        quick=QUICK,
+        doc=__doc__,
+        argv=argv,
+        study=STUDY,
+    )
 
 
 if __name__ == "__main__":
