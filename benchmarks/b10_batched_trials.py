@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 import tensorrec as tr
-from tensorrec._backend import tree_map
+from tensorrec import tree_map
 from tensorrec.formats import TuckerTensor
 from tensorrec.operators import Identity
 from tensorrec.recovery import FormatObjective

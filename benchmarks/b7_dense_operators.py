@@ -22,7 +22,7 @@ import math
 import torch
 
 import tensorrec as tr
-from tensorrec._random import randn
+from tensorrec import randn
 from tensorrec.formats import TTTensor, TuckerTensor
 from tensorrec.operators import DenseGaussian, KroneckerGaussian, Operator
 from tensorrec.runner import repeat_timings, script_main, write_table

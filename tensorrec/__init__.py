@@ -11,7 +11,8 @@ One manifold-optimization core (layers 0-2) serves every capability::
 """
 
 from tensorrec import manifolds, optim
-from tensorrec._random import as_generator, spawn
+from tensorrec._backend import tree_add, tree_map, tree_norm, tree_scale, tree_vdot
+from tensorrec._random import as_generator, randn, spawn
 from tensorrec._threads import pin_threads, thread_settings
 from tensorrec.optim import Armijo, Problem, Result, Trace, proximal_gradient, rgd
 
@@ -30,5 +31,11 @@ __all__ = [
     "thread_settings",
     "as_generator",
     "spawn",
+    "randn",
+    "tree_map",
+    "tree_add",
+    "tree_scale",
+    "tree_vdot",
+    "tree_norm",
     "__version__",
 ]

@@ -90,7 +90,7 @@ def test_surrogate_a_gradient_spectral_start_and_convergence():
     fa, (ah, ax) = Objective.value_and_egrad(loss, point)  # autograd
     assert abs(float(f - fa)) < 1e-12 * float(fa)
     assert torch.allclose(gh, ah, rtol=1e-12, atol=1e-12) and torch.allclose(gx, ax, rtol=1e-12, atol=1e-12)
-    start = spectral_start(op, sp.y)
+    start = spectral_start(op, sp.y).factors
     assert sp.error(start) < 1.0  # the unit truth has tensor norm 1; a random start has error ~1.4
     res = rgd(sp.problem, start, step=0.25, stop=MaxIter(300) | MetricBelow("error", 1e-10),
               metrics={"error": sp.error})  # fmt: skip

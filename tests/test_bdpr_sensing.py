@@ -203,7 +203,7 @@ def test_step_checks_and_bad_input():
         ValueError, match=r"^factors: expected vectors of lengths \(3, 2\), got lengths \(2, 2\)"
     ):
         a.problem.value((torch.zeros(2, dtype=torch.float64), torch.zeros(2, dtype=torch.float64)))
-    with pytest.raises(TypeError, match=r"^operator: expected a FourWayGaussian or RankOneSensing"):
+    with pytest.raises(TypeError, match=r"^operator: expected a BDPR sensing operator"):
         spectral_start(object(), sp.y)
 
 
@@ -215,7 +215,7 @@ def test_batched_basin_statistics_give_the_per_start_outcomes():
     def success(point):
         return sp.error(point) < 1e-6
 
-    kwargs = {"step": 0.25, "max_iter": 1500, "tol_grad": 1e-9, "symmetry": sp.symmetry, "rng": 2}
+    kwargs = {"step": 0.25, "max_iter": 1500, "grad_tol": 1e-9, "symmetry": sp.symmetry, "rng": 2}
     one = basin_statistics(sp.problem, 6, success, **kwargs)
     batched = basin_statistics(sp.problem, 6, success, batch_size=4, **kwargs)
     assert [r["outcome"] for r in one.records] == [r["outcome"] for r in batched.records]

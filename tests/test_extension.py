@@ -155,7 +155,7 @@ class DecayingStep:
     def __call__(self, problem, x, value, direction, slope):
         mu = self.mu0 / (1 + self.t / self.halflife)
         self.t += 1
-        return problem.manifold.retract(x, tr.optim.steps.tree_scale(direction, -mu)), mu, True
+        return problem.manifold.retract(x, tr.tree_scale(direction, -mu)), mu, True
 
 
 def test_the_new_pieces_satisfy_the_protocols():

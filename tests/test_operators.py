@@ -165,7 +165,7 @@ def test_sampling_adjoint_sums_duplicates_and_rate():
             ValueError,
             r"^indices: expected shape \(n >= 1, 2\)",
         ),
-        (lambda: EntrySampling.random((2, 2), 5, 0), ValueError, r"^n: expected at most D = 4"),
+        (lambda: EntrySampling.random((2, 2), 5, 0), ValueError, r"^m: expected at most D = 4"),
         (
             lambda: DenseGaussian((100, 100), 10**6, 0, max_bytes=10**6),
             MemoryError,

@@ -280,6 +280,10 @@ def test_sensing_estimator_follows_sklearn_conventions():
     assert est.fit(A, A.apply_format(truth), truth=truth) is est
     assert est.converged_ and est.tensor_.distance(truth) < 1e-9 and est.n_iter_ == est.result_.iterations
     assert est.score(A, A.apply_format(truth)) > 1 - 1e-12
+    assert isinstance(est.predict(A), torch.Tensor)  # fitted with a tensor
+    assert isinstance(
+        LowRankSensing("tucker", ranks=(2, 2, 2)).fit(A, A.apply_format(truth).numpy()).predict(A), np.ndarray
+    )
     fresh = KroneckerGaussian(truth.shape, 50, 32)  # held-out measurements
     assert est.score(fresh, fresh.apply_format(truth)) > 1 - 1e-12
     assert est.set_params(step=0.25).step == 0.25
@@ -303,7 +307,7 @@ def test_completion_estimator_predicts_held_out_entries():
     assert list(params)[:3] == ["format", "ranks", "shape"] and params["method"] == "rgd"
     assert params["max_iter"] == 2000 and "TensorCompletion(format='tt', ranks=(2, 2, 2)" in repr(est)
     est.fit(train, dense[tuple(train.T)])
-    pred = est.predict(test)
+    pred = est.predict(torch.from_numpy(test))  # fitted with numpy values: numpy out
     assert isinstance(pred, np.ndarray) and pred.shape == (200,)
     assert np.max(np.abs(pred - dense[tuple(test.T)])) < 1e-8 * np.abs(dense).max()
     assert est.score(test, dense[tuple(test.T)]) > 1 - 1e-12

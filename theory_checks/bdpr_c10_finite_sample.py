@@ -39,7 +39,7 @@ def compute(cfg: Config, rng) -> dict:
     rows = []
     for gen in tr.spawn(rng, cfg.trials):
         sp = sensing_problem(cfg.K, cfg.N, cfg.m, rng=gen)
-        start = spectral_start(sp.operator, sp.y)
+        start = spectral_start(sp.operator, sp.y).factors
         stop = MaxIter(cfg.iterations) | MetricBelow("error", cfg.target)
         res = rgd(sp.problem, start, step=cfg.step, stop=stop, metrics={"error": sp.error})
         errors = res.trace.metrics["error"]

@@ -19,7 +19,7 @@ import math
 import torch
 
 import tensorrec as tr
-from tensorrec._random import randn
+from tensorrec import randn
 from tensorrec.formats import TTTensor, TuckerTensor, unfold
 from tensorrec.manifolds import Stiefel
 from tensorrec.operators import DenseGaussian

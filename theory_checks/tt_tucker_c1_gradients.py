@@ -17,7 +17,7 @@ import dataclasses
 import torch
 
 import tensorrec as tr
-from tensorrec._random import randn
+from tensorrec import randn
 from tensorrec.formats import TTTensor, TuckerTensor
 from tensorrec.operators import Identity
 from tensorrec.recovery import LeastSquares

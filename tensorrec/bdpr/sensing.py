@@ -24,7 +24,7 @@ import math
 
 import torch
 
-from tensorrec._backend import as_tensor, check_choice, check_positive_finite, check_positive_int
+from tensorrec._backend import check_choice, check_positive_finite, check_positive_int
 from tensorrec._random import RngLike, as_generator, randn
 from tensorrec.bdpr import theory
 from tensorrec.formats.paired import PairedRankOne, kron_distance
@@ -36,17 +36,6 @@ from tensorrec.recovery import SquaredLoss
 
 SENSINGS = ("gaussian_tensor", "rank_one_gaussian", "fourier_bdpr")
 PARAMETRIZATIONS = ("spheres", "sphere×euclidean", "spheres+scale")
-
-
-def _check_y(y, m: int, complex_ok: bool) -> torch.Tensor:
-    y = as_tensor(y, "y")
-    if y.ndim != 1 or y.shape[0] != m:
-        raise ValueError(f"y: expected a vector of length m = {m}, got shape {tuple(y.shape)}")
-    if not bool(torch.isfinite(y).all()):
-        raise ValueError("y: expected finite measurements, got NaN or inf")
-    if y.is_complex() and not complex_ok:
-        raise TypeError("y: expected real measurements for this operator, got complex")
-    return y
 
 
 class FourWayLoss(Objective):
@@ -65,7 +54,7 @@ class FourWayLoss(Objective):
     def __init__(self, operator: FourWayGaussian, y):
         self.operator = operator
         self.loss = SquaredLoss(1.0 / operator.m)
-        self.y = _check_y(y, operator.m, complex_ok=operator.field == "complex")
+        self.y = operator.check_data(y)
 
     def value(self, point):
         h, x = point
@@ -97,7 +86,7 @@ class RankOneLoss(Objective):
     def __init__(self, operator: RankOneSensing, y):
         self.operator = operator
         self.loss = SquaredLoss(1.0 / operator.m)
-        self.y = _check_y(y, operator.m, complex_ok=False)
+        self.y = operator.check_data(y)
 
     def value(self, point):
         return self.loss.value(self.operator.apply_factors(*point), self.y)
@@ -141,42 +130,30 @@ class ScaledLoss(Objective):
 
 
 def scale_estimate(operator, y) -> float:
-    """sigma-hat of ||h*||^2 ||x*||^2 from the data: sqrt(mean abs(y)^2) for 4-way Gaussian
-    sensing (E abs(y_i)^2 = ||X*||^2), mean(y) for rank-one sensing and true BDPR
-    (E y_i = ||h*||^2 ||x*||^2, spec 1.4)."""
-    if isinstance(operator, FourWayGaussian):
-        return float(torch.sqrt(torch.mean(y.abs() ** 2)))
-    return float(torch.mean(y))
+    """sigma-hat of ||h*||^2 ||x*||^2 from the data (the operator's ``scale_estimate``:
+    sqrt(mean abs(y)^2) for 4-way Gaussian sensing, mean(y) for rank-one sensing and true
+    BDPR; spec 1.4)."""
+    return operator.scale_estimate(y)
 
 
-def spectral_start(operator, y, *, field: str | None = None) -> tuple[torch.Tensor, ...]:
-    """The spectral start of spec 4.4 for the operator's factors.
-
-    * :class:`FourWayGaussian`: the top left singular vectors of the mode-1 and mode-3
-      unfoldings of (1/m) sum_i y_i A_i, whose expectation is X*.
-    * :class:`RankOneSensing` / :class:`FourierBDPR`: the top eigenvector of
-      (1/m) U_j^H diag(y) U_j for each factor, whose expectation is
-      ||x*||^2 (||h*||^2 I + 2 h* h*^T) (real) or ||x*||^2 (||h*||^2 I + h* h*^H) (complex);
-      its real part when ``field="real"`` factors are sensed by complex rows (real BDPR).
-    """
-    if isinstance(operator, FourWayGaussian):
-        y = _check_y(y, operator.m, complex_ok=operator.field == "complex")
-        back = operator.adjoint(y) / operator.m
-        K, N = operator.K, operator.N
-        h0 = torch.linalg.svd(back.reshape(K, -1), full_matrices=False)[0][:, 0]
-        x0 = torch.linalg.svd(back.permute(2, 0, 1, 3).reshape(N, -1), full_matrices=False)[0][:, 0]
-        return h0, x0
-    if isinstance(operator, RankOneSensing):
-        y = _check_y(y, operator.m, complex_ok=False)
-        field = check_choice("field", field or operator.field, ("real", "complex"))
-        starts = []
-        for rows in operator.row_matrices:
-            cov = rows.mH @ (y[:, None] * rows) / operator.m
-            if field == "real":
-                cov = cov.real
-            starts.append(torch.linalg.eigh(cov)[1][:, -1])
-        return tuple(starts)
-    raise TypeError(f"operator: expected a FourWayGaussian or RankOneSensing, got {type(operator).__name__}")
+def spectral_start(
+    operator, y, format=PairedRankOne, ranks=None, *, field: str | None = None
+) -> PairedRankOne:
+    """The spectral start of spec 4.4: a :class:`~tensorrec.formats.PairedRankOne` of unit
+    factors (the signature of :func:`tensorrec.recovery.spectral_start`; ``format`` must be
+    PairedRankOne and ``ranks`` None). The factors come from the operator's
+    ``spectral_factors``: the top singular vectors of the unfoldings of (1/m) sum_i y_i A_i
+    for 4-way Gaussian sensing, the top eigenvectors of (1/m) U_j^H diag(y) U_j for rank-one
+    sensing and true BDPR (their real parts for real factors sensed by complex rows)."""
+    if format is not PairedRankOne or ranks is not None:
+        raise ValueError(
+            f"format, ranks: BDPR starts are PairedRankOne without ranks, got {format!r}, {ranks!r}"
+        )
+    if not hasattr(operator, "spectral_factors"):
+        raise TypeError(
+            f"operator: expected a BDPR sensing operator (spectral_factors), got {type(operator).__name__}"
+        )
+    return PairedRankOne(operator.spectral_factors(y, field))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -227,7 +204,7 @@ class SensingProblem:
         (:func:`scale_estimate`)."""
         check_choice("kind", kind, ("spectral", "random"))
         if kind == "spectral":
-            factors = spectral_start(self.operator, self.y, field=self.field)
+            factors = spectral_start(self.operator, self.y, field=self.field).factors
         else:
             gen = as_generator(rng)
             factors = tuple(Sphere(v.shape[0], field=self.field).random_point(gen) for v in self.truth)

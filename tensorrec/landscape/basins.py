@@ -44,7 +44,7 @@ def basin_statistics(
     *,
     step: float,
     max_iter: int = 2000,
-    tol_grad: float = 1e-8,
+    grad_tol: float = 1e-8,
     classify_failures: bool = True,
     symmetry=None,
     batch_size: int = 1,
@@ -55,13 +55,13 @@ def basin_statistics(
     """RGD (constant ``step``) from ``n_starts`` random points (``SeedSequence(rng).spawn``).
 
     A start is ``"global"`` when ``success(x)`` holds at its end; otherwise, when its
-    gradient norm is below ``tol_grad``, it is classified (:func:`classify`) as a
+    gradient norm is below ``grad_tol``, it is classified (:func:`classify`) as a
     ``"spurious_minimum"``, ``"saddle"``, ``"maximum"`` or ``"degenerate"`` point, else
     ``"unconverged"``.
 
     ``batch_size > 1`` runs that many starts as one batched problem (the objective must accept
     leading batch axes and return one cost per element): the starts are the same, and each
-    stops by its own rule (gradient norm below ``tol_grad`` or ``max_iter``;
+    stops by its own rule (gradient norm below ``grad_tol`` or ``max_iter``;
     ``rgd(..., batched=True)``), so its outcome and iteration count equal a lone run's. With a
     ``log`` (a :class:`~tensorrec.runner.TrialLog`), each finished start is written under
     ``f"{key}{k}"`` as soon as its batch completes and skipped on a rerun.
@@ -77,7 +77,7 @@ def basin_statistics(
         chunk = pending[first : first + batch_size]
         starts = [manifold.random_point(gens[k]) for k in chunk]
         x0 = starts[0] if batch_size == 1 else tree_map(lambda *parts: torch.stack(parts), *starts)
-        stop = MaxIter(max_iter) | GradNorm(tol_grad)
+        stop = MaxIter(max_iter) | GradNorm(grad_tol)
         res = rgd(problem, x0, step=step, stop=stop, batched=batch_size > 1)
         for j, k in enumerate(chunk):
             run = res if batch_size == 1 else res.element(j)
@@ -87,8 +87,8 @@ def basin_statistics(
             record = {"start": k, "value": float(value), "grad_norm": grad_norm, "iterations": run.iterations}
             if success(point):
                 record["outcome"] = "global"
-            elif grad_norm < tol_grad and classify_failures:
-                critical = classify(problem, point, symmetry=symmetry, tol_grad=tol_grad)
+            elif grad_norm < grad_tol and classify_failures:
+                critical = classify(problem, point, symmetry=symmetry, grad_tol=grad_tol)
                 record["outcome"] = _KIND_TO_OUTCOME.get(critical.kind, "degenerate")
                 record["min_eigenvalue"] = float(critical.eigenvalues.min())
             else:

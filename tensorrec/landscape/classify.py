@@ -8,6 +8,7 @@ import math
 import numpy as np
 import torch
 
+from tensorrec._backend import tree_scale
 from tensorrec._random import RngLike, as_generator
 from tensorrec.landscape._flat import flatten, unflatten
 from tensorrec.landscape.hessian import rhess
@@ -37,11 +38,11 @@ def classify(
     *,
     symmetry=None,
     tol_eig: float = 1e-6,
-    tol_grad: float = 1e-8,
+    grad_tol: float = 1e-8,
     probe: bool = True,
     rng: RngLike = None,
 ) -> CriticalPoint:
-    """Classify ``x``: not critical when ||grad f|| > ``tol_grad``; otherwise by the horizontal
+    """Classify ``x``: not critical when ||grad f|| > ``grad_tol``; otherwise by the horizontal
     Hessian eigenvalues with tau = tol_eig max(1, max abs(lambda)): minimum (all > tau), maximum
     (all < -tau), strict saddle (some < -tau and some > tau), else degenerate. A degenerate
     point is probed along its null directions (f(R_x(r v)) - f(x), r = 1e-3 .. 3e-2): "flat"
@@ -51,7 +52,7 @@ def classify(
     value = float(problem.value(x))
     g = problem.rgrad(x)
     grad_norm = math.sqrt(float(manifold.inner(x, g, g)))
-    if grad_norm > tol_grad:
+    if grad_norm > grad_tol:
         return CriticalPoint(x, value, grad_norm, None, None, None, "not_critical")
     info = rhess(problem, x, symmetry=symmetry)
     lam = info.eigenvalues
@@ -85,7 +86,7 @@ def _probe(problem, x, value, null, neg, pos, gen) -> str:
         direction = unflatten(v / float(torch.linalg.vector_norm(v)), null[0])
         d = []
         for r in RADII:
-            step = _scale_tangent(direction, r)
+            step = tree_scale(direction, r)
             d.append(float(problem.value(manifold.retract(x, step))) - value)
         deltas.append(d)
         mags = np.abs(d)
@@ -100,10 +101,6 @@ def _probe(problem, x, value, null, neg, pos, gen) -> str:
     kind = "saddle" if len(signs) == 2 else ("maximum" if signs == {-1.0} else "minimum")
     order = f", order {np.median(orders):.1f}" if orders else ""
     return f"higher-order {kind}{order}"
-
-
-def _scale_tangent(u, r: float):
-    return tuple(r * p for p in u) if isinstance(u, tuple) else r * u
 
 
 __all__ = ["CriticalPoint", "classify"]

@@ -25,7 +25,7 @@ import numpy as np
 import scipy.optimize
 import torch
 
-from tensorrec._backend import check_choice, check_positive_finite, check_positive_int, tree_map
+from tensorrec._backend import check_choice, check_positive_finite, check_positive_int, tree_add, tree_map
 from tensorrec._random import RngLike, as_generator
 from tensorrec.landscape._flat import flatten, parts, unflatten
 from tensorrec.landscape.hessian import tangent_basis
@@ -76,7 +76,7 @@ class _Region:
             xi = tree_map(torch.neg, manifold.log(p, truth))
             d = torch.sum(coeffs**2, dim=1)  # geodesic distance of Exp along a geodesic (radius < pi)
         else:
-            diff = tree_map(torch.sub, p, truth)
+            diff = tree_add(p, truth, -1.0)
             xi = manifold.project_tangent(p, diff)
             d = manifold.inner(p, diff, diff)
         inner = manifold.inner(p, grad, xi)

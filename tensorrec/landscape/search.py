@@ -20,7 +20,7 @@ METHODS = ("newton", "descent", "ascent")
 @dataclasses.dataclass(frozen=True)
 class SearchResult:
     """``points``: the classified critical points (converged starts only); ``unconverged``:
-    how many starts ended with ||grad f|| >= tol_grad (never classified); ``grad_norms``: the
+    how many starts ended with ||grad f|| >= grad_tol (never classified); ``grad_norms``: the
     final gradient norm of every start."""
 
     points: list[CriticalPoint]
@@ -51,7 +51,7 @@ def find_critical_points(
     n_starts: int | None = None,
     method: str = "newton",
     symmetry=None,
-    tol_grad: float = 1e-10,
+    grad_tol: float = 1e-10,
     max_iter: int = 100,
     step: float = 0.1,
     trust_radius: float = 0.5,
@@ -63,10 +63,10 @@ def find_critical_points(
 
     Methods: ``"newton"`` (:func:`newton_step`, finds critical points of every index);
     ``"descent"`` / ``"ascent"`` (RGD with constant ``step`` on +f / -f, for minima / maxima).
-    A start counts as converged when ||grad f|| < ``tol_grad``.
+    A start counts as converged when ||grad f|| < ``grad_tol``.
     """
     check_choice("method", method, METHODS)
-    check_positive_finite("tol_grad", tol_grad)
+    check_positive_finite("grad_tol", grad_tol)
     check_positive_int("max_iter", max_iter)
     manifold = problem.manifold
     if isinstance(starts, int):
@@ -77,28 +77,28 @@ def find_critical_points(
         starts = [manifold.random_point(g) for g in spawn(rng, check_positive_int("n_starts", n_starts))]
     points, grad_norms, unconverged = [], [], 0
     for x in starts:
-        x = _run(problem, x, method, symmetry, tol_grad, max_iter, step, trust_radius)
+        x = _run(problem, x, method, symmetry, grad_tol, max_iter, step, trust_radius)
         g = problem.rgrad(x)
         gn = math.sqrt(float(manifold.inner(x, g, g)))
         grad_norms.append(gn)
-        if gn < tol_grad:
-            points.append(classify(problem, x, symmetry=symmetry, tol_eig=tol_eig, tol_grad=tol_grad))
+        if gn < grad_tol:
+            points.append(classify(problem, x, symmetry=symmetry, tol_eig=tol_eig, grad_tol=grad_tol))
         else:
             unconverged += 1
     return SearchResult(points, unconverged, grad_norms)
 
 
-def _run(problem, x, method, symmetry, tol_grad, max_iter, step, trust_radius):
+def _run(problem, x, method, symmetry, grad_tol, max_iter, step, trust_radius):
     manifold = problem.manifold
     if method == "newton":
         for _ in range(max_iter):
             g = problem.rgrad(x)
-            if math.sqrt(float(manifold.inner(x, g, g))) < tol_grad:
+            if math.sqrt(float(manifold.inner(x, g, g))) < grad_tol:
                 break
             x = newton_step(problem, x, symmetry=symmetry, trust_radius=trust_radius)
         return x
     target = problem if method == "descent" else Problem(manifold, lambda p: -problem.value(p))
-    stop = MaxIter(max_iter) | GradNorm(tol_grad)
+    stop = MaxIter(max_iter) | GradNorm(grad_tol)
     return rgd(target, x, step=step, stop=stop).point
 
 

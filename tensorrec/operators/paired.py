@@ -37,6 +37,29 @@ class _PairedOperator(Operator):
     factors (what ``apply_format`` of a :class:`~tensorrec.formats.PairedRankOne` dispatches to)."""
 
     dims: tuple[int, ...]
+    complex_measurements = False
+    """Whether the measurements y may be complex (complex 4-way Gaussian sensing)."""
+
+    def check_data(self, y, name: str = "y") -> torch.Tensor:
+        """Measured data ``y``: a finite vector of length m, real unless the operator measures
+        complex values, else a clear error (``check_measurements`` admits any field: the
+        adjoint acts on complex vectors too)."""
+        y = as_tensor(y, name)
+        if y.ndim != 1 or y.shape[0] != self.m:
+            raise ValueError(f"{name}: expected a vector of length m = {self.m}, got shape {tuple(y.shape)}")
+        if not bool(torch.isfinite(y).all()):
+            raise ValueError(f"{name}: expected finite measurements, got NaN or inf")
+        if y.is_complex() and not self.complex_measurements:
+            raise TypeError(f"{name}: expected real measurements for this operator, got complex")
+        return y
+
+    def spectral_factors(self, y, field: str | None = None) -> tuple[torch.Tensor, ...]:
+        """Unit factors of the spectral start (bdpr_landscape spec 4.4)."""
+        raise NotImplementedError
+
+    def scale_estimate(self, y) -> float:
+        """sigma-hat of prod_j ||v_j*||^2 = ||X*||_F from the data (spec 1.4)."""
+        raise NotImplementedError
 
     def apply_factors(self, *factors) -> torch.Tensor:
         raise NotImplementedError
@@ -92,6 +115,19 @@ class FourWayGaussian(_PairedOperator):
             )
         self.tensors = randn(as_generator(rng), (m, K * K, N * N), dtype=dtype)
         self._flat = self.tensors.reshape(m * K * K, N * N)
+        self.complex_measurements = field == "complex"
+
+    def spectral_factors(self, y, field: str | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """The top left singular vectors of the mode-1 and mode-3 unfoldings of
+        (1/m) sum_i y_i A_i, whose expectation is X*."""
+        back = self.adjoint(self.check_data(y)) / self.m
+        h0 = torch.linalg.svd(back.reshape(self.K, -1), full_matrices=False)[0][:, 0]
+        x0 = torch.linalg.svd(back.permute(2, 0, 1, 3).reshape(self.N, -1), full_matrices=False)[0][:, 0]
+        return h0, x0
+
+    def scale_estimate(self, y) -> float:
+        """sqrt(mean abs(y)^2): E abs(y_i)^2 = ||X*||^2."""
+        return float(torch.sqrt(torch.mean(self.check_data(y).abs() ** 2)))
 
     def __repr__(self) -> str:
         return f"FourWayGaussian(K={self.K}, N={self.N}, m={self.m}, field={self.field!r})"
@@ -153,6 +189,24 @@ class RankOneSensing(_PairedOperator):
     @property
     def rows(self) -> PairedRows:
         return self._rows
+
+    def spectral_factors(self, y, field: str | None = None) -> tuple[torch.Tensor, ...]:
+        """The top eigenvector of (1/m) U_j^H diag(y) U_j for each factor, whose expectation is
+        ||x*||^2 (||h*||^2 I + 2 h* h*^T) (real) or ||x*||^2 (||h*||^2 I + h* h*^H) (complex);
+        its real part when ``field="real"`` factors are sensed by complex rows (real BDPR)."""
+        y = self.check_data(y)
+        field = check_choice("field", field or self.field, ("real", "complex"))
+        starts = []
+        for rows in self.row_matrices:
+            cov = rows.mH @ (y[:, None] * rows) / self.m
+            if field == "real":
+                cov = cov.real
+            starts.append(torch.linalg.eigh(cov)[1][:, -1])
+        return tuple(starts)
+
+    def scale_estimate(self, y) -> float:
+        """mean(y): E y_i = prod_j ||v_j*||^2."""
+        return float(torch.mean(self.check_data(y)))
 
     @classmethod
     def gaussian(cls, dims, m: int, rng: RngLike = None, *, field: str = "real"):

@@ -85,23 +85,23 @@ class EntrySampling(Operator):
         return self.adjoint(y) / self.rate
 
     @classmethod
-    def random(cls, shape, n: int, rng: RngLike = None, *, device=None) -> EntrySampling:
-        """``n`` distinct entries drawn uniformly without replacement."""
+    def random(cls, shape, m: int, rng: RngLike = None, *, device=None) -> EntrySampling:
+        """``m`` distinct entries drawn uniformly without replacement."""
         shape = check_shape(shape)
-        n = check_positive_int("n", n)
+        m = check_positive_int("m", m)
         total = int(np.prod(shape))
-        if n > total:
-            raise ValueError(f"n: expected at most D = {total} distinct entries, got {n}")
-        linear = as_generator(rng).choice(total, size=n, replace=False)
+        if m > total:
+            raise ValueError(f"m: expected at most D = {total} distinct entries, got {m}")
+        linear = as_generator(rng).choice(total, size=m, replace=False)
         return cls(shape, np.stack(np.unravel_index(linear, shape), axis=1), device=device)
 
     @property
     def rate(self) -> float:
-        """The sampling rate rho = n / D."""
+        """The sampling rate rho = m / D."""
         return self.m / self.size
 
     def __repr__(self) -> str:
-        return f"EntrySampling(shape={self.shape}, n={self.m})"
+        return f"EntrySampling(shape={self.shape}, m={self.m})"
 
     def _apply(self, x):
         return x.reshape(-1)[self.linear.to(x.device)]

@@ -5,15 +5,11 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-from tensorrec._backend import check_positive_finite, describe, tree_leaves, tree_map
+from tensorrec._backend import check_positive_finite, describe, tree_add, tree_map, tree_norm
 from tensorrec.manifolds.euclidean import Euclidean
 from tensorrec.optim._loop import Loop, prepare_point, relative_change
 from tensorrec.optim.problem import Problem
 from tensorrec.optim.result import Result
-
-
-def _norm(u) -> float:
-    return math.sqrt(sum(float((t.abs() ** 2).sum()) for t in tree_leaves(u)))
 
 
 def proximal_gradient(
@@ -73,8 +69,8 @@ def proximal_gradient(
 
     def forward_backward(z):
         """One proximal step from z and the norm of the gradient mapping there."""
-        z_new = prox(tree_map(lambda a, b: a - mu * b, z, problem.egrad(z)), mu)
-        return z_new, _norm(tree_map(lambda a, b: a - b, z, z_new)) / mu
+        z_new = prox(tree_add(z, problem.egrad(z), -mu), mu)
+        return z_new, float(tree_norm(tree_add(z, z_new, -1.0))) / mu
 
     y, t = x, 1.0
     f = total(x)

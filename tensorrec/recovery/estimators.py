@@ -62,7 +62,7 @@ class _Estimator:
         if not hasattr(self, "tensor_"):
             raise RuntimeError(f"{type(self).__name__} is not fitted yet: call fit() first")
 
-    def _recover(self, operator: Operator, y, truth=None):
+    def _recover(self, operator: Operator, y, truth=None, numpy: bool | None = None):
         kwargs = self.get_params()
         fmt, ranks = kwargs.pop("format"), kwargs.pop("ranks")
         kwargs.pop("shape", None)
@@ -70,6 +70,7 @@ class _Estimator:
         step_tol = kwargs.pop("step_tol")
         if step_tol is not None:
             stop["rel_change"] = step_tol
+        self.fitted_numpy_ = isinstance(y, np.ndarray) if numpy is None else numpy  # predict's type
         result = recover(operator, y, format=fmt, ranks=ranks, truth=truth, stop=stop, **kwargs)
         self.result_, self.tensor_ = result, result.point
         self.n_iter_, self.converged_ = result.iterations, result.converged
@@ -124,14 +125,17 @@ class LowRankSensing(_Estimator):
             raise ValueError("ranks: expected the Tucker/TT ranks, got None")
         return self._recover(operator, y, truth)
 
-    def predict(self, operator: Operator) -> torch.Tensor:
-        """A(X) of the fitted tensor for the given operator."""
+    def predict(self, operator: Operator) -> torch.Tensor | np.ndarray:
+        """A(X) of the fitted tensor for the given operator (numpy when fitted with numpy)."""
         self._check_fitted()
-        return operator.apply_format(self.tensor_)
+        return self._as_fitted(operator.apply_format(self.tensor_))
+
+    def _as_fitted(self, out: torch.Tensor):
+        return out.detach().cpu().numpy() if self.fitted_numpy_ else out
 
     def score(self, operator: Operator, y) -> float:
         """R^2 of the predicted measurements against ``y``."""
-        return _r2(self.predict(operator), operator.check_measurements(y))
+        return _r2(to_torch(self.predict(operator)), operator.check_measurements(y))
 
 
 class TensorCompletion(LowRankSensing):
@@ -157,16 +161,18 @@ class TensorCompletion(LowRankSensing):
 
     def fit(self, indices, values, truth=None):
         """Fit to ``values`` observed at ``indices`` (distinct entries)."""
+        numpy = isinstance(values, np.ndarray)
         values = to_torch(values)
         if not isinstance(values, torch.Tensor):
             raise TypeError(f"values: expected an array, got {describe(values)}")
-        return self._recover(self._operator(indices), values, truth)
+        return self._recover(self._operator(indices), values, truth, numpy)
 
     def predict(self, indices) -> torch.Tensor | np.ndarray:
-        """Entries of the completed tensor at ``indices`` (numpy in, numpy out)."""
+        """Entries of the completed tensor at ``indices`` (numpy when fitted with numpy values)."""
         self._check_fitted()
-        out = EntrySampling(self.shape, indices, allow_duplicates=True).apply_format(self.tensor_)
-        return out.numpy() if isinstance(indices, np.ndarray) else out
+        return self._as_fitted(
+            EntrySampling(self.shape, indices, allow_duplicates=True).apply_format(self.tensor_)
+        )
 
     def score(self, indices, values) -> float:
         """R^2 of the predicted entries against ``values``."""

@@ -77,7 +77,7 @@ def recovery_trials(
                         "success": errors[-1] < SUCCESS_TOL,
                     }  # fmt: skip
                     if classify_failures and not row["success"] and res.grad_norm < 1e-8:
-                        point = classify(sp.problem, res.point, symmetry=sp.symmetry, tol_grad=1e-8)
+                        point = classify(sp.problem, res.point, symmetry=sp.symmetry, grad_tol=1e-8)
                         row["kind"] = point.kind
                         row["min_eigenvalue"] = float(point.eigenvalues.min())
                     if keep_errors:
@@ -145,12 +145,12 @@ def random_start_basins(
     *,
     step: float = 0.25,
     max_iter: int = 1500,
-    tol_grad: float = 1e-8,
+    grad_tol: float = 1e-8,
 ) -> list[dict]:
     """Random starts on the noiseless real surrogate A: ``instances`` instances per m with
     ``starts`` uniform starts each, run as one batched RGD per instance
     (:func:`~tensorrec.landscape.basin_statistics`; success = tensor error < 1e-6, failures
-    with a gradient below ``tol_grad`` classified by their Hessian). Rows are the per-start
+    with a gradient below ``grad_tol`` classified by their Hessian). Rows are the per-start
     records with ``m`` and ``instance`` added."""
     base = _base(rng)
     rows = []
@@ -160,8 +160,8 @@ def random_start_basins(
             sp = sensing_problem(K, N, m, rng=gen)
             report = basin_statistics(
                 sp.problem, starts, lambda p, sp=sp: sp.error(p) < SUCCESS_TOL, step=step, max_iter=max_iter,
-                tol_grad=tol_grad, symmetry=sp.symmetry, batch_size=starts, log=log,
-                key=f"basins/K{K}N{N}/m{m}/i{i}/base{base}/mu{step}/it{max_iter}/tol{tol_grad}/s", rng=gen,
+                grad_tol=grad_tol, symmetry=sp.symmetry, batch_size=starts, log=log,
+                key=f"basins/K{K}N{N}/m{m}/i{i}/base{base}/mu{step}/it{max_iter}/tol{grad_tol}/s", rng=gen,
             )  # fmt: skip
             rows += [{**r, "m": m, "instance": i} for r in report.records]
     return rows

@@ -14,6 +14,7 @@ import dataclasses
 
 import numpy as np
 
+from tensorrec._backend import tree_scale
 from tensorrec._random import RngLike, as_generator
 from tensorrec.optim.problem import Problem
 
@@ -84,10 +85,7 @@ def taylor_slopes(
     slope1 = float(manifold.inner(x, problem.rgrad(x), u).sum())
     curv = float(manifold.inner(x, problem.rhess(x, u), u).sum()) if hessian else 0.0
 
-    def step(t):
-        return tuple(t * c for c in u) if isinstance(u, tuple) else t * u
-
-    values = np.array([float(problem.value(manifold.retract(x, step(t)))) for t in ts])
+    values = np.array([float(problem.value(manifold.retract(x, tree_scale(u, t)))) for t in ts])
     e1 = np.abs(values - f0 - ts * slope1)
     eps = np.finfo(np.float32 if _is_single(x) else np.float64).eps
     floor = 100 * eps * (abs(f0) + 1.0)
