@@ -430,3 +430,27 @@ def test_batched_rgd_stops_a_nan_element_alone_and_refuses_what_it_cannot_do():
     summed = tr.Problem(Sphere(5), lambda x: _BatchedRayleigh(a).value(x).sum())
     with pytest.raises(ValueError, match=r"^problem: a batched run needs one cost per element"):
         tr.rgd(summed, x0, step=0.5, batched=True)
+
+
+def test_a_preconditioner_turns_rgd_into_newton_on_a_quadratic():
+    """P = H^{-1} on f = x' H x / 2 - b' x: one unit step lands on the minimizer; Armijo, which
+    uses the slope <grad f, P grad f>, accepts that step at once."""
+    from tensorrec.manifolds import Euclidean
+
+    gen = torch.Generator().manual_seed(0)
+    q = torch.linalg.qr(torch.randn(6, 6, dtype=torch.float64, generator=gen))[0]
+    h = q @ torch.diag(torch.logspace(0, 3, 6, dtype=torch.float64)) @ q.T  # condition number 1e3
+    b = torch.randn(6, dtype=torch.float64, generator=gen)
+    solve = torch.linalg.solve
+    problem = tr.Problem(
+        Euclidean(6), lambda x: 0.5 * x @ h @ x - b @ x, egrad=lambda x: h @ x - b,
+        preconditioner=lambda x, g: solve(h, g),
+    )  # fmt: skip
+    x0 = torch.zeros(6, dtype=torch.float64)
+    for step in (1.0, "armijo"):
+        res = tr.rgd(problem, x0, step=step, stop={"max_iter": 5, "grad_norm": 1e-12})
+        assert res.iterations == 1 and torch.allclose(res.point, solve(h, b), rtol=1e-12, atol=1e-12)
+    plain = tr.rgd(tr.Problem(Euclidean(6), problem.objective), x0, step=1e-3, stop={"max_iter": 5})
+    assert plain.iterations == 5 and plain.stop_reason == "max_iter"  # without it: slow
+    with pytest.raises(TypeError, match=r"^preconditioner: expected a callable"):
+        tr.Problem(Euclidean(6), problem.objective, preconditioner=3)

@@ -13,11 +13,13 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
+import warnings
 
 import numpy as np
 import torch
 
 from tensorrec._backend import to_numpy, tree_leaves, tree_map, tree_where
+from tensorrec.optim._loop import MESSAGES
 from tensorrec.optim.result import CONVERGED, FAILED, Result, Trace
 from tensorrec.optim.stopping import AnyOf, BatchState, Divergence, Stall, StallWarning
 
@@ -70,8 +72,6 @@ class BatchResult:
             time=self.trace.time[:n],
             metrics={k: v[:n, b].tolist() for k, v in self.trace.metrics.items()},
         )
-        from tensorrec.optim._loop import MESSAGES
-
         reason = self.stop_reasons[b]
         return Result(
             point=tree_map(lambda t: t[b], self.point),
@@ -178,8 +178,6 @@ def rgd_batched(problem, x, rule, stop, metrics: dict, progress: bool) -> BatchR
         bar.close()
     stop_reasons = [reasons[c] for c in code.tolist()]
     if Stall.reason in stop_reasons:
-        import warnings
-
         warnings.warn(
             f"{stop_reasons.count(Stall.reason)} of {size} elements stalled: the step is probably too large",
             StallWarning,

@@ -83,7 +83,8 @@ def rgd(
     loop = Loop(stop, metrics, progress, desc="rgd")
     x = prepare_point(problem.manifold, x0, validate)
 
-    f, d, gn, slope = _evaluate(problem, x)
+    slope_needed = getattr(rule, "uses_slope", True)
+    f, d, gn, slope = _evaluate(problem, x, slope_needed)
     reason = loop.record(0, x, f, gn, math.nan, math.inf)
     it = 0
     while reason is None:
@@ -91,7 +92,7 @@ def rgd(
         if not accepted:
             reason = "line_search_failed"
             break
-        f_new, d_new, gn_new, slope_new = _evaluate(problem, x_new)
+        f_new, d_new, gn_new, slope_new = _evaluate(problem, x_new, slope_needed)
         it += 1
         rel = relative_change(x_new, x) if loop.needs_rel_change else math.nan
         reason = loop.record(it, x_new, f_new, gn_new, mu, rel)
@@ -101,15 +102,17 @@ def rgd(
     return loop.result(x, f, gn, it, reason)
 
 
-def _evaluate(problem: Problem, x):
-    """(f, d, ||d||, <grad f, d>) at ``x`` as Python floats (batch elements summed)."""
+def _evaluate(problem: Problem, x, slope_needed: bool = True):
+    """(f, d, ||d||, <grad f, d>) at ``x`` as Python floats (batch elements summed); the slope
+    is NaN when the step rule does not use it."""
     f, g = problem.value_and_rgrad(x)
     inner = problem.manifold.inner
     if problem.preconditioner is None:
         slope = float(inner(x, g, g).sum())
         return float(f.sum()), g, math.sqrt(slope), slope
     d = problem.preconditioner(x, g)
-    return float(f.sum()), d, math.sqrt(float(inner(x, d, d).sum())), float(inner(x, g, d).sum())
+    slope = float(inner(x, g, d).sum()) if slope_needed else math.nan
+    return float(f.sum()), d, math.sqrt(float(inner(x, d, d).sum())), slope
 
 
 __all__ = ["rgd", "StepRule", "ConstantStep", "Armijo"]

@@ -8,7 +8,9 @@ where ``direction`` is the search direction d at ``x`` (the Riemannian gradient,
 preconditioned version), the candidate is ``R_x(-t d)`` and ``slope = <grad f(x), d>`` is the
 decrease rate along it (``||grad f(x)||^2`` without a preconditioner). ``accepted=False`` ends
 the run with ``"line_search_failed"``. :class:`ConstantStep` and :class:`Armijo` are two
-implementations; a user passes their own the same way (see :class:`StepRule`).
+implementations; a user passes their own the same way (see :class:`StepRule`). A rule with
+``uses_slope = False`` is passed NaN for the slope (it then costs no extra inner product
+with a preconditioner).
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ class StepRule(Protocol):
 
 class ConstantStep:
     """x+ = R_x(-mu d) with a fixed step ``mu``."""
+
+    uses_slope = False
 
     def __init__(self, mu: float):
         self.mu = check_positive_finite("step", mu)

@@ -236,12 +236,13 @@ class _FromPoint:
     """point -> format, cached for the last point (metrics and the error share one build)."""
 
     def __init__(self, fmt: type):
-        self.fmt, self._key, self._value = fmt, None, None
+        self.fmt, self._point, self._value = fmt, (), None
 
     def __call__(self, point):
-        key = tuple(id(p) for p in point)
-        if key != self._key:
-            self._key, self._value = key, self.fmt.from_point(point, validate=False)
+        cached = self._point
+        same = len(point) == len(cached) and all(a is b for a, b in zip(point, cached, strict=False))
+        if not same:  # the cached point is held, so identity cannot be a recycled id
+            self._point, self._value = tuple(point), self.fmt.from_point(point, validate=False)
         return self._value
 
 
