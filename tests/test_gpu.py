@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from tensorrec.manifolds import Product, Sphere, Stiefel
-from tensorrec.optim import rgd
+from tensorrec.optim import Problem, rgd
 from tensorrec.testing import CONTRACT_CHECKS, brockett, matrix_with_spectrum
 
 pytestmark = pytest.mark.gpu
@@ -24,3 +24,61 @@ def test_rgd_stays_on_cuda():
     x0 = Stiefel(20, 2).random_point(1, device="cuda")
     res = rgd(problem, x0, step=0.05, stop={"max_iter": 2000, "grad_norm": 1e-10})
     assert res.converged and res.point.device.type == "cuda"
+
+
+def test_batched_rgd_on_cuda_keeps_its_trace_there_and_matches_the_cpu():
+    A = torch.diag(torch.linspace(1.0, 0.0, 10, dtype=torch.float64))
+
+    def cost(x, a):
+        return -torch.einsum("...i,ij,...j->...", x, a, x)
+
+    x0 = Sphere(10).random_point(2, batch=(4,))
+    out = {}
+    for device in ("cpu", "cuda"):
+        a = A.to(device)
+        problem = Problem(Sphere(10), lambda x, a=a: cost(x, a))
+        out[device] = rgd(
+            problem, x0.to(device), step=0.5, stop={"max_iter": 400, "grad_norm": 1e-9}, batched=True
+        )
+    assert out["cuda"].trace.value.device.type == "cuda" and out["cuda"].point.device.type == "cuda"
+    assert list(out["cuda"].iterations) == list(out["cpu"].iterations)
+    assert torch.allclose(out["cuda"].point.cpu(), out["cpu"].point, rtol=1e-10, atol=1e-12)
+
+
+def test_complex_tt_recovery_from_rank_one_rows_runs_on_cuda():
+    from tensorrec.formats import TTTensor
+    from tensorrec.operators import KroneckerGaussian, dispatch
+    from tensorrec.recovery import recover
+
+    truth = TTTensor.random(
+        (3,) * 4, (2,) * 3, 5, dtype=torch.complex128, device="cuda", condition={"kappa_max": 3.0}
+    )
+    A = KroneckerGaussian(truth.shape, 8 * truth.dof, 6, dtype=torch.complex128, device="cuda")
+    assert dispatch.is_structured(A, truth)
+    res = recover(
+        A,
+        A.apply_format(truth),
+        ranks=truth.ranks,
+        method="scaled",
+        truth=truth,
+        stop={"max_iter": 2000, "error": 1e-10},
+    )
+    assert res.stop_reason == "metric" and res.point.device.type == "cuda"
+
+
+def test_sampled_tt_gradient_on_cuda_equals_the_cpu_one():
+    from tensorrec.formats import TTTensor
+    from tensorrec.operators import EntrySampling
+    from tensorrec.recovery import LeastSquares
+
+    x = TTTensor.random((4, 5, 3, 4), (2, 3, 2), 7)
+    op = EntrySampling.random(x.shape, 60, 8)
+    y = op.apply_format(TTTensor.random(x.shape, x.ranks, 9))
+    cpu = LeastSquares(x, op, y, weight=2.0).value_and_egrad(x.to_point())
+    xg = TTTensor([c.cuda() for c in x.cores])
+    gpu = LeastSquares(xg, EntrySampling(x.shape, op.indices.cuda()), y.cuda(), weight=2.0).value_and_egrad(
+        xg.to_point()
+    )
+    assert abs(float(cpu[0]) - float(gpu[0])) < 1e-12 * float(cpu[0])
+    for a, b in zip(cpu[1], gpu[1], strict=True):
+        assert b.device.type == "cuda" and torch.allclose(a, b.cpu(), rtol=1e-10, atol=1e-12)
