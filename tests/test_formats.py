@@ -294,3 +294,17 @@ def test_complex_and_float32():
 def test_bad_input(make, error, match):
     with pytest.raises(error, match=match):
         make()
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.complex128])
+def test_batched_tucker_to_dense_and_vjp_equal_one_tensor_at_a_time(dtype):
+    xs = [TuckerTensor.random((4, 3, 5, 2), (2, 3, 2, 2), seed, dtype=dtype) for seed in range(3)]
+    point = tuple(torch.stack(parts) for parts in zip(*(x.to_point() for x in xs), strict=True))
+    batch = TuckerTensor.from_point(point, validate=False)
+    assert batch.batch_shape == (3,) and batch.shape == (4, 3, 5, 2) and batch.ranks == (2, 3, 2, 2)
+    g = torch.randn(3, 4, 3, 5, 2, dtype=dtype, generator=torch.Generator().manual_seed(1))
+    dense, grads = batch.to_dense(), batch.vjp(g)
+    for b, x in enumerate(xs):
+        assert torch.allclose(dense[b], x.to_dense(), rtol=1e-13, atol=1e-14)
+        for batched, alone in zip(grads, x.vjp(g[b]), strict=True):
+            assert torch.allclose(batched[b], alone, rtol=1e-12, atol=1e-13)

@@ -34,7 +34,13 @@ def mode_product(x: torch.Tensor, m: torch.Tensor, mode: int) -> torch.Tensor:
 
 
 def _batched_mode_product(x: torch.Tensor, m: torch.Tensor, mode: int, nb: int) -> torch.Tensor:
-    """X x_mode M for each of the leading ``nb`` batch axes (M of shape (..., k, d_mode))."""
+    """X x_mode M for each of the leading ``nb`` batch axes (M of shape (..., k, d_mode)); the
+    first and last modes need no transposed copy."""
+    lead, dims = x.shape[:nb], x.shape[nb:]
+    if mode == 0:
+        return (m @ x.reshape(*lead, dims[0], -1)).reshape(*lead, m.shape[-2], *dims[1:])
+    if mode == len(dims) - 1:
+        return (x.reshape(*lead, -1, dims[-1]) @ m.mT).reshape(*lead, *dims[:-1], m.shape[-2])
     moved = torch.movedim(x, nb + mode, -1)
     out = (moved.reshape(*m.shape[:-2], -1, moved.shape[-1]) @ m.mT).reshape(*moved.shape[:-1], m.shape[-2])
     return torch.movedim(out, -1, nb + mode)
@@ -183,18 +189,30 @@ class TuckerTensor(FormatMixin):
         return (*grads, core_grad)
 
     def _batched_vjp(self, g: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        """:meth:`vjp` over leading batch axes: the same mode products, batched matmuls."""
+        """:meth:`vjp` over leading batch axes, by batched matmuls. The partial products
+        G x_{j != n} U_j^H are shared by halving the set of modes (O(N log N) mode products
+        instead of N^2)."""
         nb = len(self.batch_shape)
-        grads = []
-        for n in range(self.order):
-            partial = g
-            for j, u in enumerate(self.factors):
-                if j != n:
-                    partial = _batched_mode_product(partial, u.mH, j, nb)
-            grads.append(_batched_unfold(partial, n, nb) @ _batched_unfold(self.core, n, nb).mH)
-        core_grad = g
-        for n, u in enumerate(self.factors):
-            core_grad = _batched_mode_product(core_grad, u.mH, n, nb)
+        partials: dict[int, torch.Tensor] = {}
+
+        def leave_one_out(t: torch.Tensor, modes: list[int]) -> None:
+            if len(modes) == 1:
+                partials[modes[0]] = t
+                return
+            left, right = modes[: len(modes) // 2], modes[len(modes) // 2 :]
+            for keep, drop in ((left, right), (right, left)):
+                reduced = t
+                for j in drop:
+                    reduced = _batched_mode_product(reduced, self.factors[j].mH, j, nb)
+                leave_one_out(reduced, keep)
+
+        leave_one_out(g, list(range(self.order)))
+        grads = [
+            _batched_unfold(partials[n], n, nb) @ _batched_unfold(self.core, n, nb).mH
+            for n in range(self.order)
+        ]
+        last = self.order - 1
+        core_grad = _batched_mode_product(partials[last], self.factors[last].mH, last, nb)
         return (*grads, core_grad)
 
     def distance(self, other: TuckerTensor) -> float:
