@@ -108,7 +108,19 @@ def test_b9_bdpr_fourier_runs(tmp_path):
 
 def test_b10_batched_trials_runs(tmp_path):
     b10 = load("b10_batched_trials")
-    argv = ["--quick", "--out", str(tmp_path), "--batches", "3", "--d", "5", "--max-iter", "40", "--repeats", "1"]
+    argv = [
+        "--quick",
+        "--out",
+        str(tmp_path),
+        "--batches",
+        "3",
+        "--d",
+        "5",
+        "--max-iter",
+        "40",
+        "--repeats",
+        "1",
+    ]
     assert b10.main(argv) == 0  # the script itself refuses a batched run that differs from the loop
     rows = json.loads((tmp_path / "b10_batched_trials" / "results.json").read_text())["rows"]
     assert [r["trials"] for r in rows] == [3] and rows[0]["batched_s"] > 0 and rows[0]["value_gap"] <= 1e-14
