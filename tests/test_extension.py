@@ -213,3 +213,10 @@ def test_a_step_rule_without_reset_is_refused_with_the_protocol_named():
     problem = tr.Problem(tr.manifolds.Sphere(3), lambda x: x[0])
     with pytest.raises(TypeError, match=r"^step: expected .* a step rule \(an object with reset\(\)"):
         tr.rgd(problem, torch.tensor([0.0, 1.0, 0.0], dtype=torch.float64), step=lambda *a: None)
+
+
+def test_the_scaled_method_names_what_a_format_lacks():
+    truth = CPTensor.random((4, 3, 3), (2,), 7)
+    A = RademacherRankOne(truth.shape, 30, 8)
+    with pytest.raises(TypeError, match=r"^method: 'scaled' needs a format with interface_grams"):
+        recover(A, A.apply_format(truth), format=CPTensor, ranks=(2,), method="scaled")

@@ -387,3 +387,50 @@ def test_sweeps_write_each_trial_and_resume_without_recomputing(tmp_path, monkey
     resumed = sensing_sweep(*args[:-1], TrialLog(tmp_path / "trials.jsonl"), iterations=5)
     for fresh, again in zip(rows, resumed, strict=True):  # NaN rates come back as NaN floats
         assert math.isnan(fresh.pop("rate")) and math.isnan(again.pop("rate")) and fresh == again
+
+
+# --- the loss protocol: counts losses -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("loss_name", ["poisson", "multinomial"])
+def test_count_losses_gradients_equal_autograd_and_vanish_at_the_counts(loss_name):
+    from tensorrec.recovery import MultinomialLoss, PoissonLoss
+
+    gen = np.random.default_rng(50)
+    shots = 200.0
+    p = torch.from_numpy(gen.dirichlet(np.ones(8)))
+    counts = torch.from_numpy(gen.multinomial(int(shots), p.numpy()).astype(float))
+    loss = (PoissonLoss if loss_name == "poisson" else MultinomialLoss)(shots)
+    q = torch.from_numpy(gen.dirichlet(np.ones(8))).requires_grad_(True)
+    value, grad = loss.value_and_grad(q.detach(), counts)
+    auto = torch.autograd.grad(loss.value(q, counts), q)[0]
+    assert torch.allclose(grad, auto, rtol=1e-12, atol=1e-12) and float(value) > 0
+    at_counts = loss.value(counts / shots, counts)  # the deviance is zero at M p = c
+    assert abs(float(at_counts)) < 1e-12
+    with pytest.raises(ValueError, match=r"^counts: expected non-negative real counts"):
+        loss.check_data(-counts, 8)
+    with pytest.raises(ValueError, match=r"^counts: expected a vector of length m = 9"):
+        loss.check_data(counts, 9)
+
+
+def test_a_tucker_tensor_is_fitted_to_poisson_counts_through_the_same_objective():
+    """Counts of a nonnegative rank-one model sensed by nonnegative Kronecker rows: minimize
+    with the Poisson loss moves the start towards the truth (the chain rule is the core's,
+    written once: FormatObjective + the operator's vjp)."""
+    from tensorrec.recovery import FormatObjective, PoissonLoss, minimize
+
+    gen = np.random.default_rng(51)
+    factors = [torch.from_numpy(gen.uniform(0.5, 1.5, (d, 1))) for d in (3, 4, 3)]
+    truth = TuckerTensor.from_factors(torch.ones(1, 1, 1, dtype=torch.float64), factors)
+    vectors = tuple(torch.from_numpy(gen.uniform(0.0, 1.0, (200, d))) for d in truth.shape)
+    A = KroneckerGaussian.from_vectors(vectors)
+    p = A.apply_format(truth)
+    shots = 1e6
+    counts = torch.from_numpy(gen.poisson(shots * p.numpy()).astype(float))
+    start = TuckerTensor.from_factors(
+        truth.core * 1.3, [f + 0.1 * torch.from_numpy(gen.standard_normal(f.shape)) for f in truth.factors]
+    )
+    objective = FormatObjective(start, A, counts, PoissonLoss(shots))
+    res = minimize(objective, start, step="armijo", truth=truth, stop={"max_iter": 300, "grad_norm": 1e-6})
+    errors = res.trace.metrics["error"]
+    assert not res.failed and errors[-1] < 0.01 < errors[0]

@@ -131,6 +131,11 @@ def minimize(
         norm_truth = truth.norm()
         recorded["error"] = lambda p: to_format(p).distance(truth) / norm_truth
     rule = _stopping_rule(stop, objective, truth)
+    if method == "scaled" and not (hasattr(fmt, "interface_grams") and hasattr(fmt, "canonicalize")):
+        raise TypeError(
+            f"method: 'scaled' needs a format with interface_grams and canonicalize; "
+            f"{fmt.__name__} lacks one of them"
+        )
     if method == "scaled":
         problem = Problem(
             init.manifold(retraction="canonical"), objective, preconditioner=fmt.scaled_direction
