@@ -115,12 +115,12 @@ class BrockettObjective(Objective):
     def _apply_a(self, X):
         return self.A[:, None] * X if self.A.ndim == 1 else self.A @ X
 
-    def value(self, X):
-        return -torch.sum(X * self._apply_a(X) * self.N)
+    def value(self, X):  # one cost per leading batch element (Objective convention)
+        return -torch.sum(X * self._apply_a(X) * self.N, dim=(-2, -1))
 
     def value_and_egrad(self, X):
         AXN = self._apply_a(X) * self.N
-        return -torch.sum(X * AXN), -2 * AXN
+        return -torch.sum(X * AXN, dim=(-2, -1)), -2 * AXN
 
     def egrad(self, X):
         return -2 * self._apply_a(X) * self.N
