@@ -9,7 +9,7 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tensorrec.formats import TTTensor, TuckerTensor, from_tensorly, to_tensorly, unfold
+from tensorrec.formats import TTTensor, TuckerTensor, from_tensorly, stack, to_tensorly, unfold, unstack
 from tensorrec.testing import assert_close
 from tensorrec.testing import strategies as trs
 
@@ -297,14 +297,26 @@ def test_bad_input(make, error, match):
 
 
 @pytest.mark.parametrize("dtype", [torch.float64, torch.complex128])
-def test_batched_tucker_to_dense_and_vjp_equal_one_tensor_at_a_time(dtype):
-    xs = [TuckerTensor.random((4, 3, 5, 2), (2, 3, 2, 2), seed, dtype=dtype) for seed in range(3)]
-    point = tuple(torch.stack(parts) for parts in zip(*(x.to_point() for x in xs), strict=True))
-    batch = TuckerTensor.from_point(point, validate=False)
-    assert batch.batch_shape == (3,) and batch.shape == (4, 3, 5, 2) and batch.ranks == (2, 3, 2, 2)
+@pytest.mark.parametrize(("fmt", "ranks"), [(TuckerTensor, (2, 3, 2, 2)), (TTTensor, (2, 3, 2))])
+def test_a_stacked_format_computes_what_each_tensor_computes(fmt, ranks, dtype):
+    xs = [fmt.random((4, 3, 5, 2), ranks, seed, dtype=dtype) for seed in range(3)]
+    others = [fmt.random((4, 3, 5, 2), ranks, seed + 10, dtype=dtype) for seed in range(3)]
+    batch, other = stack(xs), stack(others)
+    assert batch.batch_shape == (3,) and batch.shape == (4, 3, 5, 2) and batch.ranks == ranks
     g = torch.randn(3, 4, 3, 5, 2, dtype=dtype, generator=torch.Generator().manual_seed(1))
     dense, grads = batch.to_dense(), batch.vjp(g)
+    norms, distances = batch.norm(), batch.distance(other)
     for b, x in enumerate(xs):
         assert torch.allclose(dense[b], x.to_dense(), rtol=1e-13, atol=1e-14)
         for batched, alone in zip(grads, x.vjp(g[b]), strict=True):
             assert torch.allclose(batched[b], alone, rtol=1e-12, atol=1e-13)
+        assert abs(float(norms[b]) - x.norm()) <= 1e-14
+        assert abs(float(distances[b]) - x.distance(others[b])) <= 1e-13
+    for x, back in zip(xs, unstack(batch), strict=True):
+        assert all(torch.equal(a, c) for a, c in zip(x.to_point(), back.to_point(), strict=True))
+    with pytest.raises(ValueError, match=r"^tensors\[1\]: expected a"):
+        stack([xs[0], fmt.random((4, 3, 5, 2), (1,) * len(ranks), 0)])
+    with pytest.raises(ValueError, match=r"^other: expected a .* and batch shape \(3,\)"):
+        batch.distance(xs[0])
+    with pytest.raises(ValueError, match=r"^batch: expected a tensor format with one batch axis"):
+        unstack(xs[0])

@@ -82,3 +82,23 @@ def test_sampled_tt_gradient_on_cuda_equals_the_cpu_one():
     assert abs(float(cpu[0]) - float(gpu[0])) < 1e-12 * float(cpu[0])
     for a, b in zip(cpu[1], gpu[1], strict=True):
         assert b.device.type == "cuda" and torch.allclose(a, b.cpu(), rtol=1e-10, atol=1e-12)
+
+
+def test_a_stack_of_sensing_problems_recovers_on_cuda_like_on_the_cpu():
+    from tensorrec.formats import TTTensor, stack
+    from tensorrec.operators import DenseGaussian, DenseStack
+    from tensorrec.recovery import recover
+
+    truths = [TTTensor.random((3,) * 4, (2,) * 3, s, condition={"kappa_max": 3.0}) for s in range(4)]
+    ops = [DenseGaussian(truths[0].shape, 8 * truths[0].dof, 10 + s) for s in range(4)]
+    ys = torch.stack([A.apply_format(t) for A, t in zip(ops, truths, strict=True)])
+    out = {}
+    for device in ("cpu", "cuda"):
+        stacked = DenseStack(DenseStack.from_operators(ops).matrices.to(device), truths[0].shape)
+        truth = stack(truths)
+        truth = type(truth).from_point(tuple(p.to(device) for p in truth.to_point()), validate=False)
+        stop = {"max_iter": 1000, "residual": 1e-13, "stall": 100, "error": 1e-8}
+        out[device] = recover(stacked, ys.to(device), format="tt", ranks=(2,) * 3, truth=truth, stop=stop)
+    assert out["cuda"].point.device.type == "cuda" and out["cuda"].trace.value.device.type == "cuda"
+    assert list(out["cuda"].iterations) == list(out["cpu"].iterations)
+    assert all(r == "metric" for r in out["cuda"].stop_reasons)

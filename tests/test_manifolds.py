@@ -156,3 +156,26 @@ def test_check_point_names_the_failed_identity():
     assert not ok and reason.startswith("component 1 (Stiefel(4, 2")
     ok, reason = p.check_point((Sphere(3).random_point(0, batch=(2,)), x))
     assert not ok and "batch shape" in reason
+
+
+def test_product_weights_per_batch_element_scale_each_element_by_its_own():
+    parts = [Stiefel(5, 2), Euclidean(2, 3)]
+    w = torch.tensor([0.5, 2.0, 4.0], dtype=torch.float64)
+    batched = Product(parts, [w, 1.0])
+    x = batched.random_point(0, batch=(3,))
+    g = tuple(torch.randn(xk.shape, dtype=xk.dtype, generator=torch.Generator().manual_seed(2)) for xk in x)
+    rg = batched.egrad_to_rgrad(x, g)
+    inner = batched.inner(x, rg, rg)
+    for b in range(3):
+        alone = Product(parts, [float(w[b]), 1.0])
+        xb, gb = tuple(t[b] for t in x), tuple(t[b] for t in g)
+        for got, want in zip(rg, alone.egrad_to_rgrad(xb, gb), strict=True):
+            torch.testing.assert_close(got[b], want, rtol=1e-15, atol=1e-15)
+        torch.testing.assert_close(
+            inner[b],
+            alone.inner(xb, tuple(t[b] for t in rg), tuple(t[b] for t in rg)),
+            rtol=1e-14,
+            atol=1e-15,
+        )
+    with pytest.raises(ValueError, match=r"^weights\[0\]: expected a positive finite float or a tensor"):
+        Product(parts, [torch.tensor([1.0, -1.0]), 1.0])

@@ -4,9 +4,10 @@ import numpy as np
 import pytest
 import torch
 
-from tensorrec.formats import TTTensor, TuckerTensor
+from tensorrec.formats import TTTensor, TuckerTensor, stack
 from tensorrec.operators import (
     DenseGaussian,
+    DenseStack,
     EntrySampling,
     Identity,
     KroneckerGaussian,
@@ -243,3 +244,25 @@ def test_fused_sampling_kernel_ignores_the_contents_of_its_output_buffer(dtype):
         out[fill] = (r, grads)
     assert np.all(np.isfinite(out[np.nan][0])) and np.array_equal(out[0.0][0], out[np.nan][0])
     assert np.array_equal(out[0.0][1], out[np.nan][1])
+
+
+def test_dense_stack_applies_each_operator_to_its_own_element():
+    ops = [DenseGaussian((3, 4), 7, seed) for seed in range(3)]
+    stacked = DenseStack.from_operators(ops)
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(3, 3, 4, dtype=torch.float64, generator=gen)
+    y = torch.randn(3, 7, dtype=torch.float64, generator=gen)
+    ax, aty = stacked.apply(x), stacked.adjoint(y)
+    for b, op in enumerate(ops):
+        torch.testing.assert_close(ax[b], op.apply(x[b]), rtol=1e-14, atol=1e-15)
+        torch.testing.assert_close(aty[b], op.adjoint(y[b]), rtol=1e-14, atol=1e-15)
+    torch.testing.assert_close(torch.sum(ax * y), torch.sum(x * aty), rtol=1e-13, atol=1e-14)  # the adjoint
+    t = [TuckerTensor.random((3, 4), (2, 2), seed) for seed in range(3)]
+    want = torch.stack([op.apply_format(s) for op, s in zip(ops, t, strict=True)])
+    torch.testing.assert_close(stacked.apply_format(stack(t)), want, rtol=1e-13, atol=1e-14)
+    with pytest.raises(ValueError, match=r"^x: expected shape \(3, 3, 4\), got \(3, 4\)"):
+        stacked.apply(x[0])
+    with pytest.raises(ValueError, match=r"^operators\[1\]: expected shape \(3, 4\) and m = 7"):
+        DenseStack.from_operators([ops[0], DenseGaussian((3, 4), 6, 0)])
+    with pytest.raises(TypeError, match=r"^operators: expected a non-empty sequence of dense operators"):
+        DenseStack.from_operators([Identity((3, 4))])

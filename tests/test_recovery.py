@@ -383,7 +383,7 @@ def test_sweeps_write_each_trial_and_resume_without_recomputing(tmp_path, monkey
     def boom(*a, **k):
         raise AssertionError("a finished trial was recomputed")
 
-    monkeypatch.setattr(protocols, "sensing_trial", boom)
+    monkeypatch.setattr(protocols, "sensing_trials", boom)
     resumed = sensing_sweep(*args[:-1], TrialLog(tmp_path / "trials.jsonl"), iterations=5)
     for fresh, again in zip(rows, resumed, strict=True):  # NaN rates come back as NaN floats
         assert math.isnan(fresh.pop("rate")) and math.isnan(again.pop("rate")) and fresh == again
@@ -434,3 +434,59 @@ def test_a_tucker_tensor_is_fitted_to_poisson_counts_through_the_same_objective(
     res = minimize(objective, start, step="armijo", truth=truth, stop={"max_iter": 300, "grad_norm": 1e-6})
     errors = res.trace.metrics["error"]
     assert not res.failed and errors[-1] < 0.01 < errors[0]
+
+
+@pytest.mark.parametrize("fmt", ["tucker", "tt"])
+def test_recover_on_a_stack_of_problems_stops_each_as_it_would_alone(fmt):
+    """A DenseStack and stacked truths run as one batched problem: every element takes the
+    iterations it takes alone (its own scale ||X0||^2 and its own stopping rule) and ends at
+    the same error up to the round-off of batched products."""
+    from tensorrec.formats import stack
+    from tensorrec.operators import DenseStack
+    from tensorrec.studies.tucker_tt import gauss_truth
+
+    truths = [gauss_truth(fmt, 4, 3, 2, seed, kappa_max=3.0) for seed in range(4)]
+    ops = [DenseGaussian(truths[0].shape, 5 * truths[0].dof, 50 + seed) for seed in range(4)]
+    ys = [A.apply_format(t) for A, t in zip(ops, truths, strict=True)]
+    stop = {"max_iter": 400, "residual": 1e-13, "stall": 100, "error": 1e-6}
+    common = {"format": fmt, "ranks": truths[0].ranks, "stop": stop}
+    batch = recover(DenseStack.from_operators(ops), torch.stack(ys), truth=stack(truths), **common)
+    assert isinstance(batch, tr.optim.BatchResult) and batch.point.batch_shape == (4,)
+    for b, (A, y, truth) in enumerate(zip(ops, ys, truths, strict=True)):
+        alone, element = recover(A, y, truth=truth, **common), batch.element(b)
+        assert element.iterations == alone.iterations and element.stop_reason == alone.stop_reason
+        errors = [torch.tensor(r.trace.metrics["error"]) for r in (element, alone)]
+        torch.testing.assert_close(*errors, rtol=1e-6, atol=1e-14)
+        assert element.point.distance(truth) / truth.norm() == pytest.approx(
+            alone.trace.metrics["error"][-1], rel=1e-6
+        )
+    assert len(set(batch.iterations.tolist())) > 1  # the elements stop at different iterations
+    with pytest.raises(ValueError, match=r"^method: 'scaled' does not take a batched init"):
+        recover(DenseStack.from_operators(ops), torch.stack(ys), method="scaled", **common)
+    with pytest.raises(ValueError, match=r"^scale: 'spectral' does not take a batched start"):
+        recover(DenseStack.from_operators(ops), torch.stack(ys), scale="spectral", **common)
+
+
+def test_a_batched_sweep_writes_each_chunk_and_returns_rows_in_order(tmp_path, monkeypatch):
+    from tensorrec.runner import TrialLog
+    from tensorrec.studies import tucker_tt
+    from tensorrec.studies.tucker_tt import sensing_sweep, sensing_trial
+
+    monkeypatch.setattr(tucker_tt, "SWEEP_BATCH_BYTES", 30 * 81 * 8 * 2)  # chunks of two draws
+    calls = []
+    batched = tucker_tt.sensing_trials
+
+    def spy(*args, **kwargs):
+        calls.append(len(args[5]))
+        return batched(*args, **kwargs)
+
+    monkeypatch.setattr(tucker_tt, "sensing_trials", spy)
+    log = TrialLog(tmp_path / "trials.jsonl")
+    rows = sensing_sweep("tucker", [(4, 3)], lambda *_: [30], 3, 5, log, iterations=20)
+    assert calls == [2, 1] and len(log) == 3 and [r["draw"] for r in rows] == [0, 1, 2]
+    seed = int(tr.spawn(tr.spawn(5, 1)[0], 3)[2].integers(2**63))  # draw 2's stream
+    alone = sensing_trial("tucker", 4, 3, 2, 30, seed, iterations=20)
+    assert rows[2]["iterations"] == alone["iterations"]
+    torch.testing.assert_close(
+        torch.tensor(rows[2]["errors"]), torch.tensor(alone["errors"]), rtol=1e-8, atol=1e-14
+    )

@@ -93,7 +93,7 @@ def test_a_check_reuses_the_trials_its_experiment_computed(tmp_path, monkeypatch
     def boom(*args, **kwargs):
         raise AssertionError("a trial the experiment computed was computed again")
 
-    monkeypatch.setattr(tucker_tt, "sensing_trial", boom)
+    monkeypatch.setattr(tucker_tt, "sensing_trials", boom)
     check.main(argv)  # 30 iterations are too few for the claim: only the reuse is tested here
     rows = json.loads((tmp_path / "tt_tucker_retraction_ablation" / "results.json").read_text())["rows"]
     rates = json.loads((tmp_path / "tt_tucker_c9_retraction" / "results.json").read_text())["rates"]

@@ -1,6 +1,6 @@
 """Layer 3: tensor formats in canonical form (Tucker, tensor train = MPS)."""
 
-from tensorrec.formats.base import Format, FormatMixin
+from tensorrec.formats.base import Format, FormatMixin, stack, unstack
 from tensorrec.formats.interop import from_tensorly, to_tensorly
 from tensorrec.formats.paired import PairedRankOne
 from tensorrec.formats.tt import TTTensor, check_tt_ranks
@@ -9,6 +9,8 @@ from tensorrec.formats.tucker import TuckerTensor, check_tucker_ranks, mode_prod
 __all__ = [
     "Format",
     "FormatMixin",
+    "stack",
+    "unstack",
     "TuckerTensor",
     "TTTensor",
     "PairedRankOne",

@@ -23,6 +23,13 @@ Required
 ``from_dense(x, ranks, *, dtype=None)``, ``random(shape, ranks, rng, *, dtype=None, device=None)``
     (classmethods) Quasi-optimal projection of a dense array, and a random element.
 
+Batches
+-------
+``stack`` and ``unstack`` turn tensors of one format, shape and ranks into one tensor with a
+leading batch axis and back (Tucker and TT support it: ``batch_shape``, and ``to_dense``,
+``vjp``, ``norm`` and ``distance`` over the batch): the form ``recover``, ``minimize`` and
+``rgd(..., batched=True)`` take for many independent problems at once.
+
 Optional
 --------
 ``canonicalize(point) -> point`` (classmethod)
@@ -67,6 +74,37 @@ class Format(Protocol):
     def distance(self, other) -> float: ...
 
 
+def stack(tensors):
+    """Tensors of one format, shape and ranks as one tensor with a leading batch axis."""
+    tensors = list(tensors)
+    if not tensors or not all(isinstance(t, Format) for t in tensors):
+        raise TypeError(f"tensors: expected a non-empty sequence of tensor formats, got {describe(tensors)}")
+    first = tensors[0]
+    for k, t in enumerate(tensors):
+        ranks = getattr(first, "ranks", None)
+        if type(t) is not type(first) or t.shape != first.shape or getattr(t, "ranks", None) != ranks:
+            raise ValueError(
+                f"tensors[{k}]: expected a {type(first).__name__} of shape {first.shape} and ranks "
+                f"{ranks} like tensors[0], got {describe(t)}"
+            )
+        if getattr(t, "batch_shape", ()):
+            raise ValueError(f"tensors[{k}]: expected an unbatched tensor, got batch shape {t.batch_shape}")
+    points = [t.to_point() for t in tensors]
+    parts = tuple(torch.stack(leaves) for leaves in zip(*points, strict=True))
+    return type(first).from_point(parts, validate=False)
+
+
+def unstack(batch) -> list:
+    """The elements of a tensor with one leading batch axis (inverse of :func:`stack`)."""
+    if len(getattr(batch, "batch_shape", ())) != 1:
+        raise ValueError(f"batch: expected a tensor format with one batch axis, got {describe(batch)}")
+    point = batch.to_point()
+    return [
+        type(batch).from_point(tuple(p[b] for p in point), validate=False)
+        for b in range(batch.batch_shape[0])
+    ]
+
+
 def as_scalar(t: torch.Tensor) -> float | complex:
     """A 0-dim tensor as a Python float (real dtypes) or complex (complex dtypes)."""
     return complex(t) if t.is_complex() else float(t)
@@ -77,9 +115,15 @@ class FormatMixin:
     ``distance``, the canonical retraction, and the scaled-gradient preconditioner."""
 
     def _check_other(self, other) -> None:
-        if type(other) is not type(self) or other.shape != self.shape:
+        batch = getattr(self, "batch_shape", ())
+        if (
+            type(other) is not type(self)
+            or other.shape != self.shape
+            or getattr(other, "batch_shape", ()) != batch
+        ):
+            where = f" and batch shape {batch}" if batch else ""
             raise ValueError(
-                f"other: expected a {type(self).__name__} of shape {self.shape}, got {describe(other)}"
+                f"other: expected a {type(self).__name__} of shape {self.shape}{where}, got {describe(other)}"
             )
 
     @classmethod

@@ -88,12 +88,17 @@ class TTTensor(FormatMixin):
 
     @property
     def shape(self) -> tuple[int, ...]:
-        return tuple(c.shape[1] for c in self.cores)
+        return tuple(c.shape[-2] for c in self.cores)
+
+    @property
+    def batch_shape(self) -> tuple[int, ...]:
+        """Leading batch axes (a batched point of independent problems; () for one tensor)."""
+        return tuple(self.cores[0].shape[:-3])
 
     @property
     def ranks(self) -> tuple[int, ...]:
         """The inner bond dimensions (r_1, ..., r_{N-1})."""
-        return tuple(c.shape[2] for c in self.cores[:-1])
+        return tuple(c.shape[-1] for c in self.cores[:-1])
 
     @property
     def order(self) -> int:
@@ -118,61 +123,71 @@ class TTTensor(FormatMixin):
     # --- evaluation ----------------------------------------------------------------------
 
     def to_dense(self) -> torch.Tensor:
-        """The full d_1 x ... x d_N array."""
-        x = self.cores[0].reshape(-1, self.cores[0].shape[2])
+        """The full d_1 x ... x d_N array (with the leading batch axes of a batched point)."""
+        batch = self.batch_shape
+        x = self.cores[0].reshape(*batch, -1, self.cores[0].shape[-1])
         for core in self.cores[1:]:
-            x = (x @ core.reshape(core.shape[0], -1)).reshape(-1, core.shape[2])
-        return x.reshape(self.shape)
+            x = (x @ core.reshape(*batch, core.shape[-3], -1)).reshape(*batch, -1, core.shape[-1])
+        return x.reshape(*batch, *self.shape)
 
     def vjp(self, g: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """Core gradients from the full gradient G = grad f(X), in the layout of
         :meth:`to_point` (spec section 4.2): grad_i = X_{<=i-1}^H G^(s_i) conj(X_{>=i+1})^T.
 
         The right interfaces are built once from the right and G is contracted with the
-        left interfaces in one left-to-right sweep: O(D r) in all instead of O(N D r)."""
-        if tuple(g.shape) != self.shape:
-            raise ValueError(f"g: expected the tensor shape {self.shape}, got {tuple(g.shape)}")
+        left interfaces in one left-to-right sweep: O(D r) in all instead of O(N D r).
+        Leading batch axes (of the point and of G) are kept."""
+        batch = self.batch_shape
+        if tuple(g.shape) != (*batch, *self.shape):
+            raise ValueError(f"g: expected the tensor shape {(*batch, *self.shape)}, got {tuple(g.shape)}")
         n = self.order
         right = [None] * n
-        right[-1] = torch.ones((1, 1), dtype=self.dtype, device=self.device)
+        right[-1] = torch.ones((*batch, 1, 1), dtype=self.dtype, device=self.device)
         for i in range(n - 2, -1, -1):
             nxt = self.cores[i + 1]
-            right[i] = torch.einsum("bsc,cq->bsq", nxt, right[i + 1]).reshape(nxt.shape[0], -1)
+            right[i] = torch.einsum("...bsc,...cq->...bsq", nxt, right[i + 1]).reshape(
+                *batch, nxt.shape[-3], -1
+            )
         grads = []
-        w = g.reshape(1, self.shape[0], -1)  # G contracted with the left interface
+        w = g.reshape(*batch, 1, self.shape[0], -1)  # G contracted with the left interface
         for i, core in enumerate(self.cores):
-            grad = torch.einsum("asq,bq->asb", w, right[i].conj())
-            grads.append(grad.reshape(-1, core.shape[2]) if i < n - 1 else grad)
+            grad = torch.einsum("...asq,...bq->...asb", w, right[i].conj())
+            grads.append(grad.reshape(*batch, -1, core.shape[-1]) if i < n - 1 else grad)
             if i < n - 1:
-                w = torch.einsum("asb,asq->bq", core.conj(), w)
-                w = w.reshape(core.shape[2], self.shape[i + 1], -1)
+                w = torch.einsum("...asb,...asq->...bq", core.conj(), w)
+                w = w.reshape(*batch, core.shape[-1], self.shape[i + 1], -1)
         return tuple(grads)
 
-    def distance(self, other: TTTensor) -> float:
+    def distance(self, other: TTTensor) -> float | torch.Tensor:
         """||X - Y||_F without densifying and without the cancellation of
         sqrt(||X||^2 + ||Y||^2 - 2<X, Y>) (which floors near 1e-8 relative): the difference
-        is a TT of ranks r + r' (block cores), brought to canonical form by a QR sweep."""
+        is a TT of ranks r + r' (block cores), brought to canonical form by a QR sweep.
+        Batched tensors give a tensor of distances over the batch axes."""
         self._check_other(other)
         n, cores = self.order, []
         for i, (x, y) in enumerate(zip(self.cores, other.cores, strict=True)):
             if i == 0:
-                cores.append(torch.cat([x, y], dim=2))
+                cores.append(torch.cat([x, y], dim=-1))
             elif i == n - 1:
-                cores.append(torch.cat([x, -y], dim=0))
+                cores.append(torch.cat([x, -y], dim=-3))
             else:
-                block = x.new_zeros(x.shape[0] + y.shape[0], x.shape[1], x.shape[2] + y.shape[2])
-                block[: x.shape[0], :, : x.shape[2]] = x
-                block[x.shape[0] :, :, x.shape[2] :] = y
+                rx, ry = x.shape[-3], y.shape[-3]
+                block = x.new_zeros(*x.shape[:-3], rx + ry, x.shape[-2], x.shape[-1] + y.shape[-1])
+                block[..., :rx, :, : x.shape[-1]] = x
+                block[..., rx:, :, x.shape[-1] :] = y
                 cores.append(block)
-        m = cores[0]
+        m, batch = cores[0], self.batch_shape
         for core in cores[1:]:  # QR sweep; ranks may exceed the unfolding bound, so no TTTensor
-            q, r = qr_unique(m.reshape(-1, m.shape[2]))
-            m = torch.einsum("ab,bsc->asc", r, core)
-        return float(torch.linalg.vector_norm(m))
+            q, r = qr_unique(m.reshape(*batch, -1, m.shape[-1]))
+            m = torch.einsum("...ab,...bsc->...asc", r, core)
+        dist = torch.linalg.vector_norm(m.reshape(*batch, -1), dim=-1)
+        return dist if batch else float(dist)
 
-    def norm(self) -> float:
-        """||X||_F = ||X_N||_F (canonical form)."""
-        return float(torch.linalg.vector_norm(self.cores[-1]))
+    def norm(self) -> float | torch.Tensor:
+        """||X||_F = ||X_N||_F (canonical form); a tensor over the batch axes when batched."""
+        batch = self.batch_shape
+        norm = torch.linalg.vector_norm(self.cores[-1].reshape(*batch, -1), dim=-1)
+        return norm if batch else float(norm)
 
     def inner(self, other: TTTensor) -> float | complex:
         """<X, Y> = sum conj(X) Y by a left-to-right sweep of r x r' transfer matrices (a
@@ -230,13 +245,13 @@ class TTTensor(FormatMixin):
         (``"polar"``, ``"qr"``, ``"cayley"``), or ``"canonical"``: :meth:`canonicalize` of
         all cores moved at once (a left-to-right QR sweep)."""
         field = "complex" if self.cores[0].is_complex() else "real"
-        stiefels = [(c.shape[0] * c.shape[1], c.shape[2]) for c in self.cores[:-1]]
-        last = Euclidean(*self.cores[-1].shape, field=field)
+        stiefels = [(c.shape[-3] * c.shape[-2], c.shape[-1]) for c in self.cores[:-1]]
+        last = Euclidean(*self.cores[-1].shape[-3:], field=field)
         return format_manifold(type(self), stiefels, last, field, scale, retraction)
 
     def to_point(self) -> tuple[torch.Tensor, ...]:
         """The point (L(X_1), ..., L(X_{N-1}), X_N) of :meth:`manifold`."""
-        return (*(c.reshape(-1, c.shape[2]) for c in self.cores[:-1]), self.cores[-1])
+        return (*(c.reshape(*c.shape[:-3], -1, c.shape[-1]) for c in self.cores[:-1]), self.cores[-1])
 
     @classmethod
     def from_point(cls, point, validate: bool = True) -> TTTensor:
@@ -347,11 +362,11 @@ class TTTensor(FormatMixin):
 
 
 def _cores_of_point(point) -> list[torch.Tensor]:
-    """The 3-way cores of a point (L(X_1), ..., L(X_{N-1}), X_N)."""
+    """The 3-way cores of a point (L(X_1), ..., L(X_{N-1}), X_N) (batch axes kept)."""
     *lefts, last = point
     cores, r_prev = [], 1
     for left in lefts:
-        cores.append(left.reshape(r_prev, -1, left.shape[-1]))
+        cores.append(left.reshape(*left.shape[:-2], r_prev, -1, left.shape[-1]))
         r_prev = left.shape[-1]
     return [*cores, last]
 

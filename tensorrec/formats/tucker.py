@@ -215,23 +215,28 @@ class TuckerTensor(FormatMixin):
         core_grad = _batched_mode_product(partials[last], self.factors[last].mH, last, nb)
         return (*grads, core_grad)
 
-    def distance(self, other: TuckerTensor) -> float:
+    def distance(self, other: TuckerTensor) -> float | torch.Tensor:
         """||X - Y||_F without densifying and without the cancellation of
         sqrt(||X||^2 + ||Y||^2 - 2<X, Y>): factors [U_n, V_n] = Q_n R_n, block core
-        diag(S, -T), and ||X - Y|| = ||diag(S, -T) x_n R_n||."""
+        diag(S, -T), and ||X - Y|| = ||diag(S, -T) x_n R_n||. Batched tensors give a tensor
+        of distances over the batch axes."""
         self._check_other(other)
+        batch, nb = self.batch_shape, len(self.batch_shape)
         sizes = [a + b for a, b in zip(self.ranks, other.ranks, strict=True)]
-        core = self.core.new_zeros(sizes)
-        core[tuple(slice(0, r) for r in self.ranks)] = self.core
-        core[tuple(slice(r, None) for r in self.ranks)] = -other.core
+        core = self.core.new_zeros(*batch, *sizes)
+        core[(..., *(slice(0, r) for r in self.ranks))] = self.core
+        core[(..., *(slice(r, None) for r in self.ranks))] = -other.core
         for n, (u, v) in enumerate(zip(self.factors, other.factors, strict=True)):
-            _, r = torch.linalg.qr(torch.cat([u, v], dim=1))
-            core = mode_product(core, r, n)
-        return float(torch.linalg.vector_norm(core))
+            _, r = torch.linalg.qr(torch.cat([u, v], dim=-1))
+            core = _batched_mode_product(core, r, n, nb) if nb else mode_product(core, r, n)
+        dist = torch.linalg.vector_norm(core.reshape(*batch, -1), dim=-1)
+        return dist if batch else float(dist)
 
-    def norm(self) -> float:
-        """||X||_F = ||S||_F (canonical form)."""
-        return float(torch.linalg.vector_norm(self.core))
+    def norm(self) -> float | torch.Tensor:
+        """||X||_F = ||S||_F (canonical form); a tensor over the batch axes when batched."""
+        batch = self.batch_shape
+        norm = torch.linalg.vector_norm(self.core.reshape(*batch, -1), dim=-1)
+        return norm if batch else float(norm)
 
     def inner(self, other: TuckerTensor) -> float | complex:
         """<X, Y> = sum conj(X) Y, computed on the factors: <S_X, S_Y x_n (U_n^H V_n)>

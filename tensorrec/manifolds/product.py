@@ -20,11 +20,13 @@ class Product(Manifold):
     Parameters
     ----------
     manifolds : sequence of Manifold
-    weights : sequence of positive float, optional
+    weights : sequence of positive float or of tensors, optional
         Metric weights w_k (default all 1). The Riemannian gradient of component k is
         ``egrad_to_rgrad_k / w_k``, so a gradient step of size ``mu`` moves block k by
         ``mu / w_k``: weights are the per-block step scaling the Tucker/TT solvers need
         (tucker_tt spec section 5.3: Stiefel factors get weight ``scale``, the core weight 1).
+        A weight may be a tensor of the points' batch shape: one weight per element of a
+        batch of independent problems (``rgd(..., batched=True)``).
 
     retraction : callable, optional
         ``retraction(x, u) -> point``: a retraction of the whole product, used instead of the
@@ -60,7 +62,7 @@ class Product(Manifold):
                 f"weights: expected {len(manifolds)} weights (one per component), got {len(weights)}"
             )
         self.manifolds = manifolds
-        self.weights = tuple(check_positive_finite(f"weights[{k}]", w) for k, w in enumerate(weights))
+        self.weights = tuple(_check_weight(f"weights[{k}]", w) for k, w in enumerate(weights))
         self.field = "complex" if any(m.field == "complex" for m in manifolds) else "real"
         if retraction is not None and not callable(retraction):
             raise TypeError(f"retraction: expected a callable (x, u) -> point, got {describe(retraction)}")
@@ -70,7 +72,8 @@ class Product(Manifold):
 
     def __repr__(self) -> str:
         parts = ", ".join(map(repr, self.manifolds))
-        extra = f", weights={list(self.weights)}" if any(w != 1.0 for w in self.weights) else ""
+        batched = any(isinstance(w, torch.Tensor) for w in self.weights)
+        extra = f", weights={list(self.weights)}" if batched or any(w != 1.0 for w in self.weights) else ""
         if self._retract is not None:
             extra += f", retraction={self.retraction!r}"
         return f"Product([{parts}]{extra})"
@@ -114,11 +117,13 @@ class Product(Manifold):
         return tuple(m.project_point(zk) for m, zk in self._zip(z))
 
     def egrad_to_rgrad(self, x, g):
-        return tuple(m.egrad_to_rgrad(xk, gk) / w for m, w, xk, gk in self._zip(self.weights, x, g))
+        return tuple(
+            m.egrad_to_rgrad(xk, gk) / _expand(w, m) for m, w, xk, gk in self._zip(self.weights, x, g)
+        )
 
     def ehess_to_rhess(self, x, g, hu, u):
         return tuple(
-            m.ehess_to_rhess(xk, gk, hk, uk) / w
+            m.ehess_to_rhess(xk, gk, hk, uk) / _expand(w, m)
             for m, w, xk, gk, hk, uk in self._zip(self.weights, x, g, hu, u)
         )
 
@@ -177,3 +182,20 @@ class Product(Manifold):
     @property
     def ndim(self) -> int:  # not meaningful for a product; components carry their own
         raise AttributeError("Product points are tuples; use manifolds[k].ndim per component")
+
+
+def _check_weight(name: str, w):
+    """A positive finite float, or a tensor of them (one weight per batch element)."""
+    if not isinstance(w, torch.Tensor):
+        return check_positive_finite(name, w)
+    if w.ndim == 0 or w.is_complex() or not bool(torch.all(torch.isfinite(w) & (w > 0))):
+        raise ValueError(
+            f"{name}: expected a positive finite float or a tensor of them over the batch axes, "
+            f"got {describe(w)}"
+        )
+    return w
+
+
+def _expand(w, m: Manifold):
+    """A weight broadcast against a component's (batched) points."""
+    return w.reshape(*w.shape, *([1] * m.ndim)) if isinstance(w, torch.Tensor) else w

@@ -3,7 +3,7 @@
 from tensorrec.operators import dispatch
 from tensorrec.operators.base import Identity, Operator
 from tensorrec.operators.dispatch import KroneckerRows, SampledEntries
-from tensorrec.operators.gaussian import DenseGaussian, KroneckerGaussian
+from tensorrec.operators.gaussian import DenseGaussian, DenseStack, KroneckerGaussian
 from tensorrec.operators.paired import FourierBDPR, FourWayGaussian, PairedRows, RankOneSensing
 from tensorrec.operators.sampling import EntrySampling, tt_sample_numba, tt_sample_torch, tt_sample_vjp_numba
 
@@ -15,6 +15,7 @@ __all__ = [
     "Operator",
     "Identity",
     "DenseGaussian",
+    "DenseStack",
     "KroneckerGaussian",
     "FourWayGaussian",
     "RankOneSensing",

@@ -6,7 +6,15 @@ import math
 
 import torch
 
-from tensorrec._backend import available_memory, check_choice, check_positive_int, resolve_dtype
+from tensorrec._backend import (
+    as_tensor,
+    available_memory,
+    check_choice,
+    check_finite,
+    check_positive_int,
+    describe,
+    resolve_dtype,
+)
 from tensorrec._random import RngLike, as_generator, randn
 from tensorrec.formats import PairedRankOne, TTTensor, TuckerTensor
 from tensorrec.formats.contraction import contract, symbols
@@ -94,6 +102,71 @@ class DenseGaussian(Operator):
             rb = torch.sub(block @ x, y[start : start + rows], out=r[start : start + rows]).mul_(weight)
             g.addmv_(block.mT, rb)
         return r, g.reshape(self.shape)
+
+
+class DenseStack(Operator):
+    r"""B independent dense operators of one input shape and m, one per element of a batch:
+    y_b = A_b vec(X_b). The operator of B independent sensing problems solved as one
+    (``recover`` on a stacked format, ``rgd(..., batched=True)``): ``apply`` maps
+    (B, d_1, ..., d_N) to (B, m) and ``adjoint`` back.
+
+    Parameters
+    ----------
+    matrices : tensor of shape (B, m, D)
+        Row k of matrix b is ``A_{b,k}.ravel()``.
+    shape : tuple of int
+        The input tensor shape (d_1, ..., d_N), with D = prod d_n.
+    """
+
+    def __init__(self, matrices, shape):
+        self.shape = check_shape(shape)
+        matrices = as_tensor(matrices, "matrices")
+        if matrices.ndim != 3 or matrices.shape[2] != self.size:
+            raise ValueError(
+                f"matrices: expected shape (B, m, {self.size}) for inputs of shape {self.shape}, "
+                f"got {tuple(matrices.shape)}"
+            )
+        check_finite("matrices", matrices)
+        self.matrices, self.batch, self.m = matrices, matrices.shape[0], matrices.shape[1]
+
+    @classmethod
+    def from_operators(cls, operators) -> DenseStack:
+        """Stack dense operators (each with an m x D ``matrix``, e.g. :class:`DenseGaussian`)."""
+        operators = list(operators)
+        if not operators or not all(hasattr(op, "matrix") and isinstance(op, Operator) for op in operators):
+            raise TypeError(
+                "operators: expected a non-empty sequence of dense operators (with .matrix), "
+                f"got {describe(operators)}"
+            )
+        for k, op in enumerate(operators):
+            if op.shape != operators[0].shape or op.m != operators[0].m:
+                raise ValueError(
+                    f"operators[{k}]: expected shape {operators[0].shape} and m = {operators[0].m} like "
+                    f"operators[0], got {op!r}"
+                )
+        return cls(torch.stack([op.matrix for op in operators]), operators[0].shape)
+
+    def __repr__(self) -> str:
+        return f"DenseStack(batch={self.batch}, shape={self.shape}, m={self.m})"
+
+    def check_input(self, x, name: str = "x") -> torch.Tensor:
+        x = as_tensor(x, name)
+        if tuple(x.shape) != (self.batch, *self.shape):
+            raise ValueError(f"{name}: expected shape {(self.batch, *self.shape)}, got {tuple(x.shape)}")
+        return x
+
+    def check_measurements(self, y, name: str = "y") -> torch.Tensor:
+        y = as_tensor(y, name)
+        if tuple(y.shape) != (self.batch, self.m):
+            raise ValueError(f"{name}: expected shape {(self.batch, self.m)}, got {tuple(y.shape)}")
+        check_finite(name, y)
+        return y
+
+    def _apply(self, x):
+        return (self.matrices @ x.reshape(self.batch, -1, 1))[..., 0]
+
+    def _adjoint(self, y):
+        return (self.matrices.mT @ y[..., None]).reshape(self.batch, *self.shape)
 
 
 CORE_BLOCK_BYTES = 32 << 20

@@ -20,7 +20,7 @@ import torch
 
 from tensorrec._backend import to_numpy, tree_leaves, tree_map, tree_where
 from tensorrec.optim._loop import MESSAGES
-from tensorrec.optim.result import CONVERGED, FAILED, Result, Trace
+from tensorrec.optim.result import CONVERGED, FAILED, Result, Trace, point_numpy
 from tensorrec.optim.stopping import AnyOf, BatchState, Divergence, Stall, StallWarning
 
 
@@ -74,7 +74,7 @@ class BatchResult:
         )
         reason = self.stop_reasons[b]
         return Result(
-            point=tree_map(lambda t: t[b], self.point),
+            point=_element(self.point, b),
             value=float(self.values[b]),
             grad_norm=float(self.grad_norms[b]),
             iterations=int(self.iterations[b]),
@@ -85,7 +85,14 @@ class BatchResult:
         )
 
     def point_numpy(self):
-        return to_numpy(self.point)
+        return point_numpy(self.point)
+
+
+def _element(point, b: int):
+    """Element b of a batched point, or of a batched tensor format (``minimize``'s point)."""
+    if hasattr(point, "to_point"):
+        return type(point).from_point(tree_map(lambda t: t[b], point.to_point()), validate=False)
+    return tree_map(lambda t: t[b], point)
 
 
 def batch_size(x) -> int:

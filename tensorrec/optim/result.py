@@ -162,5 +162,10 @@ class Result:
         return self.stop_reason in FAILED
 
     def point_numpy(self):
-        """The final point as numpy array(s)."""
-        return to_numpy(self.point)
+        """The final point as numpy array(s) (a tensor format's factors, ``to_point`` layout)."""
+        return point_numpy(self.point)
+
+
+def point_numpy(point):
+    """A point, or a tensor format's ``to_point()``, as numpy array(s)."""
+    return to_numpy(point.to_point() if hasattr(point, "to_point") else point)

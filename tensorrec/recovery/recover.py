@@ -10,8 +10,10 @@ from __future__ import annotations
 import dataclasses
 import math
 
+import torch
+
 from tensorrec._backend import check_choice, check_positive_finite, describe
-from tensorrec.formats import Format, TTTensor, TuckerTensor
+from tensorrec.formats import Format, TTTensor, TuckerTensor, stack
 from tensorrec.operators import Operator
 from tensorrec.optim import AnyOf, MetricBelow, Problem, Result, StoppingRule, as_stopping_rule, rgd
 from tensorrec.recovery.losses import Loss, SquaredLoss
@@ -30,13 +32,17 @@ OBJECTIVE_RULES = ("residual", "error")
 
 class RelativeResidualBelow(StoppingRule):
     """Stop when ||A(X) - y|| / ||y|| = sqrt(2 f / weight) / ||y|| drops below ``tol``
-    (f = (weight / 2) ||A(X) - y||^2)."""
+    (f = (weight / 2) ||A(X) - y||^2). In a batched run ``norm_y`` is a (B,) tensor."""
 
     reason = "residual"
 
-    def __init__(self, norm_y: float, tol: float, weight: float = 1.0):
+    def __init__(self, norm_y, tol: float, weight: float = 1.0):
         self.norm_y, self.tol = norm_y, check_positive_finite("tol", tol)
         self.inverse_weight = 1.0 / check_positive_finite("weight", weight)
+
+    def batched(self, state):
+        residual = torch.sqrt(torch.clamp(2 * state.value * self.inverse_weight, min=0.0))
+        return [residual < self.tol * self.norm_y]
 
     def __call__(self, state):
         return (
@@ -67,7 +73,10 @@ def spectral_start(operator: Operator, y, format="tt", ranks=None):
             f"init: the spectral start forms A*(y) with {operator.size:.3g} entries "
             f"(> {MAX_DENSE_INIT:.0e}); pass a format start instead"
         )
-    return as_format(format).from_dense(operator.back_project(y), ranks)
+    fmt, back = as_format(format), operator.back_project(y)
+    if back.ndim > len(operator.shape):  # a batch of independent problems (e.g. a DenseStack)
+        return stack([fmt.from_dense(b, ranks) for b in back.reshape(-1, *operator.shape)])
+    return fmt.from_dense(back, ranks)
 
 
 def minimize(
@@ -89,7 +98,9 @@ def minimize(
     objective : Objective
         A cost of the point ``init.to_point()`` (e.g. a :class:`FormatObjective`).
     init : a format (:class:`~tensorrec.formats.Format`)
-        The start; its class maps points back to formats.
+        The start; its class maps points back to formats. A batched format (one leading
+        batch axis, :func:`~tensorrec.formats.stack`) with an objective of one cost per
+        element runs ``rgd(..., batched=True)``: every element stopped by its own rule.
     method : {"rgd", "scaled"}
         ``"rgd"``: Riemannian gradient descent on the factors (on ``manifold``, default
         ``init.manifold()``). ``"scaled"``: RGD preconditioned by the format's
@@ -113,18 +124,29 @@ def minimize(
 
     Returns
     -------
-    Result
+    Result or BatchResult
         ``point`` is the final format (the object that was optimized); the trace holds the
-        loss, the gradient norm and the metrics per iteration.
+        loss, the gradient norm and the metrics per iteration. A batched ``init`` gives a
+        :class:`~tensorrec.optim.BatchResult` (``element(b)`` is element b's Result).
     """
     if not isinstance(init, Format):
         raise TypeError(f"init: expected a tensor format (the Format protocol), got {describe(init)}")
     check_choice("method", method, METHODS)
     fmt = type(init)
-    if truth is not None and (type(truth) is not fmt or tuple(truth.shape) != tuple(init.shape)):
+    batch = tuple(getattr(init, "batch_shape", ()))
+    if len(batch) > 1:
+        raise ValueError(f"init: expected at most one batch axis, got batch shape {batch}")
+    if truth is not None and (
+        type(truth) is not fmt
+        or tuple(truth.shape) != tuple(init.shape)
+        or tuple(getattr(truth, "batch_shape", ())) != batch
+    ):
+        where = f" and batch shape {batch}" if batch else ""
         raise ValueError(
-            f"truth: expected a {fmt.__name__} of shape {tuple(init.shape)}, got {describe(truth)}"
+            f"truth: expected a {fmt.__name__} of shape {tuple(init.shape)}{where}, got {describe(truth)}"
         )
+    if batch and method == "scaled":
+        raise ValueError("method: 'scaled' does not take a batched init; use method='rgd'")
     to_format = _FromPoint(fmt)
     recorded = {name: _on_format(to_format, name, fn) for name, fn in (metrics or {}).items()}
     if truth is not None:
@@ -143,8 +165,9 @@ def minimize(
     else:
         problem = Problem(init.manifold() if manifold is None else manifold, objective)
     result = rgd(
-        problem, init.to_point(), step=step, stop=rule, metrics=recorded, validate=False, progress=progress
-    )
+        problem, init.to_point(), step=step, stop=rule, metrics=recorded, validate=False, progress=progress,
+        batched=bool(batch),
+    )  # fmt: skip
     return dataclasses.replace(result, point=to_format(result.point))
 
 
@@ -276,7 +299,8 @@ def _stopping_rule(stop, objective, truth) -> StoppingRule:
                 raise ValueError(
                     "stop: 'residual' needs an objective with a squared loss (a FormatObjective)"
                 )
-            norm_y = float(objective.y.abs().pow(2).sum().sqrt())
+            norm_y = objective.y.abs().pow(2).sum(-1).sqrt()
+            norm_y = norm_y if norm_y.ndim else float(norm_y)
             rules.append(RelativeResidualBelow(norm_y, tol, loss.quadratic_weight))
         elif name == "error":
             if truth is None:
@@ -289,18 +313,26 @@ def _stopping_rule(stop, objective, truth) -> StoppingRule:
     return AnyOf(*rules)
 
 
-def _scale(scale, x0, y, truth) -> float:
+def _scale(scale, x0, y, truth):
+    """The Stiefel weight w: a float, or a (B,) tensor for a batched start."""
     if not isinstance(scale, str):
         return check_positive_finite("scale", scale)
     check_choice("scale", scale, SCALES)
     if scale == "init":
         value = x0.norm() ** 2
     elif scale == "measurements":
-        value = float(y.abs().pow(2).sum())
+        value = y.abs().pow(2).sum(-1)
+        value = value if value.ndim else float(value)
+    elif getattr(x0, "batch_shape", ()) and scale == "spectral":
+        raise ValueError("scale: 'spectral' does not take a batched start; use 'init' or 'truth'")
     elif scale == "spectral":
         value = max(float(s[0]) for s in x0.singular_values()) ** 2
     else:
         if truth is None:
             raise ValueError("scale: 'truth' needs the truth= argument")
         value = truth.norm() ** 2
+    if isinstance(value, torch.Tensor):
+        if not bool(torch.all(torch.isfinite(value) & (value > 0))):
+            raise ValueError(f"scale ({scale!r}): expected positive finite weights, got {value.tolist()}")
+        return value
     return check_positive_finite(f"scale ({scale!r})", value)

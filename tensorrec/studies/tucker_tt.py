@@ -11,11 +11,11 @@ import torch
 
 from tensorrec._backend import check_choice
 from tensorrec._random import RngLike, as_generator, randn, spawn
-from tensorrec.formats import TTTensor
-from tensorrec.operators import DenseGaussian, Identity
+from tensorrec.formats import TTTensor, stack
+from tensorrec.operators import DenseGaussian, DenseStack, Identity
 from tensorrec.optim import StallWarning, Trace
 from tensorrec.recovery.recover import FORMATS, recover
-from tensorrec.studies._log import logged_trial
+from tensorrec.studies._log import logged_trial, logged_trials
 
 
 def perturbed_start(truth, epsilon: float, rng: RngLike = None):
@@ -317,35 +317,81 @@ def sensing_trial(
     *,
     kappa_max: float | None = None,
     noise: float = 0.0,
-    step: float = 0.5,
-    scale="init",
-    retraction: str = "polar",
-    iterations: int = 500,
-    tol: float = 1e-13,
-    target: float = 1e-14,
-    step_tol: float | None = None,
+    **options,
 ) -> dict:
     """The E4-E9 protocol (one trial): a gauss truth (optionally kappa <= kappa_max), dense Gaussian A with
     N(0, 1/m) entries, y = A(X*) + noise e with e ~ N(0, I_m), RGD from the spectral start
     until ``iterations``, a relative residual below ``tol``, a relative error below
     ``target`` or (with ``step_tol``) a relative change of the factors below ``step_tol``.
 
+    ``options`` (defaults): ``step`` (0.5), ``scale`` ("init"), ``retraction`` ("polar"),
+    ``iterations`` (500), ``tol`` (1e-13), ``target`` (1e-14), ``step_tol`` (None).
+
     Returns the initial, final and minimum relative errors, the error series, the fitted rate
     (NaN when the run ends above 1e-12 within 5 iterations), the final squared error, kappa of
     the truth, the number of iterations and the stop reason.
     """
+    truth, A, y = _sensing_instance(format, order, d, r, m, rng, kappa_max, noise)
+    result = _sensing_recover(A, y, truth, **_sensing_options(**options))
+    return _sensing_record(result, truth, noise)
+
+
+def sensing_trials(
+    format: str,
+    order: int,
+    d: int,
+    r: int,
+    m: int,
+    rngs: Sequence[RngLike],
+    *,
+    kappa_max: float | None = None,
+    noise: float = 0.0,
+    **options,
+) -> list[dict]:
+    """:func:`sensing_trial` for every stream in ``rngs`` (``options``: its keywords),
+    solved as one batched problem (:class:`~tensorrec.operators.DenseStack`, a stacked truth
+    and ``recover``'s batched path: every trial stopped by its own rule). Trial k draws what
+    ``sensing_trial(..., rngs[k])`` draws, runs the same iteration and returns the same
+    record (up to the round-off of batched products)."""
+    instances = [_sensing_instance(format, order, d, r, m, g, kappa_max, noise) for g in rngs]
+    if not instances:
+        return []
+    truths, operators, ys = zip(*instances, strict=True)
+    result = _sensing_recover(
+        DenseStack.from_operators(operators), torch.stack(ys), stack(truths), **_sensing_options(**options)
+    )
+    return [_sensing_record(result.element(b), t, noise) for b, t in enumerate(truths)]
+
+
+def _sensing_options(
+    step=0.5, scale="init", retraction="polar", iterations=500, tol=1e-13, target=1e-14, step_tol=None
+) -> dict:
+    """:func:`sensing_trial`'s solver keywords with its defaults (an unknown one is a TypeError)."""
+    return dict(step=step, scale=scale, retraction=retraction, iterations=iterations, tol=tol,
+                target=target, step_tol=step_tol)  # fmt: skip
+
+
+def _sensing_recover(A, y, truth, step, scale, retraction, iterations, tol, target, step_tol):
+    with warnings.catch_warnings():  # a stall is recorded in stop_reason
+        warnings.simplefilter("ignore", StallWarning)
+        return recover(
+            A, y, format=type(truth), ranks=truth.ranks, step=step, scale=scale, retraction=retraction,
+            truth=truth, stop=_stop(iterations, tol, target, step_tol),
+        )  # fmt: skip
+
+
+def _sensing_instance(format, order, d, r, m, rng, kappa_max, noise):
+    """(truth, A, y) of one sensing trial, all drawn from the stream ``rng``."""
     gen = as_generator(rng)
     truth = gauss_truth(format, order, d, r, gen, kappa_max=kappa_max)
     A = DenseGaussian(truth.shape, m, gen)
     y = A.apply_format(truth)
     if noise:
         y = y + noise * randn(gen, (m,), dtype=y.dtype)
-    with warnings.catch_warnings():  # a stall is recorded in stop_reason
-        warnings.simplefilter("ignore", StallWarning)
-        result = recover(
-            A, y, format=format, ranks=truth.ranks, step=step, scale=scale, retraction=retraction,
-            truth=truth, stop=_stop(iterations, tol, target, step_tol),
-        )  # fmt: skip
+    return truth, A, y
+
+
+def _sensing_record(result, truth, noise: float) -> dict:
     errors = result.trace.metrics["error"]
     return {
         "init_error": errors[0],
@@ -378,23 +424,36 @@ def sensing_sweep(
 ) -> list[dict]:
     """:func:`sensing_trial` for every (N, d) in ``cases``, every m in ``ms(N, d)`` and
     ``draws`` draws. Draw k of a case uses the same stream for every m (the same truth), so
-    differences between m values are not differences between targets. With a
+    differences between m values are not differences between targets. The draws of one
+    (N, d, m) run as one batched problem (:func:`sensing_trials`). With a
     :class:`~tensorrec.runner.TrialLog`-like ``log`` (``key in log``, ``write``, ``records``),
-    finished trials are written as they complete and skipped on a rerun."""
+    finished trials are written as their batch completes and skipped on a rerun."""
     rows = []
     for (order, d), case_rng in zip(cases, spawn(rng, len(cases)), strict=True):
         draw_seeds = [int(g.integers(2**63)) for g in spawn(case_rng, draws)]
         for m in ms(order, d):
-            for k, seed in enumerate(draw_seeds):
-                # the draw's seed makes the key unique to its random stream
-                key = f"{format}-N{order}-d{d}-m{m}-draw{k}-seed{seed}-r{r}-{sorted(trial_kwargs.items())}"
-                row = {"format": format, "order": order, "d": d, "m": m, "draw": k}
+            # the draw's seed makes the key unique to its random stream
+            keys = [
+                f"{format}-N{order}-d{d}-m{m}-draw{k}-seed{seed}-r{r}-{sorted(trial_kwargs.items())}"
+                for k, seed in enumerate(draw_seeds)
+            ]
 
-                def run(row=row, order=order, d=d, m=m, seed=seed) -> dict:
-                    return {**row, **sensing_trial(format, order, d, r, m, seed, **trial_kwargs)}
+            def run(todo, order=order, d=d, m=m, seeds=draw_seeds) -> list[dict]:
+                rngs = [seeds[k] for k in todo]
+                records = sensing_trials(format, order, d, r, m, rngs, **trial_kwargs)
+                return [{"format": format, "order": order, "d": d, "m": m, "draw": k, **rec}
+                        for k, rec in zip(todo, records, strict=True)]  # fmt: skip
 
-                rows.append(logged_trial(log, key, run))
+            rows += logged_trials(log, keys, run, batch_size=_batch_size(order, d, m))
     return rows
+
+
+SWEEP_BATCH_BYTES = 256 << 20
+"""The most the dense operators of one batch of :func:`sensing_sweep` may take."""
+
+
+def _batch_size(order: int, d: int, m: int) -> int:
+    return max(1, SWEEP_BATCH_BYTES // (m * d**order * 8))
 
 
 __all__ = [
@@ -410,6 +469,7 @@ __all__ = [
     "fitted_rate",
     "asymptotic_rate",
     "sensing_trial",
+    "sensing_trials",
     "sensing_sweep",
     "sensing_grid",
 ]
