@@ -1,6 +1,7 @@
 """Layer 2: RGD (constant, Armijo, per-block steps), proximal gradient, stopping, Trace, Result."""
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -8,7 +9,7 @@ import torch
 from hypothesis import given
 
 import tensorrec as tr
-from tensorrec.manifolds import Euclidean, Product, Sphere, Stiefel
+from tensorrec.manifolds import Euclidean, Oblique, Product, Sphere, Stiefel
 from tensorrec.optim import (
     Armijo,
     GradNorm,
@@ -454,3 +455,64 @@ def test_a_preconditioner_turns_rgd_into_newton_on_a_quadratic():
     assert plain.iterations == 5 and plain.stop_reason == "max_iter"  # without it: slow
     with pytest.raises(TypeError, match=r"^preconditioner: expected a callable"):
         tr.Problem(Euclidean(6), problem.objective, preconditioner=3)
+
+
+# --- how a run ends (issue 10, section 1) ------------------------------------------------
+
+
+def test_a_nan_on_the_last_iteration_is_a_failure_not_the_budget():
+    calls = {"n": 0}
+
+    def cost(x):
+        calls["n"] += 1
+        return torch.sum(x**2) * (math.nan if calls["n"] == 6 else 1.0)  # iterate 5 is NaN
+
+    res = rgd(Problem(Euclidean(3), cost), torch.ones(3, dtype=torch.float64), step=0.1, stop={"max_iter": 5})
+    assert res.stop_reason == "nan" and res.failed and not res.converged
+    assert res.iterations == 5 and res.value == pytest.approx(3 * 0.8**8)  # iterate 4, the last finite one
+
+
+@pytest.mark.parametrize("step", [10.0, 1e3, 1e6])
+@pytest.mark.parametrize("manifold", [Sphere(8), Stiefel(8, 2), Oblique(8, 3)], ids=repr)
+def test_a_too_large_step_never_ends_as_a_quiet_budget_stop(manifold, step):
+    A, _ = spd_with_spectrum(np.linspace(3, 1, 8), 0)
+    problem = Problem(manifold, lambda x: -torch.sum(x * (A @ x.reshape(8, -1)).reshape(x.shape)))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = rgd(problem, manifold.random_point(1), step=step)
+    assert res.failed and res.stop_reason in ("stalled", "diverged") and res.iterations < 200
+    stall_warned = any(issubclass(w.category, tr.optim.StallWarning) for w in caught)
+    assert stall_warned == (res.stop_reason == "stalled")
+    capped = rgd(problem, manifold.random_point(1), step=step, stop={"grad_norm": 1e-10})  # no max_iter
+    assert capped.iterations <= 1000 and capped.stop_reason in ("max_iter", "diverged")
+    if capped.stop_reason == "max_iter":
+        assert not capped.converged and "slow" in capped.message
+
+
+def test_a_singular_preconditioner_is_a_failure_reason_not_an_exception():
+    from tensorrec.formats import TuckerTensor
+    from tensorrec.operators import DenseGaussian
+    from tensorrec.recovery import recover
+
+    t = TuckerTensor.random((4, 4, 4), (2, 2, 2), 0)
+    core = t.core.clone()
+    core[1], core[:, 1], core[:, :, 1] = 0, 0, 0  # rank (1, 1, 1) in rank-(2, 2, 2) factors
+    A = DenseGaussian((4, 4, 4), 100, 0)
+    y = A.apply_format(TuckerTensor.random((4, 4, 4), (2, 2, 2), 1))
+    res = recover(A, y, format="tucker", ranks=(2, 2, 2), init=TuckerTensor(core, t.factors), method="scaled")
+    assert res.stop_reason == "singular" and res.failed and res.iterations == 0
+    assert "singular" in res.message and isinstance(res.point, TuckerTensor)
+
+
+def test_a_small_relative_change_far_from_the_solution_is_not_convergence():
+    from tensorrec.formats import TuckerTensor
+    from tensorrec.operators import Identity
+    from tensorrec.recovery import recover
+
+    truth = TuckerTensor.random((6, 6, 6), (2, 2, 2), 3, condition={"odeco": [1.0, 1e-4]})  # kappa = 1e4
+    op = Identity(truth.shape)
+    start = TuckerTensor.random((6, 6, 6), (2, 2, 2), 4)
+    res = recover(op, op.apply_format(truth), format="tucker", ranks=(2, 2, 2), init=start, truth=truth,
+                  stop={"max_iter": 5000, "residual": 1e-12, "rel_change": 1e-8})  # fmt: skip
+    assert res.stop_reason == "rel_change" and res.trace.metrics["error"][-1] > 1e-6
+    assert not res.converged and not res.failed and "of its start" in res.message

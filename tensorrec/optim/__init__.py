@@ -3,7 +3,7 @@
 from tensorrec.optim.batched import BatchResult, BatchTrace
 from tensorrec.optim.problem import CallableObjective, Objective, Problem
 from tensorrec.optim.prox import proximal_gradient
-from tensorrec.optim.result import Result, Trace
+from tensorrec.optim.result import ConvergenceWarning, Result, Trace
 from tensorrec.optim.rgd import rgd
 from tensorrec.optim.steps import STEP_RULES, Armijo, ConstantStep, StepRule, as_step_rule
 from tensorrec.optim.stopping import (
@@ -35,6 +35,7 @@ __all__ = [
     "Armijo",
     "proximal_gradient",
     "Result",
+    "ConvergenceWarning",
     "BatchResult",
     "BatchTrace",
     "Trace",

@@ -11,10 +11,13 @@ import torch
 
 from tensorrec._backend import describe, real_dtype, to_torch, tree_leaves
 from tensorrec.manifolds.base import Manifold
-from tensorrec.optim.result import Result, Trace
-from tensorrec.optim.stopping import Divergence, RelChange, Stall, StallWarning, State, as_stopping_rule
+from tensorrec.optim.result import Result, Trace, ending_note
+from tensorrec.optim.stopping import RelChange, Stall, StallWarning, State, as_stopping_rule, with_safeguards
 
-DEFAULT_STOP = {"max_iter": 1000, "grad_norm": 1e-10}
+DEFAULT_STOP = {"max_iter": 1000, "grad_norm": 1e-10, "stall": 100}
+"""rgd's default rules (a constant step that is too large makes RGD cycle: the stall rule)."""
+PLAIN_STOP = {"max_iter": 1000, "grad_norm": 1e-10}
+"""The default rules of methods whose cost need not decrease every window (FISTA)."""
 
 MESSAGES = {
     "max_iter": "reached the iteration budget",
@@ -26,6 +29,8 @@ MESSAGES = {
     "nan": "the cost or gradient became NaN/Inf; the last finite iterate is returned",
     "diverged": "the cost grew for several consecutive iterations above its start: the step is too large",
     "line_search_failed": "the line search found no decrease; the last accepted iterate is returned",
+    "singular": "a linear solve of the preconditioner failed (a singular system: the iterate lost rank, "
+    "e.g. ranks above the data's); the last iterate with a defined direction is returned",
     "stalled": "no decrease of the cost for many iterations while the gradient is still large: "
     "the step is probably too large (the iteration cycles); try a smaller step",
 }
@@ -75,8 +80,10 @@ def check_metrics(metrics: Mapping[str, Callable] | None) -> dict:
 class Loop:
     """Records iterates, applies the stopping rules, and builds the :class:`Result`."""
 
-    def __init__(self, stop, metrics: Mapping[str, Callable] | None, progress: bool, desc: str):
-        self.rule = as_stopping_rule(stop, DEFAULT_STOP) | Divergence()
+    def __init__(
+        self, stop, metrics: Mapping[str, Callable] | None, progress: bool, desc: str, default=PLAIN_STOP
+    ):
+        self.rule = with_safeguards(as_stopping_rule(stop, default))
         self.needs_rel_change = any(isinstance(r, RelChange) for r in self.rule.rules)
         self.metrics = check_metrics(metrics)
         self.trace = Trace()
@@ -121,5 +128,5 @@ class Loop:
             stop_reason=reason,
             wall_time=time.perf_counter() - self.t0,
             trace=self.trace,
-            message=MESSAGES.get(reason, reason),
+            message=MESSAGES.get(reason, reason) + ending_note(self.trace, reason),
         )

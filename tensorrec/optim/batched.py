@@ -20,8 +20,8 @@ import torch
 
 from tensorrec._backend import to_numpy, tree_leaves, tree_map, tree_where
 from tensorrec.optim._loop import MESSAGES
-from tensorrec.optim.result import CONVERGED, FAILED, Result, Trace, point_numpy
-from tensorrec.optim.stopping import AnyOf, BatchState, Divergence, Stall, StallWarning
+from tensorrec.optim.result import CONVERGED, FAILED, Result, Trace, ending_note, point_numpy
+from tensorrec.optim.stopping import AnyOf, BatchState, Stall, StallWarning, with_safeguards
 
 
 @dataclasses.dataclass(frozen=True)
@@ -81,7 +81,7 @@ class BatchResult:
             stop_reason=reason,
             wall_time=self.wall_time,
             trace=trace,
-            message=MESSAGES.get(reason, reason),
+            message=MESSAGES.get(reason, reason) + ending_note(trace, reason),
         )
 
     def point_numpy(self):
@@ -128,7 +128,7 @@ def rgd_batched(problem, x, rule, stop, metrics: dict, progress: bool) -> BatchR
     """The batched loop of :func:`~tensorrec.optim.rgd` (see the module docstring)."""
     leaves = tree_leaves(x)
     size, device = batch_size(x), leaves[0].device
-    rules = AnyOf(stop, Divergence())
+    rules = with_safeguards(stop)
     for r in rules.rules:
         if not hasattr(r, "batched"):
             raise TypeError(f"stop: the rule {r!r} has no batched form (a batched(state) method)")

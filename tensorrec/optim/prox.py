@@ -48,8 +48,10 @@ def proximal_gradient(
     penalty : callable, optional
         g(x); when given, the recorded ``value`` is f(x) + g(x), otherwise f(x).
     stop, metrics, progress
-        As in :func:`~tensorrec.optim.rgd`. The recorded ``grad_norm`` is the norm of the
-        gradient mapping ||y_k - x_{k+1}|| / mu, which vanishes exactly at minimizers.
+        As in :func:`~tensorrec.optim.rgd`, with default ``{"max_iter": 1000, "grad_norm":
+        1e-10}`` (no stall rule: FISTA's cost is not monotone). The recorded ``grad_norm`` is
+        the norm of the gradient mapping ||y_k - x_{k+1}|| / mu, which vanishes exactly at
+        minimizers.
     """
     if not isinstance(problem, Problem):
         raise TypeError(f"problem: expected a tensorrec Problem, got {describe(problem)}")

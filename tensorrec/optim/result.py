@@ -10,11 +10,21 @@ import numpy as np
 
 from tensorrec._backend import check_choice, to_numpy
 
-CONVERGED = ("grad_norm", "rel_change", "metric", "residual")
-"""Stop reasons that mean the run met its tolerance."""
+CONVERGED = ("grad_norm", "metric", "residual")
+"""Stop reasons that mean the run met its convergence criterion. ``"rel_change"`` is not one
+of them: a slow run also takes small steps far from a solution (its message says how far
+the gradient is from its start)."""
 
-FAILED = ("nan", "diverged", "line_search_failed", "stalled")
+SLOW_RATE = 0.999
+"""A run that ends unconverged with its gradient norm contracting more slowly than this per
+iteration says so in its message."""
+
+FAILED = ("nan", "diverged", "line_search_failed", "stalled", "singular")
 """Stop reasons that mean the returned point must not be trusted."""
+
+
+class ConvergenceWarning(UserWarning):
+    """A solver or estimator stopped before its convergence criterion held."""
 
 
 @dataclasses.dataclass
@@ -153,7 +163,8 @@ class Result:
 
     @property
     def converged(self) -> bool:
-        """True when a tolerance was met (not merely the iteration or time budget)."""
+        """True when the convergence criterion was met: a gradient norm, residual or metric
+        tolerance (not the iteration or time budget, and not a small relative change)."""
         return self.stop_reason in CONVERGED
 
     @property
@@ -169,3 +180,24 @@ class Result:
 def point_numpy(point):
     """A point, or a tensor format's ``to_point()``, as numpy array(s)."""
     return to_numpy(point.to_point() if hasattr(point, "to_point") else point)
+
+
+def ending_note(trace: Trace, reason: str) -> str:
+    """What an unconverged, unfailed ending adds to its message: how far the gradient norm
+    fell, and whether the run is slow (fitted rate above :data:`SLOW_RATE` over the last
+    half of the run)."""
+    if reason in CONVERGED or reason in FAILED or len(trace) < 2:
+        return ""
+    g = np.asarray(trace.grad_norm, dtype=float)
+    if not (np.isfinite(g[0]) and g[0] > 0 and np.isfinite(g[-1])):
+        return ""
+    note = f"; the gradient norm is {g[-1] / g[0]:.2e} of its start"
+    half = g[len(g) // 2 :]
+    if half.size >= 10 and np.all(half > 0):
+        rate = float(np.exp(np.polyfit(np.arange(half.size), np.log(half), 1)[0]))
+        if rate > SLOW_RATE:
+            note += (
+                f" and falls by a factor of only {rate:.5f} per iteration (slow: a larger budget, "
+                "a better step or method='scaled' for ill-conditioned tensors)"
+            )
+    return note

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+import torch
+
 from tensorrec._backend import describe
 from tensorrec.optim._loop import DEFAULT_STOP, Loop, check_metrics, prepare_point, relative_change
 from tensorrec.optim.batched import rgd_batched
@@ -40,8 +42,11 @@ def rgd(
         (the cost then never increases), or any object following the
         :class:`~tensorrec.optim.StepRule` protocol.
     stop : StoppingRule, list of rules, or dict, optional
-        Default ``{"max_iter": 1000, "grad_norm": 1e-10}``. Divergence and NaN detection
-        are always on; such runs end with ``stop_reason`` ``"diverged"`` / ``"nan"``.
+        Default ``{"max_iter": 1000, "grad_norm": 1e-10, "stall": 100}``. Divergence and NaN
+        detection are always on and checked first (``"diverged"`` / ``"nan"``); rules without
+        an iteration cap get ``MaxIter(1000)``
+        (:func:`~tensorrec.optim.stopping.with_safeguards`). A preconditioner whose linear
+        solve fails (a singular system) ends the run with ``"singular"``.
     metrics : dict of str to callable, optional
         Functions ``x -> float`` recorded at every iterate (e.g. the error to a truth).
     validate : bool
@@ -78,13 +83,18 @@ def rgd(
                 "step: Armijo backtracks on one cost; a batched run takes a constant step or a rule"
             )
         x = prepare_point(problem.manifold, x0, validate)
-        stop_rule = as_stopping_rule(stop, DEFAULT_STOP)
+        stop_rule = as_stopping_rule(stop, DEFAULT_STOP)  # safeguards added by rgd_batched
         return rgd_batched(problem, x, rule, stop_rule, check_metrics(metrics), progress)
-    loop = Loop(stop, metrics, progress, desc="rgd")
+    loop = Loop(stop, metrics, progress, desc="rgd", default=DEFAULT_STOP)
     x = prepare_point(problem.manifold, x0, validate)
 
     slope_needed = getattr(rule, "uses_slope", True)
-    f, d, gn, slope = _evaluate(problem, x, slope_needed)
+    try:
+        f, d, gn, slope = _evaluate(problem, x, slope_needed)
+    except torch.linalg.LinAlgError:  # a singular preconditioner at the start
+        f = float(problem.value(x).sum())
+        loop.record(0, x, f, math.nan, math.nan, math.inf)
+        return loop.result(x, f, math.nan, 0, "singular")
     reason = loop.record(0, x, f, gn, math.nan, math.inf)
     it = 0
     while reason is None:
@@ -92,7 +102,11 @@ def rgd(
         if not accepted:
             reason = "line_search_failed"
             break
-        f_new, d_new, gn_new, slope_new = _evaluate(problem, x_new, slope_needed)
+        try:
+            f_new, d_new, gn_new, slope_new = _evaluate(problem, x_new, slope_needed)
+        except torch.linalg.LinAlgError:  # keep the last iterate whose direction was defined
+            reason = "singular"
+            break
         it += 1
         rel = relative_change(x_new, x) if loop.needs_rel_change else math.nan
         reason = loop.record(it, x_new, f_new, gn_new, mu, rel)

@@ -6,7 +6,8 @@ Rules combine with ``|``; they can also be given by name in a dict::
     stop = MaxIter(500) | GradNorm(1e-10)
     stop = {"max_iter": 500, "grad_norm": 1e-10}
 
-The divergence/NaN rule is always active in the optimizers.
+The optimizers always add the divergence/NaN rule (checked first), and an iteration cap when
+the given rules have none (:func:`with_safeguards`).
 """
 
 from __future__ import annotations
@@ -274,6 +275,23 @@ STOPPING_RULES = {
     "stall": Stall,
 }
 """Rules that can be given by name: ``{"max_iter": 500, "grad_norm": 1e-10}``."""
+
+
+DEFAULT_BUDGET = 1000
+"""The iteration cap added to a rule set that has none (``max_iter`` raises it)."""
+
+
+def with_safeguards(rule: StoppingRule) -> AnyOf:
+    """``rule`` as the optimizers run it: NaN/divergence first (a NaN on the last iteration
+    is a failure, not ``"max_iter"``), then the user's rules, then an iteration cap of
+    :data:`DEFAULT_BUDGET` where the user gave none, so that every run ends.
+
+    A :class:`Stall` rule is in ``rgd``'s default rules but is not forced on: it compares
+    progress with |f|, so a momentum method converging slowly to a nonzero minimum value
+    (FISTA) can look stalled to it."""
+    rules = rule.rules if isinstance(rule, AnyOf) else (rule,)
+    cap = () if any(isinstance(r, MaxIter) for r in rules) else (MaxIter(DEFAULT_BUDGET),)
+    return AnyOf(Divergence(), *rules, *cap)
 
 
 def as_stopping_rule(stop, default: dict) -> StoppingRule:

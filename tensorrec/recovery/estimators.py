@@ -14,12 +14,14 @@ dependency)::
 from __future__ import annotations
 
 import inspect
+import warnings
 
 import numpy as np
 import torch
 
 from tensorrec._backend import describe, to_torch
 from tensorrec.operators import EntrySampling, Operator
+from tensorrec.optim import ConvergenceWarning
 from tensorrec.recovery.recover import recover
 
 
@@ -74,6 +76,14 @@ class _Estimator:
         result = recover(operator, y, format=fmt, ranks=ranks, truth=truth, stop=stop, **kwargs)
         self.result_, self.tensor_ = result, result.point
         self.n_iter_, self.converged_ = result.iterations, result.converged
+        if not result.converged:
+            warnings.warn(
+                f"{type(self).__name__} stopped unconverged after {result.iterations} iterations "
+                f"({result.stop_reason}: {result.message}); see result_.trace, raise max_iter or "
+                "loosen tol",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
         return self
 
 
