@@ -18,7 +18,9 @@ start with ``_``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
+import fcntl
 import hashlib
 import importlib.util
 import inspect
@@ -28,9 +30,11 @@ import os
 import platform
 import subprocess
 import sys
+import tempfile
 import time
 import types
 import typing
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -223,10 +227,17 @@ def versions() -> dict:
 
 
 def write_json(path: Path, data) -> None:
-    """Write ``data`` as JSON atomically (a temporary file, then a rename)."""
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(_jsonable(data), indent=1, allow_nan=False))
-    tmp.replace(path)
+    """Write ``data`` as JSON atomically (a temporary file of a unique name, then a rename),
+    so concurrent writers never interleave and a reader never sees half a file."""
+    text = json.dumps(_jsonable(data), indent=1, allow_nan=False)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def script_main(
@@ -303,30 +314,124 @@ def script_main(
 # --- long runs: one record per finished trial ---------------------------------------------
 
 
+class TrialLogWarning(UserWarning):
+    """A trial log held a damaged line or records from other code, which were not reused."""
+
+
+_SOURCE_HASH: str | None = None
+
+
+def code_version() -> str:
+    """``tensorrec.__version__`` plus a hash of the package's Python sources: trial records
+    written by other code are not reused (an edit to the library may change any trial)."""
+    global _SOURCE_HASH
+    if _SOURCE_HASH is None:
+        digest = hashlib.sha256()
+        package = Path(__file__).resolve().parent
+        for path in sorted(package.rglob("*.py")):
+            digest.update(str(path.relative_to(package)).encode() + b"\0" + path.read_bytes())
+        _SOURCE_HASH = digest.hexdigest()[:12]
+    import tensorrec
+
+    return f"{tensorrec.__version__}+{_SOURCE_HASH}"
+
+
 class TrialLog:
     """An append-only JSON-lines file with one record per finished trial.
 
-    A sweep asks ``key in log`` before running a trial and calls :meth:`write` as soon as
-    it finishes, so an interrupted run resumes without losing or repeating work::
+    A sweep runs each trial through :meth:`compute` (or :meth:`compute_many` for trials run
+    as one batch): a trial the log holds is read back, any other is computed and appended,
+    flushed and fsynced as soon as it finishes, so an interrupted run resumes without losing
+    or repeating work::
 
         log = TrialLog(out_dir / "trials.jsonl")
-        for key in keys:
-            if key not in log:
-                log.write(key, run_trial(key))
-        rows = log.records()
+        rows = [log.compute(key, lambda key=key: run_trial(key)) for key in keys]
+
+    Safe against what interrupts long runs:
+
+    * a line cut by a kill is removed on open (the trial reruns); other damaged lines are
+      skipped with a :class:`TrialLogWarning`;
+    * several processes may share one log: appends are serialised by a file lock, and a
+      trial is claimed (an exclusive claim file holding the claimer's pid) before it is
+      computed, so no trial is computed twice; a process that finds a trial claimed waits
+      for its record, and takes the claim over when the claimer has died;
+    * every record carries the :func:`code_version` that wrote it; records of other
+      versions are reported (:class:`TrialLogWarning`) and not reused.
+
+    Parameters
+    ----------
+    path : path-like
+    version : str, optional
+        The code version records must match (default :func:`code_version`).
+    poll : float
+        Seconds between checks while waiting for a trial another process claimed.
     """
 
-    def __init__(self, path: str | os.PathLike):
+    def __init__(self, path: str | os.PathLike, *, version: str | None = None, poll: float = 0.2):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.claims = self.path.with_name(self.path.name + ".claims")
+        self.version = code_version() if version is None else str(version)
+        self.poll = float(poll)
         self._records: dict[str, dict] = {}
-        if self.path.exists():
-            for line in self.path.read_text().splitlines():
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError:
-                    continue  # a line cut by an interruption: that trial reruns
-                self._records[row["key"]] = _from_json(row["record"])
+        self._offset = 0
+        self._stale = 0
+        with self._locked():
+            self._repair_tail()
+            self._read_new(warn=True)
+        if self._stale:
+            warnings.warn(
+                f"{self.path}: {self._stale} records were written by other code than {self.version} "
+                "and are not reused (they are recomputed); delete the file to drop them",
+                TrialLogWarning,
+                stacklevel=2,
+            )
+
+    # --- reading ------------------------------------------------------------------------
+
+    def _repair_tail(self) -> None:
+        """Cut a last line that has no newline (a write cut short by a kill)."""
+        if not self.path.exists():
+            return
+        data = self.path.read_bytes()
+        if data and not data.endswith(b"\n"):
+            keep = data.rfind(b"\n") + 1
+            with self.path.open("r+b") as fh:
+                fh.truncate(keep)
+            warnings.warn(
+                f"{self.path}: cut an incomplete last line ({len(data) - keep} bytes, an interrupted "
+                "write); that trial reruns",
+                TrialLogWarning,
+                stacklevel=3,
+            )
+
+    def _read_new(self, warn: bool = False) -> None:
+        """Read the complete lines appended since the last read (by any process)."""
+        if not self.path.exists():
+            return
+        with self.path.open("rb") as fh:
+            fh.seek(self._offset)
+            data = fh.read()
+        end = data.rfind(b"\n") + 1  # a line still being written is read next time
+        bad = 0
+        for line in data[:end].splitlines():
+            try:
+                row = json.loads(line)
+                key, record = row["key"], row["record"]
+            except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError):
+                bad += 1
+                continue
+            if row.get("version") != self.version:
+                self._stale += 1
+                continue
+            self._records[key] = _from_json(record)
+        self._offset += end
+        if bad and warn:
+            warnings.warn(
+                f"{self.path}: skipped {bad} malformed lines; their trials rerun",
+                TrialLogWarning,
+                stacklevel=3,
+            )
 
     def __contains__(self, key: str) -> bool:
         return str(key) in self._records
@@ -337,20 +442,118 @@ class TrialLog:
     def __iter__(self) -> Iterator[str]:
         return iter(self._records)
 
-    def write(self, key: str, record: dict) -> None:
-        """Append one finished trial and flush it to disk."""
-        key = str(key)
-        if key in self._records:
-            raise KeyError(f"key: trial {key!r} is already recorded in {self.path}")
-        line = json.dumps({"key": key, "record": _jsonable(record)}, allow_nan=False)
-        with self.path.open("a") as fh:
-            fh.write(line + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        self._records[key] = _from_json(json.loads(line)["record"])
-
     def records(self) -> dict[str, dict]:
         return dict(self._records)
+
+    # --- writing ------------------------------------------------------------------------
+
+    def write(self, key: str, record: dict) -> None:
+        """Append one finished trial and flush it to disk (under the file lock)."""
+        key = str(key)
+        line = json.dumps({"key": key, "version": self.version, "record": _jsonable(record)}, allow_nan=False)
+        with self._locked():
+            self._read_new()
+            if key in self._records:
+                raise KeyError(f"key: trial {key!r} is already recorded in {self.path}")
+            with self.path.open("ab") as fh:
+                fh.write((line + "\n").encode())
+                fh.flush()
+                os.fsync(fh.fileno())
+            self._offset = self.path.stat().st_size
+        self._records[key] = _from_json(json.loads(line)["record"])
+
+    def compute(self, key: str, run: Callable[[], dict]) -> dict:
+        """The record of ``key``: read back when logged, else ``run()`` written at once."""
+        return self.compute_many([key], lambda todo: [run()], batch_size=1)[0]
+
+    def compute_many(
+        self, keys: list[str], run: Callable[[list[int]], list[dict]], *, batch_size: int
+    ) -> list[dict]:
+        """The records of ``keys`` in order. Those not logged are claimed and computed by
+        ``run(indices)`` (one record per index, e.g. one batched problem) in chunks of at
+        most ``batch_size``, each written as its chunk completes; those another process
+        has claimed are waited for."""
+        keys = [str(k) for k in keys]
+        while True:
+            self.refresh()
+            todo = [k for k, key in enumerate(keys) if key not in self._records]
+            if not todo:
+                return [self._records[key] for key in keys]
+            mine = [k for k in todo if self._claim(keys[k])]
+            try:
+                for start in range(0, len(mine), batch_size):
+                    chunk = mine[start : start + batch_size]
+                    for k, record in zip(chunk, run(chunk), strict=True):
+                        self.write(keys[k], record)
+                        self._release(keys[k])
+            finally:
+                for k in mine:
+                    self._release(keys[k])
+            if len(mine) < len(todo):  # others are computing the rest
+                time.sleep(self.poll)
+
+    def refresh(self) -> None:
+        """Read the records other processes have appended since."""
+        with self._locked(shared=True):
+            self._read_new()
+
+    # --- claims and the lock ------------------------------------------------------------
+
+    def _claim_path(self, key: str) -> Path:
+        return self.claims / hashlib.sha256(key.encode()).hexdigest()[:32]
+
+    def _claim(self, key: str) -> bool:
+        """Claim ``key`` for this process; False while a live process holds it."""
+        self.claims.mkdir(exist_ok=True)
+        path = self._claim_path(key)
+        for _ in range(2):
+            try:
+                fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            except FileExistsError:
+                if _claim_alive(path):
+                    return False
+                path.unlink(missing_ok=True)  # the claimer died: take the trial over
+                continue
+            with os.fdopen(fd, "w") as fh:
+                fh.write(f"{platform.node()} {os.getpid()}")
+            return True
+        return False
+
+    def _release(self, key: str) -> None:
+        path = self._claim_path(key)
+        try:
+            if path.read_text() == f"{platform.node()} {os.getpid()}":
+                path.unlink()
+        except FileNotFoundError:
+            pass
+
+    @contextlib.contextmanager
+    def _locked(self, shared: bool = False):
+        lock = self.path.with_name(self.path.name + ".lock")
+        with lock.open("a") as fh:
+            fcntl.flock(fh, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _claim_alive(path: Path) -> bool:
+    """Whether the process named in a claim file still runs (claims from another host, or
+    being written, count as alive)."""
+    try:
+        host, pid = path.read_text().split()
+    except (FileNotFoundError, ValueError):
+        return True  # just created, not yet written
+    if host != platform.node():
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 # --- benchmarks -------------------------------------------------------------------------------

@@ -8,14 +8,18 @@ import textwrap
 import pytest
 from click.testing import CliRunner
 
+import tensorrec
 from tensorrec.cli import cli
 from tensorrec.runner import (
     TrialLog,
+    TrialLogWarning,
+    code_version,
     discover,
     find_root,
     get_script,
     repeat_timings,
     script_main,
+    write_json,
     write_table,
 )
 
@@ -148,9 +152,37 @@ def test_trial_log_resumes_without_repeating(tmp_path):
         log.write("a", {})
     with path.open("a") as fh:
         fh.write('{"key": "c", "rec')  # a line cut by an interruption
-    again = TrialLog(path)
+    with pytest.warns(TrialLogWarning, match="cut an incomplete last line"):
+        again = TrialLog(path)
     assert len(again) == 2 and "a" in again and ("b", 1) in again and "c" not in again
     assert again.records()["a"] == {"error": 1e-3} and math.isnan(again.records()["('b', 1)"]["error"])
+    again.write("c", {"error": 2.0})  # on a line of its own: before, it was glued to the cut one
+    assert TrialLog(path).records()["c"] == {"error": 2.0}
+
+
+def test_trial_log_skips_damaged_lines_and_reports_records_of_other_code(tmp_path):
+    path = tmp_path / "trials.jsonl"
+    TrialLog(path, version="old").write("a", {"x": 1})
+    with path.open("a") as fh:
+        fh.write("not json\n")
+    with pytest.warns(TrialLogWarning) as caught:
+        log = TrialLog(path, version="new")
+    messages = " ".join(str(w.message) for w in caught)
+    assert "skipped 1 malformed lines" in messages and "1 records were written by other code" in messages
+    assert "a" not in log  # stale: recomputed, not reused
+    assert log.compute("a", lambda: {"x": 2}) == {"x": 2}
+    with pytest.warns(TrialLogWarning):  # the damaged line and the stale record are still there
+        assert TrialLog(path, version="new").records() == {"a": {"x": 2}}
+    assert code_version().startswith(tensorrec.__version__ + "+")
+
+
+def test_write_json_uses_a_unique_temporary_file(tmp_path):
+    target = tmp_path / "results.json"
+    (tmp_path / "results.json.tmp").write_text("a reader's or another writer's file")
+    write_json(target, {"a": 1})
+    assert json.loads(target.read_text()) == {"a": 1}
+    assert (tmp_path / "results.json.tmp").read_text() == "a reader's or another writer's file"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["results.json", "results.json.tmp"]
 
 
 def test_benchmark_helpers(tmp_path, capsys):
