@@ -1,13 +1,17 @@
 """The ``tensorrec`` command line: list and run experiments, reproduce everything.
 
 ``tensorrec experiments list``, ``tensorrec experiments run NAME [--quick] [--out DIR]
-[--seed N] [--device D]`` and ``tensorrec reproduce [--quick] [--out DIR]``. Scripts are
+[--seed N] [--device D]`` and ``tensorrec reproduce [--quick] [--out DIR] [--seeds 0-9]
+[--only PATTERN] [--jobs N]``. Scripts are
 found by :func:`tensorrec.runner.discover` (``--root`` or ``TENSORREC_ROOT`` override it).
 """
 
 from __future__ import annotations
 
+import concurrent.futures
+import fnmatch
 import json
+import multiprocessing
 import time
 import traceback
 from pathlib import Path
@@ -115,28 +119,107 @@ def write_index(out: Path, rows: list[tuple[Script, dict]], quick: bool) -> Path
     return path
 
 
+def parse_seeds(text: str) -> list[int]:
+    """``"0-9"``, ``"1,4,7"`` or ``"0-3,8"`` as a sorted list of distinct seeds."""
+    seeds = set()
+    try:
+        for part in text.split(","):
+            lo, _, hi = part.strip().partition("-")
+            seeds.update(range(int(lo), int(hi or lo) + 1))
+    except ValueError:
+        raise click.BadParameter(
+            f"expected seeds like 0-9 or 1,4,7, got {text!r}", param_hint="--seeds"
+        ) from None
+    if not seeds or min(seeds) < 0:
+        raise click.BadParameter(f"expected non-negative seeds like 0-9, got {text!r}", param_hint="--seeds")
+    return sorted(seeds)
+
+
+def select(scripts: list[Script], only: str | None) -> list[Script]:
+    """The scripts whose name matches one of the comma-separated glob patterns ``only``."""
+    if not only:
+        return scripts
+    patterns = [p.strip() for p in only.split(",") if p.strip()]
+    chosen = [s for s in scripts if any(fnmatch.fnmatchcase(s.name, p) for p in patterns)]
+    if not chosen:
+        raise click.BadParameter(
+            f"no script matches {only!r} (see `tensorrec experiments list`)", param_hint="--only"
+        )
+    return chosen
+
+
+def _task(args: tuple) -> dict:
+    script, argv, out = args
+    return _run_for_index(script, argv, out)
+
+
+def write_seed_table(out: Path, scripts: list[Script], results: dict, seeds: list[int]) -> Path:
+    """``out/seeds.md``: the status of every script at every seed."""
+    lines = ["# tensorrec: scripts across seeds", "", "| script | " + " | ".join(map(str, seeds)) + " |"]
+    lines.append("|---|" + "---|" * len(seeds))
+    mark = {"pass": "pass", "fail": "**FAIL**", "error": "**ERROR**"}
+    for script in scripts:
+        cells = [mark[results[(script.name, s)]["status"]] for s in seeds]
+        lines.append(f"| {script.name} | " + " | ".join(cells) + " |")
+    path = out / "seeds.md"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
 @cli.command()
 @click.option("--quick", is_flag=True, help="Tiny sizes: every script in seconds.")
 @click.option("--out", default="results", show_default=True, help="Output root.")
 @click.option("--seed", default=0, show_default=True, type=int)
+@click.option(
+    "--seeds",
+    default=None,
+    help="Run at several seeds instead (e.g. 0-9 or 1,4,7), each into OUT/seed-S; OUT/seeds.md "
+    "tabulates the outcomes.",
+)
+@click.option("--only", default=None, help="Only scripts matching these glob patterns (comma-separated).")
+@click.option(
+    "--jobs",
+    default=1,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Scripts run in this many processes at once (one thread each).",
+)
 @root_option
-def reproduce(quick, out, seed, root) -> None:
+def reproduce(quick, out, seed, seeds, only, jobs, root) -> None:
     """Run every experiment and theory check and write OUT/index.md.
 
     Exits non-zero if a claim fails or a script errors.
     """
-    scripts = discover(root)
+    scripts = select(discover(root), only)
+    seed_list = parse_seeds(seeds) if seeds is not None else [seed]
     out_path = Path(out)
-    out_path.mkdir(parents=True, exist_ok=True)
-    rows = []
-    with click.progressbar(scripts, label="reproducing", item_show_func=lambda s: s.name if s else "") as bar:
-        for script in bar:
-            rows.append((script, _run_for_index(script, _script_argv(quick, out, seed, "cpu"), out_path)))
-    index = write_index(out_path, rows, quick)
-    bad = [(s.name, r["status"]) for s, r in rows if r["status"] != "pass"]
-    click.echo(f"{len(rows) - len(bad)}/{len(rows)} scripts passed; index: {index}")
-    for name, status in bad:
-        click.echo(f"  {status.upper()}: {name}", err=True)
+    dirs = {s: out_path / f"seed-{s}" if seeds is not None else out_path for s in seed_list}
+    tasks = [(script, s) for s in seed_list for script in scripts]
+    for d in dirs.values():
+        d.mkdir(parents=True, exist_ok=True)
+    args = [(script, _script_argv(quick, str(dirs[s]), s, "cpu"), dirs[s]) for script, s in tasks]
+    with click.progressbar(length=len(tasks), label="reproducing") as bar:
+        if jobs == 1:
+            done = []
+            for a in args:
+                done.append(_task(a))
+                bar.update(1)
+        else:  # separate processes (spawned: no forked thread pools); study logs are safe to share
+            context = multiprocessing.get_context("spawn")
+            with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=context) as pool:
+                done = []
+                for row in pool.map(_task, args):
+                    done.append(row)
+                    bar.update(1)
+    results = {(script.name, s): row for (script, s), row in zip(tasks, done, strict=True)}
+    for s in seed_list:
+        index = write_index(dirs[s], [(script, results[(script.name, s)]) for script in scripts], quick)
+    bad = [(name, s, r["status"]) for (name, s), r in results.items() if r["status"] != "pass"]
+    if seeds is not None:
+        index = write_seed_table(out_path, scripts, results, seed_list)
+    click.echo(f"{len(results) - len(bad)}/{len(results)} script runs passed; index: {index}")
+    for name, s, status in bad:
+        click.echo(f"  {status.upper()}: {name}" + (f" (seed {s})" if seeds is not None else ""), err=True)
     raise SystemExit(1 if bad else 0)
 
 

@@ -286,7 +286,7 @@ def script_main(
         results = compute(cfg, as_generator(args.seed))
     compute_time = time.perf_counter() - start
     write_json(out_dir / "results.json", results)
-    saved = json.loads((out_dir / "results.json").read_text())
+    saved = _from_json(json.loads((out_dir / "results.json").read_text()))  # NaN back as NaN
     figures = [str(Path(p).name) for p in plot(saved, out_dir)] if plot is not None else []
     violations = list(check(saved)) if check is not None else []
     manifest = {

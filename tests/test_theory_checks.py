@@ -19,6 +19,95 @@ def c6_results(tucker_at_p, tucker_at_2p, tt_at_p, tt_at_3p, n=10):
     }
 
 
+def test_c8_band_fails_no_decay_a_slow_decay_and_a_too_fast_one():
+    check = load("tt_tucker_c8_spectral_init").check
+
+    def results(ratio_tt, ratio_tucker):
+        return {"band": (0.30, 0.55), "ms": (200, 800), "tt": {"200": 0.7, "800": 0.7 * ratio_tt},
+                "tucker": {"200": 0.8, "800": 0.8 * ratio_tucker}}  # fmt: skip
+
+    assert check(results(0.41, 0.39)) == []
+    for bad in (1.0, 0.71, 0.25):
+        (v,) = check(results(bad, 0.39))
+        assert v.startswith("tt: mean init error") and "outside [0.3, 0.55]" in v
+        assert len(check(results(0.41, bad))) == 1
+
+
+def test_c12_threshold_tolerates_one_unlucky_trial_but_not_a_missing_transition():
+    script = load("tt_tucker_c12_order_scaling")
+
+    def rows(order, successes):  # ratio -> success count of 3 trials
+        return [
+            {"order": order, "ratio": c, "success": i < k} for c, k in successes.items() for i in range(3)
+        ]
+
+    assert script.threshold(rows(5, {2.0: 0, 3.0: 2}), 5, (2.0, 3.0), 0.9, 0.01) == 3.0  # one unlucky start
+    assert script.threshold(rows(5, {2.0: 0, 3.0: 0}), 5, (2.0, 3.0), 0.9, 0.01) is None
+    many = [{"order": 6, "ratio": 3.0, "success": i < 5} for i in range(10)]
+    assert script.threshold(many, 6, (3.0,), 0.9, 0.01) is None  # 5/10 at 3p: no threshold
+    config = {"rate_span": 0.02, "rate_drift": 0.01, "max_threshold": 3.0, "max_growth": 2.0}
+    results = {"tucker_rates": {"3": 0.9, "6": 0.9}, "tt_thresholds": {"4": 3.0, "5": None}, "config": config}
+    (v,) = script.check(results)
+    assert v.startswith("TT threshold m/p above 3.0 for some N")
+
+
+def test_c3_rule_normalises_by_each_draws_prediction_and_fails_an_order_dependent_rate():
+    check = load("tt_tucker_c3_factorization_rate").check
+
+    def row(order, q, predicted=0.9, seed=0):
+        return {
+            "format": "tt",
+            "order": order,
+            "seed": seed,
+            "asymptotic_rate": q,
+            "predicted_at_scale": predicted,
+        }
+
+    def results(rows):
+        return {"rows": rows, "prediction_tolerance": 0.1, "large_order": 8, "tol": 0.005}
+
+    good = [
+        row(3, 0.922, predicted=0.9215),
+        row(3, 0.862, predicted=0.862, seed=1),
+        row(8, 0.9001),
+        row(8, 0.8999, seed=1),
+    ]
+    assert check(results(good)) == []  # outside the spec's [0.86, 0.92] band, but on the formula
+    slow_at_8 = check(results([*good[:2], row(8, 0.95), row(8, 0.95, seed=1)]))  # rate changes with N
+    assert (
+        len(slow_at_8) == 3 and "tt N = 8 seed 0: asymptotic rate 0.9500, contraction 0.500x" in slow_at_8[0]
+    )
+    assert slow_at_8[2] == "tt N = 8: mean rate 0.9500 not within 0.005 of 0.90"
+    assert check(results([row(8, 0.893, predicted=0.893), row(8, 0.894, predicted=0.894, seed=1)])) == [
+        "tt N = 8: mean rate 0.8935 not within 0.005 of 0.90"
+    ]
+    assert check(results([row(3, float("nan"))]))  # no linear phase
+
+
+def test_c5_rate_rule_is_paired_and_fails_flat_or_rising_rates():
+    check = load("tt_tucker_c5_sensing_spectral").check
+
+    def results(rates_by_m):  # m -> per-draw rates (tt grid; tucker grid fixed and good)
+        def grid(fmt, table):
+            return [{"format": fmt, "order": 6, "d": 3, "m": m, "draw": k, "rate": q}
+                    for m, qs in table.items() for k, q in enumerate(qs)]  # fmt: skip
+
+        good = {200: [0.95, 0.94], 400: [0.91, 0.90], 800: [0.88, 0.89]}
+        success = [{"final_error": 1e-12}] * 4
+        return {"success": {"tt": success, "tucker": success}, "targets": {"tt": 1e-8, "tucker": 1e-11},
+                "min_fraction": 0.9, "rise_tolerance": 0.01,
+                "grids": {"tt": grid("tt", rates_by_m), "tucker": grid("tucker", good)}}  # fmt: skip
+
+    assert check(results({144: [0.97, 0.96], 288: [0.95, 0.955], 576: [0.945, 0.94]})) == []
+    assert check(results({144: [0.97, 0.96], 288: [0.96, 0.96], 576: [0.965, 0.955]})) == []  # within noise
+    (v,) = check(results({144: [0.95, 0.96], 288: [0.95, 0.96], 576: [0.95, 0.96]}))  # flat
+    assert "the rate does not improve from m = 144 to 576" in v
+    (v,) = check(results({144: [0.95, 0.95], 288: [0.92, 0.92], 576: [0.94, 0.94]}))  # rises by 0.02
+    assert "rises by more than 0.01 between neighbours" in v
+    (v,) = check(results({144: [0.93, 0.93], 288: [0.94, 0.94], 576: [0.95, 0.95]}))  # worse with m
+    assert "does not improve" in v
+
+
 def test_c6_binomial_rule_tolerates_sampling_noise_but_not_a_missing_transition():
     check = load("tt_tucker_c6_phase_transition").check
     assert check(c6_results(0, 10, 0, 10)) == []

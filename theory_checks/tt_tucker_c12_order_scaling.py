@@ -7,10 +7,19 @@ re-verified once the full text is available):
    N = 3..10): the seed-mean rates over N span at most 0.02 (pilot: [0.896, 0.914]), and the
    rate at the largest N is not slower than at the smallest N by more than 0.01.
 2. The TT sensing threshold grows at most mildly in N (E6 protocol, kappa <= 3 targets, d = 3,
-   r = 2, N = 4..7): the threshold m/p (the smallest ratio of the grid at which at least 90%
-   of the trials succeed) is at most 3 for every N (pilot: 10/10 at 3p for N = 4..7) and
-   grows by at most a factor of 2 from the smallest to the largest N (pilot: about 2 -> 3).
-   An exponential dependence would double D-driven counts with each N; p grows linearly.
+   r = 2, N = 4..7): the threshold m/p (the smallest ratio of the grid whose success count
+   is consistent with a rate of at least 90%: not significantly below it, one-sided binomial
+   test at alpha = 0.01, as in claim C6) is at most 3 for every N (pilot: 10/10 at 3p for
+   N = 4..7) and grows by at most a factor of 2 from the smallest to the largest N (pilot:
+   about 2 -> 3). An exponential dependence would double D-driven counts with each N; p
+   grows linearly.
+
+   Calibration: the rate at 3p is about 97%, not 100% (claim C6: some spectral starts lie in
+   the basin of a spurious minimum; the full E6 run had 10, 10, 9, 10 of 10 at N = 4..7, and
+   quick seed 3 of this check met one at N = 5). Asking for "at least 90% of 3 trials", i.e.
+   3/3, failed a true claim at about 10% of seeds; the binomial rule fails a 97% rate with
+   probability about 3e-5 per N with 3 trials and below 1e-6 with 10, and still fails a
+   threshold above 3 (0/3 or at most 5/10 successes at 3p).
 
 Command: ``tensorrec experiments run tt_tucker_c12_order_scaling [--quick]``.
 Runtime (one thread): about 15 s with --quick, 8 min in full.
@@ -21,6 +30,7 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+from scipy.stats import binom
 
 import tensorrec as tr
 from tensorrec.runner import script_main
@@ -37,6 +47,7 @@ class Config:
     ratios: tuple[float, ...] = (1.5, 2.0, 2.5, 3.0)
     trials: int = 10
     min_success: float = 0.9
+    alpha: float = 0.01
     max_threshold: float = 3.0
     max_growth: float = 2.0
 
@@ -53,16 +64,24 @@ def compute(cfg: Config, rng, log) -> dict:
         ]
         rates[order] = float(np.mean(trials))
     rows = phase_transition("tt", cfg.tt_orders, cfg.ratios, cfg.trials, tt_rng, log, kappa_max=3.0)
-    thresholds = {}
-    for order in cfg.tt_orders:
-        ok = [
-            c
-            for c in sorted(cfg.ratios)
-            if np.mean([r["success"] for r in rows if r["order"] == order and r["ratio"] == c])
-            >= cfg.min_success
-        ]
-        thresholds[order] = ok[0] if ok else None
-    return {"tucker_rates": rates, "tt_thresholds": thresholds, "config": dataclasses.asdict(cfg)}
+    thresholds = {
+        order: threshold(rows, order, cfg.ratios, cfg.min_success, cfg.alpha) for order in cfg.tt_orders
+    }
+    return {
+        "tucker_rates": rates,
+        "tt_thresholds": thresholds,
+        "tt_rows": rows,
+        "config": dataclasses.asdict(cfg),
+    }
+
+
+def threshold(rows: list[dict], order: int, ratios, min_success: float, alpha: float) -> float | None:
+    """The smallest ratio whose success count is not significantly below ``min_success``."""
+    for c in sorted(ratios):
+        cell = [r["success"] for r in rows if r["order"] == order and r["ratio"] == c]
+        if binom.cdf(sum(cell), len(cell), min_success) >= alpha:
+            return c
+    return None
 
 
 def check(results: dict) -> list[str]:

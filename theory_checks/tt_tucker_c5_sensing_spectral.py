@@ -2,14 +2,23 @@
 
 Pass rules (tucker_tt spec section 13), N = 6, d = 3, r = 2, 500 iterations, mu = 0.5:
 TT with kappa <= 3 targets and m = 576: at least 90% of the draws reach relative error
-< 1e-8; Tucker (gauss-Tucker) with m = 400: at least 90% reach < 1e-11; and on the E4/E5
-grids (gauss targets, m = 2, 4, 8 x the base count) the mean fitted rate over the draws
-decreases as m increases. Each draw keeps its truth across m, so the comparison is between
-measurement counts, not between targets. With --quick the fraction rule is applied to 4
-draws (so all 4 must succeed) and the grids use 2 draws of (N, d) = (6, 3).
+< 1e-8; Tucker (gauss-Tucker) with m = 400: at least 90% reach < 1e-11. With --quick the
+fraction rule is applied to 4 draws (so all 4 must succeed).
+
+"The rate improves with m" on the E4/E5 grids (m = 2, 4, 8 x the base count), with
+kappa <= 3 targets as the spec asks for this check (the rate of plain RGD on a gauss target
+is set by its condition number: a kappa = 13 draw is still in its transient after 500
+iterations at every m, so its fitted rate says nothing about m). Each draw keeps its truth
+across m, and the rules are paired by draw: the mean over draws of q(2x) - q(8x) is
+positive, and between neighbouring grid points the mean rate does not rise by more than
+0.01. Calibration, 24 kappa <= 3 draws per format at (6, 3) (stream 123): per-draw
+q(2x) - q(8x) has mean 0.027 and sd 0.010 (TT), 0.066 and 0.018 (Tucker); the neighbours'
+differences have means 0.018 / 0.009 (TT, sd 0.010 / 0.006) and 0.039 / 0.026 (Tucker). With
+the 4 quick draws (10 full) a true claim fails with probability below 1e-6 per seed
+(normal approximation); flat or rising rates fail (tests/test_theory_checks.py).
 
 Command: ``tensorrec experiments run tt_tucker_c5_sensing_spectral [--quick]``.
-Runtime (one thread): about 15 s with --quick, 3 min in full.
+Runtime (one thread): about 25 s with --quick, 3 min in full.
 """
 
 from __future__ import annotations
@@ -37,9 +46,11 @@ class Config:
     grid_cases: tuple[tuple[int, int], ...] = ((4, 4), (6, 3))
     grid_multiples: tuple[int, ...] = (2, 4, 8)
     grid_draws: int = 10
+    grid_kappa_max: float = 3.0
+    rise_tolerance: float = 0.01
 
 
-QUICK = {"draws": 4, "grid_cases": ((6, 3),), "grid_draws": 2}
+QUICK = {"draws": 4, "grid_cases": ((6, 3),), "grid_draws": 4}
 STUDY = "tt_tucker_sensing"  # the trial log shared with the scripts that run the same trials
 
 
@@ -69,21 +80,24 @@ def compute(cfg: Config, rng, log) -> dict:
             cfg.grid_draws,
             g,
             log,
+            kappa_max=cfg.grid_kappa_max,
             **common,
         )  # fmt: skip
         for fmt, g in zip(("tt", "tucker"), rngs[2:], strict=True)
     }
     targets = {"tt": cfg.tt_target, "tucker": cfg.tucker_target}
-    return {"success": success, "grids": grids, "targets": targets, "min_fraction": cfg.min_fraction}
+    return {"success": success, "grids": grids, "targets": targets, "min_fraction": cfg.min_fraction,
+            "rise_tolerance": cfg.rise_tolerance}  # fmt: skip
 
 
-def mean_rates(rows: list[dict]) -> dict[tuple[int, int], list[tuple[int, float]]]:
-    """(N, d) -> [(m, mean fitted rate over the draws)] in increasing m."""
-    out: dict[tuple[int, int], list[tuple[int, float]]] = {}
+def paired_rates(rows: list[dict]) -> dict[tuple[int, int], tuple[list[int], np.ndarray]]:
+    """(N, d) -> (the m values in increasing order, rates as an (m, draw) array)."""
+    out = {}
     for case in sorted({(r["order"], r["d"]) for r in rows}):
         sub = [r for r in rows if (r["order"], r["d"]) == case]
-        ms = sorted({r["m"] for r in sub})
-        out[case] = [(m, float(np.mean([r["rate"] for r in sub if r["m"] == m]))) for m in ms]
+        ms, draws = sorted({r["m"] for r in sub}), sorted({r["draw"] for r in sub})
+        rate = {(r["m"], r["draw"]): r["rate"] for r in sub}
+        out[case] = (ms, np.array([[rate[(m, k)] for k in draws] for m in ms], dtype=float))
     return out
 
 
@@ -95,13 +109,21 @@ def check(results: dict) -> list[str]:
         if ok < results["min_fraction"] * len(rows):
             finals = ", ".join(f"{r['final_error']:.1e}" for r in rows)
             violations.append(f"{fmt}: {ok}/{len(rows)} draws reached {target:g} (final errors {finals})")
+    tol = results["rise_tolerance"]
     for fmt, rows in results["grids"].items():
-        for (order, d), pairs in mean_rates(rows).items():
-            rates = [q for _, q in pairs]
-            if not all(b < a for a, b in zip(rates, rates[1:], strict=False)):
-                table = ", ".join(f"m = {m}: {q:.4f}" for m, q in pairs)
+        for (order, d), (ms, q) in paired_rates(rows).items():
+            means = q.mean(axis=1)
+            table = ", ".join(f"m = {m}: {v:.4f}" for m, v in zip(ms, means, strict=True))
+            where = f"{fmt} (N, d) = ({order}, {d})"
+            if not np.all(np.isfinite(q)):
+                violations.append(f"{where}: a draw has no fitted rate ({table})")
+            elif not np.mean(q[0] - q[-1]) > 0:
                 violations.append(
-                    f"{fmt} (N, d) = ({order}, {d}): mean rate does not decrease with m ({table})"
+                    f"{where}: the rate does not improve from m = {ms[0]} to {ms[-1]} ({table})"
+                )
+            elif np.any(np.diff(means) > tol):
+                violations.append(
+                    f"{where}: the mean rate rises by more than {tol} between neighbours ({table})"
                 )
     return violations
 

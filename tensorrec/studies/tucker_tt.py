@@ -57,6 +57,7 @@ def factorization_trial(
         1e-12, endpoint form, spec section 8.3); ``asymptotic_rate`` (least squares over the
         second half of that window); ``predicted`` = 1 - mu sigma_min^2 / w with w =
         ||X*||^2 for "init"/"truth" (the theory's scale) and sigma_max(X*)^2 otherwise;
+        ``predicted_at_scale`` the same with the scale the run used (||X0||^2 for "init");
         sigma_min^2, sigma_max^2 and kappa of the truth; the stop reason.
     """
     fmt = FORMATS[format]
@@ -72,6 +73,7 @@ def factorization_trial(
     sigma_min2 = min(float(s[-1]) for s in sigmas) ** 2
     sigma_max2 = max(float(s[0]) for s in sigmas) ** 2
     w = sigma_max2 if scale == "truth_spectral" else truth.norm() ** 2
+    used = {"init": start.norm() ** 2, "truth": w, "truth_spectral": w}[scale]
     operator = Identity(truth.shape)
     result = recover(
         operator, operator.apply_format(truth), format=format, ranks=truth.ranks, init=start,
@@ -84,6 +86,7 @@ def factorization_trial(
         "rate": fitted_rate(errors),
         "asymptotic_rate": asymptotic_rate(errors),
         "predicted": 1 - step * sigma_min2 / w,
+        "predicted_at_scale": 1 - step * sigma_min2 / used,
         "sigma_min2": sigma_min2,
         "sigma_max2": sigma_max2,
         "kappa": truth.condition_number(),

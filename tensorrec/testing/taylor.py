@@ -33,8 +33,12 @@ class TaylorSlopes:
 
 
 def fit_slope(ts: np.ndarray, errors: np.ndarray, floor: float, t_max: float = 0.1) -> float:
-    """Least-squares slope of log(error) vs log(t) over t <= t_max, error above ``floor``.
+    """The log-log slope of ``errors`` against ``ts`` over t <= t_max, errors above ``floor``:
+    the median of the slopes between successive usable points.
 
+    The median, not a least-squares line, because a remainder such as |c2 t^2 + c3 t^3|
+    vanishes where its terms cancel: the dip at t = -c2 / c3 pulls a line fit off (a correct
+    gradient fitted 1.85 at one seed of claim C1) but moves only one or two local slopes.
     Raises ``ValueError`` when fewer than 3 points are usable (e.g. an exactly linear cost).
     """
     mask = (ts <= t_max) & (errors > floor) & np.isfinite(errors)
@@ -43,7 +47,8 @@ def fit_slope(ts: np.ndarray, errors: np.ndarray, floor: float, t_max: float = 0
             f"errors: fewer than 3 remainders above the round-off floor {floor:.1e} for t <= {t_max}; "
             "the expansion is exact to round-off along this direction, so no slope can be fitted"
         )
-    return float(np.polyfit(np.log(ts[mask]), np.log(errors[mask]), 1)[0])
+    log_t, log_e = np.log(ts[mask]), np.log(errors[mask])
+    return float(np.median(np.diff(log_e) / np.diff(log_t)))
 
 
 def taylor_slopes(
