@@ -8,6 +8,7 @@ Nothing here casts a dtype or moves a device behind the caller's back: mismatche
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 import numbers
@@ -76,13 +77,17 @@ def to_torch(a: object) -> object:
 
 
 def to_numpy(a: object) -> object:
-    """Hand tensors (or tuples of tensors) back as numpy arrays; other values pass through."""
+    """Hand tensors (in tuples, lists or the fields of a dataclass instance, such as a
+    report) back as numpy arrays; other values pass through."""
     if isinstance(a, torch.Tensor):
         return a.detach().cpu().numpy() if a.device.type != "cpu" else a.detach().numpy()
     if isinstance(a, tuple):
         return tuple(to_numpy(b) for b in a)
     if isinstance(a, list):
         return [to_numpy(b) for b in a]
+    if dataclasses.is_dataclass(a) and not isinstance(a, type):
+        changed = {f.name: to_numpy(getattr(a, f.name)) for f in dataclasses.fields(a) if f.init}
+        return dataclasses.replace(a, **changed)
     return a
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import torch
 
-from tensorrec._backend import as_tensor, check_choice, check_finite, resolve_dtype
+from tensorrec._backend import as_tensor, check_choice, check_finite, numpy_boundary, resolve_dtype
 from tensorrec._random import RngLike, as_generator, randn
 from tensorrec.formats.paired import PairedRankOne
 from tensorrec.operators.paired import FourierBDPR
@@ -58,6 +58,7 @@ class BDPRModel:
             raise TypeError("h, x: expected real vectors for a real model, got complex")
         return h, x
 
+    @numpy_boundary
     def forward(self, h, x) -> torch.Tensor:
         """``y = abs(fft(B h) * fft(C x))**2 / L`` (length L, O(L log L + L (K + N)) work)."""
         h, x = self._check_factors(h, x)
@@ -77,12 +78,14 @@ class BDPRModel:
         return torch.einsum("li,lj,lk,lm->lijkm", b, b.conj(), c, c.conj())
 
 
+@numpy_boundary
 def lift(h, x) -> torch.Tensor:
     """X = h o conj(h) o x o conj(x), shape (K, K, N, N); ||X||_F = ||h||^2 ||x||^2."""
     h, x = as_tensor(h, "h"), as_tensor(x, "x")
     return torch.einsum("i,j,k,m->ijkm", h, h.conj(), x, x.conj())
 
 
+@numpy_boundary
 def tensor_error(h, x, h_star, x_star) -> float:
     """||X(h, x) - X(h*, x*)||_F without forming the tensors and without cancellation
     (:meth:`~tensorrec.formats.PairedRankOne.distance`; the expansion

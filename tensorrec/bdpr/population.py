@@ -18,7 +18,7 @@ import dataclasses
 
 import torch
 
-from tensorrec._backend import check_choice, check_positive_int
+from tensorrec._backend import check_choice, check_positive_int, numpy_boundary
 from tensorrec._random import RngLike, as_generator
 from tensorrec.landscape import FactorPhases, FactorSigns
 from tensorrec.manifolds import Product, Sphere
@@ -27,6 +27,7 @@ from tensorrec.optim import Problem
 MODELS = ("A", "B", "bdpr")
 
 
+@numpy_boundary
 def phi(model: str, field: str, alpha, beta):
     """The population risk as a function of the overlaps (spec 3.2, on the unit spheres)."""
     if model == "A":
@@ -43,6 +44,7 @@ def _overlap(truth, v):
     return (s.conj() * s).real
 
 
+@numpy_boundary
 def risk(model: str, field: str, h, x, h_star, x_star) -> float:
     """The population risk F = (1/2) E abs(<A, X(h, x) - X(h*, x*)>)^2 at arbitrary (non-unit)
     factors and truth, in closed form (spec 3.2, middle column with general truth norms).

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import torch
 
-from tensorrec._backend import tree_scale
+from tensorrec._backend import numpy_boundary, tree_scale
 from tensorrec._random import RngLike, as_generator
 from tensorrec.landscape._flat import flatten, unflatten
 from tensorrec.landscape.hessian import rhess
@@ -32,6 +32,7 @@ class CriticalPoint:
     detail: str = ""
 
 
+@numpy_boundary
 def classify(
     problem,
     x,

@@ -8,18 +8,20 @@ import dataclasses
 import numpy as np
 import torch
 
-from tensorrec._backend import check_positive_int, describe
+from tensorrec._backend import check_positive_int, describe, numpy_boundary, to_numpy, to_torch
 from tensorrec.landscape._flat import flatten, metric_scale, unflatten
 from tensorrec.optim import Problem
 
 MAX_AMBIENT = 20_000  # flat ambient coordinates a dense tangent basis may be built from
 
 
+@numpy_boundary
 def rgrad(problem: Problem, x):
     """grad f(x) = the manifold's conversion of the Euclidean gradient."""
     return problem.rgrad(x)
 
 
+@numpy_boundary
 def rhvp(problem: Problem, x, u):
     """Hess f(x)[u] for a tangent vector ``u`` (the objective's ehvp, or autograd)."""
     return problem.rhess(x, u)
@@ -49,11 +51,14 @@ class HessianInfo:
     asymmetry: float
 
     def tangent(self, coefficients) -> object:
-        """The tangent vector sum_i c_i e_i."""
-        flat = sum(float(c) * flatten(e) for c, e in zip(coefficients, self.basis, strict=True))
-        return unflatten(flat, self.basis[0])
+        """The tangent vector sum_i c_i e_i (numpy when the basis is, e.g. after a numpy call)."""
+        basis = [to_torch(e) for e in self.basis]
+        flat = sum(float(c) * flatten(e) for c, e in zip(coefficients, basis, strict=True))
+        out = unflatten(flat, basis[0])
+        return to_numpy(out) if basis[0] is not self.basis[0] else out
 
 
+@numpy_boundary
 def tangent_basis(manifold, x, vertical=(), *, max_dim: int = 2000):
     """An orthonormal real basis of T_x M (metric of ``manifold``), with the span of the
     ``vertical`` tangent vectors removed (symmetry directions). Built by projecting the
@@ -102,6 +107,7 @@ def _check_diagonal_metric(manifold, x, basis) -> None:
         )
 
 
+@numpy_boundary
 def rhess(problem: Problem, x, *, symmetry=None, horizontal: bool = True, max_dim: int = 2000) -> HessianInfo:
     """The dense Riemannian Hessian at ``x`` (d Hessian-vector products, d = dim T_x M minus
     the symmetry directions when ``horizontal``).
@@ -131,6 +137,7 @@ def rhess(problem: Problem, x, *, symmetry=None, horizontal: bool = True, max_di
     return HessianInfo(basis=basis, matrix=h, eigenvalues=w, eigenvectors=v, asymmetry=asymmetry)
 
 
+@numpy_boundary
 def rhess_eigs(problem: Problem, x, k: int = 6, which: str = "SA", *, symmetry=None, tol: float = 1e-12):
     """The ``k`` smallest (``"SA"``) or largest (``"LA"``) eigenvalues of the Riemannian Hessian
     by Lanczos (scipy ``eigsh``) on Hessian-vector products; no basis is formed.

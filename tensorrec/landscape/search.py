@@ -7,7 +7,7 @@ import math
 
 import torch
 
-from tensorrec._backend import check_choice, check_positive_finite, check_positive_int
+from tensorrec._backend import check_choice, check_positive_finite, check_positive_int, numpy_boundary
 from tensorrec._random import RngLike, spawn
 from tensorrec.landscape._flat import flatten, metric_scale
 from tensorrec.landscape.classify import CriticalPoint, classify
@@ -28,6 +28,7 @@ class SearchResult:
     grad_norms: list[float]
 
 
+@numpy_boundary
 def newton_step(problem: Problem, x, *, symmetry=None, trust_radius: float = 0.5, rcond: float = 1e-10):
     """x+ = R_x(eta) with Hess f(x)[eta] = -grad f(x) solved by least squares (pseudo-inverse)
     on the horizontal tangent space, ||eta|| capped at ``trust_radius``. Converges to

@@ -31,6 +31,8 @@ _WRAPPED = (
     "project_tangent",
     "transport",
     "retract",
+    "exp",
+    "log",
     "project_point",
     "egrad_to_rgrad",
     "ehess_to_rhess",
@@ -211,3 +213,8 @@ def max_violation(residual: torch.Tensor, ndim: int) -> float:
 
 def sqrt_dim(n: int) -> float:
     return math.sqrt(max(n, 1))
+
+
+for _name in _WRAPPED:  # the base class's own defaults (inner, norm, check_point, ...) too
+    if _name in Manifold.__dict__:
+        setattr(Manifold, _name, numpy_boundary(Manifold.__dict__[_name]))
