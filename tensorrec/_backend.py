@@ -171,10 +171,32 @@ def resolve_dtype(dtype: torch.dtype | None, field: str) -> torch.dtype:
     """The dtype to create data with: the default for ``field`` or a checked explicit one."""
     if dtype is None:
         return DEFAULT_COMPLEX_DTYPE if field == "complex" else DEFAULT_DTYPE
+    if dtype in HALF_DTYPES:
+        raise TypeError(
+            f"dtype: {dtype} is not supported (the solvers' accuracy needs float32 or float64); "
+            "use torch.float32 or torch.float64"
+        )
     allowed = _COMPLEX if field == "complex" else _FLOATING
     if dtype not in allowed:
-        raise TypeError(f"dtype: expected one of {allowed} for a {field} manifold, got {dtype}")
+        raise TypeError(f"dtype: expected one of {allowed} for {field} data, got {dtype}")
     return dtype
+
+
+HALF_DTYPES = (torch.float16, torch.bfloat16)
+"""Refused everywhere with a clear message: too coarse for the solvers' tolerances."""
+
+
+def check_input_dtype(name: str, t: torch.Tensor, expected: torch.dtype | None) -> torch.Tensor:
+    """``t`` unchanged when its dtype is ``expected`` (or any float32/float64/complex dtype when
+    ``expected`` is None), else a TypeError naming the argument: nothing is cast silently."""
+    if t.dtype in HALF_DTYPES:
+        raise TypeError(f"{name}: {t.dtype} is not supported; use float32 or float64")
+    if expected is not None and t.dtype != expected:
+        raise TypeError(
+            f"{name}: expected dtype {expected} (the operator's), got {t.dtype}; cast it explicitly "
+            f"(e.g. {name}.to({expected}))"
+        )
+    return t
 
 
 def real_dtype(dtype: torch.dtype) -> torch.dtype:

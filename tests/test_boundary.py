@@ -75,10 +75,14 @@ def _model():
 FUNCTIONS = {
     "landscape.rgrad": lambda: landscape.rgrad(_rayleigh(), Sphere(5).random_point(0).numpy()),
     "landscape.rhvp": lambda: landscape.rhvp(
-        _rayleigh(), Sphere(5).random_point(0).numpy(), Sphere(5).random_tangent(Sphere(5).random_point(0), 1).numpy()
+        _rayleigh(),
+        Sphere(5).random_point(0).numpy(),
+        Sphere(5).random_tangent(Sphere(5).random_point(0), 1).numpy(),
     ),
     "landscape.newton_step": lambda: landscape.newton_step(_rayleigh(), Sphere(5).random_point(0).numpy()),
-    "landscape.rhess.eigenvalues": lambda: landscape.rhess(_rayleigh(), Sphere(5).random_point(0).numpy()).eigenvalues,
+    "landscape.rhess.eigenvalues": lambda: (
+        landscape.rhess(_rayleigh(), Sphere(5).random_point(0).numpy()).eigenvalues
+    ),
     "landscape.classify.point": lambda: landscape.classify(_rayleigh(), np.eye(5)[0]).point,
     "landscape.classify.eigenvalues": lambda: landscape.classify(_rayleigh(), np.eye(5)[0]).eigenvalues,
     "bdpr.lift": lambda: bdpr.lift(np.ones(3) / 3**0.5, np.ones(4) / 2),
@@ -93,3 +97,136 @@ FUNCTIONS = {
 def test_functions_give_numpy_for_numpy(label):
     out = FUNCTIONS[label]()
     assert is_numpy(out), f"{label} returned {type(out)}"
+
+
+# --- invalid input: a clear error naming the argument, before any work ----------------------
+
+from tensorrec.formats import TTTensor, TuckerTensor  # noqa: E402
+from tensorrec.operators import DenseGaussian, EntrySampling, Identity, KroneckerGaussian  # noqa: E402
+from tensorrec.recovery import recover  # noqa: E402
+
+_T = TuckerTensor.random((4, 4, 4), (2, 2, 2), 0)
+_A = DenseGaussian((4, 4, 4), 80, 0)
+_Y = _A.apply_format(_T)
+_X = torch.eye(5, dtype=torch.float64)[0]
+
+
+def _recover(**kw):
+    args = {"format": "tucker", "ranks": (2, 2, 2), "stop": {"max_iter": 2}}
+    y = kw.pop("y", _Y)
+    return recover(_A, y, **{**args, **kw})
+
+
+def _prox_scalar():
+    problem = tr.Problem(Euclidean(3), lambda z: (z**2).sum())
+    return tr.proximal_gradient(problem, lambda v, mu: v.sum(), torch.ones(3, dtype=torch.float64), step=0.1)
+
+
+INVALID = {
+    "classify tol_eig < 0": (
+        lambda: landscape.classify(_rayleigh(), _X, tol_eig=-1),
+        ValueError,
+        "tol_eig: ",
+    ),
+    "classify grad_tol NaN": (
+        lambda: landscape.classify(_rayleigh(), _X, grad_tol=float("nan")),
+        ValueError,
+        "grad_tol: ",
+    ),
+    "classify not a problem": (lambda: landscape.classify(lambda x: x, _X), TypeError, "problem: "),
+    "deduplicate tol < 0": (lambda: landscape.deduplicate([_X, _X], tol=-1), ValueError, "tol: "),
+    "wilson successes > n": (lambda: landscape.wilson_interval(5, 3), ValueError, "successes: "),
+    "wilson n < 0": (lambda: landscape.wilson_interval(0, -1), ValueError, "n: "),
+    "recover y float32": (lambda: _recover(y=_Y.float()), TypeError, "y: expected dtype torch.float64"),
+    "recover y complex": (
+        lambda: _recover(y=_Y.to(torch.complex128)),
+        TypeError,
+        "y: expected dtype torch.float64",
+    ),
+    "recover y float16": (lambda: _recover(y=_Y.half()), TypeError, "y: torch.float16 is not supported"),
+    "recover y list": (lambda: _recover(y=_Y.tolist()), TypeError, "y: "),
+    "recover y ints": (lambda: _recover(y=np.ones(80, dtype=int)), TypeError, "y: "),
+    "recover y NaN": (lambda: _recover(y=_Y * float("nan")), ValueError, "y: "),
+    "recover y wrong length": (lambda: _recover(y=_Y[:-1]), ValueError, "y: "),
+    "recover ranks too big": (lambda: _recover(ranks=(5, 5, 5)), ValueError, "ranks[0]: "),
+    "recover ranks a string": (lambda: _recover(ranks="2"), TypeError, "ranks: "),
+    "recover step < 0": (lambda: _recover(step=-1), ValueError, "step: "),
+    "recover step NaN": (lambda: _recover(step=float("nan")), ValueError, "step: "),
+    "recover scale < 0": (lambda: _recover(scale=-1.0), ValueError, "scale: "),
+    "recover unknown scale": (lambda: _recover(scale="huge"), ValueError, "scale: "),
+    "recover unknown method": (lambda: _recover(method="newton"), ValueError, "method: "),
+    "recover unknown format": (lambda: _recover(format="cp"), ValueError, "format: "),
+    "recover max_iter < 0": (lambda: _recover(stop={"max_iter": -1}), ValueError, "max_iter: "),
+    "recover unknown stop": (lambda: _recover(stop={"tol": 1e-3}), ValueError, "stop: "),
+    "apply float32 x": (lambda: _A.apply(torch.ones(4, 4, 4)), TypeError, "x: expected dtype torch.float64"),
+    "apply bfloat16 x": (lambda: _A.apply(torch.ones(4, 4, 4, dtype=torch.bfloat16)), TypeError, "x: "),
+    "apply wrong shape": (lambda: _A.apply(torch.ones(4, 4, dtype=torch.float64)), ValueError, "x: "),
+    "apply_format float32": (
+        lambda: _A.apply_format(TuckerTensor.random((4, 4, 4), (2, 2, 2), 0, dtype=torch.float32)),
+        TypeError,
+        "t: ",
+    ),
+    "DenseGaussian float16": (lambda: DenseGaussian((4, 4), 3, 0, dtype=torch.float16), TypeError, "dtype: "),
+    "DenseGaussian m = 0": (lambda: DenseGaussian((4, 4), 0, 0), ValueError, "m: "),
+    "DenseGaussian too large": (lambda: DenseGaussian((10**4,) * 2, 10**6, 0), MemoryError, "m, shape: "),
+    "KroneckerGaussian too large": (
+        lambda: KroneckerGaussian((10**3,) * 3, 10**7, 0),
+        MemoryError,
+        "m, shape: ",
+    ),
+    "KroneckerGaussian shape 0": (lambda: KroneckerGaussian((4, 0), 3, 0), ValueError, "shape[1]: "),
+    "EntrySampling D > int64": (lambda: EntrySampling.random((2**32,) * 2, 10, 0), ValueError, "shape: "),
+    "EntrySampling float indices": (lambda: EntrySampling((3, 3), np.zeros((2, 2))), TypeError, "indices: "),
+    "EntrySampling index out of range": (
+        lambda: EntrySampling((3, 3), np.array([[0, 3]])),
+        ValueError,
+        "indices: ",
+    ),
+    "Identity shape negative": (lambda: Identity((3, -1)), ValueError, "shape[1]: "),
+    "TT ranks above the unfolding": (lambda: TTTensor.random((2, 2, 2), (5, 5), 0), ValueError, "ranks[0]: "),
+    "Tucker float16": (
+        lambda: TuckerTensor.random((3, 3, 3), (2, 2, 2), 0, dtype=torch.float16),
+        TypeError,
+        "dtype: ",
+    ),
+    "Tucker from_dense NaN": (
+        lambda: TuckerTensor.from_dense(torch.full((3, 3, 3), float("nan")), (2, 2, 2)),
+        ValueError,
+        "x: ",
+    ),
+    "rgd step < 0": (lambda: tr.rgd(_rayleigh(), _X, step=-1.0), ValueError, "step: "),
+    "rgd step 0": (lambda: tr.rgd(_rayleigh(), _X, step=0.0), ValueError, "step: "),
+    "rgd x0 off the manifold": (lambda: tr.rgd(_rayleigh(), 2 * _X, step=0.1), ValueError, "x0: "),
+    "rgd unknown stop": (lambda: tr.rgd(_rayleigh(), _X, step=0.1, stop={"tol": 1}), ValueError, "stop: "),
+    "prox returns a scalar": (_prox_scalar, ValueError, "prox: expected prox(v, mu) to return"),
+    "bdpr unknown sensing": (lambda: bdpr.sensing_problem(4, 4, 40, sensing="nope"), ValueError, "sensing: "),
+    "bdpr unknown field": (
+        lambda: bdpr.population_problem("A", 4, 4, field="quaternion"),
+        ValueError,
+        "field: ",
+    ),
+    "bdpr unknown model": (lambda: bdpr.risk("Z", "real", _X, _X, _X, _X), ValueError, "model: "),
+    "bdpr check_step mu < 0": (lambda: bdpr.check_step("A", "real", -1.0), ValueError, "step: "),
+}
+
+
+@pytest.mark.parametrize("label", list(INVALID))
+def test_invalid_input_gets_a_clear_error_naming_the_argument(label):
+    call, error, start = INVALID[label]
+    with pytest.raises(error) as info:
+        call()
+    assert str(info.value).startswith(start), str(info.value)
+
+
+def test_one_int_rank_means_that_rank_everywhere():
+    res = _recover(ranks=2)
+    assert res.point.ranks == (2, 2, 2)
+    tt = recover(_A, _Y, format="tt", ranks=2, stop={"max_iter": 2})
+    assert tt.point.ranks == (2, 2)
+
+
+def test_entry_sampling_indexes_tensors_beyond_2_to_the_32_entries_exactly():
+    op = EntrySampling.random((2**20, 2**20, 4), 50, 0)
+    assert int(op.linear.max()) < 2**42 and op.linear.dtype == torch.int64
+    idx = np.array([[2**20 - 1, 2**20 - 1, 3]])
+    assert int(EntrySampling((2**20, 2**20, 4), idx).linear[0]) == 2**42 - 1

@@ -64,7 +64,7 @@ def test_c3_rule_normalises_by_each_draws_prediction_and_fails_an_order_dependen
         }
 
     def results(rows):
-        return {"rows": rows, "prediction_tolerance": 0.1, "large_order": 8, "tol": 0.005}
+        return {"rows": rows, "prediction_band": (0.9, 1.4), "large_order": 8, "tol": 0.005}
 
     good = [
         row(3, 0.922, predicted=0.9215),

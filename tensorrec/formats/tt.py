@@ -112,6 +112,12 @@ class TTTensor(FormatMixin):
     def device(self) -> torch.device:
         return self.cores[0].device
 
+    @staticmethod
+    def rank_count(order: int) -> int:
+        """How many bond ranks a TT of this order has (order - 1): what a single int
+        ``ranks=r`` expands to in ``recover``."""
+        return order - 1
+
     @property
     def dof(self) -> int:
         """Manifold dimension p = sum_i r_{i-1} d_i r_i - sum_{i<N} r_i^2 (spec section 3.4)."""

@@ -146,6 +146,12 @@ class TuckerTensor(FormatMixin):
     def device(self) -> torch.device:
         return self.core.device
 
+    @staticmethod
+    def rank_count(order: int) -> int:
+        """How many ranks a Tucker tensor of this order has (one per mode): what a single
+        int ``ranks=r`` expands to in ``recover``."""
+        return order
+
     @property
     def dof(self) -> int:
         """Manifold dimension p = prod r_n + sum_n (d_n r_n - r_n^2) (spec section 3.4)."""

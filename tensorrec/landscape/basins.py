@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import torch
 
-from tensorrec._backend import check_positive_int, tree_map
+from tensorrec._backend import check_positive_finite, check_positive_int, tree_map
 from tensorrec._random import RngLike, spawn
 from tensorrec.landscape.classify import classify
 from tensorrec.optim import GradNorm, MaxIter, Problem, rgd
@@ -18,7 +18,12 @@ _KIND_TO_OUTCOME = {"minimum": "spurious_minimum", "strict_saddle": "saddle", "m
 
 
 def wilson_interval(successes: int, n: int, z: float = 1.959964) -> tuple[float, float]:
-    """The Wilson score interval of a binomial proportion (95% by default)."""
+    """The Wilson score interval of a binomial proportion (95% by default); (0, 1) for n = 0."""
+    n = check_positive_int("n", n, minimum=0)
+    successes = check_positive_int("successes", successes, minimum=0)
+    if successes > n:
+        raise ValueError(f"successes: expected at most n = {n}, got {successes}")
+    z = check_positive_finite("z", z)
     if n == 0:
         return (0.0, 1.0)
     p = successes / n

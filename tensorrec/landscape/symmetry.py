@@ -12,6 +12,7 @@ import math
 
 import torch
 
+from tensorrec._backend import check_positive_finite
 from tensorrec.landscape._flat import parts
 
 
@@ -113,6 +114,7 @@ class FactorPhases(NoSymmetry):
 def deduplicate(points, symmetry=None, tol: float = 1e-6) -> list[int]:
     """Indices of one representative per orbit cluster (greedy: a point joins the first kept
     point within ``tol`` in orbit distance)."""
+    tol = check_positive_finite("tol", tol)
     symmetry = NoSymmetry() if symmetry is None else symmetry
     kept: list[int] = []
     for i, p in enumerate(points):

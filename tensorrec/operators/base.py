@@ -6,7 +6,7 @@ import math
 
 import torch
 
-from tensorrec._backend import as_tensor, check_finite, check_positive_int, numpy_boundary
+from tensorrec._backend import as_tensor, check_finite, check_input_dtype, check_positive_int, numpy_boundary
 from tensorrec.operators import dispatch
 
 
@@ -39,6 +39,12 @@ class Operator:
         return self
 
     @property
+    def dtype(self) -> torch.dtype | None:
+        """The dtype inputs and measurements must have (None: any float32/float64/complex
+        dtype). Nothing is cast silently: a mismatch is a TypeError naming the argument."""
+        return None
+
+    @property
     def size(self) -> int:
         """D = prod d_n, the number of entries of an input tensor."""
         return math.prod(self.shape)
@@ -60,7 +66,7 @@ class Operator:
         x = as_tensor(x, name)
         if tuple(x.shape) != self.shape:
             raise ValueError(f"{name}: expected shape {self.shape}, got {tuple(x.shape)}")
-        return x
+        return check_input_dtype(name, x, self.dtype)
 
     def check_measurements(self, y, name: str = "y") -> torch.Tensor:
         """``y`` as a finite vector of length m, else a clear error."""
@@ -68,7 +74,7 @@ class Operator:
         if y.ndim != 1 or y.shape[0] != self.m:
             raise ValueError(f"{name}: expected a vector of length m = {self.m}, got shape {tuple(y.shape)}")
         check_finite(name, y)
-        return y
+        return check_input_dtype(name, y, self.dtype)
 
     @numpy_boundary
     def apply(self, x) -> torch.Tensor:

@@ -138,6 +138,12 @@ def check_format(operator, x, name: str = "x") -> None:
             f"{name}: expected a tensor format (to_point, to_dense, ...) of shape {operator.shape}, "
             f"got {describe(x)}"
         )
+    expected = getattr(operator, "dtype", None)
+    if expected is not None and getattr(x, "dtype", expected) != expected:
+        raise TypeError(
+            f"{name}: expected a tensor of dtype {expected} (the operator's), got {x.dtype}; build it with "
+            f"dtype={expected} or use an operator of dtype {x.dtype}"
+        )
 
 
 __all__ = [

@@ -11,6 +11,7 @@ from tensorrec._backend import (
     available_memory,
     check_choice,
     check_finite,
+    check_input_dtype,
     check_positive_int,
     describe,
     resolve_dtype,
@@ -78,6 +79,10 @@ class DenseGaussian(Operator):
 
     def __repr__(self) -> str:
         return f"DenseGaussian(shape={self.shape}, m={self.m}, normalization={self.normalization!r})"
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return self.matrix.dtype
 
     def _apply(self, x):
         return self.matrix @ x.reshape(-1)
@@ -149,18 +154,22 @@ class DenseStack(Operator):
     def __repr__(self) -> str:
         return f"DenseStack(batch={self.batch}, shape={self.shape}, m={self.m})"
 
+    @property
+    def dtype(self) -> torch.dtype:
+        return self.matrices.dtype
+
     def check_input(self, x, name: str = "x") -> torch.Tensor:
         x = as_tensor(x, name)
         if tuple(x.shape) != (self.batch, *self.shape):
             raise ValueError(f"{name}: expected shape {(self.batch, *self.shape)}, got {tuple(x.shape)}")
-        return x
+        return check_input_dtype(name, x, self.dtype)
 
     def check_measurements(self, y, name: str = "y") -> torch.Tensor:
         y = as_tensor(y, name)
         if tuple(y.shape) != (self.batch, self.m):
             raise ValueError(f"{name}: expected shape {(self.batch, self.m)}, got {tuple(y.shape)}")
         check_finite(name, y)
-        return y
+        return check_input_dtype(name, y, self.dtype)
 
     def _apply(self, x):
         return (self.matrices @ x.reshape(self.batch, -1, 1))[..., 0]
@@ -209,13 +218,28 @@ class KroneckerGaussian(Operator):
     """
 
     def __init__(
-        self, shape, m: int, rng: RngLike = None, *, normalization: str = "1/m", dtype=None, device=None
+        self,
+        shape,
+        m: int,
+        rng: RngLike = None,
+        *,
+        normalization: str = "1/m",
+        dtype=None,
+        device=None,
+        max_bytes=None,
     ):
         shape = check_shape(shape)
         m = check_positive_int("m", m)
         check_choice("normalization", normalization, NORMALIZATIONS)
         field = "complex" if dtype is not None and dtype.is_complex else "real"
         dtype = resolve_dtype(dtype, field)
+        need = m * sum(shape) * torch.empty((), dtype=dtype).element_size()
+        limit = available_memory() // 2 if max_bytes is None else int(max_bytes)
+        if need > limit:
+            raise MemoryError(
+                f"m, shape: the {m} x {sum(shape)} rank-one vectors ({dtype}) need {need / 2**30:.2f} GiB, "
+                f"above the limit of {limit / 2**30:.2f} GiB (max_bytes)"
+            )
         gen = as_generator(rng)
         scale = m ** (-0.5 / len(shape)) if normalization == "1/m" else 1.0
         vectors = tuple(randn(gen, (m, d), dtype=dtype, device=device) * scale for d in shape)
@@ -240,6 +264,10 @@ class KroneckerGaussian(Operator):
         letters, k = symbols(len(self.shape), 1), symbols(1)
         self._apply_eq = ",".join(k + c for c in letters) + "," + letters + "->" + k
         self._adjoint_eq = k + "," + ",".join(k + c for c in letters) + "->" + letters
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return self.vectors[0].dtype
 
     @property
     def rows(self) -> KroneckerRows:

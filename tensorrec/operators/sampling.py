@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 
@@ -14,6 +16,10 @@ from tensorrec.operators.base import Operator, check_shape
 from tensorrec.operators.dispatch import SampledEntries, autograd_vjp, register, register_vjp
 
 _NUMBA_DTYPES = (torch.float64, torch.float32, torch.complex128)
+
+
+INDEX_MAX = 2**63 - 1
+"""The largest linear index of a sampled entry (int64)."""
 
 
 class EntrySampling(Operator):
@@ -56,7 +62,12 @@ class EntrySampling(Operator):
                     f"indices: expected entries of column {n} in [0, {d}), "
                     f"got {int(idx[row, n])} in row {row}"
                 )
-        strides = [int(np.prod(self.shape[n + 1 :])) for n in range(len(self.shape))]
+        if math.prod(self.shape) > INDEX_MAX:
+            raise ValueError(
+                f"shape: D = {math.prod(self.shape)} entries do not fit the int64 linear index "
+                f"(at most {INDEX_MAX})"
+            )
+        strides = [math.prod(self.shape[n + 1 :]) for n in range(len(self.shape))]  # Python ints
         strides = torch.tensor(strides, device=idx.device)
         self.linear = idx @ strides
         if not allow_duplicates:
@@ -89,7 +100,11 @@ class EntrySampling(Operator):
         """``m`` distinct entries drawn uniformly without replacement."""
         shape = check_shape(shape)
         m = check_positive_int("m", m)
-        total = int(np.prod(shape))
+        total = math.prod(shape)  # a Python int: no overflow
+        if total > INDEX_MAX:
+            raise ValueError(
+                f"shape: D = {total} entries do not fit the int64 linear index (at most {INDEX_MAX})"
+            )
         if m > total:
             raise ValueError(f"m: expected at most D = {total} distinct entries, got {m}")
         linear = as_generator(rng).choice(total, size=m, replace=False)

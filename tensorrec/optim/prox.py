@@ -5,7 +5,9 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-from tensorrec._backend import check_positive_finite, describe, tree_add, tree_map, tree_norm
+import torch
+
+from tensorrec._backend import check_positive_finite, describe, tree_add, tree_leaves, tree_map, tree_norm
 from tensorrec.manifolds.euclidean import Euclidean
 from tensorrec.optim._loop import Loop, prepare_point, relative_change
 from tensorrec.optim.problem import Problem
@@ -71,7 +73,13 @@ def proximal_gradient(
 
     def forward_backward(z):
         """One proximal step from z and the norm of the gradient mapping there."""
-        z_new = prox(tree_add(z, problem.egrad(z), -mu), mu)
+        v = tree_add(z, problem.egrad(z), -mu)
+        z_new = prox(v, mu)
+        if not _same_layout(z_new, v):
+            raise ValueError(
+                f"prox: expected prox(v, mu) to return an array of the shape and dtype of v "
+                f"({describe(v)}), got {describe(z_new)}"
+            )
         return z_new, float(tree_norm(tree_add(z, z_new, -1.0))) / mu
 
     y, t = x, 1.0
@@ -96,3 +104,12 @@ def proximal_gradient(
             y = x_new
         x, f = x_new, f_new
     return loop.result(x, f, gmap, it, reason)
+
+
+def _same_layout(a, b) -> bool:
+    """Whether ``a`` has the tensors' layout of ``b`` (shapes and dtypes, leaf by leaf)."""
+    leaves_a, leaves_b = tree_leaves(a), tree_leaves(b)
+    return len(leaves_a) == len(leaves_b) and all(
+        isinstance(x, torch.Tensor) and x.shape == y.shape and x.dtype == y.dtype
+        for x, y in zip(leaves_a, leaves_b, strict=True)
+    )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 
-from tensorrec._backend import describe
+from tensorrec._backend import check_input_dtype, describe
 from tensorrec.formats import Format
 from tensorrec.operators import Operator, dispatch
 from tensorrec.optim import Objective
@@ -61,6 +61,9 @@ class FormatObjective(Objective):
         self.template, self.operator, self.loss = template, operator, loss
         self.format = type(template)
         self.y = loss.check_data(data, operator.m)
+        if loss.quadratic_weight is not None:  # measurements live where A(X) does
+            check_input_dtype("y", self.y, operator.dtype)
+        dispatch.check_format(operator, template, "template")
 
     def tensor(self, point):
         """The format of a factor point (no validation: the optimizers keep canonical form)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 
 import torch
 
@@ -197,8 +198,9 @@ def recover(
         EntrySampling (completion), or any operator.
     y : vector of length m
     format : {"tt", "tucker"} or a format class
-    ranks : tuple of int
-        TT bond ranks (r_1..r_{N-1}) or Tucker ranks (r_1..r_N).
+    ranks : int or tuple of int
+        TT bond ranks (r_1..r_{N-1}) or Tucker ranks (r_1..r_N); one int means that rank
+        everywhere.
     init : "spectral" or a format
         Spectral: the format's ``from_dense`` of ``operator.back_project(y)``.
     loss : Loss, optional
@@ -239,7 +241,7 @@ def recover(
     check_choice("method", method, METHODS)
     loss = SquaredLoss(operator.loss_weight) if loss is None else loss
     y = loss.check_data(y, operator.m)
-    ranks = tuple(ranks) if ranks is not None else None
+    ranks = _as_ranks(ranks, fmt, len(operator.shape))
     if isinstance(init, str):
         check_choice("init", init, ("spectral",))
         x0 = spectral_start(operator, y, fmt, ranks)
@@ -311,6 +313,19 @@ def _stopping_rule(stop, objective, truth) -> StoppingRule:
     if not rules:
         raise ValueError("stop: expected at least one stopping rule, got none")
     return AnyOf(*rules)
+
+
+def _as_ranks(ranks, fmt: type, order: int):
+    """``ranks`` as a tuple; one int r means r for every rank of the format."""
+    if ranks is None:
+        return None
+    if isinstance(ranks, numbers.Integral) and not isinstance(ranks, bool):
+        if not hasattr(fmt, "rank_count"):
+            raise TypeError(f"ranks: expected a sequence of ranks for {fmt.__name__}, got the int {ranks}")
+        return (int(ranks),) * fmt.rank_count(order)
+    if isinstance(ranks, (str, bytes)) or not hasattr(ranks, "__iter__"):
+        raise TypeError(f"ranks: expected an int or a sequence of ints, got {describe(ranks)}")
+    return tuple(ranks)
 
 
 def _scale(scale, x0, y, truth):
