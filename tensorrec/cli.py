@@ -9,6 +9,7 @@ found by :func:`tensorrec.runner.discover` (``--root`` or ``TENSORREC_ROOT`` ove
 from __future__ import annotations
 
 import concurrent.futures
+import difflib
 import fnmatch
 import json
 import multiprocessing
@@ -61,11 +62,38 @@ def _script_argv(quick: bool, out: str, seed: int, device: str) -> list[str]:
 @root_option
 @click.argument("extra", nargs=-1, type=click.UNPROCESSED)
 def run_one(name, quick, out, seed, device, root, extra) -> None:
-    """Run the experiment or theory check NAME (further flags go to the script's Config)."""
+    """Run the experiment or theory check NAME (further flags go to the script's Config).
+
+    Also (re)writes OUT/index.md over every script whose results are in OUT."""
+    scripts = discover(root)
+    known = [s.name for s in scripts]
+    if name not in known:
+        close = difflib.get_close_matches(name, known, n=3)
+        hint = f"did you mean {', '.join(close)}?" if close else "see `tensorrec experiments list`"
+        raise click.BadParameter(f"unknown experiment or check {name!r}; {hint}", param_hint="NAME")
     script = get_script(name, root)
     code = script.load().main([*_script_argv(quick, out, seed, device), *extra])
-    click.echo(f"{name}: results in {Path(out) / name}")
+    index = write_index_from_manifests(Path(out), scripts)
+    click.echo(f"{name}: results in {Path(out) / name}; index: {index}")
     raise SystemExit(code)
+
+
+def write_index_from_manifests(out: Path, scripts: list[Script]) -> Path:
+    """OUT/index.md over the scripts whose manifest is in OUT (what ``experiments run``
+    leaves): their status, claims and figures as the manifests record them."""
+    rows, quick = [], False
+    for script in scripts:
+        path = out / script.name / "manifest.json"
+        if not path.exists():
+            continue
+        manifest = json.loads(path.read_text())
+        quick = quick or bool(manifest.get("quick"))
+        rows.append((script, {
+            "status": "fail" if manifest["violations"] else "pass", "violations": manifest["violations"],
+            "figures": manifest["figures"], "claims": manifest["claims_checked"],
+            "seconds": manifest["wall_seconds"],
+        }))  # fmt: skip
+    return write_index(out, rows, quick)
 
 
 def _run_for_index(script: Script, argv: list[str], out: Path) -> dict:

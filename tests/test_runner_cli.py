@@ -60,6 +60,47 @@ def test_run_passes_config_flags_and_seed(tmp_path):
     assert manifest["config"]["n"] == 30  # from QUICK
     for key in ("versions", "git_revision", "wall_seconds", "device"):
         assert key in manifest
+    index = (tmp_path / "index.md").read_text()  # experiments run writes the index too
+    assert "| [core_rayleigh_rate](#core_rayleigh_rate) | check | PASS |" in index
+
+
+def test_an_unknown_name_on_the_command_line_is_a_one_line_error_with_suggestions():
+    result = CliRunner().invoke(cli, ["experiments", "run", "tt_tucker_c9_retraktion"])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    (line,) = [x for x in result.output.splitlines() if x.startswith("Error")]
+    assert (
+        "unknown experiment or check 'tt_tucker_c9_retraktion'; did you mean tt_tucker_c9_retraction" in line
+    )
+
+
+def test_reproduce_runs_selected_scripts_at_several_seeds_in_parallel(tmp_path):
+    argv = [
+        "reproduce",
+        "--quick",
+        "--out",
+        str(tmp_path),
+        "--only",
+        "core_*",
+        "--seeds",
+        "0-1",
+        "--jobs",
+        "2",
+    ]
+    result = CliRunner().invoke(cli, argv)
+    assert result.exit_code == 0, result.output
+    table = (tmp_path / "seeds.md").read_text()
+    assert (
+        "| core_rayleigh_rate | pass | pass |" in table
+        and "| core_rayleigh_convergence | pass | pass |" in table
+    )
+    for seed in (0, 1):
+        manifest = json.loads(
+            (tmp_path / f"seed-{seed}" / "core_rayleigh_rate" / "manifest.json").read_text()
+        )
+        assert manifest["seed"] == seed
+    bad = CliRunner().invoke(cli, ["reproduce", "--only", "nothing*"])
+    assert bad.exit_code == 2 and "no script matches 'nothing*'" in bad.output
+    assert CliRunner().invoke(cli, ["reproduce", "--seeds", "3-x"]).exit_code == 2
 
 
 def test_unknown_script_name_lists_known_ones():
