@@ -37,12 +37,26 @@ STUDY = "tt_tucker_sensing"  # the trial log shared with the scripts that run th
 def compute(cfg: Config, rng, log) -> dict:
     tucker_rng, tt_rng = tr.spawn(rng, 2)
     common = {"iterations": cfg.iterations}
-    return {
+    out = {
         "tucker": phase_transition("tucker", cfg.orders, cfg.ratios, cfg.trials, tucker_rng, log, **common),
         "tt": phase_transition(
             "tt", cfg.orders, cfg.ratios, cfg.trials, tt_rng, log, kappa_max=cfg.tt_kappa_max, **common
         ),
     }
+    out["outcomes"] = {fmt: outcome_counts(out[fmt]) for fmt in ("tucker", "tt")}
+    return out
+
+
+def outcome_counts(rows: list[dict]) -> dict[str, dict[str, int]]:
+    """ "N=<order> m/p=<ratio>" -> counts of success / converging (still falling at the budget)
+    / failed, so slow runs are not read as failures."""
+    out: dict[str, dict[str, int]] = {}
+    for row in rows:
+        cell = out.setdefault(
+            f"N={row['order']} m/p={row['ratio']}", {"success": 0, "converging": 0, "failed": 0}
+        )
+        cell[row["outcome"]] += 1
+    return out
 
 
 def plot(results: dict, out_dir):

@@ -492,3 +492,24 @@ def test_a_batched_sweep_writes_each_chunk_and_returns_rows_in_order(tmp_path, m
     torch.testing.assert_close(
         torch.tensor(rows[2]["errors"]), torch.tensor(alone["errors"]), rtol=1e-8, atol=1e-14
     )
+
+
+def test_trial_outcomes_separate_slow_runs_from_failures():
+    from tensorrec.studies.tucker_tt import trial_outcome
+
+    falling = [0.5 * 0.999**t for t in range(1501)]  # 0.11 at the budget, still falling
+    assert trial_outcome(falling, 1e-6, "max_iter") == "converging"
+    assert trial_outcome([*falling[:100], 1e-7], 1e-6, "metric") == "success"
+    stuck = [0.5 * 0.999**t for t in range(200)] + [0.41] * 1301  # a plateau: no longer decreasing
+    assert trial_outcome(stuck, 1e-6, "max_iter") == "failed"
+    assert trial_outcome(falling[:400], 1e-6, "stalled") == "failed"
+
+
+def test_phase_transition_takes_a_method_and_the_shipped_kappa_by_default():
+    from tensorrec.studies.tucker_tt import phase_transition
+
+    rows = phase_transition("tt", (4,), (3.0,), 2, 5, iterations=300, method="scaled")
+    assert len(rows) == 2 and all(r["outcome"] in ("success", "converging", "failed") for r in rows)
+    assert all(r["kappa"] <= 3.0 for r in rows)  # "spec": TT truths with kappa <= 3
+    with pytest.raises(ValueError, match=r"^method: expected one of"):
+        phase_transition("tt", (4,), (3.0,), 1, 5, iterations=5, method="newton")

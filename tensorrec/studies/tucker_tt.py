@@ -7,6 +7,7 @@ import math
 import warnings
 from collections.abc import Callable, Sequence
 
+import numpy as np
 import torch
 
 from tensorrec._backend import check_choice
@@ -120,6 +121,10 @@ def spectral_init_errors(
     return out
 
 
+SPEC_KAPPA_MAX = {"tt": 3.0, "tucker": None}
+"""The shipped experiments' truths: TT targets rejected to kappa <= 3, Tucker plain gauss."""
+
+
 def phase_transition(
     format: str,
     orders: Sequence[int],
@@ -130,26 +135,53 @@ def phase_transition(
     *,
     d: int = 3,
     r: int = 2,
-    kappa_max: float | None = None,
+    kappa_max: float | None | str = "spec",
+    method: str = "rgd",
     iterations: int = 1500,
     target: float = 1e-6,
 ) -> list[dict]:
     """The E6 protocol: for every order N and m = round(ratio p) (p = degrees of freedom),
     ``trials`` sensing runs from the spectral start; a trial succeeds when its relative error
-    drops below ``target`` within ``iterations``. Rows are those of :func:`sensing_sweep`
-    plus ``p``, ``ratio`` and ``success`` (the error series is dropped)."""
+    drops below ``target`` within ``iterations``.
+
+    ``kappa_max="spec"`` (default) uses the shipped experiments' truths (kappa <= 3 for TT,
+    plain gauss for Tucker); ``method`` is ``recover``'s (``"scaled"`` is not slowed by kappa).
+    Rows are those of :func:`sensing_sweep` plus ``p``, ``ratio``, ``success`` and ``outcome``
+    (:func:`trial_outcome`: ``"success"``, ``"converging"`` for a run still falling at the
+    budget, ``"failed"``); the error series is dropped."""
+    if kappa_max == "spec":
+        kappa_max = SPEC_KAPPA_MAX[check_choice("format", format, tuple(SPEC_KAPPA_MAX))]
+    extra = {} if method == "rgd" else {"method": method}  # the rgd trials keep their log keys
     rows = []
     for order, order_rng in zip(orders, spawn(rng, len(orders)), strict=True):
         p = gauss_truth(format, order, d, r, 0).dof
         m_of = {round(c * p): c for c in ratios}
         sweep = sensing_sweep(
             format, [(order, d)], lambda *_, m_of=m_of: list(m_of), trials, order_rng, log, r=r,
-            kappa_max=kappa_max, iterations=iterations, target=target,
+            kappa_max=kappa_max, iterations=iterations, target=target, **extra,
         )  # fmt: skip
         for row in sweep:
+            outcome = trial_outcome(row["errors"], target, row["stop_reason"])
             row = {k: v for k, v in row.items() if k != "errors"}
-            rows.append({**row, "p": p, "ratio": m_of[row["m"]], "success": row["final_error"] < target})
+            rows.append({**row, "p": p, "ratio": m_of[row["m"]], "success": outcome == "success",
+                         "outcome": outcome})  # fmt: skip
     return rows
+
+
+def trial_outcome(errors: Sequence[float], target: float, stop_reason: str) -> str:
+    """``"success"`` (final error below ``target``), ``"converging"`` (stopped by the
+    iteration budget while the error still falls linearly: the least-squares rate over the
+    last quarter of the run is below 0.9999 and the error is below its start), else
+    ``"failed"`` (stalled, diverged, or no longer decreasing)."""
+    e = np.asarray(errors, dtype=float)
+    if e[-1] < target:
+        return "success"
+    tail = e[-max(len(e) // 4, 10) :]
+    if stop_reason == "max_iter" and len(e) > 20 and e[-1] < e[0] and np.all(tail > 0):
+        rate = float(np.exp(np.polyfit(np.arange(tail.size), np.log(tail), 1)[0]))
+        if rate < 0.9999:
+            return "converging"
+    return "failed"
 
 
 def noise_floor(
@@ -328,7 +360,8 @@ def sensing_trial(
     ``target`` or (with ``step_tol``) a relative change of the factors below ``step_tol``.
 
     ``options`` (defaults): ``step`` (0.5), ``scale`` ("init"), ``retraction`` ("polar"),
-    ``iterations`` (500), ``tol`` (1e-13), ``target`` (1e-14), ``step_tol`` (None).
+    ``iterations`` (500), ``tol`` (1e-13), ``target`` (1e-14), ``step_tol`` (None),
+    ``method`` ("rgd"; ``recover``'s, so "scaled" gives scaled gradient descent).
 
     Returns the initial, final and minimum relative errors, the error series, the fitted rate
     (NaN when the run ends above 1e-12 within 5 iterations), the final squared error, kappa of
@@ -356,6 +389,11 @@ def sensing_trials(
     and ``recover``'s batched path: every trial stopped by its own rule). Trial k draws what
     ``sensing_trial(..., rngs[k])`` draws, runs the same iteration and returns the same
     record (up to the round-off of batched products)."""
+    if options.get("method", "rgd") != "rgd":  # the scaled method runs one problem at a time
+        return [
+            sensing_trial(format, order, d, r, m, g, kappa_max=kappa_max, noise=noise, **options)
+            for g in rngs
+        ]
     instances = [_sensing_instance(format, order, d, r, m, g, kappa_max, noise) for g in rngs]
     if not instances:
         return []
@@ -367,19 +405,20 @@ def sensing_trials(
 
 
 def _sensing_options(
-    step=0.5, scale="init", retraction="polar", iterations=500, tol=1e-13, target=1e-14, step_tol=None
-) -> dict:
+    step=0.5, scale="init", retraction="polar", iterations=500, tol=1e-13, target=1e-14, step_tol=None,
+    method="rgd",
+) -> dict:  # fmt: skip
     """:func:`sensing_trial`'s solver keywords with its defaults (an unknown one is a TypeError)."""
     return dict(step=step, scale=scale, retraction=retraction, iterations=iterations, tol=tol,
-                target=target, step_tol=step_tol)  # fmt: skip
+                target=target, step_tol=step_tol, method=method)  # fmt: skip
 
 
-def _sensing_recover(A, y, truth, step, scale, retraction, iterations, tol, target, step_tol):
+def _sensing_recover(A, y, truth, step, scale, retraction, iterations, tol, target, step_tol, method):
     with warnings.catch_warnings():  # a stall is recorded in stop_reason
         warnings.simplefilter("ignore", StallWarning)
         return recover(
             A, y, format=type(truth), ranks=truth.ranks, step=step, scale=scale, retraction=retraction,
-            truth=truth, stop=_stop(iterations, tol, target, step_tol),
+            truth=truth, stop=_stop(iterations, tol, target, step_tol), method=method,
         )  # fmt: skip
 
 
@@ -468,6 +507,8 @@ __all__ = [
     "retraction_sweep",
     "noise_floor",
     "phase_transition",
+    "trial_outcome",
+    "SPEC_KAPPA_MAX",
     "scale_sweep",
     "fitted_rate",
     "asymptotic_rate",
