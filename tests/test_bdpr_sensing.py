@@ -269,3 +269,18 @@ def test_spheres_plus_scale_gradient_and_recovery_of_a_non_unit_tensor(sensing, 
     res = sp.solve(start, step=step, max_iter=2000, target=1e-9)
     assert res.stop_reason == "metric" and abs(float(res.point[2][0]) - math.log(2.5)) < 1e-8
     assert sp.symmetry.orbit_distance(res.point, sp.truth_point) < 1e-8
+
+
+def test_the_automatic_step_comes_from_the_curvature_of_the_sample():
+    """Complex Fourier BDPR, L = 256, K = N = 8: mu = 0.2 passes the population ranges but the
+    truth is unstable above 0.14 for this sample (RGD cycles); step="auto" (1 / lambda_max at
+    the spectral start) converges."""
+    sp = sensing_problem(8, 8, L=256, sensing="fourier_bdpr", field="complex", rng=0)
+    x0 = sp.start("spectral")
+    fixed = sp.solve(x0, step=0.2, max_iter=600, target=1e-10)
+    assert fixed.stop_reason == "max_iter" and not fixed.converged and fixed.trace.metrics["error"][-1] > 0.1
+    auto = sp.solve(x0, max_iter=1500, target=1e-10)
+    assert auto.converged and auto.trace.metrics["error"][-1] < 1e-10
+    assert 0.02 < auto.trace.step[1] < 0.14 and auto.trace.step[1] == pytest.approx(sp.curvature_step(x0))
+    with pytest.raises(ValueError, match=r"^step: expected one of"):
+        sp.solve(x0, step="fast")
