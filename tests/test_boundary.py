@@ -1,6 +1,8 @@
 """The input boundary: numpy in gives numpy out, for every public method and function that
 takes arrays (issue 10, section 2)."""
 
+import os
+
 import numpy as np
 import pytest
 import torch
@@ -103,7 +105,7 @@ def test_functions_give_numpy_for_numpy(label):
 
 from tensorrec.formats import TTTensor, TuckerTensor  # noqa: E402
 from tensorrec.operators import DenseGaussian, EntrySampling, Identity, KroneckerGaussian  # noqa: E402
-from tensorrec.recovery import recover  # noqa: E402
+from tensorrec.recovery import LowRankSensing, recover  # noqa: E402
 
 _T = TuckerTensor.random((4, 4, 4), (2, 2, 2), 0)
 _A = DenseGaussian((4, 4, 4), 80, 0)
@@ -207,6 +209,14 @@ INVALID = {
     ),
     "bdpr unknown model": (lambda: bdpr.risk("Z", "real", _X, _X, _X, _X), ValueError, "model: "),
     "bdpr check_step mu < 0": (lambda: bdpr.check_step("A", "real", -1.0), ValueError, "step: "),
+    "bdpr check_step unknown model": (lambda: bdpr.check_step("Z", "real", 0.1), ValueError, "model: "),
+    "bdpr local_rate unknown field": (lambda: bdpr.local_rate("A", "quaternion", 0.1), ValueError, "field: "),
+    "bdpr phi unknown model": (lambda: bdpr.phi("Q", "real", 0.5, 0.5), ValueError, "model: "),
+    "estimator step_tol < 0": (
+        lambda: LowRankSensing("tucker", (2, 2, 2), step_tol=-1).fit(_A, _Y),
+        ValueError,
+        "step_tol: ",
+    ),
 }
 
 
@@ -230,3 +240,62 @@ def test_entry_sampling_indexes_tensors_beyond_2_to_the_32_entries_exactly():
     assert int(op.linear.max()) < 2**42 and op.linear.dtype == torch.int64
     idx = np.array([[2**20 - 1, 2**20 - 1, 3]])
     assert int(EntrySampling((2**20, 2**20, 4), idx).linear[0]) == 2**42 - 1
+
+
+# --- fuzz: random shapes, ranks, sizes and values -------------------------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+ALLOWED = (ValueError, TypeError, MemoryError)
+FUZZ_EXAMPLES = int(os.environ.get("TENSORREC_FUZZ_EXAMPLES", 150))  # more for a deep run
+
+
+def _named(error: Exception) -> bool:
+    """An error that starts by naming an argument ("ranks[0]: ...", "m, shape: ...")."""
+    head = str(error).split(":", 1)[0]
+    return ":" in str(error) and 0 < len(head) <= 30 and " " not in head.replace(", ", ",")
+
+
+sizes = st.integers(min_value=-2, max_value=6)
+values = st.sampled_from([1.0, 0.0, -1.0, float("nan"), float("inf"), 1e300])
+dtypes = st.sampled_from([torch.float64, torch.float32, torch.float16, torch.complex128, torch.int64])
+
+
+@settings(max_examples=FUZZ_EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    fmt=st.sampled_from(["tt", "tucker"]),
+    shape=st.lists(sizes, min_size=0, max_size=4),
+    ranks=st.one_of(st.integers(-1, 7), st.lists(st.integers(-1, 7), min_size=0, max_size=4)),
+    m=st.integers(-1, 60),
+    step=values,
+    y_dtype=dtypes,
+    fill=values,
+)
+def test_fuzz_recover_either_runs_or_names_the_argument(fmt, shape, ranks, m, step, y_dtype, fill):
+    try:
+        A = DenseGaussian(tuple(shape), m, 0)
+        y = torch.full((max(m, 1),), fill, dtype=torch.float64)
+        y = y.to(y_dtype) if y_dtype != torch.int64 else np.ones(max(m, 1), int)
+        res = recover(A, y, format=fmt, ranks=ranks, step=step, stop={"max_iter": 3})
+    except ALLOWED as error:
+        assert _named(error), repr(error)
+    else:  # it ran: then every input was valid, and the run says how it ended
+        assert res.stop_reason and np.isfinite(step) and step > 0
+
+
+@settings(max_examples=FUZZ_EXAMPLES, deadline=None)
+@given(
+    cls=st.sampled_from([TuckerTensor, TTTensor]),
+    shape=st.lists(sizes, min_size=0, max_size=4),
+    ranks=st.lists(st.integers(-1, 7), min_size=0, max_size=4),
+    dtype=st.sampled_from([None, torch.float64, torch.complex128, torch.float16, torch.int64]),
+)
+def test_fuzz_format_constructors_either_build_or_name_the_argument(cls, shape, ranks, dtype):
+    try:
+        x = cls.random(tuple(shape), tuple(ranks), 0, dtype=dtype)
+        y = cls.from_dense(x.to_dense(), tuple(ranks))
+    except ALLOWED as error:
+        assert _named(error), repr(error)
+    else:
+        assert y.distance(x) <= 1e-10 * max(x.norm(), 1.0)

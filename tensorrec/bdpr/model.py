@@ -14,6 +14,7 @@ import torch
 
 from tensorrec._backend import as_tensor, check_choice, check_finite, numpy_boundary, resolve_dtype
 from tensorrec._random import RngLike, as_generator, randn
+from tensorrec.bdpr.theory import FIELDS
 from tensorrec.formats.paired import PairedRankOne
 from tensorrec.operators.paired import FourierBDPR
 
@@ -37,7 +38,7 @@ class BDPRModel:
     @classmethod
     def random(cls, L: int, K: int, N: int, rng: RngLike = None, *, field: str = "real", dtype=None):
         """Gaussian subspaces: i.i.d. N(0, 1) (real) or CN(0, 1) (complex) entries."""
-        check_choice("field", field, ("real", "complex"))
+        check_choice("field", field, FIELDS)
         gen = as_generator(rng)
         dtype = resolve_dtype(dtype, field)
         return cls(randn(gen, (L, K), dtype=dtype), randn(gen, (L, N), dtype=dtype))

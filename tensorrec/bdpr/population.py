@@ -18,18 +18,18 @@ import dataclasses
 
 import torch
 
-from tensorrec._backend import check_choice, check_positive_int, numpy_boundary
+from tensorrec._backend import check_positive_int, numpy_boundary
 from tensorrec._random import RngLike, as_generator
+from tensorrec.bdpr.theory import MODELS, check_model
 from tensorrec.landscape import FactorPhases, FactorSigns
 from tensorrec.manifolds import Product, Sphere
 from tensorrec.optim import Problem
-
-MODELS = ("A", "B", "bdpr")
 
 
 @numpy_boundary
 def phi(model: str, field: str, alpha, beta):
     """The population risk as a function of the overlaps (spec 3.2, on the unit spheres)."""
+    check_model(model, field)
     if model == "A":
         return 1 - alpha * beta
     if model == "B" and field == "real":
@@ -49,7 +49,7 @@ def risk(model: str, field: str, h, x, h_star, x_star) -> float:
     """The population risk F = (1/2) E abs(<A, X(h, x) - X(h*, x*)>)^2 at arbitrary (non-unit)
     factors and truth, in closed form (spec 3.2, middle column with general truth norms).
     ``"bdpr"`` is real BDPR with real Gaussian subspaces (its one or two real rows neglected)."""
-    check_choice("model", model, MODELS)
+    check_model(model, field)
     nh, nx = float(torch.sum(h.abs() ** 2)), float(torch.sum(x.abs() ** 2))
     nhs, nxs = float(torch.sum(h_star.abs() ** 2)), float(torch.sum(x_star.abs() ** 2))
     alpha, beta = float(_overlap(h_star, h)), float(_overlap(x_star, x))
@@ -77,8 +77,7 @@ class PopulationProblem:
 def population_problem(model: str, K: int, N: int, *, field: str = "real", truth=None, rng: RngLike = None):
     """The population risk of ``model`` ("A", "B" or "bdpr") with the unit ``truth`` (h*, x*),
     drawn from ``rng`` when not given."""
-    check_choice("model", model, MODELS)
-    check_choice("field", field, ("real", "complex"))
+    check_model(model, field)
     if model == "bdpr" and field != "real":
         raise ValueError(
             "field: the real-BDPR population ('bdpr') has real factors; use model='B' for complex"

@@ -294,7 +294,7 @@ def sensing_problem(
         Signal length of true BDPR (B, C are L x K, L x N Gaussian of ``field``; m = L).
     """
     check_choice("sensing", sensing, SENSINGS)
-    check_choice("field", field, ("real", "complex"))
+    check_choice("field", field, theory.FIELDS)
     check_choice("parametrization", parametrization, PARAMETRIZATIONS)
     K, N = check_positive_int("K", K, minimum=2), check_positive_int("N", N, minimum=2)
     if sensing == "fourier_bdpr":

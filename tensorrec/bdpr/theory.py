@@ -9,6 +9,7 @@ import warnings
 
 import torch
 
+from tensorrec._backend import check_choice
 from tensorrec._random import RngLike, as_generator, randn
 
 FLAT_MAXIMUM = ("degenerate", "flat: non-isolated maximum")
@@ -43,9 +44,19 @@ def representative(truth_vector: torch.Tensor, overlap: int, rng: RngLike = None
     return z / torch.linalg.vector_norm(z)
 
 
+MODELS = ("A", "B", "bdpr")
+FIELDS = ("real", "complex")
+
+
+def check_model(model: str, field: str) -> tuple[str, str]:
+    """The one check of the (model, field) strings every BDPR function takes."""
+    return check_choice("model", model, MODELS), check_choice("field", field, FIELDS)
+
+
 def kappa_star(model: str, field: str) -> float:
     """The Hessian eigenvalue at the minimum, kappa*: 2 (A), 12 (real B), 4 (complex B and real
     BDPR) (spec 3.3)."""
+    check_model(model, field)
     return 2 if model == "A" else 12 if (model == "B" and field == "real") else 4
 
 
@@ -87,6 +98,7 @@ def tan_step(tan_h: float, tan_x: float, model: str, field: str, step: float) ->
 def step_limit(model: str, field: str) -> float:
     """The largest step of the global bounds: mu max kappa alpha <= 1 (1/2 for A, 1/12 for real
     B, 1/4 for complex B and real BDPR)."""
+    check_model(model, field)
     return 0.5 if model == "A" else 1 / 12 if (model == "B" and field == "real") else 0.25
 
 

@@ -23,6 +23,16 @@ STIEFEL_RETRACTIONS = tuple(Stiefel.RETRACTIONS)
 FORMAT_DTYPES = (torch.float32, torch.float64, torch.complex64, torch.complex128)
 
 
+def check_format_shape(shape, min_order: int = 1) -> tuple[int, ...]:
+    """A tensor shape of at least ``min_order`` positive integer mode sizes, else a named error."""
+    if isinstance(shape, (str, bytes)) or not hasattr(shape, "__iter__"):
+        raise TypeError(f"shape: expected a sequence of mode sizes, got {shape!r}")
+    shape = tuple(shape)
+    if len(shape) < min_order:
+        raise ValueError(f"shape: expected at least {min_order} modes, got {shape}")
+    return tuple(check_positive_int(f"shape[{n}]", d) for n, d in enumerate(shape))
+
+
 def format_dtype(dtype) -> torch.dtype:
     """float64 by default; float32, float64, complex64 or complex128 when given."""
     if dtype is None:

@@ -19,6 +19,7 @@ from tensorrec._linalg import qr_positive, qr_unique
 from tensorrec._random import RngLike, as_generator, randn
 from tensorrec.formats._common import (
     as_input,
+    check_format_shape,
     draw_conditioned,
     format_dtype,
     format_manifold,
@@ -31,7 +32,7 @@ from tensorrec.manifolds import Euclidean, Product, Stiefel
 def check_tt_ranks(shape: Sequence[int], ranks: Sequence[int]) -> tuple[int, ...]:
     """Validate TT ranks (r_1..r_{N-1}): 1 <= r_i <= min(r_{i-1} d_i, d_{i+1} r_{i+1}), which
     implies r_i <= min(prod d[:i], prod d[i:]) (spec section 3.2)."""
-    shape, ranks = tuple(shape), tuple(ranks)
+    shape, ranks = check_format_shape(shape, min_order=2), tuple(ranks)
     if len(ranks) != len(shape) - 1:
         raise ValueError(
             f"ranks: expected {len(shape) - 1} TT ranks (the inner bonds of {shape}), got {ranks}"

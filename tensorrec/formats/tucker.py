@@ -18,6 +18,7 @@ from tensorrec._linalg import qr_positive
 from tensorrec._random import RngLike, as_generator, randn
 from tensorrec.formats._common import (
     as_input,
+    check_format_shape,
     draw_conditioned,
     format_dtype,
     format_manifold,
@@ -59,7 +60,7 @@ def unfold(x: torch.Tensor, mode: int) -> torch.Tensor:
 
 def check_tucker_ranks(shape: Sequence[int], ranks: Sequence[int]) -> tuple[int, ...]:
     """Validate Tucker ranks: 1 <= r_n <= d_n and r_n <= prod_{j != n} r_j."""
-    shape, ranks = tuple(shape), tuple(ranks)
+    shape, ranks = check_format_shape(shape), tuple(ranks)
     if len(ranks) != len(shape):
         raise ValueError(f"ranks: expected {len(shape)} Tucker ranks (one per mode of {shape}), got {ranks}")
     for n, (d, r) in enumerate(zip(shape, ranks, strict=True)):

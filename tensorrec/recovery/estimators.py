@@ -19,7 +19,7 @@ import warnings
 import numpy as np
 import torch
 
-from tensorrec._backend import describe, to_torch
+from tensorrec._backend import check_positive_finite, describe, to_torch
 from tensorrec.operators import EntrySampling, Operator
 from tensorrec.optim import ConvergenceWarning
 from tensorrec.recovery.recover import recover
@@ -70,8 +70,8 @@ class _Estimator:
         kwargs.pop("shape", None)
         stop = {"max_iter": kwargs.pop("max_iter"), "residual": kwargs.pop("tol"), "stall": 100}
         step_tol = kwargs.pop("step_tol")
-        if step_tol is not None:
-            stop["rel_change"] = step_tol
+        if step_tol is not None:  # named as the user spelled it, before it becomes a rule
+            stop["rel_change"] = check_positive_finite("step_tol", step_tol)
         self.fitted_numpy_ = isinstance(y, np.ndarray) if numpy is None else numpy  # predict's type
         result = recover(operator, y, format=fmt, ranks=ranks, truth=truth, stop=stop, **kwargs)
         self.result_, self.tensor_ = result, result.point

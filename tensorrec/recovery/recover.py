@@ -334,9 +334,15 @@ def _scale(scale, x0, y, truth):
         return check_positive_finite("scale", scale)
     check_choice("scale", scale, SCALES)
     if scale == "init":
+        norm = torch.as_tensor(x0.norm(), dtype=torch.float64)
+        if not bool(torch.all(torch.isfinite(norm * norm) & (norm > 0))):
+            raise ValueError(
+                f"init: scale='init' needs 0 < ||X0||^2 < inf, got ||X0|| = {norm.tolist()} (a zero "
+                "spectral start means y = 0; an overflow, data too large to square: rescale y)"
+            )
         value = x0.norm() ** 2
     elif scale == "measurements":
-        value = y.abs().pow(2).sum(-1)
+        value = y.abs().pow(2).sum(-1).to(torch.float64)
         value = value if value.ndim else float(value)
     elif getattr(x0, "batch_shape", ()) and scale == "spectral":
         raise ValueError("scale: 'spectral' does not take a batched start; use 'init' or 'truth'")
