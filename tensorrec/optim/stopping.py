@@ -287,7 +287,7 @@ def with_safeguards(rule: StoppingRule) -> AnyOf:
     :data:`DEFAULT_BUDGET` where the user gave none, so that every run ends.
 
     A :class:`Stall` rule is in ``rgd``'s default rules but is not forced on: it compares
-    progress with |f|, so a momentum method converging slowly to a nonzero minimum value
+    progress with abs(f), so a momentum method converging slowly to a nonzero minimum value
     (FISTA) can look stalled to it."""
     rules = rule.rules if isinstance(rule, AnyOf) else (rule,)
     cap = () if any(isinstance(r, MaxIter) for r in rules) else (MaxIter(DEFAULT_BUDGET),)
