@@ -516,3 +516,13 @@ def test_a_small_relative_change_far_from_the_solution_is_not_convergence():
                   stop={"max_iter": 5000, "residual": 1e-12, "rel_change": 1e-8})  # fmt: skip
     assert res.stop_reason == "rel_change" and res.trace.metrics["error"][-1] > 1e-6
     assert not res.converged and not res.failed and "of its start" in res.message
+
+
+def test_a_time_budget_counts_as_the_cap_and_a_rule_set_without_either_gets_one():
+    from tensorrec.optim.stopping import DEFAULT_BUDGET, MaxIter, TimeLimit, with_safeguards
+
+    capped = with_safeguards(tr.optim.GradNorm(1e-10))
+    assert any(isinstance(r, MaxIter) and r.n == DEFAULT_BUDGET for r in capped.rules)
+    timed = with_safeguards(tr.optim.GradNorm(1e-10) | TimeLimit(60))
+    assert not any(isinstance(r, MaxIter) for r in timed.rules)
+    assert isinstance(capped.rules[0], tr.optim.Divergence)  # checked first

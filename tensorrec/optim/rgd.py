@@ -43,8 +43,8 @@ def rgd(
         :class:`~tensorrec.optim.StepRule` protocol.
     stop : StoppingRule, list of rules, or dict, optional
         Default ``{"max_iter": 1000, "grad_norm": 1e-10, "stall": 100}``. Divergence and NaN
-        detection are always on and checked first (``"diverged"`` / ``"nan"``); rules without
-        an iteration cap get ``MaxIter(1000)``
+        detection are always on and checked first (``"diverged"`` / ``"nan"``); rules with
+        neither an iteration cap nor a time budget get ``MaxIter(1000)``
         (:func:`~tensorrec.optim.stopping.with_safeguards`). A preconditioner whose linear
         solve fails (a singular system) ends the run with ``"singular"``.
     metrics : dict of str to callable, optional

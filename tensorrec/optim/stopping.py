@@ -284,13 +284,14 @@ DEFAULT_BUDGET = 1000
 def with_safeguards(rule: StoppingRule) -> AnyOf:
     """``rule`` as the optimizers run it: NaN/divergence first (a NaN on the last iteration
     is a failure, not ``"max_iter"``), then the user's rules, then an iteration cap of
-    :data:`DEFAULT_BUDGET` where the user gave none, so that every run ends.
+    :data:`DEFAULT_BUDGET` where the user gave neither ``max_iter`` nor ``time``, so that
+    every run ends.
 
     A :class:`Stall` rule is in ``rgd``'s default rules but is not forced on: it compares
     progress with abs(f), so a momentum method converging slowly to a nonzero minimum value
     (FISTA) can look stalled to it."""
     rules = rule.rules if isinstance(rule, AnyOf) else (rule,)
-    cap = () if any(isinstance(r, MaxIter) for r in rules) else (MaxIter(DEFAULT_BUDGET),)
+    cap = () if any(isinstance(r, (MaxIter, TimeLimit)) for r in rules) else (MaxIter(DEFAULT_BUDGET),)
     return AnyOf(Divergence(), *rules, *cap)
 
 
