@@ -389,7 +389,7 @@ def sensing_trials(
     and ``recover``'s batched path: every trial stopped by its own rule). Trial k draws what
     ``sensing_trial(..., rngs[k])`` draws, runs the same iteration and returns the same
     record (up to the round-off of batched products)."""
-    if options.get("method", "rgd") != "rgd":  # the scaled method runs one problem at a time
+    if options.get("method", "rgd") != "rgd" or options.get("scale") == "spectral":  # not batchable
         return [
             sensing_trial(format, order, d, r, m, g, kappa_max=kappa_max, noise=noise, **options)
             for g in rngs
