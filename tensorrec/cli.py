@@ -91,7 +91,8 @@ def write_index_from_manifests(out: Path, scripts: list[Script]) -> Path:
         rows.append((script, {
             "status": "fail" if manifest["violations"] else "pass", "violations": manifest["violations"],
             "figures": manifest["figures"], "claims": manifest["claims_checked"],
-            "seconds": manifest["wall_seconds"],
+            "seconds": manifest["wall_seconds"], "resumed_trials": manifest.get("resumed_trials", 0),
+            "resumed_seconds": manifest.get("resumed_trial_seconds", 0.0),
         }))  # fmt: skip
     return write_index(out, rows, quick)
 
@@ -108,6 +109,8 @@ def _run_for_index(script: Script, argv: list[str], out: Path) -> dict:
             "figures": manifest["figures"],
             "claims": manifest["claims_checked"],
             "seconds": time.perf_counter() - start,
+            "resumed_trials": manifest.get("resumed_trials", 0),
+            "resumed_seconds": manifest.get("resumed_trial_seconds", 0.0),
         }
     except Exception:  # one broken script must not hide the others' results
         return {
@@ -126,14 +129,17 @@ def write_index(out: Path, rows: list[tuple[Script, dict]], quick: bool) -> Path
         "",
         f"Mode: {'quick' if quick else 'full'}. Generated {time.strftime('%Y-%m-%d %H:%M:%S')}.",
         "",
-        "| script | kind | status | seconds |",
+        "| script | kind | status | seconds (this run; + earlier runs' resumed trials) |",
         "|---|---|---|---|",
     ]
     for script, row in rows:
         status = {"pass": "PASS", "fail": "**FAIL**", "error": "**ERROR**"}[row["status"]]
         if row["status"] == "pass" and not row["claims"]:
             status = "ran"
-        lines.append(f"| [{script.name}](#{script.name}) | {script.kind} | {status} | {row['seconds']:.1f} |")
+        seconds = f"{row['seconds']:.1f}"
+        if row.get("resumed_trials"):  # trials read back from the log: their time was spent earlier
+            seconds += f" (+{row['resumed_seconds']:.1f} in {row['resumed_trials']} resumed trials)"
+        lines.append(f"| [{script.name}](#{script.name}) | {script.kind} | {status} | {seconds} |")
     for script, row in rows:
         lines += ["", f"## {script.name}", "", script.summary, ""]
         for v in row["violations"]:

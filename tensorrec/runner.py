@@ -282,8 +282,10 @@ def script_main(
             )
             log = TrialLog(out_dir / "trials" / f"{hashlib.sha256(run_id.encode()).hexdigest()[:16]}.jsonl")
         results = compute(cfg, as_generator(args.seed), log=log)
+        resumed = {"trials": log.resumed_trials, "seconds": log.resumed_seconds}
     else:
         results = compute(cfg, as_generator(args.seed))
+        resumed = {"trials": 0, "seconds": 0.0}
     compute_time = time.perf_counter() - start
     write_json(out_dir / "results.json", results)
     saved = _from_json(json.loads((out_dir / "results.json").read_text()))  # NaN back as NaN
@@ -300,6 +302,8 @@ def script_main(
         "git_revision": git_revision(Path(__file__).resolve().parent),
         "compute_seconds": compute_time,
         "wall_seconds": time.perf_counter() - start,
+        "resumed_trials": resumed["trials"],  # read from the trial log, not computed now
+        "resumed_trial_seconds": resumed["seconds"],  # what computing them took then
         "figures": figures,
         "claims_checked": check is not None,
         "study": study,
@@ -374,6 +378,8 @@ class TrialLog:
         self.version = code_version() if version is None else str(version)
         self.poll = float(poll)
         self._records: dict[str, dict] = {}
+        self._seconds: dict[str, float] = {}
+        self.resumed_trials, self.resumed_seconds = 0, 0.0  # read back by compute / compute_many
         self._offset = 0
         self._stale = 0
         with self._locked():
@@ -425,6 +431,7 @@ class TrialLog:
                 self._stale += 1
                 continue
             self._records[key] = _from_json(record)
+            self._seconds[key] = float(row.get("seconds", 0.0))
         self._offset += end
         if bad and warn:
             warnings.warn(
@@ -447,10 +454,14 @@ class TrialLog:
 
     # --- writing ------------------------------------------------------------------------
 
-    def write(self, key: str, record: dict) -> None:
-        """Append one finished trial and flush it to disk (under the file lock)."""
+    def write(self, key: str, record: dict, seconds: float | None = None) -> None:
+        """Append one finished trial (and the ``seconds`` it took, when known) and flush it to
+        disk (under the file lock)."""
         key = str(key)
-        line = json.dumps({"key": key, "version": self.version, "record": _jsonable(record)}, allow_nan=False)
+        row = {"key": key, "version": self.version, "record": _jsonable(record)}
+        if seconds is not None:
+            row["seconds"] = float(seconds)
+        line = json.dumps(row, allow_nan=False)
         with self._locked():
             self._read_new()
             if key in self._records:
@@ -461,6 +472,7 @@ class TrialLog:
                 os.fsync(fh.fileno())
             self._offset = self.path.stat().st_size
         self._records[key] = _from_json(json.loads(line)["record"])
+        self._seconds[key] = float(seconds or 0.0)
 
     def compute(self, key: str, run: Callable[[], dict]) -> dict:
         """The record of ``key``: read back when logged, else ``run()`` written at once."""
@@ -474,18 +486,27 @@ class TrialLog:
         most ``batch_size``, each written as its chunk completes; those another process
         has claimed are waited for."""
         keys = [str(k) for k in keys]
+        computed = set()
         while True:
             self.refresh()
             todo = [k for k, key in enumerate(keys) if key not in self._records]
             if not todo:
+                for k, key in enumerate(keys):  # what earlier runs (or other processes) spent
+                    if k not in computed:
+                        self.resumed_trials += 1
+                        self.resumed_seconds += self._seconds.get(key, 0.0)
                 return [self._records[key] for key in keys]
             mine = [k for k in todo if self._claim(keys[k])]
             try:
                 for start in range(0, len(mine), batch_size):
                     chunk = mine[start : start + batch_size]
-                    for k, record in zip(chunk, run(chunk), strict=True):
-                        self.write(keys[k], record)
+                    began = time.perf_counter()
+                    records = run(chunk)
+                    each = (time.perf_counter() - began) / len(chunk)
+                    for k, record in zip(chunk, records, strict=True):
+                        self.write(keys[k], record, seconds=each)
                         self._release(keys[k])
+                        computed.add(k)
             finally:
                 for k in mine:
                     self._release(keys[k])

@@ -232,3 +232,26 @@ def test_benchmark_helpers(tmp_path, capsys):
     assert len(times) == 4 and len(calls) == 4 and all(t >= 0 for t in times)
     (path,) = write_table("| a |\n|---|\n", tmp_path)
     assert path.read_text() == "| a |\n|---|\n" and "| a |" in capsys.readouterr().out
+
+
+def test_a_resumed_run_reports_the_trials_it_read_back_and_their_time(tmp_path):
+    path = tmp_path / "trials.jsonl"
+    log = TrialLog(path)
+    first = log.compute_many(["a", "b"], lambda todo: [{"k": k} for k in todo], batch_size=2)
+    assert first == [{"k": 0}, {"k": 1}] and (log.resumed_trials, log.resumed_seconds) == (0, 0.0)
+    again = TrialLog(path)
+    assert again.compute_many(["a", "b", "c"], lambda todo: [{"k": k} for k in todo], batch_size=2)[2] == {
+        "k": 2
+    }
+    assert again.resumed_trials == 2 and again.resumed_seconds >= 0.0
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    assert all(isinstance(r["seconds"], float) for r in rows)  # each trial's own time is logged
+
+
+def test_the_index_counts_an_experiments_resumed_trials(tmp_path):
+    argv = ["experiments", "run", "tt_tucker_retraction_ablation", "--quick", "--out", str(tmp_path)]
+    assert CliRunner().invoke(cli, [*argv, "--iterations", "20"]).exit_code == 0
+    assert CliRunner().invoke(cli, [*argv, "--iterations", "20"]).exit_code == 0  # every trial resumed
+    manifest = json.loads((tmp_path / "tt_tucker_retraction_ablation" / "manifest.json").read_text())
+    assert manifest["resumed_trials"] > 0 and manifest["resumed_trial_seconds"] > 0
+    assert "resumed trials)" in (tmp_path / "index.md").read_text()
