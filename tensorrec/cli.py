@@ -13,6 +13,7 @@ import difflib
 import fnmatch
 import json
 import multiprocessing
+import re
 import time
 import traceback
 from pathlib import Path
@@ -182,6 +183,21 @@ def select(scripts: list[Script], only: str | None) -> list[Script]:
     return chosen
 
 
+def estimated_seconds(script: Script, quick: bool, out: Path) -> float:
+    """How long ``script`` should take: its last run's wall time in ``out`` when there is one,
+    else the runtime its docstring states ("about 15 s with --quick, 3 min in full"), else 5 s.
+    ``--jobs`` starts the longest first, so no long script is left for the end."""
+    manifest = out / script.name / "manifest.json"
+    if manifest.exists():
+        return float(json.loads(manifest.read_text()).get("wall_seconds", 5.0))
+    text = script.path.read_text()
+    pattern = r"about ([0-9.]+) (s|min) with --quick" if quick else r"([0-9.]+) (s|min) in full"
+    found = re.search(pattern, text)
+    if not found:
+        return 5.0
+    return float(found.group(1)) * (60 if found.group(2) == "min" else 1)
+
+
 def _task(args: tuple) -> dict:
     script, argv, out = args
     return _run_for_index(script, argv, out)
@@ -240,10 +256,12 @@ def reproduce(quick, out, seed, seeds, only, jobs, root) -> None:
                 bar.update(1)
         else:  # separate processes (spawned: no forked thread pools); study logs are safe to share
             context = multiprocessing.get_context("spawn")
+            order = sorted(range(len(args)), key=lambda i: -estimated_seconds(args[i][0], quick, args[i][2]))
+            done = [None] * len(args)
             with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=context) as pool:
-                done = []
-                for row in pool.map(_task, args):
-                    done.append(row)
+                futures = {pool.submit(_task, args[i]): i for i in order}  # longest first
+                for future in concurrent.futures.as_completed(futures):
+                    done[futures[future]] = future.result()
                     bar.update(1)
     results = {(script.name, s): row for (script, s), row in zip(tasks, done, strict=True)}
     for s in seed_list:

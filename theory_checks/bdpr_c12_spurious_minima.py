@@ -19,7 +19,7 @@ minimum need 500-800 iterations to get below ||grad|| = 1e-8: with 400 iteration
 found none. With 1000, seeds 0-9 all pass.
 
 Command: ``tensorrec experiments run bdpr_c12_spurious_minima [--quick]``.
-Runtime (one thread): about 8 s with --quick, 4 min in full.
+Runtime (one thread): about 30 s with --quick, 4 min in full.
 """
 
 from __future__ import annotations
