@@ -4,10 +4,19 @@ import numpy as np
 import pytest
 import torch
 
-from tensorrec.landscape import FactorPhases, FactorSigns, classify, deduplicate, rhess, rhess_eigs
+import tensorrec as tr
+from tensorrec.landscape import (
+    FactorPhases,
+    FactorSigns,
+    classify,
+    deduplicate,
+    find_critical_points,
+    rhess,
+    rhess_eigs,
+)
 from tensorrec.manifolds import Euclidean, Product, Sphere, Stiefel
 from tensorrec.optim import Problem
-from tensorrec.testing import matrix_with_spectrum
+from tensorrec.testing import brockett, matrix_with_spectrum
 
 LAMBDAS = np.array([-1.5, -0.4, 0.3, 1.1, 2.0, 3.2])
 
@@ -285,3 +294,67 @@ def test_a_symmetry_restricted_to_some_factors_leaves_the_others_alone():
     hc = torch.tensor([0.6, 0.8j], dtype=torch.complex128)
     phases = FactorPhases(factors=(0,))
     assert len(phases.vertical((hc, hc))) == 1 and len(FactorPhases().vertical((hc, hc))) == 2
+
+
+# --- Stiefel symmetries, plane slices, census coverage (issue 10, section 5) ---------------
+
+
+def test_column_signs_and_rotations_are_the_orbits_of_stiefel_points():
+    from tensorrec.landscape import ColumnRotations, ColumnSigns
+
+    u = Stiefel(6, 3).random_point(0)
+    signs = torch.tensor([1.0, -1.0, -1.0], dtype=torch.float64)
+    r = torch.linalg.qr(torch.randn(3, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(1)))[0]
+    for sym, g in ((ColumnSigns(), u * signs), (ColumnRotations(), u @ r)):
+        assert sym.orbit_distance(u, g) < 1e-12 and torch.allclose(sym.canonicalize(g), sym.canonicalize(u))
+        assert torch.allclose(sym.align(u, g), u, atol=1e-12)
+        other = Stiefel(6, 3).random_point(2)
+        assert sym.orbit_distance(u, other) > 0.1
+    assert ColumnSigns().orbit_distance(u, u @ r) > 0.1  # a rotation is not a sign change
+    # U -> U W (W skew) leave a cost of U U^T unchanged: Brockett with equal weights
+    a, _ = matrix_with_spectrum(torch.linspace(3, 1, 6).tolist(), 3)
+    problem = brockett(a, [1.0, 1.0, 1.0])
+    vertical = ColumnRotations().vertical(u)
+    assert len(vertical) == 3
+    for v in vertical:  # the cost is constant along the orbit, to second order at least
+        moved = Stiefel(6, 3).retract(u, 1e-3 * v)
+        assert abs(float(problem.value(moved)) - float(problem.value(u))) < 1e-9
+    top = torch.linalg.eigh(a)[1][:, -3:]  # a critical point: the orbit directions are null there
+    for v in ColumnRotations().vertical(top):
+        assert float(torch.linalg.vector_norm(problem.rhess(top, v))) < 1e-12
+    full = rhess(problem, top)
+    quotient = rhess(problem, top, symmetry=ColumnRotations())
+    assert quotient.eigenvalues.numel() == full.eigenvalues.numel() - 3
+    assert float(quotient.eigenvalues.abs().min()) > 1e-6  # isolated in the quotient
+
+
+def test_a_plane_slice_through_any_point_of_any_manifold():
+    from tensorrec.landscape import plane_slice
+
+    a, _ = matrix_with_spectrum(torch.linspace(3, 1, 5).tolist(), 4)
+    problem = brockett(a, [2.0, 1.0])
+    x = Stiefel(5, 2).random_point(5)
+    s, t, values = plane_slice(problem, x, radius=0.5, n=11, rng=6)
+    assert values.shape == (11, 11) and s[5] == 0 and t[5] == 0
+    assert values[5, 5] == pytest.approx(float(problem.value(x)), rel=1e-12)
+    with pytest.raises(ValueError, match=r"^v: expected a tangent vector independent of u"):
+        u = Stiefel(5, 2).random_tangent(x, 7)
+        plane_slice(problem, x, u, 2 * u)
+
+
+def test_a_mixed_census_finds_what_newton_misses_and_estimates_what_is_left():
+    """sum x_i^4 on the sphere in R^6 has 64 minima (all |x_i| = 1/sqrt 6), 12 maxima (+-e_i) and
+    saddles in between. Newton is attracted to the saddles; descent and ascent starts reach the
+    minima and maxima, and the Chao1 estimate from the repeat counts approaches 64."""
+    problem = tr.Problem(Sphere(6), lambda x: torch.sum(x**4, -1))
+    newton = find_critical_points(problem, n_starts=150, method="newton", rng=0, max_iter=60)
+    mixed = find_critical_points(problem, n_starts=150, method=("newton", "descent", "ascent"), rng=0,
+                                 max_iter=300, step=0.2)  # fmt: skip
+    assert mixed.methods[:3] == ["newton", "descent", "ascent"]
+    few, many = newton.coverage(kind="minimum", tol=1e-5), mixed.coverage(kind="minimum", tol=1e-5)
+    assert few.found < 10 < many.found <= 64 and sum(many.counts) == sum(
+        p.kind == "minimum" for p in mixed.points
+    )
+    assert many.found <= many.estimated_total and 40 < many.estimated_total < 120
+    maxima = mixed.coverage(kind="maximum", tol=1e-5)
+    assert maxima.found == 12 and maxima.estimated_missing < 1

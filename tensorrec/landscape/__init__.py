@@ -4,10 +4,17 @@ Riemannian gradients and Hessians, classification of critical points, symmetries
 from tensorrec.landscape.basins import BasinReport, basin_statistics, wilson_interval
 from tensorrec.landscape.classify import CriticalPoint, classify
 from tensorrec.landscape.hessian import HessianInfo, rgrad, rhess, rhess_eigs, rhvp, tangent_basis
-from tensorrec.landscape.pictures import angle_slice, sphere_grid, torus_angles, torus_grid
+from tensorrec.landscape.pictures import angle_slice, plane_slice, sphere_grid, torus_angles, torus_grid
 from tensorrec.landscape.regularity import RegularityReport, regularity_constants
-from tensorrec.landscape.search import SearchResult, find_critical_points, newton_step
-from tensorrec.landscape.symmetry import FactorPhases, FactorSigns, NoSymmetry, deduplicate
+from tensorrec.landscape.search import Coverage, SearchResult, find_critical_points, newton_step
+from tensorrec.landscape.symmetry import (
+    ColumnRotations,
+    ColumnSigns,
+    FactorPhases,
+    FactorSigns,
+    NoSymmetry,
+    deduplicate,
+)
 
 __all__ = [
     "HessianInfo",
@@ -21,9 +28,12 @@ __all__ = [
     "find_critical_points",
     "newton_step",
     "SearchResult",
+    "Coverage",
     "NoSymmetry",
     "FactorSigns",
     "FactorPhases",
+    "ColumnSigns",
+    "ColumnRotations",
     "deduplicate",
     "BasinReport",
     "basin_statistics",
@@ -31,6 +41,7 @@ __all__ = [
     "RegularityReport",
     "regularity_constants",
     "angle_slice",
+    "plane_slice",
     "torus_grid",
     "torus_angles",
     "sphere_grid",

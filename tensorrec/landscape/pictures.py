@@ -59,10 +59,40 @@ def sphere_grid(problem, factor: int, fixed, n: int = 181):
     return th.numpy(), ph.numpy(), values
 
 
+def plane_slice(problem, x, u=None, v=None, *, radius: float = 1.0, n: int = 101, rng=None):
+    """Values of ``problem`` on the retracted plane through any point ``x`` of any manifold:
+    f(R_x(a u + b v)) for a, b in [-radius, radius] (``n`` points each). ``u``, ``v``: tangent
+    vectors at x (default: two random ones, orthonormalised in the manifold's metric).
+    Returns (a, b, values[n, n]) with values[i, j] at (a[i], b[j])."""
+    from tensorrec._backend import check_positive_finite, check_positive_int, tree_add, tree_scale
+    from tensorrec._random import as_generator, spawn
+
+    radius, n = check_positive_finite("radius", radius), check_positive_int("n", n, minimum=2)
+    manifold = problem.manifold
+    gu, gv = spawn(as_generator(rng), 2)
+    u = manifold.random_tangent(x, gu) if u is None else u
+    v = manifold.random_tangent(x, gv) if v is None else v
+    nu = float(manifold.norm(x, u))
+    if nu == 0:
+        raise ValueError("u: expected a nonzero tangent vector")
+    u = tree_scale(u, 1 / nu)
+    nv0 = float(manifold.norm(x, v))
+    v = tree_add(v, u, -float(manifold.inner(x, u, v)))  # Gram-Schmidt in the metric
+    nv = float(manifold.norm(x, v))
+    if not nv > 1e-12 * nv0:
+        raise ValueError("v: expected a tangent vector independent of u")
+    v = tree_scale(v, 1 / nv)
+    t = np.linspace(-radius, radius, n)
+    values = np.array(
+        [[float(problem.value(manifold.retract(x, tree_add(tree_scale(u, a), v, b)))) for b in t] for a in t]
+    )
+    return t, t, values
+
+
 def torus_angles(point) -> tuple[float, float]:
     """(s, t) of a point (h, x) of S^1 x S^1."""
     h, x = point
     return math.atan2(float(h[1]), float(h[0])), math.atan2(float(x[1]), float(x[0]))
 
 
-__all__ = ["angle_slice", "torus_grid", "torus_angles", "sphere_grid"]
+__all__ = ["angle_slice", "plane_slice", "torus_grid", "torus_angles", "sphere_grid"]

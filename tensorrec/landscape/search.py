@@ -18,14 +18,53 @@ METHODS = ("newton", "descent", "ascent")
 
 
 @dataclasses.dataclass(frozen=True)
+class Coverage:
+    """How completely a search has seen the critical points: ``found`` distinct points
+    (orbits), ``counts`` how often each was reached, ``singletons`` / ``doubletons`` the
+    numbers reached exactly once / twice, and the Chao1 estimate of the total,
+    ``estimated_total`` = found + f1^2 / (2 f2) (f1 (f1 - 1) / 2 when f2 = 0), so
+    ``estimated_missing`` points were probably not found yet. Per kind when asked."""
+
+    found: int
+    counts: list[int]
+    singletons: int
+    doubletons: int
+    estimated_total: float
+    estimated_missing: float
+
+
+@dataclasses.dataclass(frozen=True)
 class SearchResult:
     """``points``: the classified critical points (converged starts only); ``unconverged``:
     how many starts ended with ||grad f|| >= grad_tol (never classified); ``grad_norms``: the
-    final gradient norm of every start."""
+    final gradient norm of every start; ``methods``: the method each start ran."""
 
     points: list[CriticalPoint]
     unconverged: int
     grad_norms: list[float]
+    methods: list[str] = dataclasses.field(default_factory=list)
+
+    def coverage(self, symmetry=None, tol: float = 1e-6, kind: str | None = None) -> Coverage:
+        """The census of the distinct points found (up to ``symmetry``, within ``tol``),
+        optionally of one ``kind`` ("minimum", "strict_saddle", ...)."""
+        from tensorrec.landscape.symmetry import NoSymmetry
+
+        symmetry = NoSymmetry() if symmetry is None else symmetry
+        tol = check_positive_finite("tol", tol)
+        reps, counts = [], []
+        for p in self.points:
+            if kind is not None and p.kind != kind:
+                continue
+            for i, r in enumerate(reps):
+                if symmetry.orbit_distance(r, p.point) <= tol:
+                    counts[i] += 1
+                    break
+            else:
+                reps.append(p.point)
+                counts.append(1)
+        f1, f2 = counts.count(1), counts.count(2)
+        extra = f1 * f1 / (2 * f2) if f2 else f1 * (f1 - 1) / 2
+        return Coverage(len(reps), counts, f1, f2, len(reps) + extra, extra)
 
 
 @numpy_boundary
@@ -50,7 +89,7 @@ def find_critical_points(
     starts=None,
     *,
     n_starts: int | None = None,
-    method: str = "newton",
+    method="newton",
     symmetry=None,
     grad_tol: float = 1e-10,
     max_iter: int = 100,
@@ -62,11 +101,18 @@ def find_critical_points(
     """Run ``method`` from every start (given, or ``n_starts`` random points drawn from
     ``SeedSequence(rng).spawn``) and classify the converged ends.
 
-    Methods: ``"newton"`` (:func:`newton_step`, finds critical points of every index);
-    ``"descent"`` / ``"ascent"`` (RGD with constant ``step`` on +f / -f, for minima / maxima).
-    A start counts as converged when ||grad f|| < ``grad_tol``.
+    Methods: ``"newton"`` (:func:`newton_step`, finds critical points of every index, but is
+    strongly attracted to some: on sum x_i^4 over the sphere in R^6 it reached 17 of the 64
+    minima from 1500 starts); ``"descent"`` / ``"ascent"`` (RGD with constant ``step`` on
+    +f / -f, for minima / maxima); or a sequence of them, assigned to the starts in turn
+    (a mixed census). A start counts as converged when ||grad f|| < ``grad_tol``;
+    :meth:`SearchResult.coverage` estimates how many points were not found yet.
     """
-    check_choice("method", method, METHODS)
+    methods = [method] if isinstance(method, str) else list(method)
+    if not methods:
+        raise ValueError("method: expected a method or a non-empty sequence of them, got an empty one")
+    for m in methods:
+        check_choice("method", m, METHODS)
     check_positive_finite("grad_tol", grad_tol)
     check_positive_int("max_iter", max_iter)
     manifold = problem.manifold
@@ -76,9 +122,10 @@ def find_critical_points(
         if n_starts is None:
             raise ValueError("starts, n_starts: give the starting points or how many to draw")
         starts = [manifold.random_point(g) for g in spawn(rng, check_positive_int("n_starts", n_starts))]
-    points, grad_norms, unconverged = [], [], 0
-    for x in starts:
-        x = _run(problem, x, method, symmetry, grad_tol, max_iter, step, trust_radius)
+    points, grad_norms, unconverged, used = [], [], 0, []
+    for i, x in enumerate(starts):
+        used.append(methods[i % len(methods)])
+        x = _run(problem, x, used[-1], symmetry, grad_tol, max_iter, step, trust_radius)
         g = problem.rgrad(x)
         gn = math.sqrt(float(manifold.inner(x, g, g)))
         grad_norms.append(gn)
@@ -86,7 +133,7 @@ def find_critical_points(
             points.append(classify(problem, x, symmetry=symmetry, tol_eig=tol_eig, grad_tol=grad_tol))
         else:
             unconverged += 1
-    return SearchResult(points, unconverged, grad_norms)
+    return SearchResult(points, unconverged, grad_norms, used)
 
 
 def _run(problem, x, method, symmetry, grad_tol, max_iter, step, trust_radius):
@@ -103,4 +150,4 @@ def _run(problem, x, method, symmetry, grad_tol, max_iter, step, trust_radius):
     return rgd(target, x, step=step, stop=stop).point
 
 
-__all__ = ["SearchResult", "newton_step", "find_critical_points"]
+__all__ = ["SearchResult", "Coverage", "newton_step", "find_critical_points"]

@@ -1,9 +1,16 @@
 """L3: symmetries of factorized problems and de-duplication up to them (bdpr_landscape spec 6.3).
 
-A symmetry acts on the factors of a point (a tuple of vectors, or one vector): real factors
-up to sign, complex factors up to phase. It gives a canonical representative, the distance
-between orbits, the alignment of one point to another, and the tangent generators of its
-continuous part (the phase directions i h), which the Hessian tools remove.
+A symmetry acts on the factors of a point (a tuple of arrays, or one array): real factors
+up to sign, complex factors up to phase, the columns of a matrix factor up to sign, or a
+matrix factor up to rotation (the Grassmann quotient). It gives a canonical representative,
+the distance between orbits, the alignment of one point to another, and the tangent
+generators of its continuous part, which the Hessian tools remove.
+
+A custom symmetry subclasses :class:`NoSymmetry` and defines, per factor h, up to four
+operations: ``_canonical(h)`` (a representative of the orbit), ``_distance2(a, b)`` (the
+squared distance between the orbits of a and b), ``_align(a, b)`` (the element of b's orbit
+closest to a) and ``_vertical(h)`` (None, one tangent generator, or a list of them).
+``factors=`` restricts it to some factors of a product point.
 """
 
 from __future__ import annotations
@@ -61,11 +68,14 @@ class NoSymmetry:
         return _pack(q, [self._align(a, b) if self._acts(k) else b for k, (a, b) in pairs])
 
     def vertical(self, p) -> list:
+        """Tangent generators of the continuous part of the orbit at ``p`` (point layout)."""
         ps = parts(p)
         out = []
         for k, h in enumerate(ps):
-            g = self._vertical(h) if self._acts(k) else None
-            if g is not None:
+            generators = self._vertical(h) if self._acts(k) else None
+            if generators is None:
+                continue
+            for g in generators if isinstance(generators, list) else [generators]:
                 v = [torch.zeros_like(u) for u in ps]
                 v[k] = g
                 out.append(_pack(p, v))
@@ -111,6 +121,68 @@ class FactorPhases(NoSymmetry):
         return 1j * h
 
 
+class ColumnSigns(NoSymmetry):
+    """Each column of a matrix factor (a Stiefel point U, n x p) up to its own sign: U -> U D
+    with D diagonal of +-1 (eigenvector or principal-component problems)."""
+
+    def _canonical(self, h):
+        k = torch.argmax(h.abs(), dim=-2, keepdim=True)
+        signs = torch.sign(torch.gather(h, -2, k))
+        return h * torch.where(signs == 0, torch.ones_like(signs), signs)
+
+    def _distance2(self, a, b) -> float:
+        minus, plus = torch.sum((a - b) ** 2, dim=-2), torch.sum((a + b) ** 2, dim=-2)
+        return float(torch.minimum(minus, plus).sum())
+
+    def _align(self, a, b):
+        flip = torch.sum((a + b) ** 2, dim=-2) < torch.sum((a - b) ** 2, dim=-2)
+        return torch.where(flip, -b, b)
+
+
+class ColumnRotations(NoSymmetry):
+    """A matrix factor U (n x p) up to U -> U R, R in O(p) (U(p) for complex U): the
+    Grassmann quotient of the Stiefel manifold, as for cost functions of U U^H only (subspace
+    problems, Brockett with equal weights). The vertical space at U is {U W : W skew-Hermitian},
+    spanned by U (E_ij - E_ji) (and, for complex U, i U (E_ij + E_ji) and i U E_jj).
+
+    Distances and alignment solve the orthogonal Procrustes problem: min_R ||A - B R||^2 =
+    ||A||^2 + ||B||^2 - 2 ||B^H A||_* at R = polar(B^H A). The canonical representative is
+    the element of the orbit closest to the first p columns of the identity."""
+
+    def _procrustes(self, a, b):
+        u, _, vh = torch.linalg.svd(b.mH @ a)
+        return u @ vh
+
+    def _canonical(self, h):
+        e = torch.eye(*h.shape[-2:], dtype=h.dtype, device=h.device)
+        return h @ self._procrustes(e, h)
+
+    def _distance2(self, a, b) -> float:
+        nuclear = float(torch.linalg.svdvals(b.mH @ a).sum())
+        return max(float(torch.sum(a.abs() ** 2) + torch.sum(b.abs() ** 2)) - 2 * nuclear, 0.0)
+
+    def _align(self, a, b):
+        return b @ self._procrustes(a, b)
+
+    def _vertical(self, h):
+        p = h.shape[-1]
+        out = []
+        for i in range(p):
+            for j in range(i + 1, p):
+                w = torch.zeros(p, p, dtype=h.dtype, device=h.device)
+                w[i, j], w[j, i] = 1, -1
+                out.append(h @ w)
+                if h.is_complex():
+                    w = torch.zeros(p, p, dtype=h.dtype, device=h.device)
+                    w[i, j], w[j, i] = 1j, 1j
+                    out.append(h @ w)
+            if h.is_complex():
+                w = torch.zeros(p, p, dtype=h.dtype, device=h.device)
+                w[i, i] = 1j
+                out.append(h @ w)
+        return out or None
+
+
 def deduplicate(points, symmetry=None, tol: float = 1e-6) -> list[int]:
     """Indices of one representative per orbit cluster (greedy: a point joins the first kept
     point within ``tol`` in orbit distance)."""
@@ -123,4 +195,4 @@ def deduplicate(points, symmetry=None, tol: float = 1e-6) -> list[int]:
     return kept
 
 
-__all__ = ["NoSymmetry", "FactorSigns", "FactorPhases", "deduplicate"]
+__all__ = ["NoSymmetry", "FactorSigns", "FactorPhases", "ColumnSigns", "ColumnRotations", "deduplicate"]
