@@ -526,3 +526,17 @@ def test_a_time_budget_counts_as_the_cap_and_a_rule_set_without_either_gets_one(
     timed = with_safeguards(tr.optim.GradNorm(1e-10) | TimeLimit(60))
     assert not any(isinstance(r, MaxIter) for r in timed.rules)
     assert isinstance(capped.rules[0], tr.optim.Divergence)  # checked first
+
+
+def test_the_rate_fitter_stops_at_a_noise_plateau_but_not_in_a_slow_linear_phase():
+    from tensorrec.optim.result import plateau_level
+
+    rng = np.random.default_rng(0)
+    noisy = np.maximum(0.9 ** np.arange(400), 1e-4 * (1 + 0.3 * rng.standard_normal(400)).clip(0.5))
+    trace = tr.Trace(metrics={"error": noisy.tolist()})
+    assert trace.linear_rate("error", start=5) == pytest.approx(0.9, abs=2e-3)
+    assert trace.linear_rate("error", start=5, plateau=False) > 0.97  # fitted across the floor
+    slow = 0.999 ** np.arange(1500)
+    assert plateau_level(slow) is None
+    assert tr.Trace(metrics={"error": slow.tolist()}).linear_rate("error", start=5) == pytest.approx(0.999)
+    assert plateau_level(noisy) == pytest.approx(1e-4, rel=0.3)

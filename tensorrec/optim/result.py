@@ -84,11 +84,14 @@ class Trace:
         stop: int | None = None,
         floor: float = 1e-12,
         method: str = "endpoint",
+        plateau: bool = True,
     ) -> float:
         r"""Fitted per-iteration contraction factor q of a linearly converging series e_t.
 
         The window runs from iterate ``start`` to the last iterate ``last <= stop`` whose
-        value is above ``floor`` (round-off plateaus are excluded).
+        value is above ``floor`` (round-off plateaus are excluded) and, with ``plateau``,
+        a decade above the level of a plateau the series ends on (a noise floor): the linear
+        phase is fitted, never across the floor (:func:`plateau_level`).
 
         Parameters
         ----------
@@ -111,6 +114,9 @@ class Trace:
         check_choice("method", method, ("endpoint", "lstsq"))
         e = self.series(metric)
         stop = len(e) - 1 if stop is None else min(stop, len(e) - 1)
+        level = plateau_level(e[: stop + 1]) if plateau else None
+        if level is not None:
+            floor = max(floor, 10 * level)
         above = np.flatnonzero(e[: stop + 1] > floor)
         last = int(above[-1]) if above.size else -1
         if start < 0 or last - start < 2:
@@ -201,3 +207,23 @@ def ending_note(trace: Trace, reason: str) -> str:
                 "a better step or method='scaled' for ill-conditioned tensors)"
             )
     return note
+
+
+def plateau_level(e, tail: float = 0.1, ratio: float = 0.1, min_points: int = 20) -> float | None:
+    """The level of the plateau a positive series ends on, or None when it does not.
+
+    It ends on a plateau when its log falls, over the last ``tail`` of the points, at less
+    than ``ratio`` times the rate it fell at over the middle of the run (a noise floor, or
+    round-off): a steady slow decrease is not a plateau. The level is the median of that
+    tail."""
+    e = np.asarray(e, dtype=float)
+    n = e.size
+    k = max(int(tail * n), 5)
+    if n < min_points or np.any(~np.isfinite(e)) or np.any(e <= 0):
+        return None
+    t = np.arange(n)
+    last = -np.polyfit(t[-k:], np.log(e[-k:]), 1)[0]
+    middle = -np.polyfit(t[n // 4 : 3 * n // 4], np.log(e[n // 4 : 3 * n // 4]), 1)[0]
+    if middle > 0 and last < ratio * middle:
+        return float(np.median(e[-k:]))
+    return None
