@@ -30,6 +30,18 @@ FUSED_MIN_BYTES = 64 << 20
 faster than the blocked one (benchmarks/b7_dense_operators.py)."""
 
 
+def check_allocation(entries: int, dtype: torch.dtype, max_bytes, what: str, hint: str = "") -> None:
+    """Refuse, before allocating, ``entries`` of ``dtype`` above ``max_bytes`` (default: half
+    of the memory available now), naming what would be allocated."""
+    need = entries * torch.empty((), dtype=dtype).element_size()
+    limit = available_memory() // 2 if max_bytes is None else int(max_bytes)
+    if need > limit:
+        raise MemoryError(
+            f"m, shape: {what} ({dtype}) needs {need / 2**30:.2f} GiB, above the limit of "
+            f"{limit / 2**30:.2f} GiB (max_bytes){hint}"
+        )
+
+
 class DenseGaussian(Operator):
     r"""y_k = <A_k, X> with A stored as an m x D matrix whose row k is ``A_k.ravel()``.
 
@@ -65,15 +77,10 @@ class DenseGaussian(Operator):
         self.m = check_positive_int("m", m)
         self.normalization = check_choice("normalization", normalization, NORMALIZATIONS)
         dtype = resolve_dtype(dtype, "real")
-        itemsize = torch.empty((), dtype=dtype).element_size()
-        need = self.m * self.size * itemsize
-        limit = available_memory() // 2 if max_bytes is None else int(max_bytes)
-        if need > limit:
-            raise MemoryError(
-                f"m, shape: the dense {self.m} x {self.size} operator ({dtype}) needs "
-                f"{need / 2**30:.2f} GiB, "
-                f"above the limit of {limit / 2**30:.2f} GiB (max_bytes); use KroneckerGaussian for large D"
-            )
+        check_allocation(
+            self.m * self.size, dtype, max_bytes, f"the dense {self.m} x {self.size} operator",
+            "; use KroneckerGaussian for large D",
+        )  # fmt: skip
         scale = 1.0 / math.sqrt(self.m) if normalization == "1/m" else 1.0
         self.matrix = randn(as_generator(rng), (self.m, self.size), dtype=dtype, device=device) * scale
 
@@ -208,6 +215,8 @@ class KroneckerGaussian(Operator):
     variance 1/m, so E[A*A] = I) or N(0, 1) (``"unit"``); complex dtypes draw CN(0, .)
     entries. Stored as N matrices of shape (m, d_n): O(m sum d_n) memory instead of O(m D).
     :meth:`from_vectors` wraps given vectors (e.g. the local outcomes of a product POVM).
+``max_bytes`` refuses, before allocating, vectors above it (default: half of the memory
+available now), as in :class:`DenseGaussian`.
 
     Notes
     -----
@@ -233,13 +242,7 @@ class KroneckerGaussian(Operator):
         check_choice("normalization", normalization, NORMALIZATIONS)
         field = "complex" if dtype is not None and dtype.is_complex else "real"
         dtype = resolve_dtype(dtype, field)
-        need = m * sum(shape) * torch.empty((), dtype=dtype).element_size()
-        limit = available_memory() // 2 if max_bytes is None else int(max_bytes)
-        if need > limit:
-            raise MemoryError(
-                f"m, shape: the {m} x {sum(shape)} rank-one vectors ({dtype}) need {need / 2**30:.2f} GiB, "
-                f"above the limit of {limit / 2**30:.2f} GiB (max_bytes)"
-            )
+        check_allocation(m * sum(shape), dtype, max_bytes, f"the {m} x {sum(shape)} rank-one vectors")
         gen = as_generator(rng)
         scale = m ** (-0.5 / len(shape)) if normalization == "1/m" else 1.0
         vectors = tuple(randn(gen, (m, d), dtype=dtype, device=device) * scale for d in shape)
