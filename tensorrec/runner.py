@@ -527,18 +527,23 @@ class TrialLog:
         """Claim ``key`` for this process; False while a live process holds it."""
         self.claims.mkdir(exist_ok=True)
         path = self._claim_path(key)
-        for _ in range(2):
-            try:
-                fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-            except FileExistsError:
-                if _claim_alive(path):
-                    return False
-                path.unlink(missing_ok=True)  # the claimer died: take the trial over
-                continue
+        # the claim appears atomically with its content (a hard link of a written file), so a
+        # kill can never leave an empty claim that looks alive forever
+        fd, tmp = tempfile.mkstemp(dir=self.claims, prefix=".claim.")
+        try:
             with os.fdopen(fd, "w") as fh:
                 fh.write(f"{platform.node()} {os.getpid()}")
-            return True
-        return False
+            for _ in range(2):
+                try:
+                    os.link(tmp, path)
+                    return True
+                except FileExistsError:
+                    if _claim_alive(path):
+                        return False
+                    path.unlink(missing_ok=True)  # the claimer died: take the trial over
+            return False
+        finally:
+            os.unlink(tmp)
 
     def _release(self, key: str) -> None:
         path = self._claim_path(key)
@@ -560,12 +565,14 @@ class TrialLog:
 
 
 def _claim_alive(path: Path) -> bool:
-    """Whether the process named in a claim file still runs (claims from another host, or
-    being written, count as alive)."""
+    """Whether the process named in a claim file still runs (claims from another host count
+    as alive; an unreadable one, which the atomic claims never leave, as dead)."""
     try:
         host, pid = path.read_text().split()
-    except (FileNotFoundError, ValueError):
-        return True  # just created, not yet written
+    except FileNotFoundError:
+        return True  # released or taken over meanwhile: look again
+    except ValueError:
+        return False
     if host != platform.node():
         return True
     try:

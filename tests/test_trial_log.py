@@ -112,3 +112,11 @@ def test_a_claim_left_by_a_dead_process_is_taken_over(tmp_path):
     live = log._claim_path("b")
     live.write_text(f"{platform.node()} {os.getpid()}")  # a live claimer: we would wait for it
     assert not log._claim("b")
+
+
+def test_an_empty_claim_file_left_by_a_kill_does_not_block_the_resume(tmp_path):
+    log = TrialLog(tmp_path / "trials.jsonl", version="test", poll=0.01)
+    log.claims.mkdir(exist_ok=True)
+    log._claim_path("a").write_text("")  # what an old, non-atomic claim could leave
+    assert log.compute("a", lambda: {"x": 1}) == {"x": 1}
+    assert not [p for p in log.claims.iterdir() if not p.name.startswith(".")]
