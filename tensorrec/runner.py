@@ -497,6 +497,10 @@ class TrialLog:
                         self.resumed_seconds += self._seconds.get(key, 0.0)
                 return [self._records[key] for key in keys]
             mine = [k for k in todo if self._claim(keys[k])]
+            self.refresh()  # a claimer writes before it releases: a trial finished meanwhile is here now
+            for k in [k for k in mine if keys[k] in self._records]:
+                self._release(keys[k])
+                mine.remove(k)
             try:
                 for start in range(0, len(mine), batch_size):
                     chunk = mine[start : start + batch_size]
