@@ -209,21 +209,21 @@ def _core_times_rows(core: torch.Tensor, rows: list[torch.Tensor]) -> torch.Tens
 
 class KroneckerGaussian(Operator):
     r"""Rank-one Gaussian sensing: A_k = a_k^(1) o a_k^(2) o ... o a_k^(N), y_k = <A_k, X> =
-        sum conj(A_k) X.
+    sum conj(A_k) X.
 
-        The vectors a_k^(n) have i.i.d. N(0, m^{-1/N}) entries (``"1/m"``: each entry of A_k has
-        variance 1/m, so E[A*A] = I) or N(0, 1) (``"unit"``); complex dtypes draw CN(0, .)
-        entries. Stored as N matrices of shape (m, d_n): O(m sum d_n) memory instead of O(m D).
-        :meth:`from_vectors` wraps given vectors (e.g. the local outcomes of a product POVM).
+    The vectors a_k^(n) have i.i.d. N(0, m^{-1/N}) entries (``"1/m"``: each entry of A_k has
+    variance 1/m, so E[A*A] = I) or N(0, 1) (``"unit"``); complex dtypes draw CN(0, .)
+    entries. Stored as N matrices of shape (m, d_n): O(m sum d_n) memory instead of O(m D).
+    :meth:`from_vectors` wraps given vectors (e.g. the local outcomes of a product POVM).
     ``max_bytes`` refuses, before allocating, vectors above it (default: half of the memory
     available now), as in :class:`DenseGaussian`.
 
-        Notes
-        -----
-        ``apply_format`` never forms a dense tensor (:class:`KroneckerRows` dispatch): for Tucker,
-        y_k = S x_1 (conj(a_k^(1))' U_1) ... x_N (conj(a_k^(N))' U_N) in
-        O(m sum d_n r_n + m prod r_n); for TT, y_k = prod_n (sum_s conj(a_k^(n)[s]) X_n(s)) in
-        O(m N d r^2), so order N = 20 with d = 10 works.
+    Notes
+    -----
+    ``apply_format`` never forms a dense tensor (:class:`KroneckerRows` dispatch): for Tucker,
+    y_k = S x_1 (conj(a_k^(1))' U_1) ... x_N (conj(a_k^(N))' U_N) in
+    O(m sum d_n r_n + m prod r_n); for TT, y_k = prod_n (sum_s conj(a_k^(n)[s]) X_n(s)) in
+    O(m N d r^2), so order N = 20 with d = 10 works.
     """
 
     def __init__(
