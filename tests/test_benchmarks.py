@@ -139,3 +139,11 @@ def test_b10_batched_trials_runs(tmp_path):
     assert b10.main(argv) == 0  # the script itself refuses a batched run that differs from the loop
     rows = json.loads((tmp_path / "b10_batched_trials" / "results.json").read_text())["rows"]
     assert [r["trials"] for r in rows] == [3] and rows[0]["batched_s"] > 0 and rows[0]["value_gap"] <= 1e-14
+
+
+def test_b11_batched_sweeps_runs(tmp_path):
+    b11 = load("b11_batched_sweeps")
+    argv = ["--quick", "--out", str(tmp_path), "--draws", "2", "--iterations", "30"]
+    assert b11.main(argv) == 0  # the script itself refuses batched runs that succeed on other draws
+    rows = json.loads((tmp_path / "b11_batched_sweeps" / "results.json").read_text())["rows"]
+    assert [r["format"] for r in rows] == ["tucker", "tt"] and all(r["batched_s"] > 0 for r in rows)
