@@ -39,6 +39,12 @@ def describe(x: object) -> str:
     return text if len(text) <= 80 else f"{type(x).__name__} ({text[:60]}...)"
 
 
+def from_numpy(a: np.ndarray) -> torch.Tensor:
+    """``torch.from_numpy`` sharing memory where torch can (any non-negative strides); a
+    reversed view (negative strides, which torch cannot alias) is copied first."""
+    return torch.from_numpy(a if all(s >= 0 for s in a.strides) else a.copy())
+
+
 def as_tensor(x: object, name: str) -> torch.Tensor:
     """Return ``x`` as a floating or complex torch tensor, sharing memory with numpy input.
 
@@ -50,7 +56,7 @@ def as_tensor(x: object, name: str) -> torch.Tensor:
     if isinstance(x, np.ndarray):
         if x.dtype.kind not in "fc":
             raise TypeError(f"{name}: expected a floating or complex array, got {describe(x)}")
-        return torch.from_numpy(x)
+        return from_numpy(x)
     if isinstance(x, torch.Tensor):
         if not (x.is_floating_point() or x.is_complex()):
             raise TypeError(f"{name}: expected a floating or complex tensor, got {describe(x)}")
@@ -70,9 +76,9 @@ def _has_numpy(args: tuple) -> bool:
 def to_torch(a: object) -> object:
     """Wrap numpy arrays (or tuples/lists holding some) with ``torch.from_numpy``."""
     if isinstance(a, np.ndarray):
-        return torch.from_numpy(a)
+        return from_numpy(a)
     if isinstance(a, (tuple, list)) and any(isinstance(b, np.ndarray) for b in a):
-        return type(a)(torch.from_numpy(b) if isinstance(b, np.ndarray) else b for b in a)
+        return type(a)(from_numpy(b) if isinstance(b, np.ndarray) else b for b in a)
     return a
 
 
@@ -113,6 +119,18 @@ def available_memory() -> int:
     import os
 
     return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+
+
+def check_allocation(names: str, entries: int, dtype: torch.dtype, max_bytes=None, what="", hint="") -> None:
+    """Refuse, before allocating, ``entries`` of ``dtype`` above ``max_bytes`` (default: half
+    of the memory available now), naming the arguments ``names`` that set the size."""
+    need = entries * torch.empty((), dtype=dtype).element_size()
+    limit = available_memory() // 2 if max_bytes is None else int(max_bytes)
+    if need > limit:
+        raise MemoryError(
+            f"{names}: {what} ({dtype}) needs {need / 2**30:.2f} GiB, above the limit of "
+            f"{limit / 2**30:.2f} GiB{hint}"
+        )
 
 
 def check_compatible(tensors: Mapping[str, torch.Tensor]) -> None:
@@ -161,8 +179,9 @@ def check_positive_int(name: str, value: object, minimum: int = 1) -> int:
 
 
 def check_choice(name: str, value: object, choices: tuple[str, ...]) -> str:
-    """Return ``value`` if it is one of ``choices``, else raise listing the valid names."""
-    if value not in choices:
+    """Return ``value`` if it is one of ``choices``, else raise listing the valid names (an
+    array or other non-name value is refused the same way, never compared elementwise)."""
+    if not any(type(value) is type(c) and value == c for c in choices):
         raise ValueError(f"{name}: expected one of {', '.join(map(repr, choices))}; got {value!r}")
     return value  # type: ignore[return-value]
 
@@ -186,9 +205,17 @@ HALF_DTYPES = (torch.float16, torch.bfloat16)
 """Refused everywhere with a clear message: too coarse for the solvers' tolerances."""
 
 
-def check_input_dtype(name: str, t: torch.Tensor, expected: torch.dtype | None) -> torch.Tensor:
+def check_input_dtype(
+    name: str, t: torch.Tensor, expected: torch.dtype | None, device: torch.device | None = None
+) -> torch.Tensor:
     """``t`` unchanged when its dtype is ``expected`` (or any float32/float64/complex dtype when
-    ``expected`` is None), else a TypeError naming the argument: nothing is cast silently."""
+    ``expected`` is None) and it lives on ``device`` (any device when None), else a TypeError
+    (dtype) or ValueError (device) naming the argument: nothing is cast or moved silently."""
+    if device is not None and t.device != device:
+        raise ValueError(
+            f"{name}: expected device {device} (the operator's), got {t.device}; move it explicitly "
+            f"(e.g. {name}.to({str(device)!r})) or build the operator with device={t.device.type!r}"
+        )
     if t.dtype in HALF_DTYPES:
         raise TypeError(f"{name}: {t.dtype} is not supported; use float32 or float64")
     if expected is not None and t.dtype != expected:

@@ -2,6 +2,7 @@
 takes arrays (issue 10, section 2)."""
 
 import os
+import warnings
 
 import numpy as np
 import pytest
@@ -105,12 +106,14 @@ def test_functions_give_numpy_for_numpy(label):
 
 from tensorrec.formats import TTTensor, TuckerTensor  # noqa: E402
 from tensorrec.operators import DenseGaussian, EntrySampling, Identity, KroneckerGaussian  # noqa: E402
-from tensorrec.recovery import LowRankSensing, recover  # noqa: E402
+from tensorrec.optim import ConvergenceWarning  # noqa: E402
+from tensorrec.recovery import LowRankSensing, TensorCompletion, recover  # noqa: E402
 
 _T = TuckerTensor.random((4, 4, 4), (2, 2, 2), 0)
 _A = DenseGaussian((4, 4, 4), 80, 0)
 _Y = _A.apply_format(_T)
 _X = torch.eye(5, dtype=torch.float64)[0]
+_ON_META = torch.ones(4, 4, 4, dtype=torch.float64, device="meta")  # "another device" on a CPU-only machine
 
 
 def _recover(**kw):
@@ -162,6 +165,27 @@ INVALID = {
     "recover unknown stop": (lambda: _recover(stop={"tol": 1e-3}), ValueError, "stop: "),
     "apply float32 x": (lambda: _A.apply(torch.ones(4, 4, 4)), TypeError, "x: expected dtype torch.float64"),
     "apply bfloat16 x": (lambda: _A.apply(torch.ones(4, 4, 4, dtype=torch.bfloat16)), TypeError, "x: "),
+    # a tensor on another device ("meta" stands in for a GPU on a CPU-only machine)
+    "apply x on another device": (
+        lambda: _A.apply(_ON_META),
+        ValueError,
+        "x: expected device cpu",
+    ),
+    "adjoint y on another device": (
+        lambda: _A.adjoint(torch.ones(80, dtype=torch.float64, device="meta")),
+        ValueError,
+        "y: expected device cpu",
+    ),
+    "sampling x on another device": (
+        lambda: EntrySampling.random((4, 4, 4), 9, 0).apply(_ON_META),
+        ValueError,
+        "x: expected device cpu",
+    ),
+    "apply_format t on another device": (
+        lambda: _A.apply_format(TuckerTensor.random((4, 4, 4), (2, 2, 2), 0, device="meta")),
+        ValueError,
+        "t: expected a tensor on device cpu",
+    ),
     "apply wrong shape": (lambda: _A.apply(torch.ones(4, 4, dtype=torch.float64)), ValueError, "x: "),
     "apply_format float32": (
         lambda: _A.apply_format(TuckerTensor.random((4, 4, 4), (2, 2, 2), 0, dtype=torch.float32)),
@@ -299,3 +323,150 @@ def test_fuzz_format_constructors_either_build_or_name_the_argument(cls, shape, 
         assert _named(error), repr(error)
     else:
         assert y.distance(x) <= 1e-10 * max(x.norm(), 1.0)
+
+
+# --- fuzz: one argument of one entry point replaced by junk ---------------------------------
+
+_Y_NP = _Y.numpy()
+_FITTED = LowRankSensing("tucker", (2, 2, 2), max_iter=3)
+_IDX = EntrySampling.random((4, 4, 4), 30, 0).indices.numpy()
+_COMPLETED = TensorCompletion("tt", (2, 2), shape=(4, 4, 4), max_iter=3)
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", ConvergenceWarning)
+    _FITTED.fit(_A, _Y_NP)
+    _COMPLETED.fit(_IDX, _T.to_dense().numpy()[tuple(_IDX.T)])
+
+# entry point -> (call taking keyword arguments, the valid keyword arguments)
+ENTRY_POINTS = {
+    "landscape.classify": (
+        lambda **k: landscape.classify(k["problem"], k["x"], grad_tol=k["grad_tol"], tol_eig=k["tol_eig"]),
+        {"problem": _rayleigh(), "x": _X.numpy(), "grad_tol": 1e-8, "tol_eig": 1e-6},
+    ),
+    "landscape.find_critical_points": (
+        lambda **k: landscape.find_critical_points(
+            k["problem"], n_starts=k["n_starts"], method=k["method"], max_iter=k["max_iter"], rng=0
+        ),
+        {"problem": _rayleigh(), "n_starts": 3, "method": "newton", "max_iter": 20},
+    ),
+    "landscape.rhess_eigs": (
+        lambda **k: landscape.rhess_eigs(k["problem"], k["x"], k["k"], k["which"]),
+        {"problem": _rayleigh(), "x": _X.numpy(), "k": 2, "which": "SA"},
+    ),
+    "landscape.newton_step": (
+        lambda **k: landscape.newton_step(k["problem"], k["x"], trust_radius=k["trust_radius"]),
+        {"problem": _rayleigh(), "x": _X.numpy(), "trust_radius": 0.5},
+    ),
+    "landscape.plane_slice": (
+        lambda **k: landscape.plane_slice(k["problem"], k["x"], radius=k["radius"], n=k["n"], rng=0),
+        {"problem": _rayleigh(), "x": _X.numpy(), "radius": 0.5, "n": 5},
+    ),
+    "bdpr.sensing_problem": (
+        lambda **k: bdpr.sensing_problem(k["K"], k["N"], k["m"], sensing=k["sensing"], rng=0),
+        {"K": 3, "N": 3, "m": 60, "sensing": "rank_one_gaussian"},
+    ),
+    "bdpr.BDPRModel.random": (
+        lambda **k: bdpr.BDPRModel.random(k["L"], k["K"], k["N"], 0),
+        {"L": 16, "K": 3, "N": 4},
+    ),
+    "bdpr.check_step": (
+        lambda **k: bdpr.check_step(k["model"], k["field"], k["step"]),
+        {"model": "A", "field": "real", "step": 0.1},
+    ),
+    "LowRankSensing.fit": (
+        lambda **k: LowRankSensing(k["format"], k["ranks"], max_iter=k["max_iter"], tol=k["tol"]).fit(
+            k["operator"], k["y"]
+        ),
+        {"format": "tucker", "ranks": (2, 2, 2), "max_iter": 3, "tol": 1e-6, "operator": _A, "y": _Y_NP},
+    ),
+    "LowRankSensing.predict": (lambda **k: _FITTED.predict(k["operator"]), {"operator": _A}),
+    "LowRankSensing.score": (lambda **k: _FITTED.score(k["operator"], k["y"]), {"operator": _A, "y": _Y_NP}),
+    "TensorCompletion.predict": (lambda **k: _COMPLETED.predict(k["indices"]), {"indices": _IDX}),
+    "TensorCompletion.score": (
+        lambda **k: _COMPLETED.score(k["indices"], k["values"]),
+        {"indices": _IDX, "values": np.ones(len(_IDX))},
+    ),
+    "DenseGaussian.apply": (lambda **k: _A.apply(k["x"]), {"x": np.ones((4, 4, 4))}),
+    "EntrySampling": (
+        lambda **k: EntrySampling(k["shape"], k["indices"]),
+        {"shape": (4, 4, 4), "indices": _IDX},
+    ),
+}
+
+JUNK = [
+    None,
+    -1,
+    0,
+    10**12,
+    2.5,
+    float("nan"),
+    float("inf"),
+    -1e-3,
+    "nope",
+    [],
+    (2,),
+    np.ones((2, 2)),
+    np.ones((4, 4, 4), dtype=np.float16),
+    np.ones((4, 4, 4), dtype=np.complex128),
+    np.array([]),
+    torch.ones(80, dtype=torch.float32),
+    np.full(80, np.nan),
+]
+_FUZZ_CASES = [(entry, arg) for entry, (_, valid) in ENTRY_POINTS.items() for arg in valid]
+
+
+def _finite(out) -> bool:
+    """No silent NaN in what came back (arrays, numbers, and the fields of result objects)."""
+    leaves = [out] if not hasattr(out, "__dict__") else list(vars(out).values())
+    for leaf in leaves:
+        if isinstance(leaf, (float, np.ndarray, torch.Tensor)) and not isinstance(leaf, bool):
+            if not bool(np.all(np.isfinite(np.asarray(leaf.cpu() if torch.is_tensor(leaf) else leaf)))):
+                return False
+    return True
+
+
+@pytest.mark.parametrize("entry", list(ENTRY_POINTS))
+def test_every_entry_point_runs_with_valid_arguments(entry):
+    call, valid = ENTRY_POINTS[entry]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        assert _finite(call(**valid)) or entry.endswith("score")
+
+
+@settings(max_examples=FUZZ_EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=st.sampled_from(_FUZZ_CASES), junk=st.sampled_from(range(len(JUNK))))
+def test_fuzz_entry_points_either_run_or_name_the_argument(case, junk):
+    entry, arg = case
+    call, valid = ENTRY_POINTS[entry]
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            out = call(**{**valid, arg: JUNK[junk]})
+    except ALLOWED as error:
+        assert _named(error), f"{entry}({arg}={JUNK[junk]!r}): {error!r}"
+    else:  # it ran on this value: then the value was valid, and nothing came back NaN
+        assert _finite(out) or entry.endswith("score"), f"{entry}({arg}={JUNK[junk]!r}) returned NaN"
+
+
+def test_strided_and_reversed_arrays_give_the_contiguous_result():
+    x = np.random.default_rng(0).standard_normal((4, 4, 4))
+    for view in (x.transpose(2, 0, 1), x[::-1], x[:, ::-2].repeat(2, axis=1)):
+        assert np.array_equal(_A.apply(view), _A.apply(np.ascontiguousarray(view)))
+    y = _Y_NP
+    assert np.array_equal(_A.adjoint(y[::-1]), _A.adjoint(y[::-1].copy()))
+    strided = np.repeat(y, 2)[::2]  # non-contiguous, same values
+    a = recover(_A, strided, format="tucker", ranks=2, stop={"max_iter": 5})
+    b = recover(_A, y.copy(), format="tucker", ranks=2, stop={"max_iter": 5})
+    assert a.point.distance(b.point) <= 1e-12 * b.point.norm()  # round-off only
+    assert np.array_equal(EntrySampling((4, 4, 4), _IDX[::-1]).indices.numpy(), _IDX[::-1])
+
+
+def test_mixed_numpy_and_torch_arguments_give_numpy_with_the_torch_values():
+    h, x = np.eye(3)[0], np.eye(4)[1]
+    h2, x2 = np.ones(3) / 3**0.5, np.ones(4) / 2
+    mixed = bdpr.tensor_error(h, torch.from_numpy(x), torch.from_numpy(h2), x2)
+    pure = bdpr.tensor_error(*(torch.from_numpy(a) for a in (h, x, h2, x2)))
+    assert is_numpy(mixed) and float(mixed) == float(pure)
+    mixed = landscape.rhvp(_rayleigh(), _X.numpy(), torch.eye(5, dtype=torch.float64)[1])
+    assert is_numpy(mixed) and np.array_equal(
+        mixed, landscape.rhvp(_rayleigh(), _X, torch.eye(5)[1].double())
+    )

@@ -4,7 +4,9 @@ import pytest
 import torch
 
 from tensorrec.manifolds import Product, Sphere, Stiefel
+from tensorrec.operators import DenseGaussian
 from tensorrec.optim import Problem, rgd
+from tensorrec.recovery import recover
 from tensorrec.testing import CONTRACT_CHECKS, brockett, matrix_with_spectrum
 
 pytestmark = pytest.mark.gpu
@@ -102,3 +104,13 @@ def test_a_stack_of_sensing_problems_recovers_on_cuda_like_on_the_cpu():
     assert out["cuda"].point.device.type == "cuda" and out["cuda"].trace.value.device.type == "cuda"
     assert list(out["cuda"].iterations) == list(out["cpu"].iterations)
     assert all(r == "metric" for r in out["cuda"].stop_reasons)
+
+
+def test_a_cpu_operator_refuses_cuda_inputs_by_name():
+    A = DenseGaussian((4, 4, 4), 30, 0)
+    x = torch.ones(4, 4, 4, dtype=torch.float64, device="cuda")
+    with pytest.raises(ValueError, match="^x: expected device cpu"):
+        A.apply(x)
+    y = A.apply(torch.ones(4, 4, 4, dtype=torch.float64)).cuda()
+    with pytest.raises(ValueError, match="^y: "):
+        recover(A, y, format="tucker", ranks=2)

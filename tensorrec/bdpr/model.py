@@ -12,7 +12,15 @@ from __future__ import annotations
 
 import torch
 
-from tensorrec._backend import as_tensor, check_choice, check_finite, numpy_boundary, resolve_dtype
+from tensorrec._backend import (
+    as_tensor,
+    check_allocation,
+    check_choice,
+    check_finite,
+    check_positive_int,
+    numpy_boundary,
+    resolve_dtype,
+)
 from tensorrec._random import RngLike, as_generator, randn
 from tensorrec.bdpr.theory import FIELDS
 from tensorrec.formats.paired import PairedRankOne
@@ -39,8 +47,10 @@ class BDPRModel:
     def random(cls, L: int, K: int, N: int, rng: RngLike = None, *, field: str = "real", dtype=None):
         """Gaussian subspaces: i.i.d. N(0, 1) (real) or CN(0, 1) (complex) entries."""
         check_choice("field", field, FIELDS)
+        L, K, N = (check_positive_int(name, v) for name, v in (("L", L), ("K", K), ("N", N)))
         gen = as_generator(rng)
         dtype = resolve_dtype(dtype, field)
+        check_allocation("L, K, N", L * (K + N), dtype, what=f"the {L} x {K} and {L} x {N} subspaces")
         return cls(randn(gen, (L, K), dtype=dtype), randn(gen, (L, N), dtype=dtype))
 
     def __repr__(self) -> str:

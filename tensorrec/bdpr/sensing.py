@@ -24,7 +24,7 @@ import math
 
 import torch
 
-from tensorrec._backend import check_choice, check_positive_finite, check_positive_int
+from tensorrec._backend import check_allocation, check_choice, check_positive_finite, check_positive_int
 from tensorrec._random import RngLike, as_generator, randn
 from tensorrec.bdpr import theory
 from tensorrec.formats.paired import PairedRankOne, kron_distance
@@ -308,10 +308,15 @@ def sensing_problem(
     if noise:
         check_positive_finite("noise", noise)
     scale = check_positive_finite("scale", scale)
+    dtype = torch.complex128 if field == "complex" else torch.float64
+    size = K * K * N * N if sensing == "gaussian_tensor" else K + N
+    check_allocation(
+        "m, K, N" if sensing != "fourier_bdpr" else "L, K, N", m * size + K + N, dtype,
+        what=f"the measurement vectors (m = {m}, K = {K}, N = {N})",
+    )  # fmt: skip
     gen = as_generator(rng)
     spheres = Product([Sphere(K, field=field), Sphere(N, field=field)])
     truth = spheres.random_point(gen)
-    dtype = torch.complex128 if field == "complex" else torch.float64
     if sensing == "gaussian_tensor":
         operator = FourWayGaussian(K, N, m, gen, field=field)
         loss_class = FourWayLoss

@@ -8,11 +8,10 @@ import math
 import numpy as np
 import torch
 
-from tensorrec._backend import check_positive_finite, describe, numpy_boundary, tree_scale
+from tensorrec._backend import check_positive_finite, numpy_boundary, tree_scale
 from tensorrec._random import RngLike, as_generator
 from tensorrec.landscape._flat import flatten, unflatten
-from tensorrec.landscape.hessian import rhess
-from tensorrec.optim import Problem
+from tensorrec.landscape.hessian import check_problem, rhess
 
 RADII = (1e-3, 3e-3, 1e-2, 3e-2)
 
@@ -50,8 +49,7 @@ def classify(
     point is probed along its null directions (f(R_x(r v)) - f(x), r = 1e-3 .. 3e-2): "flat"
     (a critical manifold: "non-isolated minimum/maximum/saddle" by the nonzero eigenvalues) or
     "higher-order minimum/maximum/saddle" with the fitted order."""
-    if not isinstance(problem, Problem):
-        raise TypeError(f"problem: expected a tensorrec Problem, got {describe(problem)}")
+    x = check_problem(problem, x)
     tol_eig = check_positive_finite("tol_eig", tol_eig)
     grad_tol = check_positive_finite("grad_tol", grad_tol)
     manifold = problem.manifold

@@ -15,15 +15,27 @@ from tensorrec.optim import Problem
 MAX_AMBIENT = 20_000  # flat ambient coordinates a dense tangent basis may be built from
 
 
+def check_problem(problem, x):
+    """``x`` checked as a point of the problem's manifold (errors name ``x``), after a
+    TypeError naming ``problem`` unless it is a :class:`Problem`."""
+    if not isinstance(problem, Problem):
+        raise TypeError(f"problem: expected a tensorrec Problem, got {describe(problem)}")
+    return problem.check_point(x)
+
+
 @numpy_boundary
 def rgrad(problem: Problem, x):
     """grad f(x) = the manifold's conversion of the Euclidean gradient."""
-    return problem.rgrad(x)
+    return problem.rgrad(check_problem(problem, x))
 
 
 @numpy_boundary
 def rhvp(problem: Problem, x, u):
     """Hess f(x)[u] for a tangent vector ``u`` (the objective's ehvp, or autograd)."""
+    x = check_problem(problem, x)
+    ok, reason = problem.manifold.check_tangent(x, u)
+    if not ok:
+        raise ValueError(f"u: expected a tangent vector at x; {reason}")
     return problem.rhess(x, u)
 
 
@@ -122,13 +134,12 @@ def rhess(problem: Problem, x, *, symmetry=None, horizontal: bool = True, max_di
     max_dim : int
         Larger tangent spaces raise an error that points to :func:`rhess_eigs`.
     """
-    if not isinstance(problem, Problem):
-        raise TypeError(f"problem: expected a tensorrec Problem, got {describe(problem)}")
+    x = check_problem(problem, x)
     vertical = list(symmetry.vertical(x)) if (symmetry is not None and horizontal) else []
     basis = tangent_basis(problem.manifold, x, vertical, max_dim=max_dim)
     scale = metric_scale(problem.manifold, x)
     b = torch.stack([scale * flatten(e) for e in basis], 1)
-    hb = torch.stack([scale * flatten(rhvp(problem, x, e)) for e in basis], 1)
+    hb = torch.stack([scale * flatten(problem.rhess(x, e)) for e in basis], 1)
     h = (b.mT @ hb).to(torch.float64)
     norm = float(torch.linalg.matrix_norm(h))
     asymmetry = float(torch.linalg.matrix_norm(h - h.mT)) / norm if norm > 0 else 0.0
@@ -150,10 +161,14 @@ def rhess_eigs(problem: Problem, x, k: int = 6, which: str = "SA", *, symmetry=N
     if which not in ("SA", "LA"):
         raise ValueError(f"which: expected 'SA' or 'LA', got {which!r}")
     k = check_positive_int("k", k)
+    x = check_problem(problem, x)
     manifold = problem.manifold
     scale = metric_scale(manifold, x)
     n = scale.numel()
     vertical = list(symmetry.vertical(x)) if symmetry is not None else []
+    dim = min(manifold.dim - len(vertical), n - 1)  # Lanczos needs k < n
+    if k > dim:
+        raise ValueError(f"k: expected at most {dim} eigenvalues (the horizontal tangent dimension), got {k}")
     q = torch.linalg.qr(torch.stack([scale * flatten(v) for v in vertical], 1))[0] if vertical else None
 
     def project(v):  # metric coordinates -> horizontal tangent, metric coordinates
@@ -163,7 +178,7 @@ def rhess_eigs(problem: Problem, x, k: int = 6, which: str = "SA", *, symmetry=N
     def hess(v, shift):
         v = torch.from_numpy(np.asarray(v, dtype=np.float64).reshape(-1)).to(scale.dtype)
         t = project(v)
-        ht = project(scale * flatten(rhvp(problem, x, unflatten(t / scale, x))))
+        ht = project(scale * flatten(problem.rhess(x, unflatten(t / scale, x))))
         return (ht + shift * (v - t)).numpy()
 
     def operator(shift):

@@ -64,10 +64,20 @@ def plane_slice(problem, x, u=None, v=None, *, radius: float = 1.0, n: int = 101
     f(R_x(a u + b v)) for a, b in [-radius, radius] (``n`` points each). ``u``, ``v``: tangent
     vectors at x (default: two random ones, orthonormalised in the manifold's metric).
     Returns (a, b, values[n, n]) with values[i, j] at (a[i], b[j])."""
-    from tensorrec._backend import check_positive_finite, check_positive_int, tree_add, tree_scale
+    from tensorrec._backend import (
+        check_allocation,
+        check_positive_finite,
+        check_positive_int,
+        to_torch,
+        tree_add,
+        tree_scale,
+    )
     from tensorrec._random import as_generator, spawn
+    from tensorrec.landscape.hessian import check_problem
 
+    x, u, v = check_problem(problem, x), to_torch(u), to_torch(v)
     radius, n = check_positive_finite("radius", radius), check_positive_int("n", n, minimum=2)
+    check_allocation("n", n * n, torch.float64, what=f"the {n} x {n} grid of values")
     manifold = problem.manifold
     gu, gv = spawn(as_generator(rng), 2)
     u = manifold.random_tangent(x, gu) if u is None else u

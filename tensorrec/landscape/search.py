@@ -7,11 +7,18 @@ import math
 
 import torch
 
-from tensorrec._backend import check_choice, check_positive_finite, check_positive_int, numpy_boundary
+from tensorrec._backend import (
+    check_allocation,
+    check_choice,
+    check_positive_finite,
+    check_positive_int,
+    describe,
+    numpy_boundary,
+)
 from tensorrec._random import RngLike, spawn
 from tensorrec.landscape._flat import flatten, metric_scale
 from tensorrec.landscape.classify import CriticalPoint, classify
-from tensorrec.landscape.hessian import rhess
+from tensorrec.landscape.hessian import check_problem, rhess
 from tensorrec.optim import GradNorm, MaxIter, Problem, rgd
 
 METHODS = ("newton", "descent", "ascent")
@@ -72,6 +79,9 @@ def newton_step(problem: Problem, x, *, symmetry=None, trust_radius: float = 0.5
     """x+ = R_x(eta) with Hess f(x)[eta] = -grad f(x) solved by least squares (pseudo-inverse)
     on the horizontal tangent space, ||eta|| capped at ``trust_radius``. Converges to
     critical points of any index (and is strongly attracted to degenerate sets)."""
+    x = check_problem(problem, x)
+    trust_radius = check_positive_finite("trust_radius", trust_radius)
+    rcond = check_positive_finite("rcond", rcond)
     manifold = problem.manifold
     info = rhess(problem, x, symmetry=symmetry)
     scale = metric_scale(manifold, x)
@@ -108,6 +118,10 @@ def find_critical_points(
     (a mixed census). A start counts as converged when ||grad f|| < ``grad_tol``;
     :meth:`SearchResult.coverage` estimates how many points were not found yet.
     """
+    if not isinstance(problem, Problem):
+        raise TypeError(f"problem: expected a tensorrec Problem, got {describe(problem)}")
+    if not isinstance(method, (str, list, tuple)):
+        raise TypeError(f"method: expected one of {METHODS} or a sequence of them, got {describe(method)}")
     methods = [method] if isinstance(method, str) else list(method)
     if not methods:
         raise ValueError("method: expected a method or a non-empty sequence of them, got an empty one")
@@ -121,7 +135,11 @@ def find_critical_points(
     if starts is None:
         if n_starts is None:
             raise ValueError("starts, n_starts: give the starting points or how many to draw")
-        starts = [manifold.random_point(g) for g in spawn(rng, check_positive_int("n_starts", n_starts))]
+        n_starts = check_positive_int("n_starts", n_starts)
+        first = manifold.random_point(0)
+        size = sum(t.numel() for t in (first if isinstance(first, tuple) else (first,)))
+        check_allocation("n_starts", n_starts * size, torch.float64, what=f"{n_starts} starting points")
+        starts = [manifold.random_point(g) for g in spawn(rng, n_starts)]
     points, grad_norms, unconverged, used = [], [], 0, []
     for i, x in enumerate(starts):
         used.append(methods[i % len(methods)])

@@ -6,11 +6,21 @@ import math
 
 import torch
 
-from tensorrec._backend import as_tensor, check_finite, check_input_dtype, check_positive_int, numpy_boundary
+from tensorrec._backend import (
+    as_tensor,
+    check_finite,
+    check_input_dtype,
+    check_positive_int,
+    describe,
+    numpy_boundary,
+)
 from tensorrec.operators import dispatch
 
 
 def check_shape(shape) -> tuple[int, ...]:
+    """``shape`` as a tuple of positive ints, else an error naming ``shape``."""
+    if not isinstance(shape, (tuple, list)):
+        raise TypeError(f"shape: expected a tuple of mode sizes, got {describe(shape)}")
     shape = tuple(shape)
     if not shape:
         raise ValueError("shape: expected at least one mode size, got ()")
@@ -45,6 +55,12 @@ class Operator:
         return None
 
     @property
+    def device(self) -> torch.device | None:
+        """The device inputs and measurements must live on (None: any). Nothing is moved
+        silently: a mismatch is a ValueError naming the argument."""
+        return None
+
+    @property
     def size(self) -> int:
         """D = prod d_n, the number of entries of an input tensor."""
         return math.prod(self.shape)
@@ -66,15 +82,16 @@ class Operator:
         x = as_tensor(x, name)
         if tuple(x.shape) != self.shape:
             raise ValueError(f"{name}: expected shape {self.shape}, got {tuple(x.shape)}")
-        return check_input_dtype(name, x, self.dtype)
+        return check_input_dtype(name, x, self.dtype, self.device)
 
     def check_measurements(self, y, name: str = "y") -> torch.Tensor:
         """``y`` as a finite vector of length m, else a clear error."""
         y = as_tensor(y, name)
         if y.ndim != 1 or y.shape[0] != self.m:
             raise ValueError(f"{name}: expected a vector of length m = {self.m}, got shape {tuple(y.shape)}")
+        check_input_dtype(name, y, self.dtype, self.device)
         check_finite(name, y)
-        return check_input_dtype(name, y, self.dtype)
+        return y
 
     @numpy_boundary
     def apply(self, x) -> torch.Tensor:

@@ -144,6 +144,12 @@ def check_format(operator, x, name: str = "x") -> None:
             f"{name}: expected a tensor of dtype {expected} (the operator's), got {x.dtype}; build it with "
             f"dtype={expected} or use an operator of dtype {x.dtype}"
         )
+    device = getattr(operator, "device", None)
+    if device is not None and getattr(x, "device", device) != device:
+        raise ValueError(
+            f"{name}: expected a tensor on device {device} (the operator's), got {x.device}; move it "
+            f"with .to({str(device)!r}) or build the operator on {x.device}"
+        )
 
 
 __all__ = [

@@ -8,7 +8,7 @@ import torch
 
 from tensorrec._backend import (
     as_tensor,
-    available_memory,
+    check_allocation,
     check_choice,
     check_finite,
     check_input_dtype,
@@ -28,18 +28,6 @@ FUSED_BLOCK_BYTES = 8 << 20
 FUSED_MIN_BYTES = 64 << 20
 """Below this an operator is read from the last-level cache anyway and two BLAS passes are
 faster than the blocked one (benchmarks/b7_dense_operators.py)."""
-
-
-def check_allocation(entries: int, dtype: torch.dtype, max_bytes, what: str, hint: str = "") -> None:
-    """Refuse, before allocating, ``entries`` of ``dtype`` above ``max_bytes`` (default: half
-    of the memory available now), naming what would be allocated."""
-    need = entries * torch.empty((), dtype=dtype).element_size()
-    limit = available_memory() // 2 if max_bytes is None else int(max_bytes)
-    if need > limit:
-        raise MemoryError(
-            f"m, shape: {what} ({dtype}) needs {need / 2**30:.2f} GiB, above the limit of "
-            f"{limit / 2**30:.2f} GiB (max_bytes){hint}"
-        )
 
 
 class DenseGaussian(Operator):
@@ -78,8 +66,9 @@ class DenseGaussian(Operator):
         self.normalization = check_choice("normalization", normalization, NORMALIZATIONS)
         dtype = resolve_dtype(dtype, "real")
         check_allocation(
+            "m, shape",
             self.m * self.size, dtype, max_bytes, f"the dense {self.m} x {self.size} operator",
-            "; use KroneckerGaussian for large D",
+            " (max_bytes); use KroneckerGaussian for large D",
         )  # fmt: skip
         scale = 1.0 / math.sqrt(self.m) if normalization == "1/m" else 1.0
         self.matrix = randn(as_generator(rng), (self.m, self.size), dtype=dtype, device=device) * scale
@@ -90,6 +79,10 @@ class DenseGaussian(Operator):
     @property
     def dtype(self) -> torch.dtype:
         return self.matrix.dtype
+
+    @property
+    def device(self) -> torch.device:
+        return self.matrix.device
 
     def _apply(self, x):
         return self.matrix @ x.reshape(-1)
@@ -165,18 +158,23 @@ class DenseStack(Operator):
     def dtype(self) -> torch.dtype:
         return self.matrices.dtype
 
+    @property
+    def device(self) -> torch.device:
+        return self.matrices.device
+
     def check_input(self, x, name: str = "x") -> torch.Tensor:
         x = as_tensor(x, name)
         if tuple(x.shape) != (self.batch, *self.shape):
             raise ValueError(f"{name}: expected shape {(self.batch, *self.shape)}, got {tuple(x.shape)}")
-        return check_input_dtype(name, x, self.dtype)
+        return check_input_dtype(name, x, self.dtype, self.device)
 
     def check_measurements(self, y, name: str = "y") -> torch.Tensor:
         y = as_tensor(y, name)
         if tuple(y.shape) != (self.batch, self.m):
             raise ValueError(f"{name}: expected shape {(self.batch, self.m)}, got {tuple(y.shape)}")
+        check_input_dtype(name, y, self.dtype, self.device)
         check_finite(name, y)
-        return check_input_dtype(name, y, self.dtype)
+        return y
 
     def _apply(self, x):
         return (self.matrices @ x.reshape(self.batch, -1, 1))[..., 0]
@@ -242,7 +240,14 @@ class KroneckerGaussian(Operator):
         check_choice("normalization", normalization, NORMALIZATIONS)
         field = "complex" if dtype is not None and dtype.is_complex else "real"
         dtype = resolve_dtype(dtype, field)
-        check_allocation(m * sum(shape), dtype, max_bytes, f"the {m} x {sum(shape)} rank-one vectors")
+        check_allocation(
+            "m, shape",
+            m * sum(shape),
+            dtype,
+            max_bytes,
+            f"the {m} x {sum(shape)} rank-one vectors",
+            " (max_bytes)",
+        )
         gen = as_generator(rng)
         scale = m ** (-0.5 / len(shape)) if normalization == "1/m" else 1.0
         vectors = tuple(randn(gen, (m, d), dtype=dtype, device=device) * scale for d in shape)
@@ -271,6 +276,10 @@ class KroneckerGaussian(Operator):
     @property
     def dtype(self) -> torch.dtype:
         return self.vectors[0].dtype
+
+    @property
+    def device(self) -> torch.device:
+        return self.vectors[0].device
 
     @property
     def rows(self) -> KroneckerRows:

@@ -15,10 +15,11 @@ import torch
 
 from tensorrec._backend import (
     as_tensor,
-    available_memory,
+    check_allocation,
     check_choice,
     check_compatible,
     check_finite,
+    check_input_dtype,
     check_positive_int,
 )
 from tensorrec._random import RngLike, as_generator, randn
@@ -47,6 +48,7 @@ class _PairedOperator(Operator):
         y = as_tensor(y, name)
         if y.ndim != 1 or y.shape[0] != self.m:
             raise ValueError(f"{name}: expected a vector of length m = {self.m}, got shape {tuple(y.shape)}")
+        check_input_dtype(name, y, None, self.device)
         if not bool(torch.isfinite(y).all()):
             raise ValueError(f"{name}: expected finite measurements, got NaN or inf")
         if y.is_complex() and not self.complex_measurements:
@@ -106,13 +108,10 @@ class FourWayGaussian(_PairedOperator):
         self.field = check_choice("field", field, ("real", "complex"))
         self.dims, self.shape = (K, N), (K, K, N, N)
         dtype = torch.complex128 if field == "complex" else torch.float64
-        need = dtype.itemsize * m * K * K * N * N
-        limit = available_memory() // 2 if max_bytes is None else int(max_bytes)
-        if need > limit:
-            raise MemoryError(
-                f"m, K, N: the 4-way sensing tensors (m = {m}, K = {K}, N = {N}) need "
-                f"{need / 2**30:.2f} GiB, above the limit of {limit / 2**30:.2f} GiB (max_bytes)"
-            )
+        check_allocation(
+            "m, K, N", m * K * K * N * N, dtype, max_bytes,
+            f"the 4-way sensing tensors (m = {m}, K = {K}, N = {N})", " (max_bytes)",
+        )  # fmt: skip
         self.tensors = randn(as_generator(rng), (m, K * K, N * N), dtype=dtype)
         self._flat = self.tensors.reshape(m * K * K, N * N)
         self.complex_measurements = field == "complex"
@@ -128,6 +127,10 @@ class FourWayGaussian(_PairedOperator):
     def scale_estimate(self, y) -> float:
         """sqrt(mean abs(y)^2): E abs(y_i)^2 = ||X*||^2."""
         return float(torch.sqrt(torch.mean(self.check_data(y).abs() ** 2)))
+
+    @property
+    def device(self) -> torch.device:
+        return self.tensors.device
 
     def __repr__(self) -> str:
         return f"FourWayGaussian(K={self.K}, N={self.N}, m={self.m}, field={self.field!r})"
@@ -217,6 +220,10 @@ class RankOneSensing(_PairedOperator):
         gen = as_generator(rng)
         dtype = torch.complex128 if field == "complex" else torch.float64
         return cls(*(randn(gen, (m, d), dtype=dtype) for d in dims))
+
+    @property
+    def device(self) -> torch.device:
+        return self.row_matrices[0].device
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(dims={self.dims}, m={self.m}, field={self.field!r})"

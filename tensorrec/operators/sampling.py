@@ -7,7 +7,7 @@ import math
 import numpy as np
 import torch
 
-from tensorrec._backend import check_positive_int, describe
+from tensorrec._backend import check_positive_int, describe, from_numpy
 from tensorrec._random import RngLike, as_generator
 from tensorrec.formats import TTTensor, TuckerTensor
 from tensorrec.formats.contraction import contract, symbols
@@ -45,7 +45,11 @@ class EntrySampling(Operator):
 
     def __init__(self, shape, indices, *, allow_duplicates: bool = False, device=None):
         self.shape = check_shape(shape)
-        idx = torch.from_numpy(np.asarray(indices)) if not isinstance(indices, torch.Tensor) else indices
+        if not isinstance(indices, (np.ndarray, torch.Tensor)) or (
+            isinstance(indices, np.ndarray) and indices.dtype.kind not in "iu"
+        ):
+            raise TypeError(f"indices: expected an integer array of shape (n, N), got {describe(indices)}")
+        idx = from_numpy(indices) if isinstance(indices, np.ndarray) else indices
         if idx.dtype.is_floating_point or idx.dtype.is_complex or idx.dtype == torch.bool:
             raise TypeError(f"indices: expected an integer array, got {describe(indices)}")
         if idx.ndim != 2 or idx.shape[1] != len(self.shape) or idx.shape[0] == 0:
@@ -84,6 +88,10 @@ class EntrySampling(Operator):
     @property
     def rows(self) -> SampledEntries:
         return self._rows
+
+    @property
+    def device(self) -> torch.device:
+        return self.linear.device
 
     @property
     def loss_weight(self) -> float:

@@ -36,27 +36,30 @@ MESSAGES = {
 }
 
 
-def prepare_point(manifold: Manifold, x0, validate: bool):
-    """Convert ``x0`` to torch, check devices/dtypes agree, and check it is on the manifold."""
+def prepare_point(manifold: Manifold, x0, validate: bool, name: str = "x0"):
+    """Convert ``x0`` to torch, check devices/dtypes agree, and check it is on the manifold;
+    errors name the argument ``name``."""
     x = to_torch(x0)
     x = tuple(x) if isinstance(x, list) else x
     leaves = tree_leaves(x)
     for k, t in enumerate(leaves):
         if not isinstance(t, torch.Tensor):
-            raise TypeError(f"x0: expected torch tensors or numpy arrays, got {describe(t)} at component {k}")
+            raise TypeError(
+                f"{name}: expected torch tensors or numpy arrays, got {describe(t)} at component {k}"
+            )
         if t.device != leaves[0].device:
             raise ValueError(
-                f"x0: expected all components on {leaves[0].device}, got {t.device} at component {k}"
+                f"{name}: expected all components on {leaves[0].device}, got {t.device} at component {k}"
             )
         if real_dtype(t.dtype) != real_dtype(leaves[0].dtype):
             raise TypeError(
-                f"x0: expected one precision for all components ({leaves[0].dtype}), "
+                f"{name}: expected one precision for all components ({leaves[0].dtype}), "
                 f"got {t.dtype} at component {k}"
             )
     if validate:
         ok, reason = manifold.check_point(x)
         if not ok:
-            raise ValueError(f"x0: expected a point of {manifold!r}; {reason}")
+            raise ValueError(f"{name}: expected a point of {manifold!r}; {reason}")
     return x
 
 

@@ -9,6 +9,7 @@ import torch
 from tensorrec._backend import describe, tree_leaves, tree_map
 from tensorrec._linalg import real_inner
 from tensorrec.manifolds.base import Manifold
+from tensorrec.optim._loop import prepare_point
 
 
 def _requires_grad(x):
@@ -133,6 +134,11 @@ class Problem:
 
     def __repr__(self) -> str:
         return f"Problem({self.manifold!r}, {type(self.objective).__name__})"
+
+    def check_point(self, x, name: str = "x"):
+        """``x`` as a torch point of the manifold (numpy arrays wrapped), else a TypeError or
+        ValueError naming ``name``: the check every entry point that takes a point runs."""
+        return prepare_point(self.manifold, x, True, name)
 
     def value(self, x) -> torch.Tensor:
         return self.objective.value(x)

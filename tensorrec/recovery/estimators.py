@@ -19,7 +19,7 @@ import warnings
 import numpy as np
 import torch
 
-from tensorrec._backend import check_positive_finite, describe, to_torch
+from tensorrec._backend import as_tensor, check_positive_finite, describe, to_torch
 from tensorrec.operators import EntrySampling, Operator
 from tensorrec.optim import ConvergenceWarning
 from tensorrec.recovery.recover import recover
@@ -138,6 +138,8 @@ class LowRankSensing(_Estimator):
     def predict(self, operator: Operator) -> torch.Tensor | np.ndarray:
         """A(X) of the fitted tensor for the given operator (numpy when fitted with numpy)."""
         self._check_fitted()
+        if not isinstance(operator, Operator):
+            raise TypeError(f"operator: expected a tensorrec Operator, got {describe(operator)}")
         return self._as_fitted(operator.apply_format(self.tensor_))
 
     def _as_fitted(self, out: torch.Tensor):
@@ -187,4 +189,9 @@ class TensorCompletion(LowRankSensing):
     def score(self, indices, values) -> float:
         """R^2 of the predicted entries against ``values``."""
         pred = to_torch(self.predict(indices))
-        return _r2(pred, to_torch(values).to(pred.dtype))
+        values = as_tensor(values, "values")
+        if values.shape != pred.shape:
+            raise ValueError(
+                f"values: expected shape {tuple(pred.shape)} (one per index), got {tuple(values.shape)}"
+            )
+        return _r2(pred, values.to(pred.dtype))

@@ -62,7 +62,7 @@ class FormatObjective(Objective):
         self.format = type(template)
         self.y = loss.check_data(data, operator.m)
         if loss.quadratic_weight is not None:  # measurements live where A(X) does
-            check_input_dtype("y", self.y, operator.dtype)
+            check_input_dtype("y", self.y, operator.dtype, operator.device)
         dispatch.check_format(operator, template, "template")
 
     def tensor(self, point):
