@@ -1,10 +1,11 @@
-"""Layer 4: linear measurement operators A and A* (dense, structured, sampling, identity)."""
+"""Layer 4: linear measurement operators A and A* (dense, structured, sampling, POVMs, identity)."""
 
 from tensorrec.operators import dispatch
 from tensorrec.operators.base import Identity, Operator
 from tensorrec.operators.dispatch import KroneckerRows, SampledEntries
-from tensorrec.operators.gaussian import DenseGaussian, DenseStack, KroneckerGaussian
+from tensorrec.operators.gaussian import DenseGaussian, DenseStack, KroneckerGaussian, KroneckerOperator
 from tensorrec.operators.paired import FourierBDPR, FourWayGaussian, PairedRows, RankOneSensing
+from tensorrec.operators.povm import ProductPOVM, RankOnePOVM, fuse, unfuse
 from tensorrec.operators.sampling import EntrySampling, tt_sample_numba, tt_sample_torch, tt_sample_vjp_numba
 
 __all__ = [
@@ -17,6 +18,11 @@ __all__ = [
     "DenseGaussian",
     "DenseStack",
     "KroneckerGaussian",
+    "KroneckerOperator",
+    "RankOnePOVM",
+    "ProductPOVM",
+    "fuse",
+    "unfuse",
     "FourWayGaussian",
     "RankOneSensing",
     "FourierBDPR",

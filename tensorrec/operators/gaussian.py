@@ -205,14 +205,67 @@ def _core_times_rows(core: torch.Tensor, rows: list[torch.Tensor]) -> torch.Tens
     return torch.cat(out)
 
 
-class KroneckerGaussian(Operator):
+class KroneckerOperator(Operator):
+    r"""Rank-one (Kronecker) rows from given vectors: A_k = a_k^(1) o ... o a_k^(N) with
+    ``vectors[n]`` the (m, d_n) matrix of the a_k^(n), y_k = <A_k, X> = sum conj(A_k) X.
+
+    Stored as N matrices: O(m sum d_n) memory instead of O(m D), and ``apply_format`` never
+    forms a dense tensor (:class:`KroneckerRows` dispatch). Product POVM outcomes on fused
+    physical legs are such rows (:class:`tensorrec.operators.ProductPOVM`).
+    """
+
+    def __init__(self, vectors, *, normalization: str = "given"):
+        self._init(tuple(vectors), normalization)
+
+    @classmethod
+    def from_vectors(cls, vectors, normalization: str = "given") -> KroneckerOperator:
+        """The operator with rows A_k = vectors[0][k] o ... o vectors[N-1][k] (each (m, d_n))."""
+        op = cls.__new__(cls)
+        op._init(tuple(vectors), normalization)
+        return op
+
+    def _init(self, vectors, normalization: str) -> None:
+        if not vectors or any(v.ndim != 2 or v.shape[0] != vectors[0].shape[0] for v in vectors):
+            raise ValueError(
+                "vectors: expected (m, d_n) matrices with one m, got shapes "
+                f"{[tuple(v.shape) for v in vectors]}"
+            )
+        self.vectors, self.normalization = vectors, normalization
+        self.shape, self.m = tuple(v.shape[1] for v in vectors), vectors[0].shape[0]
+        self._rows = KroneckerRows(vectors)
+        letters, k = symbols(len(self.shape), 1), symbols(1)
+        self._apply_eq = ",".join(k + c for c in letters) + "," + letters + "->" + k
+        self._adjoint_eq = k + "," + ",".join(k + c for c in letters) + "->" + letters
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return self.vectors[0].dtype
+
+    @property
+    def device(self) -> torch.device:
+        return self.vectors[0].device
+
+    @property
+    def rows(self) -> KroneckerRows:
+        return self._rows
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(shape={self.shape}, m={self.m}, normalization={self.normalization!r})"
+
+    def _apply(self, x):
+        return contract(self._apply_eq, *(v.conj() for v in self.vectors), x)
+
+    def _adjoint(self, y):
+        return contract(self._adjoint_eq, y, *self.vectors)
+
+
+class KroneckerGaussian(KroneckerOperator):
     r"""Rank-one Gaussian sensing: A_k = a_k^(1) o a_k^(2) o ... o a_k^(N), y_k = <A_k, X> =
     sum conj(A_k) X.
 
     The vectors a_k^(n) have i.i.d. N(0, m^{-1/N}) entries (``"1/m"``: each entry of A_k has
     variance 1/m, so E[A*A] = I) or N(0, 1) (``"unit"``); complex dtypes draw CN(0, .)
     entries. Stored as N matrices of shape (m, d_n): O(m sum d_n) memory instead of O(m D).
-    :meth:`from_vectors` wraps given vectors (e.g. the local outcomes of a product POVM).
     ``max_bytes`` refuses, before allocating, vectors above it (default: half of the memory
     available now), as in :class:`DenseGaussian`.
 
@@ -252,47 +305,6 @@ class KroneckerGaussian(Operator):
         scale = m ** (-0.5 / len(shape)) if normalization == "1/m" else 1.0
         vectors = tuple(randn(gen, (m, d), dtype=dtype, device=device) * scale for d in shape)
         self._init(vectors, normalization)
-
-    @classmethod
-    def from_vectors(cls, vectors, normalization: str = "given") -> KroneckerGaussian:
-        """The operator with rows A_k = vectors[0][k] o ... o vectors[N-1][k] (each (m, d_n))."""
-        op = cls.__new__(cls)
-        op._init(tuple(vectors), normalization)
-        return op
-
-    def _init(self, vectors, normalization: str) -> None:
-        if not vectors or any(v.ndim != 2 or v.shape[0] != vectors[0].shape[0] for v in vectors):
-            raise ValueError(
-                "vectors: expected (m, d_n) matrices with one m, got shapes "
-                f"{[tuple(v.shape) for v in vectors]}"
-            )
-        self.vectors, self.normalization = vectors, normalization
-        self.shape, self.m = tuple(v.shape[1] for v in vectors), vectors[0].shape[0]
-        self._rows = KroneckerRows(vectors)
-        letters, k = symbols(len(self.shape), 1), symbols(1)
-        self._apply_eq = ",".join(k + c for c in letters) + "," + letters + "->" + k
-        self._adjoint_eq = k + "," + ",".join(k + c for c in letters) + "->" + letters
-
-    @property
-    def dtype(self) -> torch.dtype:
-        return self.vectors[0].dtype
-
-    @property
-    def device(self) -> torch.device:
-        return self.vectors[0].device
-
-    @property
-    def rows(self) -> KroneckerRows:
-        return self._rows
-
-    def __repr__(self) -> str:
-        return f"KroneckerGaussian(shape={self.shape}, m={self.m}, normalization={self.normalization!r})"
-
-    def _apply(self, x):
-        return contract(self._apply_eq, *(v.conj() for v in self.vectors), x)
-
-    def _adjoint(self, y):
-        return contract(self._adjoint_eq, y, *self.vectors)
 
 
 @register(KroneckerRows, TuckerTensor)

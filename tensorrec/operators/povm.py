@@ -1,0 +1,168 @@
+"""POVM measurement maps A(rho)_k = tr(A_k rho) with rank-one effects A_k = w_k phi_k phi_k^H.
+
+Operators on n qudits of dimension d are tensors in the **fused layout**: shape (d^2,) * n,
+entry [s_1 d + s'_1, ..., s_n d + s'_n] = rho[s_1 ... s_n ; s'_1 ... s'_n] (row index s, column
+index s'), the layout of an MPO as a :class:`~tensorrec.formats.TTTensor` with fused
+physical legs. :func:`fuse` and :func:`unfuse` convert from and to the N x N matrix
+(N = d^n, sites in big-endian order: site 1 is the most significant digit).
+
+- :class:`RankOnePOVM`: effects given by dense unit vectors phi_k in C^N (global designs,
+  Haar bases, stabilizer states). Evaluating it on a format densifies (n small).
+- :class:`ProductPOVM`: effects that are products over sites of local rank-one effects
+  (local SIC, Pauli, MUB). Its rows are Kronecker rows a_k^(v) = w vec(phi phi^H) on the
+  fused legs, so it evaluates on an MPO without forming rho (:class:`KroneckerRows` dispatch).
+
+Both are plain :class:`~tensorrec.operators.Operator` s: A and A* are checked against each
+other and against the dense matrix of effects in the tests.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from tensorrec._backend import as_tensor, check_allocation, check_positive_int, describe
+from tensorrec.formats.contraction import contract
+from tensorrec.operators.base import Operator
+from tensorrec.operators.gaussian import KroneckerOperator
+
+
+def fuse(x: torch.Tensor, d: int) -> torch.Tensor:
+    """An (..., N, N) operator on n qudits of dimension d as (..., d^2, ..., d^2) (fused layout)."""
+    N = x.shape[-1]
+    n = round(math.log(N, d))
+    if d**n != N or x.shape[-2] != N:
+        raise ValueError(f"x: expected (..., N, N) with N = d^n for d = {d}, got shape {tuple(x.shape)}")
+    batch = x.shape[:-2]
+    b = len(batch)
+    t = x.reshape(*batch, *(d,) * (2 * n))
+    order = [*range(b)] + [b + k for v in range(n) for k in (v, n + v)]
+    return t.permute(order).reshape(*batch, *(d * d,) * n)
+
+
+def unfuse(x: torch.Tensor, d: int, n: int) -> torch.Tensor:
+    """The inverse of :func:`fuse`: (..., d^2 * n legs) -> (..., N, N)."""
+    batch = x.shape[: x.ndim - n]
+    b = len(batch)
+    t = x.reshape(*batch, *(d,) * (2 * n))
+    order = [*range(b)] + [b + 2 * v for v in range(n)] + [b + 2 * v + 1 for v in range(n)]
+    return t.permute(order).reshape(*batch, d**n, d**n)
+
+
+def _check_effects(vectors, weights, name: str = "vectors"):
+    vectors = as_tensor(vectors, name)
+    if vectors.ndim != 2 or vectors.shape[0] == 0:
+        raise ValueError(
+            f"{name}: expected a (K, dim) array of outcome vectors, got shape {tuple(vectors.shape)}"
+        )
+    if not vectors.is_complex():
+        raise TypeError(f"{name}: expected complex outcome vectors, got {vectors.dtype}")
+    weights = as_tensor(weights, "weights")
+    if weights.shape != vectors.shape[:1] or weights.is_complex() or bool((weights < 0).any()):
+        raise ValueError(
+            f"weights: expected {vectors.shape[0]} non-negative real weights, got {describe(weights)}"
+        )
+    return vectors, weights.to(vectors.real.dtype)
+
+
+def completeness_defect(vectors: torch.Tensor, weights: torch.Tensor) -> float:
+    """max |sum_k w_k phi_k phi_k^H - I|: zero for a POVM."""
+    frame = contract("k,ka,kb->ab", weights.to(vectors.dtype), vectors, vectors.conj())
+    return float((frame - torch.eye(frame.shape[0], dtype=frame.dtype)).abs().max())
+
+
+def check_complete(vectors, weights, name: str = "vectors", tol: float = 1e-10) -> None:
+    """Raise unless the effects w_k phi_k phi_k^H sum to the identity."""
+    defect = completeness_defect(vectors, weights)
+    if not defect <= tol:
+        raise ValueError(
+            f"{name}: the effects do not sum to the identity (max deviation {defect:.2e}); "
+            "not a complete POVM"
+        )
+
+
+class RankOnePOVM(Operator):
+    """A(X)_k = w_k <phi_k| X |phi_k> for K dense unit vectors phi_k in C^N, N = d^n, acting
+    on operators in the fused layout (:func:`fuse`).
+
+    Parameters
+    ----------
+    vectors : (K, N) complex array
+    weights : (K,) non-negative array
+    d : int
+        The local dimension (the fused layout needs it); N must be a power of d.
+    complete : bool
+        Check that the effects sum to the identity (for a full POVM; a subset of observed
+        outcomes, or one of several settings, is not complete).
+    """
+
+    def __init__(self, vectors, weights, d: int = 2, *, complete: bool = False):
+        self.vectors, self.weights = _check_effects(vectors, weights)
+        self.d = check_positive_int("d", d, minimum=2)
+        N = self.vectors.shape[1]
+        self.n = round(math.log(N, self.d))
+        if self.d**self.n != N:
+            raise ValueError(f"vectors: expected length a power of d = {self.d}, got {N}")
+        if complete:
+            check_complete(self.vectors, self.weights)
+        self.shape, self.m = (self.d * self.d,) * self.n, self.vectors.shape[0]
+
+    def __repr__(self) -> str:
+        return f"RankOnePOVM(K={self.m}, N={self.vectors.shape[1]}, d={self.d})"
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return self.vectors.dtype
+
+    @property
+    def device(self) -> torch.device:
+        return self.vectors.device
+
+    def _apply(self, x):
+        X = unfuse(x, self.d, self.n)
+        return self.weights * contract("ka,ab,kb->k", self.vectors.conj(), X, self.vectors)
+
+    def _adjoint(self, y):
+        return fuse(contract("k,ka,kb->ab", y * self.weights, self.vectors, self.vectors.conj()), self.d)
+
+
+class ProductPOVM(KroneckerOperator):
+    """Product effects A_k = (prod_v w_{i_kv}) (x)_v phi_{i_kv} phi_{i_kv}^H over n sites, from
+    one local POVM (``vectors`` (K_loc, d), ``weights`` (K_loc,)) and the outcome indices
+    ``outcomes`` (m, n) into it (default: all K_loc^n outcomes, for small n).
+
+    Each row is a Kronecker row on the fused legs, so ``apply_format`` on an MPO
+    (:class:`~tensorrec.formats.TTTensor` of shape (d^2,) * n) costs O(m n d^2 r^2) and never
+    forms rho.
+    """
+
+    def __init__(self, vectors, weights, n: int, outcomes=None, *, complete: bool = True, max_bytes=None):
+        vectors, weights = _check_effects(vectors, weights)
+        n = check_positive_int("n", n)
+        if complete:
+            check_complete(vectors, weights)
+        K, d = vectors.shape
+        if outcomes is None:
+            check_allocation("n", K**n * n * d * d, vectors.dtype, max_bytes, f"all {K}^{n} product outcomes")
+            outcomes = torch.cartesian_prod(*[torch.arange(K)] * n).reshape(-1, n)
+        outcomes = torch.as_tensor(outcomes)
+        if outcomes.ndim != 2 or outcomes.shape[1] != n or outcomes.dtype.is_floating_point:
+            raise ValueError(f"outcomes: expected an (m, {n}) integer array, got {describe(outcomes)}")
+        if bool(((outcomes < 0) | (outcomes >= K)).any()):
+            raise ValueError(
+                f"outcomes: expected local outcome indices in [0, {K}), got {describe(outcomes)}"
+            )
+        local = weights.to(vectors.dtype)[:, None] * contract("ka,kb->kab", vectors, vectors.conj()).reshape(
+            K, -1
+        )
+        self.local_vectors, self.local_weights, self.outcomes, self.d = vectors, weights, outcomes, d
+        self._init(tuple(local[outcomes[:, v]] for v in range(n)), "povm")
+
+    def __repr__(self) -> str:
+        return (
+            f"ProductPOVM(m={self.m}, n={len(self.shape)}, d={self.d}, K_local={self.local_vectors.shape[0]})"
+        )
+
+
+__all__ = ["fuse", "unfuse", "RankOnePOVM", "ProductPOVM", "check_complete", "completeness_defect"]

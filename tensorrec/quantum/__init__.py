@@ -1,0 +1,61 @@
+"""Layer 6: quantum state tomography (tomography spec). Measurement families and their
+samplers, classical shadows and their projections, and state metrics; the estimators are
+compositions of a POVM operator (:mod:`tensorrec.operators.povm`), a format and the core."""
+
+from tensorrec.quantum.metrics import fidelity, frobenius_error, trace_distance
+from tensorrec.quantum.outcomes import Outcomes
+from tensorrec.quantum.povms import (
+    MUB,
+    POVM,
+    HaarBases,
+    HaarUniform,
+    LocalMUB,
+    LocalPauli,
+    LocalSIC,
+    Stabilizer,
+    design_defect,
+    frame_potential,
+    mub_vectors,
+    pauli,
+    random_clifford,
+    sic_qubit,
+    stabilizer_states,
+)
+from tensorrec.quantum.shadows import classical_shadow, project_density, project_pure
+from tensorrec.quantum.states import (
+    check_state,
+    density,
+    haar_unitary,
+    random_mixed_state,
+    random_pure_state,
+)
+
+__all__ = [
+    "POVM",
+    "LocalSIC",
+    "LocalMUB",
+    "LocalPauli",
+    "MUB",
+    "Stabilizer",
+    "HaarUniform",
+    "HaarBases",
+    "Outcomes",
+    "sic_qubit",
+    "mub_vectors",
+    "pauli",
+    "stabilizer_states",
+    "random_clifford",
+    "frame_potential",
+    "design_defect",
+    "classical_shadow",
+    "project_density",
+    "project_pure",
+    "fidelity",
+    "frobenius_error",
+    "trace_distance",
+    "check_state",
+    "density",
+    "haar_unitary",
+    "random_pure_state",
+    "random_mixed_state",
+]

@@ -1,0 +1,467 @@
+"""Measurement families (tomography spec section 2): what each POVM is, its embedding
+constant, its exact outcome law, and the samplers that draw from it.
+
+Product families (:class:`LocalSIC`, :class:`LocalPauli`, :class:`LocalMUB`) hold one local
+POVM and give :class:`~tensorrec.operators.ProductPOVM` rows; global families
+(:class:`Stabilizer`, :class:`MUB`, :class:`HaarUniform`, :class:`HaarBases`) give
+:class:`~tensorrec.operators.RankOnePOVM` rows over the **observed** outcome vectors only, so
+a design's K elements are never enumerated when K is large. ``sample(state, shots, rng)``
+returns :class:`~tensorrec.quantum.Outcomes`; ``shots=None`` is the exact-probabilities
+mode (M = infinity).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import torch
+
+from tensorrec._backend import check_positive_int
+from tensorrec._random import RngLike, as_generator, randn
+from tensorrec.operators.povm import ProductPOVM, RankOnePOVM, fuse
+from tensorrec.quantum.outcomes import Outcomes, counts_to_outcomes
+from tensorrec.quantum.states import DTYPE, check_state, density, haar_unitary, pure_components
+
+
+def _unit(rows) -> torch.Tensor:
+    v = torch.tensor(rows, dtype=DTYPE)
+    return v / torch.linalg.vector_norm(v, dim=1, keepdim=True)
+
+
+def sic_qubit() -> torch.Tensor:
+    """The 4 tetrahedral qubit states: |0> and (|0> + sqrt(2) w^k |1>) / sqrt(3), w = e^{2 pi i / 3},
+    k = 0, 1, 2 (pairwise overlaps |<phi_j|phi_k>|^2 = 1/3)."""
+    w = complex(math.cos(2 * math.pi / 3), math.sin(2 * math.pi / 3))
+    return _unit([[1, 0]] + [[1, math.sqrt(2) * w**k] for k in range(3)])
+
+
+def mub_vectors(d: int) -> torch.Tensor:
+    """The d + 1 mutually unbiased bases of C^d as (d (d + 1), d) rows: d = 2 (Z, X, Y
+    eigenbases), any odd prime d (Wootters-Fields: omega^(a j^2 + b j) / sqrt(d)), and d = 4
+    (the common eigenbases of the 5 commuting classes of two-qubit Paulis)."""
+    if d == 2:
+        return _unit([[1, 0], [0, 1], [1, 1], [1, -1], [1, 1j], [1, -1j]])
+    if d == 4:
+        return _two_qubit_mubs()
+    if d < 2 or any(d % p == 0 for p in range(2, int(math.isqrt(d)) + 1)):
+        raise ValueError(f"d: complete MUBs are built for d = 2, 4 and odd primes, got {d}")
+    j = np.arange(d)
+    omega = np.exp(2j * np.pi / d)
+    bases = [np.eye(d)] + [
+        np.array([omega ** (a * j * j + b * j) for b in range(d)]) / math.sqrt(d) for a in range(d)
+    ]
+    return torch.from_numpy(np.concatenate(bases)).to(DTYPE)
+
+
+_PAULI = {
+    "I": np.eye(2),
+    "X": np.array([[0, 1], [1, 0]]),
+    "Y": np.array([[0, -1j], [1j, 0]]),
+    "Z": np.diag([1.0, -1.0]),
+}
+
+
+def pauli(label: str) -> torch.Tensor:
+    """The Pauli string ``label`` (e.g. "XZI") as a dense 2^n x 2^n matrix (site 1 first)."""
+    out = np.ones((1, 1))
+    for c in label:
+        out = np.kron(out, _PAULI[c])
+    return torch.from_numpy(out.astype(complex))
+
+
+def _two_qubit_mubs() -> torch.Tensor:
+    classes = [("ZI", "IZ"), ("XI", "IX"), ("YI", "IY"), ("XY", "YZ"), ("XZ", "ZY")]
+    out = []
+    for p, q in classes:  # P + sqrt(2) Q has the four distinct eigenvalues +-1 +- sqrt(2)
+        out.append(torch.linalg.eigh(pauli(p) + math.sqrt(2) * pauli(q))[1].mT)
+    return torch.cat(out)
+
+
+class POVM:
+    """A measurement family on n qudits of dimension d (N = d^n)."""
+
+    d: int
+    n: int
+    product: bool = False
+
+    @property
+    def N(self) -> int:
+        return self.d**self.n
+
+    def _check_state(self, state):
+        state = check_state(state)
+        if state.shape[0] != self.N:
+            raise ValueError(
+                f"state: expected dimension N = {self.N} ({self.n} sites of d = {self.d}), "
+                f"got {state.shape[0]}"
+            )
+        return state
+
+    def _check_shots(self, shots):
+        return None if shots is None else check_positive_int("shots", shots)
+
+
+class ProductFamily(POVM):
+    """A product of one local POVM {w_i phi_i phi_i^H} over n sites."""
+
+    product = True
+
+    def __init__(self, n: int, vectors: torch.Tensor, weights: torch.Tensor):
+        self.n = check_positive_int("n", n)
+        self.d = vectors.shape[1]
+        self.local_vectors, self.local_weights = vectors, weights
+
+    @property
+    def n_outcomes(self) -> int:
+        return self.local_vectors.shape[0] ** self.n
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(n={self.n}, d={self.d})"
+
+    def operator(self, outcomes: Outcomes | None = None) -> ProductPOVM:
+        """The map over the observed outcomes (all K outcomes when None)."""
+        rows = None if outcomes is None else self._check_outcomes(outcomes).index
+        return ProductPOVM(self.local_vectors, self.local_weights, self.n, rows)
+
+    def _check_outcomes(self, outcomes: Outcomes) -> Outcomes:
+        if outcomes.povm is not self and (outcomes.index is None or outcomes.index.shape[1] != self.n):
+            raise ValueError(f"outcomes: expected outcomes of {self!r}, got outcomes of {outcomes.povm!r}")
+        return outcomes
+
+    def probabilities(self, state) -> torch.Tensor:
+        """p over all K_loc^n outcomes, as a (K_loc,) * n tensor (mode products of the fused rho)."""
+        rho = fuse(density(self._check_state(state)), self.d)
+        phi = self.local_vectors
+        local = self.local_weights.to(DTYPE)[:, None] * torch.einsum("ka,kb->kab", phi, phi.conj()).reshape(
+            -1, self.d**2
+        )
+        p = rho
+        for v in range(self.n):
+            p = torch.tensordot(local.conj(), p, dims=([1], [v])).movedim(0, v)
+        return p.real.clamp_min(0.0)
+
+    def sample(self, state, shots: int | None, rng: RngLike = None) -> Outcomes:
+        """Multinomial counts of ``shots`` copies over the product outcomes (exact
+        probabilities when ``shots`` is None); only outcomes that occur are kept."""
+        shots = self._check_shots(shots)
+        p = self.probabilities(state).reshape(-1)
+        return counts_to_outcomes(self, p, shots, rng, index_shape=(self.local_vectors.shape[0],) * self.n)
+
+
+class LocalSIC(ProductFamily):
+    """The product of qubit SIC-POVMs (tetrahedral states, effects phi phi^H / 2) on n sites."""
+
+    def __init__(self, n: int, d: int = 2):
+        if d != 2:
+            raise ValueError(f"d: the local SIC is built for qubits (d = 2), got {d}")
+        super().__init__(n, sic_qubit(), torch.full((4,), 0.5, dtype=torch.float64))
+
+
+class LocalMUB(ProductFamily):
+    """The product over sites of the d + 1 local MUBs, each basis chosen with probability
+    1 / (d + 1) (effects phi phi^H / (d + 1)); d = 2 is the random-Pauli (Pauli-6) POVM."""
+
+    def __init__(self, n: int, d: int = 2):
+        vectors = mub_vectors(d)
+        super().__init__(n, vectors, torch.full((vectors.shape[0],), 1 / (d + 1), dtype=torch.float64))
+
+
+class LocalPauli(LocalMUB):
+    """Random local Pauli measurements (X, Y or Z on each qubit): the classical-shadow POVM."""
+
+    def __init__(self, n: int):
+        super().__init__(n, 2)
+
+
+class GlobalFamily(POVM):
+    """A POVM of rank-one effects w_k phi_k phi_k^H on C^N."""
+
+    n_settings = 1
+
+    def __init__(self, n: int, d: int = 2):
+        self.n, self.d = check_positive_int("n", n), check_positive_int("d", d, minimum=2)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(n={self.n}, d={self.d})"
+
+    def operator(self, outcomes: Outcomes | None = None) -> RankOnePOVM:
+        """The map over the observed outcome vectors (over all elements when None)."""
+        if outcomes is None:
+            vectors, weights = self.elements()
+            return RankOnePOVM(vectors, weights, self.d, complete=True)
+        if outcomes.vectors is None or outcomes.vectors.shape[1] != self.N:
+            raise ValueError(
+                f"outcomes: expected outcome vectors of dimension {self.N}, got outcomes of {outcomes.povm!r}"
+            )
+        return RankOnePOVM(
+            outcomes.vectors, torch.full((len(outcomes),), self.weight, dtype=torch.float64), self.d
+        )
+
+    def elements(self) -> tuple[torch.Tensor, torch.Tensor]:
+        raise NotImplementedError(f"{type(self).__name__} has no finite list of elements")
+
+
+class FiniteDesign(GlobalFamily):
+    """A global POVM {(N / K) phi_k phi_k^H} from a finite list of K unit vectors."""
+
+    def elements(self) -> tuple[torch.Tensor, torch.Tensor]:
+        v = self.vectors
+        return v, torch.full((v.shape[0],), self.N / v.shape[0], dtype=torch.float64)
+
+    @property
+    def n_outcomes(self) -> int:
+        return self.vectors.shape[0]
+
+    @property
+    def weight(self) -> float:
+        return self.N / self.n_outcomes
+
+    @property
+    def alpha(self) -> float:
+        """The embedding constant N / (K (N + 1)) of a 2-design (spec 2.2)."""
+        return self.N / (self.n_outcomes * (self.N + 1))
+
+    def probabilities(self, state) -> torch.Tensor:
+        rho = density(self._check_state(state))
+        return self.weight * torch.einsum(
+            "ka,ab,kb->k", self.vectors.conj(), rho, self.vectors
+        ).real.clamp_min(0.0)
+
+    def sample(self, state, shots: int | None, rng: RngLike = None) -> Outcomes:
+        """Multinomial counts over the K elements (exact probabilities when ``shots`` is None)."""
+        shots = self._check_shots(shots)
+        return counts_to_outcomes(self, self.probabilities(state), shots, rng, vectors=self.vectors)
+
+
+class MUB(FiniteDesign):
+    """The complete set of N + 1 mutually unbiased bases of C^N (a 2-design; K = N (N + 1)),
+    for N = 2, 4 or an odd prime (``n`` sites of dimension ``d`` with d^n = N)."""
+
+    def __init__(self, n: int, d: int = 2):
+        super().__init__(n, d)
+        self.vectors = mub_vectors(self.N)
+
+
+class Stabilizer(FiniteDesign):
+    """The n-qubit stabilizer states: a 3-design, not a 4-design (K = 2^n prod_k (2^k + 1)).
+
+    ``sample(..., method="clifford")`` draws each copy with a uniformly random Clifford
+    (:func:`random_clifford`), measures in the computational basis and records
+    C^H |b> (spec 2.7a): no enumeration, any n a dense state allows. ``method="exact"``
+    enumerates the states (n <= 4) and draws multinomial counts.
+    """
+
+    def __init__(self, n: int):
+        super().__init__(n, 2)
+        self._vectors = None
+
+    @property
+    def n_outcomes(self) -> int:
+        return 2**self.n * math.prod(2**k + 1 for k in range(1, self.n + 1))
+
+    @property
+    def vectors(self) -> torch.Tensor:
+        if self._vectors is None:
+            if self.n > 4:
+                raise ValueError(f"n: the {self.n_outcomes} stabilizer states are enumerated for n <= 4 only")
+            self._vectors = stabilizer_states(self.n)
+        return self._vectors
+
+    def sample(self, state, shots: int | None, rng: RngLike = None, *, method: str = "exact") -> Outcomes:
+        if method == "exact" or shots is None:
+            return super().sample(state, shots, rng)
+        if method != "clifford":
+            raise ValueError(f"method: expected 'exact' or 'clifford', got {method!r}")
+        shots, state = self._check_shots(shots), self._check_state(state)
+        gen = as_generator(rng)
+        vectors, which = pure_components(state, gen, shots)
+        out = torch.empty((shots, self.N), dtype=DTYPE)
+        for i in range(shots):
+            u = torch.from_numpy(random_clifford(self.n, gen).to_unitary_matrix(endian="big")).to(DTYPE)
+            amp = u @ vectors[which[i]]
+            p = (amp.abs() ** 2).numpy()
+            b = gen.choice(self.N, p=p / p.sum())
+            out[i] = u[b].conj()
+        return Outcomes(self, torch.full((shots,), 1 / shots, dtype=torch.float64), shots, vectors=out)
+
+
+def random_clifford(n: int, rng: RngLike = None):
+    """A uniformly random n-qubit Clifford (modulo global phase) as a ``stim.Tableau``, drawn
+    from ``rng``: a uniformly random symplectic basis (x_1, z_1, ..., x_n, z_n) of F_2^{2n},
+    built pair by pair in the symplectic complement of the pairs so far (Sp(2n) acts simply
+    transitively on such bases), and uniformly random signs."""
+    import stim
+
+    n, gen = check_positive_int("n", n), as_generator(rng)
+
+    def form(a, b):  # the symplectic form <a, b> = a_x . b_z + a_z . b_x (mod 2)
+        return int(a[:n] @ b[n:] + a[n:] @ b[:n]) % 2
+
+    def draw(pairs):  # uniform on the complement: a projection of a uniform vector
+        v = gen.integers(0, 2, size=2 * n)
+        for x, z in pairs:
+            v = (v + form(v, z) * x + form(v, x) * z) % 2
+        return v
+
+    pairs = []
+    for _ in range(n):
+        x = draw(pairs)
+        while not x.any():
+            x = draw(pairs)
+        z = draw(pairs)
+        while form(x, z) != 1:
+            z = draw(pairs)
+        pairs.append((x, z))
+    xs, zs = np.array([p[0] for p in pairs], bool), np.array([p[1] for p in pairs], bool)
+    return stim.Tableau.from_numpy(
+        x2x=xs[:, :n], x2z=xs[:, n:], z2x=zs[:, :n], z2z=zs[:, n:],
+        x_signs=gen.integers(0, 2, size=n).astype(bool), z_signs=gen.integers(0, 2, size=n).astype(bool),
+    )  # fmt: skip
+
+
+def stabilizer_states(n: int) -> torch.Tensor:
+    """All n-qubit stabilizer states up to phase (60 for n = 2, 1080 for n = 3), by closing
+    |0...0> under H, S and CNOT; each normalised with its first nonzero entry real positive."""
+    n = check_positive_int("n", n)
+    N = 2**n
+    h = np.array([[1, 1], [1, -1]]) / math.sqrt(2)
+    s = np.diag([1, 1j])
+    gates = []
+    for q in range(n):
+        for g in (h, s):
+            gates.append(np.kron(np.kron(np.eye(2**q), g), np.eye(2 ** (n - q - 1))))
+    for c, t in itertools.permutations(range(n), 2):
+        m = np.zeros((N, N))
+        for b in range(N):
+            bits = [(b >> (n - 1 - k)) & 1 for k in range(n)]
+            if bits[c]:
+                bits[t] ^= 1
+            m[sum(bit << (n - 1 - k) for k, bit in enumerate(bits)), b] = 1
+        gates.append(m)
+
+    def key(v):
+        k = int(np.flatnonzero(np.abs(v) > 1e-9)[0])
+        v = v * abs(v[k]) / v[k]
+        return v, tuple(np.round(np.concatenate([v.real, v.imag]), 8))
+
+    start = np.zeros(N, dtype=complex)
+    start[0] = 1
+    v0, k0 = key(start)
+    seen, frontier = {k0: v0}, [v0]
+    while frontier:
+        nxt = []
+        for v in frontier:
+            for g in gates:
+                w, k = key(g @ v)
+                if k not in seen:
+                    seen[k] = w
+                    nxt.append(w)
+        frontier = nxt
+    return torch.from_numpy(np.array(list(seen.values()))).to(DTYPE)
+
+
+class HaarUniform(GlobalFamily):
+    """The Haar-uniform continuous POVM (density N d phi): an infinity-design. Sampled by the
+    exact Beta sampler (spec 2.7b): phi = e^{i theta} sqrt(x) psi + sqrt(1 - x) w with
+    x ~ Beta(2, N - 1) and w uniform on the unit sphere of psi^perp, O(N) per copy."""
+
+    weight = 1.0  # the data are the outcome vectors themselves; the shadow needs no weight
+
+    def sample(self, state, shots: int | None, rng: RngLike = None, *, chunk: int = 4096) -> Outcomes:
+        if shots is None:
+            raise ValueError(
+                "shots: the Haar-uniform POVM has a continuum of outcomes; give a number of copies"
+            )
+        shots, state = self._check_shots(shots), self._check_state(state)
+        gen = as_generator(rng)
+        vectors, which = pure_components(state, gen, shots)
+        out = []
+        for start in range(0, shots, chunk):
+            psi = vectors[which[start : start + chunk]]
+            m = psi.shape[0]
+            x = torch.from_numpy(gen.beta(2.0, self.N - 1.0, size=m))[:, None]
+            theta = torch.from_numpy(gen.uniform(0, 2 * np.pi, size=m))[:, None]
+            w = randn(gen, (m, self.N), dtype=DTYPE)
+            w = w - psi * torch.sum(psi.conj() * w, dim=1, keepdim=True)
+            w = w / torch.linalg.vector_norm(w, dim=1, keepdim=True)
+            out.append(torch.exp(1j * theta) * x.sqrt() * psi + (1 - x).sqrt() * w)
+        return Outcomes(
+            self, torch.full((shots,), 1 / shots, dtype=torch.float64), shots, vectors=torch.cat(out)
+        )
+
+
+class HaarBases(GlobalFamily):
+    """Q Haar-random bases (settings), each measured on M copies (spec 2.5): the map
+    A(rho) = (<u_qk| rho |u_qk>)_{q,k}, alpha = Q / (N + 1) in the mean. Only the observed
+    basis vectors are stored (at most min(M, N) per setting), never the Q unitaries."""
+
+    weight = 1.0
+
+    def __init__(self, n: int, d: int = 2, *, n_settings: int):
+        super().__init__(n, d)
+        self.n_settings = check_positive_int("n_settings", n_settings)
+
+    def __repr__(self) -> str:
+        return f"HaarBases(n={self.n}, d={self.d}, n_settings={self.n_settings})"
+
+    @property
+    def alpha(self) -> float:
+        return self.n_settings / (self.N + 1)
+
+    def sample(self, state, shots: int | None, rng: RngLike = None) -> Outcomes:
+        """``shots`` copies per setting (exact probabilities per setting when None)."""
+        shots, rho = self._check_shots(shots), density(self._check_state(state))
+        gen = as_generator(rng)
+        parts = []
+        for _ in range(self.n_settings):
+            u = haar_unitary(self.N, gen)
+            p = torch.einsum("ak,ab,bk->k", u.conj(), rho, u).real.clamp_min(0.0)
+            parts.append(counts_to_outcomes(self, p, shots, gen, vectors=u.mT))
+        return Outcomes(
+            self,
+            torch.cat([o.freqs for o in parts]),
+            shots,
+            vectors=torch.cat([o.vectors for o in parts]),
+            setting=torch.cat([torch.full((len(o),), q) for q, o in enumerate(parts)]),
+        )
+
+
+def frame_potential(vectors, weights=None, t: int = 2) -> float:
+    """sum_jk w_j w_k |<phi_j|phi_k>|^(2t) / (sum w)^2: at least 1 / binom(N + t - 1, t), with
+    equality iff the weighted vectors form a t-design."""
+    v = torch.as_tensor(vectors)
+    w = (
+        torch.ones(v.shape[0], dtype=torch.float64)
+        if weights is None
+        else torch.as_tensor(weights, dtype=torch.float64)
+    )
+    g = (v.conj() @ v.mT).abs() ** (2 * t)
+    return float(w @ g @ w) / float(w.sum()) ** 2
+
+
+def design_defect(vectors, weights=None, t: int = 2) -> float:
+    """frame_potential / (1 / binom(N + t - 1, t)) - 1: zero (to round-off) for a t-design,
+    positive otherwise."""
+    N = torch.as_tensor(vectors).shape[1]
+    return frame_potential(vectors, weights, t) * math.comb(N + t - 1, t) - 1
+
+
+__all__ = [
+    "POVM",
+    "LocalSIC",
+    "LocalMUB",
+    "LocalPauli",
+    "MUB",
+    "Stabilizer",
+    "HaarUniform",
+    "HaarBases",
+    "sic_qubit",
+    "mub_vectors",
+    "pauli",
+    "stabilizer_states",
+    "frame_potential",
+    "design_defect",
+    "random_clifford",
+]

@@ -1,0 +1,101 @@
+"""Dense quantum states: checks, random pure and mixed states, and the conversions the
+samplers and metrics share. A pure state is a unit vector psi in C^N; a mixed state an N x N
+density matrix (Hermitian, PSD, trace one). Complex states are complex128 by default."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from tensorrec._backend import as_tensor, check_positive_int, describe
+from tensorrec._random import RngLike, as_generator, randn
+
+DTYPE = torch.complex128
+
+
+def haar_unitary(N: int, rng: RngLike = None, *, dtype=DTYPE) -> torch.Tensor:
+    """An exact Haar-random N x N unitary: QR of a complex Ginibre matrix with the phases of
+    R's diagonal moved into Q (Mezzadri's recipe)."""
+    N = check_positive_int("N", N)
+    q, r = torch.linalg.qr(randn(rng, (N, N), dtype=dtype))
+    phases = torch.diagonal(r) / torch.diagonal(r).abs()
+    return q * phases[None, :]
+
+
+def random_pure_state(N: int, rng: RngLike = None, *, dtype=DTYPE) -> torch.Tensor:
+    """A Haar-random unit vector in C^N."""
+    psi = randn(rng, (check_positive_int("N", N),), dtype=dtype)
+    return psi / torch.linalg.vector_norm(psi)
+
+
+def random_mixed_state(N: int, rank: int | None = None, rng: RngLike = None, *, dtype=DTYPE) -> torch.Tensor:
+    """A random density matrix of the given rank (default full): G G^H / tr(G G^H) with G an
+    N x rank complex Ginibre matrix (the induced measure)."""
+    N = check_positive_int("N", N)
+    rank = N if rank is None else check_positive_int("rank", rank)
+    if rank > N:
+        raise ValueError(f"rank: expected at most N = {N}, got {rank}")
+    g = randn(rng, (N, rank), dtype=dtype)
+    rho = g @ g.mH
+    return rho / torch.trace(rho).real
+
+
+def check_state(state, name: str = "state", *, tol: float = 1e-10) -> torch.Tensor:
+    """A pure state (unit vector) or a density matrix (Hermitian, PSD, trace one) as a
+    complex tensor, else a ValueError naming what failed."""
+    state = as_tensor(state, name)
+    if not state.is_complex():
+        state = state.to(DTYPE)
+    if state.ndim == 1:
+        norm = float(torch.linalg.vector_norm(state))
+        if abs(norm - 1) > tol:
+            raise ValueError(f"{name}: expected a unit vector (a pure state), got norm {norm:.6g}")
+        return state
+    if state.ndim != 2 or state.shape[0] != state.shape[1]:
+        raise ValueError(f"{name}: expected a unit vector or an N x N density matrix, got {describe(state)}")
+    herm = float((state - state.mH).abs().max())
+    if herm > tol:
+        raise ValueError(f"{name}: expected a Hermitian density matrix, got |rho - rho^H| = {herm:.2e}")
+    trace = complex(torch.trace(state))
+    if abs(trace - 1) > tol:
+        raise ValueError(f"{name}: expected trace one, got {trace.real:.6g}")
+    low = float(torch.linalg.eigvalsh(state)[0])
+    if low < -tol:
+        raise ValueError(f"{name}: expected a positive semidefinite density matrix, got eigenvalue {low:.2e}")
+    return state
+
+
+def density(state) -> torch.Tensor:
+    """rho = psi psi^H for a pure state, rho itself for a density matrix."""
+    return torch.outer(state, state.conj()) if state.ndim == 1 else state
+
+
+def n_sites(N: int, d: int, name: str = "state") -> int:
+    """n with d^n = N, else an error naming ``name``."""
+    n = round(math.log(N, d)) if N > 1 else 0
+    if d**n != N:
+        raise ValueError(f"{name}: expected dimension d^n for d = {d}, got {N}")
+    return n
+
+
+def pure_components(state, rng: RngLike, shots: int) -> tuple[torch.Tensor, np.ndarray]:
+    """(vectors, which): the eigenvectors of the state and, for each of ``shots`` copies, the
+    index of the pure component it is drawn from (probability = eigenvalue)."""
+    gen = as_generator(rng)
+    if state.ndim == 1:
+        return state[None, :], np.zeros(shots, dtype=np.int64)
+    w, v = torch.linalg.eigh(state)
+    p = np.clip(w.detach().cpu().numpy(), 0.0, None)
+    return v.mT, gen.choice(len(p), size=shots, p=p / p.sum())
+
+
+__all__ = [
+    "haar_unitary",
+    "random_pure_state",
+    "random_mixed_state",
+    "check_state",
+    "density",
+    "n_sites",
+]
