@@ -207,3 +207,9 @@ def test_bad_input_gets_a_clear_error(label):
     with pytest.raises((ValueError, TypeError)) as info:
         call()
     assert str(info.value).startswith(start), str(info.value)
+
+
+def test_clifford_unitaries_are_exact_in_double_precision():
+    for seed in range(20):
+        u = q.povms.clifford_unitary(q.random_clifford(3, seed))
+        assert u.dtype == C and float((u.mH @ u - torch.eye(8, dtype=C)).abs().max()) < 1e-15

@@ -1,5 +1,10 @@
 """Pass rules of theory checks that are not plain thresholds, on synthetic results."""
 
+import dataclasses
+
+import numpy as np
+import pytest
+
 from tensorrec.runner import discover
 
 
@@ -188,3 +193,47 @@ def test_a_check_reuses_the_trials_its_experiment_computed(tmp_path, monkeypatch
     rates = json.loads((tmp_path / "tt_tucker_c9_retraction" / "results.json").read_text())["rates"]
     assert rates == {f"{r['draw']}/{r['retraction']}": r["rate"] for r in rows}
     assert (tmp_path / "_trials" / "tt_tucker_sensing.jsonl").exists()
+
+
+# --- tomography step 0: each check passes its own quick results and fails doctored ones -----
+
+EXACT_DOCTORS = {
+    "tomo_c1_stabilizer_design": lambda r: r["rows"][0]["defects"].update({4: 0.0}),  # "a 4-design"
+    "tomo_c2_mub_design": lambda r: r["rows"][0].update(defect_holds=1e-6),
+    "tomo_c20_product_not_design": lambda r: r["rows"][0].update(t2=1e-14),
+    "tomo_c3_sic_frame": lambda r: r.update(worst=1e-9),
+    "tomo_c12_trace_vs_frobenius": lambda r: r["worst"].update(trace_vs_frobenius=0.01),
+    "tomo_c4_design_embedding": lambda r: r["rows"][-1].update(worst=0.1),
+    "tomo_c5_least_squares_shadow": lambda r: r.update(step=1e-6),
+    "tomo_c6_third_moment": lambda r: r.update(max_ratio=3.2),
+    "tomo_c14_local_sic_conditioning": lambda r: r["rows"][-1].update(condition=3.0),
+}
+
+
+@pytest.mark.parametrize("name", list(EXACT_DOCTORS))
+def test_tomography_identity_checks_pass_then_fail_doctored(name):
+    module = load(name)
+    cfg = dataclasses.replace(module.Config(), **module.QUICK)
+    results = module.compute(cfg, np.random.default_rng(0))
+    assert module.check(results) == []
+    EXACT_DOCTORS[name](results)
+    assert module.check(results)
+
+
+def test_tomography_statistical_checks_fail_biased_or_off_band_results():
+    c7 = load("tomo_c7_raw_shadow_error").check
+    row = {"N": 8, "M": 2000, "mean": 70.0, "se": 1.5, "predicted": 70.3}
+    assert c7({"rows": [row], "z": 4.5}) == []
+    assert c7({"rows": [{**row, "mean": 0.8 * 70.3}], "z": 4.5})  # a 20% bias, 9 standard errors
+    c8 = load("tomo_c8_projected_error").check
+    row = {"N": 8, "M": 10000, "mean": 24.0, "se": 1.5, "predicted": 25.2}
+    assert c8({"rows": [row], "band": [0.75, 1.25], "z": 4.5}) == []
+    assert c8({"rows": [{**row, "mean": 70.6}], "band": [0.75, 1.25], "z": 4.5})  # the raw shadow's error
+    c16 = load("tomo_c16_clifford_sampler").check
+    ok = {"chi2": 60.0, "dof": 59, "p_value": 0.44, "alpha": 1e-3, "worst_match": 1e-15}
+    assert c16(ok) == []
+    assert c16({**ok, "p_value": 1e-5}) and c16({**ok, "worst_match": 1e-8})
+    c17 = load("tomo_c17_beta_sampler").check
+    row = {"N": 8, "moment": 1, "mean": 0.2225, "se": 6e-4, "exact": 2 / 9}
+    assert c17({"rows": [row], "z": 4.5}) == []
+    assert c17({"rows": [{**row, "mean": 1 / 8}], "z": 4.5})  # unweighted Haar vectors: E = 1/N

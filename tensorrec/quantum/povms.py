@@ -279,7 +279,7 @@ class Stabilizer(FiniteDesign):
         vectors, which = pure_components(state, gen, shots)
         out = torch.empty((shots, self.N), dtype=DTYPE)
         for i in range(shots):
-            u = torch.from_numpy(random_clifford(self.n, gen).to_unitary_matrix(endian="big")).to(DTYPE)
+            u = clifford_unitary(random_clifford(self.n, gen))
             amp = u @ vectors[which[i]]
             p = (amp.abs() ** 2).numpy()
             b = gen.choice(self.N, p=p / p.sum())
@@ -319,6 +319,18 @@ def random_clifford(n: int, rng: RngLike = None):
         x2x=xs[:, :n], x2z=xs[:, n:], z2x=zs[:, :n], z2z=zs[:, n:],
         x_signs=gen.integers(0, 2, size=n).astype(bool), z_signs=gen.integers(0, 2, size=n).astype(bool),
     )  # fmt: skip
+
+
+def clifford_unitary(tableau) -> torch.Tensor:
+    """The unitary of a stim tableau in complex128, exact: stim returns complex64, and every
+    entry of a Clifford unitary (in stim's phase convention) is 0 or 2^{-k/2} e^{i pi j / 4},
+    so each entry is snapped to that grid (checked: unitary to 1e-15)."""
+    u = tableau.to_unitary_matrix(endian="big").astype(np.complex128)
+    mag = np.abs(u)
+    nonzero = mag > 1e-3
+    k = np.round(-2 * np.log2(np.where(nonzero, mag, 1.0)))
+    phase = np.round(np.angle(u) / (np.pi / 4)) * (np.pi / 4)
+    return torch.from_numpy(np.where(nonzero, 2.0 ** (-k / 2) * np.exp(1j * phase), 0.0))
 
 
 def stabilizer_states(n: int) -> torch.Tensor:
@@ -464,4 +476,5 @@ __all__ = [
     "frame_potential",
     "design_defect",
     "random_clifford",
+    "clifford_unitary",
 ]
