@@ -2,6 +2,8 @@
 samplers, classical shadows and their projections, and state metrics; the estimators are
 compositions of a POVM operator (:mod:`tensorrec.operators.povm`), a format and the core."""
 
+from tensorrec.quantum import mpo
+from tensorrec.quantum.estimators import estimate
 from tensorrec.quantum.metrics import fidelity, frobenius_error, trace_distance
 from tensorrec.quantum.outcomes import Outcomes
 from tensorrec.quantum.povms import (
@@ -31,6 +33,8 @@ from tensorrec.quantum.states import (
 )
 
 __all__ = [
+    "mpo",
+    "estimate",
     "POVM",
     "LocalSIC",
     "LocalMUB",

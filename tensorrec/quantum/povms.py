@@ -130,6 +130,27 @@ class ProductFamily(POVM):
             raise ValueError(f"outcomes: expected outcomes of {self!r}, got outcomes of {outcomes.povm!r}")
         return outcomes
 
+    def gram(self, x: torch.Tensor) -> torch.Tensor:
+        """A*A(X) for the full product POVM on a fused-layout X: the local frame map
+        F = sum_k a_k a_k^H (a_k = w_k vec(phi_k phi_k^H)) on every leg (spec 3.3)."""
+        phi = self.local_vectors
+        a = self.local_weights.to(DTYPE)[:, None] * torch.einsum("ka,kb->kab", phi, phi.conj()).reshape(
+            -1, self.d**2
+        )
+        frame = a.mT @ a.conj()
+        for v in range(self.n):
+            x = torch.tensordot(frame, x, dims=([1], [v])).movedim(0, v)
+        return x
+
+    @property
+    def gram_norm(self) -> float:
+        """The largest eigenvalue of A*A (on the identity: d^-n for a local 2-design)."""
+        phi = self.local_vectors
+        a = self.local_weights.to(DTYPE)[:, None] * torch.einsum("ka,kb->kab", phi, phi.conj()).reshape(
+            -1, self.d**2
+        )
+        return float(torch.linalg.eigvalsh(a.mT @ a.conj()).max()) ** self.n
+
     def probabilities(self, state) -> torch.Tensor:
         """p over all K_loc^n outcomes, as a (K_loc,) * n tensor (mode products of the fused rho)."""
         rho = fuse(density(self._check_state(state)), self.d)
@@ -201,6 +222,17 @@ class GlobalFamily(POVM):
 
     def elements(self) -> tuple[torch.Tensor, torch.Tensor]:
         raise NotImplementedError(f"{type(self).__name__} has no finite list of elements")
+
+    def gram(self, x: torch.Tensor) -> torch.Tensor:
+        """A*A(X) = alpha (X + tr(X) I) on a fused-layout X: exact for a 2-design (spec 2.2),
+        the mean over the draw for Haar bases (spec 2.5)."""
+        ident = _fused_identity(self.n, self.d, x.dtype)
+        return self.alpha * (x + torch.sum(ident * x) * ident)
+
+    @property
+    def gram_norm(self) -> float:
+        """The largest eigenvalue of A*A: alpha (N + 1), on the identity."""
+        return self.alpha * (self.N + 1)
 
 
 class FiniteDesign(GlobalFamily):
@@ -374,12 +406,25 @@ def stabilizer_states(n: int) -> torch.Tensor:
     return torch.from_numpy(np.array(list(seen.values()))).to(DTYPE)
 
 
+def _fused_identity(n: int, d: int, dtype) -> torch.Tensor:
+    """The identity on n qudits in the fused layout (tr X = sum(ident * X))."""
+    eye = torch.eye(d, dtype=dtype).reshape(-1)
+    out = eye
+    for _ in range(n - 1):
+        out = torch.tensordot(out, eye, dims=0)
+    return out
+
+
 class HaarUniform(GlobalFamily):
     """The Haar-uniform continuous POVM (density N d phi): an infinity-design. Sampled by the
     exact Beta sampler (spec 2.7b): phi = e^{i theta} sqrt(x) psi + sqrt(1 - x) w with
     x ~ Beta(2, N - 1) and w uniform on the unit sphere of psi^perp, O(N) per copy."""
 
-    weight = 1.0  # the data are the outcome vectors themselves; the shadow needs no weight
+    weight = 1.0  # A_phi = phi phi^H per observed vector; the frame is then (X + tr X I) / (N + 1)
+
+    @property
+    def alpha(self) -> float:
+        return 1 / (self.N + 1)
 
     def sample(self, state, shots: int | None, rng: RngLike = None, *, chunk: int = 4096) -> Outcomes:
         if shots is None:

@@ -2,7 +2,7 @@
 
 from tensorrec.recovery.estimators import LowRankSensing, TensorCompletion
 from tensorrec.recovery.losses import Loss, MultinomialLoss, PoissonLoss, SquaredLoss
-from tensorrec.recovery.objective import FormatObjective, LeastSquares
+from tensorrec.recovery.objective import FormatObjective, LeastSquares, NormalEquations
 from tensorrec.recovery.recover import RelativeResidualBelow, minimize, recover, spectral_start
 
 __all__ = [
@@ -12,6 +12,7 @@ __all__ = [
     "MultinomialLoss",
     "FormatObjective",
     "LeastSquares",
+    "NormalEquations",
     "minimize",
     "recover",
     "LowRankSensing",

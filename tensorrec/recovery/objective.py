@@ -95,3 +95,45 @@ class LeastSquares(FormatObjective):
     def __init__(self, template, operator: Operator, y, weight: float = 1.0):
         super().__init__(template, operator, y, SquaredLoss(weight))
         self.weight = self.loss.weight
+
+
+class NormalEquations(Objective):
+    r"""f(X) = (1/2) ||A(X) - y||^2 = (1/2) <X, G(X)> - Re<X, b> + c on dense X, through the
+    normal equations: G = A*A and b = A*y given in closed form.
+
+    For measurement maps with too many rows to evaluate but a known frame operator A*A: a
+    2-design POVM (G = alpha (X + tr(X) I)), a product POVM (G = a local map on every leg),
+    whose data enter only as b = A*y over the observed outcomes (tomography spec 3.2, 3.3).
+    The gradient is G(X) - b (with respect to Re<u, v>); ``c`` = ||y||^2 / 2 makes the value
+    equal the least-squares loss (it does not change the minimiser).
+
+    Parameters
+    ----------
+    gram : callable
+        X -> A*A(X), linear and self-adjoint (Hermitian positive semidefinite).
+    b : tensor
+        A*y, of the shape of X.
+    c : float
+        ||y||^2 / 2.
+    """
+
+    def __init__(self, gram, b: torch.Tensor, c: float = 0.0):
+        if not callable(gram):
+            raise TypeError(f"gram: expected a callable X -> A*A(X), got {describe(gram)}")
+        if not isinstance(b, torch.Tensor):
+            raise TypeError(f"b: expected a tensor A*y, got {describe(b)}")
+        self.gram, self.b, self.c = gram, b, float(c)
+
+    def value_and_egrad(self, x):
+        gx = self.gram(x)
+        value = 0.5 * torch.sum(x.conj() * gx).real - torch.sum(x.conj() * self.b).real + self.c
+        return value, gx - self.b
+
+    def value(self, x):
+        return self.value_and_egrad(x)[0]
+
+    def egrad(self, x):
+        return self.gram(x) - self.b
+
+    def ehvp(self, x, u):
+        return self.gram(u)

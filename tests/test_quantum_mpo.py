@@ -1,0 +1,142 @@
+"""Tomography step 1: MPS/MPO on the TT format against dense computations, Hermitian
+rounding, and the estimators as compositions of the core (tomography spec 1.4, 3-4.1)."""
+
+import math
+
+import pytest
+import torch
+
+from tensorrec import quantum as q
+from tensorrec.formats import TTTensor
+from tensorrec.operators import fuse
+from tensorrec.quantum import mpo as M
+
+C = torch.complex128
+
+
+def kron_all(mats):
+    out = mats[0]
+    for m in mats[1:]:
+        out = torch.kron(out, m)
+    return out
+
+
+def test_hermitian_basis_is_orthonormal_and_hermitian():
+    for d in (2, 3, 4):
+        g = M.hermitian_basis(d)
+        assert g.shape == (d * d, d, d)
+        assert torch.allclose(torch.einsum("aij,bji->ab", g, g), torch.eye(d * d, dtype=C), atol=1e-14)
+        assert torch.equal(g, g.mH)
+
+
+@pytest.mark.parametrize(
+    ("name", "stabilizers"),
+    [("cluster", ["XZII", "ZXZI", "IZXZ", "IIZX"]), ("ghz", ["ZZII", "IZZI", "IIZZ", "XXXX"])],
+)
+def test_test_states_are_the_named_states(name, stabilizers):
+    psi = M.to_vector(M.test_state(name, 4))
+    assert abs(float(psi.norm()) - 1) < 1e-14
+    for label in stabilizers:
+        assert torch.allclose(q.pauli(label) @ psi, psi, atol=1e-14)
+
+
+def test_w_and_aklt_states():
+    w = M.to_vector(M.w_state(4))
+    assert torch.allclose(
+        w.abs() ** 2,
+        torch.tensor([0.25 if bin(i).count("1") == 1 else 0 for i in range(16)], dtype=torch.float64),
+    )
+    aklt = M.aklt(5)
+    assert aklt.ranks == (2, 2, 2, 2) and abs(aklt.norm() - 1) < 1e-14
+    # total S^z = 0 sector is not forced with open ends, but every amplitude is a bond-2 product
+    assert M.to_vector(aklt).shape == (3**5,)
+
+
+def test_mpo_trace_expectations_and_born_probabilities_equal_dense():
+    rho_tt = M.random_mpo(4, 2, 2, 0)
+    rho = M.to_matrix(rho_tt)
+    assert abs(M.trace(rho_tt) - 1) < 1e-13 and float(torch.linalg.eigvalsh(rho)[0]) > -1e-14
+    ops = torch.randn(6, 4, 2, 2, dtype=C, generator=torch.Generator().manual_seed(1))
+    dense = torch.stack([torch.trace(rho @ kron_all(list(o))) for o in ops])
+    assert torch.allclose(M.expectations(rho_tt, ops), dense, atol=1e-13)
+    phi = torch.randn(7, 4, 2, dtype=C, generator=torch.Generator().manual_seed(2))
+    full = [kron_all([f[v][:, None] for v in range(4)])[:, 0] for f in phi]
+    assert torch.allclose(
+        M.born_probabilities(rho_tt, phi), torch.stack([(x.conj() @ rho @ x).real for x in full]), atol=1e-13
+    )
+    psi_tt = M.random_mps(4, 2, 3, 3)
+    psi = M.to_vector(psi_tt)
+    assert torch.allclose(
+        M.born_probabilities(psi_tt, phi), torch.stack([abs(x.conj() @ psi) ** 2 for x in full]), atol=1e-13
+    )
+    assert torch.allclose(M.to_matrix(M.mps_to_mpo(psi_tt)), torch.outer(psi, psi.conj()), atol=1e-14)
+
+
+def test_hermitian_rounding_is_hermitian_and_as_good_as_tt_svd():
+    x = fuse(q.random_mixed_state(16, None, 0), 2)
+    h = M.hermitian_round(x, 3)
+    H = M.to_matrix(h)
+    assert float((H - H.mH).abs().max()) < 1e-15 and h.ranks == (3, 3, 3)
+    plain = TTTensor.from_dense(x, (3, 3, 3))
+    err_h, err_plain = float((h.to_dense() - x).norm()), float((plain.to_dense() - x).norm())
+    assert err_h <= err_plain * (1 + 1e-10)  # Hermitian coordinates lose nothing
+    assert torch.allclose(M.hermitian_round(x, 16).to_dense(), x, atol=1e-14)  # exact at full bond
+    from_tt = M.hermitian_round(TTTensor.from_dense(x, (4, 16, 4)), 3)  # the same from an MPO
+    Ht = M.to_matrix(from_tt)
+    assert float((Ht - Ht.mH).abs().max()) < 1e-15
+    assert float((from_tt.to_dense() - x).norm()) <= math.sqrt(3) * err_h
+
+
+@pytest.mark.parametrize("family", [q.Stabilizer(3), q.HaarUniform(3)])
+def test_pgd_with_step_one_over_alpha_equals_pcs_after_one_step(family):
+    psi = M.random_mps(3, 2, 2, 0)
+    outcomes = family.sample(M.to_vector(psi), 3000, 1)
+    pcs = q.estimate(outcomes, bond_dim=2, method="pcs")
+    start = fuse(q.random_mixed_state(8, None, 5), 2)  # any trace-one start
+    pgd = q.estimate(
+        outcomes, bond_dim=2, method="pgd", step=1 / family.alpha, start=start, stop={"max_iter": 1}
+    )
+    assert torch.allclose(pgd.point.to_dense(), pcs.point.to_dense(), atol=1e-12)
+
+
+def test_dense_pcs_is_the_nearest_density_matrix_to_the_shadow():
+    fam = q.LocalPauli(3)
+    outcomes = fam.sample(q.random_mixed_state(8, 2, 0), 2000, 1)
+    res = q.estimate(outcomes, format="dense", rank=2)
+    assert torch.allclose(res.point, q.project_density(q.classical_shadow(outcomes), rank=2), atol=1e-12)
+
+
+def test_estimates_improve_with_copies_and_record_metrics():
+    psi = M.random_mps(4, 2, 2, 0)
+    errors = []
+    for M_ in (1000, 100000):
+        outcomes = q.LocalPauli(4).sample(M.to_vector(psi), M_, 1)
+        res = q.estimate(outcomes, bond_dim=4, truth=psi)
+        assert set(res.trace.metrics) == {"frobenius", "fidelity"} and abs(M.trace(res.point) - 1) < 1e-12
+        errors.append(res.trace.metrics["frobenius"][-1])
+    assert errors[1] < errors[0] / 3  # about 1 / sqrt(M)
+
+
+def test_plain_least_squares_descends_on_a_product_povm():
+    psi = M.random_mps(4, 2, 2, 0)
+    outcomes = q.LocalSIC(4).sample(M.to_vector(psi), 5000, 2)
+    res = q.estimate(outcomes, bond_dim=4, method="pgd", stop={"max_iter": 30})
+    values = res.trace.value
+    assert res.stop_reason == "max_iter" and values[-1] < values[0]
+
+
+@pytest.mark.parametrize(
+    ("call", "start"),
+    [
+        (lambda o: q.estimate(o, format="mpo"), "bond_dim: expected"),
+        (lambda o: q.estimate(o, bond_dim=0), "bond_dim: "),
+        (lambda o: q.estimate(o, bond_dim=2, method="mle"), "method: "),
+        (lambda o: q.estimate(o, format="peps", bond_dim=2), "format: "),
+        (lambda o: q.estimate(o.freqs, bond_dim=2), "outcomes: expected"),
+    ],
+)
+def test_estimate_bad_input(call, start):
+    outcomes = q.LocalPauli(2).sample(q.random_pure_state(4, 0), 100, 0)
+    with pytest.raises((ValueError, TypeError)) as info:
+        call(outcomes)
+    assert str(info.value).startswith(start), str(info.value)
