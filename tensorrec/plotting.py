@@ -216,3 +216,38 @@ def landscape_map(
     if points:
         ax.legend(fontsize=6, loc="upper right")
     return mesh
+
+
+def plot_tomography_scaling(rows: Sequence[dict], out_dir, stem: str, title: str) -> list[Path]:
+    """Left: mean ||rho-hat - rho*||_F^2 against M (log-log) for every (n, D), with the slope -1
+    of err ~ M^(-1/2). Right: M E err^2 / p against n at every M for the MPO estimate, and
+    M E err^2 / p of the raw shadow (exponential in n) for comparison."""
+    fig, (left, right) = new_figure(2, width=5.0)
+    groups = sorted({(r["n"], r["D"]) for r in rows})
+    for n, D in groups:
+        sub = [r for r in rows if r["n"] == n and r["D"] == D]
+        ms = sorted({r["M"] for r in sub})
+        mean = [np.mean([r["error2"] for r in sub if r["M"] == m]) for m in ms]
+        (line,) = left.loglog(ms, mean, "o-", label=f"n = {n}, D = {D}")
+        left.loglog(ms, [mean[0] * ms[0] / m for m in ms], ":", color=line.get_color(), alpha=0.6)
+    left.set_xlabel("copies M")
+    left.set_ylabel("E ||rho-hat - rho*||_F^2")
+    left.set_title("error against copies (dotted: slope -1)", fontsize=9)
+    left.legend(fontsize=6)
+    for D in sorted({r["D"] for r in rows}):
+        for m in sorted({r["M"] for r in rows}):
+            sub = [r for r in rows if r["D"] == D and r["M"] == m]
+            ns = sorted({r["n"] for r in sub})
+            est = [np.mean([m * r["error2"] / r["p"] for r in sub if r["n"] == n]) for n in ns]
+            raw = [np.mean([m * r["raw_error2"] / r["p"] for r in sub if r["n"] == n]) for n in ns]
+            (line,) = right.semilogy(ns, est, "o-", label=f"MPO, D = {D}, M = {m}")
+            right.semilogy(ns, raw, "x--", color=line.get_color(), alpha=0.5)
+    right.xaxis.get_major_locator().set_params(integer=True)
+    right.set_xlabel("qubits n")
+    right.set_ylabel("M E err^2 / p")
+    right.set_title("normalised error (dashed: raw shadow)", fontsize=9)
+    right.legend(fontsize=6)
+    for ax in (left, right):
+        ax.grid(True, which="both", alpha=0.3)
+    fig.suptitle(title)
+    return save_figure(fig, out_dir, stem)

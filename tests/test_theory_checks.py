@@ -237,3 +237,20 @@ def test_tomography_statistical_checks_fail_biased_or_off_band_results():
     row = {"N": 8, "moment": 1, "mean": 0.2225, "se": 6e-4, "exact": 2 / 9}
     assert c17({"rows": [row], "z": 4.5}) == []
     assert c17({"rows": [{**row, "mean": 1 / 8}], "z": 4.5})  # unweighted Haar vectors: E = 1/N
+
+
+def test_c15_fails_an_exponential_error_a_wrong_rate_or_pgd_not_pcs():
+    check = load("tomo_c15_mpo_copies").check
+    cells = [{"n": n, "D": 1, "M": 1000, "p": 10, "mean_error2": 1e-3, "C": 1.5} for n in (3, 4, 5)]
+    ok = {
+        "cells": cells,
+        "slope": -1.02,
+        "pgd_gap": 1e-15,
+        "band": [0.5, 4.0],
+        "slope_band": [-1.3, -0.7],
+        "identity_tol": 1e-10,
+    }
+    assert check(ok) == []
+    raw = [{**c, "C": 4.0 ** c["n"] / 10} for c in cells]  # the raw shadow's error: 4^n / p
+    assert check({**ok, "cells": raw})
+    assert check({**ok, "slope": -0.5}) and check({**ok, "pgd_gap": 1e-6})

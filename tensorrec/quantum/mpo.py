@@ -170,6 +170,15 @@ def _capped(shape, bond_dim: int) -> tuple[int, ...]:
     return tuple(min(bond_dim, math.prod(shape[: i + 1]), math.prod(shape[i + 1 :])) for i in range(n - 1))
 
 
+def dimension(n: int, d: int, bond_dim: int) -> int:
+    """The real dimension of the manifold of Hermitian MPOs of bond ``bond_dim`` (capped by
+    the chain) on n qudits: sum r_{v-1} d^2 r_v - sum r_v^2 of the real TT of their
+    Gell-Mann coordinates (the p of the first-order error 2 p (N + 1) / ((N + 2) M) scale)."""
+    shape = (d * d,) * check_positive_int("n", n, minimum=2)
+    bonds = (1, *_capped(shape, check_positive_int("bond_dim", bond_dim)), 1)
+    return sum(bonds[v] * d * d * bonds[v + 1] for v in range(n)) - sum(b * b for b in bonds[1:-1])
+
+
 def random_mps(n: int, d: int, bond_dim: int, rng: RngLike = None) -> TTTensor:
     """A normalised MPS with i.i.d. complex Gaussian cores of bond ``bond_dim`` (capped by the
     chain), in left-canonical form."""
@@ -266,6 +275,7 @@ __all__ = [
     "expectations",
     "born_probabilities",
     "hermitian_round",
+    "dimension",
     "random_mps",
     "random_mpo",
     "ghz",
