@@ -130,7 +130,7 @@ def test_plain_least_squares_descends_on_a_product_povm():
     [
         (lambda o: q.estimate(o, format="mpo"), "bond_dim: expected"),
         (lambda o: q.estimate(o, bond_dim=0), "bond_dim: "),
-        (lambda o: q.estimate(o, bond_dim=2, method="mle"), "method: "),
+        (lambda o: q.estimate(o, bond_dim=2, method="newton"), "method: "),
         (lambda o: q.estimate(o, format="peps", bond_dim=2), "format: "),
         (lambda o: q.estimate(o.freqs, bond_dim=2), "outcomes: expected"),
     ],
@@ -140,3 +140,55 @@ def test_estimate_bad_input(call, start):
     with pytest.raises((ValueError, TypeError)) as info:
         call(outcomes)
     assert str(info.value).startswith(start), str(info.value)
+
+
+# --- the LPDO format and the factorized estimators ------------------------------------------
+
+from tensorrec.formats import LPDO  # noqa: E402
+from tensorrec.operators import dispatch  # noqa: E402
+
+
+@pytest.mark.parametrize("kappa", [1, 2])
+def test_lpdo_is_a_psd_format_whose_structured_evaluation_equals_dense(kappa):
+    fmt = LPDO.purified(kappa)
+    assert fmt is LPDO.purified(kappa) and fmt.kappa == kappa
+    x = fmt.random((4, 4, 4), (2, 2), 0)
+    rho = M.to_matrix(x.to_mpo())
+    assert torch.allclose(fuse(rho, 2), x.to_dense(), atol=1e-14)
+    assert (
+        float(torch.linalg.eigvalsh(rho)[0]) > -1e-14
+        and abs(x.trace() - float(torch.trace(rho).real)) < 1e-13
+    )
+    fam = q.LocalPauli(3)
+    A = fam.operator(fam.sample(rho / torch.trace(rho), 300, 1))
+    assert dispatch.is_structured(A, x)
+    assert torch.allclose(A.apply_format(x), A.apply(x.to_dense()), atol=1e-14)
+    r = torch.randn(A.m, dtype=C, generator=torch.Generator().manual_seed(0))
+    for g1, g2 in zip(A.format_vjp(x, r), x.vjp(A.adjoint(r)), strict=True):
+        assert torch.allclose(g1, g2, atol=1e-13)
+    point = x.manifold(normalized=True).random_point(3)
+    assert abs(fmt.from_point(point, validate=False).trace() - 1) < 1e-13  # trace one on the sphere
+    assert abs(x.distance(x) ** 2) < 1e-12 and abs(x.inner(x) - x.norm() ** 2) < 1e-12
+
+
+@pytest.mark.parametrize("method", ["rgd", "mle"])
+def test_factorized_estimators_beat_the_projected_shadow_on_a_pure_mps(method):
+    psi = M.random_mps(4, 2, 2, 0)
+    outcomes = q.LocalPauli(4).sample(M.to_vector(psi), 20000, 1)
+    pcs = q.estimate(outcomes, bond_dim=4, method="pcs", truth=psi)
+    res = q.estimate(outcomes, bond_dim=2, method=method, truth=psi, stop={"max_iter": 60})
+    assert isinstance(res.point, LPDO) and abs(res.point.trace() - 1) < 1e-12
+    values = res.trace.value
+    assert all(b <= a + 1e-12 for a, b in zip(values, values[1:], strict=False))  # Armijo descent
+    assert res.trace.metrics["frobenius"][-1] < 0.6 * pcs.trace.metrics["frobenius"][-1]
+
+
+def test_the_likelihood_uses_only_observed_outcomes_and_the_squared_loss_needs_them_all():
+    fam = q.Stabilizer(2)
+    state = q.random_pure_state(4, 0)
+    clifford = fam.sample(state, 200, 1, method="clifford")  # vectors only: not indexed
+    with pytest.raises(ValueError, match="^outcomes: the squared loss needs every outcome"):
+        q.estimate(clifford, bond_dim=2, method="rgd")
+    exact = fam.sample(state, None)
+    with pytest.raises(ValueError, match="^outcomes: the likelihood needs counts"):
+        q.estimate(exact, bond_dim=2, method="mle")

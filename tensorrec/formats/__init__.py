@@ -1,7 +1,9 @@
-"""Layer 3: tensor formats in canonical form (Tucker, tensor train = MPS)."""
+"""Layer 3: tensor formats in canonical form (Tucker, tensor train = MPS/MPO, LPDO)."""
 
 from tensorrec.formats.base import Format, FormatMixin, stack, unstack
+from tensorrec.formats.fused import fuse, unfuse
 from tensorrec.formats.interop import from_tensorly, to_tensorly
+from tensorrec.formats.lpdo import LPDO
 from tensorrec.formats.paired import PairedRankOne
 from tensorrec.formats.tt import TTTensor, check_tt_ranks
 from tensorrec.formats.tucker import TuckerTensor, check_tucker_ranks, mode_product, unfold
@@ -14,6 +16,9 @@ __all__ = [
     "TuckerTensor",
     "TTTensor",
     "PairedRankOne",
+    "LPDO",
+    "fuse",
+    "unfuse",
     "check_tucker_ranks",
     "check_tt_ranks",
     "mode_product",

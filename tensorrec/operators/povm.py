@@ -23,31 +23,12 @@ import math
 import torch
 
 from tensorrec._backend import as_tensor, check_allocation, check_positive_int, describe
+from tensorrec.formats import LPDO
 from tensorrec.formats.contraction import contract
+from tensorrec.formats.fused import fuse, unfuse
 from tensorrec.operators.base import Operator
+from tensorrec.operators.dispatch import KroneckerRows, register
 from tensorrec.operators.gaussian import KroneckerOperator
-
-
-def fuse(x: torch.Tensor, d: int) -> torch.Tensor:
-    """An (..., N, N) operator on n qudits of dimension d as (..., d^2, ..., d^2) (fused layout)."""
-    N = x.shape[-1]
-    n = round(math.log(N, d))
-    if d**n != N or x.shape[-2] != N:
-        raise ValueError(f"x: expected (..., N, N) with N = d^n for d = {d}, got shape {tuple(x.shape)}")
-    batch = x.shape[:-2]
-    b = len(batch)
-    t = x.reshape(*batch, *(d,) * (2 * n))
-    order = [*range(b)] + [b + k for v in range(n) for k in (v, n + v)]
-    return t.permute(order).reshape(*batch, *(d * d,) * n)
-
-
-def unfuse(x: torch.Tensor, d: int, n: int) -> torch.Tensor:
-    """The inverse of :func:`fuse`: (..., d^2 * n legs) -> (..., N, N)."""
-    batch = x.shape[: x.ndim - n]
-    b = len(batch)
-    t = x.reshape(*batch, *(d,) * (2 * n))
-    order = [*range(b)] + [b + 2 * v for v in range(n)] + [b + 2 * v + 1 for v in range(n)]
-    return t.permute(order).reshape(*batch, d**n, d**n)
 
 
 def _check_effects(vectors, weights, name: str = "vectors"):
@@ -166,3 +147,17 @@ class ProductPOVM(KroneckerOperator):
 
 
 __all__ = ["fuse", "unfuse", "RankOnePOVM", "ProductPOVM", "check_complete", "completeness_defect"]
+
+
+@register(KroneckerRows, LPDO)
+def _kronecker_lpdo(rows: KroneckerRows, x: LPDO) -> torch.Tensor:
+    """y_k = <A_k, Tr_kappa |Psi><Psi|> for Kronecker rows on the fused legs, by one sweep of
+    (m, r, r) transfer matrices over Psi's cores: O(m n d^2 kappa r^3), no dense rho."""
+    m = rows.vectors[0].shape[0]
+    e = torch.ones((m, 1, 1), dtype=x.dtype, device=x.device)
+    for a, core in zip(rows.vectors, x.purification.cores, strict=True):
+        r0, _, r1 = core.shape
+        c = core.reshape(r0, x.d, x.kappa, r1)
+        w = a.conj().reshape(m, x.d, x.d)  # conj(A_k) on (s, s')
+        e = contract("mac,mst,asku,ctkv->muv", e, w, c, c.conj())
+    return e[:, 0, 0]

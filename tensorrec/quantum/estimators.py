@@ -7,6 +7,13 @@ fused-layout operator X with a projection onto the constraint set as the prox:
   normal equations (:class:`~tensorrec.recovery.NormalEquations`, G = A*A of the family in
   closed form, b = A* p-hat over the observed outcomes), step 1/alpha for designs (the
   step that lands on the classical shadow, spec 3.2) and 1/||A*A|| otherwise;
+- ``method="rgd"`` / ``"mle"``: factorized estimation on a locally purified density
+  operator (:class:`~tensorrec.formats.LPDO`, PSD by construction; ``kappa = 1`` is a pure
+  MPS) through :func:`~tensorrec.recovery.minimize` with Armijo steps on the manifold whose
+  last core is on a sphere (trace one exactly): the squared loss over all outcomes
+  (:class:`~tensorrec.recovery.SquaredLoss`; small n) or the multinomial likelihood over
+  the observed outcomes only (:class:`~tensorrec.recovery.MultinomialLoss`; product
+  outcomes evaluate on the cores, never densely);
 - ``method="pcs"`` (paper D): the preconditioned loss (1/2) ||rho - rho_shadow||_F^2 with step
   1: one step from any start is the projected classical shadow. For global designs it has
   the same minimisers as least squares; for product POVMs it is the local-shadow fix of
@@ -28,7 +35,7 @@ import dataclasses
 import torch
 
 from tensorrec._backend import check_choice, check_positive_int, describe
-from tensorrec.formats import TTTensor
+from tensorrec.formats import LPDO, TTTensor
 from tensorrec.manifolds import Euclidean
 from tensorrec.operators import fuse, unfuse
 from tensorrec.optim import Problem, Result, proximal_gradient
@@ -37,9 +44,9 @@ from tensorrec.quantum.metrics import fidelity
 from tensorrec.quantum.outcomes import Outcomes
 from tensorrec.quantum.shadows import classical_shadow, project_density
 from tensorrec.quantum.states import check_state, density
-from tensorrec.recovery import NormalEquations
+from tensorrec.recovery import FormatObjective, MultinomialLoss, NormalEquations, minimize
 
-METHODS = ("pcs", "pgd")
+METHODS = ("pcs", "pgd", "rgd", "mle")
 FORMATS = ("mpo", "dense")
 
 
@@ -66,6 +73,7 @@ def estimate(
     start=None,
     truth=None,
     stop=None,
+    kappa: int = 1,
 ) -> Result:
     """Estimate the state that produced ``outcomes``.
 
@@ -76,8 +84,9 @@ def estimate(
     format : {"mpo", "dense"}
         The constraint set: Hermitian MPOs of bond <= ``bond_dim``, or density matrices of
         rank <= ``rank`` (default: any rank).
-    method : {"pcs", "pgd"}
-        Projected classical shadow, or projected gradient on least squares (see above).
+    method : {"pcs", "pgd", "rgd", "mle"}
+        Projected classical shadow, projected gradient on least squares, or factorized
+        Riemannian descent on an LPDO with the squared loss or the likelihood (see above).
     constraint : {"trace", "format"}
         For MPOs: project every iterate onto trace one (the affine projection, then TT-SVD)
         and rescale the estimate to trace one; or bond <= D only.
@@ -94,16 +103,22 @@ def estimate(
         Stopping rules (default: ``{"max_iter": 1}`` for ``"pcs"``, where one step is the
         estimator; ``{"max_iter": 200, "rel_change": 1e-10}`` for ``"pgd"``).
 
+    kappa : int
+        ``"rgd"``/``"mle"``: the Kraus dimension of the LPDO (1: a pure MPS of bond
+        ``bond_dim``; the MPO bond is ``bond_dim``^2).
+
     Returns
     -------
     Result
         ``point`` is the estimate: an MPO (:class:`~tensorrec.formats.TTTensor` in the fused
-        layout) or an N x N density matrix.
+        layout), an N x N density matrix, or an :class:`~tensorrec.formats.LPDO`.
     """
     if not isinstance(outcomes, Outcomes):
         raise TypeError(f"outcomes: expected quantum.Outcomes, got {describe(outcomes)}")
-    check_choice("format", format, FORMATS)
     check_choice("method", method, METHODS)
+    if method in ("rgd", "mle"):
+        return _factorized(outcomes, method, bond_dim, kappa, start, truth, stop)
+    check_choice("format", format, FORMATS)
     check_choice("constraint", constraint, ("trace", "format"))
     povm = outcomes.povm
     n, d = povm.n, povm.d
@@ -161,6 +176,68 @@ def estimate(
             raise ValueError(f"constraint: the estimate has trace {tr:.3g} <= 0; use constraint='format'")
         point = TTTensor((*point.cores[:-1], point.cores[-1] / tr), validate=False)
     return dataclasses.replace(result, point=point)
+
+
+def _padded_frequencies(outcomes: Outcomes) -> torch.Tensor:
+    """p-hat over every outcome of the family (zeros where nothing was observed)."""
+    povm = outcomes.povm
+    full = torch.zeros(povm.n_outcomes, dtype=torch.float64)
+    if outcomes.index is not None:
+        k = povm.local_vectors.shape[0]
+        flat = torch.zeros(len(outcomes), dtype=torch.int64)
+        for v in range(povm.n):
+            flat = flat * k + outcomes.index[:, v]
+        return full.index_put_((flat,), outcomes.freqs)
+    if outcomes.element is None:
+        raise ValueError(
+            f"outcomes: the squared loss needs every outcome of {povm!r} indexed (a product family, or "
+            "a finite design sampled exactly); use method='mle' or 'pcs'"
+        )
+    return full.index_put_((outcomes.element,), outcomes.freqs)
+
+
+def _factorized(outcomes: Outcomes, method: str, bond_dim, kappa, start, truth, stop) -> Result:
+    povm = outcomes.povm
+    n, d = povm.n, povm.d
+    if bond_dim is None:
+        raise ValueError("bond_dim: expected the bond dimension of the purification, got None")
+    if n < 2:
+        raise ValueError(f"outcomes: an LPDO needs at least 2 sites, got {n}")
+    fmt = LPDO.purified(check_positive_int("kappa", kappa))
+    ranks = tuple(min(bond_dim, (d * fmt.kappa) ** min(v + 1, n - v - 1)) for v in range(n - 1))
+    if start is None:
+        if fmt.kappa == 1:  # the spectral start: the top eigenvector of the shadow, TT-SVD'd
+            start = fmt.from_dense(fuse(classical_shadow(outcomes), d), ranks)
+        else:
+            start = fmt.random((d * d,) * n, ranks, 0)
+    if not isinstance(start, LPDO):
+        raise TypeError(f"start: expected an LPDO (or None), got {describe(start)}")
+    cores = start.purification.cores
+    start = type(start)(TTTensor((*cores[:-1], cores[-1] / start.purification.norm()), validate=False))
+    if method == "mle":
+        shots = outcomes.shots
+        if shots is None:
+            raise ValueError(
+                "outcomes: the likelihood needs counts; exact probabilities have none (use 'rgd')"
+            )
+        objective = FormatObjective(
+            start, povm.operator(outcomes), outcomes.freqs * shots, MultinomialLoss(float(shots))
+        )
+    else:
+        objective = FormatObjective(
+            start, povm.operator(), _padded_frequencies(outcomes).to(torch.complex128)
+        )
+    metrics = {}
+    if truth is not None:
+        psi, rho = _dense_truth(truth, d)
+        target = fuse(rho, d)
+        metrics["frobenius"] = lambda x: float(torch.linalg.vector_norm(x.to_dense() - target))
+        reference = psi if psi is not None else rho
+        metrics["fidelity"] = lambda x: fidelity(project_density(unfuse(x.to_dense(), d, n)), reference)
+    stop = {"max_iter": 300, "rel_change": 1e-10} if stop is None else stop
+    return minimize(
+        objective, start, step="armijo", stop=stop, manifold=start.manifold(normalized=True), metrics=metrics
+    )
 
 
 __all__ = ["estimate", "METHODS", "FORMATS"]

@@ -30,6 +30,8 @@ class Outcomes:
         Global outcomes: the outcome vectors phi (only those observed).
     setting : (m,) int64, optional
         The setting (Haar basis) each row belongs to.
+    element : (m,) int64, optional
+        Finite global designs: the index of each outcome in the family's element list.
     """
 
     povm: object
@@ -38,6 +40,7 @@ class Outcomes:
     index: torch.Tensor | None = None
     vectors: torch.Tensor | None = None
     setting: torch.Tensor | None = None
+    element: torch.Tensor | None = None
 
     def __len__(self) -> int:
         return self.freqs.shape[0]
@@ -103,7 +106,8 @@ def counts_to_outcomes(
     if index_shape is not None:
         index = torch.from_numpy(np.stack(np.unravel_index(keep, index_shape), axis=1))
         return Outcomes(povm, freqs, shots, index=index)
-    return Outcomes(povm, freqs, shots, vectors=vectors[torch.from_numpy(keep)])
+    keep = torch.from_numpy(keep)
+    return Outcomes(povm, freqs, shots, vectors=vectors[keep], element=keep)
 
 
 __all__ = ["Outcomes", "counts_to_outcomes"]

@@ -1,0 +1,175 @@
+"""Locally purified density operators: rho = Tr_kappa |Psi><Psi| (tomography spec 1.3).
+
+Psi is an MPS (a :class:`~tensorrec.formats.TTTensor`) on n sites of local dimension
+d * kappa, the physical index s and a Kraus index k fused as s * kappa + k. The operator rho
+lives in the fused layout of an MPO, shape (d^2,) * n (:func:`tensorrec.operators.fuse`); it
+is positive semidefinite by construction, its MPO bond is r^2, and kappa = 1 gives a pure
+state psi psi^H. The factors the optimizers see are Psi's: a point of Psi's TT manifold, or,
+with ``manifold(normalized=True)``, of the manifold whose last core is on a sphere, so
+tr rho = ||Psi||^2 = 1 at every iterate (the trace-one set, exactly).
+
+The Kraus dimension is part of the format's class (``LPDO.purified(kappa)``), so
+``from_point`` needs nothing but the point.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import torch
+
+from tensorrec._backend import check_positive_int, describe
+from tensorrec._random import RngLike
+from tensorrec.formats.contraction import contract
+from tensorrec.formats.fused import unfuse
+from tensorrec.formats.tt import TTTensor
+from tensorrec.manifolds import Product, Sphere
+
+
+class LPDO:
+    """rho = Tr_kappa |Psi><Psi| for an MPS ``purification`` of local dimension d * kappa.
+
+    Parameters
+    ----------
+    purification : TTTensor
+        Psi, complex (or real), in canonical form, local dimensions all equal to d * kappa.
+    """
+
+    kappa: int = 1
+
+    def __init__(self, purification: TTTensor):
+        if not isinstance(purification, TTTensor):
+            raise TypeError(f"purification: expected a TTTensor (an MPS), got {describe(purification)}")
+        local = set(purification.shape)
+        if len(local) != 1 or next(iter(local)) % self.kappa:
+            raise ValueError(
+                f"purification: expected every local dimension d * kappa (kappa = {self.kappa}), "
+                f"got {purification.shape}"
+            )
+        self.purification = purification
+        self.d = purification.shape[0] // self.kappa
+        self.n = purification.order
+        self.shape = (self.d * self.d,) * self.n
+
+    @classmethod
+    @functools.cache
+    def purified(cls, kappa: int) -> type[LPDO]:
+        """The LPDO format with Kraus dimension ``kappa`` (one class per kappa)."""
+        kappa = check_positive_int("kappa", kappa)
+        return cls if kappa == 1 else type(f"LPDO{kappa}", (cls,), {"kappa": kappa, "__doc__": cls.__doc__})
+
+    def __repr__(self) -> str:
+        return f"LPDO(n={self.n}, d={self.d}, kappa={self.kappa}, bond={self.purification.ranks})"
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return self.purification.dtype
+
+    @property
+    def device(self) -> torch.device:
+        return self.purification.device
+
+    @property
+    def ranks(self) -> tuple[int, ...]:
+        """The bond dimensions of Psi (rho's MPO bonds are their squares)."""
+        return self.purification.ranks
+
+    # --- the Format protocol -------------------------------------------------------------
+
+    def to_point(self) -> tuple[torch.Tensor, ...]:
+        return self.purification.to_point()
+
+    @classmethod
+    def from_point(cls, point, validate: bool = True) -> LPDO:
+        return cls(TTTensor.from_point(point, validate=validate))
+
+    def manifold(self, normalized: bool = True, **options) -> Product:
+        """Psi's TT manifold (``TTTensor.manifold(**options)``); with ``normalized`` the last
+        core lives on the unit sphere, so every point has tr rho = 1."""
+        m = self.purification.manifold(**options)
+        if not normalized:
+            return m
+        field = "complex" if self.dtype.is_complex else "real"
+        last = Sphere(*self.purification.cores[-1].shape, field=field)
+        return Product([*m.manifolds[:-1], last], m.weights)
+
+    def cores(self) -> list[torch.Tensor]:
+        """rho's MPO cores: sum_k A(s, k) (x) conj(A(s', k)), shape (r^2, d^2, r^2)."""
+        out = []
+        for a in self.purification.cores:
+            r0, _, r1 = a.shape
+            a = a.reshape(r0, self.d, self.kappa, r1)
+            out.append(contract("askb,ctkd->acstbd", a, a.conj()).reshape(r0 * r0, self.d * self.d, r1 * r1))
+        return out
+
+    def to_mpo(self) -> TTTensor:
+        """rho as an MPO (a TTTensor of bond r^2 in canonical form)."""
+        return TTTensor.from_cores(self.cores())
+
+    def to_dense(self) -> torch.Tensor:
+        """rho in the fused layout (d^2,) * n, by contracting the MPO cores."""
+        cores = self.cores()
+        x = cores[0].reshape(-1, cores[0].shape[-1])
+        for c in cores[1:]:
+            x = (x @ c.reshape(c.shape[0], -1)).reshape(-1, c.shape[-1])
+        return x.reshape(self.shape)
+
+    def vjp(self, g: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """Factor gradients of Re<G, rho(Psi)> by autograd through :meth:`to_dense`."""
+        leaves = [p.detach().requires_grad_(True) for p in self.to_point()]
+        with torch.enable_grad():
+            x = type(self).from_point(tuple(leaves), validate=False).to_dense()
+            grads = torch.autograd.grad((g.conj() * x).real.sum(), leaves)
+        return tuple(grads)
+
+    def trace(self) -> float:
+        """tr rho = ||Psi||^2."""
+        return self.purification.norm() ** 2
+
+    def inner(self, other) -> float | complex:
+        """<rho, sigma> = tr(rho sigma) on the MPO cores (no dense operator)."""
+        return self.to_mpo().inner(_as_mpo(other))
+
+    def norm(self) -> float:
+        return self.to_mpo().norm()
+
+    def distance(self, other) -> float:
+        return self.to_mpo().distance(_as_mpo(other))
+
+    @classmethod
+    def random(cls, shape, ranks, rng: RngLike = None, *, dtype=torch.complex128, device=None) -> LPDO:
+        """A random LPDO of the fused ``shape`` (d^2,) * n with Psi of bonds ``ranks``,
+        normalised to trace one."""
+        d = math.isqrt(shape[0])
+        if any(s != d * d for s in shape) or d < 1:
+            raise ValueError(f"shape: expected fused legs of size d^2, got {tuple(shape)}")
+        psi = TTTensor.random((d * cls.kappa,) * len(shape), ranks, rng, dtype=dtype, device=device)
+        return cls(psi)
+
+    @classmethod
+    def from_dense(cls, x, ranks, *, dtype=None) -> LPDO:
+        """The pure state (kappa = 1) of the top eigenvector of a dense fused-layout operator,
+        TT-SVD'd to Psi's ``ranks`` (a spectral start; mixed targets need kappa > 1 and
+        another start)."""
+        if cls.kappa != 1:
+            raise NotImplementedError(
+                f"from_dense: only kappa = 1 (pure states), this format has kappa = {cls.kappa}"
+            )
+        x = torch.as_tensor(x) if dtype is None else torch.as_tensor(x).to(dtype)
+        d, n = math.isqrt(x.shape[0]), x.ndim
+        matrix = unfuse(x, d, n)
+        _, vecs = torch.linalg.eigh(0.5 * (matrix + matrix.mH))
+        psi = vecs[:, -1].reshape((d,) * n)
+        return cls(TTTensor.from_dense(psi, ranks))
+
+
+def _as_mpo(other) -> TTTensor:
+    if isinstance(other, LPDO):
+        return other.to_mpo()
+    if isinstance(other, TTTensor):
+        return other
+    raise TypeError(f"other: expected an LPDO or an MPO TTTensor, got {describe(other)}")
+
+
+__all__ = ["LPDO"]
