@@ -1,4 +1,4 @@
-"""Locally purified density operators: rho = Tr_kappa |Psi><Psi| (tomography spec 1.3).
+"""Locally purified density operators: rho = Tr_kappa Psi Psi^H (tomography spec 1.3).
 
 Psi is an MPS (a :class:`~tensorrec.formats.TTTensor`) on n sites of local dimension
 d * kappa, the physical index s and a Kraus index k fused as s * kappa + k. The operator rho
@@ -28,7 +28,7 @@ from tensorrec.manifolds import Product, Sphere
 
 
 class LPDO:
-    """rho = Tr_kappa |Psi><Psi| for an MPS ``purification`` of local dimension d * kappa.
+    """rho = Tr_kappa Psi Psi^H for an MPS ``purification`` of local dimension d * kappa.
 
     Parameters
     ----------

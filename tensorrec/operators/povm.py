@@ -48,7 +48,7 @@ def _check_effects(vectors, weights, name: str = "vectors"):
 
 
 def completeness_defect(vectors: torch.Tensor, weights: torch.Tensor) -> float:
-    """max |sum_k w_k phi_k phi_k^H - I|: zero for a POVM."""
+    """The largest entry of ``|sum_k w_k phi_k phi_k^H - I|``: zero for a POVM."""
     frame = contract("k,ka,kb->ab", weights.to(vectors.dtype), vectors, vectors.conj())
     return float((frame - torch.eye(frame.shape[0], dtype=frame.dtype)).abs().max())
 
@@ -64,7 +64,7 @@ def check_complete(vectors, weights, name: str = "vectors", tol: float = 1e-10) 
 
 
 class RankOnePOVM(Operator):
-    """A(X)_k = w_k <phi_k| X |phi_k> for K dense unit vectors phi_k in C^N, N = d^n, acting
+    """``A(X)_k = w_k <phi_k| X |phi_k>`` for K dense unit vectors phi_k in C^N, N = d^n, acting
     on operators in the fused layout (:func:`fuse`).
 
     Parameters
@@ -151,7 +151,7 @@ __all__ = ["fuse", "unfuse", "RankOnePOVM", "ProductPOVM", "check_complete", "co
 
 @register(KroneckerRows, LPDO)
 def _kronecker_lpdo(rows: KroneckerRows, x: LPDO) -> torch.Tensor:
-    """y_k = <A_k, Tr_kappa |Psi><Psi|> for Kronecker rows on the fused legs, by one sweep of
+    """y_k = <A_k, Tr_kappa Psi Psi^H> for Kronecker rows on the fused legs, by one sweep of
     (m, r, r) transfer matrices over Psi's cores: O(m n d^2 kappa r^3), no dense rho."""
     m = rows.vectors[0].shape[0]
     e = torch.ones((m, 1, 1), dtype=x.dtype, device=x.device)

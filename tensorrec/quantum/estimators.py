@@ -105,7 +105,7 @@ def estimate(
 
     kappa : int
         ``"rgd"``/``"mle"``: the Kraus dimension of the LPDO (1: a pure MPS of bond
-        ``bond_dim``; the MPO bond is ``bond_dim``^2).
+        ``bond_dim``; the MPO bond is its square).
 
     Returns
     -------

@@ -33,7 +33,7 @@ def trace_distance(a, b) -> float:
 
 def fidelity(a, b) -> float:
     """The squared Uhlmann fidelity (tr sqrt(sqrt(rho) sigma sqrt(rho)))^2, in [0, 1]; for a
-    pure state it is <psi| sigma |psi> (and |<psi|phi>|^2 for two), computed without roots."""
+    pure state it is ``<psi| sigma |psi>`` (and ``|<psi|phi>|^2`` for two), computed without roots."""
     a, b = _pair(a, b, check=True)
     if a.ndim == 1 or b.ndim == 1:
         psi, other = (a, b) if a.ndim == 1 else (b, a)

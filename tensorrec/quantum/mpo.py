@@ -108,7 +108,7 @@ def expectations(mpo: TTTensor, observables) -> torch.Tensor:
 
 
 def born_probabilities(state: TTTensor, vectors) -> torch.Tensor:
-    """|<phi_k|psi>|^2 (an MPS) or <phi_k| rho |phi_k> (an MPO) for product vectors phi_k given
+    """``|<phi_k|psi>|^2`` (an MPS) or ``<phi_k| rho |phi_k>`` (an MPO) for product vectors phi_k given
     as an (m, n, d) array, in one batched sweep over the cores."""
     _check_mps(state, "state")
     phi = as_tensor(vectors, "vectors").to(state.dtype)
@@ -209,7 +209,7 @@ def _from_site_tensors(tensors) -> TTTensor:
 
 
 def ghz(n: int, d: int = 2) -> TTTensor:
-    """(|0...0> + ... + |d-1 ... d-1>) / sqrt(d): bond d."""
+    """``(|0...0> + ... + |d-1 ... d-1>) / sqrt(d)``: bond d."""
     n = check_positive_int("n", n, minimum=2)
     copy = torch.zeros((d, d, d), dtype=DTYPE)
     for s in range(d):
@@ -219,7 +219,7 @@ def ghz(n: int, d: int = 2) -> TTTensor:
 
 
 def w_state(n: int) -> TTTensor:
-    """(|10...0> + |010...0> + ... + |0...01>) / sqrt(n): bond 2 (a flag "excitation seen")."""
+    """``(|10...0> + |010...0> + ... + |0...01>) / sqrt(n)``: bond 2 (a flag "excitation seen")."""
     n = check_positive_int("n", n, minimum=2)
     core = torch.zeros((2, 2, 2), dtype=DTYPE)
     core[0, 0, 0] = core[1, 0, 1] = core[0, 1, 1] = 1
@@ -227,7 +227,7 @@ def w_state(n: int) -> TTTensor:
 
 
 def cluster(n: int) -> TTTensor:
-    """The 1D cluster state prod CZ_{v,v+1} |+>^n: bond 2."""
+    """The 1D cluster state ``prod CZ_{v,v+1} |+>^n``: bond 2."""
     n = check_positive_int("n", n, minimum=2)
     core = torch.zeros((2, 2, 2), dtype=DTYPE)  # core[a, s, b]: a = previous bit, b = this bit
     for a in range(2):

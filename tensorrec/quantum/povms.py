@@ -31,8 +31,8 @@ def _unit(rows) -> torch.Tensor:
 
 
 def sic_qubit() -> torch.Tensor:
-    """The 4 tetrahedral qubit states: |0> and (|0> + sqrt(2) w^k |1>) / sqrt(3), w = e^{2 pi i / 3},
-    k = 0, 1, 2 (pairwise overlaps |<phi_j|phi_k>|^2 = 1/3)."""
+    """The 4 tetrahedral qubit states: ``|0>`` and ``(|0> + sqrt(2) w^k |1>) / sqrt(3)``,
+    w = e^{2 pi i / 3}, k = 0, 1, 2 (pairwise overlaps ``|<phi_j|phi_k>|^2 = 1/3``)."""
     w = complex(math.cos(2 * math.pi / 3), math.sin(2 * math.pi / 3))
     return _unit([[1, 0]] + [[1, math.sqrt(2) * w**k] for k in range(3)])
 
@@ -281,7 +281,7 @@ class Stabilizer(FiniteDesign):
 
     ``sample(..., method="clifford")`` draws each copy with a uniformly random Clifford
     (:func:`random_clifford`), measures in the computational basis and records
-    C^H |b> (spec 2.7a): no enumeration, any n a dense state allows. ``method="exact"``
+    ``C^H |b>`` (spec 2.7a): no enumeration, any n a dense state allows. ``method="exact"``
     enumerates the states (n <= 4) and draws multinomial counts.
     """
 
@@ -367,7 +367,7 @@ def clifford_unitary(tableau) -> torch.Tensor:
 
 def stabilizer_states(n: int) -> torch.Tensor:
     """All n-qubit stabilizer states up to phase (60 for n = 2, 1080 for n = 3), by closing
-    |0...0> under H, S and CNOT; each normalised with its first nonzero entry real positive."""
+    ``|0...0>`` under H, S and CNOT; each normalised with its first nonzero entry real positive."""
     n = check_positive_int("n", n)
     N = 2**n
     h = np.array([[1, 1], [1, -1]]) / math.sqrt(2)
@@ -451,7 +451,7 @@ class HaarUniform(GlobalFamily):
 
 class HaarBases(GlobalFamily):
     """Q Haar-random bases (settings), each measured on M copies (spec 2.5): the map
-    A(rho) = (<u_qk| rho |u_qk>)_{q,k}, alpha = Q / (N + 1) in the mean. Only the observed
+    ``A(rho) = (<u_qk| rho |u_qk>)_{q,k}``, alpha = Q / (N + 1) in the mean. Only the observed
     basis vectors are stored (at most min(M, N) per setting), never the Q unitaries."""
 
     weight = 1.0
@@ -486,7 +486,7 @@ class HaarBases(GlobalFamily):
 
 
 def frame_potential(vectors, weights=None, t: int = 2) -> float:
-    """sum_jk w_j w_k |<phi_j|phi_k>|^(2t) / (sum w)^2: at least 1 / binom(N + t - 1, t), with
+    """``sum_jk w_j w_k |<phi_j|phi_k>|^(2t) / (sum w)^2``: at least 1 / binom(N + t - 1, t), with
     equality iff the weighted vectors form a t-design."""
     v = torch.as_tensor(vectors)
     w = (

@@ -32,8 +32,8 @@ def mpo_copy_trials(
 
     Rows: ``n, chi, D, M, trial, p`` (:func:`~tensorrec.quantum.mpo.dimension`), ``error2``
     (||rho-hat - rho*||_F^2 of the trace-one MPO estimate), ``raw_error2`` (the raw shadow's),
-    ``fidelity`` (of the estimate's nearest density matrix), ``pgd_gap`` (max |PGD with step
-    1/alpha, one step from the maximally mixed state - the estimate|: zero when PGD is PCS)
+    ``fidelity`` (of the estimate's nearest density matrix), ``pgd_gap`` (the largest entry of
+    the difference between one PGD step at 1/alpha and the estimate: zero when PGD is PCS)
     and ``seconds``."""
     trials = check_positive_int("trials", trials)
     base = int(as_generator(rng).integers(2**63))
