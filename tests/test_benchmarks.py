@@ -147,3 +147,13 @@ def test_b11_batched_sweeps_runs(tmp_path):
     assert b11.main(argv) == 0  # the script itself refuses batched runs that succeed on other draws
     rows = json.loads((tmp_path / "b11_batched_sweeps" / "results.json").read_text())["rows"]
     assert [r["format"] for r in rows] == ["tucker", "tt"] and all(r["batched_s"] > 0 for r in rows)
+
+
+def test_b12_tomography_runs_ours_and_the_installed_anchors(tmp_path):
+    b12 = load("b12_tomography")
+    argv = ["--quick", "--out", str(tmp_path), "--scale-qubits", "4", "--copies", "300", "--iterations", "3"]
+    assert b12.main(argv) == 0
+    rows = json.loads((tmp_path / "b12_tomography" / "results.json").read_text())["rows"]
+    methods = {r["method"] for r in rows if r["part"] == "anchors"}
+    assert {"ours PCS dense (PSD)", "ours PCS MPO (bond 4)", "ours MLE MPS (bond 2)"} <= methods
+    assert all(0 < r["fidelity"] < 1.1 and r["seconds"] > 0 for r in rows)

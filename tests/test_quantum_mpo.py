@@ -192,3 +192,25 @@ def test_the_likelihood_uses_only_observed_outcomes_and_the_squared_loss_needs_t
     exact = fam.sample(state, None)
     with pytest.raises(ValueError, match="^outcomes: the likelihood needs counts"):
         q.estimate(exact, bond_dim=2, method="mle")
+
+
+def test_the_site_by_site_sampler_draws_the_exact_law_of_an_mps():
+    from scipy import stats
+
+    psi = M.random_mps(3, 2, 2, 0)
+    for fam in (q.LocalPauli(3), q.LocalSIC(3)):
+        shots = 100_000
+        outcomes = fam.sample(psi, shots, 1)
+        p = fam.probabilities(M.to_vector(psi))
+        counts = torch.zeros_like(p)
+        counts[tuple(outcomes.index.T)] = outcomes.counts
+        chi2 = float(((counts - shots * p) ** 2 / (shots * p)).sum())
+        assert stats.chi2.sf(chi2, p.numel() - 1) > 1e-3  # fixed seed: deterministic
+
+
+def test_mle_from_the_product_start_needs_no_dense_operator():
+    psi = M.random_mps(14, 2, 2, 0)  # 4^14 entries would be 4 GiB dense
+    outcomes = q.LocalPauli(14).sample(psi, 3000, 1)
+    res = q.estimate(outcomes, bond_dim=2, method="mle", stop={"max_iter": 40})
+    fidelity = abs(res.point.purification.inner(psi)) ** 2
+    assert fidelity > 0.8 and res.trace.value[-1] < res.trace.value[0]
