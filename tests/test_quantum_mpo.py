@@ -130,6 +130,8 @@ def test_plain_least_squares_descends_on_a_product_povm():
     [
         (lambda o: q.estimate(o, format="mpo"), "bond_dim: expected"),
         (lambda o: q.estimate(o, bond_dim=0), "bond_dim: "),
+        (lambda o: q.estimate(o, bond_dim=17), "bond_dim: expected at most 4"),
+        (lambda o: q.estimate(o, bond_dim=5, method="mle"), "bond_dim: expected at most 2"),
         (lambda o: q.estimate(o, bond_dim=2, method="newton"), "method: "),
         (lambda o: q.estimate(o, format="peps", bond_dim=2), "format: "),
         (lambda o: q.estimate(o.freqs, bond_dim=2), "outcomes: expected"),

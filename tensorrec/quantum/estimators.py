@@ -131,6 +131,7 @@ def estimate(
         bond_dim = check_positive_int("bond_dim", bond_dim)
         if n < 2:
             raise ValueError(f"outcomes: an MPO needs at least 2 sites, got {n}")
+        mpo_ops.capped_bonds((d * d,) * n, bond_dim)  # a clear error for a bond the chain cannot have
     rank = None if rank is None else check_positive_int("rank", rank)
     shape = (d * d,) * n
     ident = fuse(torch.eye(d**n, dtype=torch.complex128), d)
@@ -227,7 +228,7 @@ def _factorized(outcomes: Outcomes, method: str, bond_dim, kappa, start, truth, 
     if n < 2:
         raise ValueError(f"outcomes: an LPDO needs at least 2 sites, got {n}")
     fmt = LPDO.purified(check_positive_int("kappa", kappa))
-    ranks = tuple(min(bond_dim, (d * fmt.kappa) ** min(v + 1, n - v - 1)) for v in range(n - 1))
+    ranks = mpo_ops.capped_bonds((d * fmt.kappa,) * n, check_positive_int("bond_dim", bond_dim))
     if start is None:
         if fmt.kappa == 1 and d**n <= 4096:  # the spectral start: the shadow's top eigenvector
             start = fmt.from_dense(fuse(classical_shadow(outcomes), d), ranks)

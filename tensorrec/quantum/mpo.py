@@ -151,7 +151,7 @@ def hermitian_round(x, bond_dim: int, d: int | None = None) -> TTTensor:
     if isinstance(x, TTTensor):
         d = phys_dim(_check_mps(x, "x"), "x")
         coords = _real_coordinates(x, d)
-        ranks = _capped(coords.shape, bond_dim)
+        ranks = capped_bonds(coords.shape, bond_dim)
         coords = coords.truncate(tuple(min(r, q) for r, q in zip(ranks, coords.ranks, strict=True)))
     else:
         x = as_tensor(x, "x")
@@ -160,13 +160,21 @@ def hermitian_round(x, bond_dim: int, d: int | None = None) -> TTTensor:
         c = x
         for v in range(x.ndim):
             c = torch.tensordot(basis.conj(), c, dims=([1], [v])).movedim(0, v)
-        coords = TTTensor.from_dense(c.real, _capped(c.shape, bond_dim))
+        coords = TTTensor.from_dense(c.real, capped_bonds(c.shape, bond_dim))
     basis = hermitian_basis(d).reshape(d * d, d * d)
     return TTTensor.from_cores([torch.einsum("ps,apb->asb", basis, core.to(DTYPE)) for core in coords.cores])
 
 
-def _capped(shape, bond_dim: int) -> tuple[int, ...]:
+def capped_bonds(shape, bond_dim: int) -> tuple[int, ...]:
+    """Bond dimensions min(bond_dim, what each cut of the chain allows); a ``bond_dim`` above
+    the largest cut's bound (the middle one) is an error: no chain of this length has it."""
     n = len(shape)
+    largest = max(min(math.prod(shape[: i + 1]), math.prod(shape[i + 1 :])) for i in range(n - 1))
+    if bond_dim > largest:
+        raise ValueError(
+            f"bond_dim: expected at most {largest} (the largest bond a chain of {n} sites of dimension "
+            f"{shape[0]} allows), got {bond_dim}"
+        )
     return tuple(min(bond_dim, math.prod(shape[: i + 1]), math.prod(shape[i + 1 :])) for i in range(n - 1))
 
 
@@ -175,7 +183,7 @@ def dimension(n: int, d: int, bond_dim: int) -> int:
     the chain) on n qudits: sum r_{v-1} d^2 r_v - sum r_v^2 of the real TT of their
     Gell-Mann coordinates (the p of the first-order error 2 p (N + 1) / ((N + 2) M) scale)."""
     shape = (d * d,) * check_positive_int("n", n, minimum=2)
-    bonds = (1, *_capped(shape, check_positive_int("bond_dim", bond_dim)), 1)
+    bonds = (1, *capped_bonds(shape, check_positive_int("bond_dim", bond_dim)), 1)
     return sum(bonds[v] * d * d * bonds[v + 1] for v in range(n)) - sum(b * b for b in bonds[1:-1])
 
 
@@ -184,7 +192,7 @@ def random_mps(n: int, d: int, bond_dim: int, rng: RngLike = None) -> TTTensor:
     chain), in left-canonical form."""
     n, d = check_positive_int("n", n, minimum=2), check_positive_int("d", d, minimum=2)
     return TTTensor.random(
-        (d,) * n, _capped((d,) * n, check_positive_int("bond_dim", bond_dim)), rng, dtype=DTYPE
+        (d,) * n, capped_bonds((d,) * n, check_positive_int("bond_dim", bond_dim)), rng, dtype=DTYPE
     )
 
 
@@ -276,6 +284,7 @@ __all__ = [
     "born_probabilities",
     "hermitian_round",
     "dimension",
+    "capped_bonds",
     "random_mps",
     "random_mpo",
     "ghz",
