@@ -216,3 +216,14 @@ def test_mle_from_the_product_start_needs_no_dense_operator():
     res = q.estimate(outcomes, bond_dim=2, method="mle", stop={"max_iter": 40})
     fidelity = abs(res.point.purification.inner(psi)) ** 2
     assert fidelity > 0.8 and res.trace.value[-1] < res.trace.value[0]
+
+
+def test_evaluate_with_vjp_shares_the_forward_pass_and_equals_vjp():
+    x = LPDO.random((4, 4, 4), (2, 2), 0)
+    fam = q.LocalSIC(3)
+    A = fam.operator(fam.sample(M.to_matrix(x.to_mpo()), 200, 1))
+    pred, pullback = dispatch.evaluate_with_vjp(A, x)
+    r = torch.randn(A.m, dtype=C, generator=torch.Generator().manual_seed(3))
+    assert torch.allclose(pred, A.apply_format(x), atol=1e-15)
+    for g1, g2 in zip(pullback(r), dispatch.vjp(A, x, r), strict=True):
+        assert torch.allclose(g1, g2, atol=1e-14)

@@ -107,6 +107,25 @@ def vjp(operator, x, r: torch.Tensor) -> tuple:
     return autograd_vjp(forward, rows, x, r)
 
 
+def evaluate_with_vjp(operator, x) -> tuple[torch.Tensor, Callable]:
+    """``(A(X), pullback)`` with ``pullback(r)`` = :func:`vjp` at r, sharing one forward pass
+    where the vjp is autograd through the evaluation (a loss whose gradient needs the
+    predictions first: likelihoods)."""
+    rows = operator.rows
+    if _lookup(_VJP, rows, x) is not None or _lookup(_DIFFERENTIABLE, rows, x) is None:
+        return evaluate(operator, x), lambda r: vjp(operator, x, r)
+    forward = _lookup(_DIFFERENTIABLE, rows, x)
+    leaves = [p.detach().requires_grad_(True) for p in x.to_point()]
+    with torch.enable_grad():
+        y = forward(rows, type(x).from_point(tuple(leaves), validate=False))
+
+    def pullback(r: torch.Tensor) -> tuple:
+        with torch.enable_grad():
+            return tuple(torch.autograd.grad((r.conj() * y).real.sum(), leaves))
+
+    return y.detach(), pullback
+
+
 def autograd_vjp(forward: Callable, rows, x, r: torch.Tensor) -> tuple:
     """Factor gradients of Re<r, forward(rows, X)> by autograd through ``forward``."""
     leaves = [p.detach().requires_grad_(True) for p in x.to_point()]
@@ -162,5 +181,6 @@ __all__ = [
     "vjp",
     "autograd_vjp",
     "residual_vjp",
+    "evaluate_with_vjp",
     "check_format",
 ]

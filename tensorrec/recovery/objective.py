@@ -82,9 +82,9 @@ class FormatObjective(Objective):
         if w is not None:
             r, grads = dispatch.residual_vjp(self.operator, x, self.y, w)
             return 0.5 * squared_norm(r) / w, grads
-        pred = dispatch.evaluate(self.operator, x)
+        pred, pullback = dispatch.evaluate_with_vjp(self.operator, x)
         value, dpred = self.loss.value_and_grad(pred, self.y)
-        return value, dispatch.vjp(self.operator, x, dpred.to(pred.dtype))
+        return value, pullback(dpred.to(pred.dtype))
 
 
 class LeastSquares(FormatObjective):
