@@ -241,16 +241,22 @@ def test_tomography_statistical_checks_fail_biased_or_off_band_results():
 
 def test_c15_fails_an_exponential_error_a_wrong_rate_or_pgd_not_pcs():
     check = load("tomo_c15_mpo_copies").check
-    cells = [{"n": n, "D": 1, "M": 1000, "p": 10, "mean_error2": 1e-3, "C": 1.5} for n in (3, 4, 5)]
+    cells = [
+        {"n": n, "D": 1, "M": 1000, "p": 10, "mean_error2": 1e-3, "C": 1.5, "in_regime": True}
+        for n in (3, 4, 5)
+    ]
+    cells.append({**cells[0], "n": 8, "C": 9.0, "in_regime": False})  # pre-asymptotic: reported only
     ok = {
         "cells": cells,
         "slope": -1.02,
         "pgd_gap": 1e-15,
-        "band": [0.5, 4.0],
+        "band": [0.5, 5.0],
         "slope_band": [-1.3, -0.7],
         "identity_tol": 1e-10,
+        "regime": 30.0,
     }
     assert check(ok) == []
     raw = [{**c, "C": 4.0 ** c["n"] / 10} for c in cells]  # the raw shadow's error: 4^n / p
     assert check({**ok, "cells": raw})
     assert check({**ok, "slope": -0.5}) and check({**ok, "pgd_gap": 1e-6})
+    assert check({**ok, "cells": [{**c, "in_regime": False} for c in cells]})  # nothing tested is a failure
