@@ -5,7 +5,8 @@ all 3^n Pauli settings x ``shots`` shots (the same counts for every method). qis
 ``linear_inversion`` and ``cvxpy_linear_lstsq(psd=True, trace=1)`` are called directly on the
 count arrays; ours get the same counts as :class:`~tensorrec.quantum.LocalPauli` outcomes
 (setting x outcome = a product outcome; the frequencies differ by the constant 3^-n): the
-dense PCS (local shadow projected onto density matrices), the MPO PCS (bond 4) and the
+dense PCS (local shadow projected onto density matrices), LR-PCS (onto rank-1 states: the
+truth is pure), the MPO PCS (bond 4) and the
 factorized MLE on a pure MPS (LPDO, kappa = 1, bond 2, stopped at a relative step of
 1e-5). Time and fidelity
 (squared, against the truth) side by side.
@@ -119,6 +120,7 @@ def compute(cfg: Config, rng) -> dict:
         outcomes = as_outcomes(n, settings, counts)
         ours = {
             "ours PCS dense (PSD)": lambda o=outcomes: q.estimate(o, format="dense").point,
+            "ours LR-PCS dense (rank 1)": lambda o=outcomes: q.estimate(o, format="dense", rank=1).point,
             "ours PCS MPO (bond 4)": lambda o=outcomes: mpo.to_matrix(q.estimate(o, bond_dim=4).point),
             "ours MLE MPS (bond 2)": lambda o=outcomes: mpo.to_matrix(
                 q.estimate(o, bond_dim=2, method="mle", stop=stop).point.to_mpo()

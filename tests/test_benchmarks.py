@@ -155,5 +155,11 @@ def test_b12_tomography_runs_ours_and_the_installed_anchors(tmp_path):
     assert b12.main(argv) == 0
     rows = json.loads((tmp_path / "b12_tomography" / "results.json").read_text())["rows"]
     methods = {r["method"] for r in rows if r["part"] == "anchors"}
-    assert {"ours PCS dense (PSD)", "ours PCS MPO (bond 4)", "ours MLE MPS (bond 2)"} <= methods
+    ours = {
+        "ours PCS dense (PSD)",
+        "ours LR-PCS dense (rank 1)",
+        "ours PCS MPO (bond 4)",
+        "ours MLE MPS (bond 2)",
+    }
+    assert ours <= methods
     assert all(0 < r["fidelity"] < 1.1 and r["seconds"] > 0 for r in rows)
