@@ -1,8 +1,9 @@
-"""Layer 2: Riemannian gradient descent, Armijo, proximal gradient; Trace, Result, rates."""
+"""Layer 2: Riemannian gradient descent, Armijo, proximal gradient and the sparsity proxes; Trace,
+Result, rates."""
 
 from tensorrec.optim.batched import BatchResult, BatchTrace
 from tensorrec.optim.problem import CallableObjective, Objective, Problem
-from tensorrec.optim.prox import proximal_gradient
+from tensorrec.optim.prox import StepSizeWarning, proximal_gradient, proximal_step, spectral_norm, unrolled
 from tensorrec.optim.result import ConvergenceWarning, Result, Trace
 from tensorrec.optim.rgd import rgd
 from tensorrec.optim.steps import STEP_RULES, Armijo, ConstantStep, StepRule, as_step_rule
@@ -22,6 +23,17 @@ from tensorrec.optim.stopping import (
     TimeLimit,
     as_stopping_rule,
 )
+from tensorrec.optim.thresholds import (
+    AbsTopK,
+    HardThreshold,
+    SoftThreshold,
+    TopK,
+    abs_topk,
+    hard_threshold,
+    jump_relu,
+    soft_threshold,
+    topk,
+)
 
 __all__ = [
     "Objective",
@@ -34,6 +46,19 @@ __all__ = [
     "ConstantStep",
     "Armijo",
     "proximal_gradient",
+    "proximal_step",
+    "unrolled",
+    "spectral_norm",
+    "StepSizeWarning",
+    "soft_threshold",
+    "hard_threshold",
+    "jump_relu",
+    "topk",
+    "abs_topk",
+    "SoftThreshold",
+    "HardThreshold",
+    "TopK",
+    "AbsTopK",
     "Result",
     "ConvergenceWarning",
     "BatchResult",

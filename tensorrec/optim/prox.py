@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable
 
 import torch
 
-from tensorrec._backend import check_positive_finite, describe, tree_add, tree_leaves, tree_map, tree_norm
+from tensorrec._backend import (
+    check_positive_finite,
+    check_positive_int,
+    describe,
+    tree_add,
+    tree_leaves,
+    tree_map,
+    tree_norm,
+)
 from tensorrec.manifolds.euclidean import Euclidean
 from tensorrec.optim._loop import Loop, prepare_point, relative_change
 from tensorrec.optim.problem import Problem
@@ -73,12 +82,11 @@ def proximal_gradient(
 
     def forward_backward(z):
         """One proximal step from z and the norm of the gradient mapping there."""
-        v = tree_add(z, problem.egrad(z), -mu)
-        z_new = prox(v, mu)
-        if not _same_layout(z_new, v):
+        z_new = proximal_step(prox, z, problem.egrad(z), mu)
+        if not _same_layout(z_new, z):
             raise ValueError(
                 f"prox: expected prox(v, mu) to return an array of the shape and dtype of v "
-                f"({describe(v)}), got {describe(z_new)}"
+                f"({describe(z)}), got {describe(z_new)}"
             )
         return z_new, float(tree_norm(tree_add(z, z_new, -1.0))) / mu
 
@@ -104,6 +112,78 @@ def proximal_gradient(
             y = x_new
         x, f = x_new, f_new
     return loop.result(x, f, gmap, it, reason)
+
+
+def proximal_step(prox: Callable, z, grad, mu: float):
+    """One forward-backward step prox(z - mu grad, mu): the step of :func:`proximal_gradient`
+    and of :func:`unrolled`, differentiable when ``prox`` is (autograd passes through it)."""
+    return prox(tree_add(z, grad, -mu), mu)
+
+
+def spectral_norm(D: torch.Tensor, iterations: int = 50, v0: torch.Tensor | None = None):
+    """(sigma_max(D), v): power iteration on D^T D from ``v0`` (a warm start, e.g. the vector
+    returned last time while D trains) or a deterministic start; no gradient flows."""
+    with torch.no_grad():
+        v = torch.ones(D.shape[-1], dtype=D.dtype, device=D.device) if v0 is None else v0.detach()
+        v = v / torch.linalg.vector_norm(v)
+        for _ in range(check_positive_int("iterations", iterations)):
+            w = D.mT @ (D @ v)
+            v = w / torch.linalg.vector_norm(w)
+        return float(torch.linalg.vector_norm(D @ v)), v
+
+
+def unrolled(
+    D: torch.Tensor,
+    x: torch.Tensor,
+    prox: Callable,
+    steps: int,
+    *,
+    b: torch.Tensor | None = None,
+    mu: float | None = None,
+    accelerated: bool = False,
+    z0: torch.Tensor | None = None,
+) -> torch.Tensor:
+    r"""T steps of proximal gradient on f(z) = (1/2) ||x - D z - b||^2 from z0 = 0 (sae spec 5):
+    z <- prox(z - mu D^T (D z + b - x), mu), ISTA/IHT (FISTA momentum with ``accelerated``).
+    ``x`` may have leading batch axes (codes then have them too). The default step
+    ``mu = 1 / sigma_max(D)^2`` (power iteration, no gradient through it) makes the objective
+    non-increasing for every prox of :mod:`~tensorrec.optim.thresholds`; a larger ``mu`` is
+    allowed (one step from zero with a learned encoder is an SAE) but warned about when
+    ``steps > 1``. Differentiable in D, x and b: the multi-step encoder of an SAE."""
+    steps = check_positive_int("steps", steps)
+    if D.ndim != 2 or x.shape[-1] != D.shape[0]:
+        raise ValueError(
+            f"x: expected a last axis of length d = {D.shape[0]} (D is d x P), got {tuple(x.shape)}"
+        )
+    limit = 1.0 / spectral_norm(D)[0] ** 2
+    if mu is None:
+        mu = limit
+    else:
+        mu = check_positive_finite("mu", mu)
+        if steps > 1 and mu > limit * (1 + 1e-12):
+            warnings.warn(
+                f"mu: {mu:g} is above 1 / sigma_max(D)^2 = {limit:g}: the {steps}-step iteration may "
+                "increase the objective or diverge",
+                StepSizeWarning,
+                stacklevel=2,
+            )
+    r = x if b is None else x - b
+    z = torch.zeros((*x.shape[:-1], D.shape[1]), dtype=x.dtype, device=x.device) if z0 is None else z0
+    y, t = z, 1.0
+    for _ in range(steps):
+        z_new = proximal_step(prox, y, (y @ D.mT - r) @ D, mu)
+        if accelerated:
+            t_new = 0.5 * (1.0 + math.sqrt(1.0 + 4.0 * t * t))
+            y = z_new + ((t - 1.0) / t_new) * (z_new - z)
+            t = t_new
+        else:
+            y = z_new
+        z = z_new
+    return z
+
+
+class StepSizeWarning(UserWarning):
+    """A step above the range where the iteration's guarantees hold."""
 
 
 def _same_layout(a, b) -> bool:

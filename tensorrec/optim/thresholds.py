@@ -1,0 +1,211 @@
+"""Proximal operators of sparsity regularizers: the activations of sparse autoencoders
+(sae spec section 4).
+
+With prox_{lam R}(u) = argmin_z (1/2) ||z - u||^2 + lam R(z):
+
+=============================  =====================================  ======================
+R(z)                           prox_{lam R}(u)                        SAE activation
+=============================  =====================================  ======================
+||z||_1 + iota{z >= 0}         max(u - lam, 0)                        ReLU (shifted)
+||z||_1                        sign(u) max(|u| - lam, 0)              signed soft threshold
+||z||_0 + iota{z >= 0}         u 1[u > sqrt(2 lam)]                   JumpReLU
+||z||_0                        u 1[|u| > sqrt(2 lam)]                 signed JumpReLU
+iota{||z||_0 <= k, z >= 0}     the k largest entries, then >= 0       TopK
+iota{||z||_0 <= k}             the k largest |entries|, signed        AbsTopK
+=============================  =====================================  ======================
+
+Every function takes leading batch axes (the last axis holds the P latents) and a ``lam``
+that broadcasts against ``u`` (one per latent, or per sample and latent). Ties follow the
+deterministic rule of spec 4.1: at the hard threshold the minimiser 0 is returned (strict
+``>``); TopK/AbsTopK keep the lower index among equal values (for AbsTopK, ``+a`` and ``-a``
+tie), found by one selection of the k-th value and a cumulative count (no full sort).
+
+Gradients: the thresholds and selections pass the gradient through the kept entries;
+:func:`jump_relu` with ``bandwidth`` also gives its threshold the rectangle-kernel
+straight-through gradient of JumpReLU SAEs. The callable classes (:class:`SoftThreshold`,
+:class:`HardThreshold`, :class:`TopK`, :class:`AbsTopK`) are ``prox(v, mu)`` for
+:func:`~tensorrec.optim.proximal_gradient` and :func:`~tensorrec.optim.unrolled`: they scale
+lam by the step mu (thresholds mu lam and sqrt(2 mu lam)); TopK/AbsTopK need no scaling.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from tensorrec._backend import as_tensor, check_positive_int, describe
+
+
+def _check_lam(lam, u: torch.Tensor, name: str = "lam") -> torch.Tensor:
+    lam = torch.as_tensor(lam, dtype=u.dtype, device=u.device) if not isinstance(lam, torch.Tensor) else lam
+    if lam.is_complex() or bool((lam < 0).any()) or not bool(torch.isfinite(lam).all()):
+        raise ValueError(f"{name}: expected non-negative finite thresholds, got {describe(lam)}")
+    try:
+        torch.broadcast_shapes(lam.shape, u.shape)
+    except RuntimeError:
+        raise ValueError(
+            f"{name}: expected a shape that broadcasts against u {tuple(u.shape)}, got {tuple(lam.shape)}"
+        ) from None
+    return lam
+
+
+def _check_u(u, name: str = "u") -> torch.Tensor:
+    u = as_tensor(u, name)
+    if u.is_complex() or u.ndim == 0:
+        raise ValueError(
+            f"{name}: expected a real array with the latents on the last axis, got {describe(u)}"
+        )
+    return u
+
+
+def soft_threshold(u, lam, *, nonnegative: bool = False) -> torch.Tensor:
+    """prox of lam ||z||_1: sign(u) max(|u| - lam, 0); ``nonnegative``: max(u - lam, 0) (ReLU)."""
+    u = _check_u(u)
+    lam = _check_lam(lam, u)
+    if nonnegative:
+        return torch.clamp(u - lam, min=0)
+    return torch.sign(u) * torch.clamp(u.abs() - lam, min=0)
+
+
+class _JumpReLU(torch.autograd.Function):
+    """u 1[u > theta] with the rectangle-kernel pseudo-derivative -(theta / eps) K((u - theta) / eps)
+    for theta (Rajamanoharan et al. 2024), and the plain mask for u."""
+
+    @staticmethod
+    def forward(ctx, u, theta, bandwidth):
+        keep = u > theta
+        ctx.save_for_backward(u, theta, keep)
+        ctx.bandwidth = bandwidth
+        return u * keep
+
+    @staticmethod
+    def backward(ctx, g):
+        u, theta, keep = ctx.saved_tensors
+        eps = ctx.bandwidth
+        grad_u = g * keep
+        near = ((u - theta).abs() < eps / 2).to(g.dtype)
+        return grad_u, _sum_to(-(theta / eps) * near * g, theta.shape), None
+
+
+def _sum_to(t: torch.Tensor, shape) -> torch.Tensor:
+    """``t`` summed over the axes that broadcasting added or expanded from ``shape``."""
+    lead = t.ndim - len(shape)
+    t = t.sum(dim=tuple(range(lead))) if lead else t
+    expanded = tuple(i for i, n in enumerate(shape) if n == 1 and t.shape[i] != 1)
+    return t.sum(dim=expanded, keepdim=True) if expanded else t
+
+
+def hard_threshold(u, lam, *, nonnegative: bool = False) -> torch.Tensor:
+    """prox of lam ||z||_0: u 1[|u| > sqrt(2 lam)]; ``nonnegative``: u 1[u > sqrt(2 lam)]
+    (JumpReLU with threshold sqrt(2 lam)). At the threshold the minimiser 0 is returned."""
+    u = _check_u(u)
+    theta = torch.sqrt(2 * _check_lam(lam, u))
+    keep = (u > theta) if nonnegative else (u.abs() > theta)
+    return torch.where(keep, u, torch.zeros((), dtype=u.dtype, device=u.device))
+
+
+def jump_relu(u, threshold, *, bandwidth: float | None = None) -> torch.Tensor:
+    """JumpReLU u 1[u > threshold] (the nonnegative hard threshold with lam = threshold^2 / 2).
+    With ``bandwidth`` the threshold gets the straight-through gradient of a rectangle kernel
+    of that width (what trains a JumpReLU SAE's thresholds); without, no gradient reaches it."""
+    u = _check_u(u)
+    theta = _check_lam(threshold, u, "threshold")
+    if bandwidth is None:
+        return torch.where(u > theta, u, torch.zeros((), dtype=u.dtype, device=u.device))
+    if not (isinstance(bandwidth, (int, float)) and math.isfinite(bandwidth) and bandwidth > 0):
+        raise ValueError(f"bandwidth: expected a positive finite number, got {bandwidth!r}")
+    return _JumpReLU.apply(u, theta, float(bandwidth))
+
+
+def _select(score: torch.Tensor, k: int) -> torch.Tensor:
+    """The mask of the k largest scores on the last axis, ties to the lower index."""
+    P = score.shape[-1]
+    k = check_positive_int("k", k)
+    if k > P:
+        raise ValueError(f"k: expected at most the number of latents P = {P}, got {k}")
+    kth = torch.kthvalue(-score, k, dim=-1, keepdim=True).values.neg()  # the k-th largest
+    above = score > kth
+    tied = score == kth
+    room = k - above.sum(dim=-1, keepdim=True)
+    return above | (tied & (torch.cumsum(tied, dim=-1) <= room))
+
+
+def topk(u, k: int) -> torch.Tensor:
+    """prox of iota{||z||_0 <= k, z >= 0}: the k largest entries (lower index first among
+    ties), then negatives set to 0, so fewer than k nonzeros when fewer are positive."""
+    u = _check_u(u)
+    with torch.no_grad():
+        mask = _select(u.detach(), k) & (u.detach() > 0)
+    return torch.where(mask, u, torch.zeros((), dtype=u.dtype, device=u.device))
+
+
+def abs_topk(u, k: int) -> torch.Tensor:
+    """prox of iota{||z||_0 <= k}: the k entries of largest magnitude with their signs (the
+    hard-thresholding operator of IHT); +a and -a tie and the lower index wins."""
+    u = _check_u(u)
+    with torch.no_grad():
+        mask = _select(u.detach().abs(), k) & (u.detach() != 0)
+    return torch.where(mask, u, torch.zeros((), dtype=u.dtype, device=u.device))
+
+
+class SoftThreshold:
+    """prox(v, mu) = soft threshold at mu lam (``nonnegative``: the shifted ReLU)."""
+
+    def __init__(self, lam, *, nonnegative: bool = False):
+        self.lam, self.nonnegative = lam, nonnegative
+
+    def __call__(self, v, mu: float = 1.0):
+        return soft_threshold(v, self.lam * mu, nonnegative=self.nonnegative)
+
+    def __repr__(self) -> str:
+        return f"SoftThreshold(lam={self.lam!r}, nonnegative={self.nonnegative})"
+
+
+class HardThreshold:
+    """prox(v, mu) = hard threshold at sqrt(2 mu lam) (``nonnegative``: JumpReLU)."""
+
+    def __init__(self, lam, *, nonnegative: bool = False):
+        self.lam, self.nonnegative = lam, nonnegative
+
+    def __call__(self, v, mu: float = 1.0):
+        return hard_threshold(v, self.lam * mu, nonnegative=self.nonnegative)
+
+    def __repr__(self) -> str:
+        return f"HardThreshold(lam={self.lam!r}, nonnegative={self.nonnegative})"
+
+
+class TopK:
+    """prox(v, mu) = :func:`topk` (independent of mu: a positive rescaling keeps the support)."""
+
+    def __init__(self, k: int):
+        self.k = check_positive_int("k", k)
+
+    def __call__(self, v, mu: float = 1.0):
+        return topk(v, self.k)
+
+    def __repr__(self) -> str:
+        return f"TopK(k={self.k})"
+
+
+class AbsTopK(TopK):
+    """prox(v, mu) = :func:`abs_topk`."""
+
+    def __call__(self, v, mu: float = 1.0):
+        return abs_topk(v, self.k)
+
+    def __repr__(self) -> str:
+        return f"AbsTopK(k={self.k})"
+
+
+__all__ = [
+    "soft_threshold",
+    "hard_threshold",
+    "jump_relu",
+    "topk",
+    "abs_topk",
+    "SoftThreshold",
+    "HardThreshold",
+    "TopK",
+    "AbsTopK",
+]

@@ -1,0 +1,232 @@
+"""The sparsity proxes (SAE activations) against brute force, their tie rules and gradients, and
+the unrolled proximal-gradient encoder (sae spec sections 3-5, claims 1-4)."""
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from tensorrec.optim import (
+    AbsTopK,
+    HardThreshold,
+    SoftThreshold,
+    StepSizeWarning,
+    TopK,
+    abs_topk,
+    hard_threshold,
+    jump_relu,
+    proximal_step,
+    soft_threshold,
+    spectral_norm,
+    topk,
+    unrolled,
+)
+
+F = torch.float64
+GRID = np.arange(-8, 8, 5e-4)
+
+SCALAR = {  # name -> (closed form, regularizer R, threshold for the skip zone)
+    "relu": (
+        lambda u, lam: soft_threshold(u, lam, nonnegative=True),
+        lambda z: np.abs(z) + np.where(z < 0, np.inf, 0),
+        None,
+    ),
+    "soft": (lambda u, lam: soft_threshold(u, lam), np.abs, None),
+    "jumprelu": (
+        lambda u, lam: hard_threshold(u, lam, nonnegative=True),
+        lambda z: (z != 0) + np.where(z < 0, np.inf, 0),
+        lambda lam: math.sqrt(2 * lam),
+    ),
+    "hard": (
+        lambda u, lam: hard_threshold(u, lam),
+        lambda z: (z != 0).astype(float),
+        lambda lam: math.sqrt(2 * lam),
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(SCALAR))
+def test_scalar_proxes_minimise_their_objective_on_a_grid(name):
+    closed, reg, jump = SCALAR[name]
+    gen = np.random.default_rng(0)
+    grid = np.concatenate([GRID, [0.0]])
+    worst = 0.0
+    for _ in range(300):
+        u, lam = gen.uniform(-5, 5), gen.uniform(0.05, 3)
+        if jump is not None and abs(abs(u) - jump(lam)) < 1e-2:
+            continue
+        brute = grid[np.argmin(0.5 * (grid - u) ** 2 + lam * reg(grid))]
+        worst = max(worst, abs(float(closed(torch.tensor([u], dtype=F), lam)[0]) - brute))
+    assert worst <= 5e-4  # the grid step
+
+
+def _enumerate(u, k, signed):
+    """min over supports of size <= k of (1/2) ||z - u||^2 with z = u on the support (>= 0 unless signed)."""
+    best = 0.5 * float(u @ u)
+    for size in range(1, k + 1):
+        for support in itertools.combinations(range(len(u)), size):
+            z = np.zeros_like(u)
+            z[list(support)] = u[list(support)] if signed else np.maximum(u[list(support)], 0)
+            best = min(best, 0.5 * float((z - u) @ (z - u)))
+    return best
+
+
+def test_topk_and_abs_topk_minimise_over_all_supports():
+    gen = np.random.default_rng(1)
+    for _ in range(200):
+        u = gen.standard_normal(8)
+        for op, signed in ((topk, False), (abs_topk, True)):
+            z = op(torch.from_numpy(u), 3).numpy()
+            assert 0.5 * float((z - u) @ (z - u)) == pytest.approx(_enumerate(u, 3, signed), abs=1e-14)
+
+
+def test_ties_go_to_the_lower_index_and_the_threshold_returns_zero():
+    u = torch.tensor([1.0, 2.0, -2.0, 2.0, 0.5], dtype=F)
+    assert topk(u, 2).tolist() == [0.0, 2.0, 0.0, 2.0, 0.0]
+    assert abs_topk(u, 2).tolist() == [0.0, 2.0, -2.0, 0.0, 0.0]  # +2 and -2 tie: lower index first
+    assert abs_topk(-u, 2).tolist() == [0.0, -2.0, 2.0, 0.0, 0.0]
+    assert hard_threshold(torch.tensor([2.0], dtype=F), 2.0).tolist() == [0.0]  # |u| = sqrt(2 lam)
+    assert topk(torch.tensor([-1.0, 3.0, -2.0], dtype=F), 2).tolist() == [0.0, 3.0, 0.0]  # one positive
+    assert abs_topk(torch.tensor([0.0, 3.0, 0.0], dtype=F), 2).count_nonzero() == 1
+
+
+def test_sign_structure_claims_3_and_4():
+    gen = torch.Generator().manual_seed(2)
+    u = torch.randn(1000, 12, dtype=F, generator=gen)
+    assert bool((topk(u, 4) >= 0).all())
+    assert torch.equal(abs_topk(-u, 4), -abs_topk(u, 4))  # odd
+    assert not torch.equal(topk(-u, 4), -topk(u, 4))
+    assert bool((abs_topk(u, 4).count_nonzero(dim=-1) == 4).all())
+    v = u.abs()
+    v[:, ::3] = v[:, 1:2]  # exact ties on nonnegative inputs
+    assert torch.equal(topk(v, 4), abs_topk(v, 4))
+
+
+def test_per_coordinate_thresholds_and_batch_axes():
+    u = torch.randn(3, 5, 6, dtype=F, generator=torch.Generator().manual_seed(3))
+    lam = torch.linspace(0.1, 1.0, 6, dtype=F)
+    out = soft_threshold(u, lam)
+    for j in range(6):
+        assert torch.equal(out[..., j], soft_threshold(u[..., j : j + 1], float(lam[j]))[..., 0])
+    assert topk(u, 2).shape == u.shape and bool((topk(u, 2).count_nonzero(dim=-1) <= 2).all())
+
+
+def test_gradients_pass_through_the_kept_entries_and_jumprelu_thresholds_get_the_straight_through_one():
+    u = torch.tensor([[0.5, -1.0, 2.0, 0.29]], dtype=F, requires_grad=True)
+    abs_topk(u, 2).sum().backward()
+    assert u.grad.tolist() == [[0.0, 1.0, 1.0, 0.0]]
+    u.grad = None
+    theta = torch.full((4,), 0.3, dtype=F, requires_grad=True)
+    jump_relu(u, theta, bandwidth=0.1).sum().backward()
+    assert u.grad.tolist() == [[1.0, 0.0, 1.0, 0.0]]
+    # only u = 0.29 is within bandwidth / 2 of the threshold: d/dtheta = -theta / bandwidth
+    assert torch.allclose(theta.grad, torch.tensor([0.0, 0.0, 0.0, -3.0], dtype=F))
+
+
+def _unit_columns(d, P, seed):
+    D = torch.randn(d, P, dtype=F, generator=torch.Generator().manual_seed(seed))
+    return D / torch.linalg.vector_norm(D, dim=0)
+
+
+@pytest.mark.parametrize(
+    ("prox", "activation"),
+    [
+        (SoftThreshold(0.7, nonnegative=True), lambda v, mu: soft_threshold(v, mu * 0.7, nonnegative=True)),
+        (SoftThreshold(0.1), lambda v, mu: soft_threshold(v, mu * 0.1)),
+        (HardThreshold(0.7, nonnegative=True), lambda v, mu: jump_relu(v, math.sqrt(2 * mu * 0.7))),
+        (HardThreshold(0.1), lambda v, mu: hard_threshold(v, mu * 0.1)),
+        (TopK(5), lambda v, mu: topk(v, 5)),
+        (AbsTopK(5), lambda v, mu: abs_topk(v, 5)),
+    ],
+)
+def test_one_step_from_zero_is_the_sae_encoder_claim_2(prox, activation):
+    D = _unit_columns(16, 64, 0)
+    gen = torch.Generator().manual_seed(1)
+    x, b = torch.randn(10, 16, dtype=F, generator=gen), torch.randn(16, dtype=F, generator=gen)
+    for mu in (0.5, 1.0, 1 / spectral_norm(D)[0] ** 2):
+        z = unrolled(D, x, prox, 1, b=b, mu=mu)
+        W, b_e = mu * D, -mu * (D.mT @ b)
+        assert float((z - activation(x @ W + b_e, mu)).abs().max()) < 1e-12
+
+
+@pytest.mark.parametrize(
+    "prox", [SoftThreshold(0.05), HardThreshold(0.02, nonnegative=True), TopK(4), AbsTopK(4)]
+)
+def test_unrolled_iterations_never_increase_the_objective_at_mu_one_over_l(prox):
+    D = _unit_columns(16, 64, 4)
+    x = torch.randn(50, 16, dtype=F, generator=torch.Generator().manual_seed(5))
+    L = spectral_norm(D)[0] ** 2
+    assert L >= 64 / 16  # sigma_max^2 >= P / d for unit columns
+
+    def objective(z):
+        value = 0.5 * ((x - z @ D.mT) ** 2).sum(-1)
+        if isinstance(prox, SoftThreshold):
+            value = value + prox.lam * z.abs().sum(-1)
+        if isinstance(prox, HardThreshold):
+            value = value + prox.lam * (z != 0).sum(-1)
+        return value
+
+    z = torch.zeros(50, 64, dtype=F)
+    previous = objective(z)
+    for _ in range(50):
+        z = proximal_step(prox, z, (z @ D.mT - x) @ D, 1 / L)
+        current = objective(z)
+        assert bool((current <= previous + 1e-12).all())
+        previous = current
+    fista = unrolled(D, x, prox, 50, accelerated=True)
+    assert fista.shape == z.shape
+
+
+def test_unrolled_is_differentiable_and_warns_above_one_over_l():
+    D = _unit_columns(8, 20, 6).requires_grad_(True)
+    x = torch.randn(4, 8, dtype=F, generator=torch.Generator().manual_seed(7))
+    z = unrolled(D, x, AbsTopK(3), 3)
+    ((x - z @ D.mT) ** 2).sum().backward()
+    assert D.grad is not None and bool(torch.isfinite(D.grad).all()) and float(D.grad.abs().max()) > 0
+    with pytest.warns(StepSizeWarning, match="^mu: 1 is above 1 / sigma_max"):
+        unrolled(D.detach(), x, TopK(3), 5, mu=1.0)
+
+
+def test_spectral_norm_matches_the_svd_and_warm_starts():
+    D = _unit_columns(16, 64, 8)
+    sigma, v = spectral_norm(D, 200)
+    assert sigma == pytest.approx(float(torch.linalg.matrix_norm(D, 2)), rel=1e-10)
+    again, _ = spectral_norm(D, 1, v0=v)
+    assert again == pytest.approx(sigma, rel=1e-10)
+
+
+BAD = {
+    "k = 0": (lambda: topk(torch.ones(4, dtype=F), 0), "k: "),
+    "k > P": (lambda: abs_topk(torch.ones(4, dtype=F), 5), "k: expected at most the number of latents P = 4"),
+    "negative threshold": (
+        lambda: soft_threshold(torch.ones(4, dtype=F), -0.1),
+        "lam: expected non-negative",
+    ),
+    "negative JumpReLU threshold": (
+        lambda: jump_relu(torch.ones(4, dtype=F), -1.0),
+        "threshold: expected non-negative",
+    ),
+    "threshold of the wrong shape": (
+        lambda: soft_threshold(torch.ones(4, dtype=F), torch.ones(3, dtype=F)),
+        "lam: expected a shape",
+    ),
+    "complex input": (lambda: topk(torch.ones(4, dtype=torch.complex128), 2), "u: expected a real array"),
+    "data of the wrong width": (
+        lambda: unrolled(_unit_columns(8, 20, 0), torch.ones(3, 7, dtype=F), TopK(2), 1),
+        "x: expected a last axis of length d = 8",
+    ),
+    "zero steps": (
+        lambda: unrolled(_unit_columns(8, 20, 0), torch.ones(3, 8, dtype=F), TopK(2), 0),
+        "steps: ",
+    ),
+}
+
+
+@pytest.mark.parametrize("label", list(BAD))
+def test_bad_input(label):
+    call, start = BAD[label]
+    with pytest.raises((ValueError, TypeError)) as info:
+        call()
+    assert str(info.value).startswith(start), str(info.value)
