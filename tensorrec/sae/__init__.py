@@ -1,0 +1,9 @@
+"""Layer 6: sparse autoencoders as one unrolled proximal-gradient step (sae spec). The
+activations are the core's proxes (:mod:`tensorrec.optim.thresholds`), the decoder lives on
+the Oblique manifold, and the data are synthetic mixtures with a known dictionary."""
+
+from tensorrec.sae.data import SparseMixture
+from tensorrec.sae.metrics import mcs_consistency, nmse, recovery, sparsity, unit_atoms
+from tensorrec.sae.model import SAE, train
+
+__all__ = ["SparseMixture", "SAE", "train", "nmse", "recovery", "sparsity", "mcs_consistency", "unit_atoms"]

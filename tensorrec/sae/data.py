@@ -1,0 +1,94 @@
+"""The CPU synthetic generator of sparse mixtures with a known dictionary (sae spec section 8)."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from tensorrec._backend import check_choice, check_positive_int
+from tensorrec._random import RngLike, as_generator
+
+SIGN_MODES = ("pos", "bipolar", "mixed")
+PROFILES = ("uniform", "zipf")
+COEFS = ("uniform", "lognormal")
+
+
+class SparseMixture:
+    """x = sum_i h_i v_i + noise xi: each sample mixes about s of n unit-norm features v_i in R^d.
+
+    Parameters
+    ----------
+    n, d, s : int
+        Features, dimension, features per sample (exactly s for ``freq_profile="uniform"``,
+        s in expectation for ``"zipf"``, where feature i occurs with probability f_i ~ i^-alpha).
+    sign_mode : {"pos", "bipolar", "mixed"}
+        Signs of the coefficients: all +, +-1 each with probability 1/2, or bipolar for a
+        fraction ``bipolar_fraction`` of the features (``bipolar`` records which).
+    coef : {"uniform", "lognormal"}
+        Magnitudes U[0.5, 1.5] or lognormal(0, 0.25).
+    noise : float
+        sigma of xi ~ N(0, I_d).
+    held_out : int
+        Size of the fixed evaluation set (``held_out_x``, with its codes ``held_out_h``).
+    rng
+        Draws V; :meth:`sample` draws from its own ``rng``.
+
+    Attributes: ``V`` (n x d, unit rows), ``f`` (occurrence frequencies), ``coherence``
+    (max |v_i . v_j|, i != j), ``bipolar`` (bool per feature).
+    """
+
+    def __init__(self, n: int, d: int, s: int, *, sign_mode: str = "bipolar", freq_profile: str = "uniform",
+                 alpha: float = 1.0, coef: str = "uniform", noise: float = 0.0, bipolar_fraction: float = 0.5,
+                 held_out: int = 20_000, dtype=torch.float64, rng: RngLike = None):  # fmt: skip
+        self.n, self.d, self.s = (check_positive_int(k, v) for k, v in (("n", n), ("d", d), ("s", s)))
+        if s > n:
+            raise ValueError(f"s: expected at most n = {n} features per sample, got {s}")
+        self.sign_mode = check_choice("sign_mode", sign_mode, SIGN_MODES)
+        self.freq_profile = check_choice("freq_profile", freq_profile, PROFILES)
+        self.coef = check_choice("coef", coef, COEFS)
+        if not (noise >= 0 and np.isfinite(noise)):
+            raise ValueError(f"noise: expected a non-negative finite sigma, got {noise!r}")
+        self.noise, self.dtype = float(noise), dtype
+        gen = as_generator(rng)
+        V = gen.standard_normal((n, d))
+        self.V = torch.from_numpy(V / np.linalg.norm(V, axis=1, keepdims=True)).to(dtype)
+        gram = (self.V @ self.V.mT).abs() - torch.eye(n, dtype=dtype)
+        self.coherence = float(gram.max()) if n > 1 else 0.0
+        if self.freq_profile == "uniform":
+            self.f = np.full(n, s / n)
+        else:
+            w = np.arange(1, n + 1, dtype=float) ** -float(alpha)
+            self.f = np.clip(w * s / w.sum(), 0, 1)
+        self.bipolar = {"pos": np.zeros(n, bool), "bipolar": np.ones(n, bool),
+                        "mixed": gen.random(n) < bipolar_fraction}[self.sign_mode]  # fmt: skip
+        self.held_out_x, self.held_out_h = self.sample(
+            check_positive_int("held_out", held_out), gen, codes=True
+        )
+
+    def __repr__(self) -> str:
+        return f"SparseMixture(n={self.n}, d={self.d}, s={self.s}, sign_mode={self.sign_mode!r})"
+
+    def sample(self, batch: int, rng: RngLike = None, *, codes: bool = False):
+        """``batch`` fresh samples (and their codes H, batch x n, with ``codes``)."""
+        gen = as_generator(rng)
+        batch = check_positive_int("batch", batch)
+        if self.freq_profile == "uniform":
+            support = np.argsort(gen.random((batch, self.n)), axis=1)[:, : self.s]
+            active = np.zeros((batch, self.n), bool)
+            np.put_along_axis(active, support, True, axis=1)
+        else:
+            active = gen.random((batch, self.n)) < self.f
+        mags = (
+            gen.uniform(0.5, 1.5, (batch, self.n))
+            if self.coef == "uniform"
+            else gen.lognormal(0, 0.25, (batch, self.n))
+        )
+        signs = np.where(self.bipolar & (gen.random((batch, self.n)) < 0.5), -1.0, 1.0)
+        H = torch.from_numpy(active * mags * signs).to(self.dtype)
+        x = H @ self.V
+        if self.noise:
+            x = x + self.noise * torch.from_numpy(gen.standard_normal(x.shape)).to(self.dtype)
+        return (x, H) if codes else x
+
+
+__all__ = ["SparseMixture", "SIGN_MODES", "PROFILES"]

@@ -1,0 +1,183 @@
+"""Sparse autoencoders as one (or T) proximal-gradient steps (sae spec sections 3-5).
+
+The encoder is the core's :func:`~tensorrec.optim.proximal_step` from z = 0 with the learned
+encoder map: z = prox(W_enc^T (x - b_dec) + b_enc) (the SAELens parameterization; spec 3.6),
+the activation being the prox of the regularizer (:mod:`tensorrec.optim.thresholds`). The
+decoder atoms are the columns of D on the Oblique manifold: a ``geoopt.ManifoldParameter``
+over :func:`~tensorrec.manifolds.to_geoopt` of :class:`~tensorrec.manifolds.Oblique`, so a
+Riemannian optimizer keeps them at unit norm exactly (``decoder="riemannian"``); or a plain
+parameter renormalised after each step (``"projected"``, what most SAE code does).
+
+With ``steps > 1`` the first step is the learned encoder and the next ones are proximal
+gradient on (1/2) ||x - D z - b_dec||^2 with the decoder D at mu = 1 / sigma_max(D)^2 (the
+untied multi-step choice spec 3.3 leaves open; tied models use W_enc = mu D throughout).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from tensorrec._backend import check_choice, check_positive_int
+from tensorrec._random import RngLike
+from tensorrec.manifolds import Oblique, to_geoopt
+from tensorrec.optim import AbsTopK, SoftThreshold, TopK, jump_relu, proximal_step, spectral_norm
+
+ACTIVATIONS = ("topk", "abstopk", "relu", "jumprelu")
+DECODERS = ("riemannian", "projected")
+
+
+class SAE(nn.Module):
+    """A sparse autoencoder x -> z = prox(W_enc^T (x - b_dec) + b_enc) -> x_hat = D z + b_dec.
+
+    Parameters
+    ----------
+    d_in, d_sae : int
+        Input width d and number of latents P.
+    activation : {"topk", "abstopk", "relu", "jumprelu"}
+        The prox: TopK / AbsTopK (``k`` latents), ReLU (the nonnegative soft threshold; its
+        shift is absorbed into ``b_enc``; sparsity from the ``l1`` term of :meth:`loss`),
+        JumpReLU (a learned per-latent threshold with the straight-through gradient of
+        ``bandwidth``; sparsity from the ``l0`` term).
+    tied : bool
+        Encoder W_enc = D (one parameter); else a free W_enc initialised to D.
+    decoder : {"riemannian", "projected"}
+    steps : int
+        Proximal steps of the encoder (1: a standard SAE).
+    """
+
+    def __init__(self, d_in: int, d_sae: int, activation: str = "topk", *, k: int | None = None,
+                 l1: float = 0.0, l0: float = 0.0, threshold: float = 0.01, bandwidth: float = 0.01,
+                 tied: bool = False, decoder: str = "riemannian", steps: int = 1,
+                 dtype=torch.float32, rng: RngLike = None):  # fmt: skip
+        super().__init__()
+        self.d_in, self.d_sae = check_positive_int("d_in", d_in), check_positive_int("d_sae", d_sae)
+        self.activation = check_choice("activation", activation, ACTIVATIONS)
+        self.decoder_mode = check_choice("decoder", decoder, DECODERS)
+        self.steps = check_positive_int("steps", steps)
+        if activation in ("topk", "abstopk"):
+            if k is None or not 1 <= check_positive_int("k", k) <= d_sae:
+                raise ValueError(f"k: expected an integer in [1, d_sae = {d_sae}], got {k!r}")
+            self.prox = TopK(k) if activation == "topk" else AbsTopK(k)
+        self.k, self.l1, self.l0, self.bandwidth, self.tied = k, float(l1), float(l0), float(bandwidth), tied
+        if min(self.l1, self.l0) < 0 or threshold < 0:
+            raise ValueError(f"l1, l0, threshold: expected non-negative values, got {l1}, {l0}, {threshold}")
+        D = Oblique(d_in, d_sae).random_point(rng).to(dtype)
+        if decoder == "riemannian":
+            import geoopt
+
+            self.W_dec = geoopt.ManifoldParameter(D, manifold=to_geoopt(Oblique(d_in, d_sae)))
+        else:
+            self.W_dec = nn.Parameter(D)
+        self.W_enc = None if tied else nn.Parameter(D.clone())
+        self.b_enc = nn.Parameter(torch.zeros(d_sae, dtype=dtype))
+        self.b_dec = nn.Parameter(torch.zeros(d_in, dtype=dtype))
+        if activation == "jumprelu":
+            self.log_threshold = nn.Parameter(torch.full((d_sae,), math.log(threshold), dtype=dtype))
+        self._v = None  # the power-iteration warm start for steps > 1
+
+    def encoder_weight(self) -> torch.Tensor:
+        return self.W_dec if self.tied else self.W_enc
+
+    def pre_activation(self, x: torch.Tensor) -> torch.Tensor:
+        """W_enc^T (x - b_dec) + b_enc."""
+        if x.shape[-1] != self.d_in:
+            raise ValueError(f"x: expected a last axis of width d_in = {self.d_in}, got {tuple(x.shape)}")
+        return (x - self.b_dec) @ self.encoder_weight() + self.b_enc
+
+    def _prox(self, v, mu: float = 1.0):
+        if self.activation == "jumprelu":
+            return jump_relu(v, torch.exp(self.log_threshold), bandwidth=self.bandwidth)
+        if self.activation == "relu":
+            return SoftThreshold(0.0, nonnegative=True)(v, mu)
+        return self.prox(v, mu)
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """The code z: one proximal step from 0 with the learned encoder, then ``steps - 1``
+        proximal-gradient steps with the decoder."""
+        pre = self.pre_activation(x)
+        z = proximal_step(self._prox, torch.zeros_like(pre), -pre, 1.0)
+        if self.steps > 1:
+            sigma, self._v = spectral_norm(self.W_dec.detach(), 5 if self._v is not None else 50, self._v)
+            mu = 1.0 / sigma**2
+            r = x - self.b_dec
+            for _ in range(self.steps - 1):
+                z = proximal_step(self._prox, z, (z @ self.W_dec.mT - r) @ self.W_dec, mu)
+        return z
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        return z @ self.W_dec.mT + self.b_dec
+
+    def forward(self, x: torch.Tensor):
+        z = self.encode(x)
+        return self.decode(z), z
+
+    def loss(self, x: torch.Tensor) -> torch.Tensor:
+        """(1/2) mean ||x - x_hat||^2, plus l1 mean |z|_1 (ReLU) or l0 mean ||z||_0 through the
+        JumpReLU threshold's straight-through gradient (JumpReLU)."""
+        x_hat, z = self(x)
+        value = 0.5 * ((x - x_hat) ** 2).sum(-1).mean()
+        if self.activation == "relu" and self.l1:
+            value = value + self.l1 * z.abs().sum(-1).mean()
+        if self.activation == "jumprelu" and self.l0:
+            pre = self.pre_activation(x)
+            value = value + self.l0 * _step(pre, torch.exp(self.log_threshold), self.bandwidth).sum(-1).mean()
+        return value
+
+    @torch.no_grad()
+    def renormalize(self) -> None:
+        """Project the decoder columns back to unit norm (``decoder="projected"``)."""
+        self.W_dec.div_(torch.linalg.vector_norm(self.W_dec, dim=0, keepdim=True).clamp_min(1e-30))
+
+
+class _Step(torch.autograd.Function):
+    """H(u - theta) with the rectangle-kernel pseudo-derivative for theta (the L0 count)."""
+
+    @staticmethod
+    def forward(ctx, u, theta, bandwidth):
+        ctx.save_for_backward(u, theta)
+        ctx.bandwidth = bandwidth
+        return (u > theta).to(u.dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        u, theta = ctx.saved_tensors
+        near = ((u - theta).abs() < ctx.bandwidth / 2).to(g.dtype)
+        grad = -(near * g / ctx.bandwidth).reshape(-1, theta.shape[-1]).sum(0)
+        return None, grad, None
+
+
+def _step(u, theta, bandwidth):
+    return _Step.apply(u, theta, bandwidth)
+
+
+def train(sae: SAE, data, steps: int, *, batch: int = 512, lr: float = 1e-3, rng: RngLike = None,
+          progress: bool = False) -> dict:  # fmt: skip
+    """Train ``sae`` on fresh batches of ``data`` (``data.sample(batch, rng)``) with geoopt's
+    RiemannianAdam (Adam on the Euclidean parameters, Riemannian Adam on a Riemannian
+    decoder); a projected decoder is renormalised after every step. Returns the loss history."""
+    import geoopt
+    from tqdm.auto import tqdm
+
+    from tensorrec._random import as_generator
+
+    steps = check_positive_int("steps", steps)
+    gen = as_generator(rng)
+    opt = geoopt.optim.RiemannianAdam(sae.parameters(), lr=lr)
+    dtype = sae.b_dec.dtype
+    history = []
+    for _ in tqdm(range(steps), disable=not progress, desc="SAE"):
+        x = data.sample(batch, gen).to(dtype)
+        opt.zero_grad()
+        loss = sae.loss(x)
+        loss.backward()
+        opt.step()
+        if sae.decoder_mode == "projected":
+            sae.renormalize()
+        history.append(float(loss.detach()))
+    return {"loss": history}
+
+
+__all__ = ["SAE", "train", "ACTIVATIONS", "DECODERS"]

@@ -1,0 +1,142 @@
+"""The SAE bridge: synthetic data, metrics, the SAE as a proximal step, its Riemannian decoder
+and the geoopt adapter (sae spec sections 3, 8, 9; claims 2, 7, 14)."""
+
+import geoopt
+import pytest
+import torch
+
+from tensorrec import sae
+from tensorrec.manifolds import Oblique, to_geoopt
+from tensorrec.optim import abs_topk, topk
+
+F = torch.float64
+
+
+def test_sparse_mixture_draws_s_sparse_signed_mixtures_of_unit_features():
+    data = sae.SparseMixture(40, 16, 3, sign_mode="bipolar", held_out=500, rng=0)
+    x, H = data.held_out_x, data.held_out_h
+    assert torch.allclose(torch.linalg.vector_norm(data.V, dim=1), torch.ones(40, dtype=F))
+    assert bool(((H != 0).sum(1) == 3).all()) and torch.allclose(x, H @ data.V)
+    assert bool((H < 0).any()) and 0 < data.coherence < 1
+    pos = sae.SparseMixture(40, 16, 3, sign_mode="pos", held_out=100, rng=0)
+    assert bool((pos.held_out_h >= 0).all())
+    zipf = sae.SparseMixture(40, 16, 3, freq_profile="zipf", held_out=4000, rng=0)
+    assert abs(float((zipf.held_out_h != 0).sum(1).double().mean()) - 3) < 0.2  # s in expectation
+    assert torch.equal(data.sample(5, 7), data.sample(5, 7))
+
+
+def test_the_two_nmse_conventions_differ_by_the_centring_ratio_exactly_claim_14():
+    data = sae.SparseMixture(30, 12, 3, sign_mode="pos", held_out=2000, rng=1)
+    x = data.held_out_x
+    x_hat = x + 0.1 * torch.randn(x.shape, dtype=F, generator=torch.Generator().manual_seed(0))
+    both = sae.nmse(x, x_hat)
+    ratio = float((x**2).sum() / ((x - x.mean(0)) ** 2).sum())
+    assert both["centred"] / both["raw"] == pytest.approx(ratio, rel=1e-13)
+    assert ratio > 1.01  # positive data: the conventions differ
+
+
+def test_recovery_metrics_on_planted_dictionaries():
+    V = sae.SparseMixture(8, 6, 2, held_out=10, rng=2).V
+    exact = sae.recovery(V, V.mT)
+    assert exact == {
+        "frr_plus": 1.0,
+        "frr_abs": 1.0,
+        "frr_both": 0.0,
+        "atoms_per_axis": 1.0,
+        "antipodal_pairs": 0,
+    }
+    split = sae.recovery(V, torch.cat([V.mT, -V.mT], dim=1))  # both poles of every axis: fragmentation
+    assert split["frr_both"] == 1.0 and split["atoms_per_axis"] == 2.0 and split["antipodal_pairs"] == 8
+    flipped = sae.recovery(V, -V.mT)
+    assert flipped["frr_plus"] == 0.0 and flipped["frr_abs"] == 1.0
+    z = torch.tensor([[0.0, -1.0, 2.0], [0.0, 0.0, 3.0]])
+    assert sae.sparsity(z) == {"l0": 1.5, "dead": pytest.approx(1 / 3)}
+    assert sae.mcs_consistency(V.mT, -V.mT) == 1.0
+
+
+@pytest.mark.parametrize("activation", ["topk", "abstopk"])
+def test_a_tied_sae_encoder_is_one_proximal_step_and_l0_is_exact_claims_2_and_7(activation):
+    model = sae.SAE(16, 64, activation, k=5, tied=True, dtype=F, rng=0)
+    with torch.no_grad():
+        model.b_dec.copy_(torch.randn(16, dtype=F, generator=torch.Generator().manual_seed(1)))
+    x = torch.randn(100, 16, dtype=F, generator=torch.Generator().manual_seed(2))
+    D, b = model.W_dec.detach(), model.b_dec.detach()
+    op = topk if activation == "topk" else abs_topk
+    with torch.no_grad():
+        z = model.encode(x)
+    assert float((z - op((x - b) @ D, 5)).abs().max()) < 1e-12  # prox(D^T x - D^T b)
+    if activation == "abstopk":
+        assert bool((z.count_nonzero(dim=-1) == 5).all())
+    else:
+        positives = ((x - b) @ D > 0).sum(-1).clamp(max=5)
+        assert torch.equal(z.count_nonzero(dim=-1), positives)
+
+
+def test_training_keeps_riemannian_atoms_at_unit_norm_and_lowers_the_loss():
+    data = sae.SparseMixture(32, 16, 2, held_out=200, rng=3)
+    for decoder in ("riemannian", "projected"):
+        model = sae.SAE(16, 32, "abstopk", k=2, decoder=decoder, rng=4)
+        history = sae.train(model, data, 60, batch=128, lr=3e-3, rng=5)["loss"]
+        norms = torch.linalg.vector_norm(model.W_dec.detach(), dim=0)
+        assert torch.allclose(norms, torch.ones(32), atol=1e-5)
+        assert sum(history[-10:]) < sum(history[:10])
+    assert isinstance(sae.SAE(16, 32, "topk", k=2, rng=0).W_dec, geoopt.ManifoldParameter)
+
+
+def test_multi_step_encoders_and_the_other_activations_run_and_backpropagate():
+    data = sae.SparseMixture(20, 10, 2, held_out=100, rng=6)
+    x = data.held_out_x.float()
+    for kwargs in ({"activation": "topk", "k": 3, "steps": 3}, {"activation": "relu", "l1": 0.01},
+                   {"activation": "jumprelu", "l0": 0.01, "threshold": 0.05}):  # fmt: skip
+        model = sae.SAE(10, 40, rng=7, **kwargs)
+        model.loss(x).backward()
+        grads = [p.grad for p in model.parameters() if p.requires_grad]
+        assert all(g is not None and bool(torch.isfinite(g).all()) for g in grads)
+    jump = sae.SAE(10, 40, "jumprelu", l0=1.0, threshold=0.05, rng=7)
+    jump.loss(x).backward()
+    assert float(jump.log_threshold.grad.abs().sum()) > 0  # the straight-through L0 gradient
+
+
+def test_the_geoopt_adapter_equals_geoopt_sphere_column_by_column():
+    ob = Oblique(8, 5)
+    x0 = ob.random_point(0)
+    target = torch.randn(8, 5, dtype=F, generator=torch.Generator().manual_seed(1))
+    ours = geoopt.ManifoldParameter(x0.clone(), manifold=to_geoopt(ob))
+    theirs = geoopt.ManifoldParameter(x0.T.clone().contiguous(), manifold=geoopt.Sphere())
+    optimizers = [geoopt.optim.RiemannianAdam([p], lr=0.05) for p in (ours, theirs)]
+    for _ in range(50):
+        for p, opt, t in zip((ours, theirs), optimizers, (target, target.T), strict=True):
+            opt.zero_grad()
+            ((p - t) ** 2).sum().backward()
+            opt.step()
+    assert float((ours.detach() - theirs.detach().T).abs().max()) < 1e-12
+    assert ob.check_point(ours.detach())[0]
+
+
+BAD = {
+    "k above d_sae": (lambda: sae.SAE(8, 16, "topk", k=17), "k: expected an integer in [1, d_sae = 16]"),
+    "k missing": (lambda: sae.SAE(8, 16, "abstopk"), "k: expected an integer"),
+    "negative threshold": (
+        lambda: sae.SAE(8, 16, "jumprelu", threshold=-0.1),
+        "l1, l0, threshold: expected non-negative",
+    ),
+    "unknown activation": (lambda: sae.SAE(8, 16, "gelu"), "activation: "),
+    "data of the wrong width": (
+        lambda: sae.SAE(8, 16, "topk", k=2).encode(torch.ones(3, 7)),
+        "x: expected a last axis of width d_in = 8",
+    ),
+    "a zero decoder column": (
+        lambda: sae.recovery(torch.eye(4, dtype=F), torch.zeros(4, 3, dtype=F)),
+        "D: expected nonzero decoder columns",
+    ),
+    "s above n": (lambda: sae.SparseMixture(4, 3, 5), "s: expected at most n = 4"),
+    "negative noise": (lambda: sae.SparseMixture(4, 3, 2, noise=-1.0), "noise: "),
+}
+
+
+@pytest.mark.parametrize("label", list(BAD))
+def test_bad_input(label):
+    call, start = BAD[label]
+    with pytest.raises((ValueError, TypeError)) as info:
+        call()
+    assert str(info.value).startswith(start), str(info.value)
