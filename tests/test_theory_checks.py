@@ -260,3 +260,23 @@ def test_c15_fails_an_exponential_error_a_wrong_rate_or_pgd_not_pcs():
     assert check({**ok, "cells": raw})
     assert check({**ok, "slope": -0.5}) and check({**ok, "pgd_gap": 1e-6})
     assert check({**ok, "cells": [{**c, "in_regime": False} for c in cells]})  # nothing tested is a failure
+
+
+# --- SAE bridge: each check passes its own quick results and fails doctored ones ------------
+
+SAE_DOCTORS = {
+    "sae_c1_prox_identities": lambda r: r["vector"].update(abstopk=0.1),
+    "sae_c2_one_step": lambda r: r["worst"].update(topk=1e-6),
+    "sae_c3_sign_structure": lambda r: r.update(topk_odd=True),
+    "sae_c14_nmse_conventions": lambda r: r["rows"][0].update(raw=r["rows"][0]["centred"]),
+}
+
+
+@pytest.mark.parametrize("name", list(SAE_DOCTORS))
+def test_sae_checks_pass_then_fail_doctored(name):
+    module = load(name)
+    cfg = dataclasses.replace(module.Config(), **module.QUICK)
+    results = module.compute(cfg, np.random.default_rng(0))
+    assert module.check(results) == []
+    SAE_DOCTORS[name](results)
+    assert module.check(results)
