@@ -251,3 +251,28 @@ def plot_tomography_scaling(rows: Sequence[dict], out_dir, stem: str, title: str
         ax.grid(True, which="both", alpha=0.3)
     fig.suptitle(title)
     return save_figure(fig, out_dir, stem)
+
+
+def plot_method_bars(
+    rows: Sequence[dict], metrics: Sequence[str], group: str, method: str, out_dir, stem: str, title: str
+) -> list[Path]:
+    """One panel per metric: the mean (and the spread over rows, as error bars) of every
+    ``method`` value in every ``group`` value (e.g. activation within width P)."""
+    fig, axes = new_figure(len(metrics), width=3.6)
+    groups = sorted({r[group] for r in rows})
+    methods = sorted({r[method] for r in rows})
+    width = 0.8 / len(methods)
+    for ax, metric in zip(axes, metrics, strict=True):
+        for i, m in enumerate(methods):
+            values = [[r[metric] for r in rows if r[group] == g and r[method] == m] for g in groups]
+            means = [np.mean(v) for v in values]
+            spread = [np.std(v) for v in values]
+            ax.bar(np.arange(len(groups)) + i * width, means, width, yerr=spread, label=m, capsize=3)
+        ax.set_xticks(
+            np.arange(len(groups)) + width * (len(methods) - 1) / 2, [f"{group} = {g}" for g in groups]
+        )
+        ax.set_title(metric, fontsize=9)
+        ax.grid(True, axis="y", alpha=0.3)
+    axes[0].legend(fontsize=7)
+    fig.suptitle(title)
+    return save_figure(fig, out_dir, stem)

@@ -280,3 +280,16 @@ def test_sae_checks_pass_then_fail_doctored(name):
     assert module.check(results) == []
     SAE_DOCTORS[name](results)
     assert module.check(results)
+
+
+def test_c5_fragmentation_rules_fail_when_topk_does_not_split_or_abstopk_does():
+    check = load("sae_c5_fragmentation").check
+    ok = {
+        "n": 32, "nmse_topk_n": 0.27, "nmse_abstopk_n": 0.17, "atoms_topk_2n": 1.25, "atoms_abstopk_2n": 1.0,
+        "antipodal_topk_2n": 9.0, "antipodal_abstopk_2n": 0.0,
+        "thresholds": {"topk_atoms_min": 1.0, "antipodal_fraction": 0.1, "abstopk_atoms_max": 1.15},
+    }  # fmt: skip
+    assert check(ok) == []
+    assert check({**ok, "nmse_abstopk_n": 0.3})
+    assert check({**ok, "atoms_topk_2n": 0.9, "antipodal_topk_2n": 1.0})  # TopK not fragmenting
+    assert check({**ok, "atoms_abstopk_2n": 1.5})  # AbsTopK fragmenting too
