@@ -3,16 +3,12 @@
 
 With prox_{lam R}(u) = argmin_z (1/2) ||z - u||^2 + lam R(z):
 
-=============================  =====================================  ======================
-R(z)                           prox_{lam R}(u)                        SAE activation
-=============================  =====================================  ======================
-||z||_1 + iota{z >= 0}         max(u - lam, 0)                        ReLU (shifted)
-||z||_1                        sign(u) max(|u| - lam, 0)              signed soft threshold
-||z||_0 + iota{z >= 0}         u 1[u > sqrt(2 lam)]                   JumpReLU
-||z||_0                        u 1[|u| > sqrt(2 lam)]                 signed JumpReLU
-iota{||z||_0 <= k, z >= 0}     the k largest entries, then >= 0       TopK
-iota{||z||_0 <= k}             the k largest |entries|, signed        AbsTopK
-=============================  =====================================  ======================
+- ||z||_1 + iota{z >= 0}: max(u - lam, 0), the (shifted) ReLU;
+- ||z||_1: sign(u) max(abs(u) - lam, 0), the signed soft threshold;
+- ||z||_0 + iota{z >= 0}: u 1[u > sqrt(2 lam)], JumpReLU;
+- ||z||_0: u 1[abs(u) > sqrt(2 lam)], the signed JumpReLU;
+- iota{||z||_0 <= k, z >= 0}: the k largest entries, then >= 0, TopK;
+- iota{||z||_0 <= k}: the k largest magnitudes with their signs, AbsTopK.
 
 Every function takes leading batch axes (the last axis holds the P latents) and a ``lam``
 that broadcasts against ``u`` (one per latent, or per sample and latent). Ties follow the
@@ -60,7 +56,7 @@ def _check_u(u, name: str = "u") -> torch.Tensor:
 
 
 def soft_threshold(u, lam, *, nonnegative: bool = False) -> torch.Tensor:
-    """prox of lam ||z||_1: sign(u) max(|u| - lam, 0); ``nonnegative``: max(u - lam, 0) (ReLU)."""
+    """prox of lam ||z||_1: sign(u) max(abs(u) - lam, 0); ``nonnegative``: max(u - lam, 0) (ReLU)."""
     u = _check_u(u)
     lam = _check_lam(lam, u)
     if nonnegative:
@@ -97,7 +93,7 @@ def _sum_to(t: torch.Tensor, shape) -> torch.Tensor:
 
 
 def hard_threshold(u, lam, *, nonnegative: bool = False) -> torch.Tensor:
-    """prox of lam ||z||_0: u 1[|u| > sqrt(2 lam)]; ``nonnegative``: u 1[u > sqrt(2 lam)]
+    """prox of lam ||z||_0: u 1[abs(u) > sqrt(2 lam)]; ``nonnegative``: u 1[u > sqrt(2 lam)]
     (JumpReLU with threshold sqrt(2 lam)). At the threshold the minimiser 0 is returned."""
     u = _check_u(u)
     theta = torch.sqrt(2 * _check_lam(lam, u))

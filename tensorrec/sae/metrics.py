@@ -25,8 +25,8 @@ def unit_atoms(D: torch.Tensor) -> torch.Tensor:
 
 
 def recovery(V: torch.Tensor, D: torch.Tensor, tau: float = 0.9) -> dict:
-    """FRR+ (max_j C_ij > tau), FRR_abs (max_j |C_ij| > tau), FRR_both (both poles have an
-    atom), atoms per axis (mean #{j : |C_ij| > tau}) and antipodal pairs (#{j < j' :
+    """FRR+ (max_j C_ij > tau), FRR_abs (max_j abs(C_ij) > tau), FRR_both (both poles have an
+    atom), atoms per axis (mean #{j : abs(C_ij) > tau}) and antipodal pairs (#{j < j' :
     cos(d_j, d_j') < -tau}), with C = V D the n x P cosines."""
     atoms = unit_atoms(D).to(V.dtype)
     C = V @ atoms
@@ -51,7 +51,7 @@ def sparsity(z: torch.Tensor) -> dict:
 
 
 def mcs_consistency(D_a: torch.Tensor, D_b: torch.Tensor, threshold: float = 0.9) -> float:
-    """The fraction of atoms of A whose best |cosine| with an atom of B exceeds ``threshold``."""
+    """The fraction of atoms of A whose best absolute cosine with an atom of B exceeds ``threshold``."""
     cos = (unit_atoms(D_a).mT @ unit_atoms(D_b)).abs()
     return float((cos.max(dim=1).values > threshold).double().mean())
 

@@ -115,7 +115,7 @@ class SAE(nn.Module):
         return self.decode(z), z
 
     def loss(self, x: torch.Tensor) -> torch.Tensor:
-        """(1/2) mean ||x - x_hat||^2, plus l1 mean |z|_1 (ReLU) or l0 mean ||z||_0 through the
+        """(1/2) mean ||x - x_hat||^2, plus l1 mean ||z||_1 (ReLU) or l0 mean ||z||_0 through the
         JumpReLU threshold's straight-through gradient (JumpReLU)."""
         x_hat, z = self(x)
         value = 0.5 * ((x - x_hat) ** 2).sum(-1).mean()
