@@ -269,6 +269,7 @@ SAE_DOCTORS = {
     "sae_c2_one_step": lambda r: r["worst"].update(topk=1e-6),
     "sae_c3_sign_structure": lambda r: r.update(topk_odd=True),
     "sae_c14_nmse_conventions": lambda r: r["rows"][0].update(raw=r["rows"][0]["centred"]),
+    "sae_c7_l0_exact": lambda r: r["rows"][-1].update(violations=3),
 }
 
 
