@@ -195,7 +195,7 @@ def test_a_check_reuses_the_trials_its_experiment_computed(tmp_path, monkeypatch
     assert (tmp_path / "_trials" / "tt_tucker_sensing.jsonl").exists()
 
 
-# --- tomography step 0: each check passes its own quick results and fails doctored ones -----
+# --- exact checks (tomography, SAE): each passes its own quick results, fails doctored ones --
 
 EXACT_DOCTORS = {
     "tomo_c1_stabilizer_design": lambda r: r["rows"][0]["defects"].update({4: 0.0}),  # "a 4-design"
@@ -207,11 +207,16 @@ EXACT_DOCTORS = {
     "tomo_c5_least_squares_shadow": lambda r: r.update(step=1e-6),
     "tomo_c6_third_moment": lambda r: r.update(max_ratio=3.2),
     "tomo_c14_local_sic_conditioning": lambda r: r["rows"][-1].update(condition=3.0),
+    "sae_c1_prox_identities": lambda r: r["vector"].update(abstopk=0.1),
+    "sae_c2_one_step": lambda r: r["worst"].update(topk=1e-6),
+    "sae_c3_sign_structure": lambda r: r.update(topk_odd=True),
+    "sae_c14_nmse_conventions": lambda r: r["rows"][0].update(raw=r["rows"][0]["centred"]),
+    "sae_c7_l0_exact": lambda r: r["rows"][-1].update(violations=3),
 }
 
 
 @pytest.mark.parametrize("name", list(EXACT_DOCTORS))
-def test_tomography_identity_checks_pass_then_fail_doctored(name):
+def test_exact_checks_pass_their_quick_results_then_fail_doctored_ones(name):
     module = load(name)
     cfg = dataclasses.replace(module.Config(), **module.QUICK)
     results = module.compute(cfg, np.random.default_rng(0))
@@ -260,27 +265,6 @@ def test_c15_fails_an_exponential_error_a_wrong_rate_or_pgd_not_pcs():
     assert check({**ok, "cells": raw})
     assert check({**ok, "slope": -0.5}) and check({**ok, "pgd_gap": 1e-6})
     assert check({**ok, "cells": [{**c, "in_regime": False} for c in cells]})  # nothing tested is a failure
-
-
-# --- SAE bridge: each check passes its own quick results and fails doctored ones ------------
-
-SAE_DOCTORS = {
-    "sae_c1_prox_identities": lambda r: r["vector"].update(abstopk=0.1),
-    "sae_c2_one_step": lambda r: r["worst"].update(topk=1e-6),
-    "sae_c3_sign_structure": lambda r: r.update(topk_odd=True),
-    "sae_c14_nmse_conventions": lambda r: r["rows"][0].update(raw=r["rows"][0]["centred"]),
-    "sae_c7_l0_exact": lambda r: r["rows"][-1].update(violations=3),
-}
-
-
-@pytest.mark.parametrize("name", list(SAE_DOCTORS))
-def test_sae_checks_pass_then_fail_doctored(name):
-    module = load(name)
-    cfg = dataclasses.replace(module.Config(), **module.QUICK)
-    results = module.compute(cfg, np.random.default_rng(0))
-    assert module.check(results) == []
-    SAE_DOCTORS[name](results)
-    assert module.check(results)
 
 
 def test_c5_fragmentation_rules_fail_when_topk_does_not_split_or_abstopk_does():
