@@ -140,3 +140,43 @@ def test_bad_input(label):
     with pytest.raises((ValueError, TypeError)) as info:
         call()
     assert str(info.value).startswith(start), str(info.value)
+
+
+def test_group_bias_adaptation_follows_the_rule():
+    gba = sae.GroupBiasAdaptation(
+        6, groups=3, htf=0.5, ltf=0.02, gamma_plus=0.1, gamma_minus=0.5, every=2, rng=0
+    )
+    assert sorted(set(gba.taf.tolist())) == pytest.approx([0.02, 0.1, 0.5])  # geometric TAFs
+    pre = torch.full((10, 6), -1.0, dtype=F)
+    pre[:, 0] = 0.8  # fires on every sample: above any TAF
+    pre[:9, 1] = -0.5
+    pre[9, 1] = 0.4  # fires once in 10: 0.1
+    gba.observe(pre[:5])
+    gba.observe(pre[5:])
+    bias = torch.zeros(6, dtype=F)
+    report = gba.adapt(bias)
+    freqs = report["frequencies"]
+    assert freqs[0] == 1.0 and freqs[1] == pytest.approx(0.1) and gba.samples == 0  # reset
+    assert bias[0] == pytest.approx(-0.4)  # more selective by gamma_minus * peak 0.8
+    expected_1 = -0.5 * 0.4 if gba.taf[1] < 0.1 else 0.0
+    assert bias[1] == pytest.approx(expected_1)
+    dead = [m for m in range(2, 6)]
+    group_mean = {g: [] for g in range(3)}
+    for m, r in ((0, 0.8), (1, 0.4)):
+        group_mean[int(gba.group[m])].append(r)
+    for m in dead:  # dead neurons move up by gamma_plus times their group's mean positive peak
+        peaks = group_mean[int(gba.group[m])]
+        assert bias[m] == pytest.approx(min(0.1 * (sum(peaks) / len(peaks)) if peaks else 0.0, 0.0))
+    bias.fill_(-0.99)
+    gba.observe(torch.full((4, 6), 5.0, dtype=F))
+    gba.adapt(bias)
+    assert float(bias.min()) == -1.0  # clamped to the bias range
+
+
+def test_training_with_bias_adaptation_freezes_the_bias_gradient():
+    data = sae.SparseMixture(32, 16, 2, sign_mode="pos", held_out=100, rng=0)
+    model = sae.SAE(16, 64, "relu", tied=True, rng=1)
+    gba = sae.GroupBiasAdaptation(64, groups=4, htf=0.2, ltf=0.01, every=5, rng=2)
+    out = sae.train(model, data, 20, batch=64, rng=3, adaptation=gba)
+    assert len(out["adaptation"]) == 4 and not model.b_enc.requires_grad
+    assert float(model.b_enc.max()) <= 0.0 and float(model.b_enc.min()) >= -1.0

@@ -3,7 +3,18 @@ activations are the core's proxes (:mod:`tensorrec.optim.thresholds`), the decod
 the Oblique manifold, and the data are synthetic mixtures with a known dictionary."""
 
 from tensorrec.sae.data import SparseMixture
+from tensorrec.sae.gba import GroupBiasAdaptation
 from tensorrec.sae.metrics import mcs_consistency, nmse, recovery, sparsity, unit_atoms
 from tensorrec.sae.model import SAE, train
 
-__all__ = ["SparseMixture", "SAE", "train", "nmse", "recovery", "sparsity", "mcs_consistency", "unit_atoms"]
+__all__ = [
+    "SparseMixture",
+    "SAE",
+    "train",
+    "GroupBiasAdaptation",
+    "nmse",
+    "recovery",
+    "sparsity",
+    "mcs_consistency",
+    "unit_atoms",
+]

@@ -154,10 +154,13 @@ def _step(u, theta, bandwidth):
 
 
 def train(sae: SAE, data, steps: int, *, batch: int = 512, lr: float = 1e-3, rng: RngLike = None,
-          progress: bool = False) -> dict:  # fmt: skip
+          adaptation=None, progress: bool = False) -> dict:  # fmt: skip
     """Train ``sae`` on fresh batches of ``data`` (``data.sample(batch, rng)``) with geoopt's
     RiemannianAdam (Adam on the Euclidean parameters, Riemannian Adam on a Riemannian
-    decoder); a projected decoder is renormalised after every step. Returns the loss history."""
+    decoder); a projected decoder is renormalised after every step. With ``adaptation`` (a
+    :class:`~tensorrec.sae.GroupBiasAdaptation`) the encoder bias gets no gradient: the rule
+    sets it from the pre-activations every ``adaptation.every`` steps (paper E's training).
+    Returns the loss history (and the adaptation reports)."""
     import geoopt
     from tqdm.auto import tqdm
 
@@ -165,9 +168,11 @@ def train(sae: SAE, data, steps: int, *, batch: int = 512, lr: float = 1e-3, rng
 
     steps = check_positive_int("steps", steps)
     gen = as_generator(rng)
-    opt = geoopt.optim.RiemannianAdam(sae.parameters(), lr=lr)
+    if adaptation is not None:
+        sae.b_enc.requires_grad_(False)
+    opt = geoopt.optim.RiemannianAdam([p for p in sae.parameters() if p.requires_grad], lr=lr)
     dtype = sae.b_dec.dtype
-    history = []
+    history, reports = [], []
     for _ in tqdm(range(steps), disable=not progress, desc="SAE"):
         x = data.sample(batch, gen).to(dtype)
         opt.zero_grad()
@@ -177,7 +182,12 @@ def train(sae: SAE, data, steps: int, *, batch: int = 512, lr: float = 1e-3, rng
         if sae.decoder_mode == "projected":
             sae.renormalize()
         history.append(float(loss.detach()))
-    return {"loss": history}
+        if adaptation is not None:
+            with torch.no_grad():
+                adaptation.observe(sae.pre_activation(x))
+            if adaptation.steps >= adaptation.every:
+                reports.append(adaptation.adapt(sae.b_enc))
+    return {"loss": history, "adaptation": reports}
 
 
 __all__ = ["SAE", "train", "ACTIVATIONS", "DECODERS"]
