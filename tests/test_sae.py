@@ -180,3 +180,13 @@ def test_training_with_bias_adaptation_freezes_the_bias_gradient():
     out = sae.train(model, data, 20, batch=64, rng=3, adaptation=gba)
     assert len(out["adaptation"]) == 4 and not model.b_enc.requires_grad
     assert float(model.b_enc.max()) <= 0.0 and float(model.b_enc.min()) >= -1.0
+
+
+def test_the_output_scale_multiplies_each_latent_before_decoding():
+    model = sae.SAE(6, 10, "topk", k=2, output_scale=True, dtype=F, rng=0)
+    with torch.no_grad():
+        model.scale.copy_(torch.arange(1.0, 11.0, dtype=F))
+    z = torch.zeros(1, 10, dtype=F)
+    z[0, 3] = 2.0
+    assert torch.allclose(model.decode(z)[0], 2.0 * 4.0 * model.W_dec.detach()[:, 3])
+    assert sae.SAE(6, 10, "topk", k=2, rng=0).scale is None

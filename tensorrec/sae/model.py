@@ -46,11 +46,13 @@ class SAE(nn.Module):
     decoder : {"riemannian", "projected"}
     steps : int
         Proximal steps of the encoder (1: a standard SAE).
+    output_scale : bool
+        A learned per-latent output scale a_m (paper E's tied SAE, spec 7.3).
     """
 
     def __init__(self, d_in: int, d_sae: int, activation: str = "topk", *, k: int | None = None,
                  l1: float = 0.0, l0: float = 0.0, threshold: float = 0.01, bandwidth: float = 0.01,
-                 tied: bool = False, decoder: str = "riemannian", steps: int = 1,
+                 tied: bool = False, decoder: str = "riemannian", steps: int = 1, output_scale: bool = False,
                  dtype=torch.float32, rng: RngLike = None):  # fmt: skip
         super().__init__()
         self.d_in, self.d_sae = check_positive_int("d_in", d_in), check_positive_int("d_sae", d_sae)
@@ -74,6 +76,7 @@ class SAE(nn.Module):
         self.W_enc = None if tied else nn.Parameter(D.clone())
         self.b_enc = nn.Parameter(torch.zeros(d_sae, dtype=dtype))
         self.b_dec = nn.Parameter(torch.zeros(d_in, dtype=dtype))
+        self.scale = nn.Parameter(torch.ones(d_sae, dtype=dtype)) if output_scale else None
         if activation == "jumprelu":
             self.log_threshold = nn.Parameter(torch.full((d_sae,), math.log(threshold), dtype=dtype))
         self._v = None  # the power-iteration warm start for steps > 1
@@ -108,7 +111,8 @@ class SAE(nn.Module):
         return z
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
-        return z @ self.W_dec.mT + self.b_dec
+        """D z + b_dec (D (a * z) + b_dec with ``output_scale``: paper E's per-neuron a_m)."""
+        return (z if self.scale is None else z * self.scale) @ self.W_dec.mT + self.b_dec
 
     def forward(self, x: torch.Tensor):
         z = self.encode(x)
