@@ -28,39 +28,42 @@ def fragmentation_trials(
     lr: float = 1e-3,
     decoder: str = "riemannian",
     held_out: int = 20_000,
+    encoder_steps=(1,),
 ) -> list[dict]:
     """Train TopK-style SAEs (k = s) of every width P and activation on ``SparseMixture(n, d,
-    s)`` data for ``seeds`` seeds (benchmarks B1/B2, claims 5 and 6); one row per run with the
-    metrics of :mod:`tensorrec.sae.metrics` on the held-out set (tau = 0.9) and ``seconds``."""
+    s)`` data for ``seeds`` seeds (benchmarks B1/B2, claims 5 and 6), with encoders of every
+    number of proximal steps in ``encoder_steps`` (B8); one row per run with the metrics of
+    :mod:`tensorrec.sae.metrics` on the held-out set (tau = 0.9) and ``seconds``."""
     base = int(as_generator(rng).integers(2**63))
     rows = []
-    for seed in range(seeds):
-        for P in widths:
-            for activation in activations:
+    runs = [
+        (seed, P, a, T) for seed in range(seeds) for P in widths for a in activations for T in encoder_steps
+    ]
+    for seed, P, activation, T in runs:
 
-                def run(seed=seed, P=P, activation=activation) -> dict:
-                    t0 = time.perf_counter()
-                    gen = np.random.default_rng([base, seed])
-                    data = SparseMixture(n, d, s, sign_mode=sign_mode, held_out=held_out, rng=gen)
-                    model = SAE(
-                        d, P, activation, k=s, decoder=decoder, rng=np.random.default_rng([base, seed, P])
-                    )
-                    history = train(
-                        model, data, steps, batch=batch, lr=lr, rng=np.random.default_rng([base, seed, P, 1])
-                    )
-                    with torch.no_grad():
-                        x = data.held_out_x.float()
-                        x_hat, z = model(x)
-                    return {
-                        "seed": seed, "P": P, "activation": activation, "sign_mode": sign_mode, "n": n,
-                        **{f"nmse_{k}": v for k, v in nmse(x.double(), x_hat.double()).items()},
-                        **sparsity(z), **recovery(data.V, model.W_dec.detach().double()),
-                        "final_loss": history["loss"][-1], "seconds": time.perf_counter() - t0,
-                    }  # fmt: skip
+        def run(seed=seed, P=P, activation=activation, T=T) -> dict:
+            t0 = time.perf_counter()
+            gen = np.random.default_rng([base, seed])
+            data = SparseMixture(n, d, s, sign_mode=sign_mode, held_out=held_out, rng=gen)
+            model = SAE(
+                d, P, activation, k=s, decoder=decoder, steps=T, rng=np.random.default_rng([base, seed, P])
+            )
+            history = train(
+                model, data, steps, batch=batch, lr=lr, rng=np.random.default_rng([base, seed, P, 1])
+            )
+            with torch.no_grad():
+                x = data.held_out_x.float()
+                x_hat, z = model(x)
+            return {
+                "seed": seed, "P": P, "activation": activation, "sign_mode": sign_mode, "n": n, "T": T,
+                **{f"nmse_{k}": v for k, v in nmse(x.double(), x_hat.double()).items()},
+                **sparsity(z), **recovery(data.V, model.W_dec.detach().double()),
+                "final_loss": history["loss"][-1], "seconds": time.perf_counter() - t0,
+            }  # fmt: skip
 
-                key = f"fragmentation/{sign_mode}/n{n}d{d}s{s}/P{P}/{activation}/seed{seed}/base{base}"
-                key += f"/steps{steps}/batch{batch}/lr{lr}/{decoder}"
-                rows.append(logged_trial(log, key, run))
+        key = f"fragmentation/{sign_mode}/n{n}d{d}s{s}/P{P}/{activation}/seed{seed}/base{base}"
+        key += f"/steps{steps}/batch{batch}/lr{lr}/{decoder}" + (f"/T{T}" if T != 1 else "")
+        rows.append(logged_trial(log, key, run))
     return rows
 
 
