@@ -1,6 +1,7 @@
 """Tomography step 1: MPS/MPO on the TT format against dense computations, Hermitian
 rounding, and the estimators as compositions of the core (tomography spec 1.4, 3-4.1)."""
 
+import itertools
 import math
 
 import pytest
@@ -48,8 +49,13 @@ def test_w_and_aklt_states():
     )
     aklt = M.aklt(5)
     assert aklt.ranks == (2, 2, 2, 2) and abs(aklt.norm() - 1) < 1e-14
-    # total S^z = 0 sector is not forced with open ends, but every amplitude is a bond-2 product
-    assert M.to_vector(aklt).shape == (3**5,)
+    # hidden antiferromagnetic order: the nonzero spins (index 0 = +1, 2 = -1) of every basis
+    # state with a nonzero amplitude alternate, whatever zeros lie between them
+    psi = M.to_vector(aklt).reshape((3,) * 5)
+    for config in itertools.product(range(3), repeat=5):
+        spins = [c for c in config if c != 1]
+        alternating = all(a != b for a, b in zip(spins, spins[1:], strict=False))
+        assert alternating or abs(complex(psi[config])) < 1e-14
 
 
 def test_mpo_trace_expectations_and_born_probabilities_equal_dense():

@@ -4,8 +4,6 @@ density matrix (Hermitian, PSD, trace one). Complex states are complex128 by def
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import torch
 
@@ -72,14 +70,6 @@ def density(state) -> torch.Tensor:
     return torch.outer(state, state.conj()) if state.ndim == 1 else state
 
 
-def n_sites(N: int, d: int, name: str = "state") -> int:
-    """n with d^n = N, else an error naming ``name``."""
-    n = round(math.log(N, d)) if N > 1 else 0
-    if d**n != N:
-        raise ValueError(f"{name}: expected dimension d^n for d = {d}, got {N}")
-    return n
-
-
 def pure_components(state, rng: RngLike, shots: int) -> tuple[torch.Tensor, np.ndarray]:
     """(vectors, which): the eigenvectors of the state and, for each of ``shots`` copies, the
     index of the pure component it is drawn from (probability = eigenvalue)."""
@@ -97,5 +87,4 @@ __all__ = [
     "random_mixed_state",
     "check_state",
     "density",
-    "n_sites",
 ]
