@@ -16,40 +16,20 @@ import dataclasses
 
 from tensorrec.plotting import plot_method_bars
 from tensorrec.runner import script_main
-from tensorrec.studies.sae import fragmentation_trials
+from tensorrec.studies.sae import FRAGMENTATION_QUICK, FRAGMENTATION_STUDY, FragmentationSetup, setup_trials
 
 
 @dataclasses.dataclass(frozen=True)
-class Config:
-    n: int = 64
-    d: int = 32
-    s: int = 3
-    seeds: int = 3
-    steps: int = 4000
-    batch: int = 512
-    lr: float = 1e-3
+class Config(FragmentationSetup):
+    pass
 
 
-QUICK = {"n": 32, "d": 16, "seeds": 2, "steps": 800, "batch": 256, "lr": 5e-3}
-STUDY = "sae_fragmentation"
+QUICK = FRAGMENTATION_QUICK
+STUDY = FRAGMENTATION_STUDY
 
 
 def compute(cfg: Config, rng, log) -> dict:
-    widths, activations = (cfg.n, 2 * cfg.n), ("topk", "abstopk")
-    rows = fragmentation_trials(
-        cfg.n,
-        cfg.d,
-        cfg.s,
-        widths,
-        activations,
-        cfg.seeds,
-        rng,
-        log,
-        steps=cfg.steps,
-        batch=cfg.batch,
-        lr=cfg.lr,
-        held_out=4000,
-    )
+    rows = setup_trials(cfg, rng, log, (cfg.n, 2 * cfg.n))
     for r in rows:
         r["antipodal_per_axis"] = r["antipodal_pairs"] / r["n"]
     return {"rows": rows}

@@ -17,31 +17,20 @@ import dataclasses
 
 from tensorrec.plotting import plot_method_bars
 from tensorrec.runner import script_main
-from tensorrec.studies.sae import fragmentation_trials
+from tensorrec.studies.sae import FRAGMENTATION_QUICK, FRAGMENTATION_STUDY, FragmentationSetup, setup_trials
 
 
 @dataclasses.dataclass(frozen=True)
-class Config:
-    n: int = 64
-    d: int = 32
-    s: int = 3
-    seeds: int = 3
-    steps: int = 4000
-    batch: int = 512
-    lr: float = 1e-3
+class Config(FragmentationSetup):
     unroll: tuple[int, ...] = (1, 2, 4)
 
 
-QUICK = {"n": 32, "d": 16, "seeds": 1, "steps": 600, "batch": 256, "lr": 5e-3}
-STUDY = "sae_fragmentation"
+QUICK = {**FRAGMENTATION_QUICK, "seeds": 1, "steps": 600}
+STUDY = FRAGMENTATION_STUDY
 
 
 def compute(cfg: Config, rng, log) -> dict:
-    rows = fragmentation_trials(
-        cfg.n, cfg.d, cfg.s, (2 * cfg.n,), ("topk", "abstopk"), cfg.seeds, rng, log, steps=cfg.steps,
-        batch=cfg.batch, lr=cfg.lr, held_out=4000, encoder_steps=cfg.unroll,
-    )  # fmt: skip
-    return {"rows": rows}
+    return {"rows": setup_trials(cfg, rng, log, (2 * cfg.n,), encoder_steps=cfg.unroll)}
 
 
 def plot(results: dict, out_dir):

@@ -26,46 +26,22 @@ import dataclasses
 import numpy as np
 
 from tensorrec.runner import script_main
-from tensorrec.studies.sae import fragmentation_trials
+from tensorrec.studies.sae import FRAGMENTATION_QUICK, FRAGMENTATION_STUDY, FragmentationSetup, setup_trials
 
 
 @dataclasses.dataclass(frozen=True)
-class Config:
-    n: int = 64
-    d: int = 32
-    s: int = 3
-    seeds: int = 3
-    steps: int = 4000
-    batch: int = 512
-    lr: float = 1e-3
+class Config(FragmentationSetup):
     topk_atoms_min: float = 1.3
     antipodal_fraction: float = 0.2
     abstopk_atoms_max: float = 1.1
 
 
-QUICK = {
-    "n": 32, "d": 16, "seeds": 2, "steps": 800, "batch": 256, "lr": 5e-3,
-    "topk_atoms_min": 1.0, "antipodal_fraction": 0.1, "abstopk_atoms_max": 1.15,
-}  # fmt: skip
-STUDY = "sae_fragmentation"
+QUICK = {**FRAGMENTATION_QUICK, "topk_atoms_min": 1.0, "antipodal_fraction": 0.1, "abstopk_atoms_max": 1.15}
+STUDY = FRAGMENTATION_STUDY
 
 
 def compute(cfg: Config, rng, log) -> dict:
-    widths, activations = (cfg.n, 2 * cfg.n), ("topk", "abstopk")
-    rows = fragmentation_trials(
-        cfg.n,
-        cfg.d,
-        cfg.s,
-        widths,
-        activations,
-        cfg.seeds,
-        rng,
-        log,
-        steps=cfg.steps,
-        batch=cfg.batch,
-        lr=cfg.lr,
-        held_out=4000,
-    )
+    rows = setup_trials(cfg, rng, log, (cfg.n, 2 * cfg.n))
 
     def mean(P, activation, metric):
         return float(np.mean([r[metric] for r in rows if r["P"] == P and r["activation"] == activation]))

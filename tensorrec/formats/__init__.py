@@ -1,7 +1,7 @@
 """Layer 3: tensor formats in canonical form (Tucker, tensor train = MPS/MPO, LPDO)."""
 
 from tensorrec.formats.base import Format, FormatMixin, stack, unstack
-from tensorrec.formats.fused import fuse, unfuse
+from tensorrec.formats.fused import fuse, fused_identity, unfuse
 from tensorrec.formats.interop import from_tensorly, to_tensorly
 from tensorrec.formats.lpdo import LPDO
 from tensorrec.formats.paired import PairedRankOne
@@ -19,6 +19,7 @@ __all__ = [
     "LPDO",
     "fuse",
     "unfuse",
+    "fused_identity",
     "check_tucker_ranks",
     "check_tt_ranks",
     "mode_product",

@@ -32,4 +32,13 @@ def unfuse(x: torch.Tensor, d: int, n: int) -> torch.Tensor:
     return t.permute(order).reshape(*batch, d**n, d**n)
 
 
-__all__ = ["fuse", "unfuse"]
+def fused_identity(n: int, d: int, dtype=torch.complex128) -> torch.Tensor:
+    """The identity on n qudits in the fused layout (so tr X = sum(identity * X))."""
+    eye = torch.eye(d, dtype=dtype).reshape(-1)
+    out = eye
+    for _ in range(n - 1):
+        out = torch.tensordot(out, eye, dims=0)
+    return out
+
+
+__all__ = ["fuse", "unfuse", "fused_identity"]

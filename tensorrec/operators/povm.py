@@ -152,15 +152,14 @@ __all__ = ["fuse", "unfuse", "RankOnePOVM", "ProductPOVM", "check_complete", "co
 @register(KroneckerRows, LPDO)
 def _kronecker_lpdo(rows: KroneckerRows, x: LPDO) -> torch.Tensor:
     """y_k = <A_k, Tr_kappa Psi Psi^H> for Kronecker rows on the fused legs, by one sweep of
-    (m, r, r) transfer matrices over Psi's cores: per site the core pair is contracted once
-    into T[(s, s'), (a, c, u, v)] (no m), then every row is one (d^2) x (r^4) product and one
-    batched (r^2) x (r^2) matvec: O(m n (d^2 r^4)), no dense rho."""
+    (m, r^2) transfer vectors over rho's MPO cores (LPDO.cores: the pair of Psi's cores, formed
+    once per site, no m): every row is one (d^2) x (r^4) product and one batched (r^2) x (r^2)
+    matvec: O(m n d^2 r^4), no dense rho."""
     m = rows.vectors[0].shape[0]
     e = torch.ones((m, 1), dtype=x.dtype, device=x.device)
-    for a, core in zip(rows.vectors, x.purification.cores, strict=True):
-        r0, _, r1 = core.shape
-        c = core.reshape(r0, x.d, x.kappa, r1)
-        pair = contract("asku,ctkv->stacuv", c, c.conj()).reshape(x.d * x.d, r0 * r0 * r1 * r1)
-        w = (a.conj() @ pair).reshape(m, r0 * r0, r1 * r1)  # sum_(s,s') conj(A_k[s, s']) T
+    for a, core in zip(rows.vectors, x.cores(), strict=True):
+        R0, D2, R1 = core.shape
+        pair = core.permute(1, 0, 2).reshape(D2, R0 * R1)  # [(s, s'), ((a, c), (u, v))]
+        w = (a.conj() @ pair).reshape(m, R0, R1)  # sum_(s,s') conj(A_k[s, s']) T
         e = torch.bmm(e[:, None, :], w)[:, 0, :]
     return e[:, 0]

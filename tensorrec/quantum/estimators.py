@@ -37,13 +37,14 @@ import torch
 from tensorrec._backend import check_choice, check_positive_int, describe
 from tensorrec._random import RngLike, as_generator, randn
 from tensorrec.formats import LPDO, TTTensor
+from tensorrec.formats.fused import fused_identity
 from tensorrec.manifolds import Euclidean
 from tensorrec.operators import fuse, unfuse
 from tensorrec.optim import Problem, Result, proximal_gradient
 from tensorrec.quantum import mpo as mpo_ops
 from tensorrec.quantum.metrics import fidelity
 from tensorrec.quantum.outcomes import Outcomes
-from tensorrec.quantum.shadows import classical_shadow, project_density
+from tensorrec.quantum.shadows import classical_shadow, local_shadows, project_density
 from tensorrec.quantum.states import check_state, density
 from tensorrec.recovery import FormatObjective, MultinomialLoss, NormalEquations, minimize
 
@@ -60,6 +61,16 @@ def _dense_truth(truth, d: int):
         return None, mpo_ops.to_matrix(truth)
     truth = check_state(truth, "truth")
     return (truth, density(truth)) if truth.ndim == 1 else (None, truth)
+
+
+def _truth_metrics(truth, d: int, n: int, dense) -> dict:
+    """``frobenius`` and ``fidelity`` of an iterate (``dense(iterate)`` in the fused layout)."""
+    psi, rho = _dense_truth(truth, d)
+    target, reference = fuse(rho, d), psi if psi is not None else rho
+    return {
+        "frobenius": lambda x: float(torch.linalg.vector_norm(dense(x) - target)),
+        "fidelity": lambda x: fidelity(project_density(unfuse(dense(x), d, n)), reference),
+    }
 
 
 def estimate(
@@ -134,7 +145,7 @@ def estimate(
         mpo_ops.capped_bonds((d * d,) * n, bond_dim)  # a clear error for a bond the chain cannot have
     rank = None if rank is None else check_positive_int("rank", rank)
     shape = (d * d,) * n
-    ident = fuse(torch.eye(d**n, dtype=torch.complex128), d)
+    ident = fused_identity(n, d)
 
     def prox(v, mu):
         if format == "dense":
@@ -160,13 +171,7 @@ def estimate(
         stop = {"max_iter": 200, "rel_change": 1e-10} if stop is None else stop
     x0 = fuse(torch.as_tensor(x0), d) if torch.as_tensor(x0).shape == (d**n, d**n) else x0
 
-    metrics = {}
-    if truth is not None:
-        psi, rho = _dense_truth(truth, d)
-        target = fuse(rho, d)
-        metrics["frobenius"] = lambda x: float(torch.linalg.vector_norm(x - target))
-        reference = psi if psi is not None else rho
-        metrics["fidelity"] = lambda x: fidelity(project_density(unfuse(x, d, n)), reference)
+    metrics = {} if truth is None else _truth_metrics(truth, d, n, lambda x: x)
 
     problem = Problem(Euclidean(*shape, field="complex"), objective)
     result = proximal_gradient(problem, prox, x0, step=step, stop=stop, metrics=metrics)
@@ -207,7 +212,7 @@ def product_start(outcomes: Outcomes, ranks, rng: RngLike = 0) -> LPDO:
     the bond-``ranks`` manifold is blocked)."""
     povm = outcomes.povm
     d, n, phi = povm.d, povm.n, povm.local_vectors
-    local = (d + 1) * torch.einsum("ka,kb->kab", phi, phi.conj()) - torch.eye(d, dtype=phi.dtype)
+    local = local_shadows(povm)
     gen = as_generator(rng)
     bonds = (1, *ranks, 1)
     cores = []
@@ -254,13 +259,7 @@ def _factorized(outcomes: Outcomes, method: str, bond_dim, kappa, start, truth, 
         objective = FormatObjective(
             start, povm.operator(), _padded_frequencies(outcomes).to(torch.complex128)
         )
-    metrics = {}
-    if truth is not None:
-        psi, rho = _dense_truth(truth, d)
-        target = fuse(rho, d)
-        metrics["frobenius"] = lambda x: float(torch.linalg.vector_norm(x.to_dense() - target))
-        reference = psi if psi is not None else rho
-        metrics["fidelity"] = lambda x: fidelity(project_density(unfuse(x.to_dense(), d, n)), reference)
+    metrics = {} if truth is None else _truth_metrics(truth, d, n, lambda x: x.to_dense())
     # a relative step below 1e-5 moves the deviance by far less than its statistical spread
     stop = {"max_iter": 300, "rel_change": 1e-5} if stop is None else stop
     return minimize(

@@ -20,7 +20,7 @@ import torch
 
 from tensorrec._backend import as_tensor, check_positive_int, describe
 from tensorrec._random import RngLike, as_generator
-from tensorrec.formats import TTTensor
+from tensorrec.formats import LPDO, TTTensor
 from tensorrec.formats.contraction import contract
 from tensorrec.operators import KroneckerOperator, unfuse
 from tensorrec.quantum.states import DTYPE
@@ -72,13 +72,8 @@ def to_matrix(mpo: TTTensor) -> torch.Tensor:
 
 
 def mps_to_mpo(mps: TTTensor) -> TTTensor:
-    """rho = psi psi^H as an MPO of bond r^2: cores A(s) (x) conj(A(s'))."""
-    cores = []
-    for a in _check_mps(mps, "mps").cores:
-        c = torch.einsum("asb,ctd->acstbd", a, a.conj())
-        r0, d, r1 = a.shape
-        cores.append(c.reshape(r0 * r0, d * d, r1 * r1))
-    return TTTensor.from_cores(cores)
+    """rho = psi psi^H as an MPO of bond r^2: cores A(s) (x) conj(A(s')) (a kappa = 1 LPDO)."""
+    return LPDO(_check_mps(mps, "mps")).to_mpo()
 
 
 def trace(mpo: TTTensor) -> complex:
@@ -200,14 +195,7 @@ def random_mpo(n: int, d: int, bond_dim: int, rng: RngLike = None, *, purity_dim
     """A random mixed-state MPO (PSD, trace one) of bond ``bond_dim``^2: a locally purified
     MPS with an ancilla of dimension ``purity_dim`` per site, traced out (spec 1.3)."""
     k = check_positive_int("purity_dim", purity_dim)
-    purified = random_mps(n, d * k, bond_dim, rng)
-    cores = []
-    for a in purified.cores:
-        r0, _, r1 = a.shape
-        a = a.reshape(r0, d, k, r1)
-        c = torch.einsum("askb,ctkd->acstbd", a, a.conj()).reshape(r0 * r0, d * d, r1 * r1)
-        cores.append(c)
-    mpo = TTTensor.from_cores(cores)
+    mpo = LPDO.purified(k)(random_mps(n, d * k, bond_dim, rng)).to_mpo()
     last = mpo.cores[-1] / trace(mpo)
     return TTTensor((*mpo.cores[:-1], last), validate=False)
 

@@ -21,6 +21,7 @@ import torch
 from tensorrec._backend import check_positive_int
 from tensorrec._random import RngLike, as_generator, randn
 from tensorrec.formats import TTTensor
+from tensorrec.formats.fused import fused_identity
 from tensorrec.operators.povm import ProductPOVM, RankOnePOVM, fuse
 from tensorrec.quantum.outcomes import Outcomes, counts_to_outcomes
 from tensorrec.quantum.states import DTYPE, check_state, density, haar_unitary, pure_components
@@ -131,14 +132,23 @@ class ProductFamily(POVM):
             raise ValueError(f"outcomes: expected outcomes of {self!r}, got outcomes of {outcomes.povm!r}")
         return outcomes
 
+    @property
+    def local_effects(self) -> torch.Tensor:
+        """The local effects as rows a_k = w_k vec(phi_k phi_k^H) on a fused leg (K_loc x d^2)."""
+        phi = self.local_vectors
+        outer = torch.einsum("ka,kb->kab", phi, phi.conj()).reshape(-1, self.d**2)
+        return self.local_weights.to(DTYPE)[:, None] * outer
+
+    @property
+    def local_frame(self) -> torch.Tensor:
+        """F = sum_k a_k a_k^H: A*A of one site (d^2 x d^2)."""
+        a = self.local_effects
+        return a.mT @ a.conj()
+
     def gram(self, x: torch.Tensor) -> torch.Tensor:
         """A*A(X) for the full product POVM on a fused-layout X: the local frame map
         F = sum_k a_k a_k^H (a_k = w_k vec(phi_k phi_k^H)) on every leg (spec 3.3)."""
-        phi = self.local_vectors
-        a = self.local_weights.to(DTYPE)[:, None] * torch.einsum("ka,kb->kab", phi, phi.conj()).reshape(
-            -1, self.d**2
-        )
-        frame = a.mT @ a.conj()
+        frame = self.local_frame
         for v in range(self.n):
             x = torch.tensordot(frame, x, dims=([1], [v])).movedim(0, v)
         return x
@@ -146,19 +156,12 @@ class ProductFamily(POVM):
     @property
     def gram_norm(self) -> float:
         """The largest eigenvalue of A*A (on the identity: d^-n for a local 2-design)."""
-        phi = self.local_vectors
-        a = self.local_weights.to(DTYPE)[:, None] * torch.einsum("ka,kb->kab", phi, phi.conj()).reshape(
-            -1, self.d**2
-        )
-        return float(torch.linalg.eigvalsh(a.mT @ a.conj()).max()) ** self.n
+        return float(torch.linalg.eigvalsh(self.local_frame).max()) ** self.n
 
     def probabilities(self, state) -> torch.Tensor:
         """p over all K_loc^n outcomes, as a (K_loc,) * n tensor (mode products of the fused rho)."""
         rho = fuse(density(self._check_state(state)), self.d)
-        phi = self.local_vectors
-        local = self.local_weights.to(DTYPE)[:, None] * torch.einsum("ka,kb->kab", phi, phi.conj()).reshape(
-            -1, self.d**2
-        )
+        local = self.local_effects
         p = rho
         for v in range(self.n):
             p = torch.tensordot(local.conj(), p, dims=([1], [v])).movedim(0, v)
@@ -254,7 +257,7 @@ class GlobalFamily(POVM):
     def gram(self, x: torch.Tensor) -> torch.Tensor:
         """A*A(X) = alpha (X + tr(X) I) on a fused-layout X: exact for a 2-design (spec 2.2),
         the mean over the draw for Haar bases (spec 2.5)."""
-        ident = _fused_identity(self.n, self.d, x.dtype)
+        ident = fused_identity(self.n, self.d, x.dtype)
         return self.alpha * (x + torch.sum(ident * x) * ident)
 
     @property
@@ -432,15 +435,6 @@ def stabilizer_states(n: int) -> torch.Tensor:
                     nxt.append(w)
         frontier = nxt
     return torch.from_numpy(np.array(list(seen.values()))).to(DTYPE)
-
-
-def _fused_identity(n: int, d: int, dtype) -> torch.Tensor:
-    """The identity on n qudits in the fused layout (tr X = sum(ident * X))."""
-    eye = torch.eye(d, dtype=dtype).reshape(-1)
-    out = eye
-    for _ in range(n - 1):
-        out = torch.tensordot(out, eye, dims=0)
-    return out
 
 
 class HaarUniform(GlobalFamily):

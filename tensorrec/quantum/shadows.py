@@ -33,10 +33,16 @@ def classical_shadow(outcomes: Outcomes) -> torch.Tensor:
         frame = torch.einsum("k,ka,kb->ab", f.to(v.dtype), v, v.conj())
         return (N + 1) / povm.n_settings * frame - torch.eye(N, dtype=v.dtype)
     d, phi = povm.d, povm.local_vectors
-    local = (d + 1) * torch.einsum("ka,kb->kab", phi, phi.conj()) - torch.eye(d, dtype=phi.dtype)
-    local = local.reshape(phi.shape[0], d * d)
+    local = local_shadows(povm).reshape(phi.shape[0], d * d)
     rows = KroneckerOperator(tuple(local[outcomes.index[:, v]] for v in range(povm.n)))
     return unfuse(rows._adjoint(f.to(phi.dtype)), d, povm.n)
+
+
+def local_shadows(povm) -> torch.Tensor:
+    """(d + 1) phi_k phi_k^H - I for every local outcome of a product family (K_loc x d x d):
+    Phi^-1 of its effects, the single-site shadows."""
+    phi, d = povm.local_vectors, povm.d
+    return (d + 1) * torch.einsum("ka,kb->kab", phi, phi.conj()) - torch.eye(d, dtype=phi.dtype)
 
 
 def _simplex(values: torch.Tensor) -> torch.Tensor:
@@ -66,4 +72,4 @@ def project_pure(x) -> torch.Tensor:
     return project_density(x, rank=1)
 
 
-__all__ = ["classical_shadow", "project_density", "project_pure"]
+__all__ = ["classical_shadow", "local_shadows", "project_density", "project_pure"]

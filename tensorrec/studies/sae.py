@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import numpy as np
@@ -10,6 +11,35 @@ import torch
 from tensorrec._random import RngLike, as_generator
 from tensorrec.sae import SAE, SparseMixture, nmse, recovery, sparsity, train
 from tensorrec.studies._log import logged_trial
+
+
+@dataclasses.dataclass(frozen=True)
+class FragmentationSetup:
+    """The B1 protocol's data and training (full mode): n bipolar axes in d dimensions, s per
+    sample, k = s, ``seeds`` seeds, Adam-type steps; scripts extend it with their own fields."""
+
+    n: int = 64
+    d: int = 32
+    s: int = 3
+    seeds: int = 3
+    steps: int = 4000
+    batch: int = 512
+    lr: float = 1e-3
+
+
+FRAGMENTATION_QUICK = {"n": 32, "d": 16, "seeds": 2, "steps": 800, "batch": 256, "lr": 5e-3}
+"""Quick mode of the B1 protocol (n = 32, 800 steps at lr 5e-3: about 2 s per model)."""
+
+FRAGMENTATION_STUDY = "sae_fragmentation"
+"""The trial log the B1, B8 and claim-5 scripts share."""
+
+
+def setup_trials(cfg: FragmentationSetup, rng, log, widths, *, encoder_steps=(1,)) -> list[dict]:
+    """:func:`fragmentation_trials` of TopK and AbsTopK at ``widths`` with the setup ``cfg``."""
+    return fragmentation_trials(
+        cfg.n, cfg.d, cfg.s, widths, ("topk", "abstopk"), cfg.seeds, rng, log, steps=cfg.steps,
+        batch=cfg.batch, lr=cfg.lr, held_out=4000, encoder_steps=encoder_steps,
+    )  # fmt: skip
 
 
 def fragmentation_trials(
@@ -67,4 +97,10 @@ def fragmentation_trials(
     return rows
 
 
-__all__ = ["fragmentation_trials"]
+__all__ = [
+    "fragmentation_trials",
+    "setup_trials",
+    "FragmentationSetup",
+    "FRAGMENTATION_QUICK",
+    "FRAGMENTATION_STUDY",
+]
