@@ -50,7 +50,7 @@ def test_recovery_metrics_on_planted_dictionaries():
     flipped = sae.recovery(V, -V.mT)
     assert flipped["frr_plus"] == 0.0 and flipped["frr_abs"] == 1.0
     z = torch.tensor([[0.0, -1.0, 2.0], [0.0, 0.0, 3.0]])
-    assert sae.sparsity(z) == {"l0": 1.5, "dead": pytest.approx(1 / 3)}
+    assert sae.sparsity(z) == {"l0": 1.5, "dead": pytest.approx(1 / 3), "negative": pytest.approx(1 / 3)}
     assert sae.mcs_consistency(V.mT, -V.mT) == 1.0
 
 
@@ -129,6 +129,14 @@ BAD = {
         lambda: sae.recovery(torch.eye(4, dtype=F), torch.zeros(4, 3, dtype=F)),
         "D: expected nonzero decoder columns",
     ),
+    "negative auxk weight": (lambda: sae.SAE(8, 16, "topk", k=2, auxk=-1.0), "auxk: expected a non-negative"),
+    "dead_after zero": (lambda: sae.SAE(8, 16, "topk", k=2, dead_after=0), "dead_after: "),
+    "resample_every zero": (
+        lambda: sae.train(
+            sae.SAE(8, 16, "topk", k=2), sae.SparseMixture(16, 8, 2, held_out=10), 5, resample_every=0
+        ),
+        "resample_every: ",
+    ),
     "s above n": (lambda: sae.SparseMixture(4, 3, 5), "s: expected at most n = 4"),
     "negative noise": (lambda: sae.SparseMixture(4, 3, 2, noise=-1.0), "noise: "),
 }
@@ -190,3 +198,63 @@ def test_the_output_scale_multiplies_each_latent_before_decoding():
     z[0, 3] = 2.0
     assert torch.allclose(model.decode(z)[0], 2.0 * 4.0 * model.W_dec.detach()[:, 3])
     assert sae.SAE(6, 10, "topk", k=2, rng=0).scale is None
+
+
+def test_sign_consistency_counts_recovered_atoms_whose_codes_keep_the_feature_sign():
+    V = sae.SparseMixture(8, 6, 2, held_out=10, rng=2).V
+    D = torch.cat([V.mT[:, :4], -V.mT[:, 4:]], dim=1)  # atoms 4..7 flipped
+    z = torch.ones(100, 8, dtype=F)
+    z[:, 4:] = -1.0  # flipped atoms with negative codes: consistent
+    assert sae.sign_consistency(V, D, z) == 1.0
+    z[:2, 0] = -1.0  # atom 0: 98% agreement, below the 99% level
+    assert sae.sign_consistency(V, D, z) == 7 / 8
+    assert sae.sign_consistency(V, D, z, level=0.95) == 1.0
+
+
+def test_auxk_reconstructs_the_residual_with_the_dead_latents_only():
+    model = sae.SAE(8, 12, "abstopk", k=2, auxk=0.5, dead_after=3, dtype=F, rng=0)
+    x = torch.randn(50, 8, dtype=F, generator=torch.Generator().manual_seed(1))
+    assert "auxk" not in model.losses(x)  # nothing dead yet
+    z = torch.zeros(1, 12, dtype=F)
+    z[0, :9] = 1.0
+    for _ in range(3):
+        model.record_firing(z)
+    dead = model.dead_latents()
+    assert dead.tolist() == [False] * 9 + [True] * 3 and model.state_dict()["steps_since_fired"][-1] == 3
+    terms = model.losses(x)
+    x_hat, _ = model(x)
+    pre = model.pre_activation(x).detach()
+    codes = abs_topk(torch.where(dead, pre, 0.0), 3)  # k_aux = min(d_in // 2, #dead) = 3
+    scale = 3 / 4  # #dead / (d_in // 2)
+    expected = (
+        0.5 * scale * 0.5 * ((codes @ model.W_dec.detach().mT - (x - x_hat).detach()) ** 2).sum(-1).mean()
+    )
+    assert float(terms["auxk"].detach()) == pytest.approx(float(expected.detach()), rel=1e-12)
+    model.zero_grad()
+    terms["auxk"].backward()
+    moved = model.W_dec.grad.abs().sum(0) > 0
+    assert moved.tolist() == dead.tolist()  # the AuxK gradient reaches the dead atoms only
+
+
+def test_resampling_gives_dead_latents_unit_residual_directions_and_clears_their_moments():
+    model = sae.SAE(8, 12, "topk", k=2, dead_after=1, dtype=F, rng=0)
+    x = torch.randn(40, 8, dtype=F, generator=torch.Generator().manual_seed(1))
+    z = torch.zeros(1, 12, dtype=F)
+    z[0, :10] = 1.0
+    model.record_firing(z)
+    before = model.W_dec.detach().clone()
+    with torch.no_grad():
+        residual = x - model(x)[0]
+    dead = model.resample_dead(x, rng=2)
+    assert dead.tolist() == [10, 11] and not bool(model.dead_latents().any())
+    after = model.W_dec.detach()
+    assert torch.equal(after[:, :10], before[:, :10])
+    assert torch.allclose(torch.linalg.vector_norm(after[:, 10:], dim=0), torch.ones(2, dtype=F))
+    cos = (residual / torch.linalg.vector_norm(residual, dim=1, keepdim=True)) @ after[:, 10:]
+    assert bool((cos.max(0).values > 1 - 1e-12).all())  # each new atom: one sample's residual direction
+    assert float(model.b_enc.detach()[10:].abs().max()) == 0.0
+    data = sae.SparseMixture(16, 8, 2, sign_mode="pos", held_out=10, rng=3)
+    out = sae.train(
+        sae.SAE(8, 64, "topk", k=2, dead_after=1, rng=4), data, 8, batch=16, rng=5, resample_every=2
+    )
+    assert out["resampled"] > 0

@@ -278,3 +278,15 @@ def test_c5_fragmentation_rules_fail_when_topk_does_not_split_or_abstopk_does():
     assert check({**ok, "nmse_abstopk_n": 0.3})
     assert check({**ok, "atoms_topk_2n": 0.9, "antipodal_topk_2n": 1.0})  # TopK not fragmenting
     assert check({**ok, "atoms_abstopk_2n": 1.5})  # AbsTopK fragmenting too
+
+
+def test_c6_fails_when_abstopk_becomes_sign_consistent_or_wins_on_positive_data():
+    check = load("sae_c6_nonnegative_control").check
+    ok = {
+        "gap": 0.012, "sign_topk_min": 1.0, "sign_abstopk": 0.08,
+        "thresholds": {"abstopk_sign_max": 0.5, "gap_min": -0.02},
+    }  # fmt: skip
+    assert check(ok) == []
+    assert check({**ok, "sign_abstopk": 1.0})  # the spec's criterion met: the finding is gone
+    assert check({**ok, "gap": -0.05})  # AbsTopK clearly better on positive data
+    assert check({**ok, "sign_topk_min": 0.9})  # TopK atoms with wrong-sign codes

@@ -4,7 +4,7 @@ the Oblique manifold, and the data are synthetic mixtures with a known dictionar
 
 from tensorrec.sae.data import SparseMixture
 from tensorrec.sae.gba import GroupBiasAdaptation
-from tensorrec.sae.metrics import mcs_consistency, nmse, recovery, sparsity, unit_atoms
+from tensorrec.sae.metrics import mcs_consistency, nmse, recovery, sign_consistency, sparsity, unit_atoms
 from tensorrec.sae.model import SAE, train
 
 __all__ = [
@@ -15,6 +15,7 @@ __all__ = [
     "nmse",
     "recovery",
     "sparsity",
+    "sign_consistency",
     "mcs_consistency",
     "unit_atoms",
 ]

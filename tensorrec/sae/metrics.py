@@ -40,13 +40,33 @@ def recovery(V: torch.Tensor, D: torch.Tensor, tau: float = 0.9) -> dict:
     }
 
 
+def sign_consistency(
+    V: torch.Tensor, D: torch.Tensor, z: torch.Tensor, tau: float = 0.9, level: float = 0.99
+) -> float:
+    """Code-sign accuracy: the fraction of recovered (axis i, atom j) pairs (abs(C_ij) > tau, C
+    = V D the cosines) whose nonzero codes z_j have sign(z_j) sign(C_ij) = +1 at least a
+    fraction ``level`` of the time (1.0 when nothing is recovered). The spec's B2 criterion
+    (claim 6) is that every pair passes on positive data."""
+    C = V @ unit_atoms(D).to(V.dtype)
+    pairs = torch.nonzero(C.abs() > tau).tolist()
+    passed = 0
+    for i, j in pairs:
+        codes = z[:, j][z[:, j] != 0]
+        agree = (
+            float(((torch.sign(codes) * torch.sign(C[i, j])) > 0).double().mean()) if codes.numel() else 1.0
+        )
+        passed += agree >= level
+    return passed / len(pairs) if pairs else 1.0
+
+
 def sparsity(z: torch.Tensor) -> dict:
-    """L0 (mean #{z != 0}, so negative AbsTopK codes count) and the dead fraction (latents
-    never nonzero on these samples)."""
+    """L0 (mean #{z != 0}, so negative AbsTopK codes count), the dead fraction (latents never
+    nonzero on these samples) and the fraction of nonzero codes that are negative."""
     nonzero = z != 0
     return {
         "l0": float(nonzero.sum(dim=-1).double().mean()),
         "dead": float((~nonzero.any(dim=0)).double().mean()),
+        "negative": float((z < 0).sum() / nonzero.sum().clamp_min(1)),
     }
 
 
@@ -56,4 +76,4 @@ def mcs_consistency(D_a: torch.Tensor, D_b: torch.Tensor, threshold: float = 0.9
     return float((cos.max(dim=1).values > threshold).double().mean())
 
 
-__all__ = ["nmse", "recovery", "sparsity", "mcs_consistency", "unit_atoms"]
+__all__ = ["nmse", "recovery", "sign_consistency", "sparsity", "mcs_consistency", "unit_atoms"]

@@ -21,9 +21,18 @@ import torch
 from torch import nn
 
 from tensorrec._backend import check_choice, check_positive_int
-from tensorrec._random import RngLike
+from tensorrec._random import RngLike, as_generator
 from tensorrec.manifolds import Oblique, to_geoopt
-from tensorrec.optim import AbsTopK, SoftThreshold, TopK, jump_relu, proximal_step, spectral_norm
+from tensorrec.optim import (
+    AbsTopK,
+    SoftThreshold,
+    TopK,
+    abs_topk,
+    jump_relu,
+    proximal_step,
+    spectral_norm,
+    topk,
+)
 
 ACTIVATIONS = ("topk", "abstopk", "relu", "jumprelu")
 DECODERS = ("riemannian", "projected")
@@ -48,11 +57,20 @@ class SAE(nn.Module):
         Proximal steps of the encoder (1: a standard SAE).
     output_scale : bool
         A learned per-latent output scale a_m (paper E's tied SAE, spec 7.3).
+    auxk : float
+        Weight of the AuxK loss (Gao et al. 2024, as SAELens computes it): latents that have
+        not fired for ``dead_after`` training steps reconstruct the residual x - x_hat
+        through the model's own prox restricted to them (TopK, or AbsTopK for ``"abstopk"``)
+        with k_aux = d_in // 2, scaled by min(#dead / k_aux, 1). 0 (default): off.
+    dead_after : int
+        Training steps without firing after which a latent counts as dead (the
+        ``steps_since_fired`` buffer, part of the ``state_dict``).
     """
 
     def __init__(self, d_in: int, d_sae: int, activation: str = "topk", *, k: int | None = None,
                  l1: float = 0.0, l0: float = 0.0, threshold: float = 0.01, bandwidth: float = 0.01,
-                 tied: bool = False, decoder: str = "riemannian", steps: int = 1, output_scale: bool = False,
+                 tied: bool = False, decoder: str = "riemannian", steps: int = 1,
+                 output_scale: bool = False, auxk: float = 0.0, dead_after: int = 200,
                  dtype=torch.float32, rng: RngLike = None):  # fmt: skip
         super().__init__()
         self.d_in, self.d_sae = check_positive_int("d_in", d_in), check_positive_int("d_sae", d_sae)
@@ -66,6 +84,10 @@ class SAE(nn.Module):
         self.k, self.l1, self.l0, self.bandwidth, self.tied = k, float(l1), float(l0), float(bandwidth), tied
         if min(self.l1, self.l0) < 0 or threshold < 0:
             raise ValueError(f"l1, l0, threshold: expected non-negative values, got {l1}, {l0}, {threshold}")
+        if not (auxk >= 0 and math.isfinite(auxk)):
+            raise ValueError(f"auxk: expected a non-negative finite weight, got {auxk!r}")
+        self.auxk, self.dead_after = float(auxk), check_positive_int("dead_after", dead_after)
+        self.register_buffer("steps_since_fired", torch.zeros(d_sae, dtype=torch.int64))
         D = Oblique(d_in, d_sae).random_point(rng).to(dtype)
         if decoder == "riemannian":
             import geoopt
@@ -118,17 +140,74 @@ class SAE(nn.Module):
         z = self.encode(x)
         return self.decode(z), z
 
-    def loss(self, x: torch.Tensor) -> torch.Tensor:
-        """(1/2) mean ||x - x_hat||^2, plus l1 mean ||z||_1 (ReLU) or l0 mean ||z||_0 through the
-        JumpReLU threshold's straight-through gradient (JumpReLU)."""
+    def losses(self, x: torch.Tensor) -> dict:
+        """The terms of :meth:`loss` by name (``mse``, ``sparsity``, ``auxk``, ``loss`` their
+        sum) and the codes ``z`` of the batch."""
         x_hat, z = self(x)
-        value = 0.5 * ((x - x_hat) ** 2).sum(-1).mean()
+        terms = {"mse": 0.5 * ((x - x_hat) ** 2).sum(-1).mean()}
         if self.activation == "relu" and self.l1:
-            value = value + self.l1 * z.abs().sum(-1).mean()
+            terms["sparsity"] = self.l1 * z.abs().sum(-1).mean()
         if self.activation == "jumprelu" and self.l0:
             pre = self.pre_activation(x)
-            value = value + self.l0 * _step(pre, torch.exp(self.log_threshold), self.bandwidth).sum(-1).mean()
-        return value
+            terms["sparsity"] = (
+                self.l0 * _step(pre, torch.exp(self.log_threshold), self.bandwidth).sum(-1).mean()
+            )
+        if self.auxk:
+            dead = self.dead_latents()
+            if bool(dead.any()):
+                terms["auxk"] = self.auxk * self._auxk_loss(x - x_hat.detach(), self.pre_activation(x), dead)
+        return {"loss": sum(terms.values()), **terms, "z": z}
+
+    def loss(self, x: torch.Tensor) -> torch.Tensor:
+        """(1/2) mean ||x - x_hat||^2, plus l1 mean ||z||_1 (ReLU) or l0 mean ||z||_0 through the
+        JumpReLU threshold's straight-through gradient (JumpReLU), plus the AuxK term."""
+        return self.losses(x)["loss"]
+
+    def dead_latents(self) -> torch.Tensor:
+        """The latents that have not fired for ``dead_after`` training steps (bool, d_sae)."""
+        return self.steps_since_fired >= self.dead_after
+
+    @torch.no_grad()
+    def record_firing(self, z: torch.Tensor) -> None:
+        """Advance ``steps_since_fired`` by one training step with the codes ``z`` of its batch."""
+        fired = (z != 0).reshape(-1, self.d_sae).any(0)
+        self.steps_since_fired.add_(1).masked_fill_(fired, 0)
+
+    @torch.no_grad()
+    def resample_dead(self, x: torch.Tensor, rng: RngLike = None) -> torch.Tensor:
+        """Re-initialise the dead latents on the inputs of ``x`` the model reconstructs worst
+        (the resampling of Bricken et al. 2023): each dead latent gets the unit residual
+        direction of a sample drawn with probability proportional to ||x - x_hat||^2 as its
+        atom and, scaled to the mean live encoder norm, as its encoder column; its bias and
+        ``steps_since_fired`` become 0. Returns the indices resampled (:func:`train` also
+        clears their optimizer moments)."""
+        dead = torch.nonzero(self.dead_latents()).flatten()
+        if not len(dead):
+            return dead
+        residual = x - self(x)[0]
+        err = (residual**2).sum(-1).double().cpu().numpy()
+        if not err.sum() > 0:
+            return dead[:0]
+        rows = as_generator(rng).choice(len(err), size=len(dead), p=err / err.sum())
+        dirs = residual[rows] / torch.linalg.vector_norm(residual[rows], dim=-1, keepdim=True)
+        self.W_dec[:, dead] = dirs.mT.to(self.W_dec.dtype)
+        if not self.tied:
+            live = ~self.dead_latents()
+            scale = torch.linalg.vector_norm(self.W_enc[:, live], dim=0).mean() if live.any() else 1.0
+            self.W_enc[:, dead] = dirs.mT.to(self.W_enc.dtype) * scale
+        self.b_enc[dead] = 0
+        self.steps_since_fired[dead] = 0
+        return dead
+
+    def _auxk_loss(self, residual, pre, dead) -> torch.Tensor:
+        k_aux = self.d_in // 2
+        scale = min(int(dead.sum()) / k_aux, 1.0)
+        k_aux = max(min(k_aux, int(dead.sum())), 1)
+        if self.activation == "abstopk":
+            codes = abs_topk(torch.where(dead, pre, torch.zeros((), dtype=pre.dtype)), k_aux)
+        else:
+            codes = topk(torch.where(dead, pre, torch.full((), -math.inf, dtype=pre.dtype)), k_aux)
+        return scale * 0.5 * ((codes @ self.W_dec.mT - residual) ** 2).sum(-1).mean()
 
     @torch.no_grad()
     def renormalize(self) -> None:
@@ -158,30 +237,36 @@ def _step(u, theta, bandwidth):
 
 
 def train(sae: SAE, data, steps: int, *, batch: int = 512, lr: float = 1e-3, rng: RngLike = None,
-          adaptation=None, progress: bool = False) -> dict:  # fmt: skip
+          adaptation=None, resample_every: int | None = None, progress: bool = False) -> dict:  # fmt: skip
     """Train ``sae`` on fresh batches of ``data`` (``data.sample(batch, rng)``) with geoopt's
     RiemannianAdam (Adam on the Euclidean parameters, Riemannian Adam on a Riemannian
     decoder); a projected decoder is renormalised after every step. With ``adaptation`` (a
     :class:`~tensorrec.sae.GroupBiasAdaptation`) the encoder bias gets no gradient: the rule
     sets it from the pre-activations every ``adaptation.every`` steps (paper E's training).
-    Returns the loss history (and the adaptation reports)."""
+    Every ``resample_every`` steps of the first three quarters of training, the dead
+    latents are resampled on the current batch (:meth:`SAE.resample_dead`) and their Adam
+    moments cleared. Returns the loss history
+    (and the adaptation reports and the number of latents resampled).
+    """
     import geoopt
     from tqdm.auto import tqdm
 
-    from tensorrec._random import as_generator
-
     steps = check_positive_int("steps", steps)
+    if resample_every is not None:
+        check_positive_int("resample_every", resample_every)
     gen = as_generator(rng)
     if adaptation is not None:
         sae.b_enc.requires_grad_(False)
     opt = geoopt.optim.RiemannianAdam([p for p in sae.parameters() if p.requires_grad], lr=lr)
     dtype = sae.b_dec.dtype
-    history, reports = [], []
-    for _ in tqdm(range(steps), disable=not progress, desc="SAE"):
+    history, reports, resampled = [], [], 0
+    for step in tqdm(range(1, steps + 1), disable=not progress, desc="SAE"):
         x = data.sample(batch, gen).to(dtype)
         opt.zero_grad()
-        loss = sae.loss(x)
+        terms = sae.losses(x)
+        loss = terms["loss"]
         loss.backward()
+        sae.record_firing(terms["z"])
         opt.step()
         if sae.decoder_mode == "projected":
             sae.renormalize()
@@ -191,7 +276,14 @@ def train(sae: SAE, data, steps: int, *, batch: int = 512, lr: float = 1e-3, rng
                 adaptation.observe(sae.pre_activation(x))
             if adaptation.steps >= adaptation.every:
                 reports.append(adaptation.adapt(sae.b_enc))
-    return {"loss": history, "adaptation": reports}
+        if resample_every is not None and step % resample_every == 0 and 4 * step <= 3 * steps:
+            dead = sae.resample_dead(x, gen)
+            resampled += len(dead)
+            for p in (sae.W_dec, sae.W_enc, sae.b_enc):
+                for moment in opt.state.get(p, {}).values() if p is not None else ():
+                    if torch.is_tensor(moment) and moment.shape[-1:] == (sae.d_sae,):
+                        moment[..., dead] = 0
+    return {"loss": history, "adaptation": reports, "resampled": resampled}
 
 
 __all__ = ["SAE", "train", "ACTIVATIONS", "DECODERS"]

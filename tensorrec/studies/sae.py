@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from tensorrec._random import RngLike, as_generator
-from tensorrec.sae import SAE, SparseMixture, nmse, recovery, sparsity, train
+from tensorrec.sae import SAE, SparseMixture, nmse, recovery, sign_consistency, sparsity, train
 from tensorrec.studies._log import logged_trial
 
 
@@ -34,11 +34,12 @@ FRAGMENTATION_STUDY = "sae_fragmentation"
 """The trial log the B1, B8 and claim-5 scripts share."""
 
 
-def setup_trials(cfg: FragmentationSetup, rng, log, widths, *, encoder_steps=(1,)) -> list[dict]:
-    """:func:`fragmentation_trials` of TopK and AbsTopK at ``widths`` with the setup ``cfg``."""
+def setup_trials(cfg: FragmentationSetup, rng, log, widths, **options) -> list[dict]:
+    """:func:`fragmentation_trials` of TopK and AbsTopK at ``widths`` with the setup ``cfg``
+    (``options``: its keyword arguments)."""
     return fragmentation_trials(
         cfg.n, cfg.d, cfg.s, widths, ("topk", "abstopk"), cfg.seeds, rng, log, steps=cfg.steps,
-        batch=cfg.batch, lr=cfg.lr, held_out=4000, encoder_steps=encoder_steps,
+        batch=cfg.batch, lr=cfg.lr, held_out=4000, **options,
     )  # fmt: skip
 
 
@@ -59,10 +60,15 @@ def fragmentation_trials(
     decoder: str = "riemannian",
     held_out: int = 20_000,
     encoder_steps=(1,),
+    auxk: float = 0.0,
+    dead_after: int = 200,
+    resample_every: int | None = None,
 ) -> list[dict]:
     """Train TopK-style SAEs (k = s) of every width P and activation on ``SparseMixture(n, d,
     s)`` data for ``seeds`` seeds (benchmarks B1/B2, claims 5 and 6), with encoders of every
-    number of proximal steps in ``encoder_steps`` (B8); one row per run with the metrics of
+    number of proximal steps in ``encoder_steps`` (B8), with dead-latent handling (B2: the AuxK
+    weight ``auxk``, resampling every ``resample_every`` steps, latents dead after
+    ``dead_after`` steps); one row per run with the metrics of
     :mod:`tensorrec.sae.metrics` on the held-out set (tau = 0.9) and ``seconds``."""
     base = int(as_generator(rng).integers(2**63))
     rows = []
@@ -76,11 +82,13 @@ def fragmentation_trials(
             gen = np.random.default_rng([base, seed])
             data = SparseMixture(n, d, s, sign_mode=sign_mode, held_out=held_out, rng=gen)
             model = SAE(
-                d, P, activation, k=s, decoder=decoder, steps=T, rng=np.random.default_rng([base, seed, P])
-            )
+                d, P, activation, k=s, decoder=decoder, steps=T, auxk=auxk, dead_after=dead_after,
+                rng=np.random.default_rng([base, seed, P]),
+            )  # fmt: skip
             history = train(
-                model, data, steps, batch=batch, lr=lr, rng=np.random.default_rng([base, seed, P, 1])
-            )
+                model, data, steps, batch=batch, lr=lr, rng=np.random.default_rng([base, seed, P, 1]),
+                resample_every=resample_every,
+            )  # fmt: skip
             with torch.no_grad():
                 x = data.held_out_x.float()
                 x_hat, z = model(x)
@@ -88,16 +96,41 @@ def fragmentation_trials(
                 "seed": seed, "P": P, "activation": activation, "sign_mode": sign_mode, "n": n, "T": T,
                 **{f"nmse_{k}": v for k, v in nmse(x.double(), x_hat.double()).items()},
                 **sparsity(z), **recovery(data.V, model.W_dec.detach().double()),
+                "sign_consistency": sign_consistency(data.V, model.W_dec.detach().double(), z.double()),
                 "final_loss": history["loss"][-1], "seconds": time.perf_counter() - t0,
             }  # fmt: skip
 
         key = f"fragmentation/{sign_mode}/n{n}d{d}s{s}/P{P}/{activation}/seed{seed}/base{base}"
         key += f"/steps{steps}/batch{batch}/lr{lr}/{decoder}" + (f"/T{T}" if T != 1 else "")
+        if auxk or resample_every:
+            key += f"/auxk{auxk}/resample{resample_every}/dead{dead_after}"
         rows.append(logged_trial(log, key, run))
     return rows
 
 
+DEAD_HANDLING = {
+    "none": {},
+    "auxk": {"auxk": 1 / 32, "dead_after": 5},
+    "resample": {"resample_every": 50, "dead_after": 5},
+}
+"""Dead-latent handling of the B2 protocol (keyword arguments of :func:`fragmentation_trials`):
+AuxK at Gao et al.'s weight 1/32, or resampling every 50 steps; a latent is dead after 5
+steps (5 batches) without firing."""
+
+
+def control_trials(cfg: FragmentationSetup, rng, log, handling=("none", "auxk", "resample")) -> list[dict]:
+    """The B2 protocol (claim 6): :func:`setup_trials` on positive data at P = n with every
+    dead-latent handling of :data:`DEAD_HANDLING`; rows carry ``handling``."""
+    rows = []
+    for name in handling:
+        for r in setup_trials(cfg, rng, log, (cfg.n,), sign_mode="pos", **DEAD_HANDLING[name]):
+            rows.append({**r, "handling": name})
+    return rows
+
+
 __all__ = [
+    "DEAD_HANDLING",
+    "control_trials",
     "fragmentation_trials",
     "setup_trials",
     "FragmentationSetup",
