@@ -12,6 +12,7 @@ import dataclasses
 import functools
 import math
 import numbers
+import os
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
@@ -27,6 +28,12 @@ _FLOATING = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
 _COMPLEX = (torch.complex64, torch.complex128)
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def numba_enabled() -> bool:
+    """True unless TENSORREC_DISABLE_NUMBA is set to a non-empty value other than 0 (every
+    numba fast path has a torch reference it falls back to)."""
+    return os.environ.get("TENSORREC_DISABLE_NUMBA", "0") in ("", "0")
 
 
 def describe(x: object) -> str:

@@ -258,3 +258,39 @@ def test_resampling_gives_dead_latents_unit_residual_directions_and_clears_their
         sae.SAE(8, 64, "topk", k=2, dead_after=1, rng=4), data, 8, batch=16, rng=5, resample_every=2
     )
     assert out["resampled"] > 0
+
+
+@pytest.mark.parametrize("activation", ["topk", "abstopk"])
+def test_the_sparse_code_and_decode_equal_the_dense_forward(activation):
+    model = sae.SAE(12, 700, activation, k=4, output_scale=True, dtype=F, rng=0)
+    gen = torch.Generator().manual_seed(1)
+    with torch.no_grad():
+        model.b_enc.normal_(0, 0.3, generator=gen)
+        model.b_dec.normal_(0, 0.3, generator=gen)
+        model.scale.uniform_(0.5, 2.0, generator=gen)
+    x = torch.randn(5, 300, 12, dtype=F, generator=gen)  # leading axes; 1500 rows: several chunks
+    with torch.no_grad():
+        x_hat, z = model(x)
+        idx, values = model.encode_sparse(x)
+        assert idx.shape == values.shape == (5, 300, 4)
+        assert torch.equal(torch.zeros_like(z).scatter(-1, idx, values), z)
+        assert float((model.reconstruct(x) - x_hat).abs().max()) < 1e-12
+    grads = []
+    for path in (lambda: model(x)[0], lambda: model.reconstruct(x)):  # the autograd path too
+        model.zero_grad()
+        ((path() - x) ** 2).sum().backward()
+        grads.append([p.grad.clone() for p in (model.W_dec, model.W_enc, model.b_enc, model.scale)])
+    for a, b in zip(*grads, strict=True):
+        assert torch.allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+def test_the_cached_atom_rows_follow_the_decoder():
+    model = sae.SAE(6, 20, "topk", k=2, dtype=F, rng=0)
+    x = torch.randn(8, 6, dtype=F, generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        first = model.reconstruct(x)
+        model.W_dec.mul_(-1.0)  # an in-place change, as an optimizer step makes
+        assert float((model.reconstruct(x) - model(x)[0]).abs().max()) < 1e-12
+        assert not torch.allclose(model.reconstruct(x), first)
+    with pytest.raises(ValueError, match="activation, steps: a sparse code needs"):
+        sae.SAE(6, 20, "relu").encode_sparse(x.float())

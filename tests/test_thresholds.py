@@ -21,6 +21,7 @@ from tensorrec.optim import (
     soft_threshold,
     spectral_norm,
     topk,
+    topk_indices,
     unrolled,
 )
 
@@ -230,3 +231,40 @@ def test_bad_input(label):
     with pytest.raises((ValueError, TypeError)) as info:
         call()
     assert str(info.value).startswith(start), str(info.value)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("absolute", [False, True])
+def test_the_numba_selection_kernel_equals_its_torch_reference(dtype, absolute, monkeypatch):
+    from tensorrec.optim._select import fast_selection, select_indices
+    from tensorrec.optim.thresholds import _select_reference
+
+    gen = torch.Generator().manual_seed(0)
+    cases = [torch.randn(64, 1000, generator=gen, dtype=dtype)]  # continuous values
+    cases += [torch.randint(0, 5, (200, P), generator=gen).to(dtype) - 2 for P in (31, 33, 64, 100)]  # ties
+    cases += [torch.randn(3, 7, 300, generator=gen, dtype=dtype)]  # leading axes
+    assert fast_selection(cases[0])
+    for u in cases:
+        for k in sorted({1, 2, 5, 32, u.shape[-1]} & set(range(1, u.shape[-1] + 1))):
+            got = select_indices(u, k, absolute=absolute)
+            mask = _select_reference((u.abs() if absolute else u).reshape(-1, u.shape[-1]), k)
+            assert torch.equal(got.reshape(-1, k), torch.nonzero(mask)[:, 1].reshape(-1, k)), (u.shape, k)
+    bad = cases[0].clone()
+    bad[5, 17] = float("nan")
+    bad[9, 3] = float("inf")  # such rows go to the reference: same answer as the reference
+    want = torch.nonzero(_select_reference(bad.abs() if absolute else bad, 4))[:, 1].reshape(-1, 4)
+    assert torch.equal(select_indices(bad, 4, absolute=absolute), want)
+    kernel = select_indices(cases[0], 5, absolute=absolute)
+    monkeypatch.setenv("TENSORREC_DISABLE_NUMBA", "1")
+    assert not fast_selection(cases[0])
+    assert torch.equal(select_indices(cases[0], 5, absolute=absolute), kernel)  # the torch path agrees
+
+
+def test_topk_indices_are_the_support_of_topk_and_abs_topk():
+    u = torch.randn(10, 50, dtype=F, generator=torch.Generator().manual_seed(3))
+    for absolute, op in ((False, topk), (True, abs_topk)):
+        idx = topk_indices(u, 6, absolute=absolute)
+        dense = torch.zeros_like(u).scatter(-1, idx, u.gather(-1, idx))
+        assert torch.equal(op(u, 6), dense if absolute else dense.clamp_min(0))
+    with pytest.raises(ValueError, match="k: expected at most the number of latents P = 50"):
+        topk_indices(u, 51)

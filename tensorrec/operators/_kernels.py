@@ -5,12 +5,8 @@ every kernel off."""
 from __future__ import annotations
 
 import functools
-import os
 
-
-def numba_enabled() -> bool:
-    """True unless TENSORREC_DISABLE_NUMBA is set to a non-empty value other than 0."""
-    return os.environ.get("TENSORREC_DISABLE_NUMBA", "0") in ("", "0")
+from tensorrec._backend import numba_enabled  # noqa: F401  (the switch every kernel obeys)
 
 
 @functools.cache

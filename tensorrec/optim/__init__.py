@@ -33,6 +33,7 @@ from tensorrec.optim.thresholds import (
     jump_relu,
     soft_threshold,
     topk,
+    topk_indices,
 )
 
 __all__ = [
@@ -54,6 +55,7 @@ __all__ = [
     "hard_threshold",
     "jump_relu",
     "topk",
+    "topk_indices",
     "abs_topk",
     "SoftThreshold",
     "HardThreshold",

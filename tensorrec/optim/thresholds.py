@@ -31,6 +31,7 @@ import math
 import torch
 
 from tensorrec._backend import as_tensor, check_positive_int, describe
+from tensorrec.optim._select import fast_selection, select_indices
 
 
 def _check_lam(lam, u: torch.Tensor, name: str = "lam") -> torch.Tensor:
@@ -114,17 +115,39 @@ def jump_relu(u, threshold, *, bandwidth: float | None = None) -> torch.Tensor:
     return _JumpReLU.apply(u, theta, float(bandwidth))
 
 
-def _select(score: torch.Tensor, k: int) -> torch.Tensor:
-    """The mask of the k largest scores on the last axis, ties to the lower index."""
-    P = score.shape[-1]
+def _check_k(k, P: int) -> int:
     k = check_positive_int("k", k)
     if k > P:
         raise ValueError(f"k: expected at most the number of latents P = {P}, got {k}")
+    return k
+
+
+def _select(score: torch.Tensor, k: int) -> torch.Tensor:
+    """The mask of the k largest scores on the last axis, ties to the lower index (from the
+    indices of :func:`select_indices` where its numba kernel applies)."""
+    k = _check_k(k, score.shape[-1])
+    if fast_selection(score):
+        idx = select_indices(score, k)
+        return torch.zeros(score.shape, dtype=torch.bool).scatter_(-1, idx, True)
+    return _select_reference(score, k)
+
+
+def _select_reference(score: torch.Tensor, k: int) -> torch.Tensor:
+    """The torch reference of :func:`_select`: one k-th-value selection and a cumulative count."""
     kth = torch.kthvalue(-score, k, dim=-1, keepdim=True).values.neg()  # the k-th largest
     above = score > kth
     tied = score == kth
     room = k - above.sum(dim=-1, keepdim=True)
     return above | (tied & (torch.cumsum(tied, dim=-1) <= room))
+
+
+def topk_indices(u, k: int, *, absolute: bool = False) -> torch.Tensor:
+    """The support of :func:`topk` (``absolute``: of :func:`abs_topk`) as indices, ascending,
+    shape ``u.shape[:-1] + (k,)``: the k largest entries (magnitudes) with the tie rule above.
+    With ``u.gather(-1, indices)`` it is the sparse form SAE decoders use (TopK's negative
+    entries among them are the zeros of :func:`topk`)."""
+    u = _check_u(u)
+    return select_indices(u, _check_k(k, u.shape[-1]), absolute=absolute)
 
 
 def topk(u, k: int) -> torch.Tensor:
@@ -199,6 +222,7 @@ __all__ = [
     "hard_threshold",
     "jump_relu",
     "topk",
+    "topk_indices",
     "abs_topk",
     "SoftThreshold",
     "HardThreshold",

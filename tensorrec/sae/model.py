@@ -32,6 +32,7 @@ from tensorrec.optim import (
     proximal_step,
     spectral_norm,
     topk,
+    topk_indices,
 )
 
 ACTIVATIONS = ("topk", "abstopk", "relu", "jumprelu")
@@ -102,6 +103,7 @@ class SAE(nn.Module):
         if activation == "jumprelu":
             self.log_threshold = nn.Parameter(torch.full((d_sae,), math.log(threshold), dtype=dtype))
         self._v = None  # the power-iteration warm start for steps > 1
+        self._rows = None  # the cached D^T of decode_sparse
 
     def encoder_weight(self) -> torch.Tensor:
         return self.W_dec if self.tied else self.W_enc
@@ -110,7 +112,7 @@ class SAE(nn.Module):
         """W_enc^T (x - b_dec) + b_enc."""
         if x.shape[-1] != self.d_in:
             raise ValueError(f"x: expected a last axis of width d_in = {self.d_in}, got {tuple(x.shape)}")
-        return (x - self.b_dec) @ self.encoder_weight() + self.b_enc
+        return nn.functional.linear(x - self.b_dec, self.encoder_weight().mT, self.b_enc)  # bias fused
 
     def _prox(self, v, mu: float = 1.0):
         if self.activation == "jumprelu":
@@ -122,8 +124,7 @@ class SAE(nn.Module):
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """The code z: one proximal step from 0 with the learned encoder, then ``steps - 1``
         proximal-gradient steps with the decoder."""
-        pre = self.pre_activation(x)
-        z = proximal_step(self._prox, torch.zeros_like(pre), -pre, 1.0)
+        z = self._prox(self.pre_activation(x))  # proximal_step from z = 0 at mu = 1: prox(0 + pre)
         if self.steps > 1:
             sigma, self._v = spectral_norm(self.W_dec.detach(), 5 if self._v is not None else 50, self._v)
             mu = 1.0 / sigma**2
@@ -131,6 +132,60 @@ class SAE(nn.Module):
             for _ in range(self.steps - 1):
                 z = proximal_step(self._prox, z, (z @ self.W_dec.mT - r) @ self.W_dec, mu)
         return z
+
+    def encode_sparse(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The code of a TopK/AbsTopK encoder of one step as (indices, values), each of shape
+        ``x.shape[:-1] + (k,)``: the same code as :meth:`encode` (TopK's negative entries
+        among the k are stored as 0), without the dense batch x d_sae tensor. Without
+        autograd, the rows go through in chunks of about 8 MB of pre-activations, so the
+        selection reads them from cache."""
+        if self.activation not in ("topk", "abstopk") or self.steps != 1:
+            raise ValueError(
+                f"activation, steps: a sparse code needs a TopK/AbsTopK encoder of one step, got "
+                f"{self.activation!r} with steps = {self.steps}"
+            )
+        absolute = self.activation == "abstopk"
+
+        def code(pre):
+            idx = topk_indices(pre, self.k, absolute=absolute)
+            values = pre.gather(-1, idx)
+            return idx, values if absolute else values.clamp_min(0)
+
+        if torch.is_grad_enabled():
+            return code(self.pre_activation(x))
+        flat = x.reshape(-1, x.shape[-1])
+        rows = max(1, 2**23 // (self.d_sae * self.b_enc.element_size()))
+        parts = [code(self.pre_activation(flat[i : i + rows])) for i in range(0, flat.shape[0], rows)]
+        idx, values = (torch.cat(p) if len(p) > 1 else p[0] for p in zip(*parts, strict=True))
+        return idx.reshape(*x.shape[:-1], self.k), values.reshape(*x.shape[:-1], self.k)
+
+    def decode_sparse(self, indices: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
+        """:meth:`decode` of the sparse code (indices, values): x_hat = sum_i values_i
+        d_{indices_i} + b_dec, gathered row by row (``embedding_bag``): O(k d_in) per sample
+        instead of the O(d_sae d_in) of a dense decode."""
+        shape = indices.shape
+        idx, vals = indices.reshape(-1, shape[-1]), values.reshape(-1, shape[-1])
+        if self.scale is not None:
+            vals = vals * self.scale[idx]
+        out = nn.functional.embedding_bag(idx, self._atom_rows(), per_sample_weights=vals, mode="sum")
+        return (out + self.b_dec).reshape(*shape[:-1], self.d_in)
+
+    def _atom_rows(self) -> torch.Tensor:
+        """D^T, contiguous (one atom per row, for gathers); without autograd, kept until the
+        decoder changes."""
+        if torch.is_grad_enabled():
+            return self.W_dec.mT.contiguous()
+        key = (self.W_dec.data_ptr(), self.W_dec._version)
+        if self._rows is None or self._rows[0] != key:
+            self._rows = (key, self.W_dec.detach().mT.contiguous())
+        return self._rows[1]
+
+    def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
+        """x_hat alone (what SAELens's ``forward`` returns): through the sparse code for a
+        TopK/AbsTopK encoder of one step, else :meth:`forward`."""
+        if self.activation in ("topk", "abstopk") and self.steps == 1:
+            return self.decode_sparse(*self.encode_sparse(x))
+        return self(x)[0]
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """D z + b_dec (D (a * z) + b_dec with ``output_scale``: paper E's per-neuron a_m)."""
