@@ -4,8 +4,8 @@ the lower index first among equal values), as indices.
 On the CPU a numba kernel does it in about one pass over each row: the maxima of blocks of 32
 entries (vectorised), a bit test for NaN/inf, then a bound: if at least k block maxima reach
 a value, k distinct entries do, so nothing below it can be kept. The bound is carried over
-from the previous rows while it holds, and otherwise re-selected as the (3k/2)-th largest
-block maximum. The entries at or above it, in the few blocks whose maximum reaches it, are
+from the previous rows while between k and 3k block maxima reach it, and otherwise
+re-selected as the (3k/2)-th largest block maximum. The entries at or above it, in the few blocks whose maximum reaches it, are
 the candidates (about 2k); a selection of their k-th largest value and one pass in index
 order give the k kept, ascending. The torch reference is the mask of
 :func:`tensorrec.optim.thresholds._select_reference` (one k-th-value selection and a
@@ -72,7 +72,7 @@ def _kernel():
                 reach = 0
                 for b in range(blocks):
                     reach += maxima[b] >= hint
-                if reach < k:  # the previous rows' hint fails here: select a new one
+                if reach < k or reach > 3 * k:  # the carried hint fails or is loose here: select anew
                     hint = np.partition(maxima, blocks - spare)[blocks - spare]
                 bound = hint
             count = 0  # the candidates (entries >= bound), in index order

@@ -153,9 +153,16 @@ class SAE(nn.Module):
 
         if torch.is_grad_enabled():
             return code(self.pre_activation(x))
-        flat = x.reshape(-1, x.shape[-1])
-        rows = max(1, 2**23 // (self.d_sae * self.b_enc.element_size()))
-        parts = [code(self.pre_activation(flat[i : i + rows])) for i in range(0, flat.shape[0], rows)]
+        if x.shape[-1] != self.d_in:
+            raise ValueError(f"x: expected a last axis of width d_in = {self.d_in}, got {tuple(x.shape)}")
+        flat = (x - self.b_dec).reshape(-1, self.d_in)
+        rows = min(flat.shape[0], max(1, 2**23 // (self.d_sae * self.b_enc.element_size())))
+        buffer = flat.new_empty(rows, self.d_sae)  # one buffer for every chunk: no page faults
+        parts = []
+        for i in range(0, flat.shape[0], rows):
+            chunk = flat[i : i + rows]
+            pre = torch.addmm(self.b_enc, chunk, self.encoder_weight(), out=buffer[: len(chunk)])
+            parts.append(code(pre))
         idx, values = (torch.cat(p) if len(p) > 1 else p[0] for p in zip(*parts, strict=True))
         return idx.reshape(*x.shape[:-1], self.k), values.reshape(*x.shape[:-1], self.k)
 
