@@ -5,12 +5,12 @@ On the CPU a numba kernel does it in about one pass over each row: the maxima of
 entries (vectorised), a bit test for NaN/inf, then a bound: if at least k block maxima reach
 a value, k distinct entries do, so nothing below it can be kept. The bound is carried over
 from the previous rows while between k and 3k block maxima reach it, and otherwise
-re-selected as the (3k/2)-th largest block maximum. The entries at or above it, in the few blocks whose maximum reaches it, are
-the candidates (about 2k); a selection of their k-th largest value and one pass in index
-order give the k kept, ascending. The torch reference is the mask of
-:func:`tensorrec.optim.thresholds._select_reference` (one k-th-value selection and a
-cumulative count); it serves other devices, TENSORREC_DISABLE_NUMBA=1, and rows with NaN
-or infinite scores."""
+re-selected as the (3k/2)-th largest block maximum. The entries at or above it, in the few
+blocks whose maximum reaches it, are the candidates (about 2k); a selection of their k-th
+largest value and one pass in index order give the k kept, ascending. The torch reference is
+the mask of :func:`tensorrec.optim.thresholds._select_reference` (one k-th-value selection
+and a cumulative count); it serves other devices, TENSORREC_DISABLE_NUMBA=1, and rows with
+NaN or infinite scores."""
 
 from __future__ import annotations
 
