@@ -23,6 +23,14 @@ def test_sparse_mixture_draws_s_sparse_signed_mixtures_of_unit_features():
     zipf = sae.SparseMixture(40, 16, 3, freq_profile="zipf", held_out=4000, rng=0)
     assert abs(float((zipf.held_out_h != 0).sum(1).double().mean()) - 3) < 0.2  # s in expectation
     assert torch.equal(data.sample(5, 7), data.sample(5, 7))
+    mixed = sae.SparseMixture(128, 42, (3, 20), sign_mode="pos", normalize=True, held_out=4000, rng=1)
+    sizes = (mixed.held_out_h != 0).sum(1)
+    assert set(sizes.tolist()) == {3, 20} and abs(float((sizes == 3).double().mean()) - 0.5) < 0.05
+    assert mixed.f == pytest.approx(11.5 / 128)  # B5: f = mean(s) / n
+    assert float((mixed.held_out_x**2).sum(1).mean()) == pytest.approx(1.0)  # normalised inputs
+    assert torch.allclose(mixed.held_out_x, mixed.held_out_h @ mixed.V)  # the codes scale with x
+    x, H = mixed.sample(100, 2, codes=True)
+    assert torch.allclose(x, H @ mixed.V) and mixed.scale < 1
 
 
 def test_the_two_nmse_conventions_differ_by_the_centring_ratio_exactly_claim_14():
@@ -137,7 +145,7 @@ BAD = {
         ),
         "resample_every: ",
     ),
-    "s above n": (lambda: sae.SparseMixture(4, 3, 5), "s: expected at most n = 4"),
+    "s above n": (lambda: sae.SparseMixture(4, 3, 5), "s: expected 1 to n = 4 features per sample"),
     "negative noise": (lambda: sae.SparseMixture(4, 3, 2, noise=-1.0), "noise: "),
 }
 

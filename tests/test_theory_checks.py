@@ -290,3 +290,11 @@ def test_c6_fails_when_abstopk_becomes_sign_consistent_or_wins_on_positive_data(
     assert check({**ok, "sign_abstopk": 1.0})  # the spec's criterion met: the finding is gone
     assert check({**ok, "gap": -0.05})  # AbsTopK clearly better on positive data
     assert check({**ok, "sign_topk_min": 0.9})  # TopK atoms with wrong-sign codes
+
+
+def test_c8_fails_on_neurons_above_their_target_dead_ones_or_a_broken_l0_identity():
+    check = load("sae_c8_frequency_control").check
+    ok = {"within": 1.0, "dead": 0.0, "l0_gap": 0.0, "thresholds": {"within_min": 0.95, "dead_max": 0.02}}
+    assert check(ok) == []
+    assert check({**ok, "within": 0.72})  # no input scaling: neurons stuck at bias -1 fire too often
+    assert check({**ok, "dead": 0.03}) and check({**ok, "l0_gap": 1e-3})

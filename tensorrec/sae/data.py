@@ -18,9 +18,13 @@ class SparseMixture:
 
     Parameters
     ----------
-    n, d, s : int
-        Features, dimension, features per sample (exactly s for ``freq_profile="uniform"``,
-        s in expectation for ``"zipf"``, where feature i occurs with probability f_i ~ i^-alpha).
+    n, d : int
+        Features and dimension.
+    s : int or tuple of int
+        Features per sample: exactly s for ``freq_profile="uniform"``, s in expectation for
+        ``"zipf"`` (feature i occurs with probability f_i ~ i^-alpha). A tuple (uniform profile
+        only) draws each sample's s from it with equal probability: (3, 20) is the imbalanced
+        sparsity of benchmark B5, with f = mean(s) / n.
     sign_mode : {"pos", "bipolar", "mixed"}
         Signs of the coefficients: all +, +-1 each with probability 1/2, or bipolar for a
         fraction ``bipolar_fraction`` of the features (``bipolar`` records which).
@@ -30,6 +34,11 @@ class SparseMixture:
         sigma of xi ~ N(0, I_d).
     held_out : int
         Size of the fixed evaluation set (``held_out_x``, with its codes ``held_out_h``).
+    normalize : bool
+        Scale every sample (and its codes) by one constant c = 1 / sqrt(mean ||x||^2 over the
+        held-out set), so that inputs have mean squared norm 1 and w^T x = O(1) for unit w:
+        the input scaling that bias adaptation's bias range [-1, 0] assumes (sae spec 7.4).
+        ``scale`` records c (1.0 without).
     rng
         Draws V; :meth:`sample` draws from its own ``rng``.
 
@@ -39,10 +48,17 @@ class SparseMixture:
 
     def __init__(self, n: int, d: int, s: int, *, sign_mode: str = "bipolar", freq_profile: str = "uniform",
                  alpha: float = 1.0, coef: str = "uniform", noise: float = 0.0, bipolar_fraction: float = 0.5,
-                 held_out: int = 20_000, dtype=torch.float64, rng: RngLike = None):  # fmt: skip
-        self.n, self.d, self.s = (check_positive_int(k, v) for k, v in (("n", n), ("d", d), ("s", s)))
-        if s > n:
-            raise ValueError(f"s: expected at most n = {n} features per sample, got {s}")
+                 held_out: int = 20_000, normalize: bool = False, dtype=torch.float64,
+                 rng: RngLike = None):  # fmt: skip
+        self.n, self.d = check_positive_int("n", n), check_positive_int("d", d)
+        sizes = tuple(s) if isinstance(s, (tuple, list)) else (s,)
+        self.sizes = tuple(check_positive_int("s", v) for v in sizes) if sizes else None
+        if not self.sizes or max(self.sizes) > n:
+            raise ValueError(f"s: expected 1 to n = {n} features per sample (or a tuple of them), got {s!r}")
+        if len(self.sizes) > 1 and freq_profile != "uniform":
+            raise ValueError(f"s: a tuple of sizes needs freq_profile='uniform', got {freq_profile!r}")
+        self.s = s if len(self.sizes) > 1 else self.sizes[0]
+        mean_s = float(np.mean(self.sizes))
         self.sign_mode = check_choice("sign_mode", sign_mode, SIGN_MODES)
         self.freq_profile = check_choice("freq_profile", freq_profile, PROFILES)
         self.coef = check_choice("coef", coef, COEFS)
@@ -55,15 +71,19 @@ class SparseMixture:
         gram = (self.V @ self.V.mT).abs() - torch.eye(n, dtype=dtype)
         self.coherence = float(gram.max()) if n > 1 else 0.0
         if self.freq_profile == "uniform":
-            self.f = np.full(n, s / n)
+            self.f = np.full(n, mean_s / n)
         else:
             w = np.arange(1, n + 1, dtype=float) ** -float(alpha)
-            self.f = np.clip(w * s / w.sum(), 0, 1)
+            self.f = np.clip(w * mean_s / w.sum(), 0, 1)
         self.bipolar = {"pos": np.zeros(n, bool), "bipolar": np.ones(n, bool),
                         "mixed": gen.random(n) < bipolar_fraction}[self.sign_mode]  # fmt: skip
+        self.scale = 1.0
         self.held_out_x, self.held_out_h = self.sample(
             check_positive_int("held_out", held_out), gen, codes=True
         )
+        if normalize:
+            self.scale = float(1 / (self.held_out_x**2).sum(-1).mean().sqrt())
+            self.held_out_x, self.held_out_h = self.held_out_x * self.scale, self.held_out_h * self.scale
 
     def __repr__(self) -> str:
         return f"SparseMixture(n={self.n}, d={self.d}, s={self.s}, sign_mode={self.sign_mode!r})"
@@ -73,9 +93,14 @@ class SparseMixture:
         gen = as_generator(rng)
         batch = check_positive_int("batch", batch)
         if self.freq_profile == "uniform":
-            support = np.argsort(gen.random((batch, self.n)), axis=1)[:, : self.s]
+            order = np.argsort(gen.random((batch, self.n)), axis=1)
+            size = (
+                self.sizes[0]
+                if len(self.sizes) == 1
+                else np.array(self.sizes)[gen.integers(len(self.sizes), size=batch)]
+            )
             active = np.zeros((batch, self.n), bool)
-            np.put_along_axis(active, support, True, axis=1)
+            np.put_along_axis(active, order, np.arange(self.n) < np.reshape(size, (-1, 1)), axis=1)
         else:
             active = gen.random((batch, self.n)) < self.f
         mags = (
@@ -88,6 +113,8 @@ class SparseMixture:
         x = H @ self.V
         if self.noise:
             x = x + self.noise * torch.from_numpy(gen.standard_normal(x.shape)).to(self.dtype)
+        if self.scale != 1.0:
+            x, H = x * self.scale, H * self.scale
         return (x, H) if codes else x
 
 
