@@ -302,3 +302,12 @@ def test_the_cached_atom_rows_follow_the_decoder():
         assert not torch.allclose(model.reconstruct(x), first)
     with pytest.raises(ValueError, match="activation, steps: a sparse code needs"):
         sae.SAE(6, 20, "relu").encode_sparse(x.float())
+
+
+def test_a_fixed_output_scale_is_a_buffer_and_bad_values_are_refused():
+    model = sae.SAE(6, 10, "relu", tied=True, output_scale=1e-3, dtype=F, rng=0)
+    assert "scale" in dict(model.named_buffers()) and "scale" not in dict(model.named_parameters())
+    assert torch.equal(model.scale, torch.full((10,), 1e-3, dtype=F))
+    for bad in (0.0, -1.0, float("nan"), "small"):
+        with pytest.raises(ValueError, match="output_scale: expected True, False or a positive number"):
+            sae.SAE(6, 10, "relu", output_scale=bad)

@@ -56,8 +56,11 @@ class SAE(nn.Module):
     decoder : {"riemannian", "projected"}
     steps : int
         Proximal steps of the encoder (1: a standard SAE).
-    output_scale : bool
-        A learned per-latent output scale a_m (paper E's tied SAE, spec 7.3).
+    output_scale : bool or float
+        Per-latent output scales a_m (paper E's tied SAE, spec 7.3): ``True`` learns them
+        (initialised to 1); a number fixes every a_m at that value (a buffer, no gradient):
+        a small one is the decoupled regime a -> 0 of paper E's recovery theorem (spec 7.6),
+        where each neuron follows its own data instead of sharing the reconstruction.
     auxk : float
         Weight of the AuxK loss (Gao et al. 2024, as SAELens computes it): latents that have
         not fired for ``dead_after`` training steps reconstruct the residual x - x_hat
@@ -71,7 +74,7 @@ class SAE(nn.Module):
     def __init__(self, d_in: int, d_sae: int, activation: str = "topk", *, k: int | None = None,
                  l1: float = 0.0, l0: float = 0.0, threshold: float = 0.01, bandwidth: float = 0.01,
                  tied: bool = False, decoder: str = "riemannian", steps: int = 1,
-                 output_scale: bool = False, auxk: float = 0.0, dead_after: int = 200,
+                 output_scale: bool | float = False, auxk: float = 0.0, dead_after: int = 200,
                  dtype=torch.float32, rng: RngLike = None):  # fmt: skip
         super().__init__()
         self.d_in, self.d_sae = check_positive_int("d_in", d_in), check_positive_int("d_sae", d_sae)
@@ -99,7 +102,18 @@ class SAE(nn.Module):
         self.W_enc = None if tied else nn.Parameter(D.clone())
         self.b_enc = nn.Parameter(torch.zeros(d_sae, dtype=dtype))
         self.b_dec = nn.Parameter(torch.zeros(d_in, dtype=dtype))
-        self.scale = nn.Parameter(torch.ones(d_sae, dtype=dtype)) if output_scale else None
+        if output_scale is True:
+            self.scale = nn.Parameter(torch.ones(d_sae, dtype=dtype))
+        elif output_scale is False or output_scale is None:
+            self.scale = None
+        else:
+            if not (
+                isinstance(output_scale, (int, float)) and math.isfinite(output_scale) and output_scale > 0
+            ):
+                raise ValueError(
+                    f"output_scale: expected True, False or a positive number, got {output_scale!r}"
+                )
+            self.register_buffer("scale", torch.full((d_sae,), float(output_scale), dtype=dtype))
         if activation == "jumprelu":
             self.log_threshold = nn.Parameter(torch.full((d_sae,), math.log(threshold), dtype=dtype))
         self._v = None  # the power-iteration warm start for steps > 1
