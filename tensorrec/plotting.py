@@ -253,6 +253,33 @@ def plot_tomography_scaling(rows: Sequence[dict], out_dir, stem: str, title: str
     return save_figure(fig, out_dir, stem)
 
 
+def plot_frontier(rows: Sequence[dict], x: str, y: str, method: str, panel: str, out_dir, stem: str,
+                  title: str) -> list[Path]:  # fmt: skip
+    """One panel per value of ``row[panel]``; in each, one line per ``method`` of the mean
+    ``y`` against the mean ``x`` over rows of the same setting (``setting``), sorted by x
+    (e.g. NMSE against L0: a reconstruction frontier)."""
+    panels = sorted({r[panel] for r in rows}, key=str)
+    fig, axes = new_figure(len(panels))
+    for ax, p in zip(axes, panels, strict=True):
+        sub = [r for r in rows if r[panel] == p]
+        for m in sorted({r[method] for r in sub}):
+            settings = sorted({r["setting"] for r in sub if r[method] == m}, key=str)
+            points = sorted(
+                (np.mean([r[x] for r in sub if r[method] == m and r["setting"] == s]),
+                 np.mean([r[y] for r in sub if r[method] == m and r["setting"] == s]))
+                for s in settings
+            )  # fmt: skip
+            ax.plot(*zip(*points, strict=True), marker="o", label=m)
+        ax.set_xscale("log")
+        ax.set_xlabel(x)
+        ax.set_ylabel(y)
+        ax.set_title(f"{panel} = {p}", fontsize=9)
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.suptitle(title)
+    return save_figure(fig, out_dir, stem)
+
+
 def plot_method_bars(
     rows: Sequence[dict], metrics: Sequence[str], group: str, method: str, out_dir, stem: str, title: str
 ) -> list[Path]:

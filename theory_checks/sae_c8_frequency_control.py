@@ -13,9 +13,10 @@ held-out set of B samples:
 
 Full mode is the spec's test (n = 1024, d = 96, M = 4096, 3000 steps of 512); quick mode is
 n = 256, d = 32, M = 1024, 800 steps of 256. Quick mode at seeds 0-9: 99.8-100% of neurons
-within their bound, at most 0.1% dead, the L0 identity to 7e-15 (mean L0 43-48 of 1024). Without the input scaling the rule cannot
-succeed: a neuron aligned with a feature of coefficient up to 1.5 still fires at bias -1
-(measured before the scaling was added: 69-76% within the bound, 2-3% dead).
+within their bound, at most 0.1% dead, the L0 identity to 7e-15 (mean L0 43-48 of 1024).
+Without the input scaling the rule cannot succeed: a neuron aligned with a feature of
+coefficient up to 1.5 still fires at bias -1 (measured before the scaling was added: 69-76%
+within the bound, 2-3% dead).
 
 Command: ``tensorrec experiments run sae_c8_frequency_control [--quick]``. Runtime: about 10 s
 quick, 3 min full.
