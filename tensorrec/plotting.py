@@ -292,8 +292,8 @@ def plot_method_bars(
     for ax, metric in zip(axes, metrics, strict=True):
         for i, m in enumerate(methods):
             values = [[r[metric] for r in rows if r[group] == g and r[method] == m] for g in groups]
-            means = [np.mean(v) for v in values]
-            spread = [np.std(v) for v in values]
+            means = [np.mean(v) if v else np.nan for v in values]  # a method absent from a group: no bar
+            spread = [np.std(v) if v else np.nan for v in values]
             ax.bar(np.arange(len(groups)) + i * width, means, width, yerr=spread, label=m, capsize=3)
         ax.set_xticks(
             np.arange(len(groups)) + width * (len(methods) - 1) / 2, [f"{group} = {g}" for g in groups]
