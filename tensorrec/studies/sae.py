@@ -14,6 +14,7 @@ from tensorrec.sae import (
     SAE,
     GroupBiasAdaptation,
     SparseMixture,
+    mcs_consistency,
     nmse,
     recovery,
     sign_consistency,
@@ -139,7 +140,7 @@ def control_trials(cfg: FragmentationSetup, rng, log, handling=("none", "auxk", 
 
 
 def sae_run(data: dict, model: dict, seed: int, base: int, log=None, *, steps: int, batch: int, lr: float,
-            gba: dict | None = None, taus=(0.8, 0.9)) -> dict:  # fmt: skip
+            gba: dict | None = None, taus=(0.8, 0.9), consistency: bool = False) -> dict:  # fmt: skip
     """Train one SAE on ``SparseMixture(**data)`` (inputs normalised when ``data`` says so)
     and measure it on the held-out set: ``SAE(d, **model)``, trained by :func:`train` with
     group bias adaptation ``GroupBiasAdaptation(d_sae, **gba)`` when ``gba`` is given (the
@@ -148,18 +149,25 @@ def sae_run(data: dict, model: dict, seed: int, base: int, log=None, *, steps: i
     with ``gba`` the frequency control of claim 8 on the held-out set (B samples): the
     fraction of neurons with p-hat_m <= p_k + 3 sqrt(p_k / B) (``within``), the dead fraction
     (p-hat_m < ``dead``) and abs(mean L0 - sum_m p-hat_m) (``l0_gap``, 0 up to round-off).
-    One :func:`logged_trial` keyed by every argument, so sweeps resume."""
+    With ``consistency`` a second SAE of another initialisation and other batches trains on
+    the same data, and ``mcs`` is the fraction of the first one's atoms whose best absolute
+    cosine with the second's exceeds 0.9 (seed consistency, claim 13). One :func:`logged_trial` keyed by
+    every argument, so sweeps resume."""
+
+    def fit(mixture, replica: int):
+        tail = [replica] if replica else []
+        sae = SAE(mixture.d, **model, rng=np.random.default_rng([base, seed, 1, *tail]))
+        rule = None
+        if gba is not None:
+            rule = GroupBiasAdaptation(sae.d_sae, **gba, rng=np.random.default_rng([base, seed, 2, *tail]))
+        history = train(sae, mixture, steps, batch=batch, lr=lr,
+                        rng=np.random.default_rng([base, seed, 3, *tail]), adaptation=rule)  # fmt: skip
+        return sae, rule, history
 
     def run() -> dict:
         t0 = time.perf_counter()
-        gen = np.random.default_rng([base, seed])
-        mixture = SparseMixture(**data, rng=gen)
-        sae = SAE(mixture.d, **model, rng=np.random.default_rng([base, seed, 1]))
-        rule = None
-        if gba is not None:
-            rule = GroupBiasAdaptation(sae.d_sae, **gba, rng=np.random.default_rng([base, seed, 2]))
-        history = train(sae, mixture, steps, batch=batch, lr=lr, rng=np.random.default_rng([base, seed, 3]),
-                        adaptation=rule)  # fmt: skip
+        mixture = SparseMixture(**data, rng=np.random.default_rng([base, seed]))
+        sae, rule, history = fit(mixture, 0)
         with torch.no_grad():
             x = mixture.held_out_x.to(sae.b_dec.dtype)
             x_hat, z = sae(x)
@@ -179,6 +187,8 @@ def sae_run(data: dict, model: dict, seed: int, base: int, log=None, *, steps: i
                 "dead_rate": float((p_hat < rule.dead).double().mean()),
                 "l0_gap": abs(float((pre > 0).double().sum(-1).mean()) - float(p_hat.sum())),
             }
+        if consistency:
+            row["mcs"] = mcs_consistency(D, fit(mixture, 1)[0].W_dec.detach().double())
         return row | {"seconds": time.perf_counter() - t0}
 
     spec = {
@@ -189,6 +199,7 @@ def sae_run(data: dict, model: dict, seed: int, base: int, log=None, *, steps: i
         "batch": batch,
         "lr": lr,
         "taus": list(taus),
+        **({"consistency": True} if consistency else {}),
     }
     key = f"sae/{json.dumps(spec, sort_keys=True, default=str)}/seed{seed}/base{base}"
     return logged_trial(log, key, run)
