@@ -29,6 +29,10 @@ def test_sparse_mixture_draws_s_sparse_signed_mixtures_of_unit_features():
     assert mixed.f == pytest.approx(11.5 / 128)  # B5: f = mean(s) / n
     assert float((mixed.held_out_x**2).sum(1).mean()) == pytest.approx(1.0)  # normalised inputs
     assert torch.allclose(mixed.held_out_x, mixed.held_out_h @ mixed.V)  # the codes scale with x
+    planted = sae.SparseMixture(64, 8, 3, pairs=4, cooccurrence=1.0, held_out=2000, rng=3)
+    A = planted.held_out_h != 0
+    assert torch.equal(A[:, 0:8:2], A[:, 1:8:2])  # co-occurrence 1: the pairs always appear together
+    assert bool(A[:, 0].any()) and list(planted.paired) == list(range(8))
     x, H = mixed.sample(100, 2, codes=True)
     assert torch.allclose(x, H @ mixed.V) and mixed.scale < 1
 
@@ -146,6 +150,14 @@ BAD = {
         "resample_every: ",
     ),
     "s above n": (lambda: sae.SparseMixture(4, 3, 5), "s: expected 1 to n = 4 features per sample"),
+    "too many pairs": (
+        lambda: sae.SparseMixture(4, 3, 2, pairs=3),
+        "pairs: expected an integer in [0, n / 2 = 2]",
+    ),
+    "co-occurrence above 1": (
+        lambda: sae.SparseMixture(4, 3, 2, pairs=1, cooccurrence=1.5),
+        "cooccurrence: ",
+    ),
     "negative noise": (lambda: sae.SparseMixture(4, 3, 2, noise=-1.0), "noise: "),
 }
 

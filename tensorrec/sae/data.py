@@ -34,6 +34,11 @@ class SparseMixture:
         sigma of xi ~ N(0, I_d).
     held_out : int
         Size of the fixed evaluation set (``held_out_x``, with its codes ``held_out_h``).
+    pairs, cooccurrence : int, float
+        Plant ``pairs`` correlated feature pairs (features 2j and 2j + 1, j < pairs; uniform
+        profile only): a sample holding one feature of a pair and not the other gets the
+        other too with probability ``cooccurrence`` (the co-occurrence of condition H3, spec
+        7.2; claim 12). ``paired`` lists the planted features.
     normalize : bool
         Scale every sample (and its codes) by one constant c = 1 / sqrt(mean ||x||^2 over the
         held-out set), so that inputs have mean squared norm 1 and w^T x = O(1) for unit w:
@@ -48,7 +53,8 @@ class SparseMixture:
 
     def __init__(self, n: int, d: int, s: int, *, sign_mode: str = "bipolar", freq_profile: str = "uniform",
                  alpha: float = 1.0, coef: str = "uniform", noise: float = 0.0, bipolar_fraction: float = 0.5,
-                 held_out: int = 20_000, normalize: bool = False, dtype=torch.float64,
+                 held_out: int = 20_000, pairs: int = 0, cooccurrence: float = 0.0, normalize: bool = False,
+                 dtype=torch.float64,
                  rng: RngLike = None):  # fmt: skip
         self.n, self.d = check_positive_int("n", n), check_positive_int("d", d)
         sizes = tuple(s) if isinstance(s, (tuple, list)) else (s,)
@@ -65,6 +71,14 @@ class SparseMixture:
         if not (noise >= 0 and np.isfinite(noise)):
             raise ValueError(f"noise: expected a non-negative finite sigma, got {noise!r}")
         self.noise, self.dtype = float(noise), dtype
+        if not (isinstance(pairs, int) and 0 <= 2 * pairs <= n):
+            raise ValueError(f"pairs: expected an integer in [0, n / 2 = {n // 2}], got {pairs!r}")
+        if not 0.0 <= cooccurrence <= 1.0:
+            raise ValueError(f"cooccurrence: expected a probability in [0, 1], got {cooccurrence!r}")
+        if pairs and freq_profile != "uniform":
+            raise ValueError(f"pairs: planted pairs need freq_profile='uniform', got {freq_profile!r}")
+        self.pairs, self.cooccurrence = pairs, float(cooccurrence)
+        self.paired = np.arange(2 * pairs)
         gen = as_generator(rng)
         V = gen.standard_normal((n, d))
         self.V = torch.from_numpy(V / np.linalg.norm(V, axis=1, keepdims=True)).to(dtype)
@@ -101,6 +115,13 @@ class SparseMixture:
             )
             active = np.zeros((batch, self.n), bool)
             np.put_along_axis(active, order, np.arange(self.n) < np.reshape(size, (-1, 1)), axis=1)
+            if self.pairs:
+                a, b = active[:, 0 : 2 * self.pairs : 2], active[:, 1 : 2 * self.pairs : 2]
+                join = gen.random(a.shape) < self.cooccurrence
+                active[:, 0 : 2 * self.pairs : 2], active[:, 1 : 2 * self.pairs : 2] = (
+                    a | (b & join),
+                    b | (a & join),
+                )
         else:
             active = gen.random((batch, self.n)) < self.f
         mags = (

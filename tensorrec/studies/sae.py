@@ -151,8 +151,9 @@ def sae_run(data: dict, model: dict, seed: int, base: int, log=None, *, steps: i
     (p-hat_m < ``dead``) and abs(mean L0 - sum_m p-hat_m) (``l0_gap``, 0 up to round-off).
     With ``consistency`` a second SAE of another initialisation and other batches trains on
     the same data, and ``mcs`` is the fraction of the first one's atoms whose best absolute
-    cosine with the second's exceeds 0.9 (seed consistency, claim 13). One :func:`logged_trial` keyed by
-    every argument, so sweeps resume."""
+    cosine with the second's exceeds 0.9 (seed consistency, claim 13). Data with planted
+    pairs add FRR+(0.9) of the paired features and their measured co-occurrence ratio (claim
+    12). One :func:`logged_trial` keyed by every argument, so sweeps resume."""
 
     def fit(mixture, replica: int):
         tail = [replica] if replica else []
@@ -187,6 +188,11 @@ def sae_run(data: dict, model: dict, seed: int, base: int, log=None, *, steps: i
                 "dead_rate": float((p_hat < rule.dead).double().mean()),
                 "l0_gap": abs(float((pre > 0).double().sum(-1).mean()) - float(p_hat.sum())),
             }
+        if mixture.pairs:  # claim 12: the planted pairs apart, and their measured co-occurrence ratio
+            active = mixture.held_out_h != 0
+            a, b = active[:, mixture.paired[::2]], active[:, mixture.paired[1::2]]
+            row["frr_paired_0.9"] = recovery(mixture.V[mixture.paired], D, 0.9)["frr_plus"]
+            row["cooccurrence_measured"] = float(((a & b).sum() / a.sum().clamp_min(1)).double())
         if consistency:
             row["mcs"] = mcs_consistency(D, fit(mixture, 1)[0].W_dec.detach().double())
         return row | {"seconds": time.perf_counter() - t0}
