@@ -114,3 +114,23 @@ def test_a_cpu_operator_refuses_cuda_inputs_by_name():
     y = A.apply(torch.ones(4, 4, 4, dtype=torch.float64)).cuda()
     with pytest.raises(ValueError, match="^y: "):
         recover(A, y, format="tucker", ranks=2)
+
+
+def test_the_sae_sparse_forward_on_cuda_equals_the_cpu_one():
+    from tensorrec.optim import topk_indices
+    from tensorrec.sae import SAE
+
+    u = torch.randint(0, 5, (64, 300)).double() - 2  # ties: the torch selection keeps the rule on CUDA
+    for absolute in (False, True):
+        assert torch.equal(
+            topk_indices(u.cuda(), 7, absolute=absolute).cpu(), topk_indices(u, 7, absolute=absolute)
+        )
+    model = SAE(16, 500, "abstopk", k=5, dtype=torch.float64, rng=0)
+    x = torch.randn(40, 16, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        cpu = model.reconstruct(x)
+        model.cuda()
+        gpu = model.reconstruct(x.cuda())
+        dense = model(x.cuda())[0]
+    assert gpu.device.type == "cuda" and float((gpu.cpu() - cpu).abs().max()) < 1e-12
+    assert float((gpu - dense).abs().max()) < 1e-12
