@@ -22,8 +22,11 @@ Without the input scaling the rule cannot succeed: a neuron aligned with a featu
 coefficient up to 1.5 still fires at bias -1 (measured before the scaling was added: 69-76%
 within the bound, 2-3% dead).
 
+Full mode passed (2 seeds, 12 min): 99.98-100% within, none dead, the identity to 6e-14
+(mean L0 354 of 4096).
+
 Command: ``tensorrec experiments run sae_c8_frequency_control [--quick]``. Runtime: about 10 s
-quick, 3 min full.
+quick, 12 min full.
 """
 
 from __future__ import annotations
