@@ -24,7 +24,7 @@ import numpy as np
 
 from tensorrec.plotting import plot_frontier
 from tensorrec.runner import script_main
-from tensorrec.studies.sae import sae_run
+from tensorrec.studies.sae import bias_adaptation, sae_run, tied_relu
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,15 +61,8 @@ def compute(cfg: Config, rng, log) -> dict:
             for method, setting, model in runs:
                 r = sae_run(data, {"d_sae": cfg.width, **model}, seed, base, log, **train)
                 rows.append({**r, "method": method, "setting": setting, "beta": beta})
-            gba = {
-                "groups": 10,
-                "htf": 0.5,
-                "ltf": 1e-3,
-                "gamma_plus": 0.05,
-                "gamma_minus": 0.05,
-                "every": 10,
-            }
-            model = {"d_sae": cfg.width, "activation": "relu", "tied": True, "output_scale": True}
+            gba = bias_adaptation(0.5, 1e-3)
+            model = tied_relu(cfg.width, True)
             r = sae_run(data, model, seed, base, log, gba=gba, **train)
             rows.append({**r, "method": "gba", "setting": 0, "beta": beta})
 

@@ -19,7 +19,7 @@ import dataclasses
 
 from tensorrec.plotting import plot_method_bars
 from tensorrec.runner import script_main
-from tensorrec.studies.sae import sae_run
+from tensorrec.studies.sae import bias_adaptation, sae_run, tied_relu
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,17 +46,10 @@ def compute(cfg: Config, rng, log) -> dict:
     for seed in range(cfg.seeds):
         for d in cfg.dims:
             data = {"n": cfg.n, "d": d, "s": 3, "sign_mode": "pos", "normalize": True, "held_out": 20_000}
-            model = {"d_sae": 4 * cfg.n, "activation": "relu", "tied": True, "output_scale": cfg.output_scale}
+            model = tied_relu(4 * cfg.n, cfg.output_scale)
             for m in cfg.multiples:
                 p = min(m * f, 1.0)
-                gba = {
-                    "groups": 1,
-                    "htf": p,
-                    "ltf": p,
-                    "gamma_plus": 0.05,
-                    "gamma_minus": 0.05,
-                    "every": cfg.every,
-                }
+                gba = bias_adaptation(p, groups=1, every=cfg.every)
                 r = sae_run(
                     data, model, seed, base, log, steps=cfg.steps, batch=cfg.batch, lr=cfg.lr, gba=gba
                 )

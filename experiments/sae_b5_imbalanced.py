@@ -24,7 +24,7 @@ import dataclasses
 
 from tensorrec.plotting import plot_method_bars
 from tensorrec.runner import script_main
-from tensorrec.studies.sae import sae_run
+from tensorrec.studies.sae import bias_adaptation, sae_run, tied_relu
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,20 +61,8 @@ def compute(cfg: Config, rng, log) -> dict:
             for name, (htf, ltf) in RANGES.items():
                 if label != "imbalanced" and name != "GBA":
                     continue
-                model = {
-                    "d_sae": cfg.width,
-                    "activation": "relu",
-                    "tied": True,
-                    "output_scale": cfg.output_scale,
-                }
-                gba = {
-                    "groups": 10,
-                    "htf": htf,
-                    "ltf": ltf,
-                    "gamma_plus": 0.05,
-                    "gamma_minus": 0.05,
-                    "every": 10,
-                }
+                model = tied_relu(cfg.width, cfg.output_scale)
+                gba = bias_adaptation(htf, ltf)
                 r = sae_run(data, model, seed, base, log, gba=gba, **train)
                 rows.append({**r, "method": name, "data": label})
     return {"rows": rows}

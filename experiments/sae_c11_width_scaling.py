@@ -19,7 +19,7 @@ import dataclasses
 
 from tensorrec.plotting import plot_frontier
 from tensorrec.runner import script_main
-from tensorrec.studies.sae import sae_run
+from tensorrec.studies.sae import bias_adaptation, sae_run, tied_relu
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,16 +47,9 @@ def compute(cfg: Config, rng, log) -> dict:
         for s in cfg.sizes:
             data = {"n": n, "d": cfg.d, "s": s, "sign_mode": "pos", "normalize": True, "held_out": 10_000}
             p = cfg.p_over_f * s / n
-            gba = {
-                "groups": 1,
-                "htf": p,
-                "ltf": p,
-                "gamma_plus": 0.05,
-                "gamma_minus": 0.05,
-                "every": cfg.every,
-            }
+            gba = bias_adaptation(p, groups=1, every=cfg.every)
             for m in cfg.multiples:
-                model = {"d_sae": m * n, "activation": "relu", "tied": True, "output_scale": cfg.output_scale}
+                model = tied_relu(m * n, cfg.output_scale)
                 r = sae_run(data, model, 0, base, log, steps=cfg.steps, batch=cfg.batch, lr=cfg.lr, gba=gba)
                 rows.append({**r, "n": n, "s": s, "width": m * n, "setting": m})
             reached = [r["width"] for r in rows if (r["n"], r["s"]) == (n, s) and r["frr_plus_0.9"] >= 0.9]

@@ -20,7 +20,7 @@ import dataclasses
 
 from tensorrec.plotting import plot_frontier
 from tensorrec.runner import script_main
-from tensorrec.studies.sae import sae_run
+from tensorrec.studies.sae import bias_adaptation, sae_run, tied_relu
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,8 +43,8 @@ STUDY = "sae_bias_adaptation"
 def compute(cfg: Config, rng, log) -> dict:
     base = int(rng.integers(2**63))
     p = 3 / cfg.n
-    gba = {"groups": 1, "htf": p, "ltf": p, "gamma_plus": 0.05, "gamma_minus": 0.05, "every": cfg.every}
-    model = {"d_sae": 4 * cfg.n, "activation": "relu", "tied": True, "output_scale": cfg.output_scale}
+    gba = bias_adaptation(p, groups=1, every=cfg.every)
+    model = tied_relu(4 * cfg.n, cfg.output_scale)
     rows = []
     for rho in cfg.rhos:
         data = {"n": cfg.n, "d": cfg.d, "s": 3, "sign_mode": "pos", "normalize": True, "held_out": 20_000,

@@ -21,7 +21,7 @@ import dataclasses
 
 from tensorrec.plotting import plot_method_bars
 from tensorrec.runner import script_main
-from tensorrec.studies.sae import sae_run
+from tensorrec.studies.sae import bias_adaptation, sae_run, tied_relu
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,11 +45,11 @@ def compute(cfg: Config, rng, log) -> dict:
     base = int(rng.integers(2**63))
     data = {"n": cfg.n, "d": cfg.d, "s": 3, "freq_profile": "zipf", "sign_mode": "pos", "normalize": True,
             "held_out": 10_000}  # fmt: skip
-    gba = {"groups": 10, "htf": 0.5, "ltf": 1e-4, "gamma_plus": 0.05, "gamma_minus": 0.05, "every": 10}
+    gba = bias_adaptation(0.5, 1e-4)
     methods = {
         "TopK": ({"activation": "topk", "k": 3}, None),
         "L1": ({"activation": "relu", "l1": cfg.l1}, None),
-        "GBA": ({"activation": "relu", "tied": True, "output_scale": cfg.output_scale}, gba),
+        "GBA": (tied_relu(cfg.width, cfg.output_scale), gba),
     }
     rows = []
     for seed in range(cfg.seeds):

@@ -36,7 +36,7 @@ import dataclasses
 import numpy as np
 
 from tensorrec.runner import script_main
-from tensorrec.studies.sae import sae_run
+from tensorrec.studies.sae import bias_adaptation, sae_run, tied_relu
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,8 +61,7 @@ STUDY = "sae_bias_adaptation"
 def compute(cfg: Config, rng, log) -> dict:
     base = int(rng.integers(2**63))
     data = {"n": cfg.n, "d": cfg.d, "s": 3, "sign_mode": "pos", "normalize": True, "held_out": 20_000}
-    model = {"d_sae": cfg.width, "activation": "relu", "tied": True, "output_scale": cfg.output_scale}
-    gba = {"groups": 10, "htf": 0.5, "ltf": 1e-3, "gamma_plus": 0.05, "gamma_minus": 0.05, "every": cfg.every}
+    model, gba = tied_relu(cfg.width, cfg.output_scale), bias_adaptation(0.5, 1e-3, every=cfg.every)
     rows = [
         sae_run(data, model, seed, base, log, steps=cfg.steps, batch=cfg.batch, lr=cfg.lr, gba=gba)
         for seed in range(cfg.seeds)

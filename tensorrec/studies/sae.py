@@ -139,6 +139,20 @@ def control_trials(cfg: FragmentationSetup, rng, log, handling=("none", "auxk", 
     return rows
 
 
+def bias_adaptation(htf: float, ltf: float | None = None, *, groups: int = 10, every: int = 10) -> dict:
+    """The :class:`~tensorrec.sae.GroupBiasAdaptation` settings of our experiments (gamma_plus =
+    gamma_minus = 0.05, an update every ``every`` steps); BA is ``groups=1`` with one target
+    frequency (``ltf`` defaults to ``htf``)."""
+    ltf = htf if ltf is None else ltf
+    return {"groups": groups, "htf": htf, "ltf": ltf, "gamma_plus": 0.05, "gamma_minus": 0.05, "every": every}
+
+
+def tied_relu(width: int, output_scale: bool | float = 1e-3) -> dict:
+    """Paper E's SAE as ``SAE`` keyword arguments: tied ReLU with per-neuron output scales,
+    fixed small by default (the decoupled regime), learned with ``output_scale=True``."""
+    return {"d_sae": width, "activation": "relu", "tied": True, "output_scale": output_scale}
+
+
 def sae_run(data: dict, model: dict, seed: int, base: int, log=None, *, steps: int, batch: int, lr: float,
             gba: dict | None = None, taus=(0.8, 0.9), consistency: bool = False) -> dict:  # fmt: skip
     """Train one SAE on ``SparseMixture(**data)`` (inputs normalised when ``data`` says so)
@@ -213,6 +227,8 @@ def sae_run(data: dict, model: dict, seed: int, base: int, log=None, *, steps: i
 
 __all__ = [
     "sae_run",
+    "bias_adaptation",
+    "tied_relu",
     "DEAD_HANDLING",
     "control_trials",
     "fragmentation_trials",
