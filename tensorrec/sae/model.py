@@ -124,9 +124,12 @@ class SAE(nn.Module):
 
     def pre_activation(self, x: torch.Tensor) -> torch.Tensor:
         """W_enc^T (x - b_dec) + b_enc."""
+        self._check_x(x)
+        return nn.functional.linear(x - self.b_dec, self.encoder_weight().mT, self.b_enc)  # bias fused
+
+    def _check_x(self, x: torch.Tensor) -> None:
         if x.shape[-1] != self.d_in:
             raise ValueError(f"x: expected a last axis of width d_in = {self.d_in}, got {tuple(x.shape)}")
-        return nn.functional.linear(x - self.b_dec, self.encoder_weight().mT, self.b_enc)  # bias fused
 
     def _prox(self, v, mu: float = 1.0):
         if self.activation == "jumprelu":
@@ -167,8 +170,7 @@ class SAE(nn.Module):
 
         if torch.is_grad_enabled():
             return code(self.pre_activation(x))
-        if x.shape[-1] != self.d_in:
-            raise ValueError(f"x: expected a last axis of width d_in = {self.d_in}, got {tuple(x.shape)}")
+        self._check_x(x)
         flat = (x - self.b_dec).reshape(-1, self.d_in)
         rows = min(flat.shape[0], max(1, 2**23 // (self.d_sae * self.b_enc.element_size())))
         buffer = flat.new_empty(rows, self.d_sae)  # one buffer for every chunk: no page faults
@@ -276,7 +278,7 @@ class SAE(nn.Module):
         return dead
 
     def _auxk_loss(self, residual, pre, dead) -> torch.Tensor:
-        k_aux = self.d_in // 2
+        k_aux = max(self.d_in // 2, 1)
         scale = min(int(dead.sum()) / k_aux, 1.0)
         k_aux = max(min(k_aux, int(dead.sum())), 1)
         if self.activation == "abstopk":
@@ -321,9 +323,8 @@ def train(sae: SAE, data, steps: int, *, batch: int = 512, lr: float = 1e-3, rng
     sets it from the pre-activations every ``adaptation.every`` steps (paper E's training).
     Every ``resample_every`` steps of the first three quarters of training, the dead
     latents are resampled on the current batch (:meth:`SAE.resample_dead`) and their Adam
-    moments cleared. Returns the loss history
-    (and the adaptation reports and the number of latents resampled).
-    """
+    moments cleared. Returns the loss history, the adaptation reports and the number of
+    latents resampled."""
     import geoopt
     from tqdm.auto import tqdm
 
