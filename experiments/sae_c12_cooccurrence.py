@@ -10,6 +10,8 @@ features' FRR+ drops once the ratio is well above n^-1/2.
 Full mode: n = 1024 (n^-1/2 = 0.031), rho in {0.01, 0.03, 0.1, 0.3}, 64 pairs, d = 16, 2000
 steps (run by hand, about 40 min); quick mode: n = 128 (n^-1/2 = 0.088), rho in {0.01, 0.3},
 16 pairs, d = 6, 600 steps.
+The full run (11 min) recovers only 6-8% of all features at d = 16, so it cannot test the
+claim; it needs d above sqrt(n) and longer training (docs/sae.rst).
 Command: ``tensorrec experiments run sae_c12_cooccurrence [--quick]``.
 Runtime (one thread): about 20 s with --quick.
 """
