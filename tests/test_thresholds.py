@@ -1,7 +1,6 @@
 """The sparsity proxes (SAE activations) against brute force, their tie rules and gradients, and
 the unrolled proximal-gradient encoder (sae spec sections 3-5, claims 1-4)."""
 
-import itertools
 import math
 
 import numpy as np
@@ -26,61 +25,19 @@ from tensorrec.optim import (
 )
 
 F = torch.float64
-GRID = np.arange(-8, 8, 5e-4)
-
-SCALAR = {  # name -> (closed form, regularizer R, threshold for the skip zone)
-    "relu": (
-        lambda u, lam: soft_threshold(u, lam, nonnegative=True),
-        lambda z: np.abs(z) + np.where(z < 0, np.inf, 0),
-        None,
-    ),
-    "soft": (lambda u, lam: soft_threshold(u, lam), np.abs, None),
-    "jumprelu": (
-        lambda u, lam: hard_threshold(u, lam, nonnegative=True),
-        lambda z: (z != 0) + np.where(z < 0, np.inf, 0),
-        lambda lam: math.sqrt(2 * lam),
-    ),
-    "hard": (
-        lambda u, lam: hard_threshold(u, lam),
-        lambda z: (z != 0).astype(float),
-        lambda lam: math.sqrt(2 * lam),
-    ),
-}
 
 
-@pytest.mark.parametrize("name", list(SCALAR))
-def test_scalar_proxes_minimise_their_objective_on_a_grid(name):
-    closed, reg, jump = SCALAR[name]
-    gen = np.random.default_rng(0)
-    grid = np.concatenate([GRID, [0.0]])
-    worst = 0.0
-    for _ in range(300):
-        u, lam = gen.uniform(-5, 5), gen.uniform(0.05, 3)
-        if jump is not None and abs(abs(u) - jump(lam)) < 1e-2:
-            continue
-        brute = grid[np.argmin(0.5 * (grid - u) ** 2 + lam * reg(grid))]
-        worst = max(worst, abs(float(closed(torch.tensor([u], dtype=F), lam)[0]) - brute))
-    assert worst <= 5e-4  # the grid step
+def test_the_proxes_minimise_their_objectives_claim_1():
+    """Claim 1's computation (``theory_checks/sae_c1_prox_identities.py``): every scalar closed
+    form within one grid step of the brute-force minimiser, TopK/AbsTopK at the best support."""
+    from tensorrec.runner import discover
 
-
-def _enumerate(u, k, signed):
-    """min over supports of size <= k of (1/2) ||z - u||^2 with z = u on the support (>= 0 unless signed)."""
-    best = 0.5 * float(u @ u)
-    for size in range(1, k + 1):
-        for support in itertools.combinations(range(len(u)), size):
-            z = np.zeros_like(u)
-            z[list(support)] = u[list(support)] if signed else np.maximum(u[list(support)], 0)
-            best = min(best, 0.5 * float((z - u) @ (z - u)))
-    return best
-
-
-def test_topk_and_abs_topk_minimise_over_all_supports():
-    gen = np.random.default_rng(1)
-    for _ in range(200):
-        u = gen.standard_normal(8)
-        for op, signed in ((topk, False), (abs_topk, True)):
-            z = op(torch.from_numpy(u), 3).numpy()
-            assert 0.5 * float((z - u) @ (z - u)) == pytest.approx(_enumerate(u, 3, signed), abs=1e-14)
+    c1 = next(script for script in discover() if script.name == "sae_c1_prox_identities").load()
+    cfg = c1.Config(draws=300, vector_draws=200, grid_step=5e-4)
+    results = c1.compute(cfg, np.random.default_rng(0))
+    assert set(results["scalar"]) == {"relu", "soft", "jumprelu", "hard"}
+    assert all(worst <= 5e-4 for worst in results["scalar"].values()), results["scalar"]
+    assert all(gap <= 1e-14 for gap in results["vector"].values()), results["vector"]
 
 
 def test_ties_go_to_the_lower_index_and_the_threshold_returns_zero():
