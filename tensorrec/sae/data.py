@@ -78,7 +78,6 @@ class SparseMixture:
         if pairs and freq_profile != "uniform":
             raise ValueError(f"pairs: planted pairs need freq_profile='uniform', got {freq_profile!r}")
         self.pairs, self.cooccurrence = pairs, float(cooccurrence)
-        self.paired = np.arange(2 * pairs)
         gen = as_generator(rng)
         V = gen.standard_normal((n, d))
         self.V = torch.from_numpy(V / np.linalg.norm(V, axis=1, keepdims=True)).to(dtype)
@@ -98,6 +97,11 @@ class SparseMixture:
         if normalize:
             self.scale = float(1 / (self.held_out_x**2).sum(-1).mean().sqrt())
             self.held_out_x, self.held_out_h = self.held_out_x * self.scale, self.held_out_h * self.scale
+
+    @property
+    def paired(self) -> np.ndarray:
+        """The planted features: 2j and 2j + 1 for j < ``pairs``."""
+        return np.arange(2 * self.pairs)
 
     def __repr__(self) -> str:
         return f"SparseMixture(n={self.n}, d={self.d}, s={self.s}, sign_mode={self.sign_mode!r})"

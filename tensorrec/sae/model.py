@@ -141,14 +141,19 @@ class SAE(nn.Module):
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """The code z: one proximal step from 0 with the learned encoder, then ``steps - 1``
         proximal-gradient steps with the decoder."""
-        z = self._prox(self.pre_activation(x))  # proximal_step from z = 0 at mu = 1: prox(0 + pre)
+        return self._encode(x)[0]
+
+    def _encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(z, the pre-activations), so the loss terms that need both compute them once."""
+        pre = self.pre_activation(x)
+        z = self._prox(pre)  # proximal_step from z = 0 at mu = 1: prox(0 + pre)
         if self.steps > 1:
             sigma, self._v = spectral_norm(self.W_dec.detach(), 5 if self._v is not None else 50, self._v)
             mu = 1.0 / sigma**2
             r = x - self.b_dec
             for _ in range(self.steps - 1):
                 z = proximal_step(self._prox, z, (z @ self.W_dec.mT - r) @ self.W_dec, mu)
-        return z
+        return z, pre
 
     def encode_sparse(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The code of a TopK/AbsTopK encoder of one step as (indices, values), each of shape
@@ -221,19 +226,19 @@ class SAE(nn.Module):
     def losses(self, x: torch.Tensor) -> dict:
         """The terms of :meth:`loss` by name (``mse``, ``sparsity``, ``auxk``, ``loss`` their
         sum) and the codes ``z`` of the batch."""
-        x_hat, z = self(x)
+        z, pre = self._encode(x)
+        x_hat = self.decode(z)
         terms = {"mse": 0.5 * ((x - x_hat) ** 2).sum(-1).mean()}
         if self.activation == "relu" and self.l1:
             terms["sparsity"] = self.l1 * z.abs().sum(-1).mean()
         if self.activation == "jumprelu" and self.l0:
-            pre = self.pre_activation(x)
             terms["sparsity"] = (
                 self.l0 * _step(pre, torch.exp(self.log_threshold), self.bandwidth).sum(-1).mean()
             )
         if self.auxk:
             dead = self.dead_latents()
             if bool(dead.any()):
-                terms["auxk"] = self.auxk * self._auxk_loss(x - x_hat.detach(), self.pre_activation(x), dead)
+                terms["auxk"] = self.auxk * self._auxk_loss(x - x_hat.detach(), pre, dead)
         return {"loss": sum(terms.values()), **terms, "z": z}
 
     def loss(self, x: torch.Tensor) -> torch.Tensor:

@@ -188,10 +188,11 @@ def sae_run(data: dict, model: dict, seed: int, base: int, log=None, *, steps: i
             x_hat, z = sae(x)
             pre = sae.pre_activation(x)
         D = sae.W_dec.detach().double()
+        at = {t: recovery(mixture.V, D, t) for t in {*taus, 0.9}}
         row = {
             "seed": seed, **{f"nmse_{k}": v for k, v in nmse(x.double(), x_hat.double()).items()},
-            **sparsity(z), **{f"frr_plus_{t}": recovery(mixture.V, D, t)["frr_plus"] for t in taus},
-            **{k: recovery(mixture.V, D, 0.9)[k] for k in ("frr_abs", "atoms_per_axis")},
+            **sparsity(z), **{f"frr_plus_{t}": at[t]["frr_plus"] for t in taus},
+            **{k: at[0.9][k] for k in ("frr_abs", "atoms_per_axis")},
             "final_loss": float(np.mean(history["loss"][-20:])),
         }  # fmt: skip
         if rule is not None:
