@@ -19,17 +19,13 @@ Runtime (one thread): about 20 s with --quick, 5 min in full.
 
 from __future__ import annotations
 
-import collections
 import dataclasses
 
 import numpy as np
-import torch
 
-import tensorrec as tr
-from tensorrec.bdpr import population_problem, sensing_problem
-from tensorrec.landscape import deduplicate, find_critical_points, torus_grid
 from tensorrec.plotting import new_figure, save_figure
 from tensorrec.runner import script_main, write_table
+from tensorrec.studies.bdpr import critical_census
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,81 +48,13 @@ QUICK = {
 }
 
 
-def population_census(model: str, cfg: Config, rng) -> dict:
-    pop = population_problem(model, 3, 3, rng=rng)
-    found = find_critical_points(
-        pop.problem,
-        n_starts=cfg.population_starts,
-        max_iter=cfg.newton_iterations,
-        symmetry=pop.symmetry,
-        rng=rng,
-    )
-    groups = collections.Counter((round(p.value, 6) + 0.0, p.index, p.kind) for p in found.points)  # no -0
-    minima = [p.point for p in found.points if p.kind == "minimum"]
-    hs, xs = pop.truth
-    overlaps = [(abs(float(p.point[0] @ hs)), abs(float(p.point[1] @ xs))) for p in found.points]
-    return {
-        "groups": [[*k, n] for k, n in sorted(groups.items())],
-        "distinct_minima": len(deduplicate(minima, pop.symmetry)),
-        "unconverged": found.unconverged,
-        "overlaps": overlaps,
-    }
-
-
-def grid_minima(values: np.ndarray) -> list[tuple[int, int]]:
-    """Strict local minima of a periodic grid (all 8 neighbours larger)."""
-    v = values
-    mask = np.ones_like(v, dtype=bool)
-    for di in (-1, 0, 1):
-        for dj in (-1, 0, 1):
-            if di or dj:
-                mask &= v < np.roll(np.roll(v, di, 0), dj, 1)
-    return list(zip(*np.nonzero(mask), strict=True))
-
-
-def finite_census(m: int, cfg: Config, gen, cross_check: bool) -> dict:
-    sp = sensing_problem(2, 2, m, rng=gen)
-    s, t, values = torus_grid(sp.problem, cfg.grid + 1)
-    s, t, values = s[:-1], t[:-1], values[:-1, :-1]  # the grid is periodic: drop the repeated edge
-    starts = [
-        (torch.tensor([np.cos(s[i]), np.sin(s[i])]), torch.tensor([np.cos(t[j]), np.sin(t[j])]))
-        for i, j in grid_minima(values)
-    ]
-    found = find_critical_points(sp.problem, starts, max_iter=cfg.newton_iterations, symmetry=sp.symmetry)
-    spurious = [p for p in found.points if p.kind == "minimum" and p.value > 1e-8]
-    distinct = deduplicate([p.point for p in spurious], sp.symmetry)
-    row = {"m": m, "spurious": len(distinct), "values": [spurious[k].value for k in distinct]}
-    if cross_check:
-        grid_set = [p.point for p in found.points if p.kind == "minimum"]
-        grid_set = [grid_set[k] for k in deduplicate(grid_set, sp.symmetry)]
-        searched = find_critical_points(
-            sp.problem, n_starts=cfg.cross_check_starts, method="descent", step=0.25, max_iter=3000,
-            symmetry=sp.symmetry, rng=gen,
-        )  # fmt: skip
-        search_set = [p.point for p in searched.points if p.kind == "minimum"]
-        search_set = [search_set[k] for k in deduplicate(search_set, sp.symmetry)]
-
-        def covered(a, b):
-            return all(min((sp.symmetry.orbit_distance(p, q) for q in b), default=np.inf) < 1e-6 for p in a)
-
-        same = covered(grid_set, search_set) and covered(search_set, grid_set)
-        row["cross_check"] = {
-            "grid_minima": len(grid_set), "search_minima": len(search_set),
-            "unconverged": searched.unconverged, "same_set": same,
-        }  # fmt: skip
-    return row
-
-
-def compute(cfg: Config, rng) -> dict:
-    gens = tr.spawn(rng, 2 + len(cfg.ms))
-    population = {model: population_census(model, cfg, g) for model, g in zip(("B", "A"), gens, strict=False)}
-    finite = []
-    for m, gen in zip(cfg.ms, gens[2:], strict=True):
-        finite += [
-            finite_census(m, cfg, g, k < cfg.cross_check_instances)
-            for k, g in enumerate(tr.spawn(gen, cfg.instances))
-        ]
-    return {"population": population, "finite": finite, "instances": cfg.instances}
+def compute(cfg: Config, rng, runner) -> dict:
+    census = critical_census(
+        cfg.ms, cfg.instances, rng, runner, population_starts=cfg.population_starts,
+        newton_iterations=cfg.newton_iterations, grid=cfg.grid,
+        cross_check_instances=cfg.cross_check_instances, cross_check_starts=cfg.cross_check_starts,
+    )  # fmt: skip
+    return {**census, "instances": cfg.instances}
 
 
 def table(results: dict) -> str:

@@ -29,12 +29,12 @@ class Config:
 
 
 QUICK = {"K": 4, "N": 4, "ms": (50, 100, 200), "trials": 5}
-STUDY = "bdpr_sensing"  # the trial log shared with the scripts that run the same trials
+STUDY = "bdpr_sensing"  # the trial store shared with the scripts that run the same trials
 
 
-def compute(cfg: Config, rng, log) -> dict:
+def compute(cfg: Config, rng, runner) -> dict:
     rows = recovery_trials(
-        cfg.K, cfg.N, cfg.ms, cfg.trials, rng, log, inits=("spectral",), step=cfg.step,
+        cfg.K, cfg.N, cfg.ms, cfg.trials, rng, runner, inits=("spectral",), step=cfg.step,
         max_iter=cfg.iterations, target=1e-13, keep_errors=True,
     )  # fmt: skip
     for r in rows:

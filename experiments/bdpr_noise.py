@@ -31,12 +31,12 @@ class Config:
 
 
 QUICK = {"K": 4, "N": 4, "ms": (50, 100, 200), "trials": 5}
-STUDY = "bdpr_sensing"  # the trial log shared with the scripts that run the same trials
+STUDY = "bdpr_sensing"  # the trial store shared with the scripts that run the same trials
 
 
-def compute(cfg: Config, rng, log) -> dict:
+def compute(cfg: Config, rng, runner) -> dict:
     rows = noise_trials(
-        cfg.K, cfg.N, cfg.ms, cfg.gammas, cfg.trials, rng, log, step=cfg.step, max_iter=cfg.iterations
+        cfg.K, cfg.N, cfg.ms, cfg.gammas, cfg.trials, rng, runner, step=cfg.step, max_iter=cfg.iterations
     )
     return {"rows": rows, "K": cfg.K, "N": cfg.N}
 

@@ -36,15 +36,15 @@ class Config:
 
 QUICK = {"K": 4, "N": 4, "ms": (20, 40, 100, 200), "instances": 1, "starts": 5, "spectral_trials": 5,
          "iterations": 300}  # fmt: skip
-STUDY = "bdpr_sensing"  # the trial log shared with the scripts that run the same trials
+STUDY = "bdpr_sensing"  # the trial store shared with the scripts that run the same trials
 
 
-def compute(cfg: Config, rng, log) -> dict:
+def compute(cfg: Config, rng, runner) -> dict:
     random_rows = random_start_basins(
-        cfg.K, cfg.N, cfg.ms, cfg.instances, cfg.starts, rng, log, step=cfg.step, max_iter=cfg.iterations
+        cfg.K, cfg.N, cfg.ms, cfg.instances, cfg.starts, rng, runner, step=cfg.step, max_iter=cfg.iterations
     )
     spectral_rows = recovery_trials(
-        cfg.K, cfg.N, cfg.ms, cfg.spectral_trials, rng, log, inits=("spectral",), step=cfg.step,
+        cfg.K, cfg.N, cfg.ms, cfg.spectral_trials, rng, runner, inits=("spectral",), step=cfg.step,
         max_iter=cfg.iterations,
     )  # fmt: skip
     return {"random": random_rows, "spectral": spectral_rows, "K": cfg.K, "N": cfg.N}

@@ -33,12 +33,12 @@ class Config:
 
 
 QUICK = {"K": 4, "N": 4, "Ls": (32, 64, 128), "trials": 4, "iterations": 300}
-STUDY = "bdpr_sensing"  # the trial log shared with the scripts that run the same trials
+STUDY = "bdpr_sensing"  # the trial store shared with the scripts that run the same trials
 
 
-def compute(cfg: Config, rng, log) -> dict:
+def compute(cfg: Config, rng, runner) -> dict:
     rows = recovery_trials(
-        cfg.K, cfg.N, cfg.Ls, cfg.trials, rng, log, sensing="fourier_bdpr", field="complex",
+        cfg.K, cfg.N, cfg.Ls, cfg.trials, rng, runner, sensing="fourier_bdpr", field="complex",
         step=cfg.step, max_iter=cfg.iterations, target=1e-12,
     )  # fmt: skip
     return {"rows": rows, "K": cfg.K, "N": cfg.N}

@@ -28,8 +28,8 @@ QUICK = FRAGMENTATION_QUICK
 STUDY = FRAGMENTATION_STUDY
 
 
-def compute(cfg: Config, rng, log) -> dict:
-    rows = setup_trials(cfg, rng, log, (cfg.n, 2 * cfg.n))
+def compute(cfg: Config, rng, runner) -> dict:
+    rows = setup_trials(cfg, rng, runner, (cfg.n, 2 * cfg.n))
     for r in rows:
         r["antipodal_per_axis"] = r["antipodal_pairs"] / r["n"]
     return {"rows": rows}

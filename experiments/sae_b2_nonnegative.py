@@ -30,8 +30,8 @@ QUICK = FRAGMENTATION_QUICK
 STUDY = FRAGMENTATION_STUDY
 
 
-def compute(cfg: Config, rng, log) -> dict:
-    return {"rows": control_trials(cfg, rng, log)}
+def compute(cfg: Config, rng, runner) -> dict:
+    return {"rows": control_trials(cfg, rng, runner)}
 
 
 def plot(results: dict, out_dir):

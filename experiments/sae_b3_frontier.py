@@ -24,7 +24,7 @@ import numpy as np
 
 from tensorrec.plotting import plot_frontier
 from tensorrec.runner import script_main
-from tensorrec.studies.sae import bias_adaptation, sae_run, tied_relu
+from tensorrec.studies.sae import bias_adaptation, sae_runs, tied_relu
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,24 +47,19 @@ QUICK = {"n": 32, "d": 16, "width": 128, "betas": (0.0, 1.0), "ks": (2, 8), "l1"
 STUDY = "sae_frontier"
 
 
-def compute(cfg: Config, rng, log) -> dict:
-    base = int(rng.integers(2**63))
-    train = {"steps": cfg.steps, "batch": cfg.batch, "lr": cfg.lr}
-    rows = []
+def compute(cfg: Config, rng, runner) -> dict:
+    runs = []
     for beta in cfg.betas:
         data = {"n": cfg.n, "d": cfg.d, "s": 4, "freq_profile": "zipf", "sign_mode": "mixed",
                 "bipolar_fraction": beta, "normalize": True, "held_out": 10_000}  # fmt: skip
-        runs = [(f"{a}", k, {"activation": a, "k": k}) for a in ("topk", "abstopk") for k in cfg.ks]
-        runs += [("relu-l1", w, {"activation": "relu", "l1": w}) for w in cfg.l1]
-        runs += [("jumprelu", w, {"activation": "jumprelu", "l0": w, "threshold": 0.05}) for w in cfg.l0]
-        for seed in range(cfg.seeds):
-            for method, setting, model in runs:
-                r = sae_run(data, {"d_sae": cfg.width, **model}, seed, base, log, **train)
-                rows.append({**r, "method": method, "setting": setting, "beta": beta})
-            gba = bias_adaptation(0.5, 1e-3)
-            model = tied_relu(cfg.width, True)
-            r = sae_run(data, model, seed, base, log, gba=gba, **train)
-            rows.append({**r, "method": "gba", "setting": 0, "beta": beta})
+        models = [(a, k, {"activation": a, "k": k}) for a in ("topk", "abstopk") for k in cfg.ks]
+        models += [("relu-l1", w, {"activation": "relu", "l1": w}) for w in cfg.l1]
+        models += [("jumprelu", w, {"activation": "jumprelu", "l0": w, "threshold": 0.05}) for w in cfg.l0]
+        runs += [{"data": data, "model": {"d_sae": cfg.width, **model}, "method": method, "setting": setting,
+                  "beta": beta} for method, setting, model in models]  # fmt: skip
+        runs.append({"data": data, "model": tied_relu(cfg.width, True), "gba": bias_adaptation(0.5, 1e-3),
+                     "method": "gba", "setting": 0, "beta": beta})  # fmt: skip
+    rows = sae_runs(runs, cfg.seeds, rng, runner, steps=cfg.steps, batch=cfg.batch, lr=cfg.lr)
 
     def mean(beta, method, k):
         return np.mean(

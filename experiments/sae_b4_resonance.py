@@ -19,7 +19,7 @@ import dataclasses
 
 from tensorrec.plotting import plot_method_bars
 from tensorrec.runner import script_main
-from tensorrec.studies.sae import bias_adaptation, sae_run, tied_relu
+from tensorrec.studies.sae import bias_adaptation, sae_runs, tied_relu
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,21 +39,15 @@ QUICK = {"n": 128, "dims": (6, 32), "multiples": (0.5, 2.0, 8.0), "steps": 600, 
 STUDY = "sae_bias_adaptation"
 
 
-def compute(cfg: Config, rng, log) -> dict:
-    base = int(rng.integers(2**63))
+def compute(cfg: Config, rng, runner) -> dict:
     f = 3 / cfg.n
-    rows = []
-    for seed in range(cfg.seeds):
-        for d in cfg.dims:
-            data = {"n": cfg.n, "d": d, "s": 3, "sign_mode": "pos", "normalize": True, "held_out": 20_000}
-            model = tied_relu(4 * cfg.n, cfg.output_scale)
-            for m in cfg.multiples:
-                p = min(m * f, 1.0)
-                gba = bias_adaptation(p, groups=1, every=cfg.every)
-                r = sae_run(
-                    data, model, seed, base, log, steps=cfg.steps, batch=cfg.batch, lr=cfg.lr, gba=gba
-                )
-                rows.append({**r, "d": d, "p_over_f": m})
+    runs = [
+        {"data": {"n": cfg.n, "d": d, "s": 3, "sign_mode": "pos", "normalize": True, "held_out": 20_000},
+         "model": tied_relu(4 * cfg.n, cfg.output_scale),
+         "gba": bias_adaptation(min(m * f, 1.0), groups=1, every=cfg.every), "d": d, "p_over_f": m}
+        for d in cfg.dims for m in cfg.multiples
+    ]  # fmt: skip
+    rows = sae_runs(runs, cfg.seeds, rng, runner, steps=cfg.steps, batch=cfg.batch, lr=cfg.lr)
     return {"rows": rows, "f": f}
 
 

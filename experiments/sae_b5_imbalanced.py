@@ -24,7 +24,7 @@ import dataclasses
 
 from tensorrec.plotting import plot_method_bars
 from tensorrec.runner import script_main
-from tensorrec.studies.sae import bias_adaptation, sae_run, tied_relu
+from tensorrec.studies.sae import bias_adaptation, sae_runs, tied_relu
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,25 +46,20 @@ STUDY = "sae_bias_adaptation"
 RANGES = {"GBA": (0.5, 0.01), "GBA, wrong range": (1e-3, 1e-4)}
 
 
-def compute(cfg: Config, rng, log) -> dict:
-    base = int(rng.integers(2**63))
-    train = {"steps": cfg.steps, "batch": cfg.batch, "lr": cfg.lr}
-    rows = []
+def compute(cfg: Config, rng, runner) -> dict:
+    runs = []
     for label, sizes, ks in (("imbalanced", (3, 20), cfg.topk), ("s = 3 only", 3, (3,))):
         data = {"n": cfg.n, "d": cfg.d, "s": sizes, "sign_mode": "pos", "normalize": True, "held_out": 10_000}
-        for seed in range(cfg.seeds):
-            for k in ks:
-                r = sae_run(
-                    data, {"d_sae": cfg.width, "activation": "topk", "k": k}, seed, base, log, **train
-                )
-                rows.append({**r, "method": f"TopK {k}", "data": label})
-            for name, (htf, ltf) in RANGES.items():
-                if label != "imbalanced" and name != "GBA":
-                    continue
-                model = tied_relu(cfg.width, cfg.output_scale)
-                gba = bias_adaptation(htf, ltf)
-                r = sae_run(data, model, seed, base, log, gba=gba, **train)
-                rows.append({**r, "method": name, "data": label})
+        runs += [{"data": data, "model": {"d_sae": cfg.width, "activation": "topk", "k": k},
+                  "method": f"TopK {k}", "data_label": label} for k in ks]  # fmt: skip
+        gba_model = tied_relu(cfg.width, cfg.output_scale)
+        runs += [{"data": data, "model": gba_model, "gba": bias_adaptation(htf, ltf), "method": name,
+                  "data_label": label}
+                 for name, (htf, ltf) in RANGES.items()
+                 if label == "imbalanced" or name == "GBA"]  # fmt: skip
+    rows = sae_runs(runs, cfg.seeds, rng, runner, steps=cfg.steps, batch=cfg.batch, lr=cfg.lr)
+    for r in rows:  # the label goes under "data" (the key of the data's settings in a run)
+        r["data"] = r.pop("data_label")
     return {"rows": rows}
 
 

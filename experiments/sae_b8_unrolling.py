@@ -29,8 +29,8 @@ QUICK = {**FRAGMENTATION_QUICK, "seeds": 1, "steps": 600}
 STUDY = FRAGMENTATION_STUDY
 
 
-def compute(cfg: Config, rng, log) -> dict:
-    return {"rows": setup_trials(cfg, rng, log, (2 * cfg.n,), encoder_steps=cfg.unroll)}
+def compute(cfg: Config, rng, runner) -> dict:
+    return {"rows": setup_trials(cfg, rng, runner, (2 * cfg.n,), encoder_steps=cfg.unroll)}
 
 
 def plot(results: dict, out_dir):

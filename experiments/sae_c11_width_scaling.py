@@ -19,7 +19,7 @@ import dataclasses
 
 from tensorrec.plotting import plot_frontier
 from tensorrec.runner import script_main
-from tensorrec.studies.sae import bias_adaptation, sae_run, tied_relu
+from tensorrec.studies.sae import bias_adaptation, sae_runs, tied_relu
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,18 +40,18 @@ QUICK = {"ns": (64, 128), "sizes": (2, 3), "multiples": (1, 4), "d": 8, "steps":
 STUDY = "sae_bias_adaptation"
 
 
-def compute(cfg: Config, rng, log) -> dict:
-    base = int(rng.integers(2**63))
-    rows, needed = [], {}
+def compute(cfg: Config, rng, runner) -> dict:
+    runs = [
+        {"data": {"n": n, "d": cfg.d, "s": s, "sign_mode": "pos", "normalize": True, "held_out": 10_000},
+         "model": tied_relu(m * n, cfg.output_scale),
+         "gba": bias_adaptation(cfg.p_over_f * s / n, groups=1, every=cfg.every),
+         "n": n, "s": s, "width": m * n, "setting": m}
+        for n in cfg.ns for s in cfg.sizes for m in cfg.multiples
+    ]  # fmt: skip
+    rows = sae_runs(runs, 1, rng, runner, steps=cfg.steps, batch=cfg.batch, lr=cfg.lr)
+    needed = {}
     for n in cfg.ns:
         for s in cfg.sizes:
-            data = {"n": n, "d": cfg.d, "s": s, "sign_mode": "pos", "normalize": True, "held_out": 10_000}
-            p = cfg.p_over_f * s / n
-            gba = bias_adaptation(p, groups=1, every=cfg.every)
-            for m in cfg.multiples:
-                model = tied_relu(m * n, cfg.output_scale)
-                r = sae_run(data, model, 0, base, log, steps=cfg.steps, batch=cfg.batch, lr=cfg.lr, gba=gba)
-                rows.append({**r, "n": n, "s": s, "width": m * n, "setting": m})
             reached = [r["width"] for r in rows if (r["n"], r["s"]) == (n, s) and r["frr_plus_0.9"] >= 0.9]
             needed[f"n{n}/s{s}"] = min(reached) if reached else None
     return {"rows": rows, "width_needed": needed}

@@ -7,11 +7,10 @@ group, p = f, tied ReLU, output scales fixed small, M = 4n). Reported: FRR+(0.9)
 features and of all features against the measured co-occurrence ratio. Claim 12: the paired
 features' FRR+ drops once the ratio is well above n^-1/2.
 
-Full mode: n = 1024 (n^-1/2 = 0.031), rho in {0.01, 0.03, 0.1, 0.3}, 64 pairs, d = 16, 2000
-steps (run by hand, about 40 min); quick mode: n = 128 (n^-1/2 = 0.088), rho in {0.01, 0.3},
-16 pairs, d = 6, 600 steps.
-The full run (11 min) recovers only 6-8% of all features at d = 16, so it cannot test the
-claim; it needs d above sqrt(n) and longer training (docs/sae.rst).
+Full mode: n = 512 (n^-1/2 = 0.044), rho in {0.01, 0.03, 0.1, 0.3}, 32 pairs, d = 64, 3000
+steps (run by hand); quick mode: n = 128 (n^-1/2 = 0.088), rho in {0.01, 0.3}, 16 pairs, d = 6,
+600 steps. An earlier full configuration (n = 1024, d = 16, 2000 steps) recovered only 6-8%
+of all features, too few to test the claim (docs/sae.rst).
 Command: ``tensorrec experiments run sae_c12_cooccurrence [--quick]``.
 Runtime (one thread): about 20 s with --quick.
 """
@@ -22,16 +21,16 @@ import dataclasses
 
 from tensorrec.plotting import plot_frontier
 from tensorrec.runner import script_main
-from tensorrec.studies.sae import bias_adaptation, sae_run, tied_relu
+from tensorrec.studies.sae import bias_adaptation, sae_runs, tied_relu
 
 
 @dataclasses.dataclass(frozen=True)
 class Config:
-    n: int = 1024
-    d: int = 16
-    pairs: int = 64
+    n: int = 512
+    d: int = 64
+    pairs: int = 32
     rhos: tuple[float, ...] = (0.01, 0.03, 0.1, 0.3)
-    steps: int = 2000
+    steps: int = 3000
     batch: int = 512
     every: int = 10
     lr: float = 3e-3
@@ -42,18 +41,18 @@ QUICK = {"n": 128, "d": 6, "pairs": 16, "rhos": (0.01, 0.3), "steps": 600}
 STUDY = "sae_bias_adaptation"
 
 
-def compute(cfg: Config, rng, log) -> dict:
-    base = int(rng.integers(2**63))
-    p = 3 / cfg.n
-    gba = bias_adaptation(p, groups=1, every=cfg.every)
-    model = tied_relu(4 * cfg.n, cfg.output_scale)
+def compute(cfg: Config, rng, runner) -> dict:
+    runs = [
+        {"data": {"n": cfg.n, "d": cfg.d, "s": 3, "sign_mode": "pos", "normalize": True, "held_out": 20_000,
+                  "pairs": cfg.pairs, "cooccurrence": rho},
+         "model": tied_relu(4 * cfg.n, cfg.output_scale),
+         "gba": bias_adaptation(3 / cfg.n, groups=1, every=cfg.every), "setting": rho}
+        for rho in cfg.rhos
+    ]  # fmt: skip
     rows = []
-    for rho in cfg.rhos:
-        data = {"n": cfg.n, "d": cfg.d, "s": 3, "sign_mode": "pos", "normalize": True, "held_out": 20_000,
-                "pairs": cfg.pairs, "cooccurrence": rho}  # fmt: skip
-        r = sae_run(data, model, 0, base, log, steps=cfg.steps, batch=cfg.batch, lr=cfg.lr, gba=gba)
+    for r in sae_runs(runs, 1, rng, runner, steps=cfg.steps, batch=cfg.batch, lr=cfg.lr):
         for which, key in (("paired", "frr_paired_0.9"), ("all", "frr_plus_0.9")):
-            rows.append({**r, "features": which, "frr": r[key], "setting": rho, "n": cfg.n})
+            rows.append({**r, "features": which, "frr": r[key], "n": cfg.n})
     return {"rows": rows, "threshold": cfg.n**-0.5}
 
 

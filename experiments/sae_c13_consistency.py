@@ -21,7 +21,7 @@ import dataclasses
 
 from tensorrec.plotting import plot_method_bars
 from tensorrec.runner import script_main
-from tensorrec.studies.sae import bias_adaptation, sae_run, tied_relu
+from tensorrec.studies.sae import bias_adaptation, sae_runs, tied_relu
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,23 +41,20 @@ QUICK = {"n": 128, "d": 16, "width": 512, "steps": 500, "seeds": 1}
 STUDY = "sae_bias_adaptation"
 
 
-def compute(cfg: Config, rng, log) -> dict:
-    base = int(rng.integers(2**63))
+def compute(cfg: Config, rng, runner) -> dict:
     data = {"n": cfg.n, "d": cfg.d, "s": 3, "freq_profile": "zipf", "sign_mode": "pos", "normalize": True,
             "held_out": 10_000}  # fmt: skip
-    gba = bias_adaptation(0.5, 1e-4)
     methods = {
         "TopK": ({"activation": "topk", "k": 3}, None),
         "L1": ({"activation": "relu", "l1": cfg.l1}, None),
-        "GBA": (tied_relu(cfg.width, cfg.output_scale), gba),
+        "GBA": (tied_relu(cfg.width, cfg.output_scale), bias_adaptation(0.5, 1e-4)),
     }
-    rows = []
-    for seed in range(cfg.seeds):
-        for name, (model, rule) in methods.items():
-            r = sae_run(data, {"d_sae": cfg.width, **model}, seed, base, log, steps=cfg.steps,
-                        batch=cfg.batch, lr=cfg.lr, gba=rule, consistency=True)  # fmt: skip
-            rows.append({**r, "method": name, "data": "zipf"})
-    return {"rows": rows}
+    runs = [{"data": data, "model": {"d_sae": cfg.width, **model}, "gba": rule, "method": name}
+            for name, (model, rule) in methods.items()]  # fmt: skip
+    rows = sae_runs(
+        runs, cfg.seeds, rng, runner, steps=cfg.steps, batch=cfg.batch, lr=cfg.lr, consistency=True
+    )
+    return {"rows": [{**r, "data": "zipf"} for r in rows]}
 
 
 def plot(results: dict, out_dir):

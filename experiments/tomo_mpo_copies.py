@@ -32,8 +32,8 @@ QUICK = {"qubits": (3, 4, 5), "shots": (1000, 10000), "trials": 4}
 STUDY = "tomo_mpo_copies"
 
 
-def compute(cfg: Config, rng, log) -> dict:
-    return {"rows": mpo_copy_trials(cfg.qubits, cfg.chis, cfg.shots, cfg.trials, rng, log)}
+def compute(cfg: Config, rng, runner) -> dict:
+    return {"rows": mpo_copy_trials(cfg.qubits, cfg.chis, cfg.shots, cfg.trials, rng, runner)}
 
 
 def plot(results: dict, out_dir):

@@ -29,8 +29,10 @@ class Config:
 QUICK = {"orders": (3, 6), "seeds": 1}
 
 
-def compute(cfg: Config, rng) -> dict:
-    rows = factorization_sweep("tt", cfg.orders, cfg.d, cfg.rank, cfg.seeds, rng, iterations=cfg.iterations)
+def compute(cfg: Config, rng, runner) -> dict:
+    rows = factorization_sweep(
+        "tt", cfg.orders, cfg.d, cfg.rank, cfg.seeds, rng, runner, iterations=cfg.iterations
+    )
     return {"rows": rows}
 
 

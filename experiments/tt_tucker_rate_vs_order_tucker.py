@@ -29,9 +29,9 @@ class Config:
 QUICK = {"orders": (3, 4), "seeds": 1}
 
 
-def compute(cfg: Config, rng) -> dict:
+def compute(cfg: Config, rng, runner) -> dict:
     rows = factorization_sweep(
-        "tucker", cfg.orders, cfg.d, cfg.rank, cfg.seeds, rng, iterations=cfg.iterations
+        "tucker", cfg.orders, cfg.d, cfg.rank, cfg.seeds, rng, runner, iterations=cfg.iterations
     )
     return {"rows": rows}
 

@@ -28,11 +28,11 @@ class Config:
 
 
 QUICK = {"orders": (3, 4)}
-STUDY = "tt_tucker_factorization"  # the trial log shared with the scripts that run the same trials
+STUDY = "tt_tucker_factorization"  # the trial store shared with the scripts that run the same trials
 
 
-def compute(cfg: Config, rng, log) -> dict:
-    rows = scale_sweep(cfg.orders, cfg.seeds, (cfg.step,), rng, log, iterations=cfg.iterations)
+def compute(cfg: Config, rng, runner) -> dict:
+    rows = scale_sweep(cfg.orders, cfg.seeds, (cfg.step,), rng, runner, iterations=cfg.iterations)
     table = [{k: v for k, v in r.items() if k != "errors"} for r in rows]
     return {"rows": rows, "table": table}
 

@@ -25,11 +25,11 @@ class Config:
 
 
 QUICK = {"seeds": 2, "iterations": 400}
-STUDY = "tt_tucker_sensing"  # the trial log shared with the scripts that run the same trials
+STUDY = "tt_tucker_sensing"  # the trial store shared with the scripts that run the same trials
 
 
-def compute(cfg: Config, rng, log) -> dict:
-    return {"rows": retraction_sweep(cfg.m, cfg.seeds, rng, log, iterations=cfg.iterations)}
+def compute(cfg: Config, rng, runner) -> dict:
+    return {"rows": retraction_sweep(cfg.m, cfg.seeds, rng, runner, iterations=cfg.iterations)}
 
 
 def plot(results: dict, out_dir):

@@ -30,17 +30,19 @@ class Config:
 
 
 QUICK = {"cases": ((6, 3),), "draws": 2}
-STUDY = "tt_tucker_sensing"  # the trial log shared with the scripts that run the same trials
+STUDY = "tt_tucker_sensing"  # the trial store shared with the scripts that run the same trials
 
 
-def compute(cfg: Config, rng, log) -> dict:
+def compute(cfg: Config, rng, runner) -> dict:
     rows = []
     for fmt in ("tt", "tucker"):
 
         def ms(order, d, fmt=fmt):
             return sensing_grid(fmt, order, d, cfg.rank, cfg.multiples)
 
-        rows += sensing_sweep(fmt, cfg.cases, ms, cfg.draws, rng, log, r=cfg.rank, iterations=cfg.iterations)
+        rows += sensing_sweep(
+            fmt, cfg.cases, ms, cfg.draws, rng, runner, r=cfg.rank, iterations=cfg.iterations
+        )
     return {"rows": rows}
 
 

@@ -29,11 +29,11 @@ class Config:
 
 
 QUICK = {"ms": (100, 400, 1600), "seeds": 2}
-STUDY = "tt_tucker_sensing"  # the trial log shared with the scripts that run the same trials
+STUDY = "tt_tucker_sensing"  # the trial store shared with the scripts that run the same trials
 
 
-def compute(cfg: Config, rng, log) -> dict:
-    return spectral_init_errors(cfg.ms, cfg.seeds, rng, log, order=cfg.order, d=cfg.d, r=cfg.rank)
+def compute(cfg: Config, rng, runner) -> dict:
+    return spectral_init_errors(cfg.ms, cfg.seeds, rng, runner, order=cfg.order, d=cfg.d, r=cfg.rank)
 
 
 def plot(results: dict, out_dir):

@@ -1,8 +1,8 @@
 """The ``tensorrec`` command line: list and run experiments, reproduce everything.
 
 ``tensorrec experiments list``, ``tensorrec experiments run NAME [--quick] [--out DIR]
-[--seed N] [--device D]`` and ``tensorrec reproduce [--quick] [--out DIR] [--seeds 0-9]
-[--only PATTERN] [--jobs N]``. Scripts are
+[--seed N] [--device D] [--backend B] [--workers W]`` and ``tensorrec reproduce [--quick]
+[--out DIR] [--seeds 0-9] [--only PATTERN] [--jobs N] [--backend B] [--workers W]``. Scripts are
 found by :func:`tensorrec.runner.discover` (``--root`` or ``TENSORREC_ROOT`` override it).
 """
 
@@ -21,6 +21,7 @@ from pathlib import Path
 import click
 
 from tensorrec.runner import Script, discover, get_script
+from tensorrec.sweep import BACKENDS, available_cores, default_backend
 
 root_option = click.option(
     "--root",
@@ -49,9 +50,29 @@ def list_scripts(root) -> None:
         click.echo(f"{script.name:<40} {script.kind:<10} {script.summary}")
 
 
-def _script_argv(quick: bool, out: str, seed: int, device: str) -> list[str]:
-    argv = ["--out", out, "--seed", str(seed), "--device", device]
+def _script_argv(quick: bool, out: str, seed: int, device: str, sweep: tuple = ()) -> list[str]:
+    argv = ["--out", out, "--seed", str(seed), "--device", device, *sweep]
     return argv + (["--quick"] if quick else [])
+
+
+def sweep_options(func):
+    """``--backend``, ``--workers`` and ``--address``: where the scripts' sweeps run."""
+    func = click.option("--address", default=None, help="Dask scheduler address (with --backend dask).")(func)
+    func = click.option(
+        "--workers", default=None, type=click.IntRange(min=1),
+        help="Worker processes per sweep (default: the free cores, divided by --jobs).",
+    )(func)  # fmt: skip
+    return click.option(
+        "--backend", default=None, type=click.Choice(BACKENDS),
+        help="Where the sweeps' trials run (default: processes when more than one core is free).",
+    )(func)  # fmt: skip
+
+
+def _sweep_argv(backend, workers, address, progress: bool) -> list[str]:
+    argv = [] if backend is None else ["--backend", backend]
+    argv += [] if workers is None else ["--workers", str(workers)]
+    argv += [] if address is None else ["--address", address]
+    return argv + (["--progress"] if progress else [])
 
 
 @experiments.command("run", context_settings={"ignore_unknown_options": True})
@@ -60,10 +81,14 @@ def _script_argv(quick: bool, out: str, seed: int, device: str) -> list[str]:
 @click.option("--out", default="results", show_default=True, help="Output root.")
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--device", default="cpu", show_default=True)
+@sweep_options
 @root_option
 @click.argument("extra", nargs=-1, type=click.UNPROCESSED)
-def run_one(name, quick, out, seed, device, root, extra) -> None:
+def run_one(name, quick, out, seed, device, backend, workers, address, root, extra) -> None:
     """Run the experiment or theory check NAME (further flags go to the script's Config).
+
+    Its sweeps run on --backend with one progress bar each, and commit every finished trial to
+    OUT/<NAME>/trials.sqlite (or its study's OUT/_trials/<study>.sqlite): a rerun resumes.
 
     Also (re)writes OUT/index.md over every script whose results are in OUT."""
     scripts = discover(root)
@@ -73,7 +98,8 @@ def run_one(name, quick, out, seed, device, root, extra) -> None:
         hint = f"did you mean {', '.join(close)}?" if close else "see `tensorrec experiments list`"
         raise click.BadParameter(f"unknown experiment or check {name!r}; {hint}", param_hint="NAME")
     script = get_script(name, root)
-    code = script.load().main([*_script_argv(quick, out, seed, device), *extra])
+    sweep = _sweep_argv(backend, workers, address, progress=True)
+    code = script.load().main([*_script_argv(quick, out, seed, device, sweep), *extra])
     index = write_index_from_manifests(Path(out), scripts)
     click.echo(f"{name}: results in {Path(out) / name}; index: {index}")
     raise SystemExit(code)
@@ -234,8 +260,9 @@ def write_seed_table(out: Path, scripts: list[Script], results: dict, seeds: lis
     type=click.IntRange(min=1),
     help="Scripts run in this many processes at once (one thread each).",
 )
+@sweep_options
 @root_option
-def reproduce(quick, out, seed, seeds, only, jobs, root) -> None:
+def reproduce(quick, out, seed, seeds, only, jobs, backend, workers, address, root) -> None:
     """Run every experiment and theory check and write OUT/index.md.
 
     Exits non-zero if a claim fails or a script errors.
@@ -247,7 +274,11 @@ def reproduce(quick, out, seed, seeds, only, jobs, root) -> None:
     tasks = [(script, s) for s in seed_list for script in scripts]
     for d in dirs.values():
         d.mkdir(parents=True, exist_ok=True)
-    args = [(script, _script_argv(quick, str(dirs[s]), s, "cpu"), dirs[s]) for script, s in tasks]
+    if workers is None and backend != "dask":  # the scripts of --jobs processes share the cores
+        workers = max(1, available_cores() // jobs)
+        backend = backend or default_backend(workers)
+    sweep = _sweep_argv(backend, workers, address, progress=False)
+    args = [(script, _script_argv(quick, str(dirs[s]), s, "cpu", sweep), dirs[s]) for script, s in tasks]
     with click.progressbar(length=len(tasks), label="reproducing") as bar:
         if jobs == 1:
             done = []

@@ -225,20 +225,20 @@ def test_batched_basin_statistics_give_the_per_start_outcomes():
 
 
 def test_bdpr_protocols_log_every_trial_and_resume(tmp_path, monkeypatch):
-    from tensorrec.runner import TrialLog
     from tensorrec.studies import bdpr as protocols
+    from tensorrec.sweep import Runner
 
-    log = TrialLog(tmp_path / "trials.jsonl")
+    log = Runner(tmp_path / "trials.sqlite", backend="serial")
     rows = protocols.recovery_trials(3, 3, [60], 2, 5, log, step=0.25, max_iter=50)
     noise = protocols.noise_trials(3, 3, [60], [1e-2], 2, 6, log, max_iter=50)
-    assert len(log) == 6 and {r["init"] for r in rows} == {"random", "spectral"}
+    assert len(log.store) == 6 and {r["init"] for r in rows} == {"random", "spectral"}
     assert all(r["predicted"] == 1e-4 * 4 / (60 - 4 - 1) for r in noise)
 
     def boom(*a, **k):
         raise AssertionError("a finished trial was rerun")
 
     monkeypatch.setattr(protocols, "sensing_problem", boom)
-    again = TrialLog(tmp_path / "trials.jsonl")
+    again = Runner(tmp_path / "trials.sqlite", backend="serial")
     assert protocols.recovery_trials(3, 3, [60], 2, 5, again, step=0.25, max_iter=50) == rows
     assert protocols.noise_trials(3, 3, [60], [1e-2], 2, 6, again, max_iter=50) == noise
 

@@ -163,3 +163,14 @@ def test_b12_tomography_runs_ours_and_the_installed_anchors(tmp_path):
     }
     assert ours <= methods
     assert all(0 < r["fidelity"] < 1.1 and r["seconds"] > 0 for r in rows)
+
+
+def test_b14_sweeps_runs_and_reports_every_workload(tmp_path):
+    b14 = load("b14_sweeps")
+    argv = ["--quick", "--out", str(tmp_path), "--backends", "serial", "--trivial", "20", "--busy", "2",
+            "--busy-seconds", "0.05", "--iterations", "30"]  # fmt: skip
+    assert b14.main(argv) == 0
+    rows = json.loads((tmp_path / "b14_sweeps" / "results.json").read_text())["rows"]
+    assert [r["workload"] for r in rows] == ["empty", "busy", "e6 batched", "e6 unbatched"]
+    assert [r["trials"] for r in rows] == [20, 2, 8, 8] and all(r["speedup"] == 1.0 for r in rows)
+    assert rows[1]["trial_seconds"] >= 0.1  # the busy trials' own time is read back from the store

@@ -151,14 +151,14 @@ def two_basin_circle():
 
 def test_basin_statistics_count_global_and_spurious_minima_and_resume(tmp_path, monkeypatch):
     from tensorrec.landscape import basin_statistics, wilson_interval
-    from tensorrec.runner import TrialLog
+    from tensorrec.sweep import Runner
 
     problem = two_basin_circle()
 
     def success(x):
         return abs(float(x[0])) > 1 - 1e-6
 
-    log = TrialLog(tmp_path / "basins.jsonl")
+    log = Runner(tmp_path / "basins.sqlite", backend="serial")
     report = basin_statistics(problem, 40, success, step=0.2, rng=13, log=log)
     frac, (low, high) = report.fractions["global"]
     spurious, _ = report.fractions["spurious_minimum"]
@@ -169,13 +169,14 @@ def test_basin_statistics_count_global_and_spurious_minima_and_resume(tmp_path, 
     assert low <= np.mean(grid) <= high
     failures = [r for r in report.records if r["outcome"] != "global"]
     assert all(r["outcome"] == "spurious_minimum" and r["min_eigenvalue"] > 0.1 for r in failures)
-    assert len(log) == 40
+    assert len(log.store) == 40
 
     def boom(*a, **k):
         raise AssertionError("a finished start was rerun")
 
     monkeypatch.setattr("tensorrec.landscape.basins.rgd", boom)
-    again = basin_statistics(problem, 40, success, step=0.2, rng=13, log=TrialLog(tmp_path / "basins.jsonl"))
+    rerun = Runner(tmp_path / "basins.sqlite", backend="serial")
+    again = basin_statistics(problem, 40, success, step=0.2, rng=13, log=rerun)
     assert again.fractions == report.fractions
     assert wilson_interval(0, 10)[0] == 0.0 and abs(wilson_interval(10, 10)[1] - 1) < 1e-12
 

@@ -370,23 +370,23 @@ def test_scaled_method_is_not_slowed_by_conditioning(fmt, ranks):
 
 
 def test_sweeps_write_each_trial_and_resume_without_recomputing(tmp_path, monkeypatch):
-    from tensorrec.runner import TrialLog
     from tensorrec.studies import tucker_tt as protocols
     from tensorrec.studies.tucker_tt import sensing_sweep
+    from tensorrec.sweep import Runner
 
-    log = TrialLog(tmp_path / "trials.jsonl")
+    log = Runner(tmp_path / "trials.sqlite", backend="serial")
     args = ("tucker", [(3, 3)], lambda *_: [30, 40], 2, 7, log)
     rows = sensing_sweep(*args, iterations=5)
-    assert len(log) == 4 and [r["m"] for r in rows] == [30, 30, 40, 40]
+    assert len(log.store) == 4 and [r["m"] for r in rows] == [30, 30, 40, 40]
     assert rows[0]["init_error"] != rows[1]["init_error"]  # two draws
     again = sensing_sweep("tucker", [(3, 3)], lambda *_: [30], 2, 8, log, iterations=5)  # another stream
-    assert len(log) == 6 and again[0]["init_error"] != rows[0]["init_error"]
+    assert len(log.store) == 6 and again[0]["init_error"] != rows[0]["init_error"]
 
     def boom(*a, **k):
         raise AssertionError("a finished trial was recomputed")
 
     monkeypatch.setattr(protocols, "sensing_trials", boom)
-    resumed = sensing_sweep(*args[:-1], TrialLog(tmp_path / "trials.jsonl"), iterations=5)
+    resumed = sensing_sweep(*args[:-1], Runner(tmp_path / "trials.sqlite", backend="serial"), iterations=5)
     for fresh, again in zip(rows, resumed, strict=True):  # NaN rates come back as NaN floats
         assert math.isnan(fresh.pop("rate")) and math.isnan(again.pop("rate")) and fresh == again
 
@@ -470,23 +470,23 @@ def test_recover_on_a_stack_of_problems_stops_each_as_it_would_alone(fmt):
 
 
 def test_a_batched_sweep_writes_each_chunk_and_returns_rows_in_order(tmp_path, monkeypatch):
-    from tensorrec.runner import TrialLog
     from tensorrec.studies import tucker_tt
-    from tensorrec.studies.tucker_tt import sensing_sweep, sensing_trial
+    from tensorrec.studies.tucker_tt import SENSING, sensing_sweep, sensing_trial
+    from tensorrec.sweep import Runner, trial_seed
 
     monkeypatch.setattr(tucker_tt, "SWEEP_BATCH_BYTES", 30 * 81 * 8 * 2)  # chunks of two draws
     calls = []
     batched = tucker_tt.sensing_trials
 
     def spy(*args, **kwargs):
-        calls.append(len(args[5]))
+        calls.append(len(kwargs["rngs"]))
         return batched(*args, **kwargs)
 
     monkeypatch.setattr(tucker_tt, "sensing_trials", spy)
-    log = TrialLog(tmp_path / "trials.jsonl")
+    log = Runner(tmp_path / "trials.sqlite", backend="serial")
     rows = sensing_sweep("tucker", [(4, 3)], lambda *_: [30], 3, 5, log, iterations=20)
-    assert calls == [2, 1] and len(log) == 3 and [r["draw"] for r in rows] == [0, 1, 2]
-    seed = int(tr.spawn(tr.spawn(5, 1)[0], 3)[2].integers(2**63))  # draw 2's stream
+    assert calls == [2, 1] and len(log.store) == 3 and [r["draw"] for r in rows] == [0, 1, 2]
+    seed = trial_seed(5, SENSING, {"order": 4, "d": 3}, 2)  # draw 2's stream (the same for every m)
     alone = sensing_trial("tucker", 4, 3, 2, 30, seed, iterations=20)
     assert rows[2]["iterations"] == alone["iterations"]
     torch.testing.assert_close(

@@ -2,7 +2,6 @@
 
 import dataclasses
 import json
-import math
 import textwrap
 
 import pytest
@@ -11,9 +10,6 @@ from click.testing import CliRunner
 import tensorrec
 from tensorrec.cli import cli
 from tensorrec.runner import (
-    TrialLog,
-    TrialLogWarning,
-    code_version,
     discover,
     find_root,
     get_script,
@@ -22,6 +18,7 @@ from tensorrec.runner import (
     write_json,
     write_table,
 )
+from tensorrec.sweep import Runner, code_version
 
 
 def test_every_script_runs_quick_and_passes(tmp_path):
@@ -184,39 +181,6 @@ def test_script_main_rejects_device_for_cpu_only_scripts_and_bad_quick(tmp_path)
     assert json.loads((tmp_path / "x" / "results.json").read_text()) == {"n": 3, "f": True}
 
 
-def test_trial_log_resumes_without_repeating(tmp_path):
-    path = tmp_path / "trials.jsonl"
-    log = TrialLog(path)
-    log.write("a", {"error": 1e-3})
-    log.write(("b", 1), {"error": float("nan")})
-    with pytest.raises(KeyError, match="already recorded"):
-        log.write("a", {})
-    with path.open("a") as fh:
-        fh.write('{"key": "c", "rec')  # a line cut by an interruption
-    with pytest.warns(TrialLogWarning, match="cut an incomplete last line"):
-        again = TrialLog(path)
-    assert len(again) == 2 and "a" in again and ("b", 1) in again and "c" not in again
-    assert again.records()["a"] == {"error": 1e-3} and math.isnan(again.records()["('b', 1)"]["error"])
-    again.write("c", {"error": 2.0})  # on a line of its own: before, it was glued to the cut one
-    assert TrialLog(path).records()["c"] == {"error": 2.0}
-
-
-def test_trial_log_skips_damaged_lines_and_reports_records_of_other_code(tmp_path):
-    path = tmp_path / "trials.jsonl"
-    TrialLog(path, version="old").write("a", {"x": 1})
-    with path.open("a") as fh:
-        fh.write("not json\n")
-    with pytest.warns(TrialLogWarning) as caught:
-        log = TrialLog(path, version="new")
-    messages = " ".join(str(w.message) for w in caught)
-    assert "skipped 1 malformed lines" in messages and "1 records were written by other code" in messages
-    assert "a" not in log  # stale: recomputed, not reused
-    assert log.compute("a", lambda: {"x": 2}) == {"x": 2}
-    with pytest.warns(TrialLogWarning):  # the damaged line and the stale record are still there
-        assert TrialLog(path, version="new").records() == {"a": {"x": 2}}
-    assert code_version().startswith(tensorrec.__version__ + "+")
-
-
 def test_write_json_uses_a_unique_temporary_file(tmp_path):
     target = tmp_path / "results.json"
     (tmp_path / "results.json.tmp").write_text("a reader's or another writer's file")
@@ -235,17 +199,17 @@ def test_benchmark_helpers(tmp_path, capsys):
 
 
 def test_a_resumed_run_reports_the_trials_it_read_back_and_their_time(tmp_path):
-    path = tmp_path / "trials.jsonl"
-    log = TrialLog(path)
+    path = tmp_path / "trials.sqlite"
+    log = Runner(path, backend="serial")
     first = log.compute_many(["a", "b"], lambda todo: [{"k": k} for k in todo], batch_size=2)
     assert first == [{"k": 0}, {"k": 1}] and (log.resumed_trials, log.resumed_seconds) == (0, 0.0)
-    again = TrialLog(path)
-    assert again.compute_many(["a", "b", "c"], lambda todo: [{"k": k} for k in todo], batch_size=2)[2] == {
-        "k": 2
-    }
-    assert again.resumed_trials == 2 and again.resumed_seconds >= 0.0
-    rows = [json.loads(line) for line in path.read_text().splitlines()]
-    assert all(isinstance(r["seconds"], float) for r in rows)  # each trial's own time is logged
+    again = Runner(path, backend="serial")
+    third = again.compute_many(["a", "b", "c"], lambda todo: [{"k": k} for k in todo], batch_size=2)
+    assert third[2] == {"k": 2} and again.resumed_trials == 2 and again.resumed_seconds >= 0.0
+    assert all(row.seconds >= 0.0 for row in again.store.rows())  # each trial's own time is stored
+    with pytest.raises(KeyError, match="already recorded"):
+        again.store.put([("a", "", "", {}, 0, "ok", "{}", None, 0.0)])
+    assert code_version().startswith(tensorrec.__version__ + "+")
 
 
 def test_the_index_counts_an_experiments_resumed_trials(tmp_path):

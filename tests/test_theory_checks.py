@@ -192,7 +192,7 @@ def test_a_check_reuses_the_trials_its_experiment_computed(tmp_path, monkeypatch
     rows = json.loads((tmp_path / "tt_tucker_retraction_ablation" / "results.json").read_text())["rows"]
     rates = json.loads((tmp_path / "tt_tucker_c9_retraction" / "results.json").read_text())["rates"]
     assert rates == {f"{r['draw']}/{r['retraction']}": r["rate"] for r in rows}
-    assert (tmp_path / "_trials" / "tt_tucker_sensing.jsonl").exists()
+    assert (tmp_path / "_trials" / "tt_tucker_sensing.sqlite").exists()
 
 
 # --- exact checks (tomography, SAE): each passes its own quick results, fails doctored ones --

@@ -1,9 +1,11 @@
-"""Trial logs under the interruptions long runs meet: SIGKILL mid-sweep, two processes on one
-log, claims left by dead processes (issue 10, section 4)."""
+"""Keyed trials (``Runner.compute``/``compute_many``, for protocols whose trials are closures)
+under the interruptions long runs meet: SIGKILL mid-sweep, two processes on one store, claims
+left by dead processes (issue 10, section 4; the store of issue 13)."""
 
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -11,14 +13,14 @@ import time
 
 import pytest
 
-from tensorrec.runner import TrialLog
+from tensorrec.sweep import Runner, Store
 
 N = 40
 
 DRIVER = textwrap.dedent(
     """
     import hashlib, json, os, sys, time
-    from tensorrec.runner import TrialLog
+    from tensorrec.sweep import Runner, Store
 
     log_path, computed, out, batch = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 
@@ -28,7 +30,7 @@ DRIVER = textwrap.dedent(
         time.sleep(0.01)
         return {"k": k, "value": int(hashlib.sha256(str(k).encode()).hexdigest()[:8], 16) / 2**32}
 
-    log = TrialLog(log_path, version="test", poll=0.01)
+    log = Runner(Store(log_path, version="test"), backend="serial")
     keys = [f"trial-{k}" for k in range(N_TRIALS)]
     if batch == 1:
         records = [log.compute(key, lambda k=k: trial(k)) for k, key in enumerate(keys)]
@@ -51,7 +53,7 @@ def expected():
 def start(tmp_path, name, batch=1):
     script = tmp_path / "driver.py"
     script.write_text(DRIVER)
-    args = [str(tmp_path / "trials.jsonl"), str(tmp_path / "computed.txt"), str(tmp_path / f"{name}.json")]
+    args = [str(tmp_path / "trials.sqlite"), str(tmp_path / "computed.txt"), str(tmp_path / f"{name}.json")]
     return subprocess.Popen([sys.executable, str(script), *args, str(batch)])
 
 
@@ -63,19 +65,19 @@ def computations(tmp_path) -> list[int]:
 @pytest.mark.parametrize("batch", [1, 4])
 def test_sigkill_mid_sweep_then_resume_loses_nothing_and_repeats_only_what_was_in_flight(tmp_path, batch):
     kills = 0
-    log_file = tmp_path / "trials.jsonl"
+    log_file = tmp_path / "trials.sqlite"
     for target in (5, 15, 25):  # kill once the log holds this many trials (any machine speed)
         proc = start(tmp_path, "killed", batch)
         deadline = time.monotonic() + 120
         while proc.poll() is None and time.monotonic() < deadline:
-            if log_file.exists() and log_file.read_text().count("\n") >= target:
+            if log_file.exists() and stored(log_file) >= target:
                 proc.send_signal(signal.SIGKILL)
                 kills += 1
                 break
             time.sleep(0.005)
         proc.wait()
     assert kills == 3, "the sweep finished before the kills: the test did not test anything"
-    done_before = len(TrialLog(tmp_path / "trials.jsonl", version="test"))
+    done_before = len(Store(log_file, version="test"))
     assert 0 < done_before < N
     proc = start(tmp_path, "resumed", batch)
     assert proc.wait(timeout=120) == 0
@@ -84,9 +86,9 @@ def test_sigkill_mid_sweep_then_resume_loses_nothing_and_repeats_only_what_was_i
     assert sorted(set(counts)) == list(range(N))
     repeated = len(counts) - N
     assert repeated <= kills * batch  # at most the trials in flight at each kill
-    log = TrialLog(tmp_path / "trials.jsonl", version="test")
-    assert [log.records()[f"trial-{k}"] for k in range(N)] == expected()
-    assert (tmp_path / "trials.jsonl").read_text().count("\n") == N  # one line per trial
+    rows = Store(log_file, version="test").get([f"trial-{k}" for k in range(N)])
+    assert [rows[f"trial-{k}"].record for k in range(N)] == expected()
+    assert stored(log_file) == N  # one row per trial
 
 
 @pytest.mark.parametrize("batch", [1, 4])
@@ -96,27 +98,30 @@ def test_two_processes_on_one_log_compute_every_trial_once(tmp_path, batch):
     assert json.loads((tmp_path / "a.json").read_text()) == expected()
     assert json.loads((tmp_path / "b.json").read_text()) == expected()
     assert sorted(computations(tmp_path)) == list(range(N))  # zero repeated
-    assert (tmp_path / "trials.jsonl").read_text().count("\n") == N
+    assert stored(tmp_path / "trials.sqlite") == N
 
 
 def test_a_claim_left_by_a_dead_process_is_taken_over(tmp_path):
-    log = TrialLog(tmp_path / "trials.jsonl", version="test", poll=0.01)
-    dead = subprocess.Popen([sys.executable, "-c", "pass"])
-    dead.wait()
     import platform
 
-    log.claims.mkdir(exist_ok=True)
-    log._claim_path("a").write_text(f"{platform.node()} {dead.pid}")
+    store = Store(tmp_path / "trials.sqlite", version="test")
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    with sqlite3.connect(store.path) as conn:
+        conn.execute("INSERT INTO claims VALUES ('a', ?, 0)", (f"{platform.node()} {dead.pid}",))
+        conn.execute("INSERT INTO claims VALUES ('b', ?, 0)", (f"{platform.node()} {os.getppid()}",))
+    log = Runner(store, backend="serial")
     assert log.compute("a", lambda: {"x": 1}) == {"x": 1}
-    assert not any(log.claims.iterdir())  # released
-    live = log._claim_path("b")
-    live.write_text(f"{platform.node()} {os.getpid()}")  # a live claimer: we would wait for it
-    assert not log._claim("b")
+    with sqlite3.connect(store.path) as conn:
+        holders = conn.execute("SELECT key FROM claims").fetchall()
+    assert holders == [("b",)]  # a released with its record; b still held
+    assert store.claim(["b", "c"]) == ["c"]  # a live claimer keeps its trial
 
 
-def test_an_empty_claim_file_left_by_a_kill_does_not_block_the_resume(tmp_path):
-    log = TrialLog(tmp_path / "trials.jsonl", version="test", poll=0.01)
-    log.claims.mkdir(exist_ok=True)
-    log._claim_path("a").write_text("")  # what an old, non-atomic claim could leave
-    assert log.compute("a", lambda: {"x": 1}) == {"x": 1}
-    assert not [p for p in log.claims.iterdir() if not p.name.startswith(".")]
+def stored(path) -> int:
+    """Committed trials (0 while the driver has not made its tables yet)."""
+    try:
+        with sqlite3.connect(path, timeout=30) as conn:
+            return conn.execute("SELECT COUNT(*) FROM trials").fetchone()[0]
+    except sqlite3.OperationalError:
+        return 0

@@ -43,12 +43,12 @@ class Config:
 
 
 QUICK = {"instances": 1, "starts": 8, "iterations": 1000}
-STUDY = "bdpr_sensing"  # the trial log shared with the scripts that run the same trials
+STUDY = "bdpr_sensing"  # the trial store shared with the scripts that run the same trials
 
 
-def compute(cfg: Config, rng, log) -> dict:
+def compute(cfg: Config, rng, runner) -> dict:
     rows = random_start_basins(
-        cfg.K, cfg.N, cfg.ms, cfg.instances, cfg.starts, rng, log, step=cfg.step, max_iter=cfg.iterations
+        cfg.K, cfg.N, cfg.ms, cfg.instances, cfg.starts, rng, runner, step=cfg.step, max_iter=cfg.iterations
     )
     return {"rows": rows, "ms": cfg.ms, "max_failure_large_m": cfg.max_failure_large_m}
 

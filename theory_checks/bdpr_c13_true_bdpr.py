@@ -31,12 +31,12 @@ class Config:
 
 
 QUICK: dict = {}
-STUDY = "bdpr_sensing"  # the trial log shared with the scripts that run the same trials
+STUDY = "bdpr_sensing"  # the trial store shared with the scripts that run the same trials
 
 
-def compute(cfg: Config, rng, log) -> dict:
+def compute(cfg: Config, rng, runner) -> dict:
     rows = recovery_trials(
-        cfg.K, cfg.N, [cfg.L], cfg.trials, rng, log, sensing="fourier_bdpr", field="complex",
+        cfg.K, cfg.N, [cfg.L], cfg.trials, rng, runner, sensing="fourier_bdpr", field="complex",
         inits=("random",), step=cfg.step, max_iter=cfg.iterations, target=1e-10,
     )  # fmt: skip
     return {"rows": rows, "min_fraction": cfg.min_fraction}

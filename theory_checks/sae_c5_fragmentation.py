@@ -40,8 +40,8 @@ QUICK = {**FRAGMENTATION_QUICK, "topk_atoms_min": 1.0, "antipodal_fraction": 0.1
 STUDY = FRAGMENTATION_STUDY
 
 
-def compute(cfg: Config, rng, log) -> dict:
-    rows = setup_trials(cfg, rng, log, (cfg.n, 2 * cfg.n))
+def compute(cfg: Config, rng, runner) -> dict:
+    rows = setup_trials(cfg, rng, runner, (cfg.n, 2 * cfg.n))
 
     def mean(P, activation, metric):
         return float(np.mean([r[metric] for r in rows if r["P"] == P and r["activation"] == activation]))

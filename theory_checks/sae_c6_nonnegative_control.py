@@ -53,8 +53,8 @@ QUICK = {**FRAGMENTATION_QUICK, "abstopk_sign_max": 0.5}
 STUDY = FRAGMENTATION_STUDY
 
 
-def compute(cfg: Config, rng, log) -> dict:
-    rows = control_trials(cfg, rng, log, handling=("auxk",))
+def compute(cfg: Config, rng, runner) -> dict:
+    rows = control_trials(cfg, rng, runner, handling=("auxk",))
 
     def mean(activation, metric):
         return float(np.mean([r[metric] for r in rows if r["activation"] == activation]))

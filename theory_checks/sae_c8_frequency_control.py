@@ -36,7 +36,7 @@ import dataclasses
 import numpy as np
 
 from tensorrec.runner import script_main
-from tensorrec.studies.sae import bias_adaptation, sae_run, tied_relu
+from tensorrec.studies.sae import bias_adaptation, sae_runs, tied_relu
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,14 +58,11 @@ QUICK = {"n": 256, "d": 32, "width": 1024, "steps": 800, "batch": 256, "every": 
 STUDY = "sae_bias_adaptation"
 
 
-def compute(cfg: Config, rng, log) -> dict:
-    base = int(rng.integers(2**63))
+def compute(cfg: Config, rng, runner) -> dict:
     data = {"n": cfg.n, "d": cfg.d, "s": 3, "sign_mode": "pos", "normalize": True, "held_out": 20_000}
-    model, gba = tied_relu(cfg.width, cfg.output_scale), bias_adaptation(0.5, 1e-3, every=cfg.every)
-    rows = [
-        sae_run(data, model, seed, base, log, steps=cfg.steps, batch=cfg.batch, lr=cfg.lr, gba=gba)
-        for seed in range(cfg.seeds)
-    ]
+    run = {"data": data, "model": tied_relu(cfg.width, cfg.output_scale),
+           "gba": bias_adaptation(0.5, 1e-3, every=cfg.every)}  # fmt: skip
+    rows = sae_runs([run], cfg.seeds, rng, runner, steps=cfg.steps, batch=cfg.batch, lr=cfg.lr)
     return {
         "rows": rows,
         "within": float(np.min([r["within"] for r in rows])),

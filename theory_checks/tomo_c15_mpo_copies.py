@@ -50,8 +50,8 @@ QUICK = {"qubits": (3, 4, 5), "shots": (1000, 10000), "trials": 4}
 STUDY = "tomo_mpo_copies"
 
 
-def compute(cfg: Config, rng, log) -> dict:
-    rows = mpo_copy_trials(cfg.qubits, cfg.chis, cfg.shots, cfg.trials, rng, log)
+def compute(cfg: Config, rng, runner) -> dict:
+    rows = mpo_copy_trials(cfg.qubits, cfg.chis, cfg.shots, cfg.trials, rng, runner)
     cells = {}
     for r in rows:
         cells.setdefault((r["n"], r["D"], r["M"]), []).append(r)

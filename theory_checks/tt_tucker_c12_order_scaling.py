@@ -55,7 +55,7 @@ class Config:
 QUICK = {"tucker_orders": (3, 6), "seeds": 1, "tt_orders": (4, 5), "ratios": (2.0, 3.0), "trials": 3}
 
 
-def compute(cfg: Config, rng, log) -> dict:
+def compute(cfg: Config, rng, runner) -> dict:
     rate_rng, tt_rng = tr.spawn(rng, 2)
     rates = {}
     for order, order_rng in zip(cfg.tucker_orders, tr.spawn(rate_rng, len(cfg.tucker_orders)), strict=True):
@@ -63,7 +63,7 @@ def compute(cfg: Config, rng, log) -> dict:
             factorization_trial("tucker", order, 3, 2, g)["rate"] for g in tr.spawn(order_rng, cfg.seeds)
         ]
         rates[order] = float(np.mean(trials))
-    rows = phase_transition("tt", cfg.tt_orders, cfg.ratios, cfg.trials, tt_rng, log, kappa_max=3.0)
+    rows = phase_transition("tt", cfg.tt_orders, cfg.ratios, cfg.trials, tt_rng, runner, kappa_max=3.0)
     thresholds = {
         order: threshold(rows, order, cfg.ratios, cfg.min_success, cfg.alpha) for order in cfg.tt_orders
     }

@@ -30,11 +30,11 @@ class Config:
 
 
 QUICK = {"orders": (3, 4), "seeds": 1, "steps": (0.5,)}
-STUDY = "tt_tucker_factorization"  # the trial log shared with the scripts that run the same trials
+STUDY = "tt_tucker_factorization"  # the trial store shared with the scripts that run the same trials
 
 
-def compute(cfg: Config, rng, log) -> dict:
-    rows = scale_sweep(cfg.orders, cfg.seeds, cfg.steps, rng, log, iterations=cfg.iterations)
+def compute(cfg: Config, rng, runner) -> dict:
+    rows = scale_sweep(cfg.orders, cfg.seeds, cfg.steps, rng, runner, iterations=cfg.iterations)
     return {"rows": [{k: v for k, v in r.items() if k != "errors"} for r in rows], "tolerance": cfg.tolerance}
 
 

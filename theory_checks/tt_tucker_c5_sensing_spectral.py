@@ -51,10 +51,10 @@ class Config:
 
 
 QUICK = {"draws": 4, "grid_cases": ((6, 3),), "grid_draws": 4}
-STUDY = "tt_tucker_sensing"  # the trial log shared with the scripts that run the same trials
+STUDY = "tt_tucker_sensing"  # the trial store shared with the scripts that run the same trials
 
 
-def compute(cfg: Config, rng, log) -> dict:
+def compute(cfg: Config, rng, runner) -> dict:
     rngs = tr.spawn(rng, 4)
     common = {"iterations": cfg.iterations}
     success = {
@@ -64,12 +64,12 @@ def compute(cfg: Config, rng, log) -> dict:
             lambda *_: [cfg.tt_m],
             cfg.draws,
             rngs[0],
-            log,
+            runner,
             kappa_max=cfg.tt_kappa_max,
             **common,
         ),
         "tucker": sensing_sweep(
-            "tucker", [(6, 3)], lambda *_: [cfg.tucker_m], cfg.draws, rngs[1], log, **common
+            "tucker", [(6, 3)], lambda *_: [cfg.tucker_m], cfg.draws, rngs[1], runner, **common
         ),
     }
     grids = {
@@ -79,7 +79,7 @@ def compute(cfg: Config, rng, log) -> dict:
             lambda n, d, f=fmt: sensing_grid(f, n, d, 2, cfg.grid_multiples),
             cfg.grid_draws,
             g,
-            log,
+            runner,
             kappa_max=cfg.grid_kappa_max,
             **common,
         )  # fmt: skip

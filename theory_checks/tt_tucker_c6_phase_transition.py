@@ -47,18 +47,18 @@ class Config:
 
 
 QUICK = {"orders": (4,), "trials": 3}
-STUDY = "tt_tucker_sensing"  # the trial log shared with the scripts that run the same trials
+STUDY = "tt_tucker_sensing"  # the trial store shared with the scripts that run the same trials
 
 
-def compute(cfg: Config, rng, log) -> dict:
+def compute(cfg: Config, rng, runner) -> dict:
     tucker_rng, tt_rng = tr.spawn(rng, 2)
     common = {"iterations": cfg.iterations}
     return {
         "tucker": phase_transition(
-            "tucker", cfg.orders, cfg.tucker_ratios, cfg.trials, tucker_rng, log, **common
+            "tucker", cfg.orders, cfg.tucker_ratios, cfg.trials, tucker_rng, runner, **common
         ),
         "tt": phase_transition(
-            "tt", cfg.orders, cfg.tt_ratios, cfg.trials, tt_rng, log, kappa_max=cfg.tt_kappa_max, **common
+            "tt", cfg.orders, cfg.tt_ratios, cfg.trials, tt_rng, runner, kappa_max=cfg.tt_kappa_max, **common
         ),
         "bounds": {
             "tucker": (cfg.tucker_max_success, cfg.tucker_min_success),

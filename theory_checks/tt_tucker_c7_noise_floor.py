@@ -33,14 +33,14 @@ class Config:
 
 
 QUICK = {"ms": (400,), "gammas": (1e-2,), "seeds": 10}
-STUDY = "tt_tucker_sensing"  # the trial log shared with the scripts that run the same trials
+STUDY = "tt_tucker_sensing"  # the trial store shared with the scripts that run the same trials
 
 
-def compute(cfg: Config, rng, log) -> dict:
+def compute(cfg: Config, rng, runner) -> dict:
     tt_rng, tucker_rng = tr.spawn(rng, 2)
     return {
-        "tt": noise_floor("tt", cfg.ms, cfg.gammas, cfg.seeds, tt_rng, log, kappa_max=cfg.tt_kappa_max),
-        "tucker": noise_floor("tucker", cfg.ms, cfg.gammas, cfg.seeds, tucker_rng, log),
+        "tt": noise_floor("tt", cfg.ms, cfg.gammas, cfg.seeds, tt_rng, runner, kappa_max=cfg.tt_kappa_max),
+        "tucker": noise_floor("tucker", cfg.ms, cfg.gammas, cfg.seeds, tucker_rng, runner),
         "band": cfg.band,
     }
 

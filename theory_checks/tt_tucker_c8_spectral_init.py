@@ -38,11 +38,11 @@ class Config:
 
 
 QUICK = {"draws": 10}
-STUDY = "tt_tucker_sensing"  # the trial log shared with the scripts that run the same trials
+STUDY = "tt_tucker_sensing"  # the trial store shared with the scripts that run the same trials
 
 
-def compute(cfg: Config, rng, log) -> dict:
-    rows = spectral_init_errors(cfg.ms, cfg.draws, rng, log, order=cfg.order, d=cfg.d, r=cfg.rank)
+def compute(cfg: Config, rng, runner) -> dict:
+    rows = spectral_init_errors(cfg.ms, cfg.draws, rng, runner, order=cfg.order, d=cfg.d, r=cfg.rank)
     out = {"band": cfg.band, "ms": cfg.ms}
     for fmt in ("tt", "tucker"):
         out[fmt] = {m: float(np.mean([r["init_error"] for r in rows[fmt] if r["m"] == m])) for m in cfg.ms}

@@ -68,28 +68,27 @@ def basin_statistics(
     leading batch axes and return one cost per element): the starts are the same, and each
     stops by its own rule (gradient norm below ``grad_tol`` or ``max_iter``;
     ``rgd(..., batched=True)``), so its outcome and iteration count equal a lone run's. With a
-    ``log`` (a :class:`~tensorrec.runner.TrialLog`), each finished start is written under
-    ``f"{key}{k}"`` as soon as its batch completes and skipped on a rerun.
+    ``log`` (anything with :meth:`tensorrec.sweep.Runner.compute_many`, e.g. a runner with a
+    store), each finished start is committed under ``f"{key}{k}"`` as soon as its batch
+    completes and read back on a rerun.
     """
     n_starts = check_positive_int("n_starts", n_starts)
     batch_size = check_positive_int("batch_size", batch_size)
     manifold = problem.manifold
     gens = spawn(rng, n_starts)
-    keys = [f"{key}{k}" for k in range(n_starts)]
-    done = {k: log.records()[keys[k]] for k in range(n_starts) if log is not None and keys[k] in log}
-    pending = [k for k in range(n_starts) if k not in done]
-    for first in range(0, len(pending), batch_size):
-        chunk = pending[first : first + batch_size]
+    stop = MaxIter(max_iter) | GradNorm(grad_tol)
+
+    def run(chunk: list[int]) -> list[dict]:
         starts = [manifold.random_point(gens[k]) for k in chunk]
         x0 = starts[0] if batch_size == 1 else tree_map(lambda *parts: torch.stack(parts), *starts)
-        stop = MaxIter(max_iter) | GradNorm(grad_tol)
         res = rgd(problem, x0, step=step, stop=stop, batched=batch_size > 1)
+        records = []
         for j, k in enumerate(chunk):
-            run = res if batch_size == 1 else res.element(j)
-            point = run.point
+            one = res if batch_size == 1 else res.element(j)
+            point = one.point
             value, rgrad = problem.value_and_rgrad(point)
             grad_norm = float(manifold.norm(point, rgrad).sum())
-            record = {"start": k, "value": float(value), "grad_norm": grad_norm, "iterations": run.iterations}
+            record = {"start": k, "value": float(value), "grad_norm": grad_norm, "iterations": one.iterations}
             if success(point):
                 record["outcome"] = "global"
             elif grad_norm < grad_tol and classify_failures:
@@ -98,10 +97,14 @@ def basin_statistics(
                 record["min_eigenvalue"] = float(critical.eigenvalues.min())
             else:
                 record["outcome"] = "unconverged"
-            if log is not None:
-                log.write(keys[k], record)
-            done[k] = record
-    records = [done[k] for k in range(n_starts)]
+            records.append(record)
+        return records
+
+    if log is None:
+        chunks = [list(range(n_starts))[s : s + batch_size] for s in range(0, n_starts, batch_size)]
+        records = [record for chunk in chunks for record in run(chunk)]
+    else:
+        records = log.compute_many([f"{key}{k}" for k in range(n_starts)], run, batch_size=batch_size)
     counts = {o: sum(r["outcome"] == o for r in records) for o in OUTCOMES}
     fractions = {o: (c / n_starts, wilson_interval(c, n_starts)) for o, c in counts.items()}
     return BasinReport(fractions, records)

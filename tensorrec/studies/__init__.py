@@ -6,9 +6,9 @@ methods, this package the studies run with them.
   sensing from the spectral start, phase transition, noise floor, retractions);
 * :mod:`tensorrec.studies.bdpr`: the finite-sample BDPR protocols (recovery, noise, basins).
 
-Every sweep takes a trial log (``log``) and keys each trial by everything it depends on,
+Every sweep takes a runner (``runner``) and keys each trial by everything it depends on,
 including the seed of its own random stream, so an experiment and a theory check that run the
-same trials through one log (their ``STUDY``, :func:`tensorrec.runner.script_main`) compute
+same trials through one runner (their ``STUDY``, :func:`tensorrec.runner.script_main`) compute
 them once.
 """
 

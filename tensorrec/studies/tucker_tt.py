@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import math
 import warnings
 from collections.abc import Callable, Sequence
@@ -15,8 +14,8 @@ from tensorrec._random import RngLike, as_generator, randn, spawn
 from tensorrec.formats import TTTensor, stack
 from tensorrec.operators import DenseGaussian, DenseStack, Identity
 from tensorrec.optim import StallWarning, Trace
-from tensorrec.recovery.recover import FORMATS, recover
-from tensorrec.studies._log import logged_trial, logged_trials
+from tensorrec.recovery.recover import FORMATS, METHODS, recover
+from tensorrec.sweep import Runner
 
 
 def perturbed_start(truth, epsilon: float, rng: RngLike = None):
@@ -96,27 +95,32 @@ def factorization_trial(
 
 
 def factorization_sweep(
-    format: str, orders: Sequence[int], d: int, r: int, seeds: int, rng: RngLike, *, iterations: int = 400
-) -> list[dict]:
-    """The E1/E2 sweep: :func:`factorization_trial` for every order and ``seeds`` draws (the
-    draws of each order come from ``spawn(rng, seeds)``). Rows add ``order`` and ``seed``."""
-    rows = []
-    for order in orders:
-        for seed, trial_rng in enumerate(spawn(rng, seeds)):
-            out = factorization_trial(format, order, d, r, trial_rng, iterations=iterations)
-            rows.append({"format": format, "order": order, "seed": seed, **out})
-    return rows
+    format: str, orders: Sequence[int], d: int, r: int, seeds: int, rng: RngLike, runner=None, *,
+    iterations: int = 400,
+) -> list[dict]:  # fmt: skip
+    """The E1/E2 sweep: :func:`factorization_trial` for every order and ``seeds`` draws,
+    through ``runner`` (default: serial, nothing stored). Rows add ``order`` and ``seed``."""
+    runner = Runner(backend="serial") if runner is None else runner
+    grid = [{"order": order} for order in orders]
+    fixed = {"format": format, "d": d, "r": r, "iterations": iterations}
+    records = runner.map(factorization_trial, grid, seeds, seed=rng, fixed=fixed,
+                         name="tensorrec.studies.tucker_tt.factorization_trial")  # fmt: skip
+    return [
+        {"format": format, "order": orders[i // seeds], "seed": i % seeds, **rec}
+        for i, rec in enumerate(records)
+    ]
 
 
 def spectral_init_errors(
-    ms: Sequence[int], seeds: int, rng: RngLike, log=None, *, order: int = 5, d: int = 4, r: int = 2
+    ms: Sequence[int], seeds: int, rng: RngLike, runner=None, *, order: int = 5, d: int = 4, r: int = 2
 ) -> dict[str, list[dict]]:
     """The E8 protocol: the relative error of the spectral start (TT-SVD / HOSVD of A*(y)) of
     gauss-TT and gauss-Tucker truths for every m; each seed keeps its truth across m.
     Returns format -> rows with ``m``, ``draw`` and ``init_error``."""
     out = {}
     for fmt, fmt_rng in zip(("tt", "tucker"), spawn(rng, 2), strict=True):
-        rows = sensing_sweep(fmt, [(order, d)], lambda *_: list(ms), seeds, fmt_rng, log, r=r, iterations=0)
+        grid = [{"order": order, "d": d, "m": m} for m in ms]
+        rows = _sensing_map(fmt, grid, seeds, fmt_rng, runner, r=r, iterations=0)
         out[fmt] = [{"m": row["m"], "draw": row["draw"], "init_error": row["init_error"]} for row in rows]
     return out
 
@@ -131,7 +135,7 @@ def phase_transition(
     ratios: Sequence[float],
     trials: int,
     rng: RngLike,
-    log=None,
+    runner=None,
     *,
     d: int = 3,
     r: int = 2,
@@ -151,20 +155,17 @@ def phase_transition(
     budget, ``"failed"``); the error series is dropped."""
     if kappa_max == "spec":
         kappa_max = SPEC_KAPPA_MAX[check_choice("format", format, tuple(SPEC_KAPPA_MAX))]
-    extra = {} if method == "rgd" else {"method": method}  # the rgd trials keep their log keys
+    extra = {} if method == "rgd" else {"method": method}  # the rgd trials keep their store keys
+    dof = {order: gauss_truth(format, order, d, r, 0).dof for order in orders}
+    grid = [{"order": order, "d": d, "m": round(c * dof[order])} for order in orders for c in ratios]
+    ratio_of = {(order, round(c * dof[order])): c for order in orders for c in ratios}
+    options = {"kappa_max": kappa_max, "iterations": iterations, "target": target, **extra}
+    sweep = _sensing_map(format, grid, trials, rng, runner, r=r, **options)
     rows = []
-    for order, order_rng in zip(orders, spawn(rng, len(orders)), strict=True):
-        p = gauss_truth(format, order, d, r, 0).dof
-        m_of = {round(c * p): c for c in ratios}
-        sweep = sensing_sweep(
-            format, [(order, d)], lambda *_, m_of=m_of: list(m_of), trials, order_rng, log, r=r,
-            kappa_max=kappa_max, iterations=iterations, target=target, **extra,
-        )  # fmt: skip
-        for row in sweep:
-            outcome = trial_outcome(row["errors"], target, row["stop_reason"])
-            row = {k: v for k, v in row.items() if k != "errors"}
-            rows.append({**row, "p": p, "ratio": m_of[row["m"]], "success": outcome == "success",
-                         "outcome": outcome})  # fmt: skip
+    for row in sweep:
+        outcome = trial_outcome(row.pop("errors"), target, row["stop_reason"])
+        rows.append({**row, "p": dof[row["order"]], "ratio": ratio_of[(row["order"], row["m"])],
+                     "success": outcome == "success", "outcome": outcome})  # fmt: skip
     return rows
 
 
@@ -190,7 +191,7 @@ def noise_floor(
     gammas: Sequence[float],
     seeds: int,
     rng: RngLike,
-    log=None,
+    runner=None,
     *,
     order: int = 4,
     d: int = 4,
@@ -204,18 +205,18 @@ def noise_floor(
     for every gamma. Rows add ``predicted`` = gamma^2 p m / (m - p) (least squares on a
     p-dimensional model, spec section 10.5) and ``ratio`` = final ||X - X*||^2 / predicted."""
     p = gauss_truth(format, order, d, r, 0).dof
-    base = int(as_generator(rng).integers(2**63))
+    grid = [{"order": order, "d": d, "m": m, "noise": gamma} for gamma in gammas for m in ms]
+    sweep = _sensing_map(
+        format, grid, seeds, rng, runner, r=r, paired=("m", "noise"), kappa_max=kappa_max,
+        iterations=iterations, step_tol=step_tol,
+    )  # fmt: skip
     rows = []
-    for gamma in gammas:
-        sweep = sensing_sweep(
-            format, [(order, d)], lambda *_: list(ms), seeds, base, log, r=r, kappa_max=kappa_max,
-            noise=gamma, iterations=iterations, step_tol=step_tol,
-        )  # fmt: skip
-        for row in sweep:
-            predicted = gamma**2 * p * row["m"] / (row["m"] - p)
-            row = {k: v for k, v in row.items() if k != "errors"}
-            rows.append({**row, "gamma": gamma, "p": p, "predicted": predicted,
-                         "ratio": row["final_sq_error"] / predicted})  # fmt: skip
+    for row in sweep:
+        gamma = row.pop("noise")
+        predicted = gamma**2 * p * row["m"] / (row["m"] - p)
+        del row["errors"]
+        rows.append({**row, "gamma": gamma, "p": p, "predicted": predicted,
+                     "ratio": row["final_sq_error"] / predicted})  # fmt: skip
     return rows
 
 
@@ -223,7 +224,7 @@ def retraction_sweep(
     m: int,
     seeds: int,
     rng: RngLike,
-    log=None,
+    runner=None,
     *,
     retractions: Sequence[str] = ("polar", "qr"),
     order: int = 5,
@@ -233,22 +234,8 @@ def retraction_sweep(
 ) -> list[dict]:
     """The E9 protocol: TT sensing from the spectral start with each retraction; seed k has
     the same truth and A for every retraction. Rows carry ``retraction``."""
-    base = int(as_generator(rng).integers(2**63))
-    rows = []
-    for retraction in retractions:
-        sweep = sensing_sweep(
-            "tt",
-            [(order, d)],
-            lambda *_: [m],
-            seeds,
-            base,
-            log,
-            r=r,
-            retraction=retraction,
-            iterations=iterations,
-        )
-        rows += [{**row, "retraction": retraction} for row in sweep]
-    return rows
+    grid = [{"order": order, "d": d, "m": m, "retraction": retraction} for retraction in retractions]
+    return _sensing_map("tt", grid, seeds, rng, runner, r=r, paired=("retraction",), iterations=iterations)
 
 
 def scale_sweep(
@@ -256,7 +243,7 @@ def scale_sweep(
     seeds: int,
     steps: Sequence[float],
     rng: RngLike,
-    log=None,
+    runner=None,
     *,
     scales: Sequence[str] = ("truth", "truth_spectral"),
     r: int = 2,
@@ -265,39 +252,16 @@ def scale_sweep(
 ) -> list[dict]:
     """The E3 protocol: gauss-TT and gauss-Tucker factorization (d = 4 for N <= 6, else 3)
     for every order, seed, step and scale; the truth and start of a seed are shared by every
-    step and scale. Finished trials go to ``log`` (see :func:`sensing_sweep`)."""
-    rows = []
-    for fmt, fmt_rng in zip(("tt", "tucker"), spawn(rng, 2), strict=True):
-        for order, order_rng in zip(orders, spawn(fmt_rng, len(orders)), strict=True):
-            d = 4 if order <= 6 else 3
-            for seed, seed_int in enumerate(int(g.integers(2**63)) for g in spawn(order_rng, seeds)):
-                for step in steps:
-                    for scale in scales:
-                        key = f"{fmt}-N{order}-r{r}-seed{seed}-{seed_int}-mu{step}-{scale}"
-                        key += f"-eps{epsilon}-it{iterations}"
-
-                        run = functools.partial(
-                            _scale_trial, fmt, order, d, r, seed, seed_int, step, scale, epsilon, iterations
-                        )
-                        rows.append(logged_trial(log, key, run))
-    return rows
-
-
-def _scale_trial(fmt, order, d, r, seed, seed_int, step, scale, epsilon, iterations) -> dict:
-    row = {"format": fmt, "order": order, "d": d, "seed": seed, "step": step, "scale": scale}
-    trial = factorization_trial(
-        fmt,
-        order,
-        d,
-        r,
-        seed_int,
-        weights=None,
-        epsilon=epsilon,
-        step=step,
-        scale=scale,
-        iterations=iterations,
-    )
-    return {**row, **trial}
+    step and scale. Finished trials go to ``runner`` (see :func:`sensing_sweep`)."""
+    grid = [
+        {"format": fmt, "order": order, "d": 4 if order <= 6 else 3, "step": step, "scale": scale}
+        for fmt in ("tt", "tucker") for order in orders for step in steps for scale in scales
+    ]  # fmt: skip
+    runner = Runner(backend="serial") if runner is None else runner
+    fixed = {"r": r, "weights": None, "epsilon": epsilon, "iterations": iterations}
+    records = runner.map(factorization_trial, grid, seeds, seed=rng, fixed=fixed, paired=("step", "scale"),
+                         name="tensorrec.studies.tucker_tt.factorization_trial")  # fmt: skip
+    return [{**grid[i // seeds], "seed": i % seeds, **record} for i, record in enumerate(records)]
 
 
 def gauss_truth(
@@ -459,35 +423,35 @@ def sensing_sweep(
     ms: Callable[[int, int], Sequence[int]],
     draws: int,
     rng: RngLike,
-    log=None,
+    runner=None,
     *,
     r: int = 2,
     **trial_kwargs,
 ) -> list[dict]:
     """:func:`sensing_trial` for every (N, d) in ``cases``, every m in ``ms(N, d)`` and
-    ``draws`` draws. Draw k of a case uses the same stream for every m (the same truth), so
+    ``draws`` draws, through ``runner`` (a :class:`~tensorrec.sweep.Runner`; default: serial,
+    nothing stored). Draw k of a case uses the same stream for every m (the same truth), so
     differences between m values are not differences between targets. The draws of one
-    (N, d, m) run as one batched problem (:func:`sensing_trials`). With a
-    :class:`~tensorrec.runner.TrialLog`-like ``log`` (``key in log``, ``write``, ``records``),
-    finished trials are written as their batch completes and skipped on a rerun."""
-    rows = []
-    for (order, d), case_rng in zip(cases, spawn(rng, len(cases)), strict=True):
-        draw_seeds = [int(g.integers(2**63)) for g in spawn(case_rng, draws)]
-        for m in ms(order, d):
-            # the draw's seed makes the key unique to its random stream
-            keys = [
-                f"{format}-N{order}-d{d}-m{m}-draw{k}-seed{seed}-r{r}-{sorted(trial_kwargs.items())}"
-                for k, seed in enumerate(draw_seeds)
-            ]
+    (N, d, m) run as batched problems (:func:`sensing_trials`). Rows carry ``format``,
+    ``order``, ``d``, ``m``, ``draw`` and the trial's record."""
+    grid = [{"order": order, "d": d, "m": m} for order, d in cases for m in ms(order, d)]
+    return _sensing_map(format, grid, draws, rng, runner, r=r, **trial_kwargs)
 
-            def run(todo, order=order, d=d, m=m, seeds=draw_seeds) -> list[dict]:
-                rngs = [seeds[k] for k in todo]
-                records = sensing_trials(format, order, d, r, m, rngs, **trial_kwargs)
-                return [{"format": format, "order": order, "d": d, "m": m, "draw": k, **rec}
-                        for k, rec in zip(todo, records, strict=True)]  # fmt: skip
 
-            rows += logged_trials(log, keys, run, batch_size=_batch_size(order, d, m))
-    return rows
+SENSING = "tensorrec.studies.tucker_tt.sensing_trials"
+"""The sensing sweeps' name in stores and trial seeds (:func:`tensorrec.sweep.trial_seed`)."""
+
+
+def _sensing_map(format, grid, draws, rng, runner, *, r, paired=("m",), **trial_kwargs) -> list[dict]:
+    """:func:`sensing_trials` at every grid point (order, d, m and any per-point options),
+    ``draws`` trials each; the ``paired`` keys share streams."""
+    check_choice("method", trial_kwargs.get("method", "rgd"), METHODS)  # bad input fails before any trial
+    runner = Runner(backend="serial") if runner is None else runner
+    fixed = {"format": format, "r": r, **trial_kwargs}
+    batch = lambda p: _batch_size(p["order"], p["d"], p["m"])  # noqa: E731
+    records = runner.map(sensing_trials, grid, draws, seed=rng, fixed=fixed, paired=paired, batch=batch,
+                         name=SENSING)  # fmt: skip
+    return [{"format": format, **grid[i // draws], "draw": i % draws, **rec} for i, rec in enumerate(records)]
 
 
 SWEEP_BATCH_BYTES = 256 << 20

@@ -1,0 +1,469 @@
+"""The trial runner: a sweep is a grid of configurations x trials, each trial a pure function
+of (configuration, seed) returning a record."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import inspect
+import json
+import numbers
+import pickle
+import time
+from collections.abc import Callable, Mapping, Sequence
+
+import numpy as np
+
+from tensorrec._backend import check_choice, check_positive_int, describe
+from tensorrec.sweep.backends import BACKENDS, Task, default_backend, make_backend, pooled_backend
+from tensorrec.sweep.store import Store, dumps, from_jsonable
+
+
+class SweepError(RuntimeError):
+    """Trials of a sweep failed; every other trial was computed and stored.
+
+    ``failures`` lists (grid point, trial index, traceback)."""
+
+    def __init__(self, name: str, failures: list[tuple[dict, int, str]]):
+        self.failures = failures
+        point, trial, error = failures[0]
+        last = error.strip().splitlines()[-1] if error.strip() else "?"
+        super().__init__(
+            f"{name}: {len(failures)} trials failed (the others are stored); first: trial {trial} at "
+            f"{point}: {last}\n{error}"
+        )
+
+
+def _hash(text: str, size: int = 32) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:size]
+
+
+def trial_seed(seed: int, name: str, point: Mapping, trial: int, paired: Sequence[str] = ()):
+    """The random stream of one trial: ``SeedSequence(seed)``'s child keyed by the sweep's
+    name, the grid point (without the ``paired`` keys, which share streams) and the trial
+    index. It depends on nothing else, so a trial draws the same numbers on any worker, in
+    any order, and alone."""
+    shared = {k: v for k, v in point.items() if k not in paired}
+    words = hashlib.sha256(dumps({"sweep": name, "point": shared}).encode()).digest()[:16]
+    return np.random.SeedSequence(seed, spawn_key=(*np.frombuffer(words, np.uint32).tolist(), int(trial)))
+
+
+def trial_key(name: str, config: str, point: Mapping, trial: int, seed: int) -> str:
+    """A trial's key in the store: a hash of everything it depends on besides the code."""
+    return _hash(dumps({"sweep": name, "config": config, "point": point, "trial": trial, "seed": seed}))
+
+
+@dataclasses.dataclass(frozen=True)
+class SweepResult:
+    """The outcome of :meth:`Runner.run`: for each grid point (in order) and trial, the record
+    (None when it failed), and the failures as (point, trial, traceback)."""
+
+    name: str
+    grid: list[dict]
+    trials: int
+    records: list[dict | None]
+    failures: list[tuple[dict, int, str]]
+    computed: int
+    resumed: int
+    resumed_seconds: float
+
+    def rows(self) -> list[dict]:
+        """One dict per successful trial: the grid point, ``trial`` and the record."""
+        out = []
+        for index, record in enumerate(self.records):
+            if record is not None:
+                out.append({**self.grid[index // self.trials], "trial": index % self.trials, **record})
+        return out
+
+    def raise_failures(self) -> None:
+        if self.failures:
+            raise SweepError(self.name, self.failures)
+
+
+class Runner:
+    """Runs sweeps on one backend and commits every finished trial to one store.
+
+    Parameters
+    ----------
+    store : Store or path-like, optional
+        Where finished trials go (a :class:`~tensorrec.sweep.Store` or its file); None keeps
+        nothing (every run computes everything).
+    backend : {"serial", "processes", "dask"}, optional
+        Where trials run. Default: "processes" when more than one core is free, else
+        "serial". "dask" connects to ``address``, or starts a ``LocalCluster`` of ``workers``
+        processes when no address is given.
+    workers : int, optional
+        Worker processes (default: the free cores).
+    address : str, optional
+        A Dask scheduler, e.g. ``"tcp://10.0.0.5:8786"`` (with ``backend="dask"``).
+    progress : bool
+        One progress bar per sweep (tqdm, on standard error).
+    device : str, optional
+        Passed as ``device=`` to trial functions that take one (e.g. ``"cuda"``); a device
+        other than the CPU is part of the trial key.
+    retry_failed : bool
+        Rerun trials the store holds as failed (default: report them again).
+    timeout : float
+        Seconds to wait for a Dask scheduler to answer.
+    keep_workers : bool
+        Share the backend's workers with every other such Runner of this process until it
+        exits (:func:`~tensorrec.sweep.backends.pooled_backend`); ``close`` leaves them.
+
+    Notes
+    -----
+    A trial function is called ``trial(**fixed, **point, rng=seed)`` (one record, a dict) or,
+    with ``batch``, ``trial(**fixed, **point, rngs=seeds)`` (one record per seed, e.g. one
+    batched problem). ``seed`` is a ``numpy.random.SeedSequence`` (:func:`trial_seed`). For
+    "processes" and "dask" it must be importable by the workers (a module-level function of
+    an installed package, or a ``functools.partial`` of one).
+
+    A Runner holds its workers between sweeps; close it (or use it as a context manager).
+
+    Examples
+    --------
+    >>> from tensorrec.sweep import Runner
+    >>> from tensorrec.studies.tucker_tt import sensing_trial
+    >>> with Runner("sweep.sqlite", backend="serial") as runner:  # doctest: +SKIP
+    ...     records = runner.map(
+    ...         sensing_trial,
+    ...         [{"m": m} for m in (60, 120)],
+    ...         trials=4,
+    ...         seed=0,
+    ...         fixed={"format": "tt", "order": 3, "d": 3, "r": 2, "iterations": 50},
+    ...     )
+    """
+
+    def __init__(
+        self,
+        store: Store | str | None = None,
+        *,
+        backend: str | None = None,
+        workers: int | None = None,
+        address: str | None = None,
+        progress: bool = False,
+        device: str | None = None,
+        retry_failed: bool = False,
+        timeout: float = 30.0,
+        keep_workers: bool = False,
+    ):
+        if workers is not None:
+            workers = check_positive_int("workers", workers)
+        backend = default_backend(workers) if backend is None else check_choice("backend", backend, BACKENDS)
+        if address is not None and backend != "dask":
+            raise ValueError(f"address: a scheduler address needs backend='dask', got backend={backend!r}")
+        self.store = store if store is None or isinstance(store, Store) else Store(store)
+        self.backend_name, self.workers, self.address, self.timeout = backend, workers, address, timeout
+        self.progress, self.device, self.retry_failed = bool(progress), device, bool(retry_failed)
+        self.keep_workers, self._backend = bool(keep_workers), None
+        self.resumed_trials, self.resumed_seconds = 0, 0.0  # read back from the store, all sweeps
+        if address is not None:
+            self.backend  # noqa: B018 - connect now: an address that does not answer fails before any work
+
+    @property
+    def backend(self):
+        """The backend's workers, started on first use."""
+        if self._backend is None:
+            start = pooled_backend if self.keep_workers else make_backend
+            self._backend = start(self.backend_name, self.workers, self.address, self.timeout)
+        return self._backend
+
+    def close(self) -> None:
+        if self._backend is not None and not self.keep_workers:
+            self._backend.close()
+            self._backend = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Runner(store={self.store!r}, backend={self.backend_name!r}, workers={self.workers})"
+
+    # --- sweeps ------------------------------------------------------------------------------
+
+    def map(self, trial: Callable, grid: Sequence[Mapping], trials: int = 1, **options) -> list[dict]:
+        """The records of :meth:`run`, grid point by grid point, trial by trial; raises
+        :class:`SweepError` (after storing every other trial) when a trial failed."""
+        result = self.run(trial, grid, trials, **options)
+        result.raise_failures()
+        return result.records
+
+    def run(
+        self,
+        trial: Callable,
+        grid: Sequence[Mapping],
+        trials: int = 1,
+        *,
+        seed: int | np.random.Generator,
+        name: str | None = None,
+        fixed: Mapping | None = None,
+        paired: Sequence[str] = (),
+        batch: int | Callable[[dict], int] | None = None,
+    ) -> SweepResult:
+        """Run ``trials`` trials at every point of ``grid``; the stored ones are read back.
+
+        Parameters
+        ----------
+        trial : callable
+            ``trial(**fixed, **point, rng=seed) -> dict`` (see the class notes).
+        grid : sequence of dict
+            The configurations (JSON-serialisable values).
+        trials : int
+            Trials per grid point.
+        seed : int or numpy.random.Generator
+            The root seed (a Generator gives one draw).
+        name : str, optional
+            The sweep's name in the store and in trial seeds (default: the function's module
+            and name). Sweeps of one name, seed and configuration share their trials.
+        fixed : dict, optional
+            Keyword arguments common to every point (part of each trial's key).
+        paired : sequence of str
+            Grid keys the trial's stream does not depend on: the trials of points that differ
+            only there draw the same numbers (a paired design, e.g. the same truth for every
+            measurement count).
+        batch : int or callable, optional
+            Solve up to ``batch`` trials of one point in one call ``trial(..., rngs=seeds)``
+            (``batch(point)`` when callable, e.g. what fits in memory at that point).
+        """
+        name = _trial_name(trial) if name is None else str(name)
+        fixed, grid = dict(fixed or {}), [dict(p) for p in grid]
+        trials = check_positive_int("trials", trials)
+        if batch is not None and not callable(batch):
+            batch = check_positive_int("batch", batch)
+        seed = _root_seed(seed)
+        self._validate(trial, name, fixed, grid, paired, batch)
+        if self.device is not None and _takes(trial, "device"):
+            fixed["device"] = self.device
+        config = _hash(dumps(fixed), 16)
+
+        keys, seeds = [], []
+        for point in grid:
+            for t in range(trials):
+                keys.append(trial_key(name, config, point, t, seed))
+                seeds.append(trial_seed(seed, name, point, t, paired))
+        index = {key: i for i, key in enumerate(keys)}
+        results: list = [None] * len(keys)
+        failures: dict[int, str] = {}
+        resumed = resumed_seconds = computed = 0
+
+        def take(rows) -> None:
+            nonlocal resumed, resumed_seconds
+            for key, row in rows.items():
+                i = index[key]
+                if results[i] is not None:
+                    continue
+                if row.status == "ok":
+                    results[i] = row.record
+                    failures.pop(i, None)
+                    resumed += 1
+                    resumed_seconds += row.seconds
+                elif i in computed_here or not self.retry_failed:
+                    failures.setdefault(i, row.error)
+
+        computed_here: set[int] = set()
+        bar = _progress(self.progress, len(keys), name)
+        try:
+            while True:
+                stored = self.store.get(keys) if self.store is not None else {}
+                take(stored)
+                todo = [i for i in range(len(keys)) if results[i] is None and i not in failures]
+                bar.n = len(keys) - len(todo)
+                bar.refresh()
+                if not todo:
+                    break
+                self._check_sendable(trial, name)
+                claimed: set[int] = set()
+
+                def claimed_tasks(todo=todo, claimed=claimed):
+                    """The tasks, each claimed just before it is handed to the backend (so
+                    several drivers on one store share the work)."""
+                    for task in _tasks(grid, trials, todo, keys, seeds, fixed, batch):
+                        if self.store is not None:
+                            mine = set(self.store.claim(task.keys))
+                            task = _restrict(task, mine)
+                        claimed.update(index[k] for k in task.keys)
+                        if task.keys:
+                            yield task
+
+                try:
+                    for task, outcomes in self.backend.execute(trial, claimed_tasks(), batch is not None):
+                        rows = []
+                        for key, t, (status, text, error, seconds) in zip(
+                            task.keys, task.trials, outcomes, strict=True
+                        ):
+                            i = index[key]
+                            computed_here.add(i)
+                            rows.append((key, name, config, task.point, t, status, text, error, seconds))
+                            if status == "ok":
+                                results[i] = _decode(text)
+                                failures.pop(i, None)
+                                computed += 1
+                            else:
+                                failures[i] = error
+                        if self.store is not None:
+                            self.store.put(rows)
+                        bar.update(len(rows))
+                finally:
+                    if self.store is not None:
+                        self.store.release([keys[i] for i in claimed - computed_here])
+                if len(claimed) < len(todo):  # another process holds the rest: wait for its records
+                    time.sleep(0.2)
+        finally:
+            bar.close()
+        self.resumed_trials += resumed
+        self.resumed_seconds += resumed_seconds
+        failed = [(grid[i // trials], i % trials, failures[i]) for i in sorted(failures)]
+        return SweepResult(name, grid, trials, results, failed, computed, resumed, resumed_seconds)
+
+    def _validate(self, trial, name, fixed, grid, paired, batch) -> None:
+        """Every check before any work starts."""
+        if not callable(trial):
+            raise TypeError(f"trial: expected a function, got {describe(trial)}")
+        if not grid:
+            raise ValueError("grid: expected at least one configuration, got none")
+        for label, value in [("fixed", fixed), *((f"grid[{i}]", p) for i, p in enumerate(grid))]:
+            try:
+                dumps(value)
+            except (TypeError, ValueError) as exc:
+                raise TypeError(
+                    f"{label}: expected JSON-serialisable values (numbers, strings, lists, dicts), got "
+                    f"{value!r} ({exc})"
+                ) from exc
+        seen: set[str] = set()
+        for point in grid:
+            text = dumps(point)
+            if text in seen:
+                raise ValueError(f"grid: the point {point} appears more than once")
+            seen.add(text)
+        overlap = set(fixed) & set(grid[0])
+        if overlap:
+            raise ValueError(f"fixed: keys {sorted(overlap)} are also grid keys")
+        unknown = set(paired) - set().union(*grid)
+        if unknown:
+            raise ValueError(f"paired: {sorted(unknown)} are not grid keys (grid keys: {sorted(grid[0])})")
+        stream = "rngs" if batch is not None else "rng"
+        try:
+            inspect.signature(trial).bind(**fixed, **grid[0], **{stream: None})
+        except TypeError as exc:
+            raise TypeError(
+                f"trial: {name} cannot be called with the fixed keywords {sorted(fixed)}, the grid keys "
+                f"{sorted(grid[0])} and {stream}= ({exc})"
+            ) from exc
+        except ValueError:  # no signature (a builtin): find out when it runs
+            pass
+
+    def _check_sendable(self, trial, name) -> None:
+        """Before the first trial goes to a worker: the function must reach it."""
+        if self.backend_name != "serial":
+            try:
+                pickle.dumps(trial)
+            except Exception as exc:
+                raise TypeError(
+                    f"trial: backend {self.backend_name!r} sends the trial function to worker processes, "
+                    f"which need a module-level function of an importable module; {name} cannot be "
+                    f"pickled ({exc}). Use backend='serial' or move the function into a module"
+                ) from exc
+
+    # --- keyed trials run in this process --------------------------------------------------
+
+    def compute(self, key: str, run: Callable[[], dict]) -> dict:
+        """The record of ``key``: read back when stored, else ``run()`` committed at once
+        (for protocols whose trials are closures; they run in this process)."""
+        return self.compute_many([key], lambda todo: [run()], batch_size=1)[0]
+
+    def compute_many(self, keys: Sequence[str], run: Callable[[list[int]], list[dict]], *, batch_size: int):
+        """The records of ``keys`` in order; the missing ones computed here by ``run(indices)``
+        in chunks of at most ``batch_size``, each committed as its chunk completes."""
+        keys = [str(k) for k in keys]
+        chunks = lambda todo: [todo[s : s + batch_size] for s in range(0, len(todo), batch_size)]  # noqa: E731
+        if self.store is None:
+            return [r for chunk in chunks(list(range(len(keys)))) for r in run(chunk)]
+        records: list = [None] * len(keys)
+        while True:
+            stored = self.store.get(keys)
+            for k, key in enumerate(keys):
+                if records[k] is None and key in stored and stored[key].status == "ok":
+                    records[k] = stored[key].record
+                    self.resumed_trials += 1
+                    self.resumed_seconds += stored[key].seconds
+            todo = [k for k, r in enumerate(records) if r is None]
+            if not todo:
+                return records
+            mine = set(self.store.claim([keys[k] for k in todo]))
+            claimed = [k for k in todo if keys[k] in mine]
+            try:
+                for chunk in chunks(claimed):
+                    began = time.perf_counter()
+                    texts = [dumps(r) for r in run(chunk)]
+                    each = (time.perf_counter() - began) / len(chunk)
+                    self.store.put([(keys[k], "", "", {}, 0, "ok", text, None, each)
+                                    for k, text in zip(chunk, texts, strict=True)])  # fmt: skip
+                    for k, text in zip(chunk, texts, strict=True):
+                        records[k] = _decode(text)
+            finally:
+                self.store.release([keys[k] for k in claimed if records[k] is None])
+            if len(claimed) < len(todo):  # another process holds the rest: wait for its records
+                time.sleep(0.2)
+
+
+def _decode(text: str) -> dict:
+    return from_jsonable(json.loads(text))
+
+
+def _tasks(grid, trials, todo, keys, seeds, fixed, batch) -> list[Task]:
+    """The missing trials as tasks: one per trial, or chunks of one point's trials."""
+    by_point: dict[int, list[int]] = {}
+    for i in todo:
+        by_point.setdefault(i // trials, []).append(i)
+    tasks = []
+    for p, indices in by_point.items():
+        size = check_positive_int("batch", batch(grid[p])) if callable(batch) else batch or 1
+        for start in range(0, len(indices), size):
+            chunk = indices[start : start + size]
+            tasks.append(Task(grid[p], {**fixed, **grid[p]}, [i % trials for i in chunk],
+                              [keys[i] for i in chunk], [seeds[i] for i in chunk]))  # fmt: skip
+    return tasks
+
+
+def _restrict(task: Task, keys: set[str]) -> Task:
+    """``task`` with only the trials whose key is in ``keys``."""
+    keep = [j for j, key in enumerate(task.keys) if key in keys]
+    if len(keep) == len(task.keys):
+        return task
+    pick = lambda values: [values[j] for j in keep]  # noqa: E731
+    return Task(task.point, task.kwargs, pick(task.trials), pick(task.keys), pick(task.seeds))
+
+
+def _trial_name(trial) -> str:
+    func = getattr(trial, "func", trial)  # functools.partial
+    return f"{getattr(func, '__module__', '?')}.{getattr(func, '__qualname__', repr(func))}"
+
+
+def _root_seed(seed) -> int:
+    if isinstance(seed, np.random.Generator):
+        return int(seed.integers(2**63))
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise TypeError(
+            f"seed: expected a non-negative int or a numpy.random.Generator, got {describe(seed)}"
+        )
+    if seed < 0:
+        raise ValueError(f"seed: expected a non-negative int, got {seed}")
+    return int(seed)
+
+
+def _takes(trial, name: str) -> bool:
+    try:
+        return name in inspect.signature(trial).parameters
+    except ValueError:
+        return False
+
+
+def _progress(enabled: bool, total: int, name: str):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=name.rsplit(".", 1)[-1], disable=not enabled, leave=False, unit="trial")
+
+
+__all__ = ["Runner", "SweepError", "SweepResult", "trial_key", "trial_seed"]

@@ -1,0 +1,283 @@
+"""The sweep runner (issue 13): seeds, backends, the store, kills and resumes, bad input."""
+
+import contextlib
+import functools
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pytest
+
+from tensorrec.sweep import (
+    Runner,
+    StaleRecordsWarning,
+    Store,
+    StoreError,
+    SweepError,
+    trial_seed,
+)
+from tensorrec.testing.sweeps import noisy_sum, noisy_sums
+
+GRID = [{"x": float(x)} for x in range(6)]
+
+
+def reference(grid=GRID, trials=3, seed=5, **fixed):
+    """The records computed one by one in this process, with no store."""
+    return Runner(backend="serial").map(noisy_sum, grid, trials, seed=seed, fixed=fixed)
+
+
+def ledger_lines(path) -> list[tuple[float, float]]:
+    """(x, draw) of every computation the ledger saw: a draw identifies its trial."""
+    if not path.exists():
+        return []
+    return [(float(x), float(d)) for _, x, d in (line.split() for line in path.read_text().splitlines())]
+
+
+# --- seeds ------------------------------------------------------------------------------------
+
+
+def test_a_trial_stream_depends_on_point_trial_and_seed_only():
+    draw = lambda *a, **k: np.random.default_rng(trial_seed(*a, **k)).standard_normal()  # noqa: E731
+    base = draw(0, "s", {"x": 1.0, "m": 5}, 2)
+    assert base == draw(0, "s", {"m": 5, "x": 1.0}, 2)  # key order does not matter
+    others = [draw(1, "s", {"x": 1.0, "m": 5}, 2), draw(0, "t", {"x": 1.0, "m": 5}, 2),
+              draw(0, "s", {"x": 2.0, "m": 5}, 2), draw(0, "s", {"x": 1.0, "m": 5}, 3)]  # fmt: skip
+    assert len({base, *others}) == 5
+    # a paired key shares streams: the same draw for every m
+    assert draw(0, "s", {"x": 1.0, "m": 5}, 2, paired=("m",)) == draw(
+        0, "s", {"x": 1.0, "m": 9}, 2, paired=("m",)
+    )
+
+
+def test_records_do_not_depend_on_grid_order_or_on_which_trials_are_run():
+    full = reference()
+    reversed_grid = Runner(backend="serial").map(noisy_sum, GRID[::-1], 3, seed=5)
+    by_x = {(GRID[i // 3]["x"], i % 3): r for i, r in enumerate(full)}
+    assert all(by_x[(GRID[::-1][i // 3]["x"], i % 3)] == r for i, r in enumerate(reversed_grid))
+    alone = Runner(backend="serial").map(noisy_sum, [GRID[4]], 3, seed=5)
+    assert alone == full[12:15]
+
+
+# --- backends and batching --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("backend", ["processes", "dask"])
+def test_every_backend_gives_the_records_of_the_serial_run(tmp_path, backend):
+    pytest.importorskip("distributed") if backend == "dask" else None
+    with Runner(tmp_path / "s.sqlite", backend=backend, workers=2) as runner:
+        records = runner.map(noisy_sum, GRID, 3, seed=5, fixed={"y": 1.0})
+        assert runner.backend.workers == 2
+    assert records == reference(y=1.0)
+
+
+def test_batched_trials_give_the_records_of_lone_trials(tmp_path):
+    runner = Runner(tmp_path / "s.sqlite", backend="serial")
+    name = "tensorrec.testing.sweeps.noisy_sum"
+    batched = runner.map(noisy_sums, GRID, 5, seed=5, batch=2, name=name)
+    assert batched == Runner(backend="serial").map(noisy_sum, GRID, 5, seed=5)
+    assert len(runner.store) == 30
+
+
+# --- the store --------------------------------------------------------------------------------
+
+
+def test_a_rerun_reads_every_trial_back_and_a_grown_grid_computes_only_the_new_points(tmp_path):
+    ledger = tmp_path / "ledger.txt"
+    runner = Runner(tmp_path / "s.sqlite", backend="serial")
+    first = runner.map(noisy_sum, GRID[:3], 2, seed=1, fixed={"ledger": str(ledger)})
+    assert len(ledger_lines(ledger)) == 6 and runner.resumed_trials == 0
+    again = Runner(tmp_path / "s.sqlite", backend="serial")
+    grown = again.map(noisy_sum, GRID, 2, seed=1, fixed={"ledger": str(ledger)})
+    assert grown[:6] == first and again.resumed_trials == 6
+    assert len(ledger_lines(ledger)) == 12  # the three new points only
+    assert [x for x, _ in ledger_lines(ledger)[6:]] == [3.0, 3.0, 4.0, 4.0, 5.0, 5.0]
+
+
+def test_records_of_other_code_are_reported_and_recomputed(tmp_path):
+    Runner(Store(tmp_path / "s.sqlite", version="old"), backend="serial").map(noisy_sum, GRID, 1, seed=0)
+    with pytest.warns(StaleRecordsWarning, match="6 records were written by other code"):
+        store = Store(tmp_path / "s.sqlite", version="new")
+    runner = Runner(store, backend="serial")
+    assert runner.map(noisy_sum, GRID, 1, seed=0) == reference(trials=1, seed=0)
+    assert runner.resumed_trials == 0 and len(store) == 6
+
+
+def test_a_store_of_another_layout_or_a_foreign_file_is_refused(tmp_path):
+    path = tmp_path / "s.sqlite"
+    Store(path)
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE meta SET value = '99' WHERE name = 'schema'")
+    with pytest.raises(StoreError, match="layout 99; this code reads layout 1"):
+        Store(path)
+    junk = tmp_path / "junk.sqlite"
+    junk.write_bytes(b"not a database at all" * 100)
+    with pytest.raises(StoreError, match="is not a tensorrec store"):
+        Store(junk)
+
+
+def test_export_to_a_dataframe_csv_and_parquet(tmp_path):
+    pd = pytest.importorskip("pandas")
+    runner = Runner(tmp_path / "s.sqlite", backend="serial")
+    records = runner.map(noisy_sum, GRID, 2, seed=0, name="demo")
+    frame = runner.store.to_dataframe("demo")
+    assert list(frame["x"]) == [p["x"] for p in GRID for _ in range(2)]
+    assert list(frame["value"]) == [r["value"] for r in records] and set(frame["status"]) == {"ok"}
+    runner.store.export(tmp_path / "trials.csv")
+    assert pd.read_csv(tmp_path / "trials.csv")["value"].tolist() == pytest.approx(frame["value"].tolist())
+    pytest.importorskip("pyarrow")
+    runner.store.export(tmp_path / "trials.parquet")
+    assert pd.read_parquet(tmp_path / "trials.parquet")["value"].tolist() == frame["value"].tolist()
+
+
+# --- failures ---------------------------------------------------------------------------------
+
+
+def test_a_raising_trial_is_stored_as_failed_and_the_sweep_finishes(tmp_path):
+    ledger = tmp_path / "ledger.txt"
+    runner = Runner(tmp_path / "s.sqlite", backend="serial")
+    fixed = {"fail_at": 2.0, "ledger": str(ledger)}
+    result = runner.run(noisy_sum, GRID, 2, seed=0, fixed=fixed)
+    assert [(p["x"], t) for p, t, _ in result.failures] == [(2.0, 0), (2.0, 1)]
+    assert "ValueError: x = 2.0: this trial fails on purpose" in result.failures[0][2]
+    assert sum(r is None for r in result.records) == 2 and len(result.rows()) == 10
+    with pytest.raises(SweepError, match="2 trials failed .* trial 0 at {'x': 2.0}: ValueError"):
+        result.raise_failures()
+    # a rerun reports the stored failures without recomputing anything ...
+    rerun = Runner(tmp_path / "s.sqlite", backend="serial").run(noisy_sum, GRID, 2, seed=0, fixed=fixed)
+    assert len(rerun.failures) == 2 and rerun.computed == 0 and len(ledger_lines(ledger)) == 12
+    # ... unless asked to retry them
+    retry = Runner(tmp_path / "s.sqlite", backend="serial", retry_failed=True)
+    assert len(retry.run(noisy_sum, GRID, 2, seed=0, fixed=fixed).failures) == 2
+    assert len(ledger_lines(ledger)) == 14
+
+
+@pytest.mark.parametrize("backend", ["processes", "dask"])
+def test_a_killed_worker_costs_only_its_task(tmp_path, backend):
+    pytest.importorskip("distributed") if backend == "dask" else None
+    ledger, flag = tmp_path / "ledger.txt", tmp_path / "killed"
+    fixed = {"ledger": str(ledger), "kill_at": 3.0, "kill_flag": str(flag), "sleep": 0.05}
+    with Runner(tmp_path / "s.sqlite", backend=backend, workers=2) as runner:
+        records = runner.map(noisy_sum, GRID, 2, seed=5, fixed=fixed)
+    assert flag.exists(), "no worker was killed: the test tested nothing"
+    assert records == reference(trials=2, seed=5)  # the fixed keywords do not change records
+    assert len(runner.store) == 12
+    computed = ledger_lines(ledger)
+    # a trial runs again only when it was on the killed worker (its task, or the tasks the
+    # broken pool lost with it): never one that was already committed
+    assert len(computed) >= 12 and len(set(computed)) == 12
+
+
+# --- kills and resumes ------------------------------------------------------------------------
+
+DRIVER = textwrap.dedent(
+    """
+    import sys
+    from tensorrec.sweep import Runner, Store
+    from tensorrec.testing.sweeps import noisy_sum
+
+    if __name__ == "__main__":
+        store, backend, ledger = sys.argv[1:4]
+        grid = [{"x": float(x)} for x in range(12)]
+        with Runner(Store(store, version="test"), backend=backend, workers=2) as runner:
+            runner.map(noisy_sum, grid, 2, seed=7, fixed={"ledger": ledger, "sleep": 0.1})
+    """
+)
+
+
+def stored(path) -> int:
+    """Committed trials (0 while the driver has not made its tables yet)."""
+    try:
+        with sqlite3.connect(path, timeout=30) as conn:
+            return conn.execute("SELECT COUNT(*) FROM trials").fetchone()[0]
+    except sqlite3.OperationalError:
+        return 0
+
+
+@pytest.mark.parametrize("backend", ["serial", "processes", "dask"])
+def test_sigkill_of_the_driver_then_resume_loses_and_repeats_nothing(tmp_path, backend):
+    pytest.importorskip("distributed") if backend == "dask" else None
+    script, path, ledger = tmp_path / "driver.py", tmp_path / "s.sqlite", tmp_path / "ledger.txt"
+    script.write_text(DRIVER)
+    proc = subprocess.Popen(
+        [sys.executable, str(script), str(path), backend, str(ledger)], start_new_session=True
+    )
+    try:
+        deadline = time.monotonic() + 180
+        while (
+            proc.poll() is None and time.monotonic() < deadline and not (path.exists() and stored(path) >= 6)
+        ):
+            time.sleep(0.02)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)  # the driver and every worker it started
+        proc.wait()
+    assert proc.returncode == -signal.SIGKILL, "the sweep finished before the kill: the test tested nothing"
+    before = Store(path, version="test")
+    committed = {(r.point["x"], r.record["draw"]) for r in before.rows()}
+    assert 6 <= len(committed) < 24
+    computed_before = len(ledger_lines(ledger))
+
+    grid = [{"x": float(x)} for x in range(12)]
+    fixed = {"ledger": str(ledger), "sleep": 0.1}
+    with Runner(before, backend=backend, workers=2) as runner:
+        records = runner.map(noisy_sum, grid, 2, seed=7, fixed=fixed)
+    assert records == reference(grid, 2, 7)  # zero lost, identical records
+    assert runner.resumed_trials == len(committed) and len(before) == 24
+    recomputed = set(ledger_lines(ledger)[computed_before:])
+    assert not recomputed & committed  # zero repeated: nothing committed ran again
+
+
+def test_two_drivers_on_one_store_never_compute_a_trial_twice(tmp_path):
+    script, path, ledger = tmp_path / "driver.py", tmp_path / "s.sqlite", tmp_path / "ledger.txt"
+    script.write_text(DRIVER)
+    procs = [
+        subprocess.Popen([sys.executable, str(script), str(path), "serial", str(ledger)]) for _ in range(2)
+    ]
+    assert [p.wait(timeout=180) for p in procs] == [0, 0]
+    assert len(ledger_lines(ledger)) == 24 == len(set(ledger_lines(ledger)))
+    assert len({line.split()[0] for line in ledger.read_text().splitlines()}) == 2  # both worked
+
+
+# --- bad input --------------------------------------------------------------------------------
+
+
+def test_bad_input_is_refused_before_any_work(tmp_path):
+    runner = Runner(backend="serial")
+    with pytest.raises(TypeError, match=r"grid\[1\]: expected JSON-serialisable values"):
+        runner.map(noisy_sum, [{"x": 1.0}, {"x": object()}], seed=0)
+    with pytest.raises(TypeError, match="fixed: expected JSON-serialisable values"):
+        runner.map(noisy_sum, GRID, seed=0, fixed={"y": {1, 2}})
+    with pytest.raises(TypeError, match="cannot be called with the fixed keywords"):
+        runner.map(noisy_sum, [{"z": 1.0}], seed=0)
+    with pytest.raises(ValueError, match="paired: \\['m'\\] are not grid keys"):
+        runner.map(noisy_sum, GRID, seed=0, paired=("m",))
+    with pytest.raises(ValueError, match=r"grid: the point \{'x': 1.0\} appears more than once"):
+        runner.map(noisy_sum, [{"x": 1.0}, {"x": 2.0}, {"x": 1.0}], seed=0)
+    with pytest.raises(ValueError, match="grid: expected at least one configuration"):
+        runner.map(noisy_sum, [], seed=0)
+    with pytest.raises(ValueError, match="seed: expected a non-negative int"):
+        runner.map(noisy_sum, GRID, seed=-1)
+    with pytest.raises(ValueError, match="trials: expected an integer >= 1"):
+        runner.map(noisy_sum, GRID, 0, seed=0)
+    with pytest.raises(ValueError, match="backend: expected one of"):
+        Runner(backend="threads")
+    with pytest.raises(ValueError, match="address: a scheduler address needs backend='dask'"):
+        Runner(backend="processes", address="tcp://127.0.0.1:8786")
+    closure = functools.partial(lambda x, rng: {"x": x})
+    with pytest.raises(TypeError, match="backend 'processes' sends the trial function to worker processes"):
+        Runner(backend="processes", workers=2).map(closure, GRID, seed=0)
+
+
+def test_a_dask_address_that_does_not_answer_is_a_clear_error():
+    pytest.importorskip("distributed")
+    start = time.monotonic()
+    with pytest.raises(
+        ConnectionError, match=r"address: no Dask scheduler answered at 'tcp://127.0.0.1:9' within 2 s"
+    ):
+        Runner(backend="dask", address="tcp://127.0.0.1:9", timeout=2)
+    assert time.monotonic() - start < 30
