@@ -159,8 +159,10 @@ def build_parser(name: str, config_cls: type, doc: str | None) -> argparse.Argum
     return parser
 
 
-def make_config(config_cls: type, quick: dict, args: argparse.Namespace):
-    """Defaults, then ``QUICK`` overrides when ``--quick``, then explicit flags."""
+def make_config(config_cls: type, quick: dict, args: argparse.Namespace, sweeps: bool = False):
+    """Defaults, then ``QUICK`` overrides when ``--quick``, then explicit flags. ``--device``
+    goes to a ``device`` field, or with ``sweeps`` to the runner (which refuses trials that
+    cannot take it); a script with neither runs on the CPU only."""
     names = {f.name for f in dataclasses.fields(config_cls)}
     unknown = set(quick) - names
     if unknown:
@@ -172,7 +174,7 @@ def make_config(config_cls: type, quick: dict, args: argparse.Namespace):
             values[name] = tuple(given) if isinstance(given, list) else given
     if "device" in names:
         values["device"] = args.device
-    elif args.device != "cpu":
+    elif args.device != "cpu" and not sweeps:
         raise ValueError(f"device: this script runs on the CPU only, got {args.device!r}")
     return config_cls(**values)
 
@@ -246,13 +248,14 @@ def script_main(
     """
     parser = build_parser(name, config_cls, doc)
     args = parser.parse_args(argv)
-    cfg = make_config(config_cls, quick or {}, args)
+    sweeps = "runner" in inspect.signature(compute).parameters
+    cfg = make_config(config_cls, quick or {}, args, sweeps)
     threads = pin_threads(args.threads)
     out_dir = Path(args.out) / name
     out_dir.mkdir(parents=True, exist_ok=True)
 
     start = time.perf_counter()
-    if "runner" in inspect.signature(compute).parameters:  # a sweep that resumes after interruption
+    if sweeps:  # trials run by a runner that stores them: an interrupted run resumes
         store = Path(args.out) / "_trials" / f"{study}.sqlite" if study else out_dir / "trials.sqlite"
         runner = Runner(
             Store(store), backend=args.backend, workers=args.workers, address=args.address,

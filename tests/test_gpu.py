@@ -134,3 +134,21 @@ def test_the_sae_sparse_forward_on_cuda_equals_the_cpu_one():
         dense = model(x.cuda())[0]
     assert gpu.device.type == "cuda" and float((gpu.cpu() - cpu).abs().max()) < 1e-12
     assert float((gpu - dense).abs().max()) < 1e-12
+
+
+def test_a_sweep_places_its_batched_trials_on_cuda_and_matches_the_cpu(tmp_path):
+    from tensorrec.studies.tucker_tt import phase_transition
+    from tensorrec.sweep import Runner
+
+    args = ("tucker", (4,), (2.0, 3.0), 3, 11)
+    cpu = phase_transition(*args, Runner(tmp_path / "cpu.sqlite", backend="serial"), iterations=200)
+    gpu = phase_transition(
+        *args, Runner(tmp_path / "gpu.sqlite", backend="serial", device="cuda"), iterations=200
+    )
+    assert [r["outcome"] for r in gpu] == [r["outcome"] for r in cpu]  # the same draws, the same runs
+    for a, b in zip(cpu, gpu, strict=True):
+        assert abs(a["init_error"] - b["init_error"]) < 1e-10 and a["iterations"] == b["iterations"]
+    with pytest.raises(ValueError, match="device: tensorrec.studies.bdpr.noise_trial runs on the CPU only"):
+        from tensorrec.studies.bdpr import noise_trials
+
+        noise_trials(3, 3, [60], [1e-2], 1, 0, Runner(backend="serial", device="cuda"))

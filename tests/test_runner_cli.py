@@ -219,3 +219,17 @@ def test_the_index_counts_an_experiments_resumed_trials(tmp_path):
     manifest = json.loads((tmp_path / "tt_tucker_retraction_ablation" / "manifest.json").read_text())
     assert manifest["resumed_trials"] > 0 and manifest["resumed_trial_seconds"] > 0
     assert "resumed trials)" in (tmp_path / "index.md").read_text()
+
+
+def test_experiments_run_takes_the_sweep_backend_and_refuses_a_device_its_trials_cannot_use(tmp_path):
+    argv = ["experiments", "run", "tt_tucker_retraction_ablation", "--quick", "--out", str(tmp_path)]
+    result = CliRunner().invoke(
+        cli, [*argv, "--backend", "processes", "--workers", "2", "--iterations", "20"]
+    )
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((tmp_path / "tt_tucker_retraction_ablation" / "manifest.json").read_text())
+    assert (manifest["backend"], manifest["workers"]) == ("processes", 2)
+    assert (tmp_path / "_trials" / "tt_tucker_sensing.sqlite").exists()
+    argv = ["experiments", "run", "bdpr_noise", "--quick", "--out", str(tmp_path), "--device", "cuda"]
+    result = CliRunner().invoke(cli, argv)
+    assert result.exit_code != 0 and "runs on the CPU only" in str(result.exception)

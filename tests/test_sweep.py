@@ -21,7 +21,7 @@ from tensorrec.sweep import (
     SweepError,
     trial_seed,
 )
-from tensorrec.testing.sweeps import noisy_sum, noisy_sums
+from tensorrec.testing.sweeps import committed, noisy_sum, noisy_sums
 
 GRID = [{"x": float(x)} for x in range(6)]
 
@@ -189,15 +189,6 @@ DRIVER = textwrap.dedent(
 )
 
 
-def stored(path) -> int:
-    """Committed trials (0 while the driver has not made its tables yet)."""
-    try:
-        with sqlite3.connect(path, timeout=30) as conn:
-            return conn.execute("SELECT COUNT(*) FROM trials").fetchone()[0]
-    except sqlite3.OperationalError:
-        return 0
-
-
 @pytest.mark.parametrize("backend", ["serial", "processes", "dask"])
 def test_sigkill_of_the_driver_then_resume_loses_and_repeats_nothing(tmp_path, backend):
     pytest.importorskip("distributed") if backend == "dask" else None
@@ -209,7 +200,9 @@ def test_sigkill_of_the_driver_then_resume_loses_and_repeats_nothing(tmp_path, b
     try:
         deadline = time.monotonic() + 180
         while (
-            proc.poll() is None and time.monotonic() < deadline and not (path.exists() and stored(path) >= 6)
+            proc.poll() is None
+            and time.monotonic() < deadline
+            and not (path.exists() and committed(path) >= 6)
         ):
             time.sleep(0.02)
     finally:
@@ -218,8 +211,8 @@ def test_sigkill_of_the_driver_then_resume_loses_and_repeats_nothing(tmp_path, b
         proc.wait()
     assert proc.returncode == -signal.SIGKILL, "the sweep finished before the kill: the test tested nothing"
     before = Store(path, version="test")
-    committed = {(r.point["x"], r.record["draw"]) for r in before.rows()}
-    assert 6 <= len(committed) < 24
+    finished = {(r.point["x"], r.record["draw"]) for r in before.rows()}
+    assert 6 <= len(finished) < 24
     computed_before = len(ledger_lines(ledger))
 
     grid = [{"x": float(x)} for x in range(12)]
@@ -227,9 +220,9 @@ def test_sigkill_of_the_driver_then_resume_loses_and_repeats_nothing(tmp_path, b
     with Runner(before, backend=backend, workers=2) as runner:
         records = runner.map(noisy_sum, grid, 2, seed=7, fixed=fixed)
     assert records == reference(grid, 2, 7)  # zero lost, identical records
-    assert runner.resumed_trials == len(committed) and len(before) == 24
+    assert runner.resumed_trials == len(finished) and len(before) == 24
     recomputed = set(ledger_lines(ledger)[computed_before:])
-    assert not recomputed & committed  # zero repeated: nothing committed ran again
+    assert not recomputed & finished  # zero repeated: nothing committed ran again
 
 
 def test_two_drivers_on_one_store_never_compute_a_trial_twice(tmp_path):
@@ -264,6 +257,8 @@ def test_bad_input_is_refused_before_any_work(tmp_path):
         runner.map(noisy_sum, GRID, seed=-1)
     with pytest.raises(ValueError, match="trials: expected an integer >= 1"):
         runner.map(noisy_sum, GRID, 0, seed=0)
+    with pytest.raises(ValueError, match="device: tensorrec.testing.sweeps.noisy_sum runs on the CPU only"):
+        Runner(backend="serial", device="cuda").map(noisy_sum, GRID, seed=0)
     with pytest.raises(ValueError, match="backend: expected one of"):
         Runner(backend="threads")
     with pytest.raises(ValueError, match="address: a scheduler address needs backend='dask'"):

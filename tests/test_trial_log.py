@@ -14,6 +14,7 @@ import time
 import pytest
 
 from tensorrec.sweep import Runner, Store
+from tensorrec.testing.sweeps import committed
 
 N = 40
 
@@ -70,7 +71,7 @@ def test_sigkill_mid_sweep_then_resume_loses_nothing_and_repeats_only_what_was_i
         proc = start(tmp_path, "killed", batch)
         deadline = time.monotonic() + 120
         while proc.poll() is None and time.monotonic() < deadline:
-            if log_file.exists() and stored(log_file) >= target:
+            if log_file.exists() and committed(log_file) >= target:
                 proc.send_signal(signal.SIGKILL)
                 kills += 1
                 break
@@ -88,7 +89,7 @@ def test_sigkill_mid_sweep_then_resume_loses_nothing_and_repeats_only_what_was_i
     assert repeated <= kills * batch  # at most the trials in flight at each kill
     rows = Store(log_file, version="test").get([f"trial-{k}" for k in range(N)])
     assert [rows[f"trial-{k}"].record for k in range(N)] == expected()
-    assert stored(log_file) == N  # one row per trial
+    assert committed(log_file) == N  # one row per trial
 
 
 @pytest.mark.parametrize("batch", [1, 4])
@@ -98,7 +99,7 @@ def test_two_processes_on_one_log_compute_every_trial_once(tmp_path, batch):
     assert json.loads((tmp_path / "a.json").read_text()) == expected()
     assert json.loads((tmp_path / "b.json").read_text()) == expected()
     assert sorted(computations(tmp_path)) == list(range(N))  # zero repeated
-    assert stored(tmp_path / "trials.sqlite") == N
+    assert committed(tmp_path / "trials.sqlite") == N
 
 
 def test_a_claim_left_by_a_dead_process_is_taken_over(tmp_path):
@@ -116,12 +117,5 @@ def test_a_claim_left_by_a_dead_process_is_taken_over(tmp_path):
         holders = conn.execute("SELECT key FROM claims").fetchall()
     assert holders == [("b",)]  # a released with its record; b still held
     assert store.claim(["b", "c"]) == ["c"]  # a live claimer keeps its trial
-
-
-def stored(path) -> int:
-    """Committed trials (0 while the driver has not made its tables yet)."""
-    try:
-        with sqlite3.connect(path, timeout=30) as conn:
-            return conn.execute("SELECT COUNT(*) FROM trials").fetchone()[0]
-    except sqlite3.OperationalError:
-        return 0
+    # a trial committed after the caller last read the store is not claimed again
+    assert store.claim(["a"]) == [] and store.claim(["d"]) == ["d"]

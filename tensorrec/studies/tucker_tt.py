@@ -265,14 +265,15 @@ def scale_sweep(
 
 
 def gauss_truth(
-    format: str, order: int, d: int, r: int, rng: RngLike = None, *, kappa_max: float | None = None
-):
+    format: str, order: int, d: int, r: int, rng: RngLike = None, *, kappa_max: float | None = None,
+    device=None,
+):  # fmt: skip
     """gauss-TT / gauss-Tucker truth with all ranks r and ||X*|| = 1 (spec sections 9.1-9.3),
-    rejected to condition number <= ``kappa_max`` when given."""
+    rejected to condition number <= ``kappa_max`` when given, on ``device``."""
     fmt = FORMATS[format]
     ranks = (r,) * (order - 1 if fmt is TTTensor else order)
     condition = None if kappa_max is None else {"kappa_max": kappa_max, "max_tries": 10_000}
-    return fmt.random((d,) * order, ranks, rng, condition=condition)
+    return fmt.random((d,) * order, ranks, rng, condition=condition, device=device)
 
 
 def fitted_rate(errors: Sequence[float], *, floor: float = 1e-12) -> float:
@@ -316,6 +317,7 @@ def sensing_trial(
     *,
     kappa_max: float | None = None,
     noise: float = 0.0,
+    device=None,
     **options,
 ) -> dict:
     """The E4-E9 protocol (one trial): a gauss truth (optionally kappa <= kappa_max), dense Gaussian A with
@@ -325,13 +327,14 @@ def sensing_trial(
 
     ``options`` (defaults): ``step`` (0.5), ``scale`` ("init"), ``retraction`` ("polar"),
     ``iterations`` (500), ``tol`` (1e-13), ``target`` (1e-14), ``step_tol`` (None),
-    ``method`` ("rgd"; ``recover``'s, so "scaled" gives scaled gradient descent).
+    ``method`` ("rgd"; ``recover``'s, so "scaled" gives scaled gradient descent). The trial
+    runs on ``device`` (its draws are made on the host, so they do not depend on it).
 
     Returns the initial, final and minimum relative errors, the error series, the fitted rate
     (NaN when the run ends above 1e-12 within 5 iterations), the final squared error, kappa of
     the truth, the number of iterations and the stop reason.
     """
-    truth, A, y = _sensing_instance(format, order, d, r, m, rng, kappa_max, noise)
+    truth, A, y = _sensing_instance(format, order, d, r, m, rng, kappa_max, noise, device)
     result = _sensing_recover(A, y, truth, **_sensing_options(**options))
     return _sensing_record(result, truth, noise)
 
@@ -346,6 +349,7 @@ def sensing_trials(
     *,
     kappa_max: float | None = None,
     noise: float = 0.0,
+    device=None,
     **options,
 ) -> list[dict]:
     """:func:`sensing_trial` for every stream in ``rngs`` (``options``: its keywords),
@@ -355,10 +359,12 @@ def sensing_trials(
     record (up to the round-off of batched products)."""
     if options.get("method", "rgd") != "rgd" or options.get("scale") == "spectral":  # not batchable
         return [
-            sensing_trial(format, order, d, r, m, g, kappa_max=kappa_max, noise=noise, **options)
+            sensing_trial(
+                format, order, d, r, m, g, kappa_max=kappa_max, noise=noise, device=device, **options
+            )  # fmt: skip
             for g in rngs
         ]
-    instances = [_sensing_instance(format, order, d, r, m, g, kappa_max, noise) for g in rngs]
+    instances = [_sensing_instance(format, order, d, r, m, g, kappa_max, noise, device) for g in rngs]
     if not instances:
         return []
     truths, operators, ys = zip(*instances, strict=True)
@@ -386,14 +392,15 @@ def _sensing_recover(A, y, truth, step, scale, retraction, iterations, tol, targ
         )  # fmt: skip
 
 
-def _sensing_instance(format, order, d, r, m, rng, kappa_max, noise):
-    """(truth, A, y) of one sensing trial, all drawn from the stream ``rng``."""
+def _sensing_instance(format, order, d, r, m, rng, kappa_max, noise, device=None):
+    """(truth, A, y) of one sensing trial, all drawn from the stream ``rng`` (on the host, so
+    a trial draws the same numbers on every device), placed on ``device``."""
     gen = as_generator(rng)
-    truth = gauss_truth(format, order, d, r, gen, kappa_max=kappa_max)
-    A = DenseGaussian(truth.shape, m, gen)
+    truth = gauss_truth(format, order, d, r, gen, kappa_max=kappa_max, device=device)
+    A = DenseGaussian(truth.shape, m, gen, device=device)
     y = A.apply_format(truth)
     if noise:
-        y = y + noise * randn(gen, (m,), dtype=y.dtype)
+        y = y + noise * randn(gen, (m,), dtype=y.dtype, device=device)
     return truth, A, y
 
 

@@ -99,8 +99,9 @@ class Runner:
     progress : bool
         One progress bar per sweep (tqdm, on standard error).
     device : str, optional
-        Passed as ``device=`` to trial functions that take one (e.g. ``"cuda"``); a device
-        other than the CPU is part of the trial key.
+        Passed as ``device=`` to the trial functions (e.g. ``"cuda"``: batched trials run
+        there); it is part of the trial keys, and a trial function without a ``device``
+        parameter is refused.
     retry_failed : bool
         Rerun trials the store holds as failed (default: report them again).
     timeout : float
@@ -234,7 +235,11 @@ class Runner:
             batch = check_positive_int("batch", batch)
         seed = _root_seed(seed)
         self._validate(trial, name, fixed, grid, paired, batch)
-        if self.device is not None and _takes(trial, "device"):
+        if self.device is not None:
+            if not _takes(trial, "device"):
+                raise ValueError(
+                    f"device: {name} runs on the CPU only (it takes no device); got {self.device!r}"
+                )
             fixed["device"] = self.device
         config = _hash(dumps(fixed), 16)
 

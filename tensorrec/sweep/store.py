@@ -314,11 +314,19 @@ class Store:
                 conn.execute("DELETE FROM claims WHERE key = ? AND owner = ?", (key, owner()))
 
     def claim(self, keys: Iterable[str]) -> list[str]:
-        """Claim the trials among ``keys`` that no live process has claimed (taking over those
-        whose claimer died); returns the keys now claimed by this process."""
+        """Claim the trials among ``keys`` that are not stored as finished and that no live
+        process has claimed (taking over those whose claimer died); returns the keys now
+        claimed by this process. Checking the store inside the claim's transaction closes the
+        race with a process that committed a trial after the caller last read the store."""
         conn, me, mine = self._connection(), owner(), []
         with _transaction(conn):
             for key in keys:
+                done = conn.execute(
+                    "SELECT 1 FROM trials WHERE key = ? AND version = ? AND status = 'ok'",
+                    (key, self.version),
+                ).fetchone()
+                if done is not None:
+                    continue
                 held = conn.execute("SELECT owner FROM claims WHERE key = ?", (key,)).fetchone()
                 if held is not None and held[0] != me and _owner_alive(held[0]):
                     continue

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import time
 from pathlib import Path
 
@@ -48,4 +49,17 @@ def noisy_sums(x: float, y: float = 0.0, *, rngs, sleep: float = 0.0) -> list[di
     return [noisy_sum(x, y, rng=rng) for rng in rngs]
 
 
-__all__ = ["busy_sum", "noisy_sum", "noisy_sums"]
+def committed(path) -> int:
+    """How many trials a store file holds, read without opening it as a
+    :class:`~tensorrec.sweep.Store` (0 while its writer has not made the tables yet): what a
+    test polls while a driver runs."""
+    if not Path(path).exists():
+        return 0
+    try:
+        with sqlite3.connect(path, timeout=30) as conn:
+            return conn.execute("SELECT COUNT(*) FROM trials").fetchone()[0]
+    except sqlite3.OperationalError:
+        return 0
+
+
+__all__ = ["busy_sum", "committed", "noisy_sum", "noisy_sums"]
