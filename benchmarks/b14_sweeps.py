@@ -18,8 +18,9 @@ trial is part of the time):
 
 Reported: wall time, trials per second, speed-up over serial, and overhead per trial, the
 wall time a worker spends beyond the trials' own compute: (workers x wall - sum of trial
-seconds) / trials. The pool's start-up (forkserver importing torch; Dask's LocalCluster) is
-measured apart and not in the rows: a Runner keeps its workers across sweeps.
+seconds) / trials. The workers' start-up (forkserver importing torch; Dask's LocalCluster),
+with a few empty warm-up trials, is measured apart and not in the rows: a Runner keeps its
+workers across sweeps.
 
 Command: ``python benchmarks/b14_sweeps.py [--quick]``. Runtime: about 20 min full (the E6
 rows), 40 s quick (E6 at N = 4, two ratios, 2 trials). Output:
@@ -50,6 +51,7 @@ class Config:
     busy: int = 8
     busy_seconds: float = 1.0
     backends: tuple[str, ...] = ("serial", "processes", "dask")
+    workloads: tuple[str, ...] = ("empty", "busy", "e6")
 
 
 QUICK = {"orders": (4,), "ratios": (1.0, 3.0), "trials": 2, "iterations": 300, "trivial": 200, "busy": 4,
@@ -65,16 +67,16 @@ def _e6(runner: Runner, cfg: Config) -> tuple[int, float]:
 
 
 def _trial_seconds(runner: Runner) -> float:
-    """What the stored trials' own computations took."""
-    return float(sum(row.seconds for row in runner.store.rows()))
+    """What the stored trials' own computations took (the warm-up's excluded)."""
+    return float(sum(row.seconds for row in runner.store.rows() if row.sweep != "warm-up"))
 
 
 def _timed(backend: str, workers: int, run) -> dict:
     """Start the backend's workers (timed apart), then time ``run(runner)`` into a fresh store."""
     with tempfile.TemporaryDirectory() as tmp, Runner(Store(Path(tmp) / "s.sqlite"), backend=backend,
                                                       workers=workers) as runner:  # fmt: skip
-        start = time.perf_counter()
-        runner.backend  # noqa: B018 - start the workers
+        start = time.perf_counter()  # start the workers: a few empty trials
+        runner.map(noisy_sum, [{"x": -1.0 - k} for k in range(2 * workers)], seed=1, name="warm-up")
         startup = time.perf_counter() - start
         start = time.perf_counter()
         trials, trial_seconds = run(runner)
@@ -102,13 +104,14 @@ def compute(cfg: Config, rng) -> dict:
         "e6 batched": lambda runner: _e6(runner, cfg),
     }
     for name, run in workloads.items():
-        for backend in cfg.backends:
-            rows.append({"workload": name, **_timed(backend, cfg.n_workers, run)})
+        if name.split()[0] in cfg.workloads:
+            rows += [{"workload": name, **_timed(backend, cfg.n_workers, run)} for backend in cfg.backends]
     default = tucker_tt.SWEEP_BATCH_BYTES
     tucker_tt.SWEEP_BATCH_BYTES = 1  # one trial per task (the batch size is decided in the driver)
     try:
-        for backend in cfg.backends:
-            rows.append({"workload": "e6 unbatched", **_timed(backend, cfg.n_workers, lambda r: _e6(r, cfg))})
+        if "e6" in cfg.workloads:
+            rows += [{"workload": "e6 unbatched", **_timed(backend, cfg.n_workers, lambda r: _e6(r, cfg))}
+                     for backend in cfg.backends]  # fmt: skip
     finally:
         tucker_tt.SWEEP_BATCH_BYTES = default
     for row in rows:

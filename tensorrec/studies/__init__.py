@@ -4,14 +4,18 @@ methods, this package the studies run with them.
 
 * :mod:`tensorrec.studies.tucker_tt`: E1-E9 of the tucker_tt spec (factorization rates,
   sensing from the spectral start, phase transition, noise floor, retractions);
-* :mod:`tensorrec.studies.bdpr`: the finite-sample BDPR protocols (recovery, noise, basins).
+* :mod:`tensorrec.studies.bdpr`: the finite-sample BDPR protocols (recovery, noise, basins,
+  the critical-point census);
+* :mod:`tensorrec.studies.tomography`: the MPO copy sweep (C15);
+* :mod:`tensorrec.studies.sae`: the SAE protocols (B1-B8, claims 5-13).
 
-Every sweep takes a runner (``runner``) and keys each trial by everything it depends on,
-including the seed of its own random stream, so an experiment and a theory check that run the
-same trials through one runner (their ``STUDY``, :func:`tensorrec.runner.script_main`) compute
-them once.
+Every sweep is a grid of module-level trial functions run by a :class:`tensorrec.sweep.Runner`
+(the ``runner`` argument; serial and storing nothing when omitted), so it runs unchanged on
+local processes or Dask, and each trial's record depends only on its configuration and seed.
+An experiment and a theory check that run the same trials into one store (their ``STUDY``,
+:func:`tensorrec.runner.script_main`) compute them once.
 """
 
-from tensorrec.studies import bdpr, tucker_tt
+from tensorrec.studies import bdpr, sae, tomography, tucker_tt
 
-__all__ = ["bdpr", "tucker_tt"]
+__all__ = ["bdpr", "sae", "tomography", "tucker_tt"]
