@@ -147,27 +147,27 @@ class Processes:
             )
         return self._pool
 
-    def worker_pids(self) -> list[int]:
-        """The pids of the running workers (for tests that kill one)."""
-        return [] if self._pool is None else list(self._pool._processes or {})
-
     def execute(self, trial: Callable, tasks: Iterable[Task], batched: bool) -> Iterator[tuple[Task, list]]:
         source, pending, running = iter(tasks), collections.deque(), {}
         while True:
-            pool = self._executor()
+            pool, broken = self._executor(), False
             while len(running) < 2 * self.workers:  # a short queue: tasks are claimed when they start
                 task = pending.popleft() if pending else next(source, None)
                 if task is None:
                     break
-                running[pool.submit(run_task, trial, task.kwargs, task.seeds, batched)] = task
-            if not running:
+                try:
+                    running[pool.submit(run_task, trial, task.kwargs, task.seeds, batched)] = task
+                except cf.process.BrokenProcessPool:  # a worker died since the last wait
+                    pending.appendleft(task)
+                    broken = True
+                    break
+            if not running and not broken:
                 return
-            done, _ = cf.wait(running, return_when=cf.FIRST_COMPLETED)
-            broken = False
+            done = cf.wait(running, return_when=cf.FIRST_COMPLETED)[0] if running else ()
             for future in done:
                 task = running.pop(future)
                 try:
-                    yield task, future.result()
+                    outcomes = future.result()
                 except cf.process.BrokenProcessPool:
                     broken = True
                     task.crashes += 1
@@ -175,6 +175,8 @@ class Processes:
                         yield task, _crashed(task, "a worker died while running this task")
                     else:
                         pending.appendleft(task)
+                    continue
+                yield task, outcomes
             if broken:  # every task still running on the broken pool is lost with it: rerun them
                 for future, task in running.items():
                     future.cancel()
@@ -225,10 +227,6 @@ class Dask:
             )  # fmt: skip
             self.client = distributed.Client(self._cluster)
         self.workers = len(self.client.scheduler_info(n_workers=-1)["workers"]) or workers
-
-    def worker_pids(self) -> list[int]:
-        """The pids of the running workers (for tests that kill one)."""
-        return list(self.client.run(os.getpid).values())
 
     def execute(self, trial: Callable, tasks: Iterable[Task], batched: bool) -> Iterator[tuple[Task, list]]:
         futures = {
