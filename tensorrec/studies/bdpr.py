@@ -21,7 +21,7 @@ from tensorrec._random import RngLike, as_generator
 from tensorrec.bdpr import population_problem
 from tensorrec.bdpr.sensing import sensing_problem
 from tensorrec.landscape import basin_statistics, classify, deduplicate, find_critical_points, torus_grid
-from tensorrec.sweep import Runner
+from tensorrec.sweep import as_runner
 
 SUCCESS_TOL = 1e-6
 """A trial succeeds when its final tensor error is below this (spec 5.4)."""
@@ -55,7 +55,7 @@ def recovery_trials(
     grad_norm, success`` (final error < 1e-6), and for a failure stopped at a gradient below
     1e-8: its ``kind`` and ``min_eigenvalue`` (:func:`~tensorrec.landscape.classify`);
     ``errors`` (the error at every iteration) with ``keep_errors``."""
-    runner = Runner(backend="serial") if runner is None else runner
+    runner = as_runner(runner)
     grid = [{"size": size, "init": init} for size in sizes for init in inits]
     fixed = {"K": K, "N": N, "sensing": sensing, "field": field, "step": step, "max_iter": max_iter,
              "target": target, "classify_failures": classify_failures,
@@ -108,7 +108,7 @@ def noise_trials(
     ``final_sq_error``, the first-order prediction of its mean ``predicted`` =
     gamma^2 d / (m - d - 1), d = K + N - 2 (spec 5.3), and ``ratio`` = final error /
     (gamma sqrt((K + N) / m))."""
-    runner = Runner(backend="serial") if runner is None else runner
+    runner = as_runner(runner)
     grid = [{"m": m, "gamma": gamma} for m in ms for gamma in gammas]
     fixed = {"K": K, "N": N, "step": step, "max_iter": max_iter}
     records = runner.map(noise_trial, grid, trials, seed=rng, fixed=fixed, paired=("gamma",),
@@ -148,7 +148,7 @@ def random_start_basins(
     (:func:`~tensorrec.landscape.basin_statistics`; success = tensor error < 1e-6, failures
     with a gradient below ``grad_tol`` classified by their Hessian). Rows are the per-start
     records with ``m`` and ``instance`` added."""
-    runner = Runner(backend="serial") if runner is None else runner
+    runner = as_runner(runner)
     grid = [{"m": m} for m in ms]
     fixed = {"K": K, "N": N, "starts": starts, "step": step, "max_iter": max_iter, "grad_tol": grad_tol}
     records = runner.map(basin_trial, grid, instances, seed=rng, fixed=fixed,
@@ -257,7 +257,7 @@ def critical_census(
         raise ValueError(
             f"cross_check_instances: expected 1 to instances = {instances}, got {cross_check_instances}"
         )
-    runner = Runner(backend="serial") if runner is None else runner
+    runner = as_runner(runner)
     models = [{"model": "B"}, {"model": "A"}]
     fixed = {"starts": population_starts, "newton_iterations": newton_iterations}
     censuses = runner.map(population_census_trial, models, 1, seed=rng, fixed=fixed,

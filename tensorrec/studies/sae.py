@@ -21,7 +21,7 @@ from tensorrec.sae import (
     sparsity,
     train,
 )
-from tensorrec.sweep import Runner
+from tensorrec.sweep import as_runner
 
 
 @dataclasses.dataclass(frozen=True)
@@ -81,7 +81,7 @@ def fragmentation_trials(
     weight ``auxk``, resampling every ``resample_every`` steps, latents dead after
     ``dead_after`` steps); one row per run with the metrics of
     :mod:`tensorrec.sae.metrics` on the held-out set (tau = 0.9) and ``seconds``."""
-    runner = Runner(backend="serial") if runner is None else runner
+    runner = as_runner(runner)
     grid = [{"P": P, "activation": a, "T": T} for P in widths for a in activations for T in encoder_steps]
     fixed = {"n": n, "d": d, "s": s, "sign_mode": sign_mode, "steps": steps, "batch": batch, "lr": lr,
              "decoder": decoder, "held_out": held_out, "auxk": auxk, "dead_after": dead_after,
@@ -168,7 +168,7 @@ def sae_runs(runs: Sequence[dict], seeds: int, rng: RngLike, runner=None, *, ste
     the run's rows carry. Runs on the same data share it at each seed, and start from the
     same stream (a paired design across models). Rows: the labels, ``seed`` and the trial's
     record, run by run, seed by seed."""
-    runner = Runner(backend="serial") if runner is None else runner
+    runner = as_runner(runner)
     grid = [{"data": r["data"], "model": r["model"], "gba": r.get("gba")} for r in runs]
     fixed = {"steps": steps, "batch": batch, "lr": lr, "taus": list(taus), "consistency": consistency}
     records = runner.map(sae_trial, grid, seeds, seed=rng, fixed=fixed, paired=("model", "gba"),

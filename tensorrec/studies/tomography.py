@@ -9,7 +9,7 @@ import torch
 
 from tensorrec._random import RngLike, as_generator
 from tensorrec.quantum import HaarUniform, Stabilizer, classical_shadow, estimate, mpo
-from tensorrec.sweep import Runner
+from tensorrec.sweep import as_runner
 
 FAMILIES = {"haar": HaarUniform, "stabilizer": Stabilizer}
 
@@ -33,7 +33,7 @@ def mpo_copy_trials(
     ``fidelity`` (of the estimate's nearest density matrix), ``pgd_gap`` (the largest entry of
     the difference between one PGD step at 1/alpha and the estimate: zero when PGD is PCS)
     and ``seconds``."""
-    runner = Runner(backend="serial") if runner is None else runner
+    runner = as_runner(runner)
     grid = [{"n": n, "chi": chi, "M": M} for n in qubits for chi in chis for M in shots]
     records = runner.map(mpo_copy_trial, grid, trials, seed=rng, fixed={"family": family, "method": method},
                          name="tensorrec.studies.tomography.mpo_copy_trial")  # fmt: skip

@@ -15,7 +15,7 @@ from tensorrec.formats import TTTensor, stack
 from tensorrec.operators import DenseGaussian, DenseStack, Identity
 from tensorrec.optim import StallWarning, Trace
 from tensorrec.recovery.recover import FORMATS, METHODS, recover
-from tensorrec.sweep import Runner
+from tensorrec.sweep import as_runner
 
 
 def perturbed_start(truth, epsilon: float, rng: RngLike = None):
@@ -100,7 +100,7 @@ def factorization_sweep(
 ) -> list[dict]:  # fmt: skip
     """The E1/E2 sweep: :func:`factorization_trial` for every order and ``seeds`` draws,
     through ``runner`` (default: serial, nothing stored). Rows add ``order`` and ``seed``."""
-    runner = Runner(backend="serial") if runner is None else runner
+    runner = as_runner(runner)
     grid = [{"order": order} for order in orders]
     fixed = {"format": format, "d": d, "r": r, "iterations": iterations}
     records = runner.map(factorization_trial, grid, seeds, seed=rng, fixed=fixed,
@@ -257,7 +257,7 @@ def scale_sweep(
         {"format": fmt, "order": order, "d": 4 if order <= 6 else 3, "step": step, "scale": scale}
         for fmt in ("tt", "tucker") for order in orders for step in steps for scale in scales
     ]  # fmt: skip
-    runner = Runner(backend="serial") if runner is None else runner
+    runner = as_runner(runner)
     fixed = {"r": r, "weights": None, "epsilon": epsilon, "iterations": iterations}
     records = runner.map(factorization_trial, grid, seeds, seed=rng, fixed=fixed, paired=("step", "scale"),
                          name="tensorrec.studies.tucker_tt.factorization_trial")  # fmt: skip
@@ -453,7 +453,7 @@ def _sensing_map(format, grid, draws, rng, runner, *, r, paired=("m",), **trial_
     """:func:`sensing_trials` at every grid point (order, d, m and any per-point options),
     ``draws`` trials each; the ``paired`` keys share streams."""
     check_choice("method", trial_kwargs.get("method", "rgd"), METHODS)  # bad input fails before any trial
-    runner = Runner(backend="serial") if runner is None else runner
+    runner = as_runner(runner)
     fixed = {"format": format, "r": r, **trial_kwargs}
     batch = lambda p: _batch_size(p["order"], p["d"], p["m"])  # noqa: E731
     records = runner.map(sensing_trials, grid, draws, seed=rng, fixed=fixed, paired=paired, batch=batch,

@@ -8,7 +8,7 @@ do not depend on the backend, the number of workers or the order in which trials
 """
 
 from tensorrec.sweep.backends import BACKENDS, MAX_CRASHES, available_cores, default_backend
-from tensorrec.sweep.core import Runner, SweepError, SweepResult, trial_key, trial_seed
+from tensorrec.sweep.core import Runner, SweepError, SweepResult, as_runner, trial_key, trial_seed
 from tensorrec.sweep.store import SCHEMA, Row, StaleRecordsWarning, Store, StoreError, code_version
 
 __all__ = [
@@ -22,6 +22,7 @@ __all__ = [
     "StoreError",
     "SweepError",
     "SweepResult",
+    "as_runner",
     "available_cores",
     "code_version",
     "default_backend",

@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import inspect
-import json
 import numbers
 import pickle
 import time
@@ -16,7 +15,7 @@ import numpy as np
 
 from tensorrec._backend import check_choice, check_positive_int, describe
 from tensorrec.sweep.backends import BACKENDS, Task, default_backend, make_backend, pooled_backend
-from tensorrec.sweep.store import Store, dumps, from_jsonable
+from tensorrec.sweep.store import Store, dumps, loads
 
 
 class SweepError(RuntimeError):
@@ -302,7 +301,7 @@ class Runner:
                             computed_here.add(i)
                             rows.append((key, name, config, task.point, t, status, text, error, seconds))
                             if status == "ok":
-                                results[i] = _decode(text)
+                                results[i] = loads(text)
                                 failures.pop(i, None)
                                 computed += 1
                             else:
@@ -406,15 +405,11 @@ class Runner:
                     self.store.put([(keys[k], "", "", {}, 0, "ok", text, None, each)
                                     for k, text in zip(chunk, texts, strict=True)])  # fmt: skip
                     for k, text in zip(chunk, texts, strict=True):
-                        records[k] = _decode(text)
+                        records[k] = loads(text)
             finally:
                 self.store.release([keys[k] for k in claimed if records[k] is None])
             if len(claimed) < len(todo):  # another process holds the rest: wait for its records
                 time.sleep(0.2)
-
-
-def _decode(text: str) -> dict:
-    return from_jsonable(json.loads(text))
 
 
 def _tasks(grid, trials, todo, keys, seeds, fixed, batch) -> list[Task]:
@@ -430,6 +425,12 @@ def _tasks(grid, trials, todo, keys, seeds, fixed, batch) -> list[Task]:
             tasks.append(Task(grid[p], {**fixed, **grid[p]}, [i % trials for i in chunk],
                               [keys[i] for i in chunk], [seeds[i] for i in chunk]))  # fmt: skip
     return tasks
+
+
+def as_runner(runner: Runner | None) -> Runner:
+    """``runner``, or when None a serial Runner that stores nothing (the library's sweeps
+    called without one)."""
+    return Runner(backend="serial") if runner is None else runner
 
 
 def _restrict(task: Task, keys: set[str]) -> Task:
@@ -471,4 +472,4 @@ def _progress(enabled: bool, total: int, name: str):
     return tqdm(total=total, desc=name.rsplit(".", 1)[-1], disable=not enabled, leave=False, unit="trial")
 
 
-__all__ = ["Runner", "SweepError", "SweepResult", "trial_key", "trial_seed"]
+__all__ = ["Runner", "SweepError", "SweepResult", "as_runner", "trial_key", "trial_seed"]

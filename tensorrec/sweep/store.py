@@ -113,6 +113,11 @@ def dumps(obj) -> str:
     return json.dumps(to_jsonable(obj), sort_keys=True, allow_nan=False, separators=(",", ":"))
 
 
+def loads(text: str):
+    """Inverse of :func:`dumps` (non-finite floats back as floats)."""
+    return from_jsonable(json.loads(text))
+
+
 # --- the store -------------------------------------------------------------------------------
 
 
@@ -354,8 +359,8 @@ def _transaction(conn: sqlite3.Connection):
 
 def _row(row) -> Row:
     key, sweep, point, trial, status, record, error, seconds = row
-    record = None if record is None else from_jsonable(json.loads(record))
+    record = None if record is None else loads(record)
     return Row(key, sweep, json.loads(point), trial, status, record, error, seconds)
 
 
-__all__ = ["SCHEMA", "Row", "StaleRecordsWarning", "Store", "StoreError", "code_version", "dumps"]
+__all__ = ["SCHEMA", "Row", "StaleRecordsWarning", "Store", "StoreError", "code_version", "dumps", "loads"]
