@@ -1,10 +1,11 @@
-"""Layer 3: tensor formats in canonical form (Tucker, tensor train = MPS/MPO, LPDO)."""
+"""Layer 3: tensor formats (Tucker, tensor train = MPS/MPO, LPDO, PEPS/PEPO) and contraction planning."""
 
 from tensorrec.formats.base import Format, FormatMixin, stack, unstack
 from tensorrec.formats.fused import fuse, fused_identity, unfuse
 from tensorrec.formats.interop import from_tensorly, to_tensorly
 from tensorrec.formats.lpdo import LPDO
 from tensorrec.formats.paired import PairedRankOne
+from tensorrec.formats.peps import PEPO, PEPS, PEPSDensity, snake_order
 from tensorrec.formats.tt import TTTensor, check_tt_ranks
 from tensorrec.formats.tucker import TuckerTensor, check_tucker_ranks, mode_product, unfold
 
@@ -17,6 +18,10 @@ __all__ = [
     "TTTensor",
     "PairedRankOne",
     "LPDO",
+    "PEPS",
+    "PEPO",
+    "PEPSDensity",
+    "snake_order",
     "fuse",
     "unfuse",
     "fused_identity",

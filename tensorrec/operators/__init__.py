@@ -1,6 +1,9 @@
 """Layer 4: linear measurement operators A and A* (dense, structured, sampling, POVMs, identity)."""
 
-from tensorrec.operators import dispatch
+from tensorrec.operators import (
+    dispatch,
+    lattice,  # noqa: F401  (registers the lattice-format evaluations)
+)
 from tensorrec.operators.base import Identity, Operator
 from tensorrec.operators.dispatch import KroneckerRows, SampledEntries
 from tensorrec.operators.gaussian import DenseGaussian, DenseStack, KroneckerGaussian, KroneckerOperator

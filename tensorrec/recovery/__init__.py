@@ -1,7 +1,7 @@
 """Layer 5: factorized objectives (format x operator x loss) and recovery."""
 
 from tensorrec.recovery.estimators import LowRankSensing, TensorCompletion
-from tensorrec.recovery.losses import Loss, MultinomialLoss, PoissonLoss, SquaredLoss
+from tensorrec.recovery.losses import DesignLoss, Loss, MultinomialLoss, PoissonLoss, SquaredLoss
 from tensorrec.recovery.objective import FormatObjective, LeastSquares, NormalEquations
 from tensorrec.recovery.recover import RelativeResidualBelow, minimize, recover, spectral_start
 
@@ -10,6 +10,7 @@ __all__ = [
     "SquaredLoss",
     "PoissonLoss",
     "MultinomialLoss",
+    "DesignLoss",
     "FormatObjective",
     "LeastSquares",
     "NormalEquations",

@@ -155,3 +155,48 @@ class MultinomialLoss(_CountsLoss):
 
 
 __all__ = ["Loss", "SquaredLoss", "PoissonLoss", "MultinomialLoss"]
+
+
+class DesignLoss:
+    r"""The least-squares loss of a 2-design POVM over its observed outcomes only (tomography
+    spec 3.2), for formats of fixed Frobenius norm and trace (normalised pure states, e.g.
+    :class:`~tensorrec.formats.PEPSDensity`):
+
+    ||A(rho) - p-hat||^2 = alpha (||rho||_F^2 + (tr rho)^2) - 2 <p-hat, A_obs(rho)> + ||p-hat||^2,
+
+    where the first term is the frame identity (the same for every such rho: ``alpha *
+    constant`` with ``constant`` = ||rho||_F^2 + (tr rho)^2, 2 for a pure state) and
+    A_obs evaluates the observed effects. It equals alpha ||rho - rho_CS||_F^2 plus a constant
+    of the data, so its minimiser is the Frobenius projection of the classical shadow: no
+    unobserved outcome is ever evaluated. Linear in the predictions.
+
+    Parameters
+    ----------
+    alpha : float
+        The embedding constant of the family (N / (K (N + 1)); 1 / (N + 1) for the Haar POVM).
+    constant : float
+        ||rho||_F^2 + (tr rho)^2 on the format (2 for normalised pure states).
+    """
+
+    quadratic_weight = None
+
+    def __init__(self, alpha: float, constant: float = 2.0):
+        self.alpha = check_positive_finite("alpha", alpha)
+        self.constant = check_positive_finite("constant", constant)
+
+    def __repr__(self) -> str:
+        return f"DesignLoss(alpha={self.alpha:g}, constant={self.constant:g})"
+
+    def check_data(self, data, m: int) -> torch.Tensor:
+        data = _check_vector(data, m, "data")
+        if data.is_complex() or bool((data < 0).any()):
+            raise ValueError("data: expected non-negative real frequencies p-hat of the observed outcomes")
+        return data
+
+    def value(self, pred, data):
+        return (
+            self.alpha * self.constant - 2 * torch.sum(data * pred.real, dim=-1) + torch.sum(data**2, dim=-1)
+        )
+
+    def value_and_grad(self, pred, data):
+        return self.value(pred, data), (-2 * data).to(pred.dtype).expand_as(pred)

@@ -1,0 +1,171 @@
+"""Contraction of networks on an L1 x L2 square lattice with open boundaries (PEPS, PEPO and
+their layers; tomography spec 1.1, 6.2).
+
+A lattice network is a row-major list of site tensors of shape
+``(*batch, *open, left, up, right, down)``: leading batch axes shared by every site, ``open``
+legs left uncontracted (the physical legs of ``to_dense``), then the four virtual legs,
+boundary legs kept as axes of size 1. Two ways to contract one:
+
+- :func:`contract_exact`: one einsum over the whole network along a path planned once per
+  network structure and cached (:mod:`tensorrec.formats.contraction`; cotengra for large
+  lattices), refused before any work when its largest intermediate would not fit in memory;
+- :func:`contract_boundary`: row by row, the rows above kept as a boundary MPS whose bonds
+  are truncated to ``chi`` by SVD after each row (exact when ``chi`` is None; approximate
+  and biased otherwise: for benchmarks and lattices beyond exact contraction, always
+  requested explicitly).
+"""
+
+from __future__ import annotations
+
+import functools
+
+import torch
+
+from tensorrec._backend import check_positive_int, describe
+from tensorrec.formats.contraction import Plan, plan, symbols
+
+LEGS = ("left", "up", "right", "down")
+
+
+@functools.lru_cache(maxsize=256)
+def lattice_equation(n_rows: int, n_cols: int, n_open: int = 0, n_batch: int = 0) -> str:
+    """The einsum equation of a lattice network: operand v (row-major) has subscripts
+    ``batch + open_v + (left, up, right, down)``; shared bonds are summed, size-1 boundary legs
+    get their own subscripts; the output is ``batch + open_1 + ... + open_n``."""
+    counter = iter(range(10**6))
+
+    def fresh(k: int = 1) -> str:
+        return "".join(symbols(1, next(counter)) for _ in range(k))
+
+    batch = fresh(n_batch)
+    horizontal = {(i, j): fresh() for i in range(n_rows) for j in range(n_cols - 1)}
+    vertical = {(i, j): fresh() for i in range(n_rows - 1) for j in range(n_cols)}
+    terms, out = [], [batch]
+    for i in range(n_rows):
+        for j in range(n_cols):
+            open_legs = fresh(n_open)
+            out.append(open_legs)
+            left = horizontal[i, j - 1] if j > 0 else fresh()
+            up = vertical[i - 1, j] if i > 0 else fresh()
+            right = horizontal[i, j] if j < n_cols - 1 else fresh()
+            down = vertical[i, j] if i < n_rows - 1 else fresh()
+            terms.append(batch + open_legs + left + up + right + down)
+    return ",".join(terms) + "->" + "".join(out)
+
+
+def check_lattice(sites, n_rows: int, n_cols: int, n_open: int = 0, name: str = "sites") -> list:
+    """Validate a lattice network: n_rows * n_cols tensors of one dtype and device, matching
+    bonds between neighbours and size-1 boundary legs; else a ValueError naming the site and
+    leg."""
+    n_rows, n_cols = check_positive_int("n_rows", n_rows), check_positive_int("n_cols", n_cols)
+    sites = list(sites)
+    if len(sites) != n_rows * n_cols:
+        raise ValueError(
+            f"{name}: expected {n_rows * n_cols} site tensors for a {n_rows} x {n_cols} lattice, "
+            f"got {len(sites)}"
+        )
+    first = sites[0]
+    if not isinstance(first, torch.Tensor) or first.ndim < 4 + n_open:
+        raise ValueError(
+            f"{name}[0]: expected a tensor with {n_open} open and 4 virtual legs, got {describe(first)}"
+        )
+    batch = first.shape[: first.ndim - 4 - n_open]
+    for v, t in enumerate(sites):
+        if not isinstance(t, torch.Tensor) or t.ndim != first.ndim or t.shape[: len(batch)] != batch:
+            raise ValueError(
+                f"{name}[{v}]: expected a tensor of {first.ndim} axes with batch shape {tuple(batch)}, "
+                f"got {describe(t)}"
+            )
+        if t.dtype != first.dtype or t.device != first.device:
+            raise ValueError(
+                f"{name}[{v}]: expected dtype {first.dtype} on {first.device} like {name}[0], "
+                f"got {t.dtype} on {t.device}"
+            )
+    for i in range(n_rows):
+        for j in range(n_cols):
+            v = i * n_cols + j
+            left, up, right, down = sites[v].shape[-4:]
+            edges = (j == 0, i == 0, j == n_cols - 1, i == n_rows - 1)
+            for leg, size, boundary in zip(LEGS, (left, up, right, down), edges, strict=True):
+                if boundary and size != 1:
+                    raise ValueError(
+                        f"{name}[{v}]: site ({i}, {j}) is on the {leg} boundary; its {leg} leg must have "
+                        f"size 1 (leg order: left, up, right, down), got {size}"
+                    )
+            if j < n_cols - 1 and right != sites[v + 1].shape[-4]:
+                raise ValueError(
+                    f"{name}[{v}]: the right leg of site ({i}, {j}) has size {right}, the left leg of "
+                    f"site ({i}, {j + 1}) has size {sites[v + 1].shape[-4]}; a shared bond needs one size"
+                )
+            if i < n_rows - 1 and down != sites[v + n_cols].shape[-3]:
+                raise ValueError(
+                    f"{name}[{v}]: the down leg of site ({i}, {j}) has size {down}, the up leg of "
+                    f"site ({i + 1}, {j}) has size {sites[v + n_cols].shape[-3]}; a shared bond needs one "
+                    "size"
+                )
+    return sites
+
+
+def exact_plan(sites, n_rows: int, n_cols: int, n_open: int = 0, optimize="auto") -> Plan:
+    """The cached contraction plan of a lattice network (its path search time, flops and
+    largest intermediate: :class:`~tensorrec.formats.contraction.Plan`)."""
+    n_batch = sites[0].ndim - 4 - n_open
+    equation = lattice_equation(n_rows, n_cols, n_open, n_batch)
+    return plan(equation, tuple(tuple(t.shape) for t in sites), optimize)
+
+
+def contract_exact(sites, n_rows: int, n_cols: int, n_open: int = 0, *, optimize="auto", max_bytes=None):
+    """The exact contraction of a lattice network: shape ``batch + open legs of every site``.
+
+    Refused with a MemoryError naming the estimated size when the planned path's largest
+    intermediate exceeds ``max_bytes`` (default: half of the memory available now)."""
+    p = exact_plan(sites, n_rows, n_cols, n_open, optimize)
+    p.check_memory(sites[0].dtype, max_bytes, f"exact contraction of the {n_rows} x {n_cols} network")
+    return p(*sites)
+
+
+def _compress(mps: list, chi: int) -> list:
+    """A boundary MPS (tensors (B, left, phys, right)) with bonds truncated to ``chi``: a
+    left-to-right QR sweep, then a right-to-left truncated SVD sweep (optimal per bond)."""
+    mps = list(mps)
+    for j in range(len(mps) - 1):
+        b, a, p, c = mps[j].shape
+        q, r = torch.linalg.qr(mps[j].reshape(b, a * p, c))
+        mps[j] = q.reshape(b, a, p, -1)
+        mps[j + 1] = torch.einsum("zkc,zcpe->zkpe", r, mps[j + 1])
+    for j in range(len(mps) - 1, 0, -1):
+        b, a, p, c = mps[j].shape
+        u, s, vh = torch.linalg.svd(mps[j].reshape(b, a, p * c), full_matrices=False)
+        k = min(chi, s.shape[-1])
+        mps[j] = vh[:, :k].reshape(b, k, p, c)
+        mps[j - 1] = torch.einsum("zapc,zck->zapk", mps[j - 1], u[:, :, :k] * s[:, None, :k].to(u.dtype))
+    return mps
+
+
+def contract_boundary(sites, n_rows: int, n_cols: int, chi: int | None = None) -> torch.Tensor:
+    """The contraction of a lattice network without open legs, row by row: the rows above
+    are a boundary MPS (bond up to D^rows) absorbing one row at a time, truncated to bond
+    ``chi`` after each absorption (none when ``chi`` is None: exact). Leading batch axes are
+    kept; the result has the batch shape."""
+    if chi is not None:
+        chi = check_positive_int("chi", chi)
+    batch = sites[0].shape[:-4]
+    flat = [t.reshape(-1, *t.shape[-4:]) for t in sites]
+    mps = [t[:, :, 0].permute(0, 1, 3, 2) for t in flat[:n_cols]]  # (B, left, down, right)
+    for i in range(1, n_rows):
+        row = flat[i * n_cols : (i + 1) * n_cols]
+        mps = [
+            torch.einsum("zapc,zlprd->zaldcr", m, t).reshape(
+                m.shape[0], m.shape[1] * t.shape[1], t.shape[4], m.shape[3] * t.shape[3]
+            )
+            for m, t in zip(mps, row, strict=True)
+        ]
+        if chi is not None and i < n_rows - 1:
+            mps = _compress(mps, chi)
+    v = torch.ones((flat[0].shape[0], 1, 1), dtype=flat[0].dtype, device=flat[0].device)
+    for m in mps:
+        v = torch.bmm(v, m[:, :, 0, :])
+    return v[:, 0, 0].reshape(batch)
+
+
+__all__ = ["lattice_equation", "check_lattice", "exact_plan", "contract_exact", "contract_boundary"]

@@ -1,0 +1,293 @@
+"""2D tomography (tomography spec 1.5, 4.2, 6.4): PEPS test states, the effective dimension,
+and the PEPS estimator as a composition of the core.
+
+The estimator is factorized gradient descent on the site tensors of
+:class:`~tensorrec.formats.PEPSDensity` (rho = psi psi^H / <psi|psi>, the quotient
+normalisation) through :func:`~tensorrec.recovery.minimize`: a product of Euclidean factors,
+Armijo steps, and the ``"rebalanced"`` retraction (every site rescaled to one norm after
+each step; spec 4.2's core-norm rebalancing, at the retraction level). Losses:
+
+- global 2-design data (the Haar POVM, stabilizer states): the least squares of spec 3.2 over
+  the observed outcomes (:class:`~tensorrec.recovery.DesignLoss`), whose minimiser is the
+  Frobenius projection of the classical shadow onto the PEPS set;
+- any family with counts: the multinomial likelihood over the observed outcomes.
+
+Starts: ``"snake"`` (the top eigenvector of the classical shadow, TT-SVD'd along the snake to
+bond D, every bond then padded to D with small noise; spec 4.2 A3), ``"product"`` (the same at
+bond 1: a perturbed product state) or a given PEPS (e.g. the truth plus noise, for
+statistical-error experiments only). ``restarts`` runs several noisy copies of the start and
+keeps the best.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import torch
+
+from tensorrec._backend import check_choice, check_positive_int, describe
+from tensorrec._random import RngLike, as_generator, randn
+from tensorrec.formats import PEPS
+from tensorrec.optim import Result
+from tensorrec.quantum.outcomes import Outcomes
+from tensorrec.quantum.states import DTYPE
+from tensorrec.recovery import DesignLoss, FormatObjective, MultinomialLoss, minimize
+
+LOSSES = ("ls", "mle")
+
+
+def product_peps(vectors, n_rows: int, n_cols: int) -> PEPS:
+    """The product state (x)_v phi_v (bond 1) from an (n, d) array of local vectors."""
+    phi = torch.as_tensor(vectors).to(DTYPE)
+    if phi.ndim != 2 or phi.shape[0] != n_rows * n_cols:
+        raise ValueError(f"vectors: expected ({n_rows * n_cols}, d) local vectors, got {describe(phi)}")
+    return PEPS([p.reshape(-1, 1, 1, 1, 1) for p in phi], lattice=(n_rows, n_cols))
+
+
+def cluster_peps(n_rows: int, n_cols: int) -> PEPS:
+    """The 2D cluster state prod_edges CZ |+>^n as an exact PEPS of bond 2 (spec 6.4): every
+    site copies its bit to its right and down bonds and takes the CZ phase (-1)^(s a) from
+    the bits a arriving on its left and up bonds."""
+    sites = []
+    for i in range(n_rows):
+        for j in range(n_cols):
+            legs = (
+                2 if j > 0 else 1,
+                2 if i > 0 else 1,
+                2 if j < n_cols - 1 else 1,
+                2 if i < n_rows - 1 else 1,
+            )
+            t = torch.zeros((2, *legs), dtype=DTYPE)
+            for s in range(2):
+                for left in range(legs[0]):
+                    for up in range(legs[1]):
+                        r = s if legs[2] == 2 else 0
+                        d = s if legs[3] == 2 else 0
+                        t[s, left, up, r, d] = (-1) ** (s * (left + up)) / math.sqrt(2)
+            sites.append(t)
+    return PEPS(sites, lattice=(n_rows, n_cols))
+
+
+def random_peps(n_rows: int, n_cols: int, d: int = 2, bond_dim: int = 2, rng: RngLike = None) -> PEPS:
+    """A normalised PEPS with i.i.d. complex Gaussian site tensors of bond ``bond_dim``."""
+    return PEPS.on(n_rows, n_cols).random((d,) * (n_rows * n_cols), bond_dim, rng)
+
+
+def test_state(name: str, n_rows: int, n_cols: int, bond_dim: int = 2, rng: RngLike = None) -> PEPS:
+    """A test state of spec 6.4 by name: ``"random"``, ``"cluster"`` or ``"product"`` (a
+    random product state)."""
+    if name == "random":
+        return random_peps(n_rows, n_cols, 2, bond_dim, rng)
+    if name == "cluster":
+        return cluster_peps(n_rows, n_cols)
+    if name == "product":
+        phi = randn(as_generator(rng), (n_rows * n_cols, 2), dtype=DTYPE)
+        return product_peps(phi / torch.linalg.vector_norm(phi, dim=1, keepdim=True), n_rows, n_cols)
+    raise ValueError(f"name: expected one of ['cluster', 'product', 'random'], got {name!r}")
+
+
+def jacobian_rank(psi: PEPS, rtol: float = 1e-9) -> int:
+    """The numerical rank of the real Jacobian of the map from the site tensors (real and
+    imaginary parts) to psi (real and imaginary parts), at the normalised psi: singular
+    values above ``rtol`` times the largest."""
+    scale = psi.norm() ** (-1 / psi.n_sites)
+    sites = [t * scale for t in psi.sites]
+    shapes = [t.shape for t in sites]
+    sizes = [t.numel() for t in sites]
+    theta = torch.cat([torch.view_as_real(t.to(DTYPE)).reshape(-1) for t in sites])
+    fmt = type(psi)
+
+    def amplitudes(th):
+        parts, start = [], 0
+        for shape, size in zip(shapes, sizes, strict=True):
+            chunk = th[start : start + 2 * size].reshape(*shape, 2)
+            parts.append(torch.view_as_complex(chunk.contiguous()))
+            start += 2 * size
+        return torch.view_as_real(fmt(parts, validate=False).to_dense().reshape(-1)).reshape(-1)
+
+    jac = torch.autograd.functional.jacobian(amplitudes, theta, vectorize=True)
+    s = torch.linalg.svdvals(jac)
+    return int((s > rtol * s[0]).sum())
+
+
+def effective_dimension(psi: PEPS, rtol: float = 1e-9) -> int:
+    """p_eff: the real dimension of the manifold of normalised PEPS of psi's bonds modulo the
+    global phase, near psi: the Jacobian rank minus 2 (norm and phase; spec 1.5)."""
+    return jacobian_rank(psi, rtol) - 2
+
+
+def top_eigenvector(outcomes: Outcomes, iterations: int = 200, tol: float = 1e-10) -> torch.Tensor:
+    """The top eigenvector of the classical shadow of global outcomes, i.e. of
+    sum_k p-hat_k phi_k phi_k^H, by power iteration on the outcome vectors (O(m N) per step;
+    the N x N shadow is never formed)."""
+    if outcomes.vectors is None:
+        raise ValueError(f"outcomes: expected global outcome vectors, got outcomes of {outcomes.povm!r}")
+    phi, p = outcomes.vectors, outcomes.freqs.to(outcomes.vectors.dtype)
+    v = phi.T @ p  # the frame's action on the constant vector is a generic start
+    v = v / torch.linalg.vector_norm(v)
+    for _ in range(iterations):
+        w = phi.T @ (p * (phi.conj() @ v))
+        w = w / torch.linalg.vector_norm(w)
+        phase = torch.sum(v.conj() * w)
+        w = w * (phase.abs() / phase).conj() if phase.abs() > 0 else w
+        if float(torch.linalg.vector_norm(w - v)) < tol:
+            return w
+        v = w
+    return v
+
+
+def pad(psi: PEPS, bond_dim: int, noise: float, rng: RngLike = None) -> PEPS:
+    """psi with every internal bond raised to ``bond_dim``: the new entries drawn i.i.d.
+    complex Gaussian of scale ``noise`` times the site's entry scale (zeros would be a
+    saddle: no gradient reaches them)."""
+    gen = as_generator(rng)
+    n_rows, n_cols = psi.lattice
+    sites = []
+    for v, t in enumerate(psi.sites):
+        i, j = divmod(v, n_cols)
+        legs = (j > 0, i > 0, j < n_cols - 1, i < n_rows - 1)
+        shape = (t.shape[0], *(bond_dim if inner else 1 for inner in legs))
+        if any(a > b for a, b in zip(t.shape, shape, strict=True)):
+            raise ValueError(f"bond_dim: expected at least psi's bond {psi.bond_dim}, got {bond_dim}")
+        scale = float(torch.linalg.vector_norm(t)) / math.sqrt(t.numel())
+        out = noise * scale * randn(gen, shape, dtype=t.dtype, device=t.device)
+        out[tuple(slice(0, k) for k in t.shape)] += t
+        sites.append(out)
+    return PEPS(sites, lattice=psi.lattice)
+
+
+@dataclasses.dataclass(frozen=True)
+class PEPSFit:
+    """The best of the restarts and a summary of all of them.
+
+    Attributes
+    ----------
+    result : Result
+        The best run (lowest final loss); ``result.point`` is a :class:`PEPSDensity`.
+    losses : list of float
+        The final loss of every restart.
+    converged : list of bool
+        Whether each restart stopped by a convergence rule.
+    """
+
+    result: Result
+    losses: list
+    converged: list
+
+    @property
+    def spread(self) -> float:
+        """max - min of the restarts' final losses."""
+        return max(self.losses) - min(self.losses)
+
+
+def start_state(outcomes: Outcomes, lattice, bond_dim: int, kind: str = "snake", rng: RngLike = None,
+                noise: float = 1e-2) -> PEPS:  # fmt: skip
+    """A start of the estimator: ``"snake"`` (the shadow's top eigenvector, TT-SVD'd along the
+    snake to bond ``bond_dim``) or ``"product"`` (the same at bond 1), padded to bond
+    ``bond_dim`` with relative noise ``noise``."""
+    check_choice("kind", kind, ("snake", "product"))
+    d, n = outcomes.povm.d, outcomes.povm.n
+    top = top_eigenvector(outcomes).reshape((d,) * n)
+    snake = PEPS.on(*lattice).from_dense(top, bond_dim if kind == "snake" else 1)
+    return pad(snake, bond_dim, noise, rng)
+
+
+def estimate_peps(
+    outcomes: Outcomes,
+    lattice,
+    bond_dim: int,
+    *,
+    start="snake",
+    loss: str = "ls",
+    restarts: int = 1,
+    rng: RngLike = None,
+    noise: float = 1e-2,
+    truth: PEPS | None = None,
+    stop=None,
+) -> PEPSFit:
+    """Estimate a pure state as a PEPS of bond ``bond_dim`` on ``lattice`` = (L1, L2).
+
+    Parameters
+    ----------
+    outcomes : Outcomes
+        ``"ls"`` needs a global 2-design family (an ``alpha``, global outcome vectors).
+    start : "snake", "product" or PEPS
+        See the module docstring. Restarts after the first perturb the start by ``noise``
+        relative to each site's entries.
+    loss : {"ls", "mle"}
+    restarts : int
+    truth : PEPS, optional
+        Records ``"frobenius"`` = ||rho_t - rho*||_F per iteration (by contraction).
+    stop : optional
+        Stopping rules (default ``{"max_iter": 300, "rel_change": 1e-9}``).
+    """
+    if not isinstance(outcomes, Outcomes):
+        raise TypeError(f"outcomes: expected quantum.Outcomes, got {describe(outcomes)}")
+    check_choice("loss", loss, LOSSES)
+    restarts = check_positive_int("restarts", restarts)
+    povm = outcomes.povm
+    lattice = tuple(lattice)
+    if len(lattice) != 2 or lattice[0] * lattice[1] != povm.n:
+        raise ValueError(
+            f"lattice: expected (L1, L2) with L1 * L2 = {povm.n} sites (the outcomes'), got {lattice}"
+        )
+    bond_dim = check_positive_int("bond_dim", bond_dim)
+    gen = as_generator(rng)
+    if isinstance(start, str):
+        start = start_state(outcomes, lattice, bond_dim, start, gen, noise)
+    if not isinstance(start, PEPS) or start.lattice != lattice:
+        raise TypeError(
+            f"start: expected 'snake', 'product' or a PEPS on the {lattice} lattice, got {describe(start)}"
+        )
+    template = start.density()
+    if loss == "ls":
+        if outcomes.vectors is None or not hasattr(povm, "alpha"):
+            raise ValueError(
+                f"loss: 'ls' needs global 2-design outcomes (an alpha, outcome vectors), got {povm!r}"
+            )
+        objective = FormatObjective(template, povm.operator(outcomes), outcomes.freqs, DesignLoss(povm.alpha))
+    else:
+        if outcomes.shots is None:
+            raise ValueError("loss: 'mle' needs counts; exact probabilities have none (use 'ls')")
+        floor = 1e-12 / float(getattr(povm, "n_outcomes", povm.N))
+        objective = FormatObjective(
+            template,
+            povm.operator(outcomes),
+            outcomes.counts,
+            MultinomialLoss(float(outcomes.shots), floor=floor),
+        )
+    metrics = {}
+    if truth is not None:
+        target = truth.density()
+        metrics["frobenius"] = lambda x: x.distance(target)
+    stop = {"max_iter": 300, "rel_change": 1e-9} if stop is None else stop
+    runs = []
+    for r in range(restarts):
+        init = start if r == 0 else pad(start, bond_dim, noise, gen)
+        runs.append(minimize(objective, init.density(), step="armijo", stop=stop, metrics=metrics))
+    best = min(runs, key=lambda res: res.value)
+    return PEPSFit(best, [res.value for res in runs], [res.converged for res in runs])
+
+
+def frobenius_error(estimate, truth: PEPS) -> float:
+    """||rho-hat - rho*||_F = sqrt(2 - 2 |<psi-hat|psi*>|^2) for normalised pure states, by contraction."""
+    est = estimate.density() if isinstance(estimate, PEPS) else estimate
+    return est.distance(truth.density())
+
+
+__all__ = [
+    "product_peps",
+    "cluster_peps",
+    "random_peps",
+    "test_state",
+    "jacobian_rank",
+    "effective_dimension",
+    "top_eigenvector",
+    "pad",
+    "start_state",
+    "estimate_peps",
+    "PEPSFit",
+    "frobenius_error",
+    "LOSSES",
+]

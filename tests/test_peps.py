@@ -1,0 +1,316 @@
+"""PEPS/PEPO formats, lattice contraction and the planner (tomography spec 1, 6; issue 14)."""
+
+import pickle
+
+import pytest
+import torch
+
+from tensorrec.formats import PEPO, PEPS, Format, TTTensor, contraction, fuse, grid, snake_order
+from tensorrec.formats.peps import rebalance
+from tensorrec.operators import KroneckerOperator, RankOnePOVM, dispatch
+from tensorrec.optim import Problem
+from tensorrec.quantum import HaarUniform
+from tensorrec.quantum import mpo as mpo_ops
+from tensorrec.quantum import peps as qp
+from tensorrec.recovery import DesignLoss, FormatObjective
+from tensorrec.testing.taylor import taylor_slopes
+
+C = torch.complex128
+
+
+def kron_rows(phi):
+    out = phi[:, 0]
+    for v in range(1, phi.shape[1]):
+        out = torch.einsum("ka,kb->kab", out, phi[:, v]).reshape(phi.shape[0], -1)
+    return out
+
+
+def rand_phi(m, n, d=2, seed=0):
+    return torch.randn(m, n, d, dtype=C, generator=torch.Generator().manual_seed(seed))
+
+
+def dense_by_kron(psi):
+    """psi of a product-of-sites network from explicit tensordots (independent of the planner)."""
+    n_cols = psi.lattice[1]
+    out, names = torch.ones((), dtype=psi.dtype), []
+    for v, t in enumerate(psi.sites):
+        i, j = divmod(v, n_cols)
+        labels = [("s", v), ("h", i, j - 1), ("v", i - 1, j), ("h", i, j), ("v", i, j)]
+        shared = [k for k, lab in enumerate(labels) if lab in names]
+        out = torch.tensordot(out, t, dims=([names.index(labels[k]) for k in shared], shared))
+        names = [x for x in names if x not in labels] + [
+            lab for k, lab in enumerate(labels) if k not in shared
+        ]
+    keep = [names.index(("s", v)) for v in range(len(psi.sites))]
+    return out.permute(*keep, *(k for k in range(out.ndim) if k not in keep)).reshape((2,) * len(psi.sites))
+
+
+@pytest.mark.parametrize("lattice", [(2, 2), (2, 3), (3, 2)])
+def test_peps_contractions_match_dense(lattice):
+    n = lattice[0] * lattice[1]
+    psi = PEPS.on(*lattice).random((2,) * n, 2, 0)
+    dense = dense_by_kron(psi).reshape(-1)
+    assert torch.allclose(psi.to_dense().reshape(-1), dense, atol=1e-14)
+    assert psi.norm() == pytest.approx(1.0, abs=1e-13)
+    phi = rand_phi(7, n)
+    assert torch.allclose(psi.amplitudes(phi), kron_rows(phi).conj() @ dense, atol=1e-13)
+    other = PEPS.on(*lattice).random((2,) * n, 3, 1)
+    assert complex(psi.inner(other)) == pytest.approx(
+        complex(torch.vdot(dense, other.to_dense().reshape(-1))), abs=1e-13
+    )
+    assert isinstance(psi, Format) and psi.shape == (2,) * n and psi.bond_dim == 2
+
+
+def test_pepo_trace_expectations_norm_and_difference_match_dense():
+    rho = PEPO.on(2, 3).random((4,) * 6, 2, 0)
+    sigma = PEPO.on(2, 3).random((4,) * 6, 3, 1)
+    R, S = rho.to_matrix(), sigma.to_matrix()
+    assert complex(rho.trace()) == pytest.approx(complex(torch.trace(R)), abs=1e-14)
+    phi = rand_phi(5, 6)
+    k = kron_rows(phi)
+    assert torch.allclose(rho.expectations(phi), torch.einsum("ka,ab,kb->k", k.conj(), R, k), atol=1e-13)
+    assert rho.norm() == pytest.approx(float(torch.linalg.matrix_norm(R)), rel=1e-13)
+    diff = rho.difference(sigma)
+    assert diff.bond_dim == 5 and torch.allclose(diff.to_matrix(), R - S, atol=1e-14)
+    assert rho.distance(sigma) == pytest.approx(float(torch.linalg.matrix_norm(R - S)), rel=1e-12)
+    assert torch.allclose(fuse(R, 2), rho.to_dense())
+
+
+def test_pure_pepo_and_density_are_psi_psi_dagger():
+    psi = PEPS.on(2, 2).random((2,) * 4, 2, 3)
+    v = psi.to_dense().reshape(-1)
+    assert torch.allclose(PEPO.from_peps(psi).to_matrix(), torch.outer(v, v.conj()), atol=1e-14)
+    assert PEPO.from_peps(psi).bond_dim == 4
+    scaled = PEPS([t * 1.7 for t in psi.sites], lattice=(2, 2))
+    rho = scaled.density()
+    assert torch.allclose(rho.to_dense(), fuse(torch.outer(v, v.conj()), 2), atol=1e-14)
+    assert rho.shape == (4,) * 4 and rho.trace() == 1.0 and rho.norm() == 1.0
+
+
+@pytest.mark.parametrize("cls, shape", [(PEPS, (2,) * 5), (PEPO, (4,) * 4)])
+def test_a_one_by_l_lattice_is_the_tt_code_of_tomography_one(cls, shape):
+    x = cls.on(1, len(shape)).random(shape, 3, 2)
+    chain = x.to_mps() if cls is PEPS else x.to_mpo()
+    assert torch.allclose(chain.to_dense(), x.to_dense(), atol=1e-14)
+    phi = rand_phi(6, len(shape))
+    if cls is PEPS:  # amplitudes against the MPS Born probabilities of quantum.mpo
+        expected = mpo_ops.born_probabilities(chain, phi)  # |<phi|psi>|^2 (unnormalised)
+        assert torch.allclose(x.amplitudes(phi).abs() ** 2, expected, atol=1e-13)
+    else:
+        expected = mpo_ops.born_probabilities(chain, phi)
+        assert torch.allclose(x.expectations(phi).real, expected, atol=1e-13)
+    column = cls.on(len(shape), 1)([t.transpose(-4, -3).transpose(-2, -1) for t in x.sites])
+    assert torch.allclose(column.to_dense(), x.to_dense(), atol=1e-14)
+
+
+def test_snake_embedding_round_trips_and_respects_the_path():
+    assert snake_order(3, 3) == [0, 1, 2, 5, 4, 3, 6, 7, 8]
+    psi = PEPS.on(3, 3).random((2,) * 9, 2, 4)
+    dense = psi.to_dense()
+    full = PEPS.on(3, 3).from_dense(dense, 32)
+    assert torch.allclose(full.to_dense(), dense, atol=1e-13)
+    mps = TTTensor.random((2,) * 9, (2,) * 8, 5, dtype=C)
+    embedded = PEPS.on(3, 3).from_mps(mps)
+    assert torch.allclose(embedded.to_dense().permute(snake_order(3, 3)), mps.to_dense(), atol=1e-14)
+    # non-snake vertical edges carry bond 1: (0, 0)-(1, 0) and (1, 2)-(2, 2)
+    assert embedded.sites[0].shape[-1] == 1 and embedded.sites[5].shape[-1] == 1
+    rho = PEPO.on(2, 2).random((4,) * 4, 2, 6)
+    assert torch.allclose(PEPO.on(2, 2).from_dense(rho.to_dense(), 64).to_dense(), rho.to_dense(), atol=1e-13)
+
+
+def test_cluster_state_is_cz_on_every_edge_of_plus():
+    n_rows, n_cols = 2, 3
+    n = n_rows * n_cols
+    bits = torch.cartesian_prod(*[torch.arange(2)] * n)
+    sign = torch.ones(2**n)
+    for i in range(n_rows):
+        for j in range(n_cols):
+            v = i * n_cols + j
+            for w in ([v + 1] if j < n_cols - 1 else []) + ([v + n_cols] if i < n_rows - 1 else []):
+                sign = sign * (-1.0) ** (bits[:, v] * bits[:, w])
+    expected = (sign / 2 ** (n / 2)).to(C)
+    assert torch.allclose(qp.cluster_peps(n_rows, n_cols).to_dense().reshape(-1), expected, atol=1e-15)
+
+
+def test_boundary_contraction_is_exact_without_a_cap_and_close_with_one():
+    psi = PEPS.on(3, 4).random((2,) * 12, 2, 7)
+    assert psi.norm(chi=None) == pytest.approx(1.0, abs=1e-13)
+    layer = [
+        torch.einsum("sluro,sLURO->lLuUrRoO", t.conj(), t).reshape(*(s * s for s in t.shape[1:]))
+        for t in psi.sites
+    ]
+    exact = grid.contract_exact(layer, 3, 4)
+    assert complex(grid.contract_boundary(layer, 3, 4)) == pytest.approx(complex(exact), rel=1e-12)
+    assert complex(grid.contract_boundary(layer, 3, 4, chi=64)) == pytest.approx(complex(exact), rel=1e-12)
+    assert psi.norm(chi=4) == pytest.approx(1.0, rel=1e-2)  # truncated: close, not exact
+    with pytest.raises(
+        ValueError,
+        match="chi: expected a boundary bond cap of at least the double layer's bond dimension 4, got 3",
+    ):
+        psi.norm(chi=3)
+
+
+def test_planner_caches_paths_and_reports_search_time():
+    contraction.clear_plans()
+    psi = PEPS.on(2, 3).random((2,) * 6, 2, 8)
+    psi.to_dense()
+    stats = contraction.planner_stats()
+    assert stats["plans"] >= 1 and stats["search_seconds"] > 0
+    for _ in range(3):
+        psi.to_dense()
+    again = contraction.planner_stats()
+    assert again["plans"] == stats["plans"] and again["hits"] >= stats["hits"] + 3
+    big = PEPS.on(4, 4).random((2,) * 16, 2, 9)  # 16 operands: cotengra's hyper-optimizer
+    p = grid.exact_plan(big.sites, 4, 4, 1)
+    assert p.optimizer == "cotengra" and p.flops > 0 and p.largest >= 2**16
+    assert grid.exact_plan(big.sites, 4, 4, 1, optimize="greedy").optimizer == "opt_einsum:greedy"
+    phi = rand_phi(3, 16)
+    amp = big.amplitudes(phi)
+    assert torch.allclose(amp, kron_rows(phi).conj() @ big.to_dense().reshape(-1), atol=1e-13)
+
+
+def test_rebalanced_retraction_keeps_the_tensor_and_equalises_the_sites():
+    psi = PEPS.on(2, 2).random((2,) * 4, 2, 10)
+    skewed = [t * s for t, s in zip(psi.sites, (1e3, 1e-2, 1.0, 1e-1), strict=True)]
+    out = rebalance(skewed)
+    norms = [float(torch.linalg.vector_norm(t)) for t in out]
+    assert max(norms) / min(norms) == pytest.approx(1.0, abs=1e-12)
+    assert torch.allclose(
+        PEPS(out, lattice=(2, 2)).to_dense(), PEPS(skewed, lattice=(2, 2)).to_dense(), rtol=1e-12
+    )
+    m = psi.manifold()
+    assert m.retraction == "rebalanced" and psi.manifold("add").retraction != "rebalanced"
+    with pytest.raises(ValueError, match="retraction: expected one of"):
+        psi.manifold("qr")
+
+
+def test_lattice_classes_pickle_and_rebuild():
+    psi = PEPS.on(2, 3).random((2,) * 6, 2, 11)
+    back = pickle.loads(pickle.dumps(psi))
+    assert type(back) is type(psi) and back.lattice == (2, 3)
+    assert torch.equal(back.to_dense(), psi.to_dense())
+    assert type(psi).from_point(psi.to_point()).lattice == (2, 3)
+
+
+def test_registered_evaluations_match_the_dense_operators():
+    psi = PEPS.on(2, 2).random((2,) * 4, 2, 12)
+    rho = psi.density()
+    dense = rho.to_dense()
+    phi = rand_phi(6, 4)
+    local = torch.einsum("kva,kvb->kvab", phi, phi.conj()).reshape(6, 4, 4)
+    rows = KroneckerOperator(tuple(local[:, v] for v in range(4)))
+    assert dispatch.is_structured(rows, rho)
+    assert torch.allclose(dispatch.evaluate(rows, rho), rows._apply(dense), atol=1e-14)
+    pepo = PEPO.on(2, 2).random((4,) * 4, 2, 13)
+    assert torch.allclose(dispatch.evaluate(rows, pepo), rows._apply(pepo.to_dense()), atol=1e-14)
+    vectors = kron_rows(phi)
+    vectors = vectors / torch.linalg.vector_norm(vectors, dim=1, keepdim=True)
+    povm = RankOnePOVM(vectors, torch.full((6,), 0.5, dtype=torch.float64), 2)
+    assert torch.allclose(dispatch.evaluate(povm, rho), povm._apply(dense), atol=1e-14)
+    amps = KroneckerOperator(tuple(phi[:, v] for v in range(4)))
+    assert torch.allclose(dispatch.evaluate(amps, psi), amps._apply(psi.to_dense()), atol=1e-14)
+
+
+def test_design_objective_gradient_passes_the_taylor_check():
+    truth = qp.random_peps(2, 2, 2, 2, 14)
+    out = HaarUniform(4).sample(truth.to_dense().reshape(-1), 500, 15)
+    start = qp.pad(truth, 2, 0.1, 16)
+    objective = FormatObjective(
+        start.density(), out.povm.operator(out), out.freqs, DesignLoss(out.povm.alpha)
+    )
+    problem = Problem(start.manifold("add"), objective)
+    slopes = taylor_slopes(problem, start.to_point(), rng=17, hessian=False)
+    assert slopes.gradient == pytest.approx(2.0, abs=0.1)
+    # the value is alpha ||rho - rho_CS||_F^2 up to a constant of the data
+    shadow = (out.povm.N + 1) * torch.einsum("k,ka,kb->ab", out.freqs.to(C), out.vectors, out.vectors.conj())
+    shadow = shadow - torch.eye(16, dtype=C)
+    gaps = []
+    for seed in (18, 19):
+        x = qp.pad(truth, 2, 0.3, seed).density()
+        gaps.append(float(objective.value(x.to_point())) - out.povm.alpha * float(torch.linalg.matrix_norm(
+            PEPO.from_peps(x.psi).to_matrix() / x.psi.norm() ** 2 - shadow)) ** 2)  # fmt: skip
+    assert gaps[0] == pytest.approx(gaps[1], abs=1e-12)
+
+
+def test_effective_dimension_matches_the_parameter_count_bound():
+    assert qp.effective_dimension(qp.random_peps(2, 3, 2, 2, 20)) == 74  # spec 1.5: bound 74
+    # 2 x 2, D = 2 measures 28, below the full pure-state dimension 30 (spec 1.5 expected none)
+    assert qp.effective_dimension(qp.random_peps(2, 2, 2, 2, 21)) == 28
+
+
+def test_estimator_from_a_noisy_truth_lowers_loss_and_error():
+    truth = qp.random_peps(2, 2, 2, 2, 22)
+    out = HaarUniform(4).sample(truth.to_dense().reshape(-1), 20000, 23)
+    start = qp.pad(truth, 2, 0.2, 24)
+    fit = qp.estimate_peps(
+        out, (2, 2), 2, start=start, truth=truth, restarts=2, rng=25, stop={"max_iter": 60}
+    )
+    f = fit.result.trace.metrics["frobenius"]
+    assert f[-1] < 0.5 * f[0] and len(fit.losses) == 2 and fit.spread >= 0
+    assert fit.result.value == min(fit.losses)
+    # from the snake start (the shadow's top eigenvector, TT-SVD'd to bond 2 along the snake)
+    start = qp.start_state(out, (2, 2), 2, "snake", 26)
+    snake = qp.estimate_peps(out, (2, 2), 2, start=start, truth=truth, stop={"max_iter": 60})
+    values = snake.result.trace.value
+    assert values[-1] < values[0] and qp.frobenius_error(start, truth) < 0.5
+
+
+@pytest.mark.parametrize(
+    "make, match",
+    [
+        (
+            lambda: PEPS([torch.zeros(2, 1, 1, 1, 1, dtype=C)] * 3, lattice=(2, 2)),
+            "expected 4 site tensors for a 2 x 2 lattice, got 3",
+        ),
+        (
+            lambda: PEPS(
+                [torch.zeros(2, 1, 1, 2, 1, dtype=C), torch.zeros(2, 3, 1, 1, 1, dtype=C)], lattice=(1, 2)
+            ),
+            r"the right leg of site \(0, 0\) has size 2, the left leg of site \(0, 1\) has size 3",
+        ),
+        (
+            lambda: PEPS(
+                [torch.zeros(2, 2, 1, 1, 1, dtype=C), torch.zeros(2, 1, 1, 1, 1, dtype=C)], lattice=(1, 2)
+            ),
+            r"site \(0, 0\) is on the left boundary; its left leg must have size 1 "
+            r"\(leg order: left, up, right, down\), got 2",
+        ),
+        (
+            lambda: PEPO([torch.zeros(2, 3, 1, 1, 1, 1, dtype=C)] * 2, lattice=(1, 2)),
+            "expected equal in and out dimensions",
+        ),
+    ],
+)
+def test_bad_lattices_are_refused_with_the_site_and_leg(make, match):
+    with pytest.raises(ValueError, match=match):
+        make()
+
+
+def test_a_lattice_format_needs_its_lattice():
+    with pytest.raises(
+        TypeError, match=r"lattice: expected \(n_rows, n_cols\) for PEPS\(sites, lattice=...\)"
+    ):
+        PEPS([torch.zeros(2, 1, 1, 1, 1, dtype=C)] * 2)
+
+
+def test_contractions_too_wide_for_memory_are_refused_before_any_work():
+    psi = PEPS.on(3, 3).random((2,) * 9, 2, 27)
+    with pytest.raises(
+        MemoryError,
+        match=r"max_bytes: exact contraction of the 3 x 3 network's largest intermediate \(512 entries\) "
+        r".* needs .* boundary MPS",
+    ):
+        grid.contract_exact(psi.sites, 3, 3, 1, max_bytes=1000)
+
+
+def test_outcomes_for_the_wrong_lattice_are_refused():
+    psi = PEPS.on(2, 2).random((2,) * 4, 2, 28)
+    with pytest.raises(
+        ValueError, match=r"vectors: expected \(m, 4, 2\) local vectors for the 2 x 2 lattice"
+    ):
+        psi.amplitudes(rand_phi(3, 5))
+    out = HaarUniform(4).sample(psi.to_dense().reshape(-1), 50, 29)
+    with pytest.raises(ValueError, match=r"lattice: expected \(L1, L2\) with L1 \* L2 = 4 sites"):
+        qp.estimate_peps(out, (2, 3), 2)
+    with pytest.raises(ValueError, match="other: expected a PEPS on the"):
+        psi.inner(PEPS.on(1, 4).random((2,) * 4, 2, 30))
