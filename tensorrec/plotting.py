@@ -253,6 +253,45 @@ def plot_tomography_scaling(rows: Sequence[dict], out_dir, stem: str, title: str
     return save_figure(fig, out_dir, stem)
 
 
+def plot_peps_copies(
+    rows: Sequence[dict], out_dir, stem: str, title: str, start: str = "truth"
+) -> list[Path]:
+    """Left: mean ||rho-hat - rho*||_F^2 against M (log-log) for every (lattice, state), slope -1
+    dotted. Right: M E err^2 normalised by the first-order value 2 p_eff (N + 1) / (N + 2)
+    against n at every M (1 = the theory), and the raw shadow's normalised error (dashed)."""
+    fig, (left, right) = new_figure(2, width=5.0)
+    key = f"error2_{start}"
+    groups = sorted({(r["rows"], r["cols"], r["state"]) for r in rows})
+    for a, b, state in groups:
+        sub = [r for r in rows if (r["rows"], r["cols"], r["state"]) == (a, b, state)]
+        ms = sorted({r["M"] for r in sub})
+        mean = [np.mean([r[key] for r in sub if r["M"] == m]) for m in ms]
+        (line,) = left.loglog(ms, mean, "o-", label=f"{a} x {b}, {state}")
+        left.loglog(ms, [mean[0] * ms[0] / m for m in ms], ":", color=line.get_color(), alpha=0.6)
+    left.set_xlabel("copies M")
+    left.set_ylabel("E ||rho-hat - rho*||_F^2")
+    left.set_title("error against copies (dotted: slope -1)", fontsize=9)
+    left.legend(fontsize=6)
+    for state in sorted({r["state"] for r in rows}):
+        for m in sorted({r["M"] for r in rows}):
+            sub = [r for r in rows if r["state"] == state and r["M"] == m]
+            ns = sorted({r["n"] for r in sub})
+            est = [np.mean([r[key] / r["predicted"] for r in sub if r["n"] == n]) for n in ns]
+            raw = [np.mean([r["raw_error2"] / r["predicted"] for r in sub if r["n"] == n]) for n in ns]
+            (line,) = right.semilogy(ns, est, "o-", label=f"PEPS, {state}, M = {m}")
+            right.semilogy(ns, raw, "x--", color=line.get_color(), alpha=0.5)
+    right.axhline(1.0, color="k", lw=0.8)
+    right.xaxis.get_major_locator().set_params(integer=True)
+    right.set_xlabel("qubits n")
+    right.set_ylabel("M E err^2 / (2 p_eff (N+1)/(N+2))")
+    right.set_title("normalised error (dashed: raw shadow)", fontsize=9)
+    right.legend(fontsize=6)
+    for ax in (left, right):
+        ax.grid(True, which="both", alpha=0.3)
+    fig.suptitle(title)
+    return save_figure(fig, out_dir, stem)
+
+
 def plot_frontier(rows: Sequence[dict], x: str, y: str, method: str, panel: str, out_dir, stem: str,
                   title: str) -> list[Path]:  # fmt: skip
     """One panel per value of ``row[panel]``; in each, one line per ``method`` of the mean

@@ -207,6 +207,8 @@ EXACT_DOCTORS = {
     "tomo_c5_least_squares_shadow": lambda r: r.update(step=1e-6),
     "tomo_c6_third_moment": lambda r: r.update(max_ratio=3.2),
     "tomo_c14_local_sic_conditioning": lambda r: r["rows"][-1].update(condition=3.0),
+    "tomo_c13_pepo_difference": lambda r: next(iter(r["errors"].values())).update({"rho1 - rho2": 1e-9}),
+    "tomo_c18_exact_contraction": lambda r: r["errors"]["D=2"].update({"tr rho / (sqrt(N) ||rho||_F)": 1e-6}),
     "sae_c1_prox_identities": lambda r: r["vector"].update(abstopk=0.1),
     "sae_c2_one_step": lambda r: r["worst"].update(topk=1e-6),
     "sae_c3_sign_structure": lambda r: r.update(topk_odd=True),
@@ -298,3 +300,32 @@ def test_c8_fails_on_neurons_above_their_target_dead_ones_or_a_broken_l0_identit
     assert check(ok) == []
     assert check({**ok, "within": 0.72})  # no input scaling: neurons stuck at bias -1 fire too often
     assert check({**ok, "dead": 0.03}) and check({**ok, "l0_gap": 1e-3})
+
+
+def test_peps_claim_checks_fail_off_law_far_off_or_unreached_results():
+    c9 = load("tomo_c9_peps_copies").check
+    cell = {"lattice": "2x3", "n": 6, "M": 10000, "p_eff": [74], "ratio": 1.02, "se": 0.05,
+            "mean_error2": 0.015, "raw_error2": 0.4158, "converged": 8, "trials": 8}  # fmt: skip
+    ok = {"cells": [cell], "band": [0.6, 1.4], "min_shots": 10000, "raw_factor": 0.1}
+    assert c9(ok) == []
+    assert c9({**ok, "cells": [{**cell, "ratio": 1.6}]})  # 60% above the first-order law
+    assert c9({**ok, "cells": [{**cell, "ratio": 0.5}]})
+    assert c9({**ok, "cells": [{**cell, "mean_error2": 0.2}]})  # not far below the raw shadow
+    assert c9({**ok, "cells": [{**cell, "converged": 7}]})
+    assert c9({**ok, "cells": [{**cell, "M": 1000}]})  # nothing tested
+    c10 = load("tomo_c10_snake_start").check
+    rows = [{"lattice": "2x3", "trial": t, "gap": 0.0, "reached": True, "converged": True} for t in range(16)]
+    ok = {"rows": rows, "rate": 0.8, "alpha": 0.01, "rel_gap": 1e-3}
+    assert c10(ok) == []
+    assert (
+        c10({**ok, "rows": [{**r, "reached": r["trial"] < 11} for r in rows]}) == []
+    )  # 11 of 16: not rejected
+    (v,) = c10({**ok, "rows": [{**r, "reached": r["trial"] < 8, "gap": 30.0} for r in rows]})  # half
+    assert "8 of 16" in v and "2x3 #15 (gap 30)" in v
+    c19 = load("tomo_c19_no_compression").check
+    ok = {"ratio": 0.94, "se": 0.018, "p_eff": [28], "predicted": 28 / 30, "converged": 10, "trials": 10,
+          "band": [0.8, 1.05], "z": 4.5}  # fmt: skip
+    assert c19(ok) == []
+    assert c19({**ok, "ratio": 0.6, "se": 0.05})  # strong compression
+    assert c19({**ok, "ratio": 1.04})  # no compression at all: 6 se from p_eff / 30
+    assert c19({**ok, "p_eff": [28, 30]}) and c19({**ok, "converged": 9})

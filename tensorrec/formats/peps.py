@@ -176,6 +176,57 @@ class LatticeFormat:
             retraction_name="rebalanced",
         )  # fmt: skip
 
+    #: Tikhonov regularisation of the site-environment metric, relative to its mean eigenvalue.
+    tikhonov = 1e-8
+
+    def site_jacobian(self, v: int) -> torch.Tensor:
+        """The network (linear in each site; psi for a PEPS) with site ``v`` replaced by each
+        unit tensor in turn: a (P_v, d^(n_open n)) matrix B with network = B^T vec(site v).
+        One batched exact contraction (the other sites broadcast, not copied)."""
+        n_rows, n_cols = self.lattice
+        t = self.sites[v]
+        size = t.numel()
+        probe = torch.eye(size, dtype=t.dtype, device=t.device).reshape(size, *t.shape)
+        sites = [probe if w == v else s.expand(size, *s.shape) for w, s in enumerate(self.sites)]
+        return contract_exact(sites, n_rows, n_cols, self.n_open).reshape(size, -1)
+
+    def environment_grams(self) -> list[torch.Tensor]:
+        """G_v = E_v^H E_v for every site v, E_v = B_v^T the Jacobian of the network in site v's
+        entries (:meth:`site_jacobian`): the metric the map from site v to the tensor induces."""
+        return [b.conj() @ b.T for b in map(self.site_jacobian, range(self.n_sites))]
+
+    def _metric_scale(self, jacobians) -> torch.Tensor:
+        return torch.ones((), dtype=jacobians[0].real.dtype, device=jacobians[0].device)
+
+    #: Above this many site entries in all, :meth:`scaled_direction` uses the per-site
+    #: (block-diagonal) metric instead of the full one.
+    full_metric_limit = 4096
+
+    @classmethod
+    def scaled_direction(cls, point, rgrad) -> tuple:
+        """The gradient preconditioned by the metric the sites induce on the tensor,
+        (J^H J + lambda I)^{-1} g with J = [B_1^T ... B_n^T] the Jacobian of the network in
+        all site entries (:meth:`site_jacobian`; ``tikhonov`` lambda relative to the mean
+        eigenvalue): Gauss-Newton in the tensor's own geometry, blind to how the sites
+        parametrise it (gauge, scale). Above ``full_metric_limit`` entries, the per-site
+        blocks (G_v + lambda I)^{-1} g_v only. Pass ``method="scaled"`` to ``minimize``."""
+        x = cls.from_point(point, validate=False)
+        jac = [x.site_jacobian(v) for v in range(x.n_sites)]
+        scale = x._metric_scale(jac)
+        if sum(b.shape[0] for b in jac) > cls.full_metric_limit:
+            blocks = [(b, g.reshape(-1)) for b, g in zip(jac, rgrad, strict=True)]
+        else:
+            blocks = [(torch.cat(jac), torch.cat([g.reshape(-1) for g in rgrad]))]
+        out = []
+        for b, g in blocks:
+            gram = (b.conj() @ b.T) * scale
+            lam = cls.tikhonov * torch.diagonal(gram).real.mean()
+            eye = torch.eye(gram.shape[0], dtype=gram.dtype, device=gram.device)
+            out.append(torch.linalg.solve(gram + lam * eye, g))
+        flat = torch.cat(out)
+        sizes = [g.numel() for g in rgrad]
+        return tuple(d.reshape(g.shape) for d, g in zip(flat.split(sizes), rgrad, strict=True))
+
     def vjp(self, g: torch.Tensor) -> tuple:
         """Site gradients of Re<G, X(sites)> by autograd through the exact contraction."""
         leaves = [p.detach().requires_grad_(True) for p in self.sites]
@@ -448,6 +499,11 @@ class PEPSDensity(LatticeFormat):
     @property
     def psi(self) -> PEPS:
         return PEPS.on(*self.lattice)(self.sites, validate=False)
+
+    def _metric_scale(self, jacobians) -> torch.Tensor:
+        """1 / <psi|psi> (rho's tangent is d psi / ||psi||): psi = B_0^T vec(site 0)."""
+        psi = jacobians[0].T @ self.sites[0].reshape(-1)
+        return 1 / torch.sum(psi.abs() ** 2)
 
     def to_dense(self) -> torch.Tensor:
         psi = self.psi.to_dense().reshape(-1)

@@ -1,11 +1,16 @@
 """2D tomography (tomography spec 1.5, 4.2, 6.4): PEPS test states, the effective dimension,
 and the PEPS estimator as a composition of the core.
 
-The estimator is factorized gradient descent on the site tensors of
+The estimator (``method="fgd"``) is factorized gradient descent on the site tensors of
 :class:`~tensorrec.formats.PEPSDensity` (rho = psi psi^H / <psi|psi>, the quotient
 normalisation) through :func:`~tensorrec.recovery.minimize`: a product of Euclidean factors,
-Armijo steps, and the ``"rebalanced"`` retraction (every site rescaled to one norm after
-each step; spec 4.2's core-norm rebalancing, at the retraction level). Losses:
+Armijo steps, the ``"rebalanced"`` retraction (every site rescaled to one norm after each
+step; spec 4.2's core-norm rebalancing, at the retraction level), and ``method="scaled"``:
+the gradient preconditioned by the metric the sites induce on psi
+(:meth:`~tensorrec.formats.PEPSDensity.scaled_direction`, Gauss-Newton in psi's geometry).
+Plain gradient descent on the sites is slow here (the sites' metric is far from psi's: on
+2 x 3, D = 2, 300 Armijo steps did not converge; the preconditioned run converges in 20-30).
+``method="als"`` is alternating least squares (:func:`als`), the second method. Losses:
 
 - global 2-design data (the Haar POVM, stabilizer states): the least squares of spec 3.2 over
   the observed outcomes (:class:`~tensorrec.recovery.DesignLoss`), whose minimiser is the
@@ -23,13 +28,15 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import time
 
 import torch
 
-from tensorrec._backend import check_choice, check_positive_int, describe
+from tensorrec._backend import check_choice, check_positive_int, describe, tree_norm
 from tensorrec._random import RngLike, as_generator, randn
 from tensorrec.formats import PEPS
-from tensorrec.optim import Result
+from tensorrec.formats.peps import rebalance as _rebalance
+from tensorrec.optim import Armijo, Result, Trace
 from tensorrec.quantum.outcomes import Outcomes
 from tensorrec.quantum.states import DTYPE
 from tensorrec.recovery import DesignLoss, FormatObjective, MultinomialLoss, minimize
@@ -199,6 +206,7 @@ def estimate_peps(
     bond_dim: int,
     *,
     start="snake",
+    method: str = "fgd",
     loss: str = "ls",
     restarts: int = 1,
     rng: RngLike = None,
@@ -215,16 +223,23 @@ def estimate_peps(
     start : "snake", "product" or PEPS
         See the module docstring. Restarts after the first perturb the start by ``noise``
         relative to each site's entries.
+    method : {"fgd", "als"}
+        Preconditioned factorized gradient descent, or alternating least squares
+        (``loss="ls"`` only).
     loss : {"ls", "mle"}
     restarts : int
     truth : PEPS, optional
         Records ``"frobenius"`` = ||rho_t - rho*||_F per iteration (by contraction).
     stop : optional
-        Stopping rules (default ``{"max_iter": 300, "rel_change": 1e-9}``).
+        Stopping rules (default ``{"grad_norm": g, "rel_change": 1e-14, "max_iter": 1000}``
+        with g = 1e-5 times the gradient norm at the start).
     """
     if not isinstance(outcomes, Outcomes):
         raise TypeError(f"outcomes: expected quantum.Outcomes, got {describe(outcomes)}")
     check_choice("loss", loss, LOSSES)
+    check_choice("method", method, ("fgd", "als"))
+    if method == "als" and loss != "ls":
+        raise ValueError(f"method: 'als' solves the design least squares (loss='ls'), got loss={loss!r}")
     restarts = check_positive_int("restarts", restarts)
     povm = outcomes.povm
     lattice = tuple(lattice)
@@ -247,25 +262,31 @@ def estimate_peps(
                 f"loss: 'ls' needs global 2-design outcomes (an alpha, outcome vectors), got {povm!r}"
             )
         objective = FormatObjective(template, povm.operator(outcomes), outcomes.freqs, DesignLoss(povm.alpha))
+        step = Armijo(initial=1 / povm.alpha)  # the loss's curvature in psi's metric is about 2 alpha
     else:
         if outcomes.shots is None:
             raise ValueError("loss: 'mle' needs counts; exact probabilities have none (use 'ls')")
         floor = 1e-12 / float(getattr(povm, "n_outcomes", povm.N))
-        objective = FormatObjective(
-            template,
-            povm.operator(outcomes),
-            outcomes.counts,
-            MultinomialLoss(float(outcomes.shots), floor=floor),
-        )
+        loss_fn = MultinomialLoss(float(outcomes.shots), floor=floor)
+        objective = FormatObjective(template, povm.operator(outcomes), outcomes.counts, loss_fn)
+        step = Armijo(initial=4.0 / outcomes.shots)  # the deviance's curvature grows with the shots
     metrics = {}
     if truth is not None:
         target = truth.density()
         metrics["frobenius"] = lambda x: x.distance(target)
-    stop = {"max_iter": 300, "rel_change": 1e-9} if stop is None else stop
     runs = []
     for r in range(restarts):
         init = start if r == 0 else pad(start, bond_dim, noise, gen)
-        runs.append(minimize(objective, init.density(), step="armijo", stop=stop, metrics=metrics))
+        if method == "als":
+            runs.append(als(outcomes, init, stop=stop, metrics=metrics))
+            continue
+        rule = stop
+        if rule is None:
+            g0 = float(tree_norm(objective.egrad(init.to_point())))
+            rule = {"grad_norm": 1e-5 * g0, "rel_change": 1e-14, "max_iter": 1000}
+        runs.append(
+            minimize(objective, init.density(), method="scaled", step=step, stop=rule, metrics=metrics)
+        )
     best = min(runs, key=lambda res: res.value)
     return PEPSFit(best, [res.value for res in runs], [res.converged for res in runs])
 
@@ -291,3 +312,73 @@ __all__ = [
     "frobenius_error",
     "LOSSES",
 ]
+
+
+def als(outcomes: Outcomes, start: PEPS, *, stop=None, tikhonov: float = 1e-10, metrics=None) -> Result:
+    """Alternating least squares for the design least squares on rho = psi psi^H / <psi|psi>
+    (spec 4.2 A2): rho's loss is alpha (2) - 2 sum_k p-hat_k w <phi_k|rho|phi_k> + const, so
+    with every site but v fixed (psi = B_v^T a linear in site v's entries a) it is the
+    generalised Rayleigh quotient a^H H a / a^H G a, H = C^H diag(p-hat w) C with
+    C = conj(Phi) B_v^T, G = conj(B_v) B_v^T: the site is set to its top generalised
+    eigenvector (G regularised by ``tikhonov`` times its mean eigenvalue; without an
+    isometric gauge G can be ill-conditioned). Sweeps go forward and back over the sites in
+    row-major order; every update lowers the loss.
+
+    Returns a :class:`~tensorrec.optim.Result` whose iterations are sweeps and whose trace
+    records the loss (the :class:`~tensorrec.recovery.DesignLoss` value, the same as FGD's)
+    and the norm of its gradient after each sweep. ``stop``: ``{"max_iter": 100,
+    "rel_change": 1e-12, "grad_norm": 1e-9}`` by default (the gradient norm relative to the
+    start's).
+    """
+    povm = outcomes.povm
+    if outcomes.vectors is None or not hasattr(povm, "alpha"):
+        raise ValueError(
+            f"outcomes: ALS needs global 2-design outcomes (an alpha, outcome vectors), got {povm!r}"
+        )
+    stop = {"max_iter": 100, "rel_change": 1e-12, "grad_norm": 1e-9, **(stop or {})}
+    operator = povm.operator(outcomes)
+    objective = FormatObjective(start.density(), operator, outcomes.freqs, DesignLoss(povm.alpha))
+    phi = operator.vectors
+    weights = (outcomes.freqs * operator.weights).to(phi.dtype)
+    lattice = start.lattice
+    cls = PEPS.on(*lattice)
+    sites = list(start.sites)
+    trace = Trace()
+    began = time.perf_counter()
+
+    def record(step):
+        x = cls(sites, validate=False).density()
+        value, grad = objective.value_and_egrad(x.to_point())
+        extra = {name: float(fn(x)) for name, fn in (metrics or {}).items()}
+        trace.append(float(value), float(tree_norm(grad)), step, time.perf_counter() - began, extra)
+
+    record(math.nan)
+    order = list(range(len(sites)))
+    reason = "max_iter"
+    for sweep in range(1, stop["max_iter"] + 1):
+        for v in order if sweep % 2 else order[::-1]:
+            b = cls(sites, validate=False).site_jacobian(v)  # (P, N)
+            c = phi.conj() @ b.T  # (M, P)
+            h = c.mH @ (weights[:, None] * c)
+            g = b.conj() @ b.T
+            g = g + tikhonov * torch.diagonal(g).real.mean() * torch.eye(g.shape[0], dtype=g.dtype)
+            low = torch.linalg.cholesky(g)
+            m = torch.linalg.solve_triangular(
+                low, torch.linalg.solve_triangular(low, h, upper=False).mH, upper=False
+            )
+            y = torch.linalg.eigh(0.5 * (m + m.mH))[1][:, -1]
+            a = torch.linalg.solve_triangular(low.mH, y[:, None], upper=True)[:, 0]
+            sites[v] = (a / torch.sqrt(torch.real(a.conj() @ g @ a))).reshape(sites[v].shape)
+        sites = list(_rebalance(sites))
+        record(float(sweep))
+        old, new = trace.value[-2], trace.value[-1]
+        if trace.grad_norm[-1] <= stop["grad_norm"] * trace.grad_norm[0]:
+            reason = "grad_norm"
+            break
+        if abs(old - new) <= stop["rel_change"] * max(abs(old), abs(new)):
+            reason = "rel_change"
+            break
+    point = cls(sites, validate=False).density()
+    message = f"ALS stopped by {reason} after {len(trace) - 1} sweeps"
+    return Result(point, trace.value[-1], trace.grad_norm[-1], len(trace) - 1, reason,
+                  time.perf_counter() - began, trace, message)  # fmt: skip

@@ -105,9 +105,10 @@ def minimize(
     method : {"rgd", "scaled"}
         ``"rgd"``: Riemannian gradient descent on the factors (on ``manifold``, default
         ``init.manifold()``). ``"scaled"``: RGD preconditioned by the format's
-        ``scaled_direction`` with its canonical retraction (scaled gradient descent; needs a
-        format with ``interface_grams`` and ``canonicalize``), whose rate does not degrade
-        with the condition number; ``manifold`` does not apply.
+        ``scaled_direction`` (scaled gradient descent: with the canonical retraction for
+        Tucker and TT, whose rate then does not degrade with the condition number; the
+        site-environment metric for the lattice formats, on ``manifold`` or
+        ``init.manifold()``).
     step : float, "armijo" or a step rule
         As in :func:`~tensorrec.optim.rgd`.
     stop : dict, StoppingRule or list of rules, optional
@@ -154,15 +155,12 @@ def minimize(
         norm_truth = truth.norm()
         recorded["error"] = lambda p: to_format(p).distance(truth) / norm_truth
     rule = _stopping_rule(stop, objective, truth)
-    if method == "scaled" and not (hasattr(fmt, "interface_grams") and hasattr(fmt, "canonicalize")):
-        raise TypeError(
-            f"method: 'scaled' needs a format with interface_grams and canonicalize; "
-            f"{fmt.__name__} lacks one of them"
-        )
-    if method == "scaled":
-        problem = Problem(
-            init.manifold(retraction="canonical"), objective, preconditioner=fmt.scaled_direction
-        )
+    if method == "scaled" and not hasattr(fmt, "scaled_direction"):
+        raise TypeError(f"method: 'scaled' needs a format with a scaled_direction; {fmt.__name__} has none")
+    if method == "scaled":  # formats with a canonical form retract by it (Tucker, TT)
+        canonical = hasattr(fmt, "canonicalize")
+        space = init.manifold(retraction="canonical") if canonical else manifold or init.manifold()
+        problem = Problem(space, objective, preconditioner=fmt.scaled_direction)
     else:
         problem = Problem(init.manifold() if manifold is None else manifold, objective)
     result = rgd(

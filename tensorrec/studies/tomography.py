@@ -1,4 +1,5 @@
-"""Tomography protocols shared by experiments and theory checks (tomography spec 10, C15)."""
+"""Tomography protocols shared by experiments and theory checks (tomography spec 10: C9, C10,
+C15, C19)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from collections.abc import Sequence
 import torch
 
 from tensorrec._random import RngLike, as_generator
-from tensorrec.quantum import HaarUniform, Stabilizer, classical_shadow, estimate, mpo
+from tensorrec.quantum import HaarUniform, Stabilizer, classical_shadow, estimate, mpo, project_pure
+from tensorrec.quantum import peps as qpeps
 from tensorrec.sweep import as_runner
 
 FAMILIES = {"haar": HaarUniform, "stabilizer": Stabilizer}
@@ -64,4 +66,89 @@ def mpo_copy_trial(
     }  # fmt: skip
 
 
-__all__ = ["mpo_copy_trials", "mpo_copy_trial", "FAMILIES"]
+PEPS_TRIAL = "tensorrec.studies.tomography.peps_copy_trial"
+
+
+def peps_copy_trials(
+    lattices: Sequence[tuple[int, int]],
+    states: Sequence[str],
+    shots: Sequence[int],
+    trials: int,
+    rng: RngLike,
+    runner=None,
+    *,
+    bond_dim: int = 2,
+    starts: Sequence[str] = ("truth",),
+    noise: float = 0.05,
+) -> list[dict]:
+    """PEPS estimation (:func:`~tensorrec.quantum.peps.estimate_peps`, design least squares)
+    of a test state (``"random"``: a new random PEPS per trial; ``"cluster"``) on every
+    lattice from M copies of the Haar-uniform POVM, from each start in ``starts``
+    (``"truth"``: the truth plus relative noise ``noise``, for statistical-error experiments;
+    ``"snake"``: the shadow's top eigenvector TT-SVD'd along the snake), on the same data.
+
+    Rows: ``rows, cols, state, M, trial, n, N, p_eff`` (the truth's Jacobian rank minus 2),
+    ``predicted`` = 2 p_eff (N + 1) / ((N + 2) M) (spec 5.5), ``raw_error2`` = the raw shadow's
+    exact mean error (N^2 + N - 2) / M (claim C7), and per start: ``error2_<start>``
+    (||rho-hat - rho*||_F^2), ``loss_<start>``, ``iterations_<start>``, ``converged_<start>``,
+    ``stop_<start>`` (the stop reason);
+    ``seconds``."""
+    runner = as_runner(runner)
+    grid = [{"rows": r, "cols": c, "state": s, "M": M} for r, c in lattices for s in states for M in shots]
+    fixed = {"bond_dim": bond_dim, "starts": list(starts), "noise": noise}
+    records = runner.map(peps_copy_trial, grid, trials, seed=rng, fixed=fixed, name=PEPS_TRIAL)
+    return [{**grid[i // trials], "trial": i % trials, **rec} for i, rec in enumerate(records)]
+
+
+def peps_copy_trial(
+    rows: int, cols: int, state: str, M: int, rng: RngLike, *, bond_dim: int = 2, starts=("truth",),
+    noise: float = 0.05,
+) -> dict:  # fmt: skip
+    """One trial of :func:`peps_copy_trials`."""
+    t0 = time.perf_counter()
+    gen = as_generator(rng)
+    truth = qpeps.test_state(state, rows, cols, bond_dim, gen)
+    n = rows * cols
+    N = 2**n
+    p_eff = qpeps.effective_dimension(truth)
+    outcomes = HaarUniform(n).sample(truth.to_dense().reshape(-1), M, gen)
+    out = {"n": n, "N": N, "p_eff": p_eff, "predicted": 2 * p_eff * (N + 1) / ((N + 2) * M),
+           "raw_error2": (N * N + N - 2) / M}  # fmt: skip
+    for start in starts:
+        init = qpeps.pad(truth, bond_dim, noise, gen) if start == "truth" else start
+        fit = qpeps.estimate_peps(outcomes, (rows, cols), bond_dim, start=init, rng=gen)
+        res = fit.result
+        out.update({
+            f"error2_{start}": qpeps.frobenius_error(res.point, truth) ** 2, f"loss_{start}": res.value,
+            f"iterations_{start}": res.iterations, f"converged_{start}": res.converged,
+            f"stop_{start}": res.stop_reason,
+        })  # fmt: skip
+    out["seconds"] = time.perf_counter() - t0
+    return out
+
+
+def no_compression_trial(M: int, rng: RngLike, *, bond_dim: int = 2, noise: float = 0.05) -> dict:
+    """Claim C19's trial: a random 2 x 2 PEPS of bond ``bond_dim``, M Haar-uniform copies, the
+    PEPS least-squares estimate (from the truth plus noise) and the unconstrained pure-state
+    least squares (the shadow's top eigenvector, spec 3.2) on the same data: their squared
+    Frobenius errors and p_eff."""
+    gen = as_generator(rng)
+    truth = qpeps.random_peps(2, 2, 2, bond_dim, gen)
+    psi = truth.to_dense().reshape(-1)
+    outcomes = HaarUniform(4).sample(psi, M, gen)
+    fit = qpeps.estimate_peps(
+        outcomes, (2, 2), bond_dim, start=qpeps.pad(truth, bond_dim, noise, gen), rng=gen
+    )
+    rho = torch.outer(psi, psi.conj())
+    pure = project_pure(classical_shadow(outcomes))
+    return {
+        "error2_peps": qpeps.frobenius_error(fit.result.point, truth) ** 2,
+        "error2_pure": float(torch.sum((pure - rho).abs() ** 2)),
+        "p_eff": qpeps.effective_dimension(truth), "converged": fit.result.converged,
+    }  # fmt: skip
+
+
+__all__ = [
+    "mpo_copy_trials", "mpo_copy_trial", "peps_copy_trials", "peps_copy_trial", "no_compression_trial",
+    "FAMILIES",
+]  # fmt: skip
