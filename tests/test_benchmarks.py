@@ -174,3 +174,14 @@ def test_b14_sweeps_runs_and_reports_every_workload(tmp_path):
     assert [r["workload"] for r in rows] == ["empty", "busy", "e6 batched", "e6 unbatched"]
     assert [r["trials"] for r in rows] == [20, 2, 8, 8] and all(r["speedup"] == 1.0 for r in rows)
     assert rows[1]["trial_seconds"] >= 0.1  # the busy trials' own time is read back from the store
+
+
+def test_b3_peps_contraction_runs_against_quimb(tmp_path):
+    pytest.importorskip("quimb", reason="B3 compares against quimb (the bench extra)")
+    b3 = load("b3_peps_contraction")
+    assert b3.main(["--quick", "--out", str(tmp_path), "--sizes", "3", "--repeats", "1"]) == 0
+    rows = json.loads((tmp_path / "b3_peps_contraction" / "results.json").read_text())["rows"]
+    tools = {r["tool"] for r in rows}
+    assert {"ours exact", "quimb exact (cotengra)", "ours boundary", "quimb boundary"} <= tools
+    exact = [r for r in rows if r["tool"] == "quimb exact (cotengra)"]
+    assert exact[0]["error"] < 1e-12  # quimb and we contract the same network

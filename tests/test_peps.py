@@ -2,6 +2,7 @@
 
 import pickle
 
+import numpy as np
 import pytest
 import torch
 
@@ -314,3 +315,16 @@ def test_outcomes_for_the_wrong_lattice_are_refused():
         qp.estimate_peps(out, (2, 3), 2)
     with pytest.raises(ValueError, match="other: expected a PEPS on the"):
         psi.inner(PEPS.on(1, 4).random((2,) * 4, 2, 30))
+
+
+def test_quimb_converters_round_trip_and_agree_with_quimb():
+    qtn = pytest.importorskip("quimb.tensor")
+    from tensorrec.formats.interop import from_quimb, to_quimb
+
+    for lattice in ((3, 4), (4, 2), (1, 3)):
+        x = PEPS.on(*lattice).random((2,) * (lattice[0] * lattice[1]), 3, 31)
+        q = to_quimb(x)
+        assert np.allclose(q.to_dense().reshape(-1), x.to_dense().reshape(-1).numpy(), atol=1e-14)
+        assert torch.equal(from_quimb(q).to_dense(), x.to_dense())
+    q = qtn.PEPS.rand(3, 3, 2, seed=3)
+    assert from_quimb(q).norm() ** 2 == pytest.approx(float(q.H @ q), rel=1e-12)

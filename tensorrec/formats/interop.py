@@ -1,4 +1,4 @@
-"""Conversion to and from tensorly's TuckerTensor and TTTensor (numpy backend)."""
+"""Conversion to and from tensorly's TuckerTensor and TTTensor (numpy backend) and quimb's PEPS."""
 
 from __future__ import annotations
 
@@ -46,3 +46,65 @@ def from_tensorly(x) -> TuckerTensor | TTTensor:
     if isinstance(x, tl.tt_tensor.TTTensor):
         return TTTensor.from_cores([torch.as_tensor(np.asarray(c)) for c in x])
     raise TypeError(f"x: expected a tensorly TuckerTensor or TTTensor, got {describe(x)}")
+
+
+def to_quimb(x):
+    """A ``quimb.tensor.PEPS`` (numpy copies) of a :class:`~tensorrec.formats.PEPS`: the
+    size-1 boundary legs dropped, site (i, j) at quimb's site (x, y) = (i, j). quimb's 'u'
+    leg points to larger x, so our (left, up, right, down) are quimb's ('l', 'd', 'r', 'u')
+    (found by matching the contracted states; tested)."""
+    import quimb.tensor as qtn
+
+    from tensorrec.formats.peps import PEPS
+
+    if not isinstance(x, PEPS):
+        raise TypeError(f"x: expected a tensorrec PEPS, got {describe(x)}")
+    n_rows, n_cols = x.lattice
+    arrays = []
+    for i in range(n_rows):
+        row = []
+        for j in range(n_cols):
+            t = _numpy(x.sites[i * n_cols + j])  # (p, l, u, r, d)
+            # quimb's 'u' points to larger x (our down), 'd' to smaller x (our up)
+            present = [(j > 0, 1, "l"), (i > 0, 2, "d"), (j < n_cols - 1, 3, "r"), (i < n_rows - 1, 4, "u")]
+            keep = [axis for ok, axis, _ in present if ok]
+            t = t.reshape([t.shape[0]] + [t.shape[a] for a in keep])  # boundary legs have size 1
+            row.append((t, "p" + "".join(name for ok, _, name in present if ok)))
+        arrays.append(row)
+    # quimb takes one leg order for all sites: permute each to (u, r, d, l, p) minus missing legs
+    ordered = []
+    for row in arrays:
+        out = []
+        for t, names in row:
+            perm = [names.index(c) for c in "urdlp" if c in names]
+            out.append(np.transpose(t, perm))
+        ordered.append(out)
+    return qtn.PEPS(ordered, shape="urdlp")
+
+
+def from_quimb(tn, dtype=None):
+    """The :class:`~tensorrec.formats.PEPS` of a ``quimb.tensor.PEPS`` (size-1 boundary legs
+    added back; row i = quimb's x = i)."""
+    import quimb.tensor as qtn
+
+    from tensorrec.formats.peps import PEPS
+
+    n_rows, n_cols = tn.Lx, tn.Ly
+    sites = []
+    for i in range(n_rows):
+        for j in range(n_cols):
+            t = tn[i, j]
+            inds = [tn.site_ind(i, j)]
+            shape = []
+            for a, b in ((i, j - 1), (i - 1, j), (i, j + 1), (i + 1, j)):
+                if 0 <= a < n_rows and 0 <= b < n_cols:
+                    (bond,) = qtn.tensor_core.bonds(t, tn[a, b])
+                    inds.append(bond)
+                    shape.append(t.ind_size(bond))
+                else:
+                    shape.append(1)
+            data = np.transpose(t.data, [t.inds.index(k) for k in inds]).reshape(t.ind_size(inds[0]), *shape)
+            sites.append(torch.from_numpy(np.ascontiguousarray(data)))
+    if dtype is not None:
+        sites = [s.to(dtype) for s in sites]
+    return PEPS(sites, lattice=(n_rows, n_cols))

@@ -1,0 +1,177 @@
+"""B3 (benchmarks spec): contracting PEPS norms, ours against quimb on the same networks.
+
+For L x L lattices and bond D: ``quimb.tensor.PEPS.rand(L, L, D, seed)`` (real float64, d = 2),
+converted to our PEPS (:func:`tensorrec.formats.interop.from_quimb`, the same numbers); the
+quantity is the double-layer norm <psi|psi>. Rows:
+
+- ours, exact: one einsum over the 2 L^2 site tensors of the fused double layer along the
+  planner's path (cotengra's hyper-optimizer above 12 operands), the path search timed apart
+  (paid once per network structure: the tomography inner loop reuses it);
+- quimb, exact: ``make_norm().contract(all, optimize=tree)`` with a cotengra
+  ``HyperOptimizer`` tree (same settings as ours), search timed apart;
+- ours, boundary MPS at bond cap chi (``norm(chi=chi)``) against quimb's
+  ``contract_boundary(max_bond=chi)`` on the norm network (its default sequence), and with
+  ``layer_tags=("KET", "BRA")`` (bra and ket absorbed one at a time), at equal chi.
+
+Reported per row: the median wall time over ``repeats`` warm runs, the relative error
+against the exact value (the best exact value available: ours; where the exact contraction
+would exceed memory, the boundary value at the largest chi), the path search time and the
+achieved GFLOP/s of the exact execution against the operation count of the chosen tree.
+Threads pinned to 1 (recorded in the manifest).
+
+Command: ``python benchmarks/b3_peps_contraction.py [--quick]``. Runtime: quick about 1 min;
+full (L in {4, 6, 8}, D in {2, 3, 4}) see benchmarks/README.md. Output:
+``results/b3_peps_contraction/{results.json,table.md}``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import statistics
+import time
+import warnings
+
+import torch
+
+from tensorrec.formats import contraction
+from tensorrec.formats.grid import contract_exact, exact_plan
+from tensorrec.formats.interop import from_quimb
+from tensorrec.runner import script_main, write_table
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    sizes: tuple[int, ...] = (4, 6, 8)
+    bonds: tuple[int, ...] = (2, 3, 4)
+    chis: tuple[int, ...] = (8, 16, 32)
+    repeats: int = 3
+    max_bytes: int = 2 * 2**30
+    exact_quimb_width: float = 24.0
+
+
+QUICK = {"sizes": (3, 4), "bonds": (2,), "chis": (4,), "repeats": 2}
+
+
+def _median_time(fn, repeats: int):
+    fn()  # warm-up (numba/JIT compilation, allocator)
+    times, value = [], None
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        value = fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times), value
+
+
+def _double_layer(psi):
+    return [
+        torch.einsum("sluro,sLURO->lLuUrRoO", t.conj(), t).reshape(*(a * a for a in t.shape[1:]))
+        for t in psi.sites
+    ]
+
+
+def _hyper():
+    import cotengra as ctg
+
+    return ctg.HyperOptimizer(
+        methods=["greedy", "labels"],
+        max_repeats=32,
+        minimize="flops",
+        optlib="random",
+        parallel=False,
+        progbar=False,
+    )
+
+
+def _lattice_rows(q, L: int, D: int, cfg: Config) -> list[dict]:
+    """Every row of one (L, D) network."""
+    psi = from_quimb(q)
+    layer = _double_layer(psi)
+    norm_tn = q.make_norm()
+    base = {"L": L, "D": D}
+    rows, exact = [], None
+    plan = exact_plan(layer, L, L)
+    width = math.log2(max(plan.largest, 1))
+    row = {**base, "tool": "ours exact", "chi": None, "search_seconds": plan.search_seconds, "width": width}
+    if plan.largest * 8 <= cfg.max_bytes:
+        t, exact = _median_time(lambda: float(contract_exact(layer, L, L)), cfg.repeats)
+        rows.append({**row, "seconds": t, "value": exact, "gflops": contraction.flop_rate(plan, t, False)})
+    else:
+        rows.append({**row, "seconds": None, "value": None, "gflops": None,
+                     "note": f"largest intermediate 2^{width:.1f} entries: above max_bytes"})  # fmt: skip
+    t0 = time.perf_counter()
+    tree = norm_tn.contraction_tree(optimize=_hyper())
+    search = time.perf_counter() - t0
+    if tree.contraction_width() <= cfg.exact_quimb_width and exact is not None:
+        t, value = _median_time(lambda: float(norm_tn.contract(all, optimize=tree)), cfg.repeats)
+        rows.append({**base, "tool": "quimb exact (cotengra)", "chi": None, "seconds": t, "value": value,
+                     "search_seconds": search, "gflops": tree.contraction_cost() / t / 1e9,
+                     "width": tree.contraction_width()})  # fmt: skip
+    for chi in (c for c in cfg.chis if c >= D * D):
+        runs = {
+            "ours boundary": lambda c=chi: psi.norm(chi=c) ** 2,
+            "quimb boundary": lambda c=chi: float(norm_tn.contract_boundary(max_bond=c)),
+            "quimb boundary (layers)": lambda c=chi: float(
+                norm_tn.contract_boundary(max_bond=c, layer_tags=("KET", "BRA"))
+            ),
+        }
+        for tool, fn in runs.items():
+            t, value = _median_time(fn, cfg.repeats)
+            rows.append({**base, "tool": tool, "chi": chi, "seconds": t, "value": value})
+    reference, label = exact, "exact"
+    if reference is None:  # the largest-chi boundary value of ours
+        boundary = [r for r in rows if r["tool"] == "ours boundary"]
+        reference = boundary[-1]["value"] if boundary else None
+        label = f"ours boundary chi = {boundary[-1]['chi']}" if boundary else None
+    for r in rows:
+        if r.get("value") is not None and reference:
+            r["error"], r["reference"] = abs(r["value"] - reference) / abs(reference), label
+    return rows
+
+
+def compute(cfg: Config, rng) -> dict:
+    import quimb.tensor as qtn
+
+    # quimb's own calls build cotengra's default optimizer, which warns that the optional
+    # kahypar is missing; ours and the exact rows name their methods explicitly
+    warnings.filterwarnings("ignore", message="Couldn't import `kahypar`")
+    rows = []
+    for L in cfg.sizes:
+        for D in cfg.bonds:
+            rows += _lattice_rows(qtn.PEPS.rand(L, L, D, seed=int(rng.integers(2**31))), L, D, cfg)
+    return {"rows": rows, "threads": torch.get_num_threads()}
+
+
+def table(results: dict) -> str:
+    lines = [
+        "| L | D | tool | chi | time (s) | rel. error | path search (s) | GFLOP/s |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+
+    def fmt(v, spec):
+        return "-" if v is None else format(v, spec)
+
+    for r in results["rows"]:
+        cells = [
+            r["L"],
+            r["D"],
+            r["tool"],
+            fmt(r["chi"], "d"),
+            fmt(r["seconds"], ".3g"),
+            fmt(r.get("error"), ".1e"),
+        ]
+        cells += [fmt(r.get("search_seconds"), ".3g"), fmt(r.get("gflops"), ".2f")]
+        lines.append("| " + " | ".join(map(str, cells)) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def plot(results: dict, out_dir):
+    return write_table(table(results), out_dir)
+
+
+def main(argv=None) -> int:
+    return script_main("b3_peps_contraction", Config, compute, plot, quick=QUICK, doc=__doc__, argv=argv)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
