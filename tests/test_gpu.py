@@ -152,3 +152,42 @@ def test_a_sweep_places_its_batched_trials_on_cuda_and_matches_the_cpu(tmp_path)
         from tensorrec.studies.bdpr import noise_trials
 
         noise_trials(3, 3, [60], [1e-2], 1, 0, Runner(backend="serial", device="cuda"))
+
+
+def test_peps_contractions_on_cuda_equal_the_cpu_ones():
+    from tensorrec.formats import PEPO, PEPS
+
+    psi = PEPS.on(3, 3).random((2,) * 9, 2, 0)
+    rho = PEPO.on(2, 3).random((4,) * 6, 2, 1)
+    gpu, rho_gpu = psi.to("cuda"), rho.to("cuda")
+    phi = torch.randn(7, 9, 2, dtype=torch.complex128, generator=torch.Generator().manual_seed(2))
+    assert gpu.to_dense().device.type == "cuda"
+    assert torch.allclose(gpu.to_dense().cpu(), psi.to_dense(), atol=1e-14)
+    assert torch.allclose(gpu.amplitudes(phi.cuda()).cpu(), psi.amplitudes(phi), atol=1e-14)
+    assert gpu.norm() == pytest.approx(psi.norm(), rel=1e-13)
+    assert gpu.norm(chi=4) == pytest.approx(psi.norm(chi=4), rel=1e-10)
+    assert complex(rho_gpu.trace()) == pytest.approx(complex(rho.trace()), abs=1e-14)
+    assert torch.allclose(
+        rho_gpu.difference(rho_gpu).to_dense().cpu(), torch.zeros(rho.shape, dtype=rho.dtype)
+    )
+    phi6 = phi[:, :6].cuda()
+    assert torch.allclose(rho_gpu.expectations(phi6).cpu(), rho.expectations(phi[:, :6]), atol=1e-14)
+
+
+def test_the_peps_estimator_runs_on_cuda_like_on_the_cpu():
+    import dataclasses
+
+    from tensorrec.quantum import HaarUniform
+    from tensorrec.quantum import peps as qp
+
+    truth = qp.random_peps(2, 3, 2, 2, 3)
+    out = HaarUniform(6).sample(truth.to_dense().reshape(-1), 4000, 4)
+    out_gpu = dataclasses.replace(out, vectors=out.vectors.cuda(), freqs=out.freqs.cuda())
+    start = qp.pad(truth, 2, 0.05, 5)
+    cpu = qp.estimate_peps(out, (2, 3), 2, start=start).result
+    gpu = qp.estimate_peps(out_gpu, (2, 3), 2, start=start.to("cuda")).result
+    assert gpu.point.sites[0].device.type == "cuda" and gpu.converged
+    assert gpu.iterations == cpu.iterations
+    assert torch.allclose(gpu.point.to_dense().cpu(), cpu.point.to_dense(), atol=1e-10)
+    als = qp.als(out_gpu, start.to("cuda"), stop={"max_iter": 3})
+    assert als.point.sites[0].device.type == "cuda"

@@ -153,6 +153,10 @@ class LatticeFormat:
     def device(self) -> torch.device:
         return self.sites[0].device
 
+    def to(self, device=None, dtype=None):
+        """The same tensor with its sites moved to ``device`` and/or cast to ``dtype``."""
+        return type(self)([t.to(device=device, dtype=dtype) for t in self.sites], validate=False)
+
     # --- the Format protocol -------------------------------------------------------------
 
     def to_point(self) -> tuple[torch.Tensor, ...]:
@@ -236,7 +240,8 @@ class LatticeFormat:
         return tuple(grads)
 
     def distance(self, other, *, chi: int | None = None) -> float:
-        """||self - other|| from the norms and the inner product (no dense tensor)."""
+        """||self - other|| from the norms and the inner product (no dense tensor); the
+        cancellation puts a floor of about 1e-8 relative on it (sqrt of round-off)."""
         sq = self.norm(chi=chi) ** 2 + other.norm(chi=chi) ** 2 - 2 * complex(self.inner(other, chi=chi)).real
         return math.sqrt(max(sq, 0.0))
 

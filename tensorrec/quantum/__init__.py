@@ -2,7 +2,7 @@
 samplers, classical shadows and their projections, and state metrics; the estimators are
 compositions of a POVM operator (:mod:`tensorrec.operators.povm`), a format and the core."""
 
-from tensorrec.quantum import mpo
+from tensorrec.quantum import mpo, peps
 from tensorrec.quantum.estimators import estimate
 from tensorrec.quantum.metrics import fidelity, frobenius_error, trace_distance
 from tensorrec.quantum.outcomes import Outcomes
@@ -34,6 +34,7 @@ from tensorrec.quantum.states import (
 
 __all__ = [
     "mpo",
+    "peps",
     "estimate",
     "POVM",
     "LocalSIC",

@@ -361,7 +361,9 @@ def als(outcomes: Outcomes, start: PEPS, *, stop=None, tikhonov: float = 1e-10, 
             c = phi.conj() @ b.T  # (M, P)
             h = c.mH @ (weights[:, None] * c)
             g = b.conj() @ b.T
-            g = g + tikhonov * torch.diagonal(g).real.mean() * torch.eye(g.shape[0], dtype=g.dtype)
+            g = g + tikhonov * torch.diagonal(g).real.mean() * torch.eye(
+                g.shape[0], dtype=g.dtype, device=g.device
+            )
             low = torch.linalg.cholesky(g)
             m = torch.linalg.solve_triangular(
                 low, torch.linalg.solve_triangular(low, h, upper=False).mH, upper=False
