@@ -31,8 +31,8 @@ from tensorrec.studies.tomography import peps_copy_trials
 
 @dataclasses.dataclass(frozen=True)
 class Config:
-    lattices: tuple = ((2, 2), (2, 3), (3, 3))
-    large: tuple = ((3, 4),)
+    lattices: tuple[str, ...] = ("2x2", "2x3", "3x3")
+    large: tuple[str, ...] = ("3x4",)
     states: tuple[str, ...] = ("random", "cluster")
     shots: tuple[int, ...] = (1000, 3000, 10000, 30000, 100000)
     large_shots: tuple[int, ...] = (1000, 3000, 10000, 30000)
@@ -40,7 +40,7 @@ class Config:
 
 
 QUICK = {
-    "lattices": ((2, 2), (2, 3)),
+    "lattices": ("2x2", "2x3"),
     "large": (),
     "states": ("random",),
     "shots": (1000, 10000),

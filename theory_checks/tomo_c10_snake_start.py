@@ -29,7 +29,7 @@ from tensorrec.studies.tomography import peps_copy_trials
 
 @dataclasses.dataclass(frozen=True)
 class Config:
-    lattices: tuple = ((2, 3), (3, 3))
+    lattices: tuple[str, ...] = ("2x3", "3x3")
     shots: int = 10000
     trials: int = 20
     rate: float = 0.8
@@ -37,7 +37,7 @@ class Config:
     rel_gap: float = 1e-3
 
 
-QUICK = {"lattices": ((2, 2), (2, 3)), "trials": 8}
+QUICK = {"lattices": ("2x2", "2x3"), "trials": 8}
 
 
 def compute(cfg: Config, rng, runner) -> dict:

@@ -35,7 +35,7 @@ from tensorrec.studies.tomography import peps_copy_trials
 
 @dataclasses.dataclass(frozen=True)
 class Config:
-    lattices: tuple = ((2, 2), (2, 3), (3, 3), (3, 4))
+    lattices: tuple[str, ...] = ("2x2", "2x3", "3x3", "3x4")
     shots: tuple[int, ...] = (10000, 30000)
     trials: int = 20
     min_shots: int = 10000
@@ -43,7 +43,7 @@ class Config:
     raw_factor: float = 0.1
 
 
-QUICK = {"lattices": ((2, 2), (2, 3)), "shots": (10000,), "trials": 8, "band": (0.6, 1.4)}
+QUICK = {"lattices": ("2x2", "2x3"), "shots": (10000,), "trials": 8, "band": (0.6, 1.4)}
 STUDY = "tomo_peps_copies"
 
 

@@ -3,6 +3,7 @@ C15, C19)."""
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Sequence
 
@@ -69,8 +70,16 @@ def mpo_copy_trial(
 PEPS_TRIAL = "tensorrec.studies.tomography.peps_copy_trial"
 
 
+def lattice(text: str) -> tuple[int, int]:
+    """``"3x4"`` -> (3, 4): the L1 x L2 lattice of a config or command-line flag."""
+    match = re.fullmatch(r"\s*(\d+)\s*x\s*(\d+)\s*", str(text))
+    if not match or min(map(int, match.groups())) < 1:
+        raise ValueError(f"lattice: expected 'L1xL2' with positive integers (e.g. '3x4'), got {text!r}")
+    return int(match[1]), int(match[2])
+
+
 def peps_copy_trials(
-    lattices: Sequence[tuple[int, int]],
+    lattices: Sequence[str],
     states: Sequence[str],
     shots: Sequence[int],
     trials: int,
@@ -83,7 +92,7 @@ def peps_copy_trials(
 ) -> list[dict]:
     """PEPS estimation (:func:`~tensorrec.quantum.peps.estimate_peps`, design least squares)
     of a test state (``"random"``: a new random PEPS per trial; ``"cluster"``) on every
-    lattice from M copies of the Haar-uniform POVM, from each start in ``starts``
+    lattice (``"L1xL2"``) from M copies of the Haar-uniform POVM, from each start in ``starts``
     (``"truth"``: the truth plus relative noise ``noise``, for statistical-error experiments;
     ``"snake"``: the shadow's top eigenvector TT-SVD'd along the snake), on the same data.
 
@@ -94,7 +103,8 @@ def peps_copy_trials(
     ``stop_<start>`` (the stop reason);
     ``seconds``."""
     runner = as_runner(runner)
-    grid = [{"rows": r, "cols": c, "state": s, "M": M} for r, c in lattices for s in states for M in shots]
+    shapes = [lattice(x) for x in lattices]
+    grid = [{"rows": r, "cols": c, "state": s, "M": M} for r, c in shapes for s in states for M in shots]
     fixed = {"bond_dim": bond_dim, "starts": list(starts), "noise": noise}
     records = runner.map(peps_copy_trial, grid, trials, seed=rng, fixed=fixed, name=PEPS_TRIAL)
     return [{**grid[i // trials], "trial": i % trials, **rec} for i, rec in enumerate(records)]
