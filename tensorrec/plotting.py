@@ -292,6 +292,24 @@ def plot_peps_copies(
     return save_figure(fig, out_dir, stem)
 
 
+def plot_haar_settings(rows: Sequence[dict], out_dir, stem: str, title: str) -> list[Path]:
+    """Mean M Q err^2 / (2 p_eff (N + 1)/(N + 2)) against the number of bases Q at a fixed
+    budget Q M, one line per lattice (1 = the Haar-uniform POVM's law)."""
+    fig, (ax,) = new_figure(1, width=5.5)
+    for a, b in sorted({(r["rows"], r["cols"]) for r in rows}):
+        sub = [r for r in rows if (r["rows"], r["cols"]) == (a, b)]
+        qs = sorted({r["Q"] for r in sub})
+        mean = [np.mean([r["error2"] / r["predicted"] for r in sub if r["Q"] == q]) for q in qs]
+        ax.loglog(qs, mean, "o-", label=f"{a} x {b} (N = {2 ** (a * b)})")
+    ax.axhline(1.0, color="k", lw=0.8)
+    ax.set_xlabel("bases Q (Q M fixed)")
+    ax.set_ylabel("M Q E err^2 / (2 p_eff (N+1)/(N+2))")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.suptitle(title)
+    return save_figure(fig, out_dir, stem)
+
+
 def plot_frontier(rows: Sequence[dict], x: str, y: str, method: str, panel: str, out_dir, stem: str,
                   title: str) -> list[Path]:  # fmt: skip
     """One panel per value of ``row[panel]``; in each, one line per ``method`` of the mean

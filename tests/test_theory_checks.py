@@ -329,3 +329,19 @@ def test_peps_claim_checks_fail_off_law_far_off_or_unreached_results():
     assert c19({**ok, "ratio": 0.6, "se": 0.05})  # strong compression
     assert c19({**ok, "ratio": 1.04})  # no compression at all: 6 se from p_eff / 30
     assert c19({**ok, "p_eff": [28, 30]}) and c19({**ok, "converged": 9})
+
+
+def test_c11_fails_off_law_single_shots_a_sloped_flat_region_or_no_blowup():
+    check = load("tomo_c11_haar_settings").check
+
+    def cells(r1=1.0, r2=0.95, r64=4.5, converged=8):
+        return [{"lattice": "2x2", "M": M, "Q": 1000 // M, "N": 16, "ratio": r, "converged": converged, "trials": 8}
+                for M, r in ((1, r1), (2, r2), (64, r64))]  # fmt: skip
+
+    ok = {"cells": cells(), "band": [0.6, 1.4], "flat": 1.6, "blowup": 3.0}
+    assert check(ok) == []
+    assert check({**ok, "cells": cells(r1=1.8, r2=1.8, r64=8.0)})  # M = 1 off the Haar POVM's law
+    assert check({**ok, "cells": cells(r2=1.9)})  # not flat at M = 2 <= N / 4
+    assert check({**ok, "cells": cells(r64=1.2)})  # no blow-up at M = 64 >= 4 N
+    assert check({**ok, "cells": cells(converged=7)})
+    assert check({**ok, "cells": cells()[1:]})  # no M = 1 cell

@@ -10,7 +10,15 @@ from collections.abc import Sequence
 import torch
 
 from tensorrec._random import RngLike, as_generator
-from tensorrec.quantum import HaarUniform, Stabilizer, classical_shadow, estimate, mpo, project_pure
+from tensorrec.quantum import (
+    HaarBases,
+    HaarUniform,
+    Stabilizer,
+    classical_shadow,
+    estimate,
+    mpo,
+    project_pure,
+)
 from tensorrec.quantum import peps as qpeps
 from tensorrec.sweep import as_runner
 
@@ -137,6 +145,42 @@ def peps_copy_trial(
     return out
 
 
+def haar_settings_trials(lattices: Sequence[str], total: int, shots: Sequence[int], trials: int, rng: RngLike,
+                         runner=None, *, bond_dim: int = 2, noise: float = 0.05) -> list[dict]:  # fmt: skip
+    """Claim C11's sweep: PEPS least squares from Q = ``total`` // M Haar-random bases measured
+    M times each (a fixed budget of copies), for every lattice and M; the truth-plus-noise
+    start (statistical error only). Rows: ``rows, cols, M, Q, trial, n, N, p_eff``,
+    ``predicted`` (the design law 2 p_eff (N + 1) / ((N + 2) Q M)), ``error2``, ``converged``,
+    ``seconds``."""
+    runner = as_runner(runner)
+    shapes = [lattice(x) for x in lattices]
+    grid = [{"rows": r, "cols": c, "M": M, "Q": total // M} for r, c in shapes for M in shots]
+    fixed = {"bond_dim": bond_dim, "noise": noise}
+    name = "tensorrec.studies.tomography.haar_settings_trial"
+    records = runner.map(haar_settings_trial, grid, trials, seed=rng, fixed=fixed, name=name)
+    return [{**grid[i // trials], "trial": i % trials, **rec} for i, rec in enumerate(records)]
+
+
+def haar_settings_trial(rows: int, cols: int, M: int, Q: int, rng: RngLike, *, bond_dim: int = 2,
+                        noise: float = 0.05) -> dict:  # fmt: skip
+    """One trial of :func:`haar_settings_trials`."""
+    t0 = time.perf_counter()
+    gen = as_generator(rng)
+    truth = qpeps.random_peps(rows, cols, 2, bond_dim, gen)
+    n = rows * cols
+    N = 2**n
+    p_eff = qpeps.effective_dimension(truth)
+    outcomes = HaarBases(n, n_settings=Q).sample(truth.to_dense().reshape(-1), M, gen)
+    fit = qpeps.estimate_peps(
+        outcomes, (rows, cols), bond_dim, start=qpeps.pad(truth, bond_dim, noise, gen), rng=gen
+    )
+    return {
+        "n": n, "N": N, "p_eff": p_eff, "predicted": 2 * p_eff * (N + 1) / ((N + 2) * Q * M),
+        "error2": qpeps.frobenius_error(fit.result.point, truth) ** 2, "converged": fit.result.converged,
+        "seconds": time.perf_counter() - t0,
+    }  # fmt: skip
+
+
 def no_compression_trial(M: int, rng: RngLike, *, bond_dim: int = 2, noise: float = 0.05) -> dict:
     """Claim C19's trial: a random 2 x 2 PEPS of bond ``bond_dim``, M Haar-uniform copies, the
     PEPS least-squares estimate (from the truth plus noise) and the unconstrained pure-state
@@ -159,6 +203,6 @@ def no_compression_trial(M: int, rng: RngLike, *, bond_dim: int = 2, noise: floa
 
 
 __all__ = [
-    "mpo_copy_trials", "mpo_copy_trial", "peps_copy_trials", "peps_copy_trial", "no_compression_trial",
-    "FAMILIES",
+    "mpo_copy_trials", "mpo_copy_trial", "peps_copy_trials", "peps_copy_trial", "haar_settings_trials",
+    "haar_settings_trial", "no_compression_trial", "lattice", "FAMILIES",
 ]  # fmt: skip

@@ -1,0 +1,101 @@
+"""Tomography claim C11 (paper A's Haar scheme, reduced): at a fixed budget of copies Q M, the
+error is flat in the number of bases Q above a threshold Q* and grows below it; with one shot
+per basis (M = 1) it follows the Haar-uniform POVM's law (spec 2.5, 10).
+
+Trials of :func:`tensorrec.studies.tomography.haar_settings_trials` (shared with the
+experiment ``tomo_haar_settings``). With r(M) the mean over trials of
+M Q err^2 / (2 p_eff (N + 1) / (N + 2)) (1 = the design law at Q M copies):
+
+1. M = 1 follows the design law: r(1) in ``band`` (quick [0.6, 1.4], full [0.7, 1.3]; the
+   sd of a mean of T chi-square-like ratios with p_eff >= 28 is <= 0.27 / sqrt(T));
+2. flat: r(M) / r(1) in [1 / ``flat``, ``flat``] = [0.6, 1.6] for every M <= N / 4;
+3. the blow-up: r(M) / r(1) >= ``blowup`` = 3 for every M >= 4 N (measured on 2 x 3,
+   N = 64: r = 1.18, 1.10, 2.95, 28.7 at M = 1, 10, 100, 1000; 6 trials each), so the
+   threshold is Q* ~ 2 Q M / N: set by shots per basis against N, not growing with n at a
+   fixed budget (spec C11 expected Q* to grow <= linearly in n; it does not grow);
+4. every estimate converged.
+
+Command: ``tensorrec experiments run tomo_c11_haar_settings [--quick]``. Runtime: about 10 s
+quick, 10 min full.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from tensorrec.runner import script_main
+from tensorrec.studies.tomography import haar_settings_trials
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    lattices: tuple[str, ...] = ("2x2", "2x3")
+    total: int = 10000
+    shots: tuple[int, ...] = (1, 10, 100, 1000)
+    trials: int = 20
+    band: tuple[float, float] = (0.7, 1.3)
+    flat: float = 1.6
+    blowup: float = 3.0
+
+
+QUICK = {"lattices": ("2x2",), "total": 1000, "shots": (1, 2, 64), "trials": 8}
+QUICK["band"] = (0.6, 1.4)
+STUDY = "tomo_haar_settings"
+
+
+def compute(cfg: Config, rng, runner) -> dict:
+    rows = haar_settings_trials(cfg.lattices, cfg.total, cfg.shots, cfg.trials, rng, runner)
+    cells = {}
+    for r in rows:
+        cells.setdefault((f"{r['rows']}x{r['cols']}", r["M"]), []).append(r)
+    summary = [
+        {"lattice": lat, "M": M, "Q": rs[0]["Q"], "N": rs[0]["N"],
+         "ratio": float(np.mean([r["error2"] / r["predicted"] for r in rs])),
+         "converged": sum(r["converged"] for r in rs), "trials": len(rs)}
+        for (lat, M), rs in sorted(cells.items())
+    ]  # fmt: skip
+    return {"cells": summary, "band": list(cfg.band), "flat": cfg.flat, "blowup": cfg.blowup}
+
+
+def check(results: dict) -> list[str]:
+    out = []
+    lo, hi = results["band"]
+    for lat in sorted({c["lattice"] for c in results["cells"]}):
+        cells = {c["M"]: c for c in results["cells"] if c["lattice"] == lat}
+        if 1 not in cells:
+            out.append(f"{lat}: no M = 1 cell (one shot per basis): nothing to compare with")
+            continue
+        base, N = cells[1]["ratio"], cells[1]["N"]
+        if not lo <= base <= hi:
+            out.append(
+                f"{lat}, M = 1: normalised error {base:.3f} outside [{lo}, {hi}] (the Haar POVM's law)"
+            )
+        for M, c in sorted(cells.items()):
+            rel = c["ratio"] / base
+            if M <= N / 4 and not 1 / results["flat"] <= rel <= results["flat"]:
+                out.append(f"{lat}, M = {M} <= N / 4: error {rel:.2f} x that at M = 1, not flat")
+            if M >= 4 * N and not rel >= results["blowup"]:
+                out.append(f"{lat}, M = {M} >= 4 N: error only {rel:.2f} x that at M = 1 (no blow-up)")
+            if c["converged"] < c["trials"]:
+                missed = c["trials"] - c["converged"]
+                out.append(f"{lat}, M = {M}: {missed} of {c['trials']} estimates did not converge")
+    return out
+
+
+def main(argv=None) -> int:
+    return script_main(
+        "tomo_c11_haar_settings",
+        Config,
+        compute,
+        check=check,
+        quick=QUICK,
+        doc=__doc__,
+        argv=argv,
+        study=STUDY,
+    )
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
