@@ -335,8 +335,8 @@ def test_c11_fails_off_law_single_shots_a_sloped_flat_region_or_no_blowup():
     check = load("tomo_c11_haar_settings").check
 
     def cells(r1=1.0, r2=0.95, r64=4.5, converged=8):
-        return [{"lattice": "2x2", "M": M, "Q": 1000 // M, "N": 16, "ratio": r, "converged": converged, "trials": 8}
-                for M, r in ((1, r1), (2, r2), (64, r64))]  # fmt: skip
+        base = {"lattice": "2x2", "N": 16, "converged": converged, "trials": 8}
+        return [{**base, "M": M, "Q": 1000 // M, "ratio": r} for M, r in ((1, r1), (2, r2), (64, r64))]
 
     ok = {"cells": cells(), "band": [0.6, 1.4], "flat": 1.6, "blowup": 3.0}
     assert check(ok) == []
