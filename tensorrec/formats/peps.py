@@ -281,7 +281,7 @@ class LatticeFormat:
 
 
 class PEPS(LatticeFormat):
-    """A PEPS |psi> = sum_s Contract(prod_v A_v[s_v]) |s>: site tensors (d, left, up, right,
+    """A PEPS ``|psi> = sum_s Contract(prod_v A_v[s_v]) |s>``: site tensors (d, left, up, right,
     down) on the lattice of the class (``PEPS.on(L1, L2)``); shape (d,) * n."""
 
     n_open = 1
@@ -302,7 +302,7 @@ class PEPS(LatticeFormat):
         return self._contract(layer, chi, "single layer")
 
     def born_probabilities(self, vectors, *, chi: int | None = None) -> torch.Tensor:
-        """|<phi_k|psi>|^2 / <psi|psi> for product vectors (m, n, d)."""
+        """``|<phi_k|psi>|^2 / <psi|psi>`` for product vectors (m, n, d)."""
         return self.amplitudes(vectors, chi=chi).abs() ** 2 / self.norm(chi=chi) ** 2
 
     def _check_vectors(self, vectors) -> torch.Tensor:
@@ -393,7 +393,7 @@ class PEPO(LatticeFormat):
         return as_scalar(self._contract(layer, chi, "single layer"))
 
     def expectations(self, vectors, *, chi: int | None = None) -> torch.Tensor:
-        """<phi_k| rho |phi_k> for product vectors (m, n, d): one batched single-layer contraction."""
+        """``<phi_k| rho |phi_k>`` for product vectors (m, n, d): one batched single-layer contraction."""
         phi = PEPS._check_vectors(self, vectors)
         layer = [
             torch.einsum("ks,stlurd,kt->klurd", phi[:, v].conj(), t, phi[:, v])
@@ -523,7 +523,7 @@ class PEPSDensity(LatticeFormat):
         return 1.0
 
     def inner(self, other, *, chi: int | None = None) -> float:
-        """tr(rho sigma) = |<psi|phi>|^2 / (<psi|psi> <phi|phi>)."""
+        """``tr(rho sigma) = |<psi|phi>|^2 / (<psi|psi> <phi|phi>)``."""
         self._check_other(other)
         a, b = self.psi, other.psi
         return abs(a.inner(b, chi=chi)) ** 2 / (a.norm(chi=chi) ** 2 * b.norm(chi=chi) ** 2)

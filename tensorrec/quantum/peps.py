@@ -53,7 +53,7 @@ def product_peps(vectors, n_rows: int, n_cols: int) -> PEPS:
 
 
 def cluster_peps(n_rows: int, n_cols: int) -> PEPS:
-    """The 2D cluster state prod_edges CZ |+>^n as an exact PEPS of bond 2 (spec 6.4): every
+    """The 2D cluster state ``prod_edges CZ |+>^n`` as an exact PEPS of bond 2 (spec 6.4): every
     site copies its bit to its right and down bonds and takes the CZ phase (-1)^(s a) from
     the bits a arriving on its left and up bonds."""
     sites = []
@@ -292,7 +292,8 @@ def estimate_peps(
 
 
 def frobenius_error(estimate, truth: PEPS) -> float:
-    """||rho-hat - rho*||_F = sqrt(2 - 2 |<psi-hat|psi*>|^2) for normalised pure states, by contraction."""
+    """``||rho-hat - rho*||_F = sqrt(2 - 2 |<psi-hat|psi*>|^2)`` for normalised pure states (by
+    contraction)."""
     est = estimate.density() if isinstance(estimate, PEPS) else estimate
     return est.distance(truth.density())
 
