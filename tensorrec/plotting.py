@@ -218,35 +218,49 @@ def landscape_map(
     return mesh
 
 
+def _error_against_copies(ax, rows, group, label, key: str) -> None:
+    """Mean ``row[key]`` against M (log-log) per ``group(row)``, with slope -1 dotted."""
+    for g in sorted({group(r) for r in rows}):
+        sub = [r for r in rows if group(r) == g]
+        ms = sorted({r["M"] for r in sub})
+        mean = [np.mean([r[key] for r in sub if r["M"] == m]) for m in ms]
+        (line,) = ax.loglog(ms, mean, "o-", label=label(g))
+        ax.loglog(ms, [mean[0] * ms[0] / m for m in ms], ":", color=line.get_color(), alpha=0.6)
+    ax.set_xlabel("copies M")
+    ax.set_ylabel("E ||rho-hat - rho*||_F^2")
+    ax.set_title("error against copies (dotted: slope -1)", fontsize=9)
+    ax.legend(fontsize=6)
+
+
+def _normalised_against_n(ax, rows, series, label, estimate, raw) -> None:
+    """Mean ``estimate(row)`` (solid) and ``raw(row)`` (dashed) against n, one line per
+    ``series(row)``."""
+    for g in sorted({series(r) for r in rows}):
+        sub = [r for r in rows if series(r) == g]
+        ns = sorted({r["n"] for r in sub})
+        (line,) = ax.semilogy(ns, [np.mean([estimate(r) for r in sub if r["n"] == n]) for n in ns], "o-",
+                              label=label(g))  # fmt: skip
+        ax.semilogy(ns, [np.mean([raw(r) for r in sub if r["n"] == n]) for n in ns], "x--",
+                    color=line.get_color(), alpha=0.5)  # fmt: skip
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.set_xlabel("qubits n")
+    ax.set_title("normalised error (dashed: raw shadow)", fontsize=9)
+    ax.legend(fontsize=6)
+
+
 def plot_tomography_scaling(rows: Sequence[dict], out_dir, stem: str, title: str) -> list[Path]:
     """Left: mean ||rho-hat - rho*||_F^2 against M (log-log) for every (n, D), with the slope -1
     of err ~ M^(-1/2). Right: M E err^2 / p against n at every M for the MPO estimate, and
     M E err^2 / p of the raw shadow (exponential in n) for comparison."""
     fig, (left, right) = new_figure(2, width=5.0)
-    groups = sorted({(r["n"], r["D"]) for r in rows})
-    for n, D in groups:
-        sub = [r for r in rows if r["n"] == n and r["D"] == D]
-        ms = sorted({r["M"] for r in sub})
-        mean = [np.mean([r["error2"] for r in sub if r["M"] == m]) for m in ms]
-        (line,) = left.loglog(ms, mean, "o-", label=f"n = {n}, D = {D}")
-        left.loglog(ms, [mean[0] * ms[0] / m for m in ms], ":", color=line.get_color(), alpha=0.6)
-    left.set_xlabel("copies M")
-    left.set_ylabel("E ||rho-hat - rho*||_F^2")
-    left.set_title("error against copies (dotted: slope -1)", fontsize=9)
-    left.legend(fontsize=6)
-    for D in sorted({r["D"] for r in rows}):
-        for m in sorted({r["M"] for r in rows}):
-            sub = [r for r in rows if r["D"] == D and r["M"] == m]
-            ns = sorted({r["n"] for r in sub})
-            est = [np.mean([m * r["error2"] / r["p"] for r in sub if r["n"] == n]) for n in ns]
-            raw = [np.mean([m * r["raw_error2"] / r["p"] for r in sub if r["n"] == n]) for n in ns]
-            (line,) = right.semilogy(ns, est, "o-", label=f"MPO, D = {D}, M = {m}")
-            right.semilogy(ns, raw, "x--", color=line.get_color(), alpha=0.5)
-    right.xaxis.get_major_locator().set_params(integer=True)
-    right.set_xlabel("qubits n")
+    _error_against_copies(
+        left, rows, lambda r: (r["n"], r["D"]), lambda g: f"n = {g[0]}, D = {g[1]}", "error2"
+    )
+    _normalised_against_n(
+        right, rows, lambda r: (r["D"], r["M"]), lambda g: f"MPO, D = {g[0]}, M = {g[1]}",
+        lambda r: r["M"] * r["error2"] / r["p"], lambda r: r["M"] * r["raw_error2"] / r["p"],
+    )  # fmt: skip
     right.set_ylabel("M E err^2 / p")
-    right.set_title("normalised error (dashed: raw shadow)", fontsize=9)
-    right.legend(fontsize=6)
     for ax in (left, right):
         ax.grid(True, which="both", alpha=0.3)
     fig.suptitle(title)
@@ -261,31 +275,14 @@ def plot_peps_copies(
     against n at every M (1 = the theory), and the raw shadow's normalised error (dashed)."""
     fig, (left, right) = new_figure(2, width=5.0)
     key = f"error2_{start}"
-    groups = sorted({(r["rows"], r["cols"], r["state"]) for r in rows})
-    for a, b, state in groups:
-        sub = [r for r in rows if (r["rows"], r["cols"], r["state"]) == (a, b, state)]
-        ms = sorted({r["M"] for r in sub})
-        mean = [np.mean([r[key] for r in sub if r["M"] == m]) for m in ms]
-        (line,) = left.loglog(ms, mean, "o-", label=f"{a} x {b}, {state}")
-        left.loglog(ms, [mean[0] * ms[0] / m for m in ms], ":", color=line.get_color(), alpha=0.6)
-    left.set_xlabel("copies M")
-    left.set_ylabel("E ||rho-hat - rho*||_F^2")
-    left.set_title("error against copies (dotted: slope -1)", fontsize=9)
-    left.legend(fontsize=6)
-    for state in sorted({r["state"] for r in rows}):
-        for m in sorted({r["M"] for r in rows}):
-            sub = [r for r in rows if r["state"] == state and r["M"] == m]
-            ns = sorted({r["n"] for r in sub})
-            est = [np.mean([r[key] / r["predicted"] for r in sub if r["n"] == n]) for n in ns]
-            raw = [np.mean([r["raw_error2"] / r["predicted"] for r in sub if r["n"] == n]) for n in ns]
-            (line,) = right.semilogy(ns, est, "o-", label=f"PEPS, {state}, M = {m}")
-            right.semilogy(ns, raw, "x--", color=line.get_color(), alpha=0.5)
+    _error_against_copies(left, rows, lambda r: (r["rows"], r["cols"], r["state"]),
+                          lambda g: f"{g[0]} x {g[1]}, {g[2]}", key)  # fmt: skip
+    _normalised_against_n(
+        right, rows, lambda r: (r["state"], r["M"]), lambda g: f"PEPS, {g[0]}, M = {g[1]}",
+        lambda r: r[key] / r["predicted"], lambda r: r["raw_error2"] / r["predicted"],
+    )  # fmt: skip
     right.axhline(1.0, color="k", lw=0.8)
-    right.xaxis.get_major_locator().set_params(integer=True)
-    right.set_xlabel("qubits n")
     right.set_ylabel("M E err^2 / (2 p_eff (N+1)/(N+2))")
-    right.set_title("normalised error (dashed: raw shadow)", fontsize=9)
-    right.legend(fontsize=6)
     for ax in (left, right):
         ax.grid(True, which="both", alpha=0.3)
     fig.suptitle(title)

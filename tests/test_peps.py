@@ -14,6 +14,7 @@ from tensorrec.quantum import HaarUniform
 from tensorrec.quantum import mpo as mpo_ops
 from tensorrec.quantum import peps as qp
 from tensorrec.recovery import DesignLoss, FormatObjective
+from tensorrec.testing import tensordot_reference
 from tensorrec.testing.taylor import taylor_slopes
 
 C = torch.complex128
@@ -30,27 +31,11 @@ def rand_phi(m, n, d=2, seed=0):
     return torch.randn(m, n, d, dtype=C, generator=torch.Generator().manual_seed(seed))
 
 
-def dense_by_kron(psi):
-    """psi of a product-of-sites network from explicit tensordots (independent of the planner)."""
-    n_cols = psi.lattice[1]
-    out, names = torch.ones((), dtype=psi.dtype), []
-    for v, t in enumerate(psi.sites):
-        i, j = divmod(v, n_cols)
-        labels = [("s", v), ("h", i, j - 1), ("v", i - 1, j), ("h", i, j), ("v", i, j)]
-        shared = [k for k, lab in enumerate(labels) if lab in names]
-        out = torch.tensordot(out, t, dims=([names.index(labels[k]) for k in shared], shared))
-        names = [x for x in names if x not in labels] + [
-            lab for k, lab in enumerate(labels) if k not in shared
-        ]
-    keep = [names.index(("s", v)) for v in range(len(psi.sites))]
-    return out.permute(*keep, *(k for k in range(out.ndim) if k not in keep)).reshape((2,) * len(psi.sites))
-
-
 @pytest.mark.parametrize("lattice", [(2, 2), (2, 3), (3, 2)])
 def test_peps_contractions_match_dense(lattice):
     n = lattice[0] * lattice[1]
     psi = PEPS.on(*lattice).random((2,) * n, 2, 0)
-    dense = dense_by_kron(psi).reshape(-1)
+    dense = tensordot_reference(psi).reshape(-1)
     assert torch.allclose(psi.to_dense().reshape(-1), dense, atol=1e-14)
     assert psi.norm() == pytest.approx(1.0, abs=1e-13)
     phi = rand_phi(7, n)

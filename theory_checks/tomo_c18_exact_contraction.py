@@ -29,6 +29,7 @@ from tensorrec import spawn
 from tensorrec.formats import PEPO, PEPS
 from tensorrec.formats.grid import contract_boundary
 from tensorrec.runner import script_main
+from tensorrec.testing import tensordot_reference
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,24 +42,6 @@ class Config:
 
 
 QUICK = {"bonds": (2,), "vectors": 5}
-
-
-def _dense_psi(psi: PEPS) -> torch.Tensor:
-    """psi from an independent reference: the sites absorbed one by one with torch.tensordot
-    over the bonds they share with what is already contracted (no planner, no einsum)."""
-    n_cols = psi.lattice[1]
-    out, names = torch.ones((), dtype=psi.dtype), []
-    for v, t in enumerate(psi.sites):
-        i, j = divmod(v, n_cols)
-        labels = [("s", v), ("h", i, j - 1), ("v", i - 1, j), ("h", i, j), ("v", i, j)]
-        shared = [k for k, lab in enumerate(labels) if lab in names]
-        out = torch.tensordot(out, t, dims=([names.index(labels[k]) for k in shared], shared))
-        names = [x for x in names if x not in labels] + [
-            lab for k, lab in enumerate(labels) if k not in shared
-        ]
-    keep = [names.index(("s", v)) for v in range(len(psi.sites))]
-    out = out.permute(*keep, *(k for k in range(out.ndim) if k not in keep))
-    return out.reshape((psi.phys_dim,) * len(psi.sites))  # the boundary legs left have size 1
 
 
 def _kron_vectors(phi: torch.Tensor) -> torch.Tensor:
@@ -77,9 +60,11 @@ def compute(cfg: Config, rng) -> dict:
         phi = torch.randn(
             cfg.vectors, n, 2, dtype=torch.complex128, generator=torch.Generator().manual_seed(bond)
         )
-        dense_psi = _dense_psi(psi).reshape(-1)
+        dense_psi = tensordot_reference(psi).reshape(-1)
         half = PEPS([t.reshape(4, *t.shape[2:]) for t in rho.sites], lattice=rho.lattice)
-        dense_rho = _dense_psi(half).reshape((2, 2) * n).permute(*range(0, 2 * n, 2), *range(1, 2 * n, 2))
+        dense_rho = (
+            tensordot_reference(half).reshape((2, 2) * n).permute(*range(0, 2 * n, 2), *range(1, 2 * n, 2))
+        )
         dense_rho = dense_rho.reshape(2**n, 2**n)
         kron = _kron_vectors(phi)
 

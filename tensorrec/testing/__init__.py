@@ -5,11 +5,14 @@
 - :mod:`~tensorrec.testing.tolerances`: per-dtype tolerances and ``assert_close``;
 - :mod:`~tensorrec.testing.problems`: problems with known answers (Rayleigh, Brockett) and
   the committed Tucker stall instance;
+- :mod:`~tensorrec.testing.lattice`: an independent (tensordot) reference for lattice
+  contractions;
 - :mod:`~tensorrec.testing.strategies`: hypothesis strategies (imports hypothesis, so it is
   not imported here).
 """
 
 from tensorrec.testing.contract import CONTRACT_CHECKS, assert_manifold_contract, dtype_for
+from tensorrec.testing.lattice import tensordot_reference
 from tensorrec.testing.problems import (
     BrockettObjective,
     RayleighInstance,
@@ -27,6 +30,7 @@ from tensorrec.testing.tolerances import TOLERANCES, assert_close, tolerance
 
 __all__ = [
     "CONTRACT_CHECKS",
+    "tensordot_reference",
     "assert_manifold_contract",
     "dtype_for",
     "BrockettObjective",
