@@ -343,5 +343,8 @@ def test_c11_fails_off_law_single_shots_a_sloped_flat_region_or_no_blowup():
     assert check({**ok, "cells": cells(r1=1.8, r2=1.8, r64=8.0)})  # M = 1 off the Haar POVM's law
     assert check({**ok, "cells": cells(r2=1.9)})  # not flat at M = 2 <= N / 4
     assert check({**ok, "cells": cells(r64=1.2)})  # no blow-up at M = 64 >= 4 N
-    assert check({**ok, "cells": cells(converged=7)})
+    assert check({**ok, "cells": cells(converged=7)})  # in the flat cells
+    unconverged_blowup = cells()
+    unconverged_blowup[-1]["converged"] = 7
+    assert check({**ok, "cells": unconverged_blowup}) == []  # counted, not failed
     assert check({**ok, "cells": cells()[1:]})  # no M = 1 cell
