@@ -306,12 +306,13 @@ def test_peps_claim_checks_fail_off_law_far_off_or_unreached_results():
     c9 = load("tomo_c9_peps_copies").check
     cell = {"lattice": "2x3", "n": 6, "M": 10000, "p_eff": [74], "ratio": 1.02, "se": 0.05,
             "mean_error2": 0.015, "raw_error2": 0.4158, "converged": 8, "trials": 8}  # fmt: skip
-    ok = {"cells": [cell], "band": [0.6, 1.4], "min_shots": 10000, "raw_factor": 0.1}
+    ok = {"cells": [cell], "band": [0.6, 1.4], "min_shots": 10000, "raw_factor": 0.1, "budget_rate": 0.05}
     assert c9(ok) == []
     assert c9({**ok, "cells": [{**cell, "ratio": 1.6}]})  # 60% above the first-order law
     assert c9({**ok, "cells": [{**cell, "ratio": 0.5}]})
     assert c9({**ok, "cells": [{**cell, "mean_error2": 0.2}]})  # not far below the raw shadow
-    assert c9({**ok, "cells": [{**cell, "converged": 7}]})
+    assert c9({**ok, "cells": [{**cell, "converged": 7}]}) == []  # one budget spent: within 5% of runs
+    assert c9({**ok, "cells": [{**cell, "converged": 5}]})
     assert c9({**ok, "cells": [{**cell, "M": 1000}]})  # nothing tested
     c10 = load("tomo_c10_snake_start").check
     rows = [{"lattice": "2x3", "trial": t, "gap": 0.0, "reached": True, "converged": True} for t in range(16)]
