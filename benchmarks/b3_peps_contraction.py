@@ -9,9 +9,13 @@ quantity is the double-layer norm <psi|psi>. Rows:
   (paid once per network structure: the tomography inner loop reuses it);
 - quimb, exact: ``make_norm().contract(all, optimize=tree)`` with a cotengra
   ``HyperOptimizer`` tree (same settings as ours), search timed apart;
-- ours, boundary MPS at bond cap chi (``norm(chi=chi)``) against quimb's
-  ``contract_boundary(max_bond=chi)`` on the norm network (its default sequence), and with
-  ``layer_tags=("KET", "BRA")`` (bra and ket absorbed one at a time), at equal chi.
+- ours, boundary MPS at bond cap chi in {D^2, 2 D^2, 4 D^2} (``norm(chi=chi)``) against
+  quimb's ``contract_boundary(max_bond=chi)`` on the norm network (its default sequence),
+  and with ``layer_tags=("KET", "BRA")`` (bra and ket absorbed one at a time), at equal chi;
+- the naive baseline: opt_einsum's greedy path for the same network (search time, flops and
+  width; not executed);
+- ours, the Born probabilities of ``outcomes`` random product vectors in one batched exact
+  contraction of the single layer (what the tomography estimators evaluate).
 
 Reported per row: the median wall time over ``repeats`` warm runs, the relative error
 against the exact value (the best exact value available: ours; where the exact contraction
@@ -44,13 +48,14 @@ from tensorrec.runner import script_main, write_table
 class Config:
     sizes: tuple[int, ...] = (4, 6, 8)
     bonds: tuple[int, ...] = (2, 3, 4)
-    chis: tuple[int, ...] = (8, 16, 32)
+    chi_factors: tuple[int, ...] = (1, 2, 4)
+    outcomes: int = 1000
     repeats: int = 3
     max_bytes: int = 2 * 2**30
     exact_quimb_width: float = 24.0
 
 
-QUICK = {"sizes": (3, 4), "bonds": (2,), "chis": (4,), "repeats": 2}
+QUICK = {"sizes": (3, 4), "bonds": (2,), "chi_factors": (1,), "outcomes": 100, "repeats": 2}
 
 
 def _median_time(fn, repeats: int):
@@ -99,6 +104,18 @@ def _lattice_rows(q, L: int, D: int, cfg: Config) -> list[dict]:
     else:
         rows.append({**row, "seconds": None, "value": None, "gflops": None,
                      "note": f"largest intermediate 2^{width:.1f} entries: above max_bytes"})  # fmt: skip
+    greedy = exact_plan(layer, L, L, optimize="greedy")
+    rows.append({**base, "tool": "opt_einsum greedy path (not run)", "chi": None, "seconds": None,
+                 "value": None, "search_seconds": greedy.search_seconds,
+                 "width": math.log2(max(greedy.largest, 1)),
+                 "log10_flops": math.log10(max(greedy.flops, 1))})  # fmt: skip
+    rows[0]["log10_flops"] = math.log10(max(plan.flops, 1))  # the exact row
+    phi = torch.randn(
+        cfg.outcomes, L * L, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(L * D)
+    )
+    t, _ = _median_time(lambda: psi.born_probabilities(phi), cfg.repeats)
+    tool = f"ours Born probabilities ({cfg.outcomes} product outcomes, exact)"
+    rows.append({**base, "tool": tool, "chi": None, "seconds": t, "value": None})
     t0 = time.perf_counter()
     tree = norm_tn.contraction_tree(optimize=_hyper())
     search = time.perf_counter() - t0
@@ -106,8 +123,9 @@ def _lattice_rows(q, L: int, D: int, cfg: Config) -> list[dict]:
         t, value = _median_time(lambda: float(norm_tn.contract(all, optimize=tree)), cfg.repeats)
         rows.append({**base, "tool": "quimb exact (cotengra)", "chi": None, "seconds": t, "value": value,
                      "search_seconds": search, "gflops": tree.contraction_cost() / t / 1e9,
-                     "width": tree.contraction_width()})  # fmt: skip
-    for chi in (c for c in cfg.chis if c >= D * D):
+                     "width": tree.contraction_width(),
+                     "log10_flops": math.log10(tree.contraction_cost())})  # fmt: skip
+    for chi in (f * D * D for f in cfg.chi_factors):
         runs = {
             "ours boundary": lambda c=chi: psi.norm(chi=c) ** 2,
             "quimb boundary": lambda c=chi: float(norm_tn.contract_boundary(max_bond=c)),
@@ -144,8 +162,8 @@ def compute(cfg: Config, rng) -> dict:
 
 def table(results: dict) -> str:
     lines = [
-        "| L | D | tool | chi | time (s) | rel. error | path search (s) | GFLOP/s |",
-        "|---|---|---|---|---|---|---|---|",
+        "| L | D | tool | chi | time (s) | rel. error | path search (s) | log10 flops | width | GFLOP/s |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
 
     def fmt(v, spec):
@@ -159,8 +177,11 @@ def table(results: dict) -> str:
             fmt(r["chi"], "d"),
             fmt(r["seconds"], ".3g"),
             fmt(r.get("error"), ".1e"),
+            fmt(r.get("search_seconds"), ".3g"),
+            fmt(r.get("log10_flops"), ".1f"),
+            fmt(r.get("width"), ".1f"),
         ]
-        cells += [fmt(r.get("search_seconds"), ".3g"), fmt(r.get("gflops"), ".2f")]
+        cells.append(fmt(r.get("gflops"), ".2f"))
         lines.append("| " + " | ".join(map(str, cells)) + " |")
     return "\n".join(lines) + "\n"
 
