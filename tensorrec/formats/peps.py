@@ -96,6 +96,8 @@ class LatticeFormat:
             check_lattice(sites, n_rows, n_cols, self.n_open)
             format_dtype(sites[0].dtype)
             phys = sites[0].shape[: self.n_open]
+            if len(set(phys)) != 1:
+                raise ValueError(f"sites[0]: expected equal in and out dimensions, got {tuple(phys)}")
             for v, t in enumerate(sites):
                 check_finite(f"sites[{v}]", t)
                 if t.ndim != self.n_open + 4 or t.shape[: self.n_open] != phys:
@@ -103,8 +105,6 @@ class LatticeFormat:
                         f"sites[{v}]: expected {self.n_open} physical leg(s) of size {tuple(phys)} then "
                         f"(left, up, right, down), got shape {tuple(t.shape)}"
                     )
-                if len(set(phys)) != 1:
-                    raise ValueError(f"sites[{v}]: expected equal in and out dimensions, got {tuple(phys)}")
         self.sites = sites
 
     @classmethod
@@ -194,11 +194,6 @@ class LatticeFormat:
         sites = [probe if w == v else s.expand(size, *s.shape) for w, s in enumerate(self.sites)]
         return contract_exact(sites, n_rows, n_cols, self.n_open).reshape(size, -1)
 
-    def environment_grams(self) -> list[torch.Tensor]:
-        """G_v = E_v^H E_v for every site v, E_v = B_v^T the Jacobian of the network in site v's
-        entries (:meth:`site_jacobian`): the metric the map from site v to the tensor induces."""
-        return [b.conj() @ b.T for b in map(self.site_jacobian, range(self.n_sites))]
-
     def _metric_scale(self, jacobians) -> torch.Tensor:
         return torch.ones((), dtype=jacobians[0].real.dtype, device=jacobians[0].device)
 
@@ -244,6 +239,15 @@ class LatticeFormat:
         cancellation puts a floor of about 1e-8 relative on it (sqrt of round-off)."""
         sq = self.norm(chi=chi) ** 2 + other.norm(chi=chi) ** 2 - 2 * complex(self.inner(other, chi=chi)).real
         return math.sqrt(max(sq, 0.0))
+
+    def _check_vectors(self, vectors) -> torch.Tensor:
+        phi = as_tensor(vectors, "vectors")
+        if phi.ndim != 3 or phi.shape[1:] != (self.n_sites, self.phys_dim):
+            raise ValueError(
+                f"vectors: expected (m, {self.n_sites}, {self.phys_dim}) local vectors for the "
+                f"{self.n_rows} x {self.n_cols} lattice, got {describe(phi)}"
+            )
+        return phi.to(self.dtype if self.dtype.is_complex else torch.promote_types(self.dtype, phi.dtype))
 
     def _check_other(self, other) -> None:
         if (
@@ -304,15 +308,6 @@ class PEPS(LatticeFormat):
     def born_probabilities(self, vectors, *, chi: int | None = None) -> torch.Tensor:
         """``|<phi_k|psi>|^2 / <psi|psi>`` for product vectors (m, n, d)."""
         return self.amplitudes(vectors, chi=chi).abs() ** 2 / self.norm(chi=chi) ** 2
-
-    def _check_vectors(self, vectors) -> torch.Tensor:
-        phi = as_tensor(vectors, "vectors")
-        if phi.ndim != 3 or phi.shape[1:] != (self.n_sites, self.phys_dim):
-            raise ValueError(
-                f"vectors: expected (m, {self.n_sites}, {self.phys_dim}) local vectors for the "
-                f"{self.n_rows} x {self.n_cols} lattice, got {describe(phi)}"
-            )
-        return phi.to(self.dtype if self.dtype.is_complex else torch.promote_types(self.dtype, phi.dtype))
 
     def inner(self, other, *, chi: int | None = None) -> float | complex:
         """<self|other> through the double layer sum_s conj(A_v[s]) (x) B_v[s] (bond D D')."""
@@ -394,7 +389,7 @@ class PEPO(LatticeFormat):
 
     def expectations(self, vectors, *, chi: int | None = None) -> torch.Tensor:
         """``<phi_k| rho |phi_k>`` for product vectors (m, n, d): one batched single-layer contraction."""
-        phi = PEPS._check_vectors(self, vectors)
+        phi = self._check_vectors(vectors)
         layer = [
             torch.einsum("ks,stlurd,kt->klurd", phi[:, v].conj(), t, phi[:, v])
             for v, t in enumerate(self.sites)
