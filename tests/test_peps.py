@@ -313,3 +313,19 @@ def test_quimb_converters_round_trip_and_agree_with_quimb():
         assert torch.equal(from_quimb(q).to_dense(), x.to_dense())
     q = qtn.PEPS.rand(3, 3, 2, seed=3)
     assert from_quimb(q).norm() ** 2 == pytest.approx(float(q.H @ q), rel=1e-12)
+
+
+def test_the_likelihood_fits_product_povm_data_through_the_double_layer():
+    from tensorrec.quantum import LocalPauli
+
+    truth = qp.random_peps(2, 2, 2, 2, 32)
+    out = LocalPauli(4).sample(truth.to_dense().reshape(-1), 20000, 33)
+    fit = qp.estimate_peps(out, (2, 2), 2, start=qp.pad(truth, 2, 0.2, 34), loss="mle", truth=truth)
+    f = fit.result.trace.metrics["frobenius"]
+    assert fit.result.converged and f[-1] < 0.3 * f[0]
+    with pytest.raises(ValueError, match="outcomes: expected global outcome vectors"):
+        qp.estimate_peps(out, (2, 2), 2, start="snake")
+    with pytest.raises(ValueError, match="loss: 'ls' needs global 2-design outcomes"):
+        qp.estimate_peps(out, (2, 2), 2, start=qp.pad(truth, 2, 0.2, 34))
+    with pytest.raises(ValueError, match="method: 'als' solves the design least squares"):
+        qp.estimate_peps(out, (2, 2), 2, start=qp.pad(truth, 2, 0.2, 34), method="als", loss="mle")
