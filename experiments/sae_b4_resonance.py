@@ -10,7 +10,8 @@ window where it exceeds 0.5 is narrower below sqrt(n) than above it.
 
 Full mode is the spec's B4 (n = 1024, d in {16, 96}, M = 4096); quick mode is n = 128, d in
 {6, 32}, M = 512, 600 steps. Command: ``tensorrec experiments run sae_b4_resonance [--quick]``.
-Runtime (one thread): about 30 s with --quick; full mode about 40 min (run by hand).
+Runtime (one thread): about 30 s with --quick; full mode 58 min with ``--backend processes``
+on 2 workers (run by hand; results in docs/sae.rst).
 """
 
 from __future__ import annotations

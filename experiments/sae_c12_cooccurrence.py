@@ -12,7 +12,8 @@ steps (run by hand); quick mode: n = 128 (n^-1/2 = 0.088), rho in {0.01, 0.3}, 1
 600 steps. An earlier full configuration (n = 1024, d = 16, 2000 steps) recovered only 6-8%
 of all features, too few to test the claim (docs/sae.rst).
 Command: ``tensorrec experiments run sae_c12_cooccurrence [--quick]``.
-Runtime (one thread): about 20 s with --quick.
+Runtime (one thread): about 20 s with --quick; full mode 5 min with ``--backend processes`` on
+2 workers (results in docs/sae.rst).
 """
 
 from __future__ import annotations

@@ -9,7 +9,8 @@ with the second run exceeds 0.9 (MCS), with FRR+(0.9) and L0. Claim 13 (E's LLM 
 to synthetic data): MCS is higher for GBA than for TopK; E itself finds L1 often at least as
 consistent, so GBA > L1 is not a criterion.
 
-Full mode: n = 1024, d = 64, M = 4096, 3000 steps, 2 data seeds (run by hand, about 40 min);
+Full mode: n = 1024, d = 64, M = 4096, 3000 steps, 2 data seeds (run by hand: 48 min with
+``--backend processes`` on 2 workers, results in docs/sae.rst);
 quick mode: n = 128, d = 16, M = 512, 500 steps, 1 data seed.
 Command: ``tensorrec experiments run sae_c13_consistency [--quick]``.
 Runtime (one thread): about 30 s with --quick.
