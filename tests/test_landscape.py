@@ -312,6 +312,26 @@ def test_column_signs_and_rotations_are_the_orbits_of_stiefel_points():
         other = Stiefel(6, 3).random_point(2)
         assert sym.orbit_distance(u, other) > 0.1
     assert ColumnSigns().orbit_distance(u, u @ r) > 0.1  # a rotation is not a sign change
+    # a point 1e-10 off the orbit is measured to the last digits (no sqrt(eps) floor): the
+    # distance lies between the part of the offset no group element can undo and the offset
+    step = 1e-10 * (Stiefel(6, 3).random_point(3) - u)
+    flat_u, flat_s = u.reshape(-1, 1).to(torch.complex128), step.reshape(-1, 1).to(torch.complex128)
+    cases = (
+        (ColumnRotations(), u, (u + step) @ r, step - u @ (u.mT @ step)),
+        (
+            FactorPhases(),
+            flat_u,
+            (flat_u + flat_s) * np.exp(0.3j),
+            flat_s - flat_u @ (flat_u.mH @ flat_s) / 3,
+        ),  # ||u||^2 = 3
+    )
+    for sym, start, moved, fixed in cases:
+        d = sym.orbit_distance(start, moved)
+        assert (
+            0.999 * float(torch.linalg.vector_norm(fixed))
+            < d
+            <= 1.001 * float(torch.linalg.vector_norm(step))
+        )
     # U -> U W (W skew) leave a cost of U U^T unchanged: Brockett with equal weights
     a, _ = matrix_with_spectrum(torch.linspace(3, 1, 6).tolist(), 3)
     problem = brockett(a, [1.0, 1.0, 1.0])

@@ -109,9 +109,9 @@ class FactorPhases(NoSymmetry):
         return h * (flat[k].abs() / flat[k]) if flat[k] != 0 else h
 
     def _distance2(self, a, b) -> float:
-        overlap = abs(complex(torch.sum(a.conj() * b)))
-        na, nb = float(torch.linalg.vector_norm(a)), float(torch.linalg.vector_norm(b))
-        return max(na**2 + nb**2 - 2 * overlap, 0.0)  # min over phi of ||a - e^{i phi} b||^2
+        # min over phi of ||a - e^{i phi} b||^2, as the norm of the aligned difference: the
+        # closed form ||a||^2 + ||b||^2 - 2 |<a, b>| cancels down to sqrt(eps) in the distance
+        return float(torch.linalg.vector_norm(a - self._align(a, b))) ** 2
 
     def _align(self, a, b):
         overlap = complex(torch.sum(b.conj() * a))
@@ -145,9 +145,10 @@ class ColumnRotations(NoSymmetry):
     problems, Brockett with equal weights). The vertical space at U is {U W : W skew-Hermitian},
     spanned by U (E_ij - E_ji) (and, for complex U, i U (E_ij + E_ji) and i U E_jj).
 
-    Distances and alignment solve the orthogonal Procrustes problem: min_R ||A - B R||^2 =
-    ||A||^2 + ||B||^2 - 2 ||B^H A||_* at R = polar(B^H A). The canonical representative is
-    the element of the orbit closest to the first p columns of the identity."""
+    Distances and alignment solve the orthogonal Procrustes problem: min_R ||A - B R||^2 is
+    attained at R = polar(B^H A) (the distance is the norm of that difference, not the
+    closed form ||A||^2 + ||B||^2 - 2 ||B^H A||_*, which cancels to sqrt(eps)). The canonical
+    representative is the element of the orbit closest to the first p columns of the identity."""
 
     def _procrustes(self, a, b):
         u, _, vh = torch.linalg.svd(b.mH @ a)
@@ -157,9 +158,8 @@ class ColumnRotations(NoSymmetry):
         e = torch.eye(*h.shape[-2:], dtype=h.dtype, device=h.device)
         return h @ self._procrustes(e, h)
 
-    def _distance2(self, a, b) -> float:
-        nuclear = float(torch.linalg.svdvals(b.mH @ a).sum())
-        return max(float(torch.sum(a.abs() ** 2) + torch.sum(b.abs() ** 2)) - 2 * nuclear, 0.0)
+    def _distance2(self, a, b) -> float:  # the aligned difference: no cancellation
+        return float(torch.linalg.vector_norm(a - self._align(a, b))) ** 2
 
     def _align(self, a, b):
         return b @ self._procrustes(a, b)
