@@ -100,6 +100,32 @@ def plot_error_band(ax, series: Sequence[Sequence[float]], *, label: str, color=
     return line
 
 
+def plot_order_of_convergence(series: dict[str, Sequence[Sequence[float]]], out_dir, stem: str, title: str):
+    """Two panels: the error against the iteration (median and band of each labelled group of
+    runs), and e_{t+1} against e_t on log-log axes with the lines of order 1 and 2 through the
+    origin of the log scale (quadratic convergence follows slope 2)."""
+    fig, (left, right) = new_figure(2)
+    for label, runs in series.items():
+        line = plot_error_band(left, runs, label=label)
+        pairs = np.array(
+            [(a, b) for run in runs for a, b in zip(run[:-1], run[1:], strict=True) if a > 0 and b > 0]
+        )
+        if len(pairs):
+            right.loglog(pairs[:, 0], pairs[:, 1], "o", ms=3, alpha=0.5, color=line.get_color(), label=label)
+    left.set_ylabel("||X_t - X*|| / ||X*||")
+    left.legend(fontsize=7)
+    grid = np.logspace(-16, 0, 50)
+    right.loglog(grid, grid, ":", color="gray", label="order 1 (e_t+1 = e_t)")
+    right.loglog(grid, grid**2, "--", color="gray", label="order 2 (e_t+1 = e_t^2)")
+    right.set_ylim(1e-17, 1.0)
+    right.set_xlabel("e_t")
+    right.set_ylabel("e_t+1")
+    right.legend(fontsize=7)
+    right.grid(True, alpha=0.3)
+    fig.suptitle(title)
+    return save_figure(fig, out_dir, stem)
+
+
 def plot_sweep_curves(rows: Sequence[dict], group: str, panel: str, out_dir, stem: str, title: str):
     """One panel per value of ``row[panel]``; in each, the error band (:func:`plot_error_band`)
     of every value of ``row[group]``. Rows hold ``errors``."""

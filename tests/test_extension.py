@@ -218,6 +218,6 @@ def test_a_step_rule_without_reset_is_refused_with_the_protocol_named():
 def test_the_scaled_method_names_what_a_format_lacks():
     truth = CPTensor.random((4, 3, 3), (2,), 7)
     A = RademacherRankOne(truth.shape, 30, 8)
-    message = r"^method: 'scaled' needs a format with a scaled_direction; CPTensor has none"
+    message = r"^method: 'scaled' needs a format with scaled_direction; CPTensor has no scaled_direction"
     with pytest.raises(TypeError, match=message):
         recover(A, A.apply_format(truth), format=CPTensor, ranks=(2,), method="scaled")

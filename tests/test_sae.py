@@ -293,7 +293,9 @@ def test_the_sparse_code_and_decode_equal_the_dense_forward(activation):
         x_hat, z = model(x)
         idx, values = model.encode_sparse(x)
         assert idx.shape == values.shape == (5, 300, 4)
-        assert torch.equal(torch.zeros_like(z).scatter(-1, idx, values), z)
+        scattered = torch.zeros_like(z).scatter(-1, idx, values)
+        # the same support; values to the last bits (BLAS may block a chunk's product differently)
+        assert torch.equal(scattered != 0, z != 0) and torch.allclose(scattered, z, rtol=1e-14, atol=1e-14)
         assert float((model.reconstruct(x) - x_hat).abs().max()) < 1e-12
     grads = []
     for path in (lambda: model(x)[0], lambda: model.reconstruct(x)):  # the autograd path too

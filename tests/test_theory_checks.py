@@ -349,3 +349,43 @@ def test_c11_fails_off_law_single_shots_a_sloped_flat_region_or_no_blowup():
     unconverged_blowup[-1]["converged"] = 7
     assert check({**ok, "cells": unconverged_blowup}) == []  # counted, not failed
     assert check({**ok, "cells": cells()[1:]})  # no M = 1 cell
+
+
+def test_gauss_newton_order_check_fails_linear_cubic_or_slow_convergence():
+    script = load("tt_tucker_c13_gauss_newton_order")
+    cfg = dataclasses.asdict(script.Config())
+
+    def runs(errors):
+        order = script.convergence_orders(errors)
+        below = [k for k, e in enumerate(errors) if e < cfg["target"]]
+        return {"config": cfg, "runs": [
+            {"format": "tt", "m": 200, "draw": k, "errors": errors, "order": order[-1] if order else None,
+             "iterations_to_target": below[0] if below else None, "cg": 30} for k in range(3)
+        ]}  # fmt: skip
+
+    quadratic = [0.5, 0.1, 1e-2, 1e-4, 1e-8, 1e-16]
+    assert script.check(runs(quadratic)) == []
+    linear = [0.5 * 0.01**k for k in range(9)]  # rate 0.01: fast, but order 1
+    assert any("median order 1.00" in v for v in script.check(runs(linear)))
+    cubic = [0.5, 0.1, 1e-3, 1e-9, 1e-27]
+    assert any("median order 3.00" in v for v in script.check(runs(cubic)))
+    slow = [0.5 * 0.8**k for k in range(8)] + [1e-2, 1e-4, 1e-8, 1e-16]  # quadratic only after 11 steps
+    assert any("within 10 Gauss-Newton iterations" in v for v in script.check(runs(slow)))
+
+
+def test_gauss_newton_noise_check_fails_another_estimate_slow_descent_or_an_off_floor():
+    script = load("tt_tucker_c14_gauss_newton_noise")
+    cfg = dataclasses.asdict(script.Config())
+    run = {"format": "tucker", "gamma": 1e-2, "draw": 0, "floor": 1e-3, "gn_sq_error": 1.1e-3,
+           "scaled_sq_error": 1.1e-3 * (1 + 1e-10), "gn_iterations": 12, "scaled_iterations": 75,
+           "iterations_to_drop": 8, "contraction": 0.1, "gn_errors": [], "scaled_errors": []}  # fmt: skip
+    assert script.check({"config": cfg, "runs": [run]}) == []
+    for doctored, message in (
+        ({"gn_sq_error": 1.6e-3}, "differs from scaled GD's"),
+        ({"iterations_to_drop": None, "contraction": None}, "the gradient did not fall"),
+        ({"iterations_to_drop": 15, "contraction": 0.6}, "the gradient did not fall"),
+        ({"gn_iterations": 40}, "40 Gauss-Newton iterations against 75"),
+        ({"gn_sq_error": 3e-3, "scaled_sq_error": 3e-3}, "x the floor, outside [0.5, 2.0]"),
+    ):
+        (v,) = script.check({"config": cfg, "runs": [{**run, **doctored}]})
+        assert message in v, v

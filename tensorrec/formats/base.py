@@ -39,6 +39,10 @@ Optional
 ``interface_grams()``
     Gram matrices of what multiplies each orthonormal factor; gives
     :meth:`FormatMixin.scaled_direction`, the preconditioner of scaled gradient descent.
+``tangent_tensor(point, u)`` (classmethod)
+    The differential of point -> X applied to ``u``, as a format of the same class (of
+    larger ranks): with the two above, gives the Gauss-Newton and trust-region methods of
+    :func:`~tensorrec.recovery.minimize`.
 """
 
 from __future__ import annotations

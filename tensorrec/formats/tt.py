@@ -271,6 +271,21 @@ class TTTensor(FormatMixin):
         """The point of :meth:`from_cores` of arbitrary cores (a QR sweep; X unchanged)."""
         return cls.from_cores(_cores_of_point(point)).to_point()
 
+    @classmethod
+    def tangent_tensor(cls, point, u) -> TTTensor:
+        r"""The differential of the tensor map at ``point`` applied to ``u`` (in
+        :meth:`to_point` layout), dX = sum_k X_1 ... dX_k ... X_N, as one TT of ranks 2 r_k
+        (not canonical): cores [X_1, dX_1], [[X_k, dX_k], [0, X_k]], [[dX_N], [X_N]].
+        Operators evaluate it like any TT (structured rows stay structured): the
+        Gauss-Newton model's J u."""
+        cores, dcores = _cores_of_point(point), _cores_of_point(u)
+        out = [torch.cat([cores[0], dcores[0]], dim=-1)]
+        for x, dx in zip(cores[1:-1], dcores[1:-1], strict=True):
+            zero = torch.zeros_like(x)
+            out.append(torch.cat([torch.cat([x, dx], dim=-1), torch.cat([zero, x], dim=-1)], dim=-3))
+        out.append(torch.cat([dcores[-1], cores[-1]], dim=-3))
+        return cls(out, validate=False)
+
     # --- construction --------------------------------------------------------------------
 
     @classmethod

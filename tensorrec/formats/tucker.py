@@ -302,6 +302,24 @@ class TuckerTensor(FormatMixin):
         *factors, core = point
         return cls.from_factors(core, factors, validate=False).to_point()
 
+    @classmethod
+    def tangent_tensor(cls, point, u) -> TuckerTensor:
+        r"""The differential of the tensor map at ``point`` applied to ``u`` (in
+        :meth:`to_point` layout), dX = dS x_n U_n + sum_n S x_n dU_n x_{j != n} U_j, as one
+        Tucker tensor of ranks 2 r_n (not canonical): factors [U_n, dU_n], the core dS in the
+        first block and S in every block one step along one mode. Operators evaluate it like
+        any Tucker tensor (structured rows stay structured): the Gauss-Newton model's J u."""
+        *factors, core = point
+        *dfactors, dcore = u
+        ranks = core.shape
+        big = core.new_zeros(tuple(2 * r for r in ranks))
+        big[tuple(slice(0, r) for r in ranks)] = dcore
+        for n, r in enumerate(ranks):
+            block = tuple(slice(r, 2 * r) if j == n else slice(0, rj) for j, rj in enumerate(ranks))
+            big[block] = core
+        wide = tuple(torch.cat([a, b], dim=-1) for a, b in zip(factors, dfactors, strict=True))
+        return cls(big, wide, validate=False)
+
     # --- construction --------------------------------------------------------------------
 
     @classmethod

@@ -88,9 +88,10 @@ def is_structured(operator, x) -> bool:
     return _lookup(_EVALUATE, operator.rows, x) is not None
 
 
-def evaluate(operator, x) -> torch.Tensor:
-    """A(X) for a format ``x``: the registered evaluation, else ``apply(x.to_dense())``."""
-    fn = _lookup(_EVALUATE, operator.rows, x)
+def evaluate(operator, x, *, differentiable: bool = False) -> torch.Tensor:
+    """A(X) for a format ``x``: the registered evaluation, else ``apply(x.to_dense())``.
+    ``differentiable=True``: the variant autograd can run through (second derivatives)."""
+    fn = _lookup(_DIFFERENTIABLE if differentiable else _EVALUATE, operator.rows, x)
     return fn(operator.rows, x) if fn is not None else operator._apply(x.to_dense())
 
 
@@ -150,6 +151,18 @@ def residual_vjp(operator, x, y: torch.Tensor, weight: float = 1.0):
     return r, vjp(operator, x, r)
 
 
+def normal_vjp(operator, x, t, weight: float = 1.0) -> tuple:
+    """Factor gradients at ``x`` of Re<weight A(T), A(X)>: J^* (weight A^* A)(T) for a format
+    ``t`` of the same class (a tangent vector as a format: the Gauss-Newton product). The
+    registered evaluation of T and vjp at X where the pair is structured (no dense tensor);
+    else one ``residual_and_adjoint`` of the dense T (a fused read of A where the operator has
+    one) and ``x.vjp``."""
+    if _lookup(_EVALUATE, operator.rows, t) is None:
+        dense = t.to_dense()
+        return x.vjp(operator.residual_and_adjoint(dense, dense.new_zeros(operator.m), weight)[1])
+    return vjp(operator, x, weight * evaluate(operator, t))
+
+
 def check_format(operator, x, name: str = "x") -> None:
     """Raise unless ``x`` is a format of the operator's input shape."""
     if tuple(getattr(x, "shape", ())) != tuple(operator.shape) or not hasattr(x, "to_point"):
@@ -181,6 +194,7 @@ __all__ = [
     "vjp",
     "autograd_vjp",
     "residual_vjp",
+    "normal_vjp",
     "evaluate_with_vjp",
     "check_format",
 ]

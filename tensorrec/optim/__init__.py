@@ -1,12 +1,13 @@
-"""Layer 2: Riemannian gradient descent, Armijo, proximal gradient and the sparsity proxes; Trace,
-Result, rates."""
+"""Layer 2: Riemannian gradient descent, trust regions and conjugate gradients, Armijo, proximal
+gradient and the sparsity proxes; Trace, Result, rates."""
 
 from tensorrec.optim.batched import BatchResult, BatchTrace
+from tensorrec.optim.cg import CGResult, conjugate_gradient
 from tensorrec.optim.problem import CallableObjective, Objective, Problem
 from tensorrec.optim.prox import StepSizeWarning, proximal_gradient, proximal_step, spectral_norm, unrolled
 from tensorrec.optim.result import ConvergenceWarning, Result, Trace
 from tensorrec.optim.rgd import rgd
-from tensorrec.optim.steps import STEP_RULES, Armijo, ConstantStep, StepRule, as_step_rule
+from tensorrec.optim.steps import STEP_RULES, Armijo, ConstantStep, NewtonCG, StepRule, as_step_rule
 from tensorrec.optim.stopping import (
     STOPPING_RULES,
     AnyOf,
@@ -35,17 +36,22 @@ from tensorrec.optim.thresholds import (
     topk,
     topk_indices,
 )
+from tensorrec.optim.trust_region import trust_region
 
 __all__ = [
     "Objective",
     "CallableObjective",
     "Problem",
     "rgd",
+    "trust_region",
+    "conjugate_gradient",
+    "CGResult",
     "StepRule",
     "STEP_RULES",
     "as_step_rule",
     "ConstantStep",
     "Armijo",
+    "NewtonCG",
     "proximal_gradient",
     "proximal_step",
     "unrolled",

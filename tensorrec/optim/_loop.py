@@ -29,6 +29,8 @@ MESSAGES = {
     "nan": "the cost or gradient became NaN/Inf; the last finite iterate is returned",
     "diverged": "the cost grew for several consecutive iterations above its start: the step is too large",
     "line_search_failed": "the line search found no decrease; the last accepted iterate is returned",
+    "radius_collapsed": "the trust region shrank below its floor without an accepted step (the model "
+    "does not describe the cost: the last accepted iterate is returned)",
     "singular": "a linear solve of the preconditioner failed (a singular system: the iterate lost rank, "
     "e.g. ranks above the data's); the last iterate with a defined direction is returned",
     "stalled": "no decrease of the cost for many iterations while the gradient is still large: "
@@ -98,10 +100,11 @@ class Loop:
         self.t0 = time.perf_counter()
 
     def record(
-        self, iteration: int, x, value: float, grad_norm: float, step: float, rel_change: float
+        self, iteration: int, x, value: float, grad_norm: float, step: float, rel_change: float, extra=None
     ) -> str | None:
-        """Append iterate ``iteration`` to the trace; return a stop reason or None."""
-        measured = {name: float(fn(x)) for name, fn in self.metrics.items()}
+        """Append iterate ``iteration`` to the trace; return a stop reason or None. ``extra``:
+        numbers the optimizer itself records with the metrics (e.g. inner iterations)."""
+        measured = {name: float(fn(x)) for name, fn in self.metrics.items()} | dict(extra or {})
         elapsed = time.perf_counter() - self.t0
         self.trace.append(value, grad_norm, step, elapsed, measured)
         if self.bar is not None:

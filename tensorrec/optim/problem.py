@@ -53,11 +53,17 @@ class Objective:
             g = _grad(f.sum(), xr)
         return f.detach(), g
 
+    def differentiable_value(self, x) -> torch.Tensor:
+        """:meth:`value` through operations autograd can differentiate twice (what the
+        default :meth:`ehvp` runs through); override when ``value`` uses kernels it cannot."""
+        return self.value(x)
+
     def ehvp(self, x, u):
-        """Euclidean Hessian-vector product D(grad f)(x)[u], by double backward."""
+        """Euclidean Hessian-vector product D(grad f)(x)[u], by double backward through
+        :meth:`differentiable_value`."""
         with torch.enable_grad():
             xr = _requires_grad(x)
-            g = _grad(self.value(xr).sum(), xr, create_graph=True)
+            g = _grad(self.differentiable_value(xr).sum(), xr, create_graph=True)
             pairs = zip(tree_leaves(g), tree_leaves(u), strict=True)
             gu = sum(real_inner(gk, uk, gk.ndim).sum() for gk, uk in pairs)
             hu = _grad(gu, xr)

@@ -19,7 +19,7 @@ SLOW_RATE = 0.999
 """A run that ends unconverged with its gradient norm contracting more slowly than this per
 iteration says so in its message."""
 
-FAILED = ("nan", "diverged", "line_search_failed", "stalled", "singular")
+FAILED = ("nan", "diverged", "line_search_failed", "stalled", "singular", "radius_collapsed")
 """Stop reasons that mean the returned point must not be trusted."""
 
 

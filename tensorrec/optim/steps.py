@@ -8,16 +8,20 @@ where ``direction`` is the search direction d at ``x`` (the Riemannian gradient,
 preconditioned version), the candidate is ``R_x(-t d)`` and ``slope = <grad f(x), d>`` is the
 decrease rate along it (``||grad f(x)||^2`` without a preconditioner). ``accepted=False`` ends
 the run with ``"line_search_failed"``. :class:`ConstantStep` and :class:`Armijo` are two
-implementations; a user passes their own the same way (see :class:`StepRule`). A rule with
+implementations, and :class:`NewtonCG`, which replaces the direction by an inexact Newton (or
+Gauss-Newton) solution, a third; a user passes their own the same way (see :class:`StepRule`). A rule with
 ``uses_slope = False`` is passed NaN for the slope (it then costs no extra inner product
 with a preconditioner).
 """
 
 from __future__ import annotations
 
+import functools
+import math
 from typing import Protocol, runtime_checkable
 
 from tensorrec._backend import check_positive_finite, check_positive_int, describe, tree_scale
+from tensorrec.optim.cg import conjugate_gradient
 
 
 @runtime_checkable
@@ -106,7 +110,119 @@ class Armijo:
         return f"Armijo(initial={self.initial:g}, shrink={self.shrink:g})"
 
 
-STEP_RULES = {"armijo": Armijo}
+ROUNDING_SLACK = 1e3 * 2.0**-52
+"""NewtonCG's line search accepts f(x+) <= f(x) - c t <grad f, s> + this * |f(x)|: near a
+minimum with a non-zero cost (a noisy fit) both sides differ by rounding only."""
+
+
+class NewtonCG:
+    r"""Inexact (Riemannian) Newton step: x+ = R_x(-t s) with s the preconditioned-CG solution
+    of H s = grad f(x) (:func:`~tensorrec.optim.conjugate_gradient`), to the relative
+    residual min(forcing, ||grad f(x)||_P / g_max), g_max the largest gradient norm of the
+    run so far (a scale-free forcing term that makes the outer convergence quadratic). Pass it
+    as ``rgd(problem, x0, step=NewtonCG(...))`` on a problem without a preconditioner
+    (``direction`` is then the Riemannian gradient).
+
+    Parameters
+    ----------
+    hess : callable, optional
+        (x, u) -> H u, self-adjoint positive (semi)definite on the tangent space at x: a
+        Gauss-Newton model, or by default the Riemannian Hessian ``problem.rhess`` (Newton's
+        method; near a non-degenerate minimum).
+    precondition : callable, optional
+        (x, r) -> P r, self-adjoint positive semidefinite (an approximate inverse of H, e.g. a
+        format's ``scaled_direction``, which also projects onto the horizontal space). Default:
+        the tangent projection (rounding then never leaves the tangent space).
+    forcing : float
+        Cap on the relative CG residual.
+    max_cg : int, optional
+        At most this many Hessian products per step (default: the manifold's dimension).
+    initial : float
+        The first trial step t (the full Newton step is 1).
+    line_search : bool
+        Backtrack t = initial, initial / 2, ... until f(R_x(-t s)) <= f(x) - 1e-4 t <grad f(x), s>
+        (Armijo on the Newton direction, a globalisation; up to :data:`ROUNDING_SLACK` |f(x)|).
+        False: always t = ``initial`` (the local method at 1; one cost evaluation less per
+        iteration).
+    fallback_step : float
+        When CG makes no progress (no Hessian product had positive curvature, or the
+        solution is not a descent direction) the step is ``fallback_step`` times the
+        (preconditioned) gradient instead: a first-order step, counted in ``fallbacks``.
+
+    Attributes
+    ----------
+    last_iterations : int
+        Hessian products of the last step (0 before the first); ``history`` holds
+        (iterations, CG stop reason, relative residual) of every step of the current run.
+    """
+
+    uses_slope = True
+
+    def __init__(
+        self,
+        hess=None,
+        precondition=None,
+        *,
+        forcing: float = 0.1,
+        max_cg: int | None = None,
+        initial: float = 1.0,
+        line_search: bool = True,
+        fallback_step: float = 0.5,
+    ):
+        for name, fn in (("hess", hess), ("precondition", precondition)):
+            if fn is not None and not callable(fn):
+                raise TypeError(f"{name}: expected a callable (x, u) -> tangent vector, got {describe(fn)}")
+        self.hess, self.precondition = hess, precondition
+        self.forcing = check_positive_finite("forcing", forcing)
+        self.max_cg = None if max_cg is None else check_positive_int("max_cg", max_cg)
+        self.initial = check_positive_finite("initial", initial)
+        self.line_search = bool(line_search)
+        self.fallback_step = check_positive_finite("fallback_step", fallback_step)
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the largest gradient norm and the CG history (called at the start of every run)."""
+        self._peak, self.last_iterations, self.fallbacks, self.history = 0.0, 0, 0, []
+
+    def __call__(self, problem, x, value, direction, slope):
+        manifold = problem.manifold
+        hess = problem.rhess if self.hess is None else self.hess
+        pre = functools.partial(self.precondition or manifold.project_tangent, x)
+
+        def inner(u, v):
+            return float(manifold.inner(x, u, v).sum())
+
+        p_g = pre(direction)
+        g_norm = math.sqrt(max(inner(direction, p_g), 0.0))
+        self._peak = max(self._peak, g_norm)
+        rtol = min(self.forcing, g_norm / self._peak) if self._peak > 0 else self.forcing
+        cg = conjugate_gradient(
+            functools.partial(hess, x), direction, inner=inner, precondition=pre, rtol=rtol,
+            max_iter=manifold.dim if self.max_cg is None else self.max_cg,
+        )  # fmt: skip
+        self.last_iterations = cg.iterations
+        self.history.append((cg.iterations, cg.reason, cg.residual))
+        s, decrease = cg.solution, inner(direction, cg.solution)
+        if not decrease > 0:  # no progress: a first-order step along the preconditioned gradient
+            self.fallbacks += 1
+            s, decrease = tree_scale(p_g, self.fallback_step), self.fallback_step * g_norm * g_norm
+        t = self.initial
+        slack = ROUNDING_SLACK * abs(value)  # at the floor of a noisy fit, decreases are rounding
+        for _ in range(50 if self.line_search else 1):
+            x_new = manifold.retract(x, tree_scale(s, -t))
+            if (
+                not self.line_search
+                or float(problem.value(x_new).sum()) <= value - 1e-4 * t * decrease + slack
+            ):
+                return x_new, t, True
+            t *= 0.5
+        return x, t, False
+
+    def __repr__(self) -> str:
+        return f"NewtonCG(forcing={self.forcing:g}, initial={self.initial:g}, line_search={self.line_search})"
+
+
+STEP_RULES = {"armijo": Armijo, "newton": NewtonCG}
 """Step rules that can be given by name."""
 
 
@@ -129,4 +245,4 @@ def as_step_rule(step) -> StepRule:
     )
 
 
-__all__ = ["StepRule", "ConstantStep", "Armijo", "STEP_RULES", "as_step_rule"]
+__all__ = ["StepRule", "ConstantStep", "Armijo", "NewtonCG", "STEP_RULES", "as_step_rule"]

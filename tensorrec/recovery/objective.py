@@ -76,6 +76,27 @@ class FormatObjective(Objective):
     def value(self, point) -> torch.Tensor:
         return self.loss.value(self.predict(point), self.y)
 
+    def gauss_newton(self, point, u):
+        r"""J^* (w A^* A) J u: the Gauss-Newton model of the squared loss at ``point`` applied
+        to the factor perturbation ``u`` (J the differential of point -> X), in factor
+        coordinates. J u is the format's ``tangent_tensor`` (a format of doubled ranks), so
+        a structured operator evaluates it on factors; one fused pass for dense ones."""
+        w = self.loss.quadratic_weight
+        if w is None:
+            raise ValueError(f"loss: the Gauss-Newton model needs a squared loss, got {describe(self.loss)}")
+        if not hasattr(self.format, "tangent_tensor"):
+            raise TypeError(
+                f"the Gauss-Newton model needs a format with tangent_tensor; {self.format.__name__} has none"
+            )
+        x = self.tensor(point)
+        return dispatch.normal_vjp(self.operator, x, self.format.tangent_tensor(point, u), w)
+
+    def differentiable_value(self, point) -> torch.Tensor:
+        """The value through the evaluation autograd can differentiate (the exact Hessian)."""
+        return self.loss.value(
+            dispatch.evaluate(self.operator, self.tensor(point), differentiable=True), self.y
+        )
+
     def value_and_egrad(self, point):
         x = self.tensor(point)
         w = self.loss.quadratic_weight

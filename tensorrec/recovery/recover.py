@@ -8,6 +8,7 @@ truncated by the format's ``from_dense``) followed by ``minimize``.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import numbers
 
@@ -16,13 +17,25 @@ import torch
 from tensorrec._backend import check_choice, check_positive_finite, describe
 from tensorrec.formats import Format, TTTensor, TuckerTensor, stack
 from tensorrec.operators import Operator
-from tensorrec.optim import AnyOf, MetricBelow, Problem, Result, StoppingRule, as_stopping_rule, rgd
+from tensorrec.optim import (
+    AnyOf,
+    MetricBelow,
+    NewtonCG,
+    Problem,
+    Result,
+    StoppingRule,
+    as_stopping_rule,
+    rgd,
+    trust_region,
+)
 from tensorrec.recovery.losses import Loss, SquaredLoss
 from tensorrec.recovery.objective import FormatObjective
 
 FORMATS = {"tt": TTTensor, "tucker": TuckerTensor}
 SCALES = ("init", "measurements", "spectral", "truth")
-METHODS = ("rgd", "scaled")
+METHODS = ("rgd", "scaled", "gauss_newton", "trust_region")
+SECOND_ORDER = ("gauss_newton", "trust_region")
+HESSIANS = ("gauss_newton", "exact")
 MAX_DENSE_INIT = 10**8  # entries of A*(y) a spectral start may form
 DEFAULT_STOP = {"max_iter": 500, "residual": 1e-12, "stall": 100}
 """recover's stopping rules: 500 iterations, a relative residual below 1e-12, or a stall (and,
@@ -85,7 +98,8 @@ def minimize(
     init,
     *,
     method: str = "rgd",
-    step=0.5,
+    step=None,
+    hessian: str | None = None,
     stop=None,
     manifold=None,
     truth=None,
@@ -102,15 +116,29 @@ def minimize(
         The start; its class maps points back to formats. A batched format (one leading
         batch axis, :func:`~tensorrec.formats.stack`) with an objective of one cost per
         element runs ``rgd(..., batched=True)``: every element stopped by its own rule.
-    method : {"rgd", "scaled"}
+    method : {"rgd", "scaled", "gauss_newton", "trust_region"}
         ``"rgd"``: Riemannian gradient descent on the factors (on ``manifold``, default
         ``init.manifold()``). ``"scaled"``: RGD preconditioned by the format's
         ``scaled_direction`` (scaled gradient descent: with the canonical retraction for
         Tucker and TT, whose rate then does not degrade with the condition number; the
         site-environment metric for the lattice formats, on ``manifold`` or
-        ``init.manifold()``).
-    step : float, "armijo" or a step rule
-        As in :func:`~tensorrec.optim.rgd`.
+        ``init.manifold()``). ``"gauss_newton"``: Riemannian Gauss-Newton for squared
+        losses, :class:`~tensorrec.optim.NewtonCG` steps whose model is the objective's
+        ``gauss_newton`` (J^* w A^* A J, matrix-free), solved by CG preconditioned with
+        ``scaled_direction`` (which keeps the step horizontal: the gauge is fixed), then the
+        canonical retraction; locally quadratic on exact data. ``"trust_region"``:
+        :func:`~tensorrec.optim.trust_region` with the same preconditioner and retraction
+        and the model ``hessian``. Both need a format with ``canonicalize``,
+        ``scaled_direction`` (and ``tangent_tensor`` for the Gauss-Newton model): Tucker, TT.
+    step : float, "armijo" or a step rule, optional
+        As in :func:`~tensorrec.optim.rgd`; default 0.5 for the first-order methods. For
+        ``"gauss_newton"``: ``"armijo"`` (the default: backtracking from the full step) or a
+        float t (every step t times the Gauss-Newton step: 1 is the local method, with one
+        cost evaluation less per iteration). Not for ``"trust_region"``.
+    hessian : {"gauss_newton", "exact"}, optional
+        The trust-region model: the Gauss-Newton model (default for squared losses) or the
+        exact Riemannian Hessian (autograd through the objective's
+        ``differentiable_value``; the default for other losses).
     stop : dict, StoppingRule or list of rules, optional
         As in :func:`~tensorrec.optim.rgd`; a dict may also name ``"residual"`` (relative
         residual ||A(X) - y|| / ||y|| below the value; squared losses only) and ``"error"``
@@ -128,12 +156,16 @@ def minimize(
     -------
     Result or BatchResult
         ``point`` is the final format (the object that was optimized); the trace holds the
-        loss, the gradient norm and the metrics per iteration. A batched ``init`` gives a
+        loss, the gradient norm and the metrics per iteration (for the second-order methods
+        also ``"cg_iterations"``: the Hessian products of the step that led to the
+        iterate, and for ``"trust_region"`` the ``"radius"``). A batched ``init`` gives a
         :class:`~tensorrec.optim.BatchResult` (``element(b)`` is element b's Result).
     """
     if not isinstance(init, Format):
         raise TypeError(f"init: expected a tensor format (the Format protocol), got {describe(init)}")
     check_choice("method", method, METHODS)
+    if hessian is not None and method != "trust_region":
+        raise ValueError(f"hessian: only method='trust_region' takes a model Hessian, got method={method!r}")
     fmt = type(init)
     batch = tuple(getattr(init, "batch_shape", ()))
     if len(batch) > 1:
@@ -147,26 +179,80 @@ def minimize(
         raise ValueError(
             f"truth: expected a {fmt.__name__} of shape {tuple(init.shape)}{where}, got {describe(truth)}"
         )
-    if batch and method == "scaled":
-        raise ValueError("method: 'scaled' does not take a batched init; use method='rgd'")
+    if batch and method != "rgd":
+        raise ValueError(f"method: {method!r} does not take a batched init; use method='rgd'")
     to_format = _FromPoint(fmt)
     recorded = {name: _on_format(to_format, name, fn) for name, fn in (metrics or {}).items()}
     if truth is not None:
         norm_truth = truth.norm()
         recorded["error"] = lambda p: to_format(p).distance(truth) / norm_truth
     rule = _stopping_rule(stop, objective, truth)
-    if method == "scaled" and not hasattr(fmt, "scaled_direction"):
-        raise TypeError(f"method: 'scaled' needs a format with a scaled_direction; {fmt.__name__} has none")
-    if method == "scaled":  # formats with a canonical form retract by it (Tucker, TT)
-        canonical = hasattr(fmt, "canonicalize")
-        space = init.manifold(retraction="canonical") if canonical else manifold or init.manifold()
-        problem = Problem(space, objective, preconditioner=fmt.scaled_direction)
+    if method == "trust_region" and step is not None:
+        raise ValueError(f"step: 'trust_region' takes no step (its radius adapts), got {step!r}")
+    space, pre = init.manifold() if manifold is None else manifold, None
+    if method != "rgd":
+        needs = ("scaled_direction",) if method == "scaled" else ("scaled_direction", "canonicalize")
+        missing = [name for name in needs if not hasattr(fmt, name)]
+        if missing:
+            raise TypeError(
+                f"method: {method!r} needs a format with {' and '.join(needs)}; "
+                f"{fmt.__name__} has no {missing[0]}"
+            )
+        # formats with a canonical form retract by it (Tucker, TT): f(R_x(s)) = f(x + s)
+        if hasattr(fmt, "canonicalize"):
+            space = init.manifold(retraction="canonical")
+        pre = fmt.scaled_direction
+    if method == "trust_region":
+        hess = _hessian(hessian, objective, fmt, space)
+        problem = Problem(space, objective, preconditioner=pre)
+        run = functools.partial(trust_region, problem, hess=hess)
     else:
-        problem = Problem(init.manifold() if manifold is None else manifold, objective)
-    result = rgd(
-        problem, init.to_point(), step=step, stop=rule, metrics=recorded, validate=False, progress=progress,
-        batched=bool(batch),
-    )  # fmt: skip
+        if method == "gauss_newton":  # the preconditioner moves into the Newton step's CG
+            step = NewtonCG(_gauss_newton_model(objective, fmt, space), pre, **_newton_step(step))
+            recorded["cg_iterations"] = lambda point, newton=step: newton.last_iterations
+            pre = None
+        problem = Problem(space, objective, preconditioner=pre)
+        run = functools.partial(rgd, problem, step=0.5 if step is None else step, batched=bool(batch))
+    result = run(init.to_point(), stop=rule, metrics=recorded, validate=False, progress=progress)
+    return dataclasses.replace(result, point=to_format(result.point))
+    needs = ("scaled_direction",) if method == "scaled" else ("scaled_direction", "canonicalize")
+    missing = [name for name in needs if not hasattr(fmt, name)]
+    if missing:
+        raise TypeError(
+            f"method: {method!r} needs a format with {' and '.join(needs)}; "
+            f"{fmt.__name__} has no {missing[0]}"
+        )
+    # formats with a canonical form retract by it (Tucker, TT): f(R_x(s)) = f(x + s)
+    canonical = hasattr(fmt, "canonicalize")
+    space = init.manifold(retraction="canonical") if canonical else manifold or init.manifold()
+    if method == "scaled":
+        problem = Problem(space, objective, preconditioner=fmt.scaled_direction)
+        result = rgd(
+            problem, init.to_point(), step=0.5 if step is None else step, stop=rule, metrics=recorded,
+            validate=False, progress=progress,
+        )  # fmt: skip
+    elif method == "gauss_newton":
+        newton = NewtonCG(_gauss_newton_model(objective, fmt, space), fmt.scaled_direction,
+                          **_newton_step(step))  # fmt: skip
+        recorded["cg_iterations"] = lambda point: newton.last_iterations
+        result = rgd(
+            Problem(space, objective), init.to_point(), step=newton, stop=rule, metrics=recorded,
+            validate=False, progress=progress,
+        )  # fmt: skip
+    else:
+        if step is not None:
+            raise ValueError(f"step: 'trust_region' takes no step (its radius adapts), got {step!r}")
+        hess = _hessian(hessian, objective, fmt, space)
+        problem = Problem(space, objective, preconditioner=fmt.scaled_direction)
+        result = trust_region(
+            problem,
+            init.to_point(),
+            hess=hess,
+            stop=rule,
+            metrics=recorded,
+            validate=False,
+            progress=progress,
+        )
     return dataclasses.replace(result, point=to_format(result.point))
 
 
@@ -179,7 +265,8 @@ def recover(
     init="spectral",
     loss: Loss | None = None,
     method: str = "rgd",
-    step=0.5,
+    step=None,
+    hessian: str | None = None,
     scale="init",
     retraction: str = "polar",
     truth=None,
@@ -204,13 +291,19 @@ def recover(
     loss : Loss, optional
         Default: :class:`~tensorrec.recovery.SquaredLoss` with the operator's
         ``loss_weight`` (1/rho for completion, 1 otherwise).
-    method : {"rgd", "scaled"}
+    method : {"rgd", "scaled", "gauss_newton", "trust_region"}
         ``"rgd"``: Riemannian gradient descent on the canonical factors (the papers'
         method; tucker_tt spec section 6). ``"scaled"``: scaled gradient descent (ScaledGD and
-        its TT analogue), whose rate does not degrade with the condition number; ``scale``
-        and ``retraction`` do not apply.
-    step : float, "armijo" or a step rule
-        mu (default 0.5, the spec's pilot default).
+        its TT analogue), whose rate does not degrade with the condition number.
+        ``"gauss_newton"``: Riemannian Gauss-Newton (matrix-free CG on the horizontal space,
+        canonical retraction), locally quadratic on exact data. ``"trust_region"``:
+        Riemannian trust region with truncated CG on the ``hessian`` model. ``scale`` and
+        ``retraction`` apply to ``"rgd"`` only. See :func:`minimize`.
+    step : float, "armijo" or a step rule, optional
+        mu (default 0.5, the spec's pilot default); for ``"gauss_newton"`` ``"armijo"`` (the
+        default) or a fixed multiple of the Gauss-Newton step (1: the local method).
+    hessian : {"gauss_newton", "exact"}, optional
+        The trust-region model (default Gauss-Newton for squared losses).
     scale : {"init", "measurements", "spectral", "truth"} or float
         The weight w of the Stiefel factors (step mu / w on them; spec section 6.3):
         ||X0||^2, ||y||^2, the largest squared singular value of X0's unfoldings, ||X*||^2.
@@ -255,9 +348,49 @@ def recover(
         w = _scale(scale, x0, y, truth)
         manifold = x0.manifold(scale=w, retraction=retraction)
     return minimize(
-        objective, x0, method=method, step=step, stop=stop, manifold=manifold, truth=truth,
+        objective, x0, method=method, step=step, hessian=hessian, stop=stop, manifold=manifold, truth=truth,
         metrics=metrics, progress=progress,
     )  # fmt: skip
+
+
+def _squared(objective) -> bool:
+    loss = getattr(objective, "loss", None)
+    return loss is not None and loss.quadratic_weight is not None
+
+
+def _gauss_newton_model(objective, fmt: type, space):
+    """(x, u) -> the Riemannian Gauss-Newton product: the tangent projection of the
+    objective's ``gauss_newton`` (the model of f(R_x(s)) = f(x + s) for the canonical
+    retraction)."""
+    if not (_squared(objective) and hasattr(objective, "gauss_newton")):
+        raise ValueError(
+            "method: the Gauss-Newton model needs a least-squares objective with gauss_newton (a "
+            f"FormatObjective with a squared loss), got {describe(objective)}"
+        )
+    if not hasattr(fmt, "tangent_tensor"):
+        raise TypeError(
+            f"method: the Gauss-Newton model needs a format with tangent_tensor; {fmt.__name__} has none"
+        )
+    return lambda x, u: space.egrad_to_rgrad(x, objective.gauss_newton(x, u))
+
+
+def _newton_step(step) -> dict:
+    """NewtonCG options from ``minimize``'s ``step``: Armijo backtracking, or a fixed step."""
+    if step is None or step == "armijo":
+        return {"line_search": True}
+    if isinstance(step, numbers.Real) and not isinstance(step, bool):
+        return {"initial": check_positive_finite("step", float(step)), "line_search": False}
+    raise TypeError(
+        f"step: expected 'armijo' or a positive float for method='gauss_newton', got {describe(step)}"
+    )
+
+
+def _hessian(hessian, objective, fmt: type, space):
+    """The trust-region model: ``None`` -> Gauss-Newton for squared losses, else exact."""
+    if hessian is None:
+        hessian = "gauss_newton" if _squared(objective) and hasattr(fmt, "tangent_tensor") else "exact"
+    check_choice("hessian", hessian, HESSIANS)
+    return _gauss_newton_model(objective, fmt, space) if hessian == "gauss_newton" else None
 
 
 class _FromPoint:
@@ -286,7 +419,7 @@ def _stopping_rule(stop, objective, truth) -> StoppingRule:
     if stop is not None and not isinstance(stop, dict):
         return as_stopping_rule(stop, {})
     loss = getattr(objective, "loss", None)
-    squared = loss is not None and loss.quadratic_weight is not None
+    squared = _squared(objective)
     given = dict(DEFAULT_STOP if stop is None else stop)
     if stop is None and not squared:
         del given["residual"]

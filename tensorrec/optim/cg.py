@@ -1,0 +1,138 @@
+"""Preconditioned conjugate gradients on a tangent space, truncated by a trust region.
+
+One solver serves the second-order methods: the Gauss-Newton direction (solve H s = b to a
+relative tolerance, :func:`conjugate_gradient` without a radius) and the trust-region
+subproblem (Steihaug-Toint truncated CG: minimise the model -<b, s> + <s, H s> / 2 inside
+||s||_{P^-1} <= radius). H is any self-adjoint map of tangent vectors (an exact Riemannian
+Hessian, a Gauss-Newton model); P a self-adjoint positive semidefinite preconditioner whose
+range is the space searched (a projection onto a horizontal space is allowed: the iterates
+then stay in it). The recurrences for the P^-1-norms are those of Steihaug (1983) and
+Toint (1981) as written in Absil, Mahony and Sepulchre, *Optimization Algorithms on Matrix
+Manifolds*, section 7.3 (and Manopt's ``tCG``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable
+
+from tensorrec._backend import tree_add, tree_map, tree_scale
+
+CG_REASONS = ("converged", "max_iter", "negative_curvature", "boundary", "no_progress")
+"""Why :func:`conjugate_gradient` stopped: the residual met ``rtol``; the iteration cap; a
+direction of non-positive curvature (followed to the boundary with a radius, else the
+iterate before it is returned); the step reached the trust-region boundary; no iteration
+could be taken (the first direction has non-positive curvature and there is no radius)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class CGResult:
+    """The outcome of :func:`conjugate_gradient`.
+
+    Attributes
+    ----------
+    solution : tangent vector
+        The approximate solution s of H s = b (the model minimiser inside the radius).
+    h_solution : tangent vector
+        H s, accumulated by the recurrences (the model value needs it; no extra product).
+    iterations : int
+        Products with H that were taken.
+    reason : str
+        One of :data:`CG_REASONS`.
+    residual : float
+        ||H s - b||_P / ||b||_P at the end (NaN when the last step was truncated).
+    norm : float
+        ||s||_{P^-1} (the trust-region norm).
+    """
+
+    solution: object
+    h_solution: object
+    iterations: int
+    reason: str
+    residual: float
+    norm: float
+
+
+def conjugate_gradient(
+    apply: Callable,
+    b,
+    *,
+    inner: Callable,
+    precondition: Callable | None = None,
+    rtol: float = 1e-2,
+    max_iter: int = 100,
+    radius: float | None = None,
+) -> CGResult:
+    r"""Preconditioned CG for H s = b, or truncated CG for the trust-region model.
+
+    Parameters
+    ----------
+    apply : callable
+        u -> H u, self-adjoint with respect to ``inner``.
+    b : tangent vector
+        The right-hand side (-grad f for a Newton-type step).
+    inner : callable
+        (u, v) -> the real inner product, a float or 0-dim tensor.
+    precondition : callable, optional
+        r -> P r, self-adjoint positive semidefinite (an approximate inverse of H); the
+        identity by default.
+    rtol : float
+        Stop when ||H s - b||_P <= rtol ||b||_P (the forcing term of an inexact Newton method).
+    max_iter : int
+        At most this many products with H.
+    radius : float, optional
+        Trust-region radius in the norm ||s||_{P^-1}: Steihaug-Toint truncation (stop on the
+        boundary, follow a direction of non-positive curvature to it).
+
+    Returns
+    -------
+    CGResult
+    """
+    if rtol < 0 or max_iter < 0 or (radius is not None and not radius > 0):
+        raise ValueError(
+            f"rtol, max_iter, radius: expected rtol >= 0, max_iter >= 0, radius > 0, got {rtol}, {max_iter}, "
+            f"{radius}"
+        )
+    precondition = precondition or (lambda r: r)
+    s = tree_map(lambda t: t * 0, b)
+    hs = s
+    r = tree_scale(b, -1.0)  # the model gradient H s - b
+    z = precondition(r)
+    z_r = float(inner(z, r))
+    delta = tree_scale(z, -1.0)
+    norm0 = math.sqrt(max(z_r, 0.0))
+    # P^-1 norms of the iterate and the direction, and their cross term (recurrences)
+    s_s, s_d, d_d = 0.0, 0.0, z_r
+    if norm0 == 0.0:
+        return CGResult(s, hs, 0, "converged", 0.0, 0.0)
+    for it in range(1, max_iter + 1):
+        h_delta = apply(delta)
+        kappa = float(inner(delta, h_delta))
+        alpha = z_r / kappa if kappa > 0 else math.inf
+        s_s_new = s_s + 2 * alpha * s_d + alpha * alpha * d_d
+        if kappa <= 0 or (radius is not None and s_s_new >= radius * radius):
+            if radius is None:  # plain CG: stop before the direction of negative curvature
+                return CGResult(s, hs, it, "negative_curvature" if it > 1 else "no_progress", math.nan,
+                                math.sqrt(s_s))  # fmt: skip
+            tau = (-s_d + math.sqrt(s_d * s_d + d_d * (radius * radius - s_s))) / d_d
+            s, hs = tree_add(s, delta, tau), tree_add(hs, h_delta, tau)
+            reason = "negative_curvature" if kappa <= 0 else "boundary"
+            return CGResult(s, hs, it, reason, math.nan, radius)
+        s, hs, s_s = tree_add(s, delta, alpha), tree_add(hs, h_delta, alpha), s_s_new
+        r = tree_add(r, h_delta, alpha)
+        z = precondition(r)
+        z_r_new = float(inner(z, r))
+        residual = math.sqrt(max(z_r_new, 0.0)) / norm0
+        if residual <= rtol or it == max_iter:
+            return CGResult(s, hs, it, "converged" if residual <= rtol else "max_iter", residual,
+                            math.sqrt(s_s))  # fmt: skip
+        beta = z_r_new / z_r
+        z_r = z_r_new
+        delta = tree_add(tree_scale(z, -1.0), delta, beta)
+        s_d = beta * (s_d + alpha * d_d)
+        d_d = z_r + beta * beta * d_d
+    return CGResult(s, hs, 0, "max_iter", 1.0, 0.0)  # max_iter == 0
+
+
+__all__ = ["CG_REASONS", "CGResult", "conjugate_gradient"]

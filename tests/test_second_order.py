@@ -1,0 +1,302 @@
+"""Second-order methods: CG and truncated CG, the trust region, Newton-CG steps, and Riemannian
+Gauss-Newton / trust regions for Tucker and TT recovery (issue 15)."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+import tensorrec as tr
+from tensorrec.formats import TTTensor, TuckerTensor
+from tensorrec.manifolds import Sphere
+from tensorrec.operators import DenseGaussian, EntrySampling, KroneckerGaussian
+from tensorrec.optim import NewtonCG, conjugate_gradient, trust_region
+from tensorrec.recovery import FormatObjective, PoissonLoss, minimize, recover
+from tensorrec.testing import brockett, matrix_with_spectrum
+
+
+def spd(n, seed, low=0.0, high=3.0, indefinite=False):
+    gen = torch.Generator().manual_seed(seed)
+    q = torch.linalg.qr(torch.randn(n, n, dtype=torch.float64, generator=gen))[0]
+    eig = torch.logspace(low, high, n, dtype=torch.float64)
+    if indefinite:
+        eig[0] = -1.0
+    return q @ torch.diag(eig) @ q.T
+
+
+def dot(u, v):
+    return float(u @ v)
+
+
+# --- conjugate gradients -----------------------------------------------------------------------
+
+
+def test_cg_solves_spd_systems_and_a_preconditioner_cuts_the_iterations():
+    h, b = spd(40, 0), torch.linspace(-1, 1, 40, dtype=torch.float64)
+    exact = torch.linalg.solve(h, b)
+    plain = conjugate_gradient(lambda u: h @ u, b, inner=dot, rtol=1e-10, max_iter=200)
+    assert plain.reason == "converged" and plain.residual <= 1e-10
+    assert float((plain.solution - exact).norm()) < 1e-7 * float(exact.norm())
+    assert torch.allclose(plain.h_solution, h @ plain.solution, rtol=1e-9, atol=1e-12)
+    # a preconditioner close to H^-1: a few iterations; the reported norm is ||s||_{P^-1}
+    p = torch.linalg.inv(h + 0.05 * torch.eye(40, dtype=torch.float64))
+    pre = conjugate_gradient(lambda u: h @ u, b, inner=dot, precondition=lambda r: p @ r, rtol=1e-10)
+    assert pre.reason == "converged" and pre.iterations < plain.iterations // 3
+    s = pre.solution
+    assert abs(pre.norm - math.sqrt(dot(s, torch.linalg.solve(p, s)))) < 1e-8 * pre.norm
+    capped = conjugate_gradient(lambda u: h @ u, b, inner=dot, rtol=1e-10, max_iter=3)
+    assert capped.reason == "max_iter" and capped.iterations == 3 and capped.residual > 1e-10
+
+
+def test_truncated_cg_stops_on_the_boundary_and_follows_negative_curvature():
+    h, b = spd(20, 1), torch.ones(20, dtype=torch.float64)
+    p = torch.diag(torch.linspace(0.5, 2.0, 20, dtype=torch.float64))  # the TR norm is ||s||_{P^-1}
+    out = conjugate_gradient(lambda u: h @ u, b, inner=dot, precondition=lambda r: p @ r, radius=1e-3)
+    assert out.reason == "boundary"
+    assert abs(math.sqrt(dot(out.solution, torch.linalg.solve(p, out.solution))) - 1e-3) < 1e-12
+    assert dot(b, out.solution) > 0  # a descent direction of the model -<b, s> + <s, H s> / 2
+    bad = spd(20, 2, indefinite=True)
+    e = torch.linalg.eigh(bad).eigenvectors[:, 0]  # start along the negative direction
+    out = conjugate_gradient(lambda u: bad @ u, e, inner=dot, radius=2.0)
+    assert out.reason == "negative_curvature" and abs(out.norm - 2.0) < 1e-12
+    model = -dot(e, out.solution) + 0.5 * dot(out.solution, bad @ out.solution)
+    assert model < -1.0  # it goes to the boundary, where the model is lowest along e
+    # without a radius the iterate before the bad direction comes back
+    assert conjugate_gradient(lambda u: bad @ u, e, inner=dot).reason == "no_progress"
+    with pytest.raises(ValueError, match=r"^rtol, max_iter, radius: expected"):
+        conjugate_gradient(lambda u: h @ u, b, inner=dot, radius=0.0)
+
+
+def test_cg_with_a_projecting_preconditioner_stays_in_its_range():
+    """A P that projects (a format's horizontal space): every iterate stays in range(P)."""
+    h, b = spd(12, 3), torch.linspace(1, 2, 12, dtype=torch.float64)
+    q = torch.linalg.qr(torch.randn(12, 5, dtype=torch.float64, generator=torch.Generator().manual_seed(4)))[
+        0
+    ]
+    proj = q @ q.T
+    out = conjugate_gradient(lambda u: h @ u, b, inner=dot, precondition=lambda r: proj @ r, rtol=1e-12)
+    assert float((out.solution - proj @ out.solution).norm()) < 1e-13
+    # it solves the compressed system Q^T H Q z = Q^T b
+    z = torch.linalg.solve(q.T @ h @ q, q.T @ b)
+    assert torch.allclose(out.solution, q @ z, rtol=1e-9, atol=1e-12)
+
+
+# --- trust regions and Newton steps on manifolds -------------------------------------------------
+
+
+def rayleigh(a):
+    return tr.Problem(Sphere(a.shape[0]), lambda x: x @ a @ x, egrad=lambda x: 2 * a @ x)
+
+
+def fitted_order(errors):
+    """The slope of log e_{k+1} against log e_k over the last steps above 1e-13."""
+    e = [v for v in errors if v > 1e-13]
+    if len(e) < 3:
+        return math.nan
+    x, y = np.log(e[-3:-1]), np.log(e[-2:])
+    return float(np.polyfit(x, y, 1)[0])
+
+
+def test_trust_region_converges_quadratically_and_escapes_a_saddle():
+    a = spd(30, 5, low=0.0, high=1.0)
+    evals, evecs = torch.linalg.eigh(a)
+    problem = rayleigh(a)
+    x0 = evecs[:, 1] + 1e-8 * (evecs[:, 0] + evecs[:, 3])  # next to a saddle (the second eigenvector)
+    x0 = x0 / x0.norm()
+    # the default radius is the first gradient's length (tiny next to a saddle: it doubles per
+    # iteration); the sphere's own scale leaves the saddle at once
+    slow = trust_region(problem, x0, stop={"grad_norm": 1e-12, "max_iter": 60})
+    res = trust_region(problem, x0, radius=1.0, stop={"grad_norm": 1e-12, "max_iter": 60})
+    assert slow.iterations > 2 * res.iterations
+    assert res.stop_reason == "grad_norm" and abs(res.value - float(evals[0])) < 1e-13
+    assert min(float((res.point - evecs[:, 0]).norm()), float((res.point + evecs[:, 0]).norm())) < 1e-10
+    assert set(res.trace.metrics) == {"cg_iterations", "radius"}
+    grads = res.trace.grad_norm
+    assert fitted_order(grads) > 1.8, grads  # the exact Hessian with forcing min(0.1, ||g|| / ||g0||)
+    with pytest.raises(ValueError, match=r"^accept: expected a value in \(0, 1/4\)"):
+        trust_region(problem, x0, accept=0.5)
+    with pytest.raises(TypeError, match=r"^hess: expected a callable"):
+        trust_region(problem, x0, hess=3)
+
+
+def test_trust_region_on_stiefel_and_on_a_bdpr_landscape():
+    a, _ = matrix_with_spectrum(torch.linspace(4, 1, 12).tolist(), 0)
+    problem = brockett(a, [3.0, 2.0, 1.0])
+    res = trust_region(problem, problem.manifold.random_point(1), stop={"grad_norm": 1e-11})
+    top = torch.linalg.eigh(a).eigenvectors[:, -3:].flip(-1)
+    assert res.stop_reason == "grad_norm" and torch.allclose(res.point.abs(), top.abs(), atol=1e-9)
+    # a landscape problem: finite-sample BDPR on spheres, its own Hessian-vector products
+    from tensorrec.bdpr import sensing_problem
+
+    sp = sensing_problem(5, 4, 200, rng=2)
+    res = trust_region(sp.problem, sp.start("spectral"), stop={"grad_norm": 1e-12, "max_iter": 100})
+    assert res.stop_reason == "grad_norm" and sp.symmetry.orbit_distance(res.point, sp.truth) < 1e-10
+
+
+def test_newton_cg_step_rule_and_its_first_order_fallback():
+    a = spd(25, 6, low=0.0, high=1.0)
+    problem = rayleigh(a)
+    x0 = torch.ones(25, dtype=torch.float64) / 5
+    res = tr.rgd(problem, x0, step="newton", stop={"grad_norm": 1e-12, "max_iter": 200})
+    assert res.stop_reason == "grad_norm" and res.iterations < 40
+    # a Hessian model with no curvature at all: every step falls back to the gradient
+    flat = NewtonCG(hess=lambda x, u: 0 * u, fallback_step=0.2)
+    res = tr.rgd(problem, x0, step=flat, stop={"max_iter": 5})
+    assert flat.fallbacks == 5 and all(h[1] == "no_progress" for h in flat.history)
+    with pytest.raises(TypeError, match=r"^hess: expected a callable"):
+        NewtonCG(hess=1)
+    with pytest.raises(ValueError, match=r"^forcing: "):
+        NewtonCG(forcing=-1)
+
+
+# --- the Gauss-Newton model of a format objective --------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt, ranks", [(TuckerTensor, (2, 3, 2)), (TTTensor, (2, 3))])
+@pytest.mark.parametrize("field", ["real", "complex"])
+def test_tangent_tensor_is_the_differential_of_the_tensor_map(fmt, ranks, field):
+    dtype = torch.complex128 if field == "complex" else torch.float64
+    x = fmt.random((4, 5, 3), ranks, 0, dtype=dtype)
+    point = x.to_point()
+    gen = torch.Generator().manual_seed(1)
+    u = tuple(torch.randn(p.shape, dtype=dtype, generator=gen) for p in point)
+
+    def dense(*leaves):
+        return fmt.from_point(leaves, validate=False).to_dense()
+
+    _, jvp = torch.func.jvp(dense, point, u)
+    t = fmt.tangent_tensor(point, u)
+    assert type(t) is fmt and torch.allclose(t.to_dense(), jvp, rtol=1e-12, atol=1e-12)
+
+
+def operators(shape):
+    return {
+        "dense": DenseGaussian(shape, 60, 2),
+        "kronecker": KroneckerGaussian(shape, 60, 3),
+        "sampling": EntrySampling.random(shape, 40, 4),
+    }
+
+
+@pytest.mark.parametrize("fmt, ranks", [(TuckerTensor, (2, 2, 2)), (TTTensor, (2, 2))])
+@pytest.mark.parametrize("kind", ["dense", "kronecker", "sampling"])
+def test_gauss_newton_product_equals_the_dense_jacobian_form(fmt, ranks, kind, monkeypatch):
+    """<v, GN u> = w Re<A(J v), A(J u)> with J from autograd on the dense map: self-adjoint,
+    positive, and (for structured rows) never through a dense tensor."""
+    shape = (4, 5, 3)
+    A = operators(shape)[kind]
+    x = fmt.random(shape, ranks, 5)
+    objective = FormatObjective(x, A, torch.zeros(A.m, dtype=torch.float64))
+    w = objective.loss.quadratic_weight
+    point = x.to_point()
+    gen = torch.Generator().manual_seed(6)
+    u, v = (tuple(torch.randn(p.shape, dtype=torch.float64, generator=gen) for p in point) for _ in range(2))
+
+    def measured(direction):
+        _, jd = torch.func.jvp(lambda *q: fmt.from_point(q, validate=False).to_dense(), point, direction)
+        return A.apply(jd)
+
+    if kind != "dense":  # structured rows evaluate the tangent tensor on its factors
+        monkeypatch.setattr(fmt, "to_dense", lambda self: pytest.fail("densified a structured product"))
+    gn_u = objective.gauss_newton(point, u)
+    monkeypatch.undo()
+    pair = sum(float(torch.sum(a * b)) for a, b in zip(v, gn_u, strict=True))
+    expected = w * float(torch.sum(measured(v) * measured(u)))
+    assert abs(pair - expected) < 1e-11 * max(1.0, abs(expected))
+    gn_v = objective.gauss_newton(point, v)
+    swapped = sum(float(torch.sum(a * b)) for a, b in zip(u, gn_v, strict=True))
+    assert abs(pair - swapped) < 1e-11 * max(1.0, abs(pair))
+
+
+def test_the_exact_hessian_runs_through_the_differentiable_kernel():
+    """Entry sampling of a TT evaluates with a numba kernel; the exact Hessian-vector product
+    differentiates the torch variant twice and matches finite differences of the gradient."""
+    x = TTTensor.random((5, 4, 6), (2, 3), 7)
+    A = EntrySampling.random(x.shape, 50, 8)
+    objective = FormatObjective(x, A, A.apply_format(TTTensor.random(x.shape, (2, 3), 9)))
+    point = x.to_point()
+    gen = torch.Generator().manual_seed(10)
+    u = tuple(torch.randn(p.shape, dtype=torch.float64, generator=gen) for p in point)
+    h = 1e-5
+    plus = objective.egrad(tuple(p + h * d for p, d in zip(point, u, strict=True)))
+    minus = objective.egrad(tuple(p - h * d for p, d in zip(point, u, strict=True)))
+    fd = [(a - b) / (2 * h) for a, b in zip(plus, minus, strict=True)]
+    hu = objective.ehvp(point, u)
+    for a, b in zip(hu, fd, strict=True):
+        assert torch.allclose(a, b, rtol=1e-6, atol=1e-7 * float(b.abs().max()))
+
+
+# --- recovery ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "fmt, ranks, kind, m",
+    [
+        ("tucker", (2, 2, 2), "dense", 300),
+        ("tt", (2, 2), "dense", 300),
+        ("tucker", (2, 2, 2), "kronecker", 400),
+        ("tt", (2, 2), "kronecker", 400),
+        ("tt", (2, 2), "sampling", 500),
+        ("tucker", (2, 2, 2), "sampling", 500),
+    ],
+)
+@pytest.mark.parametrize("method", ["gauss_newton", "trust_region"])
+def test_second_order_methods_recover_exactly_in_few_iterations(fmt, ranks, kind, m, method):
+    shape = (8, 8, 8)
+    cls = TuckerTensor if fmt == "tucker" else TTTensor
+    truth = cls.random(shape, ranks, 11)
+    A = {
+        "dense": lambda: DenseGaussian(shape, m, 12),
+        "kronecker": lambda: KroneckerGaussian(shape, m, 12),
+        "sampling": lambda: EntrySampling.random(shape, m, 12),
+    }[kind]()
+    res = recover(A, A.apply_format(truth), format=fmt, ranks=ranks, method=method, truth=truth)
+    errors = res.trace.metrics["error"]
+    assert res.stop_reason in ("residual", "metric") and errors[-1] < 1e-12, (res.stop_reason, errors)
+    assert res.iterations <= 25 and sum(res.trace.metrics["cg_iterations"]) > res.iterations
+
+
+def test_gauss_newton_is_quadratic_on_exact_data_and_keeps_the_noise_floor():
+    truth = TTTensor.random((10, 10, 10), (2, 2), 13)
+    A = DenseGaussian(truth.shape, 8 * truth.dof, 14)
+    y = A.apply_format(truth)
+    res = recover(A, y, format="tt", ranks=(2, 2), method="gauss_newton", step=1.0, truth=truth)
+    assert fitted_order(res.trace.metrics["error"]) > 1.7, res.trace.metrics["error"]
+    # noise: Gauss-Newton and scaled GD reach the same least-squares estimate
+    noise = torch.randn(A.m, dtype=torch.float64, generator=torch.Generator().manual_seed(15))
+    noisy = y + 1e-3 * noise
+    stop = {"rel_change": 1e-13, "max_iter": 2000}
+    gn = recover(A, noisy, format="tt", ranks=(2, 2), method="gauss_newton", stop=stop, truth=truth)
+    sgd = recover(A, noisy, format="tt", ranks=(2, 2), method="scaled", stop=stop, truth=truth)
+    assert gn.iterations < sgd.iterations // 5
+    assert gn.point.distance(sgd.point) < 1e-9 * truth.norm()
+    assert abs(gn.trace.metrics["error"][-1] - sgd.trace.metrics["error"][-1]) < 1e-9
+
+
+def test_second_order_bad_input():
+    truth = TuckerTensor.random((5, 5, 5), (2, 2, 2), 16)
+    A = DenseGaussian(truth.shape, 80, 17)
+    y = A.apply_format(truth)
+    common = dict(format="tucker", ranks=(2, 2, 2))
+    with pytest.raises(ValueError, match=r"^hessian: only method='trust_region'"):
+        recover(A, y, method="gauss_newton", hessian="exact", **common)
+    with pytest.raises(ValueError, match=r"^step: 'trust_region' takes no step"):
+        recover(A, y, method="trust_region", step=0.5, **common)
+    with pytest.raises(ValueError, match=r"^hessian: expected one of"):
+        recover(A, y, method="trust_region", hessian="bfgs", **common)
+    with pytest.raises(TypeError, match=r"^step: expected 'armijo' or a positive float"):
+        recover(A, y, method="gauss_newton", step="newton", **common)
+    start = tr.formats.stack([truth, truth])
+    objective = FormatObjective(truth, A, y)
+    with pytest.raises(ValueError, match=r"^method: 'gauss_newton' does not take a batched init"):
+        minimize(objective, start, method="gauss_newton")
+    # counts losses have no Gauss-Newton model (the trust region then takes the exact Hessian)
+    probs = EntrySampling.random(truth.shape, 30, 18)
+    poisson = FormatObjective(truth, probs, torch.full((30,), 5.0, dtype=torch.float64), PoissonLoss(100.0))
+    with pytest.raises(ValueError, match=r"^method: the Gauss-Newton model needs a least-squares"):
+        minimize(poisson, truth, method="gauss_newton")
+    with pytest.raises(ValueError, match=r"^loss: the Gauss-Newton model needs a squared loss"):
+        poisson.gauss_newton(truth.to_point(), truth.to_point())
+    peps = tr.formats.PEPS.on(2, 2).random((2,) * 4, 2, 0)
+    with pytest.raises(TypeError, match=r"^method: 'trust_region' needs a format with"):
+        minimize(objective, peps, method="trust_region")
