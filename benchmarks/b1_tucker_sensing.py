@@ -11,7 +11,10 @@ iteration budget); the error is computed outside the timed work where the tool a
   method, polar retraction), mu = 0.5 with scale = ||X0||^2 (the default) and with
   scale = sigma_max(X0)^2 ("spectral"); and ``method="scaled"`` (the Riemannian gradient of
   the fixed-rank manifold in factor coordinates, not slowed by kappa) at mu = 0.5 (default)
-  and 0.8.
+  and 0.8. Second order: ``method="gauss_newton"`` with full steps (``step=1.0``, the local
+  method) and with its default Armijo steps, full steps with the CG products A^T A v on a
+  float32 copy of A (``A.with_gram_dtype(torch.float32)``: half the bytes per product; the
+  gradient and the residual stay float64), and ``method="trust_region"`` (Gauss-Newton model).
 * TensorLy IHT: X <- tucker(X + mu A^T(y - A vec X), rank, init="svd") with mu = 1
   (E[A^T A] = I), numpy backend, TensorLy's default HOOI settings.
 * geoopt: RiemannianSGD, lr 0.5, on a core (Euclidean) and three EuclideanStiefel factors,
@@ -56,7 +59,9 @@ from pymanopt.manifolds import Stiefel as PStiefel  # noqa: E402
 from pymanopt.optimizers import ConjugateGradient  # noqa: E402
 
 SIZES = {"XS": (8, 2), "S": (20, 2), "M": (30, 2), "L": (40, 3)}  # XS: smoke tests only
-OURS = ("ours_rgd", "ours_rgd_spectral_scale", "ours_scaled", "ours_scaled_0.8")
+OURS = ("ours_rgd", "ours_rgd_spectral_scale", "ours_scaled", "ours_scaled_0.8", "ours_gauss_newton",
+        "ours_gauss_newton_armijo", "ours_gauss_newton_f32", "ours_trust_region")  # fmt: skip
+SECOND_ORDER = ("ours_gauss_newton", "ours_gauss_newton_armijo", "ours_gauss_newton_f32", "ours_trust_region")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -96,15 +101,17 @@ def make_instance(n: int, r: int, oversampling: int, rng) -> Instance:
     return Instance(truth, A, y, spectral_start(A, y, TuckerTensor, ranks))
 
 
-def run_ours(inst: Instance, cfg: Config, **options) -> dict:
+def run_ours(inst: Instance, cfg: Config, operator=None, **options) -> dict:
     res = recover(
-        inst.A, inst.y, format="tucker", ranks=inst.truth.ranks, init=inst.start, truth=inst.truth,
-        stop={"max_iter": cfg.max_iter, "residual": 1e-12, "stall": 100, "error": cfg.target}, **options,
+        operator or inst.A, inst.y, format="tucker", ranks=inst.truth.ranks, init=inst.start,
+        truth=inst.truth, **options,
+        stop={"max_iter": cfg.max_iter, "residual": 1e-12, "stall": 100, "error": cfg.target},
     )  # fmt: skip
     errors = res.trace.metrics["error"]
     # the error metric is recorded inside the loop: subtract its measured cost
     metric_s = min(repeat_timings(lambda: res.point.distance(inst.truth), 5)) * len(errors)
-    return {"seconds": res.wall_time - metric_s, "iterations": res.iterations, "error": errors[-1]}
+    cg = int(sum(res.trace.metrics.get("cg_iterations", [0])))
+    return {"seconds": res.wall_time - metric_s, "iterations": res.iterations, "error": errors[-1], "cg": cg}
 
 
 def run_iht(inst: Instance, cfg: Config) -> dict:
@@ -203,11 +210,16 @@ def run_size(size: str, cfg: Config, rng) -> dict:
         "bound_two_pass_ms": 2e3 * matvec_s, "operator_ms": 1e3 * operator_s,
         "init_error": inst.error(x),
     }  # fmt: skip
+    low = inst.A.with_gram_dtype(torch.float32)  # CG products on a float32 copy of A
     tools = {
         "ours_rgd": lambda: run_ours(inst, cfg),
         "ours_rgd_spectral_scale": lambda: run_ours(inst, cfg, scale="spectral"),
         "ours_scaled": lambda: run_ours(inst, cfg, method="scaled"),
         "ours_scaled_0.8": lambda: run_ours(inst, cfg, method="scaled", step=0.8),
+        "ours_gauss_newton": lambda: run_ours(inst, cfg, method="gauss_newton", step=1.0),
+        "ours_gauss_newton_armijo": lambda: run_ours(inst, cfg, method="gauss_newton"),
+        "ours_gauss_newton_f32": lambda: run_ours(inst, cfg, low, method="gauss_newton", step=1.0),
+        "ours_trust_region": lambda: run_ours(inst, cfg, method="trust_region"),
         "tensorly_iht": lambda: run_iht(inst, cfg),
         "geoopt_rsgd": lambda: run_geoopt(inst, cfg),
         "pymanopt_cg": lambda: run_pymanopt(inst, cfg),
@@ -261,6 +273,24 @@ def table(results: dict) -> str:
             f"{r['operator_ms']:.3g} | {per_it:.3g} | {per_it - r['operator_ms']:.3g} | "
             f"{per_it / r['bound_two_pass_ms']:.2f}x |"
         )
+    lines += [
+        "",
+        "### Second-order methods: operator passes and time per iteration",
+        "",
+        "A pass is one fused A^T(A x - y) or A^T A v (the gradient, a CG product; an Armijo trial is"
+        " one A x); per iteration against the two-pass bound of one gradient.",
+        "",
+        "| size | method | iterations | CG products | ms per pass | per iteration / 2-pass bound |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in results["rows"]:
+        for t in SECOND_ORDER:
+            x = r[t]
+            passes = x["iterations"] + x["cg"]
+            lines.append(
+                f"| {r['size']} | {t} | {x['iterations']} | {x['cg']} | {1e3 * x['seconds'] / passes:.3g} | "
+                f"{x['per_iteration_ms'] / r['bound_two_pass_ms']:.2f}x |"
+            )
     lines += ["", f"Threads: torch {results['threads']['torch']}; env {results['threads']['env']}."]
     return "\n".join(lines) + "\n"
 

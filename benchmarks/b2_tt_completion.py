@@ -9,7 +9,9 @@ start needs the dense (1/rho) P_Omega(T), impossible at D = 10^10), and stops at
 1e-8, its iteration budget or the same wall-time budget per tool (``time_budget``).
 
 * ours: ``recover`` with ``EntrySampling`` (the numba gather and fused gradient kernels, never
-  densifying), RGD (mu = 0.5, scale = ||X0||^2, weight 1/rho) and ``method="scaled"`` (mu 0.5).
+  densifying), RGD (mu = 0.5, scale = ||X0||^2, weight 1/rho), ``method="scaled"`` (mu 0.5),
+  and the second-order ``method="gauss_newton"`` (Armijo steps) and ``"trust_region"``
+  (Gauss-Newton model), whose CG products evaluate the tangent TT (ranks 2r) at the samples.
 * torchTT 0.5 (optional, not a dependency: ``pip install --no-build-isolation --no-deps
   torchtt``): Riemannian gradient by AD (``torchtt.manifold.riemannian_gradient`` of
   ½||P_Omega(X - T)||^2 with ``apply_mask``), retraction by ``round``, Armijo backtracking from
@@ -43,7 +45,7 @@ from tensorrec.recovery import recover
 from tensorrec.runner import repeat_timings, script_main, write_table
 
 SIZES = {"XS": (3, 6, 2, 150), "S": (4, 20, 3, 8000), "M": (8, 10, 4, 200_000), "L": (10, 10, 6, 1_000_000)}
-OURS = ("ours_rgd", "ours_scaled")
+OURS = ("ours_rgd", "ours_scaled", "ours_gauss_newton", "ours_trust_region")
 ANCHORS = ("torchtt_rgd", "teneva_als", "tntorch_adam")
 
 
@@ -107,7 +109,8 @@ def run_ours(inst: Instance, cfg: Config, method: str) -> dict:
             metrics={"test": test_error},
         )  # fmt: skip
     metric_s = min(repeat_timings(lambda: test_error(res.point), 3))  # the test error is not ours to time
-    return _summary(errors, start, res.iterations, cfg.target, excluded_per_call=metric_s)
+    out = _summary(errors, start, res.iterations, cfg.target, excluded_per_call=metric_s)
+    return {**out, "cg": int(sum(res.trace.metrics.get("cg_iterations", [0])))}
 
 
 def _summary(errors, start, iterations, target, excluded_per_call=0.0) -> dict:
@@ -243,6 +246,8 @@ def run_size(size: str, cfg: Config, rng) -> dict:
     run_ours(inst, dataclasses.replace(cfg, max_iter=2), "rgd")  # warm-up: numba compile
     row["ours_rgd"] = run_ours(inst, cfg, "rgd")
     row["ours_scaled"] = run_ours(inst, cfg, "scaled")
+    row["ours_gauss_newton"] = run_ours(inst, cfg, "gauss_newton")
+    row["ours_trust_region"] = run_ours(inst, cfg, "trust_region")
     row["torchtt_rgd"] = run_torchtt(inst, cfg)
     row["teneva_als"] = run_teneva(inst, cfg)
     row["tntorch_adam"] = run_tntorch(inst, cfg)
@@ -274,7 +279,10 @@ def table(results: dict) -> str:
                 cells.append("not installed")
                 continue
             miss = "" if x["error"] < results["target"] else f", reached {x['error']:.1e}"
-            cells.append(f"{x['seconds']:.3g} s ({x['iterations']}, {x['per_iteration_ms']:.3g} ms{miss})")
+            cg = f", {x['cg']} CG" if x.get("cg") else ""
+            cells.append(
+                f"{x['seconds']:.3g} s ({x['iterations']}{cg}, {x['per_iteration_ms']:.3g} ms{miss})"
+            )
         tt = r["torchtt_rgd"]
         ratio = f"{tt['per_iteration_ms'] / r['ours_rgd']['per_iteration_ms']:.1f}x" if tt else "n/a"
         lines.append(

@@ -126,6 +126,37 @@ def plot_order_of_convergence(series: dict[str, Sequence[Sequence[float]]], out_
     return save_figure(fig, out_dir, stem)
 
 
+def plot_same_estimate(runs: Sequence[dict], out_dir, stem: str, title: str):
+    """Two panels for two methods on the same noisy instances: the gradient norm relative to
+    its start against the iteration (median and band per ``label``), and the final squared
+    error of method b against method a per run, relative to the noise floor, with y = x.
+    ``runs`` hold ``label``, ``grads_a``, ``grads_b``, ``error_a``, ``error_b``, ``floor``
+    and the method names ``a`` and ``b``."""
+    fig, (left, right) = new_figure(2)
+    groups: dict[str, list] = {}
+    for r in runs:
+        for key in ("a", "b"):
+            g = np.asarray(r[f"grads_{key}"], dtype=float)
+            groups.setdefault(f"{r['label']} {r[key]}", []).append(g / g[0])
+    for label, series in groups.items():
+        plot_error_band(left, series, label=label)
+    left.set_ylabel("||grad f|| / ||grad f(x_0)||")
+    left.legend(fontsize=7)
+    labels = sorted({r["label"] for r in runs})
+    for label in labels:
+        cell = [r for r in runs if r["label"] == label]
+        a, b = ([r[f"error_{k}"] / r["floor"] for r in cell] for k in ("a", "b"))
+        right.loglog(a, b, "o", ms=4, alpha=0.6, label=label)
+    lo, hi = right.get_xlim()
+    right.loglog([lo, hi], [lo, hi], "--", color="gray", label="y = x")
+    right.set_xlabel(f"{runs[0]['a']}: ||X - X*||^2 / floor")
+    right.set_ylabel(f"{runs[0]['b']}: ||X - X*||^2 / floor")
+    right.legend(fontsize=7)
+    right.grid(True, alpha=0.3)
+    fig.suptitle(title)
+    return save_figure(fig, out_dir, stem)
+
+
 def plot_sweep_curves(rows: Sequence[dict], group: str, panel: str, out_dir, stem: str, title: str):
     """One panel per value of ``row[panel]``; in each, the error band (:func:`plot_error_band`)
     of every value of ``row[group]``. Rows hold ``errors``."""

@@ -300,3 +300,22 @@ def test_second_order_bad_input():
     peps = tr.formats.PEPS.on(2, 2).random((2,) * 4, 2, 0)
     with pytest.raises(TypeError, match=r"^method: 'trust_region' needs a format with"):
         minimize(objective, peps, method="trust_region")
+
+
+def test_a_float32_gram_copy_speeds_cg_products_without_costing_final_accuracy():
+    truth = TuckerTensor.random((8, 8, 8), (2, 2, 2), 19)
+    A = DenseGaussian(truth.shape, 300, 20)
+    x = torch.randn(truth.shape, dtype=torch.float64, generator=torch.Generator().manual_seed(21))
+    exact = A.adjoint(A.apply(x))
+    assert torch.allclose(A.gram(x), exact, rtol=1e-13, atol=1e-13)  # the default: one fused pass
+    kron = KroneckerGaussian(truth.shape, 50, 22)  # the base class's gram
+    assert torch.allclose(kron.gram(x, 0.5), 0.5 * kron.adjoint(kron.apply(x)), rtol=1e-12, atol=1e-12)
+    low = A.with_gram_dtype(torch.float32)
+    assert low.matrix is A.matrix and low.gram_eps == torch.finfo(torch.float32).eps
+    g32 = low.gram(x)
+    assert g32.dtype == torch.float64 and float((g32 - exact).norm()) < 1e-5 * float(exact.norm())
+    y = A.apply_format(truth)
+    res = recover(low, y, format="tucker", ranks=(2, 2, 2), method="gauss_newton", truth=truth)
+    assert res.stop_reason in ("residual", "metric") and res.trace.metrics["error"][-1] < 1e-12
+    with pytest.raises(ValueError, match=r"^dtype: expected float32 or float64"):
+        A.with_gram_dtype(torch.float16)

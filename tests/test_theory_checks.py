@@ -378,7 +378,7 @@ def test_gauss_newton_noise_check_fails_another_estimate_slow_descent_or_an_off_
     cfg = dataclasses.asdict(script.Config())
     run = {"format": "tucker", "gamma": 1e-2, "draw": 0, "floor": 1e-3, "gn_sq_error": 1.1e-3,
            "scaled_sq_error": 1.1e-3 * (1 + 1e-10), "gn_iterations": 12, "scaled_iterations": 75,
-           "iterations_to_drop": 8, "contraction": 0.1, "gn_errors": [], "scaled_errors": []}  # fmt: skip
+           "iterations_to_drop": 8, "contraction": 0.1, "gn_grads": [], "scaled_grads": []}  # fmt: skip
     assert script.check({"config": cfg, "runs": [run]}) == []
     for doctored, message in (
         ({"gn_sq_error": 1.6e-3}, "differs from scaled GD's"),

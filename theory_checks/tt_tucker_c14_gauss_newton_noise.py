@@ -29,7 +29,7 @@ import math
 import numpy as np
 
 import tensorrec as tr
-from tensorrec.plotting import plot_order_of_convergence
+from tensorrec.plotting import plot_same_estimate
 from tensorrec.runner import script_main
 from tensorrec.studies.tucker_tt import second_order_sweep
 
@@ -69,7 +69,7 @@ def compute(cfg: Config, rng, runner) -> dict:
             "gn_iterations": gn["iterations"], "scaled_iterations": scaled["iterations"],
             "iterations_to_drop": drop,
             "contraction": float(g[drop] ** (1 / drop)) if drop else None,
-            "gn_errors": gn["errors"], "scaled_errors": scaled["errors"],
+            "gn_grads": gn["grad_norms"], "scaled_grads": scaled["grad_norms"],
         })  # fmt: skip
     return {"runs": runs, "config": dataclasses.asdict(cfg)}
 
@@ -103,14 +103,15 @@ def check(results: dict) -> list[str]:
 
 
 def plot(results: dict, out_dir):
-    series = {}
-    for r in results["runs"]:
-        if r["gamma"] == max(results["config"]["gammas"]):
-            series.setdefault(f"{r['format']} Gauss-Newton", []).append(r["gn_errors"])
-            series.setdefault(f"{r['format']} scaled GD", []).append(r["scaled_errors"])
-    gamma = max(results["config"]["gammas"])
-    return plot_order_of_convergence(series, out_dir, "c14_gauss_newton_noise",
-                                     f"C14: noisy sensing (gamma = {gamma:g}): the same floor")  # fmt: skip
+    runs = [
+        {"label": f"{r['format']} gamma = {r['gamma']:g}", "a": "scaled GD", "b": "Gauss-Newton",
+         "grads_a": r["scaled_grads"], "grads_b": r["gn_grads"], "error_a": r["scaled_sq_error"],
+         "error_b": r["gn_sq_error"], "floor": r["floor"]}
+        for r in results["runs"]
+    ]  # fmt: skip
+    return plot_same_estimate(
+        runs, out_dir, "c14_gauss_newton_noise", "C14: noisy sensing, the same estimate"
+    )
 
 
 def main(argv=None) -> int:

@@ -119,6 +119,17 @@ class Operator:
         registered; :func:`~tensorrec.operators.dispatch.residual_vjp`)."""
         return dispatch.residual_vjp(self, t, y, weight)
 
+    def gram(self, x: torch.Tensor, weight: float = 1.0) -> torch.Tensor:
+        """weight A*A(x) for a dense ``x`` (the Gauss-Newton product; inputs not re-checked):
+        by default :meth:`residual_and_adjoint` with y = 0, one fused pass where it has one."""
+        return self.residual_and_adjoint(x, x.new_zeros(self.m, dtype=self.dtype or x.dtype), weight)[1]
+
+    @property
+    def gram_eps(self) -> float:
+        """The unit roundoff of :meth:`gram` (a lower bound on the relative accuracy a solve
+        with it can reach): that of the operator's dtype, float64's when it has none."""
+        return torch.finfo(self.dtype or torch.float64).eps
+
     def residual_and_adjoint(self, x: torch.Tensor, y: torch.Tensor, weight: float = 1.0):
         """r = weight (A(x) - y) and A*(r) for a dense ``x`` (inputs are not re-checked: this
         is the inner loop of an objective). Operators may fuse the two passes over A."""

@@ -155,11 +155,10 @@ def normal_vjp(operator, x, t, weight: float = 1.0) -> tuple:
     """Factor gradients at ``x`` of Re<weight A(T), A(X)>: J^* (weight A^* A)(T) for a format
     ``t`` of the same class (a tangent vector as a format: the Gauss-Newton product). The
     registered evaluation of T and vjp at X where the pair is structured (no dense tensor);
-    else one ``residual_and_adjoint`` of the dense T (a fused read of A where the operator has
+    else the operator's ``gram`` of the dense T (one fused read of A where the operator has
     one) and ``x.vjp``."""
     if _lookup(_EVALUATE, operator.rows, t) is None:
-        dense = t.to_dense()
-        return x.vjp(operator.residual_and_adjoint(dense, dense.new_zeros(operator.m), weight)[1])
+        return x.vjp(operator.gram(t.to_dense(), weight))
     return vjp(operator, x, weight * evaluate(operator, t))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 
 import torch
@@ -95,18 +96,49 @@ class DenseGaussian(Operator):
         ``FUSED_BLOCK_BYTES`` are read once from memory for A_b x and reused from cache for
         A_b^T r_b (the stored operator is memory-bound; see benchmarks/b7). Operators under
         ``FUSED_MIN_BYTES`` use two BLAS passes."""
-        a, x = self.matrix, x.reshape(-1)
-        rows = max(1, FUSED_BLOCK_BYTES // (a.shape[1] * a.element_size()))
-        if rows >= a.shape[0] or a.numel() * a.element_size() < FUSED_MIN_BYTES:
-            r = weight * (a @ x - y)
-            return r, (a.mT @ r).reshape(self.shape)
-        r = torch.empty_like(y)
-        g = torch.zeros(a.shape[1], dtype=a.dtype, device=a.device)
-        for start in range(0, a.shape[0], rows):
-            block = a[start : start + rows]
-            rb = torch.sub(block @ x, y[start : start + rows], out=r[start : start + rows]).mul_(weight)
-            g.addmv_(block.mT, rb)
+        r, g = _fused_pass(self.matrix, x.reshape(-1), y, weight)
         return r, g.reshape(self.shape)
+
+    def with_gram_dtype(self, dtype) -> DenseGaussian:
+        """This operator (the same A, shared) whose :meth:`gram` products A^T A v run on a
+        copy of A in ``dtype`` (float32: half the memory traffic of the Gauss-Newton CG
+        products, whose accuracy only needs to meet the CG tolerance; gradients and
+        residuals stay in the operator's dtype). Costs the memory of that copy."""
+        if (
+            dtype not in (torch.float32, torch.float64)
+            or torch.finfo(dtype).bits > torch.finfo(self.dtype).bits
+        ):
+            raise ValueError(f"dtype: expected float32 or float64, at most {self.dtype}, got {dtype!r}")
+        out = copy.copy(self)
+        out._gram_matrix = self.matrix.to(dtype)
+        return out
+
+    def gram(self, x, weight: float = 1.0):
+        """weight A^T A x in one fused pass, over the low-precision copy of A when
+        :meth:`with_gram_dtype` made one (the result in the operator's dtype)."""
+        a = getattr(self, "_gram_matrix", self.matrix)
+        xa = x.reshape(-1).to(a.dtype)
+        return _fused_pass(a, xa, xa.new_zeros(self.m), weight)[1].to(self.dtype).reshape(self.shape)
+
+    @property
+    def gram_eps(self) -> float:
+        return torch.finfo(getattr(self, "_gram_matrix", self.matrix).dtype).eps
+
+
+def _fused_pass(a: torch.Tensor, x: torch.Tensor, y: torch.Tensor, weight: float):
+    """(r, A^T r) with r = weight (A x - y), reading A once by cache-sized row blocks (two BLAS
+    passes for a matrix that fits in the last-level cache)."""
+    rows = max(1, FUSED_BLOCK_BYTES // (a.shape[1] * a.element_size()))
+    if rows >= a.shape[0] or a.numel() * a.element_size() < FUSED_MIN_BYTES:
+        r = weight * (a @ x - y)
+        return r, a.mT @ r
+    r = torch.empty_like(y)
+    g = torch.zeros(a.shape[1], dtype=a.dtype, device=a.device)
+    for start in range(0, a.shape[0], rows):
+        block = a[start : start + rows]
+        rb = torch.sub(block @ x, y[start : start + rows], out=r[start : start + rows]).mul_(weight)
+        g.addmv_(block.mT, rb)
+    return r, g
 
 
 class DenseStack(Operator):

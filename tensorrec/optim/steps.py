@@ -137,6 +137,10 @@ class NewtonCG:
         Cap on the relative CG residual.
     max_cg : int, optional
         At most this many Hessian products per step (default: the manifold's dimension).
+    min_rtol : float
+        The forcing term never goes below this: the relative accuracy the Hessian products
+        allow (a few hundred unit roundoffs of a low-precision product), so CG never chases
+        a tolerance it cannot reach.
     initial : float
         The first trial step t (the full Newton step is 1).
     line_search : bool
@@ -165,6 +169,7 @@ class NewtonCG:
         *,
         forcing: float = 0.1,
         max_cg: int | None = None,
+        min_rtol: float = 0.0,
         initial: float = 1.0,
         line_search: bool = True,
         fallback_step: float = 0.5,
@@ -175,6 +180,9 @@ class NewtonCG:
         self.hess, self.precondition = hess, precondition
         self.forcing = check_positive_finite("forcing", forcing)
         self.max_cg = None if max_cg is None else check_positive_int("max_cg", max_cg)
+        if not 0 <= min_rtol < 1:
+            raise ValueError(f"min_rtol: expected a value in [0, 1), got {min_rtol!r}")
+        self.min_rtol = float(min_rtol)
         self.initial = check_positive_finite("initial", initial)
         self.line_search = bool(line_search)
         self.fallback_step = check_positive_finite("fallback_step", fallback_step)
@@ -196,6 +204,7 @@ class NewtonCG:
         g_norm = math.sqrt(max(inner(direction, p_g), 0.0))
         self._peak = max(self._peak, g_norm)
         rtol = min(self.forcing, g_norm / self._peak) if self._peak > 0 else self.forcing
+        rtol = max(rtol, self.min_rtol)
         cg = conjugate_gradient(
             functools.partial(hess, x), direction, inner=inner, precondition=pre, rtol=rtol,
             max_iter=manifold.dim if self.max_cg is None else self.max_cg,

@@ -28,6 +28,7 @@ def trust_region(
     max_radius: float | None = None,
     accept: float = 0.1,
     forcing: float = 0.1,
+    min_rtol: float = 0.0,
     max_inner: int | None = None,
     stop=None,
     metrics=None,
@@ -63,6 +64,8 @@ def trust_region(
         the largest gradient norm of the run so far (scale-free, and not fooled by a start
         next to a saddle): the forcing term that makes the outer convergence quadratic with
         an exact Hessian (and with a Gauss-Newton model on zero-residual data).
+    min_rtol : float
+        A floor on that relative residual (the accuracy the Hessian products allow).
     max_inner : int, optional
         At most this many Hessian products per step (default: the manifold's dimension).
     stop, metrics, validate, progress
@@ -91,6 +94,8 @@ def trust_region(
     if not 0 < accept < 0.25:
         raise ValueError(f"accept: expected a value in (0, 1/4), got {accept!r}")
     check_positive_finite("forcing", forcing)
+    if not 0 <= min_rtol < 1:
+        raise ValueError(f"min_rtol: expected a value in [0, 1), got {min_rtol!r}")
     manifold = problem.manifold
     max_inner = manifold.dim if max_inner is None else check_positive_int("max_inner", max_inner)
     max_radius = math.inf if max_radius is None else check_positive_finite("max_radius", max_radius)
@@ -116,7 +121,7 @@ def trust_region(
     it = 0
     while reason is None:
         peak = max(peak, gn)
-        rtol = min(forcing, gn / peak) if peak > 0 else forcing
+        rtol = max(min(forcing, gn / peak) if peak > 0 else forcing, min_rtol)
         cg = conjugate_gradient(
             functools.partial(hess, x), tree_scale(g, -1.0), inner=inner, rtol=rtol, max_iter=max_inner,
             radius=delta, precondition=functools.partial(pre, x),
