@@ -426,7 +426,7 @@ def test_batched_rgd_stops_a_nan_element_alone_and_refuses_what_it_cannot_do():
     assert res.stop_reasons == ["grad_norm", "nan", "grad_norm"] and res.iterations[1] == 0
     alone = tr.rgd(problem, x0[0], step=0.5, stop=stop)
     assert res.element(0).iterations == alone.iterations and torch.equal(res.element(0).point, alone.point)
-    with pytest.raises(ValueError, match=r"^step: Armijo backtracks on one cost"):
+    with pytest.raises(ValueError, match=r"^step: Armijo works on one cost"):
         tr.rgd(problem, x0, step="armijo", batched=True)
     summed = tr.Problem(Sphere(5), lambda x: _BatchedRayleigh(a).value(x).sum())
     with pytest.raises(ValueError, match=r"^problem: a batched run needs one cost per element"):

@@ -146,6 +146,10 @@ def test_newton_cg_step_rule_and_its_first_order_fallback():
     assert flat.fallbacks == 5 and all(h[1] == "no_progress" for h in flat.history)
     with pytest.raises(TypeError, match=r"^hess: expected a callable"):
         NewtonCG(hess=1)
+    with pytest.raises(ValueError, match=r"^step: NewtonCG works on one cost"):
+        tr.rgd(problem, torch.stack([x0, x0]), step=NewtonCG(), batched=True)
+    with pytest.raises(ValueError, match=r"^min_rtol: expected a value in \[0, 1\)"):
+        NewtonCG(min_rtol=1.0)
     with pytest.raises(ValueError, match=r"^forcing: "):
         NewtonCG(forcing=-1)
 

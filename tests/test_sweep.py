@@ -276,3 +276,31 @@ def test_a_dask_address_that_does_not_answer_is_a_clear_error():
     ):
         Runner(backend="dask", address="tcp://127.0.0.1:9", timeout=2)
     assert time.monotonic() - start < 30
+
+
+def test_the_wal_switch_retries_a_busy_answer_and_names_a_lasting_lock():
+    """SQLite answers PRAGMA journal_mode=WAL with 'database is locked' at once, without its
+    busy handler, while another process opens the same new file: the store retries."""
+    from tensorrec.sweep import store
+
+    class Flaky:
+        def __init__(self, busy):
+            self.busy = busy
+
+        def execute(self, sql):
+            if self.busy > 0:
+                self.busy -= 1
+                raise sqlite3.OperationalError("database is locked")
+
+    flaky = Flaky(3)
+    store._enable_wal(flaky, timeout=5.0)
+    assert flaky.busy == 0
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        store._enable_wal(Flaky(10**9), timeout=0.05)
+    with pytest.raises(sqlite3.OperationalError, match="disk I/O"):  # other errors are not retried
+
+        class Broken:
+            def execute(self, sql):
+                raise sqlite3.OperationalError("disk I/O error")
+
+        store._enable_wal(Broken(), timeout=5.0)

@@ -11,7 +11,7 @@ from tensorrec.optim._loop import DEFAULT_STOP, Loop, check_metrics, prepare_poi
 from tensorrec.optim.batched import rgd_batched
 from tensorrec.optim.problem import Problem
 from tensorrec.optim.result import Result
-from tensorrec.optim.steps import Armijo, ConstantStep, StepRule, as_step_rule
+from tensorrec.optim.steps import Armijo, ConstantStep, NewtonCG, StepRule, as_step_rule
 from tensorrec.optim.stopping import as_stopping_rule
 
 
@@ -78,9 +78,10 @@ def rgd(
     rule = as_step_rule(step)
     rule.reset()
     if batched:
-        if isinstance(rule, Armijo):
+        if isinstance(rule, (Armijo, NewtonCG)):
             raise ValueError(
-                "step: Armijo backtracks on one cost; a batched run takes a constant step or a rule"
+                f"step: {type(rule).__name__} works on one cost; a batched run takes a constant step or "
+                "a rule"
             )
         x = prepare_point(problem.manifold, x0, validate)
         stop_rule = as_stopping_rule(stop, DEFAULT_STOP)  # safeguards added by rgd_batched

@@ -160,7 +160,7 @@ class NewtonCG:
         (iterations, CG stop reason, relative residual) of every step of the current run.
     """
 
-    uses_slope = True
+    uses_slope = False  # the Newton direction has its own slope <grad f, s>
 
     def __init__(
         self,

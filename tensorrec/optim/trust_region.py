@@ -5,18 +5,12 @@ from __future__ import annotations
 import functools
 import math
 
-import torch
-
 from tensorrec._backend import check_positive_finite, check_positive_int, describe, tree_scale
 from tensorrec.optim._loop import DEFAULT_STOP, Loop, prepare_point, relative_change
 from tensorrec.optim.cg import conjugate_gradient
 from tensorrec.optim.problem import Problem
 from tensorrec.optim.result import Result
-
-RHO_REGULARIZATION = 1e3
-"""rho = (f(x) - f(x+) + c) / (model decrease + c) with c = this * eps * max(1, |f(x)|): near
-machine precision both decreases are rounding noise and the step is judged by the model
-(Manopt's ``rho_regularization``)."""
+from tensorrec.optim.steps import ROUNDING_SLACK
 
 
 def trust_region(
@@ -131,7 +125,9 @@ def trust_region(
         x_new = manifold.retract(x, s)
         f_new, g_new = problem.value_and_rgrad(x_new)
         f_new = float(f_new.sum())
-        slack = RHO_REGULARIZATION * torch.finfo(torch.float64).eps * max(1.0, abs(f))
+        # rho = (f - f+ + c) / (predicted + c), c = ROUNDING_SLACK max(1, |f|): near machine
+        # precision both decreases are rounding and the model judges the step (Manopt's rule)
+        slack = ROUNDING_SLACK * max(1.0, abs(f))
         rho = (
             (f - f_new + slack) / (predicted + slack)
             if math.isfinite(f_new) and predicted >= 0

@@ -51,6 +51,25 @@ CREATE TABLE IF NOT EXISTS claims (key TEXT PRIMARY KEY, owner TEXT NOT NULL, si
 _COLUMNS = "key, sweep, point, trial, status, record, error, seconds"
 
 
+def _locked(exc: Exception) -> bool:
+    return "locked" in str(exc) or "busy" in str(exc)
+
+
+def _enable_wal(conn: sqlite3.Connection, timeout: float) -> None:
+    """Switch to write-ahead logging. SQLite answers this pragma with SQLITE_BUSY at once,
+    without its busy handler, while another process opens the same new file: retry until
+    ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if not _locked(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.005)
+
+
 class StoreError(RuntimeError):
     """A file that is not a tensorrec store, or a store of another layout (:data:`SCHEMA`)."""
 
@@ -215,13 +234,19 @@ class Store:
             return self._conn
         try:
             conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
+            _enable_wal(conn, self.timeout)
             conn.execute("PRAGMA synchronous=FULL")
             with _transaction(conn):
                 for statement in filter(str.strip, _TABLES.split(";")):
                     conn.execute(statement)
                 conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(SCHEMA),))
                 (schema,) = conn.execute("SELECT value FROM meta WHERE name = 'schema'").fetchone()
+        except sqlite3.OperationalError as exc:
+            if _locked(exc):
+                raise StoreError(
+                    f"path: {self.path} stayed locked by another process for {self.timeout:g} s"
+                ) from exc
+            raise StoreError(f"path: {self.path} is not a tensorrec store (SQLite said: {exc})") from exc
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"path: {self.path} is not a tensorrec store (SQLite said: {exc})") from exc
         if schema != str(SCHEMA):
