@@ -34,7 +34,6 @@ from tensorrec.recovery.objective import FormatObjective
 FORMATS = {"tt": TTTensor, "tucker": TuckerTensor}
 SCALES = ("init", "measurements", "spectral", "truth")
 METHODS = ("rgd", "scaled", "gauss_newton", "trust_region")
-SECOND_ORDER = ("gauss_newton", "trust_region")
 HESSIANS = ("gauss_newton", "exact")
 GRAM_ROUNDOFFS = 100
 """The Gauss-Newton CG tolerance never goes below this many unit roundoffs of the operator's
@@ -220,45 +219,6 @@ def minimize(
         problem = Problem(space, objective, preconditioner=pre)
         run = functools.partial(rgd, problem, step=0.5 if step is None else step, batched=bool(batch))
     result = run(init.to_point(), stop=rule, metrics=recorded, validate=False, progress=progress)
-    return dataclasses.replace(result, point=to_format(result.point))
-    needs = ("scaled_direction",) if method == "scaled" else ("scaled_direction", "canonicalize")
-    missing = [name for name in needs if not hasattr(fmt, name)]
-    if missing:
-        raise TypeError(
-            f"method: {method!r} needs a format with {' and '.join(needs)}; "
-            f"{fmt.__name__} has no {missing[0]}"
-        )
-    # formats with a canonical form retract by it (Tucker, TT): f(R_x(s)) = f(x + s)
-    canonical = hasattr(fmt, "canonicalize")
-    space = init.manifold(retraction="canonical") if canonical else manifold or init.manifold()
-    if method == "scaled":
-        problem = Problem(space, objective, preconditioner=fmt.scaled_direction)
-        result = rgd(
-            problem, init.to_point(), step=0.5 if step is None else step, stop=rule, metrics=recorded,
-            validate=False, progress=progress,
-        )  # fmt: skip
-    elif method == "gauss_newton":
-        newton = NewtonCG(_gauss_newton_model(objective, fmt, space), fmt.scaled_direction,
-                          **_newton_step(step))  # fmt: skip
-        recorded["cg_iterations"] = lambda point: newton.last_iterations
-        result = rgd(
-            Problem(space, objective), init.to_point(), step=newton, stop=rule, metrics=recorded,
-            validate=False, progress=progress,
-        )  # fmt: skip
-    else:
-        if step is not None:
-            raise ValueError(f"step: 'trust_region' takes no step (its radius adapts), got {step!r}")
-        hess = _hessian(hessian, objective, fmt, space)
-        problem = Problem(space, objective, preconditioner=fmt.scaled_direction)
-        result = trust_region(
-            problem,
-            init.to_point(),
-            hess=hess,
-            stop=rule,
-            metrics=recorded,
-            validate=False,
-            progress=progress,
-        )
     return dataclasses.replace(result, point=to_format(result.point))
 
 
