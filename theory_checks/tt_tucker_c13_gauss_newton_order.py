@@ -10,12 +10,13 @@ decrease and lie between 1e-13 and 0.1 (:func:`~tensorrec.studies.tucker_tt.conv
 Pass rule, per format and m: every run reaches relative error 1e-12 within
 ``max_iterations`` = 10 Gauss-Newton iterations (the benchmarks spec's "under 10"); the
 median order over the seeds lies in [1.7, 2.4]; every run's order is at least 1.4
-(superlinear; measured on seeds 0-9: 1.76-2.20 for TT, 1.84-2.23 for Tucker). A linearly
-converging method has q = 1, a cubically converging one 3: both fail. With --quick: 10
-seeds from seed 0 (about 3 s); full: 40 seeds.
+(superlinear). A linearly converging method has q = 1, a cubically converging one 3: both
+fail. Measured in full mode (40 seeds, seed 0): median orders 2.00-2.05 per cell, the lowest
+1.70, relative error 1e-12 after 4-8 iterations; ``reproduce --quick`` passes at seeds 0-9.
+With --quick: 10 seeds.
 
 Command: ``tensorrec experiments run tt_tucker_c13_gauss_newton_order [--quick]``.
-Runtime (one thread): about 3 s with --quick, 12 s in full.
+Runtime (one thread): about 5 s with --quick, 8 s in full.
 """
 
 from __future__ import annotations

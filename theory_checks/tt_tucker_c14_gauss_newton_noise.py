@@ -15,10 +15,12 @@ iterations, at a mean contraction per iteration (the geometric mean up to that p
 most 0.35 (measured: about 0.1); (3) at most a quarter of scaled GD's iterations; (4) the mean
 final ||X - X*||^2 over the seeds within [0.5, 2] x the floor gamma^2 p m / (m - p) (a sanity
 band: C7 holds the calibrated one; single Tucker runs range from 0.64 to 1.65 x the floor).
-With --quick: 10 seeds from seed 0.
+Measured in full mode (40 seeds, seed 0): the estimates agree to 1e-9, contractions at most
+0.17, mean ratios to the floor 0.99-1.02, at most 17 Gauss-Newton iterations against at
+least 65 of scaled GD; ``reproduce --quick`` passes at seeds 0-9. With --quick: 10 seeds.
 
 Command: ``tensorrec experiments run tt_tucker_c14_gauss_newton_noise [--quick]``.
-Runtime (one thread): about 10 s with --quick, 40 s in full.
+Runtime (one thread): about 10 s with --quick, 30 s in full.
 """
 
 from __future__ import annotations

@@ -111,7 +111,7 @@ class Armijo:
 
 
 ROUNDING_SLACK = 1e3 * 2.0**-52
-"""NewtonCG's line search accepts f(x+) <= f(x) - c t <grad f, s> + this * |f(x)|: near a
+"""NewtonCG's line search accepts f(x+) <= f(x) - c t <grad f, s> + this * abs(f(x)): near a
 minimum with a non-zero cost (a noisy fit) both sides differ by rounding only."""
 
 
@@ -145,7 +145,8 @@ class NewtonCG:
         The first trial step t (the full Newton step is 1).
     line_search : bool
         Backtrack t = initial, initial / 2, ... until f(R_x(-t s)) <= f(x) - 1e-4 t <grad f(x), s>
-        (Armijo on the Newton direction, a globalisation; up to :data:`ROUNDING_SLACK` |f(x)|).
+        (Armijo on the Newton direction, a globalisation; up to :data:`ROUNDING_SLACK` times the
+        absolute cost).
         False: always t = ``initial`` (the local method at 1; one cost evaluation less per
         iteration).
     fallback_step : float
