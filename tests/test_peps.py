@@ -329,3 +329,163 @@ def test_the_likelihood_fits_product_povm_data_through_the_double_layer():
         qp.estimate_peps(out, (2, 2), 2, start=qp.pad(truth, 2, 0.2, 34))
     with pytest.raises(ValueError, match="method: 'als' solves the design least squares"):
         qp.estimate_peps(out, (2, 2), 2, start=qp.pad(truth, 2, 0.2, 34), method="als", loss="mle")
+
+
+def _random_layer(lattice, batch, seed):
+    gen = torch.Generator().manual_seed(seed)
+    n_rows, n_cols = lattice
+    sites = []
+    for i in range(n_rows):
+        for j in range(n_cols):
+            legs = (
+                1 if j == 0 else 2,
+                1 if i == 0 else 3,
+                1 if j == n_cols - 1 else 2,
+                1 if i == n_rows - 1 else 3,
+            )
+            sites.append(torch.randn(batch, *legs, dtype=C, generator=gen))
+    return sites
+
+
+@pytest.mark.parametrize("lattice", [(1, 1), (1, 4), (3, 1), (2, 3), (3, 4)])
+def test_site_environments_are_the_derivatives_of_the_contraction(lattice):
+    sites = _random_layer(lattice, 5, 40)
+    leaves = [t.clone().requires_grad_(True) for t in sites]
+    value = grid.contract_exact(leaves, *lattice)
+    r = torch.randn(5, dtype=C, generator=torch.Generator().manual_seed(41))
+    grads = torch.autograd.grad((r.conj() * value).real.sum(), leaves)
+    envs = grid.site_environments(sites, *lattice)
+    scale = float(value.detach().abs().max())
+    for t, e, g in zip(sites, envs, grads, strict=True):
+        assert e.shape == t.shape
+        assert torch.allclose(torch.einsum("zlurd,zlurd->z", e, t), value.detach(), atol=1e-13 * scale)
+        assert torch.allclose(g, r[:, None, None, None, None] * e.conj(), atol=1e-13 * scale)
+    # a cap below the boundary bond truncates: close, not equal
+    capped = grid.site_environments(sites, *lattice, chi=1)
+    if lattice == (3, 4):
+        assert not torch.allclose(torch.einsum("zlurd,zlurd->z", capped[5], sites[5]), value.detach())
+
+
+def _in_mode(x, chi):
+    return type(x).on(*x.lattice, chi=chi)(x.sites, validate=False)
+
+
+def test_boundary_mode_gradients_are_hand_written_and_match_autograd():
+    from tensorrec.operators import lattice as lattice_ops
+    from tensorrec.quantum import LocalSIC
+
+    psi = PEPS.on(3, 3).random((2,) * 9, 2, 42)
+    pepo = PEPO.on(3, 3).random((4,) * 9, 2, 43)
+    out = LocalSIC(9).sample(psi.to_dense().reshape(-1), 500, 44)
+    sic = out.povm.operator(out)
+    assert isinstance(sic.rows, dispatch.ProjectorRows)
+    phi = rand_phi(7, 9, seed=45)
+    cases = [
+        (psi, KroneckerOperator(tuple(phi[:, v] for v in range(9)))),
+        (pepo, KroneckerOperator(tuple(sic.vectors[v][:7] for v in range(9)))),
+        (psi.density(), KroneckerOperator(tuple(sic.vectors))),
+        (psi.density(), sic),
+    ]
+    for x, op in cases:
+        r = torch.randn(op.m, dtype=C, generator=torch.Generator().manual_seed(46))
+        if isinstance(op.rows, dispatch.ProjectorRows):  # the single layer = the double layer
+            kron = dispatch.KroneckerRows(op.rows.vectors)
+            assert torch.allclose(
+                dispatch.evaluate(op, x), lattice_ops._kronecker_peps_density(kron, x), atol=1e-15
+            )
+            r = r.real.to(C)  # the projector rows' values are real
+        if isinstance(x, qp.PEPSDensity):  # autograd through the double layer of the Kronecker rows
+            kron = dispatch.KroneckerRows(op.rows.vectors)
+            exact = dispatch.autograd_vjp(lattice_ops._kronecker_peps_density, kron, x, r)
+        else:
+            exact = dispatch.vjp(op, x, r)
+        boundary = _in_mode(x, 64)
+        assert torch.allclose(dispatch.evaluate(op, boundary), dispatch.evaluate(op, x), atol=1e-14)
+        for a, b in zip(dispatch.vjp(op, boundary, r), exact, strict=True):
+            assert torch.allclose(a, b, atol=1e-13 * float(b.abs().max()))
+
+
+def test_site_metrics_are_the_blocks_of_the_jacobian_gram():
+    psi = PEPS.on(2, 3).random((2,) * 6, 2, 47)
+    for x in (psi, PEPO.on(2, 3).random((4,) * 6, 2, 48), psi.density()):
+        for v, gram in enumerate(x.site_metrics()):
+            b = x.site_jacobian(v)
+            assert torch.allclose(gram, b.conj() @ b.T, atol=1e-14 * float(gram.abs().max()))
+    x = psi.density()
+    g = tuple(torch.randn_like(t) for t in x.sites)
+    blocks = _in_mode(x, 16).scaled_direction(x.sites, g)
+    full = type(x).scaled_direction(x.sites, g)
+    assert all(a.shape == b.shape for a, b in zip(blocks, full, strict=True))
+    assert not torch.allclose(blocks[0], full[0])  # block-diagonal, not the full metric
+    metrics = x.site_metrics()
+    for v in (0, 3):
+        lam = type(x).tikhonov * torch.diagonal(metrics[v]).real.mean()
+        expect = torch.linalg.solve(
+            metrics[v] + lam * torch.eye(metrics[v].shape[0], dtype=C), g[v].reshape(-1)
+        )
+        assert torch.allclose(blocks[v].reshape(-1), expect * psi.norm() ** 2, rtol=1e-10)
+
+
+def test_the_estimator_in_boundary_mode_follows_the_exact_one():
+    from tensorrec.quantum import LocalPauli
+
+    truth = qp.random_peps(2, 3, 2, 2, 49)
+    out = LocalPauli(6).sample(truth.to_dense().reshape(-1), 5000, 50)
+    start = qp.pad(truth, 2, 0.2, 51)
+    stop = {"max_iter": 15}
+    exact = qp.estimate_peps(out, (2, 3), 2, start=start, loss="mle", truth=truth, stop=stop)
+    capped = qp.estimate_peps(out, (2, 3), 2, start=start, loss="mle", truth=truth, stop=stop, chi=16)
+    assert type(capped.result.point).chi == 16 and type(exact.result.point).chi is None
+    f_exact, f_capped = exact.result.trace.metrics["frobenius"], capped.result.trace.metrics["frobenius"]
+    assert f_capped[-1] < 0.5 * f_capped[0]
+    assert f_capped[-1] == pytest.approx(f_exact[-1], rel=0.2)
+    with pytest.raises(ValueError, match="chi: 'als' contracts exactly"):
+        qp.estimate_peps(out, (2, 3), 2, start=start, method="als", chi=16)
+    assert pickle.loads(pickle.dumps(capped.result.point)).chi == 16
+
+
+def test_lattice_lpdo_is_a_state_and_its_operators_match_the_dense_ones():
+    from tensorrec.formats import LatticeLPDO
+    from tensorrec.quantum import LocalSIC
+
+    x = LatticeLPDO.on(2, 3).random((4,) * 6, 2, 52, kraus_dim=2)
+    rho = x.to_pepo().to_matrix()
+    assert torch.allclose(fuse(rho, 2), x.to_dense(), atol=1e-15)
+    eigenvalues = torch.linalg.eigvalsh(0.5 * (rho + rho.mH))
+    assert float(torch.trace(rho).real) == pytest.approx(1.0, abs=1e-13) and float(eigenvalues[0]) > -1e-14
+    assert x.norm() == pytest.approx(float(torch.linalg.matrix_norm(rho)), rel=1e-12)
+    psi = qp.random_peps(2, 3, 2, 2, 53)
+    sigma = psi.density().to_pepo().to_matrix()
+    assert x.inner(psi.density()) == pytest.approx(float(torch.trace(rho @ sigma).real), rel=1e-12)
+    assert psi.density().inner(x) == pytest.approx(x.inner(psi.density()), rel=1e-14)
+    pure = LatticeLPDO.from_peps(psi, 1)  # kappa = 1: the pure state
+    assert torch.allclose(pure.to_dense(), psi.density().to_dense(), atol=1e-15)
+    for fam in (LocalSIC(6), HaarUniform(6)):
+        out = fam.sample(rho, 500, 54)
+        op = fam.operator(out)
+        assert torch.allclose(dispatch.evaluate(op, x), op._apply(x.to_dense()), atol=1e-15)
+        r = torch.randn(op.m, dtype=torch.float64, generator=torch.Generator().manual_seed(55)).to(C)
+        dense = x.vjp(op._adjoint(r))  # autograd through the dense rho
+        for y in (x, _in_mode(x, 64)):
+            for a, b in zip(dispatch.vjp(op, y, r), dense, strict=True):
+                assert torch.allclose(a, b, atol=1e-13 * float(b.abs().max()))
+
+
+def test_a_mixed_state_is_fit_by_the_lpdo_estimator():
+    from tensorrec.formats import LatticeLPDO
+    from tensorrec.quantum import LocalPauli
+
+    psi = qp.random_peps(2, 2, 2, 2, 7)
+    truth = LatticeLPDO.from_peps(psi, 2, 0.3, 8)  # purity 0.46
+    out = LocalPauli(4).sample(truth.to_pepo().to_matrix(), 20000, 8)
+    start, stop = qp.pad(psi, 2, 0.05, 3), {"max_iter": 100}
+    pure = qp.estimate_peps(out, (2, 2), 2, start=start, loss="mle", truth=truth, stop=stop)
+    mixed = qp.estimate_peps(
+        out, (2, 2), 2, start=start, loss="mle", truth=truth, stop=stop, kraus_dim=2, rng=11
+    )
+    assert isinstance(mixed.result.point, LatticeLPDO) and mixed.result.point.kraus_dim == 2
+    # measured: 0.45 (pure) against 0.07 (LPDO, kappa = 2) after 200 iterations
+    assert mixed.result.trace.metrics["frobenius"][-1] < 0.3 * pure.result.trace.metrics["frobenius"][-1]
+    assert mixed.result.value < pure.result.value
+    with pytest.raises(ValueError, match="kraus_dim: mixed states .* are fit by loss='mle'"):
+        qp.estimate_peps(out, (2, 2), 2, start=start, kraus_dim=2)

@@ -5,7 +5,7 @@ from tensorrec.formats.fused import fuse, fused_identity, unfuse
 from tensorrec.formats.interop import from_tensorly, to_tensorly
 from tensorrec.formats.lpdo import LPDO
 from tensorrec.formats.paired import PairedRankOne
-from tensorrec.formats.peps import PEPO, PEPS, PEPSDensity, snake_order
+from tensorrec.formats.peps import PEPO, PEPS, LatticeLPDO, PEPSDensity, snake_order
 from tensorrec.formats.tt import TTTensor, check_tt_ranks
 from tensorrec.formats.tucker import TuckerTensor, check_tucker_ranks, mode_product, unfold
 
@@ -21,6 +21,7 @@ __all__ = [
     "PEPS",
     "PEPO",
     "PEPSDensity",
+    "LatticeLPDO",
     "snake_order",
     "fuse",
     "unfuse",

@@ -14,7 +14,10 @@ The lattice is part of the class (``PEPS.on(L1, L2)``, one class per lattice, li
 ``LPDO.purified(kappa)``), so ``from_point`` needs nothing but the site tensors;
 ``PEPS(sites, lattice=(L1, L2))`` picks the class. Every contraction goes through the
 lattice planner (:mod:`tensorrec.formats.grid`): exact along a cached path by default, or
-boundary MPS with a bond cap ``chi`` when asked. No canonical form exists on a loopy lattice;
+boundary MPS with a bond cap ``chi`` when asked, per call (``norm(chi=8)``) or for every
+contraction of the class's points (``PEPS.on(L1, L2, chi=8)``: the contraction mode of a
+format, which the operators' evaluations and hand-written gradients follow; ``to_dense``
+stays exact). No canonical form exists on a loopy lattice;
 the factor manifold offers ``retraction="rebalanced"`` (x + u, then every site rescaled to
 the same Frobenius norm, the tensor unchanged), which keeps the sites from drifting to
 underflow and overflow.
@@ -37,7 +40,7 @@ from tensorrec._random import RngLike, as_generator, randn
 from tensorrec.formats._common import format_dtype
 from tensorrec.formats.base import as_scalar
 from tensorrec.formats.fused import fuse
-from tensorrec.formats.grid import check_lattice, contract_boundary, contract_exact
+from tensorrec.formats.grid import check_lattice, contract_boundary, contract_exact, site_environments
 from tensorrec.formats.tt import TTTensor
 from tensorrec.manifolds import Euclidean, Product
 
@@ -50,14 +53,15 @@ def snake_order(n_rows: int, n_cols: int) -> list[int]:
 
 
 @functools.cache
-def _lattice_class(base: type, n_rows: int, n_cols: int) -> type:
-    return type(f"{base.__name__}{n_rows}x{n_cols}", (base,), {
-        "lattice": (n_rows, n_cols), "__doc__": base.__doc__, "__module__": base.__module__,
+def _lattice_class(base: type, n_rows: int, n_cols: int, chi: int | None = None) -> type:
+    suffix = "" if chi is None else f"chi{chi}"
+    return type(f"{base.__name__}{n_rows}x{n_cols}{suffix}", (base,), {
+        "lattice": (n_rows, n_cols), "chi": chi, "__doc__": base.__doc__, "__module__": base.__module__,
     })  # fmt: skip
 
 
-def _rebuild(base: type, lattice: tuple[int, int], sites):
-    return _lattice_class(base, *lattice)(sites, validate=False)
+def _rebuild(base: type, lattice: tuple[int, int], sites, chi: int | None = None):
+    return _lattice_class(base, *lattice, chi)(sites, validate=False)
 
 
 def rebalance(point) -> tuple:
@@ -74,7 +78,10 @@ class LatticeFormat:
     manifold, and contraction of the layers the subclasses build."""
 
     lattice: tuple[int, int] | None = None
+    #: The boundary-MPS bond cap of every contraction of the class's points (None: exact).
+    chi: int | None = None
     n_open: int = 1  # physical legs per site tensor
+    square_open: bool = True  # the physical legs have one size (not an LPDO's (d, kappa))
 
     def __new__(cls, sites, lattice=None, validate: bool = True):
         if lattice is not None:
@@ -96,7 +103,7 @@ class LatticeFormat:
             check_lattice(sites, n_rows, n_cols, self.n_open)
             format_dtype(sites[0].dtype)
             phys = sites[0].shape[: self.n_open]
-            if len(set(phys)) != 1:
+            if self.square_open and len(set(phys)) != 1:
                 raise ValueError(f"sites[0]: expected equal in and out dimensions, got {tuple(phys)}")
             for v, t in enumerate(sites):
                 check_finite(f"sites[{v}]", t)
@@ -108,16 +115,22 @@ class LatticeFormat:
         self.sites = sites
 
     @classmethod
-    def on(cls, n_rows: int, n_cols: int) -> type:
-        """The format class of an ``n_rows`` x ``n_cols`` lattice."""
+    def on(cls, n_rows: int, n_cols: int, chi: int | None = None) -> type:
+        """The format class of an ``n_rows`` x ``n_cols`` lattice, contracted exactly or, with
+        ``chi``, by boundary MPS of bond at most ``chi``."""
         base = next(c for c in cls.__mro__ if "n_open" in c.__dict__)
         return _lattice_class(
-            base, check_positive_int("n_rows", n_rows), check_positive_int("n_cols", n_cols)
-        )
+            base, check_positive_int("n_rows", n_rows), check_positive_int("n_cols", n_cols),
+            None if chi is None else check_positive_int("chi", chi),
+        )  # fmt: skip
+
+    def _sibling(self, base: type) -> type:
+        """``base`` on this lattice with this contraction mode."""
+        return base.on(*self.lattice, chi=self.chi)
 
     def __reduce__(self):
         base = next(c for c in type(self).__mro__ if "n_open" in c.__dict__)
-        return _rebuild, (base, type(self).lattice, self.sites)
+        return _rebuild, (base, type(self).lattice, self.sites, type(self).chi)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(d={self.phys_dim}, bond={self.bond_dim}, dtype={self.dtype})"
@@ -194,8 +207,29 @@ class LatticeFormat:
         sites = [probe if w == v else s.expand(size, *s.shape) for w, s in enumerate(self.sites)]
         return contract_exact(sites, n_rows, n_cols, self.n_open).reshape(size, -1)
 
-    def _metric_scale(self, jacobians) -> torch.Tensor:
-        return torch.ones((), dtype=jacobians[0].real.dtype, device=jacobians[0].device)
+    def _metric_scale(self, gram: torch.Tensor) -> torch.Tensor:
+        """The factor of the metric (1 here) from site 0's block ``gram``."""
+        return torch.ones((), dtype=gram.real.dtype, device=gram.device)
+
+    def site_metrics(self) -> list:
+        """G_v = conj(B_v) B_v^T for every site (the block of site v in J^H J, with
+        ||network||^2 = a_v^H G_v a_v in site v's entries a_v) from the environments of the
+        double layer <X, X> (:func:`~tensorrec.formats.grid.site_environments`, the class's
+        contraction mode): the identity on the physical legs times the environment on the
+        virtual ones, without the network's dense tensor."""
+        layer = [
+            self._fuse_pair(f.conj(), f, "sluro,sLURO->lLuUrRoO")
+            for f in (t.reshape(-1, *t.shape[self.n_open :]) for t in self.sites)
+        ]
+        envs = site_environments(layer, self.n_rows, self.n_cols, self.chi)
+        out = []
+        for t, e in zip(self.sites, envs, strict=True):
+            bonds = t.shape[self.n_open :]
+            q = math.prod(bonds)
+            e = e.reshape(*(size for leg in bonds for size in (leg, leg))).permute(0, 2, 4, 6, 1, 3, 5, 7)
+            eye = torch.eye(math.prod(t.shape[: self.n_open]), dtype=t.dtype, device=t.device)
+            out.append(torch.kron(eye, e.reshape(q, q)))
+        return out
 
     #: Above this many site entries in all, :meth:`scaled_direction` uses the per-site
     #: (block-diagonal) metric instead of the full one.
@@ -207,24 +241,27 @@ class LatticeFormat:
         (J^H J + lambda I)^{-1} g with J = [B_1^T ... B_n^T] the Jacobian of the network in
         all site entries (:meth:`site_jacobian`; ``tikhonov`` lambda relative to the mean
         eigenvalue): Gauss-Newton in the tensor's own geometry, blind to how the sites
-        parametrise it (gauge, scale). Above ``full_metric_limit`` entries, the per-site
-        blocks (G_v + lambda I)^{-1} g_v only. Pass ``method="scaled"`` to ``minimize``."""
+        parametrise it (gauge, scale). Above ``full_metric_limit`` entries, or in boundary
+        mode (a class ``chi``), the per-site blocks (G_v + lambda I)^{-1} g_v only, from the
+        environments (:meth:`site_metrics`). Pass ``method="scaled"`` to ``minimize``."""
         x = cls.from_point(point, validate=False)
-        jac = [x.site_jacobian(v) for v in range(x.n_sites)]
-        scale = x._metric_scale(jac)
-        if sum(b.shape[0] for b in jac) > cls.full_metric_limit:
-            blocks = [(b, g.reshape(-1)) for b, g in zip(jac, rgrad, strict=True)]
+        sizes = [g.numel() for g in rgrad]
+        flat = [g.reshape(-1) for g in rgrad]
+        if sum(sizes) > cls.full_metric_limit or x.chi is not None:
+            grams = x.site_metrics()
+            blocks = list(zip(grams, flat, strict=True))
         else:
-            blocks = [(torch.cat(jac), torch.cat([g.reshape(-1) for g in rgrad]))]
+            jac = torch.cat([x.site_jacobian(v) for v in range(x.n_sites)])
+            grams = [jac.conj() @ jac.T]
+            blocks = [(grams[0], torch.cat(flat))]
+        scale = x._metric_scale(grams[0][: sizes[0], : sizes[0]])
         out = []
-        for b, g in blocks:
-            gram = (b.conj() @ b.T) * scale
+        for gram, g in blocks:
+            gram = gram * scale
             lam = cls.tikhonov * torch.diagonal(gram).real.mean()
             eye = torch.eye(gram.shape[0], dtype=gram.dtype, device=gram.device)
             out.append(torch.linalg.solve(gram + lam * eye, g))
-        flat = torch.cat(out)
-        sizes = [g.numel() for g in rgrad]
-        return tuple(d.reshape(g.shape) for d, g in zip(flat.split(sizes), rgrad, strict=True))
+        return tuple(d.reshape(g.shape) for d, g in zip(torch.cat(out).split(sizes), rgrad, strict=True))
 
     def vjp(self, g: torch.Tensor) -> tuple:
         """Site gradients of Re<G, X(sites)> by autograd through the exact contraction."""
@@ -264,7 +301,9 @@ class LatticeFormat:
             raise ValueError(f"other: expected physical dimension {self.phys_dim}, got {other.phys_dim}")
 
     def _contract(self, layer, chi: int | None, what: str):
-        """Contract a layer (site tensors without open legs) exactly, or by boundary MPS."""
+        """Contract a layer (site tensors without open legs) exactly, or by boundary MPS
+        (``chi``, else the class's)."""
+        chi = self.chi if chi is None else chi
         if chi is None:
             return contract_exact(layer, self.n_rows, self.n_cols)
         bond = max(max(t.shape[-4:]) for t in layer)
@@ -323,7 +362,7 @@ class PEPS(LatticeFormat):
 
     def density(self) -> PEPSDensity:
         """rho = psi psi^H / <psi|psi> as a :class:`PEPSDensity` on the same sites."""
-        return PEPSDensity.on(*self.lattice)(self.sites, validate=False)
+        return self._sibling(PEPSDensity)(self.sites, validate=False)
 
     def to_mps(self) -> TTTensor:
         """A 1 x L (or L x 1) lattice as the MPS of the TT code (cores (left, d, right))."""
@@ -446,6 +485,10 @@ class PEPO(LatticeFormat):
         """self - other as a PEPO of bond D + D' (spec 1.7)."""
         return self.add(other, -1.0)
 
+    def scaled(self, factor: float):
+        """factor * self (site 0 scaled)."""
+        return type(self)((self.sites[0] * factor, *self.sites[1:]), validate=False)
+
     def to_mpo(self) -> TTTensor:
         """A 1 x L (or L x 1) lattice as the MPO of the TT code (fused layout)."""
         if 1 not in self.lattice:
@@ -498,12 +541,12 @@ class PEPSDensity(LatticeFormat):
 
     @property
     def psi(self) -> PEPS:
-        return PEPS.on(*self.lattice)(self.sites, validate=False)
+        return self._sibling(PEPS)(self.sites, validate=False)
 
-    def _metric_scale(self, jacobians) -> torch.Tensor:
-        """1 / <psi|psi> (rho's tangent is d psi / ||psi||): psi = B_0^T vec(site 0)."""
-        psi = jacobians[0].T @ self.sites[0].reshape(-1)
-        return 1 / torch.sum(psi.abs() ** 2)
+    def _metric_scale(self, gram: torch.Tensor) -> torch.Tensor:
+        """1 / <psi|psi> (rho's tangent is d psi / ||psi||): <psi|psi> = a_0^H G_0 a_0."""
+        a = self.sites[0].reshape(-1)
+        return 1 / torch.real(a.conj() @ gram @ a)
 
     def to_dense(self) -> torch.Tensor:
         psi = self.psi.to_dense().reshape(-1)
@@ -514,11 +557,19 @@ class PEPSDensity(LatticeFormat):
         """||rho||_F = 1 (a normalised pure state)."""
         return 1.0
 
+    def to_pepo(self, *, chi: int | None = None) -> PEPO:
+        """rho as a PEPO of bond D^2 (:meth:`PEPO.from_peps` over <psi|psi>)."""
+        pepo = PEPO.from_peps(self.psi)
+        return pepo.scaled(1 / self.psi.norm(chi=chi) ** 2)
+
     def trace(self, *, chi: int | None = None) -> float:
         return 1.0
 
     def inner(self, other, *, chi: int | None = None) -> float:
-        """``tr(rho sigma) = |<psi|phi>|^2 / (<psi|psi> <phi|phi>)``."""
+        """``tr(rho sigma) = |<psi|phi>|^2 / (<psi|psi> <phi|phi>)`` (an LPDO ``other``: its
+        :meth:`LatticeLPDO.inner`)."""
+        if isinstance(other, LatticeLPDO):
+            return other.inner(self, chi=chi)
         self._check_other(other)
         a, b = self.psi, other.psi
         return abs(a.inner(b, chi=chi)) ** 2 / (a.norm(chi=chi) ** 2 * b.norm(chi=chi) ** 2)
@@ -539,6 +590,96 @@ class PEPSDensity(LatticeFormat):
         matrix = x.reshape((d, d) * n).permute(*range(0, 2 * n, 2), *range(1, 2 * n, 2)).reshape(d**n, -1)
         top = torch.linalg.eigh(0.5 * (matrix + matrix.mH))[1][:, -1]
         return cls(PEPS.on(*cls.lattice).from_dense(top.reshape((d,) * n), ranks).sites)
+
+
+class LatticeLPDO(LatticeFormat):
+    """rho = Tr_kappa Psi Psi^H / <Psi|Psi>, a locally purified density operator on the lattice
+    (spec 1.3; Guo & Yang's 2D form): Psi a PEPS with a Kraus leg at every site, site tensors
+    (d, kappa, left, up, right, down). Positive semidefinite and of trace one at every point
+    (the quotient normalisation); its PEPO has bond D^2 (:meth:`to_pepo`); kappa = 1 is a
+    pure state. Shape (d^2,) * n in the fused layout; points are Psi's site tensors."""
+
+    n_open = 2
+    square_open = False
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return (self.phys_dim**2,) * self.n_sites
+
+    @property
+    def kraus_dim(self) -> int:
+        return self.sites[0].shape[1]
+
+    def purification(self) -> PEPS:
+        """Psi as a PEPS of local dimension d * kappa (index s * kappa + k)."""
+        return self._sibling(PEPS)([t.reshape(-1, *t.shape[2:]) for t in self.sites], validate=False)
+
+    def to_pepo(self, *, chi: int | None = None) -> PEPO:
+        """rho as a PEPO of bond D^2: ket and bra layers joined over the Kraus legs, over
+        <Psi|Psi>."""
+        sites = [self._fuse_pair(t, t.conj(), "skluro,tkLURO->stlLuUrRoO") for t in self.sites]
+        pepo = self._sibling(PEPO)(sites, validate=False)
+        return pepo.scaled(1 / self.purification().norm(chi=chi) ** 2)
+
+    def purification_matrix(self) -> torch.Tensor:
+        """Psi as a dense d^n x kappa^n matrix (rows the physical strings, columns the Kraus
+        strings): rho = M M^H / tr(M M^H)."""
+        d, kappa, n = self.phys_dim, self.kraus_dim, self.n_sites
+        psi = contract_exact(self.sites, self.n_rows, self.n_cols, 2)  # (d, kappa) per site
+        return psi.permute(*range(0, 2 * n, 2), *range(1, 2 * n, 2)).reshape(d**n, kappa**n)
+
+    def to_dense(self) -> torch.Tensor:
+        m = self.purification_matrix()
+        return fuse(m @ m.mH / torch.sum(m.abs() ** 2), self.phys_dim)
+
+    def trace(self, *, chi: int | None = None) -> float:
+        return 1.0
+
+    def norm(self, *, chi: int | None = None) -> float:
+        """||rho||_F (the purity's square root), by the PEPO's double layer (bond D^4)."""
+        return self.to_pepo(chi=chi).norm(chi=chi)
+
+    def inner(self, other, *, chi: int | None = None) -> float:
+        """tr(rho sigma) for another LPDO or a :class:`PEPSDensity` on the lattice, through the
+        PEPOs' double layer."""
+        if not isinstance(other, (LatticeLPDO, PEPSDensity)) or other.lattice != self.lattice:
+            raise ValueError(
+                f"other: expected a LatticeLPDO or PEPSDensity on the {self.lattice} lattice, got "
+                f"{describe(other)}"
+            )
+        return complex(self.to_pepo(chi=chi).inner(other.to_pepo(chi=chi), chi=chi)).real
+
+    def _metric_scale(self, gram: torch.Tensor) -> torch.Tensor:
+        """1 / <Psi|Psi>, as for :class:`PEPSDensity`."""
+        a = self.sites[0].reshape(-1)
+        return 1 / torch.real(a.conj() @ gram @ a)
+
+    @classmethod
+    def from_peps(cls, psi: PEPS, kraus_dim: int, noise: float = 0.0, rng: RngLike = None):
+        """psi psi^H with a Kraus leg of size ``kraus_dim``: psi in Kraus component 0, the
+        others i.i.d. complex Gaussian of scale ``noise`` times the site's entry scale (a
+        start for mixed-state fits: zeros there are a saddle)."""
+        kraus_dim = check_positive_int("kraus_dim", kraus_dim)
+        gen = as_generator(rng)
+        sites = []
+        for t in psi.sites:
+            scale = float(torch.linalg.vector_norm(t)) / math.sqrt(t.numel())
+            out = (
+                noise
+                * scale
+                * randn(gen, (t.shape[0], kraus_dim, *t.shape[1:]), dtype=t.dtype, device=t.device)
+            )
+            out[:, 0] = t
+            sites.append(out)
+        return cls.on(*psi.lattice, chi=psi.chi)(sites, validate=False)
+
+    @classmethod
+    def random(cls, shape, ranks, rng: RngLike = None, *, dtype=None, device=None, kraus_dim: int = 2):
+        """Psi with i.i.d. Gaussian sites of bond ``ranks`` and Kraus dimension ``kraus_dim``."""
+        d = math.isqrt(shape[0])
+        if d * d != shape[0]:
+            raise ValueError(f"shape: expected fused legs of size d^2, got {tuple(shape)}")
+        return _random(cls, shape, ranks, rng, dtype, device, (d, check_positive_int("kraus_dim", kraus_dim)))
 
 
 def _snake_bonds(shape, bond: int) -> tuple[int, ...]:
@@ -598,8 +739,18 @@ def _random(cls, shape, ranks, rng, dtype, device, phys) -> LatticeFormat:
         )
         sites.append(randn(gen, (*phys, *legs), dtype=dtype, device=device))
     x = cls(sites)
-    scale = x.norm() ** (-1 / len(sites))
+    norm = x.purification().norm() if isinstance(x, LatticeLPDO) else x.norm()
+    scale = norm ** (-1 / len(sites))
     return cls([t * scale for t in sites], validate=False)
 
 
-__all__ = ["PEPS", "PEPO", "PEPSDensity", "LatticeFormat", "snake_order", "rebalance", "RETRACTIONS"]
+__all__ = [
+    "PEPS",
+    "PEPO",
+    "PEPSDensity",
+    "LatticeLPDO",
+    "LatticeFormat",
+    "snake_order",
+    "rebalance",
+    "RETRACTIONS",
+]

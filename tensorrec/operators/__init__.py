@@ -5,7 +5,7 @@ from tensorrec.operators import (
     lattice,  # noqa: F401  (registers the lattice-format evaluations)
 )
 from tensorrec.operators.base import Identity, Operator
-from tensorrec.operators.dispatch import KroneckerRows, SampledEntries
+from tensorrec.operators.dispatch import KroneckerRows, ProjectorRows, SampledEntries
 from tensorrec.operators.gaussian import DenseGaussian, DenseStack, KroneckerGaussian, KroneckerOperator
 from tensorrec.operators.paired import FourierBDPR, FourWayGaussian, PairedRows, RankOneSensing
 from tensorrec.operators.povm import ProductPOVM, RankOnePOVM, fuse, unfuse
@@ -14,6 +14,7 @@ from tensorrec.operators.sampling import EntrySampling, tt_sample_numba, tt_samp
 __all__ = [
     "dispatch",
     "KroneckerRows",
+    "ProjectorRows",
     "SampledEntries",
     "PairedRows",
     "Operator",

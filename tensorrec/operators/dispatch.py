@@ -41,6 +41,17 @@ class KroneckerRows:
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
+class ProjectorRows(KroneckerRows):
+    """Kronecker rows that are rank-one product projectors, A_k = (x)_v chi_kv chi_kv^H on the
+    fused legs (a product POVM's effects, their weights folded in: chi = sqrt(w) phi):
+    ``vectors`` as for :class:`KroneckerRows`, ``states[v]`` the (m, d) matrix of the chi_kv.
+    On a pure state y_k = |<chi_k|psi>|^2, one single layer; formats without a registration
+    for these rows use the Kronecker rows."""
+
+    states: tuple[torch.Tensor, ...]
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
 class SampledEntries:
     """Rows A_k = e_{i_k}: y_k = X[i_k] for the (m, N) integer multi-indices ``indices``."""
 
@@ -185,6 +196,7 @@ def check_format(operator, x, name: str = "x") -> None:
 
 __all__ = [
     "KroneckerRows",
+    "ProjectorRows",
     "SampledEntries",
     "register",
     "register_vjp",

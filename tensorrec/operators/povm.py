@@ -27,7 +27,7 @@ from tensorrec.formats import LPDO
 from tensorrec.formats.contraction import contract
 from tensorrec.formats.fused import fuse, unfuse
 from tensorrec.operators.base import Operator
-from tensorrec.operators.dispatch import KroneckerRows, register
+from tensorrec.operators.dispatch import KroneckerRows, ProjectorRows, register
 from tensorrec.operators.gaussian import KroneckerOperator
 
 
@@ -139,6 +139,8 @@ class ProductPOVM(KroneckerOperator):
         )
         self.local_vectors, self.local_weights, self.outcomes, self.d = vectors, weights, outcomes, d
         self._init(tuple(local[outcomes[:, v]] for v in range(n)), "povm")
+        states = torch.sqrt(weights).to(vectors.dtype)[:, None] * vectors
+        self._rows = ProjectorRows(self.vectors, tuple(states[outcomes[:, v]] for v in range(n)))
 
     def __repr__(self) -> str:
         return (

@@ -35,7 +35,7 @@ import torch
 
 from tensorrec._backend import check_choice, check_positive_int, describe, tree_norm
 from tensorrec._random import RngLike, as_generator, randn
-from tensorrec.formats import PEPS
+from tensorrec.formats import PEPS, LatticeLPDO, PEPSDensity
 from tensorrec.formats.peps import rebalance as _rebalance
 from tensorrec.optim import Armijo, Result, Trace
 from tensorrec.quantum.outcomes import Outcomes
@@ -172,7 +172,8 @@ class PEPSFit:
     Attributes
     ----------
     result : Result
-        The best run (lowest final loss); ``result.point`` is a :class:`PEPSDensity`.
+        The best run (lowest final loss); ``result.point`` is a :class:`PEPSDensity` (or a
+        :class:`~tensorrec.formats.LatticeLPDO` for ``kraus_dim > 1``).
     losses : list of float
         The final loss of every restart.
     converged : list of bool
@@ -214,8 +215,11 @@ def estimate_peps(
     noise: float = 1e-2,
     truth: PEPS | None = None,
     stop=None,
+    chi: int | None = None,
+    kraus_dim: int = 1,
 ) -> PEPSFit:
-    """Estimate a pure state as a PEPS of bond ``bond_dim`` on ``lattice`` = (L1, L2).
+    """Estimate a state as a PEPS of bond ``bond_dim`` on ``lattice`` = (L1, L2): pure, or mixed
+    as an LPDO with Kraus dimension ``kraus_dim``.
 
     Parameters
     ----------
@@ -229,11 +233,26 @@ def estimate_peps(
         (``loss="ls"`` only).
     loss : {"ls", "mle"}
     restarts : int
-    truth : PEPS, optional
+    truth : PEPS, PEPSDensity or LatticeLPDO, optional
         Records ``"frobenius"`` = ||rho_t - rho*||_F per iteration (by contraction).
     stop : optional
         Stopping rules (default ``{"grad_norm": g, "rel_change": 1e-14, "max_iter": 1000}``
         with g = 1e-5 times the gradient norm at the start).
+    chi : int, optional
+        Contract by boundary MPS of bond ``chi`` (the estimate is a
+        ``PEPSDensity.on(L1, L2, chi=chi)``): product-outcome data (Kronecker rows) are then
+        evaluated and differentiated by boundary environments, and the preconditioner is the
+        per-site metric from the norm's environments, so no step needs a d^n tensor. Global
+        outcome vectors are dense in any mode. ``method="fgd"`` only. Default: exact.
+    kraus_dim : int
+        The positivity option of spec 4.2: 1 fits a pure state (a PEPS, rho = psi psi^H /
+        <psi|psi>); kappa > 1 fits a mixed state as a
+        :class:`~tensorrec.formats.LatticeLPDO` (rho = Tr_kappa Psi Psi^H / <Psi|Psi>,
+        positive and of trace one at every iterate; PEPO bond D^2), started from the pure
+        start in Kraus component 0 and ``noise`` in the others; ``loss="mle"`` (the design
+        least squares over the observed outcomes assumes a fixed purity).
+        Ignoring positivity (a bare PEPO fit) is not offered: its estimate need not be a
+        state and, from product or design data, the positive forms cover the targets.
     """
     if not isinstance(outcomes, Outcomes):
         raise TypeError(f"outcomes: expected quantum.Outcomes, got {describe(outcomes)}")
@@ -241,6 +260,14 @@ def estimate_peps(
     check_choice("method", method, ("fgd", "als"))
     if method == "als" and loss != "ls":
         raise ValueError(f"method: 'als' solves the design least squares (loss='ls'), got loss={loss!r}")
+    if method == "als" and chi is not None:
+        raise ValueError(f"chi: 'als' contracts exactly (it forms the site Jacobians), got chi={chi}")
+    kraus_dim = check_positive_int("kraus_dim", kraus_dim)
+    if kraus_dim > 1 and loss != "mle":
+        raise ValueError(
+            f"kraus_dim: mixed states (kraus_dim={kraus_dim}) are fit by loss='mle' (the design least "
+            f"squares' closed form holds at a fixed purity, i.e. for pure states), got loss={loss!r}"
+        )
     restarts = check_positive_int("restarts", restarts)
     povm = outcomes.povm
     lattice = tuple(lattice)
@@ -256,7 +283,18 @@ def estimate_peps(
         raise TypeError(
             f"start: expected 'snake', 'product' or a PEPS on the {lattice} lattice, got {describe(start)}"
         )
-    template = start.density()
+    if kraus_dim == 1:
+        density = PEPSDensity.on(*lattice, chi=chi)
+
+        def lift(psi: PEPS):
+            return density(psi.sites, validate=False)
+    else:
+        mixed = LatticeLPDO.on(*lattice, chi=chi)
+
+        def lift(psi: PEPS):
+            return mixed.from_peps(psi, kraus_dim, noise, gen)
+
+    template = lift(start)
     if loss == "ls":
         if outcomes.vectors is None or not hasattr(povm, "alpha"):
             raise ValueError(
@@ -273,7 +311,7 @@ def estimate_peps(
         step = Armijo(initial=4.0 / outcomes.shots)  # the deviance's curvature grows with the shots
     metrics = {}
     if truth is not None:
-        target = truth.density()
+        target = truth.density() if isinstance(truth, PEPS) else truth
         metrics["frobenius"] = lambda x: x.distance(target)
     runs = []
     for r in range(restarts):
@@ -281,13 +319,12 @@ def estimate_peps(
         if method == "als":
             runs.append(als(outcomes, init, stop=stop, metrics=metrics))
             continue
+        x0 = template if r == 0 else lift(init)
         rule = stop
         if rule is None:
-            g0 = float(tree_norm(objective.egrad(init.to_point())))
+            g0 = float(tree_norm(objective.egrad(x0.to_point())))
             rule = {"grad_norm": 1e-5 * g0, "rel_change": 1e-14, "max_iter": 1000}
-        runs.append(
-            minimize(objective, init.density(), method="scaled", step=step, stop=rule, metrics=metrics)
-        )
+        runs.append(minimize(objective, x0, method="scaled", step=step, stop=rule, metrics=metrics))
     best = min(runs, key=lambda res: res.value)
     return PEPSFit(best, [res.value for res in runs], [res.converged for res in runs])
 
