@@ -193,6 +193,29 @@ def test_the_peps_estimator_runs_on_cuda_like_on_the_cpu():
     assert als.point.sites[0].device.type == "cuda"
 
 
+def test_product_data_fits_on_cuda_in_both_contraction_modes_and_as_an_lpdo():
+    import dataclasses
+
+    from tensorrec.formats import grid
+    from tensorrec.quantum import LocalPauli
+    from tensorrec.quantum import peps as qp
+
+    truth = qp.random_peps(2, 3, 2, 2, 6)
+    out = LocalPauli(6).sample(truth.to_dense().reshape(-1), 3000, 7)
+    out_gpu = dataclasses.replace(out, index=out.index.cuda(), freqs=out.freqs.cuda())
+    start, stop = qp.pad(truth, 2, 0.2, 8), {"max_iter": 5}
+    for kw in ({}, {"chi": 16}, {"kraus_dim": 2, "rng": 9}):
+        cpu = qp.estimate_peps(out, (2, 3), 2, start=start, loss="mle", stop=stop, **kw).result
+        gpu = qp.estimate_peps(out_gpu, (2, 3), 2, start=start.to("cuda"), loss="mle", stop=stop, **kw).result
+        assert gpu.point.sites[0].device.type == "cuda"
+        assert gpu.value == pytest.approx(cpu.value, rel=1e-9)
+    sites = [t.cuda() for t in qp.random_peps(3, 3, 2, 2, 10).sites]
+    layer = [torch.einsum("slurd->lurd", t)[None].expand(4, *t.shape[1:]) for t in sites]
+    envs = grid.site_environments(layer, 3, 3, chi=4)
+    assert envs[4].device.type == "cuda"
+    assert torch.allclose(envs[4].cpu(), grid.site_environments([t.cpu() for t in layer], 3, 3, chi=4)[4])
+
+
 @pytest.mark.parametrize("method", ["gauss_newton", "trust_region"])
 def test_second_order_recovery_on_cuda_matches_the_cpu(method):
     """Gauss-Newton / trust region with a dense operator (the float32 gram copy included) and

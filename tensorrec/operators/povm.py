@@ -128,6 +128,7 @@ class ProductPOVM(KroneckerOperator):
             check_allocation("n", K**n * n * d * d, vectors.dtype, max_bytes, f"all {K}^{n} product outcomes")
             outcomes = torch.cartesian_prod(*[torch.arange(K)] * n).reshape(-1, n)
         outcomes = torch.as_tensor(outcomes)
+        vectors, weights = vectors.to(outcomes.device), weights.to(outcomes.device)  # rows where the index is
         if outcomes.ndim != 2 or outcomes.shape[1] != n or outcomes.dtype.is_floating_point:
             raise ValueError(f"outcomes: expected an (m, {n}) integer array, got {describe(outcomes)}")
         if bool(((outcomes < 0) | (outcomes >= K)).any()):

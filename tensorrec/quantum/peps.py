@@ -18,6 +18,11 @@ iterations, linearly: the curvature outside the Gauss-Newton part slows some run
   Frobenius projection of the classical shadow onto the PEPS set;
 - any family with counts: the multinomial likelihood over the observed outcomes.
 
+Mixed states (``kraus_dim`` kappa > 1): the same descent on a
+:class:`~tensorrec.formats.LatticeLPDO`, rho = Tr_kappa Psi Psi^H / <Psi|Psi>, by the
+likelihood. ``chi``: every contraction by boundary MPS of bond chi, the gradients by
+hand-written environments (:mod:`tensorrec.operators.lattice`).
+
 Starts: ``"snake"`` (the top eigenvector of the classical shadow, TT-SVD'd along the snake to
 bond D, every bond then padded to D with small noise; spec 4.2 A3), ``"product"`` (the same at
 bond 1: a perturbed product state) or a given PEPS (e.g. the truth plus noise, for
