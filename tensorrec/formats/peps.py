@@ -660,10 +660,7 @@ class LatticeLPDO(LatticeFormat):
             )
         return complex(self.to_pepo(chi=chi).inner(other.to_pepo(chi=chi), chi=chi)).real
 
-    def _metric_scale(self, gram: torch.Tensor) -> torch.Tensor:
-        """1 / <Psi|Psi>, as for :class:`PEPSDensity`."""
-        a = self.sites[0].reshape(-1)
-        return 1 / torch.real(a.conj() @ gram @ a)
+    _metric_scale = PEPSDensity._metric_scale  # 1 / <Psi|Psi>
 
     @classmethod
     def from_peps(cls, psi: PEPS, kraus_dim: int, noise: float = 0.0, rng: RngLike = None):
