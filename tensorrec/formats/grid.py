@@ -204,9 +204,9 @@ def site_environments(sites, n_rows: int, n_cols: int, chi: int | None = None) -
         chi = check_positive_int("chi", chi)
     batch = sites[0].shape[:-4]
     flat = [t.reshape(-1, *t.shape[-4:]) for t in sites]
-    size, dtype, device = flat[0].shape[0], flat[0].dtype, flat[0].device
+    one = torch.ones((flat[0].shape[0], 1, 1, 1), dtype=flat[0].dtype, device=flat[0].device)
     rows = [flat[i * n_cols : (i + 1) * n_cols] for i in range(n_rows)]
-    trivial = [torch.ones((size, 1, 1, 1), dtype=dtype, device=device) for _ in range(n_cols)]
+    trivial = [one] * n_cols
     above = [trivial]
     for i in range(n_rows - 1):
         mps = _absorb_down(above[-1], rows[i])
@@ -219,11 +219,11 @@ def site_environments(sites, n_rows: int, n_cols: int, chi: int | None = None) -
     out = []
     for i in range(n_rows):
         top, bottom, row = above[i], below[i], rows[i]
-        right = [torch.ones((size, 1, 1, 1), dtype=dtype, device=device)]
+        right = [one]
         for j in range(n_cols - 1, 0, -1):
             right.append(torch.einsum("zapc,zlprq,zeqf,zcrf->zale", top[j], row[j], bottom[j], right[-1]))
         right.reverse()
-        left = torch.ones((size, 1, 1, 1), dtype=dtype, device=device)
+        left = one
         for j in range(n_cols):
             env = torch.einsum("zale,zapc,zcrf,zeqf->zlprq", left, top[j], right[j], bottom[j])
             out.append(env.reshape(*batch, *env.shape[1:]))
