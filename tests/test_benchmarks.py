@@ -188,3 +188,10 @@ def test_b3_peps_contraction_runs_against_quimb(tmp_path):
     assert {"ours exact", "quimb exact (cotengra)", "ours boundary", "quimb boundary"} <= tools
     exact = [r for r in rows if r["tool"] == "quimb exact (cotengra)"]
     assert exact[0]["error"] < 1e-12  # quimb and we contract the same network
+
+
+def test_b15_peps_gradients_compares_equal_gradients(tmp_path):
+    b15 = load("b15_peps_gradients")
+    assert b15.main(["--quick", "--out", str(tmp_path), "--rows", "50"]) == 0
+    rows = json.loads((tmp_path / "b15_peps_gradients" / "results.json").read_text())["rows"]
+    assert len(rows) == 3 and all(r["gap"] < 1e-12 and r["ours_s"] > 0 for r in rows)
