@@ -14,6 +14,10 @@ quantity is the double-layer norm <psi|psi>. Rows:
   and with ``layer_tags=("KET", "BRA")`` (bra and ket absorbed one at a time), at equal chi;
 - the naive baseline: opt_einsum's greedy path for the same network (search time, flops and
   width; not executed);
+- accuracy over networks: for ``accuracy_seeds`` random PEPS per (L, D) small enough to
+  contract exactly, the relative errors of both boundary contractions at each chi (one
+  network's error is a coin flip between two good methods; the geometric mean over several
+  and the count of networks where ours is at least as accurate are the comparison);
 - ours, the Born probabilities of ``outcomes`` random product vectors in one batched exact
   contraction of the single layer (what the tomography estimators evaluate).
 
@@ -53,9 +57,13 @@ class Config:
     repeats: int = 3
     max_bytes: int = 2 * 2**30
     exact_quimb_width: float = 24.0
+    accuracy_sizes: tuple[int, ...] = (4, 6)
+    accuracy_bonds: tuple[int, ...] = (2, 3)
+    accuracy_seeds: int = 8
 
 
-QUICK = {"sizes": (3, 4), "bonds": (2,), "chi_factors": (1,), "outcomes": 100, "repeats": 2}
+QUICK = {"sizes": (3, 4), "bonds": (2,), "chi_factors": (1,), "outcomes": 100, "repeats": 2,
+         "accuracy_sizes": (3,), "accuracy_bonds": (2,), "accuracy_seeds": 2}  # fmt: skip
 
 
 def _median_time(fn, repeats: int):
@@ -158,7 +166,33 @@ def compute(cfg: Config, rng) -> dict:
     for L in cfg.sizes:
         for D in cfg.bonds:
             rows += _lattice_rows(qtn.PEPS.rand(L, L, D, seed=int(rng.integers(2**31))), L, D, cfg)
-    return {"rows": rows, "threads": torch.get_num_threads()}
+    accuracy = [
+        _accuracy_row(L, D, f * D * D, [int(s) for s in rng.integers(2**31, size=cfg.accuracy_seeds)])
+        for L in cfg.accuracy_sizes
+        for D in cfg.accuracy_bonds
+        for f in cfg.chi_factors
+    ]
+    return {"rows": rows, "accuracy": accuracy, "threads": torch.get_num_threads()}
+
+
+def _accuracy_row(L: int, D: int, chi: int, seeds: list[int]) -> dict:
+    """Boundary errors against the exact norm over random PEPS(L, L, D), ours and quimb's."""
+    import quimb.tensor as qtn
+
+    ours, theirs = [], []
+    for seed in seeds:
+        q = qtn.PEPS.rand(L, L, D, seed=seed)
+        psi = from_quimb(q)
+        exact = float(contract_exact(_double_layer(psi), L, L))
+        ours.append(abs(psi.norm(chi=chi) ** 2 / exact - 1))
+        theirs.append(abs(float(q.make_norm().contract_boundary(max_bond=chi)) / exact - 1))
+
+    def geometric_mean(errors):  # errors at rounding level count as 1e-16
+        return math.exp(statistics.fmean(math.log(max(e, 1e-16)) for e in errors))
+
+    return {"L": L, "D": D, "chi": chi, "networks": len(seeds), "ours_error": geometric_mean(ours),
+            "quimb_error": geometric_mean(theirs),
+            "ours_at_least_as_accurate": sum(a <= b for a, b in zip(ours, theirs, strict=True))}  # fmt: skip
 
 
 def table(results: dict) -> str:
@@ -184,6 +218,12 @@ def table(results: dict) -> str:
         ]
         cells.append(fmt(r.get("gflops"), ".2f"))
         lines.append("| " + " | ".join(map(str, cells)) + " |")
+    lines += ["", "Boundary accuracy over networks (geometric mean of the relative errors):", "",
+              "| L | D | chi | networks | ours | quimb | ours at least as accurate |",
+              "|---|---|---|---|---|---|---|"]  # fmt: skip
+    for r in results.get("accuracy", []):
+        lines.append(f"| {r['L']} | {r['D']} | {r['chi']} | {r['networks']} | {r['ours_error']:.1e} | "
+                     f"{r['quimb_error']:.1e} | {r['ours_at_least_as_accurate']} |")  # fmt: skip
     return "\n".join(lines) + "\n"
 
 

@@ -188,6 +188,10 @@ def test_b3_peps_contraction_runs_against_quimb(tmp_path):
     assert {"ours exact", "quimb exact (cotengra)", "ours boundary", "quimb boundary"} <= tools
     exact = [r for r in rows if r["tool"] == "quimb exact (cotengra)"]
     assert exact[0]["error"] < 1e-12  # quimb and we contract the same network
+    accuracy = json.loads((tmp_path / "b3_peps_contraction" / "results.json").read_text())["accuracy"]
+    assert [(r["L"], r["D"], r["chi"], r["networks"]) for r in accuracy] == [(3, 2, 4, 2)]
+    # three rows: ours meets at the middle row untruncated (exact); quimb truncates, but is close
+    assert accuracy[0]["ours_error"] < 1e-12 and accuracy[0]["quimb_error"] < 0.2
 
 
 def test_b15_peps_gradients_compares_equal_gradients(tmp_path):
