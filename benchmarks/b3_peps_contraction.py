@@ -171,6 +171,7 @@ def compute(cfg: Config, rng) -> dict:
         for L in cfg.accuracy_sizes
         for D in cfg.accuracy_bonds
         for f in cfg.chi_factors
+        if cfg.accuracy_seeds > 0
     ]
     return {"rows": rows, "accuracy": accuracy, "threads": torch.get_num_threads()}
 

@@ -1,5 +1,6 @@
 """PEPS/PEPO formats, lattice contraction and the planner (tomography spec 1, 6; issue 14)."""
 
+import itertools
 import pickle
 
 import numpy as np
@@ -137,6 +138,28 @@ def test_boundary_contraction_is_exact_without_a_cap_and_close_with_one():
         match="chi: expected a boundary bond cap of at least the double layer's bond dimension 4, got 3",
     ):
         psi.norm(chi=3)
+
+
+def _mps_dense(mps):
+    v = mps[0]
+    for m in mps[1:]:
+        v = torch.einsum("z...c,zcpe->z...pe", v, m)
+    return v.reshape(v.shape[0], -1)
+
+
+def test_boundary_truncation_keeps_the_vector_at_its_ranks_and_is_optimal_at_one_bond():
+    g = torch.Generator().manual_seed(3)
+    bonds = [1, 90, 90, 90, 90, 1]  # every inner bond above chi and its rank (3, 9, 9, 3)
+    mps = [torch.randn(2, a, 3, c, generator=g, dtype=torch.float64) for a, c in itertools.pairwise(bonds)]
+    kept = grid._compress(mps, 85)
+    assert [m.shape[3] for m in kept[:-1]] == [3, 9, 9, 3]  # every bond down to its rank
+    assert torch.allclose(_mps_dense(kept), _mps_dense(mps), rtol=0, atol=1e-12 * _mps_dense(mps).abs().max())
+    pair = [torch.randn(1, 1, 6, 30, generator=g), torch.randn(1, 30, 5, 1, generator=g)]
+    pair = [m.to(torch.complex128) for m in pair]
+    dense = _mps_dense(pair).reshape(6, 5)
+    s = torch.linalg.svdvals(dense)
+    error = torch.linalg.norm(_mps_dense(grid._compress(pair, 2)).reshape(6, 5) - dense)
+    assert float(error) == pytest.approx(float(torch.linalg.norm(s[2:])), rel=1e-12)  # Eckart-Young
 
 
 def test_planner_caches_paths_and_reports_search_time():

@@ -133,10 +133,22 @@ def contract_exact(sites, n_rows: int, n_cols: int, n_open: int = 0, *, optimize
 def _compress(mps: list, chi: int | None) -> list:
     """A boundary MPS (tensors (B, left, phys, right)) with bonds truncated to ``chi``: a
     left-to-right QR sweep, then a right-to-left truncated SVD sweep (optimal per bond).
-    Returned as it is when ``chi`` is None or no bond exceeds it (nothing to truncate)."""
+    Returned as it is when ``chi`` is None or no bond exceeds it (nothing to truncate).
+
+    The QR sweep reduces each bond to its rank on the left (at most the product of the
+    physical dimensions there); an LQ sweep from the right end first does the same on that
+    side, while a bond exceeds the product of the physical dimensions to its right, so that
+    the QR sweep's last, otherwise widest, factorizations are of matrices of that rank."""
     if chi is None or max(m.shape[3] for m in mps) <= chi:
         return mps
     mps = list(mps)
+    for j in range(len(mps) - 1, 0, -1):
+        b, a, p, c = mps[j].shape
+        if a <= p * c:
+            break
+        q, r = torch.linalg.qr(mps[j].reshape(b, a, p * c).mH)  # mps[j] = r^H q^H
+        mps[j] = q.mH.reshape(b, -1, p, c)
+        mps[j - 1] = torch.einsum("zapc,zkc->zapk", mps[j - 1], r.conj())
     for j in range(len(mps) - 1):
         b, a, p, c = mps[j].shape
         q, r = torch.linalg.qr(mps[j].reshape(b, a * p, c))
