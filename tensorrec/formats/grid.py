@@ -152,7 +152,7 @@ def _compress(mps: list, chi: int | None) -> list:
     for j in range(len(mps) - 1):
         b, a, p, c = mps[j].shape
         q, r = torch.linalg.qr(mps[j].reshape(b, a * p, c))
-        mps[j] = q.reshape(b, a, p, -1)
+        mps[j] = q.reshape(b, a, p, -1).contiguous()  # LAPACK returns q column-major
         mps[j + 1] = torch.einsum("zkc,zcpe->zkpe", r, mps[j + 1])
     for j in range(len(mps) - 1, 0, -1):
         b, a, p, c = mps[j].shape
