@@ -168,10 +168,11 @@ def contract_boundary(sites, n_rows: int, n_cols: int, chi: int | None = None) -
     sides: the rows above the middle absorbed top-down and the rows below it bottom-up, each
     boundary truncated to bond ``chi`` after every absorption (none when ``chi`` is None:
     exact), the middle row absorbed into the lower boundary untruncated, and the two
-    boundaries' overlap taken exactly. Meeting in the middle halves the number of the costly
-    truncations (bond chi D^2 down to chi) against sweeping one way, and the last one, which
-    would cost as much as the whole rest, becomes an exact overlap at O(chi^3 D^6) per
-    column. Leading batch axes are kept; the result has the batch shape."""
+    boundaries' overlap taken exactly. Against one sweep from the top, the rows near the
+    bottom are absorbed into a narrow boundary instead of a bond-chi one, and the last costly
+    truncation (bond chi D^2 down to chi) becomes an exact overlap at O(chi^3 D^6) per
+    column: 3 instead of 5 such truncations on 8 rows (B3 in benchmarks/README.md). Leading
+    batch axes are kept; the result has the batch shape."""
     if chi is not None:
         chi = check_positive_int("chi", chi)
     batch = sites[0].shape[:-4]
