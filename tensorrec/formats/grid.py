@@ -163,6 +163,14 @@ def _compress(mps: list, chi: int | None) -> list:
     return mps
 
 
+def _rows(sites, n_rows: int, n_cols: int) -> tuple:
+    """The batch shape, the rows of the sites with the batch axes flattened to one, and the
+    trivial boundary tensor (B, 1, 1, 1) the boundary MPS start from."""
+    flat = [t.reshape(-1, *t.shape[-4:]) for t in sites]
+    one = torch.ones((flat[0].shape[0], 1, 1, 1), dtype=flat[0].dtype, device=flat[0].device)
+    return sites[0].shape[:-4], [flat[i * n_cols : (i + 1) * n_cols] for i in range(n_rows)], one
+
+
 def contract_boundary(sites, n_rows: int, n_cols: int, chi: int | None = None) -> torch.Tensor:
     """The contraction of a lattice network without open legs by boundary MPS from both
     sides: the rows above the middle absorbed top-down and the rows below it bottom-up, each
@@ -175,10 +183,7 @@ def contract_boundary(sites, n_rows: int, n_cols: int, chi: int | None = None) -
     batch axes are kept; the result has the batch shape."""
     if chi is not None:
         chi = check_positive_int("chi", chi)
-    batch = sites[0].shape[:-4]
-    flat = [t.reshape(-1, *t.shape[-4:]) for t in sites]
-    rows = [flat[i * n_cols : (i + 1) * n_cols] for i in range(n_rows)]
-    one = torch.ones((flat[0].shape[0], 1, 1, 1), dtype=flat[0].dtype, device=flat[0].device)
+    batch, rows, one = _rows(sites, n_rows, n_cols)
     middle = n_rows // 2
     top = [one] * n_cols
     for row in rows[:middle]:
@@ -227,10 +232,7 @@ def site_environments(sites, n_rows: int, n_cols: int, chi: int | None = None) -
     contractions in all, against n full contractions for the environments one by one."""
     if chi is not None:
         chi = check_positive_int("chi", chi)
-    batch = sites[0].shape[:-4]
-    flat = [t.reshape(-1, *t.shape[-4:]) for t in sites]
-    one = torch.ones((flat[0].shape[0], 1, 1, 1), dtype=flat[0].dtype, device=flat[0].device)
-    rows = [flat[i * n_cols : (i + 1) * n_cols] for i in range(n_rows)]
+    batch, rows, one = _rows(sites, n_rows, n_cols)
     trivial = [one] * n_cols
     above = [trivial]
     for i in range(n_rows - 1):

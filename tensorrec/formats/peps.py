@@ -311,6 +311,11 @@ class LatticeFormat:
         if other.phys_dim != self.phys_dim:
             raise ValueError(f"other: expected physical dimension {self.phys_dim}, got {other.phys_dim}")
 
+    def _network_norm(self) -> float:
+        """The norm of the network the sites contract to, which their scale sets (a random
+        point is rescaled to one)."""
+        return self.norm()
+
     def _contract(self, layer, chi: int | None, what: str):
         """Contract a layer (site tensors without open legs) exactly, or by boundary MPS
         (``chi``, else the class's)."""
@@ -662,6 +667,10 @@ class LatticeLPDO(LatticeFormat):
 
     _metric_scale = PEPSDensity._metric_scale  # 1 / <Psi|Psi>
 
+    def _network_norm(self) -> float:
+        """||Psi|| (rho's own norm does not depend on the sites' scale)."""
+        return self.purification().norm()
+
     @classmethod
     def from_peps(cls, psi: PEPS, kraus_dim: int, noise: float = 0.0, rng: RngLike = None):
         """psi psi^H with a Kraus leg of size ``kraus_dim``: psi in Kraus component 0, the
@@ -747,8 +756,7 @@ def _random(cls, shape, ranks, rng, dtype, device, phys) -> LatticeFormat:
         )
         sites.append(randn(gen, (*phys, *legs), dtype=dtype, device=device))
     x = cls(sites)
-    norm = x.purification().norm() if isinstance(x, LatticeLPDO) else x.norm()
-    scale = norm ** (-1 / len(sites))
+    scale = x._network_norm() ** (-1 / len(sites))
     return cls([t * scale for t in sites], validate=False)
 
 
