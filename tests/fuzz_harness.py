@@ -90,7 +90,7 @@ def run(case: Case) -> tuple[str, str]:
             return "hang", str(exc)
         except SystemExit as exc:
             return "unclear", f"SystemExit({exc.code}) escaped"
-        except BaseException as exc:  # noqa: BLE001 - classify everything
+        except BaseException as exc:
             text = f"{type(exc).__name__}: {exc}"
             if case.expect in ("raise", "raise_or_warn"):
                 if isinstance(exc, case.raises) and _names(str(exc), case.match):
@@ -99,7 +99,9 @@ def run(case: Case) -> tuple[str, str]:
                 return "unclear", f"{text}\n(expected {wanted} naming one of {case.match})\n" + "".join(
                     traceback.format_exception(exc)[-3:]
                 )
-            return "unclear", f"refused a valid call: {text}\n" + "".join(traceback.format_exception(exc)[-3:])
+            return "unclear", f"refused a valid call: {text}\n" + "".join(
+                traceback.format_exception(exc)[-3:]
+            )
     said = [w for w in caught if issubclass(w.category, case.warns) and _names(str(w.message), case.match)]
     if case.expect == "raise":
         return "silent", f"returned {result!r:.200} without raising"
@@ -137,6 +139,8 @@ def table(results: list[tuple[Case, str, str]]) -> str:
             if c.area == area:
                 counts[outcome] += 1
                 totals[outcome] += 1
-        lines.append(f"| {area} | {sum(counts.values())} | " + " | ".join(str(counts[o]) for o in OUTCOMES) + " |")
+        lines.append(
+            f"| {area} | {sum(counts.values())} | " + " | ".join(str(counts[o]) for o in OUTCOMES) + " |"
+        )
     lines.append(f"| all | {len(results)} | " + " | ".join(str(totals[o]) for o in OUTCOMES) + " |")
     return "\n".join(lines)
