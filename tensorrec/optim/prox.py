@@ -6,9 +6,12 @@ import math
 import warnings
 from collections.abc import Callable
 
+import numpy as np
 import torch
 
 from tensorrec._backend import (
+    as_tensor,
+    check_compatible,
     check_positive_finite,
     check_positive_int,
     describe,
@@ -120,16 +123,109 @@ def proximal_step(prox: Callable, z, grad, mu: float):
     return prox(tree_add(z, grad, -mu), mu)
 
 
-def spectral_norm(D: torch.Tensor, iterations: int = 50, v0: torch.Tensor | None = None):
-    """(sigma_max(D), v): power iteration on D^T D from ``v0`` (a warm start, e.g. the vector
-    returned last time while D trains) or a deterministic start; no gradient flows."""
+EXACT_SIDE = 2048
+"""Below this smaller side, :func:`spectral_norm` without a warm start is a dense eigenvalue
+problem of the smaller Gram matrix (cost O(m n min(m, n)), milliseconds for SAE-sized
+dictionaries); above it, the residual-tested power iteration runs first."""
+
+
+def spectral_norm(D, iterations: int = 100, v0=None, *, rtol: float = 1e-8) -> tuple[float, torch.Tensor]:
+    r"""(sigma, v): sigma_max(D), never below it beyond rounding, and a unit vector v with
+    D^T D v ~ sigma^2 v (the warm start of the next call while D trains); no gradient flows.
+
+    Parameters
+    ----------
+    D : tensor or array, shape (m, n)
+        A real finite matrix (numpy in, numpy ``v`` out).
+    iterations : int
+        The most power iterations of a warm start.
+    v0 : tensor or array of length n, optional
+        A warm start: the ``v`` of the last call on a nearby D.
+    rtol : float
+        Relative tolerance of the power iteration's residual (see Notes).
+
+    Returns
+    -------
+    sigma : float
+        0.0 for a zero (or empty) D.
+    v : tensor or array of length n
+
+    Notes
+    -----
+    Without ``v0`` and with min(m, n) <= :data:`EXACT_SIDE`, sigma is exact up to rounding:
+    sqrt of the largest eigenvalue of the smaller Gram matrix (D D^T or D^T D) computed in
+    float64 by ``torch.linalg.eigh`` (relative error ~1e-15; 0.1 ms at 16 x 64, about 1 ms at
+    64 x 1024). Otherwise a power iteration on A = D^T D (from ``v0``, or a fixed pseudo-random
+    start) stops when the residual r = ||A v - theta v|| of the Rayleigh quotient theta falls
+    to ``rtol`` theta, and returns sigma = sqrt(theta + r): an eigenvalue of A lies within r of
+    theta, so this is an upper bound on the eigenvalue the iteration converged to, above it
+    by at most rtol/2 relative (the top one unless the start is orthogonal to the top singular
+    vector, which a warm start from the last call is not). If the residual test has not
+    passed after ``iterations`` steps (a small spectral gap), the exact computation is used.
+    The old plain 50-step power iteration from the ones vector approached sigma_max from below
+    (its 1 / sigma^2 overshot 1 / L by 4.4% at worst in 200 draws of 16 x 64 unit-column
+    Gaussian dictionaries, and by more than 0.1% in 71 of 100 draws of 64 x 1024).
+    """
+    was_numpy = isinstance(D, np.ndarray)
+    D = as_tensor(D, "D")
+    if D.ndim != 2 or D.is_complex():
+        raise ValueError(f"D: expected a real matrix (2-D), got {describe(D)}")
+    iterations = check_positive_int("iterations", iterations)
+    rtol = check_positive_finite("rtol", rtol)
+    if v0 is not None:
+        v0 = as_tensor(v0, "v0")
+        if v0.shape != (D.shape[1],) or v0.dtype != D.dtype or v0.device != D.device:
+            raise ValueError(
+                f"v0: expected a vector of length n = {D.shape[1]} with the dtype and device of D "
+                f"({D.dtype}, {D.device}), got {describe(v0)}"
+            )
     with torch.no_grad():
-        v = torch.ones(D.shape[-1], dtype=D.dtype, device=D.device) if v0 is None else v0.detach()
-        v = v / torch.linalg.vector_norm(v)
-        for _ in range(check_positive_int("iterations", iterations)):
-            w = D.mT @ (D @ v)
-            v = w / torch.linalg.vector_norm(w)
-        return float(torch.linalg.vector_norm(D @ v)), v
+        D = D.detach()
+        if not bool(torch.isfinite(D).all()):
+            raise ValueError(f"D: expected finite entries, got {describe(D)} with NaN or inf")
+        if D.numel() == 0 or not bool(D.any()):
+            v = torch.zeros(D.shape[1], dtype=D.dtype, device=D.device)
+            v[:1] = 1
+            return 0.0, v.numpy() if was_numpy else v
+        sigma, v = None, None
+        if v0 is not None or min(D.shape) > EXACT_SIDE:
+            sigma, v = _power_iteration(D, iterations, v0, rtol)
+        if sigma is None:
+            sigma, v = _exact(D)
+        return sigma, v.numpy() if was_numpy else v
+
+
+def _exact(D: torch.Tensor) -> tuple[float, torch.Tensor]:
+    """sigma_max(D) and its right singular vector from the smaller Gram matrix in float64."""
+    A = D.to(torch.float64)
+    gram = A @ A.mT if A.shape[0] < A.shape[1] else A.mT @ A
+    values, vectors = torch.linalg.eigh(gram)
+    top = vectors[:, -1]
+    v = A.mT @ top if A.shape[0] < A.shape[1] else top
+    v = v / torch.linalg.vector_norm(v)
+    return math.sqrt(max(float(values[-1]), 0.0)), v.to(D.dtype)
+
+
+def _power_iteration(D, iterations, v0, rtol) -> tuple[float | None, torch.Tensor | None]:
+    """The residual-tested power iteration of :func:`spectral_norm` (None if it did not pass)."""
+    if v0 is None:
+        gen = torch.Generator().manual_seed(0)
+        v = torch.randn(D.shape[1], generator=gen, dtype=torch.float64).to(D.dtype).to(D.device)
+    else:
+        v = v0.detach().clone()
+    for _ in range(iterations):
+        norm = torch.linalg.vector_norm(v)
+        if not bool(norm > 0):
+            return None, None
+        v = v / norm
+        w = D.mT @ (D @ v)
+        theta = torch.dot(v, w)
+        residual = float(torch.linalg.vector_norm(w - theta * v))
+        theta = float(theta)
+        if theta > 0 and residual <= rtol * theta:
+            return math.sqrt(theta + residual), v
+        v = w
+    return None, None
 
 
 def unrolled(
@@ -146,17 +242,40 @@ def unrolled(
     r"""T steps of proximal gradient on f(z) = (1/2) ||x - D z - b||^2 from z0 = 0 (sae spec 5):
     z <- prox(z - mu D^T (D z + b - x), mu), ISTA/IHT (FISTA momentum with ``accelerated``).
     ``x`` may have leading batch axes (codes then have them too). The default step
-    ``mu = 1 / sigma_max(D)^2`` (power iteration, no gradient through it) makes the objective
+    ``mu = 1 / sigma_max(D)^2`` (:func:`spectral_norm`, exact up to rounding; no gradient
+    through it) makes the objective
     non-increasing for every prox of :mod:`~tensorrec.optim.thresholds`; a larger ``mu`` is
     allowed (one step from zero with a learned encoder is an SAE) but warned about when
-    ``steps > 1``. Differentiable in D, x and b: the multi-step encoder of an SAE."""
+    ``steps > 1``. Differentiable in D, x and b: the multi-step encoder of an SAE. numpy
+    ``x`` in, numpy codes out; D, x, b and z0 must share one dtype and device."""
+    was_numpy = isinstance(x, np.ndarray)
+    D, x = as_tensor(D, "D"), as_tensor(x, "x")
+    b = None if b is None else as_tensor(b, "b")
+    z0 = None if z0 is None else as_tensor(z0, "z0")
+    if not callable(prox):
+        raise TypeError(f"prox: expected a callable prox(v, mu), got {describe(prox)}")
     steps = check_positive_int("steps", steps)
-    if D.ndim != 2 or x.shape[-1] != D.shape[0]:
+    if D.ndim != 2:
+        raise ValueError(f"D: expected a d x P matrix, got {describe(D)}")
+    if x.ndim == 0 or x.shape[-1] != D.shape[0]:
         raise ValueError(
             f"x: expected a last axis of length d = {D.shape[0]} (D is d x P), got {tuple(x.shape)}"
         )
-    limit = 1.0 / spectral_norm(D)[0] ** 2
+    named = {"D": D, "x": x} | ({} if b is None else {"b": b}) | ({} if z0 is None else {"z0": z0})
+    check_compatible(named)
+    if b is not None and b.shape[-1:] != (D.shape[0],):
+        raise ValueError(f"b: expected a last axis of length d = {D.shape[0]}, got {tuple(b.shape)}")
+    if z0 is not None and z0.shape != (*x.shape[:-1], D.shape[1]):
+        raise ValueError(
+            f"z0: expected shape {(*x.shape[:-1], D.shape[1])} (x's leading axes, P = {D.shape[1]}), "
+            f"got {tuple(z0.shape)}"
+        )
+    sigma = spectral_norm(D)[0]
+    limit = 1.0 / sigma**2 if sigma > 0 else math.inf
     if mu is None:
+        if sigma == 0:
+            raise ValueError("D: sigma_max(D) = 0 (a zero dictionary) leaves the default step "
+                             "1 / sigma_max^2 undefined; pass mu")  # fmt: skip
         mu = limit
     else:
         mu = check_positive_finite("mu", mu)
@@ -167,6 +286,11 @@ def unrolled(
                 StepSizeWarning,
                 stacklevel=2,
             )
+    z = _unroll(D, x, prox, steps, b, mu, accelerated, z0)
+    return z.detach().cpu().numpy() if was_numpy else z
+
+
+def _unroll(D, x, prox, steps, b, mu, accelerated, z0):
     r = x if b is None else x - b
     z = torch.zeros((*x.shape[:-1], D.shape[1]), dtype=x.dtype, device=x.device) if z0 is None else z0
     y, t = z, 1.0

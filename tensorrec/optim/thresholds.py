@@ -16,6 +16,18 @@ deterministic rule of spec 4.1: at the hard threshold the minimiser 0 is returne
 ``>``); TopK/AbsTopK keep the lower index among equal values (for AbsTopK, ``+a`` and ``-a``
 tie), found by one selection of the k-th value and a cumulative count (no full sort).
 
+NaN policy (one rule for every prox, numba kernel and torch reference alike): a NaN entry of
+``u`` is propagated, never turned into a number. The elementwise proxes return NaN where
+``u`` is NaN (IEEE arithmetic: a comparison with NaN decides nothing, so the entry is kept as
+it is). The selections rank NaN above every number, +inf included (the order of
+``torch.sort`` and ``numpy.sort``): a row with NaN entries keeps them first (lower index first
+among them) and they come out as NaN, so :func:`topk`, :func:`abs_topk` and
+:func:`topk_indices` never hide a NaN behind a zero. +-inf are ordinary values. Thresholds
+(``lam``) must be finite and non-negative.
+
+numpy in, numpy out: given a numpy ``u``, every function returns a numpy array (the
+indices of :func:`topk_indices` as int64).
+
 Gradients: the thresholds and selections pass the gradient through the kept entries;
 :func:`jump_relu` with ``bandwidth`` also gives its threshold the rectangle-kernel
 straight-through gradient of JumpReLU SAEs. The callable classes (:class:`SoftThreshold`,
@@ -26,18 +38,48 @@ lam by the step mu (thresholds mu lam and sqrt(2 mu lam)); TopK/AbsTopK need no 
 
 from __future__ import annotations
 
+import functools
 import math
+import numbers
 
+import numpy as np
 import torch
 
 from tensorrec._backend import as_tensor, check_positive_int, describe
 from tensorrec.optim._select import fast_selection, select_indices
 
 
+def _numpy_out(fn):
+    """numpy ``u`` (the first argument) in, numpy out."""
+
+    @functools.wraps(fn)
+    def wrapper(u, *args, **kwargs):
+        out = fn(u, *args, **kwargs)
+        return out.detach().cpu().numpy() if isinstance(u, np.ndarray) else out
+
+    return wrapper
+
+
 def _check_lam(lam, u: torch.Tensor, name: str = "lam") -> torch.Tensor:
-    lam = torch.as_tensor(lam, dtype=u.dtype, device=u.device) if not isinstance(lam, torch.Tensor) else lam
-    if lam.is_complex() or bool((lam < 0).any()) or not bool(torch.isfinite(lam).all()):
-        raise ValueError(f"{name}: expected non-negative finite thresholds, got {describe(lam)}")
+    if isinstance(lam, np.ndarray):
+        if lam.dtype.kind not in "fiu":
+            raise TypeError(f"{name}: expected real thresholds, got {describe(lam)}")
+        lam = torch.as_tensor(lam, dtype=u.dtype, device=u.device)
+    elif isinstance(lam, torch.Tensor):
+        if lam.is_complex() or lam.dtype == torch.bool:
+            raise TypeError(f"{name}: expected real thresholds, got {describe(lam)}")
+        if lam.device != u.device:
+            raise ValueError(f"{name}: expected device {u.device} (the device of u), got {lam.device}")
+        if lam.is_floating_point() and lam.dtype != u.dtype:
+            raise TypeError(
+                f"{name}: expected dtype {u.dtype} (the dtype of u), got {lam.dtype}; cast it explicitly"
+            )
+    elif isinstance(lam, bool) or not isinstance(lam, numbers.Real):
+        raise TypeError(f"{name}: expected a non-negative finite number or array, got {describe(lam)}")
+    else:
+        lam = torch.as_tensor(float(lam), dtype=u.dtype, device=u.device)
+    if not bool(torch.isfinite(lam).all()) or bool((lam < 0).any()):
+        raise ValueError(f"{name}: expected non-negative finite thresholds, got {describe(lam)}: {lam}")
     try:
         torch.broadcast_shapes(lam.shape, u.shape)
     except RuntimeError:
@@ -45,6 +87,12 @@ def _check_lam(lam, u: torch.Tensor, name: str = "lam") -> torch.Tensor:
             f"{name}: expected a shape that broadcasts against u {tuple(u.shape)}, got {tuple(lam.shape)}"
         ) from None
     return lam
+
+
+def _check_lam_alone(lam, name: str = "lam") -> None:
+    """The checks of :func:`_check_lam` before any ``u`` is seen (the prox classes)."""
+    like = lam if isinstance(lam, torch.Tensor) and lam.is_floating_point() else None
+    _check_lam(lam, torch.zeros((), dtype=torch.float64) if like is None else like.new_zeros(()), name)
 
 
 def _check_u(u, name: str = "u") -> torch.Tensor:
@@ -56,8 +104,15 @@ def _check_u(u, name: str = "u") -> torch.Tensor:
     return u
 
 
+def _keep(keep: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+    """u where ``keep`` or NaN (the NaN policy), else 0."""
+    return torch.where(keep | torch.isnan(u), u, torch.zeros((), dtype=u.dtype, device=u.device))
+
+
+@_numpy_out
 def soft_threshold(u, lam, *, nonnegative: bool = False) -> torch.Tensor:
-    """prox of lam ||z||_1: sign(u) max(abs(u) - lam, 0); ``nonnegative``: max(u - lam, 0) (ReLU)."""
+    """prox of lam ||z||_1: sign(u) max(abs(u) - lam, 0); ``nonnegative``: max(u - lam, 0) (ReLU).
+    NaN entries stay NaN; +-inf map to +-inf (0 for -inf with ``nonnegative``)."""
     u = _check_u(u)
     lam = _check_lam(lam, u)
     if nonnegative:
@@ -74,7 +129,7 @@ class _JumpReLU(torch.autograd.Function):
         keep = u > theta
         ctx.save_for_backward(u, theta, keep)
         ctx.bandwidth = bandwidth
-        return u * keep
+        return _keep(keep, u)
 
     @staticmethod
     def backward(ctx, g):
@@ -93,24 +148,32 @@ def _sum_to(t: torch.Tensor, shape) -> torch.Tensor:
     return t.sum(dim=expanded, keepdim=True) if expanded else t
 
 
+@_numpy_out
 def hard_threshold(u, lam, *, nonnegative: bool = False) -> torch.Tensor:
     """prox of lam ||z||_0: u 1[abs(u) > sqrt(2 lam)]; ``nonnegative``: u 1[u > sqrt(2 lam)]
-    (JumpReLU with threshold sqrt(2 lam)). At the threshold the minimiser 0 is returned."""
+    (JumpReLU with threshold sqrt(2 lam)). At the threshold the minimiser 0 is returned; NaN
+    entries stay NaN."""
     u = _check_u(u)
     theta = torch.sqrt(2 * _check_lam(lam, u))
-    keep = (u > theta) if nonnegative else (u.abs() > theta)
-    return torch.where(keep, u, torch.zeros((), dtype=u.dtype, device=u.device))
+    return _keep((u > theta) if nonnegative else (u.abs() > theta), u)
 
 
+@_numpy_out
 def jump_relu(u, threshold, *, bandwidth: float | None = None) -> torch.Tensor:
-    """JumpReLU u 1[u > threshold] (the nonnegative hard threshold with lam = threshold^2 / 2).
-    With ``bandwidth`` the threshold gets the straight-through gradient of a rectangle kernel
-    of that width (what trains a JumpReLU SAE's thresholds); without, no gradient reaches it."""
+    """JumpReLU u 1[u > threshold] (the nonnegative hard threshold with lam = threshold^2 / 2);
+    NaN entries stay NaN. With ``bandwidth`` the threshold gets the straight-through gradient
+    of a rectangle kernel of that width (what trains a JumpReLU SAE's thresholds); without,
+    no gradient reaches it."""
     u = _check_u(u)
     theta = _check_lam(threshold, u, "threshold")
     if bandwidth is None:
-        return torch.where(u > theta, u, torch.zeros((), dtype=u.dtype, device=u.device))
-    if not (isinstance(bandwidth, (int, float)) and math.isfinite(bandwidth) and bandwidth > 0):
+        return _keep(u > theta, u)
+    if not (
+        isinstance(bandwidth, numbers.Real)
+        and not isinstance(bandwidth, bool)
+        and math.isfinite(bandwidth)
+        and bandwidth > 0
+    ):
         raise ValueError(f"bandwidth: expected a positive finite number, got {bandwidth!r}")
     return _JumpReLU.apply(u, theta, float(bandwidth))
 
@@ -132,8 +195,24 @@ def _select(score: torch.Tensor, k: int) -> torch.Tensor:
     return _select_reference(score, k)
 
 
+def _order_key(score: torch.Tensor) -> torch.Tensor:
+    """Integers ordered as the floats ``score`` with NaN above +inf (-0.0 equal to +0.0): the
+    sign-magnitude bit pattern turned into two's complement."""
+    if score.dtype not in (torch.float32, torch.float64):
+        score = score.float()  # exact for half precisions
+    score = torch.where(torch.isnan(score), torch.full((), math.nan, dtype=score.dtype), score + 0.0)
+    int_dtype, mask = (
+        (torch.int64, 0x7FFFFFFFFFFFFFFF) if score.dtype == torch.float64 else (torch.int32, 0x7FFFFFFF)
+    )
+    bits = score.view(int_dtype)
+    return torch.where(bits < 0, bits ^ mask, bits)
+
+
 def _select_reference(score: torch.Tensor, k: int) -> torch.Tensor:
-    """The torch reference of :func:`_select`: one k-th-value selection and a cumulative count."""
+    """The torch reference of :func:`_select`: one k-th-value selection and a cumulative count
+    (on integer keys ordering NaN above +inf when a NaN is present: the NaN policy)."""
+    if score.is_floating_point() and bool(torch.isnan(score).any()):
+        score = _order_key(score)
     kth = torch.kthvalue(-score, k, dim=-1, keepdim=True).values.neg()  # the k-th largest
     above = score > kth
     tied = score == kth
@@ -141,27 +220,34 @@ def _select_reference(score: torch.Tensor, k: int) -> torch.Tensor:
     return above | (tied & (torch.cumsum(tied, dim=-1) <= room))
 
 
+@_numpy_out
 def topk_indices(u, k: int, *, absolute: bool = False) -> torch.Tensor:
     """The support of :func:`topk` (``absolute``: of :func:`abs_topk`) as indices, ascending,
-    shape ``u.shape[:-1] + (k,)``: the k largest entries (magnitudes) with the tie rule above.
+    shape ``u.shape[:-1] + (k,)``: the k largest entries (magnitudes) with the tie rule above
+    (NaN ranked above every number).
     With ``u.gather(-1, indices)`` it is the sparse form SAE decoders use (TopK's negative
     entries among them are the zeros of :func:`topk`)."""
     u = _check_u(u)
     return select_indices(u, _check_k(k, u.shape[-1]), absolute=absolute)
 
 
+@_numpy_out
 def topk(u, k: int) -> torch.Tensor:
     """prox of iota{||z||_0 <= k, z >= 0}: the k largest entries (lower index first among
-    ties), then negatives set to 0, so fewer than k nonzeros when fewer are positive."""
+    ties), then negatives set to 0, so fewer than k nonzeros when fewer are positive. NaN
+    entries rank first and stay NaN."""
     u = _check_u(u)
     with torch.no_grad():
-        mask = _select(u.detach(), k) & (u.detach() > 0)
+        v = u.detach()
+        mask = _select(v, k) & ((v > 0) | torch.isnan(v))
     return torch.where(mask, u, torch.zeros((), dtype=u.dtype, device=u.device))
 
 
+@_numpy_out
 def abs_topk(u, k: int) -> torch.Tensor:
     """prox of iota{||z||_0 <= k}: the k entries of largest magnitude with their signs (the
-    hard-thresholding operator of IHT); +a and -a tie and the lower index wins."""
+    hard-thresholding operator of IHT); +a and -a tie and the lower index wins. NaN entries
+    rank first and stay NaN."""
     u = _check_u(u)
     with torch.no_grad():
         mask = _select(u.detach().abs(), k) & (u.detach() != 0)
@@ -172,6 +258,9 @@ class SoftThreshold:
     """prox(v, mu) = soft threshold at mu lam (``nonnegative``: the shifted ReLU)."""
 
     def __init__(self, lam, *, nonnegative: bool = False):
+        _check_lam_alone(lam)
+        if not isinstance(nonnegative, bool):
+            raise TypeError(f"nonnegative: expected True or False, got {describe(nonnegative)}")
         self.lam, self.nonnegative = lam, nonnegative
 
     def __call__(self, v, mu: float = 1.0):
@@ -185,6 +274,9 @@ class HardThreshold:
     """prox(v, mu) = hard threshold at sqrt(2 mu lam) (``nonnegative``: JumpReLU)."""
 
     def __init__(self, lam, *, nonnegative: bool = False):
+        _check_lam_alone(lam)
+        if not isinstance(nonnegative, bool):
+            raise TypeError(f"nonnegative: expected True or False, got {describe(nonnegative)}")
         self.lam, self.nonnegative = lam, nonnegative
 
     def __call__(self, v, mu: float = 1.0):
