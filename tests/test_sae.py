@@ -2,6 +2,7 @@
 and the geoopt adapter (sae spec sections 3, 8, 9; claims 2, 7, 14)."""
 
 import geoopt
+import numpy as np
 import pytest
 import torch
 
@@ -130,7 +131,7 @@ BAD = {
     "k missing": (lambda: sae.SAE(8, 16, "abstopk"), "k: expected an integer"),
     "negative threshold": (
         lambda: sae.SAE(8, 16, "jumprelu", threshold=-0.1),
-        "l1, l0, threshold: expected non-negative",
+        "threshold: expected a positive finite number",
     ),
     "unknown activation": (lambda: sae.SAE(8, 16, "gelu"), "activation: "),
     "data of the wrong width": (
@@ -159,6 +160,61 @@ BAD = {
         "cooccurrence: ",
     ),
     "negative noise": (lambda: sae.SparseMixture(4, 3, 2, noise=-1.0), "noise: "),
+    # issue 27's reproducers
+    "l1 NaN": (lambda: sae.SAE(8, 16, "relu", l1=float("nan")), "l1: expected a non-negative finite"),
+    "JumpReLU threshold NaN": (
+        lambda: sae.SAE(8, 16, "jumprelu", threshold=float("nan")),
+        "threshold: expected a positive finite",
+    ),
+    "JumpReLU threshold 0 (was a math domain error)": (
+        lambda: sae.SAE(8, 16, "jumprelu", threshold=0.0),
+        "threshold: expected a positive finite",
+    ),
+    "an empty batch": (
+        lambda: sae.SAE(8, 16, "relu", l1=0.1).loss(torch.zeros(0, 8)),
+        "x: expected a batch of at least one sample",
+    ),
+    "training on empty batches": (
+        lambda: sae.train(sae.SAE(8, 16, "topk", k=2), sae.SparseMixture(16, 8, 2, held_out=10), 5, batch=0),
+        "batch: ",
+    ),
+    "GBA fed the wrong width (was reshaped)": (
+        lambda: sae.GroupBiasAdaptation(16).observe(torch.randn(4, 8)),
+        "pre: expected real pre-activations with a last axis of d_sae = 16",
+    ),
+    "Zipf exponent NaN (was all-zero data)": (
+        lambda: sae.SparseMixture(16, 8, 2, freq_profile="zipf", alpha=float("nan")),
+        "alpha: ",
+    ),
+    "bipolar fraction 2": (
+        lambda: sae.SparseMixture(16, 8, 2, sign_mode="mixed", bipolar_fraction=2.0),
+        "bipolar_fraction: expected a fraction in [0, 1]",
+    ),
+    "recovery tau 2": (
+        lambda: sae.recovery(torch.eye(4, dtype=F), torch.eye(4, dtype=F), tau=2),
+        "tau: expected a number in [0, 1)",
+    ),
+    "sparsity of no codes": (lambda: sae.sparsity(torch.zeros(0, 5)), "z: expected a non-empty array"),
+    "float64 data into a float32 SAE": (
+        lambda: sae.SAE(8, 16, "topk", k=2).encode(torch.ones(3, 8, dtype=F)),
+        "x: expected dtype torch.float32 (the model's), got torch.float64",
+    ),
+    "latent indices out of range": (
+        lambda: sae.SAE(8, 16, "topk", k=2).decode_sparse(torch.tensor([[0, 16]]), torch.ones(1, 2)),
+        "indices: expected latent indices in [0, d_sae = 16)",
+    ),
+    "nmse of mismatched shapes (was broadcast)": (
+        lambda: sae.nmse(torch.ones(10, 8), torch.ones(8)),
+        "x_hat: expected the shape of x (10, 8)",
+    ),
+    "recovery of mismatched dimensions": (
+        lambda: sae.recovery(torch.eye(4, dtype=F), torch.eye(5, dtype=F)),
+        "D: expected 4 rows",
+    ),
+    "mcs of mismatched dimensions": (
+        lambda: sae.mcs_consistency(torch.eye(4, dtype=F), torch.eye(5, dtype=F)),
+        "D_b: expected 4 rows",
+    ),
 }
 
 
@@ -325,3 +381,28 @@ def test_a_fixed_output_scale_is_a_buffer_and_bad_values_are_refused():
     for bad in (0.0, -1.0, float("nan"), "small"):
         with pytest.raises(ValueError, match="output_scale: expected True, False or a positive number"):
             sae.SAE(6, 10, "relu", output_scale=bad)
+
+
+def test_numpy_in_numpy_out_for_the_model_and_the_metrics():
+    model = sae.SAE(6, 10, "topk", k=2, dtype=F, rng=0)
+    x = np.random.default_rng(1).standard_normal((5, 6))
+    z = model.encode(x)
+    assert isinstance(z, np.ndarray) and np.allclose(z, model.encode(torch.from_numpy(x)).detach().numpy())
+    idx, values = model.encode_sparse(x)
+    assert isinstance(idx, np.ndarray) and np.allclose(model.decode_sparse(idx, values), model.decode(z))
+    assert isinstance(sae.unit_atoms(np.eye(3)), np.ndarray)
+    assert sae.nmse(x, x)["raw"] == 0.0 and sae.nmse(x[:1], x[:1] * 0)["centred"] != sae.nmse(x, x)["raw"]
+    assert sae.recovery(np.eye(3), np.eye(3))["frr_abs"] == 1.0
+    assert sae.sparsity(np.array([[0.0, -1.0], [0.0, 2.0]])) == {"l0": 1.0, "dead": 0.5, "negative": 0.5}
+
+
+def test_training_stops_and_says_so_when_the_loss_is_not_finite():
+    class Huge:
+        def sample(self, batch, rng=None):
+            return torch.full((batch, 6), 1e200, dtype=F)
+
+    with pytest.warns(RuntimeWarning, match="^loss: non-finite"):
+        history = sae.train(sae.SAE(6, 10, "topk", k=2, dtype=F, rng=0), Huge(), 5, batch=4, rng=0)
+    assert history["stop_reason"] == "nan" and len(history["loss"]) == 1
+    done = sae.train(sae.SAE(6, 10, "topk", k=2, rng=0), sae.SparseMixture(12, 6, 2, held_out=10), 2, batch=4)
+    assert done["stop_reason"] == "max_steps" and all(np.isfinite(done["loss"]))

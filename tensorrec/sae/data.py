@@ -2,13 +2,29 @@
 
 from __future__ import annotations
 
+import math
+import numbers
+
 import numpy as np
 import torch
 
-from tensorrec._backend import check_choice, check_positive_int
+from tensorrec._backend import check_choice, check_positive_int, describe
 from tensorrec._random import RngLike, as_generator
 
 SIGN_MODES = ("pos", "bipolar", "mixed")
+
+
+def _real(name: str, value, low: float = 0.0, high: float = math.inf, what: str = "") -> float:
+    """``value`` as a float in [low, high] (finite), else an error naming ``name``."""
+    want = what or (f"a finite number >= {low:g}" if high == math.inf else f"a number in [{low:g}, {high:g}]")
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name}: expected {want}, got {describe(value)}")
+    v = float(value)
+    if not (math.isfinite(v) and low <= v <= high):
+        raise ValueError(f"{name}: expected {want}, got {value!r}")
+    return v
+
+
 PROFILES = ("uniform", "zipf")
 COEFS = ("uniform", "lognormal")
 
@@ -58,6 +74,8 @@ class SparseMixture:
                  rng: RngLike = None):  # fmt: skip
         self.n, self.d = check_positive_int("n", n), check_positive_int("d", d)
         sizes = tuple(s) if isinstance(s, (tuple, list)) else (s,)
+        if any(isinstance(v, bool) or not isinstance(v, numbers.Integral) for v in sizes):
+            raise TypeError(f"s: expected an integer or a tuple of integers, got {describe(s)}")
         self.sizes = tuple(check_positive_int("s", v) for v in sizes) if sizes else None
         if not self.sizes or max(self.sizes) > n:
             raise ValueError(f"s: expected 1 to n = {n} features per sample (or a tuple of them), got {s!r}")
@@ -68,13 +86,17 @@ class SparseMixture:
         self.sign_mode = check_choice("sign_mode", sign_mode, SIGN_MODES)
         self.freq_profile = check_choice("freq_profile", freq_profile, PROFILES)
         self.coef = check_choice("coef", coef, COEFS)
-        if not (noise >= 0 and np.isfinite(noise)):
-            raise ValueError(f"noise: expected a non-negative finite sigma, got {noise!r}")
-        self.noise, self.dtype = float(noise), dtype
-        if not (isinstance(pairs, int) and 0 <= 2 * pairs <= n):
+        self.noise = _real("noise", noise, what="a non-negative finite sigma")
+        alpha = _real("alpha", alpha, what="a non-negative finite Zipf exponent")
+        bipolar_fraction = _real("bipolar_fraction", bipolar_fraction, 0.0, 1.0, "a fraction in [0, 1]")
+        if dtype not in (torch.float32, torch.float64):
+            raise TypeError(f"dtype: expected torch.float32 or torch.float64, got {dtype!r}")
+        if not isinstance(normalize, bool):
+            raise TypeError(f"normalize: expected True or False, got {describe(normalize)}")
+        self.dtype = dtype
+        if isinstance(pairs, bool) or not (isinstance(pairs, numbers.Integral) and 0 <= 2 * pairs <= n):
             raise ValueError(f"pairs: expected an integer in [0, n / 2 = {n // 2}], got {pairs!r}")
-        if not 0.0 <= cooccurrence <= 1.0:
-            raise ValueError(f"cooccurrence: expected a probability in [0, 1], got {cooccurrence!r}")
+        cooccurrence = _real("cooccurrence", cooccurrence, 0.0, 1.0, "a probability in [0, 1]")
         if pairs and freq_profile != "uniform":
             raise ValueError(f"pairs: planted pairs need freq_profile='uniform', got {freq_profile!r}")
         self.pairs, self.cooccurrence = pairs, float(cooccurrence)
@@ -86,7 +108,7 @@ class SparseMixture:
         if self.freq_profile == "uniform":
             self.f = np.full(n, mean_s / n)
         else:
-            w = np.arange(1, n + 1, dtype=float) ** -float(alpha)
+            w = np.arange(1, n + 1, dtype=float) ** -alpha
             self.f = np.clip(w * mean_s / w.sum(), 0, 1)
         self.bipolar = {"pos": np.zeros(n, bool), "bipolar": np.ones(n, bool),
                         "mixed": gen.random(n) < bipolar_fraction}[self.sign_mode]  # fmt: skip

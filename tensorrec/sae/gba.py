@@ -21,11 +21,12 @@ Items the sources leave open ([unconfirmed] in the spec) are parameters: ``dead`
 from __future__ import annotations
 
 import math
+import numbers
 
 import numpy as np
 import torch
 
-from tensorrec._backend import check_positive_finite, check_positive_int
+from tensorrec._backend import as_tensor, check_positive_finite, check_positive_int, describe
 from tensorrec._random import RngLike, as_generator
 
 
@@ -45,6 +46,14 @@ class GroupBiasAdaptation:
         self.gamma_minus = check_positive_finite("gamma_minus", gamma_minus)
         self.dead = check_positive_finite("dead", dead)
         self.every = check_positive_int("every", every)
+        if not (
+            isinstance(bias_range, (tuple, list))
+            and len(bias_range) == 2
+            and all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in bias_range)
+        ):
+            raise ValueError(
+                f"bias_range: expected a pair (low, high) of numbers, got {describe(bias_range)}"
+            )
         low, high = bias_range
         if not (math.isfinite(low) and math.isfinite(high) and low < high):
             raise ValueError(f"bias_range: expected finite low < high, got {bias_range!r}")
@@ -64,8 +73,20 @@ class GroupBiasAdaptation:
 
     @torch.no_grad()
     def observe(self, pre: torch.Tensor) -> None:
-        """Add a minibatch of pre-activations (batch x d_sae, bias included) to the statistics."""
+        """Add a minibatch of pre-activations (batch x d_sae, or any leading axes, bias
+        included; numpy or torch) to the statistics. They must be real and finite: one NaN would
+        poison a neuron's peak."""
+        pre = as_tensor(pre, "pre")
+        if pre.is_complex() or pre.ndim < 1 or pre.shape[-1] != self.d_sae:
+            raise ValueError(
+                f"pre: expected real pre-activations with a last axis of d_sae = {self.d_sae}, "
+                f"got {describe(pre)}"
+            )
+        if not bool(torch.isfinite(pre).all()):
+            raise ValueError(f"pre: expected finite pre-activations, got NaN or inf in {describe(pre)}")
         pre = pre.detach().reshape(-1, self.d_sae).to(torch.float64).cpu()
+        if pre.shape[0] == 0:
+            raise ValueError(f"pre: expected at least one sample, got an empty batch {describe(pre)}")
         self.fires += (pre > 0).sum(0)
         self.peak = torch.maximum(self.peak, pre.max(0).values)
         self.samples += pre.shape[0]
@@ -80,6 +101,13 @@ class GroupBiasAdaptation:
     def adapt(self, bias: torch.Tensor) -> dict:
         """Apply the rule to ``bias`` in place and reset the statistics; returns the counts of
         neurons made more selective and more sensitive, and the frequencies used."""
+        if not isinstance(bias, torch.Tensor) or not bias.is_floating_point() or bias.shape != (self.d_sae,):
+            raise ValueError(
+                f"bias: expected a real torch tensor of shape ({self.d_sae},) to update in place, "
+                f"got {describe(bias)}"
+            )
+        if self.samples == 0:
+            raise ValueError("adapt: no pre-activations observed since the last update; call observe first")
         p_hat, r = self.frequencies, self.peak.clamp_min(0)
         positive = (r > 0).to(torch.float64)
         totals = torch.zeros(self.groups, dtype=torch.float64).index_add_(0, self.group, r)

@@ -1,22 +1,65 @@
 """SAE metrics against a known dictionary (sae spec section 9); every metric names its
-convention. Atoms are the unit-normalised decoder columns D = [d_1 ... d_P] (d x P)."""
+convention. Atoms are the unit-normalised decoder columns D = [d_1 ... d_P] (d x P).
+
+Every metric takes numpy arrays or torch tensors (the numbers come back as Python floats;
+:func:`unit_atoms` returns the array type it was given) and refuses, naming the argument,
+shapes that do not fit, empty inputs and non-finite entries, before computing anything."""
 
 from __future__ import annotations
 
+import math
+import numbers
+
 import torch
 
+from tensorrec._backend import as_tensor, describe, numpy_boundary
 
-def nmse(x: torch.Tensor, x_hat: torch.Tensor) -> dict:
+
+def _real(name: str, x, ndim: int | None = None) -> torch.Tensor:
+    """``x`` as a real finite non-empty tensor (of ``ndim`` axes when given)."""
+    t = as_tensor(x, name)
+    if t.is_complex():
+        raise TypeError(f"{name}: expected a real array, got {describe(x)}")
+    if ndim is not None and t.ndim != ndim:
+        raise ValueError(f"{name}: expected a {ndim}-D array, got {describe(x)}")
+    if t.numel() == 0:
+        raise ValueError(f"{name}: expected a non-empty array, got {describe(x)}")
+    if not bool(torch.isfinite(t).all()):
+        raise ValueError(f"{name}: expected finite entries, got NaN or inf in {describe(x)}")
+    return t.detach()
+
+
+def _level(name: str, value, closed: bool = False) -> float:
+    """A cosine/fraction level in [0, 1) ([0, 1] when ``closed``)."""
+    want = f"a number in [0, 1{']' if closed else ')'}"
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name}: expected {want}, got {describe(value)}")
+    if not (0 <= float(value) <= 1 if closed else 0 <= float(value) < 1):
+        raise ValueError(f"{name}: expected {want}, got {value!r}")
+    return float(value)
+
+
+def nmse(x, x_hat) -> dict:
     """Both conventions: ``centred`` = sum ||x - x_hat||^2 / sum ||x - mean(x)||^2 (SAEBench's
     explained-variance denominator) and ``raw`` = sum ||x - x_hat||^2 / sum ||x||^2 (paper D);
-    their ratio is sum ||x||^2 / sum ||x - mean||^2 exactly (claim 14)."""
+    their ratio is sum ||x||^2 / sum ||x - mean||^2 exactly (claim 14). ``x`` and ``x_hat``
+    have one shape (samples on the first axis); a convention whose denominator is 0 (the
+    centred one on a single sample, both on x = 0) is NaN."""
+    x, x_hat = _real("x", x), _real("x_hat", x_hat)
+    if x.shape != x_hat.shape:
+        raise ValueError(f"x_hat: expected the shape of x {tuple(x.shape)}, got {tuple(x_hat.shape)}")
+    if x.ndim == 0:
+        raise ValueError(f"x: expected samples on the first axis, got a scalar {describe(x)}")
     err = float(((x - x_hat) ** 2).sum())
-    return {"centred": err / float(((x - x.mean(0)) ** 2).sum()), "raw": err / float((x**2).sum())}
+    centred, raw = float(((x - x.mean(0)) ** 2).sum()), float((x**2).sum())
+    return {"centred": err / centred if centred > 0 else math.nan, "raw": err / raw if raw > 0 else math.nan}
 
 
-def unit_atoms(D: torch.Tensor) -> torch.Tensor:
+@numpy_boundary
+def unit_atoms(D) -> torch.Tensor:
     """The decoder columns scaled to unit norm; a zero column (an atom with no direction) is
     refused by name."""
+    D = _real("D", D, 2)
     norms = torch.linalg.vector_norm(D, dim=0, keepdim=True)
     if bool((norms == 0).any()):
         column = int(torch.nonzero(norms[0] == 0)[0, 0])
@@ -24,12 +67,25 @@ def unit_atoms(D: torch.Tensor) -> torch.Tensor:
     return D / norms
 
 
-def recovery(V: torch.Tensor, D: torch.Tensor, tau: float = 0.9) -> dict:
+def _cosines(V, D, names=("V", "D")) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(V as a tensor, C = V unit_atoms(D)), the shapes checked."""
+    V, D = _real(names[0], V, 2), _real(names[1], D, 2)
+    if V.shape[1] != D.shape[0]:
+        raise ValueError(
+            f"{names[1]}: expected {V.shape[1]} rows (the dimension d of {names[0]}, n x d), "
+            f"got {tuple(D.shape)}"
+        )
+    atoms = unit_atoms(D).to(V.dtype)
+    return V, atoms, V @ atoms
+
+
+def recovery(V, D, tau: float = 0.9) -> dict:
     """FRR+ (max_j C_ij > tau), FRR_abs (max_j abs(C_ij) > tau), FRR_both (both poles have an
     atom), atoms per axis (mean #{j : abs(C_ij) > tau}) and antipodal pairs (#{j < j' :
-    cos(d_j, d_j') < -tau}), with C = V D the n x P cosines."""
-    atoms = unit_atoms(D).to(V.dtype)
-    C = V @ atoms
+    cos(d_j, d_j') < -tau}), with C = V D the n x P cosines (V: n x d unit features, D: d x P,
+    tau in [0, 1))."""
+    tau = _level("tau", tau)
+    V, atoms, C = _cosines(V, D)
     cos = atoms.mT @ atoms
     return {
         "frr_plus": float((C.max(dim=1).values > tau).double().mean()),
@@ -40,14 +96,18 @@ def recovery(V: torch.Tensor, D: torch.Tensor, tau: float = 0.9) -> dict:
     }
 
 
-def sign_consistency(
-    V: torch.Tensor, D: torch.Tensor, z: torch.Tensor, tau: float = 0.9, level: float = 0.99
-) -> float:
+def sign_consistency(V, D, z, tau: float = 0.9, level: float = 0.99) -> float:
     """Code-sign accuracy: the fraction of recovered (axis i, atom j) pairs (abs(C_ij) > tau, C
     = V D the cosines) whose nonzero codes z_j have sign(z_j) sign(C_ij) = +1 at least a
     fraction ``level`` of the time (1.0 when nothing is recovered). The spec's B2 criterion
-    (claim 6) is that every pair passes on positive data."""
-    C = V @ unit_atoms(D).to(V.dtype)
+    (claim 6) is that every pair passes on positive data. ``z``: samples x P."""
+    tau, level = _level("tau", tau), _level("level", level, closed=True)
+    V, _, C = _cosines(V, D)
+    z = _real("z", z, 2)
+    if z.shape[1] != C.shape[1]:
+        raise ValueError(
+            f"z: expected codes with P = {C.shape[1]} columns (the atoms of D), got {tuple(z.shape)}"
+        )
     pairs = torch.nonzero(C.abs() > tau).tolist()
     passed = 0
     for i, j in pairs:
@@ -59,9 +119,14 @@ def sign_consistency(
     return passed / len(pairs) if pairs else 1.0
 
 
-def sparsity(z: torch.Tensor) -> dict:
+def sparsity(z) -> dict:
     """L0 (mean #{z != 0}, so negative AbsTopK codes count), the dead fraction (latents never
-    nonzero on these samples) and the fraction of nonzero codes that are negative."""
+    nonzero on these samples) and the fraction of nonzero codes that are negative. ``z``:
+    samples x P (leading axes are flattened into samples)."""
+    z = _real("z", z)
+    if z.ndim < 2:
+        raise ValueError(f"z: expected codes of shape (samples, P), got {describe(z)}")
+    z = z.reshape(-1, z.shape[-1])
     nonzero = z != 0
     return {
         "l0": float(nonzero.sum(dim=-1).double().mean()),
@@ -70,9 +135,16 @@ def sparsity(z: torch.Tensor) -> dict:
     }
 
 
-def mcs_consistency(D_a: torch.Tensor, D_b: torch.Tensor, threshold: float = 0.9) -> float:
-    """The fraction of atoms of A whose best absolute cosine with an atom of B exceeds ``threshold``."""
-    cos = (unit_atoms(D_a).mT @ unit_atoms(D_b)).abs()
+def mcs_consistency(D_a, D_b, threshold: float = 0.9) -> float:
+    """The fraction of atoms of A whose best absolute cosine with an atom of B exceeds
+    ``threshold`` (in [0, 1)); D_a (d x P_a) and D_b (d x P_b) share d."""
+    threshold = _level("threshold", threshold)
+    D_a, D_b = _real("D_a", D_a, 2), _real("D_b", D_b, 2)
+    if D_a.shape[0] != D_b.shape[0]:
+        raise ValueError(
+            f"D_b: expected {D_a.shape[0]} rows (the dimension d of D_a), got {tuple(D_b.shape)}"
+        )
+    cos = (unit_atoms(D_a).mT @ unit_atoms(D_b).to(D_a.dtype)).abs()
     return float((cos.max(dim=1).values > threshold).double().mean())
 
 

@@ -16,11 +16,13 @@ untied multi-step choice spec 3.3 leaves open; tied models use W_enc = mu D thro
 from __future__ import annotations
 
 import math
+import numbers
 
+import numpy as np
 import torch
 from torch import nn
 
-from tensorrec._backend import check_choice, check_positive_int
+from tensorrec._backend import check_choice, check_positive_int, describe, numpy_boundary
 from tensorrec._random import RngLike, as_generator
 from tensorrec.manifolds import Oblique, to_geoopt
 from tensorrec.optim import (
@@ -37,6 +39,18 @@ from tensorrec.optim import (
 
 ACTIVATIONS = ("topk", "abstopk", "relu", "jumprelu")
 DECODERS = ("riemannian", "projected")
+DTYPES = (torch.float32, torch.float64)
+
+
+def _check_real(name: str, value, *, positive: bool = False) -> float:
+    """``value`` as a float if it is a finite real number >= 0 (> 0 with ``positive``), else raise."""
+    what = "a positive" if positive else "a non-negative"
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name}: expected {what} finite number, got {describe(value)}")
+    v = float(value)
+    if not (math.isfinite(v) and (v > 0 if positive else v >= 0)):
+        raise ValueError(f"{name}: expected {what} finite number, got {value!r}")
+    return v
 
 
 class SAE(nn.Module):
@@ -85,12 +99,18 @@ class SAE(nn.Module):
             if k is None or not 1 <= check_positive_int("k", k) <= d_sae:
                 raise ValueError(f"k: expected an integer in [1, d_sae = {d_sae}], got {k!r}")
             self.prox = TopK(k) if activation == "topk" else AbsTopK(k)
-        self.k, self.l1, self.l0, self.bandwidth, self.tied = k, float(l1), float(l0), float(bandwidth), tied
-        if min(self.l1, self.l0) < 0 or threshold < 0:
-            raise ValueError(f"l1, l0, threshold: expected non-negative values, got {l1}, {l0}, {threshold}")
-        if not (auxk >= 0 and math.isfinite(auxk)):
-            raise ValueError(f"auxk: expected a non-negative finite weight, got {auxk!r}")
-        self.auxk, self.dead_after = float(auxk), check_positive_int("dead_after", dead_after)
+        elif k is not None:
+            check_positive_int("k", k)  # unused by this activation, but never a nonsense value
+        self.l1, self.l0 = _check_real("l1", l1), _check_real("l0", l0)
+        self.bandwidth = _check_real("bandwidth", bandwidth, positive=True)
+        threshold = _check_real("threshold", threshold, positive=activation == "jumprelu")
+        if not isinstance(tied, bool):
+            raise TypeError(f"tied: expected True or False, got {describe(tied)}")
+        if dtype not in DTYPES:
+            raise TypeError(f"dtype: expected torch.float32 or torch.float64, got {dtype!r}")
+        self.k, self.tied = k, tied
+        self.auxk = _check_real("auxk", auxk)
+        self.dead_after = check_positive_int("dead_after", dead_after)
         self.register_buffer("steps_since_fired", torch.zeros(d_sae, dtype=torch.int64))
         D = Oblique(d_in, d_sae).random_point(rng).to(dtype)
         if decoder == "riemannian":
@@ -102,6 +122,10 @@ class SAE(nn.Module):
         self.W_enc = None if tied else nn.Parameter(D.clone())
         self.b_enc = nn.Parameter(torch.zeros(d_sae, dtype=dtype))
         self.b_dec = nn.Parameter(torch.zeros(d_in, dtype=dtype))
+        if isinstance(output_scale, (torch.Tensor, np.ndarray)):
+            raise TypeError(
+                f"output_scale: expected True, False or a positive number, got {describe(output_scale)}"
+            )
         if output_scale is True:
             self.scale = nn.Parameter(torch.ones(d_sae, dtype=dtype))
         elif output_scale is False or output_scale is None:
@@ -122,14 +146,29 @@ class SAE(nn.Module):
     def encoder_weight(self) -> torch.Tensor:
         return self.W_dec if self.tied else self.W_enc
 
+    @numpy_boundary
     def pre_activation(self, x: torch.Tensor) -> torch.Tensor:
         """W_enc^T (x - b_dec) + b_enc."""
         self._check_x(x)
         return nn.functional.linear(x - self.b_dec, self.encoder_weight().mT, self.b_enc)  # bias fused
 
-    def _check_x(self, x: torch.Tensor) -> None:
-        if x.shape[-1] != self.d_in:
-            raise ValueError(f"x: expected a last axis of width d_in = {self.d_in}, got {tuple(x.shape)}")
+    def _check_x(self, x: torch.Tensor, name: str = "x", width: int | None = None) -> None:
+        """Refuse, naming ``name``, anything but a real tensor of the model's dtype and device
+        with a last axis of ``width`` (default d_in)."""
+        width = self.d_in if width is None else width
+        like = self.b_dec
+        if not isinstance(x, torch.Tensor) or not x.is_floating_point():
+            raise TypeError(f"{name}: expected a floating torch tensor or numpy array, got {describe(x)}")
+        if x.dtype != like.dtype:
+            raise TypeError(
+                f"{name}: expected dtype {like.dtype} (the model's), got {x.dtype}; cast it explicitly "
+                f"(e.g. x.to({like.dtype})) or build the SAE with dtype={x.dtype}"
+            )
+        if x.device != like.device:
+            raise ValueError(f"{name}: expected device {like.device} (the model's), got {x.device}")
+        if x.ndim == 0 or x.shape[-1] != width:
+            what = "d_in" if width == self.d_in and name == "x" else "d_sae"
+            raise ValueError(f"{name}: expected a last axis of width {what} = {width}, got {tuple(x.shape)}")
 
     def _prox(self, v, mu: float = 1.0):
         if self.activation == "jumprelu":
@@ -138,6 +177,7 @@ class SAE(nn.Module):
             return SoftThreshold(0.0, nonnegative=True)(v, mu)
         return self.prox(v, mu)
 
+    @numpy_boundary
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """The code z: one proximal step from 0 with the learned encoder, then ``steps - 1``
         proximal-gradient steps with the decoder."""
@@ -148,13 +188,15 @@ class SAE(nn.Module):
         pre = self.pre_activation(x)
         z = self._prox(pre)  # proximal_step from z = 0 at mu = 1: prox(0 + pre)
         if self.steps > 1:
-            sigma, self._v = spectral_norm(self.W_dec.detach(), 5 if self._v is not None else 50, self._v)
+            v0 = self._v if self._v is not None and self._v.dtype == self.W_dec.dtype else None
+            sigma, self._v = spectral_norm(self.W_dec.detach(), 20, v0)  # warm: a few steps
             mu = 1.0 / sigma**2
             r = x - self.b_dec
             for _ in range(self.steps - 1):
                 z = proximal_step(self._prox, z, (z @ self.W_dec.mT - r) @ self.W_dec, mu)
         return z, pre
 
+    @numpy_boundary
     def encode_sparse(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The code of a TopK/AbsTopK encoder of one step as (indices, values), each of shape
         ``x.shape[:-1] + (k,)``: the same code as :meth:`encode` (TopK's negative entries
@@ -187,10 +229,26 @@ class SAE(nn.Module):
         idx, values = (torch.cat(p) if len(p) > 1 else p[0] for p in zip(*parts, strict=True))
         return idx.reshape(*x.shape[:-1], self.k), values.reshape(*x.shape[:-1], self.k)
 
+    @numpy_boundary
     def decode_sparse(self, indices: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
         """:meth:`decode` of the sparse code (indices, values): x_hat = sum_i values_i
         d_{indices_i} + b_dec, gathered row by row (``embedding_bag``): O(k d_in) per sample
         instead of the O(d_sae d_in) of a dense decode."""
+        if not isinstance(indices, torch.Tensor) or indices.dtype not in (torch.int64, torch.int32):
+            raise TypeError(f"indices: expected an int64 or int32 tensor, got {describe(indices)}")
+        self._check_x(values, "values", values.shape[-1] if values.ndim else 1)
+        if indices.shape != values.shape or indices.ndim == 0:
+            raise ValueError(
+                f"indices, values: expected one shape (..., k), got {tuple(indices.shape)} and "
+                f"{tuple(values.shape)}"
+            )
+        if indices.device != values.device:
+            raise ValueError(f"indices: expected device {values.device} (of values), got {indices.device}")
+        if indices.numel() and (int(indices.min()) < 0 or int(indices.max()) >= self.d_sae):
+            raise ValueError(
+                f"indices: expected latent indices in [0, d_sae = {self.d_sae}), got values from "
+                f"{int(indices.min())} to {int(indices.max())}"
+            )
         shape = indices.shape
         idx, vals = indices.reshape(-1, shape[-1]), values.reshape(-1, shape[-1])
         if self.scale is not None:
@@ -208,6 +266,7 @@ class SAE(nn.Module):
             self._rows = (key, self.W_dec.detach().mT.contiguous())
         return self._rows[1]
 
+    @numpy_boundary
     def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
         """x_hat alone (what SAELens's ``forward`` returns): through the sparse code for a
         TopK/AbsTopK encoder of one step, else :meth:`forward`."""
@@ -215,17 +274,24 @@ class SAE(nn.Module):
             return self.decode_sparse(*self.encode_sparse(x))
         return self(x)[0]
 
+    @numpy_boundary
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """D z + b_dec (D (a * z) + b_dec with ``output_scale``: paper E's per-neuron a_m)."""
+        self._check_x(z, "z", self.d_sae)
         return (z if self.scale is None else z * self.scale) @ self.W_dec.mT + self.b_dec
 
+    @numpy_boundary
     def forward(self, x: torch.Tensor):
         z = self.encode(x)
         return self.decode(z), z
 
     def losses(self, x: torch.Tensor) -> dict:
         """The terms of :meth:`loss` by name (``mse``, ``sparsity``, ``auxk``, ``loss`` their
-        sum) and the codes ``z`` of the batch."""
+        sum) and the codes ``z`` of the batch. An empty batch is refused (its mean is
+        undefined)."""
+        self._check_x(x)
+        if x.numel() == 0:
+            raise ValueError(f"x: expected a batch of at least one sample, got shape {tuple(x.shape)}")
         z, pre = self._encode(x)
         x_hat = self.decode(z)
         terms = {"mse": 0.5 * ((x - x_hat) ** 2).sum(-1).mean()}
@@ -329,24 +395,59 @@ def train(sae: SAE, data, steps: int, *, batch: int = 512, lr: float = 1e-3, rng
     Every ``resample_every`` steps of the first three quarters of training, the dead
     latents are resampled on the current batch (:meth:`SAE.resample_dead`) and their Adam
     moments cleared. Returns the loss history, the adaptation reports and the number of
-    latents resampled."""
+    latents resampled. Each batch is cast to the model's dtype (the generators draw float64)
+    and must be finite; a non-finite loss stops training with ``stop_reason = "nan"`` and a
+    RuntimeWarning (``"max_steps"`` otherwise)."""
+    import warnings
+
     import geoopt
     from tqdm.auto import tqdm
 
+    from tensorrec.sae.gba import GroupBiasAdaptation
+
+    if not isinstance(sae, SAE):
+        raise TypeError(f"sae: expected a tensorrec SAE, got {describe(sae)}")
+    if not callable(getattr(data, "sample", None)):
+        raise TypeError(
+            f"data: expected a generator with sample(batch, rng) (a SparseMixture), got {describe(data)}"
+        )
     steps = check_positive_int("steps", steps)
+    batch = check_positive_int("batch", batch)
+    lr = _check_real("lr", lr, positive=True)
     if resample_every is not None:
         check_positive_int("resample_every", resample_every)
+    if adaptation is not None:
+        if not isinstance(adaptation, GroupBiasAdaptation):
+            raise TypeError(f"adaptation: expected a GroupBiasAdaptation, got {describe(adaptation)}")
+        if adaptation.d_sae != sae.d_sae:
+            raise ValueError(
+                f"adaptation: expected a rule for d_sae = {sae.d_sae} neurons, got one for {adaptation.d_sae}"
+            )
     gen = as_generator(rng)
     if adaptation is not None:
         sae.b_enc.requires_grad_(False)
     opt = geoopt.optim.RiemannianAdam([p for p in sae.parameters() if p.requires_grad], lr=lr)
     dtype = sae.b_dec.dtype
-    history, reports, resampled = [], [], 0
+    history, reports, resampled, reason = [], [], 0, "max_steps"
     for step in tqdm(range(1, steps + 1), disable=not progress, desc="SAE"):
-        x = data.sample(batch, gen).to(dtype)
+        x = data.sample(batch, gen)
+        if not isinstance(x, torch.Tensor) or not x.is_floating_point():
+            raise TypeError(f"data: expected sample() to return a floating tensor, got {describe(x)}")
+        x = x.to(dtype)
+        if not bool(torch.isfinite(x).all()):
+            raise ValueError(f"data: expected finite samples, got NaN or inf in the batch of step {step}")
         opt.zero_grad()
         terms = sae.losses(x)
         loss = terms["loss"]
+        if not bool(torch.isfinite(loss)):
+            warnings.warn(
+                f"loss: non-finite ({float(loss.detach())}) at step {step}: training stopped (lower lr?)",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+            history.append(float(loss.detach()))
+            reason = "nan"
+            break
         loss.backward()
         sae.record_firing(terms["z"])
         opt.step()
@@ -365,7 +466,7 @@ def train(sae: SAE, data, steps: int, *, batch: int = 512, lr: float = 1e-3, rng
                 for moment in opt.state.get(p, {}).values() if p is not None else ():
                     if torch.is_tensor(moment) and moment.shape[-1:] == (sae.d_sae,):
                         moment[..., dead] = 0
-    return {"loss": history, "adaptation": reports, "resampled": resampled}
+    return {"loss": history, "adaptation": reports, "resampled": resampled, "stop_reason": reason}
 
 
 __all__ = ["SAE", "train", "ACTIVATIONS", "DECODERS"]
