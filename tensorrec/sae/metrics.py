@@ -131,7 +131,7 @@ def sparsity(z) -> dict:
     return {
         "l0": float(nonzero.sum(dim=-1).double().mean()),
         "dead": float((~nonzero.any(dim=0)).double().mean()),
-        "negative": float((z < 0).sum() / nonzero.sum().clamp_min(1)),
+        "negative": int((z < 0).sum()) / max(int(nonzero.sum()), 1),
     }
 
 
