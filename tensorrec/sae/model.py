@@ -188,7 +188,9 @@ class SAE(nn.Module):
         pre = self.pre_activation(x)
         z = self._prox(pre)  # proximal_step from z = 0 at mu = 1: prox(0 + pre)
         if self.steps > 1:
-            v0 = self._v if self._v is not None and self._v.dtype == self.W_dec.dtype else None
+            v0 = self._v
+            if v0 is not None and (v0.dtype, v0.device) != (self.W_dec.dtype, self.W_dec.device):
+                v0 = None  # the model was moved or cast: start afresh
             sigma, self._v = spectral_norm(self.W_dec.detach(), 20, v0)  # warm: a few steps
             mu = 1.0 / sigma**2
             r = x - self.b_dec
