@@ -2,6 +2,7 @@
 the unrolled proximal-gradient encoder (sae spec sections 3-5, claims 1-4)."""
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -352,3 +353,18 @@ def test_unrolled_with_numpy_zero_dictionaries_and_mismatched_dtypes():
     assert unrolled(torch.zeros(8, 20, dtype=F), x, TopK(3), 2, mu=0.1).count_nonzero() == 0
     with pytest.raises(TypeError, match="^x: expected dtype torch.float64"):
         unrolled(D, x.float(), TopK(3), 2)
+
+
+def test_the_step_warning_compares_against_the_true_one_over_l():
+    """Before, the warning compared mu with 1 / (an underestimate of sigma_max)^2: a step 2%
+    above 1 / L passed silently on this dictionary (sigma 2.696441 for 2.756529)."""
+    D = np.random.default_rng(25).standard_normal((16, 64))
+    D = torch.from_numpy(D / np.linalg.norm(D, axis=0))
+    x = torch.ones(2, 16, dtype=F)
+    limit = 1 / float(torch.linalg.matrix_norm(D, 2)) ** 2
+    with pytest.warns(StepSizeWarning, match="^mu: "):
+        unrolled(D, x, TopK(3), 3, mu=1.02 * limit)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        unrolled(D, x, TopK(3), 3, mu=limit * (1 - 1e-9))
+        unrolled(D, x, TopK(3), 3)  # the default step
