@@ -380,6 +380,17 @@ bad(
     lambda: model().decode_sparse(torch.zeros(3, 2, dtype=torch.int64), torch.ones(3, 2, dtype=F)),
     "values",
 )
+bad(
+    "decode_sparse scalar values",
+    lambda: model().decode_sparse(torch.tensor(1), torch.tensor(1.0)),
+    "indices",
+    "values",
+)
+bad(
+    "decode_sparse values a list",
+    lambda: model().decode_sparse(torch.zeros(1, 2, dtype=torch.int64), [[1.0, 2.0]]),
+    "values",
+)
 ok(
     "reconstruct = forward",
     lambda: (lambda m: (m.reconstruct(X8), m(X8)[0]))(model()),

@@ -238,7 +238,9 @@ class SAE(nn.Module):
         instead of the O(d_sae d_in) of a dense decode."""
         if not isinstance(indices, torch.Tensor) or indices.dtype not in (torch.int64, torch.int32):
             raise TypeError(f"indices: expected an int64 or int32 tensor, got {describe(indices)}")
-        self._check_x(values, "values", values.shape[-1] if values.ndim else 1)
+        if not isinstance(values, torch.Tensor) or values.ndim == 0:
+            raise TypeError(f"values: expected a floating tensor of shape (..., k), got {describe(values)}")
+        self._check_x(values, "values", values.shape[-1])  # the model's dtype and device
         if indices.shape != values.shape or indices.ndim == 0:
             raise ValueError(
                 f"indices, values: expected one shape (..., k), got {tuple(indices.shape)} and "
