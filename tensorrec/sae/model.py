@@ -407,8 +407,6 @@ def train(sae: SAE, data, steps: int, *, batch: int = 512, lr: float = 1e-3, rng
     import geoopt
     from tqdm.auto import tqdm
 
-    from tensorrec.sae.gba import GroupBiasAdaptation
-
     if not isinstance(sae, SAE):
         raise TypeError(f"sae: expected a tensorrec SAE, got {describe(sae)}")
     if not callable(getattr(data, "sample", None)):
@@ -421,9 +419,14 @@ def train(sae: SAE, data, steps: int, *, batch: int = 512, lr: float = 1e-3, rng
     if resample_every is not None:
         check_positive_int("resample_every", resample_every)
     if adaptation is not None:
-        if not isinstance(adaptation, GroupBiasAdaptation):
-            raise TypeError(f"adaptation: expected a GroupBiasAdaptation, got {describe(adaptation)}")
-        if adaptation.d_sae != sae.d_sae:
+        if not all(callable(getattr(adaptation, m, None)) for m in ("observe", "adapt")) or not all(
+            hasattr(adaptation, a) for a in ("every", "steps")
+        ):
+            raise TypeError(
+                "adaptation: expected a bias rule with observe(pre), adapt(bias), every and steps "
+                f"(a GroupBiasAdaptation), got {describe(adaptation)}"
+            )
+        if getattr(adaptation, "d_sae", sae.d_sae) != sae.d_sae:
             raise ValueError(
                 f"adaptation: expected a rule for d_sae = {sae.d_sae} neurons, got one for {adaptation.d_sae}"
             )
