@@ -163,7 +163,7 @@ BAD = {
     "shots negative": (lambda: q.LocalSIC(1).sample(q.random_pure_state(2, 0), -5), "shots: "),
     "counts negative": (
         lambda: q.Outcomes.from_counts(q.LocalSIC(1), torch.tensor([3.0, -1.0]), index=[[0], [1]]),
-        "counts: expected a vector of non-negative counts",
+        "counts: expected non-negative counts",
     ),
     "counts not whole": (
         lambda: q.Outcomes.from_counts(q.LocalSIC(1), torch.tensor([0.5, 1.0]), index=[[0], [1]]),
