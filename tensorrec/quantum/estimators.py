@@ -172,7 +172,7 @@ def _smallest_eigenvalue(point: TTTensor) -> tuple[float, bool]:
     return float((v.conj() @ rho @ v).real), False
 
 
-def _no_decrease_warning(result: Result, method: str) -> None:
+def _no_decrease_warning(result: Result, method: str, stacklevel: int) -> None:
     values = result.trace.value
     if len(values) >= 2 and not values[-1] < values[0]:
         warnings.warn(
@@ -180,7 +180,7 @@ def _no_decrease_warning(result: Result, method: str) -> None:
             f"{values[-1]:.6g} after {result.iterations} iterations; stopped by {result.stop_reason}): "
             "the estimate is the start",
             ConvergenceWarning,
-            stacklevel=3,
+            stacklevel=stacklevel,
         )
 
 
@@ -351,7 +351,7 @@ def estimate(
     problem = Problem(Euclidean(*shape, field="complex"), objective)
     result = proximal_gradient(problem, prox, x0, step=step, stop=stop, metrics=metrics)
     if method == "pgd":
-        _no_decrease_warning(result, method)
+        _no_decrease_warning(result, method, stacklevel=3)
     if method == "pcs" and result.iterations == 1 and result.stop_reason == "max_iter":
         result = dataclasses.replace(
             result,
@@ -439,17 +439,32 @@ def product_start(outcomes: Outcomes, ranks, rng: RngLike = 0) -> LPDO:
     ranks = tuple(check_positive_int("ranks", r) for r in ranks)
     if len(ranks) != n - 1:
         raise ValueError(f"ranks: expected n - 1 = {n - 1} bond dimensions, got {len(ranks)}")
-    local = local_shadows(povm)
+    tops = local_top_vectors(outcomes)
     gen = as_generator(rng)
     bonds = (1, *ranks, 1)
     cores = []
     for v in range(n):
-        marginal = torch.einsum("m,mab->ab", outcomes.freqs.to(phi.dtype), local[outcomes.index[:, v]])
-        top = torch.linalg.eigh(0.5 * (marginal + marginal.mH))[1][:, -1]
         core = 1e-3 * randn(gen, (bonds[v], d, bonds[v + 1]), dtype=phi.dtype)
-        core[0, :, 0] += top
+        core[0, :, 0] += tops[v]
         cores.append(core)
     return LPDO(TTTensor.from_cores(cores))
+
+
+def local_top_vectors(outcomes: Outcomes) -> torch.Tensor:
+    """(n, d): on every site the top eigenvector of the single-site local shadow
+    sum_i p-hat_i ((d + 1) phi phi^H - I) of product-POVM outcomes (a product-state start)."""
+    povm = outcomes.povm
+    if outcomes.index is None:
+        raise ValueError(
+            f"outcomes: a product start needs product-POVM outcomes (local indices), got {povm!r}"
+        )
+    local = local_shadows(povm)
+    freqs = outcomes.freqs.to(local.dtype)
+    tops = []
+    for v in range(povm.n):
+        marginal = torch.einsum("m,mab->ab", freqs, local[outcomes.index[:, v]])
+        tops.append(torch.linalg.eigh(0.5 * (marginal + marginal.mH))[1][:, -1])
+    return torch.stack(tops)
 
 
 def _factorized(outcomes: Outcomes, method: str, bond_dim, kappa, start, truth, stop) -> TomographyResult:
@@ -511,9 +526,17 @@ def _factorized(outcomes: Outcomes, method: str, bond_dim, kappa, start, truth, 
     result = minimize(
         objective, start, step=step, stop=stop, manifold=start.manifold(normalized=True), metrics=metrics
     )
-    _no_decrease_warning(result, method)
+    _no_decrease_warning(result, method, stacklevel=4)
     base = {f.name: getattr(result, f.name) for f in dataclasses.fields(Result)}
     return TomographyResult(**base, physical=True)
 
 
-__all__ = ["estimate", "product_start", "TomographyResult", "UnphysicalEstimateWarning", "METHODS", "FORMATS"]
+__all__ = [
+    "estimate",
+    "product_start",
+    "local_top_vectors",
+    "TomographyResult",
+    "UnphysicalEstimateWarning",
+    "METHODS",
+    "FORMATS",
+]
