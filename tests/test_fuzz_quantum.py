@@ -79,6 +79,12 @@ def bad_freqs_outcomes(value):
                       index=torch.tensor([[0, 0], [1, 1]]))  # fmt: skip
 
 
+def mutated_outcomes():
+    o = q.LocalPauli(2).sample(psi(2), 100, 0)
+    o.freqs[0] = -0.5  # changed in place after construction
+    return o
+
+
 def lpdo_start(n, bond, kappa=1, scale=1.0):
     x = LPDO.purified(kappa).random((4,) * n, (bond,) * (n - 1), 0)
     cores = x.purification.cores
@@ -1185,6 +1191,18 @@ CASES = [
         "warn",
         warns=ConvergenceWarning,
         match="did not decrease",
+    ),
+    Case(
+        A,
+        "estimate-freqs-changed-in-place",
+        lambda: q.estimate(mutated_outcomes(), bond_dim=2),
+        match="non-negative",
+    ),
+    Case(
+        A,
+        "peps-freqs-changed-in-place",
+        lambda: P.estimate_peps(mutated_outcomes(), (1, 2), 1),
+        match="non-negative",
     ),
     # ---- product_start -------------------------------------------------------------------------
     Case(A, "product-start-not-outcomes", lambda: q.product_start(psi(2), (1,)), match="outcomes"),

@@ -62,6 +62,11 @@ class Outcomes:
     element: torch.Tensor | None = None
 
     def __post_init__(self):
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise unless the fields are consistent: a POVM family, finite non-negative (m,)
+        frequencies, positive integer shots (or None), one row of outcomes per frequency."""
         from tensorrec.quantum.povms import POVM
 
         if not isinstance(self.povm, POVM):

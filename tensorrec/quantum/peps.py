@@ -244,8 +244,8 @@ def estimate_peps(
         Preconditioned factorized gradient descent, or alternating least squares
         (``loss="ls"`` only).
     loss : {"ls", "mle"}, optional
-        Default: ``"ls"`` for global 2-design outcomes of a pure fit, ``"mle"`` otherwise
-        (product-POVM data, mixed fits).
+        Default: ``"ls"`` for global 2-design outcomes of a pure fit, for ``method="als"`` and
+        for exact probabilities; ``"mle"`` otherwise (product-POVM data, mixed fits).
     restarts : int
     truth : PEPS, PEPSDensity, LatticeLPDO or a dense state, optional
         Records ``"frobenius"`` = ||rho_t - rho*||_F per iteration (by contraction; densely
@@ -271,10 +271,12 @@ def estimate_peps(
     """
     if not isinstance(outcomes, Outcomes):
         raise TypeError(f"outcomes: expected quantum.Outcomes, got {describe(outcomes)}")
+    outcomes.validate()  # again: its tensors may have been changed in place since
     povm = outcomes.povm
     if loss is None:
         global_design = outcomes.vectors is not None and hasattr(povm, "alpha")
-        loss = "ls" if (global_design and kraus_dim == 1) or outcomes.shots is None else "mle"
+        pure_design = global_design and kraus_dim == 1
+        loss = "ls" if method == "als" or pure_design or outcomes.shots is None else "mle"
     check_choice("loss", loss, LOSSES)
     check_choice("method", method, ("fgd", "als"))
     if method == "als" and loss != "ls":
