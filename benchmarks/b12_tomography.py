@@ -224,7 +224,9 @@ def compute(cfg: Config, rng) -> dict:
         ours = {
             "ours PCS dense (PSD)": lambda o=outcomes: q.estimate(o, format="dense").point,
             "ours LR-PCS dense (rank 1)": lambda o=outcomes: q.estimate(o, format="dense", rank=1).point,
-            "ours PCS MPO (bond 4)": lambda o=outcomes: mpo.to_matrix(q.estimate(o, bond_dim=4).point),
+            "ours PCS MPO (bond 4)": lambda o=outcomes: mpo.to_matrix(
+                q.estimate(o, bond_dim=4, method="pcs", check_physical=False).point
+            ),
             "ours MLE MPS (bond 2)": lambda o=outcomes: mpo.to_matrix(
                 q.estimate(o, bond_dim=2, method="mle", stop=stop).point.to_mpo()
             ),

@@ -349,10 +349,8 @@ def test_the_likelihood_fits_product_povm_data_through_the_double_layer():
     fit = qp.estimate_peps(out, (2, 2), 2, start=qp.pad(truth, 2, 0.2, 34), loss="mle", truth=truth)
     f = fit.result.trace.metrics["frobenius"]
     assert fit.result.converged and f[-1] < 0.3 * f[0]
-    with pytest.raises(ValueError, match="outcomes: expected global outcome vectors"):
-        qp.estimate_peps(out, (2, 2), 2, start="snake")
     with pytest.raises(ValueError, match="loss: 'ls' needs global 2-design outcomes"):
-        qp.estimate_peps(out, (2, 2), 2, start=qp.pad(truth, 2, 0.2, 34))
+        qp.estimate_peps(out, (2, 2), 2, start=qp.pad(truth, 2, 0.2, 34), loss="ls")
     with pytest.raises(ValueError, match="method: 'als' solves the design least squares"):
         qp.estimate_peps(out, (2, 2), 2, start=qp.pad(truth, 2, 0.2, 34), method="als", loss="mle")
 
@@ -514,4 +512,22 @@ def test_a_mixed_state_is_fit_by_the_lpdo_estimator():
     assert mixed.result.trace.metrics["frobenius"][-1] < 0.3 * pure.result.trace.metrics["frobenius"][-1]
     assert mixed.result.value < pure.result.value
     with pytest.raises(ValueError, match="kraus_dim: mixed states .* are fit by loss='mle'"):
-        qp.estimate_peps(out, (2, 2), 2, start=start, kraus_dim=2)
+        qp.estimate_peps(out, (2, 2), 2, start=start, kraus_dim=2, loss="ls")
+
+
+def test_estimate_peps_takes_a_dense_truth_and_product_data_without_a_start():
+    from tensorrec import quantum as q
+    from tensorrec.quantum import peps as qp
+
+    psi = qp.random_peps(2, 2, 2, 2, rng=0)
+    vec = psi.to_dense().reshape(-1)
+    vec = vec / torch.linalg.vector_norm(vec)
+    fit = qp.estimate_peps(
+        HaarUniform(4).sample(vec, 2000, rng=0), (2, 2), 2, truth=vec, stop={"max_iter": 20}
+    )
+    fro = fit.result.trace.metrics["frobenius"]  # was: Tensor.norm() got an unexpected keyword 'chi'
+    assert fro[-1] < fro[0] and abs(fro[-1] - qp.frobenius_error(fit.result.point, psi)) < 1e-6
+    data = q.LocalPauli(4).sample(vec, 2000, rng=0)  # was: "expected global outcome vectors"
+    fit = qp.estimate_peps(data, (2, 2), 2, truth=psi, stop={"max_iter": 40})
+    fro = fit.result.trace.metrics["frobenius"]
+    assert fro[-1] < 0.5 * fro[0] and fit.result.trace.value[-1] < fit.result.trace.value[0]

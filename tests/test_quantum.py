@@ -163,7 +163,7 @@ BAD = {
     "shots negative": (lambda: q.LocalSIC(1).sample(q.random_pure_state(2, 0), -5), "shots: "),
     "counts negative": (
         lambda: q.Outcomes.from_counts(q.LocalSIC(1), torch.tensor([3.0, -1.0]), index=[[0], [1]]),
-        "counts: expected a vector of non-negative counts",
+        "counts: expected non-negative counts",
     ),
     "counts not whole": (
         lambda: q.Outcomes.from_counts(q.LocalSIC(1), torch.tensor([0.5, 1.0]), index=[[0], [1]]),
@@ -213,3 +213,83 @@ def test_clifford_unitaries_are_exact_in_double_precision():
     for seed in range(20):
         u = q.povms.clifford_unitary(q.random_clifford(3, seed))
         assert u.dtype == C and float((u.mH @ u - torch.eye(8, dtype=C)).abs().max()) < 1e-15
+
+
+# --- issue 27: validation that names the cause ----------------------------------------------
+
+
+def _nan(x):
+    x = x.clone()
+    x.view(-1)[0] = math.nan
+    return x
+
+
+def test_metrics_validate_both_states():
+    rho = q.random_mixed_state(4, 2, 0)
+    with pytest.raises(ValueError, match="^a: expected finite entries"):
+        q.trace_distance(_nan(rho), rho)
+    with pytest.raises(ValueError, match="^b: expected a unit vector"):
+        q.trace_distance(np.array([1.0, 0.0]), np.array([3.0, 0.0]))
+    with pytest.raises(ValueError, match="^a: expected a Hermitian"):
+        q.trace_distance(torch.tensor([[0.5, 1.0], [0.0, 0.5]], dtype=C), q.random_mixed_state(2, 2, 0))
+    with pytest.raises(ValueError, match="^state: expected finite entries"):
+        q.check_state(_nan(q.random_pure_state(4, 0)))
+    with pytest.raises(ValueError, match="^b: expected the dimension of a"):
+        q.fidelity(q.random_pure_state(4, 0), q.random_pure_state(8, 0))
+    psi = q.random_pure_state(4, 1)
+    assert abs(q.trace_distance(psi.numpy(), psi.to(torch.complex64).numpy())) < 1e-3
+    assert abs(q.frobenius_error(q.classical_shadow(q.LocalPauli(2).sample(psi, None)), psi)) < 1e-12
+
+
+def test_a_complex64_state_is_checked_at_its_precision():
+    psi = q.random_pure_state(64, 0).to(torch.complex64)
+    assert q.check_state(psi).dtype == torch.complex64  # was "expected a unit vector, got norm 1"
+    q.check_state(q.random_mixed_state(16, 3, 0).to(torch.complex64))
+    with pytest.raises(ValueError, match="got norm 1.01"):
+        q.check_state(psi * 1.01)
+
+
+def test_nan_states_are_refused_by_name_before_any_work():
+    psi, rho = _nan(q.random_pure_state(4, 0)), _nan(q.random_mixed_state(4, 2, 0))
+    for call in (
+        lambda: q.LocalPauli(2).sample(psi, 10, 0),
+        lambda: q.MUB(2).sample(rho, 10, 0),
+        lambda: q.Stabilizer(2).sample(psi, 10, 0, method="clifford"),
+        lambda: q.fidelity(psi, q.random_pure_state(4, 0)),
+    ):
+        with pytest.raises(ValueError, match="expected finite entries"):
+            call()
+    with pytest.raises(ValueError, match="^x: expected finite entries"):
+        q.project_density(rho)
+
+
+def test_from_counts_checks_counts_indices_and_vectors():
+    sic = q.LocalSIC(1)
+    o = q.Outcomes.from_counts(sic, np.array([3, 1]), index=[[0], [1]])  # integer counts are accepted
+    assert o.shots == 4 and torch.allclose(o.freqs, torch.tensor([0.75, 0.25], dtype=torch.float64))
+    with pytest.raises(ValueError, match="^counts: expected finite counts"):
+        q.Outcomes.from_counts(sic, np.array([math.inf, 1.0]), index=[[0], [1]])
+    with pytest.raises(TypeError, match="^index: expected integer"):
+        q.Outcomes.from_counts(sic, np.array([3.0, 1.0]), index=np.array([[0.0], [1.0]]))
+    mub = q.MUB(2)
+    with pytest.raises(ValueError, match="^vectors: expected unit outcome vectors"):
+        q.Outcomes.from_counts(mub, np.array([1, 2]), vectors=2 * q.mub_vectors(4)[:2])
+    with pytest.raises(ValueError, match="^vectors: expected finite"):
+        q.Outcomes.from_counts(mub, np.array([1, 2]), vectors=q.mub_vectors(4)[:2] * math.nan)
+    bad = q.Outcomes.__new__(q.Outcomes)  # negative frequencies cannot be built at all
+    with pytest.raises(ValueError, match="^freqs: expected finite non-negative"):
+        bad.__init__(sic, torch.tensor([1.5, -0.5], dtype=torch.float64), 10, index=torch.tensor([[0], [1]]))
+
+
+def test_the_mps_sampler_refuses_an_unnormalised_mps():
+    g = q.mpo.ghz(3)
+    five = TTTensor((*g.cores[:-1], 5 * g.cores[-1]), validate=False)
+    with pytest.raises(ValueError, match="^state: expected a normalised MPS"):
+        q.LocalPauli(3).sample(five, 100, 0)
+
+
+def test_stabilizer_enumeration_names_the_clifford_sampler():
+    with pytest.raises(ValueError, match="method='clifford'"):
+        q.Stabilizer(6).sample(q.random_pure_state(64, 0), 10, 0)
+    out = q.Stabilizer(6).sample(q.random_pure_state(64, 0), 5, 0, method="clifford")
+    assert out.vectors.shape == (5, 64)

@@ -3,7 +3,7 @@ samplers, classical shadows and their projections, and state metrics; the estima
 compositions of a POVM operator (:mod:`tensorrec.operators.povm`), a format and the core."""
 
 from tensorrec.quantum import mpo, peps
-from tensorrec.quantum.estimators import estimate
+from tensorrec.quantum.estimators import TomographyResult, UnphysicalEstimateWarning, estimate, product_start
 from tensorrec.quantum.metrics import fidelity, frobenius_error, trace_distance
 from tensorrec.quantum.outcomes import Outcomes
 from tensorrec.quantum.povms import (
@@ -36,6 +36,9 @@ __all__ = [
     "mpo",
     "peps",
     "estimate",
+    "product_start",
+    "TomographyResult",
+    "UnphysicalEstimateWarning",
     "POVM",
     "LocalSIC",
     "LocalMUB",

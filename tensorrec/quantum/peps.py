@@ -36,15 +36,17 @@ import dataclasses
 import math
 import time
 
+import numpy as np
 import torch
 
 from tensorrec._backend import check_choice, check_positive_int, describe, tree_norm
 from tensorrec._random import RngLike, as_generator, randn
 from tensorrec.formats import PEPS, LatticeLPDO, PEPSDensity
 from tensorrec.formats.peps import rebalance as _rebalance
+from tensorrec.operators import fuse
 from tensorrec.optim import Armijo, Result, Trace
 from tensorrec.quantum.outcomes import Outcomes
-from tensorrec.quantum.states import DTYPE
+from tensorrec.quantum.states import DTYPE, check_state, density
 from tensorrec.recovery import DesignLoss, FormatObjective, MultinomialLoss, minimize
 
 LOSSES = ("ls", "mle")
@@ -199,9 +201,14 @@ def start_state(outcomes: Outcomes, lattice, bond_dim: int, kind: str = "snake",
                 noise: float = 1e-2) -> PEPS:  # fmt: skip
     """A start of the estimator: ``"snake"`` (the shadow's top eigenvector, TT-SVD'd along the
     snake to bond ``bond_dim``) or ``"product"`` (the same at bond 1), padded to bond
-    ``bond_dim`` with relative noise ``noise``."""
+    ``bond_dim`` with relative noise ``noise``. Product-POVM outcomes (no global vectors)
+    start from the product of the single-site shadows' top eigenvectors (either kind)."""
     check_choice("kind", kind, ("snake", "product"))
     d, n = outcomes.povm.d, outcomes.povm.n
+    if outcomes.index is not None:  # product-POVM data: the product of the single-site shadows' tops
+        from tensorrec.quantum.estimators import local_top_vectors
+
+        return pad(product_peps(local_top_vectors(outcomes), *lattice), bond_dim, noise, rng)
     top = top_eigenvector(outcomes).reshape((d,) * n)
     snake = PEPS.on(*lattice).from_dense(top, bond_dim if kind == "snake" else 1)
     return pad(snake, bond_dim, noise, rng)
@@ -214,7 +221,7 @@ def estimate_peps(
     *,
     start="snake",
     method: str = "fgd",
-    loss: str = "ls",
+    loss: str | None = None,
     restarts: int = 1,
     rng: RngLike = None,
     noise: float = 1e-2,
@@ -236,10 +243,13 @@ def estimate_peps(
     method : {"fgd", "als"}
         Preconditioned factorized gradient descent, or alternating least squares
         (``loss="ls"`` only).
-    loss : {"ls", "mle"}
+    loss : {"ls", "mle"}, optional
+        Default: ``"ls"`` for global 2-design outcomes of a pure fit, for ``method="als"`` and
+        for exact probabilities; ``"mle"`` otherwise (product-POVM data, mixed fits).
     restarts : int
-    truth : PEPS, PEPSDensity or LatticeLPDO, optional
-        Records ``"frobenius"`` = ||rho_t - rho*||_F per iteration (by contraction).
+    truth : PEPS, PEPSDensity, LatticeLPDO or a dense state, optional
+        Records ``"frobenius"`` = ||rho_t - rho*||_F per iteration (by contraction; densely
+        for a state vector or density matrix of dimension d^n).
     stop : optional
         Stopping rules (default ``{"grad_norm": g, "rel_change": 1e-14, "max_iter": 1000}``
         with g = 1e-5 times the gradient norm at the start).
@@ -261,6 +271,12 @@ def estimate_peps(
     """
     if not isinstance(outcomes, Outcomes):
         raise TypeError(f"outcomes: expected quantum.Outcomes, got {describe(outcomes)}")
+    outcomes.validate()  # again: its tensors may have been changed in place since
+    povm = outcomes.povm
+    if loss is None:
+        global_design = outcomes.vectors is not None and hasattr(povm, "alpha")
+        pure_design = global_design and kraus_dim == 1
+        loss = "ls" if method == "als" or pure_design or outcomes.shots is None else "mle"
     check_choice("loss", loss, LOSSES)
     check_choice("method", method, ("fgd", "als"))
     if method == "als" and loss != "ls":
@@ -274,9 +290,14 @@ def estimate_peps(
             f"squares' closed form holds at a fixed purity, i.e. for pure states), got loss={loss!r}"
         )
     restarts = check_positive_int("restarts", restarts)
-    povm = outcomes.povm
+    if (
+        not isinstance(lattice, (tuple, list))
+        or len(lattice) != 2
+        or not all(isinstance(x, int) and not isinstance(x, bool) and x >= 1 for x in lattice)
+    ):
+        raise TypeError(f"lattice: expected (L1, L2), two positive ints, got {describe(lattice)}")
     lattice = tuple(lattice)
-    if len(lattice) != 2 or lattice[0] * lattice[1] != povm.n:
+    if lattice[0] * lattice[1] != povm.n:
         raise ValueError(
             f"lattice: expected (L1, L2) with L1 * L2 = {povm.n} sites (the outcomes'), got {lattice}"
         )
@@ -314,10 +335,7 @@ def estimate_peps(
         loss_fn = MultinomialLoss(float(outcomes.shots), floor=floor)
         objective = FormatObjective(template, povm.operator(outcomes), outcomes.counts, loss_fn)
         step = Armijo(initial=4.0 / outcomes.shots)  # the deviance's curvature grows with the shots
-    metrics = {}
-    if truth is not None:
-        target = truth.density() if isinstance(truth, PEPS) else truth
-        metrics["frobenius"] = lambda x: x.distance(target)
+    metrics = {} if truth is None else {"frobenius": _truth_distance(truth, povm, lattice)}
     runs = []
     for r in range(restarts):
         init = start if r == 0 else pad(start, bond_dim, noise, gen)
@@ -332,6 +350,25 @@ def estimate_peps(
         runs.append(minimize(objective, x0, method="scaled", step=step, stop=rule, metrics=metrics))
     best = min(runs, key=lambda res: res.value)
     return PEPSFit(best, [res.value for res in runs], [res.converged for res in runs])
+
+
+def _truth_distance(truth, povm, lattice):
+    """The ``frobenius`` metric against ``truth``, checked before any work: a lattice format
+    on ``lattice`` (by contraction) or a dense state of dimension d^n (densely)."""
+    if isinstance(truth, (PEPS, PEPSDensity, LatticeLPDO)):
+        if truth.lattice != lattice:
+            raise ValueError(f"truth: expected a state on the {lattice} lattice, got one on {truth.lattice}")
+        target = truth.density() if isinstance(truth, PEPS) else truth
+        return lambda x: x.distance(target)
+    if isinstance(truth, (torch.Tensor, np.ndarray)):
+        state = check_state(truth, "truth")
+        if state.shape[0] != povm.N:
+            raise ValueError(f"truth: expected a state of dimension N = {povm.N}, got {state.shape[0]}")
+        target = fuse(density(state.to(DTYPE)), povm.d)
+        return lambda x: float(torch.linalg.vector_norm(x.to_dense() - target))
+    raise TypeError(
+        f"truth: expected a PEPS, PEPSDensity, LatticeLPDO or a dense state, got {describe(truth)}"
+    )
 
 
 def frobenius_error(estimate, truth: PEPS) -> float:

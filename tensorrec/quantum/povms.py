@@ -18,7 +18,7 @@ import math
 import numpy as np
 import torch
 
-from tensorrec._backend import check_positive_int
+from tensorrec._backend import as_tensor, check_allocation, check_choice, check_positive_int, describe
 from tensorrec._random import RngLike, as_generator, randn
 from tensorrec.formats import TTTensor
 from tensorrec.formats.fused import fused_identity
@@ -43,12 +43,14 @@ def mub_vectors(d: int) -> torch.Tensor:
     """The d + 1 mutually unbiased bases of C^d as (d (d + 1), d) rows: d = 2 (Z, X, Y
     eigenbases), any odd prime d (Wootters-Fields: omega^(a j^2 + b j) / sqrt(d)), and d = 4
     (the common eigenbases of the 5 commuting classes of two-qubit Paulis)."""
+    d = check_positive_int("d", d, minimum=2)
     if d == 2:
         return _unit([[1, 0], [0, 1], [1, 1], [1, -1], [1, 1j], [1, -1j]])
     if d == 4:
         return _two_qubit_mubs()
     if d < 2 or any(d % p == 0 for p in range(2, int(math.isqrt(d)) + 1)):
         raise ValueError(f"d: complete MUBs are built for d = 2, 4 and odd primes, got {d}")
+    check_allocation("d", d * (d + 1) * d, DTYPE, what=f"the {d + 1} MUBs of C^{d}")
     j = np.arange(d)
     omega = np.exp(2j * np.pi / d)
     bases = [np.eye(d)] + [
@@ -67,6 +69,9 @@ _PAULI = {
 
 def pauli(label: str) -> torch.Tensor:
     """The Pauli string ``label`` (e.g. "XZI") as a dense 2^n x 2^n matrix (site 1 first)."""
+    if not isinstance(label, str) or not label or any(c not in _PAULI for c in label):
+        raise ValueError(f"label: expected a nonempty string of I, X, Y, Z, got {label!r}")
+    check_allocation("label", 4 ** len(label), DTYPE, what=f"a dense {len(label)}-qubit Pauli matrix")
     out = np.ones((1, 1))
     for c in label:
         out = np.kron(out, _PAULI[c])
@@ -93,13 +98,19 @@ class POVM:
         return self.d**self.n
 
     def _check_state(self, state):
+        """A dense state of dimension N checked (finite, unit or a density matrix), complex128."""
+        if isinstance(state, TTTensor):
+            raise TypeError(
+                f"state: {self!r} samples dense states (a vector or a density matrix); an MPS is sampled "
+                "by the product families only (or densify it with quantum.mpo.to_vector)"
+            )
         state = check_state(state)
         if state.shape[0] != self.N:
             raise ValueError(
                 f"state: expected dimension N = {self.N} ({self.n} sites of d = {self.d}), "
                 f"got {state.shape[0]}"
             )
-        return state
+        return state.to(DTYPE)
 
     def _check_shots(self, shots):
         return None if shots is None else check_positive_int("shots", shots)
@@ -160,6 +171,14 @@ class ProductFamily(POVM):
 
     def probabilities(self, state) -> torch.Tensor:
         """p over all K_loc^n outcomes, as a (K_loc,) * n tensor (mode products of the fused rho)."""
+        k = self.local_vectors.shape[0]
+        check_allocation(
+            "state",
+            2 * max(k, self.d * self.d) ** self.n,
+            DTYPE,
+            what=f"the {k}^{self.n} outcome probabilities",
+            hint="; sample an MPS (a TTTensor) instead: its copies are drawn site by site",
+        )
         rho = fuse(density(self._check_state(state)), self.d)
         local = self.local_effects
         p = rho
@@ -174,6 +193,8 @@ class ProductFamily(POVM):
         copies are then drawn site by site from the exact conditional marginals (spec 2.7c),
         O(shots n K d^2 r^3), for any n."""
         if isinstance(state, TTTensor):
+            if shots is None:
+                raise ValueError("shots: an MPS is sampled copy by copy; give a number of copies, got None")
             return self._sample_mps(state, check_positive_int("shots", shots), as_generator(rng))
         shots = self._check_shots(shots)
         p = self.probabilities(state).reshape(-1)
@@ -182,6 +203,12 @@ class ProductFamily(POVM):
     def _sample_mps(self, mps: TTTensor, shots: int, gen: np.random.Generator) -> Outcomes:
         if mps.shape != (self.d,) * self.n or not mps.dtype.is_complex:
             raise ValueError(f"state: expected a complex MPS of shape {(self.d,) * self.n}, got {mps!r}")
+        if not all(bool(torch.isfinite(c).all()) for c in mps.cores):
+            raise ValueError("state: expected an MPS with finite cores, got NaN/inf entries")
+        norm = float(mps.norm())
+        if abs(norm - 1) > 1e3 * torch.finfo(mps.dtype).eps * self.n:
+            raise ValueError(f"state: expected a normalised MPS (a pure state), got norm {norm:.6g}")
+        mps = TTTensor(tuple(c.to(DTYPE) for c in mps.cores), validate=False)
         phi, k = self.local_vectors, self.local_vectors.shape[0]
         effects = self.local_weights.to(DTYPE)[:, None, None] * torch.einsum("ks,kt->kst", phi, phi.conj())
         cores = mps.cores
@@ -328,16 +355,23 @@ class Stabilizer(FiniteDesign):
     def vectors(self) -> torch.Tensor:
         if self._vectors is None:
             if self.n > 4:
-                raise ValueError(f"n: the {self.n_outcomes} stabilizer states are enumerated for n <= 4 only")
+                raise ValueError(
+                    f"n: the {self.n_outcomes} stabilizer states are enumerated for n <= 4 only (got n = "
+                    f"{self.n}); use sample(..., method='clifford'), which draws random Cliffords instead"
+                )
             self._vectors = stabilizer_states(self.n)
         return self._vectors
 
     def sample(self, state, shots: int | None, rng: RngLike = None, *, method: str = "exact") -> Outcomes:
-        if method == "exact" or shots is None:
+        check_choice("method", method, ("exact", "clifford"))
+        if method == "clifford" and shots is None:
+            raise ValueError("shots: method='clifford' draws copies; give a number of copies, got None")
+        if method == "exact":
             return super().sample(state, shots, rng)
-        if method != "clifford":
-            raise ValueError(f"method: expected 'exact' or 'clifford', got {method!r}")
         shots, state = self._check_shots(shots), self._check_state(state)
+        check_allocation(
+            "shots", shots * self.N, DTYPE, what=f"{shots} outcome vectors of dimension {self.N}"
+        )
         gen = as_generator(rng)
         vectors, which = pure_components(state, gen, shots)
         out = torch.empty((shots, self.N), dtype=DTYPE)
@@ -400,6 +434,11 @@ def stabilizer_states(n: int) -> torch.Tensor:
     """All n-qubit stabilizer states up to phase (60 for n = 2, 1080 for n = 3), by closing
     ``|0...0>`` under H, S and CNOT; each normalised with its first nonzero entry real positive."""
     n = check_positive_int("n", n)
+    if n > 4:
+        raise ValueError(
+            f"n: the stabilizer states are enumerated for n <= 4 only, got {n}; sample with "
+            "Stabilizer(n).sample(..., method='clifford')"
+        )
     N = 2**n
     h = np.array([[1, 1], [1, -1]]) / math.sqrt(2)
     s = np.diag([1, 1j])
@@ -454,6 +493,10 @@ class HaarUniform(GlobalFamily):
                 "shots: the Haar-uniform POVM has a continuum of outcomes; give a number of copies"
             )
         shots, state = self._check_shots(shots), self._check_state(state)
+        chunk = check_positive_int("chunk", chunk)
+        check_allocation(
+            "shots", shots * self.N, DTYPE, what=f"{shots} outcome vectors of dimension {self.N}"
+        )
         gen = as_generator(rng)
         vectors, which = pure_components(state, gen, shots)
         out = []
@@ -492,6 +535,7 @@ class HaarBases(GlobalFamily):
     def sample(self, state, shots: int | None, rng: RngLike = None) -> Outcomes:
         """``shots`` copies per setting (exact probabilities per setting when None)."""
         shots, rho = self._check_shots(shots), density(self._check_state(state))
+        check_allocation("state", 2 * self.N * self.N, DTYPE, what=f"a {self.N} x {self.N} Haar basis")
         gen = as_generator(rng)
         parts = []
         for _ in range(self.n_settings):
@@ -510,20 +554,40 @@ class HaarBases(GlobalFamily):
 def frame_potential(vectors, weights=None, t: int = 2) -> float:
     """``sum_jk w_j w_k |<phi_j|phi_k>|^(2t) / (sum w)^2``: at least 1 / binom(N + t - 1, t), with
     equality iff the weighted vectors form a t-design."""
-    v = torch.as_tensor(vectors)
+    v = _check_frame(vectors, weights, t)
     w = (
         torch.ones(v.shape[0], dtype=torch.float64)
         if weights is None
-        else torch.as_tensor(weights, dtype=torch.float64)
+        else as_tensor(weights, "weights").to(torch.float64)
     )
     g = (v.conj() @ v.mT).abs() ** (2 * t)
     return float(w @ g @ w) / float(w.sum()) ** 2
 
 
+def _check_frame(vectors, weights, t) -> torch.Tensor:
+    """The vectors of a frame as a complex128 (K, N) tensor, checked with their weights."""
+    v = as_tensor(vectors, "vectors")
+    if v.ndim != 2 or v.shape[0] == 0 or v.shape[1] == 0:
+        raise ValueError(f"vectors: expected a nonempty (K, N) array of vectors, got {describe(v)}")
+    if not bool(torch.isfinite(v).all()):
+        raise ValueError("vectors: expected finite entries, got NaN/inf")
+    check_positive_int("t", t)
+    check_allocation(
+        "vectors", v.shape[0] ** 2, torch.float64, what=f"the {v.shape[0]} x {v.shape[0]} overlaps"
+    )
+    if weights is not None:
+        w = as_tensor(weights, "weights")
+        if w.shape != (v.shape[0],) or w.is_complex():
+            raise ValueError(f"weights: expected ({v.shape[0]},) real weights, got {describe(w)}")
+        if not bool(torch.isfinite(w).all()) or bool((w < 0).any()) or not float(w.sum()) > 0:
+            raise ValueError("weights: expected finite non-negative weights with a positive sum")
+    return v.to(torch.complex128)
+
+
 def design_defect(vectors, weights=None, t: int = 2) -> float:
     """frame_potential / (1 / binom(N + t - 1, t)) - 1: zero (to round-off) for a t-design,
     positive otherwise."""
-    N = torch.as_tensor(vectors).shape[1]
+    N = _check_frame(vectors, weights, t).shape[1]
     return frame_potential(vectors, weights, t) * math.comb(N + t - 1, t) - 1
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import torch
 
-from tensorrec._backend import check_positive_int, numpy_boundary
+from tensorrec._backend import as_tensor, check_allocation, check_positive_int, describe, numpy_boundary
 from tensorrec.operators.gaussian import KroneckerOperator
 from tensorrec.operators.povm import unfuse
 from tensorrec.quantum.outcomes import Outcomes
@@ -28,6 +28,7 @@ def classical_shadow(outcomes: Outcomes) -> torch.Tensor:
         raise TypeError(f"outcomes: expected quantum.Outcomes, got {type(outcomes).__name__}")
     povm = outcomes.povm
     N, f = povm.N, outcomes.freqs
+    check_allocation("outcomes", N * N, torch.complex128, what=f"the dense {N} x {N} classical shadow")
     if outcomes.vectors is not None:
         v = outcomes.vectors
         frame = torch.einsum("k,ka,kb->ab", f.to(v.dtype), v, v.conj())
@@ -57,16 +58,25 @@ def _simplex(values: torch.Tensor) -> torch.Tensor:
 @numpy_boundary
 def project_density(x, rank: int | None = None) -> torch.Tensor:
     """The nearest density matrix to ``x`` in Frobenius norm (of rank at most ``rank``):
-    the Hermitian part's eigenvalues (its top ``rank`` ones) projected onto the simplex."""
+    the Hermitian part's eigenvalues (its top ``rank`` ones) projected onto the simplex.
+    ``x``: a finite square matrix (numpy in, numpy out)."""
+    x = as_tensor(x, "x")
+    if x.ndim != 2 or x.shape[0] != x.shape[1] or x.shape[0] == 0:
+        raise ValueError(f"x: expected a nonempty N x N matrix, got {describe(x)}")
+    if not bool(torch.isfinite(x).all()):
+        raise ValueError(
+            f"x: expected finite entries, got {int((~torch.isfinite(x)).sum())} NaN/inf in {describe(x)}"
+        )
+    rank = None if rank is None else check_positive_int("rank", rank)
     h = 0.5 * (x + x.mH)
     w, v = torch.linalg.eigh(h)
     if rank is not None:
-        rank = check_positive_int("rank", rank)
         w, v = w[-rank:], v[:, -rank:]
     p = _simplex(w)
     return (v * p.to(v.dtype)) @ v.mH
 
 
+@numpy_boundary
 def project_pure(x) -> torch.Tensor:
     """The nearest pure state psi psi^H (psi the top eigenvector of the Hermitian part)."""
     return project_density(x, rank=1)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from tensorrec._backend import as_tensor, check_positive_int, describe
+from tensorrec._backend import as_tensor, check_allocation, check_positive_int, describe
 from tensorrec._random import RngLike, as_generator, randn
 
 DTYPE = torch.complex128
@@ -17,6 +17,7 @@ def haar_unitary(N: int, rng: RngLike = None, *, dtype=DTYPE) -> torch.Tensor:
     """An exact Haar-random N x N unitary: QR of a complex Ginibre matrix with the phases of
     R's diagonal moved into Q (Mezzadri's recipe)."""
     N = check_positive_int("N", N)
+    check_allocation("N", 2 * N * N, dtype, what=f"a {N} x {N} unitary and its Ginibre draw")
     q, r = torch.linalg.qr(randn(rng, (N, N), dtype=dtype))
     phases = torch.diagonal(r) / torch.diagonal(r).abs()
     return q * phases[None, :]
@@ -24,7 +25,9 @@ def haar_unitary(N: int, rng: RngLike = None, *, dtype=DTYPE) -> torch.Tensor:
 
 def random_pure_state(N: int, rng: RngLike = None, *, dtype=DTYPE) -> torch.Tensor:
     """A Haar-random unit vector in C^N."""
-    psi = randn(rng, (check_positive_int("N", N),), dtype=dtype)
+    N = check_positive_int("N", N)
+    check_allocation("N", N, dtype, what=f"a state vector of dimension {N}")
+    psi = randn(rng, (N,), dtype=dtype)
     return psi / torch.linalg.vector_norm(psi)
 
 
@@ -35,33 +38,69 @@ def random_mixed_state(N: int, rank: int | None = None, rng: RngLike = None, *, 
     rank = N if rank is None else check_positive_int("rank", rank)
     if rank > N:
         raise ValueError(f"rank: expected at most N = {N}, got {rank}")
+    check_allocation("N", N * (N + rank), dtype, what=f"a {N} x {N} density matrix")
     g = randn(rng, (N, rank), dtype=dtype)
     rho = g @ g.mH
     return rho / torch.trace(rho).real
 
 
-def check_state(state, name: str = "state", *, tol: float = 1e-10) -> torch.Tensor:
+def state_tolerance(dtype: torch.dtype, N: int = 1) -> float:
+    """The tolerance of the state checks (unit norm, Hermitian, trace one, PSD) for ``dtype``:
+    1e-10 in double precision, about 1e3 sqrt(N) eps in lower precision (a complex64 unit vector
+    is unit to ~1e-7, not 1e-10)."""
+    eps = torch.finfo(dtype).eps
+    return max(1e-10, 1e3 * eps * max(1.0, float(N)) ** 0.5)
+
+
+def check_state(state, name: str = "state", *, tol: float | None = None, psd: bool = True) -> torch.Tensor:
     """A pure state (unit vector) or a density matrix (Hermitian, PSD, trace one) as a
-    complex tensor, else a ValueError naming what failed."""
+    complex tensor, else a ValueError naming what failed.
+
+    Parameters
+    ----------
+    state : numpy array or torch tensor
+        A vector or a square matrix, floating or complex (real input becomes complex of the
+        same precision: float32 -> complex64, float64 -> complex128).
+    name : str
+        The argument name used in error messages.
+    tol : float, optional
+        The tolerance of every check; default :func:`state_tolerance` of the dtype.
+    psd : bool
+        False skips the positivity check (a Hermitian, trace-one estimate such as a raw
+        classical shadow).
+    """
     state = as_tensor(state, name)
     if not state.is_complex():
-        state = state.to(DTYPE)
+        state = state.to(
+            torch.complex64 if state.dtype in (torch.float16, torch.bfloat16, torch.float32) else DTYPE
+        )
+    if state.ndim not in (1, 2) or (state.ndim == 2 and state.shape[0] != state.shape[1]):
+        raise ValueError(f"{name}: expected a unit vector or an N x N density matrix, got {describe(state)}")
+    if state.shape[0] == 0:
+        raise ValueError(f"{name}: expected a state of dimension N >= 1, got {describe(state)}")
+    if not bool(torch.isfinite(state).all()):
+        bad = int((~torch.isfinite(state)).sum())
+        raise ValueError(
+            f"{name}: expected finite entries (a state), got {bad} NaN/inf entries in {describe(state)}"
+        )
+    tol = state_tolerance(state.dtype, state.shape[0]) if tol is None else float(tol)
     if state.ndim == 1:
-        norm = float(torch.linalg.vector_norm(state))
+        norm = float(torch.linalg.vector_norm(state.to(DTYPE)))
         if abs(norm - 1) > tol:
             raise ValueError(f"{name}: expected a unit vector (a pure state), got norm {norm:.6g}")
         return state
-    if state.ndim != 2 or state.shape[0] != state.shape[1]:
-        raise ValueError(f"{name}: expected a unit vector or an N x N density matrix, got {describe(state)}")
     herm = float((state - state.mH).abs().max())
     if herm > tol:
         raise ValueError(f"{name}: expected a Hermitian density matrix, got |rho - rho^H| = {herm:.2e}")
-    trace = complex(torch.trace(state))
+    trace = complex(torch.trace(state.to(DTYPE)))
     if abs(trace - 1) > tol:
-        raise ValueError(f"{name}: expected trace one, got {trace.real:.6g}")
-    low = float(torch.linalg.eigvalsh(state)[0])
-    if low < -tol:
-        raise ValueError(f"{name}: expected a positive semidefinite density matrix, got eigenvalue {low:.2e}")
+        raise ValueError(f"{name}: expected trace one (a density matrix), got trace {trace.real:.6g}")
+    if psd:
+        low = float(torch.linalg.eigvalsh(0.5 * (state + state.mH))[0])
+        if low < -tol:
+            raise ValueError(
+                f"{name}: expected a positive semidefinite density matrix, got eigenvalue {low:.2e}"
+            )
     return state
 
 
@@ -86,5 +125,6 @@ __all__ = [
     "random_pure_state",
     "random_mixed_state",
     "check_state",
+    "state_tolerance",
     "density",
 ]
