@@ -112,7 +112,7 @@ def test_a_store_of_another_layout_or_a_foreign_file_is_refused(tmp_path):
     Store(path)
     with sqlite3.connect(path) as conn:
         conn.execute("UPDATE meta SET value = '99' WHERE name = 'schema'")
-    with pytest.raises(StoreError, match="layout 99; this code reads layout 1"):
+    with pytest.raises(StoreError, match="layout 99; this code reads layout 2"):
         Store(path)
     junk = tmp_path / "junk.sqlite"
     junk.write_bytes(b"not a database at all" * 100)
@@ -126,7 +126,7 @@ def test_export_to_a_dataframe_csv_and_parquet(tmp_path):
     records = runner.map(noisy_sum, GRID, 2, seed=0, name="demo")
     frame = runner.store.to_dataframe("demo")
     assert list(frame["x"]) == [p["x"] for p in GRID for _ in range(2)]
-    assert list(frame["value"]) == [r["value"] for r in records] and set(frame["status"]) == {"ok"}
+    assert list(frame["value"]) == [r["value"] for r in records] and set(frame["_status"]) == {"ok"}
     runner.store.export(tmp_path / "trials.csv")
     assert pd.read_csv(tmp_path / "trials.csv")["value"].tolist() == pytest.approx(frame["value"].tolist())
     pytest.importorskip("pyarrow")
