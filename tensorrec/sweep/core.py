@@ -369,11 +369,11 @@ class Runner:
             )
         for label, value in [("fixed", fixed), *((f"grid[{i}]", p) for i, p in enumerate(grid))]:
             try:
-                dumps(value)
+                dumps(value, label)
             except (TypeError, ValueError) as exc:
                 raise TypeError(
                     f"{label}: expected JSON-serialisable values (numbers, strings, lists, dicts), got "
-                    f"{value!r} ({exc})"
+                    f"{_short(value)} ({exc})"
                 ) from exc
         seen: set[str] = set()
         for point in grid:

@@ -195,7 +195,7 @@ def _encode(obj, path: str = ""):
     if type(obj).__module__ == "torch" and hasattr(obj, "detach"):  # a tensor, without importing torch
         return _encode(obj.detach().cpu().numpy(), path)
     raise TypeError(
-        f"{_where(path)}: a {type(obj).__name__} cannot be stored in a record (store numbers, strings, "
+        f"{_where(path)}: a {type(obj).__name__} cannot be stored (store numbers, strings, "
         f"booleans, None, lists, dicts, numpy arrays or tensors; convert it, e.g. to a list or a string)"
     )
 
