@@ -46,6 +46,12 @@ def hang(x, *, rng, seconds: float = 1e6, at=None) -> dict:
     return {"x": x}
 
 
+def hang_batch(x, *, rngs, seconds: float = 1e6) -> list[dict]:
+    """A batched trial that sleeps ``seconds``."""
+    time.sleep(seconds)
+    return [{"x": x} for _ in rngs]
+
+
 def stubborn(x, *, rng, seconds: float = 1e6) -> dict:
     """Runs ``seconds``, swallowing every exception its time limit raises into it."""
     end = time.monotonic() + seconds

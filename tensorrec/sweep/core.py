@@ -260,13 +260,17 @@ class Runner:
         if batch is not None and not callable(batch):
             batch = check_positive_int("batch", batch)
         seed = _root_seed(seed)
-        self._validate(trial, name, fixed, grid, paired, batch)
-        if self.device is not None:
+        if self.device is not None and callable(trial):  # before the signature is checked with it
             if not _takes(trial, "device"):
                 raise ValueError(
                     f"device: {name} runs on the CPU only (it takes no device); got {self.device!r}"
                 )
+            if "device" in fixed:
+                raise ValueError(
+                    f"fixed: 'device' is set by Runner(device={self.device!r}); drop it from fixed"
+                )
             fixed["device"] = self.device
+        self._validate(trial, name, fixed, grid, paired, batch)
         config = _hash(dumps(fixed), 16)
 
         keys, seeds = [], []

@@ -323,9 +323,13 @@ class Store:
                 f"path: {self.path} is a folder; expected a store file, e.g. {self.path / 'trials.sqlite'}"
             )
         self.version = code_version() if version is None else str(version)
-        self.timeout = float(timeout)
-        if not (self.timeout >= 0 and math.isfinite(self.timeout)):
+        if (
+            isinstance(timeout, bool)
+            or not isinstance(timeout, (int, float))
+            or not (0 <= timeout < math.inf)
+        ):
             raise ValueError(f"timeout: expected a finite number of seconds >= 0, got {timeout!r}")
+        self.timeout = float(timeout)
         self._conn: sqlite3.Connection | None = None
         self._pid = None
         self.path.parent.mkdir(parents=True, exist_ok=True)
