@@ -5,6 +5,7 @@ scripts without a ``__main__`` guard. Each case states what a researcher should 
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 import os
@@ -114,8 +115,7 @@ def records_are(expected):
 
 
 def with_id(case: Case, id: str) -> Case:
-    return Case(case.area, id, case.call, case.expect, case.match, case.raises, case.warns, case.check,
-                case.timeout, case.xfail)  # fmt: skip
+    return dataclasses.replace(case, id=id)
 
 
 def raise_(id, call, *match, raises=(ValueError, TypeError), timeout=30.0):
@@ -808,6 +808,22 @@ CASES: list[Case] = [
     ),
 ]
 
+
+def _asserting(check):
+    """``check`` with any error it raises read as a wrong answer (an AssertionError)."""
+
+    def wrapped(result):
+        try:
+            check(result)
+        except AssertionError:
+            raise
+        except Exception as exc:
+            raise AssertionError(f"{type(exc).__name__}: {exc}") from exc
+
+    return wrapped
+
+
+CASES = [c if c.check is None else dataclasses.replace(c, check=_asserting(c.check)) for c in CASES]
 for _i, _case in enumerate(CASES):
     assert _case.id, f"case {_i} has no id"
 assert len({c.id for c in CASES}) == len(CASES), "duplicate case ids"
