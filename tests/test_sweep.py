@@ -9,18 +9,23 @@ import subprocess
 import sys
 import textwrap
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
+from sweep_trials import echo, exits, hang, odd, pid, record_of, stubborn
 
 from tensorrec.sweep import (
+    METADATA,
     Runner,
     StaleRecordsWarning,
     Store,
+    StoreDamageWarning,
     StoreError,
     SweepError,
     trial_seed,
 )
+from tensorrec.sweep.store import dumps
 from tensorrec.testing.sweeps import committed, noisy_sum, noisy_sums
 
 GRID = [{"x": float(x)} for x in range(6)]
@@ -112,7 +117,7 @@ def test_a_store_of_another_layout_or_a_foreign_file_is_refused(tmp_path):
     Store(path)
     with sqlite3.connect(path) as conn:
         conn.execute("UPDATE meta SET value = '99' WHERE name = 'schema'")
-    with pytest.raises(StoreError, match="layout 99; this code reads layout 1"):
+    with pytest.raises(StoreError, match="layout 99; this code reads layout 2"):
         Store(path)
     junk = tmp_path / "junk.sqlite"
     junk.write_bytes(b"not a database at all" * 100)
@@ -126,7 +131,7 @@ def test_export_to_a_dataframe_csv_and_parquet(tmp_path):
     records = runner.map(noisy_sum, GRID, 2, seed=0, name="demo")
     frame = runner.store.to_dataframe("demo")
     assert list(frame["x"]) == [p["x"] for p in GRID for _ in range(2)]
-    assert list(frame["value"]) == [r["value"] for r in records] and set(frame["status"]) == {"ok"}
+    assert list(frame["value"]) == [r["value"] for r in records] and set(frame["_status"]) == {"ok"}
     runner.store.export(tmp_path / "trials.csv")
     assert pd.read_csv(tmp_path / "trials.csv")["value"].tolist() == pytest.approx(frame["value"].tolist())
     pytest.importorskip("pyarrow")
@@ -304,3 +309,230 @@ def test_the_wal_switch_retries_a_busy_answer_and_names_a_lasting_lock():
                 raise sqlite3.OperationalError("disk I/O error")
 
         store._enable_wal(Broken(), timeout=5.0)
+
+
+# --- issue 27: records kept exactly, hangs, damage, kills, clear errors ----------------------
+
+
+def test_a_record_comes_back_exactly_and_no_field_is_dropped_or_overwritten(tmp_path):
+    pd = pytest.importorskip("pandas")
+    record = {"error": 0.72, "seconds": 9.0, "status": "mine", "trial": 7, "sweep": "s", "m": 3,
+              "text": "nan", "inf": "inf", "keys": {1: "a", 2.5: "b", None: "c"}, "nan": np.float64("nan"),
+              "big": np.inf, "c": 1 - 2j, "tag": {"$float": "nan"}}  # fmt: skip
+    runner = Runner(tmp_path / "s.sqlite", backend="serial")
+    [back] = runner.map(record_of, [{"x": 1}], seed=0, fixed={"record": record})
+    assert dumps(back) == dumps(record) and back["text"] == "nan" and np.isnan(back["nan"])
+    assert back["keys"] == {1: "a", 2.5: "b", None: "c"} and back["tag"] == {"$float": "nan"}
+    [row] = runner.store.rows()
+    assert dumps(row.record) == dumps(record)
+    frame = runner.store.to_dataframe()
+    assert set(METADATA) <= set(frame.columns)
+    for field in ("error", "seconds", "status", "trial", "sweep", "m", "text"):
+        assert frame[field][0] == record[field], field
+    assert frame["_status"][0] == "ok" and frame["_trial"][0] == 0 and frame["_error"][0] is None
+    runner.store.export(tmp_path / "t.csv")
+    csv = pd.read_csv(tmp_path / "t.csv", keep_default_na=False)
+    assert csv["error"][0] == 0.72 and csv["status"][0] == "mine" and csv["text"][0] == "nan"
+
+
+def test_a_record_field_that_would_overwrite_a_grid_key_or_metadata_fails_its_trial_by_name(tmp_path):
+    runner = Runner(tmp_path / "s.sqlite", backend="serial")
+    same = runner.run(echo, [{"x": 1.0}], seed=0)  # the grid key x repeated with its value: fine
+    assert same.records == [{"x": 1.0, "value": None}] and not same.failures
+    other = runner.run(record_of, [{"x": 1.0}], seed=0, fixed={"record": {"x": 2.0, "_status": 1}})
+    assert "grid keys with another value: x=2.0 (the grid point has 1.0)" in other.failures[0][2]
+    assert "['_status'] are the store's metadata columns" in other.failures[0][2]
+    with pytest.raises(ValueError, match=r"grid: the keys \['_trial'\] are reserved"):
+        runner.map(echo, [{"x": 1.0, "_trial": 1}], seed=0)
+
+
+def test_records_the_store_cannot_hold_fail_their_trial_naming_the_field():
+    result = Runner(backend="serial").run(odd, [{"x": 1}], seed=0, fixed={"kind": "bytes"})
+    assert "record['a'][1]: a bytes cannot be stored" in result.failures[0][2]
+    result = Runner(backend="serial").run(odd, [{"x": 1}], seed=0, fixed={"kind": "list"})
+    assert "trial: expected a dict record, got list" in result.failures[0][2]
+    with pytest.raises(TypeError, match=r"fixed: expected JSON-serialisable .*fixed\['y'\]: a set"):
+        Runner(backend="serial").run(odd, [{"x": 1}], seed=0, fixed={"kind": "set", "y": {1}})
+
+
+def test_a_store_of_layout_1_is_converted_and_keeps_its_records(tmp_path):
+    path = tmp_path / "s.sqlite"
+    Store(path, version="v").close()
+    with sqlite3.connect(path) as conn:  # what layout 1 wrote: NaN as the string "nan"
+        conn.execute("UPDATE meta SET value = '1' WHERE name = 'schema'")
+        conn.execute("INSERT INTO trials VALUES ('k', 'v', 's', 'c', '{\"x\":1}', 0, 'ok', "
+                     "'{\"a\":\"nan\",\"b\":1.5}', NULL, 1.0, 0.0)")  # fmt: skip
+    [row] = Store(path, version="v").rows()
+    assert np.isnan(row.record["a"]) and row.record["b"] == 1.5 and row.point == {"x": 1}
+
+
+def test_a_hung_serial_trial_times_out_and_the_sweep_goes_on():
+    start = time.monotonic()
+    runner = Runner(backend="serial", trial_timeout=0.5)
+    result = runner.run(hang, [{"x": 1.0}, {"x": 2.0}], seed=0, fixed={"at": 1.0})
+    assert time.monotonic() - start < 10
+    assert result.records[1] == {"x": 2.0} and len(result.failures) == 1
+    assert "timed out after 0.5 s" in result.failures[0][2]
+    with pytest.raises(ValueError, match="trial_timeout: expected a number of seconds > 0 or None"):
+        Runner(backend="serial", trial_timeout=0)
+
+
+def test_hung_trials_on_processes_are_stopped_or_their_worker_killed_and_the_sweep_goes_on(tmp_path):
+    with Runner(backend="processes", workers=2, trial_timeout=0.5) as runner:
+        start = time.monotonic()
+        result = runner.run(hang, [{"x": float(x)} for x in range(4)], seed=0, fixed={"at": 1.0})
+        assert [p["x"] for p, _, _ in result.failures] == [1.0]
+        assert "timed out after 0.5 s" in result.failures[0][2]
+        assert sum(r is not None for r in result.records) == 3
+        # a trial that swallows its time limit: the driver kills its worker (2 * 0.5 + 5 s)
+        stuck = runner.run(stubborn, [{"x": 0.0}], seed=0, fixed={"seconds": 60.0})
+        assert "its worker did not answer and was killed" in stuck.failures[0][2]
+        after = runner.map(pid, [{"x": float(x)} for x in range(4)], seed=0)  # on the replaced workers
+        assert [r["x"] for r in after] == [0.0, 1.0, 2.0, 3.0] and os.getpid() not in {
+            r["pid"] for r in after
+        }
+        assert time.monotonic() - start < 40
+
+
+def test_a_trial_calling_sys_exit_fails_and_keyboard_interrupt_still_stops_the_sweep():
+    result = Runner(backend="serial").run(exits, [{"x": 1.0}, {"x": 2.0}], seed=0)
+    assert len(result.failures) == 2 and "SystemExit: 3" in result.failures[0][2]
+    assert "the trial called sys.exit" in result.failures[0][2]
+
+    def interrupted(x, rng):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        Runner(backend="serial").run(interrupted, [{"x": 1.0}], seed=0)
+
+
+def test_a_grid_that_is_not_a_list_of_dicts_is_refused_by_name():
+    runner = Runner(backend="serial")
+    with pytest.raises(TypeError, match="grid: expected a sequence of dicts .* got a dict"):
+        runner.run(echo, {"x": [1, 2]}, seed=0)
+    with pytest.raises(TypeError, match=r"grid\[0\]: expected a dict of keyword arguments .* got str 'a'"):
+        runner.run(echo, ["a", "b"], seed=0)
+
+
+def test_the_failure_message_says_how_to_retry(tmp_path):
+    runner = Runner(tmp_path / "s.sqlite", backend="serial")
+    runner.run(exits, [{"x": 1.0}], seed=0)
+    with pytest.raises(SweepError, match=r"retry_failed=True"):
+        Runner(tmp_path / "s.sqlite", backend="serial").map(exits, [{"x": 1.0}], seed=0)
+
+
+def _damaged_copies(tmp_path):
+    path = tmp_path / "s.sqlite"
+    runner = Runner(path, backend="serial")
+    runner.map(noisy_sum, [{"x": float(x)} for x in range(20)], 2, seed=0)
+    runner.store.close()
+    return path, path.read_bytes()
+
+
+@pytest.mark.parametrize("damage", ["truncated", "overwritten", "zeroed second page"])
+def test_a_damaged_store_keeps_its_readable_rows_and_recomputes_only_the_others(tmp_path, damage):
+    path, data = _damaged_copies(tmp_path)
+    if damage == "truncated":
+        data = data[:-100]
+    elif damage == "overwritten":
+        data = data[:-512] + np.random.default_rng(0).bytes(512)
+    else:
+        data = data[:4096] + bytes(4096) + data[8192:]
+    path.write_bytes(data)
+    with pytest.warns(StoreDamageWarning, match=r"(?s)was damaged .* kept its \d+ readable rows") as caught:
+        store = Store(path)
+    assert "The damaged file is kept as" in str(caught[0].message)
+    assert (tmp_path / "s.sqlite.damaged").exists()
+    kept = len(store)
+    assert kept >= (40 if damage == "zeroed second page" else 30)
+    runner = Runner(store, backend="serial")
+    records = runner.map(noisy_sum, [{"x": float(x)} for x in range(20)], 2, seed=0)
+    assert records == reference([{"x": float(x)} for x in range(20)], 2, 0)
+    assert runner.resumed_trials == kept and len(store) == 40
+
+
+def test_a_store_damaged_beyond_reading_is_refused_with_how_to_recover(tmp_path):
+    path, data = _damaged_copies(tmp_path)
+    path.write_bytes(bytes(4096) + data[4096:])
+    with pytest.raises(StoreError, match="damaged beyond reading: move it aside"):
+        Store(path)
+
+
+def _children(pid) -> list[int]:
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                out.append(int(stat.parent.name))
+    return out
+
+
+def _alive(pid) -> bool:
+    with contextlib.suppress(OSError, IndexError):
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    return False
+
+
+KILLED_DRIVER = textwrap.dedent(
+    """
+    import sys
+    sys.path.insert(0, sys.argv[1])
+    from sweep_trials import pid
+    from tensorrec.sweep import Runner
+
+    if __name__ == "__main__":
+        with Runner(backend="processes", workers=2) as runner:
+            runner.map(pid, [{"x": float(x)} for x in range(100)], seed=0, fixed={"sleep": 1.0})
+    """
+)
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_sigkill_of_a_processes_driver_ends_its_workers_and_forkserver(tmp_path):
+    script = tmp_path / "driver.py"
+    script.write_text(KILLED_DRIVER)
+    proc = subprocess.Popen([sys.executable, str(script), str(Path(__file__).parent)])
+    try:
+        deadline, family = time.monotonic() + 120, []
+        while time.monotonic() < deadline and proc.poll() is None:
+            family = [c for child in _children(proc.pid) for c in (child, *_children(child))]
+            if len(family) >= 4:  # resource tracker, forkserver, two workers
+                break
+            time.sleep(0.2)
+        assert len(family) >= 4, f"the workers did not start: {family}"
+    finally:
+        proc.kill()  # SIGKILL: the driver alone, no clean-up
+        proc.wait()
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and any(_alive(p) for p in family):
+        time.sleep(0.2)
+    left = [p for p in family if _alive(p)]
+    for p in left:  # do not leave them behind when the test fails
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(p, signal.SIGKILL)
+    assert not left, f"processes outlived their driver: {left}"
+
+
+UNGUARDED = textwrap.dedent(
+    """
+    import sys
+    sys.path.insert(0, sys.argv[1])
+    from sweep_trials import pid
+    from tensorrec.sweep import Runner
+
+    with Runner(sys.argv[2], backend="processes", workers=2) as runner:
+        runner.map(pid, [{"x": float(x)} for x in range(4)], seed=0)
+    """
+)
+
+
+def test_a_script_without_a_main_guard_is_refused_before_any_trial_runs(tmp_path):
+    script, store = tmp_path / "sweep.py", tmp_path / "s.sqlite"
+    script.write_text(UNGUARDED)
+    done = subprocess.run(
+        [sys.executable, str(script), str(Path(__file__).parent), str(store)],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode != 0
+    assert 'its sweep (line 8) runs at the top level, outside `if __name__ == "__main__":`' in done.stderr
+    assert done.stderr.count("Traceback") == 1 and committed(store) == 0

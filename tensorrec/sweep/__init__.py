@@ -8,17 +8,37 @@ do not depend on the backend, the number of workers or the order in which trials
 """
 
 from tensorrec.sweep.backends import BACKENDS, MAX_CRASHES, available_cores, default_backend
-from tensorrec.sweep.core import Runner, SweepError, SweepResult, as_runner, trial_key, trial_seed
-from tensorrec.sweep.store import SCHEMA, Row, StaleRecordsWarning, Store, StoreError, code_version
+from tensorrec.sweep.core import (
+    DEFAULT_TRIAL_TIMEOUT,
+    Runner,
+    SweepError,
+    SweepResult,
+    as_runner,
+    trial_key,
+    trial_seed,
+)
+from tensorrec.sweep.store import (
+    METADATA,
+    SCHEMA,
+    Row,
+    StaleRecordsWarning,
+    Store,
+    StoreDamageWarning,
+    StoreError,
+    code_version,
+)
 
 __all__ = [
     "BACKENDS",
+    "DEFAULT_TRIAL_TIMEOUT",
     "MAX_CRASHES",
+    "METADATA",
     "SCHEMA",
     "Row",
     "Runner",
     "StaleRecordsWarning",
     "Store",
+    "StoreDamageWarning",
     "StoreError",
     "SweepError",
     "SweepResult",

@@ -12,8 +12,12 @@ from __future__ import annotations
 import atexit
 import collections
 import concurrent.futures as cf
+import contextlib
 import multiprocessing
 import os
+import signal
+import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -72,18 +76,95 @@ def _pin_worker_threads() -> None:
         _PINNED = True
 
 
-def run_task(trial: Callable, kwargs: dict, seeds: Sequence, batched: bool) -> list[Outcome]:
-    """Run one task's trials and encode their records; never raises."""
+class TrialTimeout(BaseException):
+    """Raised inside a trial that ran past its time limit (a BaseException, so a trial's own
+    ``except Exception`` cannot swallow it)."""
+
+
+def _timed_out(seconds: float) -> str:
+    return (
+        f"the trial timed out after {seconds:g} s and was stopped (Runner's trial_timeout; "
+        "raise it if the trial needs longer)"
+    )
+
+
+def call_with_limit(fn: Callable[[], object], seconds: float | None):
+    """``fn()``, stopped with :class:`TrialTimeout` after ``seconds`` (None: no limit).
+
+    In the main thread a SIGALRM timer interrupts the call (Python code and interruptible
+    waits such as ``time.sleep``; not a long call into C code that does not return to Python:
+    the processes backend kills such a worker from the driver). Any timer already set (e.g. a
+    test's own time limit) is honoured and re-armed afterwards. Elsewhere (Dask worker
+    threads) the call runs in a helper thread that is abandoned when it runs past the limit."""
+    if seconds is None:
+        return fn()
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "SIGALRM"):
+        return _call_in_thread(fn, seconds)
+    began = time.monotonic()
+    deadline = began + seconds
+    outer_left = signal.getitimer(signal.ITIMER_REAL)[0]
+
+    def alarm(signum, frame):
+        if time.monotonic() >= deadline - 1e-3:
+            signal.setitimer(signal.ITIMER_REAL, 0.5)  # again, should the trial swallow this one
+            raise TrialTimeout(_timed_out(seconds))
+        if callable(previous):  # the outer timer's alarm
+            previous(signum, frame)
+
+    previous = signal.signal(signal.SIGALRM, alarm)
+    signal.setitimer(signal.ITIMER_REAL, min(seconds, outer_left) if outer_left > 0 else seconds)
+    try:
+        return fn()
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+        if outer_left > 0:
+            signal.setitimer(signal.ITIMER_REAL, max(outer_left - (time.monotonic() - began), 1e-3))
+
+
+def _call_in_thread(fn, seconds: float):
+    box: list = []
+
+    def target():
+        try:
+            box.append((True, fn()))
+        except BaseException as exc:  # handed back to the caller's thread
+            box.append((False, exc))
+
+    thread = threading.Thread(target=target, daemon=True, name="tensorrec-trial")
+    thread.start()
+    thread.join(seconds)
+    if thread.is_alive():
+        raise TrialTimeout(_timed_out(seconds) + " (its thread is left running)")
+    ok, value = box[0]
+    if not ok:
+        raise value
+    return value
+
+
+def run_task(
+    trial: Callable, kwargs: dict, seeds: Sequence, batched: bool, time_limit: float | None = None
+) -> list[Outcome]:
+    """Run one task's trials and encode their records; never raises (but for
+    KeyboardInterrupt). A trial that raises, calls ``sys.exit`` or runs past ``time_limit``
+    seconds (each trial; a batched call gets ``time_limit`` times its number of trials) is a
+    failed outcome with its traceback."""
     _pin_worker_threads()
     if batched:
         start = time.perf_counter()
+        limit = None if time_limit is None else time_limit * len(seeds)
         try:
-            records = trial(**kwargs, rngs=list(seeds))
+            records = call_with_limit(lambda: trial(**kwargs, rngs=list(seeds)), limit)
+            if not isinstance(records, (list, tuple)):
+                raise TypeError(
+                    f"trial: a batched trial must return a list of {len(seeds)} records (one per seed), got "
+                    f"{type(records).__name__}"
+                )
             if len(records) != len(seeds):
                 raise ValueError(f"trial: returned {len(records)} records for {len(seeds)} trials")
             texts = [_encode(r) for r in records]
-        except Exception:
-            error = traceback.format_exc()
+        except (Exception, SystemExit, TrialTimeout):
+            error = _failure()
             each = (time.perf_counter() - start) / len(seeds)
             return [("failed", None, error, each)] * len(seeds)
         each = (time.perf_counter() - start) / len(seeds)
@@ -92,16 +173,28 @@ def run_task(trial: Callable, kwargs: dict, seeds: Sequence, batched: bool) -> l
     for seed in seeds:
         start = time.perf_counter()
         try:
-            outcomes.append(("ok", _encode(trial(**kwargs, rng=seed)), None, time.perf_counter() - start))
-        except Exception:
-            outcomes.append(("failed", None, traceback.format_exc(), time.perf_counter() - start))
+            text = _encode(call_with_limit(lambda seed=seed: trial(**kwargs, rng=seed), time_limit))
+            outcomes.append(("ok", text, None, time.perf_counter() - start))
+        except (Exception, SystemExit, TrialTimeout):
+            outcomes.append(("failed", None, _failure(), time.perf_counter() - start))
     return outcomes
+
+
+def _failure() -> str:
+    """The traceback of the exception being handled, with a word on sys.exit."""
+    text = traceback.format_exc()
+    if isinstance(sys.exc_info()[1], SystemExit):
+        text += "(the trial called sys.exit: a trial is a function; raise an exception to fail it)\n"
+    return text
 
 
 def _encode(record) -> str:
     if not isinstance(record, dict):
-        raise TypeError(f"trial: expected a dict record, got {type(record).__name__}")
-    return dumps(record)
+        raise TypeError(f"trial: expected a dict record, got {type(record).__name__}: {record!r:.80}")
+    try:
+        return dumps(record, "record")
+    except TypeError as exc:
+        raise TypeError(f"trial: its record cannot be stored: {exc}") from None
 
 
 def _crashed(task: Task, why: str) -> list[Outcome]:
@@ -117,9 +210,11 @@ class Serial:
     name = "serial"
     workers = 1
 
-    def execute(self, trial: Callable, tasks: Iterable[Task], batched: bool) -> Iterator[tuple[Task, list]]:
+    def execute(
+        self, trial: Callable, tasks: Iterable[Task], batched: bool, time_limit: float | None = None
+    ) -> Iterator[tuple[Task, list]]:
         for task in tasks:
-            yield task, run_task(trial, task.kwargs, task.seeds, batched)
+            yield task, run_task(trial, task.kwargs, task.seeds, batched, time_limit)
 
     def close(self) -> None:
         pass
@@ -130,7 +225,12 @@ class Processes:
     from a clean server that has imported torch and tensorrec, one thread each).
 
     A worker that dies (killed, out of memory) breaks the pool: the pool is rebuilt and the
-    tasks that were running are resubmitted; a task is failed after :data:`MAX_CRASHES`."""
+    tasks that were running are resubmitted; a task is failed after :data:`MAX_CRASHES`.
+    A trial past its time limit is stopped in its worker (:func:`call_with_limit`); one that
+    cannot be stopped there (stuck in C code) has its worker killed by the driver once the
+    task has been running ``2 * limit + 5`` seconds, and is failed as timed out (the other
+    tasks the rebuilt pool lost are rerun, not counted as crashes). Workers and the forkserver
+    exit when the driver dies, even by SIGKILL (:func:`_watch_driver`)."""
 
     name = "processes"
 
@@ -141,14 +241,21 @@ class Processes:
     def _executor(self) -> cf.ProcessPoolExecutor:
         if self._pool is None:
             context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload(["torch", "tensorrec"])
+            context.set_forkserver_preload(["torch", "tensorrec", "tensorrec.sweep._forkserver"])
             self._pool = cf.ProcessPoolExecutor(
-                self.workers, mp_context=context, initializer=_pin_worker_threads
+                self.workers, mp_context=context, initializer=_init_worker, initargs=(_identity(os.getpid()),)
             )
         return self._pool
 
-    def execute(self, trial: Callable, tasks: Iterable[Task], batched: bool) -> Iterator[tuple[Task, list]]:
-        source, pending, running = iter(tasks), collections.deque(), {}
+    def _kill_workers(self) -> None:
+        for process in list(getattr(self._pool, "_processes", {}).values()):
+            with contextlib.suppress(Exception):
+                process.kill()
+
+    def execute(
+        self, trial: Callable, tasks: Iterable[Task], batched: bool, time_limit: float | None = None
+    ) -> Iterator[tuple[Task, list]]:
+        source, pending, running, started = iter(tasks), collections.deque(), {}, {}
         while True:
             pool, broken = self._executor(), False
             while len(running) < 2 * self.workers:  # a short queue: tasks are claimed when they start
@@ -156,16 +263,18 @@ class Processes:
                 if task is None:
                     break
                 try:
-                    running[pool.submit(run_task, trial, task.kwargs, task.seeds, batched)] = task
+                    future = pool.submit(run_task, trial, task.kwargs, task.seeds, batched, time_limit)
+                    running[future] = task
                 except cf.process.BrokenProcessPool:  # a worker died since the last wait
                     pending.appendleft(task)
                     broken = True
                     break
             if not running and not broken:
                 return
-            done = cf.wait(running, return_when=cf.FIRST_COMPLETED)[0] if running else ()
+            done = cf.wait(running, timeout=1.0, return_when=cf.FIRST_COMPLETED)[0] if running else ()
             for future in done:
                 task = running.pop(future)
+                started.pop(future, None)
                 try:
                     outcomes = future.result()
                 except cf.process.BrokenProcessPool:
@@ -177,18 +286,87 @@ class Processes:
                         pending.appendleft(task)
                     continue
                 yield task, outcomes
+            overdue = self._overdue(running, started, time_limit, batched)
+            if overdue:  # stuck where the worker's own timer cannot reach: kill the workers
+                self._kill_workers()
+                for future in overdue:
+                    task = running.pop(future)
+                    limit = time_limit * (len(task.seeds) if batched else 1)
+                    error = f"TrialTimeout: {_timed_out(limit)} (its worker did not answer and was killed)"
+                    yield task, [("failed", None, error, float(limit))] * len(task.trials)
+                broken = True
             if broken:  # every task still running on the broken pool is lost with it: rerun them
                 for future, task in running.items():
                     future.cancel()
                     pending.appendleft(task)
                 running.clear()
+                started.clear()
                 self._pool.shutdown(wait=False, cancel_futures=True)
                 self._pool = None
+
+    @staticmethod
+    def _overdue(running: dict, started: dict, time_limit: float | None, batched: bool) -> list:
+        """The futures running ``2 * limit + 5`` s past the moment they were first seen
+        running (a task may wait behind one other in a worker's queue)."""
+        if time_limit is None:
+            return []
+        now, out = time.monotonic(), []
+        for future, task in running.items():
+            if future not in started:
+                if future.running():
+                    started[future] = now
+                continue
+            limit = time_limit * (len(task.seeds) if batched else 1)
+            if now - started[future] > 2 * limit + 5.0:
+                out.append(future)
+        return out
 
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+
+
+def _identity(pid: int) -> tuple[int, str | None]:
+    """(pid, start time): a process, told apart from a later one that reuses its pid."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            return pid, fh.read().rsplit(b")", 1)[1].split()[19].decode()
+    except (OSError, IndexError):
+        return pid, None
+
+
+def _alive(identity: tuple[int, str | None]) -> bool:
+    pid, start = identity
+    if start is not None:
+        return _identity(pid) == identity
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _watch_driver(driver: tuple[int, str | None], period: float = 0.5) -> threading.Thread:
+    """A daemon thread that ends this process (``os._exit``) once ``driver`` has died, so
+    that no worker outlives a driver killed by SIGKILL (which runs no clean-up)."""
+
+    def watch():
+        while _alive(driver):
+            time.sleep(period)
+        os._exit(70)
+
+    thread = threading.Thread(target=watch, daemon=True, name="tensorrec-watch-driver")
+    thread.start()
+    return thread
+
+
+def _init_worker(driver: tuple[int, str | None]) -> None:
+    """The initializer of every worker process: one thread each, and exit with the driver."""
+    _pin_worker_threads()
+    _watch_driver(driver)
 
 
 class Dask:
@@ -228,9 +406,13 @@ class Dask:
             self.client = distributed.Client(self._cluster)
         self.workers = len(self.client.scheduler_info(n_workers=-1)["workers"]) or workers
 
-    def execute(self, trial: Callable, tasks: Iterable[Task], batched: bool) -> Iterator[tuple[Task, list]]:
+    def execute(
+        self, trial: Callable, tasks: Iterable[Task], batched: bool, time_limit: float | None = None
+    ) -> Iterator[tuple[Task, list]]:
         futures = {
-            self.client.submit(run_task, trial, task.kwargs, task.seeds, batched, pure=False): task
+            self.client.submit(
+                run_task, trial, task.kwargs, task.seeds, batched, time_limit, pure=False
+            ): task
             for task in tasks
         }
         for future in self._distributed.as_completed(futures):
@@ -280,5 +462,6 @@ def close_pooled() -> None:
         _POOLED.popitem()[1].close()
 
 
-__all__ = ["BACKENDS", "MAX_CRASHES", "Dask", "Processes", "Serial", "Task", "available_cores",
-           "default_backend", "make_backend", "pooled_backend", "close_pooled", "run_task"]  # fmt: skip
+__all__ = ["BACKENDS", "MAX_CRASHES", "Dask", "Processes", "Serial", "Task", "TrialTimeout",
+           "available_cores", "call_with_limit", "default_backend", "make_backend", "pooled_backend",
+           "close_pooled", "run_task"]  # fmt: skip

@@ -3,19 +3,29 @@ of (configuration, seed) returning a record."""
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import hashlib
 import inspect
+import math
+import multiprocessing
 import numbers
 import pickle
+import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
 
 import numpy as np
 
 from tensorrec._backend import check_choice, check_positive_int, describe
 from tensorrec.sweep.backends import BACKENDS, Task, default_backend, make_backend, pooled_backend
-from tensorrec.sweep.store import Store, dumps, loads
+from tensorrec.sweep.store import METADATA, Store, dumps, loads
+
+DEFAULT_TRIAL_TIMEOUT = 3600.0
+"""Seconds one trial may run by default (:class:`Runner`'s ``trial_timeout``): an hour, far
+beyond any trial of the library's studies (seconds to minutes), yet a hung trial costs one
+hour of one worker instead of the whole sweep."""
 
 
 class SweepError(RuntimeError):
@@ -29,7 +39,8 @@ class SweepError(RuntimeError):
         last = error.strip().splitlines()[-1] if error.strip() else "?"
         super().__init__(
             f"{name}: {len(failures)} trials failed (the others are stored); first: trial {trial} at "
-            f"{point}: {last}\n{error}"
+            f"{point}: {last}\nA rerun reports stored failures without computing them again: pass "
+            f"Runner(..., retry_failed=True) to retry them.\n{error}"
         )
 
 
@@ -67,11 +78,12 @@ class SweepResult:
     resumed_seconds: float
 
     def rows(self) -> list[dict]:
-        """One dict per successful trial: the grid point, ``trial`` and the record."""
+        """One dict per successful trial: the grid point, the record's fields and ``_trial``
+        (the trial index; the columns of :meth:`Store.to_dataframe`)."""
         out = []
         for index, record in enumerate(self.records):
             if record is not None:
-                out.append({**self.grid[index // self.trials], "trial": index % self.trials, **record})
+                out.append({**self.grid[index // self.trials], **record, "_trial": index % self.trials})
         return out
 
     def raise_failures(self) -> None:
@@ -103,8 +115,17 @@ class Runner:
         parameter is refused.
     retry_failed : bool
         Rerun trials the store holds as failed (default: report them again).
+    trial_timeout : float or None
+        Seconds one trial may run (default :data:`DEFAULT_TRIAL_TIMEOUT`, one hour; a batched
+        call gets this times its number of trials; None: no limit). A trial past it is
+        stopped and stored as failed ("timed out after T s") and the sweep goes on. Serial
+        trials are stopped by SIGALRM in the driver (which must then run them in its main
+        thread; elsewhere the trial's thread is abandoned); on "processes" the worker stops
+        it, and a worker stuck where it cannot (in C code) is killed by the driver after
+        ``2 * trial_timeout + 5`` s and replaced.
     timeout : float
-        Seconds to wait for a Dask scheduler to answer.
+        Seconds to wait for a Dask scheduler to answer (not a limit on trials: see
+        ``trial_timeout``).
     keep_workers : bool
         Share the backend's workers with every other such Runner of this process until it
         exits (:func:`~tensorrec.sweep.backends.pooled_backend`); ``close`` leaves them.
@@ -143,9 +164,14 @@ class Runner:
         progress: bool = False,
         device: str | None = None,
         retry_failed: bool = False,
+        trial_timeout: float | None = DEFAULT_TRIAL_TIMEOUT,
         timeout: float = 30.0,
         keep_workers: bool = False,
     ):
+        self.trial_timeout = _seconds("trial_timeout", trial_timeout, none_ok=True)
+        timeout = _seconds("timeout", timeout)
+        if not (store is None or isinstance(store, (Store, str)) or hasattr(store, "__fspath__")):
+            raise TypeError(f"store: expected a Store, a file name or None, got {describe(store)}")
         if workers is not None:
             workers = check_positive_int("workers", workers)
         backend = default_backend(workers) if backend is None else check_choice("backend", backend, BACKENDS)
@@ -193,7 +219,7 @@ class Runner:
     def run(
         self,
         trial: Callable,
-        grid: Sequence[Mapping],
+        grid: Iterable[Mapping],
         trials: int = 1,
         *,
         seed: int | np.random.Generator,
@@ -227,19 +253,24 @@ class Runner:
             Solve up to ``batch`` trials of one point in one call ``trial(..., rngs=seeds)``
             (``batch(point)`` when callable, e.g. what fits in memory at that point).
         """
-        name = _trial_name(trial) if name is None else str(name)
-        fixed, grid = dict(fixed or {}), [dict(p) for p in grid]
+        name = _trial_name(trial) if name is None else _check_name(name)
+        fixed, grid = _check_fixed(fixed), _check_grid(grid)
+        paired = _check_paired(paired)
         trials = check_positive_int("trials", trials)
         if batch is not None and not callable(batch):
             batch = check_positive_int("batch", batch)
         seed = _root_seed(seed)
-        self._validate(trial, name, fixed, grid, paired, batch)
-        if self.device is not None:
+        if self.device is not None and callable(trial):  # before the signature is checked with it
             if not _takes(trial, "device"):
                 raise ValueError(
                     f"device: {name} runs on the CPU only (it takes no device); got {self.device!r}"
                 )
+            if "device" in fixed:
+                raise ValueError(
+                    f"fixed: 'device' is set by Runner(device={self.device!r}); drop it from fixed"
+                )
             fixed["device"] = self.device
+        self._validate(trial, name, fixed, grid, paired, batch)
         config = _hash(dumps(fixed), 16)
 
         keys, seeds = [], []
@@ -278,6 +309,7 @@ class Runner:
                 if not todo:
                     break
                 self._check_sendable(trial, name)
+                self._check_main_guard()
                 claimed: set[int] = set()
 
                 def claimed_tasks(todo=todo, claimed=claimed):
@@ -292,11 +324,17 @@ class Runner:
                             yield task
 
                 try:
-                    for task, outcomes in self.backend.execute(trial, claimed_tasks(), batch is not None):
+                    stream = self.backend.execute(
+                        trial, claimed_tasks(), batch is not None, self.trial_timeout
+                    )
+                    for task, outcomes in stream:
                         rows = []
                         for key, t, (status, text, error, seconds) in zip(
                             task.keys, task.trials, outcomes, strict=True
                         ):
+                            if status == "ok":
+                                error = _collision(loads(text), task.point)
+                                status, text = ("ok", text) if error is None else ("failed", None)
                             i = index[key]
                             computed_here.add(i)
                             rows.append((key, name, config, task.point, t, status, text, error, seconds))
@@ -327,13 +365,19 @@ class Runner:
             raise TypeError(f"trial: expected a function, got {describe(trial)}")
         if not grid:
             raise ValueError("grid: expected at least one configuration, got none")
+        reserved = sorted(set(METADATA).intersection(*grid) | set(METADATA).intersection(fixed))
+        if reserved:
+            raise ValueError(
+                f"grid: the keys {reserved} are reserved for the store's metadata columns {list(METADATA)}; "
+                "rename them"
+            )
         for label, value in [("fixed", fixed), *((f"grid[{i}]", p) for i, p in enumerate(grid))]:
             try:
-                dumps(value)
+                dumps(value, label)
             except (TypeError, ValueError) as exc:
                 raise TypeError(
                     f"{label}: expected JSON-serialisable values (numbers, strings, lists, dicts), got "
-                    f"{value!r} ({exc})"
+                    f"{_short(value)} ({exc})"
                 ) from exc
         seen: set[str] = set()
         for point in grid:
@@ -357,6 +401,27 @@ class Runner:
             ) from exc
         except ValueError:  # no signature (a builtin): find out when it runs
             pass
+
+    def _check_main_guard(self) -> None:
+        """Before worker processes start: they import the user's script again, so a sweep run
+        at its top level (without ``if __name__ == "__main__":``) would run again in every
+        worker. Refuse that here, with the line, instead of letting every worker fail."""
+        if self.backend_name == "serial" or self.address is not None:
+            return
+        if getattr(multiprocessing.current_process(), "_inheriting", False):
+            raise RuntimeError(
+                "Runner: this sweep is running inside a worker process that is importing the main script "
+                'again; put the script\'s sweep under `if __name__ == "__main__":`'
+            )
+        where = _unguarded_main_line()
+        if where is not None:
+            path, line = where
+            raise RuntimeError(
+                f"Runner: backend {self.backend_name!r} starts worker processes that import the main script "
+                f"{path} again, and its sweep (line {line}) runs at the top level, outside "
+                '`if __name__ == "__main__":`, so every worker would start it again. Put the script\'s '
+                "sweep under `if __name__ == \"__main__\":`, or use backend='serial'"
+            )
 
     def _check_sendable(self, trial, name) -> None:
         """Before the first trial goes to a worker: the function must reach it."""
@@ -442,6 +507,133 @@ def _restrict(task: Task, keys: set[str]) -> Task:
     return Task(task.point, task.kwargs, pick(task.trials), pick(task.keys), pick(task.seeds))
 
 
+def _collision(record: dict, point: Mapping) -> str | None:
+    """Why ``record`` cannot be stored beside its grid point (a field would overwrite a
+    metadata column or a grid key of another value), or None."""
+    reserved = sorted(str(k) for k in record if k in METADATA)
+    clash = sorted(str(k) for k in record if k in point and dumps(record[k]) != dumps(point[k]))
+    if not reserved and not clash:
+        return None
+    what = []
+    if reserved:
+        what.append(f"the fields {reserved} are the store's metadata columns {list(METADATA)}")
+    if clash:
+        shown = ", ".join(f"{k}={record[k]!r} (the grid point has {point[k]!r})" for k in clash)
+        what.append(f"the fields {clash} are grid keys with another value: {shown}")
+    return (
+        f"ValueError: trial: its record cannot be stored without overwriting data: {'; '.join(what)}. "
+        "Rename these fields\n"
+    )
+
+
+def _check_grid(grid) -> list[dict]:
+    """``grid`` as a list of dicts; a TypeError names what was given instead."""
+    if isinstance(grid, Mapping):
+        raise TypeError(
+            f"grid: expected a sequence of dicts (one per configuration), got a {type(grid).__name__} "
+            f"{_short(grid)}; for one configuration pass [grid], for every combination of its values "
+            "build the list, e.g. [dict(zip(keys, v)) for v in itertools.product(...)]"
+        )
+    if isinstance(grid, (str, bytes)) or not isinstance(grid, Iterable):
+        raise TypeError(f"grid: expected a sequence of dicts (one per configuration), got {describe(grid)}")
+    grid = list(grid)
+    for i, point in enumerate(grid):
+        if not isinstance(point, Mapping):
+            raise TypeError(
+                f"grid[{i}]: expected a dict of keyword arguments (one configuration), got "
+                f"{type(point).__name__} {_short(point)}"
+            )
+        bad = [k for k in point if not isinstance(k, str) or not k.isidentifier()]
+        if bad:
+            raise TypeError(f"grid[{i}]: keys must be keyword names (identifier strings), got {bad!r}")
+    return [dict(p) for p in grid]
+
+
+def _check_fixed(fixed) -> dict:
+    if fixed is None:
+        return {}
+    if not isinstance(fixed, Mapping):
+        raise TypeError(
+            f"fixed: expected a dict of keyword arguments, got {type(fixed).__name__} {_short(fixed)}"
+        )
+    bad = [k for k in fixed if not isinstance(k, str) or not k.isidentifier()]
+    if bad:
+        raise TypeError(f"fixed: keys must be keyword names (identifier strings), got {bad!r}")
+    return dict(fixed)
+
+
+def _check_paired(paired) -> tuple[str, ...]:
+    if isinstance(paired, str):
+        raise TypeError(
+            f"paired: expected a sequence of grid keys, got the string {paired!r}; write ({paired!r},)"
+        )
+    try:
+        paired = tuple(paired)
+    except TypeError:
+        raise TypeError(f"paired: expected a sequence of grid keys, got {describe(paired)}") from None
+    return paired
+
+
+def _check_name(name) -> str:
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"name: expected a non-empty string, got {name!r}")
+    return name
+
+
+def _seconds(label: str, value, none_ok: bool = False) -> float | None:
+    if value is None and none_ok:
+        return None
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Real)
+        or not math.isfinite(value)
+        or value <= 0
+    ):
+        wanted = "a number of seconds > 0" + (" or None (no limit)" if none_ok else "")
+        raise ValueError(f"{label}: expected {wanted}, got {value!r}")
+    return float(value)
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _unguarded_main_line() -> tuple[str, int] | None:
+    """(script, line) when this call comes from the top-level code of the ``__main__``
+    script outside an ``if __name__ == "__main__":`` block; None otherwise (or when the
+    script cannot be read)."""
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    if main is None or not path or not str(path).endswith(".py"):
+        return None
+    frame, line = sys._getframe(1), None
+    while frame is not None:
+        if frame.f_globals is main.__dict__ and frame.f_code.co_name == "<module>":
+            line = frame.f_lineno
+        frame = frame.f_back
+    if line is None:
+        return None
+    try:
+        tree = ast.parse(Path(path).read_text())
+    except (OSError, SyntaxError, ValueError):
+        return None
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and _is_main_test(node.test) and node.lineno <= line <= node.end_lineno:
+            return None
+    return str(path), line
+
+
+def _is_main_test(test) -> bool:
+    """Whether ``test`` is ``__name__ == "__main__"`` (either way round)."""
+    if not (isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.Eq)):
+        return False
+    sides = [test.left, test.comparators[0]]
+    names = [s for s in sides if isinstance(s, ast.Name) and s.id == "__name__"]
+    mains = [s for s in sides if isinstance(s, ast.Constant) and s.value == "__main__"]
+    return len(names) == 1 and len(mains) == 1
+
+
 def _trial_name(trial) -> str:
     func = getattr(trial, "func", trial)  # functools.partial
     return f"{getattr(func, '__module__', '?')}.{getattr(func, '__qualname__', repr(func))}"
@@ -472,4 +664,12 @@ def _progress(enabled: bool, total: int, name: str):
     return tqdm(total=total, desc=name.rsplit(".", 1)[-1], disable=not enabled, leave=False, unit="trial")
 
 
-__all__ = ["Runner", "SweepError", "SweepResult", "as_runner", "trial_key", "trial_seed"]
+__all__ = [
+    "DEFAULT_TRIAL_TIMEOUT",
+    "Runner",
+    "SweepError",
+    "SweepResult",
+    "as_runner",
+    "trial_key",
+    "trial_seed",
+]

@@ -25,8 +25,15 @@ from pathlib import Path
 
 import numpy as np
 
-SCHEMA = 1
-"""The layout this code reads and writes; a store of another layout is refused."""
+SCHEMA = 2
+"""The layout this code reads and writes. Layout 2 writes records with the exact encoding of
+:func:`dumps`; a store of layout 1 is converted when opened, a store of any other layout is
+refused."""
+
+METADATA = ("_sweep", "_trial", "_status", "_seconds", "_error")
+"""The columns :meth:`Store.to_dataframe` adds to a trial's grid point and record fields; a
+record field or grid key of one of these names is refused (a record's fields are never
+dropped or overwritten)."""
 
 _TABLES = """
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -71,7 +78,12 @@ def _enable_wal(conn: sqlite3.Connection, timeout: float) -> None:
 
 
 class StoreError(RuntimeError):
-    """A file that is not a tensorrec store, or a store of another layout (:data:`SCHEMA`)."""
+    """A file that is not a tensorrec store, a store of another layout (:data:`SCHEMA`), or a
+    store damaged beyond reading; the message names the file and what to do."""
+
+
+class StoreDamageWarning(UserWarning):
+    """A damaged store was repaired: its readable rows were kept, the others are recomputed."""
 
 
 class StaleRecordsWarning(UserWarning):
@@ -101,7 +113,10 @@ def code_version() -> str:
 
 def to_jsonable(obj):
     """``obj`` with numpy arrays/scalars as lists/numbers, tuples as lists and non-finite
-    floats as the strings "nan", "inf", "-inf" (JSON has no literal for them)."""
+    floats as the strings "nan", "inf", "-inf" (JSON has no literal for them).
+
+    The format of ``results.json`` (:mod:`tensorrec.runner`); the store writes records with
+    :func:`dumps`, whose encoding is exact."""
     if isinstance(obj, dict):
         return {str(k): to_jsonable(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
@@ -109,7 +124,7 @@ def to_jsonable(obj):
     if isinstance(obj, np.ndarray):
         return to_jsonable(obj.tolist())
     if isinstance(obj, (np.floating, np.integer, np.bool_)):
-        return obj.item()
+        return to_jsonable(obj.item())
     if isinstance(obj, float) and not math.isfinite(obj):
         return str(obj)
     return obj
@@ -127,13 +142,98 @@ def from_jsonable(obj):
     return _NON_FINITE.get(obj, obj) if isinstance(obj, str) else obj
 
 
-def dumps(obj) -> str:
-    """Canonical JSON text of ``obj`` (sorted keys; a TypeError names what cannot be written)."""
-    return json.dumps(to_jsonable(obj), sort_keys=True, allow_nan=False, separators=(",", ":"))
+# The store's encoding (layout 2). JSON plus tagged objects, each a dict of one key:
+# {"$float": "nan" | "inf" | "-inf"}, {"$complex": [re, im]}, {"$items": [[key, value], ...]}
+# (a dict with a key that is not a string: int, float, bool or None) and {"$dict": {...}} (a
+# dict of the caller's whose only key happens to be a tag name). Everything else a record may
+# hold is converted to its JSON value: numpy and torch scalars to Python numbers, arrays and
+# tensors to nested lists, tuples to lists. What has no JSON value (bytes, sets, objects) is
+# refused with a TypeError naming where it sits.
+
+_TAGS = ("$float", "$complex", "$items", "$dict")
+_KEY_TYPES = (str, int, float, bool, type(None))
+
+
+def _where(path: str) -> str:
+    return path or "the value"
+
+
+def _encode(obj, path: str = ""):
+    """``obj`` as a JSON value with tags (see above); a TypeError names what cannot be stored."""
+    if obj is None or isinstance(obj, (str, bool)):
+        return obj
+    if isinstance(obj, int):
+        return int(obj)  # an int subclass (e.g. IntEnum) as its value
+    if isinstance(obj, float):
+        return float(obj) if math.isfinite(obj) else {"$float": repr(float(obj))}
+    if isinstance(obj, complex):
+        return {"$complex": [_encode(obj.real, path), _encode(obj.imag, path)]}
+    if isinstance(obj, dict):
+        if all(type(k) is str for k in obj):
+            body = {k: _encode(v, f"{path}[{k!r}]") for k, v in obj.items()}
+            return {"$dict": body} if len(body) == 1 and next(iter(body)) in _TAGS else body
+        items = []
+        for k, v in obj.items():
+            if isinstance(k, (np.integer, np.floating, np.bool_)):
+                k = k.item()
+            if not isinstance(k, _KEY_TYPES):
+                raise TypeError(
+                    f"{_where(path)}: dict keys must be strings, numbers, booleans or None to be stored, "
+                    f"got the key {k!r} ({type(k).__name__})"
+                )
+            items.append([_encode(k, path), _encode(v, f"{path}[{k!r}]")])
+        return {"$items": items}
+    if isinstance(obj, (list, tuple)):
+        return [_encode(v, f"{path}[{i}]") for i, v in enumerate(obj)]
+    if isinstance(obj, (np.ndarray, np.generic)):
+        if obj.dtype.kind not in "biufc":
+            raise TypeError(
+                f"{_where(path)}: a numpy {type(obj).__name__} of dtype {obj.dtype} cannot be stored "
+                "(numbers only: convert it, e.g. .tolist())"
+            )
+        return _encode(obj.tolist(), path)
+    if type(obj).__module__ == "torch" and hasattr(obj, "detach"):  # a tensor, without importing torch
+        return _encode(obj.detach().cpu().numpy(), path)
+    raise TypeError(
+        f"{_where(path)}: a {type(obj).__name__} cannot be stored (store numbers, strings, "
+        f"booleans, None, lists, dicts, numpy arrays or tensors; convert it, e.g. to a list or a string)"
+    )
+
+
+def _decode(obj):
+    """Inverse of :func:`_encode`."""
+    if isinstance(obj, list):
+        return [_decode(v) for v in obj]
+    if not isinstance(obj, dict):
+        return obj
+    if len(obj) == 1:
+        ((tag, value),) = obj.items()
+        if tag == "$float":
+            return float(value)
+        if tag == "$complex":
+            return complex(_decode(value[0]), _decode(value[1]))
+        if tag == "$items":
+            return {_decode(k): _decode(v) for k, v in value}
+        if tag == "$dict":
+            return {k: _decode(v) for k, v in value.items()}
+    return {k: _decode(v) for k, v in obj.items()}
+
+
+def dumps(obj, name: str = "") -> str:
+    """Canonical JSON text of ``obj`` (sorted keys), exact for what :func:`loads` gives back:
+    non-finite floats, complex numbers, strings such as "nan" and dicts with int keys come
+    back as they were; a TypeError names what cannot be written (bytes, sets, objects) and
+    where it sits in ``obj`` (called ``name`` in the message)."""
+    return json.dumps(_encode(obj, name), sort_keys=True, allow_nan=False, separators=(",", ":"))
 
 
 def loads(text: str):
-    """Inverse of :func:`dumps` (non-finite floats back as floats)."""
+    """Inverse of :func:`dumps`."""
+    return _decode(json.loads(text))
+
+
+def _loads_layout1(text: str):
+    """What the store of layout 1 wrote (:func:`to_jsonable`: "nan" strings for NaN)."""
     return from_jsonable(json.loads(text))
 
 
@@ -200,17 +300,40 @@ class Store:
     Raises
     ------
     StoreError
-        When ``path`` is not a SQLite file, or is a store of another layout.
+        When ``path`` is not a SQLite file, is a store of another layout, or is damaged
+        beyond reading.
+
+    Warns
+    -----
+    StaleRecordsWarning
+        When the store holds records of other code (they are recomputed, never reused).
+    StoreDamageWarning
+        When the file was damaged (truncated, overwritten): it is repaired on opening. Every
+        readable row is kept, the damaged rows are named and recomputed by the next run, and
+        the damaged file is kept beside it as ``<name>.damaged`` (with its ``-wal``). Repair
+        assumes no other process has the file open.
     """
 
     def __init__(self, path: str | os.PathLike, *, version: str | None = None, timeout: float = 60.0):
+        if not isinstance(path, (str, os.PathLike)):
+            raise TypeError(f"path: expected a file name (str or path-like), got {type(path).__name__}")
         self.path = Path(path)
+        if self.path.is_dir():
+            raise StoreError(
+                f"path: {self.path} is a folder; expected a store file, e.g. {self.path / 'trials.sqlite'}"
+            )
         self.version = code_version() if version is None else str(version)
+        if (
+            isinstance(timeout, bool)
+            or not isinstance(timeout, (int, float))
+            or not (0 <= timeout < math.inf)
+        ):
+            raise ValueError(f"timeout: expected a finite number of seconds >= 0, got {timeout!r}")
         self.timeout = float(timeout)
         self._conn: sqlite3.Connection | None = None
         self._pid = None
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._connection()  # create or validate now, before any work starts
+        self._open()  # create, validate or repair now, before any work starts
         stale = self.stale_count()
         if stale:
             warnings.warn(
@@ -229,9 +352,24 @@ class Store:
     def __repr__(self) -> str:
         return f"Store({str(self.path)!r}, version={self.version!r})"
 
+    def _open(self) -> None:
+        """Open the file; a damaged one is repaired (:meth:`_repair`)."""
+        try:
+            conn = self._connection()
+            problems = [r[0] for r in conn.execute("PRAGMA quick_check").fetchall()]
+            if problems != ["ok"]:
+                raise sqlite3.DatabaseError("; ".join(problems[:3]))
+        except StoreError as exc:
+            if not isinstance(exc.__cause__, sqlite3.DatabaseError) or "malformed" not in str(exc):
+                raise
+            self._repair(str(exc.__cause__))
+        except sqlite3.DatabaseError as exc:
+            self._repair(str(exc))
+
     def _connection(self) -> sqlite3.Connection:
         if self._conn is not None and self._pid == os.getpid():
             return self._conn
+        conn = None
         try:
             conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
             _enable_wal(conn, self.timeout)
@@ -241,14 +379,24 @@ class Store:
                     conn.execute(statement)
                 conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(SCHEMA),))
                 (schema,) = conn.execute("SELECT value FROM meta WHERE name = 'schema'").fetchone()
+                if schema == "1":  # layout 1 wrote NaN as the string "nan": convert its records
+                    _convert_layout1(conn)
+                    schema = str(SCHEMA)
         except sqlite3.OperationalError as exc:
+            if conn is not None:
+                conn.close()
             if _locked(exc):
                 raise StoreError(
                     f"path: {self.path} stayed locked by another process for {self.timeout:g} s"
                 ) from exc
             raise StoreError(f"path: {self.path} is not a tensorrec store (SQLite said: {exc})") from exc
         except sqlite3.DatabaseError as exc:
-            raise StoreError(f"path: {self.path} is not a tensorrec store (SQLite said: {exc})") from exc
+            if conn is not None:
+                conn.close()
+            raise StoreError(
+                f"path: {self.path} is not a tensorrec store (SQLite said: {exc}); if it was one, it is "
+                "damaged beyond reading: move it aside (or delete it) to start the sweep afresh"
+            ) from exc
         if schema != str(SCHEMA):
             conn.close()
             raise StoreError(
@@ -258,61 +406,137 @@ class Store:
         self._conn, self._pid = conn, os.getpid()
         return conn
 
+    def _repair(self, reason: str) -> None:
+        """Keep every readable row of a damaged file in a fresh store at the same path; the
+        damaged file is moved aside. A StoreError when nothing of it can be read."""
+        self.close()
+        rows, lost, unreadable = _salvage(self.path)
+        if rows is None:
+            raise StoreError(
+                f"path: {self.path} is damaged beyond reading (SQLite said: {reason}; {unreadable}). "
+                f"Move it aside (or delete it) to start the sweep afresh; no row of it can be kept"
+            )
+        aside = self.path.with_name(self.path.name + ".damaged")
+        n = 1
+        while aside.exists():
+            n += 1
+            aside = self.path.with_name(f"{self.path.name}.damaged{n}")
+        for suffix in ("", "-wal", "-shm"):
+            source = Path(f"{self.path}{suffix}")
+            if source.exists():
+                source.rename(f"{aside}{suffix}")
+        conn = self._connection()
+        with _transaction(conn):
+            conn.executemany("INSERT OR REPLACE INTO trials VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        named = "".join(f"\n  trial {t} of {s} at {p} (key {k})" for k, s, p, t in lost[:20])
+        more = f"\n  ... and {len(lost) - 20} more" if len(lost) > 20 else ""
+        unread = f"; {unreadable}" if unreadable else ""
+        warnings.warn(
+            f"{self.path} was damaged (SQLite said: {reason}): kept its {len(rows)} readable rows; "
+            f"{len(lost)} rows were damaged{unread}. Their trials are recomputed by the next run"
+            f"{named}{more}\nThe damaged file is kept as {aside}",
+            StoreDamageWarning,
+            stacklevel=3,
+        )
+
     def close(self) -> None:
         if self._conn is not None and self._pid == os.getpid():
             self._conn.close()
         self._conn = None
 
+    def _query(self, query: str, args=()) -> list:
+        """Every row of ``query``; damage found now (after opening) is a StoreError."""
+        try:
+            return self._connection().execute(query, args).fetchall()
+        except sqlite3.DatabaseError as exc:
+            if isinstance(exc, sqlite3.OperationalError) and _locked(exc):
+                raise
+            raise StoreError(
+                f"path: {self.path} is damaged (SQLite said: {exc}); open it again with Store(path) to keep "
+                "its readable rows and recompute the others"
+            ) from exc
+
     # --- reading ---------------------------------------------------------------------------
 
     def get(self, keys: Sequence[str]) -> dict[str, Row]:
-        """The rows of this code version among ``keys``."""
-        conn, out = self._connection(), {}
+        """The rows of this code version among ``keys`` (a row whose text cannot be read back
+        is left out with a :class:`StoreDamageWarning`, so its trial is computed again)."""
+        out, damaged = {}, []
         for start in range(0, len(keys), 500):
             chunk = list(keys[start : start + 500])
             marks = ",".join("?" * len(chunk))
             query = f"SELECT {_COLUMNS} FROM trials WHERE version = ? AND key IN ({marks})"
-            for row in conn.execute(query, [self.version, *chunk]):
-                out[row[0]] = _row(row)
+            for row in self._query(query, [self.version, *chunk]):
+                decoded = _row(row)
+                if decoded is None:
+                    damaged.append(row[0])
+                else:
+                    out[row[0]] = decoded
+        self._warn_damaged(damaged)
         return out
 
     def rows(self, sweep: str | None = None) -> Iterator[Row]:
-        """Every row of this code version (of one sweep when ``sweep`` is given), oldest first."""
+        """Every row of this code version (of one sweep when ``sweep`` is given), oldest first
+        (a row whose text cannot be read back is left out with a :class:`StoreDamageWarning`)."""
         query = f"SELECT {_COLUMNS} FROM trials WHERE version = ?"
         args = [self.version]
         if sweep is not None:
             query, args = query + " AND sweep = ?", [*args, sweep]
-        for row in self._connection().execute(query + " ORDER BY finished", args):
-            yield _row(row)
+        damaged = []
+        for row in self._query(query + " ORDER BY finished", args):
+            decoded = _row(row)
+            if decoded is None:
+                damaged.append(row[0])
+            else:
+                yield decoded
+        self._warn_damaged(damaged)
+
+    def _warn_damaged(self, keys: list[str]) -> None:
+        if keys:
+            warnings.warn(
+                f"{self.path}: {len(keys)} stored rows cannot be read back (damaged text): keys "
+                f"{', '.join(keys[:10])}{' ...' if len(keys) > 10 else ''}; their trials are recomputed",
+                StoreDamageWarning,
+                stacklevel=3,
+            )
 
     def __len__(self) -> int:
-        query = "SELECT COUNT(*) FROM trials WHERE version = ?"
-        return self._connection().execute(query, (self.version,)).fetchone()[0]
+        return self._query("SELECT COUNT(*) FROM trials WHERE version = ?", (self.version,))[0][0]
 
     def __contains__(self, key: str) -> bool:
         return bool(self.get([str(key)]))
 
     def stale_count(self) -> int:
         """How many rows other code versions wrote."""
-        query = "SELECT COUNT(*) FROM trials WHERE version != ?"
-        return self._connection().execute(query, (self.version,)).fetchone()[0]
+        return self._query("SELECT COUNT(*) FROM trials WHERE version != ?", (self.version,))[0][0]
 
     def to_dataframe(self, sweep: str | None = None):
-        """The stored trials as a pandas DataFrame: one row per trial with its sweep, grid
-        point columns, trial index, status, seconds, and the record's fields (needs pandas)."""
+        """The stored trials as a pandas DataFrame, one row per trial: the grid point's keys
+        and the record's fields as they are, and the trial's metadata in the columns of
+        :data:`METADATA` (``_sweep``, ``_trial``, ``_status``, ``_seconds``, ``_error``), so no
+        record field is ever overwritten. A record field that repeats a grid key with the same
+        value is one column; with another value (only in rows written by :meth:`put` directly:
+        :class:`~tensorrec.sweep.Runner` refuses such records) it is kept as ``record.<name>``.
+        Needs pandas."""
         try:
             import pandas as pd
         except ImportError as exc:  # pragma: no cover - pandas ships with the sweep extra
             raise ImportError("to_dataframe needs pandas: pip install 'pytensorrec[sweep]'") from exc
         rows = []
         for row in self.rows(sweep):
-            rows.append({"sweep": row.sweep, **row.point, "trial": row.trial, "status": row.status,
-                         "seconds": row.seconds, **(row.record or {}), "error": row.error})  # fmt: skip
-        return pd.DataFrame(rows)
+            out = {"_sweep": row.sweep, **row.point}
+            for field_name, value in (row.record or {}).items():
+                taken = field_name in out and not _same(out[field_name], value)
+                out[f"record.{field_name}" if taken or field_name in METADATA else field_name] = value
+            out.update(_trial=row.trial, _status=row.status, _seconds=row.seconds, _error=row.error)
+            rows.append(out)
+        return pd.DataFrame(rows, columns=None if rows else list(METADATA))
 
     def export(self, path: str | os.PathLike, sweep: str | None = None) -> Path:
         """Write :meth:`to_dataframe` to ``path``: CSV for ``.csv``, Parquet for ``.parquet``
         (needs pyarrow)."""
+        if not isinstance(path, (str, os.PathLike)):
+            raise TypeError(f"path: expected a file name (str or path-like), got {type(path).__name__}")
         path = Path(path)
         writers = {".csv": "to_csv", ".parquet": "to_parquet"}
         if path.suffix not in writers:
@@ -325,16 +549,17 @@ class Store:
     def put(self, rows: Iterable[tuple]) -> None:
         """Commit finished trials and drop their claims, in one transaction.
 
-        Each row is (key, sweep, config hash, point, trial, status, record as JSON text or
-        None, traceback or None, seconds). A key this version already holds as "ok" raises
-        KeyError (nothing is written twice); a failed row is replaced by a new result."""
+        Each row is (key, sweep, config hash, point, trial, status, record as JSON text of
+        :func:`dumps` or None, traceback or None, seconds). A key this version already holds
+        as "ok" raises KeyError (nothing is written twice); a failed or damaged row is replaced
+        by a new result."""
         conn, now = self._connection(), time.time()
         with _transaction(conn):
             for key, sweep, config, point, trial, status, record, error, seconds in rows:
                 previous = conn.execute(
-                    "SELECT status FROM trials WHERE key = ? AND version = ?", (key, self.version)
+                    "SELECT status, record FROM trials WHERE key = ? AND version = ?", (key, self.version)
                 ).fetchone()
-                if previous is not None and previous[0] == "ok":
+                if previous is not None and previous[0] == "ok" and _readable(previous[1]):
                     raise KeyError(f"key: trial {key!r} is already recorded in {self.path}")
                 conn.execute(
                     "INSERT OR REPLACE INTO trials VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -352,10 +577,10 @@ class Store:
         with _transaction(conn):
             for key in keys:
                 done = conn.execute(
-                    "SELECT 1 FROM trials WHERE key = ? AND version = ? AND status = 'ok'",
+                    "SELECT record FROM trials WHERE key = ? AND version = ? AND status = 'ok'",
                     (key, self.version),
                 ).fetchone()
-                if done is not None:
+                if done is not None and _readable(done[0]):
                     continue
                 held = conn.execute("SELECT owner FROM claims WHERE key = ?", (key,)).fetchone()
                 if held is not None and held[0] != me and _owner_alive(held[0]):
@@ -382,10 +607,121 @@ def _transaction(conn: sqlite3.Connection):
     conn.execute("COMMIT")
 
 
-def _row(row) -> Row:
+def _same(a, b) -> bool:
+    try:
+        return dumps(a) == dumps(b)
+    except (TypeError, ValueError):
+        return False
+
+
+def _readable(text) -> bool:
+    try:
+        loads(text)
+    except (ValueError, TypeError, KeyError, IndexError):
+        return False
+    return True
+
+
+def _row(row) -> Row | None:
+    """A stored row as a :class:`Row`; None when its text cannot be read back (damage)."""
     key, sweep, point, trial, status, record, error, seconds = row
-    record = None if record is None else loads(record)
-    return Row(key, sweep, json.loads(point), trial, status, record, error, seconds)
+    try:
+        record = None if record is None else loads(record)
+        point = loads(point)
+        if not isinstance(point, dict) or (record is not None and not isinstance(record, dict)):
+            return None
+        return Row(key, sweep, point, int(trial), status, record, error, float(seconds))
+    except (ValueError, TypeError, KeyError, IndexError):
+        return None
 
 
-__all__ = ["SCHEMA", "Row", "StaleRecordsWarning", "Store", "StoreError", "code_version", "dumps", "loads"]
+def _convert_layout1(conn: sqlite3.Connection) -> None:
+    """Rewrite the records and points of a layout-1 store in this layout (inside the caller's
+    transaction)."""
+    for rowid, point, record in conn.execute("SELECT rowid, point, record FROM trials").fetchall():
+        try:
+            point = dumps(_loads_layout1(point))
+            record = None if record is None else dumps(_loads_layout1(record))
+        except (ValueError, TypeError):
+            continue  # damaged text stays as it is: it is reported when read
+        conn.execute("UPDATE trials SET point = ?, record = ? WHERE rowid = ?", (point, record, rowid))
+    conn.execute("UPDATE meta SET value = ? WHERE name = 'schema'", (str(SCHEMA),))
+
+
+_ALL = "key, version, sweep, config, point, trial, status, record, error, seconds, finished"
+
+
+def _salvage(path: Path):
+    """(rows, damaged, unreadable) of a damaged store file: every row that can be read back
+    (in this layout), (key, sweep, point, trial) of those that cannot, and a sentence on what
+    could not be read at all; rows is None when the file cannot be read."""
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
+    except sqlite3.DatabaseError as exc:
+        return None, [], str(exc)
+    try:
+        try:
+            names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        except sqlite3.DatabaseError as exc:
+            return None, [], f"its table of contents cannot be read: {exc}"
+        if "trials" not in names:
+            return None, [], "it has no table of trials"
+        try:
+            (schema,) = conn.execute("SELECT value FROM meta WHERE name = 'schema'").fetchone()
+        except (sqlite3.DatabaseError, TypeError):
+            schema = str(SCHEMA)  # the layout row is lost: read the rows in this layout
+        read = _loads_layout1 if schema == "1" else loads
+        found, unreadable = {}, 0
+        try:
+            for row in conn.execute(f"SELECT rowid, {_ALL} FROM trials"):
+                found[row[0]] = row[1:]
+        except sqlite3.DatabaseError:  # a damaged page: read the rest row by row
+            try:
+                last = conn.execute("SELECT max(rowid) FROM trials").fetchone()[0] or 0
+            except sqlite3.DatabaseError:
+                last = max(found, default=0) + 100_000
+            misses = 0
+            for rowid in range(1, last + 1):
+                if rowid in found:
+                    continue
+                try:
+                    row = conn.execute(f"SELECT {_ALL} FROM trials WHERE rowid = ?", (rowid,)).fetchone()
+                except sqlite3.DatabaseError:
+                    unreadable += 1
+                    continue
+                if row is None:
+                    misses += 1
+                    if misses > 10_000 and rowid > max(found, default=0) + 10_000:
+                        break
+                    continue
+                misses = 0
+                found[rowid] = row
+        rows, damaged = [], []
+        for row in found.values():
+            key, version, sweep, config, point, trial, status, record, error, seconds, finished = row
+            try:
+                point = dumps(read(point))
+                record = None if record is None else dumps(read(record))
+                if status not in ("ok", "failed"):
+                    raise ValueError(status)
+                rows.append((str(key), str(version), str(sweep), str(config), point, int(trial), status,
+                             record, error, float(seconds), float(finished)))  # fmt: skip
+            except (ValueError, TypeError, KeyError, IndexError):
+                try:
+                    shown = json.loads(point)
+                except (ValueError, TypeError):
+                    shown = "?"
+                damaged.append((key, sweep, shown, trial))
+        try:
+            last = conn.execute("SELECT max(rowid) FROM trials").fetchone()[0] or 0
+        except sqlite3.DatabaseError:
+            last = max(found, default=0)
+        lost = max(unreadable, last - len(found))
+        what = f"up to {lost} more rows were on damaged pages and cannot be read at all" if lost else ""
+        return rows, damaged, what
+    finally:
+        conn.close()
+
+
+__all__ = ["METADATA", "SCHEMA", "Row", "StaleRecordsWarning", "Store", "StoreDamageWarning", "StoreError",
+           "code_version", "dumps", "loads"]  # fmt: skip
