@@ -51,9 +51,26 @@ def test_c12_threshold_tolerates_one_unlucky_trial_but_not_a_missing_transition(
     many = [{"order": 6, "ratio": 3.0, "success": i < 5} for i in range(10)]
     assert script.threshold(many, 6, (3.0,), 0.9, 0.01) is None  # 5/10 at 3p: no threshold
     config = {"rate_span": 0.02, "rate_drift": 0.01, "max_threshold": 3.0, "max_growth": 2.0}
-    results = {"tucker_rates": {"3": 0.9, "6": 0.9}, "tt_thresholds": {"4": 3.0, "5": None}, "config": config}
+    results = {"tucker_gaps": {"3": 0.0, "6": 0.0}, "tt_thresholds": {"4": 3.0, "5": None}, "config": config}
     (v,) = script.check(results)
     assert v.startswith("TT threshold m/p above 3.0 for some N")
+
+
+def test_c12_tucker_rule_reads_rates_against_their_predictions_and_fails_a_slowing_rate():
+    script = load("tt_tucker_c12_order_scaling")
+    config = {"rate_span": 0.02, "rate_drift": 0.01, "max_threshold": 3.0, "max_growth": 2.0}
+
+    def results(gaps):
+        return {"tucker_gaps": gaps, "tt_thresholds": {"4": 2.0, "6": 3.0}, "config": config}
+
+    # the calibrated spread: gaps within 0.001 of each other pass
+    assert (
+        script.check(results({"3": -0.0001, "4": -0.0001, "6": -0.0001, "8": -0.0003, "10": -0.0007})) == []
+    )
+    (v,) = script.check(results({"3": 0.0, "6": 0.005, "10": 0.015}))  # slows by 0.015 over N
+    assert v.startswith("Tucker rate slows with N") and "(N = 10)" in v
+    violations = script.check(results({"3": 0.0, "6": 0.025, "10": 0.021}))  # spans 0.025 and slows
+    assert len(violations) == 2 and violations[0].startswith("Tucker rates (relative to their predictions)")
 
 
 def test_c3_rule_normalises_by_each_draws_prediction_and_fails_an_order_dependent_rate():
@@ -389,3 +406,19 @@ def test_gauss_newton_noise_check_fails_another_estimate_slow_descent_or_an_off_
     ):
         (v,) = script.check({"config": cfg, "runs": [{**run, **doctored}]})
         assert message in v, v
+
+
+def test_c12_calibration_script_runs_and_reports_both_rules(tmp_path):
+    import importlib.util
+    import json
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "calibration" / "c12_order_scaling.py"
+    spec = importlib.util.spec_from_file_location("c12_calibration", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.main(["--draws", "2", "--resamples", "200", "--out", str(tmp_path)]) == 0
+    summary = json.loads((tmp_path / "calibration" / "c12_order_scaling.json").read_text())
+    assert set(summary["modes"]) == {"quick (gap)", "full (gap)", "quick (rate)", "full (rate)"}
+    assert all(0 <= m["false_fail_resampled"] <= 1 for m in summary["modes"].values())
+    assert set(summary["per_order"]["gap"]) == {"3", "4", "6", "8", "10"}
