@@ -562,7 +562,7 @@ def test_the_rate_fitter_stops_at_a_noise_plateau_but_not_in_a_slow_linear_phase
 def _brockett_start_near_the_minimum():
     a = spd_with_spectrum(np.linspace(3, -3, 8), 0)[0]
     n = torch.diag(torch.tensor([2.0, 1.0], dtype=torch.float64))
-    problem = Problem(Stiefel(8, 2), lambda x: torch.trace(x.T @ a @ x @ n))
+    problem = Problem(Stiefel(8, 2), lambda x: (x.mT @ a @ x @ n).diagonal(dim1=-2, dim2=-1).sum(-1))
     _, vectors = torch.linalg.eigh(a)
     return problem, torch.linalg.qr(vectors[:, :2] + 1e-3 * torch.ones(8, 2, dtype=torch.float64))[0]
 

@@ -392,6 +392,8 @@ def named_rule(name: str, make, *args) -> StoppingRule:
     try:
         return make(*args)
     except (ValueError, TypeError) as exc:
+        if str(exc).startswith(f"{name}:"):  # the message names the entry already
+            raise
         raise type(exc)(f"stop[{name!r}]: {exc}") from None
 
 
