@@ -273,7 +273,9 @@ SECOND_ORDER = [
         "cg solves an SPD system",
         lambda: cg(rtol=1e-12),
         "ok",
-        check=lambda r: torch.testing.assert_close(spd()[0] @ r.solution, spd()[1], rtol=0, atol=1e-9),
+        check=lambda r: ensure(
+            torch.allclose(spd()[0] @ r.solution, spd()[1], rtol=0, atol=1e-9), r.residual
+        ),
     ),
     case(
         "cg indefinite without radius", lambda: cg(apply=lambda u: -u), "ok", check=reason_is("no_progress")
@@ -334,10 +336,11 @@ SECOND_ORDER = [
         warns=NoDecreaseWarning,
     ),  # fmt: skip
     case(
-        "rgd step 1e4 on Stiefel from a random start, max_iter 3000",
-        lambda: rgd(stiefel_problem()[0], random_stiefel_start(), step=1e4, stop={"max_iter": 3000}),
-        "ok",
-        check=failed,  # the cost rises five times in a row above its start: "diverged"
+        "rgd step 1e4 on Stiefel from a random start, max_iter 300 (its cost rises in half the iterations)",
+        lambda: rgd(stiefel_problem()[0], random_stiefel_start(), step=1e4, stop={"max_iter": 300}),
+        "warn",
+        match="descend",
+        warns=NoDecreaseWarning,
     ),  # fmt: skip
     case(
         "rgd step 1e4 on Stiefel, max_iter 30",
@@ -393,7 +396,7 @@ SECOND_ORDER = [
         "rgd max_iter 0",
         lambda: rgd_run(stop={"max_iter": 0}),
         "ok",
-        check=lambda r: torch.testing.assert_close(r.point, sphere_start()),
+        check=lambda r: ensure(torch.equal(r.point, sphere_start()), r.point),
     ),
     case("rgd metric not callable", lambda: rgd_run(metrics={"error": 1.0}), match="metrics"),
     case(
@@ -432,7 +435,7 @@ SECOND_ORDER = [
     ),  # fmt: skip
     case(
         "rgd armijo Rayleigh quotient",
-        lambda: rgd_run(step="armijo", stop={"grad_norm": 1e-10}),
+        lambda: rgd_run(step="armijo", stop={"grad_norm": 1e-6}),
         "ok",
         check=at_min_eigenvalue,
     ),  # fmt: skip
@@ -692,7 +695,7 @@ SECOND_ORDER = [
         "EntrySampling list of tuples",
         lambda: EntrySampling((4, 5), [(0, 0), (3, 4), (1, 2)]),
         "ok",
-        check=lambda op: torch.testing.assert_close(op.indices, torch.tensor([[0, 0], [3, 4], [1, 2]])),
+        check=lambda op: ensure(op.indices.tolist() == [[0, 0], [3, 4], [1, 2]], op.indices),
     ),
     case("EntrySampling ragged list", lambda: EntrySampling((4, 4), [[0, 0], [1]]), match="indices"),
     case("EntrySampling float list", lambda: EntrySampling((4, 4), [[0.5, 0], [1, 1]]), match="indices"),
