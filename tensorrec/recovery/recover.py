@@ -322,6 +322,21 @@ def recover(
     Result
         ``point`` is the recovered format; ``trace`` holds the loss, the gradient norm and,
         with ``truth``, the error per iteration.
+
+    Warns
+    -----
+    UnderdeterminedWarning
+        Before the run, whatever the method, when m is below the format's degrees of
+        freedom (``dof``): the problem is then not identifiable.
+
+    Raises
+    ------
+    ValueError
+        For ``y = 0`` (the least-squares fit X = 0 has no factorization of positive ranks),
+        and for every argument outside its domain (named in the message).
+    TypeError
+        For a ``format`` recover cannot start (a lattice format, an instance), naming what
+        it supports.
     """
     if not isinstance(operator, Operator):
         raise TypeError(f"operator: expected a tensorrec Operator, got {describe(operator)}")
