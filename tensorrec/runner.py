@@ -232,8 +232,9 @@ def _device_type(device: str) -> str:
         return device
 
 
-def check_device(device: str) -> str | None:
-    """None when torch can run on ``device`` here, else why not (for ``--device``)."""
+def check_device(device: str, available: bool = True) -> str | None:
+    """None when ``device`` names a CPU or CUDA device (with ``available``: one this machine
+    has), else why not (for ``--device``)."""
     import torch
 
     try:
@@ -244,6 +245,8 @@ def check_device(device: str) -> str | None:
         return None
     if parsed.type != "cuda":
         return f"expected 'cpu' or a CUDA device, got {device!r} (device type {parsed.type!r})"
+    if not available:
+        return None
     if not torch.cuda.is_available():
         return f"CUDA is not available on this machine, got {device!r}"
     if parsed.index is not None and parsed.index >= torch.cuda.device_count():
@@ -321,13 +324,13 @@ def script_main(
     parser = build_parser(name, config_cls, doc)
     args = parser.parse_args(argv)
     sweeps = "runner" in inspect.signature(compute).parameters
-    problem = check_device(args.device)
+    problem = check_device(args.device, available=False)
     if problem:
         parser.error(f"argument --device: {problem}")
-    try:
-        cfg = make_config(config_cls, quick or {}, args, sweeps)
-    except (ValueError, TypeError) as exc:  # a Config that refuses its values: a usage error
-        parser.error(str(exc))
+    cfg = make_config(config_cls, quick or {}, args, sweeps)  # refuses a device a CPU-only script cannot use
+    problem = check_device(args.device) if "device" in {f.name for f in dataclasses.fields(cfg)} else None
+    if problem:  # (a sweep's runner refuses a device its trials cannot use)
+        parser.error(f"argument --device: {problem}")
     out_dir = Path(args.out) / name
     try:
         out_dir.mkdir(parents=True, exist_ok=True)

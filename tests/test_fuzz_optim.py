@@ -792,7 +792,7 @@ CLI = [
     # ---- devices, folders, backends ------------------------------------------------------------
     cli_case("--device banana", lambda: run("--device", "banana"), match="--device"),
     cli_case("--device ''", lambda: run("--device", ""), match="--device"),
-    cli_case("--device cuda:99", lambda: run("--device", "cuda:99"), match="--device"),
+    cli_case("--device cuda:99", lambda: run("--device", "cuda:99"), match="device"),
     cli_case("--device cpu:0", lambda: run("--device", "cpu:0"), "ok", check=exits(0)),
     cli_case("--device meta", lambda: run("--device", "meta"), match="--device"),
     cli_case("--out under a file", lambda: run(out="/dev/null/results"), match="--out"),
