@@ -79,7 +79,7 @@ def _sweep_argv(backend, workers, address, progress: bool) -> list[str]:
 @click.argument("name")
 @click.option("--quick", is_flag=True, help="Tiny sizes (seconds).")
 @click.option("--out", default="results", show_default=True, help="Output root.")
-@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0))
 @click.option("--device", default="cpu", show_default=True)
 @sweep_options
 @root_option
@@ -245,7 +245,7 @@ def write_seed_table(out: Path, scripts: list[Script], results: dict, seeds: lis
 @cli.command()
 @click.option("--quick", is_flag=True, help="Tiny sizes: every script in seconds.")
 @click.option("--out", default="results", show_default=True, help="Output root.")
-@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0))
 @click.option(
     "--seeds",
     default=None,

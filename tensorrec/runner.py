@@ -121,29 +121,72 @@ def get_script(name: str, root: str | os.PathLike | None = None) -> Script:
 # --- running one script -------------------------------------------------------------------
 
 
+def number_flag(kind: type, minimum: float | None = None, strict: bool = False) -> Callable:
+    """An ``argparse`` type for a numeric flag: an int or a finite float, at least
+    ``minimum`` (above it when ``strict``). argparse prefixes its error with the flag
+    ("argument --draws: expected an integer > 0, got '0'")."""
+    noun = "an integer" if kind is int else "a finite number"
+    if minimum is not None:
+        noun += f" {'>' if strict else '>='} {minimum:g}"
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {noun}, got {text!r}") from None
+        bad = (kind is float and not np.isfinite(value)) or (
+            minimum is not None and (value <= minimum if strict else value < minimum)
+        )
+        if bad:
+            raise argparse.ArgumentTypeError(f"expected {noun}, got {text!r}")
+        return value
+
+    parse.__name__ = kind.__name__  # argparse names the type in its own messages
+    return parse
+
+
 def _flag_type(field: dataclasses.Field, hints: dict):
+    """(argparse type, nargs) of a Config field. A numeric field's default declares its
+    domain: a positive default (counts, sizes, steps, tolerances) makes the flag refuse
+    zero and negative values, a zero default negative ones; a negative default leaves the
+    sign free. Floats must be finite. (So ``--draws 0`` is refused with the flag's name
+    instead of running a claim on no draws.)"""
     hint = hints[field.name]
     origin = typing.get_origin(hint)
+    nargs = None
+    default = field.default
     if origin is tuple:
-        return typing.get_args(hint)[0], "+"
+        hint, nargs = typing.get_args(hint)[0], "+"
+        default = min(default) if isinstance(default, tuple) and default else None
     if hint is bool:
         return None, None
-    return hint, None
+    if hint in (int, float):
+        sign = default if isinstance(default, (int, float)) and not isinstance(default, bool) else None
+        if sign is None or sign < 0:
+            return number_flag(hint), nargs
+        return number_flag(hint, 0, strict=sign > 0), nargs
+    return hint, nargs
 
 
 def build_parser(name: str, config_cls: type, doc: str | None) -> argparse.ArgumentParser:
     """``argparse`` parser with one flag per ``Config`` field plus the standard flags."""
     parser = argparse.ArgumentParser(prog=name, description=(doc or "").strip().split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes (seconds)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the run (default 0)")
+    parser.add_argument("--seed", type=number_flag(int, 0), default=0, help="seed of the run (default 0)")
     parser.add_argument("--out", default="results", help="output root; files go to OUT/<script>/")
     parser.add_argument("--device", default="cpu", help="torch device (default cpu)")
-    parser.add_argument("--threads", type=int, default=1, help="BLAS/OpenMP/torch threads (default 1)")
+    parser.add_argument(
+        "--threads", type=number_flag(int, 0, strict=True), default=1,
+        help="BLAS/OpenMP/torch threads (default 1)",
+    )  # fmt: skip
     parser.add_argument(
         "--backend", choices=BACKENDS, default=None,
         help="where a sweep's trials run (default: processes when more than one core is free)",
     )  # fmt: skip
-    parser.add_argument("--workers", type=int, default=None, help="worker processes (default: free cores)")
+    parser.add_argument(
+        "--workers", type=number_flag(int, 0, strict=True), default=None,
+        help="worker processes (default: free cores)",
+    )  # fmt: skip
     parser.add_argument("--address", default=None, help="Dask scheduler address (with --backend dask)")
     parser.add_argument("--progress", action="store_true", help="a progress bar per sweep")
     hints = typing.get_type_hints(config_cls)
@@ -174,9 +217,41 @@ def make_config(config_cls: type, quick: dict, args: argparse.Namespace, sweeps:
             values[name] = tuple(given) if isinstance(given, list) else given
     if "device" in names:
         values["device"] = args.device
-    elif args.device != "cpu" and not sweeps:
+    elif _device_type(args.device) != "cpu" and not sweeps:
         raise ValueError(f"device: this script runs on the CPU only, got {args.device!r}")
     return config_cls(**values)
+
+
+def _device_type(device: str) -> str:
+    """'cpu' for "cpu" and "cpu:0"; the device's type otherwise (the text when torch cannot parse it)."""
+    import torch
+
+    try:
+        return torch.device(device).type
+    except (RuntimeError, TypeError):
+        return device
+
+
+def check_device(device: str, available: bool = True) -> str | None:
+    """None when ``device`` names a CPU or CUDA device (with ``available``: one this machine
+    has), else why not (for ``--device``)."""
+    import torch
+
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, TypeError):
+        return f"expected a torch device such as 'cpu', 'cuda' or 'cuda:0', got {device!r}"
+    if parsed.type == "cpu":
+        return None
+    if parsed.type != "cuda":
+        return f"expected 'cpu' or a CUDA device, got {device!r} (device type {parsed.type!r})"
+    if not available:
+        return None
+    if not torch.cuda.is_available():
+        return f"CUDA is not available on this machine, got {device!r}"
+    if parsed.index is not None and parsed.index >= torch.cuda.device_count():
+        return f"this machine has {torch.cuda.device_count()} CUDA device(s), got {device!r}"
+    return None
 
 
 def git_revision(path: Path) -> str | None:
@@ -249,10 +324,19 @@ def script_main(
     parser = build_parser(name, config_cls, doc)
     args = parser.parse_args(argv)
     sweeps = "runner" in inspect.signature(compute).parameters
-    cfg = make_config(config_cls, quick or {}, args, sweeps)
-    threads = pin_threads(args.threads)
+    problem = check_device(args.device, available=False)
+    if problem:
+        parser.error(f"argument --device: {problem}")
+    cfg = make_config(config_cls, quick or {}, args, sweeps)  # refuses a device a CPU-only script cannot use
+    problem = check_device(args.device) if "device" in {f.name for f in dataclasses.fields(cfg)} else None
+    if problem:  # (a sweep's runner refuses a device its trials cannot use)
+        parser.error(f"argument --device: {problem}")
     out_dir = Path(args.out) / name
-    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        parser.error(f"argument --out: cannot create the folder {str(out_dir)!r}: {exc.strerror or exc}")
+    threads = pin_threads(args.threads)
 
     start = time.perf_counter()
     if sweeps:  # trials run by a runner that stores them: an interrupted run resumes

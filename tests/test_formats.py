@@ -320,3 +320,17 @@ def test_a_stacked_format_computes_what_each_tensor_computes(fmt, ranks, dtype):
         batch.distance(xs[0])
     with pytest.raises(ValueError, match=r"^batch: expected a tensor format with one batch axis"):
         unstack(xs[0])
+
+
+def test_one_int_means_that_rank_everywhere():
+    """Issue 27 item 5: ``ranks=2`` used to fail with "'int' object is not iterable"."""
+    from tensorrec.formats import LPDO
+
+    assert TTTensor.random((3, 3, 3), 2).ranks == (2, 2)
+    assert TuckerTensor.random((3, 4, 5), 2).ranks == (2, 2, 2)
+    assert LPDO.random((4, 4), 2).purification.ranks == (2,)
+    assert TTTensor.from_dense(torch.ones(3, 3, 3, dtype=torch.float64), 1).ranks == (1, 1)
+    with pytest.raises(ValueError, match=r"^ranks\[0\]: expected an integer in \[1, 3\]"):
+        TTTensor.random((3, 3, 3), 5)
+    with pytest.raises(TypeError, match=r"^ranks: expected an int or a sequence of 2 ints"):
+        TTTensor.random((3, 3, 3), "2")

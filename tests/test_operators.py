@@ -266,3 +266,17 @@ def test_dense_stack_applies_each_operator_to_its_own_element():
         DenseStack.from_operators([ops[0], DenseGaussian((3, 4), 6, 0)])
     with pytest.raises(TypeError, match=r"^operators: expected a non-empty sequence of dense operators"):
         DenseStack.from_operators([Identity((3, 4))])
+
+
+def test_entry_sampling_takes_a_sequence_of_index_tuples():
+    """Issue 27 item 5: a nested list used to be refused as "not an integer array"."""
+    op = EntrySampling((4, 5), [(0, 0), (3, 4), [1, 2]])
+    assert op.m == 3 and op.indices.tolist() == [[0, 0], [3, 4], [1, 2]]
+    with pytest.raises(ValueError, match=r"^shape: D = .* do not fit the int64 linear index"):
+        EntrySampling((2**40, 2**40), [[0, 0], [2**24, 0]])
+    with pytest.raises(ValueError, match=r"^indices: expected n index tuples of one length"):
+        EntrySampling((4, 4), [[0, 0], [1]])
+    with pytest.raises(TypeError, match=r"^indices: expected integer index tuples"):
+        EntrySampling((4, 4), [[0.5, 0], [1, 1]])
+    with pytest.raises(ValueError, match=r"^indices: expected shape \(n >= 1, 2\)"):
+        EntrySampling((4, 4), [])

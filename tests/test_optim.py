@@ -483,25 +483,42 @@ def test_a_too_large_step_never_ends_as_a_quiet_budget_stop(manifold, step):
     assert res.failed and res.stop_reason in ("stalled", "diverged") and res.iterations < 200
     stall_warned = any(issubclass(w.category, tr.optim.StallWarning) for w in caught)
     assert stall_warned == (res.stop_reason == "stalled")
-    capped = rgd(problem, manifold.random_point(1), step=step, stop={"grad_norm": 1e-10})  # no max_iter
-    assert capped.iterations <= 1000 and capped.stop_reason in ("max_iter", "diverged")
+    with warnings.catch_warnings(record=True) as caught:  # no stall rule, no max_iter
+        warnings.simplefilter("always")
+        capped = rgd(problem, manifold.random_point(1), step=step, stop={"grad_norm": 1e-10})
+    assert capped.iterations <= 1000 and capped.stop_reason in ("max_iter", "diverged", "no_decrease")
+    if capped.stop_reason != "diverged":  # the safeguards say the cost did not descend (issue 27)
+        warned = any(issubclass(w.category, tr.optim.NoDecreaseWarning) for w in caught)
+        assert not capped.converged and warned
     if capped.stop_reason == "max_iter":
-        assert not capped.converged and "slow" in capped.message
+        assert "slow" in capped.message
 
 
-def test_a_singular_preconditioner_is_a_failure_reason_not_an_exception():
+def test_a_rank_deficient_start_of_scaled_gd_takes_the_pseudo_inverse_and_recovers():
     from tensorrec.formats import TuckerTensor
     from tensorrec.operators import DenseGaussian
     from tensorrec.recovery import recover
 
     t = TuckerTensor.random((4, 4, 4), (2, 2, 2), 0)
     core = t.core.clone()
-    core[1], core[:, 1], core[:, :, 1] = 0, 0, 0  # rank (1, 1, 1) in rank-(2, 2, 2) factors
+    core[1], core[:, 1], core[:, :, 1] = 0, 0, 0  # rank (1, 1, 1) in rank-(2, 2, 2) factors: G_i singular
     A = DenseGaussian((4, 4, 4), 100, 0)
-    y = A.apply_format(TuckerTensor.random((4, 4, 4), (2, 2, 2), 1))
-    res = recover(A, y, format="tucker", ranks=(2, 2, 2), init=TuckerTensor(core, t.factors), method="scaled")
+    truth = TuckerTensor.random((4, 4, 4), (2, 2, 2), 1)
+    start = TuckerTensor(core, t.factors)
+    res = recover(
+        A, A.apply_format(truth), format="tucker", ranks=(2, 2, 2), init=start, method="scaled", truth=truth
+    )
+    assert res.converged and res.trace.series("error")[-1] < 1e-8
+
+
+def test_a_singular_preconditioner_is_a_failure_reason_not_an_exception():
+    def singular(x, g):
+        raise torch.linalg.LinAlgError("the preconditioner's system is singular")
+
+    problem = Problem(Euclidean(3), lambda x: torch.sum(x**2), preconditioner=singular)
+    res = rgd(problem, torch.ones(3, dtype=torch.float64), step=0.1)
     assert res.stop_reason == "singular" and res.failed and res.iterations == 0
-    assert "singular" in res.message and isinstance(res.point, TuckerTensor)
+    assert "singular" in res.message
 
 
 def test_a_small_relative_change_far_from_the_solution_is_not_convergence():
@@ -540,3 +557,54 @@ def test_the_rate_fitter_stops_at_a_noise_plateau_but_not_in_a_slow_linear_phase
     assert plateau_level(slow) is None
     assert tr.Trace(metrics={"error": slow.tolist()}).linear_rate("error", start=5) == pytest.approx(0.999)
     assert plateau_level(noisy) == pytest.approx(1e-4, rel=0.3)
+
+
+def _brockett_start_near_the_minimum():
+    a = spd_with_spectrum(np.linspace(3, -3, 8), 0)[0]
+    n = torch.diag(torch.tensor([2.0, 1.0], dtype=torch.float64))
+    problem = Problem(Stiefel(8, 2), lambda x: (x.mT @ a @ x @ n).diagonal(dim1=-2, dim2=-1).sum(-1))
+    _, vectors = torch.linalg.eigh(a)
+    return problem, torch.linalg.qr(vectors[:, :2] + 1e-3 * torch.ones(8, 2, dtype=torch.float64))[0]
+
+
+@pytest.mark.parametrize(
+    "stop",
+    [{"max_iter": 3000}, {"time": 60.0}, {"grad_norm": 1e-10}, MaxIter(3000) | GradNorm(1e-8)],
+    ids=repr,
+)
+def test_a_run_that_never_descends_stops_and_warns_whatever_the_stop_rules(stop):
+    """Issue 27 item 3: step=1e4 on Stiefel(8, 2) jumps between points without descending;
+    without the stall rule the run used to end 'max_iter' after 3000 iterations, silently."""
+    problem, x0 = _brockett_start_near_the_minimum()
+    with pytest.warns(tr.optim.NoDecreaseWarning, match="without the cost ever falling below its start"):
+        res = rgd(problem, x0, step=1e4, stop=stop)
+    assert res.stop_reason == "no_decrease" and res.failed and res.iterations == 100
+    assert "never fell below its starting value" in res.message
+
+
+def test_a_short_run_that_never_descends_warns_and_a_descending_one_does_not():
+    problem, x0 = _brockett_start_near_the_minimum()
+    with pytest.warns(tr.optim.NoDecreaseWarning):
+        res = rgd(problem, x0, step=1e4, stop={"max_iter": 30})
+    assert res.stop_reason == "max_iter"
+    x1 = torch.linalg.qr(torch.tensor(np.random.default_rng(0).standard_normal((8, 2))))[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no NoDecreaseWarning on a run that descends
+        rgd(problem, x1, step=0.01, stop={"max_iter": 300})
+
+
+def test_no_decrease_rule_is_added_only_without_a_stall_rule_and_has_a_batched_form():
+    from tensorrec.optim.stopping import NoDecrease, Stall, with_safeguards
+
+    assert any(isinstance(r, NoDecrease) for r in with_safeguards(MaxIter(10)).rules)
+    assert not any(isinstance(r, NoDecrease) for r in with_safeguards(MaxIter(10) | Stall()).rules)
+    problem, x0 = _brockett_start_near_the_minimum()
+    with pytest.warns(tr.optim.NoDecreaseWarning, match="2 of 2 elements"):
+        res = rgd(problem, torch.stack([x0, x0]), step=1e4, stop={"max_iter": 3000}, batched=True)
+    assert res.stop_reasons == ["no_decrease"] * 2
+
+
+def test_stop_rule_errors_name_the_dict_entry():
+    problem = Problem(Sphere(8), lambda x: x.sum())
+    with pytest.raises(ValueError, match=r"^stop\['stall'\]: window: expected an integer >= 1"):
+        rgd(problem, torch.ones(8, dtype=torch.float64) / 8**0.5, step=0.1, stop={"stall": 0})

@@ -172,7 +172,7 @@ def test_recover_bad_input():
         recover(A, y, ranks=(2, 2), init=truth.to_dense())
     with pytest.raises(ValueError, match=r"^init: the spectral start forms A\*\(y\) with 1e\+20 entries"):
         big = KroneckerGaussian((10,) * 20, 5, 0)
-        recover(big, torch.zeros(5, dtype=torch.float64), ranks=(2,) * 19)
+        recover(big, torch.ones(5, dtype=torch.float64), ranks=(2,) * 19)
     with pytest.raises(ValueError, match=r"^step: expected a positive finite number"):
         recover(A, y, ranks=(2, 2), step=0)
 
@@ -513,3 +513,20 @@ def test_phase_transition_takes_a_method_and_the_shipped_kappa_by_default():
     assert all(r["kappa"] <= 3.0 for r in rows)  # "spec": TT truths with kappa <= 3
     with pytest.raises(ValueError, match=r"^method: expected one of"):
         phase_transition("tt", (4,), (3.0,), 1, 5, iterations=5, method="newton")
+
+
+def test_recover_refuses_a_lattice_format_or_an_instance_saying_what_it_supports():
+    """Issue 27 item 5: format=<a PEPS> used to fail with "cannot unpack non-iterable NoneType"."""
+    from tensorrec.formats import PEPS
+
+    A = DenseGaussian((2, 2, 2, 2), 40, 0)
+    y = torch.ones(40, dtype=torch.float64)
+    peps = PEPS.on(2, 2).random((2, 2, 2, 2), 2, 0, dtype=torch.float64)
+    for fmt in (peps, PEPS, PEPS.on(2, 2)):
+        with pytest.raises(
+            TypeError, match=r"^format: recover supports .* a lattice format, which has no such"
+        ):
+            recover(A, y, format=fmt, ranks=2)
+    tt = TTTensor.random((2, 2, 2, 2), 2, 0)
+    with pytest.raises(TypeError, match=r"^format: expected a format name or class, got an instance"):
+        recover(A, y, format=tt, ranks=2)

@@ -233,3 +233,41 @@ def test_experiments_run_takes_the_sweep_backend_and_refuses_a_device_its_trials
     argv = ["experiments", "run", "bdpr_noise", "--quick", "--out", str(tmp_path), "--device", "cuda"]
     result = CliRunner().invoke(cli, argv)
     assert result.exit_code != 0 and "runs on the CPU only" in str(result.exception)
+
+
+@pytest.mark.parametrize(
+    "flags, named",
+    [
+        (["--draws", "0"], "--draws: expected an integer > 0, got '0'"),
+        (["--draws", "-5"], "--draws: expected an integer > 0, got '-5'"),
+        (["--grid-step", "0"], "--grid-step: expected a finite number > 0, got '0'"),
+        (["--grid-step", "nan"], "--grid-step: expected a finite number > 0, got 'nan'"),
+        (["--threads", "0"], "--threads: expected an integer > 0, got '0'"),
+        (["--device", "banana"], "--device: expected a torch device"),
+    ],
+)
+def test_config_flags_refuse_values_outside_their_domain_naming_the_flag(tmp_path, flags, named):
+    """Issue 27 item 4: ``--draws 0`` used to run the claim on zero draws and pass, ``--grid-step
+    0`` was a ZeroDivisionError, ``--threads 0`` named ``n``."""
+    argv = ["experiments", "run", "sae_c1_prox_identities", "--quick", "--out", str(tmp_path), *flags]
+    result = CliRunner().invoke(cli, argv)
+    assert result.exit_code == 2 and named in result.output
+    assert not (tmp_path / "sae_c1_prox_identities" / "manifest.json").exists()
+
+
+def test_a_config_field_default_declares_the_sign_of_its_flag():
+    @dataclasses.dataclass(frozen=True)
+    class Config:
+        count: int = 3
+        offset: int = 0
+        gap: float = -0.02
+        sizes: tuple[int, ...] = (2, 4)
+
+    from tensorrec.runner import build_parser
+
+    parser = build_parser("demo", Config, None)
+    args = parser.parse_args(["--offset", "0", "--gap", "-1", "--sizes", "1", "2"])
+    assert (args.offset, args.gap, args.sizes) == (0, -1.0, [1, 2])
+    for bad in (["--count", "0"], ["--offset", "-1"], ["--sizes", "3", "0"], ["--gap", "inf"]):
+        with pytest.raises(SystemExit):
+            parser.parse_args(bad)

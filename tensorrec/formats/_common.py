@@ -15,6 +15,7 @@ from tensorrec._backend import (
     check_finite,
     check_positive_finite,
     check_positive_int,
+    describe,
 )
 from tensorrec.manifolds import Product, Stiefel
 
@@ -111,3 +112,13 @@ def draw_conditioned(draw: Callable, condition: dict | None):
         f"condition: no draw reached kappa <= kappa_max = {kappa_max:g} in {max_tries} draws "
         f"(best kappa {best:.3g}); raise max_tries or kappa_max"
     )
+
+
+def ranks_tuple(ranks, count: int) -> tuple:
+    """``ranks`` as a tuple of ``count`` entries: one int r means r everywhere; a sequence is
+    kept as given (its length and entries are the caller's to check)."""
+    if isinstance(ranks, (int, np.integer)) and not isinstance(ranks, bool):
+        return (int(ranks),) * count
+    if isinstance(ranks, (str, bytes)) or not hasattr(ranks, "__iter__"):
+        raise TypeError(f"ranks: expected an int or a sequence of {count} ints, got {describe(ranks)}")
+    return tuple(ranks)

@@ -142,12 +142,18 @@ class FormatMixin:
         gradient unchanged. With ``rgrad`` the Riemannian gradient under unit weights this is
         the Riemannian gradient of the fixed-rank manifold in gauge-fixed factor coordinates
         (ScaledGD of Tong, Ma, Prater-Bennette, Tripp and Chi; its TT analogue). Pass it as
-        ``Problem(preconditioner=Format.scaled_direction)``."""
+        ``Problem(preconditioner=Format.scaled_direction)``.
+
+        A rank-deficient iterate (ranks above the data's, e.g. a rank-1 truth fitted at rank
+        2, or the zero tensor) has a singular G_i: G_i^{-1} is then its pseudo-inverse (the
+        eigenvalues below r_i eps lambda_max(G_i) count as zero), so the direction stays
+        defined, is the same where G_i is invertible, and P stays positive semidefinite (the
+        directions along which the tensor does not depend on U_i get no step)."""
         x = cls.from_point(point, validate=False)
         *factor_grads, free = rgrad
         out = []
         for u, g, e in zip(point[:-1], x.interface_grams(), factor_grads, strict=True):
-            d = torch.linalg.solve(g, e.mH).mH
+            d = e @ torch.linalg.pinv(g, hermitian=True)  # G is Hermitian: (E G^+)^H = G^+ E^H
             out.append(d - u @ (u.mH @ d))
         return (*out, free)
 

@@ -24,15 +24,18 @@ from tensorrec.formats._common import (
     format_dtype,
     format_manifold,
     normalized_weights,
+    ranks_tuple,
 )
 from tensorrec.formats.base import FormatMixin, as_scalar
 from tensorrec.manifolds import Euclidean, Product, Stiefel
 
 
-def check_tt_ranks(shape: Sequence[int], ranks: Sequence[int]) -> tuple[int, ...]:
+def check_tt_ranks(shape: Sequence[int], ranks: Sequence[int] | int) -> tuple[int, ...]:
     """Validate TT ranks (r_1..r_{N-1}): 1 <= r_i <= min(r_{i-1} d_i, d_{i+1} r_{i+1}), which
-    implies r_i <= min(prod d[:i], prod d[i:]) (spec section 3.2)."""
-    shape, ranks = check_format_shape(shape, min_order=2), tuple(ranks)
+    implies r_i <= min(prod d[:i], prod d[i:]) (spec section 3.2). One int r means r for
+    every bond."""
+    shape = check_format_shape(shape, min_order=2)
+    ranks = ranks_tuple(ranks, len(shape) - 1)
     if len(ranks) != len(shape) - 1:
         raise ValueError(
             f"ranks: expected {len(shape) - 1} TT ranks (the inner bonds of {shape}), got {ranks}"

@@ -23,6 +23,7 @@ from tensorrec.formats._common import (
     format_dtype,
     format_manifold,
     normalized_weights,
+    ranks_tuple,
     top_left_singular_vectors,
 )
 from tensorrec.formats.base import FormatMixin, as_scalar
@@ -58,9 +59,11 @@ def unfold(x: torch.Tensor, mode: int) -> torch.Tensor:
     return torch.movedim(x, mode, 0).reshape(x.shape[mode], -1)
 
 
-def check_tucker_ranks(shape: Sequence[int], ranks: Sequence[int]) -> tuple[int, ...]:
-    """Validate Tucker ranks: 1 <= r_n <= d_n and r_n <= prod_{j != n} r_j."""
-    shape, ranks = check_format_shape(shape), tuple(ranks)
+def check_tucker_ranks(shape: Sequence[int], ranks: Sequence[int] | int) -> tuple[int, ...]:
+    """Validate Tucker ranks: 1 <= r_n <= d_n and r_n <= prod_{j != n} r_j. One int r means
+    r for every mode."""
+    shape = check_format_shape(shape)
+    ranks = ranks_tuple(ranks, len(shape))
     if len(ranks) != len(shape):
         raise ValueError(f"ranks: expected {len(shape)} Tucker ranks (one per mode of {shape}), got {ranks}")
     for n, (d, r) in enumerate(zip(shape, ranks, strict=True)):

@@ -28,7 +28,7 @@ class EntrySampling(Operator):
     Parameters
     ----------
     shape : tuple of int
-    indices : (n, N) integer array (numpy or torch)
+    indices : (n, N) integer array (numpy or torch), or a sequence of n index tuples
         The observed multi-indices, 0-based.
     allow_duplicates : bool
         Completion observes a set, so repeated indices are refused unless allowed (the
@@ -45,6 +45,8 @@ class EntrySampling(Operator):
 
     def __init__(self, shape, indices, *, allow_duplicates: bool = False, device=None):
         self.shape = check_shape(shape)
+        if isinstance(indices, (list, tuple)):  # a sequence of index tuples
+            indices = _index_array(indices)
         if not isinstance(indices, (np.ndarray, torch.Tensor)) or (
             isinstance(indices, np.ndarray) and indices.dtype.kind not in "iu"
         ):
@@ -232,3 +234,21 @@ def tt_sample_vjp_numba(
     ]
     out = (*(g.reshape(-1, g.shape[2]) for g in cores[:-1]), cores[-1])
     return (r, out) if fused else out
+
+
+def _index_array(indices) -> np.ndarray:
+    """A sequence of index tuples as an (n, N) int64 array; errors name ``indices``."""
+    try:
+        array = np.asarray(indices)
+    except ValueError:  # ragged rows
+        raise ValueError(
+            f"indices: expected n index tuples of one length N (an (n, N) array), got rows of lengths "
+            f"{sorted({len(row) if hasattr(row, '__len__') else 1 for row in indices})}"
+        ) from None
+    if array.dtype == object:
+        raise TypeError(f"indices: expected integer index tuples, got {describe(indices)}")
+    if array.size == 0:  # refused below with the expected shape
+        return array.astype(np.int64)
+    if array.dtype.kind not in "iu":
+        raise TypeError(f"indices: expected integer index tuples, got entries of dtype {array.dtype}")
+    return array

@@ -11,8 +11,21 @@ import torch
 
 from tensorrec._backend import describe, real_dtype, to_torch, tree_leaves
 from tensorrec.manifolds.base import Manifold
-from tensorrec.optim.result import Result, Trace, ending_note
-from tensorrec.optim.stopping import RelChange, Stall, StallWarning, State, as_stopping_rule, with_safeguards
+from tensorrec.optim.result import CONVERGED, FAILED, Result, Trace, ending_note
+from tensorrec.optim.stopping import (
+    NoDecrease,
+    NoDecreaseWarning,
+    RelChange,
+    Stall,
+    StallWarning,
+    State,
+    as_stopping_rule,
+    ended_above,
+    mostly_rising,
+    never_fell,
+    rises,
+    with_safeguards,
+)
 
 DEFAULT_STOP = {"max_iter": 1000, "grad_norm": 1e-10, "stall": 100}
 """rgd's default rules (a constant step that is too large makes RGD cycle: the stall rule)."""
@@ -26,7 +39,7 @@ MESSAGES = {
     "metric": "metric below its target",
     "residual": "relative residual ||A(X) - y|| / ||y|| below tolerance",
     "time": "reached the time budget",
-    "nan": "the cost or gradient became NaN/Inf; the last finite iterate is returned",
+    "nan": "the cost, the gradient or a Hessian product became NaN/Inf; the last finite iterate is returned",
     "diverged": "the cost grew for several consecutive iterations above its start: the step is too large",
     "line_search_failed": "the line search found no decrease; the last accepted iterate is returned",
     "radius_collapsed": "the trust region shrank below its floor without an accepted step (the model "
@@ -35,6 +48,8 @@ MESSAGES = {
     "e.g. ranks above the data's); the last iterate with a defined direction is returned",
     "stalled": "no decrease of the cost for many iterations while the gradient is still large: "
     "the step is probably too large (the iteration cycles); try a smaller step",
+    "no_decrease": "the cost never fell below its starting value while the gradient is still large: "
+    "the step is too large (the iterates jump without descending); try a smaller step or 'armijo'",
 }
 
 
@@ -115,6 +130,27 @@ class Loop:
         )
         return self.rule(state)
 
+    def _warn_no_descent(self, value: float, grad_norm: float, iterations: int, reason: str) -> None:
+        """:class:`NoDecreaseWarning` for a run that never fell below its start, ended above
+        it, or raised its cost in half of its iterations, with the gradient still large."""
+        v, g = self.trace.value, self.trace.grad_norm
+        if never_fell(v, g):
+            how = "without the cost ever falling below its start"
+        elif ended_above(v, g):
+            how = "with the cost above its start"
+        elif mostly_rising(v, g):
+            how = f"after the cost rose in {rises(v)} of them, from its start"
+        else:
+            return
+        warnings.warn(
+            f"{iterations} iterations ended ({reason!r}) at cost {value:.3e} {how} {v[0]:.3e}, with "
+            f"gradient norm {grad_norm:.3e} ({grad_norm / g[0]:.2e} of its start): the cost did not "
+            "descend: the step is too large (the iterates jump instead of descending); try a smaller "
+            "step or 'armijo'",
+            NoDecreaseWarning,
+            stacklevel=4,
+        )
+
     def result(self, x, value: float, grad_norm: float, iterations: int, reason: str) -> Result:
         if self.bar is not None:
             self.bar.close()
@@ -126,6 +162,8 @@ class Loop:
                 StallWarning,
                 stacklevel=3,
             )
+        elif reason == NoDecrease.reason or (reason not in CONVERGED and reason not in FAILED):
+            self._warn_no_descent(value, grad_norm, iterations, reason)
         return Result(
             point=x,
             value=value,

@@ -21,7 +21,15 @@ import torch
 from tensorrec._backend import to_numpy, tree_leaves, tree_map, tree_where
 from tensorrec.optim._loop import MESSAGES
 from tensorrec.optim.result import CONVERGED, FAILED, Result, Trace, ending_note, point_numpy
-from tensorrec.optim.stopping import AnyOf, BatchState, Stall, StallWarning, with_safeguards
+from tensorrec.optim.stopping import (
+    AnyOf,
+    BatchState,
+    NoDecrease,
+    NoDecreaseWarning,
+    Stall,
+    StallWarning,
+    with_safeguards,
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -188,6 +196,13 @@ def rgd_batched(problem, x, rule, stop, metrics: dict, progress: bool) -> BatchR
         warnings.warn(
             f"{stop_reasons.count(Stall.reason)} of {size} elements stalled: the step is probably too large",
             StallWarning,
+            stacklevel=3,
+        )
+    if NoDecrease.reason in stop_reasons:
+        warnings.warn(
+            f"{stop_reasons.count(NoDecrease.reason)} of {size} elements never lowered their cost below "
+            f"its start: {MESSAGES[NoDecrease.reason]}",
+            NoDecreaseWarning,
             stacklevel=3,
         )
     trace = BatchTrace(

@@ -15,15 +15,25 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 from collections.abc import Callable
 
-from tensorrec._backend import tree_add, tree_map, tree_scale
+from tensorrec._backend import (
+    check_positive_finite,
+    check_positive_int,
+    describe,
+    tree_add,
+    tree_map,
+    tree_scale,
+)
 
-CG_REASONS = ("converged", "max_iter", "negative_curvature", "boundary", "no_progress")
+CG_REASONS = ("converged", "max_iter", "negative_curvature", "boundary", "no_progress", "nan")
 """Why :func:`conjugate_gradient` stopped: the residual met ``rtol``; the iteration cap; a
 direction of non-positive curvature (followed to the boundary with a radius, else the
 iterate before it is returned); the step reached the trust-region boundary; no iteration
-could be taken (the first direction has non-positive curvature and there is no radius)."""
+could be taken (the first direction has non-positive curvature and there is no radius); a
+product with H, with P or the right-hand side was NaN/Inf (the last finite iterate is
+returned, with a NaN residual: a caller must not take it as a solution)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -89,11 +99,17 @@ def conjugate_gradient(
     -------
     CGResult
     """
-    if rtol < 0 or max_iter < 0 or (radius is not None and not radius > 0):
-        raise ValueError(
-            f"rtol, max_iter, radius: expected rtol >= 0, max_iter >= 0, radius > 0, got {rtol}, {max_iter}, "
-            f"{radius}"
-        )
+    if not callable(apply):
+        raise TypeError(f"apply: expected a callable u -> H u, got {describe(apply)}")
+    if not callable(inner):
+        raise TypeError(f"inner: expected a callable (u, v) -> <u, v>, got {describe(inner)}")
+    if precondition is not None and not callable(precondition):
+        raise TypeError(f"precondition: expected a callable r -> P r, got {describe(precondition)}")
+    if isinstance(rtol, bool) or not isinstance(rtol, numbers.Real) or not 0 <= rtol < math.inf:
+        raise ValueError(f"rtol: expected a finite number >= 0, got {rtol!r}")
+    max_iter = check_positive_int("max_iter", max_iter, minimum=0)
+    if radius is not None:
+        radius = check_positive_finite("radius", radius)
     precondition = precondition or (lambda r: r)
     s = tree_map(lambda t: t * 0, b)
     hs = s
@@ -101,6 +117,8 @@ def conjugate_gradient(
     z = precondition(r)
     z_r = float(inner(z, r))
     delta = tree_scale(z, -1.0)
+    if not math.isfinite(z_r):  # b or P b is not finite
+        return CGResult(s, hs, 0, "nan", math.nan, 0.0)
     norm0 = math.sqrt(max(z_r, 0.0))
     # P^-1 norms of the iterate and the direction, and their cross term (recurrences)
     s_s, s_d, d_d = 0.0, 0.0, z_r
@@ -109,6 +127,8 @@ def conjugate_gradient(
     for it in range(1, max_iter + 1):
         h_delta = apply(delta)
         kappa = float(inner(delta, h_delta))
+        if not math.isfinite(kappa):  # a NaN/Inf product with H: stop before it enters s
+            return CGResult(s, hs, it, "nan", math.nan, math.sqrt(s_s))
         alpha = z_r / kappa if kappa > 0 else math.inf
         s_s_new = s_s + 2 * alpha * s_d + alpha * alpha * d_d
         if kappa <= 0 or (radius is not None and s_s_new >= radius * radius):
@@ -123,6 +143,8 @@ def conjugate_gradient(
         r = tree_add(r, h_delta, alpha)
         z = precondition(r)
         z_r_new = float(inner(z, r))
+        if not math.isfinite(z_r_new):  # a NaN/Inf product with P
+            return CGResult(s, hs, it, "nan", math.nan, math.sqrt(s_s))
         residual = math.sqrt(max(z_r_new, 0.0)) / norm0
         if residual <= rtol or it == max_iter:
             return CGResult(s, hs, it, "converged" if residual <= rtol else "max_iter", residual,

@@ -100,8 +100,8 @@ def rgd(
     it = 0
     while reason is None:
         x_new, mu, accepted = rule(problem, x, f, d, slope)
-        if not accepted:
-            reason = "line_search_failed"
+        if not accepted:  # a rule may say why (NewtonCG: "nan" for a non-finite Hessian product)
+            reason = getattr(rule, "failure", None) or "line_search_failed"
             break
         try:
             f_new, d_new, gn_new, slope_new = _evaluate(problem, x_new, slope_needed)

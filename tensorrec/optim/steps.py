@@ -159,6 +159,10 @@ class NewtonCG:
     last_iterations : int
         Hessian products of the last step (0 before the first); ``history`` holds
         (iterations, CG stop reason, relative residual) of every step of the current run.
+    failure : str or None
+        ``"nan"`` when the last call refused its step because a Hessian or preconditioner
+        product was NaN/Inf: ``rgd`` then ends with that stop reason (not
+        ``"line_search_failed"``).
     """
 
     uses_slope = False  # the Newton direction has its own slope <grad f, s>
@@ -192,6 +196,7 @@ class NewtonCG:
     def reset(self) -> None:
         """Forget the largest gradient norm and the CG history (called at the start of every run)."""
         self._peak, self.last_iterations, self.fallbacks, self.history = 0.0, 0, 0, []
+        self.failure = None
 
     def __call__(self, problem, x, value, direction, slope):
         manifold = problem.manifold
@@ -212,6 +217,9 @@ class NewtonCG:
         )  # fmt: skip
         self.last_iterations = cg.iterations
         self.history.append((cg.iterations, cg.reason, cg.residual))
+        if cg.reason == "nan":  # a NaN/Inf Hessian or preconditioner product: no step to take
+            self.failure = "nan"
+            return x, math.nan, False
         s, decrease = cg.solution, inner(direction, cg.solution)
         if not decrease > 0:  # no progress: a first-order step along the preconditioned gradient
             self.fallbacks += 1

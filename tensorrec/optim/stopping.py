@@ -267,6 +267,94 @@ class StallWarning(RuntimeWarning):
     """A run stopped because it stalled far from a critical point (see :class:`Stall`)."""
 
 
+class NoDecrease(StoppingRule):
+    """Stop with ``"no_decrease"`` when, ``window`` iterations into the run, no iterate has
+    had a cost below the start's, some cost rose above it (by ``rtol`` relative to its
+    size) and the gradient norm is still above ``grad_rtol`` times its starting value.
+
+    Every descent method lowers the cost within its first iterations; one that does not
+    takes steps that are too large (RGD with a huge constant step on a compact manifold
+    jumps between points without ever descending, a period the divergence rule does not
+    see because the cost does not grow monotonically). The check runs once, at iteration
+    ``window``. :func:`with_safeguards` adds it to every rule set that has no :class:`Stall`
+    (which sees the same run at the same iteration); the optimizers warn
+    (:class:`NoDecreaseWarning`) when it fires, and at the end of any unconverged run that
+    returns a cost above its start (:func:`ended_above`) or raised its cost in half of its
+    iterations (:func:`mostly_rising`), however its rules stopped it."""
+
+    reason = "no_decrease"
+
+    def __init__(self, window: int = 100, rtol: float = 1e-6, grad_rtol: float = 1e-3):
+        self.window = check_positive_int("window", window)
+        self.rtol = check_positive_finite("rtol", rtol)
+        self.grad_rtol = check_positive_finite("grad_rtol", grad_rtol)
+
+    def __call__(self, state):
+        if state.iteration != self.window or len(state.values) <= self.window or not state.grad_norms:
+            return None
+        return self.reason if never_fell(state.values, state.grad_norms, self.rtol, self.grad_rtol) else None
+
+    def batched(self, state):
+        v = state.values
+        if state.iteration != self.window or len(v) <= self.window:
+            return [torch.zeros_like(state.value, dtype=torch.bool)]
+        start, later = v[0], torch.stack(v[1:])
+        fell = later.min(dim=0).values < start
+        rose = later.max(dim=0).values > start + self.rtol * start.abs()
+        return [~fell & rose & (state.grad_norm > self.grad_rtol * state.grad_norm0)]
+
+    def __repr__(self) -> str:
+        return f"NoDecrease(window={self.window}, rtol={self.rtol:g}, grad_rtol={self.grad_rtol:g})"
+
+
+def never_fell(values, grad_norms, rtol: float = 1e-6, grad_rtol: float = 1e-3) -> bool:
+    """True when no cost after the first fell below it, one rose above it (by ``rtol``
+    relative) and the last gradient norm is above ``grad_rtol`` times the first: a run
+    that never descended, far from a critical point (rounding at a minimum is not that)."""
+    if len(values) < 2 or not grad_norms:
+        return False
+    start, later = values[0], values[1:]
+    finite = all(math.isfinite(v) for v in (start, *later, grad_norms[0], grad_norms[-1]))
+    return (
+        finite
+        and min(later) >= start
+        and max(later) > start + rtol * abs(start)
+        and grad_norms[-1] > grad_rtol * grad_norms[0]
+    )
+
+
+def ended_above(values, grad_norms, rtol: float = 1e-6, grad_rtol: float = 1e-3) -> bool:
+    """True when the last cost is above the first (by ``rtol`` relative) while the last
+    gradient norm is above ``grad_rtol`` times the first: whatever it visited on the way, the
+    run returns a point worse than its start (a run that :func:`never_fell` ends so too)."""
+    if len(values) < 2 or not grad_norms:
+        return False
+    start, last = values[0], values[-1]
+    finite = all(math.isfinite(v) for v in (start, last, grad_norms[0], grad_norms[-1]))
+    return finite and last > start + rtol * abs(start) and grad_norms[-1] > grad_rtol * grad_norms[0]
+
+
+def rises(values, rtol: float = 1e-10) -> int:
+    """How many iterations raised the cost by more than rounding (``rtol`` relative)."""
+    return sum(b > a + rtol * max(1.0, abs(a)) for a, b in zip(values, values[1:], strict=False))
+
+
+def mostly_rising(values, grad_norms, min_iterations: int = 100, grad_rtol: float = 1e-3) -> bool:
+    """True when a run of at least ``min_iterations`` raised its cost in half of its
+    iterations or more while the last gradient norm is above ``grad_rtol`` times the first:
+    a descent method whose steps do not descend (it may have met a lower cost by chance)."""
+    n = len(values) - 1
+    if n < min_iterations or not grad_norms or not all(map(math.isfinite, (grad_norms[0], grad_norms[-1]))):
+        return False
+    return grad_norms[-1] > grad_rtol * grad_norms[0] and 2 * rises(values) >= n
+
+
+class NoDecreaseWarning(RuntimeWarning):
+    """A run whose cost never fell below its starting value, or that ended above it, with the
+    gradient still large (see :class:`NoDecrease`): the step is too large, and the returned
+    point is no better than the start."""
+
+
 STOPPING_RULES = {
     "max_iter": MaxIter,
     "grad_norm": GradNorm,
@@ -285,14 +373,28 @@ def with_safeguards(rule: StoppingRule) -> AnyOf:
     """``rule`` as the optimizers run it: NaN/divergence first (a NaN on the last iteration
     is a failure, not ``"max_iter"``), then the user's rules, then an iteration cap of
     :data:`DEFAULT_BUDGET` where the user gave neither ``max_iter`` nor ``time``, so that
-    every run ends.
+    every run ends. A run that has not lowered its cost in :class:`NoDecrease`'s window ends
+    with ``"no_decrease"`` (before the user's rules, so that a ``max_iter`` of the same
+    length does not hide it) unless the rules hold a :class:`Stall`, which covers it.
 
     A :class:`Stall` rule is in ``rgd``'s default rules but is not forced on: it compares
     progress with abs(f), so a momentum method converging slowly to a nonzero minimum value
     (FISTA) can look stalled to it."""
     rules = rule.rules if isinstance(rule, AnyOf) else (rule,)
     cap = () if any(isinstance(r, (MaxIter, TimeLimit)) for r in rules) else (MaxIter(DEFAULT_BUDGET),)
-    return AnyOf(Divergence(), *rules, *cap)
+    ascent = () if any(isinstance(r, (Stall, NoDecrease)) for r in rules) else (NoDecrease(),)
+    return AnyOf(Divergence(), *ascent, *rules, *cap)
+
+
+def named_rule(name: str, make, *args) -> StoppingRule:
+    """``make(*args)``, the rule ``stop[name]``; its errors name the dict entry (``stop['stall']:
+    window: expected an integer >= 1, got 0``)."""
+    try:
+        return make(*args)
+    except (ValueError, TypeError) as exc:
+        if str(exc).startswith(f"{name}:"):  # the message names the entry already
+            raise
+        raise type(exc)(f"stop[{name!r}]: {exc}") from None
 
 
 def as_stopping_rule(stop, default: dict) -> StoppingRule:
@@ -305,7 +407,7 @@ def as_stopping_rule(stop, default: dict) -> StoppingRule:
                 raise ValueError(
                     f"stop: unknown stopping rule {name!r}; expected names from {sorted(STOPPING_RULES)}"
                 )
-        return AnyOf(*(STOPPING_RULES[name](v) for name, v in stop.items()))
+        return AnyOf(*(named_rule(name, STOPPING_RULES[name], v) for name, v in stop.items()))
     if isinstance(stop, StoppingRule):
         return stop
     if isinstance(stop, (list, tuple)):

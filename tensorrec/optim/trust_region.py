@@ -120,6 +120,9 @@ def trust_region(
             functools.partial(hess, x), tree_scale(g, -1.0), inner=inner, rtol=rtol, max_iter=max_inner,
             radius=delta, precondition=functools.partial(pre, x),
         )  # fmt: skip
+        if cg.reason == "nan":  # the model (a Hessian or preconditioner product) is not finite
+            reason = "nan"
+            break
         s = cg.solution
         predicted = -(inner(g, s) + 0.5 * inner(s, cg.h_solution))
         x_new = manifold.retract(x, s)

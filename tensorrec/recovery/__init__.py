@@ -3,7 +3,13 @@
 from tensorrec.recovery.estimators import LowRankSensing, TensorCompletion
 from tensorrec.recovery.losses import DesignLoss, Loss, MultinomialLoss, PoissonLoss, SquaredLoss
 from tensorrec.recovery.objective import FormatObjective, LeastSquares, NormalEquations
-from tensorrec.recovery.recover import RelativeResidualBelow, minimize, recover, spectral_start
+from tensorrec.recovery.recover import (
+    RelativeResidualBelow,
+    UnderdeterminedWarning,
+    minimize,
+    recover,
+    spectral_start,
+)
 
 __all__ = [
     "Loss",
@@ -20,4 +26,5 @@ __all__ = [
     "TensorCompletion",
     "spectral_start",
     "RelativeResidualBelow",
+    "UnderdeterminedWarning",
 ]

@@ -11,11 +11,12 @@ import dataclasses
 import functools
 import math
 import numbers
+import warnings
 
 import torch
 
 from tensorrec._backend import check_choice, check_positive_finite, describe
-from tensorrec.formats import Format, TTTensor, TuckerTensor, stack
+from tensorrec.formats import Format, TTTensor, TuckerTensor, stack, unstack
 from tensorrec.operators import Operator
 from tensorrec.optim import (
     AnyOf,
@@ -28,6 +29,7 @@ from tensorrec.optim import (
     rgd,
     trust_region,
 )
+from tensorrec.optim.stopping import named_rule
 from tensorrec.recovery.losses import Loss, SquaredLoss
 from tensorrec.recovery.objective import FormatObjective
 
@@ -71,13 +73,42 @@ class RelativeResidualBelow(StoppingRule):
         return f"RelativeResidualBelow({self.tol:g})"
 
 
+SUPPORTED = (
+    "recover supports the formats with a rank truncation of a dense tensor (the spectral start "
+    "from_dense(A*(y), ranks)) and points on a factor manifold (from_point): 'tt', 'tucker', "
+    "TTTensor, TuckerTensor, or a class of your own with from_dense and from_point"
+)
+
+
+class UnderdeterminedWarning(UserWarning):
+    """Fewer measurements than the degrees of freedom of the format: the recovery problem is
+    not identifiable (many tensors of the given ranks fit the data exactly), so a small
+    residual, and a run that reports convergence, say nothing about the distance to the
+    tensor that produced the data. Emitted by :func:`recover` before it starts, whatever the
+    method."""
+
+
 def as_format(format) -> type:
-    """A format class from its name (``"tt"``, ``"tucker"``) or the class itself."""
+    """A format class from its name (``"tt"``, ``"tucker"``) or the class itself; anything
+    else is refused with what :func:`recover` supports."""
     if isinstance(format, str):
         return FORMATS[check_choice("format", format, tuple(FORMATS))]
+    kind = format if isinstance(format, type) else type(format)
+    if getattr(kind, "lattice", False) is not False:  # PEPS, PEPO, ... (the lattice formats)
+        raise TypeError(
+            f"format: {SUPPORTED}; got {describe(format)}, a lattice format, which has no such truncation: "
+            "its from_dense only embeds a TT along a snake of the lattice and its bond dimension is not "
+            "a rank of the tensor. Start from a lattice tensor instead: "
+            "minimize(FormatObjective(start, operator, y), start)"
+        )
     if isinstance(format, type) and hasattr(format, "from_dense") and hasattr(format, "from_point"):
         return format
-    raise TypeError(f"format: expected one of {list(FORMATS)} or a format class, got {describe(format)}")
+    if hasattr(kind, "from_dense") and hasattr(kind, "from_point"):
+        raise TypeError(
+            f"format: expected a format name or class, got an instance, {describe(format)}: pass its "
+            f"class ({kind.__name__}) as format, or the instance as init= to start from it"
+        )
+    raise TypeError(f"format: {SUPPORTED}; got {describe(format)}")
 
 
 def spectral_start(operator: Operator, y, format="tt", ranks=None):
@@ -291,6 +322,21 @@ def recover(
     Result
         ``point`` is the recovered format; ``trace`` holds the loss, the gradient norm and,
         with ``truth``, the error per iteration.
+
+    Warns
+    -----
+    UnderdeterminedWarning
+        Before the run, whatever the method, when m is below the format's degrees of
+        freedom (``dof``): the problem is then not identifiable.
+
+    Raises
+    ------
+    ValueError
+        For ``y = 0`` (the least-squares fit X = 0 has no factorization of positive ranks),
+        and for every argument outside its domain (named in the message).
+    TypeError
+        For a ``format`` recover cannot start (a lattice format, an instance), naming what
+        it supports.
     """
     if not isinstance(operator, Operator):
         raise TypeError(f"operator: expected a tensorrec Operator, got {describe(operator)}")
@@ -298,6 +344,7 @@ def recover(
     check_choice("method", method, METHODS)
     loss = SquaredLoss(operator.loss_weight) if loss is None else loss
     y = loss.check_data(y, operator.m)
+    _check_nonzero(y)
     ranks = _as_ranks(ranks, fmt, len(operator.shape))
     if isinstance(init, str):
         check_choice("init", init, ("spectral",))
@@ -308,6 +355,7 @@ def recover(
         x0 = init
     else:
         raise TypeError(f"init: expected 'spectral' or a {fmt.__name__}, got {describe(init)}")
+    _warn_underdetermined(x0, operator.m)
     objective = FormatObjective(x0, operator, y, loss)
     manifold = None
     if method == "rgd":
@@ -317,6 +365,35 @@ def recover(
         objective, x0, method=method, step=step, hessian=hessian, stop=stop, manifold=manifold, truth=truth,
         metrics=metrics, progress=progress,
     )  # fmt: skip
+
+
+def _check_nonzero(y) -> None:
+    """Refuse y = 0 (in any element of a batch): the least-squares fit is X = 0, which has no
+    factorization of positive ranks, and the spectral start A*(0) is the zero tensor, whose
+    factors are not a point of the format's manifold."""
+    zero = torch.all(y.reshape(-1, y.shape[-1]) == 0, dim=-1) if y.ndim else torch.as_tensor(y == 0)
+    if bool(zero.any()):
+        which = f" (batch elements {torch.nonzero(zero).flatten().tolist()})" if y.ndim > 1 else ""
+        raise ValueError(
+            f"y: expected measurements that are not all zero, got y = 0{which}: the least-squares fit "
+            "is X = 0, which has no factorization of positive ranks (and the spectral start A*(y) is "
+            "the zero tensor)"
+        )
+
+
+def _warn_underdetermined(x0, m: int) -> None:
+    """Warn (:class:`UnderdeterminedWarning`) when m is below the format's degrees of freedom."""
+    element = unstack(x0)[0] if getattr(x0, "batch_shape", ()) else x0
+    dof = getattr(element, "dof", None)
+    if isinstance(dof, numbers.Integral) and m < dof:
+        warnings.warn(
+            f"m = {m} measurements < p = {dof} degrees of freedom of {describe(element)}: the problem is "
+            "not identifiable (many tensors of these ranks fit y exactly), so a small residual or "
+            "converged=True does not mean the tensor was recovered; use m >= p (a few times p for "
+            "random measurements) or lower ranks",
+            UnderdeterminedWarning,
+            stacklevel=3,
+        )
 
 
 def _squared(objective) -> bool:
@@ -400,11 +477,11 @@ def _stopping_rule(stop, objective, truth) -> StoppingRule:
                 )
             norm_y = objective.y.abs().pow(2).sum(-1).sqrt()
             norm_y = norm_y if norm_y.ndim else float(norm_y)
-            rules.append(RelativeResidualBelow(norm_y, tol, loss.quadratic_weight))
+            rules.append(named_rule(name, RelativeResidualBelow, norm_y, tol, loss.quadratic_weight))
         elif name == "error":
             if truth is None:
                 raise ValueError("stop: 'error' needs the truth= argument")
-            rules.append(MetricBelow("error", tol))
+            rules.append(named_rule(name, MetricBelow, "error", tol))
         else:
             rules.append(as_stopping_rule({name: tol}, {}))
     if not rules:
