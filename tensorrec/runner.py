@@ -39,7 +39,7 @@ import numpy as np
 from tensorrec._random import as_generator
 from tensorrec._threads import pin_threads
 from tensorrec.sweep import BACKENDS, Runner, Store
-from tensorrec.sweep.store import from_jsonable, to_jsonable
+from tensorrec.sweep.records import from_jsonable, to_jsonable
 
 KINDS = {"experiments": "experiment", "theory_checks": "check"}
 

@@ -25,7 +25,7 @@ from tensorrec.sweep import (
     SweepError,
     trial_seed,
 )
-from tensorrec.sweep.store import dumps
+from tensorrec.sweep.records import dumps
 from tensorrec.testing.sweeps import committed, noisy_sum, noisy_sums
 
 GRID = [{"x": float(x)} for x in range(6)]

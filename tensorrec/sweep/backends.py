@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from tensorrec.sweep.store import dumps
+from tensorrec.sweep.records import dumps
 
 BACKENDS = ("serial", "processes", "dask")
 MAX_CRASHES = 3

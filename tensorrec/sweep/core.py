@@ -3,24 +3,30 @@ of (configuration, seed) returning a record."""
 
 from __future__ import annotations
 
-import ast
 import dataclasses
 import hashlib
 import inspect
-import math
 import multiprocessing
-import numbers
 import pickle
-import sys
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from pathlib import Path
 
 import numpy as np
 
 from tensorrec._backend import check_choice, check_positive_int, describe
+from tensorrec.sweep._checks import (
+    check_fixed,
+    check_grid,
+    check_name,
+    check_paired,
+    check_seconds,
+    root_seed,
+    short,
+    unguarded_main_line,
+)
 from tensorrec.sweep.backends import BACKENDS, Task, default_backend, make_backend, pooled_backend
-from tensorrec.sweep.store import METADATA, Store, dumps, loads
+from tensorrec.sweep.records import dumps, loads
+from tensorrec.sweep.store import METADATA, Store
 
 DEFAULT_TRIAL_TIMEOUT = 3600.0
 """Seconds one trial may run by default (:class:`Runner`'s ``trial_timeout``): an hour, far
@@ -168,8 +174,8 @@ class Runner:
         timeout: float = 30.0,
         keep_workers: bool = False,
     ):
-        self.trial_timeout = _seconds("trial_timeout", trial_timeout, none_ok=True)
-        timeout = _seconds("timeout", timeout)
+        self.trial_timeout = check_seconds("trial_timeout", trial_timeout, none_ok=True)
+        timeout = check_seconds("timeout", timeout)
         if not (store is None or isinstance(store, (Store, str)) or hasattr(store, "__fspath__")):
             raise TypeError(f"store: expected a Store, a file name or None, got {describe(store)}")
         if workers is not None:
@@ -253,13 +259,13 @@ class Runner:
             Solve up to ``batch`` trials of one point in one call ``trial(..., rngs=seeds)``
             (``batch(point)`` when callable, e.g. what fits in memory at that point).
         """
-        name = _trial_name(trial) if name is None else _check_name(name)
-        fixed, grid = _check_fixed(fixed), _check_grid(grid)
-        paired = _check_paired(paired)
+        name = _trial_name(trial) if name is None else check_name(name)
+        fixed, grid = check_fixed(fixed), check_grid(grid)
+        paired = check_paired(paired)
         trials = check_positive_int("trials", trials)
         if batch is not None and not callable(batch):
             batch = check_positive_int("batch", batch)
-        seed = _root_seed(seed)
+        seed = root_seed(seed)
         if self.device is not None and callable(trial):  # before the signature is checked with it
             if not _takes(trial, "device"):
                 raise ValueError(
@@ -377,7 +383,7 @@ class Runner:
             except (TypeError, ValueError) as exc:
                 raise TypeError(
                     f"{label}: expected JSON-serialisable values (numbers, strings, lists, dicts), got "
-                    f"{_short(value)} ({exc})"
+                    f"{short(value)} ({exc})"
                 ) from exc
         seen: set[str] = set()
         for point in grid:
@@ -413,7 +419,7 @@ class Runner:
                 "Runner: this sweep is running inside a worker process that is importing the main script "
                 'again; put the script\'s sweep under `if __name__ == "__main__":`'
             )
-        where = _unguarded_main_line()
+        where = unguarded_main_line()
         if where is not None:
             path, line = where
             raise RuntimeError(
@@ -526,129 +532,9 @@ def _collision(record: dict, point: Mapping) -> str | None:
     )
 
 
-def _check_grid(grid) -> list[dict]:
-    """``grid`` as a list of dicts; a TypeError names what was given instead."""
-    if isinstance(grid, Mapping):
-        raise TypeError(
-            f"grid: expected a sequence of dicts (one per configuration), got a {type(grid).__name__} "
-            f"{_short(grid)}; for one configuration pass [grid], for every combination of its values "
-            "build the list, e.g. [dict(zip(keys, v)) for v in itertools.product(...)]"
-        )
-    if isinstance(grid, (str, bytes)) or not isinstance(grid, Iterable):
-        raise TypeError(f"grid: expected a sequence of dicts (one per configuration), got {describe(grid)}")
-    grid = list(grid)
-    for i, point in enumerate(grid):
-        if not isinstance(point, Mapping):
-            raise TypeError(
-                f"grid[{i}]: expected a dict of keyword arguments (one configuration), got "
-                f"{type(point).__name__} {_short(point)}"
-            )
-        bad = [k for k in point if not isinstance(k, str) or not k.isidentifier()]
-        if bad:
-            raise TypeError(f"grid[{i}]: keys must be keyword names (identifier strings), got {bad!r}")
-    return [dict(p) for p in grid]
-
-
-def _check_fixed(fixed) -> dict:
-    if fixed is None:
-        return {}
-    if not isinstance(fixed, Mapping):
-        raise TypeError(
-            f"fixed: expected a dict of keyword arguments, got {type(fixed).__name__} {_short(fixed)}"
-        )
-    bad = [k for k in fixed if not isinstance(k, str) or not k.isidentifier()]
-    if bad:
-        raise TypeError(f"fixed: keys must be keyword names (identifier strings), got {bad!r}")
-    return dict(fixed)
-
-
-def _check_paired(paired) -> tuple[str, ...]:
-    if isinstance(paired, str):
-        raise TypeError(
-            f"paired: expected a sequence of grid keys, got the string {paired!r}; write ({paired!r},)"
-        )
-    try:
-        paired = tuple(paired)
-    except TypeError:
-        raise TypeError(f"paired: expected a sequence of grid keys, got {describe(paired)}") from None
-    return paired
-
-
-def _check_name(name) -> str:
-    if not isinstance(name, str) or not name:
-        raise TypeError(f"name: expected a non-empty string, got {name!r}")
-    return name
-
-
-def _seconds(label: str, value, none_ok: bool = False) -> float | None:
-    if value is None and none_ok:
-        return None
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, numbers.Real)
-        or not math.isfinite(value)
-        or value <= 0
-    ):
-        wanted = "a number of seconds > 0" + (" or None (no limit)" if none_ok else "")
-        raise ValueError(f"{label}: expected {wanted}, got {value!r}")
-    return float(value)
-
-
-def _short(value) -> str:
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
-
-
-def _unguarded_main_line() -> tuple[str, int] | None:
-    """(script, line) when this call comes from the top-level code of the ``__main__``
-    script outside an ``if __name__ == "__main__":`` block; None otherwise (or when the
-    script cannot be read)."""
-    main = sys.modules.get("__main__")
-    path = getattr(main, "__file__", None)
-    if main is None or not path or not str(path).endswith(".py"):
-        return None
-    frame, line = sys._getframe(1), None
-    while frame is not None:
-        if frame.f_globals is main.__dict__ and frame.f_code.co_name == "<module>":
-            line = frame.f_lineno
-        frame = frame.f_back
-    if line is None:
-        return None
-    try:
-        tree = ast.parse(Path(path).read_text())
-    except (OSError, SyntaxError, ValueError):
-        return None
-    for node in ast.walk(tree):
-        if isinstance(node, ast.If) and _is_main_test(node.test) and node.lineno <= line <= node.end_lineno:
-            return None
-    return str(path), line
-
-
-def _is_main_test(test) -> bool:
-    """Whether ``test`` is ``__name__ == "__main__"`` (either way round)."""
-    if not (isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.Eq)):
-        return False
-    sides = [test.left, test.comparators[0]]
-    names = [s for s in sides if isinstance(s, ast.Name) and s.id == "__name__"]
-    mains = [s for s in sides if isinstance(s, ast.Constant) and s.value == "__main__"]
-    return len(names) == 1 and len(mains) == 1
-
-
 def _trial_name(trial) -> str:
     func = getattr(trial, "func", trial)  # functools.partial
     return f"{getattr(func, '__module__', '?')}.{getattr(func, '__qualname__', repr(func))}"
-
-
-def _root_seed(seed) -> int:
-    if isinstance(seed, np.random.Generator):
-        return int(seed.integers(2**63))
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
-        raise TypeError(
-            f"seed: expected a non-negative int or a numpy.random.Generator, got {describe(seed)}"
-        )
-    if seed < 0:
-        raise ValueError(f"seed: expected a non-negative int, got {seed}")
-    return int(seed)
 
 
 def _takes(trial, name: str) -> bool:
