@@ -107,7 +107,7 @@ def test_functions_give_numpy_for_numpy(label):
 from tensorrec.formats import TTTensor, TuckerTensor  # noqa: E402
 from tensorrec.operators import DenseGaussian, EntrySampling, Identity, KroneckerGaussian  # noqa: E402
 from tensorrec.optim import ConvergenceWarning  # noqa: E402
-from tensorrec.recovery import LowRankSensing, TensorCompletion, recover  # noqa: E402
+from tensorrec.recovery import LowRankSensing, TensorCompletion, UnderdeterminedWarning, recover  # noqa: E402
 
 _T = TuckerTensor.random((4, 4, 4), (2, 2, 2), 0)
 _A = DenseGaussian((4, 4, 4), 80, 0)
@@ -301,7 +301,11 @@ def test_fuzz_recover_either_runs_or_names_the_argument(fmt, shape, ranks, m, st
         A = DenseGaussian(tuple(shape), m, 0)
         y = torch.full((max(m, 1),), fill, dtype=torch.float64)
         y = y.to(y_dtype) if y_dtype != torch.int64 else np.ones(max(m, 1), int)
-        res = recover(A, y, format=fmt, ranks=ranks, step=step, stop={"max_iter": 3})
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", UnderdeterminedWarning)
+            res = recover(A, y, format=fmt, ranks=ranks, step=step, stop={"max_iter": 3})
+        if any(issubclass(w.category, UnderdeterminedWarning) for w in caught):  # said so, and only then
+            assert m < res.point.dof, (m, res.point.dof)
     except ALLOWED as error:
         assert _named(error), repr(error)
     else:  # it ran: then every input was valid, and the run says how it ended
