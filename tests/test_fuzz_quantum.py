@@ -303,8 +303,19 @@ CASES = [
         lambda: q.fidelity(torch.diag(torch.tensor([1.5, -0.5], dtype=C)), rho(1)),
         match="positive semidefinite",
     ),
-    Case(
-        A, "item4-frobenius-trace-not-one", lambda: q.frobenius_error(2 * rho(2), rho(2)), match="trace one"
+    Case(  # a distance between Hermitian matrices: an estimate of trace two is compared, not refused
+        A,
+        "item4-frobenius-trace-not-one",
+        lambda: q.frobenius_error(2 * rho(2), rho(2)),
+        "ok",
+        check=lambda v: approx(v, float(torch.linalg.matrix_norm(rho(2)))),
+    ),
+    Case(  # a non-PSD estimate (eigenvalue -0.2) against a state: (|0.2| + |-0.2|) / 2
+        A,
+        "item4-trace-distance-not-psd-ok",
+        lambda: q.trace_distance(torch.diag(torch.tensor([1.2, -0.2], dtype=C)), np.array([1.0, 0])),
+        "ok",
+        check=lambda v: approx(v, 0.2),
     ),
     Case(
         A,

@@ -158,7 +158,7 @@ BAD = {
     ),
     "state of the wrong size": (
         lambda: q.LocalSIC(3).sample(q.random_pure_state(4, 0), 10),
-        "state: expected dimension N = 8",
+        "state: expected a state of dimension N = 8, got dimension 4",
     ),
     "shots negative": (lambda: q.LocalSIC(1).sample(q.random_pure_state(2, 0), -5), "shots: "),
     "counts negative": (
@@ -234,7 +234,7 @@ def test_metrics_validate_both_states():
         q.trace_distance(torch.tensor([[0.5, 1.0], [0.0, 0.5]], dtype=C), q.random_mixed_state(2, 2, 0))
     with pytest.raises(ValueError, match="^state: expected finite entries"):
         q.check_state(_nan(q.random_pure_state(4, 0)))
-    with pytest.raises(ValueError, match="^b: expected the dimension of a"):
+    with pytest.raises(ValueError, match="^b: expected a state of dimension N = 4, got dimension 8"):
         q.fidelity(q.random_pure_state(4, 0), q.random_pure_state(8, 0))
     psi = q.random_pure_state(4, 1)
     assert abs(q.trace_distance(psi.numpy(), psi.to(torch.complex64).numpy())) < 1e-3

@@ -52,7 +52,9 @@ def state_tolerance(dtype: torch.dtype, N: int = 1) -> float:
     return max(1e-10, 1e3 * eps * max(1.0, float(N)) ** 0.5)
 
 
-def check_state(state, name: str = "state", *, tol: float | None = None, psd: bool = True) -> torch.Tensor:
+def check_state(
+    state, name: str = "state", *, tol: float | None = None, physical: bool = True, dim: int | None = None
+) -> torch.Tensor:
     """A pure state (unit vector) or a density matrix (Hermitian, PSD, trace one) as a
     complex tensor, else a ValueError naming what failed.
 
@@ -65,9 +67,17 @@ def check_state(state, name: str = "state", *, tol: float | None = None, psd: bo
         The argument name used in error messages.
     tol : float, optional
         The tolerance of every check; default :func:`state_tolerance` of the dtype.
-    psd : bool
-        False skips the positivity check (a Hermitian, trace-one estimate such as a raw
-        classical shadow).
+    physical : bool
+        False checks a matrix only for being Hermitian (an estimate that need not be a state:
+        a raw classical shadow, a non-PSD or non-normalised MPO estimate); a vector is still
+        checked for unit norm.
+    dim : int, optional
+        The dimension N the state must have (e.g. the outcomes' d^n).
+
+    Returns
+    -------
+    torch.Tensor
+        The state, complex, of its own precision.
     """
     state = as_tensor(state, name)
     if not state.is_complex():
@@ -83,6 +93,8 @@ def check_state(state, name: str = "state", *, tol: float | None = None, psd: bo
         raise ValueError(
             f"{name}: expected finite entries (a state), got {bad} NaN/inf entries in {describe(state)}"
         )
+    if dim is not None and state.shape[0] != dim:
+        raise ValueError(f"{name}: expected a state of dimension N = {dim}, got dimension {state.shape[0]}")
     tol = state_tolerance(state.dtype, state.shape[0]) if tol is None else float(tol)
     if state.ndim == 1:
         norm = float(torch.linalg.vector_norm(state.to(DTYPE)))
@@ -92,16 +104,22 @@ def check_state(state, name: str = "state", *, tol: float | None = None, psd: bo
     herm = float((state - state.mH).abs().max())
     if herm > tol:
         raise ValueError(f"{name}: expected a Hermitian density matrix, got |rho - rho^H| = {herm:.2e}")
+    if not physical:
+        return state
     trace = complex(torch.trace(state.to(DTYPE)))
     if abs(trace - 1) > tol:
         raise ValueError(f"{name}: expected trace one (a density matrix), got trace {trace.real:.6g}")
-    if psd:
-        low = float(torch.linalg.eigvalsh(0.5 * (state + state.mH))[0])
-        if low < -tol:
-            raise ValueError(
-                f"{name}: expected a positive semidefinite density matrix, got eigenvalue {low:.2e}"
-            )
+    low = float(torch.linalg.eigvalsh(0.5 * (state + state.mH))[0])
+    if low < -tol:
+        raise ValueError(f"{name}: expected a positive semidefinite density matrix, got eigenvalue {low:.2e}")
     return state
+
+
+def is_format(x) -> bool:
+    """Whether ``x`` is a tensor format (an MPS, MPO, PEPS ...: not an array, and it has the
+    Format protocol's ``to_dense``) rather than a dense state; a structural test, so a
+    format class needs no registration here."""
+    return not isinstance(x, (torch.Tensor, np.ndarray)) and callable(getattr(x, "to_dense", None))
 
 
 def density(state) -> torch.Tensor:
@@ -125,6 +143,7 @@ __all__ = [
     "random_pure_state",
     "random_mixed_state",
     "check_state",
+    "is_format",
     "state_tolerance",
     "density",
 ]
