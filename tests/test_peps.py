@@ -324,6 +324,14 @@ def test_outcomes_for_the_wrong_lattice_are_refused():
     out = HaarUniform(4).sample(psi.to_dense().reshape(-1), 50, 29)
     with pytest.raises(ValueError, match=r"lattice: expected \(L1, L2\) with L1 \* L2 = 4 sites"):
         qp.estimate_peps(out, (2, 3), 2)
+    with pytest.raises(ValueError, match=r"lattice: expected \(L1, L2\), two positive ints, got \(0, 4\)"):
+        qp.estimate_peps(out, (0, 4), 2)
+    with pytest.raises(TypeError, match="lattice: expected"):
+        qp.estimate_peps(out, (True, 4), 2)
+    with pytest.raises(ValueError, match="truth: expected a PEPS, PEPSDensity or LatticeLPDO on the"):
+        qp.estimate_peps(out, (2, 2), 2, truth=PEPS.on(1, 4).random((2,) * 4, 2, 30))
+    fit = qp.estimate_peps(out, (np.int64(2), np.int64(2)), 2, stop={"max_iter": 1})  # numpy ints
+    assert fit.result.iterations == 1
     with pytest.raises(ValueError, match="other: expected a PEPS on the"):
         psi.inner(PEPS.on(1, 4).random((2,) * 4, 2, 30))
 

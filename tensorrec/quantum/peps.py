@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 import time
 
 import numpy as np
@@ -46,7 +47,7 @@ from tensorrec.formats.peps import rebalance as _rebalance
 from tensorrec.operators import fuse
 from tensorrec.optim import Armijo, Result, Trace
 from tensorrec.quantum.outcomes import Outcomes
-from tensorrec.quantum.states import DTYPE, check_state, density
+from tensorrec.quantum.states import DTYPE, check_state, density, is_format
 from tensorrec.recovery import DesignLoss, FormatObjective, MultinomialLoss, minimize
 
 LOSSES = ("ls", "mle")
@@ -293,10 +294,12 @@ def estimate_peps(
     if (
         not isinstance(lattice, (tuple, list))
         or len(lattice) != 2
-        or not all(isinstance(x, int) and not isinstance(x, bool) and x >= 1 for x in lattice)
+        or not all(isinstance(x, numbers.Integral) and not isinstance(x, bool) for x in lattice)
     ):
         raise TypeError(f"lattice: expected (L1, L2), two positive ints, got {describe(lattice)}")
-    lattice = tuple(lattice)
+    if min(lattice) < 1:
+        raise ValueError(f"lattice: expected (L1, L2), two positive ints, got {tuple(lattice)}")
+    lattice = tuple(int(x) for x in lattice)
     if lattice[0] * lattice[1] != povm.n:
         raise ValueError(
             f"lattice: expected (L1, L2) with L1 * L2 = {povm.n} sites (the outcomes'), got {lattice}"
@@ -355,27 +358,32 @@ def estimate_peps(
 def _truth_distance(truth, povm, lattice):
     """The ``frobenius`` metric against ``truth``, checked before any work: a lattice format
     on ``lattice`` (by contraction) or a dense state of dimension d^n (densely)."""
-    if isinstance(truth, (PEPS, PEPSDensity, LatticeLPDO)):
-        if truth.lattice != lattice:
-            raise ValueError(f"truth: expected a state on the {lattice} lattice, got one on {truth.lattice}")
-        target = truth.density() if isinstance(truth, PEPS) else truth
+    if is_format(truth):
+        if getattr(truth, "lattice", None) != lattice:
+            raise ValueError(
+                f"truth: expected a PEPS, PEPSDensity or LatticeLPDO on the {lattice} lattice, got {truth!r} "
+                f"on {getattr(truth, 'lattice', 'no lattice')}"
+            )
+        target = _as_density(truth)
         return lambda x: x.distance(target)
     if isinstance(truth, (torch.Tensor, np.ndarray)):
-        state = check_state(truth, "truth")
-        if state.shape[0] != povm.N:
-            raise ValueError(f"truth: expected a state of dimension N = {povm.N}, got {state.shape[0]}")
-        target = fuse(density(state.to(DTYPE)), povm.d)
+        target = fuse(density(check_state(truth, "truth", dim=povm.N).to(DTYPE)), povm.d)
         return lambda x: float(torch.linalg.vector_norm(x.to_dense() - target))
     raise TypeError(
         f"truth: expected a PEPS, PEPSDensity, LatticeLPDO or a dense state, got {describe(truth)}"
     )
 
 
+def _as_density(x):
+    """A lattice state as a density format: a pure PEPS (it has ``density()``) as rho = psi
+    psi^H / <psi|psi>; a density format (PEPSDensity, LatticeLPDO) as it is."""
+    return x.density() if callable(getattr(x, "density", None)) else x
+
+
 def frobenius_error(estimate, truth: PEPS) -> float:
     """``||rho-hat - rho*||_F = sqrt(2 - 2 |<psi-hat|psi*>|^2)`` for normalised pure states (by
     contraction)."""
-    est = estimate.density() if isinstance(estimate, PEPS) else estimate
-    return est.distance(truth.density())
+    return _as_density(estimate).distance(truth.density())
 
 
 __all__ = [
