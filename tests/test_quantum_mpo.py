@@ -269,6 +269,37 @@ def test_the_projected_shadow_mpo_is_flagged_when_it_is_not_a_state():
     assert math.isnan(res.trace.metrics["fidelity"][-1])  # no fidelity for a non-state
     assert 0 < res.trace.metrics["projected_fidelity"][-1] < 1
     assert "iteration budget" not in res.message and "projected classical shadow" in res.message
+    # a non-state estimate still has a distance to the truth (Hermitian matrices)
+    v = M.to_vector(psi)
+    diff = rho - torch.outer(v, v.conj())
+    assert abs(q.trace_distance(rho, v) - 0.5 * float(torch.linalg.eigvalsh(diff).abs().sum())) < 1e-10
+    assert abs(q.frobenius_error(rho, v) - float(torch.linalg.matrix_norm(diff))) < 1e-10
+    raw = q.estimate(data, bond_dim=4, method="pcs", constraint="format", check_physical=False)
+    est = M.to_matrix(raw.point)
+    err = float(torch.linalg.matrix_norm(est - torch.outer(v, v.conj())))
+    assert abs(q.frobenius_error(est, v) - err) < 1e-10 and q.trace_distance(est, v) > 0
+    with pytest.raises(ValueError, match="^a: expected a positive semidefinite"):
+        q.fidelity(rho, v)  # the fidelity stays defined for states only
+
+
+def test_one_eigendecomposition_gives_both_fidelities_of_an_iterate():
+    psi = M.ghz(4)
+    data = q.LocalPauli(4).sample(psi, 300, rng=1)
+    for stop in ({"max_iter": 1}, {"max_iter": 3}):
+        res = q.estimate(
+            data, bond_dim=4, method="pgd", constraint="format", truth=psi, check_physical=False, stop=stop
+        )
+        v = M.to_vector(psi)
+        rho = M.to_matrix(res.point)  # the last iterate (rounding it again changes nothing)
+        projected = float((v.conj() @ q.project_density(rho) @ v).real)
+        assert abs(res.trace.metrics["projected_fidelity"][-1] - projected) < 1e-9
+        fid = res.trace.metrics["fidelity"][-1]
+        w = torch.linalg.eigvalsh(rho)
+        if float(w[0] / w.sum()) < -1e-8:
+            assert math.isnan(fid)
+        else:
+            state = q.project_density(rho / w.sum())
+            assert abs(fid - float((v.conj() @ state @ v).real)) < 1e-9
 
 
 def test_a_physical_mpo_estimate_is_flagged_physical():
@@ -301,6 +332,19 @@ def test_a_start_of_another_bond_is_refused_and_its_bond_used_when_omitted():
         q.estimate(outcomes, method="mle", bond_dim=1, start=start)
     res = q.estimate(outcomes, method="mle", start=start, stop={"max_iter": 3})
     assert res.point.purification.ranks == (2, 2)
+    uneven = LPDO.random((4, 4, 4, 4), (2, 3, 2), 0)  # non-uniform bonds: used as they are
+    outcomes = q.LocalPauli(4).sample(q.random_pure_state(16, 0), 500, 1)
+    res = q.estimate(outcomes, method="mle", start=uneven, stop={"max_iter": 3})
+    assert res.point.purification.ranks == (2, 3, 2)
+
+
+@pytest.mark.parametrize("method", ["pcs", "pgd", "mle", "rgd"])
+def test_the_mpo_copy_trial_records_a_fidelity_for_every_method(method):
+    from tensorrec.studies.tomography import mpo_copy_trial
+
+    row = mpo_copy_trial(n=3, chi=1, M=300, rng=0, family="stabilizer", method=method)
+    assert 0 <= row["fidelity"] <= 1 + 1e-9 and row["error2"] >= 0
+    assert (row["physical"] is True) if method in ("mle", "rgd") else row["physical"] in (True, False, None)
 
 
 def test_estimate_refuses_options_its_method_does_not_take():

@@ -51,10 +51,10 @@ from tensorrec.manifolds import Euclidean
 from tensorrec.operators import fuse, unfuse
 from tensorrec.optim import Armijo, ConvergenceWarning, Problem, Result, proximal_gradient
 from tensorrec.quantum import mpo as mpo_ops
-from tensorrec.quantum.metrics import fidelity
+from tensorrec.quantum.metrics import fidelity_to
 from tensorrec.quantum.outcomes import Outcomes
-from tensorrec.quantum.shadows import classical_shadow, local_shadows, project_density
-from tensorrec.quantum.states import check_state, density
+from tensorrec.quantum.shadows import classical_shadow, local_shadows, project_density, project_simplex
+from tensorrec.quantum.states import check_state, density, is_format
 from tensorrec.recovery import FormatObjective, MultinomialLoss, NormalEquations, minimize
 
 METHODS = ("mle", "rgd", "pcs", "pgd")
@@ -94,65 +94,73 @@ class TomographyResult(Result):
     min_eigenvalue: float | None = None
     min_eigenvalue_exact: bool = True
 
+    @classmethod
+    def from_result(cls, result: Result, **extra) -> TomographyResult:
+        """The fields of a :class:`~tensorrec.optim.Result` with ``extra`` (``point``,
+        ``physical``, ...) set over them."""
+        return cls(**{**{f.name: getattr(result, f.name) for f in dataclasses.fields(Result)}, **extra})
 
-def _dense_truth(truth, d: int):
-    """A truth (state vector, density matrix, MPS or MPO) as (pure vector or None, rho)."""
-    if isinstance(truth, TTTensor):
+
+def _dense_truth(truth, d: int, n: int):
+    """A checked truth (state vector, density matrix, MPS or MPO) as (pure vector or None, rho)."""
+    if is_format(truth):
+        dense = truth.to_dense().to(torch.complex128)
         if truth.shape[0] == d:
-            psi = mpo_ops.to_vector(truth)
+            psi = dense.reshape(-1)
             return psi, density(psi)
-        return None, mpo_ops.to_matrix(truth)
-    truth = check_state(truth, "truth").to(torch.complex128)
+        return None, unfuse(dense, d, n)
+    truth = truth.to(torch.complex128)
     return (truth, density(truth)) if truth.ndim == 1 else (None, truth)
 
 
 def _check_truth(truth, d: int, n: int):
-    """``truth`` checked before any work: an MPS/MPO of n sites of d, or a dense state of
-    dimension d^n small enough for the dense metrics."""
+    """``truth`` checked before any work: an MPS/MPO (a tensor-train format: ``shape`` (d,) * n
+    or (d^2,) * n, complex) of n sites of d, or a dense state of dimension d^n; dense metrics,
+    so N = d^n <= 4096."""
     if truth is None:
         return None
-    if isinstance(truth, TTTensor):
-        if truth.order != n or truth.shape[0] not in (d, d * d) or not truth.dtype.is_complex:
+    if is_format(truth):
+        shape = tuple(getattr(truth, "shape", ()))
+        dtype = getattr(truth, "dtype", None)
+        if shape not in ((d,) * n, (d * d,) * n) or dtype is None or not dtype.is_complex:
             raise ValueError(
                 f"truth: expected a complex MPS (legs {d}) or MPO (legs {d * d}) of {n} sites, got {truth!r}"
             )
         if d**n > 4096:
             raise ValueError(f"truth: the metrics are dense (N = d^n <= 4096), got N = {d}^{n}")
         return truth
-    state = check_state(truth, "truth")
-    if state.shape[0] != d**n:
-        raise ValueError(
-            f"truth: expected a state of dimension N = {d**n} (the outcomes'), got {state.shape[0]}"
-        )
-    return state
+    return check_state(truth, "truth", dim=d**n)
 
 
 def _truth_metrics(truth, d: int, n: int, dense, physical: bool) -> dict:
     """``frobenius`` and ``fidelity`` of an iterate (``dense(iterate)`` in the fused layout).
     For iterates that need not be states (``physical`` False: PCS/PGD on MPOs), ``fidelity``
     is NaN at an iterate with a negative eigenvalue (it is defined for states only) and
-    ``projected_fidelity`` is that of the nearest density matrix."""
-    psi, rho = _dense_truth(truth, d)
-    target, reference = fuse(rho, d), psi if psi is not None else rho
+    ``projected_fidelity`` is that of the nearest density matrix; both come from one
+    eigendecomposition of the iterate."""
+    psi, rho = _dense_truth(truth, d, n)
+    target, fid_to = fuse(rho, d), fidelity_to(psi if psi is not None else rho)
     metrics = {"frobenius": lambda x: float(torch.linalg.vector_norm(dense(x) - target))}
     if physical:
-        metrics["fidelity"] = lambda x: fidelity(project_density(unfuse(dense(x), d, n)), reference)
+        metrics["fidelity"] = lambda x: fid_to(project_density(unfuse(dense(x), d, n)))
         return metrics
+    last = {}
 
-    def as_state(x):
-        m = unfuse(dense(x), d, n)
-        m = 0.5 * (m + m.mH)
-        tr = float(torch.trace(m).real)
-        return m / tr if tr > 0 else None
+    def fidelities(x) -> tuple[float, float]:
+        """(fidelity, projected_fidelity) of iterate x, computed once per iterate."""
+        if last.get("x") is not x:
+            m = unfuse(dense(x), d, n)
+            w, v = torch.linalg.eigh(0.5 * (m + m.mH))
+            projected = fid_to((v * project_simplex(w).to(v.dtype)) @ v.mH)
+            tr = float(w.sum())
+            fid = math.nan
+            if tr > 0 and float(w[0]) / tr >= -PSD_TOL:  # a state up to scale: its nearest state
+                fid = fid_to((v * project_simplex(w / tr).to(v.dtype)) @ v.mH)
+            last.update(x=x, value=(fid, projected))
+        return last["value"]
 
-    def fid(x):
-        m = as_state(x)
-        if m is None or float(torch.linalg.eigvalsh(m)[0]) < -PSD_TOL:
-            return math.nan
-        return fidelity(project_density(m), reference)
-
-    metrics["fidelity"] = fid
-    metrics["projected_fidelity"] = lambda x: fidelity(project_density(unfuse(dense(x), d, n)), reference)
+    metrics["fidelity"] = lambda x: fidelities(x)[0]
+    metrics["projected_fidelity"] = lambda x: fidelities(x)[1]
     return metrics
 
 
@@ -360,10 +368,9 @@ def estimate(
             message="one projected step from the maximally mixed state: the projected classical shadow "
             "(the estimator is this single step; not an unfinished run)",
         )
-    base = {f.name: getattr(result, f.name) for f in dataclasses.fields(Result)}
     point = result.point
     if format == "dense":
-        return TomographyResult(**{**base, "point": unfuse(point, d, n)}, physical=True)
+        return TomographyResult.from_result(result, point=unfuse(point, d, n), physical=True)
     point = mpo_ops.hermitian_round(point, bond_dim)
     if constraint == "trace":
         tr = mpo_ops.trace(point).real
@@ -388,8 +395,8 @@ def estimate(
                 UnphysicalEstimateWarning,
                 stacklevel=2,
             )
-    return TomographyResult(
-        **{**base, "point": point}, physical=physical, min_eigenvalue=low, min_eigenvalue_exact=exact
+    return TomographyResult.from_result(
+        result, point=point, physical=physical, min_eigenvalue=low, min_eigenvalue_exact=exact
     )
 
 
@@ -433,20 +440,16 @@ def product_start(outcomes: Outcomes, ranks, rng: RngLike = 0) -> LPDO:
     if not isinstance(outcomes, Outcomes):
         raise TypeError(f"outcomes: expected quantum.Outcomes, got {describe(outcomes)}")
     povm = outcomes.povm
-    if outcomes.index is None:
-        raise ValueError(
-            f"outcomes: a product start needs product-POVM outcomes (local indices), got {povm!r}"
-        )
-    d, n, phi = povm.d, povm.n, povm.local_vectors
+    d, n = povm.d, povm.n
     ranks = tuple(check_positive_int("ranks", r) for r in ranks)
     if len(ranks) != n - 1:
         raise ValueError(f"ranks: expected n - 1 = {n - 1} bond dimensions, got {len(ranks)}")
-    tops = local_top_vectors(outcomes)
+    tops = local_top_vectors(outcomes)  # refuses outcomes without local indices, before any work
     gen = as_generator(rng)
     bonds = (1, *ranks, 1)
     cores = []
     for v in range(n):
-        core = 1e-3 * randn(gen, (bonds[v], d, bonds[v + 1]), dtype=phi.dtype)
+        core = 1e-3 * randn(gen, (bonds[v], d, bonds[v + 1]), dtype=tops.dtype)
         core[0, :, 0] += tops[v]
         cores.append(core)
     return LPDO(TTTensor.from_cores(cores))
@@ -480,18 +483,19 @@ def _factorized(outcomes: Outcomes, method: str, bond_dim, kappa, start, truth, 
     if method == "rgd":
         _padded_frequencies(outcomes, check_only=True)
     if start is not None:
-        if not isinstance(start, LPDO):
+        if not all(hasattr(start, name) for name in ("purification", "n", "d", "kappa")):  # an LPDO
             raise TypeError(f"start: expected an LPDO (or None), got {describe(start)}")
         if start.n != n or start.d != d or start.kappa != fmt.kappa:
             raise ValueError(
                 f"start: expected an LPDO of {n} sites of d = {d} with kappa = {fmt.kappa} (the outcomes'"
                 f" and kappa), got {start!r}"
             )
-        if bond_dim is None:
-            bond_dim = max(start.purification.ranks)
-    if bond_dim is None:
+    if bond_dim is None and start is None:
         raise ValueError("bond_dim: expected the bond dimension of the purification, got None")
-    ranks = mpo_ops.capped_bonds((d * fmt.kappa,) * n, check_positive_int("bond_dim", bond_dim))
+    if bond_dim is None:  # the start's bonds, whatever their profile
+        ranks = tuple(start.purification.ranks)
+    else:
+        ranks = mpo_ops.capped_bonds((d * fmt.kappa,) * n, check_positive_int("bond_dim", bond_dim))
     if start is None:
         if fmt.kappa == 1 and d**n <= 4096:  # the spectral start: the shadow's top eigenvector
             start = fmt.from_dense(fuse(classical_shadow(outcomes), d), ranks)
@@ -529,8 +533,7 @@ def _factorized(outcomes: Outcomes, method: str, bond_dim, kappa, start, truth, 
         objective, start, step=step, stop=stop, manifold=start.manifold(normalized=True), metrics=metrics
     )
     _no_decrease_warning(result, method, stacklevel=4)
-    base = {f.name: getattr(result, f.name) for f in dataclasses.fields(Result)}
-    return TomographyResult(**base, physical=True)
+    return TomographyResult.from_result(result, physical=True)
 
 
 __all__ = [

@@ -46,7 +46,7 @@ def local_shadows(povm) -> torch.Tensor:
     return (d + 1) * torch.einsum("ka,kb->kab", phi, phi.conj()) - torch.eye(d, dtype=phi.dtype)
 
 
-def _simplex(values: torch.Tensor) -> torch.Tensor:
+def project_simplex(values: torch.Tensor) -> torch.Tensor:
     """The Euclidean projection of a real vector onto the probability simplex (sort-based)."""
     u, _ = torch.sort(values, descending=True)
     css = torch.cumsum(u, 0) - 1
@@ -72,7 +72,7 @@ def project_density(x, rank: int | None = None) -> torch.Tensor:
     w, v = torch.linalg.eigh(h)
     if rank is not None:
         w, v = w[-rank:], v[:, -rank:]
-    p = _simplex(w)
+    p = project_simplex(w)
     return (v * p.to(v.dtype)) @ v.mH
 
 
@@ -82,4 +82,4 @@ def project_pure(x) -> torch.Tensor:
     return project_density(x, rank=1)
 
 
-__all__ = ["classical_shadow", "local_shadows", "project_density", "project_pure"]
+__all__ = ["classical_shadow", "local_shadows", "project_density", "project_pure", "project_simplex"]

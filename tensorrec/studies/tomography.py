@@ -11,6 +11,7 @@ from collections.abc import Sequence
 import torch
 
 from tensorrec._random import RngLike, as_generator
+from tensorrec.operators import unfuse
 from tensorrec.quantum import (
     HaarBases,
     HaarUniform,
@@ -42,7 +43,7 @@ def mpo_copy_trials(
     M copies of a global-design POVM, for every (n, chi, M) and trial.
 
     Rows: ``n, chi, D, M, trial, p`` (:func:`~tensorrec.quantum.mpo.dimension`), ``error2``
-    (||rho-hat - rho*||_F^2 of the trace-one MPO estimate), ``raw_error2`` (the raw shadow's),
+    (||rho-hat - rho*||_F^2 of the trace-one MPO or LPDO estimate), ``raw_error2`` (the raw shadow's),
     ``fidelity`` (of the estimate's nearest density matrix), ``physical`` and
     ``min_eigenvalue`` (whether the MPO estimate is a state, and its smallest eigenvalue;
     :class:`~tensorrec.quantum.TomographyResult`), ``pgd_gap`` (the largest entry of
@@ -72,12 +73,14 @@ def mpo_copy_trial(
     one = estimate(
         outcomes, bond_dim=D, method="pgd", step=1 / povm.alpha, stop={"max_iter": 1}, check_physical=False
     )
+    # "mle"/"rgd" estimate states (LPDOs): their fidelity is the projected one of "pcs"/"pgd"
+    fid = res.trace.metrics.get("projected_fidelity", res.trace.metrics["fidelity"])
     rho = torch.outer(psi, psi.conj())
-    err2 = float(torch.sum((mpo.to_matrix(res.point) - rho).abs() ** 2))
+    err2 = float(torch.sum((unfuse(res.point.to_dense(), 2, n) - rho).abs() ** 2))  # an MPO or an LPDO
     raw2 = float(torch.sum((classical_shadow(outcomes) - rho).abs() ** 2))
     return {
         "D": D, "p": mpo.dimension(n, 2, D), "error2": err2, "raw_error2": raw2,
-        "fidelity": res.trace.metrics["projected_fidelity"][-1],
+        "fidelity": fid[-1],
         "physical": res.physical, "min_eigenvalue": res.min_eigenvalue,
         "pgd_gap": float((one.point.to_dense() - res.point.to_dense()).abs().max()),
         "seconds": time.perf_counter() - t0,
