@@ -4,6 +4,15 @@ compositions of a POVM operator (:mod:`tensorrec.operators.povm`), a format and 
 
 from tensorrec.quantum import mpo, peps
 from tensorrec.quantum.estimators import TomographyResult, UnphysicalEstimateWarning, estimate, product_start
+from tensorrec.quantum.frames import (
+    design_defect,
+    frame_potential,
+    mub_vectors,
+    pauli,
+    random_clifford,
+    sic_qubit,
+    stabilizer_states,
+)
 from tensorrec.quantum.metrics import fidelity, frobenius_error, trace_distance
 from tensorrec.quantum.outcomes import Outcomes
 from tensorrec.quantum.povms import (
@@ -15,13 +24,6 @@ from tensorrec.quantum.povms import (
     LocalPauli,
     LocalSIC,
     Stabilizer,
-    design_defect,
-    frame_potential,
-    mub_vectors,
-    pauli,
-    random_clifford,
-    sic_qubit,
-    stabilizer_states,
 )
 from tensorrec.quantum.shadows import classical_shadow, project_density, project_pure
 from tensorrec.quantum.states import (
