@@ -346,6 +346,22 @@ def test_a_record_field_that_would_overwrite_a_grid_key_or_metadata_fails_its_tr
         runner.map(echo, [{"x": 1.0, "_trial": 1}], seed=0)
 
 
+@pytest.mark.parametrize(
+    ("grid_value", "echoed"),
+    [(100, 100.0), (1, True), (float("nan"), float("nan")), ((1, 2), [1.0, 2]), (np.int64(3), 3.0)],
+)
+def test_a_record_echoing_its_grid_key_with_an_equal_value_is_stored(tmp_path, grid_value, echoed):
+    """Review: the echo was compared as encoded text, so {"m": 100.0} at m=100 failed after all
+    its work. Values are compared decoded, by ==, NaN equal to NaN."""
+    runner = Runner(tmp_path / "s.sqlite", backend="serial")
+    result = runner.run(record_of, [{"x": grid_value}], seed=0, fixed={"record": {"x": echoed, "y": 1}})
+    assert not result.failures and result.records[0]["y"] == 1
+    frame = runner.store.to_dataframe()
+    assert "record.x" not in frame.columns and list(frame["y"]) == [1]
+    other = runner.run(record_of, [{"x": grid_value}], seed=1, fixed={"record": {"x": "other"}})
+    assert "grid keys with another value" in other.failures[0][2]
+
+
 def test_records_the_store_cannot_hold_fail_their_trial_naming_the_field():
     result = Runner(backend="serial").run(odd, [{"x": 1}], seed=0, fixed={"kind": "bytes"})
     assert "record['a'][1]: a bytes cannot be stored" in result.failures[0][2]

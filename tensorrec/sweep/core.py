@@ -25,7 +25,7 @@ from tensorrec.sweep._checks import (
     unguarded_main_line,
 )
 from tensorrec.sweep.backends import BACKENDS, Task, default_backend, make_backend, pooled_backend
-from tensorrec.sweep.records import dumps, loads
+from tensorrec.sweep.records import dumps, loads, same_value
 from tensorrec.sweep.store import METADATA, Store
 
 DEFAULT_TRIAL_TIMEOUT = 3600.0
@@ -515,9 +515,14 @@ def _restrict(task: Task, keys: set[str]) -> Task:
 
 def _collision(record: dict, point: Mapping) -> str | None:
     """Why ``record`` cannot be stored beside its grid point (a field would overwrite a
-    metadata column or a grid key of another value), or None."""
+    metadata column or a grid key of another value), or None.
+
+    A field echoing a grid key collides only when its value differs by Python's ``==`` from the
+    grid's, both read back as the store reads them (tuples as lists, numpy/torch as lists or
+    numbers), with NaN equal to NaN: a trial returning ``{"m": 100.0}`` at ``m=100`` (or 1 at
+    True) is stored (its record's value is the one kept)."""
     reserved = sorted(str(k) for k in record if k in METADATA)
-    clash = sorted(str(k) for k in record if k in point and dumps(record[k]) != dumps(point[k]))
+    clash = sorted(str(k) for k in record if k in point and not same_value(record[k], loads(dumps(point[k]))))
     if not reserved and not clash:
         return None
     what = []

@@ -23,7 +23,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from tensorrec.sweep.records import _loads_layout1, dumps, loads
+from tensorrec.sweep.records import _loads_layout1, dumps, loads, same_value
 
 SCHEMA = 2
 """The layout this code reads and writes. Layout 2 writes records with the exact encoding of
@@ -397,7 +397,7 @@ class Store:
         for row in self.rows(sweep):
             out = {"_sweep": row.sweep, **row.point}
             for field_name, value in (row.record or {}).items():
-                taken = field_name in out and not _same(out[field_name], value)
+                taken = field_name in out and not same_value(out[field_name], value)
                 out[f"record.{field_name}" if taken or field_name in METADATA else field_name] = value
             out.update(_trial=row.trial, _status=row.status, _seconds=row.seconds, _error=row.error)
             rows.append(out)
@@ -476,13 +476,6 @@ def _transaction(conn: sqlite3.Connection):
         conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
-
-
-def _same(a, b) -> bool:
-    try:
-        return dumps(a) == dumps(b)
-    except (TypeError, ValueError):
-        return False
 
 
 def _readable(text) -> bool:
