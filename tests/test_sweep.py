@@ -283,6 +283,43 @@ def test_a_dask_address_that_does_not_answer_is_a_clear_error():
     assert time.monotonic() - start < 30
 
 
+def test_a_store_locked_by_another_connection_is_named_never_repaired(tmp_path, monkeypatch):
+    """Review: _open repaired on any DatabaseError of PRAGMA quick_check, a busy/locked one
+    included, and repair moves aside a file another process is using."""
+    path = tmp_path / "s.sqlite"
+    Runner(path, backend="serial").map(echo, [{"x": 1.0}], seed=0)
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(StoreError, match=r"stayed locked by another process"):
+            Store(path, timeout=0.1)
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert not list(tmp_path.glob("*.damaged*")) and len(list(Store(path).rows())) == 1
+
+    class Busy:  # the lock met by quick_check itself (after the connection was made)
+        def __init__(self, conn):
+            self.conn = conn
+
+        def execute(self, sql, *args):
+            if "quick_check" in sql:
+                raise sqlite3.OperationalError("database is locked")
+            return self.conn.execute(sql, *args)
+
+        def close(self):
+            self.conn.close()
+
+    real = Store._connection
+    monkeypatch.setattr(Store, "_connection", lambda self: Busy(real(self)))
+    with pytest.raises(
+        StoreError, match=r"stayed locked by another process for 0.1 s \(SQLite said: database is locked\)"
+    ):
+        Store(path, timeout=0.1)
+    monkeypatch.undo()
+    assert not list(tmp_path.glob("*.damaged*")) and len(list(Store(path).rows())) == 1
+
+
 def test_the_wal_switch_retries_a_busy_answer_and_names_a_lasting_lock():
     """SQLite answers PRAGMA journal_mode=WAL with 'database is locked' at once, without its
     busy handler, while another process opens the same new file: the store retries."""

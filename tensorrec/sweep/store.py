@@ -235,6 +235,13 @@ class Store:
                 raise
             self._repair(str(exc.__cause__))
         except sqlite3.DatabaseError as exc:
+            if isinstance(exc, sqlite3.OperationalError) and _locked(exc):
+                # another process holds the file: it is in use, not damaged; never move it aside
+                self.close()
+                raise StoreError(
+                    f"path: {self.path} stayed locked by another process for {self.timeout:g} s "
+                    f"(SQLite said: {exc})"
+                ) from exc
             self._repair(str(exc))
 
     def _connection(self) -> sqlite3.Connection:
