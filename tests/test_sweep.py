@@ -589,3 +589,20 @@ def test_a_script_without_a_main_guard_is_refused_before_any_trial_runs(tmp_path
     assert done.returncode != 0
     assert 'its sweep (line 8) runs at the top level, outside `if __name__ == "__main__":`' in done.stderr
     assert done.stderr.count("Traceback") == 1 and committed(store) == 0
+
+
+def test_a_claim_owner_is_alive_by_pid_and_start_time_as_the_workers_watch():
+    """Review: the store's liveness test lacked the workers' pid-reuse protection; one helper now."""
+    import platform
+
+    from tensorrec.sweep import _process
+
+    me = _process.owner()
+    host, pid, *start = me.split()
+    assert _process.owner_alive(me) and _process.alive(_process.identity(os.getpid()))
+    if start:  # /proc tells start times: a later process with this pid is another owner
+        assert not _process.owner_alive(f"{host} {pid} {int(start[0]) + 1}")
+        assert not _process.alive((int(pid), str(int(start[0]) + 1)))
+    assert _process.owner_alive(f"{host} {pid}")  # the older "host pid" form
+    assert _process.owner_alive(f"{platform.node()}-elsewhere 1 0")  # another host: alive
+    assert not _process.owner_alive("garbage") and not _process.owner_alive(f"{host} x")

@@ -15,7 +15,6 @@ import hashlib
 import json
 import math
 import os
-import platform
 import sqlite3
 import time
 import warnings
@@ -23,6 +22,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from tensorrec.sweep._process import owner, owner_alive
 from tensorrec.sweep.records import _loads_layout1, dumps, loads, same_value
 
 SCHEMA = 2
@@ -124,29 +124,6 @@ class Row:
     record: dict | None
     error: str | None
     seconds: float
-
-
-def owner() -> str:
-    """This process as a claim owner: host and pid."""
-    return f"{platform.node()} {os.getpid()}"
-
-
-def _owner_alive(owner: str) -> bool:
-    """Whether a claim's owner still runs (owners on another host count as alive)."""
-    try:
-        host, pid = owner.split()
-        pid = int(pid)
-    except ValueError:
-        return False
-    if host != platform.node():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class Store:
@@ -461,7 +438,7 @@ class Store:
                 if done is not None and _readable(done[0]):
                     continue
                 held = conn.execute("SELECT owner FROM claims WHERE key = ?", (key,)).fetchone()
-                if held is not None and held[0] != me and _owner_alive(held[0]):
+                if held is not None and held[0] != me and owner_alive(held[0]):
                     continue
                 conn.execute("INSERT OR REPLACE INTO claims VALUES (?, ?, ?)", (key, me, time.time()))
                 mine.append(key)
