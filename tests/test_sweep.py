@@ -606,3 +606,15 @@ def test_a_claim_owner_is_alive_by_pid_and_start_time_as_the_workers_watch():
     assert _process.owner_alive(f"{host} {pid}")  # the older "host pid" form
     assert _process.owner_alive(f"{platform.node()}-elsewhere 1 0")  # another host: alive
     assert not _process.owner_alive("garbage") and not _process.owner_alive(f"{host} x")
+
+
+def test_rows_and_the_store_export_name_the_trial_index_alike_and_keep_a_record_trial_field(tmp_path):
+    """Review: one convention for the trial index (docs/sweeps.rst, "Column names"): ``_trial``
+    in SweepResult.rows() and in Store.to_dataframe(), never a user's field ``trial``."""
+    runner = Runner(tmp_path / "s.sqlite", backend="serial")
+    result = runner.run(record_of, [{"x": 1.0}], 2, seed=0, fixed={"record": {"trial": "mine"}})
+    rows = result.rows()
+    assert [(r["_trial"], r["trial"]) for r in rows] == [(0, "mine"), (1, "mine")]
+    frame = runner.store.to_dataframe().sort_values("_trial")
+    assert list(frame["_trial"]) == [0, 1] and list(frame["trial"]) == ["mine", "mine"]
+    assert set(rows[0]) <= set(frame.columns)

@@ -85,7 +85,9 @@ class SweepResult:
 
     def rows(self) -> list[dict]:
         """One dict per successful trial: the grid point, the record's fields and ``_trial``
-        (the trial index; the columns of :meth:`Store.to_dataframe`)."""
+        (the trial index; the columns of :meth:`Store.to_dataframe`). The trial index is a
+        metadata column, underscored, so a record field called ``trial`` is kept; the studies'
+        own tables name theirs ``trial``/``seed``/``draw`` (docs/sweeps.rst, "Column names")."""
         out = []
         for index, record in enumerate(self.records):
             if record is not None:
