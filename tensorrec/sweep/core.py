@@ -524,7 +524,7 @@ def _collision(record: dict, point: Mapping) -> str | None:
     numbers), with NaN equal to NaN: a trial returning ``{"m": 100.0}`` at ``m=100`` (or 1 at
     True) is stored (its record's value is the one kept)."""
     reserved = sorted(str(k) for k in record if k in METADATA)
-    clash = sorted(str(k) for k in record if k in point and not same_value(record[k], loads(dumps(point[k]))))
+    clash = sorted(str(k) for k in record if k in point and not same_value(record[k], _as_stored(point[k])))
     if not reserved and not clash:
         return None
     what = []
@@ -537,6 +537,15 @@ def _collision(record: dict, point: Mapping) -> str | None:
         f"ValueError: trial: its record cannot be stored without overwriting data: {'; '.join(what)}. "
         "Rename these fields\n"
     )
+
+
+def _as_stored(value):
+    """``value`` as the store reads it back; as it is when the store cannot hold it (a grid
+    of objects, run without a store)."""
+    try:
+        return loads(dumps(value))
+    except (TypeError, ValueError):
+        return value
 
 
 def _trial_name(trial) -> str:
