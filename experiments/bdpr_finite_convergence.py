@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 
 from tensorrec.plotting import plot_sweep_curves
-from tensorrec.runner import script_main
+from tensorrec.runner import positive, script_main
 from tensorrec.studies.bdpr import recovery_trials
 
 
@@ -24,7 +24,7 @@ class Config:
     N: int = 8
     ms: tuple[int, ...] = (100, 200, 400, 800)
     trials: int = 20
-    step: float = 0.25
+    step: float = positive(0.25)
     iterations: int = 300
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 
 from tensorrec.plotting import plot_noise_floor
-from tensorrec.runner import script_main
+from tensorrec.runner import positive, script_main
 from tensorrec.studies.bdpr import noise_trials
 
 
@@ -26,7 +26,7 @@ class Config:
     ms: tuple[int, ...] = (200, 400, 800, 1600)
     gammas: tuple[float, ...] = (1e-3, 1e-2, 1e-1)
     trials: int = 20
-    step: float = 0.25
+    step: float = positive(0.25)
     iterations: int = 300
 
 

@@ -18,7 +18,7 @@ import dataclasses
 import numpy as np
 
 from tensorrec.plotting import new_figure, save_figure
-from tensorrec.runner import script_main
+from tensorrec.runner import positive, script_main
 from tensorrec.studies.bdpr import random_start_basins, recovery_trials
 
 
@@ -30,7 +30,7 @@ class Config:
     instances: int = 4
     starts: int = 10
     spectral_trials: int = 40
-    step: float = 0.25
+    step: float = positive(0.25)
     iterations: int = 1500
 
 

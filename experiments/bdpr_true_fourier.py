@@ -18,7 +18,7 @@ import dataclasses
 import numpy as np
 
 from tensorrec.plotting import new_figure, save_figure
-from tensorrec.runner import script_main
+from tensorrec.runner import positive, script_main
 from tensorrec.studies.bdpr import recovery_trials
 
 
@@ -28,7 +28,7 @@ class Config:
     N: int = 8
     Ls: tuple[int, ...] = (64, 128, 256, 512, 1024)
     trials: int = 10
-    step: float = 0.05
+    step: float = positive(0.05)
     iterations: int = 1500
 
 

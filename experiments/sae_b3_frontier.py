@@ -23,7 +23,7 @@ import dataclasses
 import numpy as np
 
 from tensorrec.plotting import plot_frontier
-from tensorrec.runner import script_main
+from tensorrec.runner import positive, script_main
 from tensorrec.studies.sae import bias_adaptation, sae_runs, tied_relu
 
 
@@ -38,7 +38,7 @@ class Config:
     l0: tuple[float, ...] = (0.1, 0.03, 0.01, 0.003)
     steps: int = 4000
     batch: int = 512
-    lr: float = 1e-3
+    lr: float = positive(1e-3)
     seeds: int = 1
 
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import dataclasses
 
 from tensorrec.plotting import plot_frontier
-from tensorrec.runner import script_main
+from tensorrec.runner import positive, script_main
 from tensorrec.studies.sae import bias_adaptation, sae_runs, tied_relu
 
 
@@ -34,7 +34,7 @@ class Config:
     steps: int = 3000
     batch: int = 512
     every: int = 10
-    lr: float = 3e-3
+    lr: float = positive(3e-3)
     output_scale: float = 1e-3
 
 

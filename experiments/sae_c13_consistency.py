@@ -21,7 +21,7 @@ from __future__ import annotations
 import dataclasses
 
 from tensorrec.plotting import plot_method_bars
-from tensorrec.runner import script_main
+from tensorrec.runner import positive, script_main
 from tensorrec.studies.sae import bias_adaptation, sae_runs, tied_relu
 
 
@@ -32,7 +32,7 @@ class Config:
     width: int = 4096
     steps: int = 3000
     batch: int = 512
-    lr: float = 3e-3
+    lr: float = positive(3e-3)
     l1: float = 0.1
     output_scale: float = 1e-3
     seeds: int = 2

@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 
 from tensorrec.plotting import plot_observed_vs_predicted
-from tensorrec.runner import script_main
+from tensorrec.runner import positive, script_main
 from tensorrec.studies.tucker_tt import scale_sweep
 
 
@@ -23,7 +23,7 @@ from tensorrec.studies.tucker_tt import scale_sweep
 class Config:
     orders: tuple[int, ...] = (3, 4, 6, 8)
     seeds: int = 1
-    step: float = 0.5
+    step: float = positive(0.5)
     iterations: int = 3000
 
 

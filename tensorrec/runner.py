@@ -145,12 +145,26 @@ def number_flag(kind: type, minimum: float | None = None, strict: bool = False) 
     return parse
 
 
+def positive(default):
+    """A ``Config`` field whose flag refuses 0 and negative values: a step size, a learning
+    rate, a grid spacing (a float that is divided by or stepped with). Other float fields
+    take 0. Same as ``dataclasses.field(default=default, metadata={"min": 0, "open": True})``;
+    ``metadata={"min": a}`` (closed) or ``{"min": a, "open": True}`` declares any lower bound."""
+    return dataclasses.field(default=default, metadata={"min": 0, "open": True})
+
+
 def _flag_type(field: dataclasses.Field, hints: dict):
-    """(argparse type, nargs) of a Config field. A numeric field's default declares its
-    domain: a positive default (counts, sizes, steps, tolerances) makes the flag refuse
-    zero and negative values, a zero default negative ones; a negative default leaves the
-    sign free. Floats must be finite. (So ``--draws 0`` is refused with the flag's name
-    instead of running a claim on no draws.)"""
+    """(argparse type, nargs) of a Config field. Floats must be finite. A field's domain:
+
+    - declared in its metadata (``{"min": a}``, and ``"open": True`` for > a; see
+      :func:`positive`), else
+    - an int field (a count, a size) with a positive default is >= 1 (``--draws 0`` is refused
+      with the flag's name instead of running a claim on no draws), with a zero default >= 0;
+    - a float field with a non-negative default is >= 0 (``--l1 0``, an unregularised
+      baseline, and ``--gammas 0``, no noise, are valid);
+    - a negative default leaves the sign free.
+
+    A tuple field's default is judged by its smallest member."""
     hint = hints[field.name]
     origin = typing.get_origin(hint)
     nargs = None
@@ -161,10 +175,12 @@ def _flag_type(field: dataclasses.Field, hints: dict):
     if hint is bool:
         return None, None
     if hint in (int, float):
+        if "min" in field.metadata:
+            return number_flag(hint, field.metadata["min"], strict=bool(field.metadata.get("open"))), nargs
         sign = default if isinstance(default, (int, float)) and not isinstance(default, bool) else None
         if sign is None or sign < 0:
             return number_flag(hint), nargs
-        return number_flag(hint, 0, strict=sign > 0), nargs
+        return number_flag(hint, 0, strict=hint is int and sign > 0), nargs
     return hint, nargs
 
 

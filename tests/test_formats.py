@@ -334,3 +334,18 @@ def test_one_int_means_that_rank_everywhere():
         TTTensor.random((3, 3, 3), 5)
     with pytest.raises(TypeError, match=r"^ranks: expected an int or a sequence of 2 ints"):
         TTTensor.random((3, 3, 3), "2")
+
+
+def test_a_rank_given_as_an_integer_scalar_of_numpy_or_torch_is_that_int():
+    """Review: ``ranks=torch.tensor(2)`` crashed with "iteration over a 0-d tensor", without
+    naming the argument."""
+    for r in (torch.tensor(2), np.array(2), np.int32(2), torch.tensor(2, dtype=torch.int32)):
+        assert TTTensor.random((3, 3, 3), r).ranks == (2, 2)
+        assert TuckerTensor.random((3, 4, 5), r).ranks == (2, 2, 2)
+    assert TTTensor.random((3, 3, 3), torch.tensor([2, 1])).ranks == (2, 1)
+    assert TuckerTensor.random((3, 4, 5), np.array([2, 2, 2])).ranks == (2, 2, 2)
+    for bad in (torch.tensor(2.0), torch.tensor(True), np.array(2.0), 2.0, True, np.float64(2)):
+        with pytest.raises(TypeError, match=r"^ranks: expected an int or a sequence of 2 ints"):
+            TTTensor.random((3, 3, 3), bad)
+    with pytest.raises(ValueError, match=r"^ranks\[0\]: expected an integer in \[1, 3\]"):
+        TTTensor.random((3, 3, 3), torch.tensor([2.0, 1.0]))

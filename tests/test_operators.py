@@ -280,3 +280,33 @@ def test_entry_sampling_takes_a_sequence_of_index_tuples():
         EntrySampling((4, 4), [[0.5, 0], [1, 1]])
     with pytest.raises(ValueError, match=r"^indices: expected shape \(n >= 1, 2\)"):
         EntrySampling((4, 4), [])
+
+
+@pytest.mark.parametrize("n_entries", [3, 5])
+def test_entry_sampling_reads_the_nonzero_form_per_axis(n_entries):
+    """Review of the strictness change: ``np.nonzero(mask)`` (a tuple of N index arrays) was read as
+    N rows, i.e. transposed. n_entries = 3 = N is the ambiguous square case: the tuple of arrays
+    is one array per axis, the list of tuples one tuple per entry, and both name the same entries."""
+    shape = (4, 5, 6)
+    dense = torch.arange(120, dtype=torch.float64).reshape(shape)
+    mask = np.zeros(shape, dtype=bool)
+    rows = [(0, 1, 2), (1, 2, 3), (3, 4, 5), (2, 0, 1), (0, 4, 0)][:n_entries]
+    for row in rows:
+        mask[row] = True
+    expected = dense[mask].tolist()  # row-major order, as np.nonzero lists them
+    nonzero = np.nonzero(mask)
+    as_rows = [tuple(int(a[k]) for a in nonzero) for k in range(n_entries)]
+    forms = {
+        "np.nonzero": nonzero,
+        "torch.nonzero(as_tuple=True)": torch.nonzero(torch.from_numpy(mask), as_tuple=True),
+        "list of tuples": as_rows,
+        "tuple of tuples": tuple(as_rows),
+        "(n, N) array": np.argwhere(mask),
+    }
+    for name, indices in forms.items():
+        op = EntrySampling(shape, indices)
+        assert op.apply(dense).tolist() == expected, name
+    with pytest.raises(ValueError, match=r"^indices: expected N index arrays of one length n"):
+        EntrySampling(shape, (np.array([0, 1]), np.array([0]), np.array([0, 1])))
+    with pytest.raises(TypeError, match=r"^indices: expected integer index arrays"):
+        EntrySampling(shape, (np.array([0.0]), np.array([0]), np.array([0])))

@@ -608,3 +608,18 @@ def test_stop_rule_errors_name_the_dict_entry():
     problem = Problem(Sphere(8), lambda x: x.sum())
     with pytest.raises(ValueError, match=r"^stop\['stall'\]: window: expected an integer >= 1"):
         rgd(problem, torch.ones(8, dtype=torch.float64) / 8**0.5, step=0.1, stop={"stall": 0})
+
+
+def test_a_stalled_run_that_never_descended_also_warns_no_decrease():
+    """Review: with the default rules (stall included) the NoDecrease rule is not added, so a
+    huge step ended "stalled" and only StallWarning said so; a stalled run that never fell below
+    its start says so as well (docs/recovery.rst). A stall after a descent (the Tucker period-2
+    cycle of test_recovery) warns StallWarning only."""
+    problem, x0 = _brockett_start_near_the_minimum()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = rgd(problem, x0, step=1e4)
+    assert res.stop_reason == "stalled" and res.failed
+    kinds = {w.category for w in caught}
+    assert tr.optim.StallWarning in kinds and tr.optim.NoDecreaseWarning in kinds
+    assert any("without the cost ever falling below its start" in str(w.message) for w in caught)

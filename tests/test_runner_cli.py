@@ -255,19 +255,50 @@ def test_config_flags_refuse_values_outside_their_domain_naming_the_flag(tmp_pat
     assert not (tmp_path / "sae_c1_prox_identities" / "manifest.json").exists()
 
 
+@pytest.mark.parametrize(
+    "name, flags, ok",
+    [
+        ("sae_c13_consistency", ["--l1", "0"], True),  # the unregularised baseline
+        ("sae_c13_consistency", ["--l1", "-0.1"], False),
+        ("sae_c13_consistency", ["--lr", "0"], False),  # a step: declared positive
+        ("bdpr_noise", ["--gammas", "0", "0.1"], True),  # no noise
+        ("bdpr_noise", ["--step", "0"], False),
+        ("sae_c1_prox_identities", ["--grid-step", "0"], False),
+        ("sae_c1_prox_identities", ["--draws", "0"], False),
+    ],
+)
+def test_zero_is_refused_only_where_a_field_declares_it_or_counts(name, flags, ok):
+    """Review of issue 27 item 4: a positive default used to make 0 illegal for every numeric
+    flag, so ``--l1 0`` and ``--gammas 0`` were refused though valid."""
+    from tensorrec.runner import build_parser, get_script
+
+    module = get_script(name).load()
+    parser = build_parser(name, module.Config, module.__doc__)
+    if ok:
+        parser.parse_args(flags)
+    else:
+        with pytest.raises(SystemExit):
+            parser.parse_args(flags)
+
+
 def test_a_config_field_default_declares_the_sign_of_its_flag():
+    from tensorrec.runner import build_parser, positive
+
     @dataclasses.dataclass(frozen=True)
     class Config:
         count: int = 3
         offset: int = 0
         gap: float = -0.02
         sizes: tuple[int, ...] = (2, 4)
-
-    from tensorrec.runner import build_parser
+        weight: float = 0.5
+        spacing: float = positive(0.1)
+        at_least_one: float = dataclasses.field(default=2.0, metadata={"min": 1})
 
     parser = build_parser("demo", Config, None)
-    args = parser.parse_args(["--offset", "0", "--gap", "-1", "--sizes", "1", "2"])
-    assert (args.offset, args.gap, args.sizes) == (0, -1.0, [1, 2])
-    for bad in (["--count", "0"], ["--offset", "-1"], ["--sizes", "3", "0"], ["--gap", "inf"]):
+    args = parser.parse_args(["--offset", "0", "--gap", "-1", "--sizes", "1", "2", "--weight", "0"])
+    assert (args.offset, args.gap, args.sizes, args.weight) == (0, -1.0, [1, 2], 0.0)
+    assert parser.parse_args(["--at-least-one", "1"]).at_least_one == 1.0
+    for bad in (["--count", "0"], ["--offset", "-1"], ["--sizes", "3", "0"], ["--gap", "inf"],
+                ["--weight", "-1"], ["--spacing", "0"], ["--at-least-one", "0.5"]):  # fmt: skip
         with pytest.raises(SystemExit):
             parser.parse_args(bad)

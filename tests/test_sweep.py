@@ -283,6 +283,43 @@ def test_a_dask_address_that_does_not_answer_is_a_clear_error():
     assert time.monotonic() - start < 30
 
 
+def test_a_store_locked_by_another_connection_is_named_never_repaired(tmp_path, monkeypatch):
+    """Review: _open repaired on any DatabaseError of PRAGMA quick_check, a busy/locked one
+    included, and repair moves aside a file another process is using."""
+    path = tmp_path / "s.sqlite"
+    Runner(path, backend="serial").map(echo, [{"x": 1.0}], seed=0)
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(StoreError, match=r"stayed locked by another process"):
+            Store(path, timeout=0.1)
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert not list(tmp_path.glob("*.damaged*")) and len(list(Store(path).rows())) == 1
+
+    class Busy:  # the lock met by quick_check itself (after the connection was made)
+        def __init__(self, conn):
+            self.conn = conn
+
+        def execute(self, sql, *args):
+            if "quick_check" in sql:
+                raise sqlite3.OperationalError("database is locked")
+            return self.conn.execute(sql, *args)
+
+        def close(self):
+            self.conn.close()
+
+    real = Store._connection
+    monkeypatch.setattr(Store, "_connection", lambda self: Busy(real(self)))
+    with pytest.raises(
+        StoreError, match=r"stayed locked by another process for 0.1 s \(SQLite said: database is locked\)"
+    ):
+        Store(path, timeout=0.1)
+    monkeypatch.undo()
+    assert not list(tmp_path.glob("*.damaged*")) and len(list(Store(path).rows())) == 1
+
+
 def test_the_wal_switch_retries_a_busy_answer_and_names_a_lasting_lock():
     """SQLite answers PRAGMA journal_mode=WAL with 'database is locked' at once, without its
     busy handler, while another process opens the same new file: the store retries."""
@@ -344,6 +381,22 @@ def test_a_record_field_that_would_overwrite_a_grid_key_or_metadata_fails_its_tr
     assert "['_status'] are the store's metadata columns" in other.failures[0][2]
     with pytest.raises(ValueError, match=r"grid: the keys \['_trial'\] are reserved"):
         runner.map(echo, [{"x": 1.0, "_trial": 1}], seed=0)
+
+
+@pytest.mark.parametrize(
+    ("grid_value", "echoed"),
+    [(100, 100.0), (1, True), (float("nan"), float("nan")), ((1, 2), [1.0, 2]), (np.int64(3), 3.0)],
+)
+def test_a_record_echoing_its_grid_key_with_an_equal_value_is_stored(tmp_path, grid_value, echoed):
+    """Review: the echo was compared as encoded text, so {"m": 100.0} at m=100 failed after all
+    its work. Values are compared decoded, by ==, NaN equal to NaN."""
+    runner = Runner(tmp_path / "s.sqlite", backend="serial")
+    result = runner.run(record_of, [{"x": grid_value}], seed=0, fixed={"record": {"x": echoed, "y": 1}})
+    assert not result.failures and result.records[0]["y"] == 1
+    frame = runner.store.to_dataframe()
+    assert "record.x" not in frame.columns and list(frame["y"]) == [1]
+    other = runner.run(record_of, [{"x": grid_value}], seed=1, fixed={"record": {"x": "other"}})
+    assert "grid keys with another value" in other.failures[0][2]
 
 
 def test_records_the_store_cannot_hold_fail_their_trial_naming_the_field():
@@ -536,3 +589,32 @@ def test_a_script_without_a_main_guard_is_refused_before_any_trial_runs(tmp_path
     assert done.returncode != 0
     assert 'its sweep (line 8) runs at the top level, outside `if __name__ == "__main__":`' in done.stderr
     assert done.stderr.count("Traceback") == 1 and committed(store) == 0
+
+
+def test_a_claim_owner_is_alive_by_pid_and_start_time_as_the_workers_watch():
+    """Review: the store's liveness test lacked the workers' pid-reuse protection; one helper now."""
+    import platform
+
+    from tensorrec.sweep import _process
+
+    me = _process.owner()
+    host, pid, *start = me.split()
+    assert _process.owner_alive(me) and _process.alive(_process.identity(os.getpid()))
+    if start:  # /proc tells start times: a later process with this pid is another owner
+        assert not _process.owner_alive(f"{host} {pid} {int(start[0]) + 1}")
+        assert not _process.alive((int(pid), str(int(start[0]) + 1)))
+    assert _process.owner_alive(f"{host} {pid}")  # the older "host pid" form
+    assert _process.owner_alive(f"{platform.node()}-elsewhere 1 0")  # another host: alive
+    assert not _process.owner_alive("garbage") and not _process.owner_alive(f"{host} x")
+
+
+def test_rows_and_the_store_export_name_the_trial_index_alike_and_keep_a_record_trial_field(tmp_path):
+    """Review: one convention for the trial index (docs/sweeps.rst, "Column names"): ``_trial``
+    in SweepResult.rows() and in Store.to_dataframe(), never a user's field ``trial``."""
+    runner = Runner(tmp_path / "s.sqlite", backend="serial")
+    result = runner.run(record_of, [{"x": 1.0}], 2, seed=0, fixed={"record": {"trial": "mine"}})
+    rows = result.rows()
+    assert [(r["_trial"], r["trial"]) for r in rows] == [(0, "mine"), (1, "mine")]
+    frame = runner.store.to_dataframe().sort_values("_trial")
+    assert list(frame["_trial"]) == [0, 1] and list(frame["trial"]) == ["mine", "mine"]
+    assert set(rows[0]) <= set(frame.columns)

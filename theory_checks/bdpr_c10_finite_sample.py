@@ -17,7 +17,7 @@ import dataclasses
 import tensorrec as tr
 from tensorrec.bdpr import sensing_problem, spectral_start
 from tensorrec.optim import MaxIter, MetricBelow, rgd
-from tensorrec.runner import script_main
+from tensorrec.runner import positive, script_main
 
 
 @dataclasses.dataclass(frozen=True)
@@ -25,7 +25,7 @@ class Config:
     K: int = 8
     N: int = 8
     m: int = 200
-    step: float = 0.25
+    step: float = positive(0.25)
     iterations: int = 300
     trials: int = 10
     target: float = 1e-10

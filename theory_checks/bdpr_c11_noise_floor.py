@@ -24,7 +24,7 @@ import dataclasses
 import numpy as np
 
 from tensorrec.plotting import plot_noise_floor
-from tensorrec.runner import script_main
+from tensorrec.runner import positive, script_main
 from tensorrec.studies.bdpr import noise_trials
 
 
@@ -35,7 +35,7 @@ class Config:
     ms: tuple[int, ...] = (200, 800)
     gammas: tuple[float, ...] = (1e-3, 1e-2, 1e-1)
     trials: int = 40
-    step: float = 0.25
+    step: float = positive(0.25)
     iterations: int = 300
     mse_tolerance: float = 0.15
     ratio_band: tuple[float, ...] = (0.8, 1.15)

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from tensorrec.runner import script_main
+from tensorrec.runner import positive, script_main
 from tensorrec.studies.bdpr import random_start_basins
 
 
@@ -43,7 +43,7 @@ class Config:
     ms: tuple[int, ...] = (100, 1600)
     instances: int = 4
     starts: int = 10
-    step: float = 0.25
+    step: float = positive(0.25)
     iterations: int = 1500
     max_failure_large_m: float = 0.25
 

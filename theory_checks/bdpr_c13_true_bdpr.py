@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from tensorrec.runner import script_main
+from tensorrec.runner import positive, script_main
 from tensorrec.studies.bdpr import recovery_trials
 
 
@@ -24,7 +24,7 @@ class Config:
     K: int = 8
     N: int = 8
     L: int = 512
-    step: float = 0.05
+    step: float = positive(0.05)
     iterations: int = 1500
     trials: int = 10
     min_fraction: float = 0.9

@@ -20,14 +20,14 @@ import numpy as np
 import torch
 
 from tensorrec.optim import abs_topk, hard_threshold, soft_threshold, topk
-from tensorrec.runner import script_main
+from tensorrec.runner import positive, script_main
 
 
 @dataclasses.dataclass(frozen=True)
 class Config:
     draws: int = 300
     vector_draws: int = 200
-    grid_step: float = 5e-4
+    grid_step: float = positive(5e-4)
 
 
 QUICK = {"draws": 100, "vector_draws": 50}

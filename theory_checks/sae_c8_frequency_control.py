@@ -35,7 +35,7 @@ import dataclasses
 
 import numpy as np
 
-from tensorrec.runner import script_main
+from tensorrec.runner import positive, script_main
 from tensorrec.studies.sae import bias_adaptation, sae_runs, tied_relu
 
 
@@ -47,7 +47,7 @@ class Config:
     steps: int = 3000
     batch: int = 512
     every: int = 40
-    lr: float = 1e-3
+    lr: float = positive(1e-3)
     output_scale: float = 1e-3
     seeds: int = 2
     within_min: float = 0.95

@@ -114,11 +114,31 @@ def draw_conditioned(draw: Callable, condition: dict | None):
     )
 
 
+def _as_int(value):
+    """``value`` as an int when it is an integer scalar (int, numpy integer, or a 0-d integer
+    numpy array or torch tensor; never a bool), else ``value`` unchanged."""
+    if isinstance(value, (np.ndarray, torch.Tensor)) and value.ndim == 0:
+        kind = value.dtype.kind if isinstance(value, np.ndarray) else None
+        integer = (
+            kind in "iu"
+            if kind is not None
+            else not (value.dtype.is_floating_point or value.dtype.is_complex or value.dtype == torch.bool)
+        )
+        return int(value.item()) if integer else value
+    if isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)):
+        return int(value)
+    return value
+
+
 def ranks_tuple(ranks, count: int) -> tuple:
-    """``ranks`` as a tuple of ``count`` entries: one int r means r everywhere; a sequence is
-    kept as given (its length and entries are the caller's to check)."""
-    if isinstance(ranks, (int, np.integer)) and not isinstance(ranks, bool):
-        return (int(ranks),) * count
-    if isinstance(ranks, (str, bytes)) or not hasattr(ranks, "__iter__"):
+    """``ranks`` as a tuple of ``count`` entries: one int r means r everywhere (a numpy integer
+    or a 0-d integer array/tensor counts as one int); a sequence (a 1-D array or tensor too)
+    is kept as given, its integer scalars as ints (its length and entries are the caller's to
+    check). A float, bool or complex rank is a TypeError naming ``ranks``."""
+    single = _as_int(ranks)
+    if type(single) is int:  # not a bool
+        return (single,) * count
+    zero_d = isinstance(ranks, (np.ndarray, torch.Tensor)) and ranks.ndim == 0
+    if zero_d or isinstance(ranks, (str, bytes)) or not hasattr(ranks, "__iter__"):
         raise TypeError(f"ranks: expected an int or a sequence of {count} ints, got {describe(ranks)}")
-    return tuple(ranks)
+    return tuple(_as_int(r) for r in ranks)

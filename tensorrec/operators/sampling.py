@@ -28,8 +28,13 @@ class EntrySampling(Operator):
     Parameters
     ----------
     shape : tuple of int
-    indices : (n, N) integer array (numpy or torch), or a sequence of n index tuples
-        The observed multi-indices, 0-based.
+    indices : (n, N) integer array (numpy or torch), a sequence of n index tuples, or a tuple of N
+        1-D integer arrays
+        The observed multi-indices, 0-based. A *tuple* of exactly N 1-D arrays (or tensors) is
+        the ``np.nonzero(mask)`` / ``torch.nonzero(mask, as_tuple=True)`` form, one array per
+        axis, and is stacked along axis 1; any other sequence (a list of index tuples, a tuple of
+        tuples) is one multi-index per row. So ``np.nonzero(mask)`` and ``list(zip(*np.nonzero(mask)))``
+        name the same entries, even when n = N.
     allow_duplicates : bool
         Completion observes a set, so repeated indices are refused unless allowed (the
         adjoint then sums their values).
@@ -45,7 +50,9 @@ class EntrySampling(Operator):
 
     def __init__(self, shape, indices, *, allow_duplicates: bool = False, device=None):
         self.shape = check_shape(shape)
-        if isinstance(indices, (list, tuple)):  # a sequence of index tuples
+        if _is_nonzero_form(indices, len(self.shape)):  # np.nonzero / torch.nonzero(as_tuple=True)
+            indices = _stack_nonzero(indices)
+        elif isinstance(indices, (list, tuple)):  # a sequence of index tuples
             indices = _index_array(indices)
         if not isinstance(indices, (np.ndarray, torch.Tensor)) or (
             isinstance(indices, np.ndarray) and indices.dtype.kind not in "iu"
@@ -234,6 +241,39 @@ def tt_sample_vjp_numba(
     ]
     out = (*(g.reshape(-1, g.shape[2]) for g in cores[:-1]), cores[-1])
     return (r, out) if fused else out
+
+
+def _is_nonzero_form(indices, order: int) -> bool:
+    """Whether ``indices`` is a tuple of ``order`` 1-D arrays/tensors (the np.nonzero form)."""
+    return (
+        isinstance(indices, tuple)
+        and len(indices) == order
+        and all(isinstance(a, (np.ndarray, torch.Tensor)) and a.ndim == 1 for a in indices)
+    )
+
+
+def _stack_nonzero(indices: tuple):
+    """The np.nonzero form (one 1-D index array per axis) as an (n, N) array; errors name ``indices``."""
+    lengths = sorted({int(a.shape[0]) for a in indices})
+    if len(lengths) != 1:
+        raise ValueError(
+            f"indices: expected N index arrays of one length n (the np.nonzero form), got lengths {lengths}"
+        )
+    for a in indices:
+        kind_ok = (
+            a.dtype.kind in "iu"
+            if isinstance(a, np.ndarray)
+            else not (a.dtype.is_floating_point or a.dtype.is_complex or a.dtype == torch.bool)
+        )
+        if not kind_ok:
+            raise TypeError(f"indices: expected integer index arrays, got {describe(a)}")
+    if all(isinstance(a, np.ndarray) for a in indices):
+        return np.stack(indices, axis=1)
+    tensors = [from_numpy(a) if isinstance(a, np.ndarray) else a for a in indices]
+    devices = {t.device for t in tensors}
+    if len(devices) != 1:
+        raise ValueError(f"indices: expected index arrays on one device, got {sorted(map(str, devices))}")
+    return torch.stack([t.to(torch.int64) for t in tensors], dim=1)
 
 
 def _index_array(indices) -> np.ndarray:

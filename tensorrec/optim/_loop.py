@@ -162,6 +162,10 @@ class Loop:
                 StallWarning,
                 stacklevel=3,
             )
+            if never_fell(self.trace.value, self.trace.grad_norm):
+                # the Stall rule replaces NoDecrease in the safeguards: a stalled run that never
+                # descended at all (a step far too large) says so as well
+                self._warn_no_descent(value, grad_norm, iterations, reason)
         elif reason == NoDecrease.reason or (reason not in CONVERGED and reason not in FAILED):
             self._warn_no_descent(value, grad_norm, iterations, reason)
         return Result(

@@ -276,11 +276,13 @@ class NoDecrease(StoppingRule):
     takes steps that are too large (RGD with a huge constant step on a compact manifold
     jumps between points without ever descending, a period the divergence rule does not
     see because the cost does not grow monotonically). The check runs once, at iteration
-    ``window``. :func:`with_safeguards` adds it to every rule set that has no :class:`Stall`
-    (which sees the same run at the same iteration); the optimizers warn
-    (:class:`NoDecreaseWarning`) when it fires, and at the end of any unconverged run that
-    returns a cost above its start (:func:`ended_above`) or raised its cost in half of its
-    iterations (:func:`mostly_rising`), however its rules stopped it."""
+    ``window`` (a run of fewer iterations never ends ``"no_decrease"``). :func:`with_safeguards`
+    adds it to every rule set that has no :class:`Stall` (which sees the same run at the same
+    iteration). The optimizers warn (:class:`NoDecreaseWarning`) when it fires; at the end of
+    a run stopped by neither a convergence criterion nor a failure that returns a cost above
+    its start (:func:`ended_above`) or raised its cost in half of its iterations
+    (:func:`mostly_rising`); and at the end of a ``"stalled"`` run that :func:`never_fell`
+    (beside the :class:`StallWarning`)."""
 
     reason = "no_decrease"
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from tensorrec.sweep._process import alive, identity
 from tensorrec.sweep.records import dumps
 
 BACKENDS = ("serial", "processes", "dask")
@@ -243,7 +244,7 @@ class Processes:
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload(["torch", "tensorrec", "tensorrec.sweep._forkserver"])
             self._pool = cf.ProcessPoolExecutor(
-                self.workers, mp_context=context, initializer=_init_worker, initargs=(_identity(os.getpid()),)
+                self.workers, mp_context=context, initializer=_init_worker, initargs=(identity(os.getpid()),)
             )
         return self._pool
 
@@ -327,34 +328,12 @@ class Processes:
             self._pool = None
 
 
-def _identity(pid: int) -> tuple[int, str | None]:
-    """(pid, start time): a process, told apart from a later one that reuses its pid."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as fh:
-            return pid, fh.read().rsplit(b")", 1)[1].split()[19].decode()
-    except (OSError, IndexError):
-        return pid, None
-
-
-def _alive(identity: tuple[int, str | None]) -> bool:
-    pid, start = identity
-    if start is not None:
-        return _identity(pid) == identity
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _watch_driver(driver: tuple[int, str | None], period: float = 0.5) -> threading.Thread:
     """A daemon thread that ends this process (``os._exit``) once ``driver`` has died, so
     that no worker outlives a driver killed by SIGKILL (which runs no clean-up)."""
 
     def watch():
-        while _alive(driver):
+        while alive(driver):
             time.sleep(period)
         os._exit(70)
 

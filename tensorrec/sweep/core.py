@@ -25,7 +25,7 @@ from tensorrec.sweep._checks import (
     unguarded_main_line,
 )
 from tensorrec.sweep.backends import BACKENDS, Task, default_backend, make_backend, pooled_backend
-from tensorrec.sweep.records import dumps, loads
+from tensorrec.sweep.records import dumps, loads, same_value
 from tensorrec.sweep.store import METADATA, Store
 
 DEFAULT_TRIAL_TIMEOUT = 3600.0
@@ -85,7 +85,9 @@ class SweepResult:
 
     def rows(self) -> list[dict]:
         """One dict per successful trial: the grid point, the record's fields and ``_trial``
-        (the trial index; the columns of :meth:`Store.to_dataframe`)."""
+        (the trial index; the columns of :meth:`Store.to_dataframe`). The trial index is a
+        metadata column, underscored, so a record field called ``trial`` is kept; the studies'
+        own tables name theirs ``trial``/``seed``/``draw`` (docs/sweeps.rst, "Column names")."""
         out = []
         for index, record in enumerate(self.records):
             if record is not None:
@@ -515,9 +517,14 @@ def _restrict(task: Task, keys: set[str]) -> Task:
 
 def _collision(record: dict, point: Mapping) -> str | None:
     """Why ``record`` cannot be stored beside its grid point (a field would overwrite a
-    metadata column or a grid key of another value), or None."""
+    metadata column or a grid key of another value), or None.
+
+    A field echoing a grid key collides only when its value differs by Python's ``==`` from the
+    grid's, both read back as the store reads them (tuples as lists, numpy/torch as lists or
+    numbers), with NaN equal to NaN: a trial returning ``{"m": 100.0}`` at ``m=100`` (or 1 at
+    True) is stored (its record's value is the one kept)."""
     reserved = sorted(str(k) for k in record if k in METADATA)
-    clash = sorted(str(k) for k in record if k in point and dumps(record[k]) != dumps(point[k]))
+    clash = sorted(str(k) for k in record if k in point and not same_value(record[k], _as_stored(point[k])))
     if not reserved and not clash:
         return None
     what = []
@@ -530,6 +537,15 @@ def _collision(record: dict, point: Mapping) -> str | None:
         f"ValueError: trial: its record cannot be stored without overwriting data: {'; '.join(what)}. "
         "Rename these fields\n"
     )
+
+
+def _as_stored(value):
+    """``value`` as the store reads it back; as it is when the store cannot hold it (a grid
+    of objects, run without a store)."""
+    try:
+        return loads(dumps(value))
+    except (TypeError, ValueError):
+        return value
 
 
 def _trial_name(trial) -> str:

@@ -132,9 +132,27 @@ def loads(text: str):
     return _decode(json.loads(text))
 
 
+def same_value(a, b) -> bool:
+    """Whether two values as :func:`loads` gives them back are equal by Python's ``==``
+    (so 100 == 100.0 and 1 == True), element by element in lists and dicts, with NaN equal
+    to NaN. The one rule for "a record field repeats its grid key"."""
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(same_value(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(same_value(a[k], b[k]) for k in a)
+    if isinstance(a, (list, dict)) or isinstance(b, (list, dict)):
+        return False
+    if isinstance(a, (float, complex)) and isinstance(b, (float, complex)) and (a != a or b != b):
+        return a != a and b != b  # NaN (a complex with a NaN part) only equals NaN
+    try:
+        return bool(a == b)
+    except (TypeError, ValueError):
+        return False
+
+
 def _loads_layout1(text: str):
     """What the store of layout 1 wrote (:func:`to_jsonable`: "nan" strings for NaN)."""
     return from_jsonable(json.loads(text))
 
 
-__all__ = ["dumps", "from_jsonable", "loads", "to_jsonable"]
+__all__ = ["dumps", "from_jsonable", "loads", "same_value", "to_jsonable"]

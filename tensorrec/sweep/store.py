@@ -15,7 +15,6 @@ import hashlib
 import json
 import math
 import os
-import platform
 import sqlite3
 import time
 import warnings
@@ -23,7 +22,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from tensorrec.sweep.records import _loads_layout1, dumps, loads
+from tensorrec.sweep._process import owner, owner_alive
+from tensorrec.sweep.records import _loads_layout1, dumps, loads, same_value
 
 SCHEMA = 2
 """The layout this code reads and writes. Layout 2 writes records with the exact encoding of
@@ -126,29 +126,6 @@ class Row:
     seconds: float
 
 
-def owner() -> str:
-    """This process as a claim owner: host and pid."""
-    return f"{platform.node()} {os.getpid()}"
-
-
-def _owner_alive(owner: str) -> bool:
-    """Whether a claim's owner still runs (owners on another host count as alive)."""
-    try:
-        host, pid = owner.split()
-        pid = int(pid)
-    except ValueError:
-        return False
-    if host != platform.node():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 class Store:
     """Every finished trial of one sweep or study, in one SQLite file in WAL mode.
 
@@ -235,6 +212,13 @@ class Store:
                 raise
             self._repair(str(exc.__cause__))
         except sqlite3.DatabaseError as exc:
+            if isinstance(exc, sqlite3.OperationalError) and _locked(exc):
+                # another process holds the file: it is in use, not damaged; never move it aside
+                self.close()
+                raise StoreError(
+                    f"path: {self.path} stayed locked by another process for {self.timeout:g} s "
+                    f"(SQLite said: {exc})"
+                ) from exc
             self._repair(str(exc))
 
     def _connection(self) -> sqlite3.Connection:
@@ -397,7 +381,7 @@ class Store:
         for row in self.rows(sweep):
             out = {"_sweep": row.sweep, **row.point}
             for field_name, value in (row.record or {}).items():
-                taken = field_name in out and not _same(out[field_name], value)
+                taken = field_name in out and not same_value(out[field_name], value)
                 out[f"record.{field_name}" if taken or field_name in METADATA else field_name] = value
             out.update(_trial=row.trial, _status=row.status, _seconds=row.seconds, _error=row.error)
             rows.append(out)
@@ -454,7 +438,7 @@ class Store:
                 if done is not None and _readable(done[0]):
                     continue
                 held = conn.execute("SELECT owner FROM claims WHERE key = ?", (key,)).fetchone()
-                if held is not None and held[0] != me and _owner_alive(held[0]):
+                if held is not None and held[0] != me and owner_alive(held[0]):
                     continue
                 conn.execute("INSERT OR REPLACE INTO claims VALUES (?, ?, ?)", (key, me, time.time()))
                 mine.append(key)
@@ -476,13 +460,6 @@ def _transaction(conn: sqlite3.Connection):
         conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
-
-
-def _same(a, b) -> bool:
-    try:
-        return dumps(a) == dumps(b)
-    except (TypeError, ValueError):
-        return False
 
 
 def _readable(text) -> bool:
