@@ -750,7 +750,11 @@ bad("soft_threshold lam string", lambda: soft_threshold(T4, "0.1"), "lam")
 bad("soft_threshold lam bool", lambda: soft_threshold(T4, True), "lam")
 bad("soft_threshold lam wrong shape", lambda: soft_threshold(T4, torch.ones(3, dtype=F)), "lam")
 bad("soft_threshold lam complex", lambda: soft_threshold(T4, torch.ones(4, dtype=torch.complex128)), "lam")
-bad("soft_threshold lam float32 for float64 u", lambda: soft_threshold(T4, torch.full((4,), 0.1)), "lam")
+ok(
+    "soft_threshold lam float32 for float64 u is cast to u's dtype",
+    lambda: soft_threshold(T4, torch.full((4,), 0.1)),
+    that(lambda r: r.dtype == T4.dtype, "float64"),
+)
 bad("soft_threshold u scalar", lambda: soft_threshold(torch.tensor(1.0), 0.1), "u:")
 bad("soft_threshold u int", lambda: soft_threshold(torch.ones(3, dtype=torch.int64), 0.1), "u:")
 bad("soft_threshold u list", lambda: soft_threshold([1.0, 2.0], 0.1), "u:")

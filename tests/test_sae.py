@@ -131,7 +131,7 @@ BAD = {
     "k missing": (lambda: sae.SAE(8, 16, "abstopk"), "k: expected an integer"),
     "negative threshold": (
         lambda: sae.SAE(8, 16, "jumprelu", threshold=-0.1),
-        "threshold: expected a positive finite number",
+        "threshold: expected a real number in (0, inf), got -0.1",
     ),
     "unknown activation": (lambda: sae.SAE(8, 16, "gelu"), "activation: "),
     "data of the wrong width": (
@@ -142,7 +142,7 @@ BAD = {
         lambda: sae.recovery(torch.eye(4, dtype=F), torch.zeros(4, 3, dtype=F)),
         "D: expected nonzero decoder columns",
     ),
-    "negative auxk weight": (lambda: sae.SAE(8, 16, "topk", k=2, auxk=-1.0), "auxk: expected a non-negative"),
+    "negative auxk weight": (lambda: sae.SAE(8, 16, "topk", k=2, auxk=-1.0), "auxk: expected a real number in [0, inf), got -1.0"),
     "dead_after zero": (lambda: sae.SAE(8, 16, "topk", k=2, dead_after=0), "dead_after: "),
     "resample_every zero": (
         lambda: sae.train(
@@ -161,14 +161,14 @@ BAD = {
     ),
     "negative noise": (lambda: sae.SparseMixture(4, 3, 2, noise=-1.0), "noise: "),
     # issue 27's reproducers
-    "l1 NaN": (lambda: sae.SAE(8, 16, "relu", l1=float("nan")), "l1: expected a non-negative finite"),
+    "l1 NaN": (lambda: sae.SAE(8, 16, "relu", l1=float("nan")), "l1: expected a real number in [0, inf), got nan"),
     "JumpReLU threshold NaN": (
         lambda: sae.SAE(8, 16, "jumprelu", threshold=float("nan")),
-        "threshold: expected a positive finite",
+        "threshold: expected a real number in (0, inf), got nan",
     ),
     "JumpReLU threshold 0 (was a math domain error)": (
         lambda: sae.SAE(8, 16, "jumprelu", threshold=0.0),
-        "threshold: expected a positive finite",
+        "threshold: expected a real number in (0, inf), got 0.0",
     ),
     "an empty batch": (
         lambda: sae.SAE(8, 16, "relu", l1=0.1).loss(torch.zeros(0, 8)),
@@ -188,11 +188,11 @@ BAD = {
     ),
     "bipolar fraction 2": (
         lambda: sae.SparseMixture(16, 8, 2, sign_mode="mixed", bipolar_fraction=2.0),
-        "bipolar_fraction: expected a fraction in [0, 1]",
+        "bipolar_fraction: expected a real number in [0, 1], got 2.0",
     ),
     "recovery tau 2": (
         lambda: sae.recovery(torch.eye(4, dtype=F), torch.eye(4, dtype=F), tau=2),
-        "tau: expected a number in [0, 1)",
+        "tau: expected a real number in [0, 1), got 2",
     ),
     "sparsity of no codes": (lambda: sae.sparsity(torch.zeros(0, 5)), "z: expected a non-empty array"),
     "float64 data into a float32 SAE": (

@@ -161,11 +161,11 @@ BAD = {
     "k > P": (lambda: abs_topk(torch.ones(4, dtype=F), 5), "k: expected at most the number of latents P = 4"),
     "negative threshold": (
         lambda: soft_threshold(torch.ones(4, dtype=F), -0.1),
-        "lam: expected non-negative",
+        "lam: expected a real number in [0, inf), got -0.1",
     ),
     "negative JumpReLU threshold": (
         lambda: jump_relu(torch.ones(4, dtype=F), -1.0),
-        "threshold: expected non-negative",
+        "threshold: expected a real number in [0, inf), got -1.0",
     ),
     "threshold of the wrong shape": (
         lambda: soft_threshold(torch.ones(4, dtype=F), torch.ones(3, dtype=F)),
@@ -338,7 +338,7 @@ def test_spectral_norm_of_zero_and_the_warm_start_upper_bound(monkeypatch):
     assert exact < sigma <= exact * (1 + 1e-6)  # sqrt(theta + r): above, by < rtol/2
     few, _ = spectral_norm(D, 2, start, rtol=1e-12)  # no convergence in 2 steps: the exact value
     assert few == pytest.approx(exact, rel=1e-14)
-    with pytest.raises(ValueError, match="^D: expected finite entries"):
+    with pytest.raises(ValueError, match="^D: expected finite values, got 4 non-finite entries"):
         spectral_norm(torch.full((2, 2), NAN, dtype=F))
     with pytest.raises(ValueError, match="^v0: expected a vector of length n = 50"):
         spectral_norm(D, 5, torch.ones(3, dtype=F))
