@@ -966,6 +966,36 @@ ok(
 )
 
 
+# ------------------------------------------------ review: the numpy boundary and scalars
+ok(
+    "SAE encode float64 numpy into the default float32 model",
+    lambda: sae.SAE(8, 16, "topk", k=2, rng=0).encode(np.random.default_rng(0).standard_normal((4, 8))),
+    that(
+        lambda r: isinstance(r, np.ndarray) and r.dtype == np.float32 and r.shape == (4, 16), "float32 numpy"
+    ),
+)
+ok(
+    "SoftThreshold of a float32 0-d tensor on float64 u",
+    lambda: SoftThreshold(torch.tensor(0.1))(T4),
+    that(lambda r: r.dtype == F and abs(float(r[1]) + 1.9) < 1e-6, "cast to u's dtype"),
+)
+ok(
+    "SAE l1 as a 0-d tensor",
+    lambda: sae.SAE(8, 16, "relu", l1=torch.tensor(0.5)).l1,
+    that(lambda r: r == 0.5, "0.5"),
+)
+ok(
+    "SparseMixture noise as a 0-d tensor",
+    lambda: sae.SparseMixture(16, 8, 2, noise=torch.tensor(0.25), held_out=4).noise,
+    that(lambda r: r == 0.25, "0.25"),
+)
+bad(
+    "SAE l1 as a bool tensor",
+    lambda: sae.SAE(8, 16, "relu", l1=torch.tensor(True)),
+    "l1: expected a real number",
+)
+
+
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_fuzz(case):
     assert_clear(case)

@@ -608,3 +608,16 @@ def test_stop_rule_errors_name_the_dict_entry():
     problem = Problem(Sphere(8), lambda x: x.sum())
     with pytest.raises(ValueError, match=r"^stop\['stall'\]: window: expected an integer >= 1"):
         rgd(problem, torch.ones(8, dtype=torch.float64) / 8**0.5, step=0.1, stop={"stall": 0})
+
+
+@pytest.mark.parametrize(
+    ("rtol", "error", "got"),
+    [(-1e-3, ValueError, "got -0.001"), (math.nan, ValueError, "got nan"), (True, TypeError, "got True")],
+)
+def test_cg_rtol_is_checked_by_name(rtol, error, got):
+    from tensorrec.optim.cg import conjugate_gradient
+
+    b = torch.ones(3, dtype=torch.float64)
+    with pytest.raises(error, match=rf"^rtol: expected a real number in \[0, inf\), {got}"):
+        conjugate_gradient(lambda u: u, b, inner=torch.dot, rtol=rtol)
+    assert conjugate_gradient(lambda u: u, b, inner=torch.dot, rtol=torch.tensor(0.0)).iterations == 1

@@ -89,6 +89,13 @@ class SAE(nn.Module):
     dead_after : int
         Training steps without firing after which a latent counts as dead (the
         ``steps_since_fired`` buffer, part of the ``state_dict``).
+
+    Notes
+    -----
+    numpy in, numpy out: the data methods (``encode``, ``decode``, ``forward``,
+    ``reconstruct``, ``pre_activation``, the sparse code) convert floating numpy arrays to the
+    model's dtype and device and return numpy arrays; torch tensors of another dtype or device
+    are refused with an error naming the argument (cast them explicitly).
     """
 
     def __init__(self, d_in: int, d_sae: int, activation: str = "topk", *, k: int | None = None,
