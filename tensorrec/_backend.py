@@ -3,7 +3,9 @@
 torch is the compute engine. Public functions accept numpy arrays or torch tensors and
 return the array type they were given: numpy inputs are wrapped with ``torch.from_numpy``
 (memory is shared, nothing is copied) and results are handed back with ``.numpy()``.
-Nothing here casts a dtype or moves a device behind the caller's back: mismatches raise.
+Nothing here casts a dtype or moves a device behind the caller's back: mismatches raise. The
+one exception is asked for by name: ``numpy_boundary(like=...)`` converts numpy floating data
+to the dtype and device of the callee (an SAE's parameters), documented where it is used.
 """
 
 from __future__ import annotations
