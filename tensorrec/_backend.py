@@ -3,7 +3,9 @@
 torch is the compute engine. Public functions accept numpy arrays or torch tensors and
 return the array type they were given: numpy inputs are wrapped with ``torch.from_numpy``
 (memory is shared, nothing is copied) and results are handed back with ``.numpy()``.
-Nothing here casts a dtype or moves a device behind the caller's back: mismatches raise.
+Nothing here casts a dtype or moves a device behind the caller's back: mismatches raise. The
+one exception is asked for by name: ``numpy_boundary(like=...)`` converts numpy floating data
+to the dtype and device of the callee (an SAE's parameters), documented where it is used.
 """
 
 from __future__ import annotations
@@ -80,12 +82,15 @@ def _has_numpy(args: tuple) -> bool:
     return False
 
 
-def to_torch(a: object) -> object:
-    """Wrap numpy arrays (or tuples/lists holding some) with ``torch.from_numpy``."""
+def to_torch(a: object, like: torch.Tensor | None = None) -> object:
+    """Wrap numpy arrays (or tuples/lists holding some) with ``torch.from_numpy``; with ``like``,
+    floating numpy arrays are also converted to its dtype and device (integer arrays, such as
+    indices, keep theirs)."""
     if isinstance(a, np.ndarray):
-        return from_numpy(a)
+        t = from_numpy(a)
+        return t if like is None or a.dtype.kind != "f" else t.to(dtype=like.dtype, device=like.device)
     if isinstance(a, (tuple, list)) and any(isinstance(b, np.ndarray) for b in a):
-        return type(a)(from_numpy(b) if isinstance(b, np.ndarray) else b for b in a)
+        return type(a)(to_torch(b, like) if isinstance(b, np.ndarray) else b for b in a)
     return a
 
 
@@ -104,21 +109,42 @@ def to_numpy(a: object) -> object:
     return a
 
 
-def numpy_boundary(fn: F) -> F:
+def numpy_boundary(
+    fn: F | None = None,
+    *,
+    leading: int | None = None,
+    like: Callable[..., torch.Tensor] | None = None,
+) -> F:
     """Decorate ``fn`` so that numpy positional inputs give numpy outputs.
 
     Positional arguments that are numpy arrays (or tuples/lists holding some) are wrapped
     with ``torch.from_numpy``; if any was, tensors in the result are converted back.
-    Torch-only calls pay one ``isinstance`` scan.
+    Torch-only calls pay one ``isinstance`` scan. Used bare (``@numpy_boundary``) or with
+    options (``@numpy_boundary(leading=1)``).
+
+    Parameters
+    ----------
+    leading : int, optional
+        Only the first ``leading`` positional arguments are wrapped and decide whether the
+        output is numpy (default: all of them); later ones reach ``fn`` as given.
+    like : callable, optional
+        ``like(*args)`` returns the tensor (a model's parameter, say) whose dtype and device
+        numpy floating inputs are converted to: numpy data then follow the callee's dtype
+        instead of being refused for it. Torch inputs are never converted.
     """
+    if fn is None:
+        return functools.partial(numpy_boundary, leading=leading, like=like)  # type: ignore[return-value]
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        if not _has_numpy(args):
+        head = args if leading is None else args[:leading]
+        if not _has_numpy(head):
             return fn(*args, **kwargs)
-        return to_numpy(fn(*(to_torch(a) for a in args), **kwargs))
+        ref = None if like is None else like(*args)
+        head = tuple(to_torch(a, ref) for a in head)
+        return to_numpy(fn(*head, *args[len(head) :], **kwargs))
 
-    return wrapper
+    return wrapper  # type: ignore[return-value]
 
 
 def available_memory() -> int:
@@ -159,11 +185,91 @@ def check_compatible(tensors: Mapping[str, torch.Tensor]) -> None:
             )
 
 
-def check_finite(name: str, t: torch.Tensor) -> None:
-    """Raise ``ValueError`` if ``t`` holds NaN or Inf."""
-    if not bool(torch.isfinite(t).all()):
-        bad = int((~torch.isfinite(t)).sum())
-        raise ValueError(f"{name}: expected finite values, got {bad} non-finite entries in {describe(t)}")
+def check_finite(name: str, t: torch.Tensor, where: str = "") -> None:
+    """Raise ``ValueError`` naming ``name`` if ``t`` holds NaN or Inf (``where``, e.g. "
+    (the batch of step 3)", is appended to the message)."""
+    finite = torch.isfinite(t)
+    if not bool(finite.all()):
+        bad = int((~finite).sum())
+        raise ValueError(
+            f"{name}: expected finite values, got {bad} non-finite entries in {describe(t)}{where}"
+        )
+
+
+def _interval(low: float | None, high: float | None, low_open: bool, high_open: bool) -> str:
+    left = "(-inf" if low is None else f"{'(' if low_open else '['}{low:g}"
+    right = "inf)" if high is None else f"{high:g}{')' if high_open else ']'}"
+    return f"{left}, {right}"
+
+
+def check_real(
+    name: str,
+    value: object,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+    none_ok: bool = False,
+) -> float | None:
+    """``value`` as a float if it is a real number in the interval from ``low`` to ``high``,
+    else an error naming ``name``.
+
+    Parameters
+    ----------
+    name : str
+        The argument's name, first in the message.
+    value : object
+        A Python or numpy real scalar (int or float), or a 0-d real numpy array or torch
+        tensor. bool, complex values and arrays of other shapes are refused (TypeError); NaN
+        and values outside the interval are refused (ValueError).
+    low, high : float, optional
+        The bounds; None is -inf / inf, and infinite values are never accepted.
+    low_open, high_open : bool
+        Whether the bound itself is excluded.
+    none_ok : bool
+        Return None for ``value=None`` instead of refusing it.
+
+    Returns
+    -------
+    float or None
+
+    Examples
+    --------
+    >>> check_real("tau", 0.5, low=0, high=1, high_open=True)
+    0.5
+    >>> check_real("lr", 0.0, low=0, low_open=True)
+    Traceback (most recent call last):
+    ...
+    ValueError: lr: expected a real number in (0, inf), got 0.0
+    """
+    if value is None and none_ok:
+        return None
+    want = f"a real number in {_interval(low, high, low_open, high_open)}"
+    if isinstance(value, (torch.Tensor, np.ndarray)):
+        kind_ok = (
+            not (value.is_complex() or value.dtype == torch.bool)
+            if isinstance(value, torch.Tensor)
+            else value.dtype.kind in "fiu"
+        )
+        if value.ndim != 0 or not kind_ok:
+            raise TypeError(f"{name}: expected {want}, got {describe(value)}")
+        v = float(value)
+    elif isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name}: expected {want}, got {describe(value)}")
+    else:
+        v = float(value)
+    inside = (
+        math.isfinite(v)
+        and (low is None or (v > low if low_open else v >= low))
+        and (high is None or (v < high if high_open else v <= high))
+    )
+    if not inside:
+        shown = (
+            repr(value) if not isinstance(value, (torch.Tensor, np.ndarray)) else f"{v!r} ({describe(value)})"
+        )
+        raise ValueError(f"{name}: expected {want}, got {shown}")
+    return v
 
 
 def check_positive_finite(name: str, value: object) -> float:

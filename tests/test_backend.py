@@ -1,5 +1,7 @@
 """Layer 0: array boundary, validation, randomness, linear algebra, threads."""
 
+import re
+
 import numpy as np
 import pytest
 import scipy.linalg
@@ -124,3 +126,79 @@ def test_pin_threads_sets_every_pool():
 def test_tree_map_over_products():
     out = B.tree_map(lambda a, b: a + b, (torch.ones(1), torch.ones(2)), (torch.ones(1), torch.ones(2)))
     assert isinstance(out, tuple) and out[1].tolist() == [2.0, 2.0]
+
+
+def test_check_real_accepts_python_numpy_and_0d_tensor_scalars():
+    for value in (
+        0.25,
+        1,
+        np.float32(0.25),
+        np.int64(1),
+        np.array(0.25),
+        torch.tensor(0.25),
+        torch.tensor(1),
+    ):
+        assert B.check_real("x", value, low=0, high=1) == float(value)
+    assert isinstance(B.check_real("x", torch.tensor(0.5, dtype=torch.float64)), float)
+    assert B.check_real("x", None, none_ok=True) is None
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "text"),
+    [
+        (dict(low=0, low_open=True), "(0, inf)"),
+        (dict(low=0), "[0, inf)"),
+        (dict(low=0, high=1, high_open=True), "[0, 1)"),
+        (dict(low=-1, high=0), "[-1, 0]"),
+        ({}, "(-inf, inf)"),
+    ],
+)
+def test_check_real_names_the_interval(kwargs, text):
+    with pytest.raises(ValueError, match=rf"^lr: expected a real number in {re.escape(text)}, got nan$"):
+        B.check_real("lr", float("nan"), **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("value", "error", "got"),
+    [
+        (0.0, ValueError, "got 0.0"),
+        (-2, ValueError, "got -2"),
+        (float("inf"), ValueError, "got inf"),
+        (torch.tensor(float("nan")), ValueError, "got nan"),
+        (True, TypeError, "got True"),
+        (np.bool_(True), TypeError, "got"),
+        ("1", TypeError, "got '1'"),
+        (None, TypeError, "got None"),
+        (1 + 0j, TypeError, "got"),
+        (torch.ones(2), TypeError, r"got torch.Tensor\(shape=\(2,\)"),
+        (torch.tensor(True), TypeError, "got torch.Tensor"),
+        (torch.tensor(1j), TypeError, "got torch.Tensor"),
+        (np.ones(1), TypeError, "got numpy.ndarray"),
+    ],
+)
+def test_check_real_refuses_by_name(value, error, got):
+    with pytest.raises(error, match=rf"^rate: expected a real number in \(0, inf\), {got}"):
+        B.check_real("rate", value, low=0, low_open=True)
+
+
+def test_check_finite_appends_where():
+    with pytest.raises(ValueError, match=r"^x: expected finite values, got 1 non-finite .* \(step 3\)$"):
+        B.check_finite("x", torch.tensor([float("nan")]), " (step 3)")
+
+
+def test_numpy_boundary_leading_and_like():
+    ref = torch.zeros(1, dtype=torch.float32)
+    seen = []
+
+    @B.numpy_boundary(leading=1, like=lambda *args: ref)
+    def f(a, b):
+        seen.append((a, b))
+        return a
+
+    out = f(np.ones(2), np.ones(2))
+    assert isinstance(out, np.ndarray) and out.dtype == np.float32
+    assert isinstance(seen[-1][0], torch.Tensor) and isinstance(seen[-1][1], np.ndarray)
+    assert isinstance(f(torch.ones(2, dtype=torch.float64), np.ones(2)), torch.Tensor)  # b does not decide
+    assert f(torch.ones(2, dtype=torch.float64), None).dtype == torch.float64  # torch is never cast
+    idx = B.numpy_boundary(like=lambda *a: ref)(lambda i: i)(np.arange(3))
+    assert idx.dtype == np.int64  # integer arrays (indices) keep their dtype

@@ -750,7 +750,11 @@ bad("soft_threshold lam string", lambda: soft_threshold(T4, "0.1"), "lam")
 bad("soft_threshold lam bool", lambda: soft_threshold(T4, True), "lam")
 bad("soft_threshold lam wrong shape", lambda: soft_threshold(T4, torch.ones(3, dtype=F)), "lam")
 bad("soft_threshold lam complex", lambda: soft_threshold(T4, torch.ones(4, dtype=torch.complex128)), "lam")
-bad("soft_threshold lam float32 for float64 u", lambda: soft_threshold(T4, torch.full((4,), 0.1)), "lam")
+ok(
+    "soft_threshold lam float32 for float64 u is cast to u's dtype",
+    lambda: soft_threshold(T4, torch.full((4,), 0.1)),
+    that(lambda r: r.dtype == T4.dtype, "float64"),
+)
 bad("soft_threshold u scalar", lambda: soft_threshold(torch.tensor(1.0), 0.1), "u:")
 bad("soft_threshold u int", lambda: soft_threshold(torch.ones(3, dtype=torch.int64), 0.1), "u:")
 bad("soft_threshold u list", lambda: soft_threshold([1.0, 2.0], 0.1), "u:")
@@ -959,6 +963,36 @@ ok(
         lambda z: torch.allclose(z, soft_threshold(0.5 * X16 @ unit(16, 64, 0), 0.05), atol=1e-14),
         "prox(mu D^T x)",
     ),
+)
+
+
+# ------------------------------------------------ review: the numpy boundary and scalars
+ok(
+    "SAE encode float64 numpy into the default float32 model",
+    lambda: sae.SAE(8, 16, "topk", k=2, rng=0).encode(np.random.default_rng(0).standard_normal((4, 8))),
+    that(
+        lambda r: isinstance(r, np.ndarray) and r.dtype == np.float32 and r.shape == (4, 16), "float32 numpy"
+    ),
+)
+ok(
+    "SoftThreshold of a float32 0-d tensor on float64 u",
+    lambda: SoftThreshold(torch.tensor(0.1))(T4),
+    that(lambda r: r.dtype == F and abs(float(r[1]) + 1.9) < 1e-6, "cast to u's dtype"),
+)
+ok(
+    "SAE l1 as a 0-d tensor",
+    lambda: sae.SAE(8, 16, "relu", l1=torch.tensor(0.5)).l1,
+    that(lambda r: r == 0.5, "0.5"),
+)
+ok(
+    "SparseMixture noise as a 0-d tensor",
+    lambda: sae.SparseMixture(16, 8, 2, noise=torch.tensor(0.25), held_out=4).noise,
+    that(lambda r: r == 0.25, "0.25"),
+)
+bad(
+    "SAE l1 as a bool tensor",
+    lambda: sae.SAE(8, 16, "relu", l1=torch.tensor(True)),
+    "l1: expected a real number",
 )
 
 

@@ -623,3 +623,16 @@ def test_a_stalled_run_that_never_descended_also_warns_no_decrease():
     kinds = {w.category for w in caught}
     assert tr.optim.StallWarning in kinds and tr.optim.NoDecreaseWarning in kinds
     assert any("without the cost ever falling below its start" in str(w.message) for w in caught)
+
+
+@pytest.mark.parametrize(
+    ("rtol", "error", "got"),
+    [(-1e-3, ValueError, "got -0.001"), (math.nan, ValueError, "got nan"), (True, TypeError, "got True")],
+)
+def test_cg_rtol_is_checked_by_name(rtol, error, got):
+    from tensorrec.optim.cg import conjugate_gradient
+
+    b = torch.ones(3, dtype=torch.float64)
+    with pytest.raises(error, match=rf"^rtol: expected a real number in \[0, inf\), {got}"):
+        conjugate_gradient(lambda u: u, b, inner=torch.dot, rtol=rtol)
+    assert conjugate_gradient(lambda u: u, b, inner=torch.dot, rtol=torch.tensor(0.0)).iterations == 1

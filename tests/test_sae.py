@@ -131,7 +131,7 @@ BAD = {
     "k missing": (lambda: sae.SAE(8, 16, "abstopk"), "k: expected an integer"),
     "negative threshold": (
         lambda: sae.SAE(8, 16, "jumprelu", threshold=-0.1),
-        "threshold: expected a positive finite number",
+        "threshold: expected a real number in (0, inf), got -0.1",
     ),
     "unknown activation": (lambda: sae.SAE(8, 16, "gelu"), "activation: "),
     "data of the wrong width": (
@@ -142,7 +142,10 @@ BAD = {
         lambda: sae.recovery(torch.eye(4, dtype=F), torch.zeros(4, 3, dtype=F)),
         "D: expected nonzero decoder columns",
     ),
-    "negative auxk weight": (lambda: sae.SAE(8, 16, "topk", k=2, auxk=-1.0), "auxk: expected a non-negative"),
+    "negative auxk weight": (
+        lambda: sae.SAE(8, 16, "topk", k=2, auxk=-1.0),
+        "auxk: expected a real number in [0, inf), got -1.0",
+    ),
     "dead_after zero": (lambda: sae.SAE(8, 16, "topk", k=2, dead_after=0), "dead_after: "),
     "resample_every zero": (
         lambda: sae.train(
@@ -161,14 +164,17 @@ BAD = {
     ),
     "negative noise": (lambda: sae.SparseMixture(4, 3, 2, noise=-1.0), "noise: "),
     # issue 27's reproducers
-    "l1 NaN": (lambda: sae.SAE(8, 16, "relu", l1=float("nan")), "l1: expected a non-negative finite"),
+    "l1 NaN": (
+        lambda: sae.SAE(8, 16, "relu", l1=float("nan")),
+        "l1: expected a real number in [0, inf), got nan",
+    ),
     "JumpReLU threshold NaN": (
         lambda: sae.SAE(8, 16, "jumprelu", threshold=float("nan")),
-        "threshold: expected a positive finite",
+        "threshold: expected a real number in (0, inf), got nan",
     ),
     "JumpReLU threshold 0 (was a math domain error)": (
         lambda: sae.SAE(8, 16, "jumprelu", threshold=0.0),
-        "threshold: expected a positive finite",
+        "threshold: expected a real number in (0, inf), got 0.0",
     ),
     "an empty batch": (
         lambda: sae.SAE(8, 16, "relu", l1=0.1).loss(torch.zeros(0, 8)),
@@ -188,11 +194,11 @@ BAD = {
     ),
     "bipolar fraction 2": (
         lambda: sae.SparseMixture(16, 8, 2, sign_mode="mixed", bipolar_fraction=2.0),
-        "bipolar_fraction: expected a fraction in [0, 1]",
+        "bipolar_fraction: expected a real number in [0, 1], got 2.0",
     ),
     "recovery tau 2": (
         lambda: sae.recovery(torch.eye(4, dtype=F), torch.eye(4, dtype=F), tau=2),
-        "tau: expected a number in [0, 1)",
+        "tau: expected a real number in [0, 1), got 2",
     ),
     "sparsity of no codes": (lambda: sae.sparsity(torch.zeros(0, 5)), "z: expected a non-empty array"),
     "float64 data into a float32 SAE": (
@@ -406,3 +412,53 @@ def test_training_stops_and_says_so_when_the_loss_is_not_finite():
     assert history["stop_reason"] == "nan" and len(history["loss"]) == 1
     done = sae.train(sae.SAE(6, 10, "topk", k=2, rng=0), sae.SparseMixture(12, 6, 2, held_out=10), 2, batch=4)
     assert done["stop_reason"] == "max_steps" and all(np.isfinite(done["loss"]))
+
+
+def test_numpy_data_take_the_models_dtype():
+    model = sae.SAE(8, 16, "topk", k=2, rng=0)  # float32
+    x = np.random.default_rng(0).standard_normal((4, 8))  # float64
+    z = model.encode(x)
+    assert isinstance(z, np.ndarray) and z.dtype == np.float32
+    assert np.allclose(z, model.encode(torch.from_numpy(x).float()).detach().numpy())
+    x_hat, codes = model(x)
+    assert isinstance(x_hat, np.ndarray) and x_hat.dtype == np.float32 and codes.shape == (4, 16)
+    assert model.decode(np.ones((2, 16))).dtype == np.float32
+    idx, values = model.encode_sparse(x)
+    assert idx.dtype == np.int64 and values.dtype == np.float32
+    assert np.allclose(model.decode_sparse(idx, values.astype(np.float64)), model.reconstruct(x), atol=1e-6)
+    with pytest.raises(
+        TypeError, match=r"^x: expected dtype torch.float32 \(the model's\), got torch.float64"
+    ):
+        model.encode(torch.from_numpy(x))  # torch tensors are never cast
+
+
+def test_scalar_arguments_accept_0d_tensors_and_numpy_scalars():
+    model = sae.SAE(8, 16, "relu", l1=torch.tensor(0.1), l0=np.float32(0.0), rng=0)
+    assert model.l1 == pytest.approx(0.1) and isinstance(model.l1, float)
+    data = sae.SparseMixture(16, 8, 2, noise=torch.tensor(0.01, dtype=F), held_out=10, rng=0)
+    assert data.noise == pytest.approx(0.01) and isinstance(data.noise, float)
+    with pytest.raises(
+        TypeError, match=r"^l1: expected a real number in \[0, inf\), got torch.Tensor\(shape=\(2,\)"
+    ):
+        sae.SAE(8, 16, "relu", l1=torch.ones(2))
+    with pytest.raises(ValueError, match=r"^noise: expected a real number in \[0, inf\), got -1.0"):
+        sae.SparseMixture(16, 8, 2, noise=torch.tensor(-1.0))
+
+
+def test_multistep_forward_warm_starts_the_step(monkeypatch):
+    """steps > 1: after the first forward pass the step comes from the warm power iteration
+    (no dense eigenvalue problem per pass) and stays at most 1 / sigma_max(D)^2."""
+    import tensorrec.optim.prox as prox
+
+    calls, exact = [], prox._exact
+    monkeypatch.setattr(prox, "_exact", lambda D: calls.append(D.shape) or exact(D))
+    model = sae.SAE(64, 1024, "topk", k=8, steps=3, rng=1)
+    x = torch.randn(16, 64)
+    for _ in range(5):
+        model.encode(x)
+        with torch.no_grad():
+            model.W_dec.add_(1e-3 * torch.randn_like(model.W_dec).sign())
+            model.renormalize()
+    assert len(calls) == 1
+    sigma = prox.spectral_norm(model.W_dec.detach(), 20, model._v, rtol=sae.model.STEP_RTOL)[0]
+    assert sigma >= float(torch.linalg.matrix_norm(model.W_dec.detach().double(), 2))

@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import numbers
 from collections.abc import Callable
 
 from tensorrec._backend import (
     check_positive_finite,
     check_positive_int,
+    check_real,
     describe,
     tree_add,
     tree_map,
@@ -105,8 +105,7 @@ def conjugate_gradient(
         raise TypeError(f"inner: expected a callable (u, v) -> <u, v>, got {describe(inner)}")
     if precondition is not None and not callable(precondition):
         raise TypeError(f"precondition: expected a callable r -> P r, got {describe(precondition)}")
-    if isinstance(rtol, bool) or not isinstance(rtol, numbers.Real) or not 0 <= rtol < math.inf:
-        raise ValueError(f"rtol: expected a finite number >= 0, got {rtol!r}")
+    rtol = check_real("rtol", rtol, low=0)
     max_iter = check_positive_int("max_iter", max_iter, minimum=0)
     if radius is not None:
         radius = check_positive_finite("radius", radius)

@@ -23,7 +23,9 @@ it is). The selections rank NaN above every number, +inf included (the order of
 ``torch.sort`` and ``numpy.sort``): a row with NaN entries keeps them first (lower index first
 among them) and they come out as NaN, so :func:`topk`, :func:`abs_topk` and
 :func:`topk_indices` never hide a NaN behind a zero. +-inf are ordinary values. Thresholds
-(``lam``) must be finite and non-negative.
+(``lam``) must be finite and non-negative: numbers (0-d tensors included), numpy arrays, or
+tensors on u's device (one of another floating dtype is cast to u's, at construction of a
+prox class as at its call).
 
 numpy in, numpy out: given a numpy ``u``, every function returns a numpy array (the
 indices of :func:`topk_indices` as int64).
@@ -38,29 +40,29 @@ lam by the step mu (thresholds mu lam and sqrt(2 mu lam)); TopK/AbsTopK need no 
 
 from __future__ import annotations
 
-import functools
 import math
-import numbers
 
 import numpy as np
 import torch
 
-from tensorrec._backend import as_tensor, check_positive_int, describe
+from tensorrec._backend import (
+    as_tensor,
+    check_finite,
+    check_positive_int,
+    check_real,
+    describe,
+    numpy_boundary,
+)
 from tensorrec.optim._select import fast_selection, select_indices
 
-
-def _numpy_out(fn):
-    """numpy ``u`` (the first argument) in, numpy out."""
-
-    @functools.wraps(fn)
-    def wrapper(u, *args, **kwargs):
-        out = fn(u, *args, **kwargs)
-        return out.detach().cpu().numpy() if isinstance(u, np.ndarray) else out
-
-    return wrapper
+_numpy_out = numpy_boundary(leading=1)
+"""numpy ``u`` (the first argument) in, numpy out; the other arguments are taken as given."""
 
 
 def _check_lam(lam, u: torch.Tensor, name: str = "lam") -> torch.Tensor:
+    """``lam`` as a tensor of u's dtype and device that broadcasts against ``u``: a real number,
+    a real numpy array, or a real tensor on u's device (a floating one of another dtype is
+    cast to u's, as numbers and numpy arrays are); finite and >= 0."""
     if isinstance(lam, np.ndarray):
         if lam.dtype.kind not in "fiu":
             raise TypeError(f"{name}: expected real thresholds, got {describe(lam)}")
@@ -70,16 +72,12 @@ def _check_lam(lam, u: torch.Tensor, name: str = "lam") -> torch.Tensor:
             raise TypeError(f"{name}: expected real thresholds, got {describe(lam)}")
         if lam.device != u.device:
             raise ValueError(f"{name}: expected device {u.device} (the device of u), got {lam.device}")
-        if lam.is_floating_point() and lam.dtype != u.dtype:
-            raise TypeError(
-                f"{name}: expected dtype {u.dtype} (the dtype of u), got {lam.dtype}; cast it explicitly"
-            )
-    elif isinstance(lam, bool) or not isinstance(lam, numbers.Real):
-        raise TypeError(f"{name}: expected a non-negative finite number or array, got {describe(lam)}")
+        lam = lam.to(u.dtype)  # a no-op for u's dtype; differentiable otherwise
     else:
-        lam = torch.as_tensor(float(lam), dtype=u.dtype, device=u.device)
-    if not bool(torch.isfinite(lam).all()) or bool((lam < 0).any()):
-        raise ValueError(f"{name}: expected non-negative finite thresholds, got {describe(lam)}: {lam}")
+        lam = torch.as_tensor(check_real(name, lam, low=0), dtype=u.dtype, device=u.device)
+    check_finite(name, lam)
+    if bool((lam < 0).any()):
+        raise ValueError(f"{name}: expected thresholds >= 0, got {describe(lam)}: {lam}")
     try:
         torch.broadcast_shapes(lam.shape, u.shape)
     except RuntimeError:
@@ -90,9 +88,10 @@ def _check_lam(lam, u: torch.Tensor, name: str = "lam") -> torch.Tensor:
 
 
 def _check_lam_alone(lam, name: str = "lam") -> None:
-    """The checks of :func:`_check_lam` before any ``u`` is seen (the prox classes)."""
-    like = lam if isinstance(lam, torch.Tensor) and lam.is_floating_point() else None
-    _check_lam(lam, torch.zeros((), dtype=torch.float64) if like is None else like.new_zeros(()), name)
+    """The checks of :func:`_check_lam` before any ``u`` is seen (the prox classes): those of a
+    float64 ``u`` on lam's device (the dtype is cast at the call)."""
+    device = lam.device if isinstance(lam, torch.Tensor) else None
+    _check_lam(lam, torch.zeros((), dtype=torch.float64, device=device), name)
 
 
 def _check_u(u, name: str = "u") -> torch.Tensor:
@@ -168,14 +167,7 @@ def jump_relu(u, threshold, *, bandwidth: float | None = None) -> torch.Tensor:
     theta = _check_lam(threshold, u, "threshold")
     if bandwidth is None:
         return _keep(u > theta, u)
-    if not (
-        isinstance(bandwidth, numbers.Real)
-        and not isinstance(bandwidth, bool)
-        and math.isfinite(bandwidth)
-        and bandwidth > 0
-    ):
-        raise ValueError(f"bandwidth: expected a positive finite number, got {bandwidth!r}")
-    return _JumpReLU.apply(u, theta, float(bandwidth))
+    return _JumpReLU.apply(u, theta, check_real("bandwidth", bandwidth, low=0, low_open=True))
 
 
 def _check_k(k, P: int) -> int:

@@ -2,27 +2,15 @@
 
 from __future__ import annotations
 
-import math
 import numbers
 
 import numpy as np
 import torch
 
-from tensorrec._backend import check_choice, check_positive_int, describe
+from tensorrec._backend import check_choice, check_positive_int, check_real, describe
 from tensorrec._random import RngLike, as_generator
 
 SIGN_MODES = ("pos", "bipolar", "mixed")
-
-
-def _real(name: str, value, low: float = 0.0, high: float = math.inf, what: str = "") -> float:
-    """``value`` as a float in [low, high] (finite), else an error naming ``name``."""
-    want = what or (f"a finite number >= {low:g}" if high == math.inf else f"a number in [{low:g}, {high:g}]")
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name}: expected {want}, got {describe(value)}")
-    v = float(value)
-    if not (math.isfinite(v) and low <= v <= high):
-        raise ValueError(f"{name}: expected {want}, got {value!r}")
-    return v
 
 
 PROFILES = ("uniform", "zipf")
@@ -86,9 +74,9 @@ class SparseMixture:
         self.sign_mode = check_choice("sign_mode", sign_mode, SIGN_MODES)
         self.freq_profile = check_choice("freq_profile", freq_profile, PROFILES)
         self.coef = check_choice("coef", coef, COEFS)
-        self.noise = _real("noise", noise, what="a non-negative finite sigma")
-        alpha = _real("alpha", alpha, what="a non-negative finite Zipf exponent")
-        bipolar_fraction = _real("bipolar_fraction", bipolar_fraction, 0.0, 1.0, "a fraction in [0, 1]")
+        self.noise = check_real("noise", noise, low=0)
+        alpha = check_real("alpha", alpha, low=0)
+        bipolar_fraction = check_real("bipolar_fraction", bipolar_fraction, low=0, high=1)
         if dtype not in (torch.float32, torch.float64):
             raise TypeError(f"dtype: expected torch.float32 or torch.float64, got {dtype!r}")
         if not isinstance(normalize, bool):
@@ -96,7 +84,7 @@ class SparseMixture:
         self.dtype = dtype
         if isinstance(pairs, bool) or not (isinstance(pairs, numbers.Integral) and 0 <= 2 * pairs <= n):
             raise ValueError(f"pairs: expected an integer in [0, n / 2 = {n // 2}], got {pairs!r}")
-        cooccurrence = _real("cooccurrence", cooccurrence, 0.0, 1.0, "a probability in [0, 1]")
+        cooccurrence = check_real("cooccurrence", cooccurrence, low=0, high=1)
         if pairs and freq_profile != "uniform":
             raise ValueError(f"pairs: planted pairs need freq_profile='uniform', got {freq_profile!r}")
         self.pairs, self.cooccurrence = pairs, float(cooccurrence)

@@ -21,12 +21,18 @@ Items the sources leave open ([unconfirmed] in the spec) are parameters: ``dead`
 from __future__ import annotations
 
 import math
-import numbers
 
 import numpy as np
 import torch
 
-from tensorrec._backend import as_tensor, check_positive_finite, check_positive_int, describe
+from tensorrec._backend import (
+    as_tensor,
+    check_finite,
+    check_positive_finite,
+    check_positive_int,
+    check_real,
+    describe,
+)
 from tensorrec._random import RngLike, as_generator
 
 
@@ -46,17 +52,13 @@ class GroupBiasAdaptation:
         self.gamma_minus = check_positive_finite("gamma_minus", gamma_minus)
         self.dead = check_positive_finite("dead", dead)
         self.every = check_positive_int("every", every)
-        if not (
-            isinstance(bias_range, (tuple, list))
-            and len(bias_range) == 2
-            and all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in bias_range)
-        ):
+        if not (isinstance(bias_range, (tuple, list)) and len(bias_range) == 2):
             raise ValueError(
                 f"bias_range: expected a pair (low, high) of numbers, got {describe(bias_range)}"
             )
-        low, high = bias_range
-        if not (math.isfinite(low) and math.isfinite(high) and low < high):
-            raise ValueError(f"bias_range: expected finite low < high, got {bias_range!r}")
+        low, high = (check_real(f"bias_range[{i}]", v) for i, v in enumerate(bias_range))
+        if not low < high:
+            raise ValueError(f"bias_range: expected low < high, got {bias_range!r}")
         self.bias_range = (float(low), float(high))
         exponents = np.arange(groups) / max(groups - 1, 1)
         targets = htf * (ltf / htf) ** exponents  # one TAF per group, geometric
@@ -82,8 +84,7 @@ class GroupBiasAdaptation:
                 f"pre: expected real pre-activations with a last axis of d_sae = {self.d_sae}, "
                 f"got {describe(pre)}"
             )
-        if not bool(torch.isfinite(pre).all()):
-            raise ValueError(f"pre: expected finite pre-activations, got NaN or inf in {describe(pre)}")
+        check_finite("pre", pre)
         pre = pre.detach().reshape(-1, self.d_sae).to(torch.float64).cpu()
         if pre.shape[0] == 0:
             raise ValueError(f"pre: expected at least one sample, got an empty batch {describe(pre)}")

@@ -8,11 +8,10 @@ shapes that do not fit, empty inputs and non-finite entries, before computing an
 from __future__ import annotations
 
 import math
-import numbers
 
 import torch
 
-from tensorrec._backend import as_tensor, describe, numpy_boundary
+from tensorrec._backend import as_tensor, check_finite, check_real, describe, numpy_boundary
 
 
 def _real(name: str, x, ndim: int | None = None) -> torch.Tensor:
@@ -24,19 +23,8 @@ def _real(name: str, x, ndim: int | None = None) -> torch.Tensor:
         raise ValueError(f"{name}: expected a {ndim}-D array, got {describe(x)}")
     if t.numel() == 0:
         raise ValueError(f"{name}: expected a non-empty array, got {describe(x)}")
-    if not bool(torch.isfinite(t).all()):
-        raise ValueError(f"{name}: expected finite entries, got NaN or inf in {describe(x)}")
+    check_finite(name, t)
     return t.detach()
-
-
-def _level(name: str, value, closed: bool = False) -> float:
-    """A cosine/fraction level in [0, 1) ([0, 1] when ``closed``)."""
-    want = f"a number in [0, 1{']' if closed else ')'}"
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name}: expected {want}, got {describe(value)}")
-    if not (0 <= float(value) <= 1 if closed else 0 <= float(value) < 1):
-        raise ValueError(f"{name}: expected {want}, got {value!r}")
-    return float(value)
 
 
 def nmse(x, x_hat) -> dict:
@@ -84,7 +72,7 @@ def recovery(V, D, tau: float = 0.9) -> dict:
     atom), atoms per axis (mean #{j : abs(C_ij) > tau}) and antipodal pairs (#{j < j' :
     cos(d_j, d_j') < -tau}), with C = V D the n x P cosines (V: n x d unit features, D: d x P,
     tau in [0, 1))."""
-    tau = _level("tau", tau)
+    tau = check_real("tau", tau, low=0, high=1, high_open=True)
     V, atoms, C = _cosines(V, D)
     cos = atoms.mT @ atoms
     return {
@@ -101,7 +89,8 @@ def sign_consistency(V, D, z, tau: float = 0.9, level: float = 0.99) -> float:
     = V D the cosines) whose nonzero codes z_j have sign(z_j) sign(C_ij) = +1 at least a
     fraction ``level`` of the time (1.0 when nothing is recovered). The spec's B2 criterion
     (claim 6) is that every pair passes on positive data. ``z``: samples x P."""
-    tau, level = _level("tau", tau), _level("level", level, closed=True)
+    tau = check_real("tau", tau, low=0, high=1, high_open=True)
+    level = check_real("level", level, low=0, high=1)
     V, _, C = _cosines(V, D)
     z = _real("z", z, 2)
     if z.shape[1] != C.shape[1]:
@@ -138,7 +127,7 @@ def sparsity(z) -> dict:
 def mcs_consistency(D_a, D_b, threshold: float = 0.9) -> float:
     """The fraction of atoms of A whose best absolute cosine with an atom of B exceeds
     ``threshold`` (in [0, 1)); D_a (d x P_a) and D_b (d x P_b) share d."""
-    threshold = _level("threshold", threshold)
+    threshold = check_real("threshold", threshold, low=0, high=1, high_open=True)
     D_a, D_b = _real("D_a", D_a, 2), _real("D_b", D_b, 2)
     if D_a.shape[0] != D_b.shape[0]:
         raise ValueError(

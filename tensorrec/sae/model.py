@@ -16,13 +16,19 @@ untied multi-step choice spec 3.3 leaves open; tied models use W_enc = mu D thro
 from __future__ import annotations
 
 import math
-import numbers
 
 import numpy as np
 import torch
 from torch import nn
 
-from tensorrec._backend import check_choice, check_positive_int, describe, numpy_boundary
+from tensorrec._backend import (
+    check_choice,
+    check_finite,
+    check_positive_int,
+    check_real,
+    describe,
+    numpy_boundary,
+)
 from tensorrec._random import RngLike, as_generator
 from tensorrec.manifolds import Oblique, to_geoopt
 from tensorrec.optim import (
@@ -42,15 +48,15 @@ DECODERS = ("riemannian", "projected")
 DTYPES = (torch.float32, torch.float64)
 
 
-def _check_real(name: str, value, *, positive: bool = False) -> float:
-    """``value`` as a float if it is a finite real number >= 0 (> 0 with ``positive``), else raise."""
-    what = "a positive" if positive else "a non-negative"
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name}: expected {what} finite number, got {describe(value)}")
-    v = float(value)
-    if not (math.isfinite(v) and (v > 0 if positive else v >= 0)):
-        raise ValueError(f"{name}: expected {what} finite number, got {value!r}")
-    return v
+STEP_RTOL = 1e-2
+"""The residual tolerance of the warm power iteration that gives the step mu of ``steps > 1``:
+mu = 1 / sigma^2 with sigma above sigma_max(D) by at most 0.5% (a step at most 1% below
+1 / sigma_max^2, never above it), passed in a few iterations from the last call's vector (the
+exact eigenvalue problem costs O(d_in^2 d_sae) per forward pass)."""
+
+_boundary = numpy_boundary(like=lambda model, *args: model.b_dec)
+"""numpy in, numpy out for the model's methods, numpy floating data cast to the model's dtype
+and device (torch tensors of another dtype are still refused, by name)."""
 
 
 class SAE(nn.Module):
@@ -83,6 +89,13 @@ class SAE(nn.Module):
     dead_after : int
         Training steps without firing after which a latent counts as dead (the
         ``steps_since_fired`` buffer, part of the ``state_dict``).
+
+    Notes
+    -----
+    numpy in, numpy out: the data methods (``encode``, ``decode``, ``forward``,
+    ``reconstruct``, ``pre_activation``, the sparse code) convert floating numpy arrays to the
+    model's dtype and device and return numpy arrays; torch tensors of another dtype or device
+    are refused with an error naming the argument (cast them explicitly).
     """
 
     def __init__(self, d_in: int, d_sae: int, activation: str = "topk", *, k: int | None = None,
@@ -101,15 +114,15 @@ class SAE(nn.Module):
             self.prox = TopK(k) if activation == "topk" else AbsTopK(k)
         elif k is not None:
             check_positive_int("k", k)  # unused by this activation, but never a nonsense value
-        self.l1, self.l0 = _check_real("l1", l1), _check_real("l0", l0)
-        self.bandwidth = _check_real("bandwidth", bandwidth, positive=True)
-        threshold = _check_real("threshold", threshold, positive=activation == "jumprelu")
+        self.l1, self.l0 = check_real("l1", l1, low=0), check_real("l0", l0, low=0)
+        self.bandwidth = check_real("bandwidth", bandwidth, low=0, low_open=True)
+        threshold = check_real("threshold", threshold, low=0, low_open=activation == "jumprelu")
         if not isinstance(tied, bool):
             raise TypeError(f"tied: expected True or False, got {describe(tied)}")
         if dtype not in DTYPES:
             raise TypeError(f"dtype: expected torch.float32 or torch.float64, got {dtype!r}")
         self.k, self.tied = k, tied
-        self.auxk = _check_real("auxk", auxk)
+        self.auxk = check_real("auxk", auxk, low=0)
         self.dead_after = check_positive_int("dead_after", dead_after)
         self.register_buffer("steps_since_fired", torch.zeros(d_sae, dtype=torch.int64))
         D = Oblique(d_in, d_sae).random_point(rng).to(dtype)
@@ -146,7 +159,7 @@ class SAE(nn.Module):
     def encoder_weight(self) -> torch.Tensor:
         return self.W_dec if self.tied else self.W_enc
 
-    @numpy_boundary
+    @_boundary
     def pre_activation(self, x: torch.Tensor) -> torch.Tensor:
         """W_enc^T (x - b_dec) + b_enc."""
         self._check_x(x)
@@ -177,7 +190,7 @@ class SAE(nn.Module):
             return SoftThreshold(0.0, nonnegative=True)(v, mu)
         return self.prox(v, mu)
 
-    @numpy_boundary
+    @_boundary
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """The code z: one proximal step from 0 with the learned encoder, then ``steps - 1``
         proximal-gradient steps with the decoder."""
@@ -191,14 +204,14 @@ class SAE(nn.Module):
             v0 = self._v
             if v0 is not None and (v0.dtype, v0.device) != (self.W_dec.dtype, self.W_dec.device):
                 v0 = None  # the model was moved or cast: start afresh
-            sigma, self._v = spectral_norm(self.W_dec.detach(), 20, v0)  # warm: a few steps
+            sigma, self._v = spectral_norm(self.W_dec.detach(), 20, v0, rtol=STEP_RTOL)  # warm: a few steps
             mu = 1.0 / sigma**2
             r = x - self.b_dec
             for _ in range(self.steps - 1):
                 z = proximal_step(self._prox, z, (z @ self.W_dec.mT - r) @ self.W_dec, mu)
         return z, pre
 
-    @numpy_boundary
+    @_boundary
     def encode_sparse(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The code of a TopK/AbsTopK encoder of one step as (indices, values), each of shape
         ``x.shape[:-1] + (k,)``: the same code as :meth:`encode` (TopK's negative entries
@@ -231,7 +244,7 @@ class SAE(nn.Module):
         idx, values = (torch.cat(p) if len(p) > 1 else p[0] for p in zip(*parts, strict=True))
         return idx.reshape(*x.shape[:-1], self.k), values.reshape(*x.shape[:-1], self.k)
 
-    @numpy_boundary
+    @_boundary
     def decode_sparse(self, indices: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
         """:meth:`decode` of the sparse code (indices, values): x_hat = sum_i values_i
         d_{indices_i} + b_dec, gathered row by row (``embedding_bag``): O(k d_in) per sample
@@ -270,7 +283,7 @@ class SAE(nn.Module):
             self._rows = (key, self.W_dec.detach().mT.contiguous())
         return self._rows[1]
 
-    @numpy_boundary
+    @_boundary
     def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
         """x_hat alone (what SAELens's ``forward`` returns): through the sparse code for a
         TopK/AbsTopK encoder of one step, else :meth:`forward`."""
@@ -278,13 +291,13 @@ class SAE(nn.Module):
             return self.decode_sparse(*self.encode_sparse(x))
         return self(x)[0]
 
-    @numpy_boundary
+    @_boundary
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """D z + b_dec (D (a * z) + b_dec with ``output_scale``: paper E's per-neuron a_m)."""
         self._check_x(z, "z", self.d_sae)
         return (z if self.scale is None else z * self.scale) @ self.W_dec.mT + self.b_dec
 
-    @numpy_boundary
+    @_boundary
     def forward(self, x: torch.Tensor):
         z = self.encode(x)
         return self.decode(z), z
@@ -415,7 +428,7 @@ def train(sae: SAE, data, steps: int, *, batch: int = 512, lr: float = 1e-3, rng
         )
     steps = check_positive_int("steps", steps)
     batch = check_positive_int("batch", batch)
-    lr = _check_real("lr", lr, positive=True)
+    lr = check_real("lr", lr, low=0, low_open=True)
     if resample_every is not None:
         check_positive_int("resample_every", resample_every)
     if adaptation is not None:
@@ -441,8 +454,7 @@ def train(sae: SAE, data, steps: int, *, batch: int = 512, lr: float = 1e-3, rng
         if not isinstance(x, torch.Tensor) or not x.is_floating_point():
             raise TypeError(f"data: expected sample() to return a floating tensor, got {describe(x)}")
         x = x.to(dtype)
-        if not bool(torch.isfinite(x).all()):
-            raise ValueError(f"data: expected finite samples, got NaN or inf in the batch of step {step}")
+        check_finite("data", x, f" (the batch of step {step})")
         opt.zero_grad()
         terms = sae.losses(x)
         loss = terms["loss"]
