@@ -1,6 +1,9 @@
 """Pass rules of theory checks that are not plain thresholds, on synthetic results."""
 
 import dataclasses
+import importlib.util
+import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,6 +13,15 @@ from tensorrec.runner import discover
 
 def load(name):
     return next(script for script in discover() if script.name == name).load()
+
+
+def load_calibration(name):
+    """The module of ``calibration/<name>.py`` (a script, not a package)."""
+    path = Path(__file__).resolve().parents[1] / "calibration" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"{name}_calibration", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def c6_results(tucker_at_p, tucker_at_2p, tt_at_p, tt_at_3p, n=10):
@@ -158,6 +170,38 @@ def test_bdpr_noise_floor_rule_fails_off_floor_off_ratio_and_off_slope():
     assert any("off gamma^2 d / (m - d - 1)" in v for v in check(rows(scale=1.2)))
     assert any("mean ratio" in v for v in check(rows(scale=0.8)))
     assert any("log-log slope" in v for v in check(rows(power=1.2)))
+
+
+def test_bdpr_noise_floor_calibrated_tolerance_passes_the_measured_spread_but_fails_a_wrong_floor():
+    script = load("bdpr_c11_noise_floor")
+    cfg = script.Config()
+    assert cfg.mse_tolerance == 0.25  # calibration/bdpr_c11_noise_floor.json: 7.5e-4 per quick run
+
+    def results(mse_scale):  # every trial at mse_scale x the floor, m = 200
+        out = []
+        for gamma in cfg.gammas:
+            predicted = gamma**2 * 14 / (200 - 15)
+            err = (mse_scale * predicted) ** 0.5
+            out += [{"m": 200, "gamma": gamma, "final_error": err, "predicted": predicted,
+                     "ratio": err / (gamma * (16 / 200) ** 0.5)} for _ in range(40)]  # fmt: skip
+        return {"rows": out, "mse_tolerance": cfg.mse_tolerance, "ratio_band": cfg.ratio_band,
+                "slope_tolerance": cfg.slope_tolerance}  # fmt: skip
+
+    assert script.check(results(1.04 + 3 * 0.061)) == []  # 3 sds of a 40-trial mean above the measured 1.04
+    assert script.check(results(1.04 - 3 * 0.061)) == []
+    for wrong in (1.3, 0.7, 2.0):  # a floor off by 30% or a factor 2
+        violations = script.check(results(wrong))
+        assert violations and all("off gamma^2 d / (m - d - 1)" in v or "mean ratio" in v for v in violations)
+        assert any("off gamma^2 d / (m - d - 1)" in v for v in violations)
+
+
+def test_bdpr_c11_calibration_script_runs_and_reports_each_tolerance(tmp_path):
+    module = load_calibration("bdpr_c11_noise_floor")
+    assert module.main(["--draws", "2", "--resamples", "50", "--out", str(tmp_path)]) == 0
+    summary = json.loads((tmp_path / "calibration" / "bdpr_c11_noise_floor.json").read_text())
+    assert {m["mse_tolerance"] for m in summary["modes"].values()} >= {0.15, 0.25}
+    assert all(0 <= m["false_fail_resampled"] <= 1 for m in summary["modes"].values())
+    assert set(summary["per_cell"]) == {"m=200 gamma=0.001", "m=200 gamma=0.01", "m=200 gamma=0.1"}
 
 
 def test_bdpr_spurious_minima_rule_needs_a_strict_minimum_and_a_falling_failure_rate():
@@ -409,14 +453,7 @@ def test_gauss_newton_noise_check_fails_another_estimate_slow_descent_or_an_off_
 
 
 def test_c12_calibration_script_runs_and_reports_both_rules(tmp_path):
-    import importlib.util
-    import json
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parents[1] / "calibration" / "c12_order_scaling.py"
-    spec = importlib.util.spec_from_file_location("c12_calibration", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_calibration("c12_order_scaling")
     assert module.main(["--draws", "2", "--resamples", "200", "--out", str(tmp_path)]) == 0
     summary = json.loads((tmp_path / "calibration" / "c12_order_scaling.json").read_text())
     assert set(summary["modes"]) == {"quick (gap)", "full (gap)", "quick (rate)", "full (rate)"}
