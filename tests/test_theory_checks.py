@@ -204,6 +204,36 @@ def test_bdpr_c11_calibration_script_runs_and_reports_each_tolerance(tmp_path):
     assert set(summary["per_cell"]) == {"m=200 gamma=0.001", "m=200 gamma=0.01", "m=200 gamma=0.1"}
 
 
+def test_c7_quick_mode_averages_20_seeds_and_the_band_still_fails_a_wrong_floor():
+    script = load("tt_tucker_c7_noise_floor")
+    assert script.QUICK["seeds"] == 20  # calibration/tt_tucker_c7_noise_floor.json: 4.5e-5 per quick run
+
+    def results(tt_mean, tucker_mean=1.0):
+        def rows(mean):  # 20 seeds around ``mean`` x the floor, per-seed spread 0.25
+            spread = 0.25 * np.linspace(-1.6, 1.6, 20)
+            return [{"m": 400, "gamma": 1e-2, "final_sq_error": (mean + e) * 1e-3, "predicted": 1e-3}
+                    for e in spread]  # fmt: skip
+
+        return {"tt": rows(tt_mean), "tucker": rows(tucker_mean), "band": script.Config().band}
+
+    assert script.check(results(1.0)) == []
+    assert script.check(results(1.02 - 3 * 0.27 / 20**0.5, 1.02 + 3 * 0.27 / 20**0.5)) == []
+    for wrong in (0.75, 1.35):  # a floor off by 25% or 35%
+        (v,) = script.check(results(wrong))
+        assert v.startswith("tt m = 400, gamma = 0.01: mean ||X - X*||^2") and "x the floor" in v
+        assert len(script.check(results(1.0, wrong))) == 1
+
+
+def test_c7_calibration_script_runs_and_reports_quick_and_full_rules(tmp_path):
+    module = load_calibration("tt_tucker_c7_noise_floor")
+    assert module.main(["--draws", "2", "--resamples", "100", "--out", str(tmp_path)]) == 0
+    summary = json.loads((tmp_path / "calibration" / "tt_tucker_c7_noise_floor.json").read_text())
+    assert "quick, 20 seeds, band [0.8, 1.3]" in summary["modes"]
+    assert "full, 20 seeds, band [0.8, 1.3]" in summary["modes"]
+    assert all(0 <= m["false_fail_resampled"] <= 1 for m in summary["modes"].values())
+    assert len(summary["per_cell"]) == 8
+
+
 def test_bdpr_spurious_minima_rule_needs_a_strict_minimum_and_a_falling_failure_rate():
     check = load("bdpr_c12_spurious_minima").check
 
