@@ -373,6 +373,30 @@ def test_c5_fragmentation_rules_fail_when_topk_does_not_split_or_abstopk_does():
     assert check({**ok, "atoms_abstopk_2n": 1.5})  # AbsTopK fragmenting too
 
 
+def test_c5_quick_mode_averages_4_seeds_and_still_fails_a_topk_that_does_not_split():
+    script = load("sae_c5_fragmentation")
+    assert script.QUICK["seeds"] == 4  # calibration/sae_c5_fragmentation.json: 2.5e-4 per quick run
+    t = {k: script.QUICK[k] for k in ("topk_atoms_min", "antipodal_fraction", "abstopk_atoms_max")}
+    sd4 = {"atoms": 0.1424 / 2, "pairs": 3.366 / 2}  # the measured per-seed sds over 4 seeds
+    low = {"n": 32, "nmse_topk_n": 0.263, "nmse_abstopk_n": 0.263 - 0.101, "atoms_abstopk_2n": 1.0,
+           "atoms_topk_2n": 1.2325 - 3 * sd4["atoms"], "antipodal_topk_2n": 8.96 - 3 * sd4["pairs"],
+           "antipodal_abstopk_2n": 0.0, "thresholds": t}  # fmt: skip
+    assert script.check(low) == []  # 3 sds below the measured means still pass
+    no_split = script.check({**low, "atoms_topk_2n": 1.0 - 1 / 32, "antipodal_topk_2n": 0.0})
+    assert [v.split(":")[1].strip().split()[0] for v in no_split] == ["TopK", "TopK"]
+
+
+def test_c5_calibration_draws_and_resamples_a_tiny_protocol():
+    module = load_calibration("sae_c5_fragmentation")
+    script = load("sae_c5_fragmentation")
+    cfg = dataclasses.replace(script.Config(**script.QUICK), steps=20, batch=64)
+    stats = module.draws(cfg, 2, None, 0)
+    assert set(stats) >= set(module.STATISTICS) and all(len(v) == 2 for v in stats.values())
+    result = module.false_fail(stats, cfg, script.check, 50, np.random.default_rng(0))
+    assert 0 <= result["false_fail_resampled"] <= 1 and result["seeds"] == 4
+    assert set(result["per_rule_normal_fit"]) == set(module.STATISTICS)
+
+
 def test_c6_fails_when_abstopk_becomes_sign_consistent_or_wins_on_positive_data():
     check = load("sae_c6_nonnegative_control").check
     ok = {
