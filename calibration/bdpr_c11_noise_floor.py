@@ -84,6 +84,15 @@ def normal_fit(trials, cfg, tolerance: float) -> dict:
     return out
 
 
+def modes(trials, script) -> dict[str, dict]:
+    """The drawn trials each mode's rule reads: quick mode's ms, and full mode's when drawn."""
+    out = {}
+    for mode, cfg in (("quick", script.Config(**script.QUICK)), ("full", script.Config())):
+        if set(cfg.ms) <= set(trials):
+            out[mode] = {m: trials[m] for m in cfg.ms}
+    return out
+
+
 def main(argv=None) -> int:
     p = _common.parser(__doc__, draws=200, seed=1111, resamples=20_000)
     p.add_argument("--ms", type=int, nargs="+", default=[200], help="measurement counts (quick: 200)")
@@ -106,10 +115,11 @@ def main(argv=None) -> int:
             for i, g in enumerate(cfg.gammas)
         },
         "modes": {
-            f"m in {args.ms}, mse_tolerance {tol}": {
-                **false_fail(trials, script.check, cfg, tol, args.resamples, rng),
-                "normal_fit": normal_fit(trials, cfg, tol),
+            f"{mode} (m in {sorted(sub)}), mse_tolerance {tol}": {
+                **false_fail(sub, script.check, cfg, tol, args.resamples, rng),
+                "normal_fit": normal_fit(sub, cfg, tol),
             }
+            for mode, sub in modes(trials, script).items()
             for tol in tolerances
         },
         "code_version_of_draws": store.version,

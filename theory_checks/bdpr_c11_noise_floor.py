@@ -13,18 +13,16 @@ gamma in {1e-3, 1e-2, 1e-1}, spectral start, mu = 0.25, run until the gradient v
 With --quick: m = 200 only (still 40 trials: the mean-square rule needs them; the
 per-trial spread of ||X - X*||^2 is about sqrt(2 / d) = 38%).
 
-Calibration (``calibration/bdpr_c11_noise_floor.py``, 200 trials at m = 200 through the
+Calibration (``calibration/bdpr_c11_noise_floor.py``, 200 trials at each m through the
 sweep runner, results/calibration/bdpr_c11_noise_floor.json): the per-trial ratio
-||X - X*||^2 / (gamma^2 d / (m - d - 1)) has mean 1.04 and sd 0.39 at every gamma (the three
-cells share e, so they move together), i.e. the mean of 40 trials has sd 0.061. The former
-15% tolerance (2.5 sd from 1, 1.8 sd from 1.04) failed the true claim in 4.6% of 20,000
-resampled quick runs (normal fit: 3.7-4.2% per cell); seed 10 drew -12.7%. At 25% the
-measured rate is 7.5e-4 of the resampled runs (normal fit 3.0-3.9e-4 per cell), so a quick
-run fails a true claim with probability below 1e-3; full mode repeats the same 40-trial rule
-at m = 800 (not drawn here; the first-order floor is closer there, so its rate is no larger
-under the same spread) and fails below about 2e-3. The other two rules failed none of the
-resampled runs. A floor off by 30% (or a factor 2), a ratio outside the band and a slope
-off 1 still fail (tests/test_theory_checks.py).
+||X - X*||^2 / (gamma^2 d / (m - d - 1)) has mean 1.04 and sd 0.39 at m = 200 and mean 0.985,
+sd 0.35 at m = 800, the same at every gamma (the three cells share e, so they move together):
+the mean of 40 trials has sd 0.06. The former 15% tolerance (2.5 sd) failed the true claim
+in 4.6% of 20,000 resampled quick runs (m = 200; normal fit 3.7-4.2% per cell) and 5.3% of
+full runs; seed 10 drew -12.7%. At 25% the measured rate is 7.5e-4 of the resampled quick
+runs (normal fit 3.0-3.9e-4 per cell) and 7.0e-4 of the full runs. The ratio and slope
+rules failed at most 5e-5 of the resampled runs. A floor off by 30% (or a factor 2), a ratio
+outside the band and a slope off 1 still fail (tests/test_theory_checks.py).
 
 Command: ``tensorrec experiments run bdpr_c11_noise_floor [--quick]``.
 Runtime (one thread): about 15 s with --quick, 2 min in full.
