@@ -234,6 +234,20 @@ def test_c7_calibration_script_runs_and_reports_quick_and_full_rules(tmp_path):
     assert len(summary["per_cell"]) == 8
 
 
+def test_bdpr_c10_fails_a_missed_target_and_its_calibration_script_runs(tmp_path):
+    script = load("bdpr_c10_finite_sample")
+    rows = [{"init_error": 0.5, "final_error": 9e-11, "iterations": 62} for _ in range(4)]
+    assert script.check({"rows": rows, "target": 1e-10, "min_fraction": 0.9}) == []
+    stuck = {"init_error": 0.5, "final_error": 0.86, "iterations": 300}  # a start outside the basin
+    (v,) = script.check({"rows": [*rows[:3], stuck], "target": 1e-10, "min_fraction": 0.9})
+    assert v.startswith("3/4 trials reached 1e-10")
+    module = load_calibration("bdpr_c10_finite_sample")
+    assert module.rule_false_fail(0.01, 4, 0.9) == pytest.approx(1 - 0.99**4)
+    assert module.main(["--draws", "2", "--out", str(tmp_path)]) == 0
+    summary = json.loads((tmp_path / "calibration" / "bdpr_c10_finite_sample.json").read_text())
+    assert summary["draws"] == 2 and set(summary["modes"]) == {"quick", "full"}
+
+
 def test_bdpr_spurious_minima_rule_needs_a_strict_minimum_and_a_falling_failure_rate():
     check = load("bdpr_c12_spurious_minima").check
 
