@@ -248,6 +248,16 @@ def test_bdpr_c10_fails_a_missed_target_and_its_calibration_script_runs(tmp_path
     assert summary["draws"] == 2 and set(summary["modes"]) == {"quick", "full"}
 
 
+def test_c14_calibration_script_runs_and_its_runs_match_the_check(tmp_path):
+    module = load_calibration("tt_tucker_c14_gauss_newton_noise")
+    assert module.main(["--draws", "2", "--resamples", "20", "--out", str(tmp_path)]) == 0
+    summary = json.loads((tmp_path / "calibration" / "tt_tucker_c14_gauss_newton_noise.json").read_text())
+    cells = {f"{fmt} gamma={g}" for fmt in ("tt", "tucker") for g in ("0.001", "0.01")}
+    assert set(summary["per_cell"]) == cells
+    assert set(summary["modes"]) == {"quick", "full"}
+    assert all(0 <= m["false_fail_resampled"] <= 1 for m in summary["modes"].values())
+
+
 def test_bdpr_spurious_minima_rule_needs_a_strict_minimum_and_a_falling_failure_rate():
     check = load("bdpr_c12_spurious_minima").check
 
