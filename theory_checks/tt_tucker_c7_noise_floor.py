@@ -17,7 +17,7 @@ ignoring that the cells of a draw share its truth, A and e: 1.3e-3). A floor off
 (cell mean 0.75) or 35% (1.35) still fails (tests/test_theory_checks.py).
 
 Command: ``tensorrec experiments run tt_tucker_c7_noise_floor [--quick]``.
-Runtime (one thread): about 20 s with --quick, 2.5 min in full.
+Runtime (one thread): about 20 s with --quick (30 s on a loaded shared machine), 2.5 min in full.
 """
 
 from __future__ import annotations
