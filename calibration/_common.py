@@ -77,3 +77,35 @@ def write(summary: dict, args: argparse.Namespace, name: str) -> Path:
     json.dump(summary, sys.stdout, indent=2)
     print(f"\nwritten to {path}")
     return path
+
+
+def margin(values, bound: float, side: str) -> dict:
+    """A per-run statistic against its bound (``side`` "upper": values must stay at or below
+    it; "lower": at or above): its distribution, the bound's distance from the mean and from
+    the worst draw in sds, and the per-run tail probability under a normal fit (0 when the
+    draws do not vary)."""
+    from scipy.stats import norm
+
+    v = np.asarray(values, dtype=float)
+    if not np.all(np.isfinite(v)):
+        return {"bound": bound, "side": side, "non_finite": int((~np.isfinite(v)).sum())}
+    entry = {**describe(v), "bound": bound, "side": side, "per_run_normal_tail": 0.0}
+    sd, sign = float(v.std(ddof=1)), 1.0 if side == "upper" else -1.0
+    worst = float(v.max()) if side == "upper" else float(v.min())
+    if sd > 0:
+        entry["sds_from_bound_to_worst"] = sign * (bound - worst) / sd
+        entry["sds_from_bound_to_mean"] = sign * (bound - float(v.mean())) / sd
+        entry["per_run_normal_tail"] = float(norm.sf(entry["sds_from_bound_to_mean"]))
+    return entry
+
+
+def resampled_false_fail(cells: dict, seeds: int, check, results, resamples: int, rng) -> float:
+    """The fraction of ``resamples`` replicates the check fails: each draws ``seeds`` draw
+    indices (shared by every cell: a draw keeps its truth across cells) and passes
+    ``results(rows)`` of the picked rows of every cell to ``check``."""
+    count = min(len(rows) for rows in cells.values())
+    failed = 0
+    for _ in range(resamples):
+        picks = rng.integers(count, size=seeds)
+        failed += bool(check(results([rows[k] for rows in cells.values() for k in picks])))
+    return failed / resamples

@@ -25,7 +25,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-from scipy.stats import norm
 
 from tensorrec.runner import get_script
 from tensorrec.studies.tucker_tt import second_order_sweep
@@ -45,39 +44,26 @@ def draws(cfg, count: int, runner, seed: int) -> list[dict]:
     return [{k: v for k, v in r.items() if k not in SLIM} for r in script.runs(rows, cfg)]
 
 
+def by_cell(runs: list[dict]) -> dict[tuple[str, float], list[dict]]:
+    return {c: [r for r in runs if (r["format"], r["gamma"]) == c]
+            for c in sorted({(r["format"], r["gamma"]) for r in runs})}  # fmt: skip
+
+
 def statistics(runs: list[dict], cfg) -> dict:
-    """Per cell: each per-run statistic's distribution and its bound."""
+    """Per cell: each per-run statistic's distribution against its (upper) bound."""
     out = {}
-    for fmt, gamma in sorted({(r["format"], r["gamma"]) for r in runs}):
-        cell = [r for r in runs if r["format"] == fmt and r["gamma"] == gamma]
-        stats = {
-            "estimate_gap": ([abs(r["gn_sq_error"] / r["scaled_sq_error"] - 1) for r in cell],
-                             cfg.same_estimate),
-            "contraction": ([r["contraction"] if r["contraction"] is not None else np.inf for r in cell],
-                            cfg.max_contraction),
-            "iterations_to_drop": ([r["iterations_to_drop"] or np.inf for r in cell], cfg.max_iterations),
-            "iteration_ratio": ([r["gn_iterations"] / r["scaled_iterations"] for r in cell],
-                                cfg.max_iteration_ratio),
-            "floor_ratio": ([r["gn_sq_error"] / r["floor"] for r in cell], None),
+    for (fmt, gamma), cell in by_cell(runs).items():
+        out[f"{fmt} gamma={gamma:g}"] = {
+            "estimate_gap": _common.margin([abs(r["gn_sq_error"] / r["scaled_sq_error"] - 1) for r in cell],
+                                           cfg.same_estimate, "upper"),
+            "contraction": _common.margin([r["contraction"] or np.inf for r in cell], cfg.max_contraction,
+                                          "upper"),
+            "iterations_to_drop": _common.margin([r["iterations_to_drop"] or np.inf for r in cell],
+                                                 cfg.max_iterations, "upper"),
+            "iteration_ratio": _common.margin([r["gn_iterations"] / r["scaled_iterations"] for r in cell],
+                                              cfg.max_iteration_ratio, "upper"),
+            "floor_ratio": _common.describe([r["gn_sq_error"] / r["floor"] for r in cell]),
         }  # fmt: skip
-        table = {}
-        for name, (values, bound) in stats.items():
-            v = np.asarray(values, dtype=float)
-            entry = (
-                _common.describe(v)
-                if np.all(np.isfinite(v))
-                else {"non_finite": int((~np.isfinite(v)).sum())}
-            )
-            if bound is not None and np.all(np.isfinite(v)):
-                entry["bound"] = bound
-                sd = float(v.std(ddof=1))
-                entry["per_run_normal_tail"] = 0.0  # no spread (equal to rounding): holds in every draw
-                if sd > 0:
-                    entry["sds_from_bound_to_max"] = (bound - float(v.max())) / sd
-                    entry["sds_from_bound_to_mean"] = (bound - float(v.mean())) / sd
-                    entry["per_run_normal_tail"] = float(norm.sf(entry["sds_from_bound_to_mean"]))
-            table[name] = entry
-        out[f"{fmt} gamma={gamma:g}"] = table
     return out
 
 
@@ -89,16 +75,13 @@ def normal_union(per_cell: dict, seeds: int) -> float:
 
 def false_fail(runs: list[dict], cfg, check, seeds: int, resamples: int, rng) -> dict:
     """The check with ``seeds`` runs per cell, on resampled draws (a draw's cells together)."""
-    cells = sorted({(r["format"], r["gamma"]) for r in runs})
-    by_cell = {c: [r for r in runs if (r["format"], r["gamma"]) == c] for c in cells}
-    count = min(len(v) for v in by_cell.values())
     config = dataclasses.asdict(dataclasses.replace(cfg, seeds=seeds))
-    failed = 0
-    for _ in range(resamples):
-        picks = rng.integers(count, size=seeds)
-        sample = [by_cell[c][k] for c in cells for k in picks]
-        failed += bool(check({"config": config, "runs": sample}))
-    return {"seeds": seeds, "false_fail_resampled": failed / resamples, "resamples": resamples}
+
+    def results(rows):
+        return {"config": config, "runs": rows}
+
+    rate = _common.resampled_false_fail(by_cell(runs), seeds, check, results, resamples, rng)
+    return {"seeds": seeds, "false_fail_resampled": rate, "resamples": resamples}
 
 
 def main(argv=None) -> int:
