@@ -18,8 +18,6 @@ Command: ``python calibration/c12_order_scaling.py [--draws 200] [--out results]
 
 from __future__ import annotations
 
-import argparse
-import json
 import math
 import sys
 import time
@@ -28,10 +26,12 @@ from pathlib import Path
 import numpy as np
 from scipy.stats import norm
 
-import tensorrec as tr
 from tensorrec.runner import get_script
 from tensorrec.studies.tucker_tt import factorization_trial
-from tensorrec.sweep import Runner, Store
+from tensorrec.sweep import Runner
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _common
 
 
 def draws(orders, count: int, runner: Runner, seed: int) -> dict[str, dict[int, np.ndarray]]:
@@ -57,7 +57,7 @@ def false_fail(rates: dict[int, np.ndarray], orders, seeds: int, span: float, dr
                resamples: int, rng) -> dict:  # fmt: skip
     """The rule's false-fail probability at these settings: by resampling the draws, and
     under a normal fit of each order's draws (mean and standard deviation measured)."""
-    means = {n: rng.choice(rates[n], size=(resamples, seeds)).mean(1) for n in orders}
+    means = {n: _common.resample(rates[n], seeds, resamples, rng).mean(1) for n in orders}
     empirical = float(fails(means, span, drift).mean())
     fitted = {
         n: rng.normal(rates[n].mean(), rates[n].std(ddof=1) / math.sqrt(seeds), resamples) for n in orders
@@ -72,29 +72,12 @@ def false_fail(rates: dict[int, np.ndarray], orders, seeds: int, span: float, dr
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--draws", type=int, default=200, help="draws of the rate per order (at least 100)")
-    parser.add_argument("--resamples", type=int, default=200_000, help="Monte Carlo replicates of the check")
-    parser.add_argument(
-        "--seed", type=int, default=12, help="root seed of the draws (not one the check uses)"
-    )
-    parser.add_argument("--out", default="results", help="output folder")
-    parser.add_argument("--backend", default="serial", help="sweep backend (serial, processes, dask)")
-    parser.add_argument(
-        "--version", help="reuse the draws stored by this code version (when the protocol is unchanged)"
-    )
-    args = parser.parse_args(argv)
-    if args.draws < 2:
-        parser.error(f"--draws: expected at least 2, got {args.draws}")
-    tr.pin_threads(1)
+    args = _common.parse(_common.parser(__doc__, draws=200, seed=12), argv)
     script = get_script("tt_tucker_c12_order_scaling").load()
     full, quick = script.Config(), script.Config(**script.QUICK)
     orders = sorted(set(full.tucker_orders) | set(quick.tucker_orders))
-    out = Path(args.out) / "calibration"
-    out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    store = Store(out / "c12_order_scaling.sqlite", version=args.version)
-    with Runner(store, backend=args.backend) as runner:
+    with _common.runner(args, "c12_order_scaling") as (runner, store):
         statistics = draws(orders, args.draws, runner, args.seed)
     rng = np.random.default_rng(args.seed)
     modes = {
@@ -124,10 +107,7 @@ def main(argv=None) -> int:
         "seconds": time.perf_counter() - start,
         "threads": 1,
     }
-    path = out / "c12_order_scaling.json"
-    path.write_text(json.dumps(summary, indent=2))
-    json.dump(summary, sys.stdout, indent=2)
-    print(f"\nwritten to {path}")
+    _common.write(summary, args, "c12_order_scaling")
     return 0
 
 

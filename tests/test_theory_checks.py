@@ -1,6 +1,9 @@
 """Pass rules of theory checks that are not plain thresholds, on synthetic results."""
 
 import dataclasses
+import importlib.util
+import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,6 +13,15 @@ from tensorrec.runner import discover
 
 def load(name):
     return next(script for script in discover() if script.name == name).load()
+
+
+def load_calibration(name):
+    """The module of ``calibration/<name>.py`` (a script, not a package)."""
+    path = Path(__file__).resolve().parents[1] / "calibration" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"{name}_calibration", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def c6_results(tucker_at_p, tucker_at_2p, tt_at_p, tt_at_3p, n=10):
@@ -160,6 +172,101 @@ def test_bdpr_noise_floor_rule_fails_off_floor_off_ratio_and_off_slope():
     assert any("log-log slope" in v for v in check(rows(power=1.2)))
 
 
+def test_bdpr_noise_floor_calibrated_tolerance_passes_the_measured_spread_but_fails_a_wrong_floor():
+    script = load("bdpr_c11_noise_floor")
+    cfg = script.Config()
+    assert cfg.mse_tolerance == 0.25  # calibration/bdpr_c11_noise_floor.json: 7.5e-4 per quick run
+
+    def results(mse_scale):  # every trial at mse_scale x the floor, m = 200
+        out = []
+        for gamma in cfg.gammas:
+            predicted = gamma**2 * 14 / (200 - 15)
+            err = (mse_scale * predicted) ** 0.5
+            out += [{"m": 200, "gamma": gamma, "final_error": err, "predicted": predicted,
+                     "ratio": err / (gamma * (16 / 200) ** 0.5)} for _ in range(40)]  # fmt: skip
+        return {"rows": out, "mse_tolerance": cfg.mse_tolerance, "ratio_band": cfg.ratio_band,
+                "slope_tolerance": cfg.slope_tolerance}  # fmt: skip
+
+    assert script.check(results(1.04 + 3 * 0.061)) == []  # 3 sds of a 40-trial mean above the measured 1.04
+    assert script.check(results(1.04 - 3 * 0.061)) == []
+    for wrong in (1.3, 0.7, 2.0):  # a floor off by 30% or a factor 2
+        violations = script.check(results(wrong))
+        assert violations and all("off gamma^2 d / (m - d - 1)" in v or "mean ratio" in v for v in violations)
+        assert any("off gamma^2 d / (m - d - 1)" in v for v in violations)
+
+
+def test_bdpr_c11_calibration_script_runs_and_reports_each_tolerance(tmp_path):
+    module = load_calibration("bdpr_c11_noise_floor")
+    assert module.main(["--draws", "2", "--resamples", "50", "--out", str(tmp_path)]) == 0
+    summary = json.loads((tmp_path / "calibration" / "bdpr_c11_noise_floor.json").read_text())
+    assert {m["mse_tolerance"] for m in summary["modes"].values()} >= {0.15, 0.25}
+    assert all(0 <= m["false_fail_resampled"] <= 1 for m in summary["modes"].values())
+    assert set(summary["per_cell"]) == {"m=200 gamma=0.001", "m=200 gamma=0.01", "m=200 gamma=0.1"}
+
+
+def test_c7_quick_mode_averages_20_seeds_and_the_band_still_fails_a_wrong_floor():
+    script = load("tt_tucker_c7_noise_floor")
+    assert script.QUICK["seeds"] == 20  # calibration/tt_tucker_c7_noise_floor.json: 4.5e-5 per quick run
+
+    def results(tt_mean, tucker_mean=1.0):
+        def rows(mean):  # 20 seeds around ``mean`` x the floor, per-seed spread 0.25
+            spread = 0.25 * np.linspace(-1.6, 1.6, 20)
+            return [{"m": 400, "gamma": 1e-2, "final_sq_error": (mean + e) * 1e-3, "predicted": 1e-3}
+                    for e in spread]  # fmt: skip
+
+        return {"tt": rows(tt_mean), "tucker": rows(tucker_mean), "band": script.Config().band}
+
+    assert script.check(results(1.0)) == []
+    assert script.check(results(1.02 - 3 * 0.27 / 20**0.5, 1.02 + 3 * 0.27 / 20**0.5)) == []
+    for wrong in (0.75, 1.35):  # a floor off by 25% or 35%
+        (v,) = script.check(results(wrong))
+        assert v.startswith("tt m = 400, gamma = 0.01: mean ||X - X*||^2") and "x the floor" in v
+        assert len(script.check(results(1.0, wrong))) == 1
+
+
+def test_c7_calibration_script_runs_and_reports_quick_and_full_rules(tmp_path):
+    module = load_calibration("tt_tucker_c7_noise_floor")
+    assert module.main(["--draws", "2", "--resamples", "100", "--out", str(tmp_path)]) == 0
+    summary = json.loads((tmp_path / "calibration" / "tt_tucker_c7_noise_floor.json").read_text())
+    assert "quick, 20 seeds, band [0.8, 1.3]" in summary["modes"]
+    assert "full, 20 seeds, band [0.8, 1.3]" in summary["modes"]
+    assert all(0 <= m["false_fail_resampled"] <= 1 for m in summary["modes"].values())
+    assert len(summary["per_cell"]) == 8
+
+
+def test_bdpr_c10_fails_a_missed_target_and_its_calibration_script_runs(tmp_path):
+    script = load("bdpr_c10_finite_sample")
+    rows = [{"init_error": 0.5, "final_error": 9e-11, "iterations": 62} for _ in range(4)]
+    assert script.check({"rows": rows, "target": 1e-10, "min_fraction": 0.9}) == []
+    stuck = {"init_error": 0.5, "final_error": 0.86, "iterations": 300}  # a start outside the basin
+    (v,) = script.check({"rows": [*rows[:3], stuck], "target": 1e-10, "min_fraction": 0.9})
+    assert v.startswith("3/4 trials reached 1e-10")
+    module = load_calibration("bdpr_c10_finite_sample")
+    assert module.rule_false_fail(0.01, 4, 0.9) == pytest.approx(1 - 0.99**4)
+    assert module.main(["--draws", "2", "--out", str(tmp_path)]) == 0
+    summary = json.loads((tmp_path / "calibration" / "bdpr_c10_finite_sample.json").read_text())
+    assert summary["draws"] == 2 and set(summary["modes"]) == {"quick", "full"}
+
+
+def test_c14_calibration_script_runs_and_its_runs_match_the_check(tmp_path):
+    module = load_calibration("tt_tucker_c14_gauss_newton_noise")
+    assert module.main(["--draws", "2", "--resamples", "20", "--out", str(tmp_path)]) == 0
+    summary = json.loads((tmp_path / "calibration" / "tt_tucker_c14_gauss_newton_noise.json").read_text())
+    cells = {f"{fmt} gamma={g}" for fmt in ("tt", "tucker") for g in ("0.001", "0.01")}
+    assert set(summary["per_cell"]) == cells
+    assert set(summary["modes"]) == {"quick", "full"}
+    assert all(0 <= m["false_fail_resampled"] <= 1 for m in summary["modes"].values())
+
+
+def test_c13_calibration_script_runs_and_reports_each_per_run_margin(tmp_path):
+    module = load_calibration("tt_tucker_c13_gauss_newton_order")
+    assert module.main(["--draws", "2", "--resamples", "20", "--out", str(tmp_path)]) == 0
+    summary = json.loads((tmp_path / "calibration" / "tt_tucker_c13_gauss_newton_order.json").read_text())
+    assert set(summary["per_cell"]) == {f"{fmt} m={m}" for fmt in ("tt", "tucker") for m in (200, 400)}
+    assert all(set(t) == {"order", "iterations_to_target"} for t in summary["per_cell"].values())
+    assert all(0 <= m["false_fail_resampled"] <= 1 for m in summary["modes"].values())
+
+
 def test_bdpr_spurious_minima_rule_needs_a_strict_minimum_and_a_falling_failure_rate():
     check = load("bdpr_c12_spurious_minima").check
 
@@ -299,6 +406,30 @@ def test_c5_fragmentation_rules_fail_when_topk_does_not_split_or_abstopk_does():
     assert check({**ok, "atoms_abstopk_2n": 1.5})  # AbsTopK fragmenting too
 
 
+def test_c5_quick_mode_averages_4_seeds_and_still_fails_a_topk_that_does_not_split():
+    script = load("sae_c5_fragmentation")
+    assert script.QUICK["seeds"] == 4  # calibration/sae_c5_fragmentation.json: 2.5e-4 per quick run
+    t = {k: script.QUICK[k] for k in ("topk_atoms_min", "antipodal_fraction", "abstopk_atoms_max")}
+    sd4 = {"atoms": 0.1424 / 2, "pairs": 3.366 / 2}  # the measured per-seed sds over 4 seeds
+    low = {"n": 32, "nmse_topk_n": 0.263, "nmse_abstopk_n": 0.263 - 0.101, "atoms_abstopk_2n": 1.0,
+           "atoms_topk_2n": 1.2325 - 3 * sd4["atoms"], "antipodal_topk_2n": 8.96 - 3 * sd4["pairs"],
+           "antipodal_abstopk_2n": 0.0, "thresholds": t}  # fmt: skip
+    assert script.check(low) == []  # 3 sds below the measured means still pass
+    no_split = script.check({**low, "atoms_topk_2n": 1.0 - 1 / 32, "antipodal_topk_2n": 0.0})
+    assert [v.split(":")[1].strip().split()[0] for v in no_split] == ["TopK", "TopK"]
+
+
+def test_c5_calibration_draws_and_resamples_a_tiny_protocol():
+    module = load_calibration("sae_c5_fragmentation")
+    script = load("sae_c5_fragmentation")
+    cfg = dataclasses.replace(script.Config(**script.QUICK), steps=20, batch=64)
+    stats = module.draws(cfg, 2, None, 0)
+    assert set(stats) >= set(module.STATISTICS) and all(len(v) == 2 for v in stats.values())
+    result = module.false_fail(stats, cfg, script.check, 50, np.random.default_rng(0))
+    assert 0 <= result["false_fail_resampled"] <= 1 and result["seeds"] == 4
+    assert set(result["per_rule_normal_fit"]) == set(module.STATISTICS)
+
+
 def test_c6_fails_when_abstopk_becomes_sign_consistent_or_wins_on_positive_data():
     check = load("sae_c6_nonnegative_control").check
     ok = {
@@ -390,6 +521,30 @@ def test_gauss_newton_order_check_fails_linear_cubic_or_slow_convergence():
     assert any("within 10 Gauss-Newton iterations" in v for v in script.check(runs(slow)))
 
 
+def test_gauss_newton_order_check_tolerates_one_slow_start_but_not_a_slow_median_or_a_miss():
+    script = load("tt_tucker_c13_gauss_newton_order")
+    cfg = dataclasses.asdict(script.Config())
+    quadratic = [0.5, 0.1, 1e-2, 1e-4, 1e-8, 1e-16]  # 1e-12 after 5 iterations
+    slow = [0.5 * 0.8**k for k in range(8)] + [1e-2, 1e-4, 1e-8, 1e-16]  # after 11 (measured: up to 13)
+    never = [0.5 * 0.9**k for k in range(30)]
+
+    def results(*runs):
+        out = []
+        for k, errors in enumerate(runs):
+            order = script.convergence_orders(errors)
+            below = [i for i, e in enumerate(errors) if e < cfg["target"]]
+            out.append({"format": "tt", "m": 200, "draw": k, "errors": errors,
+                        "order": order[-1] if order else None,
+                        "iterations_to_target": below[0] if below else None, "cg": 30})  # fmt: skip
+        return {"config": cfg, "runs": out}
+
+    assert script.check(results(*[quadratic] * 9, slow)) == []  # one slow start of 10
+    (v,) = script.check(results(*[quadratic] * 4, *[slow] * 6))
+    assert "the median run does not reach relative error 1e-12 within 10 Gauss-Newton iterations" in v
+    violations = script.check(results(*[quadratic] * 9, never))
+    assert any("draws [9] did not reach relative error 1e-12" in v for v in violations)
+
+
 def test_gauss_newton_noise_check_fails_another_estimate_slow_descent_or_an_off_floor():
     script = load("tt_tucker_c14_gauss_newton_noise")
     cfg = dataclasses.asdict(script.Config())
@@ -409,14 +564,7 @@ def test_gauss_newton_noise_check_fails_another_estimate_slow_descent_or_an_off_
 
 
 def test_c12_calibration_script_runs_and_reports_both_rules(tmp_path):
-    import importlib.util
-    import json
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parents[1] / "calibration" / "c12_order_scaling.py"
-    spec = importlib.util.spec_from_file_location("c12_calibration", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_calibration("c12_order_scaling")
     assert module.main(["--draws", "2", "--resamples", "200", "--out", str(tmp_path)]) == 0
     summary = json.loads((tmp_path / "calibration" / "c12_order_scaling.json").read_text())
     assert set(summary["modes"]) == {"quick (gap)", "full (gap)", "quick (rate)", "full (rate)"}

@@ -5,13 +5,24 @@ gamma in {1e-3, 1e-2, 1e-1}, spectral start, mu = 0.25, run until the gradient v
 (at most 300 iterations); trial k keeps its truth, A and e at every gamma. Pass rule
 (bdpr_landscape spec 7.2), per m:
 
-* the mean over trials of ||X - X*||^2 lies within 15% of gamma^2 d / (m - d - 1),
+* the mean over trials of ||X - X*||^2 lies within 25% of gamma^2 d / (m - d - 1),
   d = K + N - 2 (the least-squares floor of the d-dimensional linearized model, spec 5.3);
 * the mean ratio ||X - X*|| / (gamma sqrt((K + N) / m)) lies in [0.8, 1.15];
 * the least-squares slope of log(mean error) against log(gamma) is 1 +- 0.05.
 
 With --quick: m = 200 only (still 40 trials: the mean-square rule needs them; the
 per-trial spread of ||X - X*||^2 is about sqrt(2 / d) = 38%).
+
+Calibration (``calibration/bdpr_c11_noise_floor.py``, 200 trials at each m through the
+sweep runner, results/calibration/bdpr_c11_noise_floor.json): the per-trial ratio
+||X - X*||^2 / (gamma^2 d / (m - d - 1)) has mean 1.04 and sd 0.39 at m = 200 and mean 0.985,
+sd 0.35 at m = 800, the same at every gamma (the three cells share e, so they move together):
+the mean of 40 trials has sd 0.06. The former 15% tolerance (2.5 sd) failed the true claim
+in 4.6% of 20,000 resampled quick runs (m = 200; normal fit 3.7-4.2% per cell) and 5.3% of
+full runs; seed 10 drew -12.7%. At 25% the measured rate is 7.5e-4 of the resampled quick
+runs (normal fit 3.0-3.9e-4 per cell) and 7.0e-4 of the full runs. The ratio and slope
+rules failed at most 5e-5 of the resampled runs. A floor off by 30% (or a factor 2), a ratio
+outside the band and a slope off 1 still fail (tests/test_theory_checks.py).
 
 Command: ``tensorrec experiments run bdpr_c11_noise_floor [--quick]``.
 Runtime (one thread): about 15 s with --quick, 2 min in full.
@@ -37,7 +48,7 @@ class Config:
     trials: int = 40
     step: float = positive(0.25)
     iterations: int = 300
-    mse_tolerance: float = 0.15
+    mse_tolerance: float = 0.25
     ratio_band: tuple[float, ...] = (0.8, 1.15)
     slope_tolerance: float = 0.05
 

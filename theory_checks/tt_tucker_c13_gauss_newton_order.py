@@ -7,13 +7,26 @@ from the spectral start until a relative residual of 1e-13. The order of converg
 run is the last estimate q = log(e_{k+1} / e_k) / log(e_k / e_{k-1}) whose three errors
 decrease and lie between 1e-13 and 0.1 (:func:`~tensorrec.studies.tucker_tt.convergence_orders`).
 
-Pass rule, per format and m: every run reaches relative error 1e-12 within
-``max_iterations`` = 10 Gauss-Newton iterations (the benchmarks spec's "under 10"); the
-median order over the seeds lies in [1.7, 2.4]; every run's order is at least 1.4
-(superlinear). A linearly converging method has q = 1, a cubically converging one 3: both
-fail. Measured in full mode (40 seeds, seed 0): median orders 2.00-2.05 per cell, the lowest
-1.70, relative error 1e-12 after 4-8 iterations; ``reproduce --quick`` passes at seeds 0-9.
-With --quick: 10 seeds.
+Pass rule, per format and m: every run reaches relative error 1e-12, and the median over the
+seeds of the Gauss-Newton iterations it needs is at most ``max_iterations`` = 10 (the
+benchmarks spec's "under 10"); the median order over the seeds lies in [1.7, 2.4]; every
+run's order is at least 1.4 (superlinear). A linearly converging method has q = 1, a
+cubically converging one 3: both fail. Measured in full mode (40 seeds, seed 0): median
+orders 2.00-2.05 per cell, the lowest 1.70, relative error 1e-12 after 4-8 iterations. With
+--quick: 10 seeds.
+
+Calibration (``calibration/tt_tucker_c13_gauss_newton_order.py``, 200 draws per format and m
+through the sweep runner, results/calibration/tt_tucker_c13_gauss_newton_order.json): the
+iterations to 1e-12 are 4-8 at m = 400 but have a tail at m = 200 (TT: 9, 9 and 13 of 200;
+Tucker: 8 and 10; the slow draws still end quadratically, orders 1.9-2.2: their spectral
+start is farther, the pre-asymptotic phase longer). The former rule, every run within 10
+iterations, therefore failed the true claim in 4.9% of 20,000 resampled quick runs and 18%
+of full runs. The median of 10 runs exceeds 10 only if 5 of them do (about 1e-10 at the
+measured tail) and failed none of the resampled runs. The orders have mean 2.03, sd
+0.12-0.13 and minimum 1.71 over 800 draws (the bound 1.4 is 4.8-5.2 sds from the mean;
+normal fits give 1.8e-5 per quick run over every run and cell); the medians 2.02-2.04. A
+linear, a cubic and a slow (quadratic only after 11 steps in most runs) method still fail
+(tests/test_theory_checks.py).
 
 Command: ``tensorrec experiments run tt_tucker_c13_gauss_newton_order [--quick]``.
 Runtime (one thread): about 5 s with --quick, 8 s in full.
@@ -51,17 +64,23 @@ def compute(cfg: Config, rng, runner) -> dict:
     rows = second_order_sweep("tt", cfg.ms, (0.0,), cfg.seeds, tt_rng, runner, kappa_max=cfg.tt_kappa_max,
                               **common)  # fmt: skip
     rows += second_order_sweep("tucker", cfg.ms, (0.0,), cfg.seeds, tucker_rng, runner, **common)
-    runs = []
+    return {"runs": runs(rows, cfg), "config": dataclasses.asdict(cfg)}
+
+
+def runs(rows: list[dict], cfg: Config) -> list[dict]:
+    """The check's per-run statistics from :func:`second_order_sweep` rows (also used by
+    calibration/tt_tucker_c13_gauss_newton_order.py)."""
+    out = []
     for row in rows:
         run = row["gauss_newton"]
         orders = convergence_orders(run["errors"])
         below = [k for k, e in enumerate(run["errors"]) if e < cfg.target]
-        runs.append({
+        out.append({
             "format": row["format"], "m": row["m"], "draw": row["draw"], "errors": run["errors"],
             "order": orders[-1] if orders else None, "iterations_to_target": below[0] if below else None,
             "cg": run["cg"],
         })  # fmt: skip
-    return {"runs": runs, "config": dataclasses.asdict(cfg)}
+    return out
 
 
 def check(results: dict) -> list[str]:
@@ -70,12 +89,14 @@ def check(results: dict) -> list[str]:
     violations = []
     for fmt, m in sorted({(r["format"], r["m"]) for r in results["runs"]}):
         cell = [r for r in results["runs"] if r["format"] == fmt and r["m"] == m]
-        slow = [r["draw"] for r in cell if r["iterations_to_target"] is None
-                or r["iterations_to_target"] > cfg["max_iterations"]]  # fmt: skip
-        if slow:
+        missed = [r["draw"] for r in cell if r["iterations_to_target"] is None]
+        if missed:
+            violations.append(f"{fmt} m = {m}: draws {missed} did not reach relative error {cfg['target']:g}")
+        needed = [r["iterations_to_target"] for r in cell if r["iterations_to_target"] is not None]
+        if needed and np.median(needed) > cfg["max_iterations"]:
             violations.append(
-                f"{fmt} m = {m}: draws {slow} did not reach relative error {cfg['target']:g} within "
-                f"{cfg['max_iterations']} Gauss-Newton iterations"
+                f"{fmt} m = {m}: the median run does not reach relative error {cfg['target']:g} within "
+                f"{cfg['max_iterations']} Gauss-Newton iterations (it needs {np.median(needed):g})"
             )
         orders = [r["order"] for r in cell if r["order"] is not None]
         if len(orders) < len(cell):
