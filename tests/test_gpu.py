@@ -236,3 +236,22 @@ def test_second_order_recovery_on_cuda_matches_the_cpu(method):
     op = EntrySampling.random(tt.shape, 150, 6, device="cuda")
     res = recover(op, op.apply_format(tt), format="tt", ranks=tt.ranks, method=method, truth=tt)
     assert res.point.cores[0].device.type == "cuda" and res.trace.metrics["error"][-1] < 1e-12
+
+
+def test_spectral_norm_and_the_nan_policy_on_cuda_match_the_cpu():
+    """Issue 27: spectral_norm's exact and warm paths, and the proxes' NaN policy, on CUDA."""
+    from tensorrec.optim import soft_threshold, spectral_norm, topk
+
+    D = torch.randn(16, 64, dtype=torch.float64, generator=torch.Generator().manual_seed(25))
+    D = D / torch.linalg.vector_norm(D, dim=0)
+    exact = float(torch.linalg.matrix_norm(D, 2))
+    sigma, v = spectral_norm(D.cuda())
+    assert v.device.type == "cuda" and sigma == pytest.approx(exact, rel=1e-12)
+    warm, _ = spectral_norm(D.cuda(), v0=v, rtol=1e-6)
+    assert exact * (1 - 1e-12) <= warm <= exact * (1 + 1e-6)
+    u = torch.tensor([[0.5, float("nan"), -2.0, 3.0], [1.0, -1.0, 0.2, float("inf")]], dtype=torch.float64)
+    for prox in (lambda x: soft_threshold(x, 0.3), lambda x: topk(x, 2)):
+        cpu, gpu = prox(u), prox(u.cuda())
+        assert gpu.device.type == "cuda"
+        assert torch.equal(torch.isnan(cpu), torch.isnan(gpu.cpu()))
+        assert torch.allclose(cpu.nan_to_num(), gpu.cpu().nan_to_num())
