@@ -13,6 +13,7 @@ import argparse
 import contextlib
 import json
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -70,8 +71,11 @@ def describe(values) -> dict:
             "q99%": float(q[3]), "q99.9%": float(q[4])}  # fmt: skip
 
 
-def write(summary: dict, args: argparse.Namespace, name: str) -> Path:
-    """Write ``OUT/calibration/<name>.json`` and echo it."""
+def write(summary: dict, args: argparse.Namespace, name: str, store: Store, start: float) -> Path:
+    """Write ``OUT/calibration/<name>.json`` with the draws' code version, the wall time since
+    ``start`` (``time.perf_counter()``) and the thread count, and echo it."""
+    summary = {**summary, "code_version_of_draws": store.version,
+               "seconds": time.perf_counter() - start, "threads": 1}  # fmt: skip
     path = Path(args.out) / "calibration" / f"{name}.json"
     path.write_text(json.dumps(summary, indent=2))
     json.dump(summary, sys.stdout, indent=2)

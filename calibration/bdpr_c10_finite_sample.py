@@ -71,11 +71,8 @@ def main(argv=None) -> int:
         "iterations_of_successes": _common.describe(iterations) if len(iterations) > 1 else None,
         "log10_final_error": _common.describe(np.log10([r["final_error"] for r in rows])),
         "modes": modes,
-        "code_version_of_draws": store.version,
-        "seconds": time.perf_counter() - start,
-        "threads": 1,
     }
-    _common.write(summary, args, NAME)
+    _common.write(summary, args, NAME, store, start)
     return 0
 
 

@@ -122,11 +122,8 @@ def main(argv=None) -> int:
             for mode, sub in modes(trials, script).items()
             for tol in tolerances
         },
-        "code_version_of_draws": store.version,
-        "seconds": time.perf_counter() - start,
-        "threads": 1,
     }
-    _common.write(summary, args, NAME)
+    _common.write(summary, args, NAME, store, start)
     return 0
 
 

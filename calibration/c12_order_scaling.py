@@ -103,11 +103,8 @@ def main(argv=None) -> int:
             for name, values in statistics.items()
         },  # fmt: skip
         "modes": modes,
-        "code_version_of_draws": store.version,
-        "seconds": time.perf_counter() - start,
-        "threads": 1,
     }
-    _common.write(summary, args, "c12_order_scaling")
+    _common.write(summary, args, "c12_order_scaling", store, start)
     return 0
 
 

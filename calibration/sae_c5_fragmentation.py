@@ -131,11 +131,8 @@ def main(argv=None) -> int:
             )
             for k in sorted({quick.seeds, *SEEDS})
         },  # fmt: skip
-        "code_version_of_draws": store.version,
-        "seconds": time.perf_counter() - start,
-        "threads": 1,
     }
-    _common.write(summary, args, NAME)
+    _common.write(summary, args, NAME, store, start)
     return 0
 
 

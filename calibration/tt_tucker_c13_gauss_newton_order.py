@@ -104,11 +104,8 @@ def main(argv=None) -> int:
             for (f, m), c in cells.items()
         },
         "modes": modes,
-        "code_version_of_draws": store.version,
-        "seconds": time.perf_counter() - start,
-        "threads": 1,
     }
-    _common.write(summary, args, NAME)
+    _common.write(summary, args, NAME, store, start)
     return 0
 
 

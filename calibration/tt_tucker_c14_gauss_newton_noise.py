@@ -105,11 +105,8 @@ def main(argv=None) -> int:
             }  # fmt: skip
             for mode, cfg in (("quick", quick), ("full", full))
         },
-        "code_version_of_draws": store.version,
-        "seconds": time.perf_counter() - start,
-        "threads": 1,
     }
-    _common.write(summary, args, NAME)
+    _common.write(summary, args, NAME, store, start)
     return 0
 
 

@@ -101,11 +101,8 @@ def main(argv=None) -> int:
             for (m, g), v in ratios[fmt].items()
         },
         "modes": modes,
-        "code_version_of_draws": store.version,
-        "seconds": time.perf_counter() - start,
-        "threads": 1,
     }
-    _common.write(summary, args, NAME)
+    _common.write(summary, args, NAME, store, start)
     return 0
 
 
