@@ -143,6 +143,30 @@ def test_newton_from_many_starts_finds_every_rayleigh_critical_point():
         find_critical_points(problem, n_starts=2, method="bfgs")
 
 
+def test_the_newton_search_runs_through_rgd_and_keeps_each_start_s_result():
+    from tensorrec.landscape import NewtonStep, find_critical_points, newton_step
+    from tensorrec.optim import Result, rgd
+
+    problem, V = half_rayleigh()
+    found = find_critical_points(problem, n_starts=8, method="newton", rng=3, max_iter=60)
+    assert len(found.runs) == 8 and all(isinstance(r, Result) for r in found.runs)
+    for run, gn in zip(found.runs, found.grad_norms, strict=True):
+        assert run.stop_reason == "grad_norm" and run.converged and run.grad_norm == gn < 1e-10
+        assert len(run.trace) == run.iterations + 1 and run.trace.grad_norm[-1] == run.grad_norm
+        assert all(0 < s <= 0.5 for s in run.trace.step[1:])  # ||eta||, capped at the trust radius
+    # a start next to the maximum climbs to it: no divergence or no-decrease stop on the way
+    x0 = torch.as_tensor(V[:, -1] + 0.3 * V[:, 0])
+    run = rgd(problem, x0 / torch.linalg.vector_norm(x0), step=NewtonStep(), stop={"grad_norm": 1e-12})
+    assert run.stop_reason == "grad_norm" and run.trace.value[-1] > run.trace.value[0]
+    assert abs(abs(float(run.point @ V[:, -1])) - 1) < 1e-10
+    # an unconverged start says why: the iteration budget
+    short = find_critical_points(problem, n_starts=3, method="newton", rng=4, max_iter=1)
+    assert short.unconverged == 3 and {r.stop_reason for r in short.runs} == {"max_iter"}
+    # newton_step is one step of the rule
+    x = Sphere(len(LAMBDAS)).random_point(5)
+    assert torch.equal(newton_step(problem, x), NewtonStep()(problem, x, 0.0, problem.rgrad(x), 0.0)[0])
+
+
 def two_basin_circle():
     """f = -(p_1^4 + p_2^4 / 2) on S^1: global minima at +-e_1 (basin |theta| < theta* about 0
     and pi), spurious strict minima at +-e_2."""

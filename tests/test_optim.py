@@ -604,6 +604,33 @@ def test_no_decrease_rule_is_added_only_without_a_stall_rule_and_has_a_batched_f
     assert res.stop_reasons == ["no_decrease"] * 2
 
 
+def test_a_step_rule_that_need_not_descend_keeps_only_the_nan_check_and_the_cap():
+    from tensorrec.optim import ConstantStep, NonFinite
+    from tensorrec.optim.stopping import Divergence, NoDecrease, with_safeguards
+
+    rules = with_safeguards(tr.optim.GradNorm(1e-10), descent=False).rules
+    assert isinstance(rules[0], NonFinite) and isinstance(rules[-1], MaxIter)
+    assert not any(isinstance(r, (Divergence, NoDecrease)) for r in rules)
+
+    class Climb(ConstantStep):  # gradient ascent: raises the cost on purpose
+        descent = False
+
+        def __call__(self, problem, x, value, direction, slope):
+            return super().__call__(problem, x, value, tr.tree_scale(direction, -1.0), slope)
+
+    A = torch.diag(torch.arange(1.0, 7.0, dtype=torch.float64))
+    problem = Problem(Sphere(6), lambda x: x @ A @ x)
+    x0 = torch.ones(6, dtype=torch.float64) / 6**0.5
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no NoDecreaseWarning either
+        res = rgd(problem, x0, step=Climb(0.05), stop={"grad_norm": 1e-9, "max_iter": 2000})
+    assert res.stop_reason == "grad_norm" and abs(res.value - 6.0) < 1e-12
+    plain = rgd(problem, x0, step=0.05, stop={"grad_norm": 1e-9})
+    assert plain.stop_reason == "grad_norm" and abs(plain.value - 1.0) < 1e-12
+    bad = rgd(Problem(Sphere(6), lambda x: x.sum() / 0.0), x0, step=Climb(0.05))
+    assert bad.stop_reason == "nan"
+
+
 def test_stop_rule_errors_name_the_dict_entry():
     problem = Problem(Sphere(8), lambda x: x.sum())
     with pytest.raises(ValueError, match=r"^stop\['stall'\]: window: expected an integer >= 1"):

@@ -6,7 +6,7 @@ from tensorrec.landscape.classify import CriticalPoint, classify
 from tensorrec.landscape.hessian import HessianInfo, rgrad, rhess, rhess_eigs, rhvp, tangent_basis
 from tensorrec.landscape.pictures import angle_slice, plane_slice, sphere_grid, torus_angles, torus_grid
 from tensorrec.landscape.regularity import RegularityReport, regularity_constants
-from tensorrec.landscape.search import Coverage, SearchResult, find_critical_points, newton_step
+from tensorrec.landscape.search import Coverage, NewtonStep, SearchResult, find_critical_points, newton_step
 from tensorrec.landscape.symmetry import (
     ColumnRotations,
     ColumnSigns,
@@ -27,6 +27,7 @@ __all__ = [
     "classify",
     "find_critical_points",
     "newton_step",
+    "NewtonStep",
     "SearchResult",
     "Coverage",
     "NoSymmetry",

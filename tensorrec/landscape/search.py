@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import math
 
 import torch
 
@@ -19,7 +18,7 @@ from tensorrec._random import RngLike, spawn
 from tensorrec.landscape._flat import flatten, metric_scale
 from tensorrec.landscape.classify import CriticalPoint, classify
 from tensorrec.landscape.hessian import check_problem, rhess
-from tensorrec.optim import GradNorm, MaxIter, Problem, rgd
+from tensorrec.optim import GradNorm, MaxIter, Problem, Result, rgd
 
 METHODS = ("newton", "descent", "ascent")
 
@@ -44,12 +43,14 @@ class Coverage:
 class SearchResult:
     """``points``: the classified critical points (converged starts only); ``unconverged``:
     how many starts ended with ||grad f|| >= grad_tol (never classified); ``grad_norms``: the
-    final gradient norm of every start; ``methods``: the method each start ran."""
+    final gradient norm of every start; ``methods``: the method each start ran; ``runs``: the
+    optimizer's :class:`~tensorrec.optim.Result` of every start (stop reason and trace)."""
 
     points: list[CriticalPoint]
     unconverged: int
     grad_norms: list[float]
     methods: list[str] = dataclasses.field(default_factory=list)
+    runs: list[Result] = dataclasses.field(default_factory=list)
 
     def coverage(self, symmetry=None, tol: float = 1e-6, kind: str | None = None) -> Coverage:
         """The census of the distinct points found (up to ``symmetry``, within ``tol``),
@@ -78,20 +79,53 @@ class SearchResult:
 def newton_step(problem: Problem, x, *, symmetry=None, trust_radius: float = 0.5, rcond: float = 1e-10):
     """x+ = R_x(eta) with Hess f(x)[eta] = -grad f(x) solved by least squares (pseudo-inverse)
     on the horizontal tangent space, ||eta|| capped at ``trust_radius``. Converges to
-    critical points of any index (and is strongly attracted to degenerate sets)."""
+    critical points of any index (and is strongly attracted to degenerate sets). One step of
+    :class:`NewtonStep`, the step rule :func:`find_critical_points` runs through
+    :func:`~tensorrec.optim.rgd`."""
     x = check_problem(problem, x)
-    trust_radius = check_positive_finite("trust_radius", trust_radius)
-    rcond = check_positive_finite("rcond", rcond)
-    manifold = problem.manifold
-    info = rhess(problem, x, symmetry=symmetry)
-    scale = metric_scale(manifold, x)
-    b = torch.stack([scale * flatten(e) for e in info.basis], 1).to(torch.float64)
-    g = b.mT @ (scale * flatten(problem.rgrad(x))).to(torch.float64)
-    c = -torch.linalg.pinv(info.matrix, rtol=rcond, hermitian=True) @ g
-    norm = float(torch.linalg.vector_norm(c))
-    if norm > trust_radius:
-        c = c * (trust_radius / norm)
-    return manifold.retract(x, info.tangent(c))
+    rule = NewtonStep(symmetry=symmetry, trust_radius=trust_radius, rcond=rcond)
+    return rule.step(problem, x, problem.rgrad(x))[0]
+
+
+class NewtonStep:
+    """The regularized Riemannian Newton step of :func:`newton_step` as a step rule of
+    :func:`~tensorrec.optim.rgd` (``rgd(problem, x0, step=NewtonStep(...))``): the gradient
+    direction rgd passes is replaced by the pseudo-inverse Newton step, whose length
+    ||eta|| (at most ``trust_radius``) is the trace's ``step``. ``descent = False``: the step
+    goes to critical points of any index, so the cost may rise and rgd keeps only its NaN
+    check and iteration cap."""
+
+    uses_slope = False
+    descent = False
+
+    def __init__(self, *, symmetry=None, trust_radius: float = 0.5, rcond: float = 1e-10):
+        self.symmetry = symmetry
+        self.trust_radius = check_positive_finite("trust_radius", trust_radius)
+        self.rcond = check_positive_finite("rcond", rcond)
+
+    def reset(self) -> None:
+        """Nothing to reset: the step has no memory."""
+
+    def step(self, problem: Problem, x, rgrad):
+        """(R_x(eta), ||eta||) for the Riemannian gradient ``rgrad`` at ``x``."""
+        manifold = problem.manifold
+        info = rhess(problem, x, symmetry=self.symmetry)
+        scale = metric_scale(manifold, x)
+        b = torch.stack([scale * flatten(e) for e in info.basis], 1).to(torch.float64)
+        g = b.mT @ (scale * flatten(rgrad)).to(torch.float64)
+        c = -torch.linalg.pinv(info.matrix, rtol=self.rcond, hermitian=True) @ g
+        norm = float(torch.linalg.vector_norm(c))
+        if norm > self.trust_radius:
+            c = c * (self.trust_radius / norm)
+            norm = self.trust_radius
+        return manifold.retract(x, info.tangent(c)), norm
+
+    def __call__(self, problem, x, value, direction, slope):
+        x_new, norm = self.step(problem, x, direction)
+        return x_new, norm, True
+
+    def __repr__(self) -> str:
+        return f"NewtonStep(trust_radius={self.trust_radius:g}, rcond={self.rcond:g})"
 
 
 def find_critical_points(
@@ -115,8 +149,12 @@ def find_critical_points(
     strongly attracted to some: on sum x_i^4 over the sphere in R^6 it reached 17 of the 64
     minima from 1500 starts); ``"descent"`` / ``"ascent"`` (RGD with constant ``step`` on
     +f / -f, for minima / maxima); or a sequence of them, assigned to the starts in turn
-    (a mixed census). A start counts as converged when ||grad f|| < ``grad_tol``;
-    :meth:`SearchResult.coverage` estimates how many points were not found yet.
+    (a mixed census). Every start is one :func:`~tensorrec.optim.rgd` run (Newton:
+    :class:`NewtonStep` as its step rule) stopped by ``GradNorm(grad_tol) | MaxIter(max_iter)``;
+    a start counts as converged when its run stopped with ``"grad_norm"`` (||grad f|| <
+    ``grad_tol``), and its :class:`~tensorrec.optim.Result` is kept in
+    :attr:`SearchResult.runs`. :meth:`SearchResult.coverage` estimates how many points were
+    not found yet.
     """
     if not isinstance(problem, Problem):
         raise TypeError(f"problem: expected a tensorrec Problem, got {describe(problem)}")
@@ -140,32 +178,21 @@ def find_critical_points(
         size = sum(t.numel() for t in (first if isinstance(first, tuple) else (first,)))
         check_allocation("n_starts", n_starts * size, torch.float64, what=f"{n_starts} starting points")
         starts = [manifold.random_point(g) for g in spawn(rng, n_starts)]
-    points, grad_norms, unconverged, used = [], [], 0, []
+    newton = NewtonStep(symmetry=symmetry, trust_radius=trust_radius)
+    stop = GradNorm(grad_tol) | MaxIter(max_iter)  # the gradient first: converged on the last iterate too
+    ascent = Problem(manifold, lambda p: -problem.value(p))
+    points, grad_norms, unconverged, used, runs = [], [], 0, [], []
     for i, x in enumerate(starts):
         used.append(methods[i % len(methods)])
-        x = _run(problem, x, used[-1], symmetry, grad_tol, max_iter, step, trust_radius)
-        g = problem.rgrad(x)
-        gn = math.sqrt(float(manifold.inner(x, g, g)))
-        grad_norms.append(gn)
-        if gn < grad_tol:
-            points.append(classify(problem, x, symmetry=symmetry, tol_eig=tol_eig, grad_tol=grad_tol))
+        target = ascent if used[-1] == "ascent" else problem
+        run = rgd(target, x, step=newton if used[-1] == "newton" else step, stop=stop)
+        runs.append(run)
+        grad_norms.append(run.grad_norm)
+        if run.stop_reason == GradNorm.reason:
+            points.append(classify(problem, run.point, symmetry=symmetry, tol_eig=tol_eig, grad_tol=grad_tol))
         else:
             unconverged += 1
-    return SearchResult(points, unconverged, grad_norms, used)
+    return SearchResult(points, unconverged, grad_norms, used, runs)
 
 
-def _run(problem, x, method, symmetry, grad_tol, max_iter, step, trust_radius):
-    manifold = problem.manifold
-    if method == "newton":
-        for _ in range(max_iter):
-            g = problem.rgrad(x)
-            if math.sqrt(float(manifold.inner(x, g, g))) < grad_tol:
-                break
-            x = newton_step(problem, x, symmetry=symmetry, trust_radius=trust_radius)
-        return x
-    target = problem if method == "descent" else Problem(manifold, lambda p: -problem.value(p))
-    stop = MaxIter(max_iter) | GradNorm(grad_tol)
-    return rgd(target, x, step=step, stop=stop).point
-
-
-__all__ = ["SearchResult", "Coverage", "newton_step", "find_critical_points"]
+__all__ = ["SearchResult", "Coverage", "NewtonStep", "newton_step", "find_critical_points"]

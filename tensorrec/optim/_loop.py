@@ -101,9 +101,16 @@ class Loop:
     """Records iterates, applies the stopping rules, and builds the :class:`Result`."""
 
     def __init__(
-        self, stop, metrics: Mapping[str, Callable] | None, progress: bool, desc: str, default=PLAIN_STOP
+        self,
+        stop,
+        metrics: Mapping[str, Callable] | None,
+        progress: bool,
+        desc: str,
+        default=PLAIN_STOP,
+        descent: bool = True,
     ):
-        self.rule = with_safeguards(as_stopping_rule(stop, default))
+        self.descent = descent  # False: the cost need not fall (no divergence / no-decrease checks)
+        self.rule = with_safeguards(as_stopping_rule(stop, default), descent)
         self.needs_rel_change = any(isinstance(r, RelChange) for r in self.rule.rules)
         self.metrics = check_metrics(metrics)
         self.trace = Trace()
@@ -132,7 +139,10 @@ class Loop:
 
     def _warn_no_descent(self, value: float, grad_norm: float, iterations: int, reason: str) -> None:
         """:class:`NoDecreaseWarning` for a run that never fell below its start, ended above
-        it, or raised its cost in half of its iterations, with the gradient still large."""
+        it, or raised its cost in half of its iterations, with the gradient still large (not
+        for a method that need not descend)."""
+        if not self.descent:
+            return
         v, g = self.trace.value, self.trace.grad_norm
         if never_fell(v, g):
             how = "without the cost ever falling below its start"

@@ -136,7 +136,7 @@ def rgd_batched(problem, x, rule, stop, metrics: dict, progress: bool) -> BatchR
     """The batched loop of :func:`~tensorrec.optim.rgd` (see the module docstring)."""
     leaves = tree_leaves(x)
     size, device = batch_size(x), leaves[0].device
-    rules = with_safeguards(stop)
+    rules = with_safeguards(stop, getattr(rule, "descent", True))
     for r in rules.rules:
         if not hasattr(r, "batched"):
             raise TypeError(f"stop: the rule {r!r} has no batched form (a batched(state) method)")

@@ -45,7 +45,9 @@ def rgd(
         Default ``{"max_iter": 1000, "grad_norm": 1e-10, "stall": 100}``. Divergence and NaN
         detection are always on and checked first (``"diverged"`` / ``"nan"``); rules with
         neither an iteration cap nor a time budget get ``MaxIter(1000)``
-        (:func:`~tensorrec.optim.stopping.with_safeguards`). A preconditioner whose linear
+        (:func:`~tensorrec.optim.stopping.with_safeguards`); a step rule with ``descent =
+        False`` (one that may raise the cost on purpose, e.g. a Newton step toward saddles)
+        keeps only the NaN check and the cap. A preconditioner whose linear
         solve fails (a singular system) ends the run with ``"singular"``.
     metrics : dict of str to callable, optional
         Functions ``x -> float`` recorded at every iterate (e.g. the error to a truth).
@@ -86,7 +88,9 @@ def rgd(
         x = prepare_point(problem.manifold, x0, validate)
         stop_rule = as_stopping_rule(stop, DEFAULT_STOP)  # safeguards added by rgd_batched
         return rgd_batched(problem, x, rule, stop_rule, check_metrics(metrics), progress)
-    loop = Loop(stop, metrics, progress, desc="rgd", default=DEFAULT_STOP)
+    loop = Loop(
+        stop, metrics, progress, desc="rgd", default=DEFAULT_STOP, descent=getattr(rule, "descent", True)
+    )
     x = prepare_point(problem.manifold, x0, validate)
 
     slope_needed = getattr(rule, "uses_slope", True)

@@ -11,7 +11,9 @@ the run with ``"line_search_failed"``. :class:`ConstantStep` and :class:`Armijo`
 implementations, and :class:`NewtonCG`, which replaces the direction by an inexact Newton (or
 Gauss-Newton) solution, a third; a user passes their own the same way (see :class:`StepRule`). A rule with
 ``uses_slope = False`` is passed NaN for the slope (it then costs no extra inner product
-with a preconditioner).
+with a preconditioner). A rule with ``descent = False`` may raise the cost on purpose (a
+Newton step toward saddles or maxima): the run then keeps only the NaN check and the
+iteration cap of the safeguards (:func:`~tensorrec.optim.stopping.with_safeguards`).
 """
 
 from __future__ import annotations

@@ -371,7 +371,23 @@ DEFAULT_BUDGET = 1000
 """The iteration cap added to a rule set that has none (``max_iter`` raises it)."""
 
 
-def with_safeguards(rule: StoppingRule) -> AnyOf:
+class NonFinite(StoppingRule):
+    """Stop with ``"nan"`` on a non-finite value or gradient: the one safeguard of a method that
+    need not lower its cost (a Newton iteration toward critical points of any index)."""
+
+    reason = "nan"
+
+    def __call__(self, state):
+        return None if math.isfinite(state.value) and math.isfinite(state.grad_norm) else self.reason
+
+    def batched(self, state):
+        return [~torch.isfinite(state.value) | ~torch.isfinite(state.grad_norm)]
+
+    def __repr__(self) -> str:
+        return "NonFinite()"
+
+
+def with_safeguards(rule: StoppingRule, descent: bool = True) -> AnyOf:
     """``rule`` as the optimizers run it: NaN/divergence first (a NaN on the last iteration
     is a failure, not ``"max_iter"``), then the user's rules, then an iteration cap of
     :data:`DEFAULT_BUDGET` where the user gave neither ``max_iter`` nor ``time``, so that
@@ -381,9 +397,15 @@ def with_safeguards(rule: StoppingRule) -> AnyOf:
 
     A :class:`Stall` rule is in ``rgd``'s default rules but is not forced on: it compares
     progress with abs(f), so a momentum method converging slowly to a nonzero minimum value
-    (FISTA) can look stalled to it."""
+    (FISTA) can look stalled to it.
+
+    ``descent=False``: the method need not lower its cost (a step rule with ``descent =
+    False``, e.g. a Newton step toward saddles and maxima): only :class:`NonFinite` and the
+    cap guard it (no divergence or no-decrease rule)."""
     rules = rule.rules if isinstance(rule, AnyOf) else (rule,)
     cap = () if any(isinstance(r, (MaxIter, TimeLimit)) for r in rules) else (MaxIter(DEFAULT_BUDGET),)
+    if not descent:
+        return AnyOf(NonFinite(), *rules, *cap)
     ascent = () if any(isinstance(r, (Stall, NoDecrease)) for r in rules) else (NoDecrease(),)
     return AnyOf(Divergence(), *ascent, *rules, *cap)
 
