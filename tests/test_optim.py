@@ -663,3 +663,58 @@ def test_cg_rtol_is_checked_by_name(rtol, error, got):
     with pytest.raises(error, match=rf"^rtol: expected a real number in \[0, inf\), {got}"):
         conjugate_gradient(lambda u: u, b, inner=torch.dot, rtol=rtol)
     assert conjugate_gradient(lambda u: u, b, inner=torch.dot, rtol=torch.tensor(0.0)).iterations == 1
+
+
+@pytest.mark.parametrize("field", ["real", "complex"])
+def test_top_eigenpair_matches_eigh_with_a_residual_test_and_a_trace(field):
+    from tensorrec.optim import top_eigenpair
+
+    rng = np.random.default_rng(3)
+    B = rng.standard_normal((12, 8)) + (1j * rng.standard_normal((12, 8)) if field == "complex" else 0)
+    A = torch.as_tensor(B.conj().T @ B)  # Hermitian positive semidefinite
+    values, vectors = np.linalg.eigh(A.numpy())
+    v0 = torch.as_tensor(rng.standard_normal(8) + 0j if field == "complex" else rng.standard_normal(8))
+    run = top_eigenpair(lambda v: A @ v, v0, max_iter=2000, rtol=1e-12)
+    assert run.stop_reason == "residual" and run.converged and not run.failed
+    assert run.grad_norm <= 1e-12 * run.value and run.value == pytest.approx(values[-1], rel=1e-12)
+    assert values[-1] <= run.value + run.grad_norm * (1 + 1e-12)  # theta + r bounds it from above
+    assert abs(abs(np.vdot(vectors[:, -1], run.point.numpy())) - 1) < 1e-10
+    assert len(run.trace) == run.iterations + 1 and run.trace.grad_norm[-1] == run.grad_norm
+    assert all(b >= a * (1 - 1e-12) for a, b in zip(run.trace.value, run.trace.value[1:], strict=False))
+    # a budget too small: "max_iter" after exactly that many products; a null start: "zero_vector"
+    calls = []
+    short = top_eigenpair(lambda v: calls.append(1) or A @ v, v0, max_iter=3, rtol=1e-12)
+    assert short.stop_reason == "max_iter" and short.iterations == 2 and len(calls) == 3
+    null = torch.zeros(8, dtype=A.dtype)
+    null[0] = 1
+    dead = top_eigenpair(lambda v: torch.zeros_like(v), null)
+    assert dead.stop_reason == "zero_vector" and dead.failed
+    with pytest.raises(TypeError, match="^apply: expected a callable"):
+        top_eigenpair(A, v0)
+
+
+def test_spectral_norm_and_the_peps_start_use_top_eigenpair(monkeypatch):
+    import tensorrec.optim.eigen as eigen
+    import tensorrec.optim.prox as prox
+    import tensorrec.quantum.peps as peps
+
+    calls = []
+    real = eigen.top_eigenpair
+
+    def spy(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(prox, "top_eigenpair", spy)
+    monkeypatch.setattr(peps, "top_eigenpair", spy)
+    D = torch.as_tensor(np.random.default_rng(0).standard_normal((5, 7)))
+    sigma, v = tr.optim.spectral_norm(D, 500, v0=torch.ones(7, dtype=torch.float64))
+    assert calls and sigma == pytest.approx(float(torch.linalg.matrix_norm(D, 2)), rel=1e-7)
+    from tensorrec.quantum import HaarUniform
+
+    truth = peps.random_peps(2, 2, 2, 2, 14)
+    out = HaarUniform(4).sample(truth.to_dense().reshape(-1), 500, 15)
+    top = peps.top_eigenvector(out)
+    shadow = out.vectors.T @ (out.freqs.to(out.vectors.dtype)[:, None] * out.vectors.conj())
+    values, vectors = torch.linalg.eigh(shadow)
+    assert len(calls) == 2 and abs(abs(torch.vdot(vectors[:, -1], top)) - 1) < 1e-8

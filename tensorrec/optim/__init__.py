@@ -1,8 +1,9 @@
 """Layer 2: Riemannian gradient descent, trust regions and conjugate gradients, Armijo, proximal
-gradient and the sparsity proxes; Trace, Result, rates."""
+gradient and the sparsity proxes, the power iteration; Trace, Result, rates."""
 
 from tensorrec.optim.batched import BatchResult, BatchTrace
 from tensorrec.optim.cg import CGResult, conjugate_gradient
+from tensorrec.optim.eigen import top_eigenpair
 from tensorrec.optim.problem import CallableObjective, Objective, Problem
 from tensorrec.optim.prox import StepSizeWarning, proximal_gradient, proximal_step, spectral_norm, unrolled
 from tensorrec.optim.result import ConvergenceWarning, Result, Trace
@@ -59,6 +60,7 @@ __all__ = [
     "proximal_step",
     "unrolled",
     "spectral_norm",
+    "top_eigenpair",
     "StepSizeWarning",
     "soft_threshold",
     "hard_threshold",

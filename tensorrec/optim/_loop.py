@@ -37,7 +37,9 @@ MESSAGES = {
     "grad_norm": "gradient norm below tolerance",
     "rel_change": "relative change of the iterate below tolerance",
     "metric": "metric below its target",
-    "residual": "relative residual ||A(X) - y|| / ||y|| below tolerance",
+    "residual": "relative residual below tolerance (||A(X) - y|| / ||y|| of a fit, ||A v - theta v|| / theta "
+    "of an eigenpair)",
+    "zero_vector": "the iterate became zero (A v = 0: the start lies in the operator's null space)",
     "time": "reached the time budget",
     "nan": "the cost, the gradient or a Hessian product became NaN/Inf; the last finite iterate is returned",
     "diverged": "the cost grew for several consecutive iterations above its start: the step is too large",

@@ -23,6 +23,7 @@ from tensorrec._backend import (
 )
 from tensorrec.manifolds.euclidean import Euclidean
 from tensorrec.optim._loop import Loop, prepare_point, relative_change
+from tensorrec.optim.eigen import top_eigenpair
 from tensorrec.optim.problem import Problem
 from tensorrec.optim.result import Result
 
@@ -158,7 +159,8 @@ def spectral_norm(D, iterations: int = 100, v0=None, *, rtol: float = 1e-8) -> t
 
     Notes
     -----
-    A power iteration on A = D^T D (from ``v0``, or a fixed pseudo-random start) stops when
+    A power iteration on A = D^T D (:func:`~tensorrec.optim.top_eigenpair`, the library's one
+    eigen-solver; from ``v0``, or a fixed pseudo-random start) stops when
     the residual r = ||A v - theta v|| of the Rayleigh quotient theta falls to ``rtol``
     theta, and returns sigma = sqrt(theta + r): an eigenvalue of A lies within r of theta, so
     this is an upper bound on the eigenvalue the iteration converged to, above it by at most
@@ -215,25 +217,15 @@ def _exact(D: torch.Tensor) -> tuple[float, torch.Tensor]:
 
 
 def _power_iteration(D, iterations, v0, rtol) -> tuple[float | None, torch.Tensor | None]:
-    """The residual-tested power iteration of :func:`spectral_norm` (None if it did not pass)."""
+    """The residual-tested power iteration of :func:`spectral_norm` on D^T D
+    (:func:`~tensorrec.optim.top_eigenpair`; None if it did not pass)."""
     if v0 is None:
         gen = torch.Generator().manual_seed(0)
-        v = torch.randn(D.shape[1], generator=gen, dtype=torch.float64).to(D.dtype).to(D.device)
-    else:
-        v = v0.detach().clone()
-    for _ in range(iterations):
-        norm = torch.linalg.vector_norm(v)
-        if not bool(norm > 0):
-            return None, None
-        v = v / norm
-        w = D.mT @ (D @ v)
-        theta = torch.dot(v, w)
-        residual = float(torch.linalg.vector_norm(w - theta * v))
-        theta = float(theta)
-        if theta > 0 and residual <= rtol * theta:
-            return math.sqrt(theta + residual), v
-        v = w
-    return None, None
+        v0 = torch.randn(D.shape[1], generator=gen, dtype=torch.float64).to(D.dtype).to(D.device)
+    run = top_eigenpair(lambda v: D.mT @ (D @ v), v0, max_iter=iterations, rtol=rtol)
+    if not run.converged:
+        return None, None
+    return math.sqrt(run.value + run.grad_norm), run.point
 
 
 @numpy_boundary

@@ -19,7 +19,16 @@ SLOW_RATE = 0.999
 """A run that ends unconverged with its gradient norm contracting more slowly than this per
 iteration says so in its message."""
 
-FAILED = ("nan", "diverged", "line_search_failed", "stalled", "singular", "radius_collapsed", "no_decrease")
+FAILED = (
+    "nan",
+    "diverged",
+    "line_search_failed",
+    "stalled",
+    "singular",
+    "radius_collapsed",
+    "no_decrease",
+    "zero_vector",
+)
 """Stop reasons that mean the returned point must not be trusted."""
 
 
@@ -151,7 +160,8 @@ class Result:
         Which rule stopped the run: ``"max_iter"``, ``"grad_norm"``, ``"rel_change"``,
         ``"metric"``, ``"residual"``, ``"time"``, or a failure ``"nan"``, ``"diverged"``,
         ``"line_search_failed"``, ``"stalled"``, ``"no_decrease"`` (the cost never fell below
-        its start), ``"singular"``, ``"radius_collapsed"``.
+        its start), ``"singular"``, ``"radius_collapsed"``, ``"zero_vector"`` (a power
+        iteration reached A v = 0).
     wall_time : float
         Seconds.
     trace : Trace

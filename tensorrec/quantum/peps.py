@@ -45,7 +45,7 @@ from tensorrec._random import RngLike, as_generator, randn
 from tensorrec.formats import PEPS, LatticeLPDO, PEPSDensity
 from tensorrec.formats.peps import rebalance as _rebalance
 from tensorrec.operators import fuse
-from tensorrec.optim import Armijo, Result, Trace
+from tensorrec.optim import Armijo, Result, Trace, top_eigenpair
 from tensorrec.quantum.outcomes import Outcomes
 from tensorrec.quantum.states import DTYPE, check_state, density, is_format
 from tensorrec.recovery import DesignLoss, FormatObjective, MultinomialLoss, minimize
@@ -135,22 +135,15 @@ def effective_dimension(psi: PEPS, rtol: float = 1e-9) -> int:
 
 def top_eigenvector(outcomes: Outcomes, iterations: int = 200, tol: float = 1e-10) -> torch.Tensor:
     """The top eigenvector of the classical shadow of global outcomes, i.e. of
-    sum_k p-hat_k phi_k phi_k^H, by power iteration on the outcome vectors (O(m N) per step;
-    the N x N shadow is never formed)."""
+    sum_k p-hat_k phi_k phi_k^H, by the power iteration :func:`~tensorrec.optim.top_eigenpair`
+    on the outcome vectors (O(m N) per step; the N x N shadow is never formed), to the
+    relative residual ``tol`` or ``iterations`` steps (then the last iterate)."""
     if outcomes.vectors is None:
         raise ValueError(f"outcomes: expected global outcome vectors, got outcomes of {outcomes.povm!r}")
     phi, p = outcomes.vectors, outcomes.freqs.to(outcomes.vectors.dtype)
-    v = phi.T @ p  # the frame's action on the constant vector is a generic start
-    v = v / torch.linalg.vector_norm(v)
-    for _ in range(iterations):
-        w = phi.T @ (p * (phi.conj() @ v))
-        w = w / torch.linalg.vector_norm(w)
-        phase = torch.sum(v.conj() * w)
-        w = w * (phase.abs() / phase).conj() if phase.abs() > 0 else w
-        if float(torch.linalg.vector_norm(w - v)) < tol:
-            return w
-        v = w
-    return v
+    # the frame's action on the constant vector is a generic start
+    run = top_eigenpair(lambda v: phi.T @ (p * (phi.conj() @ v)), phi.T @ p, max_iter=iterations, rtol=tol)
+    return run.point
 
 
 def pad(psi: PEPS, bond_dim: int, noise: float, rng: RngLike = None) -> PEPS:
