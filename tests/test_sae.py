@@ -462,3 +462,34 @@ def test_multistep_forward_warm_starts_the_step(monkeypatch):
     assert len(calls) == 1
     sigma = prox.spectral_norm(model.W_dec.detach(), 20, model._v, rtol=sae.model.STEP_RTOL)[0]
     assert sigma >= float(torch.linalg.matrix_norm(model.W_dec.detach().double(), 2))
+
+
+def test_the_sae_uses_the_core_pieces_unrolled_project_point_and_a_device_side_draw(monkeypatch):
+    import tensorrec.sae.model as model_module
+
+    model = sae.SAE(8, 12, "topk", k=2, steps=3, decoder="projected", dtype=F, rng=0)
+    x = torch.randn(5, 8, dtype=F, generator=torch.Generator().manual_seed(1))
+    calls = []
+    real = model_module.unrolled
+    monkeypatch.setattr(model_module, "unrolled", lambda *a, **k: calls.append(k["sigma"]) or real(*a, **k))
+    z = model.encode(x)
+    start = model._prox(model.pre_activation(x))
+    assert len(calls) == 1
+    assert torch.equal(z, real(model.W_dec, x, model._prox, 2, b=model.b_dec, z0=start, sigma=calls[0]))
+    with torch.no_grad():
+        model.W_dec.mul_(torch.linspace(0.5, 2.0, 12, dtype=F))
+        expected = Oblique(8, 12).project_point(model.W_dec.detach().clone())
+        model.renormalize()
+    assert torch.equal(model.W_dec.detach(), expected)
+    # the resampling draw is Generator.choice(p = err / sum err), done where the data are
+    model = sae.SAE(8, 12, "topk", k=2, dead_after=1, dtype=F, rng=0)
+    z = torch.zeros(1, 12, dtype=F)
+    z[0, :7] = 1.0
+    model.record_firing(z)
+    with torch.no_grad():
+        err = ((x - model(x)[0]) ** 2).sum(-1).numpy()
+    rows = np.random.default_rng(3).choice(len(err), size=5, p=err / err.sum())
+    residual = (x - model(x)[0]).detach()
+    dead = model.resample_dead(x, rng=3)
+    directions = residual[rows] / torch.linalg.vector_norm(residual[rows], dim=-1, keepdim=True)
+    assert dead.tolist() == [7, 8, 9, 10, 11] and torch.equal(model.W_dec.detach()[:, dead], directions.mT)

@@ -426,3 +426,21 @@ def test_threshold_tensors_of_another_dtype_are_cast_to_u():
         SoftThreshold(torch.tensor([-0.1, 0.1]))
     with pytest.raises(TypeError, match="^lam: expected real thresholds"):
         SoftThreshold(torch.tensor(True))
+
+
+def test_unrolled_takes_a_known_bound_on_sigma_max_instead_of_solving_for_it(monkeypatch):
+    import tensorrec.optim.prox as prox
+
+    D = torch.as_tensor(np.random.default_rng(5).standard_normal((6, 10)))
+    x = torch.as_tensor(np.random.default_rng(6).standard_normal((4, 6)))
+    sigma = float(torch.linalg.matrix_norm(D, 2)) * 1.01
+    calls = []
+    monkeypatch.setattr(prox, "spectral_norm", lambda *a, **k: calls.append(1) or spectral_norm(*a, **k))
+    z = unrolled(D, x, SoftThreshold(0.1), 5, sigma=sigma)
+    assert not calls  # no eigenvalue problem: mu = 1 / sigma^2
+    assert torch.equal(z, unrolled(D, x, SoftThreshold(0.1), 5, mu=1.0 / sigma**2))
+    assert len(calls) == 1  # the check of a given mu solves for sigma_max
+    with pytest.warns(StepSizeWarning):  # a step above 1 / sigma^2 of the bound given
+        unrolled(D, x, SoftThreshold(0.1), 3, mu=1.5 / sigma**2, sigma=sigma)
+    with pytest.raises(ValueError, match="^sigma: expected"):
+        unrolled(D, x, SoftThreshold(0.1), 3, sigma=-1.0)

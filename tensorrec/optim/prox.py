@@ -239,6 +239,7 @@ def unrolled(
     mu: float | None = None,
     accelerated: bool = False,
     z0: torch.Tensor | None = None,
+    sigma: float | None = None,
 ) -> torch.Tensor:
     r"""T steps of proximal gradient on f(z) = (1/2) ||x - D z - b||^2 from z0 = 0 (sae spec 5):
     z <- prox(z - mu D^T (D z + b - x), mu), ISTA/IHT (FISTA momentum with ``accelerated``).
@@ -248,7 +249,10 @@ def unrolled(
     non-increasing for every prox of :mod:`~tensorrec.optim.thresholds`; a larger ``mu`` is
     allowed (one step from zero with a learned encoder is an SAE) but warned about when
     ``steps > 1``. Differentiable in D, x and b: the multi-step encoder of an SAE. numpy
-    D or x in, numpy codes out; D, x, b and z0 must share one dtype and device."""
+    D or x in, numpy codes out; D, x, b and z0 must share one dtype and device. ``sigma``: an
+    upper bound on sigma_max(D) the caller already has (a warm :func:`spectral_norm` while D
+    trains, as the multi-step SAE encoder does); the default step and the step check then use
+    it instead of the exact sigma_max (no eigenvalue problem per call)."""
     D, x = as_tensor(D, "D"), as_tensor(x, "x")
     b = None if b is None else as_tensor(b, "b")
     z0 = None if z0 is None else as_tensor(z0, "z0")
@@ -270,7 +274,7 @@ def unrolled(
             f"z0: expected shape {(*x.shape[:-1], D.shape[1])} (x's leading axes, P = {D.shape[1]}), "
             f"got {tuple(z0.shape)}"
         )
-    sigma = spectral_norm(D)[0]
+    sigma = spectral_norm(D)[0] if sigma is None else check_positive_finite("sigma", sigma)
     limit = 1.0 / sigma**2 if sigma > 0 else math.inf
     if mu is None:
         if sigma == 0:

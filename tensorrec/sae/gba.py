@@ -67,9 +67,10 @@ class GroupBiasAdaptation:
         self.reset()
 
     def reset(self) -> None:
-        """Forget the statistics (after every update)."""
-        self.fires = torch.zeros(self.d_sae, dtype=torch.float64)
-        self.peak = torch.full((self.d_sae,), -math.inf, dtype=torch.float64)
+        """Forget the statistics (after every update); they stay on the data's device."""
+        device = self.fires.device if hasattr(self, "fires") else None
+        self.fires = torch.zeros(self.d_sae, dtype=torch.float64, device=device)
+        self.peak = torch.full((self.d_sae,), -math.inf, dtype=torch.float64, device=device)
         self.samples = 0
         self.steps = 0
 
@@ -85,9 +86,11 @@ class GroupBiasAdaptation:
                 f"got {describe(pre)}"
             )
         check_finite("pre", pre)
-        pre = pre.detach().reshape(-1, self.d_sae).to(torch.float64).cpu()
+        pre = pre.detach().reshape(-1, self.d_sae).to(torch.float64)
         if pre.shape[0] == 0:
             raise ValueError(f"pre: expected at least one sample, got an empty batch {describe(pre)}")
+        if self.fires.device != pre.device:  # the statistics live with the data: no copy per step
+            self.fires, self.peak = self.fires.to(pre.device), self.peak.to(pre.device)
         self.fires += (pre > 0).sum(0)
         self.peak = torch.maximum(self.peak, pre.max(0).values)
         self.samples += pre.shape[0]
@@ -110,13 +113,15 @@ class GroupBiasAdaptation:
         if self.samples == 0:
             raise ValueError("adapt: no pre-activations observed since the last update; call observe first")
         p_hat, r = self.frequencies, self.peak.clamp_min(0)
+        device = r.device
+        group, taf = self.group.to(device), self.taf.to(device)
         positive = (r > 0).to(torch.float64)
-        totals = torch.zeros(self.groups, dtype=torch.float64).index_add_(0, self.group, r)
-        counts = torch.zeros(self.groups, dtype=torch.float64).index_add_(0, self.group, positive)
-        s_bar = (totals / counts.clamp_min(1))[self.group]
+        totals = torch.zeros(self.groups, dtype=torch.float64, device=device).index_add_(0, group, r)
+        counts = torch.zeros(self.groups, dtype=torch.float64, device=device).index_add_(0, group, positive)
+        s_bar = (totals / counts.clamp_min(1))[group]
         low, high = self.bias_range
-        b = bias.detach().to(torch.float64).cpu()
-        too_often = p_hat > self.taf
+        b = bias.detach().to(device=device, dtype=torch.float64)
+        too_often = p_hat > taf
         dead = (~too_often) & (p_hat < self.dead)
         b = torch.where(too_often, torch.clamp(b - self.gamma_minus * r, min=low), b)
         b = torch.where(dead, torch.clamp(b + self.gamma_plus * s_bar, max=high), b)

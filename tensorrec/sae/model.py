@@ -8,8 +8,9 @@ over :func:`~tensorrec.manifolds.to_geoopt` of :class:`~tensorrec.manifolds.Obli
 Riemannian optimizer keeps them at unit norm exactly (``decoder="riemannian"``); or a plain
 parameter renormalised after each step (``"projected"``, what most SAE code does).
 
-With ``steps > 1`` the first step is the learned encoder and the next ones are proximal
-gradient on (1/2) ||x - D z - b_dec||^2 with the decoder D at mu = 1 / sigma_max(D)^2 (the
+With ``steps > 1`` the first step is the learned encoder and the next ones are the core's
+:func:`~tensorrec.optim.unrolled` proximal gradient on (1/2) ||x - D z - b_dec||^2 with the
+decoder D at mu = 1 / sigma_max(D)^2 (the
 untied multi-step choice spec 3.3 leaves open; tied models use W_enc = mu D throughout).
 """
 
@@ -37,10 +38,10 @@ from tensorrec.optim import (
     TopK,
     abs_topk,
     jump_relu,
-    proximal_step,
     spectral_norm,
     topk,
     topk_indices,
+    unrolled,
 )
 
 ACTIVATIONS = ("topk", "abstopk", "relu", "jumprelu")
@@ -125,11 +126,12 @@ class SAE(nn.Module):
         self.auxk = check_real("auxk", auxk, low=0)
         self.dead_after = check_positive_int("dead_after", dead_after)
         self.register_buffer("steps_since_fired", torch.zeros(d_sae, dtype=torch.int64))
-        D = Oblique(d_in, d_sae).random_point(rng).to(dtype)
+        self._oblique = Oblique(d_in, d_sae)
+        D = self._oblique.random_point(rng).to(dtype)
         if decoder == "riemannian":
             import geoopt
 
-            self.W_dec = geoopt.ManifoldParameter(D, manifold=to_geoopt(Oblique(d_in, d_sae)))
+            self.W_dec = geoopt.ManifoldParameter(D, manifold=to_geoopt(self._oblique))
         else:
             self.W_dec = nn.Parameter(D)
         self.W_enc = None if tied else nn.Parameter(D.clone())
@@ -205,10 +207,8 @@ class SAE(nn.Module):
             if v0 is not None and (v0.dtype, v0.device) != (self.W_dec.dtype, self.W_dec.device):
                 v0 = None  # the model was moved or cast: start afresh
             sigma, self._v = spectral_norm(self.W_dec.detach(), 20, v0, rtol=STEP_RTOL)  # warm: a few steps
-            mu = 1.0 / sigma**2
-            r = x - self.b_dec
-            for _ in range(self.steps - 1):
-                z = proximal_step(self._prox, z, (z @ self.W_dec.mT - r) @ self.W_dec, mu)
+            # the core's unrolled proximal gradient from z, at mu = 1 / sigma^2
+            z = unrolled(self.W_dec, x, self._prox, self.steps - 1, b=self.b_dec, z0=z, sigma=sigma)
         return z, pre
 
     @_boundary
@@ -351,10 +351,15 @@ class SAE(nn.Module):
         if not len(dead):
             return dead
         residual = x - self(x)[0]
-        err = (residual**2).sum(-1).double().cpu().numpy()
-        if not err.sum() > 0:
+        err = (residual**2).sum(-1).double()
+        total = err.sum()
+        if not bool(total > 0):
             return dead[:0]
-        rows = as_generator(rng).choice(len(err), size=len(dead), p=err / err.sum())
+        # Generator.choice(len(err), p=err / total) on the device: the host draws the uniforms
+        # (the same stream), the cdf and its search stay where the data are (no copy to host)
+        cdf = torch.cumsum(err / total, 0)
+        u = torch.from_numpy(as_generator(rng).random(len(dead))).to(cdf.device)
+        rows = torch.searchsorted(cdf / cdf[-1], u, right=True)
         dirs = residual[rows] / torch.linalg.vector_norm(residual[rows], dim=-1, keepdim=True)
         self.W_dec[:, dead] = dirs.mT.to(self.W_dec.dtype)
         if not self.tied:
@@ -377,8 +382,9 @@ class SAE(nn.Module):
 
     @torch.no_grad()
     def renormalize(self) -> None:
-        """Project the decoder columns back to unit norm (``decoder="projected"``)."""
-        self.W_dec.div_(torch.linalg.vector_norm(self.W_dec, dim=0, keepdim=True).clamp_min(1e-30))
+        """Project the decoder columns back to unit norm (``decoder="projected"``): the Oblique
+        manifold's ``project_point``."""
+        self.W_dec.copy_(self._oblique.project_point(self.W_dec))
 
 
 class _Step(torch.autograd.Function):
@@ -458,13 +464,14 @@ def train(sae: SAE, data, steps: int, *, batch: int = 512, lr: float = 1e-3, rng
         opt.zero_grad()
         terms = sae.losses(x)
         loss = terms["loss"]
-        if not bool(torch.isfinite(loss)):
+        value = float(loss.detach())  # the one host read of the step: the history and the NaN stop
+        if not math.isfinite(value):
             warnings.warn(
-                f"loss: non-finite ({float(loss.detach())}) at step {step}: training stopped (lower lr?)",
+                f"loss: non-finite ({value}) at step {step}: training stopped (lower lr?)",
                 RuntimeWarning,
                 stacklevel=2,
             )
-            history.append(float(loss.detach()))
+            history.append(value)
             reason = "nan"
             break
         loss.backward()
@@ -472,7 +479,7 @@ def train(sae: SAE, data, steps: int, *, batch: int = 512, lr: float = 1e-3, rng
         opt.step()
         if sae.decoder_mode == "projected":
             sae.renormalize()
-        history.append(float(loss.detach()))
+        history.append(value)
         if adaptation is not None:
             with torch.no_grad():
                 adaptation.observe(sae.pre_activation(x))
