@@ -718,3 +718,44 @@ def test_spectral_norm_and_the_peps_start_use_top_eigenpair(monkeypatch):
     shadow = out.vectors.T @ (out.freqs.to(out.vectors.dtype)[:, None] * out.vectors.conj())
     values, vectors = torch.linalg.eigh(shadow)
     assert len(calls) == 2 and abs(abs(torch.vdot(vectors[:, -1], top)) - 1) < 1e-8
+
+
+def test_block_coordinate_sweeps_are_gauss_seidel_on_a_quadratic_with_rgd_s_result():
+    from tensorrec.optim import ValueChange, block_coordinate
+
+    rng = np.random.default_rng(7)
+    B = rng.standard_normal((6, 6))
+    A, b = B @ B.T + 6 * np.eye(6), rng.standard_normal(6)  # f(x) = x^T A x / 2 - b^T x
+
+    def evaluate(x):
+        return x.copy(), float(0.5 * x @ A @ x - b @ x), float(np.linalg.norm(A @ x - b))
+
+    def update(x, i):  # the exact minimiser over coordinate i
+        x = x.copy()
+        x[i] = (b[i] - A[i] @ x + A[i, i] * x[i]) / A[i, i]
+        return x
+
+    order = []
+    run = block_coordinate(
+        lambda x, i: order.append(i) or update(x, i), 6, np.zeros(6), evaluate=evaluate,
+        stop={"grad_norm": 1e-12, "max_iter": 500}, metrics={"x0": lambda x: float(x[0])},
+    )  # fmt: skip
+    assert run.stop_reason == "grad_norm" and run.converged
+    assert np.allclose(run.point, np.linalg.solve(A, b), atol=1e-12)
+    assert order[:12] == [0, 1, 2, 3, 4, 5, 5, 4, 3, 2, 1, 0]  # forward, then back
+    assert len(run.trace) == run.iterations + 1 and len(run.trace.metrics["x0"]) == len(run.trace)
+    assert all(b <= a + 1e-15 for a, b in zip(run.trace.value, run.trace.value[1:], strict=False))
+    flat = block_coordinate(update, 6, np.zeros(6), evaluate=evaluate, stop=[ValueChange(1e-6), MaxIter(500)])
+    assert flat.stop_reason == "value_change" and not flat.converged and flat.iterations < run.iterations
+    forward = []
+    block_coordinate(lambda x, i: forward.append(i) or update(x, i), 6, np.zeros(6), evaluate=evaluate,
+                     order="forward", stop={"max_iter": 2})  # fmt: skip
+    assert forward == [0, 1, 2, 3, 4, 5] * 2
+    # a NaN stops the run with the last finite state
+    nan = block_coordinate(lambda x, i: x * np.nan if i == 5 else update(x, i), 6, np.zeros(6),
+                           evaluate=evaluate)  # fmt: skip
+    assert nan.stop_reason == "nan" and nan.failed and np.all(np.isfinite(nan.point))
+    with pytest.raises(ValueError, match="^stop: 'rel_change' measures the iterate"):
+        block_coordinate(update, 6, np.zeros(6), evaluate=evaluate, stop={"rel_change": 1e-9})
+    with pytest.raises(ValueError, match="^order: "):
+        block_coordinate(update, 6, np.zeros(6), evaluate=evaluate, order="random")

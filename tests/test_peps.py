@@ -539,3 +539,24 @@ def test_estimate_peps_takes_a_dense_truth_and_product_data_without_a_start():
     fit = qp.estimate_peps(data, (2, 2), 2, truth=psi, stop={"max_iter": 40})
     fro = fit.result.trace.metrics["frobenius"]
     assert fro[-1] < 0.5 * fro[0] and fit.result.trace.value[-1] < fit.result.trace.value[0]
+
+
+def test_als_sweeps_run_through_the_core_block_coordinate(monkeypatch):
+    import tensorrec.quantum.peps as peps_module
+
+    calls = []
+    real = peps_module.block_coordinate
+    monkeypatch.setattr(peps_module, "block_coordinate", lambda *a, **k: calls.append(1) or real(*a, **k))
+    truth = qp.random_peps(2, 2, 2, 2, 10)
+    out = HaarUniform(4).sample(truth.to_dense().reshape(-1), 3000, 20)
+    start = qp.pad(truth, 2, 0.3, 30)
+    res = qp.als(out, start, stop={"max_iter": 40}, metrics={"err": lambda x: qp.frobenius_error(x, truth)})
+    assert calls and res.stop_reason in ("value_change", "grad_norm", "max_iter") and res.iterations <= 40
+    v = res.trace.value
+    assert all(b <= a + 1e-12 * abs(a) for a, b in zip(v, v[1:], strict=False))  # every sweep lowers the loss
+    err = res.trace.metrics["err"]
+    assert len(err) == len(v) and err[-1] < err[0]
+    short = qp.als(out, start, stop={"max_iter": 2})
+    assert short.stop_reason == "max_iter" and short.iterations == 2 and short.trace.value == v[:3]
+    loose = qp.als(out, start, stop={"grad_norm": 0.5})  # relative to the start's gradient norm
+    assert loose.stop_reason == "grad_norm" and loose.grad_norm <= 0.5 * loose.trace.grad_norm[0]

@@ -1,7 +1,8 @@
 """Layer 2: Riemannian gradient descent, trust regions and conjugate gradients, Armijo, proximal
-gradient and the sparsity proxes, the power iteration; Trace, Result, rates."""
+gradient and the sparsity proxes, the power iteration, block-coordinate sweeps; Trace, Result, rates."""
 
 from tensorrec.optim.batched import BatchResult, BatchTrace
+from tensorrec.optim.block import block_coordinate
 from tensorrec.optim.cg import CGResult, conjugate_gradient
 from tensorrec.optim.eigen import top_eigenpair
 from tensorrec.optim.problem import CallableObjective, Objective, Problem
@@ -26,6 +27,7 @@ from tensorrec.optim.stopping import (
     State,
     StoppingRule,
     TimeLimit,
+    ValueChange,
     as_stopping_rule,
 )
 from tensorrec.optim.thresholds import (
@@ -48,6 +50,7 @@ __all__ = [
     "Problem",
     "rgd",
     "trust_region",
+    "block_coordinate",
     "conjugate_gradient",
     "CGResult",
     "StepRule",
@@ -84,6 +87,7 @@ __all__ = [
     "GradNorm",
     "RelChange",
     "TimeLimit",
+    "ValueChange",
     "MetricBelow",
     "Divergence",
     "Stall",

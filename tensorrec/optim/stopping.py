@@ -136,6 +136,27 @@ class RelChange(_Threshold):
     reason, field = "rel_change", "rel_change"
 
 
+class ValueChange(StoppingRule):
+    """Stop when the cost moved by at most ``tol`` relative in the last iteration:
+    |f_t - f_{t-1}| <= tol max(|f_t|, |f_{t-1}|) (for methods whose iterate has no meaningful
+    distance, e.g. gauge-free block-coordinate sweeps; no batched form)."""
+
+    reason = "value_change"
+
+    def __init__(self, tol: float):
+        self.tol = check_positive_finite(self.reason, tol)
+
+    def __call__(self, state):
+        v = state.values
+        if len(v) < 2:
+            return None
+        old, new = v[-2], v[-1]
+        return self.reason if abs(old - new) <= self.tol * max(abs(old), abs(new)) else None
+
+    def __repr__(self) -> str:
+        return f"ValueChange({self.tol:g})"
+
+
 class TimeLimit(_Threshold):
     """Stop once ``seconds`` of wall time have elapsed."""
 
@@ -361,6 +382,7 @@ STOPPING_RULES = {
     "max_iter": MaxIter,
     "grad_norm": GradNorm,
     "rel_change": RelChange,
+    "value_change": ValueChange,
     "time": TimeLimit,
     "stall": Stall,
 }

@@ -35,7 +35,6 @@ from __future__ import annotations
 import dataclasses
 import math
 import numbers
-import time
 
 import numpy as np
 import torch
@@ -45,7 +44,7 @@ from tensorrec._random import RngLike, as_generator, randn
 from tensorrec.formats import PEPS, LatticeLPDO, PEPSDensity
 from tensorrec.formats.peps import rebalance as _rebalance
 from tensorrec.operators import fuse
-from tensorrec.optim import Armijo, Result, Trace, top_eigenpair
+from tensorrec.optim import Armijo, GradNorm, MaxIter, Result, ValueChange, block_coordinate, top_eigenpair
 from tensorrec.quantum.outcomes import Outcomes
 from tensorrec.quantum.states import DTYPE, check_state, density, is_format
 from tensorrec.recovery import DesignLoss, FormatObjective, MultinomialLoss, minimize
@@ -379,6 +378,75 @@ def frobenius_error(estimate, truth: PEPS) -> float:
     return _as_density(estimate).distance(truth.density())
 
 
+_TINY = 5e-324
+"""The smallest gradient-norm tolerance of :func:`als` (a start with a zero gradient)."""
+
+
+def als(outcomes: Outcomes, start: PEPS, *, stop=None, tikhonov: float = 1e-10, metrics=None) -> Result:
+    """Alternating least squares for the design least squares on rho = psi psi^H / <psi|psi>
+    (spec 4.2 A2): rho's loss is alpha (2) - 2 sum_k p-hat_k w <phi_k|rho|phi_k> + const, so
+    with every site but v fixed (psi = B_v^T a linear in site v's entries a) it is the
+    generalised Rayleigh quotient a^H H a / a^H G a, H = C^H diag(p-hat w) C with
+    C = conj(Phi) B_v^T, G = conj(B_v) B_v^T: the site is set to its top generalised
+    eigenvector (G regularised by ``tikhonov`` times its mean eigenvalue; without an
+    isometric gauge G can be ill-conditioned). The sweeps are the core's
+    :func:`~tensorrec.optim.block_coordinate` (forward and back over the sites in row-major
+    order, the sites rebalanced after each); every update lowers the loss.
+
+    Returns a :class:`~tensorrec.optim.Result` whose iterations are sweeps and whose trace
+    records the loss (the :class:`~tensorrec.recovery.DesignLoss` value, the same as FGD's)
+    and the norm of its gradient after each sweep. ``stop``: a dict over ``{"max_iter": 100,
+    "rel_change": 1e-12, "grad_norm": 1e-9}`` (the defaults): ``"rel_change"`` is the loss's
+    relative change per sweep (the core's ``"value_change"`` rule and stop reason), and
+    ``"grad_norm"`` is relative to the start's gradient norm.
+    """
+    povm = outcomes.povm
+    if outcomes.vectors is None or not hasattr(povm, "alpha"):
+        raise ValueError(
+            f"outcomes: ALS needs global 2-design outcomes (an alpha, outcome vectors), got {povm!r}"
+        )
+    stop = {"max_iter": 100, "rel_change": 1e-12, "grad_norm": 1e-9, **(stop or {})}
+    operator = povm.operator(outcomes)
+    objective = FormatObjective(start.density(), operator, outcomes.freqs, DesignLoss(povm.alpha))
+    phi = operator.vectors
+    weights = (outcomes.freqs * operator.weights).to(phi.dtype)
+    cls = PEPS.on(*start.lattice)
+
+    def evaluate(sites):
+        x = cls(sites, validate=False).density()
+        value, grad = objective.value_and_egrad(x.to_point())
+        return x, float(value), float(tree_norm(grad))
+
+    def update(sites, v):
+        b = cls(sites, validate=False).site_jacobian(v)  # (P, N)
+        c = phi.conj() @ b.T  # (M, P)
+        h = c.mH @ (weights[:, None] * c)
+        g = b.conj() @ b.T
+        g = g + tikhonov * torch.diagonal(g).real.mean() * torch.eye(
+            g.shape[0], dtype=g.dtype, device=g.device
+        )
+        low = torch.linalg.cholesky(g)
+        m = torch.linalg.solve_triangular(
+            low, torch.linalg.solve_triangular(low, h, upper=False).mH, upper=False
+        )
+        y = torch.linalg.eigh(0.5 * (m + m.mH))[1][:, -1]
+        a = torch.linalg.solve_triangular(low.mH, y[:, None], upper=True)[:, 0]
+        sites = list(sites)
+        sites[v] = (a / torch.sqrt(torch.real(a.conj() @ g @ a))).reshape(sites[v].shape)
+        return sites
+
+    g0 = evaluate(list(start.sites))[2]
+    rules = [
+        GradNorm(max(stop["grad_norm"] * g0, _TINY)),  # relative to the start's gradient norm
+        ValueChange(stop["rel_change"]),
+        MaxIter(stop["max_iter"]),
+    ]
+    return block_coordinate(
+        update, len(start.sites), list(start.sites), evaluate=evaluate,
+        after_sweep=lambda sites: list(_rebalance(sites)), stop=rules, metrics=metrics,
+    )  # fmt: skip
+
+
 __all__ = [
     "product_peps",
     "cluster_peps",
@@ -392,77 +460,6 @@ __all__ = [
     "estimate_peps",
     "PEPSFit",
     "frobenius_error",
+    "als",
     "LOSSES",
 ]
-
-
-def als(outcomes: Outcomes, start: PEPS, *, stop=None, tikhonov: float = 1e-10, metrics=None) -> Result:
-    """Alternating least squares for the design least squares on rho = psi psi^H / <psi|psi>
-    (spec 4.2 A2): rho's loss is alpha (2) - 2 sum_k p-hat_k w <phi_k|rho|phi_k> + const, so
-    with every site but v fixed (psi = B_v^T a linear in site v's entries a) it is the
-    generalised Rayleigh quotient a^H H a / a^H G a, H = C^H diag(p-hat w) C with
-    C = conj(Phi) B_v^T, G = conj(B_v) B_v^T: the site is set to its top generalised
-    eigenvector (G regularised by ``tikhonov`` times its mean eigenvalue; without an
-    isometric gauge G can be ill-conditioned). Sweeps go forward and back over the sites in
-    row-major order; every update lowers the loss.
-
-    Returns a :class:`~tensorrec.optim.Result` whose iterations are sweeps and whose trace
-    records the loss (the :class:`~tensorrec.recovery.DesignLoss` value, the same as FGD's)
-    and the norm of its gradient after each sweep. ``stop``: ``{"max_iter": 100,
-    "rel_change": 1e-12, "grad_norm": 1e-9}`` by default (the gradient norm relative to the
-    start's).
-    """
-    povm = outcomes.povm
-    if outcomes.vectors is None or not hasattr(povm, "alpha"):
-        raise ValueError(
-            f"outcomes: ALS needs global 2-design outcomes (an alpha, outcome vectors), got {povm!r}"
-        )
-    stop = {"max_iter": 100, "rel_change": 1e-12, "grad_norm": 1e-9, **(stop or {})}
-    operator = povm.operator(outcomes)
-    objective = FormatObjective(start.density(), operator, outcomes.freqs, DesignLoss(povm.alpha))
-    phi = operator.vectors
-    weights = (outcomes.freqs * operator.weights).to(phi.dtype)
-    lattice = start.lattice
-    cls = PEPS.on(*lattice)
-    sites = list(start.sites)
-    trace = Trace()
-    began = time.perf_counter()
-
-    def record(step):
-        x = cls(sites, validate=False).density()
-        value, grad = objective.value_and_egrad(x.to_point())
-        extra = {name: float(fn(x)) for name, fn in (metrics or {}).items()}
-        trace.append(float(value), float(tree_norm(grad)), step, time.perf_counter() - began, extra)
-
-    record(math.nan)
-    order = list(range(len(sites)))
-    reason = "max_iter"
-    for sweep in range(1, stop["max_iter"] + 1):
-        for v in order if sweep % 2 else order[::-1]:
-            b = cls(sites, validate=False).site_jacobian(v)  # (P, N)
-            c = phi.conj() @ b.T  # (M, P)
-            h = c.mH @ (weights[:, None] * c)
-            g = b.conj() @ b.T
-            g = g + tikhonov * torch.diagonal(g).real.mean() * torch.eye(
-                g.shape[0], dtype=g.dtype, device=g.device
-            )
-            low = torch.linalg.cholesky(g)
-            m = torch.linalg.solve_triangular(
-                low, torch.linalg.solve_triangular(low, h, upper=False).mH, upper=False
-            )
-            y = torch.linalg.eigh(0.5 * (m + m.mH))[1][:, -1]
-            a = torch.linalg.solve_triangular(low.mH, y[:, None], upper=True)[:, 0]
-            sites[v] = (a / torch.sqrt(torch.real(a.conj() @ g @ a))).reshape(sites[v].shape)
-        sites = list(_rebalance(sites))
-        record(float(sweep))
-        old, new = trace.value[-2], trace.value[-1]
-        if trace.grad_norm[-1] <= stop["grad_norm"] * trace.grad_norm[0]:
-            reason = "grad_norm"
-            break
-        if abs(old - new) <= stop["rel_change"] * max(abs(old), abs(new)):
-            reason = "rel_change"
-            break
-    point = cls(sites, validate=False).density()
-    message = f"ALS stopped by {reason} after {len(trace) - 1} sweeps"
-    return Result(point, trace.value[-1], trace.grad_norm[-1], len(trace) - 1, reason,
-                  time.perf_counter() - began, trace, message)  # fmt: skip
