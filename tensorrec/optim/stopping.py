@@ -138,8 +138,8 @@ class RelChange(_Threshold):
 
 class ValueChange(StoppingRule):
     """Stop when the cost moved by at most ``tol`` relative in the last iteration:
-    |f_t - f_{t-1}| <= tol max(|f_t|, |f_{t-1}|) (for methods whose iterate has no meaningful
-    distance, e.g. gauge-free block-coordinate sweeps; no batched form)."""
+    ``abs(f_t - f_{t-1}) <= tol * max(abs(f_t), abs(f_{t-1}))`` (for methods whose iterate
+    has no meaningful distance, e.g. gauge-free block-coordinate sweeps; no batched form)."""
 
     reason = "value_change"
 
