@@ -285,3 +285,24 @@ def test_the_automatic_step_comes_from_the_curvature_of_the_sample():
     assert 0.02 < auto.trace.step[1] < 0.14 and auto.trace.step[1] == pytest.approx(sp.curvature_step(x0))
     with pytest.raises(ValueError, match=r"^step: expected one of"):
         sp.solve(x0, step="fast")
+
+
+@pytest.mark.parametrize("sensing", ["gaussian_tensor", "rank_one_gaussian", "fourier_bdpr"])
+def test_bdpr_losses_are_format_objectives_through_the_registered_vjps(sensing):
+    from tensorrec.operators import dispatch
+    from tensorrec.recovery import FormatObjective
+
+    size = {"L": 24} if sensing == "fourier_bdpr" else {"m": 30}
+    sp = sensing_problem(4, 3, sensing=sensing, field="complex", noise=0.1, rng=6, **size)
+    loss, op = sp.problem.objective, sp.operator
+    assert isinstance(loss, FormatObjective) and isinstance(loss.format(sp.truth), PairedRankOne)
+    t = PairedRankOne(sp.truth)
+    r = torch.randn(op.m, dtype=torch.complex128, generator=torch.Generator().manual_seed(3))
+    fast = dispatch.vjp(op, t, r)
+    auto = dispatch.autograd_vjp(dispatch._lookup(dispatch._DIFFERENTIABLE, op.rows, t), op.rows, t, r)
+    for g, a in zip(fast, auto, strict=True):
+        assert torch.allclose(g, a, rtol=1e-12, atol=1e-12 * float(a.abs().max()))
+    fused_r, fused = dispatch.residual_vjp(op, t, sp.y, 1.0 / op.m)
+    assert torch.equal(fused_r, (1.0 / op.m) * (dispatch.evaluate(op, t) - sp.y))
+    for a, b in zip(fused, dispatch.vjp(op, t, fused_r), strict=True):
+        assert torch.allclose(a, b, rtol=1e-13)

@@ -1,6 +1,7 @@
 """Finite-sample BDPR problems (bdpr_landscape spec 2, 4): the surrogate sensing models and true
-BDPR as least-squares losses over the factors (h, x), with hand-written gradients (spec 4.2),
-spectral starts (spec 4.4) and the sign/phase-invariant tensor error.
+BDPR as least-squares losses over the factors (h, x) (the core's ``FormatObjective`` of a
+``PairedRankOne`` and the operator, whose registered vjps are the hand-written gradients of
+spec 4.2), spectral starts (spec 4.4) and the sign/phase-invariant tensor error.
 
 The three choices the paper leaves open are independent arguments of :func:`sensing_problem`
 ([unconfirmed] which one the paper uses):
@@ -32,76 +33,41 @@ from tensorrec.landscape import FactorPhases, FactorSigns, rhess_eigs
 from tensorrec.manifolds import Euclidean, Product, Sphere
 from tensorrec.operators.paired import FourierBDPR, FourWayGaussian, RankOneSensing
 from tensorrec.optim import GradNorm, MaxIter, MetricBelow, Objective, Problem, Result, rgd
-from tensorrec.recovery import SquaredLoss
+from tensorrec.recovery import FormatObjective, SquaredLoss
 
 SENSINGS = ("gaussian_tensor", "rank_one_gaussian", "fourier_bdpr")
 PARAMETRIZATIONS = ("spheres", "sphere×euclidean", "spheres+scale")
 
 
-class FourWayLoss(Objective):
-    """f(h, x) = (1/2m) sum_i abs(h^T M_i conj(h) - y_i)^2 for surrogate A (the
-    :class:`~tensorrec.recovery.SquaredLoss` of weight 1/m), with M_i the contraction of A_i
-    with x o conj(x) (spec 4.2). With r_i = (1/m)(<A_i, X> - y_i) the loss's gradient with
-    respect to the predictions,
+def _template(operator) -> PairedRankOne:
+    """A PairedRankOne of the operator's factor lengths (fixes the format for the objective)."""
+    return PairedRankOne([torch.ones(d, dtype=torch.float64, device=operator.device) for d in operator.dims])
 
-    grad_h = conj(R)^T h + R h,  R = sum_i r_i conj(M_i)
-    grad_x = conj(S)^T x + S x,  S = sum_i r_i conj(P_i) = sum_{i,ab} r_i conj(h_a) h_b A_i[a, b]
 
-    (real case: grad_h = sum_i r_i (M_i + M_i^T) h). Two passes over the (m, K^2, N^2)
-    tensors per gradient (M, then S), both matrix-vector products. Leading batch axes on h, x
-    evaluate independent problems with the tensors read once per pass (the cost is their sum)."""
+class FourWayLoss(FormatObjective):
+    """f(h, x) = (1/2m) sum_i abs(h^T M_i conj(h) - y_i)^2 for surrogate A: the core's
+    :class:`~tensorrec.recovery.FormatObjective` of a :class:`~tensorrec.formats.PairedRankOne`,
+    the operator and the :class:`~tensorrec.recovery.SquaredLoss` of weight 1/m, with M_i the
+    contraction of A_i with x o conj(x) (spec 4.2). Its gradient is the operator's registered
+    vjp (:mod:`tensorrec.operators.paired`): two passes over the (m, K^2, N^2) tensors, both
+    matrix-vector products. Leading batch axes on h, x evaluate independent problems with the
+    tensors read once per pass (the cost is their sum)."""
 
     def __init__(self, operator: FourWayGaussian, y):
-        self.operator = operator
-        self.loss = SquaredLoss(1.0 / operator.m)
-        self.y = operator.check_data(y)
-
-    def value(self, point):
-        h, x = point
-        return self.loss.value(self.operator.apply_factors(h, x), self.y)
-
-    def value_and_egrad(self, point):
-        h, x = point
-        op = self.operator
-        mh = op.h_forms(x)
-        value, r = self.loss.value_and_grad(torch.einsum("...a,...iab,...b->...i", h, mh, h.conj()), self.y)
-        big_r = torch.einsum("...i,...iab->...ab", r, mh.conj())
-        weights = r[..., :, None, None] * (h.conj()[..., None, :, None] * h[..., None, None, :])
-        big_s = op.x_form_sum(weights)
-        gh = (big_r.conj().mT @ h[..., None] + big_r @ h[..., None])[..., 0]
-        gx = (big_s.conj().mT @ x[..., None] + big_s @ x[..., None])[..., 0]
-        return value, (gh, gx)
+        super().__init__(_template(operator), operator, operator.check_data(y), SquaredLoss(1.0 / operator.m))
 
 
-class RankOneLoss(Objective):
+class RankOneLoss(FormatObjective):
     """f(v) = (1/2m) sum_i (prod_j abs(u_ij)^2 - y_i)^2 with u_j = U_j v_j (surrogate B and
-    true BDPR; the :class:`~tensorrec.recovery.SquaredLoss` of weight 1/m), with the
-    gradients of spec 4.2: with r = (1/m)(prediction - y),
-
-    grad_j = 2 U_j^H (r * prod_{k != j} abs(u_k)^2 * u_j),
-
-    real part taken for real factors sensed by complex rows (real BDPR). O(m sum_j d_j) per
-    gradient. Leading batch axes evaluate independent problems (the cost is their sum)."""
+    true BDPR): the core's :class:`~tensorrec.recovery.FormatObjective` of a
+    :class:`~tensorrec.formats.PairedRankOne`, the operator and the
+    :class:`~tensorrec.recovery.SquaredLoss` of weight 1/m. Its gradient is the operator's
+    registered vjp, grad_j = 2 U_j^H (r * prod_{k != j} abs(u_k)^2 * u_j) with
+    r = (1/m)(prediction - y) (spec 4.2; real part for real factors sensed by complex rows),
+    O(m sum_j d_j). Leading batch axes evaluate independent problems (the cost is their sum)."""
 
     def __init__(self, operator: RankOneSensing, y):
-        self.operator = operator
-        self.loss = SquaredLoss(1.0 / operator.m)
-        self.y = operator.check_data(y)
-
-    def value(self, point):
-        return self.loss.value(self.operator.apply_factors(*point), self.y)
-
-    def value_and_egrad(self, point):
-        op = self.operator
-        us = op.projections(*point)
-        w = [u.abs() ** 2 for u in us]
-        value, r = self.loss.value_and_grad(math.prod(w), self.y)
-        grads = []
-        for j, (u, rows, v) in enumerate(zip(us, op.row_matrices, point, strict=True)):
-            others = math.prod(w[k] for k in range(len(w)) if k != j) if len(w) > 1 else 1.0
-            g = 2.0 * ((r * others * u) @ rows.conj())
-            grads.append(g.real if not v.is_complex() else g)
-        return value, tuple(grads)
+        super().__init__(_template(operator), operator, operator.check_data(y), SquaredLoss(1.0 / operator.m))
 
 
 class ScaledLoss(Objective):

@@ -64,8 +64,18 @@ class PairedRankOne:
 
     @classmethod
     def from_point(cls, point, validate: bool = True) -> PairedRankOne:
-        """The tensor of the factors ``point`` (checked either way: the checks are O(sum d_j))."""
-        return cls(point)
+        """The tensor of the factors ``point``, checked as by the constructor. ``validate=False``
+        (the objectives' hot path, :class:`~tensorrec.recovery.FormatObjective`): no checks (a
+        NaN reaches the cost, where the optimizers' NaN rule sees it), and the factors may
+        carry one set of leading batch axes (independent problems) for the operators'
+        registered evaluations and vjps."""
+        if validate:
+            return cls(point)
+        t = cls.__new__(cls)
+        t.factors = tuple(point)
+        t.dims = tuple(v.shape[-1] for v in t.factors)
+        t.shape = tuple(d for d in t.dims for _ in range(2))
+        return t
 
     def manifold(self, kind: str = "spheres") -> Product:
         """``"spheres"``: S^{d_1 - 1} x ... x S^{d_p - 1} (unit factors, the BDPR landscape);
