@@ -75,22 +75,34 @@ def _sweep_argv(backend, workers, address, progress: bool) -> list[str]:
     return argv + (["--progress"] if progress else [])
 
 
-@experiments.command("run", context_settings={"ignore_unknown_options": True})
-@click.argument("name")
+@experiments.command("run", context_settings={"ignore_unknown_options": True}, add_help_option=False)
+@click.argument("name", required=False)
 @click.option("--quick", is_flag=True, help="Tiny sizes (seconds).")
 @click.option("--out", default="results", show_default=True, help="Output root.")
 @click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0))
 @click.option("--device", default="cpu", show_default=True)
 @sweep_options
 @root_option
+@click.option(
+    "--help", "help_", is_flag=True, help="Show this message (and, after NAME, the script's own flags)."
+)
 @click.argument("extra", nargs=-1, type=click.UNPROCESSED)
-def run_one(name, quick, out, seed, device, backend, workers, address, root, extra) -> None:
-    """Run the experiment or theory check NAME (further flags go to the script's Config).
+@click.pass_context
+def run_one(ctx, name, quick, out, seed, device, backend, workers, address, root, help_, extra) -> None:
+    """Run the experiment or theory check NAME (further flags go to the script's Config;
+    ``NAME --help`` lists them with their defaults and --quick values).
 
     Its sweeps run on --backend with one progress bar each, and commit every finished trial to
     OUT/<NAME>/trials.sqlite (or its study's OUT/_trials/<study>.sqlite): a rerun resumes.
+    A theory check ends with PASS or FAIL (and the violated claims).
 
     Also (re)writes OUT/index.md over every script whose results are in OUT."""
+    if help_ or "--help" in extra or "-h" in extra:
+        click.echo(ctx.get_help())
+        if name is None:
+            raise SystemExit(0)
+    elif name is None:
+        raise click.UsageError("Missing argument 'NAME' (see `tensorrec experiments list`).", ctx)
     scripts = discover(root)
     known = [s.name for s in scripts]
     if name not in known:
@@ -98,10 +110,18 @@ def run_one(name, quick, out, seed, device, backend, workers, address, root, ext
         hint = f"did you mean {', '.join(close)}?" if close else "see `tensorrec experiments list`"
         raise click.BadParameter(f"unknown experiment or check {name!r}; {hint}", param_hint="NAME")
     script = get_script(name, root)
+    if help_ or "--help" in extra or "-h" in extra:
+        click.echo(f"\nThe flags of {name} (after NAME):\n")
+        script.load().main(["--help"])  # argparse prints them and exits
     sweep = _sweep_argv(backend, workers, address, progress=True)
     code = script.load().main([*_script_argv(quick, out, seed, device, sweep), *extra])
     index = write_index_from_manifests(Path(out), scripts)
     click.echo(f"{name}: results in {Path(out) / name}; index: {index}")
+    manifest = json.loads((Path(out) / name / "manifest.json").read_text())
+    if manifest["claims_checked"]:
+        violations = manifest["violations"]
+        verdict = f"FAIL ({len(violations)} claims violated, listed above)" if violations else "PASS"
+        click.secho(f"{name}: {verdict}", fg="red" if violations else "green", bold=True)
     raise SystemExit(code)
 
 

@@ -184,9 +184,25 @@ def _flag_type(field: dataclasses.Field, hints: dict):
     return hint, nargs
 
 
-def build_parser(name: str, config_cls: type, doc: str | None) -> argparse.ArgumentParser:
-    """``argparse`` parser with one flag per ``Config`` field plus the standard flags."""
-    parser = argparse.ArgumentParser(prog=name, description=(doc or "").strip().split("\n")[0])
+def _flag_help(field: dataclasses.Field, quick: dict) -> str:
+    """A Config flag's help: its ``metadata["help"]`` if any, its default and its --quick value."""
+    text = field.metadata.get("help", "")
+    default = field.default if field.default is not dataclasses.MISSING else field.default_factory()
+    text += f"{'; ' if text else ''}default {default!r}"
+    if field.name in quick and quick[field.name] != default:
+        text += f", with --quick {quick[field.name]!r}"
+    return text.replace("%", "%%")
+
+
+def build_parser(
+    name: str, config_cls: type, doc: str | None, quick: dict | None = None
+) -> argparse.ArgumentParser:
+    """``argparse`` parser with one flag per ``Config`` field plus the standard flags; each
+    Config flag's help gives its default and its ``quick`` value."""
+    parser = argparse.ArgumentParser(
+        prog=name, description=(doc or "").strip().split("\n")[0],
+        epilog="Every Config flag overrides the default (and the --quick value) of its field.",
+    )  # fmt: skip
     parser.add_argument("--quick", action="store_true", help="tiny sizes (seconds)")
     parser.add_argument("--seed", type=number_flag(int, 0), default=0, help="seed of the run (default 0)")
     parser.add_argument("--out", default="results", help="output root; files go to OUT/<script>/")
@@ -211,10 +227,13 @@ def build_parser(name: str, config_cls: type, doc: str | None) -> argparse.Argum
             continue
         flag = "--" + field.name.replace("_", "-")
         kind, nargs = _flag_type(field, hints)
+        help_ = _flag_help(field, quick or {})
         if kind is None:
-            parser.add_argument(flag, dest=field.name, action=argparse.BooleanOptionalAction, default=None)
+            parser.add_argument(
+                flag, dest=field.name, action=argparse.BooleanOptionalAction, default=None, help=help_
+            )
         else:
-            parser.add_argument(flag, dest=field.name, type=kind, nargs=nargs, default=None)
+            parser.add_argument(flag, dest=field.name, type=kind, nargs=nargs, default=None, help=help_)
     return parser
 
 
@@ -337,7 +356,7 @@ def script_main(
     ``OUT/<name>/manifest.json`` (config, seed, versions, device, threads, wall time, git
     revision, violated claims). Returns 0, or 1 when ``check`` reports a violated claim.
     """
-    parser = build_parser(name, config_cls, doc)
+    parser = build_parser(name, config_cls, doc, quick)
     args = parser.parse_args(argv)
     sweeps = "runner" in inspect.signature(compute).parameters
     problem = check_device(args.device, available=False)
