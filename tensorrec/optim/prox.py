@@ -25,6 +25,7 @@ from tensorrec.manifolds.euclidean import Euclidean
 from tensorrec.optim._loop import Loop, prepare_point, relative_change
 from tensorrec.optim.problem import Problem
 from tensorrec.optim.result import Result
+from tensorrec.optim.steps import StepSizeWarning
 
 
 def proximal_gradient(
@@ -311,10 +312,6 @@ def _unroll(D, x, prox, steps, b, mu, accelerated, z0):
             y = z_new
         z = z_new
     return z
-
-
-class StepSizeWarning(UserWarning):
-    """A step above the range where the iteration's guarantees hold."""
 
 
 def _same_layout(a, b) -> bool:

@@ -263,4 +263,10 @@ def as_step_rule(step) -> StepRule:
     )
 
 
-__all__ = ["StepRule", "ConstantStep", "Armijo", "NewtonCG", "STEP_RULES", "as_step_rule"]
+class StepSizeWarning(UserWarning):
+    """A step above the range where a method's guarantees hold (the proximal iteration's
+    1 / sigma_max(D)^2, the global bounds of the BDPR population theory); one class for every
+    method, so one filter silences them all."""
+
+
+__all__ = ["StepSizeWarning", "StepRule", "ConstantStep", "Armijo", "NewtonCG", "STEP_RULES", "as_step_rule"]
