@@ -204,6 +204,27 @@ def test_lattice_classes_pickle_and_rebuild():
     assert type(psi).from_point(psi.to_point()).lattice == (2, 3)
 
 
+def test_pickles_made_before_the_module_split_still_load():
+    """peps.py was split into lattice / peps_pepo / lattice_density (issue 28); a pickle that
+    names tensorrec.formats.peps (the old module of _rebuild and the classes) still loads.
+    Protocol 2 writes module names as text lines, so they can be rewritten to the old one."""
+    from tensorrec.formats import LatticeLPDO, PEPSDensity
+
+    for x in (
+        PEPS.on(2, 2).random((2,) * 4, 2, 3),
+        PEPO.on(1, 3, chi=4).random((4,) * 3, 2, 4),
+        PEPSDensity.on(2, 2).random((4,) * 4, 2, 5),
+        LatticeLPDO.on(2, 2, chi=16).random((4,) * 4, 2, 6),
+    ):
+        data = pickle.dumps(x, protocol=2)
+        for module in (b"lattice_density", b"peps_pepo", b"lattice"):
+            data = data.replace(b"tensorrec.formats." + module + b"\n", b"tensorrec.formats.peps\n")
+        assert b"tensorrec.formats.peps\n" in data and b"tensorrec.formats.lattice" not in data
+        back = pickle.loads(data)
+        assert type(back) is type(x)
+        assert all(torch.equal(a, b) for a, b in zip(back.sites, x.sites, strict=True))
+
+
 def test_registered_evaluations_match_the_dense_operators():
     psi = PEPS.on(2, 2).random((2,) * 4, 2, 12)
     rho = psi.density()
