@@ -599,9 +599,10 @@ def test_no_decrease_rule_is_added_only_without_a_stall_rule_and_has_a_batched_f
     assert any(isinstance(r, NoDecrease) for r in with_safeguards(MaxIter(10)).rules)
     assert not any(isinstance(r, NoDecrease) for r in with_safeguards(MaxIter(10) | Stall()).rules)
     problem, x0 = _brockett_start_near_the_minimum()
-    with pytest.warns(tr.optim.NoDecreaseWarning, match="2 of 2 elements"):
+    with pytest.warns(tr.optim.NoDecreaseWarning, match="2 of 2 elements") as caught:
         res = rgd(problem, torch.stack([x0, x0]), step=1e4, stop={"max_iter": 3000}, batched=True)
     assert res.stop_reasons == ["no_decrease"] * 2
+    assert [w.filename for w in caught] == [__file__]  # attributed to rgd's caller
 
 
 def test_stop_rule_errors_name_the_dict_entry():
