@@ -4,6 +4,7 @@ of (configuration, seed) returning a record."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import inspect
 import multiprocessing
@@ -261,6 +262,37 @@ class Runner:
             Solve up to ``batch`` trials of one point in one call ``trial(..., rngs=seeds)``
             (``batch(point)`` when callable, e.g. what fits in memory at that point).
         """
+        name, fixed, grid, trials, seed, paired, batch = self._checked(
+            trial, grid, trials, seed, name, fixed, paired, batch
+        )
+        config = _hash(dumps(fixed), 16)
+        keys = [trial_key(name, config, point, t, seed) for point in grid for t in range(trials)]
+        seeds = [trial_seed(seed, name, point, t, paired) for point in grid for t in range(trials)]
+        outcomes = _Outcomes(keys, self.retry_failed)
+        bar = _progress(self.progress, len(keys), name)
+        try:
+            while True:
+                outcomes.take_stored(self.store.get(keys) if self.store is not None else {})
+                todo = outcomes.todo()
+                bar.n = len(keys) - len(todo)
+                bar.refresh()
+                if not todo:
+                    break
+                self._check_sendable(trial, name)
+                self._check_main_guard()
+                tasks = functools.partial(_tasks, grid, trials, todo, keys, seeds, fixed, batch)
+                claimed = self._compute(trial, name, config, tasks, batch is not None, outcomes, bar)
+                if claimed < len(todo):  # another process holds the rest: wait for its records
+                    time.sleep(0.2)
+        finally:
+            bar.close()
+        self.resumed_trials += outcomes.resumed
+        self.resumed_seconds += outcomes.resumed_seconds
+        return outcomes.result(name, grid, trials)
+
+    def _checked(self, trial, grid, trials, seed, name, fixed, paired, batch) -> tuple:
+        """The arguments of :meth:`run` checked, every check before any work starts: (name,
+        fixed with this Runner's device, grid, trials, root seed, paired, batch)."""
         name = _trial_name(trial) if name is None else check_name(name)
         fixed, grid = check_fixed(fixed), check_grid(grid)
         paired = check_paired(paired)
@@ -279,93 +311,34 @@ class Runner:
                 )
             fixed["device"] = self.device
         self._validate(trial, name, fixed, grid, paired, batch)
-        config = _hash(dumps(fixed), 16)
+        return name, fixed, grid, trials, seed, paired, batch
 
-        keys, seeds = [], []
-        for point in grid:
-            for t in range(trials):
-                keys.append(trial_key(name, config, point, t, seed))
-                seeds.append(trial_seed(seed, name, point, t, paired))
-        index = {key: i for i, key in enumerate(keys)}
-        results: list = [None] * len(keys)
-        failures: dict[int, str] = {}
-        resumed = resumed_seconds = computed = 0
+    def _compute(self, trial, name: str, config: str, tasks, batched: bool, outcomes: _Outcomes, bar) -> int:
+        """Run the tasks of ``tasks()`` on the backend, each claimed just before it is handed
+        over (so several drivers on one store share the work), and commit every outcome as it
+        arrives; the claims left unused are released. Returns the number of trials claimed."""
+        claimed: set[int] = set()
 
-        def take(rows) -> None:
-            nonlocal resumed, resumed_seconds
-            for key, row in rows.items():
-                i = index[key]
-                if results[i] is not None:
-                    continue
-                if row.status == "ok":
-                    results[i] = row.record
-                    failures.pop(i, None)
-                    resumed += 1
-                    resumed_seconds += row.seconds
-                elif i in computed_here or not self.retry_failed:
-                    failures.setdefault(i, row.error)
+        def claimed_tasks():
+            for task in tasks():
+                if self.store is not None:
+                    mine = set(self.store.claim(task.keys))
+                    task = _restrict(task, mine)
+                claimed.update(outcomes.index[k] for k in task.keys)
+                if task.keys:
+                    yield task
 
-        computed_here: set[int] = set()
-        bar = _progress(self.progress, len(keys), name)
         try:
-            while True:
-                stored = self.store.get(keys) if self.store is not None else {}
-                take(stored)
-                todo = [i for i in range(len(keys)) if results[i] is None and i not in failures]
-                bar.n = len(keys) - len(todo)
-                bar.refresh()
-                if not todo:
-                    break
-                self._check_sendable(trial, name)
-                self._check_main_guard()
-                claimed: set[int] = set()
-
-                def claimed_tasks(todo=todo, claimed=claimed):
-                    """The tasks, each claimed just before it is handed to the backend (so
-                    several drivers on one store share the work)."""
-                    for task in _tasks(grid, trials, todo, keys, seeds, fixed, batch):
-                        if self.store is not None:
-                            mine = set(self.store.claim(task.keys))
-                            task = _restrict(task, mine)
-                        claimed.update(index[k] for k in task.keys)
-                        if task.keys:
-                            yield task
-
-                try:
-                    stream = self.backend.execute(
-                        trial, claimed_tasks(), batch is not None, self.trial_timeout
-                    )
-                    for task, outcomes in stream:
-                        rows = []
-                        for key, t, (status, text, error, seconds) in zip(
-                            task.keys, task.trials, outcomes, strict=True
-                        ):
-                            if status == "ok":
-                                error = _collision(loads(text), task.point)
-                                status, text = ("ok", text) if error is None else ("failed", None)
-                            i = index[key]
-                            computed_here.add(i)
-                            rows.append((key, name, config, task.point, t, status, text, error, seconds))
-                            if status == "ok":
-                                results[i] = loads(text)
-                                failures.pop(i, None)
-                                computed += 1
-                            else:
-                                failures[i] = error
-                        if self.store is not None:
-                            self.store.put(rows)
-                        bar.update(len(rows))
-                finally:
-                    if self.store is not None:
-                        self.store.release([keys[i] for i in claimed - computed_here])
-                if len(claimed) < len(todo):  # another process holds the rest: wait for its records
-                    time.sleep(0.2)
+            stream = self.backend.execute(trial, claimed_tasks(), batched, self.trial_timeout)
+            for task, results in stream:
+                rows = outcomes.record(task, results, name, config)
+                if self.store is not None:
+                    self.store.put(rows)
+                bar.update(len(rows))
         finally:
-            bar.close()
-        self.resumed_trials += resumed
-        self.resumed_seconds += resumed_seconds
-        failed = [(grid[i // trials], i % trials, failures[i]) for i in sorted(failures)]
-        return SweepResult(name, grid, trials, results, failed, computed, resumed, resumed_seconds)
+            if self.store is not None:
+                self.store.release([outcomes.keys[i] for i in claimed - outcomes.computed_here])
+        return len(claimed)
 
     def _validate(self, trial, name, fixed, grid, paired, batch) -> None:
         """Every check before any work starts."""
@@ -483,6 +456,63 @@ class Runner:
                 self.store.release([keys[k] for k in claimed if records[k] is None])
             if len(claimed) < len(todo):  # another process holds the rest: wait for its records
                 time.sleep(0.2)
+
+
+class _Outcomes:
+    """The records and failures of one sweep's trials (point-major, trial-minor: ``keys``) as
+    they arrive, read back from the store or computed here, and how many of each."""
+
+    def __init__(self, keys: list[str], retry_failed: bool):
+        self.keys, self.retry_failed = keys, retry_failed
+        self.index = {key: i for i, key in enumerate(keys)}
+        self.results: list = [None] * len(keys)
+        self.failures: dict[int, str] = {}
+        self.computed_here: set[int] = set()
+        self.resumed = self.resumed_seconds = self.computed = 0
+
+    def take_stored(self, rows) -> None:
+        """Take the store's rows: the records of finished trials, and the failures (those
+        computed in this run, or all unless ``retry_failed``)."""
+        for key, row in rows.items():
+            i = self.index[key]
+            if self.results[i] is not None:
+                continue
+            if row.status == "ok":
+                self.results[i] = row.record
+                self.failures.pop(i, None)
+                self.resumed += 1
+                self.resumed_seconds += row.seconds
+            elif i in self.computed_here or not self.retry_failed:
+                self.failures.setdefault(i, row.error)
+
+    def todo(self) -> list[int]:
+        """The trials with neither a record nor a failure."""
+        return [i for i in range(len(self.keys)) if self.results[i] is None and i not in self.failures]
+
+    def record(self, task: Task, results, name: str, config: str) -> list[tuple]:
+        """Take a task's outcomes (a record that collides with its grid point is a failure);
+        returns the store's rows of them."""
+        rows = []
+        for key, t, (status, text, error, seconds) in zip(task.keys, task.trials, results, strict=True):
+            if status == "ok":
+                error = _collision(loads(text), task.point)
+                status, text = ("ok", text) if error is None else ("failed", None)
+            i = self.index[key]
+            self.computed_here.add(i)
+            rows.append((key, name, config, task.point, t, status, text, error, seconds))
+            if status == "ok":
+                self.results[i] = loads(text)
+                self.failures.pop(i, None)
+                self.computed += 1
+            else:
+                self.failures[i] = error
+        return rows
+
+    def result(self, name: str, grid: list[dict], trials: int) -> SweepResult:
+        failed = [(grid[i // trials], i % trials, self.failures[i]) for i in sorted(self.failures)]
+        return SweepResult(
+            name, grid, trials, self.results, failed, self.computed, self.resumed, self.resumed_seconds
+        )
 
 
 def _tasks(grid, trials, todo, keys, seeds, fixed, batch) -> list[Task]:
