@@ -72,6 +72,23 @@ def test_product_povm_evaluates_an_mpo_without_densifying_equal_to_dense():
     assert torch.allclose(A.apply_format(mpo), A.apply(mpo.to_dense()), atol=1e-13)
 
 
+@pytest.mark.parametrize("family", [q.LocalSIC(3), q.LocalMUB(2, 3), q.LocalPauli(2)], ids=repr)
+def test_product_family_mode_products_equal_the_dense_kronecker_maps(family):
+    """gram and probabilities apply the local frame / effects on every fused leg (mode
+    products): equal to the dense Kronecker maps kron(F, ..., F) and kron(a, ..., a)^*."""
+    rho = q.random_mixed_state(family.N, 2, 1)
+    x = fuse(rho, family.d)
+    frame, effects = family.local_frame, family.local_effects
+    dense_frame, dense_effects = frame, effects
+    for _ in range(family.n - 1):
+        dense_frame, dense_effects = torch.kron(dense_frame, frame), torch.kron(dense_effects, effects)
+    gram = (dense_frame @ x.reshape(-1)).reshape(x.shape)
+    assert torch.allclose(family.gram(x), gram, rtol=1e-13, atol=1e-15)
+    p = (dense_effects.conj() @ x.reshape(-1)).real.clamp_min(0).reshape((effects.shape[0],) * family.n)
+    assert torch.allclose(family.probabilities(rho), p, rtol=1e-13, atol=1e-15)
+    assert abs(float(p.sum()) - 1) < 1e-12
+
+
 @pytest.mark.parametrize("family", [q.LocalSIC(3), q.LocalMUB(2, 3), q.Stabilizer(2), q.MUB(1, 3)])
 def test_exact_probabilities_sum_to_one_and_give_an_exact_shadow(family):
     rho = q.random_mixed_state(family.N, None, 4)

@@ -20,7 +20,7 @@ import torch
 
 from tensorrec._backend import as_tensor, check_positive_int, describe
 from tensorrec._random import RngLike, as_generator
-from tensorrec.formats import LPDO, TTTensor
+from tensorrec.formats import LPDO, TTTensor, mode_product
 from tensorrec.formats.contraction import contract
 from tensorrec.operators import KroneckerOperator, unfuse
 from tensorrec.quantum.states import DTYPE
@@ -154,7 +154,7 @@ def hermitian_round(x, bond_dim: int, d: int | None = None) -> TTTensor:
         basis = hermitian_basis(d).reshape(d * d, d * d)
         c = x
         for v in range(x.ndim):
-            c = torch.tensordot(basis.conj(), c, dims=([1], [v])).movedim(0, v)
+            c = mode_product(c, basis.conj(), v)
         coords = TTTensor.from_dense(c.real, capped_bonds(c.shape, bond_dim))
     basis = hermitian_basis(d).reshape(d * d, d * d)
     return TTTensor.from_cores([torch.einsum("ps,apb->asb", basis, core.to(DTYPE)) for core in coords.cores])

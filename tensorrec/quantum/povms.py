@@ -19,7 +19,7 @@ import torch
 
 from tensorrec._backend import check_allocation, check_choice, check_positive_int
 from tensorrec._random import RngLike, as_generator, randn
-from tensorrec.formats import TTTensor
+from tensorrec.formats import TTTensor, mode_product
 from tensorrec.formats.fused import fused_identity
 from tensorrec.operators.povm import ProductPOVM, RankOnePOVM, fuse
 from tensorrec.quantum.frames import (
@@ -102,7 +102,7 @@ class ProductFamily(POVM):
         F = sum_k a_k a_k^H (a_k = w_k vec(phi_k phi_k^H)) on every leg (spec 3.3)."""
         frame = self.local_frame
         for v in range(self.n):
-            x = torch.tensordot(frame, x, dims=([1], [v])).movedim(0, v)
+            x = mode_product(x, frame, v)
         return x
 
     @property
@@ -124,7 +124,7 @@ class ProductFamily(POVM):
         local = self.local_effects
         p = rho
         for v in range(self.n):
-            p = torch.tensordot(local.conj(), p, dims=([1], [v])).movedim(0, v)
+            p = mode_product(p, local.conj(), v)
         return p.real.clamp_min(0.0)
 
     def sample(self, state, shots: int | None, rng: RngLike = None) -> Outcomes:
