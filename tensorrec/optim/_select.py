@@ -13,7 +13,8 @@ other devices, TENSORREC_DISABLE_NUMBA=1, and rows with NaN or infinite scores. 
 compared in a parity test (tests/test_thresholds.py).
 
 :func:`select_indices` and :func:`select_mask` choose the path once, by :func:`fast_selection`;
-the kernel itself hands a block with NaN or infinite scores back to the reference."""
+a kernel call that meets a NaN or infinite score gives up, and the whole call goes to the
+reference."""
 
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ _SPECIAL = {torch.float32: (torch.int32, 0x7F800000), torch.float64: (torch.int6
 
 
 def fast_selection(score: torch.Tensor) -> bool:
-    """Whether :func:`select_indices` runs its numba kernel on ``score``."""
+    """Whether :func:`select_indices` and :func:`select_mask` run the numba kernel on ``score``."""
     return score.device.type == "cpu" and score.dtype in _SPECIAL and numba_enabled()
 
 
@@ -66,8 +67,8 @@ def select_reference(score: torch.Tensor, k: int) -> torch.Tensor:
 
 def _select_numba(flat: torch.Tensor, k: int, absolute: bool) -> torch.Tensor | None:
     """The numba kernel on the rows of ``flat`` (a 2-D CPU tensor that passes
-    :func:`fast_selection`): the (rows, k) indices, or None where a row has NaN or infinite
-    scores (those go to the reference)."""
+    :func:`fast_selection`): the (rows, k) indices, or None when a score is NaN or infinite
+    (the caller then uses the reference)."""
     flat = flat.contiguous()
     int_dtype, special = _SPECIAL[flat.dtype]
     out = torch.empty(flat.shape[0], k, dtype=torch.int64)
