@@ -329,6 +329,7 @@ class LatticeFormat:
 
 
 def snake_bonds(shape, bond: int) -> tuple[int, ...]:
+    """The TT-SVD ranks along the snake: ``bond``, capped by what each cut allows."""
     bond = check_positive_int("ranks", bond)
     n = len(shape)
     return tuple(min(bond, math.prod(shape[: i + 1]), math.prod(shape[i + 1 :])) for i in range(n - 1))
@@ -366,6 +367,8 @@ def snake_sites(lattice, cores) -> list:
 
 
 def random_sites(cls, shape, ranks, rng, dtype, device, phys) -> LatticeFormat:
+    """A point of the lattice class ``cls``: i.i.d. Gaussian sites with physical legs ``phys``
+    and bond ``ranks`` (1 on the boundary), rescaled so that the network has norm one."""
     n_rows, n_cols = cls.lattice
     if len(shape) != n_rows * n_cols:
         raise ValueError(
