@@ -14,8 +14,14 @@ Required
     The tensor it represents.
 ``to_point() -> tuple`` / ``from_point(point, validate=True)`` (classmethod)
     The factors as a point of ``manifold()``, and back.
-``manifold(**options) -> Manifold``
-    The product manifold the factors live on.
+``manifold(options=None, /, **keywords) -> Manifold``
+    The product manifold the factors live on. The options (:class:`ManifoldOptions`: the
+    weight ``scale`` of the orthonormal factors, the ``retraction``, ``normalized``, the
+    ``kind`` of factor spaces) are typed; a format declares the ones it honours in the class
+    attribute ``manifold_options`` (names, none if absent) and refuses any other set option
+    by name, before any work (:meth:`ManifoldOptions.resolve` does both). ``x.manifold()`` is the
+    manifold of the format's defaults; keyword calls (``x.manifold(scale=2.0)``) and the
+    first declared option passed positionally are the same options.
 ``to_dense()``, ``vjp(g)``
     The full array, and the factor gradients of Re<g, X(point)> in ``to_point`` layout.
 ``norm() -> float``, ``inner(other) -> float | complex``, ``distance(other) -> float``
@@ -47,7 +53,9 @@ Optional
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+import dataclasses
+from collections.abc import Collection
+from typing import Any, Protocol, runtime_checkable
 
 import torch
 
@@ -65,7 +73,7 @@ class Format(Protocol):
     @classmethod
     def from_point(cls, point, validate: bool = True): ...
 
-    def manifold(self, **options): ...
+    def manifold(self, options=None, /, **keywords): ...
 
     def to_dense(self) -> torch.Tensor: ...
 
@@ -76,6 +84,87 @@ class Format(Protocol):
     def inner(self, other) -> float | complex: ...
 
     def distance(self, other) -> float: ...
+
+
+@dataclasses.dataclass(frozen=True)
+class ManifoldOptions:
+    """What a caller asks of a format's manifold; None means "not asked for" (the format's
+    default). A format honours the options it names in ``manifold_options`` and refuses the
+    others (:meth:`check`)."""
+
+    scale: Any = None
+    """The weight w of the orthonormal factors (an RGD step mu moves them by mu / w); a float,
+    or a (B,) tensor for a batched format."""
+    retraction: str | None = None
+    """The retraction by name (e.g. ``"polar"``, ``"qr"``, ``"canonical"``, ``"rebalanced"``)."""
+    normalized: bool | None = None
+    """Whether every point is normalized (e.g. a density matrix of unit trace)."""
+    kind: str | None = None
+    """Which spaces the factors live on (e.g. ``"spheres"`` or ``"euclidean"``)."""
+
+    @classmethod
+    def names(cls) -> tuple[str, ...]:
+        return tuple(f.name for f in dataclasses.fields(cls))
+
+    def asked(self) -> dict:
+        """The options that were set, by name."""
+        values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        return {name: value for name, value in values.items() if value is not None}
+
+    def check(self, owner: str, supported: Collection[str]) -> ManifoldOptions:
+        """Refuse (TypeError) a set option that is not in ``supported``, naming the option, the
+        format ``owner`` and what it supports; returns self."""
+        for name, value in self.asked().items():
+            if name not in supported:
+                takes = ", ".join(supported) if supported else "no options"
+                raise TypeError(
+                    f"manifold option {name}={value!r}: {owner}'s manifold does not take {name!r}; "
+                    f"it takes {takes}"
+                )
+        return self
+
+    @classmethod
+    def resolve(cls, x, options=None, /, **keywords) -> ManifoldOptions:
+        """The typed options of a call ``x.manifold(options, **keywords)``, checked against the
+        options the format ``x`` declares: ``options`` is a :class:`ManifoldOptions`, None, or
+        (the old positional style) the value of the first declared option; ``keywords`` are
+        options by name. A keyword that is no option, an option given twice, or one the format
+        does not take is refused by name (TypeError)."""
+        owner = x.__name__ if isinstance(x, type) else type(x).__name__
+        supported = supported_options(x)
+        for name in keywords:
+            if name not in cls.names():
+                raise TypeError(
+                    f"manifold option {name!r}: no such option of {owner}'s manifold (the options are "
+                    f"{', '.join(cls.names())}; {owner} takes {', '.join(supported) or 'none'})"
+                )
+        if options is None:
+            options = cls()
+        elif not isinstance(options, cls):
+            if not supported:
+                raise TypeError(f"options: {owner}'s manifold takes no options, got {describe(options)}")
+            options = cls(**{supported[0]: options})
+        clash = set(options.asked()) & {k for k, v in keywords.items() if v is not None}
+        if clash:
+            raise TypeError(f"manifold option {sorted(clash)[0]!r}: given twice (in options and by keyword)")
+        options = dataclasses.replace(options, **{k: v for k, v in keywords.items() if v is not None})
+        return options.check(owner, supported)
+
+
+def supported_options(x) -> tuple[str, ...]:
+    """The manifold options the format ``x`` (an instance or a class) declares it honours."""
+    return tuple(getattr(x, "manifold_options", ()))
+
+
+def manifold_of(x, options: ManifoldOptions | None = None):
+    """``x.manifold(options)`` for a format that declares the options asked for, and
+    ``x.manifold()`` when nothing is asked (any format, also one that declares none): the
+    call the library makes, so an option a format does not honour is refused by name before
+    any work, never swallowed."""
+    if options is None or not options.asked():
+        return x.manifold()
+    options.check(type(x).__name__, supported_options(x))
+    return x.manifold(options)
 
 
 def stack(tensors):
@@ -158,4 +247,11 @@ class FormatMixin:
         return (*out, free)
 
 
-__all__ = ["Format", "FormatMixin", "as_scalar"]
+__all__ = [
+    "Format",
+    "FormatMixin",
+    "ManifoldOptions",
+    "as_scalar",
+    "manifold_of",
+    "supported_options",
+]

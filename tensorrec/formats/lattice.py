@@ -30,6 +30,7 @@ import torch
 from tensorrec._backend import as_tensor, check_finite, check_positive_int, describe
 from tensorrec._random import as_generator, randn
 from tensorrec.formats._common import format_dtype
+from tensorrec.formats.base import ManifoldOptions
 from tensorrec.formats.grid import check_lattice, contract_boundary, contract_exact, site_environments
 from tensorrec.manifolds import Euclidean, Product
 
@@ -168,9 +169,15 @@ class LatticeFormat:
     def from_point(cls, point, validate: bool = True):
         return cls(tuple(point), validate=validate)
 
-    def manifold(self, retraction: str = "rebalanced") -> Product:
-        """The product of Euclidean spaces of the site tensors; ``"rebalanced"`` retracts by
-        x + u and then :func:`rebalance` (the tensor is that of x + u), ``"add"`` by x + u."""
+    #: The :class:`~tensorrec.formats.base.ManifoldOptions` that :meth:`manifold` honours.
+    manifold_options = ("retraction",)
+
+    def manifold(self, options=None, /, **keywords) -> Product:
+        """The product of Euclidean spaces of the site tensors; ``retraction="rebalanced"``
+        (the default) retracts by x + u and then :func:`rebalance` (the tensor is that of
+        x + u), ``"add"`` by x + u. Any other option is refused by name."""
+        options = ManifoldOptions.resolve(self, options, **keywords)
+        retraction = "rebalanced" if options.retraction is None else options.retraction
         if retraction not in RETRACTIONS:
             raise ValueError(f"retraction: expected one of {RETRACTIONS}, got {retraction!r}")
         field = "complex" if self.dtype.is_complex else "real"

@@ -14,6 +14,7 @@ The Kraus dimension is part of the format's class (``LPDO.purified(kappa)``), so
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 
@@ -21,6 +22,7 @@ import torch
 
 from tensorrec._backend import check_positive_int, describe
 from tensorrec._random import RngLike
+from tensorrec.formats.base import ManifoldOptions
 from tensorrec.formats.contraction import contract
 from tensorrec.formats.fused import unfuse
 from tensorrec.formats.tt import TTTensor
@@ -84,10 +86,16 @@ class LPDO:
     def from_point(cls, point, validate: bool = True) -> LPDO:
         return cls(TTTensor.from_point(point, validate=validate))
 
-    def manifold(self, normalized: bool = True, **options) -> Product:
-        """Psi's TT manifold (``TTTensor.manifold(**options)``); with ``normalized`` the last
-        core lives on the unit sphere, so every point has tr rho = 1."""
-        m = self.purification.manifold(**options)
+    #: The :class:`~tensorrec.formats.base.ManifoldOptions` that :meth:`manifold` honours.
+    manifold_options = ("normalized", "scale", "retraction")
+
+    def manifold(self, options=None, /, **keywords) -> Product:
+        """Psi's TT manifold (:meth:`TTTensor.manifold` with ``scale`` and ``retraction``);
+        with ``normalized`` (the default) the last core lives on the unit sphere, so every
+        point has tr rho = 1. Any other option is refused by name."""
+        options = ManifoldOptions.resolve(self, options, **keywords)
+        normalized = True if options.normalized is None else options.normalized
+        m = self.purification.manifold(dataclasses.replace(options, normalized=None))
         if not normalized:
             return m
         field = "complex" if self.dtype.is_complex else "real"

@@ -16,6 +16,7 @@ import torch
 from tensorrec._backend import as_tensor, check_choice, check_compatible, check_finite
 from tensorrec._random import RngLike, as_generator, randn
 from tensorrec.formats._common import as_input, format_dtype
+from tensorrec.formats.base import ManifoldOptions
 from tensorrec.manifolds import Euclidean, Product, Sphere
 
 
@@ -67,9 +68,15 @@ class PairedRankOne:
         """The tensor of the factors ``point`` (checked either way: the checks are O(sum d_j))."""
         return cls(point)
 
-    def manifold(self, kind: str = "spheres") -> Product:
-        """``"spheres"``: S^{d_1 - 1} x ... x S^{d_p - 1} (unit factors, the BDPR landscape);
-        ``"euclidean"``: F^{d_1} x ... x F^{d_p} (free factors)."""
+    #: The :class:`~tensorrec.formats.base.ManifoldOptions` that :meth:`manifold` honours.
+    manifold_options = ("kind",)
+
+    def manifold(self, options=None, /, **keywords) -> Product:
+        """``kind="spheres"`` (the default): S^{d_1 - 1} x ... x S^{d_p - 1} (unit factors, the
+        BDPR landscape); ``"euclidean"``: F^{d_1} x ... x F^{d_p} (free factors). Any other
+        option is refused by name."""
+        options = ManifoldOptions.resolve(self, options, **keywords)
+        kind = "spheres" if options.kind is None else options.kind
         check_choice("kind", kind, ("spheres", "euclidean"))
         field = "complex" if self.dtype.is_complex else "real"
         part = Sphere if kind == "spheres" else Euclidean
