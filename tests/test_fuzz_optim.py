@@ -177,6 +177,14 @@ def peps_instance():
 # --- checks ------------------------------------------------------------------------------------
 
 
+def point_is(kind):
+    def check(result):
+        got = type(result.point).__name__
+        assert isinstance(result.point, kind), f"point {got}, expected {kind.__name__}"
+
+    return check
+
+
 def reason_is(*reasons):
     def check(result):
         got = getattr(result, "reason", None) or getattr(result, "stop_reason", None)
@@ -574,7 +582,7 @@ SECOND_ORDER = [
     case("recover format=a TT instance", lambda: rec(format=tt_problem()[0]), match="format:"),
     case("recover format='cp'", lambda: rec(format="cp"), match="format"),
     case("recover format=3", lambda: rec(format=3), match="format"),
-    case("recover format=None", lambda: rec(format=None), match="format"),
+    case("recover format=None (the default: TT)", lambda: rec(format=None), "ok", check=point_is(TTTensor)),
     case("recover method 'newton'", lambda: rec(method="newton"), match="method"),
     case("recover method None", lambda: rec(method=None), match="method"),
     case("recover method 'Gauss_Newton'", lambda: rec(method="Gauss_Newton"), match="method"),
