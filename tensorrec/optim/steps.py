@@ -11,7 +11,11 @@ the run with ``"line_search_failed"``. :class:`ConstantStep` and :class:`Armijo`
 implementations, and :class:`NewtonCG`, which replaces the direction by an inexact Newton (or
 Gauss-Newton) solution, a third; a user passes their own the same way (see :class:`StepRule`). A rule with
 ``uses_slope = False`` is passed NaN for the slope (it then costs no extra inner product
-with a preconditioner).
+with a preconditioner). A rule that declares ``supports_batches = True`` is taken by a
+batched run (``rgd(..., batched=True)``), which passes it (B,) tensors of values and slopes
+and a batch of points: it must treat every element on its own. A rule that does not
+declare it (a line search that compares one cost, e.g. :class:`Armijo`, or a user's rule
+that says nothing) is refused there, so it cannot silently mix the elements.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ class ConstantStep:
     """x+ = R_x(-mu d) with a fixed step ``mu``."""
 
     uses_slope = False
+    supports_batches = True  # the same step for every element
 
     def __init__(self, mu: float):
         self.mu = check_positive_finite("step", mu)
@@ -70,6 +75,8 @@ class Armijo:
         The next iteration's first trial is ``grow`` times the last accepted step (capped at
         ``initial``); ``grow=1`` keeps the last accepted step.
     """
+
+    supports_batches = False  # it backtracks on one cost
 
     def __init__(
         self,
@@ -166,6 +173,7 @@ class NewtonCG:
     """
 
     uses_slope = False  # the Newton direction has its own slope <grad f, s>
+    supports_batches = False  # one CG solve and one line search on one cost
 
     def __init__(
         self,
