@@ -351,7 +351,7 @@ def estimate(
             povm.gram, povm.operator(outcomes).adjoint(freqs), 0.5 * float(freqs.abs().pow(2).sum())
         )
         if step is None:
-            step = 1 / povm.alpha if hasattr(povm, "alpha") and not povm.product else 1 / povm.gram_norm
+            step = 1 / povm.alpha if povm.is_design and not povm.product else 1 / povm.gram_norm
         x0 = prox(shadow, 1.0) if start is None else start
         stop = {"max_iter": 200, "rel_change": 1e-10} if stop is None else stop
     x0 = fuse(torch.as_tensor(x0), d) if torch.as_tensor(x0).shape == (d**n, d**n) else x0

@@ -275,7 +275,7 @@ def estimate_peps(
     outcomes.validate()  # again: its tensors may have been changed in place since
     povm = outcomes.povm
     if loss is None:
-        global_design = outcomes.vectors is not None and hasattr(povm, "alpha")
+        global_design = outcomes.vectors is not None and povm.is_design
         pure_design = global_design and kraus_dim == 1
         loss = "ls" if method == "als" or pure_design or outcomes.shots is None else "mle"
     check_choice("loss", loss, LOSSES)
@@ -325,7 +325,7 @@ def estimate_peps(
 
     template = lift(start)
     if loss == "ls":
-        if outcomes.vectors is None or not hasattr(povm, "alpha"):
+        if outcomes.vectors is None or not povm.is_design:
             raise ValueError(
                 f"loss: 'ls' needs global 2-design outcomes (an alpha, outcome vectors), got {povm!r}"
             )
