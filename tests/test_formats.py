@@ -412,3 +412,12 @@ def test_the_old_keyword_and_positional_manifold_calls_still_work():
         from tensorrec.formats import ManifoldOptions
 
         x.manifold(ManifoldOptions(scale=2.0), scale=3.0)
+
+
+def test_lpdo_inner_takes_an_lpdo_or_an_mpo_by_dispatch_and_names_what_else_it_takes():
+    from tensorrec.formats import LPDO
+
+    a, b = LPDO.random((4, 4, 4), (2, 2), 0), LPDO.random((4, 4, 4), (2, 2), 1)
+    assert a.inner(b) == a.inner(b.to_mpo()) and a.distance(b) == a.distance(b.to_mpo())
+    with pytest.raises(TypeError, match=r"^other: expected an LPDO or an MPO TTTensor, got"):
+        a.inner(b.to_dense())

@@ -294,11 +294,8 @@ class LatticeFormat:
         return phi.to(self.dtype if self.dtype.is_complex else torch.promote_types(self.dtype, phi.dtype))
 
     def _check_other(self, other) -> None:
-        if (
-            not isinstance(other, LatticeFormat)
-            or other.lattice != self.lattice
-            or other.n_open != self.n_open
-        ):
+        # by structure: a lattice format on this lattice with as many physical legs per site
+        if getattr(other, "lattice", None) != self.lattice or getattr(other, "n_open", None) != self.n_open:
             raise ValueError(
                 f"other: expected a {type(self).__name__.rstrip('0123456789x')} on the {self.lattice} "
                 "lattice "

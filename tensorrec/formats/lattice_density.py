@@ -57,7 +57,7 @@ class PEPSDensity(LatticeFormat):
     def inner(self, other, *, chi: int | None = None) -> float:
         """``tr(rho sigma) = |<psi|phi>|^2 / (<psi|psi> <phi|phi>)`` (an LPDO ``other``: its
         :meth:`LatticeLPDO.inner`)."""
-        if isinstance(other, LatticeLPDO):
+        if hasattr(other, "kraus_dim"):  # a purified density (LatticeLPDO): through the PEPOs
             return other.inner(self, chi=chi)
         self._check_other(other)
         a, b = self.psi, other.psi
@@ -131,7 +131,8 @@ class LatticeLPDO(LatticeFormat):
     def inner(self, other, *, chi: int | None = None) -> float:
         """tr(rho sigma) for another LPDO or a :class:`PEPSDensity` on the lattice, through the
         PEPOs' double layer."""
-        if not isinstance(other, (LatticeLPDO, PEPSDensity)) or other.lattice != self.lattice:
+        # by structure: a density on this lattice (it has a PEPO: LatticeLPDO, PEPSDensity)
+        if not callable(getattr(other, "to_pepo", None)) or getattr(other, "lattice", None) != self.lattice:
             raise ValueError(
                 f"other: expected a LatticeLPDO or PEPSDensity on the {self.lattice} lattice, got "
                 f"{describe(other)}"

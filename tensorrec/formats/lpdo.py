@@ -172,12 +172,20 @@ class LPDO:
         return cls(TTTensor.from_dense(psi, ranks))
 
 
+@functools.singledispatch
 def _as_mpo(other) -> TTTensor:
-    if isinstance(other, LPDO):
-        return other.to_mpo()
-    if isinstance(other, TTTensor):
-        return other
+    """``other`` as an MPO (dispatch: an LPDO by its :meth:`LPDO.to_mpo`, an MPO as it is)."""
     raise TypeError(f"other: expected an LPDO or an MPO TTTensor, got {describe(other)}")
+
+
+@_as_mpo.register(LPDO)
+def _(other) -> TTTensor:
+    return other.to_mpo()
+
+
+@_as_mpo.register(TTTensor)
+def _(other) -> TTTensor:
+    return other
 
 
 __all__ = ["LPDO"]

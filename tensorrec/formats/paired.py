@@ -171,7 +171,8 @@ class PairedRankOne:
         return kron_distance(self.kron_vector(), other.kron_vector())
 
     def _check_other(self, other) -> None:
-        if not isinstance(other, PairedRankOne) or other.dims != self.dims:
+        # by structure: a paired rank-one tensor (its Kronecker vector) with these factor lengths
+        if getattr(other, "dims", None) != self.dims or not callable(getattr(other, "kron_vector", None)):
             got = getattr(other, "dims", type(other).__name__)
             raise ValueError(f"other: expected a PairedRankOne with factor lengths {self.dims}, got {got}")
 

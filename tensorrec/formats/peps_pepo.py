@@ -150,7 +150,8 @@ class PEPO(LatticeFormat):
     @classmethod
     def from_peps(cls, psi: PEPS):
         """psi psi^H as a PEPO of bond D^2 (ket (x) bra, bonds fused)."""
-        if not isinstance(psi, PEPS):
+        if not callable(getattr(psi, "density", None)) or getattr(psi, "lattice", None) is None:
+            # by structure: a pure state on a lattice (a PEPS: it has density())
             raise TypeError(f"psi: expected a PEPS, got {describe(psi)}")
         sites = [LatticeFormat._fuse_pair(a, a.conj(), "sluro,tLURO->stlLuUrRoO") for a in psi.sites]
         return cls.on(*psi.lattice)(sites, validate=False)

@@ -308,7 +308,7 @@ def estimate_peps(
     gen = as_generator(rng)
     if isinstance(start, str):
         start = start_state(outcomes, lattice, bond_dim, start, gen, noise)
-    if not isinstance(start, PEPS) or start.lattice != lattice:
+    if not callable(getattr(start, "density", None)) or getattr(start, "lattice", None) != lattice:
         raise TypeError(
             f"start: expected 'snake', 'product' or a PEPS on the {lattice} lattice, got {describe(start)}"
         )
