@@ -362,7 +362,7 @@ def _each_format():
         "TuckerTensor": TuckerTensor.random((3, 3, 3), (2, 2, 2), 0),
         "PairedRankOne": PairedRankOne.random((3, 3, 2, 2), None, 0, dtype=torch.float64),
         "LPDO": LPDO.random((4, 4, 4), (2, 2), 0),
-        "PEPS": PEPS.on(2, 2).random((2, 2, 2, 2), 2, 0, dtype=torch.float64),
+        "PEPS": PEPS.random((2, 2, 2, 2), 2, 0, dtype=torch.float64, lattice=(2, 2)),
     }
 
 
@@ -406,7 +406,7 @@ def test_the_old_keyword_and_positional_manifold_calls_still_work():
     assert x.manifold(scale=2.0).weights == (2.0, 2.0, 1.0)
     assert x.manifold(retraction="qr").manifolds[0].retraction == "qr"
     assert x.manifold(2.0).weights == (2.0, 2.0, 1.0)  # the first declared option, positionally
-    psi = PEPS.on(2, 2).random((2, 2, 2, 2), 2, 0, dtype=torch.float64)
+    psi = PEPS.random((2, 2, 2, 2), 2, 0, dtype=torch.float64, lattice=(2, 2))
     assert psi.manifold("add").retraction != "rebalanced"
     with pytest.raises(TypeError, match=r"^manifold option 'scale': given twice"):
         from tensorrec.formats import ManifoldOptions

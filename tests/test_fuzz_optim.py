@@ -22,6 +22,7 @@ from fuzz_harness import Case, assert_clear
 
 import tensorrec as tr
 from tensorrec.formats import LPDO, PEPS, TTTensor, TuckerTensor
+from tensorrec.formats.lattice import LatticeOn
 from tensorrec.manifolds import Euclidean, Product, Sphere, Stiefel
 from tensorrec.operators import DenseGaussian, EntrySampling
 from tensorrec.optim import (
@@ -171,7 +172,7 @@ def overranked(method):
 
 
 def peps_instance():
-    return PEPS.on(2, 2).random((2, 2, 2, 2), 2, 0, dtype=F64)
+    return PEPS.random((2, 2, 2, 2), 2, 0, dtype=F64, lattice=(2, 2))
 
 
 # --- checks ------------------------------------------------------------------------------------
@@ -575,8 +576,8 @@ SECOND_ORDER = [
     ),  # fmt: skip
     case("recover format=PEPS (no lattice)", lambda: rec(format=PEPS), match="format: recover supports"),
     case(
-        "recover format=PEPS.on(2, 2)",
-        lambda: rec(format=PEPS.on(2, 2), ranks=2),
+        "recover format=PEPS.on(2, 2) (deprecated: a LatticeOn factory)",
+        lambda: rec(format=LatticeOn(PEPS, (2, 2)), ranks=2),
         match="format: recover supports",
     ),
     case("recover format=a TT instance", lambda: rec(format=tt_problem()[0]), match="format:"),

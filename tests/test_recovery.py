@@ -521,8 +521,10 @@ def test_recover_refuses_a_lattice_format_or_an_instance_saying_what_it_supports
 
     A = DenseGaussian((2, 2, 2, 2), 40, 0)
     y = torch.ones(40, dtype=torch.float64)
-    peps = PEPS.on(2, 2).random((2, 2, 2, 2), 2, 0, dtype=torch.float64)
-    for fmt in (peps, PEPS, PEPS.on(2, 2)):
+    peps = PEPS.random((2, 2, 2, 2), 2, 0, dtype=torch.float64, lattice=(2, 2))
+    with pytest.warns(DeprecationWarning, match=r"PEPS.on\(n_rows, n_cols, chi\) is deprecated"):
+        on = PEPS.on(2, 2)
+    for fmt in (peps, PEPS, on):
         with pytest.raises(
             TypeError, match=r"^format: recover supports .* a lattice format, which has no such"
         ):
@@ -537,10 +539,10 @@ def test_recover_runs_rgd_on_a_peps_and_a_paired_rank_one_point_asking_for_nothi
     PairedRankOne (which take neither) could not run; now only asked-for options are passed."""
     from tensorrec.formats import PEPS, PairedRankOne
 
-    truth = PEPS.on(2, 2).random((2, 2, 2, 2), 2, 0, dtype=torch.float64)
+    truth = PEPS.random((2, 2, 2, 2), 2, 0, dtype=torch.float64, lattice=(2, 2))
     A = DenseGaussian(truth.shape, 40, 1)
     y = A.apply(truth.to_dense())
-    start = PEPS.on(2, 2).random((2, 2, 2, 2), 2, 2, dtype=torch.float64)
+    start = PEPS.random((2, 2, 2, 2), 2, 2, dtype=torch.float64, lattice=(2, 2))
     res = recover(A, y, init=start, stop={"max_iter": 30}, step="armijo")
     assert isinstance(res.point, PEPS) and res.iterations == 30
     assert res.trace.value[-1] < 0.5 * res.trace.value[0]

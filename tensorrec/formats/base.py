@@ -12,8 +12,12 @@ Required
 --------
 ``shape``, ``dtype``, ``device``
     The tensor it represents.
-``to_point() -> tuple`` / ``from_point(point, validate=True)`` (classmethod)
-    The factors as a point of ``manifold()``, and back.
+``to_point() -> tuple`` / ``from_point(point, validate=True)``
+    The factors as a point of ``manifold()``, and back: ``template.from_point(point)`` is a
+    format with the template's structure (its class, and what a point does not carry: a
+    lattice, chi, a Kraus dimension). A classmethod where the point is the whole structure
+    (Tucker, TT); an instance's where it is not (:class:`structured`: on the class the
+    structure is then given by keyword). The library always calls it on an instance.
 ``manifold(options=None, /, **keywords) -> Manifold``
     The product manifold the factors live on. The options (:class:`ManifoldOptions`: the
     weight ``scale`` of the orthonormal factors, the ``retraction``, ``normalized``, the
@@ -54,6 +58,7 @@ Optional
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Collection
 from typing import Any, Protocol, runtime_checkable
 
@@ -173,9 +178,15 @@ def stack(tensors):
     if not tensors or not all(isinstance(t, Format) for t in tensors):
         raise TypeError(f"tensors: expected a non-empty sequence of tensor formats, got {describe(tensors)}")
     first = tensors[0]
+    structure = getattr(first, "_structure", dict)()
     for k, t in enumerate(tensors):
         ranks = getattr(first, "ranks", None)
-        if type(t) is not type(first) or t.shape != first.shape or getattr(t, "ranks", None) != ranks:
+        if (
+            type(t) is not type(first)
+            or t.shape != first.shape
+            or getattr(t, "ranks", None) != ranks
+            or getattr(t, "_structure", dict)() != structure
+        ):
             raise ValueError(
                 f"tensors[{k}]: expected a {type(first).__name__} of shape {first.shape} and ranks "
                 f"{ranks} like tensors[0], got {describe(t)}"
@@ -184,7 +195,7 @@ def stack(tensors):
             raise ValueError(f"tensors[{k}]: expected an unbatched tensor, got batch shape {t.batch_shape}")
     points = [t.to_point() for t in tensors]
     parts = tuple(torch.stack(leaves) for leaves in zip(*points, strict=True))
-    return type(first).from_point(parts, validate=False)
+    return first.from_point(parts, validate=False)
 
 
 def unstack(batch) -> list:
@@ -192,10 +203,72 @@ def unstack(batch) -> list:
     if len(getattr(batch, "batch_shape", ())) != 1:
         raise ValueError(f"batch: expected a tensor format with one batch axis, got {describe(batch)}")
     point = batch.to_point()
-    return [
-        type(batch).from_point(tuple(p[b] for p in point), validate=False)
-        for b in range(batch.batch_shape[0])
-    ]
+    return [batch.from_point(tuple(p[b] for p in point), validate=False) for b in range(batch.batch_shape[0])]
+
+
+class structured:
+    """A constructor (or ``from_point``) of a format whose structure (a lattice, chi, a Kraus
+    dimension) the instance carries (DESIGN.md section 2): called on the class it takes the
+    structure by keyword (``PEPS.random(shape, D, rng, lattice=(2, 3))``); called on an
+    instance, a template, it takes the template's (``x._structure()``, a dict), which keywords
+    given in the call override (``template.from_point(point)``)."""
+
+    def __init__(self, fn):
+        self.fn = fn
+        functools.update_wrapper(self, fn)
+
+    def __get__(self, obj, owner=None):
+        if obj is None:
+            return functools.partial(self.fn, owner)
+        structure, cls = obj._structure(), type(obj) if owner is None else owner
+
+        @functools.wraps(self.fn)
+        def bound(*args, **keywords):
+            return self.fn(cls, *args, **{**structure, **keywords})
+
+        return bound
+
+
+class FormatFactory:
+    """A format class with its structure fixed (what the deprecated ``PEPS.on(L1, L2)`` and
+    ``LPDO.purified(kappa)`` return now that the structure is no longer part of a generated
+    class): calling it builds an instance with the structure, its :class:`structured`
+    constructors take the structure, any other attribute is the class's, and
+    ``isinstance(x, factory)`` is ``isinstance(x, base)`` with the same structure."""
+
+    def __init__(self, base: type, name: str, **structure):
+        self.base, self.__name__, self._fixed = base, name, structure
+
+    def __repr__(self) -> str:
+        given = ", ".join(f"{k}={v!r}" for k, v in self._fixed.items())
+        return f"<{self.base.__name__} format with {given}>"
+
+    def _structure(self) -> dict:
+        return dict(self._fixed)
+
+    def __call__(self, *args, **keywords):
+        return self.base(*args, **{**self._fixed, **keywords})
+
+    def __getattr__(self, name: str):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        if name in self._fixed:
+            return self._fixed[name]
+        for klass in self.base.__mro__:
+            if name in klass.__dict__:
+                if isinstance(klass.__dict__[name], structured):
+                    return klass.__dict__[name].__get__(self, self.base)
+                break
+        return getattr(self.base, name)
+
+    def __instancecheck__(self, x) -> bool:
+        return isinstance(x, self.base) and all(getattr(x, k, None) == v for k, v in self._fixed.items())
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, FormatFactory) and (self.base, self._fixed) == (other.base, other._fixed)
+
+    def __hash__(self) -> int:
+        return hash((self.base, tuple(self._fixed.items())))
 
 
 def as_scalar(t: torch.Tensor) -> float | complex:
@@ -249,9 +322,11 @@ class FormatMixin:
 
 __all__ = [
     "Format",
+    "FormatFactory",
     "FormatMixin",
     "ManifoldOptions",
     "as_scalar",
     "manifold_of",
+    "structured",
     "supported_options",
 ]

@@ -3,15 +3,19 @@
 LatticeLPDO, and the lattice helpers (the snake order and embedding, :func:`rebalance`,
 random sites).
 
-The lattice is part of the class (``PEPS.on(L1, L2)``, one class per lattice, like
-``LPDO.purified(kappa)``), so ``from_point`` needs nothing but the site tensors;
-``PEPS(sites, lattice=(L1, L2))`` picks the class. Every contraction goes through the
-lattice planner (:mod:`tensorrec.formats.grid`): exact along a cached path by default, or
-boundary MPS with a bond cap ``chi`` when asked, per call (``norm(chi=8)``) or for every
-contraction of the class's points (``PEPS.on(L1, L2, chi=8)``: the contraction mode of a
-format, which the operators' evaluations and hand-written gradients follow; ``to_dense``
-stays exact). No canonical form exists on a loopy lattice;
-the factor manifold offers ``retraction="rebalanced"`` (x + u, then every site rescaled to
+A format is an instance that carries its structure (DESIGN.md section 2): the lattice and
+the contraction mode ``chi`` are attributes of the instance (``PEPS(sites, lattice=(L1, L2),
+chi=8)``), and points are rebuilt from an instance, ``template.from_point(point)``, with the
+template's structure. The constructors (``random``, ``from_dense``, ``from_mps``, ...) take
+the structure by keyword on the class (``PEPS.random(shape, D, rng, lattice=(L1, L2))``) or
+from an instance they are called on (``psi.random(shape, D, rng)``). Every contraction goes
+through the lattice planner (:mod:`tensorrec.formats.grid`): exact along a cached path by
+default, or boundary MPS with a bond cap ``chi`` when asked, per call (``norm(chi=8)``) or
+for every contraction of the format's points (``chi=8`` at construction: the contraction
+mode of a format, which the operators' evaluations and hand-written gradients follow;
+``to_dense`` stays exact). ``PEPS.on(L1, L2, chi=...)`` (a generated class per lattice
+before) is deprecated: it returns a :class:`LatticeOn` factory. No canonical form exists on
+a loopy lattice; the factor manifold offers ``retraction="rebalanced"`` (x + u, then every site rescaled to
 the same Frobenius norm, the tensor unchanged), which keeps the sites from drifting to
 underflow and overflow.
 
@@ -22,15 +26,15 @@ other edges have bond 1 (:func:`snake_sites`, used by ``from_mps`` and ``from_de
 
 from __future__ import annotations
 
-import functools
 import math
+import warnings
 
 import torch
 
 from tensorrec._backend import as_tensor, check_finite, check_positive_int, describe
 from tensorrec._random import as_generator, randn
 from tensorrec.formats._common import format_dtype
-from tensorrec.formats.base import ManifoldOptions
+from tensorrec.formats.base import FormatFactory, ManifoldOptions, structured
 from tensorrec.formats.grid import check_lattice, contract_boundary, contract_exact, site_environments
 from tensorrec.manifolds import Euclidean, Product
 
@@ -42,16 +46,42 @@ def snake_order(n_rows: int, n_cols: int) -> list[int]:
     return [i * n_cols + (j if i % 2 == 0 else n_cols - 1 - j) for i in range(n_rows) for j in range(n_cols)]
 
 
-@functools.cache
-def _lattice_class(base: type, n_rows: int, n_cols: int, chi: int | None = None) -> type:
-    suffix = "" if chi is None else f"chi{chi}"
-    return type(f"{base.__name__}{n_rows}x{n_cols}{suffix}", (base,), {
-        "lattice": (n_rows, n_cols), "chi": chi, "__doc__": base.__doc__, "__module__": base.__module__,
-    })  # fmt: skip
+def _check_structure(name: str, lattice, chi):
+    """``lattice`` as (n_rows, n_cols) and ``chi`` (None or a positive int), refused by name."""
+    if lattice is None:
+        raise TypeError(
+            f"lattice: expected (n_rows, n_cols) for {name}(sites, lattice=...) (or a template "
+            f"{name} to rebuild from), got None"
+        )
+    if not isinstance(lattice, (tuple, list)) or len(lattice) != 2:
+        raise TypeError(f"lattice: expected (n_rows, n_cols), got {describe(lattice)}")
+    lattice = (check_positive_int("n_rows", lattice[0]), check_positive_int("n_cols", lattice[1]))
+    return lattice, None if chi is None else check_positive_int("chi", chi)
 
 
 def _rebuild(base: type, lattice: tuple[int, int], sites, chi: int | None = None):
-    return _lattice_class(base, *lattice, chi)(sites, validate=False)
+    """Unpickle a lattice format (also pickles made when the lattice was part of the class)."""
+    return base(sites, lattice=lattice, validate=False, chi=chi)
+
+
+def _lattice_class(base: type, n_rows: int, n_cols: int, chi: int | None = None):
+    """Deprecated (the lattice was part of a generated class): ``base``'s :class:`LatticeOn`."""
+    return LatticeOn(base, (n_rows, n_cols), chi)
+
+
+class LatticeOn(FormatFactory):
+    """What ``PEPS.on(L1, L2, chi=...)`` returns now that the lattice is no longer part of a
+    class (deprecated; kept for one release): calling it builds a format on the lattice
+    (``PEPS.on(2, 3)(sites)``), its constructors take the lattice and chi
+    (``PEPS.on(2, 3).random(...)``), and ``isinstance(x, PEPS.on(2, 3))`` compares the
+    structure. Use ``PEPS(sites, lattice=(2, 3), chi=...)``, ``PEPS.random(...,
+    lattice=(2, 3))`` or a template instance's ``from_point`` instead."""
+
+    def __init__(self, base: type, lattice, chi: int | None = None):
+        lattice, chi = _check_structure(base.__name__, lattice, chi)
+        suffix = "" if chi is None else f"chi{chi}"
+        super().__init__(base, f"{base.__name__}{lattice[0]}x{lattice[1]}{suffix}", lattice=lattice, chi=chi)
+        self.lattice, self.chi = lattice, chi
 
 
 def rebalance(point) -> tuple:
@@ -64,29 +94,20 @@ def rebalance(point) -> tuple:
 
 
 class LatticeFormat:
-    """Shared machinery of the lattice formats: the lattice class, validation, the factor
-    manifold, and contraction of the layers the subclasses build."""
+    """Shared machinery of the lattice formats: the structure an instance carries (the
+    lattice, the contraction mode ``chi``), validation, the factor manifold, and contraction
+    of the layers the subclasses build."""
 
+    #: (n_rows, n_cols), set by every instance (None on the class: a lattice format).
     lattice: tuple[int, int] | None = None
-    #: The boundary-MPS bond cap of every contraction of the class's points (None: exact).
+    #: The boundary-MPS bond cap of every contraction of the format's points (None: exact).
     chi: int | None = None
     n_open: int = 1  # physical legs per site tensor
     square_open: bool = True  # the physical legs have one size (not an LPDO's (d, kappa))
 
-    def __new__(cls, sites, lattice=None, validate: bool = True):
-        if lattice is not None:
-            cls = cls.on(*lattice)
-        elif cls.lattice is None:
-            raise TypeError(
-                f"lattice: expected (n_rows, n_cols) for {cls.__name__}(sites, lattice=...), or a lattice "
-                f"class {cls.__name__}.on(n_rows, n_cols), got None"
-            )
-        return object.__new__(cls)
-
-    def __init__(self, sites, lattice=None, validate: bool = True):
-        if lattice is not None and tuple(lattice) != type(self).lattice:
-            raise ValueError(f"lattice: expected {type(self).lattice} (the class's), got {tuple(lattice)}")
-        n_rows, n_cols = type(self).lattice
+    def __init__(self, sites, lattice=None, validate: bool = True, *, chi: int | None = None):
+        self.lattice, self.chi = _check_structure(type(self).__name__, lattice, chi)
+        n_rows, n_cols = self.lattice
         sites = tuple(sites)
         if validate:
             sites = tuple(as_tensor(t, f"sites[{v}]") for v, t in enumerate(sites))
@@ -105,35 +126,45 @@ class LatticeFormat:
         self.sites = sites
 
     @classmethod
-    def on(cls, n_rows: int, n_cols: int, chi: int | None = None) -> type:
-        """The format class of an ``n_rows`` x ``n_cols`` lattice, contracted exactly or, with
-        ``chi``, by boundary MPS of bond at most ``chi``."""
-        base = next(c for c in cls.__mro__ if "n_open" in c.__dict__)
-        return _lattice_class(
-            base, check_positive_int("n_rows", n_rows), check_positive_int("n_cols", n_cols),
-            None if chi is None else check_positive_int("chi", chi),
-        )  # fmt: skip
+    def on(cls, n_rows: int, n_cols: int, chi: int | None = None) -> LatticeOn:
+        """Deprecated: the format on an ``n_rows`` x ``n_cols`` lattice was a generated class;
+        it is now an instance attribute (``cls(sites, lattice=(n_rows, n_cols), chi=chi)``,
+        ``cls.random(..., lattice=...)``). Returns a :class:`LatticeOn` factory."""
+        warnings.warn(
+            f"{cls.__name__}.on(n_rows, n_cols, chi) is deprecated: the lattice and chi are attributes of "
+            f"the format instance; use {cls.__name__}(sites, lattice=(n_rows, n_cols), chi=chi), "
+            f"{cls.__name__}.random(..., lattice=(n_rows, n_cols)) or template.from_point(point)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return LatticeOn(cls, (n_rows, n_cols), chi)
 
-    def _sibling(self, base: type) -> type:
-        """``base`` on this lattice with this contraction mode."""
-        return base.on(*self.lattice, chi=self.chi)
+    def _structure(self) -> dict:
+        """The structure a point does not carry: the lattice and the contraction mode."""
+        return {"lattice": self.lattice, "chi": self.chi}
+
+    def _sibling(self, base: type, sites):
+        """``base`` on this lattice with this contraction mode, of ``sites`` (not validated)."""
+        return base(sites, lattice=self.lattice, validate=False, chi=self.chi)
 
     def __reduce__(self):
-        base = next(c for c in type(self).__mro__ if "n_open" in c.__dict__)
-        return _rebuild, (base, type(self).lattice, self.sites, type(self).chi)
+        return _rebuild, (type(self), self.lattice, self.sites, self.chi)
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(d={self.phys_dim}, bond={self.bond_dim}, dtype={self.dtype})"
+        return (
+            f"{type(self).__name__}(lattice={self.lattice}, chi={self.chi}, d={self.phys_dim}, "
+            f"bond={self.bond_dim}, dtype={self.dtype})"
+        )
 
     # --- shape ---------------------------------------------------------------------------
 
     @property
     def n_rows(self) -> int:
-        return type(self).lattice[0]
+        return self.lattice[0]
 
     @property
     def n_cols(self) -> int:
-        return type(self).lattice[1]
+        return self.lattice[1]
 
     @property
     def n_sites(self) -> int:
@@ -158,16 +189,18 @@ class LatticeFormat:
 
     def to(self, device=None, dtype=None):
         """The same tensor with its sites moved to ``device`` and/or cast to ``dtype``."""
-        return type(self)([t.to(device=device, dtype=dtype) for t in self.sites], validate=False)
+        return self.from_point([t.to(device=device, dtype=dtype) for t in self.sites], validate=False)
 
     # --- the Format protocol -------------------------------------------------------------
 
     def to_point(self) -> tuple[torch.Tensor, ...]:
         return self.sites
 
-    @classmethod
-    def from_point(cls, point, validate: bool = True):
-        return cls(tuple(point), validate=validate)
+    @structured
+    def from_point(cls, point, validate: bool = True, *, lattice=None, chi=None):
+        """The format of a point (the site tensors) with a template's structure
+        (``template.from_point(point)``), or the structure by keyword on the class."""
+        return cls(tuple(point), lattice=lattice, validate=validate, chi=chi)
 
     #: The :class:`~tensorrec.formats.base.ManifoldOptions` that :meth:`manifold` honours.
     manifold_options = ("retraction",)
@@ -210,7 +243,7 @@ class LatticeFormat:
     def site_metrics(self) -> list:
         """G_v = conj(B_v) B_v^T for every site (the block of site v in J^H J, with
         ||network||^2 = a_v^H G_v a_v in site v's entries a_v) from the environments of the
-        double layer <X, X> (:func:`~tensorrec.formats.grid.site_environments`, the class's
+        double layer <X, X> (:func:`~tensorrec.formats.grid.site_environments`, the format's
         contraction mode): the identity on the physical legs times the environment on the
         virtual ones, without the network's dense tensor."""
         layer = [
@@ -236,23 +269,23 @@ class LatticeFormat:
     #: number of iterations (docs/tomography.rst).
     full_jacobian_limit = 2**20
 
-    @classmethod
-    def scaled_direction(cls, point, rgrad) -> tuple:
+    def scaled_direction(self, point, rgrad) -> tuple:
         """The gradient preconditioned by the metric the sites induce on the tensor,
         (J^H J + lambda I)^{-1} g with J = [B_1^T ... B_n^T] the Jacobian of the network in
         all site entries (:meth:`site_jacobian`; ``tikhonov`` lambda relative to the mean
         eigenvalue): Gauss-Newton in the tensor's own geometry, blind to how the sites
         parametrise it (gauge, scale). Above ``full_metric_limit`` entries or
         ``full_jacobian_limit`` entries of J, or in boundary
-        mode (a class ``chi``), the per-site blocks (G_v + lambda I)^{-1} g_v only, from the
-        environments (:meth:`site_metrics`). Pass ``method="scaled"`` to ``minimize``."""
-        x = cls.from_point(point, validate=False)
+        mode (a format ``chi``), the per-site blocks (G_v + lambda I)^{-1} g_v only, from the
+        environments (:meth:`site_metrics`). Pass ``method="scaled"`` to ``minimize``; the
+        point is rebuilt with this template's structure."""
+        x = self.from_point(point, validate=False)
         sizes = [g.numel() for g in rgrad]
         flat = [g.reshape(-1) for g in rgrad]
         network = math.prod(x.sites[0].shape[: x.n_open]) ** x.n_sites
         if (
-            sum(sizes) > cls.full_metric_limit
-            or sum(sizes) * network > cls.full_jacobian_limit
+            sum(sizes) > self.full_metric_limit
+            or sum(sizes) * network > self.full_jacobian_limit
             or x.chi is not None
         ):
             grams = x.site_metrics()
@@ -265,7 +298,7 @@ class LatticeFormat:
         out = []
         for gram, g in blocks:
             gram = gram * scale
-            lam = cls.tikhonov * torch.diagonal(gram).real.mean()
+            lam = self.tikhonov * torch.diagonal(gram).real.mean()
             eye = torch.eye(gram.shape[0], dtype=gram.dtype, device=gram.device)
             out.append(torch.linalg.solve(gram + lam * eye, g))
         return tuple(d.reshape(g.shape) for d, g in zip(torch.cat(out).split(sizes), rgrad, strict=True))
@@ -274,7 +307,7 @@ class LatticeFormat:
         """Site gradients of Re<G, X(sites)> by autograd through the exact contraction."""
         leaves = [p.detach().requires_grad_(True) for p in self.sites]
         with torch.enable_grad():
-            x = type(self)(leaves, validate=False).to_dense()
+            x = self.from_point(leaves, validate=False).to_dense()
             grads = torch.autograd.grad((g.conj() * x).real.sum(), leaves)
         return tuple(grads)
 
@@ -297,7 +330,7 @@ class LatticeFormat:
         # by structure: a lattice format on this lattice with as many physical legs per site
         if getattr(other, "lattice", None) != self.lattice or getattr(other, "n_open", None) != self.n_open:
             raise ValueError(
-                f"other: expected a {type(self).__name__.rstrip('0123456789x')} on the {self.lattice} "
+                f"other: expected a {type(self).__name__} on the {self.lattice} "
                 "lattice "
                 f"with d = {self.phys_dim}, got {describe(other)}"
             )
@@ -311,7 +344,7 @@ class LatticeFormat:
 
     def _contract(self, layer, chi: int | None, what: str):
         """Contract a layer (site tensors without open legs) exactly, or by boundary MPS
-        (``chi``, else the class's)."""
+        (``chi``, else the format's)."""
         chi = self.chi if chi is None else chi
         if chi is None:
             return contract_exact(layer, self.n_rows, self.n_cols)
@@ -370,13 +403,15 @@ def snake_sites(lattice, cores) -> list:
     return sites
 
 
-def random_sites(cls, shape, ranks, rng, dtype, device, phys) -> LatticeFormat:
-    """A point of the lattice class ``cls``: i.i.d. Gaussian sites with physical legs ``phys``
-    and bond ``ranks`` (1 on the boundary), rescaled so that the network has norm one."""
-    n_rows, n_cols = cls.lattice
+def random_sites(cls, shape, ranks, rng, dtype, device, phys, lattice, chi=None) -> LatticeFormat:
+    """A ``cls`` on ``lattice`` (contraction mode ``chi``): i.i.d. Gaussian sites with physical
+    legs ``phys`` and bond ``ranks`` (1 on the boundary), rescaled so that the network has
+    norm one."""
+    lattice, chi = _check_structure(cls.__name__, lattice, chi)
+    n_rows, n_cols = lattice
     if len(shape) != n_rows * n_cols:
         raise ValueError(
-            f"shape: expected {n_rows * n_cols} legs (one per site of {cls.lattice}), got {tuple(shape)}"
+            f"shape: expected {n_rows * n_cols} legs (one per site of {lattice}), got {tuple(shape)}"
         )
     bond = check_positive_int("ranks", ranks)
     dtype = torch.complex128 if dtype is None else format_dtype(dtype)
@@ -391,9 +426,9 @@ def random_sites(cls, shape, ranks, rng, dtype, device, phys) -> LatticeFormat:
             1 if i == n_rows - 1 else bond,
         )
         sites.append(randn(gen, (*phys, *legs), dtype=dtype, device=device))
-    x = cls(sites)
+    x = cls(sites, lattice=lattice, chi=chi)
     scale = x._network_norm() ** (-1 / len(sites))
-    return cls([t * scale for t in sites], validate=False)
+    return x.from_point([t * scale for t in sites], validate=False)
 
 
-__all__ = ["LatticeFormat", "snake_order", "rebalance", "RETRACTIONS"]
+__all__ = ["LatticeFormat", "LatticeOn", "structured", "snake_order", "rebalance", "RETRACTIONS"]

@@ -13,7 +13,7 @@ from tensorrec._backend import as_tensor, check_positive_int, describe
 from tensorrec._random import RngLike, as_generator, randn
 from tensorrec.formats.fused import fuse
 from tensorrec.formats.grid import contract_exact
-from tensorrec.formats.lattice import LatticeFormat, random_sites
+from tensorrec.formats.lattice import LatticeFormat, _check_structure, random_sites, structured
 from tensorrec.formats.peps_pepo import PEPO, PEPS
 
 
@@ -30,7 +30,7 @@ class PEPSDensity(LatticeFormat):
 
     @property
     def psi(self) -> PEPS:
-        return self._sibling(PEPS)(self.sites, validate=False)
+        return self._sibling(PEPS, self.sites)
 
     def _metric_scale(self, gram: torch.Tensor) -> torch.Tensor:
         """1 / <psi|psi> (rho's tangent is d psi / ||psi||): <psi|psi> = a_0^H G_0 a_0."""
@@ -63,22 +63,25 @@ class PEPSDensity(LatticeFormat):
         a, b = self.psi, other.psi
         return abs(a.inner(b, chi=chi)) ** 2 / (a.norm(chi=chi) ** 2 * b.norm(chi=chi) ** 2)
 
-    @classmethod
-    def random(cls, shape, ranks, rng: RngLike = None, *, dtype=None, device=None):
+    @structured
+    def random(cls, shape, ranks, rng: RngLike = None, *, dtype=None, device=None, lattice=None, chi=None):
+        """psi psi^H / <psi|psi> of a random PEPS on ``lattice`` (:meth:`PEPS.random`)."""
+        lattice, chi = _check_structure(cls.__name__, lattice, chi)
         d = math.isqrt(shape[0])
-        return cls(
-            PEPS.on(*cls.lattice).random((d,) * len(shape), ranks, rng, dtype=dtype, device=device).sites
-        )
+        psi = PEPS.random((d,) * len(shape), ranks, rng, dtype=dtype, device=device, lattice=lattice)
+        return cls(psi.sites, lattice=lattice, chi=chi)
 
-    @classmethod
-    def from_dense(cls, x, ranks, *, dtype=None):
-        """The top eigenvector of a dense fused-layout operator, TT-SVD'd along the snake and
-        embedded (the snake start of spec 4.2 A3)."""
+    @structured
+    def from_dense(cls, x, ranks, *, dtype=None, lattice=None, chi=None):
+        """The top eigenvector of a dense fused-layout operator, TT-SVD'd along the snake of
+        ``lattice`` and embedded (the snake start of spec 4.2 A3)."""
+        lattice, chi = _check_structure(cls.__name__, lattice, chi)
         x = as_tensor(x, "x") if dtype is None else as_tensor(x, "x").to(dtype)
         d, n = math.isqrt(x.shape[0]), x.ndim
         matrix = x.reshape((d, d) * n).permute(*range(0, 2 * n, 2), *range(1, 2 * n, 2)).reshape(d**n, -1)
         top = torch.linalg.eigh(0.5 * (matrix + matrix.mH))[1][:, -1]
-        return cls(PEPS.on(*cls.lattice).from_dense(top.reshape((d,) * n), ranks).sites)
+        psi = PEPS.from_dense(top.reshape((d,) * n), ranks, lattice=lattice)
+        return cls(psi.sites, lattice=lattice, chi=chi)
 
 
 class LatticeLPDO(LatticeFormat):
@@ -101,13 +104,13 @@ class LatticeLPDO(LatticeFormat):
 
     def purification(self) -> PEPS:
         """Psi as a PEPS of local dimension d * kappa (index s * kappa + k)."""
-        return self._sibling(PEPS)([t.reshape(-1, *t.shape[2:]) for t in self.sites], validate=False)
+        return self._sibling(PEPS, [t.reshape(-1, *t.shape[2:]) for t in self.sites])
 
     def to_pepo(self, *, chi: int | None = None) -> PEPO:
         """rho as a PEPO of bond D^2: ket and bra layers joined over the Kraus legs, over
         <Psi|Psi>."""
         sites = [self._fuse_pair(t, t.conj(), "skluro,tkLURO->stlLuUrRoO") for t in self.sites]
-        pepo = self._sibling(PEPO)(sites, validate=False)
+        pepo = self._sibling(PEPO, sites)
         return pepo.scaled(1 / self.purification().norm(chi=chi) ** 2)
 
     def purification_matrix(self) -> torch.Tensor:
@@ -149,7 +152,8 @@ class LatticeLPDO(LatticeFormat):
     def from_peps(cls, psi: PEPS, kraus_dim: int, noise: float = 0.0, rng: RngLike = None):
         """psi psi^H with a Kraus leg of size ``kraus_dim``: psi in Kraus component 0, the
         others i.i.d. complex Gaussian of scale ``noise`` times the site's entry scale (a
-        start for mixed-state fits: zeros there are a saddle)."""
+        start for mixed-state fits: zeros there are a saddle). On psi's lattice, with psi's
+        contraction mode ``chi``."""
         kraus_dim = check_positive_int("kraus_dim", kraus_dim)
         gen = as_generator(rng)
         sites = []
@@ -162,17 +166,20 @@ class LatticeLPDO(LatticeFormat):
             )
             out[:, 0] = t
             sites.append(out)
-        return cls.on(*psi.lattice, chi=psi.chi)(sites, validate=False)
+        return cls(sites, lattice=psi.lattice, validate=False, chi=psi.chi)
 
-    @classmethod
-    def random(cls, shape, ranks, rng: RngLike = None, *, dtype=None, device=None, kraus_dim: int = 2):
-        """Psi with i.i.d. Gaussian sites of bond ``ranks`` and Kraus dimension ``kraus_dim``."""
+    @structured
+    def random(
+        cls, shape, ranks, rng: RngLike = None, *, dtype=None, device=None, kraus_dim: int = 2, lattice=None,
+        chi=None,
+    ):  # fmt: skip
+        """Psi on ``lattice`` with i.i.d. Gaussian sites of bond ``ranks`` and Kraus dimension
+        ``kraus_dim``."""
         d = math.isqrt(shape[0])
         if d * d != shape[0]:
             raise ValueError(f"shape: expected fused legs of size d^2, got {tuple(shape)}")
-        return random_sites(
-            cls, shape, ranks, rng, dtype, device, (d, check_positive_int("kraus_dim", kraus_dim))
-        )
+        phys = (d, check_positive_int("kraus_dim", kraus_dim))
+        return random_sites(cls, shape, ranks, rng, dtype, device, phys, lattice, chi)
 
 
 __all__ = ["PEPSDensity", "LatticeLPDO"]

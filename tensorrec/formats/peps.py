@@ -13,8 +13,9 @@ Leg order (fixed; spec 1.1):
 The code lives in three modules, one idea each; this one is their public face (every name
 importable from here as before):
 
-- :mod:`tensorrec.formats.lattice`: the base class :class:`LatticeFormat` (the lattice class
-  ``PEPS.on(L1, L2, chi=...)``, validation, the factor manifold and its ``"rebalanced"``
+- :mod:`tensorrec.formats.lattice`: the base class :class:`LatticeFormat` (the structure an
+  instance carries, ``PEPS(sites, lattice=(L1, L2), chi=...)``, and its rebuild from a template,
+  ``template.from_point(point)``; validation, the factor manifold and its ``"rebalanced"``
   retraction, the site metrics, contraction exactly or by boundary MPS) and the lattice
   helpers (the snake order and embedding of an MPS/MPO, :func:`rebalance`);
 - :mod:`tensorrec.formats.peps_pepo`: :class:`PEPS` and :class:`PEPO`;
@@ -24,6 +25,7 @@ importable from here as before):
 from tensorrec.formats.lattice import (  # noqa: F401  (_rebuild, _lattice_class: pickles made before the split)
     RETRACTIONS,
     LatticeFormat,
+    LatticeOn,
     _lattice_class,
     _rebuild,
     rebalance,

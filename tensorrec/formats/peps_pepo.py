@@ -1,6 +1,6 @@
 """PEPS and PEPO on an L1 x L2 square lattice with open boundaries (tomography spec 1.1-1.3,
-1.7, 4.2), leg order as in :mod:`tensorrec.formats.peps`; the lattice class, contractions and
-the factor manifold are :class:`~tensorrec.formats.lattice.LatticeFormat`'s."""
+1.7, 4.2), leg order as in :mod:`tensorrec.formats.peps`; the structure (lattice, chi),
+contractions and the factor manifold are :class:`~tensorrec.formats.lattice.LatticeFormat`'s."""
 
 from __future__ import annotations
 
@@ -13,7 +13,15 @@ from tensorrec._backend import as_tensor, describe
 from tensorrec._random import RngLike
 from tensorrec.formats.base import as_scalar
 from tensorrec.formats.grid import contract_exact
-from tensorrec.formats.lattice import LatticeFormat, random_sites, snake_bonds, snake_order, snake_sites
+from tensorrec.formats.lattice import (
+    LatticeFormat,
+    _check_structure,
+    random_sites,
+    snake_bonds,
+    snake_order,
+    snake_sites,
+    structured,
+)
 from tensorrec.formats.tt import TTTensor
 
 if TYPE_CHECKING:
@@ -22,7 +30,7 @@ if TYPE_CHECKING:
 
 class PEPS(LatticeFormat):
     """A PEPS ``|psi> = sum_s Contract(prod_v A_v[s_v]) |s>``: site tensors (d, left, up, right,
-    down) on the lattice of the class (``PEPS.on(L1, L2)``); shape (d,) * n."""
+    down) on the format's lattice (``PEPS(sites, lattice=(L1, L2))``); shape (d,) * n."""
 
     n_open = 1
 
@@ -61,7 +69,7 @@ class PEPS(LatticeFormat):
         """rho = psi psi^H / <psi|psi> as a :class:`PEPSDensity` on the same sites."""
         from tensorrec.formats.lattice_density import PEPSDensity  # built on PEPS: imported here
 
-        return self._sibling(PEPSDensity)(self.sites, validate=False)
+        return self._sibling(PEPSDensity, self.sites)
 
     def to_mps(self) -> TTTensor:
         """A 1 x L (or L x 1) lattice as the MPS of the TT code (cores (left, d, right))."""
@@ -71,27 +79,31 @@ class PEPS(LatticeFormat):
         cores = [t[:, :, 0, :, 0] if horizontal else t[:, 0, :, 0, :] for t in self.sites]
         return TTTensor.from_cores([c.permute(1, 0, 2) for c in cores])
 
-    @classmethod
-    def from_mps(cls, mps: TTTensor):
-        """The snake embedding of an MPS whose sites are in snake order (spec 4.2 A3)."""
-        return cls(snake_sites(cls.lattice, mps.cores))
+    @structured
+    def from_mps(cls, mps: TTTensor, *, lattice=None, chi=None):
+        """The snake embedding on ``lattice`` of an MPS whose sites are in snake order (spec 4.2 A3)."""
+        lattice, chi = _check_structure(cls.__name__, lattice, chi)
+        return cls(snake_sites(lattice, mps.cores), lattice=lattice, chi=chi)
 
-    @classmethod
-    def from_dense(cls, x, ranks, *, dtype=None):
-        """TT-SVD of a dense psi (row-major sites) along the snake, truncated to bond ``ranks``
-        (an int), embedded (spec 4.2 A3)."""
+    @structured
+    def from_dense(cls, x, ranks, *, dtype=None, lattice=None, chi=None):
+        """TT-SVD of a dense psi (row-major sites) along the snake of ``lattice``, truncated to
+        bond ``ranks`` (an int), embedded (spec 4.2 A3)."""
+        lattice, chi = _check_structure(cls.__name__, lattice, chi)
         x = as_tensor(x, "x") if dtype is None else as_tensor(x, "x").to(dtype)
-        n_rows, n_cols = cls.lattice
+        n_rows, n_cols = lattice
         if x.ndim != n_rows * n_cols:
             raise ValueError(f"x: expected {n_rows * n_cols} axes (one per site), got shape {tuple(x.shape)}")
         snake = x.permute(snake_order(n_rows, n_cols))
-        return cls.from_mps(TTTensor.from_dense(snake, snake_bonds(snake.shape, ranks)))
+        chain = TTTensor.from_dense(snake, snake_bonds(snake.shape, ranks))
+        return cls.from_mps(chain, lattice=lattice, chi=chi)
 
-    @classmethod
-    def random(cls, shape, ranks, rng: RngLike = None, *, dtype=None, device=None):
-        """A PEPS with i.i.d. Gaussian site tensors of bond ``ranks`` (an int D) and physical
-        dimension ``shape[0]``, normalised to <psi|psi> = 1 (spec 6.4). Complex128 by default."""
-        return random_sites(cls, shape, ranks, rng, dtype, device, (shape[0],))
+    @structured
+    def random(cls, shape, ranks, rng: RngLike = None, *, dtype=None, device=None, lattice=None, chi=None):
+        """A PEPS on ``lattice`` with i.i.d. Gaussian site tensors of bond ``ranks`` (an int D)
+        and physical dimension ``shape[0]``, normalised to <psi|psi> = 1 (spec 6.4).
+        Complex128 by default."""
+        return random_sites(cls, shape, ranks, rng, dtype, device, (shape[0],), lattice, chi)
 
 
 class PEPO(LatticeFormat):
@@ -154,7 +166,7 @@ class PEPO(LatticeFormat):
             # by structure: a pure state on a lattice (a PEPS: it has density())
             raise TypeError(f"psi: expected a PEPS, got {describe(psi)}")
         sites = [LatticeFormat._fuse_pair(a, a.conj(), "sluro,tLURO->stlLuUrRoO") for a in psi.sites]
-        return cls.on(*psi.lattice)(sites, validate=False)
+        return cls(sites, lattice=psi.lattice, validate=False)
 
     def add(self, other, sign: float = 1.0):
         """self + sign * other as a PEPO of bond D + D' (spec 1.7): block-diagonal direct sums
@@ -179,7 +191,7 @@ class PEPO(LatticeFormat):
             ]
             t[(..., *lo)] = b * sign if v == 0 else b
             out.append(t)
-        return type(self)(out, validate=False)
+        return self.from_point(out, validate=False)
 
     def difference(self, other):
         """self - other as a PEPO of bond D + D' (spec 1.7)."""
@@ -187,7 +199,7 @@ class PEPO(LatticeFormat):
 
     def scaled(self, factor: float):
         """factor * self (site 0 scaled)."""
-        return type(self)((self.sites[0] * factor, *self.sites[1:]), validate=False)
+        return self.from_point((self.sites[0] * factor, *self.sites[1:]), validate=False)
 
     def to_mpo(self) -> TTTensor:
         """A 1 x L (or L x 1) lattice as the MPO of the TT code (fused layout)."""
@@ -198,34 +210,39 @@ class PEPO(LatticeFormat):
         cores = [t[:, :, :, 0, :, 0] if horizontal else t[:, :, 0, :, 0, :] for t in self.sites]
         return TTTensor.from_cores([c.reshape(d * d, *c.shape[2:]).permute(1, 0, 2) for c in cores])
 
-    @classmethod
-    def from_mpo(cls, mpo: TTTensor):
-        """The snake embedding of an MPO (fused layout) whose sites are in snake order."""
+    @structured
+    def from_mpo(cls, mpo: TTTensor, *, lattice=None, chi=None):
+        """The snake embedding on ``lattice`` of an MPO (fused layout) whose sites are in snake order."""
+        lattice, chi = _check_structure(cls.__name__, lattice, chi)
         d = math.isqrt(mpo.shape[0])
         if d * d != mpo.shape[0]:
             raise ValueError(f"mpo: expected fused legs of size d^2, got shape {mpo.shape}")
-        return cls(snake_sites(cls.lattice, [c.reshape(c.shape[0], d, d, c.shape[2]) for c in mpo.cores]))
+        sites = snake_sites(lattice, [c.reshape(c.shape[0], d, d, c.shape[2]) for c in mpo.cores])
+        return cls(sites, lattice=lattice, chi=chi)
 
-    @classmethod
-    def from_dense(cls, x, ranks, *, dtype=None):
-        """TT-SVD of a fused-layout operator along the snake, truncated to bond ``ranks``, embedded."""
+    @structured
+    def from_dense(cls, x, ranks, *, dtype=None, lattice=None, chi=None):
+        """TT-SVD of a fused-layout operator along the snake of ``lattice``, truncated to bond
+        ``ranks``, embedded."""
+        lattice, chi = _check_structure(cls.__name__, lattice, chi)
         x = as_tensor(x, "x") if dtype is None else as_tensor(x, "x").to(dtype)
-        n_rows, n_cols = cls.lattice
+        n_rows, n_cols = lattice
         if x.ndim != n_rows * n_cols:
             raise ValueError(
                 f"x: expected {n_rows * n_cols} fused axes (one per site), got shape {tuple(x.shape)}"
             )
         snake = x.permute(snake_order(n_rows, n_cols))
-        return cls.from_mpo(TTTensor.from_dense(snake, snake_bonds(snake.shape, ranks)))
+        chain = TTTensor.from_dense(snake, snake_bonds(snake.shape, ranks))
+        return cls.from_mpo(chain, lattice=lattice, chi=chi)
 
-    @classmethod
-    def random(cls, shape, ranks, rng: RngLike = None, *, dtype=None, device=None):
-        """A PEPO with i.i.d. Gaussian site tensors of bond ``ranks`` on fused legs ``shape``
-        (each d^2), normalised to unit Frobenius norm."""
+    @structured
+    def random(cls, shape, ranks, rng: RngLike = None, *, dtype=None, device=None, lattice=None, chi=None):
+        """A PEPO on ``lattice`` with i.i.d. Gaussian site tensors of bond ``ranks`` on fused
+        legs ``shape`` (each d^2), normalised to unit Frobenius norm."""
         d = math.isqrt(shape[0])
         if d * d != shape[0]:
             raise ValueError(f"shape: expected fused legs of size d^2, got {tuple(shape)}")
-        return random_sites(cls, shape, ranks, rng, dtype, device, (d, d))
+        return random_sites(cls, shape, ranks, rng, dtype, device, (d, d), lattice, chi)
 
 
 __all__ = ["PEPS", "PEPO"]

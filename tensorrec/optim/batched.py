@@ -99,7 +99,7 @@ class BatchResult:
 def _element(point, b: int):
     """Element b of a batched point, or of a batched tensor format (``minimize``'s point)."""
     if hasattr(point, "to_point"):
-        return type(point).from_point(tree_map(lambda t: t[b], point.to_point()), validate=False)
+        return point.from_point(tree_map(lambda t: t[b], point.to_point()), validate=False)
     return tree_map(lambda t: t[b], point)
 
 

@@ -87,7 +87,7 @@ def cluster_peps(n_rows: int, n_cols: int) -> PEPS:
 
 def random_peps(n_rows: int, n_cols: int, d: int = 2, bond_dim: int = 2, rng: RngLike = None) -> PEPS:
     """A normalised PEPS with i.i.d. complex Gaussian site tensors of bond ``bond_dim``."""
-    return PEPS.on(n_rows, n_cols).random((d,) * (n_rows * n_cols), bond_dim, rng)
+    return PEPS.random((d,) * (n_rows * n_cols), bond_dim, rng, lattice=(n_rows, n_cols))
 
 
 def test_state(name: str, n_rows: int, n_cols: int, bond_dim: int = 2, rng: RngLike = None) -> PEPS:
@@ -112,7 +112,6 @@ def jacobian_rank(psi: PEPS, rtol: float = 1e-9) -> int:
     shapes = [t.shape for t in sites]
     sizes = [t.numel() for t in sites]
     theta = torch.cat([torch.view_as_real(t.to(DTYPE)).reshape(-1) for t in sites])
-    fmt = type(psi)
 
     def amplitudes(th):
         parts, start = [], 0
@@ -120,7 +119,7 @@ def jacobian_rank(psi: PEPS, rtol: float = 1e-9) -> int:
             chunk = th[start : start + 2 * size].reshape(*shape, 2)
             parts.append(torch.view_as_complex(chunk.contiguous()))
             start += 2 * size
-        return torch.view_as_real(fmt(parts, validate=False).to_dense().reshape(-1)).reshape(-1)
+        return torch.view_as_real(psi.from_point(parts, validate=False).to_dense().reshape(-1)).reshape(-1)
 
     jac = torch.autograd.functional.jacobian(amplitudes, theta, vectorize=True)
     s = torch.linalg.svdvals(jac)
@@ -211,7 +210,7 @@ def start_state(outcomes: Outcomes, lattice, bond_dim: int, kind: str = "snake",
 
         return pad(product_peps(local_top_vectors(outcomes), *lattice), bond_dim, noise, rng)
     top = top_eigenvector(outcomes).reshape((d,) * n)
-    snake = PEPS.on(*lattice).from_dense(top, bond_dim if kind == "snake" else 1)
+    snake = PEPS.from_dense(top, bond_dim if kind == "snake" else 1, lattice=lattice)
     return pad(snake, bond_dim, noise, rng)
 
 
@@ -256,7 +255,7 @@ def estimate_peps(
         with g = 1e-5 times the gradient norm at the start).
     chi : int, optional
         Contract by boundary MPS of bond ``chi`` (the estimate is a
-        ``PEPSDensity.on(L1, L2, chi=chi)``): product-outcome data (Kronecker rows) are then
+        ``PEPSDensity(sites, lattice=(L1, L2), chi=chi)``): product-outcome data (Kronecker rows) are then
         evaluated and differentiated by boundary environments, and the preconditioner is the
         per-site metric from the norm's environments, so no step needs a d^n tensor. Global
         outcome vectors are dense in any mode. ``method="fgd"`` only. Default: exact.
@@ -313,15 +312,13 @@ def estimate_peps(
             f"start: expected 'snake', 'product' or a PEPS on the {lattice} lattice, got {describe(start)}"
         )
     if kraus_dim == 1:
-        density = PEPSDensity.on(*lattice, chi=chi)
 
         def lift(psi: PEPS):
-            return density(psi.sites, validate=False)
+            return PEPSDensity(psi.sites, lattice=lattice, validate=False, chi=chi)
     else:
-        mixed = LatticeLPDO.on(*lattice, chi=chi)
 
-        def lift(psi: PEPS):
-            return mixed.from_peps(psi, kraus_dim, noise, gen)
+        def lift(psi: PEPS):  # on psi's contraction mode (LatticeLPDO.from_peps)
+            return LatticeLPDO.from_peps(psi, kraus_dim, noise, gen)
 
     template = lift(start)
     if loss == "ls":
@@ -430,13 +427,12 @@ def als(outcomes: Outcomes, start: PEPS, *, stop=None, tikhonov: float = 1e-10, 
     phi = operator.vectors
     weights = (outcomes.freqs * operator.weights).to(phi.dtype)
     lattice = start.lattice
-    cls = PEPS.on(*lattice)
     sites = list(start.sites)
     trace = Trace()
     began = time.perf_counter()
 
     def record(step):
-        x = cls(sites, validate=False).density()
+        x = PEPS(sites, lattice=lattice, validate=False).density()
         value, grad = objective.value_and_egrad(x.to_point())
         extra = {name: float(fn(x)) for name, fn in (metrics or {}).items()}
         trace.append(float(value), float(tree_norm(grad)), step, time.perf_counter() - began, extra)
@@ -446,7 +442,7 @@ def als(outcomes: Outcomes, start: PEPS, *, stop=None, tikhonov: float = 1e-10, 
     reason = "max_iter"
     for sweep in range(1, stop["max_iter"] + 1):
         for v in order if sweep % 2 else order[::-1]:
-            b = cls(sites, validate=False).site_jacobian(v)  # (P, N)
+            b = PEPS(sites, lattice=lattice, validate=False).site_jacobian(v)  # (P, N)
             c = phi.conj() @ b.T  # (M, P)
             h = c.mH @ (weights[:, None] * c)
             g = b.conj() @ b.T
@@ -469,7 +465,7 @@ def als(outcomes: Outcomes, start: PEPS, *, stop=None, tikhonov: float = 1e-10, 
         if abs(old - new) <= stop["rel_change"] * max(abs(old), abs(new)):
             reason = "rel_change"
             break
-    point = cls(sites, validate=False).density()
+    point = PEPS(sites, lattice=lattice, validate=False).density()
     message = f"ALS stopped by {reason} after {len(trace) - 1} sweeps"
     return Result(point, trace.value[-1], trace.grad_norm[-1], len(trace) - 1, reason,
                   time.perf_counter() - began, trace, message)  # fmt: skip

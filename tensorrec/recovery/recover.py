@@ -17,7 +17,7 @@ import torch
 
 from tensorrec._backend import check_choice, check_positive_finite, describe
 from tensorrec.formats import Format, ManifoldOptions, TTTensor, TuckerTensor, manifold_of, stack, unstack
-from tensorrec.formats.base import supported_options
+from tensorrec.formats.base import FormatFactory, supported_options
 from tensorrec.operators import Operator
 from tensorrec.optim import (
     AnyOf,
@@ -94,7 +94,8 @@ def as_format(format) -> type:
     else is refused with what :func:`recover` supports."""
     if isinstance(format, str):
         return FORMATS[check_choice("format", format, tuple(FORMATS))]
-    kind = format if isinstance(format, type) else type(format)
+    factory = isinstance(format, FormatFactory)  # a class with its structure (LPDO.purified(k))
+    kind = format if isinstance(format, type) else format.base if factory else type(format)
     if getattr(kind, "lattice", False) is not False:  # PEPS, PEPO, ... (the lattice formats)
         raise TypeError(
             f"format: {SUPPORTED}; got {describe(format)}, a lattice format, which has no such truncation: "
@@ -102,7 +103,11 @@ def as_format(format) -> type:
             "a rank of the tensor. Start from a lattice tensor instead: recover(operator, y, init=start) "
             "or minimize(FormatObjective(start, operator, y), start)"
         )
-    if isinstance(format, type) and hasattr(format, "from_dense") and hasattr(format, "from_point"):
+    if (
+        (isinstance(format, type) or factory)
+        and hasattr(format, "from_dense")
+        and hasattr(format, "from_point")
+    ):
         return format
     if hasattr(kind, "from_dense") and hasattr(kind, "from_point"):
         raise TypeError(
@@ -215,7 +220,7 @@ def minimize(
         )
     if batch and method != "rgd":
         raise ValueError(f"method: {method!r} does not take a batched init; use method='rgd'")
-    to_format = _FromPoint(fmt)
+    to_format = _FromPoint(init)
     recorded = {name: _on_format(to_format, name, fn) for name, fn in (metrics or {}).items()}
     if truth is not None:
         norm_truth = truth.norm()
@@ -235,7 +240,7 @@ def minimize(
         # formats with a canonical form retract by it (Tucker, TT): f(R_x(s)) = f(x + s)
         if hasattr(fmt, "canonicalize"):
             space = manifold_of(init, ManifoldOptions(retraction="canonical"))
-        pre = fmt.scaled_direction
+        pre = init.scaled_direction  # a template's: the points it rebuilds have its structure
     # CG never asks for more relative accuracy than the Gauss-Newton products have
     floor = GRAM_ROUNDOFFS * getattr(getattr(objective, "operator", None), "gram_eps", 0.0)
     if method == "trust_region":
@@ -454,16 +459,17 @@ def _hessian(hessian, objective, fmt: type, space):
 
 
 class _FromPoint:
-    """point -> format, cached for the last point (metrics and the error share one build)."""
+    """point -> format (``template.from_point``), cached for the last point (metrics and the
+    error share one build)."""
 
-    def __init__(self, fmt: type):
-        self.fmt, self._point, self._value = fmt, (), None
+    def __init__(self, template):
+        self.template, self._point, self._value = template, (), None
 
     def __call__(self, point):
         cached = self._point
         same = len(point) == len(cached) and all(a is b for a, b in zip(point, cached, strict=False))
         if not same:  # the cached point is held, so identity cannot be a recycled id
-            self._point, self._value = tuple(point), self.fmt.from_point(point, validate=False)
+            self._point, self._value = tuple(point), self.template.from_point(point, validate=False)
         return self._value
 
 
