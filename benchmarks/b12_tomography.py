@@ -163,7 +163,7 @@ def lattice_rows(cfg: Config, rng) -> list:
             x = res.point
             objective = FormatObjective(x, op, outcomes.counts, MultinomialLoss(float(outcomes.shots)))
             (_, grad), data_s = timed(lambda o=objective, p=x: o.value_and_egrad(p.to_point()))
-            _, metric_s = timed(lambda p=x, g=grad: type(p).scaled_direction(p.to_point(), g))
+            _, metric_s = timed(lambda p=x, g=grad: p.scaled_direction(p.to_point(), g))
             if kraus == 1:
                 layer = lattice_ops._projector_layer(op.rows, x)
             else:

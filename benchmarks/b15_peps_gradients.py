@@ -82,7 +82,7 @@ def compute(cfg: Config, rng) -> dict:
             ("double layer (rho, Kronecker rows)", psi.density(), kron),
         ]
         for case, x, op in cases:
-            boundary = type(x).on(n_rows, n_cols, chi=256)(x.sites, validate=False)
+            boundary = x.from_point(x.sites, validate=False, chi=256)
             exact, t_exact = median_time(functools.partial(dispatch.vjp, op, x, r), cfg.repeats)
             envs, t_envs = median_time(functools.partial(dispatch.vjp, op, boundary, r), cfg.repeats)
             rows.append({"lattice": name, "case": case, "compare": "boundary environments / autograd",

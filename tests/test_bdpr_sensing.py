@@ -161,6 +161,15 @@ def test_the_free_x_parametrization_recovers_the_tensor():
     assert res.stop_reason == "metric"
 
 
+def test_one_step_size_warning_class_for_optim_and_bdpr():
+    import tensorrec.bdpr.theory
+    import tensorrec.optim
+
+    assert StepSizeWarning is tensorrec.optim.StepSizeWarning is tensorrec.bdpr.theory.StepSizeWarning
+    with pytest.warns(tensorrec.optim.StepSizeWarning, match=r"^step: mu = 0.3 is above 0.25"):
+        check_step("B", "complex", 0.3)
+
+
 def test_step_checks_and_bad_input():
     with pytest.raises(ValueError, match=r"^step: mu = 1 cannot converge for the real A model"):
         check_step("A", "real", 1.0)

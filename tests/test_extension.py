@@ -12,7 +12,7 @@ import torch
 
 import tensorrec as tr
 from tensorrec import landscape
-from tensorrec.formats import Format, TTTensor
+from tensorrec.formats import Format, ManifoldOptions, TTTensor
 from tensorrec.manifolds import Euclidean, Oblique, Product
 from tensorrec.operators import Identity, KroneckerGaussian, KroneckerRows, Operator, dispatch
 from tensorrec.optim import StepRule
@@ -38,8 +38,15 @@ class CPTensor:
         *factors, weights = point
         return cls(factors, weights)
 
-    def manifold(self, **options):
-        return Product([*(Oblique(d, self.rank) for d in self.shape), Euclidean(self.rank)])
+    #: the manifold options it honours (any other is refused by name): the weight of the factors
+    manifold_options = ("scale",)
+
+    def manifold(self, options=None, /, **keywords):
+        options = ManifoldOptions.resolve(self, options, **keywords)
+        parts = [*(Oblique(d, self.rank) for d in self.shape), Euclidean(self.rank)]
+        if options.scale is None:
+            return Product(parts)
+        return Product(parts, [options.scale] * len(self.shape) + [1.0])
 
     def _equation(self):
         letters = "abcdefgh"[: len(self.shape)]
@@ -179,7 +186,7 @@ def test_recover_minimize_rhess_and_classify_run_on_the_new_format():
     y = A.apply_format(truth)
     # recover: spectral start (CP-ALS of A*(y) through tensorly), then RGD with a new step rule
     res = recover(
-        A, y, format=CPTensor, ranks=(2,), step=DecayingStep(0.5, 400.0), truth=truth,
+        A, y, format=CPTensor, ranks=(2,), step=DecayingStep(0.5, 400.0), scale=1.0, truth=truth,
         stop={"max_iter": 3000, "error": 1e-8},
     )  # fmt: skip
     assert isinstance(res.point, CPTensor) and res.stop_reason == "metric", res.stop_reason
@@ -221,3 +228,18 @@ def test_the_scaled_method_names_what_a_format_lacks():
     message = r"^method: 'scaled' needs a format with scaled_direction; CPTensor has no scaled_direction"
     with pytest.raises(TypeError, match=message):
         recover(A, A.apply_format(truth), format=CPTensor, ranks=(2,), method="scaled")
+
+
+def test_the_new_format_declares_its_manifold_options_and_refuses_the_others_by_name():
+    truth = CPTensor.random((4, 3, 3), (2,), 7)
+    weighted = truth.manifold(scale=4.0)
+    assert weighted.weights[0] == 4.0
+    assert truth.manifold(ManifoldOptions(scale=4.0)).weights == weighted.weights
+    message = r"^manifold option retraction='qr': CPTensor's manifold does not take 'retraction'; it takes sc"
+    with pytest.raises(TypeError, match=message):
+        truth.manifold(retraction="qr")
+    A = RademacherRankOne(truth.shape, 30, 8)
+    with pytest.raises(TypeError, match=message):  # recover refuses it before any work
+        recover(A, A.apply_format(truth), format=CPTensor, ranks=(2,), retraction="qr")
+    with pytest.raises(TypeError, match=r"^manifold option 'retracton': no such option"):
+        truth.manifold(retracton="qr")

@@ -349,3 +349,75 @@ def test_a_rank_given_as_an_integer_scalar_of_numpy_or_torch_is_that_int():
             TTTensor.random((3, 3, 3), bad)
     with pytest.raises(ValueError, match=r"^ranks\[0\]: expected an integer in \[1, 3\]"):
         TTTensor.random((3, 3, 3), torch.tensor([2.0, 1.0]))
+
+
+# --- typed manifold options (DESIGN.md section 2: refused by name when unsupported) ------------
+
+
+def _each_format():
+    from tensorrec.formats import LPDO, PEPS, PairedRankOne
+
+    return {
+        "TTTensor": TTTensor.random((3, 3, 3), (2, 2), 0),
+        "TuckerTensor": TuckerTensor.random((3, 3, 3), (2, 2, 2), 0),
+        "PairedRankOne": PairedRankOne.random((3, 3, 2, 2), None, 0, dtype=torch.float64),
+        "LPDO": LPDO.random((4, 4, 4), (2, 2), 0),
+        "PEPS": PEPS.random((2, 2, 2, 2), 2, 0, dtype=torch.float64, lattice=(2, 2)),
+    }
+
+
+OPTION_VALUES = {
+    "TTTensor": {"scale": 2.0, "retraction": "qr"},
+    "TuckerTensor": {"scale": 2.0, "retraction": "qr"},
+    "PairedRankOne": {"kind": "euclidean"},
+    "LPDO": {"normalized": False, "scale": 2.0, "retraction": "qr"},
+    "PEPS": {"retraction": "add"},
+}
+ANY_VALUES = {"scale": 2.0, "retraction": "qr", "normalized": True, "kind": "euclidean"}
+
+
+@pytest.mark.parametrize("name", sorted(OPTION_VALUES))
+def test_each_format_honours_its_manifold_options_and_refuses_the_others_by_name(name):
+    from tensorrec.formats import ManifoldOptions, manifold_of
+
+    x = _each_format()[name]
+    assert set(type(x).manifold_options) == set(OPTION_VALUES[name])
+    default = x.manifold()
+    assert repr(manifold_of(x)) == repr(default) == repr(x.manifold(ManifoldOptions()))
+    for option, value in OPTION_VALUES[name].items():
+        by_keyword, typed = x.manifold(**{option: value}), x.manifold(ManifoldOptions(**{option: value}))
+        assert repr(by_keyword) == repr(typed) != repr(default), option  # honoured: the manifold changes
+        assert repr(manifold_of(x, ManifoldOptions(**{option: value}))) == repr(typed)
+    for option in sorted(set(ANY_VALUES) - set(OPTION_VALUES[name])):
+        owner = type(x).__name__
+        message = rf"^manifold option {option}=.*: {owner}'s manifold does not take '{option}'; it takes "
+        with pytest.raises(TypeError, match=message):
+            x.manifold(**{option: ANY_VALUES[option]})
+        with pytest.raises(TypeError, match=message):
+            manifold_of(x, ManifoldOptions(**{option: ANY_VALUES[option]}))
+    with pytest.raises(TypeError, match=r"^manifold option 'weight': no such option"):
+        x.manifold(weight=2.0)
+
+
+def test_the_old_keyword_and_positional_manifold_calls_still_work():
+    from tensorrec.formats import PEPS
+
+    x = TTTensor.random((3, 3, 3), (2, 2), 0)
+    assert x.manifold(scale=2.0).weights == (2.0, 2.0, 1.0)
+    assert x.manifold(retraction="qr").manifolds[0].retraction == "qr"
+    assert x.manifold(2.0).weights == (2.0, 2.0, 1.0)  # the first declared option, positionally
+    psi = PEPS.random((2, 2, 2, 2), 2, 0, dtype=torch.float64, lattice=(2, 2))
+    assert psi.manifold("add").retraction != "rebalanced"
+    with pytest.raises(TypeError, match=r"^manifold option 'scale': given twice"):
+        from tensorrec.formats import ManifoldOptions
+
+        x.manifold(ManifoldOptions(scale=2.0), scale=3.0)
+
+
+def test_lpdo_inner_takes_an_lpdo_or_an_mpo_by_dispatch_and_names_what_else_it_takes():
+    from tensorrec.formats import LPDO
+
+    a, b = LPDO.random((4, 4, 4), (2, 2), 0), LPDO.random((4, 4, 4), (2, 2), 1)
+    assert a.inner(b) == a.inner(b.to_mpo()) and a.distance(b) == a.distance(b.to_mpo())
+    with pytest.raises(TypeError, match=r"^other: expected an LPDO or an MPO TTTensor, got"):
+        a.inner(b.to_dense())

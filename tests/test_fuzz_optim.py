@@ -22,6 +22,7 @@ from fuzz_harness import Case, assert_clear
 
 import tensorrec as tr
 from tensorrec.formats import LPDO, PEPS, TTTensor, TuckerTensor
+from tensorrec.formats.lattice import LatticeOn
 from tensorrec.manifolds import Euclidean, Product, Sphere, Stiefel
 from tensorrec.operators import DenseGaussian, EntrySampling
 from tensorrec.optim import (
@@ -171,10 +172,18 @@ def overranked(method):
 
 
 def peps_instance():
-    return PEPS.on(2, 2).random((2, 2, 2, 2), 2, 0, dtype=F64)
+    return PEPS.random((2, 2, 2, 2), 2, 0, dtype=F64, lattice=(2, 2))
 
 
 # --- checks ------------------------------------------------------------------------------------
+
+
+def point_is(kind):
+    def check(result):
+        got = type(result.point).__name__
+        assert isinstance(result.point, kind), f"point {got}, expected {kind.__name__}"
+
+    return check
 
 
 def reason_is(*reasons):
@@ -567,14 +576,14 @@ SECOND_ORDER = [
     ),  # fmt: skip
     case("recover format=PEPS (no lattice)", lambda: rec(format=PEPS), match="format: recover supports"),
     case(
-        "recover format=PEPS.on(2, 2)",
-        lambda: rec(format=PEPS.on(2, 2), ranks=2),
+        "recover format=PEPS.on(2, 2) (deprecated: a LatticeOn factory)",
+        lambda: rec(format=LatticeOn(PEPS, (2, 2)), ranks=2),
         match="format: recover supports",
     ),
     case("recover format=a TT instance", lambda: rec(format=tt_problem()[0]), match="format:"),
     case("recover format='cp'", lambda: rec(format="cp"), match="format"),
     case("recover format=3", lambda: rec(format=3), match="format"),
-    case("recover format=None", lambda: rec(format=None), match="format"),
+    case("recover format=None (the default: TT)", lambda: rec(format=None), "ok", check=point_is(TTTensor)),
     case("recover method 'newton'", lambda: rec(method="newton"), match="method"),
     case("recover method None", lambda: rec(method=None), match="method"),
     case("recover method 'Gauss_Newton'", lambda: rec(method="Gauss_Newton"), match="method"),

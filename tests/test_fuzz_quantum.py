@@ -89,9 +89,9 @@ def mutated_outcomes():
 
 
 def lpdo_start(n, bond, kappa=1, scale=1.0):
-    x = LPDO.purified(kappa).random((4,) * n, (bond,) * (n - 1), 0)
+    x = LPDO.random((4,) * n, (bond,) * (n - 1), 0, kappa=kappa)
     cores = x.purification.cores
-    return type(x)(TTTensor((*cores[:-1], cores[-1] * scale), validate=False))
+    return LPDO(TTTensor((*cores[:-1], cores[-1] * scale), validate=False), kappa=x.kappa)
 
 
 def mps_scaled(n, scale):

@@ -157,8 +157,8 @@ def test_a_sweep_places_its_batched_trials_on_cuda_and_matches_the_cpu(tmp_path)
 def test_peps_contractions_on_cuda_equal_the_cpu_ones():
     from tensorrec.formats import PEPO, PEPS
 
-    psi = PEPS.on(3, 3).random((2,) * 9, 2, 0)
-    rho = PEPO.on(2, 3).random((4,) * 6, 2, 1)
+    psi = PEPS.random((2,) * 9, 2, 0, lattice=(3, 3))
+    rho = PEPO.random((4,) * 6, 2, 1, lattice=(2, 3))
     gpu, rho_gpu = psi.to("cuda"), rho.to("cuda")
     phi = torch.randn(7, 9, 2, dtype=torch.complex128, generator=torch.Generator().manual_seed(2))
     assert gpu.to_dense().device.type == "cuda"

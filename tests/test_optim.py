@@ -409,6 +409,38 @@ def test_batched_rgd_equals_one_run_per_element():
     assert set(batch.stop_reasons) == {"grad_norm", "max_iter"}  # the slow starts hit the budget
 
 
+def test_batched_rgd_takes_only_the_step_rules_that_declare_supports_batches():
+    """A user's own rule (here a line search on one cost) must not slip into a batched run:
+    the capability is declared (supports_batches = True), never assumed."""
+    from tensorrec.manifolds import Sphere
+
+    a = torch.diag(torch.linspace(1.0, 0.0, 5, dtype=torch.float64))
+    problem = tr.Problem(Sphere(5), _BatchedRayleigh(a))
+    x0 = Sphere(5).random_point(4, batch=(3,))
+
+    class Halving:  # a user's line search that says nothing about batches
+        def reset(self):
+            pass
+
+        def __call__(self, problem, x, value, direction, slope):
+            return problem.manifold.retract(x, tr.tree_scale(direction, -0.5)), 0.5, True
+
+    message = r"^step: Halving works on one cost \(it does not declare supports_batches = True\)"
+    with pytest.raises(ValueError, match=message):
+        tr.rgd(problem, x0, step=Halving(), batched=True)
+    assert not tr.optim.Armijo().supports_batches and not tr.optim.NewtonCG().supports_batches
+    assert tr.optim.ConstantStep(0.5).supports_batches
+
+    class PerElement(Halving):  # the same rule, declared: every element gets the same step
+        supports_batches = True
+
+    stop = {"max_iter": 50}
+    declared = tr.rgd(problem, x0, step=PerElement(), stop=stop, batched=True)
+    constant = tr.rgd(problem, x0, step=0.5, stop=stop, batched=True)
+    assert torch.equal(declared.point, constant.point)
+    assert tr.rgd(problem, x0[0], step=Halving(), stop=stop).iterations == 50  # unbatched: any rule
+
+
 def test_batched_rgd_stops_a_nan_element_alone_and_refuses_what_it_cannot_do():
     from tensorrec.manifolds import Sphere
 
@@ -599,9 +631,10 @@ def test_no_decrease_rule_is_added_only_without_a_stall_rule_and_has_a_batched_f
     assert any(isinstance(r, NoDecrease) for r in with_safeguards(MaxIter(10)).rules)
     assert not any(isinstance(r, NoDecrease) for r in with_safeguards(MaxIter(10) | Stall()).rules)
     problem, x0 = _brockett_start_near_the_minimum()
-    with pytest.warns(tr.optim.NoDecreaseWarning, match="2 of 2 elements"):
+    with pytest.warns(tr.optim.NoDecreaseWarning, match="2 of 2 elements") as caught:
         res = rgd(problem, torch.stack([x0, x0]), step=1e4, stop={"max_iter": 3000}, batched=True)
     assert res.stop_reasons == ["no_decrease"] * 2
+    assert [w.filename for w in caught] == [__file__]  # attributed to rgd's caller
 
 
 def test_a_step_rule_that_need_not_descend_keeps_only_the_nan_check_and_the_cap():

@@ -72,6 +72,23 @@ def test_product_povm_evaluates_an_mpo_without_densifying_equal_to_dense():
     assert torch.allclose(A.apply_format(mpo), A.apply(mpo.to_dense()), atol=1e-13)
 
 
+@pytest.mark.parametrize("family", [q.LocalSIC(3), q.LocalMUB(2, 3), q.LocalPauli(2)], ids=repr)
+def test_product_family_mode_products_equal_the_dense_kronecker_maps(family):
+    """gram and probabilities apply the local frame / effects on every fused leg (mode
+    products): equal to the dense Kronecker maps kron(F, ..., F) and kron(a, ..., a)^*."""
+    rho = q.random_mixed_state(family.N, 2, 1)
+    x = fuse(rho, family.d)
+    frame, effects = family.local_frame, family.local_effects
+    dense_frame, dense_effects = frame, effects
+    for _ in range(family.n - 1):
+        dense_frame, dense_effects = torch.kron(dense_frame, frame), torch.kron(dense_effects, effects)
+    gram = (dense_frame @ x.reshape(-1)).reshape(x.shape)
+    assert torch.allclose(family.gram(x), gram, rtol=1e-13, atol=1e-15)
+    p = (dense_effects.conj() @ x.reshape(-1)).real.clamp_min(0).reshape((effects.shape[0],) * family.n)
+    assert torch.allclose(family.probabilities(rho), p, rtol=1e-13, atol=1e-15)
+    assert abs(float(p.sum()) - 1) < 1e-12
+
+
 @pytest.mark.parametrize("family", [q.LocalSIC(3), q.LocalMUB(2, 3), q.Stabilizer(2), q.MUB(1, 3)])
 def test_exact_probabilities_sum_to_one_and_give_an_exact_shadow(family):
     rho = q.random_mixed_state(family.N, None, 4)
@@ -293,3 +310,29 @@ def test_stabilizer_enumeration_names_the_clifford_sampler():
         q.Stabilizer(6).sample(q.random_pure_state(64, 0), 10, 0)
     out = q.Stabilizer(6).sample(q.random_pure_state(64, 0), 5, 0, method="clifford")
     assert out.vectors.shape == (5, 64)
+
+
+def test_is_design_says_which_families_are_global_2_designs():
+    """Issue 28: the estimators asked hasattr(povm, "alpha"); the family now says it."""
+    for family in (q.MUB(2), q.Stabilizer(2), q.HaarUniform(2), q.HaarBases(2, n_settings=3)):
+        assert family.is_design and family.alpha > 0
+    for family in (q.LocalSIC(2), q.LocalPauli(2), q.LocalMUB(2, 3)):
+        assert not family.is_design and not hasattr(family, "alpha")
+
+
+def test_a_product_family_samples_copy_by_copy_any_format_registered_with_copy_sampler():
+    from tensorrec.quantum.mpo import random_mps
+    from tensorrec.quantum.povms import copy_sampler
+
+    class Wrapped:  # a user's MPS container: registered, it is sampled like its TT
+        def __init__(self, mps):
+            self.mps = mps
+
+    @copy_sampler.register(Wrapped)
+    def _(state):
+        return lambda family, s, shots, gen: family.sample(s.mps, shots, gen)
+
+    mps = random_mps(3, 2, 2, 0)
+    direct, wrapped = q.LocalPauli(3).sample(mps, 200, 5), q.LocalPauli(3).sample(Wrapped(mps), 200, 5)
+    assert torch.equal(direct.index, wrapped.index) and torch.equal(direct.freqs, wrapped.freqs)
+    assert copy_sampler(torch.zeros(8)) is None  # a dense state: its exact outcome law

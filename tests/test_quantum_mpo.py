@@ -166,9 +166,12 @@ from tensorrec.operators import dispatch  # noqa: E402
 
 @pytest.mark.parametrize("kappa", [1, 2])
 def test_lpdo_is_a_psd_format_whose_structured_evaluation_equals_dense(kappa):
-    fmt = LPDO.purified(kappa)
-    assert fmt is LPDO.purified(kappa) and fmt.kappa == kappa
-    x = fmt.random((4, 4, 4), (2, 2), 0)
+    x = LPDO.random((4, 4, 4), (2, 2), 0, kappa=kappa)
+    assert x.kappa == kappa and x.from_point(x.to_point()).kappa == kappa  # the template's kappa
+    with pytest.warns(DeprecationWarning, match="LPDO.purified"):  # the old spelling, one release
+        fmt = LPDO.purified(kappa)
+    assert fmt.kappa == kappa and isinstance(x, fmt) and fmt(x.purification).kappa == kappa
+    assert torch.equal(fmt.random((4, 4, 4), (2, 2), 0).to_dense(), x.to_dense())
     rho = M.to_matrix(x.to_mpo())
     assert torch.allclose(fuse(rho, 2), x.to_dense(), atol=1e-14)
     assert (
@@ -183,7 +186,7 @@ def test_lpdo_is_a_psd_format_whose_structured_evaluation_equals_dense(kappa):
     for g1, g2 in zip(A.format_vjp(x, r), x.vjp(A.adjoint(r)), strict=True):
         assert torch.allclose(g1, g2, atol=1e-13)
     point = x.manifold(normalized=True).random_point(3)
-    assert abs(fmt.from_point(point, validate=False).trace() - 1) < 1e-13  # trace one on the sphere
+    assert abs(x.from_point(point, validate=False).trace() - 1) < 1e-13  # trace one on the sphere
     assert abs(x.distance(x) ** 2) < 1e-12 and abs(x.inner(x) - x.norm() ** 2) < 1e-12
 
 

@@ -521,8 +521,10 @@ def test_recover_refuses_a_lattice_format_or_an_instance_saying_what_it_supports
 
     A = DenseGaussian((2, 2, 2, 2), 40, 0)
     y = torch.ones(40, dtype=torch.float64)
-    peps = PEPS.on(2, 2).random((2, 2, 2, 2), 2, 0, dtype=torch.float64)
-    for fmt in (peps, PEPS, PEPS.on(2, 2)):
+    peps = PEPS.random((2, 2, 2, 2), 2, 0, dtype=torch.float64, lattice=(2, 2))
+    with pytest.warns(DeprecationWarning, match=r"PEPS.on\(n_rows, n_cols, chi\) is deprecated"):
+        on = PEPS.on(2, 2)
+    for fmt in (peps, PEPS, on):
         with pytest.raises(
             TypeError, match=r"^format: recover supports .* a lattice format, which has no such"
         ):
@@ -530,3 +532,29 @@ def test_recover_refuses_a_lattice_format_or_an_instance_saying_what_it_supports
     tt = TTTensor.random((2, 2, 2, 2), 2, 0)
     with pytest.raises(TypeError, match=r"^format: expected a format name or class, got an instance"):
         recover(A, y, format=tt, ranks=2)
+
+
+def test_recover_runs_rgd_on_a_peps_and_a_paired_rank_one_point_asking_for_nothing_special():
+    """Issue 28: recover passed scale= and retraction= to every format's manifold, so PEPS and
+    PairedRankOne (which take neither) could not run; now only asked-for options are passed."""
+    from tensorrec.formats import PEPS, PairedRankOne
+
+    truth = PEPS.random((2, 2, 2, 2), 2, 0, dtype=torch.float64, lattice=(2, 2))
+    A = DenseGaussian(truth.shape, 40, 1)
+    y = A.apply(truth.to_dense())
+    start = PEPS.random((2, 2, 2, 2), 2, 2, dtype=torch.float64, lattice=(2, 2))
+    res = recover(A, y, init=start, stop={"max_iter": 30}, step="armijo")
+    assert isinstance(res.point, PEPS) and res.iterations == 30
+    assert res.trace.value[-1] < 0.5 * res.trace.value[0]
+    message = r"^manifold option scale=2.0: PEPS.* not take 'scale'; it takes retraction$"
+    with pytest.raises(TypeError, match=message):
+        recover(A, y, init=start, scale=2.0)
+    assert recover(A, y, init=start, retraction="add", stop={"max_iter": 2}).iterations == 2
+
+    paired = PairedRankOne.random((3, 3, 3, 3), None, 3, dtype=torch.float64)
+    B = DenseGaussian(paired.shape, 60, 4)
+    z = B.apply(paired.to_dense())
+    res = recover(B, z, format=PairedRankOne, stop={"max_iter": 50}, step="armijo")
+    assert isinstance(res.point, PairedRankOne) and res.trace.value[-1] <= res.trace.value[0]
+    with pytest.raises(TypeError, match=r"^manifold option retraction='qr': PairedRankOne's manifold"):
+        recover(B, z, format=PairedRankOne, retraction="qr")

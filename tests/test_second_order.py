@@ -299,7 +299,7 @@ def test_second_order_bad_input():
         minimize(poisson, truth, method="gauss_newton")
     with pytest.raises(ValueError, match=r"^loss: the Gauss-Newton model needs a squared loss"):
         poisson.gauss_newton(truth.to_point(), truth.to_point())
-    peps = tr.formats.PEPS.on(2, 2).random((2,) * 4, 2, 0)
+    peps = tr.formats.PEPS.random((2,) * 4, 2, 0, lattice=(2, 2))
     with pytest.raises(TypeError, match=r"^method: 'trust_region' needs a format with"):
         minimize(objective, peps, method="trust_region")
 

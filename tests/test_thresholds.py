@@ -195,7 +195,7 @@ def test_bad_input(label):
 @pytest.mark.parametrize("absolute", [False, True])
 def test_the_numba_selection_kernel_equals_its_torch_reference(dtype, absolute, monkeypatch):
     from tensorrec.optim._select import fast_selection, select_indices
-    from tensorrec.optim.thresholds import _select_reference
+    from tensorrec.optim._select import select_reference as _select_reference
 
     gen = torch.Generator().manual_seed(0)
     cases = [torch.randn(64, 1000, generator=gen, dtype=dtype)]  # continuous values
@@ -292,6 +292,30 @@ def test_the_selection_kernel_and_reference_agree_with_nan_and_inf(dtype, absolu
         monkeypatch.setenv("TENSORREC_DISABLE_NUMBA", "1")
         assert torch.equal(select_indices(u, k, absolute=absolute), kernel)
         monkeypatch.delenv("TENSORREC_DISABLE_NUMBA")
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_the_selection_mask_of_the_kernel_equals_its_torch_reference(dtype, monkeypatch):
+    """select_mask (what topk and abs_topk use) chooses its path once: the numba indices
+    scattered into a mask equal the reference's mask, on finite rows and on rows with NaN/inf
+    (which the kernel hands back), and with the kernels disabled."""
+    from tensorrec.optim._select import fast_selection, select_mask, select_reference
+
+    gen = torch.Generator().manual_seed(5)
+    u = torch.randint(-3, 4, (4, 50, 70), generator=gen).to(dtype)
+    bad = u.clone()
+    bad[1, ::3, ::7] = NAN
+    bad[2, 1::4, 2::9] = INF
+    assert fast_selection(u)
+    for score in (u, torch.randn(3, 400, generator=gen, dtype=dtype), bad):
+        for k in (1, 4, 33, score.shape[-1]):
+            want = select_reference(score, k)
+            assert want.sum(-1).eq(k).all()
+            assert torch.equal(select_mask(score, k), want), (score.shape, k)
+            monkeypatch.setenv("TENSORREC_DISABLE_NUMBA", "1")
+            assert not fast_selection(score)
+            assert torch.equal(select_mask(score, k), want), (score.shape, k)
+            monkeypatch.delenv("TENSORREC_DISABLE_NUMBA")
 
 
 def test_numpy_in_numpy_out_and_empty_batches():

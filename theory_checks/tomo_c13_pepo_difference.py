@@ -46,10 +46,10 @@ def compute(cfg: Config, rng) -> dict:
         n = n_rows * n_cols
         for k, g in enumerate(spawn(g_lattice, cfg.pairs)):
             key = f"{n_rows}x{n_cols} #{k}"
-            rho1, rho2 = (PEPO.on(n_rows, n_cols).random((4,) * n, cfg.bond, g) for _ in range(2))
+            rho1, rho2 = (PEPO.random((4,) * n, cfg.bond, g, lattice=(n_rows, n_cols)) for _ in range(2))
             diff, total = rho1.difference(rho2), rho1.add(rho2)
             d1, d2 = rho1.to_dense(), rho2.to_dense()
-            psi, phi = (PEPS.on(n_rows, n_cols).random((2,) * n, cfg.bond, g) for _ in range(2))
+            psi, phi = (PEPS.random((2,) * n, cfg.bond, g, lattice=(n_rows, n_cols)) for _ in range(2))
             pure = PEPO.from_peps(psi).difference(PEPO.from_peps(phi))
             vp, vf = psi.to_dense().reshape(-1), phi.to_dense().reshape(-1)
             dense_pure = torch.outer(vp, vp.conj()) - torch.outer(vf, vf.conj())

@@ -55,8 +55,8 @@ def compute(cfg: Config, rng) -> dict:
     n = cfg.n_rows * cfg.n_cols
     errors = {}
     for bond, g in zip(cfg.bonds, spawn(rng, len(cfg.bonds)), strict=True):
-        psi = PEPS.on(cfg.n_rows, cfg.n_cols).random((2,) * n, bond, g)
-        rho = PEPO.on(cfg.n_rows, cfg.n_cols).random((4,) * n, bond, g)
+        psi = PEPS.random((2,) * n, bond, g, lattice=(cfg.n_rows, cfg.n_cols))
+        rho = PEPO.random((4,) * n, bond, g, lattice=(cfg.n_rows, cfg.n_cols))
         phi = torch.randn(
             cfg.vectors, n, 2, dtype=torch.complex128, generator=torch.Generator().manual_seed(bond)
         )

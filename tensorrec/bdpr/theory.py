@@ -11,6 +11,7 @@ import torch
 
 from tensorrec._backend import check_choice
 from tensorrec._random import RngLike, as_generator, randn
+from tensorrec.optim.steps import StepSizeWarning  # re-exported: tensorrec.bdpr.theory.StepSizeWarning
 
 FLAT_MAXIMUM = ("degenerate", "flat: non-isolated maximum")
 
@@ -100,10 +101,6 @@ def step_limit(model: str, field: str) -> float:
     B, 1/4 for complex B and real BDPR)."""
     check_model(model, field)
     return 0.5 if model == "A" else 1 / 12 if (model == "B" and field == "real") else 0.25
-
-
-class StepSizeWarning(UserWarning):
-    """A step above the range of the population theory's global bounds."""
 
 
 def check_step(model: str, field: str, step) -> float:

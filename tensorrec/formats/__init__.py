@@ -1,6 +1,6 @@
 """Layer 3: tensor formats (Tucker, tensor train = MPS/MPO, LPDO, PEPS/PEPO) and contraction planning."""
 
-from tensorrec.formats.base import Format, FormatMixin, stack, unstack
+from tensorrec.formats.base import Format, FormatMixin, ManifoldOptions, manifold_of, stack, unstack
 from tensorrec.formats.fused import fuse, fused_identity, unfuse
 from tensorrec.formats.interop import from_tensorly, to_tensorly
 from tensorrec.formats.lpdo import LPDO
@@ -12,6 +12,8 @@ from tensorrec.formats.tucker import TuckerTensor, check_tucker_ranks, mode_prod
 __all__ = [
     "Format",
     "FormatMixin",
+    "ManifoldOptions",
+    "manifold_of",
     "stack",
     "unstack",
     "TuckerTensor",

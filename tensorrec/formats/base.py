@@ -12,10 +12,20 @@ Required
 --------
 ``shape``, ``dtype``, ``device``
     The tensor it represents.
-``to_point() -> tuple`` / ``from_point(point, validate=True)`` (classmethod)
-    The factors as a point of ``manifold()``, and back.
-``manifold(**options) -> Manifold``
-    The product manifold the factors live on.
+``to_point() -> tuple`` / ``from_point(point, validate=True)``
+    The factors as a point of ``manifold()``, and back: ``template.from_point(point)`` is a
+    format with the template's structure (its class, and what a point does not carry: a
+    lattice, chi, a Kraus dimension). A classmethod where the point is the whole structure
+    (Tucker, TT); an instance's where it is not (:class:`structured`: on the class the
+    structure is then given by keyword). The library always calls it on an instance.
+``manifold(options=None, /, **keywords) -> Manifold``
+    The product manifold the factors live on. The options (:class:`ManifoldOptions`: the
+    weight ``scale`` of the orthonormal factors, the ``retraction``, ``normalized``, the
+    ``kind`` of factor spaces) are typed; a format declares the ones it honours in the class
+    attribute ``manifold_options`` (names, none if absent) and refuses any other set option
+    by name, before any work (:meth:`ManifoldOptions.resolve` does both). ``x.manifold()`` is the
+    manifold of the format's defaults; keyword calls (``x.manifold(scale=2.0)``) and the
+    first declared option passed positionally are the same options.
 ``to_dense()``, ``vjp(g)``
     The full array, and the factor gradients of Re<g, X(point)> in ``to_point`` layout.
 ``norm() -> float``, ``inner(other) -> float | complex``, ``distance(other) -> float``
@@ -47,7 +57,10 @@ Optional
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+import dataclasses
+import functools
+from collections.abc import Collection
+from typing import Any, Protocol, runtime_checkable
 
 import torch
 
@@ -65,7 +78,7 @@ class Format(Protocol):
     @classmethod
     def from_point(cls, point, validate: bool = True): ...
 
-    def manifold(self, **options): ...
+    def manifold(self, options=None, /, **keywords): ...
 
     def to_dense(self) -> torch.Tensor: ...
 
@@ -78,15 +91,102 @@ class Format(Protocol):
     def distance(self, other) -> float: ...
 
 
+@dataclasses.dataclass(frozen=True)
+class ManifoldOptions:
+    """What a caller asks of a format's manifold; None means "not asked for" (the format's
+    default). A format honours the options it names in ``manifold_options`` and refuses the
+    others (:meth:`check`)."""
+
+    scale: Any = None
+    """The weight w of the orthonormal factors (an RGD step mu moves them by mu / w); a float,
+    or a (B,) tensor for a batched format."""
+    retraction: str | None = None
+    """The retraction by name (e.g. ``"polar"``, ``"qr"``, ``"canonical"``, ``"rebalanced"``)."""
+    normalized: bool | None = None
+    """Whether every point is normalized (e.g. a density matrix of unit trace)."""
+    kind: str | None = None
+    """Which spaces the factors live on (e.g. ``"spheres"`` or ``"euclidean"``)."""
+
+    @classmethod
+    def names(cls) -> tuple[str, ...]:
+        return tuple(f.name for f in dataclasses.fields(cls))
+
+    def asked(self) -> dict:
+        """The options that were set, by name."""
+        values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        return {name: value for name, value in values.items() if value is not None}
+
+    def check(self, owner: str, supported: Collection[str]) -> ManifoldOptions:
+        """Refuse (TypeError) a set option that is not in ``supported``, naming the option, the
+        format ``owner`` and what it supports; returns self."""
+        for name, value in self.asked().items():
+            if name not in supported:
+                takes = ", ".join(supported) if supported else "no options"
+                raise TypeError(
+                    f"manifold option {name}={value!r}: {owner}'s manifold does not take {name!r}; "
+                    f"it takes {takes}"
+                )
+        return self
+
+    @classmethod
+    def resolve(cls, x, options=None, /, **keywords) -> ManifoldOptions:
+        """The typed options of a call ``x.manifold(options, **keywords)``, checked against the
+        options the format ``x`` declares: ``options`` is a :class:`ManifoldOptions`, None, or
+        (the old positional style) the value of the first declared option; ``keywords`` are
+        options by name. A keyword that is no option, an option given twice, or one the format
+        does not take is refused by name (TypeError)."""
+        owner = x.__name__ if isinstance(x, type) else type(x).__name__
+        supported = supported_options(x)
+        for name in keywords:
+            if name not in cls.names():
+                raise TypeError(
+                    f"manifold option {name!r}: no such option of {owner}'s manifold (the options are "
+                    f"{', '.join(cls.names())}; {owner} takes {', '.join(supported) or 'none'})"
+                )
+        if options is None:
+            options = cls()
+        elif not isinstance(options, cls):
+            if not supported:
+                raise TypeError(f"options: {owner}'s manifold takes no options, got {describe(options)}")
+            options = cls(**{supported[0]: options})
+        clash = set(options.asked()) & {k for k, v in keywords.items() if v is not None}
+        if clash:
+            raise TypeError(f"manifold option {sorted(clash)[0]!r}: given twice (in options and by keyword)")
+        options = dataclasses.replace(options, **{k: v for k, v in keywords.items() if v is not None})
+        return options.check(owner, supported)
+
+
+def supported_options(x) -> tuple[str, ...]:
+    """The manifold options the format ``x`` (an instance or a class) declares it honours."""
+    return tuple(getattr(x, "manifold_options", ()))
+
+
+def manifold_of(x, options: ManifoldOptions | None = None):
+    """``x.manifold(options)`` for a format that declares the options asked for, and
+    ``x.manifold()`` when nothing is asked (any format, also one that declares none): the
+    call the library makes, so an option a format does not honour is refused by name before
+    any work, never swallowed."""
+    if options is None or not options.asked():
+        return x.manifold()
+    options.check(type(x).__name__, supported_options(x))
+    return x.manifold(options)
+
+
 def stack(tensors):
     """Tensors of one format, shape and ranks as one tensor with a leading batch axis."""
     tensors = list(tensors)
     if not tensors or not all(isinstance(t, Format) for t in tensors):
         raise TypeError(f"tensors: expected a non-empty sequence of tensor formats, got {describe(tensors)}")
     first = tensors[0]
+    structure = getattr(first, "_structure", dict)()
     for k, t in enumerate(tensors):
         ranks = getattr(first, "ranks", None)
-        if type(t) is not type(first) or t.shape != first.shape or getattr(t, "ranks", None) != ranks:
+        if (
+            type(t) is not type(first)
+            or t.shape != first.shape
+            or getattr(t, "ranks", None) != ranks
+            or getattr(t, "_structure", dict)() != structure
+        ):
             raise ValueError(
                 f"tensors[{k}]: expected a {type(first).__name__} of shape {first.shape} and ranks "
                 f"{ranks} like tensors[0], got {describe(t)}"
@@ -95,7 +195,7 @@ def stack(tensors):
             raise ValueError(f"tensors[{k}]: expected an unbatched tensor, got batch shape {t.batch_shape}")
     points = [t.to_point() for t in tensors]
     parts = tuple(torch.stack(leaves) for leaves in zip(*points, strict=True))
-    return type(first).from_point(parts, validate=False)
+    return first.from_point(parts, validate=False)
 
 
 def unstack(batch) -> list:
@@ -103,10 +203,72 @@ def unstack(batch) -> list:
     if len(getattr(batch, "batch_shape", ())) != 1:
         raise ValueError(f"batch: expected a tensor format with one batch axis, got {describe(batch)}")
     point = batch.to_point()
-    return [
-        type(batch).from_point(tuple(p[b] for p in point), validate=False)
-        for b in range(batch.batch_shape[0])
-    ]
+    return [batch.from_point(tuple(p[b] for p in point), validate=False) for b in range(batch.batch_shape[0])]
+
+
+class structured:
+    """A constructor (or ``from_point``) of a format whose structure (a lattice, chi, a Kraus
+    dimension) the instance carries (DESIGN.md section 2): called on the class it takes the
+    structure by keyword (``PEPS.random(shape, D, rng, lattice=(2, 3))``); called on an
+    instance, a template, it takes the template's (``x._structure()``, a dict), which keywords
+    given in the call override (``template.from_point(point)``)."""
+
+    def __init__(self, fn):
+        self.fn = fn
+        functools.update_wrapper(self, fn)
+
+    def __get__(self, obj, owner=None):
+        if obj is None:
+            return functools.partial(self.fn, owner)
+        structure, cls = obj._structure(), type(obj) if owner is None else owner
+
+        @functools.wraps(self.fn)
+        def bound(*args, **keywords):
+            return self.fn(cls, *args, **{**structure, **keywords})
+
+        return bound
+
+
+class FormatFactory:
+    """A format class with its structure fixed (what the deprecated ``PEPS.on(L1, L2)`` and
+    ``LPDO.purified(kappa)`` return now that the structure is no longer part of a generated
+    class): calling it builds an instance with the structure, its :class:`structured`
+    constructors take the structure, any other attribute is the class's, and
+    ``isinstance(x, factory)`` is ``isinstance(x, base)`` with the same structure."""
+
+    def __init__(self, base: type, name: str, **structure):
+        self.base, self.__name__, self._fixed = base, name, structure
+
+    def __repr__(self) -> str:
+        given = ", ".join(f"{k}={v!r}" for k, v in self._fixed.items())
+        return f"<{self.base.__name__} format with {given}>"
+
+    def _structure(self) -> dict:
+        return dict(self._fixed)
+
+    def __call__(self, *args, **keywords):
+        return self.base(*args, **{**self._fixed, **keywords})
+
+    def __getattr__(self, name: str):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        if name in self._fixed:
+            return self._fixed[name]
+        for klass in self.base.__mro__:
+            if name in klass.__dict__:
+                if isinstance(klass.__dict__[name], structured):
+                    return klass.__dict__[name].__get__(self, self.base)
+                break
+        return getattr(self.base, name)
+
+    def __instancecheck__(self, x) -> bool:
+        return isinstance(x, self.base) and all(getattr(x, k, None) == v for k, v in self._fixed.items())
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, FormatFactory) and (self.base, self._fixed) == (other.base, other._fixed)
+
+    def __hash__(self) -> int:
+        return hash((self.base, tuple(self._fixed.items())))
 
 
 def as_scalar(t: torch.Tensor) -> float | complex:
@@ -158,4 +320,13 @@ class FormatMixin:
         return (*out, free)
 
 
-__all__ = ["Format", "FormatMixin", "as_scalar"]
+__all__ = [
+    "Format",
+    "FormatFactory",
+    "FormatMixin",
+    "ManifoldOptions",
+    "as_scalar",
+    "manifold_of",
+    "structured",
+    "supported_options",
+]

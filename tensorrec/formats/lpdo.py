@@ -8,19 +8,26 @@ state psi psi^H. The factors the optimizers see are Psi's: a point of Psi's TT m
 with ``manifold(normalized=True)``, of the manifold whose last core is on a sphere, so
 tr rho = ||Psi||^2 = 1 at every iterate (the trace-one set, exactly).
 
-The Kraus dimension is part of the format's class (``LPDO.purified(kappa)``), so
-``from_point`` needs nothing but the point.
+The Kraus dimension is part of the format instance (``LPDO(psi, kappa=2)``, DESIGN.md
+section 2): points are rebuilt from a template, ``template.from_point(point)``, and the
+constructors take ``kappa`` by keyword on the class (``LPDO.random(shape, ranks, rng,
+kappa=2)``) or from an instance they are called on. ``LPDO.purified(kappa)`` (a generated
+class per kappa before) is deprecated: it returns a
+:class:`~tensorrec.formats.base.FormatFactory`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
+import warnings
 
 import torch
 
 from tensorrec._backend import check_positive_int, describe
 from tensorrec._random import RngLike
+from tensorrec.formats.base import FormatFactory, ManifoldOptions, structured
 from tensorrec.formats.contraction import contract
 from tensorrec.formats.fused import unfuse
 from tensorrec.formats.tt import TTTensor
@@ -34,11 +41,12 @@ class LPDO:
     ----------
     purification : TTTensor
         Psi, complex (or real), in canonical form, local dimensions all equal to d * kappa.
+    kappa : int
+        The Kraus dimension (default 1: a pure state).
     """
 
-    kappa: int = 1
-
-    def __init__(self, purification: TTTensor):
+    def __init__(self, purification: TTTensor, *, kappa: int = 1):
+        self.kappa = check_positive_int("kappa", kappa)
         if not isinstance(purification, TTTensor):
             raise TypeError(f"purification: expected a TTTensor (an MPS), got {describe(purification)}")
         local = set(purification.shape)
@@ -53,11 +61,23 @@ class LPDO:
         self.shape = (self.d * self.d,) * self.n
 
     @classmethod
-    @functools.cache
-    def purified(cls, kappa: int) -> type[LPDO]:
-        """The LPDO format with Kraus dimension ``kappa`` (one class per kappa)."""
+    def purified(cls, kappa: int) -> FormatFactory:
+        """Deprecated (one generated class per kappa before): the LPDO format with Kraus
+        dimension ``kappa``, a factory (``LPDO.purified(2)(psi)`` is ``LPDO(psi, kappa=2)``).
+        Use ``LPDO(psi, kappa=kappa)``, ``LPDO.random(..., kappa=kappa)`` or
+        ``template.from_point(point)``."""
+        warnings.warn(
+            "LPDO.purified(kappa) is deprecated: kappa is an attribute of the format instance; use "
+            "LPDO(psi, kappa=kappa), LPDO.random(..., kappa=kappa) or template.from_point(point)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
         kappa = check_positive_int("kappa", kappa)
-        return cls if kappa == 1 else type(f"LPDO{kappa}", (cls,), {"kappa": kappa, "__doc__": cls.__doc__})
+        return FormatFactory(cls, "LPDO" if kappa == 1 else f"LPDO{kappa}", kappa=kappa)
+
+    def _structure(self) -> dict:
+        """The structure a point does not carry: the Kraus dimension."""
+        return {"kappa": self.kappa}
 
     def __repr__(self) -> str:
         return f"LPDO(n={self.n}, d={self.d}, kappa={self.kappa}, bond={self.purification.ranks})"
@@ -80,14 +100,22 @@ class LPDO:
     def to_point(self) -> tuple[torch.Tensor, ...]:
         return self.purification.to_point()
 
-    @classmethod
-    def from_point(cls, point, validate: bool = True) -> LPDO:
-        return cls(TTTensor.from_point(point, validate=validate))
+    @structured
+    def from_point(cls, point, validate: bool = True, *, kappa: int = 1) -> LPDO:
+        """The LPDO of Psi's point with a template's Kraus dimension
+        (``template.from_point(point)``), or ``kappa`` by keyword on the class."""
+        return cls(TTTensor.from_point(point, validate=validate), kappa=kappa)
 
-    def manifold(self, normalized: bool = True, **options) -> Product:
-        """Psi's TT manifold (``TTTensor.manifold(**options)``); with ``normalized`` the last
-        core lives on the unit sphere, so every point has tr rho = 1."""
-        m = self.purification.manifold(**options)
+    #: The :class:`~tensorrec.formats.base.ManifoldOptions` that :meth:`manifold` honours.
+    manifold_options = ("normalized", "scale", "retraction")
+
+    def manifold(self, options=None, /, **keywords) -> Product:
+        """Psi's TT manifold (:meth:`TTTensor.manifold` with ``scale`` and ``retraction``);
+        with ``normalized`` (the default) the last core lives on the unit sphere, so every
+        point has tr rho = 1. Any other option is refused by name."""
+        options = ManifoldOptions.resolve(self, options, **keywords)
+        normalized = True if options.normalized is None else options.normalized
+        m = self.purification.manifold(dataclasses.replace(options, normalized=None))
         if not normalized:
             return m
         field = "complex" if self.dtype.is_complex else "real"
@@ -119,7 +147,7 @@ class LPDO:
         """Factor gradients of Re<G, rho(Psi)> by autograd through :meth:`to_dense`."""
         leaves = [p.detach().requires_grad_(True) for p in self.to_point()]
         with torch.enable_grad():
-            x = type(self).from_point(tuple(leaves), validate=False).to_dense()
+            x = self.from_point(tuple(leaves), validate=False).to_dense()
             grads = torch.autograd.grad((g.conj() * x).real.sum(), leaves)
         return tuple(grads)
 
@@ -137,24 +165,27 @@ class LPDO:
     def distance(self, other) -> float:
         return self.to_mpo().distance(_as_mpo(other))
 
-    @classmethod
-    def random(cls, shape, ranks, rng: RngLike = None, *, dtype=torch.complex128, device=None) -> LPDO:
-        """A random LPDO of the fused ``shape`` (d^2,) * n with Psi of bonds ``ranks``,
-        normalised to trace one."""
+    @structured
+    def random(
+        cls, shape, ranks, rng: RngLike = None, *, dtype=torch.complex128, device=None, kappa: int = 1
+    ) -> LPDO:
+        """A random LPDO of Kraus dimension ``kappa`` of the fused ``shape`` (d^2,) * n with
+        Psi of bonds ``ranks``, normalised to trace one."""
         d = math.isqrt(shape[0])
         if any(s != d * d for s in shape) or d < 1:
             raise ValueError(f"shape: expected fused legs of size d^2, got {tuple(shape)}")
-        psi = TTTensor.random((d * cls.kappa,) * len(shape), ranks, rng, dtype=dtype, device=device)
-        return cls(psi)
+        kappa = check_positive_int("kappa", kappa)
+        psi = TTTensor.random((d * kappa,) * len(shape), ranks, rng, dtype=dtype, device=device)
+        return cls(psi, kappa=kappa)
 
-    @classmethod
-    def from_dense(cls, x, ranks, *, dtype=None) -> LPDO:
+    @structured
+    def from_dense(cls, x, ranks, *, dtype=None, kappa: int = 1) -> LPDO:
         """The pure state (kappa = 1) of the top eigenvector of a dense fused-layout operator,
         TT-SVD'd to Psi's ``ranks`` (a spectral start; mixed targets need kappa > 1 and
         another start)."""
-        if cls.kappa != 1:
+        if kappa != 1:
             raise NotImplementedError(
-                f"from_dense: only kappa = 1 (pure states), this format has kappa = {cls.kappa}"
+                f"from_dense: only kappa = 1 (pure states), this format has kappa = {kappa}"
             )
         x = torch.as_tensor(x) if dtype is None else torch.as_tensor(x).to(dtype)
         d, n = math.isqrt(x.shape[0]), x.ndim
@@ -164,12 +195,20 @@ class LPDO:
         return cls(TTTensor.from_dense(psi, ranks))
 
 
+@functools.singledispatch
 def _as_mpo(other) -> TTTensor:
-    if isinstance(other, LPDO):
-        return other.to_mpo()
-    if isinstance(other, TTTensor):
-        return other
+    """``other`` as an MPO (dispatch: an LPDO by its :meth:`LPDO.to_mpo`, an MPO as it is)."""
     raise TypeError(f"other: expected an LPDO or an MPO TTTensor, got {describe(other)}")
+
+
+@_as_mpo.register(LPDO)
+def _(other) -> TTTensor:
+    return other.to_mpo()
+
+
+@_as_mpo.register(TTTensor)
+def _(other) -> TTTensor:
+    return other
 
 
 __all__ = ["LPDO"]

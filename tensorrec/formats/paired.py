@@ -16,6 +16,7 @@ import torch
 from tensorrec._backend import as_tensor, check_choice, check_compatible, check_finite
 from tensorrec._random import RngLike, as_generator, randn
 from tensorrec.formats._common import as_input, format_dtype
+from tensorrec.formats.base import ManifoldOptions
 from tensorrec.manifolds import Euclidean, Product, Sphere
 
 
@@ -77,9 +78,15 @@ class PairedRankOne:
         t.shape = tuple(d for d in t.dims for _ in range(2))
         return t
 
-    def manifold(self, kind: str = "spheres") -> Product:
-        """``"spheres"``: S^{d_1 - 1} x ... x S^{d_p - 1} (unit factors, the BDPR landscape);
-        ``"euclidean"``: F^{d_1} x ... x F^{d_p} (free factors)."""
+    #: The :class:`~tensorrec.formats.base.ManifoldOptions` that :meth:`manifold` honours.
+    manifold_options = ("kind",)
+
+    def manifold(self, options=None, /, **keywords) -> Product:
+        """``kind="spheres"`` (the default): S^{d_1 - 1} x ... x S^{d_p - 1} (unit factors, the
+        BDPR landscape); ``"euclidean"``: F^{d_1} x ... x F^{d_p} (free factors). Any other
+        option is refused by name."""
+        options = ManifoldOptions.resolve(self, options, **keywords)
+        kind = "spheres" if options.kind is None else options.kind
         check_choice("kind", kind, ("spheres", "euclidean"))
         field = "complex" if self.dtype.is_complex else "real"
         part = Sphere if kind == "spheres" else Euclidean
@@ -174,7 +181,8 @@ class PairedRankOne:
         return kron_distance(self.kron_vector(), other.kron_vector())
 
     def _check_other(self, other) -> None:
-        if not isinstance(other, PairedRankOne) or other.dims != self.dims:
+        # by structure: a paired rank-one tensor (its Kronecker vector) with these factor lengths
+        if getattr(other, "dims", None) != self.dims or not callable(getattr(other, "kron_vector", None)):
             got = getattr(other, "dims", type(other).__name__)
             raise ValueError(f"other: expected a PairedRankOne with factor lengths {self.dims}, got {got}")
 

@@ -26,7 +26,7 @@ from tensorrec.formats._common import (
     normalized_weights,
     ranks_tuple,
 )
-from tensorrec.formats.base import FormatMixin, as_scalar
+from tensorrec.formats.base import FormatMixin, ManifoldOptions, as_scalar
 from tensorrec.manifolds import Euclidean, Product, Stiefel
 
 
@@ -249,11 +249,19 @@ class TTTensor(FormatMixin):
 
     # --- manifold ------------------------------------------------------------------------
 
-    def manifold(self, scale: float = 1.0, retraction: str = "polar") -> Product:
+    #: The :class:`~tensorrec.formats.base.ManifoldOptions` that :meth:`manifold` honours.
+    manifold_options = ("scale", "retraction")
+
+    def manifold(self, options=None, /, **keywords) -> Product:
         """St(r_0 d_1, r_1) x ... x St(r_{N-2} d_{N-1}, r_{N-1}) x R^{r_{N-1} x d_N x 1} with
-        weights (scale, ..., scale, 1). ``retraction``: a Stiefel retraction for each core
-        (``"polar"``, ``"qr"``, ``"cayley"``), or ``"canonical"``: :meth:`canonicalize` of
-        all cores moved at once (a left-to-right QR sweep)."""
+        weights (scale, ..., scale, 1) (``scale`` default 1). ``retraction``: a Stiefel
+        retraction for each core (``"polar"``, the default, ``"qr"``, ``"cayley"``), or
+        ``"canonical"``: :meth:`canonicalize` of all cores moved at once (a left-to-right QR
+        sweep). Options as a :class:`~tensorrec.formats.base.ManifoldOptions` or by keyword
+        (``manifold(scale=2.0)``); any other option is refused by name."""
+        options = ManifoldOptions.resolve(self, options, **keywords)
+        scale = 1.0 if options.scale is None else options.scale
+        retraction = "polar" if options.retraction is None else options.retraction
         field = "complex" if self.cores[0].is_complex() else "real"
         stiefels = [(c.shape[-3] * c.shape[-2], c.shape[-1]) for c in self.cores[:-1]]
         last = Euclidean(*self.cores[-1].shape[-3:], field=field)

@@ -9,8 +9,6 @@ import math
 
 import torch
 
-from tensorrec.manifolds import Product
-
 
 def parts(u) -> tuple[torch.Tensor, ...]:
     return tuple(u) if isinstance(u, (tuple, list)) else (u,)
@@ -41,7 +39,7 @@ def unflatten(v: torch.Tensor, like):
 def metric_scale(manifold, x) -> torch.Tensor:
     """sqrt of the metric weight of every flat coordinate: <u, v>_x = (s * flat u) . (s * flat v)
     for the embedded metrics of tensorrec's manifolds and weighted products of them."""
-    if isinstance(manifold, Product):
+    if getattr(manifold, "manifolds", None) is not None:  # a product (by structure: its components)
         return torch.cat(
             [
                 metric_scale(m, xk) * math.sqrt(w)

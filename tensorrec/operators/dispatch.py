@@ -129,7 +129,7 @@ def evaluate_with_vjp(operator, x) -> tuple[torch.Tensor, Callable]:
     forward = _lookup(_DIFFERENTIABLE, rows, x)
     leaves = [p.detach().requires_grad_(True) for p in x.to_point()]
     with torch.enable_grad():
-        y = forward(rows, type(x).from_point(tuple(leaves), validate=False))
+        y = forward(rows, x.from_point(tuple(leaves), validate=False))
 
     def pullback(r: torch.Tensor) -> tuple:
         with torch.enable_grad():
@@ -142,7 +142,7 @@ def autograd_vjp(forward: Callable, rows, x, r: torch.Tensor) -> tuple:
     """Factor gradients of Re<r, forward(rows, X)> by autograd through ``forward``."""
     leaves = [p.detach().requires_grad_(True) for p in x.to_point()]
     with torch.enable_grad():
-        y = forward(rows, type(x).from_point(tuple(leaves), validate=False))
+        y = forward(rows, x.from_point(tuple(leaves), validate=False))
         grads = torch.autograd.grad((r.conj() * y).real.sum(), leaves)
     return tuple(grads)
 

@@ -16,7 +16,7 @@ tensors, registered by (rows, format) dispatch, planned once per network.
   d kappa and the rows lifted to a (x) I_kappa (the double layer traces the Kraus legs), or,
   for global vectors, sum over the (d^n, kappa^n) dense Psi.
 
-Every contraction follows the format's mode (``type(x).chi``): exact along the planned path,
+Every contraction follows the format's mode (``x.chi``): exact along the planned path,
 or boundary MPS with bond cap chi. The vjps of the Kronecker rows in boundary mode are
 hand-written (spec 4.2 A1): every site's environment in the batched layer from
 :func:`~tensorrec.formats.grid.site_environments` (boundary MPS of bond chi above and below

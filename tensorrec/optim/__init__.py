@@ -6,10 +6,18 @@ from tensorrec.optim.block import block_coordinate
 from tensorrec.optim.cg import CGResult, conjugate_gradient
 from tensorrec.optim.eigen import top_eigenpair
 from tensorrec.optim.problem import CallableObjective, Objective, Problem
-from tensorrec.optim.prox import StepSizeWarning, proximal_gradient, proximal_step, spectral_norm, unrolled
+from tensorrec.optim.prox import proximal_gradient, proximal_step, spectral_norm, unrolled
 from tensorrec.optim.result import ConvergenceWarning, Result, Trace
 from tensorrec.optim.rgd import rgd
-from tensorrec.optim.steps import STEP_RULES, Armijo, ConstantStep, NewtonCG, StepRule, as_step_rule
+from tensorrec.optim.steps import (
+    STEP_RULES,
+    Armijo,
+    ConstantStep,
+    NewtonCG,
+    StepRule,
+    StepSizeWarning,
+    as_step_rule,
+)
 from tensorrec.optim.stopping import (
     STOPPING_RULES,
     AnyOf,

@@ -99,7 +99,7 @@ class BatchResult:
 def _element(point, b: int):
     """Element b of a batched point, or of a batched tensor format (``minimize``'s point)."""
     if hasattr(point, "to_point"):
-        return type(point).from_point(tree_map(lambda t: t[b], point.to_point()), validate=False)
+        return point.from_point(tree_map(lambda t: t[b], point.to_point()), validate=False)
     return tree_map(lambda t: t[b], point)
 
 
@@ -134,30 +134,19 @@ def _relative_change(x_new, x) -> torch.Tensor:
 
 def rgd_batched(problem, x, rule, stop, metrics: dict, progress: bool) -> BatchResult:
     """The batched loop of :func:`~tensorrec.optim.rgd` (see the module docstring)."""
-    leaves = tree_leaves(x)
-    size, device = batch_size(x), leaves[0].device
-    rules = with_safeguards(stop, getattr(rule, "descent", True))
-    for r in rules.rules:
-        if not hasattr(r, "batched"):
-            raise TypeError(f"stop: the rule {r!r} has no batched form (a batched(state) method)")
-    reasons = [reason for r in rules.rules for reason in r.batched_reasons]
+    size, device = batch_size(x), tree_leaves(x)[0].device
+    rules, reasons = _batched_rules(stop, getattr(rule, "descent", True))
     needs_rel = any(r.reason == "rel_change" for r in rules.rules)
-    tuple_point = isinstance(x, tuple)
-    as_tuple = (lambda p: p) if tuple_point else (lambda p: (p,))
+    as_tuple = (lambda p: p) if isinstance(x, tuple) else (lambda p: (p,))
     t0 = time.perf_counter()
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(desc="rgd (batched)", unit="it")
+    bar = _progress_bar(progress)
 
     f, d, gn, slope = _evaluate(problem, x)
-    measured = {k: torch.as_tensor(fn(x), device=device).detach() for k, fn in metrics.items()}
-    history = {"value": [f], "grad_norm": [gn], "metrics": {k: [v] for k, v in measured.items()}}
-    steps, times = [math.nan], [0.0]
+    measured = _measure(metrics, x, device)
+    history = _History(f, gn, measured)
     code = torch.full((size,), -1, dtype=torch.int64, device=device)
     iterations = torch.zeros(size, dtype=torch.int64, device=device)
-    state = BatchState(0, f, gn, torch.full_like(f, math.inf), 0.0, history["value"], measured, gn)
+    state = BatchState(0, f, gn, torch.full_like(f, math.inf), 0.0, history.value, measured, gn)
     active = _apply_rules(rules, state, code, torch.ones(size, dtype=torch.bool, device=device))
     it = 0
     while bool(active.any()):  # the one host sync per iteration
@@ -167,51 +156,21 @@ def rgd_batched(problem, x, rule, stop, metrics: dict, progress: bool) -> BatchR
         it += 1
         iterations += active
         rel = _relative_change(as_tuple(x_new), as_tuple(x)) if needs_rel else torch.full_like(f, math.nan)
-        measured = {k: torch.as_tensor(fn(x_new), device=device).detach() for k, fn in metrics.items()}
-        f_rec, gn_rec = torch.where(active, f_new, f), torch.where(active, gn_new, gn)
-        history["value"].append(f_rec)
-        history["grad_norm"].append(gn_rec)
-        for k, v in measured.items():
-            history["metrics"][k].append(torch.where(active, v, history["metrics"][k][-1]))
+        measured = _measure(metrics, x_new, device)
+        f_rec, gn_rec = history.append(active, f_new, f, gn_new, gn, measured)
         elapsed = time.perf_counter() - t0
-        steps.append(mu)
-        times.append(elapsed)
-        state = BatchState(
-            it, f_rec, gn_rec, rel, elapsed, history["value"], measured, history["grad_norm"][0]
-        )
+        history.step.append(mu)
+        history.time.append(elapsed)
+        state = BatchState(it, f_rec, gn_rec, rel, elapsed, history.value, measured, history.grad_norm[0])
         still = _apply_rules(rules, state, code, active)
-        bad = active & ~torch.isfinite(f_new) | active & ~torch.isfinite(gn_new)
-        keep = active & ~bad  # a NaN element keeps its last finite iterate
-        x = tree_where(keep, x_new, x)
-        f, gn = torch.where(keep, f_new, f), torch.where(keep, gn_new, gn)
-        d = tree_where(keep, d_new, d)
-        slope = torch.where(keep, slope_new, slope)
+        x, f, gn, d, slope = _advance(active, (x_new, f_new, gn_new, d_new, slope_new), (x, f, gn, d, slope))
         active = still
         if bar is not None:
             bar.update(1)
     if bar is not None:
         bar.close()
     stop_reasons = [reasons[c] for c in code.tolist()]
-    if Stall.reason in stop_reasons:
-        warnings.warn(
-            f"{stop_reasons.count(Stall.reason)} of {size} elements stalled: the step is probably too large",
-            StallWarning,
-            stacklevel=3,
-        )
-    if NoDecrease.reason in stop_reasons:
-        warnings.warn(
-            f"{stop_reasons.count(NoDecrease.reason)} of {size} elements never lowered their cost below "
-            f"its start: {MESSAGES[NoDecrease.reason]}",
-            NoDecreaseWarning,
-            stacklevel=3,
-        )
-    trace = BatchTrace(
-        value=torch.stack(history["value"]),
-        grad_norm=torch.stack(history["grad_norm"]),
-        step=steps,
-        time=times,
-        metrics={k: torch.stack(v) for k, v in history["metrics"].items()},
-    )
+    _warn_about_stops(stop_reasons, size)
     return BatchResult(
         point=x,
         values=to_numpy(f),
@@ -219,8 +178,97 @@ def rgd_batched(problem, x, rule, stop, metrics: dict, progress: bool) -> BatchR
         iterations=to_numpy(iterations),
         stop_reasons=stop_reasons,
         wall_time=time.perf_counter() - t0,
-        trace=trace,
+        trace=history.trace(),
     )
+
+
+def _advance(active: torch.Tensor, new: tuple, old: tuple) -> tuple:
+    """The iterate (x, f, ||d||, d, slope) after a step: the new one for the active elements
+    whose value and gradient norm are finite, the old one elsewhere (a NaN element keeps its
+    last finite iterate)."""
+    x_new, f_new, gn_new, d_new, slope_new = new
+    x, f, gn, d, slope = old
+    bad = active & ~torch.isfinite(f_new) | active & ~torch.isfinite(gn_new)
+    keep = active & ~bad
+    return (
+        tree_where(keep, x_new, x),
+        torch.where(keep, f_new, f),
+        torch.where(keep, gn_new, gn),
+        tree_where(keep, d_new, d),
+        torch.where(keep, slope_new, slope),
+    )
+
+
+def _batched_rules(stop, descent: bool = True) -> tuple[AnyOf, list[str]]:
+    """The stopping rules with the safeguards (those of a descent rule unless ``descent`` is
+    False), each checked to have a batched form, and the stop reasons in the order of their
+    codes."""
+    rules = with_safeguards(stop, descent)
+    for r in rules.rules:
+        if not hasattr(r, "batched"):
+            raise TypeError(f"stop: the rule {r!r} has no batched form (a batched(state) method)")
+    return rules, [reason for r in rules.rules for reason in r.batched_reasons]
+
+
+def _progress_bar(progress: bool):
+    """A tqdm bar counting iterations, or None."""
+    if not progress:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(desc="rgd (batched)", unit="it")
+
+
+def _measure(metrics: dict, x, device) -> dict:
+    """The metrics (one value per element) at ``x``, as tensors on ``device``."""
+    return {k: torch.as_tensor(fn(x), device=device).detach() for k, fn in metrics.items()}
+
+
+class _History:
+    """The per-iteration values, gradient norms, metrics, steps and times of a batched run
+    (tensors of shape (B,), kept on the device until :meth:`trace` stacks them)."""
+
+    def __init__(self, f: torch.Tensor, gn: torch.Tensor, measured: dict):
+        self.value, self.grad_norm = [f], [gn]
+        self.metrics = {k: [v] for k, v in measured.items()}
+        self.step, self.time = [math.nan], [0.0]
+
+    def append(self, active, f_new, f, gn_new, gn, measured: dict) -> tuple[torch.Tensor, torch.Tensor]:
+        """Record an iteration: the new values of the active elements, the last ones of the
+        stopped; returns the recorded value and gradient norm."""
+        f_rec, gn_rec = torch.where(active, f_new, f), torch.where(active, gn_new, gn)
+        self.value.append(f_rec)
+        self.grad_norm.append(gn_rec)
+        for k, v in measured.items():
+            self.metrics[k].append(torch.where(active, v, self.metrics[k][-1]))
+        return f_rec, gn_rec
+
+    def trace(self) -> BatchTrace:
+        return BatchTrace(
+            value=torch.stack(self.value),
+            grad_norm=torch.stack(self.grad_norm),
+            step=self.step,
+            time=self.time,
+            metrics={k: torch.stack(v) for k, v in self.metrics.items()},
+        )
+
+
+def _warn_about_stops(stop_reasons: list[str], size: int) -> None:
+    """StallWarning and NoDecreaseWarning, once each, with the number of elements concerned
+    (attributed to the caller of :func:`~tensorrec.optim.rgd`)."""
+    if Stall.reason in stop_reasons:
+        warnings.warn(
+            f"{stop_reasons.count(Stall.reason)} of {size} elements stalled: the step is probably too large",
+            StallWarning,
+            stacklevel=4,
+        )
+    if NoDecrease.reason in stop_reasons:
+        warnings.warn(
+            f"{stop_reasons.count(NoDecrease.reason)} of {size} elements never lowered their cost below "
+            f"its start: {MESSAGES[NoDecrease.reason]}",
+            NoDecreaseWarning,
+            stacklevel=4,
+        )
 
 
 def _apply_rules(rules: AnyOf, state: BatchState, code: torch.Tensor, active: torch.Tensor) -> torch.Tensor:

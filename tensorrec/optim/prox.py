@@ -26,6 +26,7 @@ from tensorrec.optim._loop import Loop, prepare_point, relative_change
 from tensorrec.optim.eigen import top_eigenpair
 from tensorrec.optim.problem import Problem
 from tensorrec.optim.result import Result
+from tensorrec.optim.steps import StepSizeWarning
 
 
 def proximal_gradient(
@@ -307,10 +308,6 @@ def _unroll(D, x, prox, steps, b, mu, accelerated, z0):
             y = z_new
         z = z_new
     return z
-
-
-class StepSizeWarning(UserWarning):
-    """A step above the range where the iteration's guarantees hold."""
 
 
 def _same_layout(a, b) -> bool:

@@ -11,7 +11,7 @@ from tensorrec.optim._loop import DEFAULT_STOP, Loop, check_metrics, prepare_poi
 from tensorrec.optim.batched import rgd_batched
 from tensorrec.optim.problem import Problem
 from tensorrec.optim.result import Result
-from tensorrec.optim.steps import Armijo, ConstantStep, NewtonCG, StepRule, as_step_rule
+from tensorrec.optim.steps import Armijo, ConstantStep, StepRule, as_step_rule
 from tensorrec.optim.stopping import as_stopping_rule
 
 
@@ -59,8 +59,10 @@ def rgd(
         ``x0`` holds B independent starts along one leading axis and the objective returns
         one cost per element: every element runs until its own stopping rule fires (masks
         on the device, one host sync per iteration; :mod:`tensorrec.optim.batched`). Metrics
-        then return (B,) tensors. Step rules get the per-element values and slopes; Armijo,
-        which backtracks on one number, is refused.
+        then return (B,) tensors. Step rules get the per-element values and slopes: only a
+        rule that declares ``supports_batches = True`` is taken (a constant step does;
+        Armijo and NewtonCG, which work on one cost, and any rule that does not say so are
+        refused).
 
     Returns
     -------
@@ -80,10 +82,11 @@ def rgd(
     rule = as_step_rule(step)
     rule.reset()
     if batched:
-        if isinstance(rule, (Armijo, NewtonCG)):
+        if not getattr(rule, "supports_batches", False):
             raise ValueError(
-                f"step: {type(rule).__name__} works on one cost; a batched run takes a constant step or "
-                "a rule"
+                f"step: {type(rule).__name__} works on one cost (it does not declare supports_batches = "
+                "True); a batched run takes a constant step or a rule that declares it (it is passed (B,) "
+                "tensors of values and slopes and must treat every element on its own)"
             )
         x = prepare_point(problem.manifold, x0, validate)
         stop_rule = as_stopping_rule(stop, DEFAULT_STOP)  # safeguards added by rgd_batched

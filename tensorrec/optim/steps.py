@@ -14,6 +14,11 @@ Gauss-Newton) solution, a third; a user passes their own the same way (see :clas
 with a preconditioner). A rule with ``descent = False`` may raise the cost on purpose (a
 Newton step toward saddles or maxima): the run then keeps only the NaN check and the
 iteration cap of the safeguards (:func:`~tensorrec.optim.stopping.with_safeguards`).
+A rule that declares ``supports_batches = True`` is taken by a
+batched run (``rgd(..., batched=True)``), which passes it (B,) tensors of values and slopes
+and a batch of points: it must treat every element on its own. A rule that does not
+declare it (a line search that compares one cost, e.g. :class:`Armijo`, or a user's rule
+that says nothing) is refused there, so it cannot silently mix the elements.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ class ConstantStep:
     """x+ = R_x(-mu d) with a fixed step ``mu``."""
 
     uses_slope = False
+    supports_batches = True  # the same step for every element
 
     def __init__(self, mu: float):
         self.mu = check_positive_finite("step", mu)
@@ -72,6 +78,8 @@ class Armijo:
         The next iteration's first trial is ``grow`` times the last accepted step (capped at
         ``initial``); ``grow=1`` keeps the last accepted step.
     """
+
+    supports_batches = False  # it backtracks on one cost
 
     def __init__(
         self,
@@ -168,6 +176,7 @@ class NewtonCG:
     """
 
     uses_slope = False  # the Newton direction has its own slope <grad f, s>
+    supports_batches = False  # one CG solve and one line search on one cost
 
     def __init__(
         self,
@@ -265,4 +274,10 @@ def as_step_rule(step) -> StepRule:
     )
 
 
-__all__ = ["StepRule", "ConstantStep", "Armijo", "NewtonCG", "STEP_RULES", "as_step_rule"]
+class StepSizeWarning(UserWarning):
+    """A step above the range where a method's guarantees hold (the proximal iteration's
+    1 / sigma_max(D)^2, the global bounds of the BDPR population theory); one class for every
+    method, so one filter silences them all."""
+
+
+__all__ = ["StepSizeWarning", "StepRule", "ConstantStep", "Armijo", "NewtonCG", "STEP_RULES", "as_step_rule"]

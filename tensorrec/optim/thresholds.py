@@ -40,8 +40,6 @@ lam by the step mu (thresholds mu lam and sqrt(2 mu lam)); TopK/AbsTopK need no 
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import torch
 
@@ -53,7 +51,7 @@ from tensorrec._backend import (
     describe,
     numpy_boundary,
 )
-from tensorrec.optim._select import fast_selection, select_indices
+from tensorrec.optim._select import select_indices, select_mask
 
 _numpy_out = numpy_boundary(leading=1)
 """numpy ``u`` (the first argument) in, numpy out; the other arguments are taken as given."""
@@ -177,41 +175,6 @@ def _check_k(k, P: int) -> int:
     return k
 
 
-def _select(score: torch.Tensor, k: int) -> torch.Tensor:
-    """The mask of the k largest scores on the last axis, ties to the lower index (from the
-    indices of :func:`select_indices` where its numba kernel applies)."""
-    k = _check_k(k, score.shape[-1])
-    if fast_selection(score):
-        idx = select_indices(score, k)
-        return torch.zeros(score.shape, dtype=torch.bool).scatter_(-1, idx, True)
-    return _select_reference(score, k)
-
-
-def _order_key(score: torch.Tensor) -> torch.Tensor:
-    """Integers ordered as the floats ``score`` with NaN above +inf (-0.0 equal to +0.0): the
-    sign-magnitude bit pattern turned into two's complement."""
-    if score.dtype not in (torch.float32, torch.float64):
-        score = score.float()  # exact for half precisions
-    score = torch.where(torch.isnan(score), torch.full((), math.nan, dtype=score.dtype), score + 0.0)
-    int_dtype, mask = (
-        (torch.int64, 0x7FFFFFFFFFFFFFFF) if score.dtype == torch.float64 else (torch.int32, 0x7FFFFFFF)
-    )
-    bits = score.view(int_dtype)
-    return torch.where(bits < 0, bits ^ mask, bits)
-
-
-def _select_reference(score: torch.Tensor, k: int) -> torch.Tensor:
-    """The torch reference of :func:`_select`: one k-th-value selection and a cumulative count
-    (on integer keys ordering NaN above +inf when a NaN is present: the NaN policy)."""
-    if score.is_floating_point() and bool(torch.isnan(score).any()):
-        score = _order_key(score)
-    kth = torch.kthvalue(-score, k, dim=-1, keepdim=True).values.neg()  # the k-th largest
-    above = score > kth
-    tied = score == kth
-    room = k - above.sum(dim=-1, keepdim=True)
-    return above | (tied & (torch.cumsum(tied, dim=-1) <= room))
-
-
 @_numpy_out
 def topk_indices(u, k: int, *, absolute: bool = False) -> torch.Tensor:
     """The support of :func:`topk` (``absolute``: of :func:`abs_topk`) as indices, ascending,
@@ -231,7 +194,7 @@ def topk(u, k: int) -> torch.Tensor:
     u = _check_u(u)
     with torch.no_grad():
         v = u.detach()
-        mask = _select(v, k) & ((v > 0) | torch.isnan(v))
+        mask = select_mask(v, _check_k(k, v.shape[-1])) & ((v > 0) | torch.isnan(v))
     return torch.where(mask, u, torch.zeros((), dtype=u.dtype, device=u.device))
 
 
@@ -242,7 +205,7 @@ def abs_topk(u, k: int) -> torch.Tensor:
     rank first and stay NaN."""
     u = _check_u(u)
     with torch.no_grad():
-        mask = _select(u.detach().abs(), k) & (u.detach() != 0)
+        mask = select_mask(u.detach().abs(), _check_k(k, u.shape[-1])) & (u.detach() != 0)
     return torch.where(mask, u, torch.zeros((), dtype=u.dtype, device=u.device))
 
 

@@ -351,7 +351,7 @@ def estimate(
             povm.gram, povm.operator(outcomes).adjoint(freqs), 0.5 * float(freqs.abs().pow(2).sum())
         )
         if step is None:
-            step = 1 / povm.alpha if hasattr(povm, "alpha") and not povm.product else 1 / povm.gram_norm
+            step = 1 / povm.alpha if povm.is_design and not povm.product else 1 / povm.gram_norm
         x0 = prox(shadow, 1.0) if start is None else start
         stop = {"max_iter": 200, "rel_change": 1e-10} if stop is None else stop
     x0 = fuse(torch.as_tensor(x0), d) if torch.as_tensor(x0).shape == (d**n, d**n) else x0
@@ -477,7 +477,7 @@ def _factorized(outcomes: Outcomes, method: str, bond_dim, kappa, start, truth, 
     n, d = povm.n, povm.d
     if n < 2:
         raise ValueError(f"outcomes: an LPDO needs at least 2 sites, got {n}")
-    fmt = LPDO.purified(check_positive_int("kappa", kappa))
+    kappa = check_positive_int("kappa", kappa)
     if method == "mle" and outcomes.shots is None:
         raise ValueError("outcomes: the likelihood needs counts; exact probabilities have none (use 'rgd')")
     if method == "rgd":
@@ -485,9 +485,9 @@ def _factorized(outcomes: Outcomes, method: str, bond_dim, kappa, start, truth, 
     if start is not None:
         if not all(hasattr(start, name) for name in ("purification", "n", "d", "kappa")):  # an LPDO
             raise TypeError(f"start: expected an LPDO (or None), got {describe(start)}")
-        if start.n != n or start.d != d or start.kappa != fmt.kappa:
+        if start.n != n or start.d != d or start.kappa != kappa:
             raise ValueError(
-                f"start: expected an LPDO of {n} sites of d = {d} with kappa = {fmt.kappa} (the outcomes'"
+                f"start: expected an LPDO of {n} sites of d = {d} with kappa = {kappa} (the outcomes'"
                 f" and kappa), got {start!r}"
             )
     if bond_dim is None and start is None:
@@ -495,14 +495,14 @@ def _factorized(outcomes: Outcomes, method: str, bond_dim, kappa, start, truth, 
     if bond_dim is None:  # the start's bonds, whatever their profile
         ranks = tuple(start.purification.ranks)
     else:
-        ranks = mpo_ops.capped_bonds((d * fmt.kappa,) * n, check_positive_int("bond_dim", bond_dim))
+        ranks = mpo_ops.capped_bonds((d * kappa,) * n, check_positive_int("bond_dim", bond_dim))
     if start is None:
-        if fmt.kappa == 1 and d**n <= 4096:  # the spectral start: the shadow's top eigenvector
-            start = fmt.from_dense(fuse(classical_shadow(outcomes), d), ranks)
-        elif fmt.kappa == 1 and povm.product:
+        if kappa == 1 and d**n <= 4096:  # the spectral start: the shadow's top eigenvector
+            start = LPDO.from_dense(fuse(classical_shadow(outcomes), d), ranks)
+        elif kappa == 1 and povm.product:
             start = product_start(outcomes, ranks)
         else:
-            start = fmt.random((d * d,) * n, ranks, 0)
+            start = LPDO.random((d * d,) * n, ranks, 0, kappa=kappa)
     elif tuple(start.purification.ranks) != tuple(ranks):
         raise ValueError(
             f"bond_dim: expected the start's bonds {tuple(start.purification.ranks)} to be those of "
@@ -511,7 +511,9 @@ def _factorized(outcomes: Outcomes, method: str, bond_dim, kappa, start, truth, 
     cores = start.purification.cores
     if not all(bool(torch.isfinite(c).all()) for c in cores) or not start.purification.norm() > 0:
         raise ValueError("start: expected finite cores with a nonzero norm")
-    start = type(start)(TTTensor((*cores[:-1], cores[-1] / start.purification.norm()), validate=False))
+    start = type(start)(
+        TTTensor((*cores[:-1], cores[-1] / start.purification.norm()), validate=False), kappa=start.kappa
+    )
     if method == "mle":
         shots = outcomes.shots
         floor = 1e-12 / float(getattr(povm, "n_outcomes", povm.N))  # relative to the uniform law

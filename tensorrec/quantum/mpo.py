@@ -14,13 +14,14 @@ quasi-optimality as TT-SVD (the basis change is unitary on every leg).
 
 from __future__ import annotations
 
+import functools
 import math
 
 import torch
 
 from tensorrec._backend import as_tensor, check_positive_int, describe
 from tensorrec._random import RngLike, as_generator
-from tensorrec.formats import LPDO, TTTensor
+from tensorrec.formats import LPDO, TTTensor, mode_product
 from tensorrec.formats.contraction import contract
 from tensorrec.operators import KroneckerOperator, unfuse
 from tensorrec.quantum.states import DTYPE
@@ -47,7 +48,11 @@ def hermitian_basis(d: int) -> torch.Tensor:
 
 
 def _check_mps(t, name: str) -> TTTensor:
-    if not isinstance(t, TTTensor) or not t.dtype.is_complex:
+    """``t`` when it is a complex tensor train (by structure: its ``cores`` are a sequence of
+    tensors, the chain of an MPS or MPO), else a TypeError."""
+    cores = getattr(t, "cores", None)
+    chain = isinstance(cores, (tuple, list)) and all(isinstance(c, torch.Tensor) for c in cores)
+    if not chain or not t.dtype.is_complex:
         raise TypeError(f"{name}: expected a complex TTTensor (an MPS or MPO), got {describe(t)}")
     return t
 
@@ -143,21 +148,31 @@ def hermitian_round(x, bond_dim: int, d: int | None = None) -> TTTensor:
     bond dimension at most ``bond_dim`` by TT-SVD in real Hermitian coordinates: exactly
     Hermitian, quasi-optimal (within sqrt(n - 1) of the best bond-``bond_dim`` Hermitian MPO)."""
     bond_dim = check_positive_int("bond_dim", bond_dim)
-    if isinstance(x, TTTensor):
-        d = phys_dim(_check_mps(x, "x"), "x")
-        coords = _real_coordinates(x, d)
-        ranks = capped_bonds(coords.shape, bond_dim)
-        coords = coords.truncate(tuple(min(r, q) for r, q in zip(ranks, coords.ranks, strict=True)))
-    else:
-        x = as_tensor(x, "x")
-        d = math.isqrt(x.shape[0]) if d is None else d
-        basis = hermitian_basis(d).reshape(d * d, d * d)
-        c = x
-        for v in range(x.ndim):
-            c = torch.tensordot(basis.conj(), c, dims=([1], [v])).movedim(0, v)
-        coords = TTTensor.from_dense(c.real, capped_bonds(c.shape, bond_dim))
+    coords, d = _hermitian_coordinates(x, bond_dim, d)
     basis = hermitian_basis(d).reshape(d * d, d * d)
     return TTTensor.from_cores([torch.einsum("ps,apb->asb", basis, core.to(DTYPE)) for core in coords.cores])
+
+
+@functools.singledispatch
+def _hermitian_coordinates(x, bond_dim: int, d: int | None) -> tuple[TTTensor, int]:
+    """(the real Hermitian coordinates of ``x`` rounded to ``bond_dim``, d): a dense tensor
+    in the fused layout by TT-SVD of its coordinates."""
+    x = as_tensor(x, "x")
+    d = math.isqrt(x.shape[0]) if d is None else d
+    basis = hermitian_basis(d).reshape(d * d, d * d)
+    c = x
+    for v in range(x.ndim):
+        c = mode_product(c, basis.conj(), v)
+    return TTTensor.from_dense(c.real, capped_bonds(c.shape, bond_dim)), d
+
+
+@_hermitian_coordinates.register(TTTensor)
+def _(x, bond_dim: int, d: int | None) -> tuple[TTTensor, int]:
+    """An MPO: its coordinates on the cores (a real TT of twice the bond), truncated."""
+    d = phys_dim(_check_mps(x, "x"), "x")
+    coords = _real_coordinates(x, d)
+    ranks = capped_bonds(coords.shape, bond_dim)
+    return coords.truncate(tuple(min(r, q) for r, q in zip(ranks, coords.ranks, strict=True))), d
 
 
 def capped_bonds(shape, bond_dim: int) -> tuple[int, ...]:
@@ -195,7 +210,7 @@ def random_mpo(n: int, d: int, bond_dim: int, rng: RngLike = None, *, purity_dim
     """A random mixed-state MPO (PSD, trace one) of bond ``bond_dim``^2: a locally purified
     MPS with an ancilla of dimension ``purity_dim`` per site, traced out (spec 1.3)."""
     k = check_positive_int("purity_dim", purity_dim)
-    mpo = LPDO.purified(k)(random_mps(n, d * k, bond_dim, rng)).to_mpo()
+    mpo = LPDO(random_mps(n, d * k, bond_dim, rng), kappa=k).to_mpo()
     last = mpo.cores[-1] / trace(mpo)
     return TTTensor((*mpo.cores[:-1], last), validate=False)
 

@@ -86,7 +86,7 @@ def cluster_peps(n_rows: int, n_cols: int) -> PEPS:
 
 def random_peps(n_rows: int, n_cols: int, d: int = 2, bond_dim: int = 2, rng: RngLike = None) -> PEPS:
     """A normalised PEPS with i.i.d. complex Gaussian site tensors of bond ``bond_dim``."""
-    return PEPS.on(n_rows, n_cols).random((d,) * (n_rows * n_cols), bond_dim, rng)
+    return PEPS.random((d,) * (n_rows * n_cols), bond_dim, rng, lattice=(n_rows, n_cols))
 
 
 def test_state(name: str, n_rows: int, n_cols: int, bond_dim: int = 2, rng: RngLike = None) -> PEPS:
@@ -111,7 +111,6 @@ def jacobian_rank(psi: PEPS, rtol: float = 1e-9) -> int:
     shapes = [t.shape for t in sites]
     sizes = [t.numel() for t in sites]
     theta = torch.cat([torch.view_as_real(t.to(DTYPE)).reshape(-1) for t in sites])
-    fmt = type(psi)
 
     def amplitudes(th):
         parts, start = [], 0
@@ -119,7 +118,7 @@ def jacobian_rank(psi: PEPS, rtol: float = 1e-9) -> int:
             chunk = th[start : start + 2 * size].reshape(*shape, 2)
             parts.append(torch.view_as_complex(chunk.contiguous()))
             start += 2 * size
-        return torch.view_as_real(fmt(parts, validate=False).to_dense().reshape(-1)).reshape(-1)
+        return torch.view_as_real(psi.from_point(parts, validate=False).to_dense().reshape(-1)).reshape(-1)
 
     jac = torch.autograd.functional.jacobian(amplitudes, theta, vectorize=True)
     s = torch.linalg.svdvals(jac)
@@ -203,7 +202,7 @@ def start_state(outcomes: Outcomes, lattice, bond_dim: int, kind: str = "snake",
 
         return pad(product_peps(local_top_vectors(outcomes), *lattice), bond_dim, noise, rng)
     top = top_eigenvector(outcomes).reshape((d,) * n)
-    snake = PEPS.on(*lattice).from_dense(top, bond_dim if kind == "snake" else 1)
+    snake = PEPS.from_dense(top, bond_dim if kind == "snake" else 1, lattice=lattice)
     return pad(snake, bond_dim, noise, rng)
 
 
@@ -248,7 +247,7 @@ def estimate_peps(
         with g = 1e-5 times the gradient norm at the start).
     chi : int, optional
         Contract by boundary MPS of bond ``chi`` (the estimate is a
-        ``PEPSDensity.on(L1, L2, chi=chi)``): product-outcome data (Kronecker rows) are then
+        ``PEPSDensity(sites, lattice=(L1, L2), chi=chi)``): product-outcome data (Kronecker rows) are then
         evaluated and differentiated by boundary environments, and the preconditioner is the
         per-site metric from the norm's environments, so no step needs a d^n tensor. Global
         outcome vectors are dense in any mode. ``method="fgd"`` only. Default: exact.
@@ -267,7 +266,7 @@ def estimate_peps(
     outcomes.validate()  # again: its tensors may have been changed in place since
     povm = outcomes.povm
     if loss is None:
-        global_design = outcomes.vectors is not None and hasattr(povm, "alpha")
+        global_design = outcomes.vectors is not None and povm.is_design
         pure_design = global_design and kraus_dim == 1
         loss = "ls" if method == "als" or pure_design or outcomes.shots is None else "mle"
     check_choice("loss", loss, LOSSES)
@@ -300,24 +299,22 @@ def estimate_peps(
     gen = as_generator(rng)
     if isinstance(start, str):
         start = start_state(outcomes, lattice, bond_dim, start, gen, noise)
-    if not isinstance(start, PEPS) or start.lattice != lattice:
+    if not callable(getattr(start, "density", None)) or getattr(start, "lattice", None) != lattice:
         raise TypeError(
             f"start: expected 'snake', 'product' or a PEPS on the {lattice} lattice, got {describe(start)}"
         )
     if kraus_dim == 1:
-        density = PEPSDensity.on(*lattice, chi=chi)
 
         def lift(psi: PEPS):
-            return density(psi.sites, validate=False)
+            return PEPSDensity(psi.sites, lattice=lattice, validate=False, chi=chi)
     else:
-        mixed = LatticeLPDO.on(*lattice, chi=chi)
 
-        def lift(psi: PEPS):
-            return mixed.from_peps(psi, kraus_dim, noise, gen)
+        def lift(psi: PEPS):  # on psi's contraction mode (LatticeLPDO.from_peps)
+            return LatticeLPDO.from_peps(psi, kraus_dim, noise, gen)
 
     template = lift(start)
     if loss == "ls":
-        if outcomes.vectors is None or not hasattr(povm, "alpha"):
+        if outcomes.vectors is None or not povm.is_design:
             raise ValueError(
                 f"loss: 'ls' needs global 2-design outcomes (an alpha, outcome vectors), got {povm!r}"
             )
@@ -401,7 +398,7 @@ def als(outcomes: Outcomes, start: PEPS, *, stop=None, tikhonov: float = 1e-10, 
     ``"grad_norm"`` is relative to the start's gradient norm.
     """
     povm = outcomes.povm
-    if outcomes.vectors is None or not hasattr(povm, "alpha"):
+    if outcomes.vectors is None or not povm.is_design:
         raise ValueError(
             f"outcomes: ALS needs global 2-design outcomes (an alpha, outcome vectors), got {povm!r}"
         )
@@ -410,15 +407,13 @@ def als(outcomes: Outcomes, start: PEPS, *, stop=None, tikhonov: float = 1e-10, 
     objective = FormatObjective(start.density(), operator, outcomes.freqs, DesignLoss(povm.alpha))
     phi = operator.vectors
     weights = (outcomes.freqs * operator.weights).to(phi.dtype)
-    cls = PEPS.on(*start.lattice)
-
     def evaluate(sites):
-        x = cls(sites, validate=False).density()
+        x = start.from_point(sites, validate=False).density()
         value, grad = objective.value_and_egrad(x.to_point())
         return x, float(value), float(tree_norm(grad))
 
     def update(sites, v):
-        b = cls(sites, validate=False).site_jacobian(v)  # (P, N)
+        b = start.from_point(sites, validate=False).site_jacobian(v)  # (P, N)
         c = phi.conj() @ b.T  # (M, P)
         h = c.mH @ (weights[:, None] * c)
         g = b.conj() @ b.T

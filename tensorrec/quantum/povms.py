@@ -12,6 +12,7 @@ mode (M = infinity).
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -19,7 +20,7 @@ import torch
 
 from tensorrec._backend import check_allocation, check_choice, check_positive_int
 from tensorrec._random import RngLike, as_generator, randn
-from tensorrec.formats import TTTensor
+from tensorrec.formats import TTTensor, mode_product
 from tensorrec.formats.fused import fused_identity
 from tensorrec.operators.povm import ProductPOVM, RankOnePOVM, fuse
 from tensorrec.quantum.frames import (
@@ -39,6 +40,14 @@ class POVM:
     d: int
     n: int
     product: bool = False
+
+    @property
+    def is_design(self) -> bool:
+        """Whether the family is a global 2-design with an embedding constant ``alpha``: its
+        frame is A*A(X) = alpha (X + tr(X) I) (exactly, or in the mean for Haar bases), which
+        the design least squares and the 1 / alpha step rely on. False here (a product
+        family is a local design only); the global families say True."""
+        return False
 
     @property
     def N(self) -> int:
@@ -102,7 +111,7 @@ class ProductFamily(POVM):
         F = sum_k a_k a_k^H (a_k = w_k vec(phi_k phi_k^H)) on every leg (spec 3.3)."""
         frame = self.local_frame
         for v in range(self.n):
-            x = torch.tensordot(frame, x, dims=([1], [v])).movedim(0, v)
+            x = mode_product(x, frame, v)
         return x
 
     @property
@@ -124,7 +133,7 @@ class ProductFamily(POVM):
         local = self.local_effects
         p = rho
         for v in range(self.n):
-            p = torch.tensordot(local.conj(), p, dims=([1], [v])).movedim(0, v)
+            p = mode_product(p, local.conj(), v)
         return p.real.clamp_min(0.0)
 
     def sample(self, state, shots: int | None, rng: RngLike = None) -> Outcomes:
@@ -132,11 +141,12 @@ class ProductFamily(POVM):
         probabilities when ``shots`` is None); only outcomes that occur are kept. ``state``
         may be an MPS (a complex :class:`~tensorrec.formats.TTTensor` of shape (d,) * n): its
         copies are then drawn site by site from the exact conditional marginals (spec 2.7c),
-        O(shots n K d^2 r^3), for any n."""
-        if isinstance(state, TTTensor):
+        O(shots n K d^2 r^3), for any n (any format with a :func:`copy_sampler`)."""
+        sampler = copy_sampler(state)
+        if sampler is not None:
             if shots is None:
                 raise ValueError("shots: an MPS is sampled copy by copy; give a number of copies, got None")
-            return self._sample_mps(state, check_positive_int("shots", shots), as_generator(rng))
+            return sampler(self, state, check_positive_int("shots", shots), as_generator(rng))
         shots = self._check_shots(shots)
         p = self.probabilities(state).reshape(-1)
         return counts_to_outcomes(self, p, shots, rng, index_shape=(self.local_vectors.shape[0],) * self.n)
@@ -168,6 +178,20 @@ class ProductFamily(POVM):
             left = chosen / torch.from_numpy(p[np.arange(shots), pick]).to(DTYPE)[:, None, None]
         rows, counts = np.unique(index, axis=0, return_counts=True)
         return Outcomes(self, torch.from_numpy(counts / shots), shots, index=torch.from_numpy(rows))
+
+
+@functools.singledispatch
+def copy_sampler(state):
+    """How a product family draws copies of ``state`` one at a time, site by site: a function
+    (family, state, shots, generator) -> Outcomes, or None (a dense state, whose exact
+    outcome law is formed). An MPS (a :class:`~tensorrec.formats.TTTensor`) has one; a format
+    of one's own gets one by ``copy_sampler.register(MyFormat)``."""
+    return None
+
+
+@copy_sampler.register(TTTensor)
+def _(state):
+    return ProductFamily._sample_mps
 
 
 class LocalSIC(ProductFamily):
@@ -202,6 +226,12 @@ class GlobalFamily(POVM):
 
     def __init__(self, n: int, d: int = 2):
         self.n, self.d = check_positive_int("n", n), check_positive_int("d", d, minimum=2)
+
+    @property
+    def is_design(self) -> bool:
+        """True: a global family's frame is alpha (X + tr(X) I) (:meth:`gram`); a subclass
+        defines ``alpha``."""
+        return True
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(n={self.n}, d={self.d})"
@@ -409,4 +439,5 @@ __all__ = [
     "Stabilizer",
     "HaarUniform",
     "HaarBases",
+    "copy_sampler",
 ]

@@ -17,13 +17,14 @@ from tensorrec.recovery.losses import Loss, SquaredLoss, squared_norm
 
 
 class FormatObjective(Objective):
-    r"""f(point) = loss(A(X), data) with X = ``type(template).from_point(point)``.
+    r"""f(point) = loss(A(X), data) with X = ``template.from_point(point)``.
 
     Parameters
     ----------
     template : a tensor format (:class:`~tensorrec.formats.Format`)
-        Fixes the format, shape and ranks; points are its ``to_point`` layout on its
-        ``manifold()``.
+        Fixes the format, shape and ranks (and any structure a point does not carry: a
+        lattice, chi, a Kraus dimension); points are its ``to_point`` layout on its
+        ``manifold()``, rebuilt by ``template.from_point``.
     operator : Operator
     data : vector of length m
         Measurements or counts (checked by the loss before any work).
@@ -67,7 +68,7 @@ class FormatObjective(Objective):
 
     def tensor(self, point):
         """The format of a factor point (no validation: the optimizers keep canonical form)."""
-        return self.format.from_point(point, validate=False)
+        return self.template.from_point(point, validate=False)
 
     def predict(self, point) -> torch.Tensor:
         """A(X) at the point."""
@@ -89,7 +90,7 @@ class FormatObjective(Objective):
                 f"the Gauss-Newton model needs a format with tangent_tensor; {self.format.__name__} has none"
             )
         x = self.tensor(point)
-        return dispatch.normal_vjp(self.operator, x, self.format.tangent_tensor(point, u), w)
+        return dispatch.normal_vjp(self.operator, x, self.template.tangent_tensor(point, u), w)
 
     def differentiable_value(self, point) -> torch.Tensor:
         """The value through the evaluation autograd can differentiate (the exact Hessian)."""

@@ -16,7 +16,8 @@ import warnings
 import torch
 
 from tensorrec._backend import check_choice, check_positive_finite, describe
-from tensorrec.formats import Format, TTTensor, TuckerTensor, stack, unstack
+from tensorrec.formats import Format, ManifoldOptions, TTTensor, TuckerTensor, manifold_of, stack, unstack
+from tensorrec.formats.base import FormatFactory, supported_options
 from tensorrec.operators import Operator
 from tensorrec.optim import (
     AnyOf,
@@ -93,15 +94,20 @@ def as_format(format) -> type:
     else is refused with what :func:`recover` supports."""
     if isinstance(format, str):
         return FORMATS[check_choice("format", format, tuple(FORMATS))]
-    kind = format if isinstance(format, type) else type(format)
+    factory = isinstance(format, FormatFactory)  # a class with its structure (LPDO.purified(k))
+    kind = format if isinstance(format, type) else format.base if factory else type(format)
     if getattr(kind, "lattice", False) is not False:  # PEPS, PEPO, ... (the lattice formats)
         raise TypeError(
             f"format: {SUPPORTED}; got {describe(format)}, a lattice format, which has no such truncation: "
             "its from_dense only embeds a TT along a snake of the lattice and its bond dimension is not "
-            "a rank of the tensor. Start from a lattice tensor instead: "
-            "minimize(FormatObjective(start, operator, y), start)"
+            "a rank of the tensor. Start from a lattice tensor instead: recover(operator, y, init=start) "
+            "or minimize(FormatObjective(start, operator, y), start)"
         )
-    if isinstance(format, type) and hasattr(format, "from_dense") and hasattr(format, "from_point"):
+    if (
+        (isinstance(format, type) or factory)
+        and hasattr(format, "from_dense")
+        and hasattr(format, "from_point")
+    ):
         return format
     if hasattr(kind, "from_dense") and hasattr(kind, "from_point"):
         raise TypeError(
@@ -214,7 +220,7 @@ def minimize(
         )
     if batch and method != "rgd":
         raise ValueError(f"method: {method!r} does not take a batched init; use method='rgd'")
-    to_format = _FromPoint(fmt)
+    to_format = _FromPoint(init)
     recorded = {name: _on_format(to_format, name, fn) for name, fn in (metrics or {}).items()}
     if truth is not None:
         norm_truth = truth.norm()
@@ -222,7 +228,7 @@ def minimize(
     rule = _stopping_rule(stop, objective, truth)
     if method == "trust_region" and step is not None:
         raise ValueError(f"step: 'trust_region' takes no step (its radius adapts), got {step!r}")
-    space, pre = init.manifold() if manifold is None else manifold, None
+    space, pre = manifold_of(init) if manifold is None else manifold, None
     if method != "rgd":
         needs = ("scaled_direction",) if method == "scaled" else ("scaled_direction", "canonicalize")
         missing = [name for name in needs if not hasattr(fmt, name)]
@@ -233,8 +239,8 @@ def minimize(
             )
         # formats with a canonical form retract by it (Tucker, TT): f(R_x(s)) = f(x + s)
         if hasattr(fmt, "canonicalize"):
-            space = init.manifold(retraction="canonical")
-        pre = fmt.scaled_direction
+            space = manifold_of(init, ManifoldOptions(retraction="canonical"))
+        pre = init.scaled_direction  # a template's: the points it rebuilds have its structure
     # CG never asks for more relative accuracy than the Gauss-Newton products have
     floor = GRAM_ROUNDOFFS * getattr(getattr(objective, "operator", None), "gram_eps", 0.0)
     if method == "trust_region":
@@ -257,15 +263,15 @@ def recover(
     operator: Operator,
     y,
     *,
-    format="tt",
-    ranks,
+    format=None,
+    ranks=None,
     init="spectral",
     loss: Loss | None = None,
     method: str = "rgd",
     step=None,
     hessian: str | None = None,
-    scale="init",
-    retraction: str = "polar",
+    scale=None,
+    retraction: str | None = None,
     truth=None,
     stop=None,
     metrics: dict | None = None,
@@ -279,10 +285,13 @@ def recover(
         Identity (factorization), DenseGaussian / KroneckerGaussian (sensing),
         EntrySampling (completion), or any operator.
     y : vector of length m
-    format : {"tt", "tucker"} or a format class
-    ranks : int or tuple of int
+    format : {"tt", "tucker"} or a format class, optional
+        Default: the class of ``init`` when it is a format (any format, a lattice one too),
+        else ``"tt"``.
+    ranks : int or tuple of int, optional
         TT bond ranks (r_1..r_{N-1}) or Tucker ranks (r_1..r_N); one int means that rank
-        everywhere.
+        everywhere. Needed for a spectral start of a format with ranks; with a format
+        ``init``, checked against its ranks when given.
     init : "spectral" or a format
         Spectral: the format's ``from_dense`` of ``operator.back_project(y)``.
     loss : Loss, optional
@@ -301,10 +310,13 @@ def recover(
         default) or a fixed multiple of the Gauss-Newton step (1: the local method).
     hessian : {"gauss_newton", "exact"}, optional
         The trust-region model (default Gauss-Newton for squared losses).
-    scale : {"init", "measurements", "spectral", "truth"} or float
+    scale : {"init", "measurements", "spectral", "truth"} or float, optional
         The weight w of the Stiefel factors (step mu / w on them; spec section 6.3):
         ||X0||^2, ||y||^2, the largest squared singular value of X0's unfoldings, ||X*||^2.
-    retraction : {"polar", "qr", "cayley"}
+        Default ``"init"`` for a format whose manifold takes a ``scale`` (Tucker, TT), none
+        for the others; a format whose manifold takes no ``scale`` refuses one by name.
+    retraction : {"polar", "qr", "cayley"} or a retraction of the format, optional
+        Default: the format's own (``"polar"`` for Tucker and TT).
     truth : a format, optional
         Records the relative error ||X_t - X*|| / ||X*|| (exact, no cancellation) as
         metric ``"error"``.
@@ -340,17 +352,25 @@ def recover(
     """
     if not isinstance(operator, Operator):
         raise TypeError(f"operator: expected a tensorrec Operator, got {describe(operator)}")
-    fmt = as_format(format)
+    if format is None:  # the class of a format start, else TT
+        fmt = type(init) if isinstance(init, Format) else TTTensor
+    else:
+        fmt = as_format(format)
     check_choice("method", method, METHODS)
     loss = SquaredLoss(operator.loss_weight) if loss is None else loss
     y = loss.check_data(y, operator.m)
     _check_nonzero(y)
     ranks = _as_ranks(ranks, fmt, len(operator.shape))
+    if method == "rgd":  # refuse an option the format's manifold does not take, before any work
+        ManifoldOptions(scale=scale, retraction=retraction).check(fmt.__name__, supported_options(fmt))
     if isinstance(init, str):
         check_choice("init", init, ("spectral",))
+        if ranks is None and hasattr(fmt, "rank_count"):
+            raise TypeError(f"ranks: a spectral start of {fmt.__name__} needs ranks, got None")
         x0 = spectral_start(operator, y, fmt, ranks)
     elif isinstance(init, fmt):
-        if tuple(init.shape) != tuple(operator.shape) or getattr(init, "ranks", ranks) != ranks:
+        mismatch = ranks is not None and getattr(init, "ranks", ranks) != ranks
+        if tuple(init.shape) != tuple(operator.shape) or mismatch:
             raise ValueError(f"init: expected shape {operator.shape} and ranks {ranks}, got {init!r}")
         x0 = init
     else:
@@ -359,8 +379,10 @@ def recover(
     objective = FormatObjective(x0, operator, y, loss)
     manifold = None
     if method == "rgd":
-        w = _scale(scale, x0, y, truth)
-        manifold = x0.manifold(scale=w, retraction=retraction)
+        if scale is None and "scale" in supported_options(fmt):
+            scale = "init"  # the papers' weight, where the format weighs its factors
+        w = None if scale is None else _scale(scale, x0, y, truth)
+        manifold = manifold_of(x0, ManifoldOptions(scale=w, retraction=retraction))
     return minimize(
         objective, x0, method=method, step=step, hessian=hessian, stop=stop, manifold=manifold, truth=truth,
         metrics=metrics, progress=progress,
@@ -437,16 +459,17 @@ def _hessian(hessian, objective, fmt: type, space):
 
 
 class _FromPoint:
-    """point -> format, cached for the last point (metrics and the error share one build)."""
+    """point -> format (``template.from_point``), cached for the last point (metrics and the
+    error share one build)."""
 
-    def __init__(self, fmt: type):
-        self.fmt, self._point, self._value = fmt, (), None
+    def __init__(self, template):
+        self.template, self._point, self._value = template, (), None
 
     def __call__(self, point):
         cached = self._point
         same = len(point) == len(cached) and all(a is b for a, b in zip(point, cached, strict=False))
         if not same:  # the cached point is held, so identity cannot be a recycled id
-            self._point, self._value = tuple(point), self.fmt.from_point(point, validate=False)
+            self._point, self._value = tuple(point), self.template.from_point(point, validate=False)
         return self._value
 
 

@@ -3,8 +3,7 @@ of (configuration, seed) returning a record."""
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
+import functools
 import inspect
 import multiprocessing
 import pickle
@@ -24,79 +23,24 @@ from tensorrec.sweep._checks import (
     short,
     unguarded_main_line,
 )
-from tensorrec.sweep.backends import BACKENDS, Task, default_backend, make_backend, pooled_backend
-from tensorrec.sweep.records import dumps, loads, same_value
+from tensorrec.sweep.backends import BACKENDS, default_backend, make_backend, pooled_backend
+from tensorrec.sweep.records import dumps, loads
 from tensorrec.sweep.store import METADATA, Store
+from tensorrec.sweep.trials import (
+    SweepError,
+    SweepResult,
+    TrialOutcomes,
+    content_hash,
+    missing_tasks,
+    restrict_task,
+    trial_key,
+    trial_seed,
+)
 
 DEFAULT_TRIAL_TIMEOUT = 3600.0
 """Seconds one trial may run by default (:class:`Runner`'s ``trial_timeout``): an hour, far
 beyond any trial of the library's studies (seconds to minutes), yet a hung trial costs one
 hour of one worker instead of the whole sweep."""
-
-
-class SweepError(RuntimeError):
-    """Trials of a sweep failed; every other trial was computed and stored.
-
-    ``failures`` lists (grid point, trial index, traceback)."""
-
-    def __init__(self, name: str, failures: list[tuple[dict, int, str]]):
-        self.failures = failures
-        point, trial, error = failures[0]
-        last = error.strip().splitlines()[-1] if error.strip() else "?"
-        super().__init__(
-            f"{name}: {len(failures)} trials failed (the others are stored); first: trial {trial} at "
-            f"{point}: {last}\nA rerun reports stored failures without computing them again: pass "
-            f"Runner(..., retry_failed=True) to retry them.\n{error}"
-        )
-
-
-def _hash(text: str, size: int = 32) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()[:size]
-
-
-def trial_seed(seed: int, name: str, point: Mapping, trial: int, paired: Sequence[str] = ()):
-    """The random stream of one trial: ``SeedSequence(seed)``'s child keyed by the sweep's
-    name, the grid point (without the ``paired`` keys, which share streams) and the trial
-    index. It depends on nothing else, so a trial draws the same numbers on any worker, in
-    any order, and alone."""
-    shared = {k: v for k, v in point.items() if k not in paired}
-    words = hashlib.sha256(dumps({"sweep": name, "point": shared}).encode()).digest()[:16]
-    return np.random.SeedSequence(seed, spawn_key=(*np.frombuffer(words, np.uint32).tolist(), int(trial)))
-
-
-def trial_key(name: str, config: str, point: Mapping, trial: int, seed: int) -> str:
-    """A trial's key in the store: a hash of everything it depends on besides the code."""
-    return _hash(dumps({"sweep": name, "config": config, "point": point, "trial": trial, "seed": seed}))
-
-
-@dataclasses.dataclass(frozen=True)
-class SweepResult:
-    """The outcome of :meth:`Runner.run`: for each grid point (in order) and trial, the record
-    (None when it failed), and the failures as (point, trial, traceback)."""
-
-    name: str
-    grid: list[dict]
-    trials: int
-    records: list[dict | None]
-    failures: list[tuple[dict, int, str]]
-    computed: int
-    resumed: int
-    resumed_seconds: float
-
-    def rows(self) -> list[dict]:
-        """One dict per successful trial: the grid point, the record's fields and ``_trial``
-        (the trial index; the columns of :meth:`Store.to_dataframe`). The trial index is a
-        metadata column, underscored, so a record field called ``trial`` is kept; the studies'
-        own tables name theirs ``trial``/``seed``/``draw`` (docs/sweeps.rst, "Column names")."""
-        out = []
-        for index, record in enumerate(self.records):
-            if record is not None:
-                out.append({**self.grid[index // self.trials], **record, "_trial": index % self.trials})
-        return out
-
-    def raise_failures(self) -> None:
-        if self.failures:
-            raise SweepError(self.name, self.failures)
 
 
 class Runner:
@@ -261,6 +205,37 @@ class Runner:
             Solve up to ``batch`` trials of one point in one call ``trial(..., rngs=seeds)``
             (``batch(point)`` when callable, e.g. what fits in memory at that point).
         """
+        name, fixed, grid, trials, seed, paired, batch = self._checked(
+            trial, grid, trials, seed, name, fixed, paired, batch
+        )
+        config = content_hash(dumps(fixed), 16)
+        keys = [trial_key(name, config, point, t, seed) for point in grid for t in range(trials)]
+        seeds = [trial_seed(seed, name, point, t, paired) for point in grid for t in range(trials)]
+        outcomes = TrialOutcomes(keys, self.retry_failed)
+        bar = _progress(self.progress, len(keys), name)
+        try:
+            while True:
+                outcomes.take_stored(self.store.get(keys) if self.store is not None else {})
+                todo = outcomes.todo()
+                bar.n = len(keys) - len(todo)
+                bar.refresh()
+                if not todo:
+                    break
+                self._check_sendable(trial, name)
+                self._check_main_guard()
+                tasks = functools.partial(missing_tasks, grid, trials, todo, keys, seeds, fixed, batch)
+                claimed = self._compute(trial, name, config, tasks, batch is not None, outcomes, bar)
+                if claimed < len(todo):  # another process holds the rest: wait for its records
+                    time.sleep(0.2)
+        finally:
+            bar.close()
+        self.resumed_trials += outcomes.resumed
+        self.resumed_seconds += outcomes.resumed_seconds
+        return outcomes.result(name, grid, trials)
+
+    def _checked(self, trial, grid, trials, seed, name, fixed, paired, batch) -> tuple:
+        """The arguments of :meth:`run` checked, every check before any work starts: (name,
+        fixed with this Runner's device, grid, trials, root seed, paired, batch)."""
         name = _trial_name(trial) if name is None else check_name(name)
         fixed, grid = check_fixed(fixed), check_grid(grid)
         paired = check_paired(paired)
@@ -279,93 +254,36 @@ class Runner:
                 )
             fixed["device"] = self.device
         self._validate(trial, name, fixed, grid, paired, batch)
-        config = _hash(dumps(fixed), 16)
+        return name, fixed, grid, trials, seed, paired, batch
 
-        keys, seeds = [], []
-        for point in grid:
-            for t in range(trials):
-                keys.append(trial_key(name, config, point, t, seed))
-                seeds.append(trial_seed(seed, name, point, t, paired))
-        index = {key: i for i, key in enumerate(keys)}
-        results: list = [None] * len(keys)
-        failures: dict[int, str] = {}
-        resumed = resumed_seconds = computed = 0
+    def _compute(
+        self, trial, name: str, config: str, tasks, batched: bool, outcomes: TrialOutcomes, bar
+    ) -> int:
+        """Run the tasks of ``tasks()`` on the backend, each claimed just before it is handed
+        over (so several drivers on one store share the work), and commit every outcome as it
+        arrives; the claims left unused are released. Returns the number of trials claimed."""
+        claimed: set[int] = set()
 
-        def take(rows) -> None:
-            nonlocal resumed, resumed_seconds
-            for key, row in rows.items():
-                i = index[key]
-                if results[i] is not None:
-                    continue
-                if row.status == "ok":
-                    results[i] = row.record
-                    failures.pop(i, None)
-                    resumed += 1
-                    resumed_seconds += row.seconds
-                elif i in computed_here or not self.retry_failed:
-                    failures.setdefault(i, row.error)
+        def claimed_tasks():
+            for task in tasks():
+                if self.store is not None:
+                    mine = set(self.store.claim(task.keys))
+                    task = restrict_task(task, mine)
+                claimed.update(outcomes.index[k] for k in task.keys)
+                if task.keys:
+                    yield task
 
-        computed_here: set[int] = set()
-        bar = _progress(self.progress, len(keys), name)
         try:
-            while True:
-                stored = self.store.get(keys) if self.store is not None else {}
-                take(stored)
-                todo = [i for i in range(len(keys)) if results[i] is None and i not in failures]
-                bar.n = len(keys) - len(todo)
-                bar.refresh()
-                if not todo:
-                    break
-                self._check_sendable(trial, name)
-                self._check_main_guard()
-                claimed: set[int] = set()
-
-                def claimed_tasks(todo=todo, claimed=claimed):
-                    """The tasks, each claimed just before it is handed to the backend (so
-                    several drivers on one store share the work)."""
-                    for task in _tasks(grid, trials, todo, keys, seeds, fixed, batch):
-                        if self.store is not None:
-                            mine = set(self.store.claim(task.keys))
-                            task = _restrict(task, mine)
-                        claimed.update(index[k] for k in task.keys)
-                        if task.keys:
-                            yield task
-
-                try:
-                    stream = self.backend.execute(
-                        trial, claimed_tasks(), batch is not None, self.trial_timeout
-                    )
-                    for task, outcomes in stream:
-                        rows = []
-                        for key, t, (status, text, error, seconds) in zip(
-                            task.keys, task.trials, outcomes, strict=True
-                        ):
-                            if status == "ok":
-                                error = _collision(loads(text), task.point)
-                                status, text = ("ok", text) if error is None else ("failed", None)
-                            i = index[key]
-                            computed_here.add(i)
-                            rows.append((key, name, config, task.point, t, status, text, error, seconds))
-                            if status == "ok":
-                                results[i] = loads(text)
-                                failures.pop(i, None)
-                                computed += 1
-                            else:
-                                failures[i] = error
-                        if self.store is not None:
-                            self.store.put(rows)
-                        bar.update(len(rows))
-                finally:
-                    if self.store is not None:
-                        self.store.release([keys[i] for i in claimed - computed_here])
-                if len(claimed) < len(todo):  # another process holds the rest: wait for its records
-                    time.sleep(0.2)
+            stream = self.backend.execute(trial, claimed_tasks(), batched, self.trial_timeout)
+            for task, results in stream:
+                rows = outcomes.record(task, results, name, config)
+                if self.store is not None:
+                    self.store.put(rows)
+                bar.update(len(rows))
         finally:
-            bar.close()
-        self.resumed_trials += resumed
-        self.resumed_seconds += resumed_seconds
-        failed = [(grid[i // trials], i % trials, failures[i]) for i in sorted(failures)]
-        return SweepResult(name, grid, trials, results, failed, computed, resumed, resumed_seconds)
+            if self.store is not None:
+                self.store.release([outcomes.keys[i] for i in claimed - outcomes.computed_here])
+        return len(claimed)
 
     def _validate(self, trial, name, fixed, grid, paired, batch) -> None:
         """Every check before any work starts."""
@@ -485,67 +403,10 @@ class Runner:
                 time.sleep(0.2)
 
 
-def _tasks(grid, trials, todo, keys, seeds, fixed, batch) -> list[Task]:
-    """The missing trials as tasks: one per trial, or chunks of one point's trials."""
-    by_point: dict[int, list[int]] = {}
-    for i in todo:
-        by_point.setdefault(i // trials, []).append(i)
-    tasks = []
-    for p, indices in by_point.items():
-        size = check_positive_int("batch", batch(grid[p])) if callable(batch) else batch or 1
-        for start in range(0, len(indices), size):
-            chunk = indices[start : start + size]
-            tasks.append(Task(grid[p], {**fixed, **grid[p]}, [i % trials for i in chunk],
-                              [keys[i] for i in chunk], [seeds[i] for i in chunk]))  # fmt: skip
-    return tasks
-
-
 def as_runner(runner: Runner | None) -> Runner:
     """``runner``, or when None a serial Runner that stores nothing (the library's sweeps
     called without one)."""
     return Runner(backend="serial") if runner is None else runner
-
-
-def _restrict(task: Task, keys: set[str]) -> Task:
-    """``task`` with only the trials whose key is in ``keys``."""
-    keep = [j for j, key in enumerate(task.keys) if key in keys]
-    if len(keep) == len(task.keys):
-        return task
-    pick = lambda values: [values[j] for j in keep]  # noqa: E731
-    return Task(task.point, task.kwargs, pick(task.trials), pick(task.keys), pick(task.seeds))
-
-
-def _collision(record: dict, point: Mapping) -> str | None:
-    """Why ``record`` cannot be stored beside its grid point (a field would overwrite a
-    metadata column or a grid key of another value), or None.
-
-    A field echoing a grid key collides only when its value differs by Python's ``==`` from the
-    grid's, both read back as the store reads them (tuples as lists, numpy/torch as lists or
-    numbers), with NaN equal to NaN: a trial returning ``{"m": 100.0}`` at ``m=100`` (or 1 at
-    True) is stored (its record's value is the one kept)."""
-    reserved = sorted(str(k) for k in record if k in METADATA)
-    clash = sorted(str(k) for k in record if k in point and not same_value(record[k], _as_stored(point[k])))
-    if not reserved and not clash:
-        return None
-    what = []
-    if reserved:
-        what.append(f"the fields {reserved} are the store's metadata columns {list(METADATA)}")
-    if clash:
-        shown = ", ".join(f"{k}={record[k]!r} (the grid point has {point[k]!r})" for k in clash)
-        what.append(f"the fields {clash} are grid keys with another value: {shown}")
-    return (
-        f"ValueError: trial: its record cannot be stored without overwriting data: {'; '.join(what)}. "
-        "Rename these fields\n"
-    )
-
-
-def _as_stored(value):
-    """``value`` as the store reads it back; as it is when the store cannot hold it (a grid
-    of objects, run without a store)."""
-    try:
-        return loads(dumps(value))
-    except (TypeError, ValueError):
-        return value
 
 
 def _trial_name(trial) -> str:

@@ -13,7 +13,6 @@ import torch
 from tensorrec._backend import real_dtype, tree_leaves, tree_map
 from tensorrec._random import RngLike, as_generator, randn
 from tensorrec.manifolds.base import Manifold
-from tensorrec.manifolds.product import Product
 from tensorrec.testing.taylor import fit_slope
 from tensorrec.testing.tolerances import assert_close
 
@@ -208,7 +207,7 @@ def _tol(x) -> float:
 def dtype_for(manifold: Manifold, precision: torch.dtype = torch.float64):
     """The dtype argument of ``random_point`` for ``precision`` (float64 or float32):
     complex components get the matching complex dtype; a product gets one per component."""
-    if isinstance(manifold, Product):
+    if getattr(manifold, "manifolds", None) is not None:  # a product (by structure: its components)
         return tuple(dtype_for(m, precision) for m in manifold.manifolds)
     if manifold.field == "complex":
         return torch.complex128 if precision == torch.float64 else torch.complex64
