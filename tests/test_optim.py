@@ -2,6 +2,7 @@
 
 import math
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -127,6 +128,62 @@ def test_armijo_never_increases_the_cost(seed):
     values = np.array(res.trace.value)
     assert not res.failed or res.stop_reason == "line_search_failed"
     assert np.all(np.diff(values) <= 1e-12 * (1 + np.abs(values[:-1])))
+
+
+def _ill_scaled_quadratic():
+    """f = x' H x / 2 with curvatures 1e3 .. 4e3: a first trial of 1 is 1000 times too long."""
+    H = torch.diag(torch.tensor([1e3, 2e3, 3e3, 4e3], dtype=torch.float64))
+    return Problem(Euclidean(4), lambda x: 0.5 * (x @ H @ x)), torch.ones(4, dtype=torch.float64)
+
+
+@pytest.mark.parametrize("warm", [False, True])
+def test_one_armijo_object_serves_two_runs_as_two_fresh_ones_would(warm):
+    """A run works on a copy in its start state: the caller's object is unchanged, and
+    passing it twice (or to two threads) gives what two new instances give."""
+    problem, x0 = _ill_scaled_quadratic()
+    shared = Armijo(initial=1.0, warm=warm)
+    before = dict(vars(shared))
+    stop = {"max_iter": 30}
+    first, second = (rgd(problem, x0, step=shared, stop=stop) for _ in range(2))
+    fresh = rgd(problem, x0, step=Armijo(initial=1.0, warm=warm), stop=stop)
+    assert vars(shared) == before
+    for res in (first, second):
+        assert torch.equal(res.point, fresh.point) and res.trace.step[1:] == fresh.trace.step[1:]
+    with ThreadPoolExecutor(2) as pool:
+        runs = list(pool.map(lambda _: rgd(problem, x0, step=shared, stop=stop), range(2)))
+    assert all(torch.equal(res.point, fresh.point) for res in runs)
+
+
+def test_a_users_rule_with_reset_only_is_still_reset_at_every_run():
+    class Counting:
+        def reset(self):
+            self.calls = 0
+
+        def __call__(self, problem, x, value, direction, slope):
+            self.calls += 1
+            return problem.manifold.retract(x, tr.tree_scale(direction, -1e-4)), 1e-4, True
+
+    problem, x0 = _ill_scaled_quadratic()
+    rule = Counting()
+    for _ in range(2):
+        rgd(problem, x0, step=rule, stop={"max_iter": 5})
+        assert rule.calls == 5
+
+
+def test_warm_armijo_first_step_is_initial_and_later_steps_are_not_capped_by_it():
+    """Warm starts: the run's first trial is ``initial``; later ones keep the last accepted
+    move's length, so a too small ``initial`` is outgrown and a too large one costs
+    backtracks of the first iteration only."""
+    problem, x0 = _ill_scaled_quadratic()
+    small = rgd(problem, x0, step=Armijo(initial=1e-6, warm=True), stop={"max_iter": 60})
+    assert small.trace.step[1] == 1e-6 and max(small.trace.step[1:]) > 1e-4
+    capped = rgd(problem, x0, step=Armijo(initial=1e-6), stop={"max_iter": 60})
+    assert max(capped.trace.step[1:]) == 1e-6 and small.value < 1e-6 * capped.value
+    large = rgd(problem, x0, step=Armijo(initial=1.0, warm=True), stop={"max_iter": 60})
+    assert large.trace.step[1] == 0.5**11 and large.value < 1e-6 * small.trace.value[0]
+    assert repr(Armijo(warm=True)) == "Armijo(initial=1, shrink=0.5, warm=True)"
+    with pytest.raises(TypeError, match=r"^warm: expected a bool"):
+        Armijo(warm=1)
 
 
 def test_divergence_is_reported_not_returned_as_success():

@@ -17,6 +17,7 @@ from tensorrec.optim.steps import (
     StepRule,
     StepSizeWarning,
     as_step_rule,
+    fresh_rule,
 )
 from tensorrec.optim.stopping import (
     STOPPING_RULES,
@@ -64,6 +65,7 @@ __all__ = [
     "StepRule",
     "STEP_RULES",
     "as_step_rule",
+    "fresh_rule",
     "ConstantStep",
     "Armijo",
     "NewtonCG",

@@ -11,7 +11,7 @@ from tensorrec.optim._loop import DEFAULT_STOP, Loop, check_metrics, prepare_poi
 from tensorrec.optim.batched import rgd_batched
 from tensorrec.optim.problem import Problem
 from tensorrec.optim.result import Result
-from tensorrec.optim.steps import Armijo, ConstantStep, StepRule, as_step_rule
+from tensorrec.optim.steps import Armijo, ConstantStep, StepRule, as_step_rule, fresh_rule
 from tensorrec.optim.stopping import as_stopping_rule
 
 
@@ -79,8 +79,7 @@ def rgd(
     """
     if not isinstance(problem, Problem):
         raise TypeError(f"problem: expected a tensorrec Problem, got {describe(problem)}")
-    rule = as_step_rule(step)
-    rule.reset()
+    rule = fresh_rule(as_step_rule(step))  # a copy where the rule has fresh(): the caller's is untouched
     if batched:
         if not getattr(rule, "supports_batches", False):
             raise ValueError(

@@ -1,8 +1,16 @@
 """Step rules: how far RGD moves along its search direction.
 
-A step rule is any object with ``reset()`` (called at the start of every run) and
+A step rule is any object with ``reset()`` and
 
     rule(problem, x, value, direction, slope) -> (x_new, step, accepted)
+
+A run never carries one run's state into another: it works on ``rule.fresh()`` when the rule
+has that method (a copy in its start state: :class:`Armijo`; the rule itself when it has no
+state: :class:`ConstantStep`), so the caller's object is left as it was and one object may be
+passed to several runs, in turn or at once (:func:`fresh_rule`). A rule without ``fresh``
+(a user's rule, :class:`NewtonCG`, whose per-run diagnostics are read on the caller's
+object) is ``reset()`` at the start of every run and used itself: pass each concurrent run
+its own instance.
 
 where ``direction`` is the search direction d at ``x`` (the Riemannian gradient, or its
 preconditioned version), the candidate is ``R_x(-t d)`` and ``slope = <grad f(x), d>`` is the
@@ -23,6 +31,7 @@ that says nothing) is refused there, so it cannot silently mix the elements.
 
 from __future__ import annotations
 
+import copy
 import functools
 import math
 from typing import Protocol, runtime_checkable
@@ -40,6 +49,16 @@ class StepRule(Protocol):
     def __call__(self, problem, x, value: float, direction, slope: float): ...
 
 
+def fresh_rule(rule):
+    """The rule one run works on: ``rule.fresh()`` where the rule defines it (the caller's
+    object is then untouched), else ``rule`` itself after ``rule.reset()``."""
+    fresh = getattr(rule, "fresh", None)
+    if callable(fresh):
+        return fresh()
+    rule.reset()
+    return rule
+
+
 class ConstantStep:
     """x+ = R_x(-mu d) with a fixed step ``mu``."""
 
@@ -51,6 +70,10 @@ class ConstantStep:
 
     def reset(self) -> None:
         """Nothing to reset: the step is fixed."""
+
+    def fresh(self) -> ConstantStep:
+        """The rule itself: it has no state."""
+        return self
 
     def __call__(self, problem, x, value, direction, slope):
         return problem.manifold.retract(x, tree_scale(direction, -self.mu)), self.mu, True
@@ -77,6 +100,18 @@ class Armijo:
     grow : float
         The next iteration's first trial is ``grow`` times the last accepted step (capped at
         ``initial``); ``grow=1`` keeps the last accepted step.
+    warm : bool
+        Adapt the first trial to the problem's scale instead (opt-in; default False, the
+        rule above, which the theory checks were calibrated with). The first trial of a run
+        is still ``initial``; every later one keeps the length of the last accepted move:
+        t = t_prev ||d_prev|| / ||d|| (d the search direction), times ``grow`` when the last
+        search accepted its first trial, and is not capped at ``initial``. A too small
+        ``initial`` then costs a few iterations of growth instead of a ceiling on every step,
+        and a too large one a few backtracks of the first iteration only (one more inner
+        product per iteration, for ||d||).
+
+    A run works on a copy in its start state (:meth:`fresh`): the object passed is never
+    changed, and one object may serve several runs, in turn or at once.
     """
 
     supports_batches = False  # it backtracks on one cost
@@ -88,6 +123,8 @@ class Armijo:
         sufficient_decrease: float = 1e-4,
         max_backtracks: int = 50,
         grow: float = 2.0,
+        *,
+        warm: bool = False,
     ):
         self.initial = check_positive_finite("initial", initial)
         self.shrink = check_positive_finite("shrink", shrink)
@@ -98,26 +135,45 @@ class Armijo:
             )
         self.max_backtracks = check_positive_int("max_backtracks", max_backtracks)
         self.grow = check_positive_finite("grow", grow)
+        if not isinstance(warm, bool):
+            raise TypeError(f"warm: expected a bool, got {describe(warm)}")
+        self.warm = warm
         self.reset()
 
     def reset(self) -> None:
-        """Forget the last accepted step (called at the start of every run)."""
+        """Forget the last accepted step."""
         self._next = self.initial
+        self._last_move = None  # warm: t ||d|| of the last accepted step, grown if taken at once
+
+    def fresh(self) -> Armijo:
+        """A copy in the start state, for one run (the object itself is left unchanged)."""
+        rule = copy.copy(self)
+        rule.reset()
+        return rule
 
     def __call__(self, problem, x, value, direction, slope):
+        norm_d = math.nan
+        if self.warm:
+            norm_d = math.sqrt(max(float(problem.manifold.inner(x, direction, direction).sum()), 0.0))
+            if self._last_move is not None and norm_d > 0:
+                self._next = self._last_move / norm_d
         t = self._next
         target_slope = self.c * slope
-        for _ in range(self.max_backtracks + 1):
+        for k in range(self.max_backtracks + 1):
             x_new = problem.manifold.retract(x, tree_scale(direction, -t))
             f_new = float(problem.value(x_new).sum())
             if f_new <= value - t * target_slope:  # False for NaN: NaN trials backtrack
-                self._next = min(self.initial, t * self.grow)
+                if self.warm:
+                    self._last_move = t * norm_d * (self.grow if k == 0 else 1.0)
+                else:
+                    self._next = min(self.initial, t * self.grow)
                 return x_new, t, True
             t *= self.shrink
         return x, t, False
 
     def __repr__(self) -> str:
-        return f"Armijo(initial={self.initial:g}, shrink={self.shrink:g})"
+        warm = ", warm=True" if self.warm else ""
+        return f"Armijo(initial={self.initial:g}, shrink={self.shrink:g}{warm})"
 
 
 ROUNDING_SLACK = 1e3 * 2.0**-52
@@ -257,7 +313,7 @@ STEP_RULES = {"armijo": Armijo, "newton": NewtonCG}
 
 def as_step_rule(step) -> StepRule:
     """A step rule from a positive number (constant), a name (``"armijo"``), or any object
-    with ``reset`` and ``__call__`` (the :class:`StepRule` protocol)."""
+    with ``reset`` (or ``fresh``) and ``__call__`` (the :class:`StepRule` protocol)."""
     if isinstance(step, str):
         if step not in STEP_RULES:
             raise ValueError(
@@ -266,11 +322,11 @@ def as_step_rule(step) -> StepRule:
         return STEP_RULES[step]()
     if isinstance(step, (int, float)) and not isinstance(step, bool):
         return ConstantStep(step)
-    if isinstance(step, StepRule):
+    if isinstance(step, StepRule) or (callable(step) and callable(getattr(step, "fresh", None))):
         return step
     raise TypeError(
         "step: expected a positive finite number, 'armijo', or a step rule (an object with "
-        f"reset() and __call__(problem, x, value, direction, slope)), got {describe(step)}"
+        f"reset() or fresh() and __call__(problem, x, value, direction, slope)), got {describe(step)}"
     )
 
 
@@ -280,4 +336,13 @@ class StepSizeWarning(UserWarning):
     method, so one filter silences them all."""
 
 
-__all__ = ["StepSizeWarning", "StepRule", "ConstantStep", "Armijo", "NewtonCG", "STEP_RULES", "as_step_rule"]
+__all__ = [
+    "StepSizeWarning",
+    "StepRule",
+    "ConstantStep",
+    "Armijo",
+    "NewtonCG",
+    "STEP_RULES",
+    "as_step_rule",
+    "fresh_rule",
+]
