@@ -1,9 +1,11 @@
-"""The core is open (DESIGN.md section 2): a format, an operator, a loss and a step rule
-defined here, outside ``tensorrec/``, work with ``recover``, ``minimize``, ``landscape.rhess``
-and ``classify`` without any edit to the library."""
+"""The core is open (DESIGN.md section 2): a format, an operator, a row structure (with its
+evaluation registered for the dispatch on (rows, format)), a loss and a step rule defined here,
+outside ``tensorrec/``, work with ``recover``, ``minimize``, ``landscape.rhess`` and
+``classify`` without any edit to the library."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -127,6 +129,54 @@ class RademacherRankOne(Operator):
         return torch.einsum("k,ka,kb,kc->abc", y, *self.vectors)
 
 
+# --- a new row structure: sums of two entries, evaluated on the CP format by a registration ---
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class PairSums:
+    """Rows A_k = e_{i_k} + e_{j_k}: y_k = X[i_k] + X[j_k] for (m, N) multi-indices i, j."""
+
+    first: torch.Tensor
+    second: torch.Tensor
+
+
+class EntryPairSums(Operator):
+    """m sums of two random entries: a measurement the library does not have, whose rows are a
+    structure of its own (PairSums), evaluated on formats through the registration below."""
+
+    def __init__(self, shape, m, rng):
+        gen = np.random.default_rng(rng)
+        self.first, self.second = (
+            torch.from_numpy(np.stack([gen.integers(0, d, m) for d in shape], axis=1)) for _ in range(2)
+        )
+        self.shape, self.m = tuple(shape), m
+
+    @property
+    def rows(self):
+        return PairSums(self.first, self.second)
+
+    def _apply(self, x):
+        return x[tuple(self.first.T)] + x[tuple(self.second.T)]
+
+    def _adjoint(self, y):
+        out = y.new_zeros(self.shape)
+        out.index_put_(tuple(self.first.T), y, accumulate=True)
+        return out.index_put_(tuple(self.second.T), y, accumulate=True)
+
+
+def _cp_entries(x, index):
+    """X[i_k] = sum_r lam_r prod_n a^(n)[i_kn, r] on the factors."""
+    prod = x.weights
+    for n, f in enumerate(x.factors):
+        prod = prod * f[index[:, n]]
+    return prod.sum(-1)
+
+
+@dispatch.register(PairSums, CPTensor)
+def _pair_sums_cp(rows, x):
+    return _cp_entries(x, rows.first) + _cp_entries(x, rows.second)
+
+
 class HuberLoss:
     """sum_k huber_delta(pred_k - y_k): quadratic near zero, linear in the tails."""
 
@@ -243,3 +293,32 @@ def test_the_new_format_declares_its_manifold_options_and_refuses_the_others_by_
         recover(A, A.apply_format(truth), format=CPTensor, ranks=(2,), retraction="qr")
     with pytest.raises(TypeError, match=r"^manifold option 'retracton': no such option"):
         truth.manifold(retracton="qr")
+
+
+def test_recover_takes_a_users_loss_and_a_users_row_structure():
+    """recover, not only minimize: the Huber loss above on Rademacher rank-one rows, and an
+    operator whose rows are a structure registered here (PairSums on CPTensor), with the
+    Huber loss and a warm Armijo line search."""
+    truth = CPTensor.random((6, 5, 4), (2,), 3)
+    A = RademacherRankOne(truth.shape, 120, 4)
+    y = A.apply_format(truth)
+    huber = recover(
+        A, y, format=CPTensor, ranks=(2,), loss=HuberLoss(0.05), step=tr.optim.Armijo(warm=True),
+        truth=truth, stop={"max_iter": 2000, "error": 1e-8},
+    )  # fmt: skip
+    assert huber.stop_reason == "metric", huber.stop_reason
+    assert huber.trace.value[0] > huber.value and "residual" not in huber.trace.metrics
+
+    B = EntryPairSums(truth.shape, 90, 5)
+    assert dispatch.is_structured(B, truth)  # found by dispatch on (PairSums, CPTensor)
+    assert torch.allclose(B.apply_format(truth), B.apply(truth.to_dense()), rtol=1e-12, atol=1e-13)
+    r = torch.from_numpy(np.random.default_rng(6).standard_normal(90))
+    for autograd_grad, dense_grad in zip(B.format_vjp(truth, r), truth.vjp(B.adjoint(r)), strict=True):
+        assert torch.allclose(autograd_grad, dense_grad, rtol=1e-12, atol=1e-13)
+    start = CPTensor([f + 0.05 * torch.ones_like(f) for f in truth.factors], truth.weights * 1.1)
+    start = CPTensor.from_point(start.manifold().project_point(start.to_point()))
+    pairs = recover(
+        B, B.apply_format(truth), init=start, loss=HuberLoss(0.05), step=tr.optim.Armijo(warm=True),
+        truth=truth, stop={"max_iter": 3000, "error": 1e-8},
+    )  # fmt: skip
+    assert isinstance(pairs.point, CPTensor) and pairs.stop_reason == "metric", pairs.stop_reason
