@@ -143,6 +143,27 @@ def test_newton_from_many_starts_finds_every_rayleigh_critical_point():
         find_critical_points(problem, n_starts=2, method="bfgs")
 
 
+def test_a_preconditioned_problem_still_finds_every_critical_point():
+    # rgd's direction is P(grad f) under a preconditioner: the Newton step and the stop test
+    # must still use grad f (the branch once solved Hess[eta] = -3 grad f and found 0 of 6)
+    from tensorrec.landscape import NewtonStep
+    from tensorrec.optim import rgd
+
+    plain, V = half_rayleigh()
+    problem = Problem(plain.manifold, plain.objective, preconditioner=lambda x, g: 3 * g)
+    found = find_critical_points(problem, n_starts=60, method="newton", rng=10, max_iter=60)
+    assert found.unconverged == 0 and problem.preconditioner is not None  # the caller's problem untouched
+    assert len(deduplicate([p.point for p in found.points], FactorSigns())) == len(LAMBDAS)
+    assert all(gn < 1e-10 for gn in found.grad_norms)
+    x = Sphere(len(LAMBDAS)).random_point(5)
+    step = NewtonStep()
+    assert torch.equal(
+        step(problem, x, 0.0, 3 * plain.rgrad(x), 0.0)[0], step(plain, x, 0.0, plain.rgrad(x), 0.0)[0]
+    )
+    run = rgd(problem, x, step=step, stop={"grad_norm": 1e-10, "max_iter": 60})
+    assert run.stop_reason == "grad_norm" and float(torch.linalg.vector_norm(plain.rgrad(run.point))) < 1e-9
+
+
 def test_the_newton_search_runs_through_rgd_and_keeps_each_start_s_result():
     from tensorrec.landscape import NewtonStep, find_critical_points, newton_step
     from tensorrec.optim import Result, rgd

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 
 import torch
@@ -93,7 +94,9 @@ class NewtonStep:
     direction rgd passes is replaced by the pseudo-inverse Newton step, whose length
     ||eta|| (at most ``trust_radius``) is the trace's ``step``. ``descent = False``: the step
     goes to critical points of any index, so the cost may rise and rgd keeps only its NaN
-    check and iteration cap."""
+    check and iteration cap. With a ``Problem(preconditioner=...)`` rgd's direction is the
+    preconditioned gradient P(grad f), not grad f: the step then takes grad f from the
+    problem itself (the Newton system's right-hand side is always -grad f)."""
 
     uses_slope = False
     descent = False
@@ -121,6 +124,8 @@ class NewtonStep:
         return manifold.retract(x, info.tangent(c)), norm
 
     def __call__(self, problem, x, value, direction, slope):
+        if problem.preconditioner is not None:  # direction = P(grad f): Newton needs grad f
+            direction = problem.rgrad(x)
         x_new, norm = self.step(problem, x, direction)
         return x_new, norm, True
 
@@ -155,6 +160,10 @@ def find_critical_points(
     ``grad_tol``), and its :class:`~tensorrec.optim.Result` is kept in
     :attr:`SearchResult.runs`. :meth:`SearchResult.coverage` estimates how many points were
     not found yet.
+
+    A preconditioner of ``problem`` (``Problem(preconditioner=...)``) is not used: every start
+    runs on the problem without it, so that the stop test ``GradNorm`` measures ||grad f||
+    (with it, rgd would measure ||P grad f||) and Newton solves Hess f[eta] = -grad f.
     """
     if not isinstance(problem, Problem):
         raise TypeError(f"problem: expected a tensorrec Problem, got {describe(problem)}")
@@ -167,6 +176,9 @@ def find_critical_points(
         check_choice("method", m, METHODS)
     check_positive_finite("grad_tol", grad_tol)
     check_positive_int("max_iter", max_iter)
+    if problem.preconditioner is not None:  # critical points are P's too; GradNorm must see grad f
+        problem = copy.copy(problem)
+        problem.preconditioner = None
     manifold = problem.manifold
     if isinstance(starts, int):
         raise TypeError(f"starts: expected a sequence of points, got the int {starts}; use n_starts={starts}")
