@@ -295,6 +295,48 @@ def test_the_new_format_declares_its_manifold_options_and_refuses_the_others_by_
         truth.manifold(retracton="qr")
 
 
+class LegacyCP(CPTensor):
+    """CPTensor as a format written for the previous protocol: it declares no
+    ``manifold_options`` (None: as if the attribute were absent) and its ``manifold`` takes
+    the options as keywords; it records the keywords it got."""
+
+    manifold_options = None
+    calls: list = []
+
+    def manifold(self, scale=1.0, retraction="polar"):
+        LegacyCP.calls.append({"scale": scale, "retraction": retraction})
+        parts = [*(Oblique(d, self.rank) for d in self.shape), Euclidean(self.rank)]
+        return Product(parts, [scale] * len(self.shape) + [1.0])
+
+
+def test_a_format_of_the_previous_protocol_keeps_getting_its_options_with_a_deprecation():
+    from tensorrec.formats import manifold_of
+
+    truth = CPTensor.random((4, 3, 3), (2,), 7)
+    A = RademacherRankOne(truth.shape, 60, 8)
+    y = A.apply_format(truth)
+    start = CPTensor([f + 0.05 * torch.ones_like(f) for f in truth.factors], truth.weights * 1.1)
+    start = CPTensor.from_point(start.manifold().project_point(start.to_point()))
+    legacy = LegacyCP(start.factors, start.weights)
+    stop = {"max_iter": 30}
+    new = recover(A, y, format=CPTensor, init=start, ranks=(2,), step=0.05, stop=stop)
+    LegacyCP.calls.clear()
+    with pytest.warns(
+        DeprecationWarning, match=r"^LegacyCP declares no manifold_options, so its manifold gets scale"
+    ):
+        old = recover(A, y, format=LegacyCP, init=legacy, ranks=(2,), step=0.05, stop=stop)
+    # the papers' weight scale='init' = ||X0||^2 reaches it, as before the typed options
+    assert LegacyCP.calls == [{"scale": pytest.approx(start.norm() ** 2), "retraction": "polar"}]
+    assert old.value == new.value and old.trace.value == new.trace.value
+    with pytest.warns(DeprecationWarning, match="declare the options it honours"):
+        assert manifold_of(legacy, ManifoldOptions(retraction="qr")).weights[0] == 1.0
+    assert LegacyCP.calls[-1] == {"scale": 1.0, "retraction": "qr"}
+    with pytest.raises(
+        TypeError, match=r"^manifold option kind='x': LegacyCP's manifold does not take 'kind'"
+    ):
+        manifold_of(legacy, ManifoldOptions(kind="x"))
+
+
 def test_recover_takes_a_users_loss_and_a_users_row_structure():
     """recover, not only minimize: the Huber loss above on Rademacher rank-one rows, and an
     operator whose rows are a structure registered here (PairSums on CPTensor), with the

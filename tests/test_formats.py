@@ -406,6 +406,14 @@ def test_the_old_keyword_and_positional_manifold_calls_still_work():
     assert x.manifold(scale=2.0).weights == (2.0, 2.0, 1.0)
     assert x.manifold(retraction="qr").manifolds[0].retraction == "qr"
     assert x.manifold(2.0).weights == (2.0, 2.0, 1.0)  # the first declared option, positionally
+    for fmt in (x, TuckerTensor.random((3, 3, 3), (2, 2, 2), 0)):  # a second one: deprecated
+        with pytest.warns(DeprecationWarning, match=r"passing retraction positionally is deprecated"):
+            space = fmt.manifold(2.0, "qr")
+        assert space.weights[0] == 2.0 and space.manifolds[0].retraction == "qr"
+    with pytest.raises(TypeError, match=r"^options: TTTensor's manifold takes at most 2 option"):
+        x.manifold(2.0, "qr", "extra")
+    with pytest.warns(DeprecationWarning), pytest.raises(TypeError, match=r"'retraction': given twice"):
+        x.manifold(2.0, "qr", retraction="polar")
     psi = PEPS.random((2, 2, 2, 2), 2, 0, dtype=torch.float64, lattice=(2, 2))
     assert psi.manifold("add").retraction != "rebalanced"
     with pytest.raises(TypeError, match=r"^manifold option 'scale': given twice"):

@@ -25,7 +25,11 @@ Required
     attribute ``manifold_options`` (names, none if absent) and refuses any other set option
     by name, before any work (:meth:`ManifoldOptions.resolve` does both). ``x.manifold()`` is the
     manifold of the format's defaults; keyword calls (``x.manifold(scale=2.0)``) and the
-    first declared option passed positionally are the same options.
+    first declared option passed positionally are the same options (further positional
+    options, ``x.manifold(2.0, "qr")``, are deprecated). A format that declares nothing but
+    whose ``manifold`` takes option names as keywords (the previous protocol,
+    ``manifold(self, scale=1.0, retraction="polar")``) still gets them by keyword from the
+    library, with a DeprecationWarning asking it to declare ``manifold_options``.
 ``to_dense()``, ``vjp(g)``
     The full array, and the factor gradients of Re<g, X(point)> in ``to_point`` layout.
 ``norm() -> float``, ``inner(other) -> float | complex``, ``distance(other) -> float``
@@ -59,6 +63,8 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import inspect
+import warnings
 from collections.abc import Collection
 from typing import Any, Protocol, runtime_checkable
 
@@ -129,14 +135,34 @@ class ManifoldOptions:
         return self
 
     @classmethod
-    def resolve(cls, x, options=None, /, **keywords) -> ManifoldOptions:
-        """The typed options of a call ``x.manifold(options, **keywords)``, checked against the
-        options the format ``x`` declares: ``options`` is a :class:`ManifoldOptions`, None, or
-        (the old positional style) the value of the first declared option; ``keywords`` are
-        options by name. A keyword that is no option, an option given twice, or one the format
-        does not take is refused by name (TypeError)."""
+    def resolve(cls, x, options=None, /, *more, **keywords) -> ManifoldOptions:
+        """The typed options of a call ``x.manifold(options, *more, **keywords)``, checked
+        against the options the format ``x`` declares: ``options`` is a
+        :class:`ManifoldOptions`, None, or (the old positional style) the value of the first
+        declared option; ``more`` (deprecated, with a DeprecationWarning) the values of the
+        next declared options in turn (``x.manifold(2.0, "qr")``: scale, retraction);
+        ``keywords`` are options by name. A keyword that is no option, an option given twice,
+        or one the format does not take is refused by name (TypeError)."""
         owner = x.__name__ if isinstance(x, type) else type(x).__name__
         supported = supported_options(x)
+        if more:
+            if isinstance(options, cls) or len(more) >= len(supported):
+                raise TypeError(
+                    f"options: {owner}'s manifold takes at most {len(supported)} option(s) positionally "
+                    f"({', '.join(supported) or 'none'}) and no positional option after a ManifoldOptions; "
+                    f"got {1 + len(more)} positional arguments"
+                )
+            names = supported[1 : 1 + len(more)]
+            warnings.warn(
+                f"{owner}.manifold: passing {', '.join(names)} positionally is deprecated; pass it by "
+                f"keyword ({', '.join(f'{n}=...' for n in names)}) or as a ManifoldOptions",
+                DeprecationWarning,
+                stacklevel=3,
+            )
+            for name, value in zip(names, more, strict=True):
+                if keywords.get(name) is not None:
+                    raise TypeError(f"manifold option {name!r}: given twice (positionally and by keyword)")
+                keywords[name] = value
         for name in keywords:
             if name not in cls.names():
                 raise TypeError(
@@ -157,18 +183,47 @@ class ManifoldOptions:
 
 
 def supported_options(x) -> tuple[str, ...]:
-    """The manifold options the format ``x`` (an instance or a class) declares it honours."""
-    return tuple(getattr(x, "manifold_options", ()))
+    """The manifold options the format ``x`` (an instance or a class) declares it honours
+    (``manifold_options``). A format that declares nothing (written for the previous protocol,
+    ``manifold(self, scale=1.0, retraction="polar")``) honours the option names its
+    ``manifold`` takes as keyword parameters: :func:`manifold_of` passes them by keyword, with
+    a DeprecationWarning asking the format to declare them."""
+    declared = getattr(x, "manifold_options", None)
+    return tuple(declared) if declared is not None else _keyword_options(x)
+
+
+def _keyword_options(x) -> tuple[str, ...]:
+    """The option names that an undeclared format's ``manifold`` takes by keyword."""
+    try:
+        parameters = inspect.signature(x.manifold).parameters
+    except (AttributeError, TypeError, ValueError):
+        return ()
+    by_keyword = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    names = ManifoldOptions.names()
+    return tuple(n for n, p in parameters.items() if n in names and p.kind in by_keyword)
 
 
 def manifold_of(x, options: ManifoldOptions | None = None):
     """``x.manifold(options)`` for a format that declares the options asked for, and
     ``x.manifold()`` when nothing is asked (any format, also one that declares none): the
     call the library makes, so an option a format does not honour is refused by name before
-    any work, never swallowed."""
+    any work, never swallowed. A format that declares no ``manifold_options`` but whose
+    ``manifold`` takes the options asked for as keywords (the previous protocol) gets them
+    by keyword, with a DeprecationWarning."""
     if options is None or not options.asked():
         return x.manifold()
-    options.check(type(x).__name__, supported_options(x))
+    owner = type(x).__name__
+    options.check(owner, supported_options(x))
+    if getattr(x, "manifold_options", None) is None:  # the previous protocol: keywords
+        asked = options.asked()
+        warnings.warn(
+            f"{owner} declares no manifold_options, so its manifold gets {', '.join(asked)} by keyword "
+            f"(the previous protocol); declare the options it honours, manifold_options = "
+            f"{_keyword_options(x)!r}, and accept a ManifoldOptions (see ManifoldOptions.resolve)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return x.manifold(**asked)
     return x.manifold(options)
 
 

@@ -252,14 +252,15 @@ class TTTensor(FormatMixin):
     #: The :class:`~tensorrec.formats.base.ManifoldOptions` that :meth:`manifold` honours.
     manifold_options = ("scale", "retraction")
 
-    def manifold(self, options=None, /, **keywords) -> Product:
+    def manifold(self, options=None, /, *more, **keywords) -> Product:
         """St(r_0 d_1, r_1) x ... x St(r_{N-2} d_{N-1}, r_{N-1}) x R^{r_{N-1} x d_N x 1} with
         weights (scale, ..., scale, 1) (``scale`` default 1). ``retraction``: a Stiefel
         retraction for each core (``"polar"``, the default, ``"qr"``, ``"cayley"``), or
         ``"canonical"``: :meth:`canonicalize` of all cores moved at once (a left-to-right QR
         sweep). Options as a :class:`~tensorrec.formats.base.ManifoldOptions` or by keyword
-        (``manifold(scale=2.0)``); any other option is refused by name."""
-        options = ManifoldOptions.resolve(self, options, **keywords)
+        (``manifold(scale=2.0)``); any other option is refused by name. The old positional
+        ``manifold(2.0, "qr")`` (scale, retraction) still works, with a DeprecationWarning."""
+        options = ManifoldOptions.resolve(self, options, *more, **keywords)
         scale = 1.0 if options.scale is None else options.scale
         retraction = "polar" if options.retraction is None else options.retraction
         field = "complex" if self.cores[0].is_complex() else "real"

@@ -281,14 +281,15 @@ class TuckerTensor(FormatMixin):
     #: The :class:`~tensorrec.formats.base.ManifoldOptions` that :meth:`manifold` honours.
     manifold_options = ("scale", "retraction")
 
-    def manifold(self, options=None, /, **keywords) -> Product:
+    def manifold(self, options=None, /, *more, **keywords) -> Product:
         """St(d_1, r_1) x ... x St(d_N, r_N) x R^{r_1 x ... x r_N} with weights (scale, ..., 1)
         (``scale`` default 1): an RGD step of size mu moves the factors by mu / scale and the
         core by mu. ``retraction``: a Stiefel retraction for each factor (``"polar"``, the
         default, ``"qr"``, ``"cayley"``), or ``"canonical"``: :meth:`canonicalize` of all
         factors moved at once. Options as a :class:`~tensorrec.formats.base.ManifoldOptions`
-        or by keyword (``manifold(scale=2.0)``); any other option is refused by name."""
-        options = ManifoldOptions.resolve(self, options, **keywords)
+        or by keyword (``manifold(scale=2.0)``); any other option is refused by name. The old positional
+        ``manifold(2.0, "qr")`` (scale, retraction) still works, with a DeprecationWarning."""
+        options = ManifoldOptions.resolve(self, options, *more, **keywords)
         scale = 1.0 if options.scale is None else options.scale
         retraction = "polar" if options.retraction is None else options.retraction
         field = "complex" if self.core.is_complex() else "real"
