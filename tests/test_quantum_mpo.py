@@ -168,6 +168,9 @@ from tensorrec.operators import dispatch  # noqa: E402
 def test_lpdo_is_a_psd_format_whose_structured_evaluation_equals_dense(kappa):
     x = LPDO.random((4, 4, 4), (2, 2), 0, kappa=kappa)
     assert x.kappa == kappa and x.from_point(x.to_point()).kappa == kappa  # the template's kappa
+    assert torch.equal(LPDO.from_point(x.to_point(), kappa=kappa).to_dense(), x.to_dense())
+    with pytest.raises(TypeError, match=r"^kappa: LPDO.from_point on the class needs the Kraus dimension"):
+        LPDO.from_point(x.to_point())  # no default: a kappa=2 point read as kappa=1 is another tensor
     with pytest.warns(DeprecationWarning, match="LPDO.purified"):  # the old spelling, one release
         fmt = LPDO.purified(kappa)
     assert fmt.kappa == kappa and isinstance(x, fmt) and fmt(x.purification).kappa == kappa

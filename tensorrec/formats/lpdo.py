@@ -101,9 +101,17 @@ class LPDO:
         return self.purification.to_point()
 
     @structured
-    def from_point(cls, point, validate: bool = True, *, kappa: int = 1) -> LPDO:
+    def from_point(cls, point, validate: bool = True, *, kappa: int | None = None) -> LPDO:
         """The LPDO of Psi's point with a template's Kraus dimension
-        (``template.from_point(point)``), or ``kappa`` by keyword on the class."""
+        (``template.from_point(point)``), or ``kappa`` by keyword on the class, where it is
+        required: a point (Psi's cores, local dimension d * kappa) does not tell d from
+        kappa, so no default could be right."""
+        if kappa is None:
+            raise TypeError(
+                "kappa: LPDO.from_point on the class needs the Kraus dimension, which a point does not "
+                "carry (Psi's local dimension is d * kappa); pass it, LPDO.from_point(point, kappa=...), "
+                "or rebuild from a template, template.from_point(point)"
+            )
         return cls(TTTensor.from_point(point, validate=validate), kappa=kappa)
 
     #: The :class:`~tensorrec.formats.base.ManifoldOptions` that :meth:`manifold` honours.
