@@ -186,6 +186,20 @@ def test_warm_armijo_first_step_is_initial_and_later_steps_are_not_capped_by_it(
         Armijo(warm=1)
 
 
+def test_an_armijo_pickled_before_warm_existed_loads_and_runs_as_before():
+    import pickle
+
+    problem, x0 = _ill_scaled_quadratic()
+    old = Armijo(initial=1.0)
+    del old.__dict__["warm"], old.__dict__["_last_move"]  # the state an old pickle restores
+    loaded = pickle.loads(pickle.dumps(old))
+    assert "warm" not in vars(loaded) and loaded.warm is False and loaded._last_move is None
+    stop = {"max_iter": 30}
+    res, new = rgd(problem, x0, step=loaded, stop=stop), rgd(problem, x0, step=Armijo(initial=1.0), stop=stop)
+    assert torch.equal(res.point, new.point) and res.trace.step[1:] == new.trace.step[1:]
+    assert repr(loaded) == "Armijo(initial=1, shrink=0.5)"
+
+
 def test_divergence_is_reported_not_returned_as_success():
     A = torch.diag(torch.tensor([1.0, 10.0], dtype=torch.float64))
     problem = Problem(Euclidean(2), lambda x: 0.5 * (x @ A @ x))

@@ -115,6 +115,9 @@ class Armijo:
     """
 
     supports_batches = False  # it backtracks on one cost
+    # class-level defaults: a pickle made before ``warm`` existed has neither attribute
+    warm = False
+    _last_move = None
 
     def __init__(
         self,
