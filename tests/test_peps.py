@@ -562,6 +562,12 @@ def test_a_mixed_state_is_fit_by_the_lpdo_estimator():
     assert mixed.result.value < pure.result.value
     with pytest.raises(ValueError, match="kraus_dim: mixed states .* are fit by loss='mle'"):
         qp.estimate_peps(out, (2, 2), 2, start=start, kraus_dim=2, loss="ls")
+    # chi reaches the LatticeLPDO (from_peps alone would keep the start's exact contraction)
+    assert start.chi is None
+    bounded = qp.estimate_peps(
+        out, (2, 2), 2, start=start, loss="mle", stop={"max_iter": 3}, kraus_dim=2, rng=11, chi=16, restarts=2
+    )
+    assert isinstance(bounded.result.point, LatticeLPDO) and bounded.result.point.chi == 16
 
 
 def test_estimate_peps_takes_a_dense_truth_and_product_data_without_a_start():

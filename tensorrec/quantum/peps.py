@@ -247,10 +247,12 @@ def estimate_peps(
         with g = 1e-5 times the gradient norm at the start).
     chi : int, optional
         Contract by boundary MPS of bond ``chi`` (the estimate is a
-        ``PEPSDensity(sites, lattice=(L1, L2), chi=chi)``): product-outcome data (Kronecker rows) are then
-        evaluated and differentiated by boundary environments, and the preconditioner is the
-        per-site metric from the norm's environments, so no step needs a d^n tensor. Global
-        outcome vectors are dense in any mode. ``method="fgd"`` only. Default: exact.
+        ``PEPSDensity(sites, lattice=(L1, L2), chi=chi)``, or a ``LatticeLPDO`` with this
+        ``chi`` for ``kraus_dim > 1``, whatever the start's mode): product-outcome data
+        (Kronecker rows) are then evaluated and differentiated by boundary environments, and
+        the preconditioner is the per-site metric from the norm's environments, so no step
+        needs a d^n tensor. Global outcome vectors are dense in any mode. ``method="fgd"``
+        only. Default: exact.
     kraus_dim : int
         The positivity option of spec 4.2: 1 fits a pure state (a PEPS, rho = psi psi^H /
         <psi|psi>); kappa > 1 fits a mixed state as a
@@ -309,8 +311,9 @@ def estimate_peps(
             return PEPSDensity(psi.sites, lattice=lattice, validate=False, chi=chi)
     else:
 
-        def lift(psi: PEPS):  # on psi's contraction mode (LatticeLPDO.from_peps)
-            return LatticeLPDO.from_peps(psi, kraus_dim, noise, gen)
+        def lift(psi: PEPS):  # from_peps keeps psi's contraction mode: the estimate's is chi
+            sites = LatticeLPDO.from_peps(psi, kraus_dim, noise, gen).sites
+            return LatticeLPDO(sites, lattice=lattice, validate=False, chi=chi)
 
     template = lift(start)
     if loss == "ls":
