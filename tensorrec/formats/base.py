@@ -289,7 +289,9 @@ class FormatFactory:
     ``LPDO.purified(kappa)`` return now that the structure is no longer part of a generated
     class): calling it builds an instance with the structure, its :class:`structured`
     constructors take the structure, any other attribute is the class's, and
-    ``isinstance(x, factory)`` is ``isinstance(x, base)`` with the same structure."""
+    ``isinstance(x, factory)`` is ``isinstance(x, base)`` with the same structure. What the
+    library asks of a factory (``recover(format=...)``): a callable that is no class and
+    whose ``base`` is the format class."""
 
     def __init__(self, base: type, name: str, **structure):
         self.base, self.__name__, self._fixed = base, name, structure

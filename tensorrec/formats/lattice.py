@@ -64,11 +64,6 @@ def _rebuild(base: type, lattice: tuple[int, int], sites, chi: int | None = None
     return base(sites, lattice=lattice, validate=False, chi=chi)
 
 
-def _lattice_class(base: type, n_rows: int, n_cols: int, chi: int | None = None):
-    """Deprecated (the lattice was part of a generated class): ``base``'s :class:`LatticeOn`."""
-    return LatticeOn(base, (n_rows, n_cols), chi)
-
-
 class LatticeOn(FormatFactory):
     """What ``PEPS.on(L1, L2, chi=...)`` returns now that the lattice is no longer part of a
     class (deprecated; kept for one release): calling it builds a format on the lattice

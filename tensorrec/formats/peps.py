@@ -22,11 +22,10 @@ importable from here as before):
 - :mod:`tensorrec.formats.lattice_density`: :class:`PEPSDensity` and :class:`LatticeLPDO`.
 """
 
-from tensorrec.formats.lattice import (  # noqa: F401  (_rebuild, _lattice_class: pickles made before the split)
+from tensorrec.formats.lattice import (  # noqa: F401  (_rebuild: what pickles made before the split name)
     RETRACTIONS,
     LatticeFormat,
     LatticeOn,
-    _lattice_class,
     _rebuild,
     rebalance,
     snake_order,

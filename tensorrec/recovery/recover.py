@@ -17,7 +17,7 @@ import torch
 
 from tensorrec._backend import check_choice, check_positive_finite, describe
 from tensorrec.formats import Format, ManifoldOptions, TTTensor, TuckerTensor, manifold_of, stack, unstack
-from tensorrec.formats.base import FormatFactory, supported_options
+from tensorrec.formats.base import supported_options
 from tensorrec.operators import Operator
 from tensorrec.optim import (
     AnyOf,
@@ -94,7 +94,11 @@ def as_format(format) -> type:
     else is refused with what :func:`recover` supports."""
     if isinstance(format, str):
         return FORMATS[check_choice("format", format, tuple(FORMATS))]
-    factory = isinstance(format, FormatFactory)  # a class with its structure (LPDO.purified(k))
+    # a format class with its structure fixed (LPDO.purified(k), a FormatFactory): by its protocol,
+    # a callable that is no class, with the format class as ``base``
+    factory = (
+        not isinstance(format, type) and callable(format) and isinstance(getattr(format, "base", None), type)
+    )
     kind = format if isinstance(format, type) else format.base if factory else type(format)
     if getattr(kind, "lattice", False) is not False:  # PEPS, PEPO, ... (the lattice formats)
         raise TypeError(
