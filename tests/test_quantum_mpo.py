@@ -160,7 +160,7 @@ def test_estimate_bad_input(call, start):
 
 # --- the LPDO format and the factorized estimators ------------------------------------------
 
-from tensorrec.formats import LPDO  # noqa: E402
+from tensorrec.formats import LPDO, stack  # noqa: E402
 from tensorrec.operators import dispatch  # noqa: E402
 
 
@@ -171,6 +171,10 @@ def test_lpdo_is_a_psd_format_whose_structured_evaluation_equals_dense(kappa):
     assert torch.equal(LPDO.from_point(x.to_point(), kappa=kappa).to_dense(), x.to_dense())
     with pytest.raises(TypeError, match=r"^kappa: LPDO.from_point on the class needs the Kraus dimension"):
         LPDO.from_point(x.to_point())  # no default: a kappa=2 point read as kappa=1 is another tensor
+    other = LPDO.random((4, 4, 4), (2, 2), 0, kappa=3 - kappa)  # same shape and ranks, other kappa
+    message = rf"^tensors\[1\]: .* structure \{{'kappa': {kappa}\}} .* structure \{{'kappa': {3 - kappa}\}}"
+    with pytest.raises(ValueError, match=message):
+        stack([x, other])
     with pytest.warns(DeprecationWarning, match="LPDO.purified"):  # the old spelling, one release
         fmt = LPDO.purified(kappa)
     assert fmt.kappa == kappa and isinstance(x, fmt) and fmt(x.purification).kappa == kappa

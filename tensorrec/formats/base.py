@@ -242,9 +242,12 @@ def stack(tensors):
             or getattr(t, "ranks", None) != ranks
             or getattr(t, "_structure", dict)() != structure
         ):
+            given = getattr(t, "_structure", dict)()
             raise ValueError(
-                f"tensors[{k}]: expected a {type(first).__name__} of shape {first.shape} and ranks "
-                f"{ranks} like tensors[0], got {describe(t)}"
+                f"tensors[{k}]: expected a {type(first).__name__} of shape {first.shape}, ranks {ranks} "
+                f"and structure {structure} (lattice, chi, Kraus dimension: what a point does not carry) "
+                f"like tensors[0], got {describe(t)} with ranks {getattr(t, 'ranks', None)} "
+                f"and structure {given}"
             )
         if getattr(t, "batch_shape", ()):
             raise ValueError(f"tensors[{k}]: expected an unbatched tensor, got batch shape {t.batch_shape}")
