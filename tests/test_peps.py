@@ -607,3 +607,6 @@ def test_als_sweeps_run_through_the_core_block_coordinate(monkeypatch):
     assert short.stop_reason == "max_iter" and short.iterations == 2 and short.trace.value == v[:3]
     loose = qp.als(out, start, stop={"grad_norm": 0.5})  # relative to the start's gradient norm
     assert loose.stop_reason == "grad_norm" and loose.grad_norm <= 0.5 * loose.trace.grad_norm[0]
+    # the value-based stop keeps its key "rel_change" but reports the core's "value_change"
+    flat = qp.als(out, start, stop={"rel_change": 0.5, "grad_norm": 1e-300})
+    assert flat.stop_reason == "value_change" and flat.iterations < 40

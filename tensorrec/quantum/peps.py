@@ -397,8 +397,14 @@ def als(outcomes: Outcomes, start: PEPS, *, stop=None, tikhonov: float = 1e-10, 
     records the loss (the :class:`~tensorrec.recovery.DesignLoss` value, the same as FGD's)
     and the norm of its gradient after each sweep. ``stop``: a dict over ``{"max_iter": 100,
     "rel_change": 1e-12, "grad_norm": 1e-9}`` (the defaults): ``"rel_change"`` is the loss's
-    relative change per sweep (the core's ``"value_change"`` rule and stop reason), and
+    relative change per sweep (the core's :class:`~tensorrec.optim.ValueChange` rule), and
     ``"grad_norm"`` is relative to the start's gradient norm.
+
+    The stop reasons (``Result.stop_reason``) are ``"grad_norm"``, ``"max_iter"`` and, for
+    the value-based stop, ``"value_change"``: the key of ``stop`` is still ``"rel_change"``,
+    but the reason it gives changed from ``"rel_change"`` (before issue 28) to
+    ``"value_change"``, the name the core's block-coordinate runs use; code that compares
+    the reason must use the new name.
     """
     povm = outcomes.povm
     if outcomes.vectors is None or not povm.is_design:
