@@ -210,7 +210,7 @@ def random_mpo(n: int, d: int, bond_dim: int, rng: RngLike = None, *, purity_dim
     """A random mixed-state MPO (PSD, trace one) of bond ``bond_dim``^2: a locally purified
     MPS with an ancilla of dimension ``purity_dim`` per site, traced out (spec 1.3)."""
     k = check_positive_int("purity_dim", purity_dim)
-    mpo = LPDO(random_mps(n, d * k, bond_dim, rng), kappa=k).to_mpo()
+    mpo = LPDO(random_mps(n, d * k, bond_dim, rng), kraus_dim=k).to_mpo()
     last = mpo.cores[-1] / trace(mpo)
     return TTTensor((*mpo.cores[:-1], last), validate=False)
 
