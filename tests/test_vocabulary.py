@@ -50,3 +50,19 @@ def test_estimate_kappa_is_the_deprecated_spelling_of_kraus_dim():
     with pytest.warns(DeprecationWarning, match="use 'kraus_dim'"):
         old = q.estimate(outcomes, bond_dim=2, kappa=2, stop={"max_iter": 5})
     assert torch.equal(old.point.to_dense(), new.point.to_dense())
+
+
+# --- result fields: point, stop_reason (CGResult's solution/reason deprecated) ------------
+
+
+def test_cg_result_fields_are_the_core_result_words():
+    from tensorrec.optim import conjugate_gradient
+
+    h = torch.diag(torch.tensor([1.0, 2.0, 4.0], dtype=torch.float64))
+    b = torch.ones(3, dtype=torch.float64)
+    out = conjugate_gradient(lambda u: h @ u, b, inner=lambda u, v: float(u @ v), rtol=1e-12)
+    assert out.stop_reason == "converged" and torch.allclose(h @ out.point, b)
+    for old, new in (("solution", "point"), ("h_solution", "h_point"), ("reason", "stop_reason")):
+        with pytest.warns(DeprecationWarning, match=f"use '{new}'") as record:
+            value = getattr(out, old)
+        assert value is getattr(out, new) and record[0].filename == __file__

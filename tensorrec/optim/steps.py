@@ -283,11 +283,11 @@ class NewtonCG:
             max_iter=manifold.dim if self.max_cg is None else self.max_cg,
         )  # fmt: skip
         self.last_iterations = cg.iterations
-        self.history.append((cg.iterations, cg.reason, cg.residual))
-        if cg.reason == "nan":  # a NaN/Inf Hessian or preconditioner product: no step to take
+        self.history.append((cg.iterations, cg.stop_reason, cg.residual))
+        if cg.stop_reason == "nan":  # a NaN/Inf Hessian or preconditioner product: no step to take
             self.failure = "nan"
             return x, math.nan, False
-        s, decrease = cg.solution, inner(direction, cg.solution)
+        s, decrease = cg.point, inner(direction, cg.point)
         if not decrease > 0:  # no progress: a first-order step along the preconditioned gradient
             self.fallbacks += 1
             s, decrease = tree_scale(p_g, self.fallback_step), self.fallback_step * g_norm * g_norm
