@@ -407,6 +407,7 @@ def als(outcomes: Outcomes, start: PEPS, *, stop=None, tikhonov: float = 1e-10, 
     objective = FormatObjective(start.density(), operator, outcomes.freqs, DesignLoss(povm.alpha))
     phi = operator.vectors
     weights = (outcomes.freqs * operator.weights).to(phi.dtype)
+
     def evaluate(sites):
         x = start.from_point(sites, validate=False).density()
         value, grad = objective.value_and_egrad(x.to_point())
