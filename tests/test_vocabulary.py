@@ -66,3 +66,43 @@ def test_cg_result_fields_are_the_core_result_words():
         with pytest.warns(DeprecationWarning, match=f"use '{new}'") as record:
             value = getattr(out, old)
         assert value is getattr(out, new) and record[0].filename == __file__
+
+
+# --- SAE: depth (the encoder's proximal steps) and max_iter (train's budget) --------------
+
+
+def test_sae_steps_is_the_deprecated_spelling_of_depth():
+    from tensorrec import sae
+
+    x = torch.randn(5, 8, generator=torch.Generator().manual_seed(0))
+    new = sae.SAE(8, 12, "topk", k=2, depth=3, rng=0)
+    with pytest.warns(DeprecationWarning, match="use 'depth'") as record:
+        old = sae.SAE(8, 12, "topk", k=2, steps=3, rng=0)
+    assert record[0].filename == __file__
+    assert old.depth == 3 and torch.equal(old.encode(x), new.encode(x))
+    with pytest.warns(DeprecationWarning, match="use 'depth'"):
+        assert new.steps == 3
+
+
+def test_train_returns_a_train_result_and_keeps_steps_and_the_dict_access_one_release():
+    import dataclasses
+
+    from tensorrec import sae
+
+    data = sae.SparseMixture(12, 6, 2, held_out=10, rng=0)
+    new = sae.train(sae.SAE(6, 10, "topk", k=2, rng=0), data, max_iter=3, batch=4, rng=1)
+    assert isinstance(new, sae.TrainResult) and new.stop_reason == "max_iter" and new.iterations == 3
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        new.stop_reason = "nan"
+    with pytest.warns(DeprecationWarning, match="use 'max_iter'"):
+        old = sae.train(sae.SAE(6, 10, "topk", k=2, rng=0), data, steps=3, batch=4, rng=1)
+    assert old == new
+    for key, attribute in (("loss", "losses"), ("adaptation", "adaptation"), ("resampled", "resampled")):
+        with pytest.warns(DeprecationWarning, match=f"use 'result.{attribute}'") as record:
+            value = old[key]
+        assert value == (list(getattr(new, attribute)) if key != "resampled" else new.resampled)
+        assert record[0].filename == __file__
+    with pytest.warns(DeprecationWarning, match="use 'result.stop_reason'"):
+        assert old["stop_reason"] == "max_steps"  # the old dict's word for max_iter
+    with pytest.raises(KeyError):
+        old["losses"]
