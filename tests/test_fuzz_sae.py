@@ -868,7 +868,7 @@ bad("spectral_norm inf", lambda: spectral_norm(torch.tensor([[INF, 0.0], [0.0, 1
 bad("spectral_norm complex", lambda: spectral_norm(torch.ones(2, 2, dtype=torch.complex128)), "D:")
 bad("spectral_norm int", lambda: spectral_norm(torch.ones(2, 2, dtype=torch.int64)), "D:")
 bad("spectral_norm list", lambda: spectral_norm([[1.0]]), "D:")
-bad("spectral_norm iterations=0", lambda: spectral_norm(torch.eye(2), 0), "iterations")
+bad("spectral_norm max_iter=0", lambda: spectral_norm(torch.eye(2), 0), "max_iter")
 bad("spectral_norm rtol=0", lambda: spectral_norm(torch.eye(2), rtol=0.0), "rtol")
 bad(
     "spectral_norm v0 wrong length",
@@ -928,7 +928,7 @@ ok(
 )
 X16 = torch.ones(2, 16, dtype=F)
 bad("unrolled x wrong width", lambda: unrolled(unit(16, 64, 0), torch.ones(2, 15, dtype=F), TopK(2), 1), "x:")
-bad("unrolled steps=0", lambda: unrolled(unit(16, 64, 0), X16, TopK(2), 0), "steps")
+bad("unrolled depth=0", lambda: unrolled(unit(16, 64, 0), X16, TopK(2), 0), "depth")
 bad("unrolled mu=0", lambda: unrolled(unit(16, 64, 0), X16, TopK(2), 2, mu=0.0), "mu")
 bad("unrolled mu nan", lambda: unrolled(unit(16, 64, 0), X16, TopK(2), 2, mu=NAN), "mu")
 bad("unrolled D 1-D", lambda: unrolled(torch.ones(16, dtype=F), X16, TopK(2), 1), "D:")

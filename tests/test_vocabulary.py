@@ -10,6 +10,7 @@ import torch
 from tensorrec import quantum as q
 from tensorrec._backend import renamed_kwargs
 from tensorrec.formats import LPDO
+from tensorrec.optim import StepSizeWarning
 
 
 def test_renamed_kwargs_maps_warns_and_refuses_both():
@@ -106,3 +107,31 @@ def test_train_returns_a_train_result_and_keeps_steps_and_the_dict_access_one_re
         assert old["stop_reason"] == "max_steps"  # the old dict's word for max_iter
     with pytest.raises(KeyError):
         old["losses"]
+
+
+# --- iteration budgets: max_iter; unrolled depth: depth; relative tolerances: rtol ---------
+
+
+def test_spectral_norm_unrolled_and_top_eigenvector_keep_their_old_keywords_one_release():
+    from tensorrec.optim import TopK, spectral_norm, unrolled
+    from tensorrec.quantum.peps import top_eigenvector
+
+    D = torch.randn(6, 10, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    D = D / torch.linalg.vector_norm(D, dim=0)
+    x = torch.randn(4, 6, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    v0 = torch.ones(10, dtype=torch.float64)
+    with pytest.warns(DeprecationWarning, match="use 'max_iter'") as record:
+        assert spectral_norm(D, iterations=30, v0=v0)[0] == spectral_norm(D, max_iter=30, v0=v0)[0]
+    assert record[0].filename == __file__
+    with pytest.warns(DeprecationWarning, match="use 'depth'"):
+        old = unrolled(D, x, TopK(2), steps=3)
+    assert torch.equal(old, unrolled(D, x, TopK(2), depth=3))
+    with pytest.warns(StepSizeWarning) as record:  # the unrolled warnings point at the caller too
+        unrolled(D, x, TopK(2), depth=3, mu=10.0)
+    assert record[0].filename == __file__
+    outcomes = q.HaarUniform(2).sample(q.random_pure_state(4, 0), 200, 0)
+    new = top_eigenvector(outcomes, max_iter=50, rtol=1e-8)
+    with pytest.warns(DeprecationWarning, match="use 'max_iter'"):
+        with pytest.warns(DeprecationWarning, match="use 'rtol'"):
+            old = top_eigenvector(outcomes, iterations=50, tol=1e-8)
+    assert torch.equal(old, new)
