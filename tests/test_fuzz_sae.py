@@ -452,7 +452,7 @@ ok(
     "train runs its steps",
     lambda: sae.train(model(), mixture(), 3, batch=8, rng=1),
     that(
-        lambda h: len(h.losses) == 3 and h.stop_reason == "max_iter" and all(map(math.isfinite, h.losses)),
+        lambda h: len(h.values) == 3 and h.stop_reason == "max_iter" and all(map(math.isfinite, h.values)),
         "3 finite losses",
     ),
 )

@@ -89,7 +89,7 @@ def test_training_keeps_riemannian_atoms_at_unit_norm_and_lowers_the_loss():
     data = sae.SparseMixture(32, 16, 2, held_out=200, rng=3)
     for decoder in ("riemannian", "projected"):
         model = sae.SAE(16, 32, "abstopk", k=2, decoder=decoder, rng=4)
-        history = sae.train(model, data, 60, batch=128, lr=3e-3, rng=5).losses
+        history = sae.train(model, data, 60, batch=128, lr=3e-3, rng=5).values
         norms = torch.linalg.vector_norm(model.W_dec.detach(), dim=0)
         assert torch.allclose(norms, torch.ones(32), atol=1e-5)
         assert sum(history[-10:]) < sum(history[:10])
@@ -409,9 +409,9 @@ def test_training_stops_and_says_so_when_the_loss_is_not_finite():
 
     with pytest.warns(RuntimeWarning, match="^loss: non-finite"):
         history = sae.train(sae.SAE(6, 10, "topk", k=2, dtype=F, rng=0), Huge(), 5, batch=4, rng=0)
-    assert history.stop_reason == "nan" and len(history.losses) == 1
+    assert history.stop_reason == "nan" and len(history.values) == 1
     done = sae.train(sae.SAE(6, 10, "topk", k=2, rng=0), sae.SparseMixture(12, 6, 2, held_out=10), 2, batch=4)
-    assert done.stop_reason == "max_iter" and all(np.isfinite(done.losses))
+    assert done.stop_reason == "max_iter" and all(np.isfinite(done.values))
 
 
 def test_numpy_data_take_the_models_dtype():

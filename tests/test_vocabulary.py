@@ -98,7 +98,7 @@ def test_train_returns_a_train_result_and_keeps_steps_and_the_dict_access_one_re
     with pytest.warns(DeprecationWarning, match="use 'max_iter'"):
         old = sae.train(sae.SAE(6, 10, "topk", k=2, rng=0), data, steps=3, batch=4, rng=1)
     assert old == new
-    for key, attribute in (("loss", "losses"), ("adaptation", "adaptation"), ("resampled", "resampled")):
+    for key, attribute in (("loss", "values"), ("adaptation", "adaptation"), ("resampled", "resampled")):
         with pytest.warns(DeprecationWarning, match=f"use 'result.{attribute}'") as record:
             value = old[key]
         assert value == (list(getattr(new, attribute)) if key != "resampled" else new.resampled)
@@ -135,3 +135,14 @@ def test_spectral_norm_unrolled_and_top_eigenvector_keep_their_old_keywords_one_
         with pytest.warns(DeprecationWarning, match="use 'rtol'"):
             old = top_eigenvector(outcomes, iterations=50, tol=1e-8)
     assert torch.equal(old, new)
+
+
+def test_peps_fit_losses_is_the_deprecated_spelling_of_values():
+    from tensorrec.optim import Result, Trace
+    from tensorrec.quantum.peps import PEPSFit
+
+    run = Result(None, 0.5, 0.0, 1, "grad_norm", 0.0, Trace())
+    fit = PEPSFit(run, [0.5, 0.7], [True, False])
+    with pytest.warns(DeprecationWarning, match="use 'values'") as record:
+        assert fit.losses is fit.values
+    assert record[0].filename == __file__ and fit.spread == pytest.approx(0.2)

@@ -39,7 +39,14 @@ import numbers
 import numpy as np
 import torch
 
-from tensorrec._backend import check_choice, check_positive_int, describe, renamed_kwargs, tree_norm
+from tensorrec._backend import (
+    check_choice,
+    check_positive_int,
+    deprecated_alias,
+    describe,
+    renamed_kwargs,
+    tree_norm,
+)
 from tensorrec._random import RngLike, as_generator, randn
 from tensorrec.formats import PEPS, LatticeLPDO, PEPSDensity
 from tensorrec.formats.peps import rebalance as _rebalance
@@ -175,20 +182,29 @@ class PEPSFit:
     result : Result
         The best run (lowest final loss); ``result.point`` is a :class:`PEPSDensity` (or a
         :class:`~tensorrec.formats.LatticeLPDO` for ``kraus_dim > 1``).
-    losses : list of float
-        The final loss of every restart.
+    values : list of float
+        The final loss of every restart (each run's ``result.value``).
     converged : list of bool
         Whether each restart stopped by a convergence rule.
+
+    ``losses`` is the deprecated spelling of ``values`` (one release, with a
+    DeprecationWarning).
     """
 
     result: Result
-    losses: list
+    values: list
     converged: list
+
+    @property
+    def losses(self) -> list:
+        """Deprecated spelling of :attr:`values`."""
+        deprecated_alias("losses", "values", "PEPSFit")
+        return self.values
 
     @property
     def spread(self) -> float:
         """max - min of the restarts' final losses."""
-        return max(self.losses) - min(self.losses)
+        return max(self.values) - min(self.values)
 
 
 def start_state(outcomes: Outcomes, lattice, bond_dim: int, kind: str = "snake", rng: RngLike = None,

@@ -425,8 +425,9 @@ class TrainResult:
 
     Attributes
     ----------
-    losses : tuple of float
-        The training loss of every step taken.
+    values : tuple of float
+        The training loss of every step taken (the objective's values, as in the core's
+        :class:`~tensorrec.optim.Trace`).
     adaptation : tuple
         The reports of the bias adaptation rule (empty without one).
     resampled : int
@@ -436,22 +437,22 @@ class TrainResult:
 
     The dict access of earlier releases, ``result["loss"]``, ``result["adaptation"]``,
     ``result["resampled"]``, ``result["stop_reason"]``, works for one more release with a
-    DeprecationWarning naming the attribute (``"loss"`` is :attr:`losses`; its
+    DeprecationWarning naming the attribute (``"loss"`` is :attr:`values`; its
     ``"max_steps"`` is now ``"max_iter"``). It is not a Mapping: use the attributes, or
     :func:`dataclasses.asdict` for a dict.
     """
 
-    losses: tuple
+    values: tuple
     adaptation: tuple
     resampled: int
     stop_reason: str
 
     @property
     def iterations(self) -> int:
-        """Training steps taken (the length of :attr:`losses`)."""
-        return len(self.losses)
+        """Training steps taken (the length of :attr:`values`)."""
+        return len(self.values)
 
-    _KEYS = {"loss": "losses", "adaptation": "adaptation", "resampled": "resampled",
+    _KEYS = {"loss": "values", "adaptation": "adaptation", "resampled": "resampled",
              "stop_reason": "stop_reason"}  # fmt: skip
 
     def __getitem__(self, key: str):
