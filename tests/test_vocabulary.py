@@ -4,6 +4,12 @@ names the words the API uses."""
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
+import itertools
+import re
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -146,3 +152,70 @@ def test_peps_fit_losses_is_the_deprecated_spelling_of_values():
     with pytest.warns(DeprecationWarning, match="use 'values'") as record:
         assert fit.losses is fit.values
     assert record[0].filename == __file__ and fit.spread == pytest.approx(0.2)
+
+
+# --- the glossary of docs/concepts.rst names the words the API uses ------------------------
+
+CONCEPTS = Path(__file__).resolve().parents[1] / "docs" / "concepts.rst"
+
+
+def glossary() -> dict[str, tuple[str, set[str]]]:
+    """word -> (the Where cell, the deprecated spellings) from the Glossary list-table."""
+    section = CONCEPTS.read_text().split("\nGlossary\n--------\n", 1)[1]
+    lines = section.split(".. list-table::", 1)[1].splitlines()[1:]
+    table = "\n".join(itertools.takewhile(lambda line: not line or line.startswith("   "), lines))
+    rows = {}
+    for row in table.split("\n   * - ")[2:]:  # past the table's options and its header row
+        cells = [" ".join(c.split()) for c in row.split("\n     - ")]
+        assert len(cells) == 4, cells
+        word = re.fullmatch(r"``(\w+)``", cells[1]).group(1)
+        rows[word] = (cells[2], set(re.findall(r"``(\w+)``", re.sub(r"\([^)]*\)", "", cells[3]))))
+    return rows
+
+
+def parameters(fn) -> set[str]:
+    return set(inspect.signature(fn).parameters)
+
+
+def fields(cls) -> set[str]:
+    return {f.name for f in dataclasses.fields(cls)}
+
+
+def test_the_glossary_words_are_the_ones_the_api_uses():
+    from tensorrec import optim, sae
+    from tensorrec.formats import LatticeLPDO, TTTensor, TuckerTensor
+    from tensorrec.quantum import peps
+
+    rows = glossary()
+    uses = {  # word -> the places it must be a parameter or a field/attribute
+        "kraus_dim": [parameters(LPDO), parameters(LPDO.random), parameters(LPDO.from_point),
+                      parameters(LPDO.from_dense), parameters(LatticeLPDO.from_peps),
+                      parameters(q.estimate), parameters(peps.estimate_peps),
+                      vars(LPDO.random((4, 4), (2,), 0))],
+        "kappa": [],  # the condition number: a key of condition={...} and of study rows
+        "max_iter": [parameters(optim.conjugate_gradient), parameters(optim.top_eigenpair),
+                     parameters(optim.spectral_norm), parameters(peps.top_eigenvector),
+                     parameters(sae.train)],
+        "iterations": [fields(optim.Result), fields(optim.BatchResult), fields(optim.CGResult),
+                       dir(sae.TrainResult)],
+        "depth": [parameters(sae.SAE), parameters(optim.unrolled), vars(sae.SAE(4, 6, "topk", k=1, rng=0))],
+        "rtol": [parameters(optim.conjugate_gradient), parameters(optim.top_eigenpair),
+                 parameters(optim.spectral_norm), parameters(peps.top_eigenvector)],
+        "stop_reason": [fields(optim.Result), fields(optim.CGResult), fields(sae.TrainResult)],
+        "point": [fields(optim.Result), fields(optim.BatchResult), fields(optim.CGResult)],
+        "values": [fields(peps.PEPSFit), fields(sae.TrainResult), fields(optim.BatchResult)],
+    }  # fmt: skip
+    assert set(rows) == set(uses)
+    for word, places in uses.items():
+        assert all(word in place for place in places), word
+    for cls, ranks in ((TuckerTensor, (2, 2, 2)), (TTTensor, (2, 2))):
+        with pytest.raises(ValueError, match="kappa_max"):  # the condition number's key
+            cls.random((3, 3, 3), ranks, 0, condition={"cond": 2.0})
+    deprecated = {  # word -> the old spellings that still work (each tested above)
+        "kraus_dim": {"kappa"}, "kappa": set(), "max_iter": {"iterations", "steps"}, "iterations": set(),
+        "depth": {"steps"}, "rtol": {"tol"}, "stop_reason": {"reason"}, "point": {"solution", "h_solution"},
+        "values": {"losses"},
+    }  # fmt: skip
+    assert {word: old for word, (_, old) in rows.items()} == deprecated
+    for word, (where, _) in rows.items():  # the Where cell names API words, not stale ones
+        assert not set(re.findall(r"(\w+)=", where)) & set().union(*deprecated.values()), word
