@@ -51,6 +51,15 @@ def test_lpdo_kappa_is_the_deprecated_spelling_of_kraus_dim():
         assert new.from_point(new.to_point(), kappa=1).kraus_dim == 1
 
 
+def test_random_mpo_purity_dim_is_the_deprecated_spelling_of_kraus_dim():
+    from tensorrec.quantum.mpo import random_mpo
+
+    new = random_mpo(3, 2, 2, 0, kraus_dim=3)
+    with pytest.warns(DeprecationWarning, match="use 'kraus_dim'"):
+        old = random_mpo(3, 2, 2, 0, purity_dim=3)
+    assert all(torch.equal(a, b) for a, b in zip(old.cores, new.cores, strict=True))
+
+
 def test_estimate_kappa_is_the_deprecated_spelling_of_kraus_dim():
     outcomes = q.LocalPauli(2).sample(q.random_pure_state(4, 0), 200, 0)
     new = q.estimate(outcomes, bond_dim=2, kraus_dim=2, stop={"max_iter": 5})
@@ -185,11 +194,12 @@ def test_the_glossary_words_are_the_ones_the_api_uses():
     from tensorrec import optim, sae
     from tensorrec.formats import LatticeLPDO, TTTensor, TuckerTensor
     from tensorrec.quantum import peps
+    from tensorrec.quantum.mpo import random_mpo
 
     rows = glossary()
     uses = {  # word -> the places it must be a parameter or a field/attribute
         "kraus_dim": [parameters(LPDO), parameters(LPDO.random), parameters(LPDO.from_point),
-                      parameters(LPDO.from_dense), parameters(LatticeLPDO.from_peps),
+                      parameters(random_mpo), parameters(LPDO.from_dense), parameters(LatticeLPDO.from_peps),
                       parameters(q.estimate), parameters(peps.estimate_peps),
                       vars(LPDO.random((4, 4), (2,), 0))],
         "kappa": [],  # the condition number: a key of condition={...} and of study rows
@@ -212,9 +222,9 @@ def test_the_glossary_words_are_the_ones_the_api_uses():
         with pytest.raises(ValueError, match="kappa_max"):  # the condition number's key
             cls.random((3, 3, 3), ranks, 0, condition={"cond": 2.0})
     deprecated = {  # word -> the old spellings that still work (each tested above)
-        "kraus_dim": {"kappa"}, "kappa": set(), "max_iter": {"iterations", "steps"}, "iterations": set(),
-        "depth": {"steps"}, "rtol": {"tol"}, "stop_reason": {"reason"}, "point": {"solution", "h_solution"},
-        "values": {"losses"},
+        "kraus_dim": {"kappa", "purity_dim"}, "kappa": set(), "max_iter": {"iterations", "steps"},
+        "iterations": set(), "depth": {"steps"}, "rtol": {"tol"}, "stop_reason": {"reason"},
+        "point": {"solution", "h_solution"}, "values": {"losses"},
     }  # fmt: skip
     assert {word: old for word, (_, old) in rows.items()} == deprecated
     for word, (where, _) in rows.items():  # the Where cell names API words, not stale ones
