@@ -49,6 +49,9 @@ def test_lpdo_kappa_is_the_deprecated_spelling_of_kraus_dim():
         assert LPDO.from_point(new.to_point(), kappa=2).kraus_dim == 2
     with pytest.warns(DeprecationWarning, match="use 'kraus_dim'"):
         assert new.from_point(new.to_point(), kappa=1).kraus_dim == 1
+    with pytest.warns(DeprecationWarning, match="LPDO.purified"):  # deprecated itself; its keyword too
+        with pytest.warns(DeprecationWarning, match="use 'kraus_dim'"):
+            assert isinstance(new, LPDO.purified(kappa=2))
 
 
 def test_random_mpo_purity_dim_is_the_deprecated_spelling_of_kraus_dim():

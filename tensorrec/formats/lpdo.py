@@ -70,6 +70,7 @@ class LPDO:
         return self.kraus_dim
 
     @classmethod
+    @renamed_kwargs(kappa="kraus_dim")
     def purified(cls, kraus_dim: int) -> FormatFactory:
         """Deprecated (one generated class per Kraus dimension before): the LPDO format with
         Kraus dimension ``kraus_dim``, a factory (``LPDO.purified(2)(psi)`` is
@@ -79,7 +80,7 @@ class LPDO:
             "LPDO.purified(kraus_dim) is deprecated: kraus_dim is an attribute of the format instance; "
             "use LPDO(psi, kraus_dim=k), LPDO.random(..., kraus_dim=k) or template.from_point(point)",
             DeprecationWarning,
-            stacklevel=2,
+            stacklevel=3,  # the caller, past the renamed_kwargs wrapper
         )
         kraus_dim = check_positive_int("kraus_dim", kraus_dim)
         return FormatFactory(cls, "LPDO" if kraus_dim == 1 else f"LPDO{kraus_dim}", kraus_dim=kraus_dim)
