@@ -217,6 +217,8 @@ def test_the_glossary_words_are_the_ones_the_api_uses():
         "stop_reason": [fields(optim.Result), fields(optim.CGResult), fields(sae.TrainResult)],
         "point": [fields(optim.Result), fields(optim.BatchResult), fields(optim.CGResult)],
         "values": [fields(peps.PEPSFit), fields(sae.TrainResult), fields(optim.BatchResult)],
+        "step": [parameters(optim.rgd), parameters(optim.proximal_gradient), parameters(optim.ConstantStep),
+                 vars(optim.ConstantStep(0.1)), fields(optim.Trace)],
     }  # fmt: skip
     assert set(rows) == set(uses)
     for word, places in uses.items():
@@ -227,8 +229,18 @@ def test_the_glossary_words_are_the_ones_the_api_uses():
     deprecated = {  # word -> the old spellings that still work (each tested above)
         "kraus_dim": {"kappa", "purity_dim"}, "kappa": set(), "max_iter": {"iterations", "steps"},
         "iterations": set(), "depth": {"steps"}, "rtol": {"tol"}, "stop_reason": {"reason"},
-        "point": {"solution", "h_solution"}, "values": {"losses"},
+        "point": {"solution", "h_solution"}, "values": {"losses"}, "step": {"mu"},
     }  # fmt: skip
     assert {word: old for word, (_, old) in rows.items()} == deprecated
     for word, (where, _) in rows.items():  # the Where cell names API words, not stale ones
         assert not set(re.findall(r"(\w+)=", where)) & set().union(*deprecated.values()), word
+
+
+def test_constant_step_mu_is_the_deprecated_spelling_of_step():
+    from tensorrec.optim import ConstantStep
+
+    with pytest.warns(DeprecationWarning, match="use 'step'"):
+        old = ConstantStep(mu=0.25)
+    assert old.step == 0.25 and repr(old) == repr(ConstantStep(0.25)) == "ConstantStep(0.25)"
+    with pytest.warns(DeprecationWarning, match="use 'step'"):
+        assert ConstantStep(step=0.5).mu == 0.5

@@ -36,7 +36,14 @@ import functools
 import math
 from typing import Protocol, runtime_checkable
 
-from tensorrec._backend import check_positive_finite, check_positive_int, describe, tree_scale
+from tensorrec._backend import (
+    check_positive_finite,
+    check_positive_int,
+    deprecated_alias,
+    describe,
+    renamed_kwargs,
+    tree_scale,
+)
 from tensorrec.optim.cg import conjugate_gradient
 
 
@@ -60,13 +67,21 @@ def fresh_rule(rule):
 
 
 class ConstantStep:
-    """x+ = R_x(-mu d) with a fixed step ``mu``."""
+    """x+ = R_x(-step d) with a fixed ``step`` (the word of ``rgd(step=...)``; ``mu=`` and the
+    ``mu`` attribute are its deprecated spellings)."""
 
     uses_slope = False
     supports_batches = True  # the same step for every element
 
-    def __init__(self, mu: float):
-        self.mu = check_positive_finite("step", mu)
+    @renamed_kwargs(mu="step")
+    def __init__(self, step: float):
+        self.step = check_positive_finite("step", step)
+
+    @property
+    def mu(self) -> float:
+        """Deprecated spelling of :attr:`step`."""
+        deprecated_alias("mu", "step", "ConstantStep")
+        return self.step
 
     def reset(self) -> None:
         """Nothing to reset: the step is fixed."""
@@ -76,10 +91,10 @@ class ConstantStep:
         return self
 
     def __call__(self, problem, x, value, direction, slope):
-        return problem.manifold.retract(x, tree_scale(direction, -self.mu)), self.mu, True
+        return problem.manifold.retract(x, tree_scale(direction, -self.step)), self.step, True
 
     def __repr__(self) -> str:
-        return f"ConstantStep({self.mu:g})"
+        return f"ConstantStep({self.step:g})"
 
 
 class Armijo:
