@@ -21,7 +21,7 @@ Reported: the median over ``repeats`` interleaved runs, each as a multiple of th
 maximal absolute difference between our x_hat and the reference's (float32 round-off); the
 floor's GFLOP/s. Also one training step (loss, backward, Adam step) of the TopK SAE, ours
 (RiemannianAdam on Oblique atoms) against the reference (torch Adam), and the forward of a
-K-step unrolled TopK encoder (``SAE(steps=K)``). Threads pinned to 1.
+K-step unrolled TopK encoder (``SAE(depth=K)``). Threads pinned to 1.
 
 Command: ``python benchmarks/b13_sae_forward.py [--quick]``. Runtime: about 1 min full,
 5 s quick (a smaller shape). Output: ``results/b13_sae_forward/{results.json,table.md}``.
@@ -151,7 +151,7 @@ def compute(cfg: Config, rng) -> dict:
         opt_ref.step()
 
     train = interleaved({"ours": step_ours, "ref": step_ref}, max(cfg.repeats // 2, 2))
-    unrolled = model(cfg, "topk", steps=cfg.unroll)
+    unrolled = model(cfg, "topk", depth=cfg.unroll)
     with torch.no_grad():
         unroll = interleaved({"ours": lambda: unrolled(x), "one": lambda: ours(x)}, max(cfg.repeats // 2, 2))
     return {

@@ -2,7 +2,7 @@
 
 B1's bipolar data (n axes in d dimensions, s = 3); TopK and AbsTopK SAEs (k = 3, P = 2n) whose
 encoder is the learned first step followed by T - 1 IHT steps on the decoder at
-mu = 1 / sigma_max(D)^2 (``SAE(steps=T)``), T in {1, 2, 4}, trained alike. Panels: held-out
+mu = 1 / sigma_max(D)^2 (``SAE(depth=T)``), T in {1, 2, 4}, trained alike. Panels: held-out
 NMSE (centred) and FRR_abs(0.9) against T. Paper D calls one step an approximation of the
 sparse code; this measures what more steps buy (quick mode, seed 0: NMSE 0.204 / 0.192 /
 0.177 for TopK and 0.166 / 0.141 / 0.124 for AbsTopK at T = 1 / 2 / 4).

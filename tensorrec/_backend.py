@@ -15,6 +15,7 @@ import functools
 import math
 import numbers
 import os
+import warnings
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
@@ -396,3 +397,45 @@ def tree_where(mask: torch.Tensor, a, b):
         return torch.where(m, x, y)
 
     return tree_map(pick, a, b)
+
+
+def deprecated_alias(old: str, new: str, owner: str, stacklevel: int = 3) -> None:
+    """Warn (DeprecationWarning) that ``old`` is the deprecated spelling of ``new`` (issue 28's
+    one vocabulary, the Glossary of docs/concepts.rst). The default ``stacklevel`` points at
+    the caller of a function (or property) that calls this directly."""
+    warnings.warn(
+        f"{owner}: {old!r} is deprecated, use {new!r} (the old spelling goes in the next release)",
+        DeprecationWarning,
+        stacklevel=stacklevel,
+    )
+
+
+def rename_kwargs(kwargs: dict, renames: Mapping[str, str], owner: str, stacklevel: int = 4) -> dict:
+    """``kwargs`` with each deprecated key of ``renames`` (old -> new) moved to its new name,
+    warning once per old key; both spellings at once is a TypeError."""
+    for old, new in renames.items():
+        if old in kwargs:
+            if new in kwargs:
+                raise TypeError(f"{owner}: got both {old!r} (deprecated) and {new!r}; pass {new!r} only")
+            deprecated_alias(old, new, owner, stacklevel)
+            kwargs[new] = kwargs.pop(old)
+    return kwargs
+
+
+def renamed_kwargs(**renames: str) -> Callable[[F], F]:
+    """Keep old keyword spellings working for one release: ``@renamed_kwargs(kappa="kraus_dim")``
+    maps a call's ``kappa=`` onto ``kraus_dim=`` with a DeprecationWarning naming the new word
+    (passing both is a TypeError). The renames are kept on the wrapper as ``__renames__`` (the
+    formats' ``structured`` constructors apply them before merging a template's structure)."""
+
+    def decorate(fn: F) -> F:
+        owner = getattr(fn, "__qualname__", getattr(fn, "__name__", "function"))
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            return fn(*args, **rename_kwargs(kwargs, renames, owner))
+
+        wrapper.__renames__ = dict(renames)  # type: ignore[attr-defined]
+        return wrapper  # type: ignore[return-value]
+
+    return decorate

@@ -88,10 +88,10 @@ def mutated_outcomes():
     return o
 
 
-def lpdo_start(n, bond, kappa=1, scale=1.0):
-    x = LPDO.random((4,) * n, (bond,) * (n - 1), 0, kappa=kappa)
+def lpdo_start(n, bond, kraus_dim=1, scale=1.0):
+    x = LPDO.random((4,) * n, (bond,) * (n - 1), 0, kraus_dim=kraus_dim)
     cores = x.purification.cores
-    return LPDO(TTTensor((*cores[:-1], cores[-1] * scale), validate=False), kappa=x.kappa)
+    return LPDO(TTTensor((*cores[:-1], cores[-1] * scale), validate=False), kraus_dim=x.kraus_dim)
 
 
 def mps_scaled(n, scale):
@@ -238,9 +238,9 @@ CASES = [
     ),
     Case(
         A,
-        "item3-mle-start-wrong-kappa",
-        lambda: q.estimate(pauli_data(3), method="mle", bond_dim=2, start=lpdo_start(3, 2, kappa=2)),
-        match="kappa",
+        "item3-mle-start-wrong-kraus-dim",
+        lambda: q.estimate(pauli_data(3), method="mle", bond_dim=2, start=lpdo_start(3, 2, kraus_dim=2)),
+        match="kraus_dim",
     ),
     Case(
         A,
@@ -1049,12 +1049,17 @@ CASES = [
     Case(
         A, "estimate-rank-too-large", lambda: q.estimate(pauli_data(2), format="dense", rank=5), match="rank"
     ),
-    Case(A, "estimate-kappa-zero", lambda: q.estimate(pauli_data(2), bond_dim=2, kappa=0), match="kappa"),
     Case(
         A,
-        "estimate-kappa-with-pcs",
-        lambda: q.estimate(pauli_data(2), bond_dim=2, method="pcs", kappa=2),
-        match="kappa",
+        "estimate-kraus-dim-zero",
+        lambda: q.estimate(pauli_data(2), bond_dim=2, kraus_dim=0),
+        match="kraus_dim",
+    ),
+    Case(
+        A,
+        "estimate-kraus-dim-with-pcs",
+        lambda: q.estimate(pauli_data(2), bond_dim=2, method="pcs", kraus_dim=2),
+        match="kraus_dim",
     ),
     Case(
         A,
@@ -1152,8 +1157,8 @@ CASES = [
     ),
     Case(
         A,
-        "estimate-mle-kappa-two",
-        lambda: q.estimate(pauli_data(3), bond_dim=2, kappa=2, stop={"max_iter": 10}),
+        "estimate-mle-kraus-dim-two",
+        lambda: q.estimate(pauli_data(3), bond_dim=2, kraus_dim=2, stop={"max_iter": 10}),
         "ok",
         check=physical_lpdo,
     ),

@@ -253,8 +253,8 @@ bad("SAE bandwidth 0", lambda: sae.SAE(8, 16, "jumprelu", bandwidth=0.0), "bandw
 bad("SAE bandwidth nan", lambda: sae.SAE(8, 16, "jumprelu", bandwidth=NAN), "bandwidth")
 bad("SAE tied string", lambda: sae.SAE(8, 16, "relu", tied="yes"), "tied")
 bad("SAE unknown decoder", lambda: sae.SAE(8, 16, "relu", decoder="euclidean"), "decoder")
-bad("SAE steps=0", lambda: sae.SAE(8, 16, "relu", steps=0), "steps")
-bad("SAE steps float", lambda: sae.SAE(8, 16, "relu", steps=1.5), "steps")
+bad("SAE depth=0", lambda: sae.SAE(8, 16, "relu", depth=0), "depth")
+bad("SAE depth float", lambda: sae.SAE(8, 16, "relu", depth=1.5), "depth")
 bad("SAE output_scale negative", lambda: sae.SAE(8, 16, "relu", output_scale=-1.0), "output_scale")
 bad("SAE output_scale nan", lambda: sae.SAE(8, 16, "relu", output_scale=NAN), "output_scale")
 bad("SAE output_scale 0", lambda: sae.SAE(8, 16, "relu", output_scale=0), "output_scale")
@@ -318,8 +318,8 @@ ok(
     that(lambda z: bool(torch.isnan(z).all()), "NaN codes"),
 )
 ok(
-    "encode steps=3",
-    lambda: sae.SAE(8, 16, "abstopk", k=2, steps=3, rng=0).encode(X8),
+    "encode depth=3",
+    lambda: sae.SAE(8, 16, "abstopk", k=2, depth=3, rng=0).encode(X8),
     that(
         lambda z: bool(torch.isfinite(z).all()) and bool((z.count_nonzero(-1) <= 2).all()), "finite, k-sparse"
     ),
@@ -343,7 +343,7 @@ bad("decode wrong width", lambda: model().decode(torch.ones(3, 15)), "z:")
 bad("decode float64", lambda: model().decode(torch.ones(3, 16, dtype=F)), "z:")
 bad("encode_sparse on relu", lambda: model("relu").encode_sparse(X8), "activation")
 bad(
-    "encode_sparse on steps=2", lambda: sae.SAE(8, 16, "topk", k=2, steps=2, rng=0).encode_sparse(X8), "steps"
+    "encode_sparse on depth=2", lambda: sae.SAE(8, 16, "topk", k=2, depth=2, rng=0).encode_sparse(X8), "depth"
 )
 bad("encode_sparse float64", lambda: model().encode_sparse(X8.double()), "x:")
 
@@ -410,8 +410,8 @@ ok(
 bad("loss wrong width", lambda: model().loss(torch.ones(3, 9)), "x:")
 
 # ---------------------------------------------------------------- train
-bad("train steps=0", lambda: sae.train(model(), mixture(), 0), "steps")
-bad("train steps float", lambda: sae.train(model(), mixture(), 1.5), "steps")
+bad("train max_iter=0", lambda: sae.train(model(), mixture(), 0), "max_iter")
+bad("train max_iter float", lambda: sae.train(model(), mixture(), 1.5), "max_iter")
 bad("train batch negative", lambda: sae.train(model(), mixture(), 2, batch=-1), "batch")
 bad("train lr=0", lambda: sae.train(model(), mixture(), 2, lr=0.0), "lr")
 bad("train lr=nan", lambda: sae.train(model(), mixture(), 2, lr=NAN), "lr")
@@ -446,15 +446,13 @@ warn(
     lambda: sae.train(sae.SAE(8, 16, "topk", k=2, dtype=F, rng=0), _Constant(1e200), 3, batch=4),
     RuntimeWarning,
     "loss",
-    check=that(lambda h: h["stop_reason"] == "nan", "stop_reason nan"),
+    check=that(lambda h: h.stop_reason == "nan", "stop_reason nan"),
 )
 ok(
     "train runs its steps",
     lambda: sae.train(model(), mixture(), 3, batch=8, rng=1),
     that(
-        lambda h: (
-            len(h["loss"]) == 3 and h["stop_reason"] == "max_steps" and all(map(math.isfinite, h["loss"]))
-        ),
+        lambda h: len(h.values) == 3 and h.stop_reason == "max_iter" and all(map(math.isfinite, h.values)),
         "3 finite losses",
     ),
 )
@@ -468,7 +466,7 @@ ok(
         rng=1,
         adaptation=sae.GroupBiasAdaptation(16, groups=2, every=2, rng=0),
     ),
-    that(lambda h: len(h["adaptation"]) == 2, "two updates"),
+    that(lambda h: len(h.adaptation) == 2, "two updates"),
 )
 ok(
     "train projected decoder keeps unit atoms",
@@ -870,7 +868,7 @@ bad("spectral_norm inf", lambda: spectral_norm(torch.tensor([[INF, 0.0], [0.0, 1
 bad("spectral_norm complex", lambda: spectral_norm(torch.ones(2, 2, dtype=torch.complex128)), "D:")
 bad("spectral_norm int", lambda: spectral_norm(torch.ones(2, 2, dtype=torch.int64)), "D:")
 bad("spectral_norm list", lambda: spectral_norm([[1.0]]), "D:")
-bad("spectral_norm iterations=0", lambda: spectral_norm(torch.eye(2), 0), "iterations")
+bad("spectral_norm max_iter=0", lambda: spectral_norm(torch.eye(2), 0), "max_iter")
 bad("spectral_norm rtol=0", lambda: spectral_norm(torch.eye(2), rtol=0.0), "rtol")
 bad(
     "spectral_norm v0 wrong length",
@@ -930,7 +928,7 @@ ok(
 )
 X16 = torch.ones(2, 16, dtype=F)
 bad("unrolled x wrong width", lambda: unrolled(unit(16, 64, 0), torch.ones(2, 15, dtype=F), TopK(2), 1), "x:")
-bad("unrolled steps=0", lambda: unrolled(unit(16, 64, 0), X16, TopK(2), 0), "steps")
+bad("unrolled depth=0", lambda: unrolled(unit(16, 64, 0), X16, TopK(2), 0), "depth")
 bad("unrolled mu=0", lambda: unrolled(unit(16, 64, 0), X16, TopK(2), 2, mu=0.0), "mu")
 bad("unrolled mu nan", lambda: unrolled(unit(16, 64, 0), X16, TopK(2), 2, mu=NAN), "mu")
 bad("unrolled D 1-D", lambda: unrolled(torch.ones(16, dtype=F), X16, TopK(2), 1), "D:")

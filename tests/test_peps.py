@@ -299,8 +299,8 @@ def test_estimator_from_a_noisy_truth_lowers_loss_and_error():
         out, (2, 2), 2, start=start, truth=truth, restarts=2, rng=25, stop={"max_iter": 60}
     )
     f = fit.result.trace.metrics["frobenius"]
-    assert f[-1] < 0.5 * f[0] and len(fit.losses) == 2 and fit.spread >= 0
-    assert fit.result.value == min(fit.losses)
+    assert f[-1] < 0.5 * f[0] and len(fit.values) == 2 and fit.spread >= 0
+    assert fit.result.value == min(fit.values)
     # from the snake start (the shadow's top eigenvector, TT-SVD'd to bond 2 along the snake)
     start = qp.start_state(out, (2, 2), 2, "snake", 26)
     snake = qp.estimate_peps(out, (2, 2), 2, start=start, truth=truth, stop={"max_iter": 60})

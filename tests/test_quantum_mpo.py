@@ -164,20 +164,23 @@ from tensorrec.formats import LPDO, stack  # noqa: E402
 from tensorrec.operators import dispatch  # noqa: E402
 
 
-@pytest.mark.parametrize("kappa", [1, 2])
-def test_lpdo_is_a_psd_format_whose_structured_evaluation_equals_dense(kappa):
-    x = LPDO.random((4, 4, 4), (2, 2), 0, kappa=kappa)
-    assert x.kappa == kappa and x.from_point(x.to_point()).kappa == kappa  # the template's kappa
-    assert torch.equal(LPDO.from_point(x.to_point(), kappa=kappa).to_dense(), x.to_dense())
-    with pytest.raises(TypeError, match=r"^kappa: LPDO.from_point on the class needs the Kraus dimension"):
-        LPDO.from_point(x.to_point())  # no default: a kappa=2 point read as kappa=1 is another tensor
-    other = LPDO.random((4, 4, 4), (2, 2), 0, kappa=3 - kappa)  # same shape and ranks, other kappa
-    message = rf"^tensors\[1\]: .* structure \{{'kappa': {kappa}\}} .* structure \{{'kappa': {3 - kappa}\}}"
-    with pytest.raises(ValueError, match=message):
+@pytest.mark.parametrize("kraus_dim", [1, 2])
+def test_lpdo_is_a_psd_format_whose_structured_evaluation_equals_dense(kraus_dim):
+    x = LPDO.random((4, 4, 4), (2, 2), 0, kraus_dim=kraus_dim)
+    assert x.kraus_dim == kraus_dim and x.from_point(x.to_point()).kraus_dim == kraus_dim  # the template's
+    assert torch.equal(LPDO.from_point(x.to_point(), kraus_dim=kraus_dim).to_dense(), x.to_dense())
+    with pytest.raises(
+        TypeError, match=r"^kraus_dim: LPDO.from_point on the class needs the Kraus dimension"
+    ):
+        LPDO.from_point(x.to_point())  # no default: a kraus_dim=2 point read as 1 is another tensor
+    other = LPDO.random(
+        (4, 4, 4), (2, 2), 0, kraus_dim=3 - kraus_dim
+    )  # same shape and ranks, other kraus_dim
+    with pytest.raises(ValueError, match=r"^tensors\[1\]: .* structure"):
         stack([x, other])
     with pytest.warns(DeprecationWarning, match="LPDO.purified"):  # the old spelling, one release
-        fmt = LPDO.purified(kappa)
-    assert fmt.kappa == kappa and isinstance(x, fmt) and fmt(x.purification).kappa == kappa
+        fmt = LPDO.purified(kraus_dim)
+    assert fmt.kraus_dim == kraus_dim and isinstance(x, fmt) and fmt(x.purification).kraus_dim == kraus_dim
     assert torch.equal(fmt.random((4, 4, 4), (2, 2), 0).to_dense(), x.to_dense())
     rho = M.to_matrix(x.to_mpo())
     assert torch.allclose(fuse(rho, 2), x.to_dense(), atol=1e-14)
@@ -363,7 +366,7 @@ def test_estimate_refuses_options_its_method_does_not_take():
         (dict(method="mle", rank=1), "rank: "),
         (dict(method="mle", step=0.1), "step: "),
         (dict(method="rgd", format="dense"), "format: "),
-        (dict(method="pcs", kappa=2), "kappa: "),
+        (dict(method="pcs", kraus_dim=2), "kraus_dim: "),
         (dict(method="pcs", rank=1), "rank: "),
     ):
         with pytest.raises(ValueError) as info:

@@ -89,7 +89,7 @@ def test_training_keeps_riemannian_atoms_at_unit_norm_and_lowers_the_loss():
     data = sae.SparseMixture(32, 16, 2, held_out=200, rng=3)
     for decoder in ("riemannian", "projected"):
         model = sae.SAE(16, 32, "abstopk", k=2, decoder=decoder, rng=4)
-        history = sae.train(model, data, 60, batch=128, lr=3e-3, rng=5)["loss"]
+        history = sae.train(model, data, 60, batch=128, lr=3e-3, rng=5).values
         norms = torch.linalg.vector_norm(model.W_dec.detach(), dim=0)
         assert torch.allclose(norms, torch.ones(32), atol=1e-5)
         assert sum(history[-10:]) < sum(history[:10])
@@ -99,7 +99,7 @@ def test_training_keeps_riemannian_atoms_at_unit_norm_and_lowers_the_loss():
 def test_multi_step_encoders_and_the_other_activations_run_and_backpropagate():
     data = sae.SparseMixture(20, 10, 2, held_out=100, rng=6)
     x = data.held_out_x.float()
-    for kwargs in ({"activation": "topk", "k": 3, "steps": 3}, {"activation": "relu", "l1": 0.01},
+    for kwargs in ({"activation": "topk", "k": 3, "depth": 3}, {"activation": "relu", "l1": 0.01},
                    {"activation": "jumprelu", "l0": 0.01, "threshold": 0.05}):  # fmt: skip
         model = sae.SAE(10, 40, rng=7, **kwargs)
         model.loss(x).backward()
@@ -268,7 +268,7 @@ def test_training_with_bias_adaptation_freezes_the_bias_gradient():
     model = sae.SAE(16, 64, "relu", tied=True, rng=1)
     gba = sae.GroupBiasAdaptation(64, groups=4, htf=0.2, ltf=0.01, every=5, rng=2)
     out = sae.train(model, data, 20, batch=64, rng=3, adaptation=gba)
-    assert len(out["adaptation"]) == 4 and not model.b_enc.requires_grad
+    assert len(out.adaptation) == 4 and not model.b_enc.requires_grad
     assert float(model.b_enc.max()) <= 0.0 and float(model.b_enc.min()) >= -1.0
 
 
@@ -339,7 +339,7 @@ def test_resampling_gives_dead_latents_unit_residual_directions_and_clears_their
     out = sae.train(
         sae.SAE(8, 64, "topk", k=2, dead_after=1, rng=4), data, 8, batch=16, rng=5, resample_every=2
     )
-    assert out["resampled"] > 0
+    assert out.resampled > 0
 
 
 @pytest.mark.parametrize("activation", ["topk", "abstopk"])
@@ -376,7 +376,7 @@ def test_the_cached_atom_rows_follow_the_decoder():
         model.W_dec.mul_(-1.0)  # an in-place change, as an optimizer step makes
         assert float((model.reconstruct(x) - model(x)[0]).abs().max()) < 1e-12
         assert not torch.allclose(model.reconstruct(x), first)
-    with pytest.raises(ValueError, match="activation, steps: a sparse code needs"):
+    with pytest.raises(ValueError, match="activation, depth: a sparse code needs"):
         sae.SAE(6, 20, "relu").encode_sparse(x.float())
 
 
@@ -409,9 +409,9 @@ def test_training_stops_and_says_so_when_the_loss_is_not_finite():
 
     with pytest.warns(RuntimeWarning, match="^loss: non-finite"):
         history = sae.train(sae.SAE(6, 10, "topk", k=2, dtype=F, rng=0), Huge(), 5, batch=4, rng=0)
-    assert history["stop_reason"] == "nan" and len(history["loss"]) == 1
+    assert history.stop_reason == "nan" and len(history.values) == 1
     done = sae.train(sae.SAE(6, 10, "topk", k=2, rng=0), sae.SparseMixture(12, 6, 2, held_out=10), 2, batch=4)
-    assert done["stop_reason"] == "max_steps" and all(np.isfinite(done["loss"]))
+    assert done.stop_reason == "max_iter" and all(np.isfinite(done.values))
 
 
 def test_numpy_data_take_the_models_dtype():
@@ -452,7 +452,7 @@ def test_multistep_forward_warm_starts_the_step(monkeypatch):
 
     calls, exact = [], prox._exact
     monkeypatch.setattr(prox, "_exact", lambda D: calls.append(D.shape) or exact(D))
-    model = sae.SAE(64, 1024, "topk", k=8, steps=3, rng=1)
+    model = sae.SAE(64, 1024, "topk", k=8, depth=3, rng=1)
     x = torch.randn(16, 64)
     for _ in range(5):
         model.encode(x)
@@ -467,7 +467,7 @@ def test_multistep_forward_warm_starts_the_step(monkeypatch):
 def test_the_sae_uses_the_core_pieces_unrolled_project_point_and_a_device_side_draw(monkeypatch):
     import tensorrec.sae.model as model_module
 
-    model = sae.SAE(8, 12, "topk", k=2, steps=3, decoder="projected", dtype=F, rng=0)
+    model = sae.SAE(8, 12, "topk", k=2, depth=3, decoder="projected", dtype=F, rng=0)
     x = torch.randn(5, 8, dtype=F, generator=torch.Generator().manual_seed(1))
     calls = []
     real = model_module.unrolled

@@ -37,34 +37,34 @@ def test_cg_solves_spd_systems_and_a_preconditioner_cuts_the_iterations():
     h, b = spd(40, 0), torch.linspace(-1, 1, 40, dtype=torch.float64)
     exact = torch.linalg.solve(h, b)
     plain = conjugate_gradient(lambda u: h @ u, b, inner=dot, rtol=1e-10, max_iter=200)
-    assert plain.reason == "converged" and plain.residual <= 1e-10
-    assert float((plain.solution - exact).norm()) < 1e-7 * float(exact.norm())
-    assert torch.allclose(plain.h_solution, h @ plain.solution, rtol=1e-9, atol=1e-12)
+    assert plain.stop_reason == "converged" and plain.residual <= 1e-10
+    assert float((plain.point - exact).norm()) < 1e-7 * float(exact.norm())
+    assert torch.allclose(plain.h_point, h @ plain.point, rtol=1e-9, atol=1e-12)
     # a preconditioner close to H^-1: a few iterations; the reported norm is ||s||_{P^-1}
     p = torch.linalg.inv(h + 0.05 * torch.eye(40, dtype=torch.float64))
     pre = conjugate_gradient(lambda u: h @ u, b, inner=dot, precondition=lambda r: p @ r, rtol=1e-10)
-    assert pre.reason == "converged" and pre.iterations < plain.iterations // 3
-    s = pre.solution
+    assert pre.stop_reason == "converged" and pre.iterations < plain.iterations // 3
+    s = pre.point
     assert abs(pre.norm - math.sqrt(dot(s, torch.linalg.solve(p, s)))) < 1e-8 * pre.norm
     capped = conjugate_gradient(lambda u: h @ u, b, inner=dot, rtol=1e-10, max_iter=3)
-    assert capped.reason == "max_iter" and capped.iterations == 3 and capped.residual > 1e-10
+    assert capped.stop_reason == "max_iter" and capped.iterations == 3 and capped.residual > 1e-10
 
 
 def test_truncated_cg_stops_on_the_boundary_and_follows_negative_curvature():
     h, b = spd(20, 1), torch.ones(20, dtype=torch.float64)
     p = torch.diag(torch.linspace(0.5, 2.0, 20, dtype=torch.float64))  # the TR norm is ||s||_{P^-1}
     out = conjugate_gradient(lambda u: h @ u, b, inner=dot, precondition=lambda r: p @ r, radius=1e-3)
-    assert out.reason == "boundary"
-    assert abs(math.sqrt(dot(out.solution, torch.linalg.solve(p, out.solution))) - 1e-3) < 1e-12
-    assert dot(b, out.solution) > 0  # a descent direction of the model -<b, s> + <s, H s> / 2
+    assert out.stop_reason == "boundary"
+    assert abs(math.sqrt(dot(out.point, torch.linalg.solve(p, out.point))) - 1e-3) < 1e-12
+    assert dot(b, out.point) > 0  # a descent direction of the model -<b, s> + <s, H s> / 2
     bad = spd(20, 2, indefinite=True)
     e = torch.linalg.eigh(bad).eigenvectors[:, 0]  # start along the negative direction
     out = conjugate_gradient(lambda u: bad @ u, e, inner=dot, radius=2.0)
-    assert out.reason == "negative_curvature" and abs(out.norm - 2.0) < 1e-12
-    model = -dot(e, out.solution) + 0.5 * dot(out.solution, bad @ out.solution)
+    assert out.stop_reason == "negative_curvature" and abs(out.norm - 2.0) < 1e-12
+    model = -dot(e, out.point) + 0.5 * dot(out.point, bad @ out.point)
     assert model < -1.0  # it goes to the boundary, where the model is lowest along e
     # without a radius the iterate before the bad direction comes back
-    assert conjugate_gradient(lambda u: bad @ u, e, inner=dot).reason == "no_progress"
+    assert conjugate_gradient(lambda u: bad @ u, e, inner=dot).stop_reason == "no_progress"
     with pytest.raises(ValueError, match=r"^radius: expected a positive finite"):
         conjugate_gradient(lambda u: h @ u, b, inner=dot, radius=0.0)
 
@@ -77,10 +77,10 @@ def test_cg_with_a_projecting_preconditioner_stays_in_its_range():
     ]
     proj = q @ q.T
     out = conjugate_gradient(lambda u: h @ u, b, inner=dot, precondition=lambda r: proj @ r, rtol=1e-12)
-    assert float((out.solution - proj @ out.solution).norm()) < 1e-13
+    assert float((out.point - proj @ out.point).norm()) < 1e-13
     # it solves the compressed system Q^T H Q z = Q^T b
     z = torch.linalg.solve(q.T @ h @ q, q.T @ b)
-    assert torch.allclose(out.solution, q @ z, rtol=1e-9, atol=1e-12)
+    assert torch.allclose(out.point, q @ z, rtol=1e-9, atol=1e-12)
 
 
 # --- trust regions and Newton steps on manifolds -------------------------------------------------
@@ -329,8 +329,8 @@ def test_a_float32_gram_copy_speeds_cg_products_without_costing_final_accuracy()
 def test_conjugate_gradient_with_nan_products_ends_with_a_nan_reason():
     b = torch.ones(3, dtype=torch.float64)
     out = conjugate_gradient(lambda u: u * math.nan, b, inner=lambda u, v: float(u @ v))
-    assert out.reason == "nan" and math.isnan(out.residual)
-    assert conjugate_gradient(lambda u: u, b * math.inf, inner=lambda u, v: float(u @ v)).reason == "nan"
+    assert out.stop_reason == "nan" and math.isnan(out.residual)
+    assert conjugate_gradient(lambda u: u, b * math.inf, inner=lambda u, v: float(u @ v)).stop_reason == "nan"
 
 
 def test_second_order_methods_stop_with_nan_on_nan_hessian_products():

@@ -176,9 +176,9 @@ BAD = {
         lambda: unrolled(_unit_columns(8, 20, 0), torch.ones(3, 7, dtype=F), TopK(2), 1),
         "x: expected a last axis of length d = 8",
     ),
-    "zero steps": (
+    "zero depth": (
         lambda: unrolled(_unit_columns(8, 20, 0), torch.ones(3, 8, dtype=F), TopK(2), 0),
-        "steps: ",
+        "depth: ",
     ),
 }
 

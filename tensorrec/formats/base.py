@@ -70,7 +70,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import torch
 
-from tensorrec._backend import describe
+from tensorrec._backend import describe, rename_kwargs
 
 
 @runtime_checkable
@@ -280,8 +280,12 @@ class structured:
             return functools.partial(self.fn, owner)
         structure, cls = obj._structure(), type(obj) if owner is None else owner
 
+        renames = getattr(self.fn, "__renames__", None)
+
         @functools.wraps(self.fn)
         def bound(*args, **keywords):
+            if renames:  # deprecated keyword spellings, before the template's structure is merged
+                keywords = rename_kwargs(keywords, renames, self.fn.__qualname__)
             return self.fn(cls, *args, **{**structure, **keywords})
 
         return bound
@@ -289,7 +293,7 @@ class structured:
 
 class FormatFactory:
     """A format class with its structure fixed (what the deprecated ``PEPS.on(L1, L2)`` and
-    ``LPDO.purified(kappa)`` return now that the structure is no longer part of a generated
+    ``LPDO.purified(kraus_dim)`` return now that the structure is no longer part of a generated
     class): calling it builds an instance with the structure, its :class:`structured`
     constructors take the structure, any other attribute is the class's, and
     ``isinstance(x, factory)`` is ``isinstance(x, base)`` with the same structure. What the

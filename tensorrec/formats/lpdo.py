@@ -8,12 +8,13 @@ state psi psi^H. The factors the optimizers see are Psi's: a point of Psi's TT m
 with ``manifold(normalized=True)``, of the manifold whose last core is on a sphere, so
 tr rho = ||Psi||^2 = 1 at every iterate (the trace-one set, exactly).
 
-The Kraus dimension is part of the format instance (``LPDO(psi, kappa=2)``, DESIGN.md
-section 2): points are rebuilt from a template, ``template.from_point(point)``, and the
-constructors take ``kappa`` by keyword on the class (``LPDO.random(shape, ranks, rng,
-kappa=2)``) or from an instance they are called on. ``LPDO.purified(kappa)`` (a generated
-class per kappa before) is deprecated: it returns a
-:class:`~tensorrec.formats.base.FormatFactory`.
+The Kraus dimension kappa is part of the format instance (``LPDO(psi, kraus_dim=2)``,
+DESIGN.md section 2): points are rebuilt from a template, ``template.from_point(point)``, and
+the constructors take ``kraus_dim`` by keyword on the class (``LPDO.random(shape, ranks, rng,
+kraus_dim=2)``) or from an instance they are called on. ``LPDO.purified(kraus_dim)`` (a
+generated class per kappa before) is deprecated: it returns a
+:class:`~tensorrec.formats.base.FormatFactory`. The keyword and attribute ``kappa`` are the
+deprecated spellings of ``kraus_dim`` (docs/concepts.rst, Glossary).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import warnings
 
 import torch
 
-from tensorrec._backend import check_positive_int, describe
+from tensorrec._backend import check_positive_int, deprecated_alias, describe, renamed_kwargs
 from tensorrec._random import RngLike
 from tensorrec.formats.base import FormatFactory, ManifoldOptions, structured
 from tensorrec.formats.contraction import contract
@@ -41,46 +42,55 @@ class LPDO:
     ----------
     purification : TTTensor
         Psi, complex (or real), in canonical form, local dimensions all equal to d * kappa.
-    kappa : int
-        The Kraus dimension (default 1: a pure state).
+    kraus_dim : int
+        The Kraus dimension kappa (default 1: a pure state); ``kappa=`` is its deprecated
+        spelling.
     """
 
-    def __init__(self, purification: TTTensor, *, kappa: int = 1):
-        self.kappa = check_positive_int("kappa", kappa)
+    @renamed_kwargs(kappa="kraus_dim")
+    def __init__(self, purification: TTTensor, *, kraus_dim: int = 1):
+        self.kraus_dim = check_positive_int("kraus_dim", kraus_dim)
         if not isinstance(purification, TTTensor):
             raise TypeError(f"purification: expected a TTTensor (an MPS), got {describe(purification)}")
         local = set(purification.shape)
-        if len(local) != 1 or next(iter(local)) % self.kappa:
+        if len(local) != 1 or next(iter(local)) % self.kraus_dim:
             raise ValueError(
-                f"purification: expected every local dimension d * kappa (kappa = {self.kappa}), "
+                f"purification: expected every local dimension d * kraus_dim (kraus_dim = {self.kraus_dim}), "
                 f"got {purification.shape}"
             )
         self.purification = purification
-        self.d = purification.shape[0] // self.kappa
+        self.d = purification.shape[0] // self.kraus_dim
         self.n = purification.order
         self.shape = (self.d * self.d,) * self.n
 
+    @property
+    def kappa(self) -> int:
+        """Deprecated spelling of :attr:`kraus_dim`."""
+        deprecated_alias("kappa", "kraus_dim", "LPDO")
+        return self.kraus_dim
+
     @classmethod
-    def purified(cls, kappa: int) -> FormatFactory:
-        """Deprecated (one generated class per kappa before): the LPDO format with Kraus
-        dimension ``kappa``, a factory (``LPDO.purified(2)(psi)`` is ``LPDO(psi, kappa=2)``).
-        Use ``LPDO(psi, kappa=kappa)``, ``LPDO.random(..., kappa=kappa)`` or
-        ``template.from_point(point)``."""
+    @renamed_kwargs(kappa="kraus_dim")
+    def purified(cls, kraus_dim: int) -> FormatFactory:
+        """Deprecated (one generated class per Kraus dimension before): the LPDO format with
+        Kraus dimension ``kraus_dim``, a factory (``LPDO.purified(2)(psi)`` is
+        ``LPDO(psi, kraus_dim=2)``). Use ``LPDO(psi, kraus_dim=k)``, ``LPDO.random(...,
+        kraus_dim=k)`` or ``template.from_point(point)``."""
         warnings.warn(
-            "LPDO.purified(kappa) is deprecated: kappa is an attribute of the format instance; use "
-            "LPDO(psi, kappa=kappa), LPDO.random(..., kappa=kappa) or template.from_point(point)",
+            "LPDO.purified(kraus_dim) is deprecated: kraus_dim is an attribute of the format instance; "
+            "use LPDO(psi, kraus_dim=k), LPDO.random(..., kraus_dim=k) or template.from_point(point)",
             DeprecationWarning,
-            stacklevel=2,
+            stacklevel=3,  # the caller, past the renamed_kwargs wrapper
         )
-        kappa = check_positive_int("kappa", kappa)
-        return FormatFactory(cls, "LPDO" if kappa == 1 else f"LPDO{kappa}", kappa=kappa)
+        kraus_dim = check_positive_int("kraus_dim", kraus_dim)
+        return FormatFactory(cls, "LPDO" if kraus_dim == 1 else f"LPDO{kraus_dim}", kraus_dim=kraus_dim)
 
     def _structure(self) -> dict:
         """The structure a point does not carry: the Kraus dimension."""
-        return {"kappa": self.kappa}
+        return {"kraus_dim": self.kraus_dim}
 
     def __repr__(self) -> str:
-        return f"LPDO(n={self.n}, d={self.d}, kappa={self.kappa}, bond={self.purification.ranks})"
+        return f"LPDO(n={self.n}, d={self.d}, kraus_dim={self.kraus_dim}, bond={self.purification.ranks})"
 
     @property
     def dtype(self) -> torch.dtype:
@@ -101,18 +111,19 @@ class LPDO:
         return self.purification.to_point()
 
     @structured
-    def from_point(cls, point, validate: bool = True, *, kappa: int | None = None) -> LPDO:
+    @renamed_kwargs(kappa="kraus_dim")
+    def from_point(cls, point, validate: bool = True, *, kraus_dim: int | None = None) -> LPDO:
         """The LPDO of Psi's point with a template's Kraus dimension
-        (``template.from_point(point)``), or ``kappa`` by keyword on the class, where it is
-        required: a point (Psi's cores, local dimension d * kappa) does not tell d from
-        kappa, so no default could be right."""
-        if kappa is None:
+        (``template.from_point(point)``), or ``kraus_dim`` by keyword on the class, where it is
+        required: a point (Psi's cores, local dimension d * kraus_dim) does not tell d from the
+        Kraus dimension, so no default could be right."""
+        if kraus_dim is None:
             raise TypeError(
-                "kappa: LPDO.from_point on the class needs the Kraus dimension, which a point does not "
-                "carry (Psi's local dimension is d * kappa); pass it, LPDO.from_point(point, kappa=...), "
-                "or rebuild from a template, template.from_point(point)"
+                "kraus_dim: LPDO.from_point on the class needs the Kraus dimension, which a point does "
+                "not carry (Psi's local dimension is d * kraus_dim); pass it, LPDO.from_point(point, "
+                "kraus_dim=...), or rebuild from a template, template.from_point(point)"
             )
-        return cls(TTTensor.from_point(point, validate=validate), kappa=kappa)
+        return cls(TTTensor.from_point(point, validate=validate), kraus_dim=kraus_dim)
 
     #: The :class:`~tensorrec.formats.base.ManifoldOptions` that :meth:`manifold` honours.
     manifold_options = ("normalized", "scale", "retraction")
@@ -135,7 +146,7 @@ class LPDO:
         out = []
         for a in self.purification.cores:
             r0, _, r1 = a.shape
-            a = a.reshape(r0, self.d, self.kappa, r1)
+            a = a.reshape(r0, self.d, self.kraus_dim, r1)
             out.append(contract("askb,ctkd->acstbd", a, a.conj()).reshape(r0 * r0, self.d * self.d, r1 * r1))
         return out
 
@@ -174,26 +185,28 @@ class LPDO:
         return self.to_mpo().distance(_as_mpo(other))
 
     @structured
+    @renamed_kwargs(kappa="kraus_dim")
     def random(
-        cls, shape, ranks, rng: RngLike = None, *, dtype=torch.complex128, device=None, kappa: int = 1
+        cls, shape, ranks, rng: RngLike = None, *, dtype=torch.complex128, device=None, kraus_dim: int = 1
     ) -> LPDO:
-        """A random LPDO of Kraus dimension ``kappa`` of the fused ``shape`` (d^2,) * n with
+        """A random LPDO of Kraus dimension ``kraus_dim`` of the fused ``shape`` (d^2,) * n with
         Psi of bonds ``ranks``, normalised to trace one."""
         d = math.isqrt(shape[0])
         if any(s != d * d for s in shape) or d < 1:
             raise ValueError(f"shape: expected fused legs of size d^2, got {tuple(shape)}")
-        kappa = check_positive_int("kappa", kappa)
-        psi = TTTensor.random((d * kappa,) * len(shape), ranks, rng, dtype=dtype, device=device)
-        return cls(psi, kappa=kappa)
+        kraus_dim = check_positive_int("kraus_dim", kraus_dim)
+        psi = TTTensor.random((d * kraus_dim,) * len(shape), ranks, rng, dtype=dtype, device=device)
+        return cls(psi, kraus_dim=kraus_dim)
 
     @structured
-    def from_dense(cls, x, ranks, *, dtype=None, kappa: int = 1) -> LPDO:
-        """The pure state (kappa = 1) of the top eigenvector of a dense fused-layout operator,
-        TT-SVD'd to Psi's ``ranks`` (a spectral start; mixed targets need kappa > 1 and
-        another start)."""
-        if kappa != 1:
+    @renamed_kwargs(kappa="kraus_dim")
+    def from_dense(cls, x, ranks, *, dtype=None, kraus_dim: int = 1) -> LPDO:
+        """The pure state (kraus_dim = 1) of the top eigenvector of a dense fused-layout
+        operator, TT-SVD'd to Psi's ``ranks`` (a spectral start; mixed targets need
+        kraus_dim > 1 and another start)."""
+        if kraus_dim != 1:
             raise NotImplementedError(
-                f"from_dense: only kappa = 1 (pure states), this format has kappa = {kappa}"
+                f"from_dense: only kraus_dim = 1 (pure states), this format has kraus_dim = {kraus_dim}"
             )
         x = torch.as_tensor(x) if dtype is None else torch.as_tensor(x).to(dtype)
         d, n = math.isqrt(x.shape[0]), x.ndim

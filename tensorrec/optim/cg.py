@@ -21,6 +21,7 @@ from tensorrec._backend import (
     check_positive_finite,
     check_positive_int,
     check_real,
+    deprecated_alias,
     describe,
     tree_add,
     tree_map,
@@ -38,30 +39,52 @@ returned, with a NaN residual: a caller must not take it as a solution)."""
 
 @dataclasses.dataclass(frozen=True)
 class CGResult:
-    """The outcome of :func:`conjugate_gradient`.
+    """The outcome of :func:`conjugate_gradient` (field names as in
+    :class:`~tensorrec.optim.Result`: ``point``, ``stop_reason``, ``iterations``).
 
     Attributes
     ----------
-    solution : tangent vector
+    point : tangent vector
         The approximate solution s of H s = b (the model minimiser inside the radius).
-    h_solution : tangent vector
+    h_point : tangent vector
         H s, accumulated by the recurrences (the model value needs it; no extra product).
     iterations : int
         Products with H that were taken.
-    reason : str
+    stop_reason : str
         One of :data:`CG_REASONS`.
     residual : float
         ||H s - b||_P / ||b||_P at the end (NaN when the last step was truncated).
     norm : float
         ||s||_{P^-1} (the trust-region norm).
+
+    ``solution``, ``h_solution`` and ``reason`` are the deprecated spellings of ``point``,
+    ``h_point`` and ``stop_reason`` (one release, with a DeprecationWarning).
     """
 
-    solution: object
-    h_solution: object
+    point: object
+    h_point: object
     iterations: int
-    reason: str
+    stop_reason: str
     residual: float
     norm: float
+
+    @property
+    def solution(self) -> object:
+        """Deprecated spelling of :attr:`point`."""
+        deprecated_alias("solution", "point", "CGResult")
+        return self.point
+
+    @property
+    def h_solution(self) -> object:
+        """Deprecated spelling of :attr:`h_point`."""
+        deprecated_alias("h_solution", "h_point", "CGResult")
+        return self.h_point
+
+    @property
+    def reason(self) -> str:
+        """Deprecated spelling of :attr:`stop_reason`."""
+        deprecated_alias("reason", "stop_reason", "CGResult")
+        return self.stop_reason
 
 
 def conjugate_gradient(

@@ -16,6 +16,7 @@ from tensorrec._backend import (
     check_positive_int,
     describe,
     numpy_boundary,
+    renamed_kwargs,
     tree_add,
     tree_leaves,
     tree_map,
@@ -133,8 +134,9 @@ dictionaries); above it, or with a warm start ``v0``, the residual-tested power 
 runs first."""
 
 
+@renamed_kwargs(iterations="max_iter")
 @numpy_boundary
-def spectral_norm(D, iterations: int = 100, v0=None, *, rtol: float = 1e-8) -> tuple[float, torch.Tensor]:
+def spectral_norm(D, max_iter: int = 100, v0=None, *, rtol: float = 1e-8) -> tuple[float, torch.Tensor]:
     r"""(sigma, v): sigma_max(D), never below it beyond rounding, and a unit vector v with
     D^T D v ~ sigma^2 v (the warm start of the next call while D trains); no gradient flows.
 
@@ -142,8 +144,9 @@ def spectral_norm(D, iterations: int = 100, v0=None, *, rtol: float = 1e-8) -> t
     ----------
     D : tensor or array, shape (m, n)
         A real finite matrix (numpy in, numpy ``v`` out).
-    iterations : int
-        The most power iterations (with ``v0``, or for matrices above :data:`EXACT_SIDE`).
+    max_iter : int
+        The most power iterations (with ``v0``, or for matrices above :data:`EXACT_SIDE`);
+        ``iterations=`` is its deprecated spelling.
     v0 : tensor or array of length n, optional
         A warm start: the ``v`` of the last call on a nearby D.
     rtol : float
@@ -171,7 +174,7 @@ def spectral_norm(D, iterations: int = 100, v0=None, *, rtol: float = 1e-8) -> t
     0.3 ms instead of the exact 0.8 ms at 64 x 1024 in float32, 4 ms instead of 22 ms at
     256 x 4096, 17 ms instead of 160 ms at 512 x 8192, one thread) and when
     min(m, n) > :data:`EXACT_SIDE`. Otherwise, or if the residual test has not passed after
-    ``iterations`` steps (a small spectral gap), sigma is exact up to rounding: sqrt of the
+    ``max_iter`` steps (a small spectral gap), sigma is exact up to rounding: sqrt of the
     largest eigenvalue of the smaller Gram matrix (D D^T or D^T D) computed in float64 by
     ``torch.linalg.eigh`` (relative error ~1e-15; 0.1 ms at 16 x 64, about 1 ms at
     64 x 1024, growing as min(m, n)^2 max(m, n)). The old plain 50-step power iteration from
@@ -182,7 +185,7 @@ def spectral_norm(D, iterations: int = 100, v0=None, *, rtol: float = 1e-8) -> t
     D = as_tensor(D, "D")
     if D.ndim != 2 or D.is_complex():
         raise ValueError(f"D: expected a real matrix (2-D), got {describe(D)}")
-    iterations = check_positive_int("iterations", iterations)
+    max_iter = check_positive_int("max_iter", max_iter)
     rtol = max(check_positive_finite("rtol", rtol), 64 * torch.finfo(D.dtype).eps)
     if v0 is not None:
         v0 = as_tensor(v0, "v0")
@@ -200,7 +203,7 @@ def spectral_norm(D, iterations: int = 100, v0=None, *, rtol: float = 1e-8) -> t
             return 0.0, v
         sigma, v = None, None
         if v0 is not None or min(D.shape) > EXACT_SIDE:
-            sigma, v = _power_iteration(D, iterations, v0, rtol)
+            sigma, v = _power_iteration(D, max_iter, v0, rtol)
         if sigma is None:
             sigma, v = _exact(D)
         return sigma, v
@@ -217,24 +220,25 @@ def _exact(D: torch.Tensor) -> tuple[float, torch.Tensor]:
     return math.sqrt(max(float(values[-1]), 0.0)), v.to(D.dtype)
 
 
-def _power_iteration(D, iterations, v0, rtol) -> tuple[float | None, torch.Tensor | None]:
+def _power_iteration(D, max_iter, v0, rtol) -> tuple[float | None, torch.Tensor | None]:
     """The residual-tested power iteration of :func:`spectral_norm` on D^T D
     (:func:`~tensorrec.optim.top_eigenpair`; None if it did not pass)."""
     if v0 is None:
         gen = torch.Generator().manual_seed(0)
         v0 = torch.randn(D.shape[1], generator=gen, dtype=torch.float64).to(D.dtype).to(D.device)
-    run = top_eigenpair(lambda v: D.mT @ (D @ v), v0, max_iter=iterations, rtol=rtol)
+    run = top_eigenpair(lambda v: D.mT @ (D @ v), v0, max_iter=max_iter, rtol=rtol)
     if not run.converged:
         return None, None
     return math.sqrt(run.value + run.grad_norm), run.point
 
 
+@renamed_kwargs(steps="depth")
 @numpy_boundary
 def unrolled(
     D: torch.Tensor,
     x: torch.Tensor,
     prox: Callable,
-    steps: int,
+    depth: int,
     *,
     b: torch.Tensor | None = None,
     mu: float | None = None,
@@ -242,24 +246,25 @@ def unrolled(
     z0: torch.Tensor | None = None,
     sigma: float | None = None,
 ) -> torch.Tensor:
-    r"""T steps of proximal gradient on f(z) = (1/2) ||x - D z - b||^2 from z0 = 0 (sae spec 5):
+    r"""``depth`` = T steps of proximal gradient on f(z) = (1/2) ||x - D z - b||^2 from z0 = 0 (sae spec 5):
     z <- prox(z - mu D^T (D z + b - x), mu), ISTA/IHT (FISTA momentum with ``accelerated``).
     ``x`` may have leading batch axes (codes then have them too). The default step
     ``mu = 1 / sigma_max(D)^2`` (:func:`spectral_norm`, exact up to rounding; no gradient
     through it) makes the objective
     non-increasing for every prox of :mod:`~tensorrec.optim.thresholds`; a larger ``mu`` is
     allowed (one step from zero with a learned encoder is an SAE) but warned about when
-    ``steps > 1``. Differentiable in D, x and b: the multi-step encoder of an SAE. numpy
+    ``depth > 1``. Differentiable in D, x and b: the multi-step encoder of an SAE. numpy
     D or x in, numpy codes out; D, x, b and z0 must share one dtype and device. ``sigma``: an
     upper bound on sigma_max(D) the caller already has (a warm :func:`spectral_norm` while D
     trains, as the multi-step SAE encoder does); the default step and the step check then use
-    it instead of the exact sigma_max (no eigenvalue problem per call)."""
+    it instead of the exact sigma_max (no eigenvalue problem per call). ``steps=`` is the
+    deprecated spelling of ``depth`` (a fixed unrolled depth, not an iteration budget)."""
     D, x = as_tensor(D, "D"), as_tensor(x, "x")
     b = None if b is None else as_tensor(b, "b")
     z0 = None if z0 is None else as_tensor(z0, "z0")
     if not callable(prox):
         raise TypeError(f"prox: expected a callable prox(v, mu), got {describe(prox)}")
-    steps = check_positive_int("steps", steps)
+    depth = check_positive_int("depth", depth)
     if D.ndim != 2:
         raise ValueError(f"D: expected a d x P matrix, got {describe(D)}")
     if x.ndim == 0 or x.shape[-1] != D.shape[0]:
@@ -284,14 +289,14 @@ def unrolled(
         mu = limit
     else:
         mu = check_positive_finite("mu", mu)
-        if steps > 1 and mu > limit * (1 + 1e-12):
+        if depth > 1 and mu > limit * (1 + 1e-12):
             warnings.warn(
-                f"mu: {mu:g} is above 1 / sigma_max(D)^2 = {limit:g}: the {steps}-step iteration may "
+                f"mu: {mu:g} is above 1 / sigma_max(D)^2 = {limit:g}: the {depth}-step iteration may "
                 "increase the objective or diverge",
                 StepSizeWarning,
-                stacklevel=2,
+                stacklevel=4,  # past the renamed_kwargs and numpy_boundary wrappers: the caller
             )
-    return _unroll(D, x, prox, steps, b, mu, accelerated, z0)
+    return _unroll(D, x, prox, depth, b, mu, accelerated, z0)
 
 
 def _unroll(D, x, prox, steps, b, mu, accelerated, z0):

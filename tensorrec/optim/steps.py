@@ -36,7 +36,14 @@ import functools
 import math
 from typing import Protocol, runtime_checkable
 
-from tensorrec._backend import check_positive_finite, check_positive_int, describe, tree_scale
+from tensorrec._backend import (
+    check_positive_finite,
+    check_positive_int,
+    deprecated_alias,
+    describe,
+    renamed_kwargs,
+    tree_scale,
+)
 from tensorrec.optim.cg import conjugate_gradient
 
 
@@ -60,13 +67,21 @@ def fresh_rule(rule):
 
 
 class ConstantStep:
-    """x+ = R_x(-mu d) with a fixed step ``mu``."""
+    """x+ = R_x(-step d) with a fixed ``step`` (the word of ``rgd(step=...)``; ``mu=`` and the
+    ``mu`` attribute are its deprecated spellings)."""
 
     uses_slope = False
     supports_batches = True  # the same step for every element
 
-    def __init__(self, mu: float):
-        self.mu = check_positive_finite("step", mu)
+    @renamed_kwargs(mu="step")
+    def __init__(self, step: float):
+        self.step = check_positive_finite("step", step)
+
+    @property
+    def mu(self) -> float:
+        """Deprecated spelling of :attr:`step`."""
+        deprecated_alias("mu", "step", "ConstantStep")
+        return self.step
 
     def reset(self) -> None:
         """Nothing to reset: the step is fixed."""
@@ -76,10 +91,10 @@ class ConstantStep:
         return self
 
     def __call__(self, problem, x, value, direction, slope):
-        return problem.manifold.retract(x, tree_scale(direction, -self.mu)), self.mu, True
+        return problem.manifold.retract(x, tree_scale(direction, -self.step)), self.step, True
 
     def __repr__(self) -> str:
-        return f"ConstantStep({self.mu:g})"
+        return f"ConstantStep({self.step:g})"
 
 
 class Armijo:
@@ -286,11 +301,11 @@ class NewtonCG:
             max_iter=manifold.dim if self.max_cg is None else self.max_cg,
         )  # fmt: skip
         self.last_iterations = cg.iterations
-        self.history.append((cg.iterations, cg.reason, cg.residual))
-        if cg.reason == "nan":  # a NaN/Inf Hessian or preconditioner product: no step to take
+        self.history.append((cg.iterations, cg.stop_reason, cg.residual))
+        if cg.stop_reason == "nan":  # a NaN/Inf Hessian or preconditioner product: no step to take
             self.failure = "nan"
             return x, math.nan, False
-        s, decrease = cg.solution, inner(direction, cg.solution)
+        s, decrease = cg.point, inner(direction, cg.point)
         if not decrease > 0:  # no progress: a first-order step along the preconditioned gradient
             self.fallbacks += 1
             s, decrease = tree_scale(p_g, self.fallback_step), self.fallback_step * g_norm * g_norm

@@ -120,11 +120,11 @@ def trust_region(
             functools.partial(hess, x), tree_scale(g, -1.0), inner=inner, rtol=rtol, max_iter=max_inner,
             radius=delta, precondition=functools.partial(pre, x),
         )  # fmt: skip
-        if cg.reason == "nan":  # the model (a Hessian or preconditioner product) is not finite
+        if cg.stop_reason == "nan":  # the model (a Hessian or preconditioner product) is not finite
             reason = "nan"
             break
-        s = cg.solution
-        predicted = -(inner(g, s) + 0.5 * inner(s, cg.h_solution))
+        s = cg.point
+        predicted = -(inner(g, s) + 0.5 * inner(s, cg.h_point))
         x_new = manifold.retract(x, s)
         f_new, g_new = problem.value_and_rgrad(x_new)
         f_new = float(f_new.sum())
@@ -138,7 +138,7 @@ def trust_region(
         )
         if rho < 0.25:
             delta /= 4
-        elif rho > 0.75 and cg.reason in ("boundary", "negative_curvature"):
+        elif rho > 0.75 and cg.stop_reason in ("boundary", "negative_curvature"):
             delta = min(2 * delta, max_radius)
         it += 1
         rel = math.nan

@@ -8,8 +8,8 @@ fused-layout operator X with a projection onto the constraint set as the prox:
   closed form, b = A* p-hat over the observed outcomes), step 1/alpha for designs (the
   step that lands on the classical shadow, spec 3.2) and 1/||A*A|| otherwise;
 - ``method="rgd"`` / ``"mle"``: factorized estimation on a locally purified density
-  operator (:class:`~tensorrec.formats.LPDO`, PSD by construction; ``kappa = 1`` is a pure
-  MPS) through :func:`~tensorrec.recovery.minimize` with Armijo steps on the manifold whose
+  operator (:class:`~tensorrec.formats.LPDO`, PSD by construction; ``kraus_dim = 1`` is a
+  pure MPS) through :func:`~tensorrec.recovery.minimize` with Armijo steps on the manifold whose
   last core is on a sphere (trace one exactly): the squared loss over all outcomes
   (:class:`~tensorrec.recovery.SquaredLoss`; small n) or the multinomial likelihood over
   the observed outcomes only (:class:`~tensorrec.recovery.MultinomialLoss`; product
@@ -43,6 +43,7 @@ from tensorrec._backend import (
     check_positive_finite,
     check_positive_int,
     describe,
+    renamed_kwargs,
 )
 from tensorrec._random import RngLike, as_generator, randn
 from tensorrec.formats import LPDO, TTTensor
@@ -200,6 +201,7 @@ def _default_method(outcomes: Outcomes, format: str) -> str:
     return "rgd" if (outcomes.index is not None or outcomes.element is not None) else "pcs"
 
 
+@renamed_kwargs(kappa="kraus_dim")
 def estimate(
     outcomes: Outcomes,
     *,
@@ -212,7 +214,7 @@ def estimate(
     start=None,
     truth=None,
     stop=None,
-    kappa: int = 1,
+    kraus_dim: int = 1,
     check_physical: bool = True,
 ) -> TomographyResult:
     """Estimate the state that produced ``outcomes``.
@@ -251,7 +253,7 @@ def estimate(
     start : optional
         ``"pcs"``/``"pgd"``: a fused-layout or N x N starting operator (default: the
         projected shadow for ``"pgd"``, the maximally mixed state for ``"pcs"``).
-        ``"rgd"``/``"mle"``: an LPDO of the outcomes' sites, Kraus dimension ``kappa`` and
+        ``"rgd"``/``"mle"``: an LPDO of the outcomes' sites, Kraus dimension ``kraus_dim`` and
         bonds ``bond_dim``.
     truth : optional
         A state vector, density matrix, MPS or MPO of the outcomes' dimension: the trace then
@@ -264,9 +266,9 @@ def estimate(
         estimator; ``{"max_iter": 200, "rel_change": 1e-10}`` for ``"pgd"``; ``{"max_iter":
         300, "rel_change": 1e-5}`` for ``"rgd"``/``"mle"``, where smaller steps change the loss
         by far less than its statistical spread).
-    kappa : int
+    kraus_dim : int
         ``"rgd"``/``"mle"``: the Kraus dimension of the LPDO (1: a pure MPS of bond
-        ``bond_dim``; the MPO bond is its square).
+        ``bond_dim``; the MPO bond is its square). ``kappa=`` is its deprecated spelling.
     check_physical : bool
         ``"pcs"``/``"pgd"`` MPO estimates: compute the smallest eigenvalue (dense; exact up
         to N = ``DENSE_SPECTRUM``, else a Rayleigh-quotient bound) and warn with
@@ -298,9 +300,11 @@ def estimate(
                     f"{name}: method={method!r} fits an LPDO (trace one, PSD) by Armijo steps and takes no "
                     f"{name}; got {name}={value!r}"
                 )
-        return _factorized(outcomes, method, bond_dim, kappa, start, truth, stop)
-    if check_positive_int("kappa", kappa) != 1:
-        raise ValueError(f"kappa: the Kraus dimension is an option of method='rgd'/'mle', got kappa={kappa}")
+        return _factorized(outcomes, method, bond_dim, kraus_dim, start, truth, stop)
+    if check_positive_int("kraus_dim", kraus_dim) != 1:
+        raise ValueError(
+            f"kraus_dim: the Kraus dimension is an option of method='rgd'/'mle', got kraus_dim={kraus_dim}"
+        )
     if format == "mpo":
         if rank is not None:
             raise ValueError(
@@ -361,7 +365,7 @@ def estimate(
     problem = Problem(Euclidean(*shape, field="complex"), objective)
     result = proximal_gradient(problem, prox, x0, step=step, stop=stop, metrics=metrics)
     if method == "pgd":
-        _no_decrease_warning(result, method, stacklevel=3)
+        _no_decrease_warning(result, method, stacklevel=4)
     if method == "pcs" and result.iterations == 1 and result.stop_reason == "max_iter":
         result = dataclasses.replace(
             result,
@@ -393,7 +397,7 @@ def estimate(
                 f"{'' if exact else '<= '}{low:.3g} (result.physical is False); use method='mle' (an LPDO, "
                 "PSD by construction) or format='dense' for a state",
                 UnphysicalEstimateWarning,
-                stacklevel=2,
+                stacklevel=3,
             )
     return TomographyResult.from_result(
         result, point=point, physical=physical, min_eigenvalue=low, min_eigenvalue_exact=exact
@@ -472,37 +476,37 @@ def local_top_vectors(outcomes: Outcomes) -> torch.Tensor:
     return torch.stack(tops)
 
 
-def _factorized(outcomes: Outcomes, method: str, bond_dim, kappa, start, truth, stop) -> TomographyResult:
+def _factorized(outcomes: Outcomes, method: str, bond_dim, kraus_dim, start, truth, stop) -> TomographyResult:
     povm = outcomes.povm
     n, d = povm.n, povm.d
     if n < 2:
         raise ValueError(f"outcomes: an LPDO needs at least 2 sites, got {n}")
-    kappa = check_positive_int("kappa", kappa)
+    kraus_dim = check_positive_int("kraus_dim", kraus_dim)
     if method == "mle" and outcomes.shots is None:
         raise ValueError("outcomes: the likelihood needs counts; exact probabilities have none (use 'rgd')")
     if method == "rgd":
         _padded_frequencies(outcomes, check_only=True)
     if start is not None:
-        if not all(hasattr(start, name) for name in ("purification", "n", "d", "kappa")):  # an LPDO
+        if not all(hasattr(start, name) for name in ("purification", "n", "d", "kraus_dim")):  # an LPDO
             raise TypeError(f"start: expected an LPDO (or None), got {describe(start)}")
-        if start.n != n or start.d != d or start.kappa != kappa:
+        if start.n != n or start.d != d or start.kraus_dim != kraus_dim:
             raise ValueError(
-                f"start: expected an LPDO of {n} sites of d = {d} with kappa = {kappa} (the outcomes'"
-                f" and kappa), got {start!r}"
+                f"start: expected an LPDO of {n} sites of d = {d} with kraus_dim = {kraus_dim} (the outcomes'"
+                f" and kraus_dim), got {start!r}"
             )
     if bond_dim is None and start is None:
         raise ValueError("bond_dim: expected the bond dimension of the purification, got None")
     if bond_dim is None:  # the start's bonds, whatever their profile
         ranks = tuple(start.purification.ranks)
     else:
-        ranks = mpo_ops.capped_bonds((d * kappa,) * n, check_positive_int("bond_dim", bond_dim))
+        ranks = mpo_ops.capped_bonds((d * kraus_dim,) * n, check_positive_int("bond_dim", bond_dim))
     if start is None:
-        if kappa == 1 and d**n <= 4096:  # the spectral start: the shadow's top eigenvector
+        if kraus_dim == 1 and d**n <= 4096:  # the spectral start: the shadow's top eigenvector
             start = LPDO.from_dense(fuse(classical_shadow(outcomes), d), ranks)
-        elif kappa == 1 and povm.product:
+        elif kraus_dim == 1 and povm.product:
             start = product_start(outcomes, ranks)
         else:
-            start = LPDO.random((d * d,) * n, ranks, 0, kappa=kappa)
+            start = LPDO.random((d * d,) * n, ranks, 0, kraus_dim=kraus_dim)
     elif tuple(start.purification.ranks) != tuple(ranks):
         raise ValueError(
             f"bond_dim: expected the start's bonds {tuple(start.purification.ranks)} to be those of "
@@ -511,9 +515,8 @@ def _factorized(outcomes: Outcomes, method: str, bond_dim, kappa, start, truth, 
     cores = start.purification.cores
     if not all(bool(torch.isfinite(c).all()) for c in cores) or not start.purification.norm() > 0:
         raise ValueError("start: expected finite cores with a nonzero norm")
-    start = type(start)(
-        TTTensor((*cores[:-1], cores[-1] / start.purification.norm()), validate=False), kappa=start.kappa
-    )
+    psi = TTTensor((*cores[:-1], cores[-1] / start.purification.norm()), validate=False)
+    start = type(start)(psi, kraus_dim=start.kraus_dim)
     if method == "mle":
         shots = outcomes.shots
         floor = 1e-12 / float(getattr(povm, "n_outcomes", povm.N))  # relative to the uniform law
@@ -534,7 +537,7 @@ def _factorized(outcomes: Outcomes, method: str, bond_dim, kappa, start, truth, 
     result = minimize(
         objective, start, step=step, stop=stop, manifold=start.manifold(normalized=True), metrics=metrics
     )
-    _no_decrease_warning(result, method, stacklevel=4)
+    _no_decrease_warning(result, method, stacklevel=5)
     return TomographyResult.from_result(result, physical=True)
 
 

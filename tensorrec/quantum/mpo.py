@@ -19,7 +19,7 @@ import math
 
 import torch
 
-from tensorrec._backend import as_tensor, check_positive_int, describe
+from tensorrec._backend import as_tensor, check_positive_int, describe, renamed_kwargs
 from tensorrec._random import RngLike, as_generator
 from tensorrec.formats import LPDO, TTTensor, mode_product
 from tensorrec.formats.contraction import contract
@@ -206,11 +206,13 @@ def random_mps(n: int, d: int, bond_dim: int, rng: RngLike = None) -> TTTensor:
     )
 
 
-def random_mpo(n: int, d: int, bond_dim: int, rng: RngLike = None, *, purity_dim: int = 2) -> TTTensor:
+@renamed_kwargs(purity_dim="kraus_dim")
+def random_mpo(n: int, d: int, bond_dim: int, rng: RngLike = None, *, kraus_dim: int = 2) -> TTTensor:
     """A random mixed-state MPO (PSD, trace one) of bond ``bond_dim``^2: a locally purified
-    MPS with an ancilla of dimension ``purity_dim`` per site, traced out (spec 1.3)."""
-    k = check_positive_int("purity_dim", purity_dim)
-    mpo = LPDO(random_mps(n, d * k, bond_dim, rng), kappa=k).to_mpo()
+    MPS with an ancilla (Kraus leg) of dimension ``kraus_dim`` per site, traced out (spec
+    1.3). ``purity_dim=`` is the deprecated spelling of ``kraus_dim``."""
+    k = check_positive_int("kraus_dim", kraus_dim)
+    mpo = LPDO(random_mps(n, d * k, bond_dim, rng), kraus_dim=k).to_mpo()
     last = mpo.cores[-1] / trace(mpo)
     return TTTensor((*mpo.cores[:-1], last), validate=False)
 

@@ -39,7 +39,14 @@ import numbers
 import numpy as np
 import torch
 
-from tensorrec._backend import check_choice, check_positive_int, describe, tree_norm
+from tensorrec._backend import (
+    check_choice,
+    check_positive_int,
+    deprecated_alias,
+    describe,
+    renamed_kwargs,
+    tree_norm,
+)
 from tensorrec._random import RngLike, as_generator, randn
 from tensorrec.formats import PEPS, LatticeLPDO, PEPSDensity
 from tensorrec.formats.peps import rebalance as _rebalance
@@ -131,16 +138,18 @@ def effective_dimension(psi: PEPS, rtol: float = 1e-9) -> int:
     return jacobian_rank(psi, rtol) - 2
 
 
-def top_eigenvector(outcomes: Outcomes, iterations: int = 200, tol: float = 1e-10) -> torch.Tensor:
+@renamed_kwargs(iterations="max_iter", tol="rtol")
+def top_eigenvector(outcomes: Outcomes, max_iter: int = 200, rtol: float = 1e-10) -> torch.Tensor:
     """The top eigenvector of the classical shadow of global outcomes, i.e. of
     sum_k p-hat_k phi_k phi_k^H, by the power iteration :func:`~tensorrec.optim.top_eigenpair`
     on the outcome vectors (O(m N) per step; the N x N shadow is never formed), to the
-    relative residual ``tol`` or ``iterations`` steps (then the last iterate)."""
+    relative residual ``rtol`` or ``max_iter`` steps (then the last iterate). ``iterations=``
+    and ``tol=`` are the deprecated spellings of ``max_iter`` and ``rtol``."""
     if outcomes.vectors is None:
         raise ValueError(f"outcomes: expected global outcome vectors, got outcomes of {outcomes.povm!r}")
     phi, p = outcomes.vectors, outcomes.freqs.to(outcomes.vectors.dtype)
     # the frame's action on the constant vector is a generic start
-    run = top_eigenpair(lambda v: phi.T @ (p * (phi.conj() @ v)), phi.T @ p, max_iter=iterations, rtol=tol)
+    run = top_eigenpair(lambda v: phi.T @ (p * (phi.conj() @ v)), phi.T @ p, max_iter=max_iter, rtol=rtol)
     return run.point
 
 
@@ -173,20 +182,29 @@ class PEPSFit:
     result : Result
         The best run (lowest final loss); ``result.point`` is a :class:`PEPSDensity` (or a
         :class:`~tensorrec.formats.LatticeLPDO` for ``kraus_dim > 1``).
-    losses : list of float
-        The final loss of every restart.
+    values : list of float
+        The final loss of every restart (each run's ``result.value``).
     converged : list of bool
         Whether each restart stopped by a convergence rule.
+
+    ``losses`` is the deprecated spelling of ``values`` (one release, with a
+    DeprecationWarning).
     """
 
     result: Result
-    losses: list
+    values: list
     converged: list
+
+    @property
+    def losses(self) -> list:
+        """Deprecated spelling of :attr:`values`."""
+        deprecated_alias("losses", "values", "PEPSFit")
+        return self.values
 
     @property
     def spread(self) -> float:
         """max - min of the restarts' final losses."""
-        return max(self.losses) - min(self.losses)
+        return max(self.values) - min(self.values)
 
 
 def start_state(outcomes: Outcomes, lattice, bond_dim: int, kind: str = "snake", rng: RngLike = None,

@@ -5,12 +5,13 @@ the Oblique manifold, and the data are synthetic mixtures with a known dictionar
 from tensorrec.sae.data import SparseMixture
 from tensorrec.sae.gba import GroupBiasAdaptation
 from tensorrec.sae.metrics import mcs_consistency, nmse, recovery, sign_consistency, sparsity, unit_atoms
-from tensorrec.sae.model import SAE, train
+from tensorrec.sae.model import SAE, TrainResult, train
 
 __all__ = [
     "SparseMixture",
     "SAE",
     "train",
+    "TrainResult",
     "GroupBiasAdaptation",
     "nmse",
     "recovery",

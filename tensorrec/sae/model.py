@@ -8,7 +8,7 @@ over :func:`~tensorrec.manifolds.to_geoopt` of :class:`~tensorrec.manifolds.Obli
 Riemannian optimizer keeps them at unit norm exactly (``decoder="riemannian"``); or a plain
 parameter renormalised after each step (``"projected"``, what most SAE code does).
 
-With ``steps > 1`` the first step is the learned encoder and the next ones are the core's
+With ``depth > 1`` the first step is the learned encoder and the next ones are the core's
 :func:`~tensorrec.optim.unrolled` proximal gradient on (1/2) ||x - D z - b_dec||^2 with the
 decoder D at mu = 1 / sigma_max(D)^2 (the
 untied multi-step choice spec 3.3 leaves open; tied models use W_enc = mu D throughout).
@@ -16,6 +16,7 @@ untied multi-step choice spec 3.3 leaves open; tied models use W_enc = mu D thro
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -27,8 +28,10 @@ from tensorrec._backend import (
     check_finite,
     check_positive_int,
     check_real,
+    deprecated_alias,
     describe,
     numpy_boundary,
+    renamed_kwargs,
 )
 from tensorrec._random import RngLike, as_generator
 from tensorrec.manifolds import Oblique, to_geoopt
@@ -50,7 +53,7 @@ DTYPES = (torch.float32, torch.float64)
 
 
 STEP_RTOL = 1e-2
-"""The residual tolerance of the warm power iteration that gives the step mu of ``steps > 1``:
+"""The residual tolerance of the warm power iteration that gives the step mu of ``depth > 1``:
 mu = 1 / sigma^2 with sigma above sigma_max(D) by at most 0.5% (a step at most 1% below
 1 / sigma_max^2, never above it), passed in a few iterations from the last call's vector (the
 exact eigenvalue problem costs O(d_in^2 d_sae) per forward pass)."""
@@ -75,8 +78,9 @@ class SAE(nn.Module):
     tied : bool
         Encoder W_enc = D (one parameter); else a free W_enc initialised to D.
     decoder : {"riemannian", "projected"}
-    steps : int
-        Proximal steps of the encoder (1: a standard SAE).
+    depth : int
+        Proximal steps of the encoder, its unrolled depth T (1: a standard SAE). ``steps=``
+        is its deprecated spelling (the iteration budget of :func:`train` is ``max_iter``).
     output_scale : bool or float
         Per-latent output scales a_m (paper E's tied SAE, spec 7.3): ``True`` learns them
         (initialised to 1); a number fixes every a_m at that value (a buffer, no gradient):
@@ -99,16 +103,17 @@ class SAE(nn.Module):
     are refused with an error naming the argument (cast them explicitly).
     """
 
+    @renamed_kwargs(steps="depth")
     def __init__(self, d_in: int, d_sae: int, activation: str = "topk", *, k: int | None = None,
                  l1: float = 0.0, l0: float = 0.0, threshold: float = 0.01, bandwidth: float = 0.01,
-                 tied: bool = False, decoder: str = "riemannian", steps: int = 1,
+                 tied: bool = False, decoder: str = "riemannian", depth: int = 1,
                  output_scale: bool | float = False, auxk: float = 0.0, dead_after: int = 200,
                  dtype=torch.float32, rng: RngLike = None):  # fmt: skip
         super().__init__()
         self.d_in, self.d_sae = check_positive_int("d_in", d_in), check_positive_int("d_sae", d_sae)
         self.activation = check_choice("activation", activation, ACTIVATIONS)
         self.decoder_mode = check_choice("decoder", decoder, DECODERS)
-        self.steps = check_positive_int("steps", steps)
+        self.depth = check_positive_int("depth", depth)
         if activation in ("topk", "abstopk"):
             if k is None or not 1 <= check_positive_int("k", k) <= d_sae:
                 raise ValueError(f"k: expected an integer in [1, d_sae = {d_sae}], got {k!r}")
@@ -155,8 +160,14 @@ class SAE(nn.Module):
             self.register_buffer("scale", torch.full((d_sae,), float(output_scale), dtype=dtype))
         if activation == "jumprelu":
             self.log_threshold = nn.Parameter(torch.full((d_sae,), math.log(threshold), dtype=dtype))
-        self._v = None  # the power-iteration warm start for steps > 1
+        self._v = None  # the power-iteration warm start for depth > 1
         self._rows = None  # the cached D^T of decode_sparse
+
+    @property
+    def steps(self) -> int:
+        """Deprecated spelling of :attr:`depth` (the encoder's proximal steps)."""
+        deprecated_alias("steps", "depth", "SAE")
+        return self.depth
 
     def encoder_weight(self) -> torch.Tensor:
         return self.W_dec if self.tied else self.W_enc
@@ -194,7 +205,7 @@ class SAE(nn.Module):
 
     @_boundary
     def encode(self, x: torch.Tensor) -> torch.Tensor:
-        """The code z: one proximal step from 0 with the learned encoder, then ``steps - 1``
+        """The code z: one proximal step from 0 with the learned encoder, then ``depth - 1``
         proximal-gradient steps with the decoder."""
         return self._encode(x)[0]
 
@@ -202,13 +213,13 @@ class SAE(nn.Module):
         """(z, the pre-activations), so the loss terms that need both compute them once."""
         pre = self.pre_activation(x)
         z = self._prox(pre)  # proximal_step from z = 0 at mu = 1: prox(0 + pre)
-        if self.steps > 1:
+        if self.depth > 1:
             v0 = self._v
             if v0 is not None and (v0.dtype, v0.device) != (self.W_dec.dtype, self.W_dec.device):
                 v0 = None  # the model was moved or cast: start afresh
             sigma, self._v = spectral_norm(self.W_dec.detach(), 20, v0, rtol=STEP_RTOL)  # warm: a few steps
             # the core's unrolled proximal gradient from z, at mu = 1 / sigma^2
-            z = unrolled(self.W_dec, x, self._prox, self.steps - 1, b=self.b_dec, z0=z, sigma=sigma)
+            z = unrolled(self.W_dec, x, self._prox, self.depth - 1, b=self.b_dec, z0=z, sigma=sigma)
         return z, pre
 
     @_boundary
@@ -218,10 +229,10 @@ class SAE(nn.Module):
         among the k are stored as 0), without the dense batch x d_sae tensor. Without
         autograd, the rows go through in chunks of about 8 MB of pre-activations, so the
         selection reads them from cache."""
-        if self.activation not in ("topk", "abstopk") or self.steps != 1:
+        if self.activation not in ("topk", "abstopk") or self.depth != 1:
             raise ValueError(
-                f"activation, steps: a sparse code needs a TopK/AbsTopK encoder of one step, got "
-                f"{self.activation!r} with steps = {self.steps}"
+                f"activation, depth: a sparse code needs a TopK/AbsTopK encoder of one step, got "
+                f"{self.activation!r} with depth = {self.depth}"
             )
         absolute = self.activation == "abstopk"
 
@@ -287,7 +298,7 @@ class SAE(nn.Module):
     def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
         """x_hat alone (what SAELens's ``forward`` returns): through the sparse code for a
         TopK/AbsTopK encoder of one step, else :meth:`forward`."""
-        if self.activation in ("topk", "abstopk") and self.steps == 1:
+        if self.activation in ("topk", "abstopk") and self.depth == 1:
             return self.decode_sparse(*self.encode_sparse(x))
         return self(x)[0]
 
@@ -408,19 +419,68 @@ def _step(u, theta, bandwidth):
     return _Step.apply(u, theta, bandwidth)
 
 
-def train(sae: SAE, data, steps: int, *, batch: int = 512, lr: float = 1e-3, rng: RngLike = None,
-          adaptation=None, resample_every: int | None = None, progress: bool = False) -> dict:  # fmt: skip
-    """Train ``sae`` on fresh batches of ``data`` (``data.sample(batch, rng)``) with geoopt's
-    RiemannianAdam (Adam on the Euclidean parameters, Riemannian Adam on a Riemannian
-    decoder); a projected decoder is renormalised after every step. With ``adaptation`` (a
-    :class:`~tensorrec.sae.GroupBiasAdaptation`) the encoder bias gets no gradient: the rule
-    sets it from the pre-activations every ``adaptation.every`` steps (paper E's training).
-    Every ``resample_every`` steps of the first three quarters of training, the dead
-    latents are resampled on the current batch (:meth:`SAE.resample_dead`) and their Adam
-    moments cleared. Returns the loss history, the adaptation reports and the number of
-    latents resampled. Each batch is cast to the model's dtype (the generators draw float64)
-    and must be finite; a non-finite loss stops training with ``stop_reason = "nan"`` and a
-    RuntimeWarning (``"max_steps"`` otherwise)."""
+@dataclasses.dataclass(frozen=True)
+class TrainResult:
+    """What :func:`train` returns (issue 28: a result object, not a plain dict).
+
+    Attributes
+    ----------
+    values : tuple of float
+        The training loss of every step taken (the objective's values, as in the core's
+        :class:`~tensorrec.optim.Trace`).
+    adaptation : tuple
+        The reports of the bias adaptation rule (empty without one).
+    resampled : int
+        The number of dead latents resampled.
+    stop_reason : str
+        ``"max_iter"`` (all ``max_iter`` steps taken) or ``"nan"`` (a non-finite loss).
+
+    The dict access of earlier releases, ``result["loss"]``, ``result["adaptation"]``,
+    ``result["resampled"]``, ``result["stop_reason"]``, works for one more release with a
+    DeprecationWarning naming the attribute (``"loss"`` is :attr:`values`; its
+    ``"max_steps"`` is now ``"max_iter"``). It is not a Mapping: use the attributes, or
+    :func:`dataclasses.asdict` for a dict.
+    """
+
+    values: tuple
+    adaptation: tuple
+    resampled: int
+    stop_reason: str
+
+    @property
+    def iterations(self) -> int:
+        """Training steps taken (the length of :attr:`values`)."""
+        return len(self.values)
+
+    _KEYS = {"loss": "values", "adaptation": "adaptation", "resampled": "resampled",
+             "stop_reason": "stop_reason"}  # fmt: skip
+
+    def __getitem__(self, key: str):
+        if key not in self._KEYS:
+            raise KeyError(key)
+        deprecated_alias(f"result[{key!r}]", f"result.{self._KEYS[key]}", "sae.train")
+        value = getattr(self, self._KEYS[key])
+        if key == "stop_reason" and value == "max_iter":
+            return "max_steps"  # the old dict's word
+        return list(value) if isinstance(value, tuple) else value
+
+
+@renamed_kwargs(steps="max_iter")
+def train(sae: SAE, data, max_iter: int, *, batch: int = 512, lr: float = 1e-3, rng: RngLike = None,
+          adaptation=None, resample_every: int | None = None,
+          progress: bool = False) -> TrainResult:  # fmt: skip
+    """Train ``sae`` for ``max_iter`` steps on fresh batches of ``data`` (``data.sample(batch,
+    rng)``) with geoopt's RiemannianAdam (Adam on the Euclidean parameters, Riemannian Adam on
+    a Riemannian decoder); a projected decoder is renormalised after every step. With
+    ``adaptation`` (a :class:`~tensorrec.sae.GroupBiasAdaptation`) the encoder bias gets no
+    gradient: the rule sets it from the pre-activations every ``adaptation.every`` steps
+    (paper E's training). Every ``resample_every`` steps of the first three quarters of
+    training, the dead latents are resampled on the current batch (:meth:`SAE.resample_dead`)
+    and their Adam moments cleared. Returns a :class:`TrainResult`: the loss history, the
+    adaptation reports and the number of latents resampled. Each batch is cast to the model's
+    dtype (the generators draw float64) and must be finite; a non-finite loss stops training
+    with ``stop_reason = "nan"`` and a RuntimeWarning (``"max_iter"`` otherwise). ``steps=`` is
+    the deprecated spelling of ``max_iter``."""
     import warnings
 
     import geoopt
@@ -432,7 +492,7 @@ def train(sae: SAE, data, steps: int, *, batch: int = 512, lr: float = 1e-3, rng
         raise TypeError(
             f"data: expected a generator with sample(batch, rng) (a SparseMixture), got {describe(data)}"
         )
-    steps = check_positive_int("steps", steps)
+    max_iter = check_positive_int("max_iter", max_iter)
     batch = check_positive_int("batch", batch)
     lr = check_real("lr", lr, low=0, low_open=True)
     if resample_every is not None:
@@ -454,8 +514,8 @@ def train(sae: SAE, data, steps: int, *, batch: int = 512, lr: float = 1e-3, rng
         sae.b_enc.requires_grad_(False)
     opt = geoopt.optim.RiemannianAdam([p for p in sae.parameters() if p.requires_grad], lr=lr)
     dtype = sae.b_dec.dtype
-    history, reports, resampled, reason = [], [], 0, "max_steps"
-    for step in tqdm(range(1, steps + 1), disable=not progress, desc="SAE"):
+    history, reports, resampled, reason = [], [], 0, "max_iter"
+    for step in tqdm(range(1, max_iter + 1), disable=not progress, desc="SAE"):
         x = data.sample(batch, gen)
         if not isinstance(x, torch.Tensor) or not x.is_floating_point():
             raise TypeError(f"data: expected sample() to return a floating tensor, got {describe(x)}")
@@ -469,7 +529,7 @@ def train(sae: SAE, data, steps: int, *, batch: int = 512, lr: float = 1e-3, rng
             warnings.warn(
                 f"loss: non-finite ({value}) at step {step}: training stopped (lower lr?)",
                 RuntimeWarning,
-                stacklevel=2,
+                stacklevel=3,  # the caller of train (through its renamed_kwargs wrapper)
             )
             history.append(value)
             reason = "nan"
@@ -485,14 +545,14 @@ def train(sae: SAE, data, steps: int, *, batch: int = 512, lr: float = 1e-3, rng
                 adaptation.observe(sae.pre_activation(x))
             if adaptation.steps >= adaptation.every:
                 reports.append(adaptation.adapt(sae.b_enc))
-        if resample_every is not None and step % resample_every == 0 and 4 * step <= 3 * steps:
+        if resample_every is not None and step % resample_every == 0 and 4 * step <= 3 * max_iter:
             dead = sae.resample_dead(x, gen)
             resampled += len(dead)
             for p in (sae.W_dec, sae.W_enc, sae.b_enc):
                 for moment in opt.state.get(p, {}).values() if p is not None else ():
                     if torch.is_tensor(moment) and moment.shape[-1:] == (sae.d_sae,):
                         moment[..., dead] = 0
-    return {"loss": history, "adaptation": reports, "resampled": resampled, "stop_reason": reason}
+    return TrainResult(tuple(history), tuple(reports), resampled, reason)
 
 
-__all__ = ["SAE", "train", "ACTIVATIONS", "DECODERS"]
+__all__ = ["SAE", "train", "TrainResult", "ACTIVATIONS", "DECODERS"]

@@ -107,7 +107,7 @@ def fragmentation_trial(
     base = int(as_generator(rng).integers(2**63))
     data = SparseMixture(n, d, s, sign_mode=sign_mode, held_out=held_out, rng=np.random.default_rng([base]))
     model = SAE(
-        d, P, activation, k=s, decoder=decoder, steps=T, auxk=auxk, dead_after=dead_after,
+        d, P, activation, k=s, decoder=decoder, depth=T, auxk=auxk, dead_after=dead_after,
         rng=np.random.default_rng([base, P]),
     )  # fmt: skip
     history = train(model, data, steps, batch=batch, lr=lr, rng=np.random.default_rng([base, P, 1]),
@@ -120,7 +120,7 @@ def fragmentation_trial(
         **{f"nmse_{k}": v for k, v in nmse(x.double(), x_hat.double()).items()},
         **sparsity(z), **recovery(data.V, model.W_dec.detach().double()),
         "sign_consistency": sign_consistency(data.V, model.W_dec.detach().double(), z.double()),
-        "final_loss": history["loss"][-1], "seconds": time.perf_counter() - t0,
+        "final_loss": history.values[-1], "seconds": time.perf_counter() - t0,
     }  # fmt: skip
 
 
@@ -218,7 +218,7 @@ def sae_trial(data: dict, model: dict, rng: RngLike, *, gba: dict | None = None,
         **{f"nmse_{k}": v for k, v in nmse(x.double(), x_hat.double()).items()},
         **sparsity(z), **{f"frr_plus_{t}": at[t]["frr_plus"] for t in taus},
         **{k: at[0.9][k] for k in ("frr_abs", "atoms_per_axis")},
-        "final_loss": float(np.mean(history["loss"][-20:])),
+        "final_loss": float(np.mean(history.values[-20:])),
     }  # fmt: skip
     if rule is not None:
         p_hat = (pre > 0).double().mean(0)
