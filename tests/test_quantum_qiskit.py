@@ -214,3 +214,66 @@ def test_sampler_counts_estimate_six_qubits():
     bad = q.estimate(wrong, bond_dim=2, truth=psi).trace.metrics["fidelity"][-1]
     overlap = float(abs(torch.sum(psi * psi)) ** 2)  # the swap estimates conj(psi): F = |psi^T psi|^2
     assert overlap < 0.5 and bad < 0.5 and bad == pytest.approx(overlap, abs=0.05), (bad, overlap)
+
+
+def _state_tomography(prep, gen, shots, **options):
+    """qiskit-experiments' StateTomography of ``prep`` on StatevectorSampler counts: (its
+    analysis results as a DataFrame, the counts, the bases of its circuits in qiskit order)."""
+    pytest.importorskip("qiskit_experiments")
+    from qiskit.primitives import StatevectorSampler
+    from qiskit_experiments.framework import ExperimentData
+    from qiskit_experiments.library import StateTomography
+
+    exp = StateTomography(prep)
+    exp.analysis.set_options(**options)
+    circuits = exp.circuits()
+    result = StatevectorSampler(seed=gen).run([(c, None, shots) for c in circuits]).result()
+    counts = [pub.data.c_tomo.get_counts() for pub in result]
+    data = ExperimentData(experiment=exp)
+    pairs = zip(counts, circuits, strict=True)
+    data.add_data([{"counts": c, "metadata": circ.metadata, "shots": shots} for c, circ in pairs])
+    exp.analysis.run(data).block_for_results()
+    assert data.status().name == "DONE", data.errors()
+    # its m_idx lists the basis of qubit 0 first (PauliMeasurementBasis: 0 = Z, 1 = X, 2 = Y)
+    bases = ["".join("ZXY"[i] for i in circ.metadata["m_idx"])[::-1] for circ in circuits]
+    return data.analysis_results(dataframe=True).set_index("name"), counts, bases
+
+
+@pytest.mark.parametrize("n", [3, 4])
+def test_linear_inversion_equals_qiskit_experiments(n):
+    """qiskit-experiments' own circuits and fit (linear inversion, not rescaled) on the same
+    counts equal our classical shadow of the converted outcomes (with every Pauli setting
+    measured equally often, linear inversion is the shadow): its basis rotations, its bit
+    order and ours agree entry by entry."""
+    pytest.importorskip("qiskit")
+    from tensorrec.quantum.qiskit import from_qiskit
+
+    gen = np.random.default_rng(40 + n)
+    prep = _random_circuit(n, gen)
+    results, counts, bases = _state_tomography(prep, gen, 200, rescale_positive=False, rescale_trace=False)
+    theirs = torch.from_numpy(np.asarray(results.loc["state", "value"].data))
+    ours = q.classical_shadow(from_qiskit(counts, bases))
+    assert torch.allclose(ours, theirs, atol=1e-12)
+
+
+@pytest.mark.slow
+def test_fidelity_agrees_with_qiskit_experiments():
+    """The same counts, fit by qiskit-experiments' StateTomography (linear inversion, rescaled
+    to a state, fidelity with a bootstrap error) and by ours: the nearest state to the shadow
+    (``format="dense"``, the same estimator) agrees within the bootstrap error, and the default
+    likelihood fit (a pure MPS of bond 2) is not worse."""
+    pytest.importorskip("qiskit")
+    from tensorrec.quantum.qiskit import from_qiskit
+
+    gen = np.random.default_rng(7)
+    prep = _random_circuit(3, gen)
+    psi = _statevector(prep)
+    results, counts, bases = _state_tomography(
+        prep, gen, 300, target_bootstrap_samples=30, target_bootstrap_seed=1
+    )
+    fid = results.loc["state_fidelity", "value"]
+    out = from_qiskit(counts, bases)
+    dense = q.fidelity(q.estimate(out, format="dense").point, psi)
+    mle = q.estimate(out, bond_dim=2, truth=psi).trace.metrics["fidelity"][-1]
+    assert abs(dense - fid.nominal_value) <= 3 * fid.std_dev, (dense, fid)
+    assert mle >= fid.nominal_value - 3 * fid.std_dev and mle >= 0.99, (mle, fid)
