@@ -277,3 +277,25 @@ def test_fidelity_agrees_with_qiskit_experiments():
     mle = q.estimate(out, bond_dim=2, truth=psi).trace.metrics["fidelity"][-1]
     assert abs(dense - fid.nominal_value) <= 3 * fid.std_dev, (dense, fid)
     assert mle >= fid.nominal_value - 3 * fid.std_dev and mle >= 0.99, (mle, fid)
+
+
+def test_docs_example_runs():
+    """The example in docs/tomography.rst (qiskit circuit -> counts -> Outcomes -> estimate)."""
+    pytest.importorskip("qiskit")
+    import contextlib
+    import io
+    import pathlib
+    import textwrap
+
+    text = (pathlib.Path(__file__).parents[1] / "docs" / "tomography.rst").read_text()
+    section = text.split("Counts from qiskit and other devices", 1)[1]
+    lines = []
+    for line in section.split(".. code-block:: python\n", 1)[1].splitlines():
+        if line and not line.startswith("    "):
+            break  # the first unindented line ends the block
+        lines.append(line)
+    code = textwrap.dedent("\n".join(lines))
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        exec(compile(code, "docs/tomography.rst", "exec"), {})
+    assert float(printed.getvalue()) >= 0.97
