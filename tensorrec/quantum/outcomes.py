@@ -176,6 +176,33 @@ class Outcomes:
             vectors = vectors.to(torch.complex128)
         return cls(povm, counts.to(torch.float64) / shots, shots, index=index, vectors=vectors)
 
+    @classmethod
+    def from_bitstrings(cls, family, settings, counts, *, bit_order: str = "little") -> Outcomes:
+        """Outcomes of a Pauli family (:class:`~tensorrec.quantum.LocalPauli`) from the counts
+        of Pauli-basis measurements as a device or qiskit reports them: per setting a basis
+        label (``"XZY"``, one of Z, X, Y per qubit) and ``{bitstring: copies}``.
+        ``bit_order="little"`` (qiskit) puts qubit 0 rightmost in bitstrings and labels alike,
+        ``"big"`` leftmost; qubit k is site n - k, bit 0 the +1 eigenvector. Repeated
+        settings are merged. Details and checks: :func:`tensorrec.quantum.bitstrings.from_bitstrings`.
+
+        Examples
+        --------
+        >>> from tensorrec.quantum import LocalPauli, Outcomes
+        >>> out = Outcomes.from_bitstrings(LocalPauli(2), ["ZX", "YY"], [{"00": 3, "01": 1}, {"11": 4}])
+        >>> out.shots, out.index.tolist()  # site 1 = the left letter: Z+ Z- X+ X- Y+ Y- = 0..5
+        (8, [[0, 2], [0, 3], [5, 5]])
+        """
+        from tensorrec.quantum.bitstrings import from_bitstrings
+
+        return from_bitstrings(family, settings, counts, bit_order=bit_order)
+
+    def to_bitstrings(self, *, bit_order: str = "little") -> dict[str, dict[str, int]]:
+        """The counts as ``{basis label: {bitstring: copies}}`` (the inverse of
+        :meth:`from_bitstrings`, repeated settings merged)."""
+        from tensorrec.quantum.bitstrings import to_bitstrings
+
+        return to_bitstrings(self, bit_order=bit_order)
+
 
 def counts_to_outcomes(
     povm, probs, shots: int | None, rng: RngLike, *, index_shape=None, vectors=None
