@@ -108,21 +108,39 @@ def bdpr_c3(r: dict) -> list:
     for row in r["rows"]:
         where = f"{row['model']} {row['field']}"
         gap = abs(row["monte_carlo"] - row["formula"])
-        out += [Stat(f"{where}: |MC - formula| / se", gap / row["se"], r["max_se"], "upper"),
-                Stat(f"{where}: |MC - formula| / |formula|", gap / abs(row["formula"]), row["tolerance"], "upper")]  # fmt: skip
+        out += [
+            Stat(f"{where}: |MC - formula| / se", gap / row["se"], r["max_se"], "upper"),
+            Stat(
+                f"{where}: |MC - formula| / |formula|", gap / abs(row["formula"]), row["tolerance"], "upper"
+            ),
+        ]
     return out
 
 
 def bdpr_c6(r: dict) -> list:
-    return [Stat(f"{row['model']} {row['field']} mu = {row['step']}: |rate - predicted|",
-                 abs(row["rate"] - row["predicted"]), r["tolerance"], "upper") for row in r["rows"]]  # fmt: skip
+    return [
+        Stat(
+            f"{row['model']} {row['field']} mu = {row['step']}: |rate - predicted|",
+            abs(row["rate"] - row["predicted"]),
+            r["tolerance"],
+            "upper",
+        )
+        for row in r["rows"]
+    ]
 
 
 def bdpr_c12(r: dict) -> list:
     module = get_script("bdpr_c12_spurious_minima").load()
     rows, small, large = r["rows"], min(r["ms"]), max(r["ms"])
-    spurious = [x for x in rows if x["m"] == small and x["outcome"] == "spurious_minimum"
-                and x["grad_norm"] < 1e-8 and x["value"] > 0.1 and x["min_eigenvalue"] > 0]  # fmt: skip
+    spurious = [
+        x
+        for x in rows
+        if x["m"] == small
+        and x["outcome"] == "spurious_minimum"
+        and x["grad_norm"] < 1e-8
+        and x["value"] > 0.1
+        and x["min_eigenvalue"] > 0
+    ]
     (f_small, n_small), (f_large, n_large) = module.failures(rows, small), module.failures(rows, large)
 
     def rises(k1, n1, k2, n2):
@@ -130,12 +148,22 @@ def bdpr_c12(r: dict) -> list:
         return stats.fisher_exact(table, alternative="greater").pvalue < r["alpha"]
 
     return [
-        Count(f"m = {small}: strict spurious minima with loss > 0.1 (at least one)", len(spurious), n_small,
-              lambda k, n: k < 1),
+        Count(
+            f"m = {small}: strict spurious minima with loss > 0.1 (at least one)",
+            len(spurious),
+            n_small,
+            lambda k, n: k < 1,
+        ),
         Stat(f"m = {large}: failure fraction", f_large / n_large, r["max_failure_large_m"], "upper"),
-        TwoCounts(f"failures at m = {small} and m = {large}: no significant rise", f_small, n_small, f_large,
-                  n_large, rises),
-    ]  # fmt: skip
+        TwoCounts(
+            f"failures at m = {small} and m = {large}: no significant rise",
+            f_small,
+            n_small,
+            f_large,
+            n_large,
+            rises,
+        ),
+    ]
 
 
 def bdpr_c13(r: dict) -> list:
@@ -146,47 +174,87 @@ def bdpr_c13(r: dict) -> list:
 def bdpr_c15(r: dict) -> list:
     out = []
     for row in r["rows"]:
-        out += band(f"radius {row['radius']}: alpha(0) relative error", row["alpha0"] / row["exact_alpha0"] - 1,
-                    -1e-3, 1e-2)  # fmt: skip
-        out.append(Stat(f"radius {row['radius']}: |max 4 alpha beta relative error|",
-                        abs(row["best"][2] / row["exact_best"] - 1), 1e-2, "upper"))  # fmt: skip
-    out += [Stat(f"local {row['model']}: frontier deviation", row["max_rel_deviation"], 1e-3, "upper")
-            for row in r["local"]]  # fmt: skip
+        out += band(
+            f"radius {row['radius']}: alpha(0) relative error",
+            row["alpha0"] / row["exact_alpha0"] - 1,
+            -1e-3,
+            1e-2,
+        )
+        out.append(
+            Stat(
+                f"radius {row['radius']}: |max 4 alpha beta relative error|",
+                abs(row["best"][2] / row["exact_best"] - 1),
+                1e-2,
+                "upper",
+            )
+        )
+    out += [
+        Stat(f"local {row['model']}: frontier deviation", row["max_rel_deviation"], 1e-3, "upper")
+        for row in r["local"]
+    ]
     return out
 
 
 def core_rayleigh(r: dict) -> list:
-    return [Stat(f"mu = {row['step']}: |fitted - predicted|", abs(row["fitted"] - row["predicted"]),
-                 r["tolerance"], "upper") for row in r["rows"]]  # fmt: skip
+    return [
+        Stat(
+            f"mu = {row['step']}: |fitted - predicted|",
+            abs(row["fitted"] - row["predicted"]),
+            r["tolerance"],
+            "upper",
+        )
+        for row in r["rows"]
+    ]
 
 
 def sae_c6(r: dict) -> list:
     t = r["thresholds"]
-    return [Stat("TopK sign-consistent fraction (min over runs)", r["sign_topk_min"], 1.0, "lower"),
-            Stat("AbsTopK sign-consistent fraction", r["sign_abstopk"], t["abstopk_sign_max"], "upper"),
-            Stat("NMSE(AbsTopK) - NMSE(TopK)", r["gap"], t["gap_min"], "lower")]  # fmt: skip
+    return [
+        Stat("TopK sign-consistent fraction (min over runs)", r["sign_topk_min"], 1.0, "lower"),
+        Stat("AbsTopK sign-consistent fraction", r["sign_abstopk"], t["abstopk_sign_max"], "upper"),
+        Stat("NMSE(AbsTopK) - NMSE(TopK)", r["gap"], t["gap_min"], "lower"),
+    ]
 
 
 def sae_c8(r: dict) -> list:
     t = r["thresholds"]
-    return [Stat("fraction within TAF", r["within"], t["within_min"], "lower"),
-            Stat("dead fraction", r["dead"], t["dead_max"], "upper"),
-            Stat("|mean L0 - sum of frequencies|", r["l0_gap"], 1e-9, "upper")]  # fmt: skip
+    return [
+        Stat("fraction within TAF", r["within"], t["within_min"], "lower"),
+        Stat("dead fraction", r["dead"], t["dead_max"], "upper"),
+        Stat("|mean L0 - sum of frequencies|", r["l0_gap"], 1e-9, "upper"),
+    ]
 
 
 def tomo_c7(r: dict) -> list:
-    return [Stat(f"N = {row['N']}, M = {row['M']}: |mean - predicted| / se",
-                 abs(row["mean"] - row["predicted"]) / row["se"], r["z"], "upper") for row in r["rows"]]  # fmt: skip
+    return [
+        Stat(
+            f"N = {row['N']}, M = {row['M']}: |mean - predicted| / se",
+            abs(row["mean"] - row["predicted"]) / row["se"],
+            r["z"],
+            "upper",
+        )
+        for row in r["rows"]
+    ]
 
 
 def tomo_c8(r: dict) -> list:
     (lo, hi), out = r["band"], []
     for row in r["rows"]:
         where = f"N = {row['N']}, M = {row['M']}"
-        out += [Stat(f"{where}: (mean - lo x predicted) / se", (row["mean"] - lo * row["predicted"]) / row["se"],
-                     -r["z"], "lower"),
-                Stat(f"{where}: (mean - hi x predicted) / se", (row["mean"] - hi * row["predicted"]) / row["se"],
-                     r["z"], "upper")]  # fmt: skip
+        out += [
+            Stat(
+                f"{where}: (mean - lo x predicted) / se",
+                (row["mean"] - lo * row["predicted"]) / row["se"],
+                -r["z"],
+                "lower",
+            ),
+            Stat(
+                f"{where}: (mean - hi x predicted) / se",
+                (row["mean"] - hi * row["predicted"]) / row["se"],
+                r["z"],
+                "upper",
+            ),
+        ]
     return out
 
 
@@ -198,18 +266,36 @@ def tomo_c9(r: dict) -> list:
         where = f"{c['lattice']}, M = {c['M']}"
         out += band(f"{where}: error ratio", c["ratio"], lo, hi)
         if c["n"] >= 6:
-            out.append(Stat(f"{where}: error / raw shadow error", c["mean_error2"] / c["raw_error2"],
-                            r["raw_factor"], "upper"))  # fmt: skip
+            out.append(
+                Stat(
+                    f"{where}: error / raw shadow error",
+                    c["mean_error2"] / c["raw_error2"],
+                    r["raw_factor"],
+                    "upper",
+                )
+            )
         rate = r["budget_rate"]
-        out.append(Count(f"{where}: converged", c["converged"], c["trials"],
-                         lambda k, n, rate=rate: k < n and stats.binom.sf(n - k - 1, n, rate) < 0.01))  # fmt: skip
+        out.append(
+            Count(
+                f"{where}: converged",
+                c["converged"],
+                c["trials"],
+                lambda k, n, rate=rate: k < n and stats.binom.sf(n - k - 1, n, rate) < 0.01,
+            )
+        )
     return out
 
 
 def tomo_c10(r: dict) -> list:
     rows, rate, alpha = r["rows"], r["rate"], r["alpha"]
-    return [Count("snake start reached the truth start's loss", sum(x["reached"] for x in rows), len(rows),
-                  lambda k, n: stats.binom.cdf(k, n, rate) < alpha)]  # fmt: skip
+    return [
+        Count(
+            "snake start reached the truth start's loss",
+            sum(x["reached"] for x in rows),
+            len(rows),
+            lambda k, n: stats.binom.cdf(k, n, rate) < alpha,
+        )
+    ]
 
 
 def tomo_c11(r: dict) -> list:
@@ -220,50 +306,86 @@ def tomo_c11(r: dict) -> list:
         out += band(f"{lat}, M = 1: normalised error", base, lo, hi)
         for M, c in sorted(cells.items()):
             if M <= N / 4:
-                out += band(f"{lat}, M = {M}: error / error at M = 1", c["ratio"] / base, 1 / r["flat"], r["flat"])
-                out.append(Count(f"{lat}, M = {M}: converged", c["converged"], c["trials"], lambda k, n: k < n))
+                out += band(
+                    f"{lat}, M = {M}: error / error at M = 1", c["ratio"] / base, 1 / r["flat"], r["flat"]
+                )
+                out.append(
+                    Count(f"{lat}, M = {M}: converged", c["converged"], c["trials"], lambda k, n: k < n)
+                )
             if M >= 4 * N:
-                out.append(Stat(f"{lat}, M = {M}: error / error at M = 1", c["ratio"] / base, r["blowup"], "lower"))
+                out.append(
+                    Stat(f"{lat}, M = {M}: error / error at M = 1", c["ratio"] / base, r["blowup"], "lower")
+                )
     return out
 
 
 def tomo_c15(r: dict) -> list:
     lo, hi = r["band"]
-    out = [s for c in r["cells"] if c["in_regime"] for s in band(f"n = {c['n']}, D = {c['D']}, M = {c['M']}: C", c["C"], lo, hi)]  # fmt: skip
-    return out + band("slope", r["slope"], *r["slope_band"]) + [
-        Stat("PGD - PCS after one step", r["pgd_gap"], r["identity_tol"], "upper")
+    out = [
+        s
+        for c in r["cells"]
+        if c["in_regime"]
+        for s in band(f"n = {c['n']}, D = {c['D']}, M = {c['M']}: C", c["C"], lo, hi)
     ]
+    return (
+        out
+        + band("slope", r["slope"], *r["slope_band"])
+        + [Stat("PGD - PCS after one step", r["pgd_gap"], r["identity_tol"], "upper")]
+    )
 
 
 def tomo_c16(r: dict) -> list:
-    return [Stat("stabilizer overlap defect", r["worst_match"], 1e-10, "upper"),
-            PValue("chi-square uniformity", r["p_value"], r["alpha"])]  # fmt: skip
+    return [
+        Stat("stabilizer overlap defect", r["worst_match"], 1e-10, "upper"),
+        PValue("chi-square uniformity", r["p_value"], r["alpha"]),
+    ]
 
 
 def tomo_c17(r: dict) -> list:
-    return [Stat(f"N = {row['N']}, moment {row['moment']}: |mean - exact| / se",
-                 abs(row["mean"] - row["exact"]) / row["se"], r["z"], "upper") for row in r["rows"]]  # fmt: skip
+    return [
+        Stat(
+            f"N = {row['N']}, moment {row['moment']}: |mean - exact| / se",
+            abs(row["mean"] - row["exact"]) / row["se"],
+            r["z"],
+            "upper",
+        )
+        for row in r["rows"]
+    ]
 
 
 def tomo_c19(r: dict) -> list:
     low, high = get_script("tomo_c19_no_compression").load().first_order_tails(r)
-    return [*band("mean ratio err^2(PEPS) / err^2(pure)", r["ratio"], *r["band"]),
-            PValue("first-order law: P(Gamma <= S)", low, r["alpha"] / 2),
-            PValue("first-order law: P(Gamma >= S)", high, r["alpha"] / 2),
-            Count("converged", r["converged"], r["trials"], lambda k, n: k < n)]  # fmt: skip
+    return [
+        *band("mean ratio err^2(PEPS) / err^2(pure)", r["ratio"], *r["band"]),
+        PValue("first-order law: P(Gamma <= S)", low, r["alpha"] / 2),
+        PValue("first-order law: P(Gamma >= S)", high, r["alpha"] / 2),
+        Count("converged", r["converged"], r["trials"], lambda k, n: k < n),
+    ]
 
 
 def tt_tucker_c4(r: dict) -> list:
     out, rates = [], {}
     for row in r["rows"]:
         where = f"{row['format']} N = {row['order']} mu = {row['step']} scale = {row['scale']}"
-        out.append(Stat(f"{where}: |rate - predicted|", abs(row["asymptotic_rate"] - row["predicted"]),
-                        r["tolerance"], "upper"))  # fmt: skip
+        out.append(
+            Stat(
+                f"{where}: |rate - predicted|",
+                abs(row["asymptotic_rate"] - row["predicted"]),
+                r["tolerance"],
+                "upper",
+            )
+        )
         rates[(row["format"], row["order"], row["seed"], row["step"], row["scale"])] = row["asymptotic_rate"]
     for (fmt, order, seed, step, scale), q in rates.items():
         if fmt == "tucker" and scale == "truth":
-            out.append(Stat(f"tucker N = {order} mu = {step}: rate(truth) - rate(truth, sigma_max^2 scale)",
-                            q - rates[(fmt, order, seed, step, "truth_spectral")], 0.0, "lower"))  # fmt: skip
+            out.append(
+                Stat(
+                    f"tucker N = {order} mu = {step}: rate(truth) - rate(truth, sigma_max^2 scale)",
+                    q - rates[(fmt, order, seed, step, "truth_spectral")],
+                    0.0,
+                    "lower",
+                )
+            )
     return out
 
 
@@ -272,16 +394,34 @@ def tt_tucker_c5(r: dict) -> list:
     out = []
     for fmt, rows in r["success"].items():
         target = r["targets"][fmt]
-        out.append(Count(f"{fmt}: successes", sum(x["final_error"] < target for x in rows), len(rows),
-                         all_succeed(r["min_fraction"])))  # fmt: skip
+        out.append(
+            Count(
+                f"{fmt}: successes",
+                sum(x["final_error"] < target for x in rows),
+                len(rows),
+                all_succeed(r["min_fraction"]),
+            )
+        )
     for fmt, rows in r["grids"].items():
         for (order, d), (ms, q) in module.paired_rates(rows).items():
             where = f"{fmt} (N, d) = ({order}, {d})"
             means = q.mean(axis=1)
-            out.append(Stat(f"{where}: mean rate m = {ms[0]} minus m = {ms[-1]}", float(np.mean(q[0] - q[-1])), 0.0,
-                            "lower"))  # fmt: skip
-            out.append(Stat(f"{where}: largest rise of the mean rate", float(np.max(np.diff(means))),
-                            r["rise_tolerance"], "upper"))  # fmt: skip
+            out.append(
+                Stat(
+                    f"{where}: mean rate m = {ms[0]} minus m = {ms[-1]}",
+                    float(np.mean(q[0] - q[-1])),
+                    0.0,
+                    "lower",
+                )
+            )
+            out.append(
+                Stat(
+                    f"{where}: largest rise of the mean rate",
+                    float(np.max(np.diff(means))),
+                    r["rise_tolerance"],
+                    "upper",
+                )
+            )
     return out
 
 
@@ -302,8 +442,15 @@ def tt_tucker_c6(r: dict) -> list:
 
 
 def tt_tucker_c9(r: dict) -> list:
-    return [Stat("|polar rate - QR rate|", abs(r["rates"][f"{k}/polar"] - r["rates"][f"{k}/qr"]), r["tolerance"],
-                 "upper") for k in range(r["seeds"])]  # fmt: skip
+    return [
+        Stat(
+            "|polar rate - QR rate|",
+            abs(r["rates"][f"{k}/polar"] - r["rates"][f"{k}/qr"]),
+            r["tolerance"],
+            "upper",
+        )
+        for k in range(r["seeds"])
+    ]
 
 
 def tt_tucker_c10(r: dict) -> list:
@@ -311,10 +458,14 @@ def tt_tucker_c10(r: dict) -> list:
     runs = r["runs"]
     fixture = r["fixture"]
     return [
-        Count("runs without a bad stop", sum(x["stop_reason"] not in bad for x in runs), len(runs),
-              lambda k, n: k < n),
+        Count(
+            "runs without a bad stop",
+            sum(x["stop_reason"] not in bad for x in runs),
+            len(runs),
+            lambda k, n: k < n,
+        ),
         Stat("fixture mu = 0.5: final relative error", fixture["0.5"]["final_error"], 1e-11, "upper"),
-    ]  # fmt: skip
+    ]
 
 
 STATISTICS: dict[str, Callable[[dict], list]] = {
@@ -358,8 +509,14 @@ def count_false_fail(n: int, fails: Callable[[int, int], bool], p: float) -> flo
 
 def two_counts_false_fail(n1: int, n2: int, fails, p1: float, p2: float) -> float:
     """P(the rule fails) for k1 ~ Binomial(n1, p1), k2 ~ Binomial(n2, p2) independent."""
-    return float(sum(stats.binom.pmf(a, n1, p1) * stats.binom.pmf(b, n2, p2)
-                     for a in range(n1 + 1) for b in range(n2 + 1) if fails(a, n1, b, n2)))  # fmt: skip
+    return float(
+        sum(
+            stats.binom.pmf(a, n1, p1) * stats.binom.pmf(b, n2, p2)
+            for a in range(n1 + 1)
+            for b in range(n2 + 1)
+            if fails(a, n1, b, n2)
+        )
+    )
 
 
 def analyse(name: str, runs: list[dict]) -> dict:
@@ -387,9 +544,16 @@ def analyse(name: str, runs: list[dict]) -> dict:
             p_hat, p_low = k / n, 1 - clopper_pearson_upper(n - k, n)
             at_hat = sum(count_false_fail(m, first.fails, p_hat) for m in sizes) / len(sizes)
             at_low = sum(count_false_fail(m, first.fails, p_low) for m in sizes) / len(sizes)
-            entry = {"successes": k, "trials": n, "trials_per_run": sizes, "rate": p_hat,
-                     "rate_95%_lower": p_low, "runs_failed": int(sum(bool(s.fails(s.k, s.n)) for s in items)),
-                     "per_run": per_draw * at_hat, "per_run_at_95%_bound": per_draw * at_low}  # fmt: skip
+            entry = {
+                "successes": k,
+                "trials": n,
+                "trials_per_run": sizes,
+                "rate": p_hat,
+                "rate_95%_lower": p_low,
+                "runs_failed": int(sum(bool(s.fails(s.k, s.n)) for s in items)),
+                "per_run": per_draw * at_hat,
+                "per_run_at_95%_bound": per_draw * at_low,
+            }
             union += entry["per_run"]
             union_upper += entry["per_run_at_95%_bound"]
         elif isinstance(first, TwoCounts):
@@ -398,23 +562,41 @@ def analyse(name: str, runs: list[dict]) -> dict:
             bounds1 = (1 - clopper_pearson_upper(n1 - k1, n1), clopper_pearson_upper(k1, n1))
             bounds2 = (1 - clopper_pearson_upper(n2 - k2, n2), clopper_pearson_upper(k2, n2))
             at_hat = two_counts_false_fail(first.n1, first.n2, first.fails, p1, p2)
-            at_bounds = max(two_counts_false_fail(first.n1, first.n2, first.fails, a, b)
-                            for a in bounds1 for b in bounds2)  # fmt: skip
-            entry = {"rates": [p1, p2], "trials": [n1, n2], "rates_95%_bounds": [bounds1, bounds2],
-                     "runs_failed": int(sum(bool(s.fails(s.k1, s.n1, s.k2, s.n2)) for s in items)),
-                     "per_run": per_draw * at_hat, "per_run_at_95%_bound": per_draw * at_bounds}  # fmt: skip
+            at_bounds = max(
+                two_counts_false_fail(first.n1, first.n2, first.fails, a, b) for a in bounds1 for b in bounds2
+            )
+            entry = {
+                "rates": [p1, p2],
+                "trials": [n1, n2],
+                "rates_95%_bounds": [bounds1, bounds2],
+                "runs_failed": int(sum(bool(s.fails(s.k1, s.n1, s.k2, s.n2)) for s in items)),
+                "per_run": per_draw * at_hat,
+                "per_run_at_95%_bound": per_draw * at_bounds,
+            }
             union += entry["per_run"]
             union_upper += entry["per_run_at_95%_bound"]
         else:
             ps = np.array([s.p for s in items])
-            entry = {"alpha": first.alpha, "p_min": float(ps.min()), "runs_failed": int((ps < first.alpha).sum()),
-                     "ks_uniform_p": float(stats.kstest(ps, "uniform").pvalue), "per_run": per_draw * first.alpha}  # fmt: skip
+            entry = {
+                "alpha": first.alpha,
+                "p_min": float(ps.min()),
+                "runs_failed": int((ps < first.alpha).sum()),
+                "ks_uniform_p": float(stats.kstest(ps, "uniform").pvalue),
+                "per_run": per_draw * first.alpha,
+            }
             union += entry["per_run"]
             union_upper += entry["per_run"]
         table[rule] = entry
-    return {"check": name, "draws": draws, "draws_failed": len(failed), "failed_at": failed,
-            "false_fail_per_run": union, "false_fail_per_run_at_95%_bounds": union_upper,
-            "draws_failed_95%_upper": clopper_pearson_upper(len(failed), draws), "rules": table}  # fmt: skip
+    return {
+        "check": name,
+        "draws": draws,
+        "draws_failed": len(failed),
+        "failed_at": failed,
+        "false_fail_per_run": union,
+        "false_fail_per_run_at_95%_bounds": union_upper,
+        "draws_failed_95%_upper": clopper_pearson_upper(len(failed), draws),
+        "rules": table,
+    }
 
 
 def seeds_arg(text: str) -> list[int]:
@@ -423,13 +605,19 @@ def seeds_arg(text: str) -> list[int]:
 
 
 def markdown(summaries: list[dict], seeds: list[int]) -> str:
-    lines = [f"Quick-mode draws at seeds {seeds[0]}-{seeds[-1]}.", "",
-             "| check | draws | failed | per-run false-fail (normal tails / binomial at the measured rate) "
-             "| at the 95% bounds of the counts | closest rule |", "|---|---|---|---|---|---|"]  # fmt: skip
+    lines = [
+        f"Quick-mode draws at seeds {seeds[0]}-{seeds[-1]}.",
+        "",
+        "| check | draws | failed | per-run false-fail (normal tails / binomial at the measured rate) "
+        "| at the 95% bounds of the counts | closest rule |",
+        "|---|---|---|---|---|---|",
+    ]
     for s in summaries:
         worst = max(s["rules"].items(), key=lambda kv: kv[1].get("per_run", 0.0))
-        lines.append(f"| `{s['check']}` | {s['draws']} | {s['draws_failed']} | {s['false_fail_per_run']:.1e} | "
-                     f"{s['false_fail_per_run_at_95%_bounds']:.1e} | {worst[0]} ({worst[1].get('per_run', 0):.1e}) |")  # fmt: skip
+        lines.append(
+            f"| `{s['check']}` | {s['draws']} | {s['draws_failed']} | {s['false_fail_per_run']:.1e} | "
+            f"{s['false_fail_per_run_at_95%_bounds']:.1e} | {worst[0]} ({worst[1].get('per_run', 0):.1e}) |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -456,8 +644,10 @@ def main(argv=None) -> int:
             continue
         summaries.append(analyse(name, runs))
         s = summaries[-1]
-        print(f"{name}: {s['draws']} draws, {s['draws_failed']} failed, per run {s['false_fail_per_run']:.1e} "
-              f"({s['false_fail_per_run_at_95%_bounds']:.1e} at the 95% bounds)")  # fmt: skip
+        print(
+            f"{name}: {s['draws']} draws, {s['draws_failed']} failed, per run {s['false_fail_per_run']:.1e} "
+            f"({s['false_fail_per_run_at_95%_bounds']:.1e} at the 95% bounds)"
+        )
     out = Path(args.out) / "calibration"
     out.mkdir(parents=True, exist_ok=True)
     write_json(out / "quick_draws.json", {"seeds": [args.seeds[0], args.seeds[-1]], "checks": summaries})

@@ -481,7 +481,8 @@ def test_peps_claim_checks_fail_off_law_far_off_or_unreached_results():
     c19 = load("tomo_c19_no_compression").check
     ratios = [0.728, 0.857, 0.898, 0.92, 0.933, 0.937, 0.955, 0.966, 0.981, 1.016]  # measured trials
     ok = {"ratio": float(np.mean(ratios)), "se": 0.027, "ratios": ratios, "p_eff": [28], "pure_dim": 30,
-          "predicted": 28 / 30, "converged": 10, "trials": 10, "band": [0.8, 1.05], "alpha": 1e-4}  # fmt: skip
+          "predicted": 28 / 30, "converged": 10, "trials": 10, "band": [0.8, 1.05],
+          "alpha": 1e-4}  # fmt: skip
     assert c19(ok) == []
     seed40 = [0.954, 0.962, 0.967, 0.971, 0.981, 0.982, 0.989, 0.994, 0.997, 0.998]  # 9 sample se off 0.933
     assert c19({**ok, "ratios": seed40, "ratio": float(np.mean(seed40))}) == []  # a 1e-3 event, not a failure

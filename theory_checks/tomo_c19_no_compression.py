@@ -87,9 +87,12 @@ def check(results: dict) -> list[str]:
         low, high = first_order_tails(results)
         if min(low, high) < results["alpha"] / 2:
             side = "closer to 1 (less compression)" if low < high else "further below 1 (more compression)"
-            out.append(f"ratios {side} than the first-order law Beta({results['p_eff'][0]}/2, "
-                       f"{results['pure_dim'] - results['p_eff'][0]}/2) allows (mean {results['ratio']:.3f}, "
-                       f"predicted {results['predicted']:.3f}; tail p = {min(low, high):.1e} < alpha / 2)")  # fmt: skip
+            p, dim = results["p_eff"][0], results["pure_dim"]
+            out.append(
+                f"ratios {side} than the first-order law Beta({p}/2, {dim - p}/2) allows (mean "
+                f"{results['ratio']:.3f}, predicted {results['predicted']:.3f}; tail p = "
+                f"{min(low, high):.1e} < alpha / 2)"
+            )
     if results["converged"] < results["trials"]:
         out.append(
             f"{results['trials'] - results['converged']} of {results['trials']} estimates did not converge"
