@@ -310,23 +310,33 @@ def worst_per_rule(runs: list[dict], rules: Callable[[dict], list[Rule]]) -> dic
     return out
 
 
-def analyse(name: str, runs: list[dict], full: dict | None) -> dict:
-    """One check's rules over its quick runs (``results`` dicts) and, if given, one full run."""
-    script = get_script(name).load()
-    failed = [i for i, r in enumerate(runs) if script.check(r)]
-    disagree = [i for i, r in enumerate(runs) if (i in failed) != any(v > b for _, v, b in RULES[name](r))]
-    rules = worst_per_rule(runs, RULES[name])
-    summary = {"check": name, "draws": len(runs), "draws_failed": len(failed), "failed_at": failed,
-               "rules_disagree_with_check_at": disagree}  # fmt: skip
-    if full is not None:
-        summary["full_failed"] = bool(script.check(full))
-        for rule, entry in worst_per_rule([full], RULES[name]).items():
-            rules.setdefault(rule, {"bound": entry["bound"], "draws": 0})
-            rules[rule]["full"] = entry["worst"]
-            rules[rule]["full_headroom"] = entry["headroom"]
+def analyse(name: str, runs: dict[int, dict], full: dict[int, dict]) -> dict:
+    """One check's rules over its quick runs and its full runs (``results`` dicts by seed)."""
+    script, rules_of = get_script(name).load(), RULES[name]
+    summary = {"check": name, "draws": len(runs), "full_runs": len(full)}
+    for mode, draws in (("quick", runs), ("full", full)):
+        failed = [seed for seed, r in draws.items() if script.check(r)]
+        summary[f"{mode}_failed_at"] = failed
+        summary[f"{mode}_rules_disagree_with_check_at"] = [
+            seed for seed, r in draws.items() if (seed in failed) != any(v > b for _, v, b in rules_of(r))
+        ]
+    rules = worst_per_rule(list(runs.values()), rules_of)
+    for rule, entry in worst_per_rule(list(full.values()), rules_of).items():
+        rules.setdefault(rule, {"bound": entry["bound"], "draws": 0})
+        rules[rule].update(full=entry["worst"], full_headroom=entry["headroom"], full_runs=entry["draws"])
     summary["rules"] = {rule: {k: number(v) if isinstance(v, float) else v for k, v in e.items()}
                         for rule, e in rules.items()}  # fmt: skip
     return summary
+
+
+def load(folder: str | None, seeds: list[int], name: str) -> dict[int, dict]:
+    """The results of ``name`` under ``folder/seed-S/`` for the seeds that have them."""
+    out = {}
+    for seed in seeds if folder else ():
+        path = Path(folder) / f"seed-{seed}" / name / "results.json"
+        if path.exists():
+            out[seed] = from_jsonable(json.loads(path.read_text()))
+    return out
 
 
 def seeds_arg(text: str) -> list[int]:
@@ -346,19 +356,20 @@ def fmt_headroom(x) -> str:
     return f"{x:.3g}" if isinstance(x, float) and x < 1e4 else fmt(x)
 
 
-def markdown(summaries: list[dict], seeds: list[int], full: bool) -> str:
-    where = f"the quick-mode draws at seeds {seeds[0]}-{seeds[-1]}" + (
-        " and one full run at seed 0" if full else ""
+def markdown(summaries: list[dict], seeds: list[int], full_seeds: list[int] | None) -> str:
+    full = (
+        f" and full-mode runs at seeds {full_seeds[0]}-{full_seeds[-1]} (where present)" if full_seeds else ""
     )
-    lines = [f"Deterministic checks: every rule's worst value over {where}; a rule fails when its value "
-             "exceeds its bound; headroom = bound / worst (\"exact\": a mismatch count, bound 0). A "
-             "separation rule's value is the required minimum over the gap measured (bound 1).", "",
-             "| check | draws (failed) | rule | worst (quick) | bound | headroom | full | full headroom |",
+    lines = [f"Deterministic checks: every rule's worst value over the quick-mode draws at seeds "
+             f"{seeds[0]}-{seeds[-1]}{full}; a rule fails when its value exceeds its bound; headroom = "
+             "bound / worst (\"exact\": a mismatch count, bound 0; \"inf\": the worst is 0). A separation "
+             "rule's value is the required minimum over the gap measured (bound 1). Draws: quick / full "
+             "runs (failed).", "",
+             "| check | draws | rule | worst (quick) | bound | headroom | worst (full) | headroom (full) |",
              "|---|---|---|---|---|---|---|---|"]  # fmt: skip
     for s in summaries:
-        lead = f"`{s['check']}` | {s['draws']} ({s['draws_failed']})"
-        if full and "full_failed" in s:
-            lead += " full failed" if s["full_failed"] else ""
+        failed = len(s["quick_failed_at"]) + len(s["full_failed_at"])
+        lead = f"`{s['check']}` | {s['draws']} / {s['full_runs']} ({failed})"
         for rule, e in s["rules"].items():
             worst, room = (fmt(e["worst"]), fmt_headroom(e["headroom"])) if e["draws"] else ("-", "-")
             lines.append(f"| {lead} | {rule} | {worst} | {fmt(e['bound'])} | {room} | "
@@ -371,37 +382,33 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--draws-dir", required=True, help="OUT of `tensorrec reproduce --quick --seeds ...`")
     p.add_argument("--seeds", type=seeds_arg, default=seeds_arg("10-39"), help="seeds of the draws (10-39)")
-    p.add_argument("--full-dir", help="OUT of `tensorrec experiments run <check> --seed 0` (full mode)")
+    p.add_argument("--full-dir", help="full-mode runs: FULL/seed-S/<check>/results.json (optional)")
+    p.add_argument("--full-seeds", type=seeds_arg, default=seeds_arg("0"), help="seeds of the full runs (0)")
     p.add_argument("--out", default="results", help="output folder")
     args = p.parse_args(argv)
     summaries = []
     for name in RULES:
-        runs = []
-        for seed in args.seeds:
-            path = Path(args.draws_dir) / f"seed-{seed}" / name / "results.json"
-            if path.exists():
-                runs.append(from_jsonable(json.loads(path.read_text())))
+        runs = load(args.draws_dir, args.seeds, name)
         if not runs:
             print(f"{name}: no draws found, skipped", file=sys.stderr)
             continue
-        full = None
-        if args.full_dir and (path := Path(args.full_dir) / name / "results.json").exists():
-            full = from_jsonable(json.loads(path.read_text()))
-        summaries.append(s := analyse(name, runs, full))
+        summaries.append(s := analyse(name, runs, load(args.full_dir, args.full_seeds, name)))
         ratios = [(e["headroom"], k) for k, e in s["rules"].items() if isinstance(e.get("headroom"), float)]
-        closest = f"{min(ratios)[1]} (headroom {min(ratios)[0]:.1e})" if ratios else "none above 0"
+        closest = f"{min(ratios)[1]} (headroom {min(ratios)[0]:.3g})" if ratios else "none above 0"
         print(
-            f"{name}: {s['draws']} draws, {s['draws_failed']} failed, rules disagree with the check at "
-            f"{len(s['rules_disagree_with_check_at'])}; closest: {closest}"
+            f"{name}: {s['draws']} quick / {s['full_runs']} full runs, failed at {s['quick_failed_at']} / "
+            f"{s['full_failed_at']}, rules disagree with the check at "
+            f"{s['quick_rules_disagree_with_check_at']} / {s['full_rules_disagree_with_check_at']}; "
+            f"closest in quick mode: {closest}"
         )
     out = Path(args.out) / "calibration"
     out.mkdir(parents=True, exist_ok=True)
-    seeds = [args.seeds[0], args.seeds[-1]]
+    full_seeds = args.full_seeds if args.full_dir else None
     write_json(
         out / "deterministic.json",
-        {"seeds": seeds, "full_seed": 0 if args.full_dir else None, "checks": summaries},
+        {"seeds": [args.seeds[0], args.seeds[-1]], "full_seeds": full_seeds, "checks": summaries},
     )
-    (out / "deterministic.md").write_text(markdown(summaries, args.seeds, bool(args.full_dir)))
+    (out / "deterministic.md").write_text(markdown(summaries, args.seeds, full_seeds))
     print(f"written to {out / 'deterministic.json'} and {out / 'deterministic.md'}")
     return 0
 
