@@ -20,14 +20,15 @@ held to (:data:`RULES`: ``(rule, value, bound)``, the rule fails when ``value > 
 
 Per check and rule it reports the worst value over the draws, the bound and the headroom
 bound / worst ("exact" for mismatch counts, "inf" when the worst is 0), and whether the rules
-here agree with the check's own verdict on every draw. With ``--full-dir`` (the OUT of
-``tensorrec experiments run <check> --seed 0 --out FULL`` for each check) it adds the values of
-one full-mode run. It writes ``OUT/calibration/deterministic.json`` and a markdown table
-``OUT/calibration/deterministic.md``; the committed copies beside this script are the
+here agree with the check's own verdict on every draw. With ``--full-dir FULL`` and
+``--full-seeds`` it adds the worst over full-mode runs
+(``tensorrec experiments run <check> --seed S --out FULL/seed-S``). It writes
+``OUT/calibration/deterministic.json`` and a markdown table ``OUT/calibration/deterministic.md``
+(a ``|`` in a rule's name escaped); the committed copies beside this script are the
 measurement that the checks' docstrings quote.
 
 Command: ``python calibration/deterministic.py --draws-dir DRAWS --seeds 10-39
-[--full-dir FULL] [--out results]``.
+[--full-dir FULL --full-seeds 0-4] [--out results]``.
 """
 
 from __future__ import annotations
@@ -372,7 +373,8 @@ def markdown(summaries: list[dict], seeds: list[int], full_seeds: list[int] | No
         lead = f"`{s['check']}` | {s['draws']} / {s['full_runs']} ({failed})"
         for rule, e in s["rules"].items():
             worst, room = (fmt(e["worst"]), fmt_headroom(e["headroom"])) if e["draws"] else ("-", "-")
-            lines.append(f"| {lead} | {rule} | {worst} | {fmt(e['bound'])} | {room} | "
+            name = rule.replace("|", "\\|")
+            lines.append(f"| {lead} | {name} | {worst} | {fmt(e['bound'])} | {room} | "
                          f"{fmt(e.get('full'))} | {fmt_headroom(e.get('full_headroom'))} |")  # fmt: skip
             lead = " | "
     return "\n".join(lines) + "\n"
