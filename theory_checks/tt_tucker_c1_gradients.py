@@ -5,6 +5,10 @@ hand-written factor gradients (the format's vjp of G = X - T) must agree with a 
 finite difference of f along a random direction to relative error < 1e-6, give a
 Taylor-remainder slope of about 2 (within 0.1), and pass ``torch.autograd.gradcheck`` of
 the factors -> f map in float64.
+Tolerances against the worst measured over 30 quick seeds and 5 full runs
+(calibration/deterministic.py): finite difference 1e-6 vs 1.0e-8 quick and 3.0e-8 full
+(Tucker): headroom 33; Taylor slope 2 +- 0.1 vs 0.039 off (quick, TT): headroom 2.5; gradcheck
+passed in every run. Both are truncation margins, not rounding ones, and below 100x headroom.
 
 Command: ``tensorrec experiments run tt_tucker_c1_gradients [--quick]``.
 Runtime (one thread): about 2 s with --quick, 5 s in full.
