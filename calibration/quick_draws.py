@@ -364,28 +364,18 @@ def tomo_c19(r: dict) -> list:
 
 
 def tt_tucker_c4(r: dict) -> list:
+    module = get_script("tt_tucker_c4_rate_formula").load()
     out, rates = [], {}
     for row in r["rows"]:
         where = f"{row['format']} N = {row['order']} mu = {row['step']} scale = {row['scale']}"
+        gap = abs(row["asymptotic_rate"] - row["predicted"])
+        out.append(Stat(f"{where}: |rate - predicted|", gap, r["tolerance"], "upper"))
+        rates[(row["format"], row["order"], row["seed"], row["step"], row["scale"])] = row
+    for (order, _, step), (observed, predicted) in module.advantages(rates).items():
+        where = f"tucker N = {order} mu = {step}: sigma_max^2 advantage"
         out.append(
-            Stat(
-                f"{where}: |rate - predicted|",
-                abs(row["asymptotic_rate"] - row["predicted"]),
-                r["tolerance"],
-                "upper",
-            )
+            Stat(f"{where}, observed - predicted", observed - predicted, -r["advantage_tolerance"], "lower")
         )
-        rates[(row["format"], row["order"], row["seed"], row["step"], row["scale"])] = row["asymptotic_rate"]
-    for (fmt, order, seed, step, scale), q in rates.items():
-        if fmt == "tucker" and scale == "truth":
-            out.append(
-                Stat(
-                    f"tucker N = {order} mu = {step}: rate(truth) - rate(truth, sigma_max^2 scale)",
-                    q - rates[(fmt, order, seed, step, "truth_spectral")],
-                    0.0,
-                    "lower",
-                )
-            )
     return out
 
 

@@ -291,6 +291,28 @@ def test_bdpr_spurious_minima_rule_needs_a_strict_minimum_and_a_falling_failure_
     assert check({"rows": seed25, "ms": (100, 1600), "max_failure_large_m": 0.375, "alpha": 1e-3}) == []
 
 
+def test_rate_formula_rule_reads_the_sigma_max_advantage_against_its_prediction():
+    check = load("tt_tucker_c4_rate_formula").check
+
+    def rows(observed_fast, predicted_fast=0.80990):  # seed 10, N = 3: predicted advantage 8.6e-5
+        base = {"format": "tucker", "order": 3, "seed": 0, "step": 0.5}
+        slow = {**base, "scale": "truth", "asymptotic_rate": 0.81000, "predicted": 0.80999}
+        fast = {
+            **base,
+            "scale": "truth_spectral",
+            "asymptotic_rate": observed_fast,
+            "predicted": predicted_fast,
+        }
+        return [slow, fast]
+
+    ok = {"tolerance": 0.015, "advantage_tolerance": 0.005}
+    assert check({**ok, "rows": rows(0.81002)}) == []  # a near-tie a paired fit error reverses: passes
+    (v,) = check({**ok, "rows": rows(0.8180)})  # sigma_max^2 slower by 0.008 beyond the prediction
+    assert "faster by -0.0080, predicted 0.0001" in v
+    (v,) = check({**ok, "rows": rows(0.81, predicted_fast=0.812)})  # a formula that says 'slower'
+    assert "predicted no faster" in v
+
+
 def test_bdpr_regularity_rule_fails_an_off_table_constant():
     check = load("bdpr_c15_regularity").check
     row = {"radius": 0.5, "alpha0": 1.61718, "exact_alpha0": 1.61718, "best": (0.89, 0.2775, 0.9879),
