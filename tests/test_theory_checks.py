@@ -31,8 +31,8 @@ def c6_results(tucker_at_p, tucker_at_2p, tt_at_p, tt_at_3p, n=10):
     return {
         "tucker": cells("tucker", 1.0, tucker_at_p) + cells("tucker", 2.0, tucker_at_2p),
         "tt": cells("tt", 1.0, tt_at_p) + cells("tt", 3.0, tt_at_3p),
-        "bounds": {"tucker": (0.1, 0.9), "tt": (0.0, 0.95)},
-        "alpha": 0.01,
+        "bounds": {"tucker": (0.1, 0.9), "tt": (0.1, 0.95)},
+        "alpha": 1e-3,
     }
 
 
@@ -146,12 +146,16 @@ def test_c6_binomial_rule_tolerates_sampling_noise_but_not_a_missing_transition(
     check = load("tt_tucker_c6_phase_transition").check
     assert check(c6_results(0, 10, 0, 10)) == []
     assert check(c6_results(1, 8, 0, 9)) == []  # the full run's counts: within sampling noise
-    (v,) = check(c6_results(0, 5, 0, 10))
-    assert v.startswith("tucker N = 4, m = 2.0 p: 5/10 succeeded, significantly off the rate >= 90%")
-    (v,) = check(c6_results(5, 10, 0, 10))
-    assert v.startswith("tucker N = 4, m = 1.0 p: 5/10 succeeded")
-    (v,) = check(c6_results(0, 10, 1, 10))  # a rate of 0 tolerates no success
-    assert v.startswith("tt N = 4, m = 1.0 p: 1/10 succeeded")
+    assert check(c6_results(0, 5, 1, 10)) == []  # p = 1.6e-3 and one TT success at m = p: not significant
+    (v,) = check(c6_results(0, 4, 0, 10))
+    assert v.startswith("tucker N = 4, m = 2.0 p: 4/10 succeeded, significantly off the rate >= 90%")
+    (v,) = check(c6_results(6, 10, 0, 10))
+    assert v.startswith("tucker N = 4, m = 1.0 p: 6/10 succeeded")
+    (v,) = check(c6_results(0, 10, 6, 10))  # TT at m = p: at most 10%
+    assert v.startswith("tt N = 4, m = 1.0 p: 6/10 succeeded")
+    assert check(c6_results(0, 6, 0, 3, n=6)) == []  # the quick cells: 3 of 6 at m = 3p, p = 2.2e-3
+    (v,) = check(c6_results(0, 6, 0, 2, n=6))  # 2 of 6: p = 8.6e-5
+    assert v.startswith("tt N = 4, m = 3.0 p: 2/6 succeeded")
 
 
 def test_bdpr_noise_floor_rule_fails_off_floor_off_ratio_and_off_slope():
