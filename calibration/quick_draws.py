@@ -51,12 +51,15 @@ import _common
 @dataclasses.dataclass(frozen=True)
 class Stat:
     """One rule's statistic in one run: the run fails the rule when ``value`` is above
-    ``bound`` (side "upper") or below it (side "lower")."""
+    ``bound`` (side "upper") or below it (side "lower"). ``log``: the normal fit is made to
+    log(value) against log(bound) (a ratio or a mean of chi-square-like errors: positive and
+    skewed, so a normal fit to the raw values misjudges its tails)."""
 
     rule: str
     value: float
     bound: float
     side: str
+    log: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -92,8 +95,14 @@ class PValue:
     alpha: float
 
 
-def band(rule: str, value: float, lo: float, hi: float) -> list[Stat]:
-    return [Stat(f"{rule} >= lo", value, lo, "lower"), Stat(f"{rule} <= hi", value, hi, "upper")]
+def band(rule: str, value: float, lo: float, hi: float, log: bool = False) -> list[Stat]:
+    return [Stat(f"{rule} >= lo", value, lo, "lower", log), Stat(f"{rule} <= hi", value, hi, "upper", log)]
+
+
+def z_band(rule: str, z: float, bound: float) -> list[Stat]:
+    """|z| <= bound as two one-sided rules on the signed z (a normal fit to |z| would model a
+    half-normal as a normal and misjudge the tail)."""
+    return [Stat(f"{rule} >= -z", z, -bound, "lower"), Stat(f"{rule} <= z", z, bound, "upper")]
 
 
 def all_succeed(fraction: float) -> Callable[[int, int], bool]:
@@ -107,13 +116,9 @@ def bdpr_c3(r: dict) -> list:
     out = []
     for row in r["rows"]:
         where = f"{row['model']} {row['field']}"
-        gap = abs(row["monte_carlo"] - row["formula"])
-        out += [
-            Stat(f"{where}: |MC - formula| / se", gap / row["se"], r["max_se"], "upper"),
-            Stat(
-                f"{where}: |MC - formula| / |formula|", gap / abs(row["formula"]), row["tolerance"], "upper"
-            ),
-        ]
+        diff = row["monte_carlo"] - row["formula"]
+        out += z_band(f"{where}: (MC - formula) / se", diff / row["se"], r["max_se"])
+        out += z_band(f"{where}: (MC - formula) / |formula|", diff / abs(row["formula"]), row["tolerance"])
     return out
 
 
@@ -227,13 +232,13 @@ def sae_c8(r: dict) -> list:
 
 def tomo_c7(r: dict) -> list:
     return [
-        Stat(
-            f"N = {row['N']}, M = {row['M']}: |mean - predicted| / se",
-            abs(row["mean"] - row["predicted"]) / row["se"],
-            r["z"],
-            "upper",
-        )
+        s
         for row in r["rows"]
+        for s in z_band(
+            f"N = {row['N']}, M = {row['M']}: (mean - predicted) / se",
+            (row["mean"] - row["predicted"]) / row["se"],
+            r["z"],
+        )
     ]
 
 
@@ -264,7 +269,7 @@ def tomo_c9(r: dict) -> list:
         if c["M"] < r["min_shots"]:
             continue
         where = f"{c['lattice']}, M = {c['M']}"
-        out += band(f"{where}: error ratio", c["ratio"], lo, hi)
+        out += band(f"{where}: error ratio", c["ratio"], lo, hi, log=True)
         if c["n"] >= 6:
             out.append(
                 Stat(
@@ -303,18 +308,28 @@ def tomo_c11(r: dict) -> list:
     for lat in sorted({c["lattice"] for c in r["cells"]}):
         cells = {c["M"]: c for c in r["cells"] if c["lattice"] == lat}
         base, N = cells[1]["ratio"], cells[1]["N"]
-        out += band(f"{lat}, M = 1: normalised error", base, lo, hi)
+        out += band(f"{lat}, M = 1: normalised error", base, lo, hi, log=True)
         for M, c in sorted(cells.items()):
             if M <= N / 4:
                 out += band(
-                    f"{lat}, M = {M}: error / error at M = 1", c["ratio"] / base, 1 / r["flat"], r["flat"]
+                    f"{lat}, M = {M}: error / error at M = 1",
+                    c["ratio"] / base,
+                    1 / r["flat"],
+                    r["flat"],
+                    log=True,
                 )
                 out.append(
                     Count(f"{lat}, M = {M}: converged", c["converged"], c["trials"], lambda k, n: k < n)
                 )
             if M >= 4 * N:
                 out.append(
-                    Stat(f"{lat}, M = {M}: error / error at M = 1", c["ratio"] / base, r["blowup"], "lower")
+                    Stat(
+                        f"{lat}, M = {M}: error / error at M = 1",
+                        c["ratio"] / base,
+                        r["blowup"],
+                        "lower",
+                        log=True,
+                    )
                 )
     return out
 
@@ -325,7 +340,7 @@ def tomo_c15(r: dict) -> list:
         s
         for c in r["cells"]
         if c["in_regime"]
-        for s in band(f"n = {c['n']}, D = {c['D']}, M = {c['M']}: C", c["C"], lo, hi)
+        for s in band(f"n = {c['n']}, D = {c['D']}, M = {c['M']}: C", c["C"], lo, hi, log=True)
     ]
     return (
         out
@@ -343,13 +358,13 @@ def tomo_c16(r: dict) -> list:
 
 def tomo_c17(r: dict) -> list:
     return [
-        Stat(
-            f"N = {row['N']}, moment {row['moment']}: |mean - exact| / se",
-            abs(row["mean"] - row["exact"]) / row["se"],
-            r["z"],
-            "upper",
-        )
+        s
         for row in r["rows"]
+        for s in z_band(
+            f"N = {row['N']}, moment {row['moment']}: (mean - exact) / se",
+            (row["mean"] - row["exact"]) / row["se"],
+            r["z"],
+        )
     ]
 
 
@@ -523,7 +538,12 @@ def analyse(name: str, runs: list[dict]) -> dict:
         per_draw = len(items) / draws  # occurrences per run
         first = items[0]
         if isinstance(first, Stat):
-            entry = _common.margin([s.value for s in items], first.bound, first.side)
+            values, bound = np.array([s.value for s in items], dtype=float), first.bound
+            if first.log:
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    values, bound = np.log(values), float(np.log(bound))
+            entry = _common.margin(values, bound, first.side)
+            entry["scale"] = "log" if first.log else "linear"
             tail = entry.get("per_run_normal_tail", 1.0)
             entry["per_run"] = per_draw * tail
             union += entry["per_run"]
