@@ -86,8 +86,8 @@ def write(summary: dict, args: argparse.Namespace, name: str, store: Store, star
 def margin(values, bound: float, side: str) -> dict:
     """A per-run statistic against its bound (``side`` "upper": values must stay at or below
     it; "lower": at or above): its distribution, the bound's distance from the mean and from
-    the worst draw in sds, and the per-run tail probability under a normal fit (0 when the
-    draws do not vary)."""
+    the worst draw in sds, and the per-run tail probability under a normal fit (when the
+    draws do not vary: 1 if they break the bound, else 0)."""
     from scipy.stats import norm
 
     v = np.asarray(values, dtype=float)
@@ -96,7 +96,9 @@ def margin(values, bound: float, side: str) -> dict:
     entry = {**describe(v), "bound": bound, "side": side, "per_run_normal_tail": 0.0}
     sd, sign = float(v.std(ddof=1)), 1.0 if side == "upper" else -1.0
     worst = float(v.max()) if side == "upper" else float(v.min())
-    if sd > 0:
+    if sd == 0:  # every draw equal: the rule holds at every run or at none
+        entry["per_run_normal_tail"] = float(worst > bound if side == "upper" else worst < bound)
+    else:
         entry["sds_from_bound_to_worst"] = sign * (bound - worst) / sd
         entry["sds_from_bound_to_mean"] = sign * (bound - float(v.mean())) / sd
         entry["per_run_normal_tail"] = float(norm.sf(entry["sds_from_bound_to_mean"]))

@@ -31,8 +31,8 @@ def c6_results(tucker_at_p, tucker_at_2p, tt_at_p, tt_at_3p, n=10):
     return {
         "tucker": cells("tucker", 1.0, tucker_at_p) + cells("tucker", 2.0, tucker_at_2p),
         "tt": cells("tt", 1.0, tt_at_p) + cells("tt", 3.0, tt_at_3p),
-        "bounds": {"tucker": (0.1, 0.9), "tt": (0.0, 0.95)},
-        "alpha": 0.01,
+        "bounds": {"tucker": (0.1, 0.9), "tt": (0.1, 0.95)},
+        "alpha": 1e-3,
     }
 
 
@@ -146,12 +146,16 @@ def test_c6_binomial_rule_tolerates_sampling_noise_but_not_a_missing_transition(
     check = load("tt_tucker_c6_phase_transition").check
     assert check(c6_results(0, 10, 0, 10)) == []
     assert check(c6_results(1, 8, 0, 9)) == []  # the full run's counts: within sampling noise
-    (v,) = check(c6_results(0, 5, 0, 10))
-    assert v.startswith("tucker N = 4, m = 2.0 p: 5/10 succeeded, significantly off the rate >= 90%")
-    (v,) = check(c6_results(5, 10, 0, 10))
-    assert v.startswith("tucker N = 4, m = 1.0 p: 5/10 succeeded")
-    (v,) = check(c6_results(0, 10, 1, 10))  # a rate of 0 tolerates no success
-    assert v.startswith("tt N = 4, m = 1.0 p: 1/10 succeeded")
+    assert check(c6_results(0, 5, 1, 10)) == []  # p = 1.6e-3 and one TT success at m = p: not significant
+    (v,) = check(c6_results(0, 4, 0, 10))
+    assert v.startswith("tucker N = 4, m = 2.0 p: 4/10 succeeded, significantly off the rate >= 90%")
+    (v,) = check(c6_results(6, 10, 0, 10))
+    assert v.startswith("tucker N = 4, m = 1.0 p: 6/10 succeeded")
+    (v,) = check(c6_results(0, 10, 6, 10))  # TT at m = p: at most 10%
+    assert v.startswith("tt N = 4, m = 1.0 p: 6/10 succeeded")
+    assert check(c6_results(0, 6, 0, 3, n=6)) == []  # the quick cells: 3 of 6 at m = 3p, p = 2.2e-3
+    (v,) = check(c6_results(0, 6, 0, 2, n=6))  # 2 of 6: p = 8.6e-5
+    assert v.startswith("tt N = 4, m = 3.0 p: 2/6 succeeded")
 
 
 def test_bdpr_noise_floor_rule_fails_off_floor_off_ratio_and_off_slope():
@@ -274,14 +278,43 @@ def test_bdpr_spurious_minima_rule_needs_a_strict_minimum_and_a_falling_failure_
         return {"m": m, "outcome": outcome, "value": value, "grad_norm": 1e-12, "min_eigenvalue": eig}
 
     good = [row(100, "spurious_minimum")] * 5 + [row(100, "global")] * 5 + [row(1600, "global")] * 10
-    results = {"rows": good, "ms": (100, 1600), "max_failure_large_m": 0.25}
+    results = {"rows": good, "ms": (100, 1600), "max_failure_large_m": 0.25, "alpha": 1e-3}
     assert check(results) == []
     no_min = [row(100, "unconverged")] * 5 + good[5:]
     assert any("no start ended at a strict local minimum" in v for v in check({**results, "rows": no_min}))
     bad_large = good[:10] + [row(1600, "spurious_minimum")] * 6 + [row(1600, "global")] * 4
-    violations = check({**results, "rows": bad_large})
+    violations = check({**results, "rows": bad_large, "alpha": 1e-3})
     assert any("failure fraction 0.60 > 0.25" in v for v in violations)
-    assert any("does not fall with m" in v for v in violations)
+    assert not any("rises with m" in v for v in violations)  # 6 of 10 against 5 of 10: not significant
+    risen = [row(100, "spurious_minimum")] + [row(100, "global")] * 15
+    risen += [row(1600, "spurious_minimum")] * 12 + [row(1600, "global")] * 4
+    (v,) = check({**results, "rows": risen, "max_failure_large_m": 1.0, "alpha": 1e-3})
+    assert "rises with m: 0.06 (m = 100), 0.75 (m = 1600)" in v
+    seed25 = [row(100, "spurious_minimum")] * 3 + [row(100, "global")] * 13
+    seed25 += [row(1600, "unconverged")] * 4 + [row(1600, "global")] * 12
+    assert check({"rows": seed25, "ms": (100, 1600), "max_failure_large_m": 0.375, "alpha": 1e-3}) == []
+
+
+def test_rate_formula_rule_reads_the_sigma_max_advantage_against_its_prediction():
+    check = load("tt_tucker_c4_rate_formula").check
+
+    def rows(observed_fast, predicted_fast=0.80990):  # seed 10, N = 3: predicted advantage 8.6e-5
+        base = {"format": "tucker", "order": 3, "seed": 0, "step": 0.5}
+        slow = {**base, "scale": "truth", "asymptotic_rate": 0.81000, "predicted": 0.80999}
+        fast = {
+            **base,
+            "scale": "truth_spectral",
+            "asymptotic_rate": observed_fast,
+            "predicted": predicted_fast,
+        }
+        return [slow, fast]
+
+    ok = {"tolerance": 0.015, "advantage_tolerance": 0.005}
+    assert check({**ok, "rows": rows(0.81002)}) == []  # a near-tie a paired fit error reverses: passes
+    (v,) = check({**ok, "rows": rows(0.8180)})  # sigma_max^2 slower by 0.008 beyond the prediction
+    assert "faster by -0.0080, predicted 0.0001" in v
+    (v,) = check({**ok, "rows": rows(0.81, predicted_fast=0.812)})  # a formula that says 'slower'
+    assert "predicted no faster" in v
 
 
 def test_bdpr_regularity_rule_fails_an_off_table_constant():
@@ -472,11 +505,19 @@ def test_peps_claim_checks_fail_off_law_far_off_or_unreached_results():
     (v,) = c10({**ok, "rows": [{**r, "reached": r["trial"] < 8, "gap": 30.0} for r in rows]})  # half
     assert "8 of 16" in v and "2x3 #15 (gap 30)" in v
     c19 = load("tomo_c19_no_compression").check
-    ok = {"ratio": 0.94, "se": 0.018, "p_eff": [28], "predicted": 28 / 30, "converged": 10, "trials": 10,
-          "band": [0.8, 1.05], "z": 4.5}  # fmt: skip
+    ratios = [0.728, 0.857, 0.898, 0.92, 0.933, 0.937, 0.955, 0.966, 0.981, 1.016]  # measured trials
+    ok = {"ratio": float(np.mean(ratios)), "se": 0.027, "ratios": ratios, "p_eff": [28], "pure_dim": 30,
+          "predicted": 28 / 30, "converged": 10, "trials": 10, "band": [0.8, 1.05],
+          "alpha": 1e-4}  # fmt: skip
     assert c19(ok) == []
-    assert c19({**ok, "ratio": 0.6, "se": 0.05})  # strong compression
-    assert c19({**ok, "ratio": 1.04})  # no compression at all: 6 se from p_eff / 30
+    seed40 = [0.954, 0.962, 0.967, 0.971, 0.981, 0.982, 0.989, 0.994, 0.997, 0.998]  # 9 sample se off 0.933
+    assert c19({**ok, "ratios": seed40, "ratio": float(np.mean(seed40))}) == []  # a 1e-3 event, not a failure
+    (v,) = c19({**ok, "ratios": [1.0] * 10, "ratio": 1.0})  # no compression at all
+    assert "closer to 1" in v
+    strong = [0.81] * 10  # about 24 / 30: a codimension-6 set instead of 2: inside the band, off the law
+    (v,) = c19({**ok, "ratios": strong, "ratio": 0.81})
+    assert "further below 1" in v
+    assert c19({**ok, "ratios": [0.6] * 10, "ratio": 0.6})  # strong compression: band and law
     assert c19({**ok, "p_eff": [28, 30]}) and c19({**ok, "converged": 9})
 
 

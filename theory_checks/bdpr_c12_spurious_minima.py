@@ -9,20 +9,26 @@ regression guard and never a global guarantee:
 
 * at least one start at m = 100 ends with ||grad|| < 1e-8, loss > 0.1 and a positive
   definite Hessian (a spurious strict local minimum);
-* the failure fraction at m = 1600 is at most 0.25 and below the one at m = 100.
+* the failure fraction at m = 1600 is at most 0.25 (quick: 0.375);
+* it does not rise with m: Fisher's exact one-sided test of "more failures at m = 1600 than
+  at m = 100" does not reject at ``alpha`` = 1e-3.
 
 Pilot (spec 5.4): failure fractions 0.60 (m = 100) and 0.10 (m = 1600); spurious minima
 have smallest Hessian eigenvalue 0.05-0.34 and loss 0.35-0.47 at m = 100. With --quick:
 two instances of 8 starts per m and at most 1000 iterations (a start still moving then
 counts as a failure), and a cap of 0.375 at m = 1600. Each start stops by its own rule, and
 starts that reach a spurious minimum need 500-800 iterations to get below ||grad|| = 1e-8.
-Calibration of the quick rules: over seeds 0-9 of one instance each (the sweep runner's
-streams) the failures at m = 100 were 2-6 of 8 (mean 0.51, varying with the instance) and
-at m = 1600 0-2 of 8 (mean 0.10). With one instance the rule "falls" failed at seed 2 (2 of
-8 at both m): too few starts. With 16 starts per m, a true failure fraction 0.1 at m = 1600
-exceeds 6 of 16 with probability 5e-4 (Binomial(16, 0.1)), and the m = 100 count (mean 8,
-sd 2 plus the instance spread) falls to the m = 1600 one (mean 1.6) with probability below
-1%. A reversed trend fails (tests/test_theory_checks.py).
+
+Calibration (issue 27, ``calibration/quick_draws.py``, quick runs at seeds 10-109): the
+failure fraction at m = 100 is 0.45 on average but varies with the two instances (3 of 16
+at seed 25), at m = 1600 0.075 (sd 0.067, at most 0.25). The former third rule, "the
+fraction at m = 1600 is below the one at m = 100", sat 2.5 sds from the mean difference and
+failed the true claim at seed 25 (0.19 at m = 100, 0.25 at m = 1600; 1 of 30 quick seeds):
+16 starts from two instances cannot show the fall at every seed. The fall is carried by the
+first two rules (spurious minima at m = 100, the cap at m = 1600 far below the 0.45 measured
+at m = 100); the third now fails only a significant rise. The per-run false-fail estimates
+are in ``calibration/quick_draws.md``. A reversed trend and a missing minimum fail
+(tests/test_theory_checks.py).
 
 Command: ``tensorrec experiments run bdpr_c12_spurious_minima [--quick]``.
 Runtime (one thread): about 60 s with --quick, 4 min in full.
@@ -31,6 +37,8 @@ Runtime (one thread): about 60 s with --quick, 4 min in full.
 from __future__ import annotations
 
 import dataclasses
+
+from scipy import stats
 
 from tensorrec.runner import positive, script_main
 from tensorrec.studies.bdpr import random_start_basins
@@ -46,6 +54,7 @@ class Config:
     step: float = positive(0.25)
     iterations: int = 1500
     max_failure_large_m: float = 0.25
+    alpha: float = 1e-3
 
 
 QUICK = {"instances": 2, "starts": 8, "iterations": 1000, "max_failure_large_m": 0.375}
@@ -56,12 +65,25 @@ def compute(cfg: Config, rng, runner) -> dict:
     rows = random_start_basins(
         cfg.K, cfg.N, cfg.ms, cfg.instances, cfg.starts, rng, runner, step=cfg.step, max_iter=cfg.iterations
     )
-    return {"rows": rows, "ms": cfg.ms, "max_failure_large_m": cfg.max_failure_large_m}
+    return {"rows": rows, "ms": cfg.ms, "max_failure_large_m": cfg.max_failure_large_m, "alpha": cfg.alpha}
+
+
+def failures(rows: list[dict], m: int) -> tuple[int, int]:
+    """(failed starts, starts) at m."""
+    cell = [r for r in rows if r["m"] == m]
+    return sum(r["outcome"] != "global" for r in cell), len(cell)
 
 
 def failure_fraction(rows: list[dict], m: int) -> float:
-    cell = [r for r in rows if r["m"] == m]
-    return sum(r["outcome"] != "global" for r in cell) / len(cell)
+    failed, starts = failures(rows, m)
+    return failed / starts
+
+
+def rise_p_value(rows: list[dict], small: int, large: int) -> float:
+    """Fisher's exact one-sided p-value of "the failure fraction is higher at ``large``"."""
+    (f_small, n_small), (f_large, n_large) = failures(rows, small), failures(rows, large)
+    table = [[f_large, n_large - f_large], [f_small, n_small - f_small]]
+    return float(stats.fisher_exact(table, alternative="greater").pvalue)
 
 
 def check(results: dict) -> list[str]:
@@ -80,9 +102,11 @@ def check(results: dict) -> list[str]:
     f_small, f_large = failure_fraction(rows, small), failure_fraction(rows, large)
     if f_large > results["max_failure_large_m"]:
         violations.append(f"m = {large}: failure fraction {f_large:.2f} > {results['max_failure_large_m']}")
-    if not f_large < f_small:
+    p = rise_p_value(rows, small, large)
+    if p < results["alpha"]:
         violations.append(
-            f"failure fraction does not fall with m: {f_small:.2f} (m = {small}), {f_large:.2f}"
+            f"failure fraction rises with m: {f_small:.2f} (m = {small}), {f_large:.2f} (m = {large}); "
+            f"Fisher's exact p = {p:.1e} < {results['alpha']}"
         )
     return violations
 

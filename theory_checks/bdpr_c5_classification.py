@@ -7,6 +7,8 @@ the eigenvalues and multiplicities of bdpr_landscape spec 3.4 to 1e-8, and
 ``tensorrec.landscape.classify`` returns the listed index and nullity exactly and the listed
 kind (minimum / strict saddle / degenerate with its probe detail). No spurious minimum appears:
 the only "minimum" rows are the global ones.
+Eigenvalue tolerance 1e-8; worst measured 1.4e-14 over 30 quick seeds and 8.9e-15 in full
+(calibration/deterministic.py): headroom 7e5, and index, nullity and kind matched in every run.
 
 Command: ``tensorrec experiments run bdpr_c5_classification [--quick]``. Runtime: about 2 s.
 """

@@ -4,7 +4,11 @@ Paper D divides the reconstruction error by sum ||x||^2; SAEBench's explained va
 the data (sum ||x - mean||^2). ``sae.nmse`` returns both, and on positive and bipolar
 ``SparseMixture`` data with an imperfect reconstruction their ratio equals
 sum ||x||^2 / sum ||x - mean||^2 to 1e-12 relative. The check also requires the two to differ
-by more than 1% on positive data (so the labels matter). Deterministic: an identity.
+by more than 0.5% on positive data (so the labels matter). Deterministic: an identity.
+Tolerance 1e-12; worst measured 2.2e-16 over 30 quick seeds and 5 full runs
+(calibration/deterministic.py): headroom 4500; the positive-data ratio minus 1 was at least
+0.026, 5.2x the required 0.005 (a margin of the data, not of rounding; 2.6x at the former
+0.01).
 
 Command: ``tensorrec experiments run sae_c14_nmse_conventions [--quick]``. Runtime: under 1 s.
 """
@@ -49,7 +53,7 @@ def check(results: dict) -> list[str]:
                 f"expected {r['ratio']:.15g}"
             )
     pos = next(r for r in results["rows"] if r["sign_mode"] == "pos")
-    if not pos["ratio"] > 1.01:
+    if not pos["ratio"] > 1.005:
         out.append(f"positive data: the conventions differ by only {pos['ratio'] - 1:.2%}")
     return out
 

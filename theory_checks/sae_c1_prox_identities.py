@@ -6,6 +6,10 @@ u ~ U[-5, 5], lam ~ U[0.05, 3], skipping u within 1e-2 of the jump sqrt(2 lam); 
 <= one grid step. Vector rows (TopK, AbsTopK, P = 8, k = 3): the objective of the closed form
 equals the minimum over all supports of size <= k to 1e-12. Deterministic up to the draws;
 no false-fail rate (a minimiser is checked against an exhaustive search).
+Worst measured over 30 quick seeds and one full run (calibration/deterministic.py): the TopK /
+AbsTopK objective gap 0 (tolerance 1e-12); the scalar proxes within 2.5e-4 of the grid
+minimiser, half the grid step as the grid guarantees, against the bound of one step (headroom 2
+by construction, not a rounding margin).
 
 Command: ``tensorrec experiments run sae_c1_prox_identities [--quick]``. Runtime: about 2 s.
 """

@@ -4,6 +4,8 @@ For a random unit-column D (d = 16, P = 64), random x and b and mu in {0.5, 1, 1
 ``unrolled(D, x, prox, 1, b=b, mu=mu)`` (the core's proximal step) equals the SAE encoder
 prox_{mu lam R}(W^T x + b_e) with W = mu D and b_e = -mu D^T b, for all six proxes
 (lam = 0.7 and 0.1, k = 5), to 1e-10 in float64. Deterministic: no false-fail rate.
+Tolerance 1e-10; worst measured 1.8e-15 over 30 quick seeds and 2.7e-15 in full
+(calibration/deterministic.py): headroom 3.8e4, a true claim cannot fail at any seed.
 
 Command: ``tensorrec experiments run sae_c2_one_step [--quick]``. Runtime: under 1 s.
 """

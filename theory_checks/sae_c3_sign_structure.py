@@ -4,6 +4,8 @@ Claim 3, on random u (1000 draws of P = 12, k = 4): TopK output is never negativ
 exactly min(k, #nonzero u) nonzeros and is odd (AbsTopK(-u) = -AbsTopK(u)); TopK is not odd.
 Claim 4: on u >= 0, TopK_k(u) = AbsTopK_k(u), including inputs with exact ties (the shared
 lower-index rule). Deterministic checks of exact equalities: no false-fail rate.
+Every count was exact (0 mismatches) over 30 quick seeds and one full run
+(calibration/deterministic.py).
 
 Command: ``tensorrec experiments run sae_c3_sign_structure [--quick]``. Runtime: under 1 s.
 """

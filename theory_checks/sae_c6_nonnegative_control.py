@@ -17,8 +17,11 @@ This script checks the finding, each part calibrated on seeds 0-9 (numbers above
 1. TopK meets the sign criterion: every recovered atom passes in every run;
 2. AbsTopK does not: at most ``abstopk_sign_max`` of its recovered atoms pass (seed means;
    0.5 in quick mode, 0.9 in full mode, where the spec asks for all of them);
-3. AbsTopK gains nothing on positive data: NMSE(AbsTopK) - NMSE(TopK) >= ``gap_min``
-   (centred, seed means).
+3. AbsTopK gains nothing on positive data: NMSE(AbsTopK) - NMSE(TopK) >= ``gap_min`` = -0.04
+   (centred, seed means). Calibration (issue 27, ``calibration/quick_draws.py``): over quick
+   runs at seeds 10-31 the gap has mean 0.009 and sd 0.012 (smallest -0.010): the former
+   -0.02 sat 2.4 sds from the mean (9e-3 per run); -0.04 sits 4 sds away (measured rate in
+   ``calibration/quick_draws.md``). Full mode measured within 0.02 (below).
 
 The results also record whether the spec's own criterion held (``spec_criterion_met``).
 
@@ -46,7 +49,7 @@ from tensorrec.studies.sae import FRAGMENTATION_QUICK, FRAGMENTATION_STUDY, Frag
 @dataclasses.dataclass(frozen=True)
 class Config(FragmentationSetup):
     abstopk_sign_max: float = 0.9
-    gap_min: float = -0.02
+    gap_min: float = -0.04
 
 
 QUICK = {**FRAGMENTATION_QUICK, "abstopk_sign_max": 0.5}

@@ -4,6 +4,8 @@ and ||.||_F^2 = 2 (1 - |<psi|phi>|^2) (tomography spec 5.6).
 Random Haar pure states in N = 8 (pairs drawn from the seed); both identities to 1e-12 in
 relative terms. Deterministic up to round-off. Also checks the library's metric conventions:
 trace_distance = (1/2) ||.||_1 and fidelity = |<psi|phi>|^2.
+Tolerance 1e-12; worst measured 1.4e-15 over 30 quick seeds and one full run
+(calibration/deterministic.py): headroom 700, a true claim cannot fail at any seed.
 
 Command: ``tensorrec experiments run tomo_c12_trace_vs_frobenius [--quick]``. Runtime: under 1 s.
 """

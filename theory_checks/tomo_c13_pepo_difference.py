@@ -9,6 +9,9 @@ double layer equals the dense one, and the norm of the difference from the two n
 the inner product (``distance``) agrees with it.
 
 Pass: bond exactly 2D, every relative error below 1e-12. Deterministic up to round-off.
+Tolerance 1e-12; worst measured 1.9e-15 over 30 quick seeds (2 x 3) and 8.8e-15 in 5 full runs
+(3 x 3, the double-layer norm) (calibration/deterministic.py): headroom 114; the bonds matched
+in every run.
 
 Command: ``tensorrec experiments run tomo_c13_pepo_difference [--quick]``. Runtime: under 2 s.
 """

@@ -5,6 +5,8 @@ For the product of qubit SICs on n sites, A*A acts on every Pauli string P of we
 A*A(P) = 6^{-w} 2^{-(n-w)} P (to 1e-12), so its condition number on traceless operators is
 3^{n-1}. n = 1..3 in quick mode, 1..4 in full; A*A is applied through the product operator
 (apply then adjoint) to all 4^n Pauli strings. Deterministic up to round-off.
+Tolerance 1e-12; worst measured 1.5e-15 over 30 quick seeds and 6.7e-15 in 5 full runs (n = 4)
+(calibration/deterministic.py): headroom 148, a true claim cannot fail at any seed.
 
 Command: ``tensorrec experiments run tomo_c14_local_sic_conditioning [--quick]``. Runtime: about 1 s.
 """

@@ -14,6 +14,9 @@ built site by site with explicit Kronecker products of the dense site matrices:
 
 Pass: every relative error below 1e-12. Deterministic up to round-off; quick mode uses D = 2
 only and fewer vectors.
+Tolerance 1e-11; worst measured 1.0e-14 over 30 quick seeds (<phi|rho|phi>, D = 2; every other
+quantity below 2.7e-15) and 1.3e-15 in one full run (calibration/deterministic.py): headroom
+980 (98 at the former 1e-12).
 
 Command: ``tensorrec experiments run tomo_c18_exact_contraction [--quick]``. Runtime: about
 1 s (quick), 3 s (full).
@@ -38,7 +41,7 @@ class Config:
     n_cols: int = 3
     bonds: tuple = (2, 3)
     vectors: int = 20
-    tol: float = 1e-12
+    tol: float = 1e-11
 
 
 QUICK = {"bonds": (2,), "vectors": 5}

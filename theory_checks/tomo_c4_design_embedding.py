@@ -4,6 +4,8 @@
 Checked for the 2-qubit stabilizer POVM (K = 60), the complete MUBs of N = 4 (K = 20), the
 qubit SIC (K = 4) and, in full mode, the 3-qubit stabilizer POVM (K = 1080), on random
 traceless Hermitian X, to 1e-12 relative. Deterministic up to round-off.
+Tolerance 1e-12; worst measured 1.2e-15 over 30 quick seeds and 1.1e-15 in full, K = 1080
+included (calibration/deterministic.py): headroom 800, a true claim cannot fail at any seed.
 
 Command: ``tensorrec experiments run tomo_c4_design_embedding [--quick]``. Runtime: about 1 s.
 """

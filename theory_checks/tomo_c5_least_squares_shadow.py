@@ -7,6 +7,9 @@ spread is below 1e-12 of the loss scale), and one gradient step rho - (1/alpha) 
 p-hat) lands on rho_CS to 1e-12 from every such rho. The loss uses the observed outcomes
 only: ||A(rho)||^2 over all K elements minus 2 <A_obs(rho), p-hat_obs> plus ||p-hat||^2.
 Deterministic given the sample: an identity, no false-fail rate.
+Tolerance 1e-12; worst measured 5.1e-15 (the step; the spread 1.0e-15) over 30 quick seeds and
+one full run (calibration/deterministic.py): headroom 196, a true claim cannot fail at any
+seed.
 
 Command: ``tensorrec experiments run tomo_c5_least_squares_shadow [--quick]``. Runtime: about 1 s.
 """

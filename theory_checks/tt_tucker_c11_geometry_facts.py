@@ -6,6 +6,10 @@
 3. The format-based kappa (no densifying) equals the dense kappa to 1e-10 relative.
 4. The two sensing normalizations ("1/m" with ½||A(X) - y||^2, "unit" with the loss
    (1/(2m))||A'(X) - y'||^2, A' = sqrt(m) A, y' = sqrt(m) y) give the same iterates to 1e-12.
+Tolerances against the worst measured over 30 quick seeds and one full run
+(calibration/deterministic.py): kappa 1e-10 vs 2.2e-15 (headroom 4.6e4), odeco 1e-12 vs 4.4e-16
+(2300), iterates 1e-11 vs 1.0e-14 (980; 98 at the former 1e-12); no polar expansion (excess > 1e-12) in
+any run.
 
 Command: ``tensorrec experiments run tt_tucker_c11_geometry_facts [--quick]``.
 Runtime (one thread): about 3 s with --quick, 10 s in full.
@@ -33,7 +37,7 @@ class Config:
     max_dim: int = 7
     tolerance_odeco: float = 1e-12
     tolerance_kappa: float = 1e-10
-    tolerance_iterates: float = 1e-12
+    tolerance_iterates: float = 1e-11
 
 
 QUICK = {"retraction_cases": 2000}

@@ -2,9 +2,14 @@
 
 For random canonical factors X and random targets T (shapes from spec section 12), the
 hand-written factor gradients (the format's vjp of G = X - T) must agree with a central
-finite difference of f along a random direction to relative error < 1e-6, give a
-Taylor-remainder slope of about 2 (within 0.1), and pass ``torch.autograd.gradcheck`` of
+finite difference of f along a random direction to relative error < 1e-5, give a
+Taylor-remainder slope of about 2 (within 0.25), and pass ``torch.autograd.gradcheck`` of
 the factors -> f map in float64.
+Tolerances against the worst measured over 30 quick seeds and 5 full runs
+(calibration/deterministic.py): finite difference 1e-5 vs 1.0e-8 quick and 3.0e-8 full
+(Tucker): headroom 330; Taylor slope 2 +- 0.25 vs 0.039 off (quick, TT): headroom 6.4 (a
+wrong gradient has slope 1); gradcheck passed in every run. Both are truncation margins, not
+rounding ones (before issue 27: 1e-6 and +- 0.1, headroom 33 and 2.5).
 
 Command: ``tensorrec experiments run tt_tucker_c1_gradients [--quick]``.
 Runtime (one thread): about 2 s with --quick, 5 s in full.
@@ -36,7 +41,7 @@ class Config:
     )
     seeds: int = 3
     fd_step: float = 1e-5
-    fd_tolerance: float = 1e-6
+    fd_tolerance: float = 1e-5
 
 
 QUICK = {"cases": ("tt:3x3x3:2", "tucker:3x4x3:2"), "seeds": 1}
@@ -89,7 +94,7 @@ def check(results: dict) -> list[str]:
             violations.append(
                 f"{row['case']}: finite-difference relative error {row['fd_relative_error']:.2e}"
             )
-        if abs(row["taylor_slope"] - 2) > 0.1:
+        if abs(row["taylor_slope"] - 2) > 0.25:
             violations.append(f"{row['case']}: Taylor slope {row['taylor_slope']:.3f}, expected 2")
         if not row["gradcheck"]:
             violations.append(f"{row['case']}: torch.autograd.gradcheck failed")

@@ -3,9 +3,18 @@
 The E3 protocol (gauss-TT and gauss-Tucker factorization, r = 2, N in {3, 4, 6, 8}, start
 at the SVD of X* + 0.3 Z / ||Z||) for mu in {0.5, 0.25} and scale in {||X*||^2,
 sigma_max(X*)^2}, two truths per (format, N). Pass rules (tucker_tt spec section 13): every
-observed rate within 0.015 of the prediction, and for Tucker the scale sigma_max^2 strictly
-faster than ||X*||^2 on the same truth, start and step. The observed rate is the
-least-squares fit over the second half of the iterates above 1e-11 (the asymptotic regime).
+observed rate within 0.015 of the prediction, and for Tucker the scale sigma_max^2 faster
+than ||X*||^2 on the same truth, start and step by what the formula predicts: the predicted
+advantage mu sigma_min^2 (1 / sigma_max^2 - 1 / ||X*||^2) is positive (sigma_max < ||X*||_F
+at rank >= 2) and the observed advantage is at least the predicted one minus
+``advantage_tolerance`` = 0.005. The observed rate is the least-squares fit over the second
+half of the iterates above 1e-11 (the asymptotic regime).
+
+Calibration (issue 27, ``calibration/quick_draws.py``): the former rule "strictly faster"
+compared two measured rates whose predicted difference can be tiny (8.6e-5 at seed 10, N = 3)
+with the fits' paired error (sd 2.3e-4, up to 1.1e-3 over 60 quick pairs): a normal fit put
+its false-fail rate at 0.2 per run. The observed-minus-predicted advantage is the statistic
+now (tolerance 21 sds of its paired error); see ``calibration/quick_draws.md``.
 
 Command: ``tensorrec experiments run tt_tucker_c4_rate_formula [--quick]``.
 Runtime (one thread): about 7 s with --quick, 2 min in full.
@@ -27,6 +36,7 @@ class Config:
     steps: tuple[float, ...] = (0.5, 0.25)
     iterations: int = 3000
     tolerance: float = 0.015
+    advantage_tolerance: float = 0.005
 
 
 QUICK = {"orders": (3, 4), "seeds": 1, "steps": (0.5,)}
@@ -35,7 +45,8 @@ STUDY = "tt_tucker_factorization"  # the trial store shared with the scripts tha
 
 def compute(cfg: Config, rng, runner) -> dict:
     rows = scale_sweep(cfg.orders, cfg.seeds, cfg.steps, rng, runner, iterations=cfg.iterations)
-    return {"rows": [{k: v for k, v in r.items() if k != "errors"} for r in rows], "tolerance": cfg.tolerance}
+    rows = [{k: v for k, v in r.items() if k != "errors"} for r in rows]
+    return {"rows": rows, "tolerance": cfg.tolerance, "advantage_tolerance": cfg.advantage_tolerance}
 
 
 def check(results: dict) -> list[str]:
@@ -46,11 +57,31 @@ def check(results: dict) -> list[str]:
         gap = abs(r["asymptotic_rate"] - r["predicted"])
         if not gap <= results["tolerance"]:  # also catches NaN
             violations.append(f"{where}: rate {r['asymptotic_rate']:.4f} vs predicted {r['predicted']:.4f}")
-        rates[(r["format"], r["order"], r["seed"], r["step"], r["scale"])] = r["asymptotic_rate"]
-    for (fmt, order, seed, step, scale), q in rates.items():
-        if fmt == "tucker" and scale == "truth" and not rates[(fmt, order, seed, step, "truth_spectral")] < q:
-            violations.append(f"tucker N = {order} seed {seed} mu = {step}: scale sigma_max^2 not faster")
+        rates[(r["format"], r["order"], r["seed"], r["step"], r["scale"])] = r
+    for (order, seed, step), (observed, predicted) in advantages(rates).items():
+        where = f"tucker N = {order} seed {seed} mu = {step}: scale sigma_max^2"
+        if not predicted > 0:
+            violations.append(f"{where} predicted no faster ({predicted:.2e}): sigma_max < ||X*||_F fails")
+        if not observed >= predicted - results["advantage_tolerance"]:  # also catches NaN
+            violations.append(
+                f"{where} faster by {observed:.4f}, predicted {predicted:.4f} (tolerance "
+                f"{results['advantage_tolerance']})"
+            )
     return violations
+
+
+def advantages(rates: dict) -> dict:
+    """(N, seed, mu) -> (observed, predicted) rate advantage of the scale sigma_max^2 over
+    ||X*||^2 for Tucker (positive: sigma_max^2 faster)."""
+    out = {}
+    for (fmt, order, seed, step, scale), slow in rates.items():
+        if fmt == "tucker" and scale == "truth":
+            fast = rates[(fmt, order, seed, step, "truth_spectral")]
+            out[(order, seed, step)] = (
+                slow["asymptotic_rate"] - fast["asymptotic_rate"],
+                slow["predicted"] - fast["predicted"],
+            )
+    return out
 
 
 def plot(results: dict, out_dir):

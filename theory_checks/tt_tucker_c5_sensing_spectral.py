@@ -2,8 +2,12 @@
 
 Pass rules (tucker_tt spec section 13), N = 6, d = 3, r = 2, 500 iterations, mu = 0.5:
 TT with kappa <= 3 targets and m = 576: at least 90% of the draws reach relative error
-< 1e-8; Tucker (gauss-Tucker) with m = 400: at least 90% reach < 1e-11. With --quick the
-fraction rule is applied to 4 draws (so all 4 must succeed).
+< 1e-8; Tucker (gauss-Tucker) with m = 400: at least 90% reach < 1e-11. With --quick 3 of
+4 draws must succeed (75%): every draw of 30 quick runs succeeded (120 per format), but
+"all 4" can only be certified at 1e-3 per run by a failure rate below 2.5e-4 per draw
+(some 12,000 draws); at the 95% bound of the measured rate, "3 of 4" fails a true claim
+with probability below 1e-3 per run once 100 runs (400 draws per format) show no failure
+(``calibration/quick_draws.md``).
 
 "The rate improves with m" on the E4/E5 grids (m = 2, 4, 8 x the base count), with
 kappa <= 3 targets as the spec asks for this check (the rate of plain RGD on a gauss target
@@ -15,7 +19,9 @@ positive, and between neighbouring grid points the mean rate does not rise by mo
 q(2x) - q(8x) has mean 0.027 and sd 0.010 (TT), 0.066 and 0.018 (Tucker); the neighbours'
 differences have means 0.018 / 0.009 (TT, sd 0.010 / 0.006) and 0.039 / 0.026 (Tucker). With
 the 4 quick draws (10 full) a true claim fails with probability below 1e-6 per seed
-(normal approximation); flat or rising rates fail (tests/test_theory_checks.py).
+(normal approximation; measured over 30 quick runs: TT's mean difference 0.027 with sd 0.0072
+across runs, 3.8 sds from 0, so about 7e-5 per run); flat or rising rates fail
+(tests/test_theory_checks.py).
 
 Command: ``tensorrec experiments run tt_tucker_c5_sensing_spectral [--quick]``.
 Runtime (one thread): about 25 s with --quick, 3 min in full.
@@ -50,7 +56,7 @@ class Config:
     rise_tolerance: float = 0.01
 
 
-QUICK = {"draws": 4, "grid_cases": ((6, 3),), "grid_draws": 4}
+QUICK = {"draws": 4, "min_fraction": 0.75, "grid_cases": ((6, 3),), "grid_draws": 4}
 STUDY = "tt_tucker_sensing"  # the trial store shared with the scripts that run the same trials
 
 

@@ -1,0 +1,670 @@
+"""Calibration of the statistical theory checks from whole quick runs (issue 27, section 5).
+
+The draws are the checks' own quick runs, each at its own seed, made by the runner:
+
+    tensorrec reproduce --quick --seeds 10-109 --only <checks> --jobs 2 --backend serial --out DRAWS
+
+(every sweep's trials go through the sweep runner into a resumable store under
+``DRAWS/seed-S/_trials``; rerunning skips what is done). This script reads
+``DRAWS/seed-S/<check>/results.json``, reruns each check's own ``check`` on every draw (so a
+rule changed since the draws applies), and pulls out the statistic of each of its rules with
+the bound it is held to (:data:`STATISTICS`). Per check it reports
+
+- the draws failed (the empirical false-fail count of the true claim: every check here states
+  a claim the spec and the pilot support);
+- for a continuous statistic, its distribution against its bound over the pooled draws
+  (:func:`_common.margin`: the bound's distance from the mean in sds and the per-occurrence
+  tail under a normal fit);
+- for a count (successes of a fixed number of trials), the pooled per-trial rate and the exact
+  binomial probability that a run fails its rule, at the measured rate and at the 95% upper
+  confidence bound (Clopper-Pearson) of the per-trial failure rate;
+- for a p-value (a test of a true null), the rule's level (its false-fail rate by construction)
+  and a Kolmogorov-Smirnov test that the p-values drawn are uniform;
+- the per-run false-fail estimate: the union (sum) over the rules and occurrences of their
+  per-run probabilities (normal tails, binomial probabilities, levels).
+
+It writes ``OUT/calibration/quick_draws.json`` and a markdown table
+``OUT/calibration/quick_draws.md``; the committed copies beside this script are the
+measurement that the checks' docstrings quote.
+
+Command: ``python calibration/quick_draws.py --draws-dir DRAWS --seeds 10-109 [--out results]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from scipy import stats
+
+from tensorrec.runner import from_jsonable, get_script, write_json
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _common
+
+
+@dataclasses.dataclass(frozen=True)
+class Stat:
+    """One rule's statistic in one run: the run fails the rule when ``value`` is above
+    ``bound`` (side "upper") or below it (side "lower"). ``log``: the normal fit is made to
+    log(value) against log(bound) (a ratio or a mean of chi-square-like errors: positive and
+    skewed, so a normal fit to the raw values misjudges its tails)."""
+
+    rule: str
+    value: float
+    bound: float
+    side: str
+    log: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class Count:
+    """A count rule: ``k`` successes of ``n`` trials; ``fails(k, n)`` says whether the run
+    fails the rule."""
+
+    rule: str
+    k: int
+    n: int
+    fails: Callable[[int, int], bool]
+
+
+@dataclasses.dataclass(frozen=True)
+class TwoCounts:
+    """A rule on two counts, ``k1`` of ``n1`` and ``k2`` of ``n2`` (independent binomials);
+    ``fails(k1, n1, k2, n2)`` says whether the run fails it."""
+
+    rule: str
+    k1: int
+    n1: int
+    k2: int
+    n2: int
+    fails: Callable[[int, int, int, int], bool]
+
+
+@dataclasses.dataclass(frozen=True)
+class PValue:
+    """A test of a true null hypothesis at level ``alpha``: fails when ``p < alpha``."""
+
+    rule: str
+    p: float
+    alpha: float
+
+
+def band(rule: str, value: float, lo: float, hi: float, log: bool = False) -> list[Stat]:
+    return [Stat(f"{rule} >= lo", value, lo, "lower", log), Stat(f"{rule} <= hi", value, hi, "upper", log)]
+
+
+def z_band(rule: str, z: float, bound: float) -> list[Stat]:
+    """|z| <= bound as two one-sided rules on the signed z (a normal fit to |z| would model a
+    half-normal as a normal and misjudge the tail)."""
+    return [Stat(f"{rule} >= -z", z, -bound, "lower"), Stat(f"{rule} <= z", z, bound, "upper")]
+
+
+def all_succeed(fraction: float) -> Callable[[int, int], bool]:
+    return lambda k, n: k < fraction * n
+
+
+# --- the statistics of each check's rules -----------------------------------------------------
+
+
+def bdpr_c3(r: dict) -> list:
+    out = []
+    for row in r["rows"]:
+        where = f"{row['model']} {row['field']}"
+        diff = row["monte_carlo"] - row["formula"]
+        out += z_band(f"{where}: (MC - formula) / se", diff / row["se"], r["max_se"])
+        out += z_band(f"{where}: (MC - formula) / |formula|", diff / abs(row["formula"]), row["tolerance"])
+    return out
+
+
+def bdpr_c6(r: dict) -> list:
+    return [
+        Stat(
+            f"{row['model']} {row['field']} mu = {row['step']}: |rate - predicted|",
+            abs(row["rate"] - row["predicted"]),
+            r["tolerance"],
+            "upper",
+        )
+        for row in r["rows"]
+    ]
+
+
+def bdpr_c12(r: dict) -> list:
+    module = get_script("bdpr_c12_spurious_minima").load()
+    rows, small, large = r["rows"], min(r["ms"]), max(r["ms"])
+    spurious = [
+        x
+        for x in rows
+        if x["m"] == small
+        and x["outcome"] == "spurious_minimum"
+        and x["grad_norm"] < 1e-8
+        and x["value"] > 0.1
+        and x["min_eigenvalue"] > 0
+    ]
+    (f_small, n_small), (f_large, n_large) = module.failures(rows, small), module.failures(rows, large)
+
+    def rises(k1, n1, k2, n2):
+        table = [[k2, n2 - k2], [k1, n1 - k1]]
+        return stats.fisher_exact(table, alternative="greater").pvalue < r["alpha"]
+
+    return [
+        Count(
+            f"m = {small}: strict spurious minima with loss > 0.1 (at least one)",
+            len(spurious),
+            n_small,
+            lambda k, n: k < 1,
+        ),
+        Stat(f"m = {large}: failure fraction", f_large / n_large, r["max_failure_large_m"], "upper"),
+        TwoCounts(
+            f"failures at m = {small} and m = {large}: no significant rise",
+            f_small,
+            n_small,
+            f_large,
+            n_large,
+            rises,
+        ),
+    ]
+
+
+def bdpr_c13(r: dict) -> list:
+    rows = r["rows"]
+    return [Count("successes", sum(x["success"] for x in rows), len(rows), all_succeed(r["min_fraction"]))]
+
+
+def bdpr_c15(r: dict) -> list:
+    out = []
+    for row in r["rows"]:
+        out += band(
+            f"radius {row['radius']}: alpha(0) relative error",
+            row["alpha0"] / row["exact_alpha0"] - 1,
+            -1e-3,
+            1e-2,
+        )
+        out.append(
+            Stat(
+                f"radius {row['radius']}: |max 4 alpha beta relative error|",
+                abs(row["best"][2] / row["exact_best"] - 1),
+                1e-2,
+                "upper",
+            )
+        )
+    out += [
+        Stat(f"local {row['model']}: frontier deviation", row["max_rel_deviation"], 1e-3, "upper")
+        for row in r["local"]
+    ]
+    return out
+
+
+def core_rayleigh(r: dict) -> list:
+    return [
+        Stat(
+            f"mu = {row['step']}: |fitted - predicted|",
+            abs(row["fitted"] - row["predicted"]),
+            r["tolerance"],
+            "upper",
+        )
+        for row in r["rows"]
+    ]
+
+
+def sae_c6(r: dict) -> list:
+    t = r["thresholds"]
+    return [
+        Stat("TopK sign-consistent fraction (min over runs)", r["sign_topk_min"], 1.0, "lower"),
+        Stat("AbsTopK sign-consistent fraction", r["sign_abstopk"], t["abstopk_sign_max"], "upper"),
+        Stat("NMSE(AbsTopK) - NMSE(TopK)", r["gap"], t["gap_min"], "lower"),
+    ]
+
+
+def sae_c8(r: dict) -> list:
+    t = r["thresholds"]
+    return [
+        Stat("fraction within TAF", r["within"], t["within_min"], "lower"),
+        Stat("dead fraction", r["dead"], t["dead_max"], "upper"),
+        Stat("|mean L0 - sum of frequencies|", r["l0_gap"], 1e-9, "upper"),
+    ]
+
+
+def tomo_c7(r: dict) -> list:
+    return [
+        s
+        for row in r["rows"]
+        for s in z_band(
+            f"N = {row['N']}, M = {row['M']}: (mean - predicted) / se",
+            (row["mean"] - row["predicted"]) / row["se"],
+            r["z"],
+        )
+    ]
+
+
+def tomo_c8(r: dict) -> list:
+    (lo, hi), out = r["band"], []
+    for row in r["rows"]:
+        where = f"N = {row['N']}, M = {row['M']}"
+        out += [
+            Stat(
+                f"{where}: (mean - lo x predicted) / se",
+                (row["mean"] - lo * row["predicted"]) / row["se"],
+                -r["z"],
+                "lower",
+            ),
+            Stat(
+                f"{where}: (mean - hi x predicted) / se",
+                (row["mean"] - hi * row["predicted"]) / row["se"],
+                r["z"],
+                "upper",
+            ),
+        ]
+    return out
+
+
+def tomo_c9(r: dict) -> list:
+    (lo, hi), out = r["band"], []
+    for c in r["cells"]:
+        if c["M"] < r["min_shots"]:
+            continue
+        where = f"{c['lattice']}, M = {c['M']}"
+        out += band(f"{where}: error ratio", c["ratio"], lo, hi, log=True)
+        if c["n"] >= 6:
+            out.append(
+                Stat(
+                    f"{where}: error / raw shadow error",
+                    c["mean_error2"] / c["raw_error2"],
+                    r["raw_factor"],
+                    "upper",
+                )
+            )
+        rate = r["budget_rate"]
+        out.append(
+            Count(
+                f"{where}: converged",
+                c["converged"],
+                c["trials"],
+                lambda k, n, rate=rate: k < n and stats.binom.sf(n - k - 1, n, rate) < 0.01,
+            )
+        )
+    return out
+
+
+def tomo_c10(r: dict) -> list:
+    rows, rate, alpha = r["rows"], r["rate"], r["alpha"]
+    return [
+        Count(
+            "snake start reached the truth start's loss",
+            sum(x["reached"] for x in rows),
+            len(rows),
+            lambda k, n: stats.binom.cdf(k, n, rate) < alpha,
+        )
+    ]
+
+
+def tomo_c11(r: dict) -> list:
+    (lo, hi), out = r["band"], []
+    for lat in sorted({c["lattice"] for c in r["cells"]}):
+        cells = {c["M"]: c for c in r["cells"] if c["lattice"] == lat}
+        base, N = cells[1]["ratio"], cells[1]["N"]
+        out += band(f"{lat}, M = 1: normalised error", base, lo, hi, log=True)
+        for M, c in sorted(cells.items()):
+            if M <= N / 4:
+                out += band(
+                    f"{lat}, M = {M}: error / error at M = 1",
+                    c["ratio"] / base,
+                    1 / r["flat"],
+                    r["flat"],
+                    log=True,
+                )
+                out.append(
+                    Count(f"{lat}, M = {M}: converged", c["converged"], c["trials"], lambda k, n: k < n)
+                )
+            if M >= 4 * N:
+                out.append(
+                    Stat(
+                        f"{lat}, M = {M}: error / error at M = 1",
+                        c["ratio"] / base,
+                        r["blowup"],
+                        "lower",
+                        log=True,
+                    )
+                )
+    return out
+
+
+def tomo_c15(r: dict) -> list:
+    lo, hi = r["band"]
+    out = [
+        s
+        for c in r["cells"]
+        if c["in_regime"]
+        for s in band(f"n = {c['n']}, D = {c['D']}, M = {c['M']}: C", c["C"], lo, hi, log=True)
+    ]
+    return (
+        out
+        + band("slope", r["slope"], *r["slope_band"])
+        + [Stat("PGD - PCS after one step", r["pgd_gap"], r["identity_tol"], "upper")]
+    )
+
+
+def tomo_c16(r: dict) -> list:
+    return [
+        Stat("stabilizer overlap defect", r["worst_match"], 1e-10, "upper"),
+        PValue("chi-square uniformity", r["p_value"], r["alpha"]),
+    ]
+
+
+def tomo_c17(r: dict) -> list:
+    return [
+        s
+        for row in r["rows"]
+        for s in z_band(
+            f"N = {row['N']}, moment {row['moment']}: (mean - exact) / se",
+            (row["mean"] - row["exact"]) / row["se"],
+            r["z"],
+        )
+    ]
+
+
+def tomo_c19(r: dict) -> list:
+    low, high = get_script("tomo_c19_no_compression").load().first_order_tails(r)
+    return [
+        *band("mean ratio err^2(PEPS) / err^2(pure)", r["ratio"], *r["band"]),
+        PValue("first-order law: P(Gamma <= S)", low, r["alpha"] / 2),
+        PValue("first-order law: P(Gamma >= S)", high, r["alpha"] / 2),
+        Count("converged", r["converged"], r["trials"], lambda k, n: k < n),
+    ]
+
+
+def tt_tucker_c4(r: dict) -> list:
+    module = get_script("tt_tucker_c4_rate_formula").load()
+    out, rates = [], {}
+    for row in r["rows"]:
+        where = f"{row['format']} N = {row['order']} mu = {row['step']} scale = {row['scale']}"
+        gap = abs(row["asymptotic_rate"] - row["predicted"])
+        out.append(Stat(f"{where}: |rate - predicted|", gap, r["tolerance"], "upper"))
+        rates[(row["format"], row["order"], row["seed"], row["step"], row["scale"])] = row
+    for (order, _, step), (observed, predicted) in module.advantages(rates).items():
+        where = f"tucker N = {order} mu = {step}: sigma_max^2 advantage"
+        out.append(
+            Stat(f"{where}, observed - predicted", observed - predicted, -r["advantage_tolerance"], "lower")
+        )
+    return out
+
+
+def tt_tucker_c5(r: dict) -> list:
+    module = get_script("tt_tucker_c5_sensing_spectral").load()
+    out = []
+    for fmt, rows in r["success"].items():
+        target = r["targets"][fmt]
+        out.append(
+            Count(
+                f"{fmt}: successes",
+                sum(x["final_error"] < target for x in rows),
+                len(rows),
+                all_succeed(r["min_fraction"]),
+            )
+        )
+    for fmt, rows in r["grids"].items():
+        for (order, d), (ms, q) in module.paired_rates(rows).items():
+            where = f"{fmt} (N, d) = ({order}, {d})"
+            means = q.mean(axis=1)
+            out.append(
+                Stat(
+                    f"{where}: mean rate m = {ms[0]} minus m = {ms[-1]}",
+                    float(np.mean(q[0] - q[-1])),
+                    0.0,
+                    "lower",
+                )
+            )
+            out.append(
+                Stat(
+                    f"{where}: largest rise of the mean rate",
+                    float(np.max(np.diff(means))),
+                    r["rise_tolerance"],
+                    "upper",
+                )
+            )
+    return out
+
+
+def tt_tucker_c6(r: dict) -> list:
+    out = []
+    for fmt in ("tucker", "tt"):
+        at_p_max, above_min = r["bounds"][fmt]
+        rows = r[fmt]
+        for order in sorted({x["order"] for x in rows}):
+            for ratio in sorted({x["ratio"] for x in rows}):
+                cell = [x["success"] for x in rows if x["order"] == order and x["ratio"] == ratio]
+                if ratio <= 1.0:
+                    fails = lambda k, n, p=at_p_max: stats.binom.sf(k - 1, n, p) < r["alpha"]  # noqa: E731
+                else:
+                    fails = lambda k, n, p=above_min: stats.binom.cdf(k, n, p) < r["alpha"]  # noqa: E731
+                out.append(Count(f"{fmt} N = {order}, m = {ratio} p: successes", sum(cell), len(cell), fails))
+    return out
+
+
+def tt_tucker_c9(r: dict) -> list:
+    return [
+        Stat(
+            "|polar rate - QR rate|",
+            abs(r["rates"][f"{k}/polar"] - r["rates"][f"{k}/qr"]),
+            r["tolerance"],
+            "upper",
+        )
+        for k in range(r["seeds"])
+    ]
+
+
+def tt_tucker_c10(r: dict) -> list:
+    bad = ("diverged", "nan", "stalled", "line_search_failed")
+    runs = r["runs"]
+    fixture = r["fixture"]
+    return [
+        Count(
+            "runs without a bad stop",
+            sum(x["stop_reason"] not in bad for x in runs),
+            len(runs),
+            lambda k, n: k < n,
+        ),
+        Stat("fixture mu = 0.5: final relative error", fixture["0.5"]["final_error"], 1e-11, "upper"),
+    ]
+
+
+STATISTICS: dict[str, Callable[[dict], list]] = {
+    "bdpr_c3_population_closed_forms": bdpr_c3,
+    "bdpr_c6_population_rate": bdpr_c6,
+    "bdpr_c12_spurious_minima": bdpr_c12,
+    "bdpr_c13_true_bdpr": bdpr_c13,
+    "bdpr_c15_regularity": bdpr_c15,
+    "core_rayleigh_rate": core_rayleigh,
+    "sae_c6_nonnegative_control": sae_c6,
+    "sae_c8_frequency_control": sae_c8,
+    "tomo_c7_raw_shadow_error": tomo_c7,
+    "tomo_c8_projected_error": tomo_c8,
+    "tomo_c9_peps_copies": tomo_c9,
+    "tomo_c10_snake_start": tomo_c10,
+    "tomo_c11_haar_settings": tomo_c11,
+    "tomo_c15_mpo_copies": tomo_c15,
+    "tomo_c16_clifford_sampler": tomo_c16,
+    "tomo_c17_beta_sampler": tomo_c17,
+    "tomo_c19_no_compression": tomo_c19,
+    "tt_tucker_c4_rate_formula": tt_tucker_c4,
+    "tt_tucker_c5_sensing_spectral": tt_tucker_c5,
+    "tt_tucker_c6_phase_transition": tt_tucker_c6,
+    "tt_tucker_c9_retraction": tt_tucker_c9,
+    "tt_tucker_c10_step_safety": tt_tucker_c10,
+}
+
+
+# --- the analysis -------------------------------------------------------------------------------
+
+
+def clopper_pearson_upper(failures: int, n: int, level: float = 0.95) -> float:
+    """The one-sided upper confidence bound on a failure rate from ``failures`` of ``n``."""
+    return 1.0 if failures >= n else float(stats.beta.ppf(level, failures + 1, n - failures))
+
+
+def count_false_fail(n: int, fails: Callable[[int, int], bool], p: float) -> float:
+    """P(the rule fails) for k ~ Binomial(n, p)."""
+    return float(sum(stats.binom.pmf(k, n, p) for k in range(n + 1) if fails(k, n)))
+
+
+def two_counts_false_fail(n1: int, n2: int, fails, p1: float, p2: float) -> float:
+    """P(the rule fails) for k1 ~ Binomial(n1, p1), k2 ~ Binomial(n2, p2) independent."""
+    return float(
+        sum(
+            stats.binom.pmf(a, n1, p1) * stats.binom.pmf(b, n2, p2)
+            for a in range(n1 + 1)
+            for b in range(n2 + 1)
+            if fails(a, n1, b, n2)
+        )
+    )
+
+
+def analyse(name: str, runs: list[dict]) -> dict:
+    """One check's calibration from its quick runs (``results`` dicts)."""
+    script = get_script(name).load()
+    failed = [i for i, r in enumerate(runs) if script.check(r)]
+    per_run = [STATISTICS[name](r) for r in runs]
+    rules: dict[str, list] = {}
+    for items in per_run:
+        for s in items:
+            rules.setdefault(s.rule, []).append(s)
+    draws, table, union, union_upper = len(runs), {}, 0.0, 0.0
+    for rule, items in rules.items():
+        per_draw = len(items) / draws  # occurrences per run
+        first = items[0]
+        if isinstance(first, Stat):
+            values, bound = np.array([s.value for s in items], dtype=float), first.bound
+            if first.log:
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    values, bound = np.log(values), float(np.log(bound))
+            entry = _common.margin(values, bound, first.side)
+            entry["scale"] = "log" if first.log else "linear"
+            tail = entry.get("per_run_normal_tail", 1.0)
+            entry["per_run"] = per_draw * tail
+            union += entry["per_run"]
+            union_upper += entry["per_run"]
+        elif isinstance(first, Count):
+            k, n = sum(s.k for s in items), sum(s.n for s in items)
+            sizes = sorted({s.n for s in items})
+            p_hat, p_low = k / n, 1 - clopper_pearson_upper(n - k, n)
+            at_hat = sum(count_false_fail(m, first.fails, p_hat) for m in sizes) / len(sizes)
+            at_low = sum(count_false_fail(m, first.fails, p_low) for m in sizes) / len(sizes)
+            entry = {
+                "successes": k,
+                "trials": n,
+                "trials_per_run": sizes,
+                "rate": p_hat,
+                "rate_95%_lower": p_low,
+                "runs_failed": int(sum(bool(s.fails(s.k, s.n)) for s in items)),
+                "per_run": per_draw * at_hat,
+                "per_run_at_95%_bound": per_draw * at_low,
+            }
+            union += entry["per_run"]
+            union_upper += entry["per_run_at_95%_bound"]
+        elif isinstance(first, TwoCounts):
+            k1, n1, k2, n2 = (sum(getattr(s, a) for s in items) for a in ("k1", "n1", "k2", "n2"))
+            p1, p2 = k1 / n1, k2 / n2
+            bounds1 = (1 - clopper_pearson_upper(n1 - k1, n1), clopper_pearson_upper(k1, n1))
+            bounds2 = (1 - clopper_pearson_upper(n2 - k2, n2), clopper_pearson_upper(k2, n2))
+            at_hat = two_counts_false_fail(first.n1, first.n2, first.fails, p1, p2)
+            at_bounds = max(
+                two_counts_false_fail(first.n1, first.n2, first.fails, a, b) for a in bounds1 for b in bounds2
+            )
+            entry = {
+                "rates": [p1, p2],
+                "trials": [n1, n2],
+                "rates_95%_bounds": [bounds1, bounds2],
+                "runs_failed": int(sum(bool(s.fails(s.k1, s.n1, s.k2, s.n2)) for s in items)),
+                "per_run": per_draw * at_hat,
+                "per_run_at_95%_bound": per_draw * at_bounds,
+            }
+            union += entry["per_run"]
+            union_upper += entry["per_run_at_95%_bound"]
+        else:
+            ps = np.array([s.p for s in items])
+            entry = {
+                "alpha": first.alpha,
+                "p_min": float(ps.min()),
+                "runs_failed": int((ps < first.alpha).sum()),
+                "ks_uniform_p": float(stats.kstest(ps, "uniform").pvalue),
+                "per_run": per_draw * first.alpha,
+            }
+            union += entry["per_run"]
+            union_upper += entry["per_run"]
+        table[rule] = entry
+    return {
+        "check": name,
+        "draws": draws,
+        "draws_failed": len(failed),
+        "failed_at": failed,
+        "false_fail_per_run": union,
+        "false_fail_per_run_at_95%_bounds": union_upper,
+        "draws_failed_95%_upper": clopper_pearson_upper(len(failed), draws),
+        "rules": table,
+    }
+
+
+def seeds_arg(text: str) -> list[int]:
+    lo, _, hi = text.partition("-")
+    return list(range(int(lo), int(hi or lo) + 1))
+
+
+def markdown(summaries: list[dict], seeds: list[int]) -> str:
+    lines = [
+        f"Quick-mode draws at seeds {seeds[0]}-{seeds[-1]}.",
+        "",
+        "| check | draws | failed | per-run false-fail (normal tails / binomial at the measured rate) "
+        "| at the 95% bounds of the counts | closest rule |",
+        "|---|---|---|---|---|---|",
+    ]
+    for s in summaries:
+        worst = max(s["rules"].items(), key=lambda kv: kv[1].get("per_run", 0.0))
+        lines.append(
+            f"| `{s['check']}` | {s['draws']} | {s['draws_failed']} | {s['false_fail_per_run']:.1e} | "
+            f"{s['false_fail_per_run_at_95%_bounds']:.1e} | {worst[0]} ({worst[1].get('per_run', 0):.1e}) |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--draws-dir", required=True, help="OUT of `tensorrec reproduce --quick --seeds ...`")
+    p.add_argument("--seeds", type=seeds_arg, default=seeds_arg("10-109"), help="seeds of the draws (10-109)")
+    p.add_argument("--only", help="comma-separated checks (default: every check in STATISTICS)")
+    p.add_argument("--out", default="results", help="output folder")
+    args = p.parse_args(argv)
+    names = args.only.split(",") if args.only else list(STATISTICS)
+    unknown = sorted(set(names) - set(STATISTICS))
+    if unknown:
+        p.error(f"--only: no statistics for {', '.join(unknown)}; known: {', '.join(STATISTICS)}")
+    summaries = []
+    for name in names:
+        runs = []
+        for seed in args.seeds:
+            path = Path(args.draws_dir) / f"seed-{seed}" / name / "results.json"
+            if path.exists():
+                runs.append(from_jsonable(json.loads(path.read_text())))
+        if len(runs) < 2:
+            print(f"{name}: {len(runs)} draws found, skipped", file=sys.stderr)
+            continue
+        summaries.append(analyse(name, runs))
+        s = summaries[-1]
+        print(
+            f"{name}: {s['draws']} draws, {s['draws_failed']} failed, per run {s['false_fail_per_run']:.1e} "
+            f"({s['false_fail_per_run_at_95%_bounds']:.1e} at the 95% bounds)"
+        )
+    out = Path(args.out) / "calibration"
+    out.mkdir(parents=True, exist_ok=True)
+    write_json(out / "quick_draws.json", {"seeds": [args.seeds[0], args.seeds[-1]], "checks": summaries})
+    (out / "quick_draws.md").write_text(markdown(summaries, args.seeds))
+    print(f"written to {out / 'quick_draws.json'} and {out / 'quick_draws.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
