@@ -317,6 +317,25 @@ def test_rate_formula_rule_reads_the_sigma_max_advantage_against_its_prediction(
     assert "predicted no faster" in v
 
 
+def test_retraction_rule_compares_rates_or_stalled_errors_and_fails_a_one_sided_nan():
+    check = load("tt_tucker_c9_retraction").check
+    nan = float("nan")
+    rates = {"0/polar": 0.9, "0/qr": 0.9002, "1/polar": 0.95, "1/qr": 0.95}
+    ok = {"seeds": 2, "tolerance": 1e-3, "rates": rates, "finals": dict.fromkeys(rates, 1e-12)}
+    assert check(ok) == []
+    stalled = {**ok, "rates": {**ok["rates"], "0/polar": nan, "0/qr": nan},
+               "finals": {**ok["finals"], "0/polar": 0.06934, "0/qr": 0.06934}}  # seed 82's draw  # fmt: skip
+    assert check(stalled) == []
+    (v,) = check({**stalled, "finals": {**stalled["finals"], "0/qr": 0.08}})
+    assert "no rate; last errors" in v
+    (v,) = check({**ok, "rates": {**ok["rates"], "0/qr": nan}})  # one retraction without a rate
+    assert v.startswith("seed 0: polar rate 0.90000 vs QR rate nan")
+    (v,) = check({**ok, "rates": {**ok["rates"], "0/qr": 0.91}})
+    assert v.startswith("seed 0: polar rate")
+    both = {k: nan for k in ok["rates"]}
+    assert any("nothing compared" in v for v in check({**stalled, "rates": both, "finals": ok["finals"]}))
+
+
 def test_bdpr_regularity_rule_fails_an_off_table_constant():
     check = load("bdpr_c15_regularity").check
     row = {"radius": 0.5, "alpha0": 1.61718, "exact_alpha0": 1.61718, "best": (0.89, 0.2775, 0.9879),
