@@ -304,6 +304,7 @@ def tomo_c10(r: dict) -> list:
 
 
 def tomo_c11(r: dict) -> list:
+    module = get_script("tomo_c11_haar_settings").load()
     (lo, hi), out = r["band"], []
     for lat in sorted({c["lattice"] for c in r["cells"]}):
         cells = {c["M"]: c for c in r["cells"] if c["lattice"] == lat}
@@ -319,7 +320,12 @@ def tomo_c11(r: dict) -> list:
                     log=True,
                 )
                 out.append(
-                    Count(f"{lat}, M = {M}: converged", c["converged"], c["trials"], lambda k, n: k < n)
+                    Count(
+                        f"{lat}, M = {M}: converged",
+                        c["converged"],
+                        c["trials"],
+                        lambda k, n: module.budget_exceeded(n - k, n, r),
+                    )
                 )
             if M >= 4 * N:
                 out.append(
@@ -374,7 +380,12 @@ def tomo_c19(r: dict) -> list:
         *band("mean ratio err^2(PEPS) / err^2(pure)", r["ratio"], *r["band"]),
         PValue("first-order law: P(Gamma <= S)", low, r["alpha"] / 2),
         PValue("first-order law: P(Gamma >= S)", high, r["alpha"] / 2),
-        Count("converged", r["converged"], r["trials"], lambda k, n: k < n),
+        Count(
+            "converged",
+            r["converged"],
+            r["trials"],
+            lambda k, n: k < n and stats.binom.sf(n - k - 1, n, 0.05) < 1e-3,
+        ),
     ]
 
 
@@ -447,15 +458,16 @@ def tt_tucker_c6(r: dict) -> list:
 
 
 def tt_tucker_c9(r: dict) -> list:
-    return [
-        Stat(
-            "|polar rate - QR rate|",
-            abs(r["rates"][f"{k}/polar"] - r["rates"][f"{k}/qr"]),
-            r["tolerance"],
-            "upper",
-        )
-        for k in range(r["seeds"])
-    ]
+    out = []
+    for k in range(r["seeds"]):
+        polar, qr = r["rates"][f"{k}/polar"], r["rates"][f"{k}/qr"]
+        if np.isnan(polar) and np.isnan(qr):  # stalled within the budget: the last errors
+            e_polar, e_qr = r["finals"][f"{k}/polar"], r["finals"][f"{k}/qr"]
+            gap = abs(e_polar - e_qr) / max(e_polar, e_qr)
+            out.append(Stat("stalled draw: relative gap of the last errors", gap, r["tolerance"], "upper"))
+        else:
+            out.append(Stat("|polar rate - QR rate|", abs(polar - qr), r["tolerance"], "upper"))
+    return out
 
 
 def tt_tucker_c10(r: dict) -> list:

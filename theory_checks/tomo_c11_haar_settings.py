@@ -14,7 +14,10 @@ M Q err^2 / (2 p_eff (N + 1) / (N + 2)) (1 = the design law at Q M copies):
    trials, 747 s), so the threshold is Q* ~ Q M / N: set by shots per basis against N, not
    growing with n at a fixed budget (spec C11 expected Q* to grow <= linearly in n; it does
    not grow);
-4. every estimate of the cells tested by 1 and 2 converged. In the blow-up cells (few bases)
+4. the estimates of the cells tested by 1 and 2 converged: more than ``budget_rate`` = 5% of
+   them stopping at the iteration budget is rejected by a binomial test at ``budget_alpha``
+   = 1e-3 (quick: 4 or more of 8). "Every estimate" failed a true claim at seed 59 (1 of 784
+   estimates over 98 quick runs stopped at the budget: 1e-2 per run). In the blow-up cells (few bases)
    the least squares is an ill-conditioned Rayleigh quotient (the frame of Q bases is far
    from alpha I) and the Gauss-Newton-preconditioned descent can stop at its 1000-iteration
    budget (1 of 8 runs at 2 x 2, M = 64, Q = 15, seed 8); those runs are counted in the
@@ -27,6 +30,11 @@ run), and r(1) <= 1.4 3.0 log-sds (1.4e-3). Quick now asks for a blow-up of 2 an
 [0.55, 1.6] (5.4 and 4.3 log-sds); the full mode's bounds are unchanged. Measured rates:
 ``calibration/quick_draws.md``.
 
+Measured false-fail rate (issue 27; ``calibration/quick_draws.py`` over 100 quick runs at seeds
+10-109, ``calibration/quick_draws.md``): 0 runs failed; 6.0e-04 per quick run from the
+statistics' fits and the counts' measured rates (6.0e-04 with every count at the 95% bound of
+its rate); closest rule: 2x2, M = 2: error / error at M = 1 <= hi (5.7e-04).
+
 Command: ``tensorrec experiments run tomo_c11_haar_settings [--quick]``. Runtime: about 10 s
 quick, 12.5 min full (one thread, sharing the machine).
 """
@@ -36,6 +44,7 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+from scipy import stats
 
 from tensorrec.runner import script_main
 from tensorrec.studies.tomography import haar_settings_trials
@@ -50,6 +59,8 @@ class Config:
     band: tuple[float, float] = (0.7, 1.3)
     flat: float = 1.6
     blowup: float = 3.0
+    budget_rate: float = 0.05
+    budget_alpha: float = 1e-3
 
 
 QUICK = {"lattices": ("2x2",), "total": 1000, "shots": (1, 2, 64), "trials": 8}
@@ -69,7 +80,8 @@ def compute(cfg: Config, rng, runner) -> dict:
          "converged": sum(r["converged"] for r in rs), "trials": len(rs)}
         for (lat, M), rs in sorted(cells.items())
     ]  # fmt: skip
-    return {"cells": summary, "band": list(cfg.band), "flat": cfg.flat, "blowup": cfg.blowup}
+    return {"cells": summary, "band": list(cfg.band), "flat": cfg.flat, "blowup": cfg.blowup,
+            "budget_rate": cfg.budget_rate, "budget_alpha": cfg.budget_alpha}  # fmt: skip
 
 
 def check(results: dict) -> list[str]:
@@ -91,10 +103,18 @@ def check(results: dict) -> list[str]:
                 out.append(f"{lat}, M = {M} <= N / 4: error {rel:.2f} x that at M = 1, not flat")
             if M >= 4 * N and not rel >= results["blowup"]:
                 out.append(f"{lat}, M = {M} >= 4 N: error only {rel:.2f} x that at M = 1 (no blow-up)")
-            if M <= N / 4 and c["converged"] < c["trials"]:
-                missed = c["trials"] - c["converged"]
-                out.append(f"{lat}, M = {M}: {missed} of {c['trials']} estimates did not converge")
+            missed = c["trials"] - c["converged"]
+            if M <= N / 4 and budget_exceeded(missed, c["trials"], results):
+                out.append(f"{lat}, M = {M}: {missed} of {c['trials']} estimates did not converge (more "
+                           f"than {results['budget_rate']:.0%} of runs is rejected at level "
+                           f"{results['budget_alpha']})")  # fmt: skip
     return out
+
+
+def budget_exceeded(missed: int, trials: int, results: dict) -> bool:
+    """Whether ``missed`` of ``trials`` estimates at the iteration budget reject a budget rate
+    of ``budget_rate`` at level ``budget_alpha`` (one-sided binomial test)."""
+    return missed > 0 and stats.binom.sf(missed - 1, trials, results["budget_rate"]) < results["budget_alpha"]
 
 
 def main(argv=None) -> int:

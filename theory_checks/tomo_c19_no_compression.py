@@ -22,10 +22,18 @@ least squares (the shadow's top eigenvector) on the same data. Tests:
    0.933": the ratios are skewed and bounded by 1, so ten of them that happen to sit near 1
    have a tiny sample spread, and seed 40 failed the true claim at 9 se (0.980 +- 0.005) with
    S at its 0.1% quantile.)
-3. every PEPS estimate converged.
+3. the PEPS estimates converged: more than 5% of them at the iteration budget is rejected at
+   level 1e-3 (the rule of ``tomo_c11_haar_settings``; quick: 5 or more of 10). 980 of 980
+   quick estimates converged, but "every estimate" cannot be certified below 3e-2 per run from
+   that count.
 
 Calibration (issue 27): ``calibration/quick_draws.py`` over quick seeds 10-109 (100 runs,
 1000 trials): see ``calibration/quick_draws.md`` for the measured false-fail rate.
+
+Measured false-fail rate (issue 27; ``calibration/quick_draws.py`` over 100 quick runs at seeds
+10-109, ``calibration/quick_draws.md``): 0 runs failed; 1.0e-04 per quick run from the
+statistics' fits and the counts' measured rates (1.0e-04 with every count at the 95% bound of
+its rate); closest rule: first-order law: P(Gamma <= S) (5.0e-05).
 
 Command: ``tensorrec experiments run tomo_c19_no_compression [--quick]``. Runtime: about 3 s
 quick, 15 s full.
@@ -93,10 +101,10 @@ def check(results: dict) -> list[str]:
                 f"{results['ratio']:.3f}, predicted {results['predicted']:.3f}; tail p = "
                 f"{min(low, high):.1e} < alpha / 2)"
             )
-    if results["converged"] < results["trials"]:
-        out.append(
-            f"{results['trials'] - results['converged']} of {results['trials']} estimates did not converge"
-        )
+    missed = results["trials"] - results["converged"]
+    if missed and stats.binom.sf(missed - 1, results["trials"], 0.05) < 1e-3:
+        out.append(f"{missed} of {results['trials']} estimates did not converge (more than 5% is rejected "
+                   "at level 1e-3)")  # fmt: skip
     return out
 
 
