@@ -3,6 +3,7 @@
 import dataclasses
 import importlib.util
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,7 @@ def load_calibration(name):
     path = Path(__file__).resolve().parents[1] / "calibration" / f"{name}.py"
     spec = importlib.util.spec_from_file_location(f"{name}_calibration", path)
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while the class is made
     spec.loader.exec_module(module)
     return module
 
@@ -633,3 +635,30 @@ def test_c12_calibration_script_runs_and_reports_both_rules(tmp_path):
     assert set(summary["modes"]) == {"quick (gap)", "full (gap)", "quick (rate)", "full (rate)"}
     assert all(0 <= m["false_fail_resampled"] <= 1 for m in summary["modes"].values())
     assert set(summary["per_order"]["gap"]) == {"3", "4", "6", "8", "10"}
+
+
+def test_quick_draws_reads_runs_reruns_the_check_and_counts_a_doctored_failure(tmp_path):
+    """calibration/quick_draws.py on three runs of tomo_c19 laid out as `reproduce --seeds`
+    leaves them: the check's own verdict per run, the statistics of every rule, and a doctored
+    run ("no compression": every ratio 1) counted as a failure and pulling the estimate up."""
+    module = load_calibration("quick_draws")
+    ratios = [[0.728, 0.857, 0.898, 0.92, 0.933, 0.937, 0.955, 0.966, 0.981, 1.016],
+              [0.954, 0.962, 0.967, 0.971, 0.981, 0.982, 0.989, 0.994, 0.997, 0.998],
+              [1.0] * 10]  # fmt: skip
+    for seed, r in zip((10, 11, 12), ratios, strict=True):
+        folder = tmp_path / "draws" / f"seed-{seed}" / "tomo_c19_no_compression"
+        folder.mkdir(parents=True)
+        results = {"ratio": float(np.mean(r)), "se": float(np.std(r, ddof=1) / np.sqrt(10)), "ratios": r,
+                   "p_eff": [28], "pure_dim": 30, "predicted": 28 / 30, "converged": 10, "trials": 10,
+                   "band": [0.8, 1.05], "alpha": 1e-4}  # fmt: skip
+        (folder / "results.json").write_text(json.dumps(results))
+    argv = ["--draws-dir", str(tmp_path / "draws"), "--seeds", "10-12", "--out", str(tmp_path / "out"),
+            "--only", "tomo_c19_no_compression"]  # fmt: skip
+    assert module.main(argv) == 0
+    (summary,) = json.loads((tmp_path / "out" / "calibration" / "quick_draws.json").read_text())["checks"]
+    assert summary["draws"] == 3 and summary["draws_failed"] == 1 and summary["failed_at"] == [2]
+    law = summary["rules"]["first-order law: P(Gamma <= S)"]
+    assert law["runs_failed"] == 1 and law["alpha"] == 5e-5
+    assert summary["false_fail_per_run"] >= 1e-4  # the two levels at least
+    with pytest.raises(SystemExit):
+        module.main([*argv[:-1], "no_such_check"])
