@@ -149,8 +149,7 @@ def bdpr_c12(r: dict) -> list:
     (f_small, n_small), (f_large, n_large) = module.failures(rows, small), module.failures(rows, large)
 
     def rises(k1, n1, k2, n2):
-        table = [[k2, n2 - k2], [k1, n1 - k1]]
-        return stats.fisher_exact(table, alternative="greater").pvalue < r["alpha"]
+        return module.count_rise_p_value(k1, n1, k2, n2) < r["alpha"]
 
     return [
         Count(
