@@ -44,10 +44,9 @@ from __future__ import annotations
 
 import dataclasses
 
-from scipy import stats
-
 from tensorrec.runner import positive, script_main
 from tensorrec.studies.bdpr import random_start_basins
+from tensorrec.testing import counts
 
 
 @dataclasses.dataclass(frozen=True)
@@ -87,13 +86,7 @@ def failure_fraction(rows: list[dict], m: int) -> float:
 
 def rise_p_value(rows: list[dict], small: int, large: int) -> float:
     """Fisher's exact one-sided p-value of "the failure fraction is higher at ``large``"."""
-    return count_rise_p_value(*failures(rows, small), *failures(rows, large))
-
-
-def count_rise_p_value(f_small: int, n_small: int, f_large: int, n_large: int) -> float:
-    """The same from the counts: ``f_small`` of ``n_small`` and ``f_large`` of ``n_large`` failed."""
-    table = [[f_large, n_large - f_large], [f_small, n_small - f_small]]
-    return float(stats.fisher_exact(table, alternative="greater").pvalue)
+    return counts.rise_p_value(*failures(rows, small), *failures(rows, large))
 
 
 def check(results: dict) -> list[str]:

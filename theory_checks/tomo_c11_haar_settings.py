@@ -44,10 +44,10 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
-from scipy import stats
 
 from tensorrec.runner import script_main
 from tensorrec.studies.tomography import haar_settings_trials
+from tensorrec.testing.counts import too_many
 
 
 @dataclasses.dataclass(frozen=True)
@@ -104,17 +104,11 @@ def check(results: dict) -> list[str]:
             if M >= 4 * N and not rel >= results["blowup"]:
                 out.append(f"{lat}, M = {M} >= 4 N: error only {rel:.2f} x that at M = 1 (no blow-up)")
             missed = c["trials"] - c["converged"]
-            if M <= N / 4 and budget_exceeded(missed, c["trials"], results):
+            if M <= N / 4 and too_many(missed, c["trials"], results["budget_rate"], results["budget_alpha"]):
                 out.append(f"{lat}, M = {M}: {missed} of {c['trials']} estimates did not converge (more "
                            f"than {results['budget_rate']:.0%} of runs is rejected at level "
                            f"{results['budget_alpha']})")  # fmt: skip
     return out
-
-
-def budget_exceeded(missed: int, trials: int, results: dict) -> bool:
-    """Whether ``missed`` of ``trials`` estimates at the iteration budget reject a budget rate
-    of ``budget_rate`` at level ``budget_alpha`` (one-sided binomial test)."""
-    return missed > 0 and stats.binom.sf(missed - 1, trials, results["budget_rate"]) < results["budget_alpha"]
 
 
 def main(argv=None) -> int:

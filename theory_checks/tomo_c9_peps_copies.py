@@ -39,10 +39,10 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
-from scipy import stats
 
 from tensorrec.runner import script_main
 from tensorrec.studies.tomography import peps_copy_trials
+from tensorrec.testing.counts import too_many
 
 
 @dataclasses.dataclass(frozen=True)
@@ -97,7 +97,7 @@ def check(results: dict) -> list[str]:
             out.append(f"{where}: error {c['mean_error2']:.3g} not below {results['raw_factor']} x the raw "
                        f"shadow's {c['raw_error2']:.3g}")  # fmt: skip
         missed = c["trials"] - c["converged"]
-        if missed and stats.binom.sf(missed - 1, c["trials"], results["budget_rate"]) < 0.01:
+        if too_many(missed, c["trials"], results["budget_rate"], 0.01):
             out.append(f"{where}: {missed} of {c['trials']} estimates did not converge (more than "
                        f"{results['budget_rate']:.0%} of runs is rejected at level 0.01)")  # fmt: skip
     return out
