@@ -323,8 +323,14 @@ def analyse(name: str, runs: dict[int, dict], full: dict[int, dict]) -> dict:
         ]
     rules = worst_per_rule(list(runs.values()), rules_of)
     for rule, entry in worst_per_rule(list(full.values()), rules_of).items():
-        rules.setdefault(rule, {"bound": entry["bound"], "draws": 0})
-        rules[rule].update(full=entry["worst"], full_headroom=entry["headroom"], full_runs=entry["draws"])
+        # the bound is the quick runs' (the check's current tolerance; for a rule only full mode
+        # has, that of the quick rule of the same kind, "<where>: <what>"): full runs made before
+        # a tolerance was widened carry the former one, and the worst value does not depend on it
+        kind = rule.rpartition(": ")[2]
+        same_kind = [e["bound"] for r, e in rules.items() if r.rpartition(": ")[2] == kind]
+        rules.setdefault(rule, {"bound": same_kind[0] if same_kind else entry["bound"], "draws": 0})
+        room = headroom(entry["worst"], rules[rule]["bound"])
+        rules[rule].update(full=entry["worst"], full_headroom=room, full_runs=entry["draws"])
     summary["rules"] = {rule: {k: number(v) if isinstance(v, float) else v for k, v in e.items()}
                         for rule, e in rules.items()}  # fmt: skip
     return summary

@@ -7,6 +7,8 @@
   the committed Tucker stall instance;
 - :mod:`~tensorrec.testing.lattice`: an independent (tensordot) reference for lattice
   contractions;
+- :mod:`~tensorrec.testing.counts`: exact binomial rules for counted events (the theory
+  checks' budget, success and rise tests);
 - :mod:`~tensorrec.testing.strategies`: hypothesis strategies (imports hypothesis, so it is
   not imported here).
 """
