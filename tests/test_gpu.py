@@ -86,6 +86,28 @@ def test_sampled_tt_gradient_on_cuda_equals_the_cpu_one():
         assert b.device.type == "cuda" and torch.allclose(a, b.cpu(), rtol=1e-10, atol=1e-12)
 
 
+def test_the_sampled_tt_gauss_newton_product_on_cuda_equals_the_cpu_one():
+    """The linearization's torch path (interface products) on CUDA against the CPU's numba
+    kernels: J^* w J u of completion's Gauss-Newton model."""
+    from tensorrec.formats import TTTensor
+    from tensorrec.operators import EntrySampling
+    from tensorrec.recovery import LeastSquares
+
+    x = TTTensor.random((4, 5, 3, 4), (2, 3, 2), 7)
+    op = EntrySampling.random(x.shape, 60, 8)
+    y = op.apply_format(TTTensor.random(x.shape, x.ranks, 9))
+    u = tuple(
+        torch.randn(p.shape, dtype=p.dtype, generator=torch.Generator().manual_seed(k))
+        for k, p in enumerate(x.to_point())
+    )
+    cpu = LeastSquares(x, op, y, weight=2.0).gauss_newton(x.to_point(), u)
+    xg = TTTensor([c.cuda() for c in x.cores])
+    objective = LeastSquares(xg, EntrySampling(x.shape, op.indices.cuda()), y.cuda(), weight=2.0)
+    gpu = objective.gauss_newton(xg.to_point(), tuple(v.cuda() for v in u))
+    for a, b in zip(cpu, gpu, strict=True):
+        assert b.device.type == "cuda" and torch.allclose(a, b.cpu(), rtol=1e-10, atol=1e-12)
+
+
 def test_a_stack_of_sensing_problems_recovers_on_cuda_like_on_the_cpu():
     from tensorrec.formats import TTTensor, stack
     from tensorrec.operators import DenseGaussian, DenseStack

@@ -94,3 +94,86 @@ def tt_sample_vjp_kernel():
                     left[b] = nxt[b]
 
     return kernel
+
+
+@functools.cache
+def tt_interfaces_kernel():
+    """Compile (once per process) the interface products of sampled TT entries: for every
+    sample k, ``left[k, n]`` = X_1(i_1k) ... X_n(i_nk) (a row of width r_n; ``left[k, 0]`` = 1)
+    and ``right[k, n]`` = X_{n+1}(i_{n+1,k}) ... X_N(i_Nk) (a column of height r_n;
+    ``right[k, N]`` = 1). Packed slices as in :func:`tt_sample_kernel`. O(n N r^2) once; then
+    every differential J u and its adjoint J^* r costs O(n N r^2) with no product of cores
+    (:func:`tt_linear_jvp_kernel`, :func:`tt_linear_vjp_kernel`)."""
+    import numba
+
+    @numba.njit(cache=False, nogil=True)
+    def kernel(slices, ranks, indices, left, right):
+        n_samples, order = indices.shape
+        zero = 0.0 * slices[0, 0, 0, 0]
+        for k in range(n_samples):
+            left[k, 0, 0] = 1.0
+            for n in range(order):
+                m = slices[n, indices[k, n]]
+                for b in range(ranks[n + 1]):
+                    acc = zero
+                    for a in range(ranks[n]):
+                        acc += left[k, n, a] * m[a, b]
+                    left[k, n + 1, b] = acc
+            right[k, order, 0] = 1.0
+            for n in range(order - 1, -1, -1):
+                m = slices[n, indices[k, n]]
+                for a in range(ranks[n]):
+                    acc = zero
+                    for b in range(ranks[n + 1]):
+                        acc += m[a, b] * right[k, n + 1, b]
+                    right[k, n, a] = acc
+
+    return kernel
+
+
+@functools.cache
+def tt_linear_jvp_kernel():
+    """Compile (once per process) the differential of the sampled entries in the direction of
+    the core perturbations ``du`` (packed like the slices): out[k] = sum_n left[k, n]
+    dX_n(i_nk) right[k, n + 1], from the interfaces of :func:`tt_interfaces_kernel`."""
+    import numba
+
+    @numba.njit(cache=False, nogil=True)
+    def kernel(du, ranks, indices, left, right, out):
+        n_samples, order = indices.shape
+        zero = 0.0 * du[0, 0, 0, 0]
+        for k in range(n_samples):
+            total = zero
+            for n in range(order):
+                m = du[n, indices[k, n]]
+                for a in range(ranks[n]):
+                    acc = zero
+                    for b in range(ranks[n + 1]):
+                        acc += m[a, b] * right[k, n + 1, b]
+                    total += left[k, n, a] * acc
+            out[k] = total
+
+    return kernel
+
+
+@functools.cache
+def tt_linear_vjp_kernel():
+    """Compile (once per process) the adjoint of :func:`tt_linear_jvp_kernel`: the core
+    gradients of Re sum_k conj(r_k) (J du)_k, grads[n, i_nk] += r_k conj(left[k, n])^T
+    conj(right[k, n + 1])^T (the same conjugation as :func:`tt_sample_vjp_kernel`)."""
+    import numba
+    import numpy as np
+
+    @numba.njit(cache=False, nogil=True)
+    def kernel(ranks, indices, left, right, r, grads):
+        n_samples, order = indices.shape
+        for k in range(n_samples):
+            rk = r[k]
+            for n in range(order):
+                g = grads[n, indices[k, n]]
+                for a in range(ranks[n]):
+                    la = rk * np.conj(left[k, n, a])
+                    for b in range(ranks[n + 1]):
+                        g[a, b] += la * np.conj(right[k, n + 1, b])
+
+    return kernel

@@ -29,6 +29,7 @@ _EVALUATE: dict[tuple[type, type], Callable] = {}
 _DIFFERENTIABLE: dict[tuple[type, type], Callable] = {}
 _VJP: dict[tuple[type, type], Callable] = {}
 _RESIDUAL_VJP: dict[tuple[type, type], Callable] = {}
+_LINEARIZE: dict[tuple[type, type], Callable] = {}
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -83,6 +84,39 @@ def register_vjp(rows_type: type, format_type: type, *, fused: Callable | None =
         return fn
 
     return decorator
+
+
+def register_linearization(rows_type: type, format_type: type):
+    """Register ``fn(rows, x) -> Linearization``: the evaluation linearized at ``x`` (the
+    Gauss-Newton model's J u and J^* r), with whatever the point's products share computed
+    once (sampled TT entries: every sample's left and right interface products)."""
+
+    def decorator(fn: Callable) -> Callable:
+        _LINEARIZE[rows_type, format_type] = fn
+        return fn
+
+    return decorator
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Linearization:
+    """u -> A(J u) (``jvp``, u a perturbation in ``x.to_point()`` layout) and r -> J^* A^*(r)
+    (``vjp``: the factor gradients of Re<r, A(J u)> in u, the same layout), the evaluation's
+    differential at one point."""
+
+    jvp: Callable
+    vjp: Callable
+
+    def normal(self, u, weight: float = 1.0) -> tuple:
+        """J^* (weight A^* A) J u: the Gauss-Newton product."""
+        return self.vjp(weight * self.jvp(u))
+
+
+def linearize(operator, x) -> Linearization | None:
+    """The registered :class:`Linearization` of A at the format ``x``, or None (then
+    :func:`normal_vjp` on the format's tangent tensor is the Gauss-Newton product)."""
+    fn = _lookup(_LINEARIZE, operator.rows, x)
+    return None if fn is None else fn(operator.rows, x)
 
 
 def _lookup(table: dict, rows, x) -> Callable | None:
@@ -200,6 +234,9 @@ __all__ = [
     "SampledEntries",
     "register",
     "register_vjp",
+    "register_linearization",
+    "Linearization",
+    "linearize",
     "is_structured",
     "evaluate",
     "vjp",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 
-from tensorrec._backend import check_input_dtype, describe
+from tensorrec._backend import check_input_dtype, describe, tree_leaves
 from tensorrec.formats import Format
 from tensorrec.operators import Operator, dispatch
 from tensorrec.optim import Objective
@@ -80,8 +80,10 @@ class FormatObjective(Objective):
     def gauss_newton(self, point, u):
         r"""J^* (w A^* A) J u: the Gauss-Newton model of the squared loss at ``point`` applied
         to the factor perturbation ``u`` (J the differential of point -> X), in factor
-        coordinates. J u is the format's ``tangent_tensor`` (a format of doubled ranks), so
-        a structured operator evaluates it on factors; one fused pass for dense ones."""
+        coordinates. Where the (operator, format) pair registers a linearization (sampled TT
+        entries) it is built once per point and every product reuses it; otherwise J u is the
+        format's ``tangent_tensor`` (a format of doubled ranks), so a structured operator
+        evaluates it on factors, and one fused pass for dense ones."""
         w = self.loss.quadratic_weight
         if w is None:
             raise ValueError(f"loss: the Gauss-Newton model needs a squared loss, got {describe(self.loss)}")
@@ -89,8 +91,21 @@ class FormatObjective(Objective):
             raise TypeError(
                 f"the Gauss-Newton model needs a format with tangent_tensor; {self.format.__name__} has none"
             )
+        linearization = self._linearization(point)
+        if linearization is not None:
+            return linearization.normal(u, w)
         x = self.tensor(point)
         return dispatch.normal_vjp(self.operator, x, self.template.tangent_tensor(point, u), w)
+
+    def _linearization(self, point):
+        """The operator's registered linearization at ``point``, built once per point (the
+        conjugate-gradient products of one Newton step share it), or None."""
+        key = tuple((id(p), p._version) for p in tree_leaves(point))
+        cached = getattr(self, "_linearized", None)
+        if cached is None or cached[0] != key:
+            cached = (key, dispatch.linearize(self.operator, self.tensor(point)), point)
+            self._linearized = cached  # holds the point: its ids stay unique while cached
+        return cached[1]
 
     def differentiable_value(self, point) -> torch.Tensor:
         """The value through the evaluation autograd can differentiate (the exact Hessian)."""
