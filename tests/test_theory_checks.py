@@ -144,6 +144,23 @@ def test_c5_rate_rule_is_paired_and_fails_flat_or_rising_rates():
     assert "does not improve" in v
 
 
+def test_c5_quick_success_rule_is_half_of_four_and_fails_a_method_that_mostly_fails():
+    script = load("tt_tucker_c5_sensing_spectral")
+    assert script.QUICK["draws"] == 4 and script.QUICK["min_fraction"] == 0.5  # quick_draws.md
+    good = [{"format": "tt", "order": 6, "d": 3, "m": m, "draw": k, "rate": q}
+            for m, q in ((144, 0.97), (288, 0.95), (576, 0.94)) for k in range(2)]  # fmt: skip
+
+    def results(errors):
+        rows = [{"final_error": e} for e in errors]
+        return {"success": {"tt": rows, "tucker": [{"final_error": 1e-12}] * 4},
+                "targets": {"tt": 1e-8, "tucker": 1e-11}, "min_fraction": 0.5, "rise_tolerance": 0.01,
+                "grids": {"tt": good, "tucker": [{**r, "format": "tucker"} for r in good]}}  # fmt: skip
+
+    assert script.check(results([1e-12, 1e-12, 0.3, 0.4])) == []  # two stuck draws: a true claim's rare event
+    (v,) = script.check(results([1e-12, 0.3, 0.4, 0.5]))  # three of four stuck
+    assert v.startswith("tt:")
+
+
 def test_c6_binomial_rule_tolerates_sampling_noise_but_not_a_missing_transition():
     check = load("tt_tucker_c6_phase_transition").check
     assert check(c6_results(0, 10, 0, 10)) == []
@@ -313,9 +330,7 @@ def test_rate_formula_rule_reads_the_sigma_max_advantage_against_its_prediction(
 
     ok = {"tolerance": 0.015, "advantage_tolerance": 0.002}
     assert check({**ok, "rows": rows(0.81002)}) == []  # a near-tie a paired fit error reverses: passes
-    (v,) = check(
-        {**ok, "rows": rows(0.81000, predicted_fast=0.79999)}
-    )  # none, 0.01 predicted
+    (v,) = check({**ok, "rows": rows(0.81000, predicted_fast=0.79999)})  # none, 0.01 predicted
     assert "faster by 0.0000, predicted 0.0100" in v
     assert check({**ok, "rows": rows(0.80100, predicted_fast=0.79999)}) == []  # 0.009 of 0.01: within 0.002
     (v,) = check({**ok, "rows": rows(0.8180)})  # sigma_max^2 slower by 0.008 beyond the prediction

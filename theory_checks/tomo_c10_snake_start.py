@@ -13,10 +13,11 @@ when the successes are too few for it (quick, 16 trials: at most 8); a true clai
 with probability >= 99% at any seed. Measured: 19 of 20 on 2 x 3 (the failure's excess was
 32 times the threshold: another local minimum); see docs/tomography.rst for 3 x 3.
 
-Measured false-fail rate (issue 27; ``calibration/quick_draws.py`` over 30 quick runs at seeds
-10-109, ``calibration/quick_draws.md``): 0 runs failed; 2.4e-06 per quick run from the
-statistics' fits and the counts' measured rates (2.1e-05 with every count at the 95% bound of
-its rate); closest rule: snake start reached the truth start's loss (2.4e-06).
+Measured false-fail rate (issue 27; ``calibration/quick_draws.py`` over 100 quick runs at seeds
+10-109, ``calibration/quick_draws.md``): 0 runs failed; 1.1e-05 per quick run from the
+statistics' fits and the counts' measured rates (2.7e-05 with every count at the worse 95% bound
+of its rate, binomial or beta-binomial); closest rule: snake start reached the truth start's
+loss (1.1e-05).
 
 Command: ``tensorrec experiments run tomo_c10_snake_start [--quick]``. Runtime: about 30 s
 quick; full (2 x 3 and 3 x 3, 20 trials each) 428 s (seed 0: 39 of 40 reached, PASS).

@@ -32,8 +32,9 @@ run), and r(1) <= 1.4 3.0 log-sds (1.4e-3). Quick now asks for a blow-up of 2 an
 
 Measured false-fail rate (issue 27; ``calibration/quick_draws.py`` over 100 quick runs at seeds
 10-109, ``calibration/quick_draws.md``): 0 runs failed; 6.0e-04 per quick run from the
-statistics' fits and the counts' measured rates (6.0e-04 with every count at the 95% bound of
-its rate); closest rule: 2x2, M = 2: error / error at M = 1 <= hi (5.7e-04).
+statistics' fits and the counts' measured rates (6.0e-04 with every count at the worse 95% bound
+of its rate, binomial or beta-binomial); closest rule: 2x2, M = 2: error / error at M = 1 <= hi
+(5.7e-04).
 
 Command: ``tensorrec experiments run tomo_c11_haar_settings [--quick]``. Runtime: about 10 s
 quick, 12.5 min full (one thread, sharing the machine).
