@@ -75,6 +75,11 @@ def test_quimb_states_and_operators_convert_exactly():
     mpo = qtn.MPO_rand(4, 3, dtype="complex128", seed=3)
     rho = from_quimb(mpo)
     assert np.abs(M.to_matrix(rho).numpy() - mpo.to_dense()).max() < EXACT * np.abs(mpo.to_dense()).max()
+    # other index and tag names are read from the network, not assumed
+    renamed = qtn.MatrixProductState([t.data for t in mps], site_ind_id="s{}", site_tag_id="Q{}")
+    assert from_quimb(renamed).distance(x) < EXACT
+    ops = qtn.MatrixProductOperator([t.data for t in mpo], upper_ind_id="u{}", lower_ind_id="l{}")
+    assert from_quimb(ops).distance(rho) < EXACT * rho.norm()
     # a product state (quimb keeps bond-1 indices) and the dtype argument
     prod = qtn.MPS_product_state([np.array([0.0, 1.0]), np.array([1.0, 0.0]), np.array([0.6, 0.8j])])
     p = from_quimb(prod, torch.complex64)
