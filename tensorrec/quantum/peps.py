@@ -40,6 +40,7 @@ import numpy as np
 import torch
 
 from tensorrec._backend import (
+    check_bool,
     check_choice,
     check_positive_int,
     deprecated_alias,
@@ -239,6 +240,7 @@ def estimate_peps(
     stop=None,
     chi: int | None = None,
     kraus_dim: int = 1,
+    progress: bool = False,
 ) -> PEPSFit:
     """Estimate a state as a PEPS of bond ``bond_dim`` on ``lattice`` = (L1, L2): pure, or mixed
     as an LPDO with Kraus dimension ``kraus_dim``.
@@ -280,10 +282,16 @@ def estimate_peps(
         least squares over the observed outcomes assumes a fixed purity).
         Ignoring positivity (a bare PEPO fit) is not offered: its estimate need not be a
         state and, from product or design data, the positive forms cover the targets.
+    progress : bool
+        A progress bar on standard error for long fits (default off): one per restart, one
+        tick per iteration (per sweep for ``"als"``), the current loss, the stop reason at
+        the end (:class:`~tensorrec.optim.progress.ProgressBar`); the fit is the same as
+        without it.
     """
     if not isinstance(outcomes, Outcomes):
         raise TypeError(f"outcomes: expected quantum.Outcomes, got {describe(outcomes)}")
     outcomes.validate()  # again: its tensors may have been changed in place since
+    progress = check_bool("progress", progress)
     povm = outcomes.povm
     if loss is None:
         global_design = outcomes.vectors is not None and povm.is_design
@@ -353,14 +361,16 @@ def estimate_peps(
     for r in range(restarts):
         init = start if r == 0 else pad(start, bond_dim, noise, gen)
         if method == "als":
-            runs.append(als(outcomes, init, stop=stop, metrics=metrics))
+            runs.append(als(outcomes, init, stop=stop, metrics=metrics, progress=progress))
             continue
         x0 = template if r == 0 else lift(init)
         rule = stop
         if rule is None:
             g0 = float(tree_norm(objective.egrad(x0.to_point())))
             rule = {"grad_norm": 1e-5 * g0, "rel_change": 1e-14, "max_iter": 1000}
-        runs.append(minimize(objective, x0, method="scaled", step=step, stop=rule, metrics=metrics))
+        runs.append(
+            minimize(objective, x0, method="scaled", step=step, stop=rule, metrics=metrics, progress=progress)
+        )
     best = min(runs, key=lambda res: res.value)
     return PEPSFit(best, [res.value for res in runs], [res.converged for res in runs])
 
@@ -400,7 +410,15 @@ _TINY = 5e-324
 """The smallest gradient-norm tolerance of :func:`als` (a start with a zero gradient)."""
 
 
-def als(outcomes: Outcomes, start: PEPS, *, stop=None, tikhonov: float = 1e-10, metrics=None) -> Result:
+def als(
+    outcomes: Outcomes,
+    start: PEPS,
+    *,
+    stop=None,
+    tikhonov: float = 1e-10,
+    metrics=None,
+    progress: bool = False,
+) -> Result:
     """Alternating least squares for the design least squares on rho = psi psi^H / <psi|psi>
     (spec 4.2 A2): rho's loss is alpha (2) - 2 sum_k p-hat_k w <phi_k|rho|phi_k> + const, so
     with every site but v fixed (psi = B_v^T a linear in site v's entries a) it is the
@@ -422,8 +440,10 @@ def als(outcomes: Outcomes, start: PEPS, *, stop=None, tikhonov: float = 1e-10, 
     the value-based stop, ``"value_change"``: the key of ``stop`` is still ``"rel_change"``,
     but the reason it gives changed from ``"rel_change"`` (before issue 28) to
     ``"value_change"``, the name the core's block-coordinate runs use; code that compares
-    the reason must use the new name.
+    the reason must use the new name. ``progress``: a progress bar on standard error, one
+    tick per sweep (the core's, as in :func:`~tensorrec.optim.block_coordinate`).
     """
+    check_bool("progress", progress)
     povm = outcomes.povm
     if outcomes.vectors is None or not povm.is_design:
         raise ValueError(
@@ -466,7 +486,7 @@ def als(outcomes: Outcomes, start: PEPS, *, stop=None, tikhonov: float = 1e-10, 
     ]
     return block_coordinate(
         update, len(start.sites), list(start.sites), evaluate=evaluate,
-        after_sweep=lambda sites: list(_rebalance(sites)), stop=rules, metrics=metrics,
+        after_sweep=lambda sites: list(_rebalance(sites)), stop=rules, metrics=metrics, progress=progress,
     )  # fmt: skip
 
 

@@ -15,7 +15,7 @@ import warnings
 
 import torch
 
-from tensorrec._backend import check_choice, check_positive_finite, describe
+from tensorrec._backend import check_bool, check_choice, check_positive_finite, describe
 from tensorrec.formats import Format, ManifoldOptions, TTTensor, TuckerTensor, manifold_of, stack, unstack
 from tensorrec.formats.base import supported_options
 from tensorrec.operators import Operator
@@ -194,6 +194,10 @@ def minimize(
         Records ``"error"`` = ||X_t - X*|| / ||X*|| (the format's exact ``distance``).
     metrics : dict of str to callable, optional
         Functions of the current format recorded at every iterate.
+    progress : bool
+        A progress bar on standard error (default off): one tick per iteration, the current
+        loss, the stop reason at the end (the optimizer's, see :func:`~tensorrec.optim.rgd`);
+        the numbers are those of a run without it.
 
     Returns
     -------
@@ -207,6 +211,7 @@ def minimize(
     if not isinstance(init, Format):
         raise TypeError(f"init: expected a tensor format (the Format protocol), got {describe(init)}")
     check_choice("method", method, METHODS)
+    progress = check_bool("progress", progress)
     if hessian is not None and method != "trust_region":
         raise ValueError(f"hessian: only method='trust_region' takes a model Hessian, got method={method!r}")
     fmt = type(init)
@@ -332,6 +337,10 @@ def recover(
         :class:`~tensorrec.optim.StallWarning`; one that blows up with ``"diverged"`` / ``"nan"``.
     metrics : dict of str to callable, optional
         Functions of the current format recorded at every iterate.
+    progress : bool
+        A progress bar on standard error for long runs (default off): one tick per
+        iteration, the current loss, the stop reason at the end (see :func:`minimize`); the
+        numbers are those of a run without it.
 
     Returns
     -------
@@ -356,6 +365,7 @@ def recover(
     """
     if not isinstance(operator, Operator):
         raise TypeError(f"operator: expected a tensorrec Operator, got {describe(operator)}")
+    check_bool("progress", progress)
     if format is None:  # the class of a format start, else TT
         fmt = type(init) if isinstance(init, Format) else TTTensor
     else:
