@@ -3,6 +3,7 @@ samplers, classical shadows and their projections, and state metrics; the estima
 compositions of a POVM operator (:mod:`tensorrec.operators.povm`), a format and the core."""
 
 from tensorrec.quantum import mpo, peps
+from tensorrec.quantum.bootstrap import BootstrapResult, bootstrap
 from tensorrec.quantum.estimators import TomographyResult, UnphysicalEstimateWarning, estimate, product_start
 from tensorrec.quantum.frames import (
     design_defect,
@@ -66,6 +67,8 @@ __all__ = [
     "design_defect",
     "classical_shadow",
     "estimate_observables",
+    "bootstrap",
+    "BootstrapResult",
     "fidelity_from_shadows",
     "snapshot_values",
     "ShadowEstimate",
