@@ -83,6 +83,11 @@ def test_the_mean_is_the_dense_shadow_for_counts_settings_and_exact_probabilitie
 def test_the_group_count_and_the_sign_interval_levels():
     assert [min_groups(c) for c in (0.5, 0.9, 0.95, 0.99)] == [2, 5, 6, 8]
     assert auto_groups(3, 0.95) == 10 and auto_groups(1, 0.95) == 8 and auto_groups(1000, 0.99) == 25
+    data = q.LocalPauli(2).sample(mpo.ghz(2), 500, rng=0)
+    for groups, level in ((6, 1 - 2 / 64), (11, 1 - 2 * 12 / 2048), (14, 1 - 2 * 106 / 16384)):
+        result = q.estimate_observables(data, ["ZZ"], groups=groups, rng=0)
+        assert result.groups == groups and abs(result.level - level) < 1e-15 and level >= 0.95
+        assert result.ci_low[0] <= result.estimate[0] <= result.ci_high[0]
 
 
 # Coverage: for each observable, independent data sets; the misses must not reject "each
