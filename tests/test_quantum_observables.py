@@ -9,9 +9,9 @@ import torch
 
 from tensorrec import quantum as q
 from tensorrec.quantum import mpo
-from tensorrec.quantum.bootstrap import resample
 from tensorrec.quantum.observables import auto_groups, min_groups
 from tensorrec.quantum.povms import ProductFamily
+from tensorrec.quantum.resampling import resample
 from tensorrec.sweep import Runner
 from tensorrec.testing.counts import too_many
 
@@ -252,3 +252,44 @@ def test_bootstrap_refuses_bad_input():
         q.bootstrap(shadow_fidelity, data, resamples=2, runner="processes")
     with pytest.raises(ValueError, match="confidence"):
         q.bootstrap(shadow_fidelity, data, resamples=2, confidence=0)
+
+
+# --- the examples of docs/tomography.rst -----------------------------------------------------
+
+
+def docs_example(title: str) -> tuple[str, list[str]]:
+    """The first code block under ``title`` in docs/tomography.rst and the outputs its
+    comments announce (the ``# ...`` lines right after a print, their first column)."""
+    import pathlib
+    import textwrap
+
+    text = (pathlib.Path(__file__).parents[1] / "docs" / "tomography.rst").read_text()
+    block = text.split(f"\n{title}\n", 1)[1].split(".. code-block:: python\n", 1)[1]
+    lines = list(itertools.takewhile(lambda line: not line or line.startswith("    "), block.splitlines()))
+    code = textwrap.dedent("\n".join(lines))
+    announced = [line.strip()[2:].split("   (")[0] for line in code.splitlines() if line.startswith("# ")]
+    return code, announced
+
+
+def run_example(code: str) -> list[str]:
+    import contextlib
+    import io
+
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        exec(compile(code, "docs/tomography.rst", "exec"), {})
+    return printed.getvalue().splitlines()
+
+
+def test_docs_example_of_observables_prints_what_it_announces():
+    code, announced = docs_example("Observables and fidelities from shadows")
+    assert len(announced) == 4
+    assert run_example(code) == announced
+
+
+def test_docs_example_of_the_bootstrap_runs():
+    code, announced = docs_example("Error bars by bootstrap")
+    (line,) = run_example(code)
+    value, sd = (float(x.strip(",")) for x in line.split()[:3:2])
+    assert value > 0.99 and 0 < sd < 0.01
+    assert line == announced[0]  # the same numbers here (seeded; CPU torch)

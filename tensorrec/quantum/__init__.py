@@ -3,7 +3,6 @@ samplers, classical shadows and their projections, and state metrics; the estima
 compositions of a POVM operator (:mod:`tensorrec.operators.povm`), a format and the core."""
 
 from tensorrec.quantum import mpo, peps
-from tensorrec.quantum.bootstrap import BootstrapResult, bootstrap
 from tensorrec.quantum.estimators import TomographyResult, UnphysicalEstimateWarning, estimate, product_start
 from tensorrec.quantum.frames import (
     design_defect,
@@ -33,6 +32,7 @@ from tensorrec.quantum.povms import (
     LocalSIC,
     Stabilizer,
 )
+from tensorrec.quantum.resampling import BootstrapResult, bootstrap
 from tensorrec.quantum.shadows import classical_shadow, project_density, project_pure
 from tensorrec.quantum.states import (
     check_state,

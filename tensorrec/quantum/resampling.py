@@ -48,6 +48,11 @@ class BootstrapResult:
         """Whether ``value`` lies in [ci_low, ci_high]."""
         return self.ci_low <= value <= self.ci_high
 
+    @property
+    def bias(self) -> float:
+        """The replicates' mean minus ``value``: the bootstrap estimate of the estimator's bias."""
+        return float(self.replicates.mean() - self.value)
+
 
 def _counts(outcomes: Outcomes) -> np.ndarray:
     if outcomes.shots is None:
