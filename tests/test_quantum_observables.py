@@ -66,9 +66,12 @@ def test_the_mean_is_the_dense_shadow_for_counts_settings_and_exact_probabilitie
     counts = q.Outcomes.from_bitstrings(
         q.LocalPauli(3), ["ZZZ", "XYX", "YYZ"], [{"000": 5, "011": 2}, {"101": 4, "111": 1}, {"010": 3}]
     )
+    sic_counts = q.Outcomes.from_counts(
+        q.LocalSIC(3), [4, 2, 1, 3], index=[[0, 1, 2], [3, 3, 0], [1, 1, 1], [2, 0, 3]]
+    )
     haar_bases = q.HaarBases(3, n_settings=12).sample(psi, 30, rng=6)
     exact_probs = q.LocalPauli(3).sample(psi, None)
-    for data in (counts, haar_bases, exact_probs):
+    for data in (counts, sic_counts, haar_bases, exact_probs):
         shadow = q.classical_shadow(data)
         result = q.estimate_observables(data, ALL3, groups=6, rng=0)
         dense = np.array([float(torch.trace(q.pauli(p) @ shadow).real) for p in ALL3])

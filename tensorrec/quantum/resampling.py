@@ -91,7 +91,8 @@ def _resample(outcomes: Outcomes, counts: np.ndarray, labels: np.ndarray, gen) -
     for label in np.unique(labels):
         rows = np.flatnonzero(labels == label)
         total = int(counts[rows].sum())
-        new[rows] = gen.multinomial(total, counts[rows] / total)
+        if total > 0:  # rows of zero counts (from_counts keeps them) stay at zero
+            new[rows] = gen.multinomial(total, counts[rows] / total)
     keep = torch.from_numpy(np.flatnonzero(new))
     fields = {
         name: getattr(outcomes, name)[keep]
