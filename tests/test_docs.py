@@ -254,11 +254,34 @@ def _environment() -> dict[str, str]:
 
 def _driver(path: Path, blocks: list[tuple[int, str]]) -> str:
     """A script that runs ``blocks`` in order in one namespace, each under its page and line."""
-    calls = []
-    for line, code in blocks:
-        calls.append(f"exec(compile({chr(10) * (line - 1) + code!r}, {str(path)!r}, 'exec'), scope)")
-    header = "import torch\ntorch.set_num_threads(1)\nscope = {'__name__': '__main__'}\n"
-    return header + "\n".join(calls) + "\n"
+    padded = [chr(10) * (line - 1) + code for line, code in blocks]  # tracebacks show page lines
+    return (
+        f"BLOCKS = {padded!r}\n"
+        "scope = {'__name__': '__main__'}\n"
+        "for code in BLOCKS:\n"
+        f"    print({MARKER!r}, flush=True)\n"
+        f"    exec(compile(code, {str(path)!r}, 'exec'), scope)\n"
+    )
+
+
+MARKER = "----- next docs block -----"
+
+
+def block_outputs(stdout: str) -> list[str]:
+    """The standard output of each block of a driver run, in order."""
+    return [part.strip() for part in stdout.split(MARKER)[1:]]
+
+
+def claimed_outputs(text: str) -> dict[int, str]:
+    """README's claims: the block (by index) followed by a line ``prints `OUTPUT` ...``."""
+    claims, lines = {}, text.splitlines()
+    for k, (line, _) in enumerate(markdown_python_blocks(text)):
+        end = next(i for i in range(line - 1, len(lines)) if lines[i].strip() == "```")
+        after = next((t for t in lines[end + 1 :] if t.strip()), "")
+        match = re.match(r"prints `([^`]*)`", after)
+        if match:
+            claims[k] = match.group(1)
+    return claims
 
 
 def run_blocks(path: Path, blocks, tmp_path: Path, *, as_script: bool = False, timeout: float = 120.0):
@@ -291,6 +314,13 @@ def run_blocks(path: Path, blocks, tmp_path: Path, *, as_script: bool = False, t
 RUNNABLE = [p for p in [*PAGES, ROOT / "README.md"] if page_blocks(p)]
 
 
+def test_readme_claims_are_read() -> None:
+    claims = claimed_outputs((ROOT / "README.md").read_text())
+    assert len(claims) >= 2 and all(claims.values())
+    doctored = "```python\nprint(1)\n```\n\nprints `2` here\n"
+    assert claimed_outputs(doctored) == {0: "2"} and block_outputs(f"{MARKER}\n1\n") == ["1"]
+
+
 def test_the_block_rule_finds_the_examples() -> None:
     counts = {p.name: len(page_blocks(p)) for p in RUNNABLE}
     assert counts.get("concepts.rst", 0) >= 5 and counts.get("README.md", 0) >= 2
@@ -304,6 +334,12 @@ def test_code_blocks_run(path: Path, tmp_path: Path) -> None:
         pytest.importorskip("qiskit")
     done = run_blocks(path, page_blocks(path), tmp_path)
     assert done.returncode == 0, done.stderr[-4000:]
+    # an example that warns (a stall, an underdetermined fit) is a bug in the example
+    assert "Warning:" not in done.stderr, done.stderr[-4000:]
+    if path.suffix == ".md":  # what the README says a block prints, it prints
+        outputs = block_outputs(done.stdout)
+        for k, claim in claimed_outputs(path.read_text()).items():
+            assert outputs[k] == claim, (k, outputs[k], claim)
 
 
 def test_a_failing_block_names_its_page_and_line(tmp_path: Path) -> None:
@@ -320,4 +356,5 @@ def test_the_sweep_example_needs_its_guard(tmp_path: Path) -> None:
     unguarded = "\n".join(lines[:guard] + textwrap.dedent("\n".join(lines[guard + 1 :])).splitlines())
     assert "__name__" not in unguarded
     done = run_blocks(DOCS / "sweeps.rst", [(line, unguarded)], tmp_path, as_script=True)
-    assert done.returncode != 0 and "__main__" in done.stderr, done.stderr[-2000:]
+    assert done.returncode != 0, done.stderr[-2000:]
+    assert "RuntimeError" in done.stderr and 'outside `if __name__ == "__main__":`' in done.stderr
