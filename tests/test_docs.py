@@ -224,11 +224,22 @@ def rst_python_blocks(text: str) -> list[tuple[int, str]]:
     return blocks
 
 
-def markdown_python_blocks(text: str) -> list[tuple[int, str]]:
-    """``(line, code)`` of every ```` ```python ```` fence of a Markdown file."""
+def rst_blocks(text: str, language: str) -> list[tuple[int, str]]:
+    """``(line, code)`` of every ``.. code-block:: <language>`` block of an rst page."""
+    lines = text.splitlines()
+    blocks = []
+    for i, line in enumerate(lines):
+        directive = _RST_BLOCK.match(line)
+        if directive and directive.group(2) == language:
+            blocks.append(_indented_block(lines, i + 1, len(line) - len(line.lstrip())))
+    return blocks
+
+
+def markdown_python_blocks(text: str, language: str = "python") -> list[tuple[int, str]]:
+    """``(line, code)`` of every ```` ```python ```` (or ``language``) fence of a Markdown file."""
     blocks, lines, i = [], text.splitlines(), 0
     while i < len(lines):
-        if lines[i].strip() == "```python":
+        if lines[i].strip() == f"```{language}":
             j = i + 1
             while lines[j].strip() != "```":
                 j += 1
@@ -358,3 +369,46 @@ def test_the_sweep_example_needs_its_guard(tmp_path: Path) -> None:
     done = run_blocks(DOCS / "sweeps.rst", [(line, unguarded)], tmp_path, as_script=True)
     assert done.returncode != 0, done.stderr[-2000:]
     assert "RuntimeError" in done.stderr and 'outside `if __name__ == "__main__":`' in done.stderr
+
+
+# ---------------------------------------------------------------------------------------------
+# Shell blocks are not run, but their commands must exist
+# ---------------------------------------------------------------------------------------------
+
+
+def shell_commands() -> list[tuple[str, str]]:
+    """``(where, command)`` for every ``tensorrec`` and ``make`` line of the bash blocks."""
+    found = []
+    sources = [(p, rst_blocks(p.read_text(), "bash")) for p in PAGES]
+    sources.append((ROOT / "README.md", markdown_python_blocks((ROOT / "README.md").read_text(), "bash")))
+    for path, blocks in sources:
+        for line, code in blocks:
+            for k, text in enumerate(code.splitlines()):
+                command = text.split("#")[0].strip()
+                if command.startswith(("tensorrec ", "make ")):
+                    found.append((f"{path.name}:{line + k}", command))
+    return found
+
+
+def test_shell_commands_exist() -> None:
+    """Every ``tensorrec ...`` line parses (its subcommands, options and script name exist:
+    ``--help`` is appended, so nothing runs) and every ``make`` target is in the Makefile."""
+    import shlex
+
+    from click.testing import CliRunner
+
+    from tensorrec.cli import cli
+
+    commands = shell_commands()
+    assert sum(c.startswith("tensorrec ") for _, c in commands) >= 5
+    targets = set(re.findall(r"^([a-z][a-z-]*):", (ROOT / "Makefile").read_text(), re.MULTILINE))
+    runner = CliRunner()
+    for where, command in commands:
+        words = shlex.split(command)
+        if words[0] == "make":
+            assert set(words[1:]) <= targets, (where, command, targets)
+            continue
+        done = runner.invoke(cli, [*words[1:], "--help"], env={"TENSORREC_ROOT": str(ROOT)})
+        assert done.exit_code == 0, (where, command, done.output[-1500:])
+    bad = runner.invoke(cli, ["reproduce", "--no-such-flag", "--help"], env={"TENSORREC_ROOT": str(ROOT)})
+    assert bad.exit_code != 0  # a doctored command line fails
