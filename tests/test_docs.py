@@ -110,8 +110,8 @@ def _public(names) -> list[str]:
     return [n for n in names if not n.startswith("_")]
 
 
-def rendered_docstrings(page: Path = DOCS / "api.rst") -> dict[str, str]:
-    """Every docstring the autodoc directives of ``page`` render, by dotted name.
+def rendered_docstrings(pages=PAGES) -> dict[str, str]:
+    """Every docstring the autodoc directives of ``pages`` (all of ``docs/*.rst``) render, by name.
 
     A bare ``:members:`` takes every public member defined in the module (or the class's own
     namespace), and for the classes among a module's members their own public members too: a
@@ -130,7 +130,8 @@ def rendered_docstrings(page: Path = DOCS / "api.rst") -> dict[str, str]:
         for member in names:
             add(f"{name}.{member}", inspect.getattr_static(cls, member, None))
 
-    for kind, dotted, members in autodoc_directives(page):
+    directives = [d for page in pages for d in autodoc_directives(page)]
+    for kind, dotted, members in directives:
         if kind == "data":
             continue
         obj = resolve(dotted, kind)
