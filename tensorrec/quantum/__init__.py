@@ -1,4 +1,4 @@
-"""Layer 6: quantum state tomography (tomography spec). Measurement families and their
+"""Layer 6: quantum state tomography (:ref:`theory-tomography`). Measurement families and their
 samplers, classical shadows and their projections, and state metrics; the estimators are
 compositions of a POVM operator (:mod:`tensorrec.operators.povm`), a format and the core."""
 

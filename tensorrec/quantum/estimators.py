@@ -1,4 +1,4 @@
-"""Tomography estimators as compositions of the core (tomography spec 3-4.1).
+"""Tomography estimators as compositions of the core (:ref:`theory-tomo-least-squares`).
 
 Every estimator is projected gradient (:func:`tensorrec.optim.proximal_gradient`) on the
 fused-layout operator X with a projection onto the constraint set as the prox:
@@ -6,7 +6,7 @@ fused-layout operator X with a projection onto the constraint set as the prox:
 - ``method="pgd"`` (paper C): the least-squares loss (1/2) ||A(rho) - p-hat||^2 through its
   normal equations (:class:`~tensorrec.recovery.NormalEquations`, G = A*A of the family in
   closed form, b = A* p-hat over the observed outcomes), step 1/alpha for designs (the
-  step that lands on the classical shadow, spec 3.2) and 1/||A*A|| otherwise;
+  step that lands on the classical shadow, :ref:`theory-tomo-least-squares`) and 1/||A*A|| otherwise;
 - ``method="rgd"`` / ``"mle"``: factorized estimation on a locally purified density
   operator (:class:`~tensorrec.formats.LPDO`, PSD by construction; ``kraus_dim = 1`` is a
   pure MPS) through :func:`~tensorrec.recovery.minimize` with Armijo steps on the manifold whose
@@ -17,7 +17,7 @@ fused-layout operator X with a projection onto the constraint set as the prox:
 - ``method="pcs"`` (paper D): the preconditioned loss (1/2) ||rho - rho_shadow||_F^2 with step
   1: one step from any start is the projected classical shadow. For global designs it has
   the same minimisers as least squares; for product POVMs it is the local-shadow fix of
-  the exponential ill-conditioning (spec 3.3).
+  the exponential ill-conditioning (:ref:`theory-tomo-least-squares`).
 
 Constraint sets: ``format="mpo"`` projects onto Hermitian MPOs of bond <= ``bond_dim``
 (:func:`~tensorrec.quantum.mpo.hermitian_round`, TT-SVD), then, with

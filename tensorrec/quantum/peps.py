@@ -1,21 +1,22 @@
-"""2D tomography (tomography spec 1.5, 4.2, 6.4): PEPS test states, the effective dimension,
-and the PEPS estimator as a composition of the core.
+"""2D tomography (:ref:`theory-tomo-states`, :ref:`theory-tomo-algorithms`): PEPS test states, the effective
+dimension, and the PEPS estimator as a composition of the core.
 
 The estimator (``method="fgd"``) is factorized gradient descent on the site tensors of
 :class:`~tensorrec.formats.PEPSDensity` (rho = psi psi^H / <psi|psi>, the quotient
 normalisation) through :func:`~tensorrec.recovery.minimize`: a product of Euclidean factors,
 Armijo steps, the ``"rebalanced"`` retraction (every site rescaled to one norm after each
-step; spec 4.2's core-norm rebalancing, at the retraction level), and ``method="scaled"``:
-the gradient preconditioned by the metric the sites induce on psi
+step; the core-norm rebalancing of :ref:`theory-tomo-algorithms`, at the retraction level), and
+``method="scaled"``: the gradient preconditioned by the metric the sites induce on psi
 (:meth:`~tensorrec.formats.PEPSDensity.scaled_direction`, Gauss-Newton in psi's geometry).
 Plain gradient descent on the sites is slow here (the sites' metric is far from psi's: on
 2 x 3, D = 2, 300 Armijo steps did not converge; the preconditioned run converges in 5-160
 iterations, linearly: the curvature outside the Gauss-Newton part slows some runs).
 ``method="als"`` is alternating least squares (:func:`als`), the second method. Losses:
 
-- global 2-design data (the Haar POVM, stabilizer states): the least squares of spec 3.2 over
-  the observed outcomes (:class:`~tensorrec.recovery.DesignLoss`), whose minimiser is the
-  Frobenius projection of the classical shadow onto the PEPS set;
+- global 2-design data (the Haar POVM, stabilizer states): the least squares
+  of :ref:`theory-tomo-least-squares` over the observed outcomes
+  (:class:`~tensorrec.recovery.DesignLoss`), whose minimiser is the Frobenius
+  projection of the classical shadow onto the PEPS set;
 - any family with counts: the multinomial likelihood over the observed outcomes.
 
 Mixed states (``kraus_dim`` kappa > 1): the same descent on a
@@ -24,8 +25,8 @@ likelihood. ``chi``: every contraction by boundary MPS of bond chi, the gradient
 hand-written environments (:mod:`tensorrec.operators.lattice`).
 
 Starts: ``"snake"`` (the top eigenvector of the classical shadow, TT-SVD'd along the snake to
-bond D, every bond then padded to D with small noise; spec 4.2 A3), ``"product"`` (the same at
-bond 1: a perturbed product state) or a given PEPS (e.g. the truth plus noise, for
+bond D, every bond then padded to D with small noise; :ref:`theory-tomo-algorithms`), ``"product"`` (the
+same at bond 1: a perturbed product state) or a given PEPS (e.g. the truth plus noise, for
 statistical-error experiments only). ``restarts`` runs several noisy copies of the start and
 keeps the best.
 """
@@ -69,8 +70,8 @@ def product_peps(vectors, n_rows: int, n_cols: int) -> PEPS:
 
 
 def cluster_peps(n_rows: int, n_cols: int) -> PEPS:
-    """The 2D cluster state ``prod_edges CZ |+>^n`` as an exact PEPS of bond 2 (spec 6.4): every
-    site copies its bit to its right and down bonds and takes the CZ phase (-1)^(s a) from
+    """The 2D cluster state ``prod_edges CZ |+>^n`` as an exact PEPS of bond 2 (:ref:`theory-tomo-states`):
+    every site copies its bit to its right and down bonds and takes the CZ phase (-1)^(s a) from
     the bits a arriving on its left and up bonds."""
     sites = []
     for i in range(n_rows):
@@ -98,7 +99,7 @@ def random_peps(n_rows: int, n_cols: int, d: int = 2, bond_dim: int = 2, rng: Rn
 
 
 def test_state(name: str, n_rows: int, n_cols: int, bond_dim: int = 2, rng: RngLike = None) -> PEPS:
-    """A test state of spec 6.4 by name: ``"random"``, ``"cluster"`` or ``"product"`` (a
+    """A test state (:ref:`theory-tomo-states`) by name: ``"random"``, ``"cluster"`` or ``"product"`` (a
     random product state)."""
     if name == "random":
         return random_peps(n_rows, n_cols, 2, bond_dim, rng)
@@ -135,7 +136,7 @@ def jacobian_rank(psi: PEPS, rtol: float = 1e-9) -> int:
 
 def effective_dimension(psi: PEPS, rtol: float = 1e-9) -> int:
     """p_eff: the real dimension of the manifold of normalised PEPS of psi's bonds modulo the
-    global phase, near psi: the Jacobian rank minus 2 (norm and phase; spec 1.5)."""
+    global phase, near psi: the Jacobian rank minus 2 (norm and phase; :ref:`theory-tomo-states`)."""
     return jacobian_rank(psi, rtol) - 2
 
 
@@ -274,7 +275,7 @@ def estimate_peps(
         needs a d^n tensor. Global outcome vectors are dense in any mode. ``method="fgd"``
         only. Default: exact.
     kraus_dim : int
-        The positivity option of spec 4.2: 1 fits a pure state (a PEPS, rho = psi psi^H /
+        The positivity option of :ref:`theory-tomo-algorithms`: 1 fits a pure state (a PEPS, rho = psi psi^H /
         <psi|psi>); kappa > 1 fits a mixed state as a
         :class:`~tensorrec.formats.LatticeLPDO` (rho = Tr_kappa Psi Psi^H / <Psi|Psi>,
         positive and of trace one at every iterate; PEPO bond D^2), started from the pure
@@ -420,7 +421,7 @@ def als(
     progress: bool = False,
 ) -> Result:
     """Alternating least squares for the design least squares on rho = psi psi^H / <psi|psi>
-    (spec 4.2 A2): rho's loss is alpha (2) - 2 sum_k p-hat_k w <phi_k|rho|phi_k> + const, so
+    (:ref:`theory-tomo-algorithms`): rho's loss is alpha (2) - 2 sum_k p-hat_k w <phi_k|rho|phi_k> + const, so
     with every site but v fixed (psi = B_v^T a linear in site v's entries a) it is the
     generalised Rayleigh quotient a^H H a / a^H G a, H = C^H diag(p-hat w) C with
     C = conj(Phi) B_v^T, G = conj(B_v) B_v^T: the site is set to its top generalised

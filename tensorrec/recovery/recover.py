@@ -1,4 +1,4 @@
-"""minimize() and recover(): the generic tail of every solver (tucker_tt spec 6-8).
+"""minimize() and recover(): the generic tail of every solver (:ref:`theory-tt-rgd`).
 
 ``minimize(objective, init)`` runs a method of the core on the factors of a format and hands
 back the format; ``recover(operator, y)`` is a spectral start (the operator's back-projection,
@@ -308,19 +308,19 @@ def recover(
         ``loss_weight`` (1/rho for completion, 1 otherwise).
     method : {"rgd", "scaled", "gauss_newton", "trust_region"}
         ``"rgd"``: Riemannian gradient descent on the canonical factors (the papers'
-        method; tucker_tt spec section 6). ``"scaled"``: scaled gradient descent (ScaledGD and
+        method; :ref:`theory-tt-rgd`). ``"scaled"``: scaled gradient descent (ScaledGD and
         its TT analogue), whose rate does not degrade with the condition number.
         ``"gauss_newton"``: Riemannian Gauss-Newton (matrix-free CG on the horizontal space,
         canonical retraction), locally quadratic on exact data. ``"trust_region"``:
         Riemannian trust region with truncated CG on the ``hessian`` model. ``scale`` and
         ``retraction`` apply to ``"rgd"`` only. See :func:`minimize`.
     step : float, "armijo" or a step rule, optional
-        mu (default 0.5, the spec's pilot default); for ``"gauss_newton"`` ``"armijo"`` (the
+        mu (default 0.5: :ref:`theory-tt-scale`); for ``"gauss_newton"`` ``"armijo"`` (the
         default) or a fixed multiple of the Gauss-Newton step (1: the local method).
     hessian : {"gauss_newton", "exact"}, optional
         The trust-region model (default Gauss-Newton for squared losses).
     scale : {"init", "measurements", "spectral", "truth"} or float, optional
-        The weight w of the Stiefel factors (step mu / w on them; spec section 6.3):
+        The weight w of the Stiefel factors (step mu / w on them; :ref:`theory-tt-scale`):
         ||X0||^2, ||y||^2, the largest squared singular value of X0's unfoldings, ||X*||^2.
         Default ``"init"`` for a format whose manifold takes a ``scale`` (Tucker, TT), none
         for the others; a format whose manifold takes no ``scale`` refuses one by name.

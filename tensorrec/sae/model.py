@@ -1,7 +1,7 @@
-"""Sparse autoencoders as one (or T) proximal-gradient steps (sae spec sections 3-5).
+"""Sparse autoencoders as one (or T) proximal-gradient steps (:ref:`theory-sae-step`).
 
 The encoder is the core's :func:`~tensorrec.optim.proximal_step` from z = 0 with the learned
-encoder map: z = prox(W_enc^T (x - b_dec) + b_enc) (the SAELens parameterization; spec 3.6),
+encoder map: z = prox(W_enc^T (x - b_dec) + b_enc) (the SAELens parameterization; :ref:`theory-sae-step`),
 the activation being the prox of the regularizer (:mod:`tensorrec.optim.thresholds`). The
 decoder atoms are the columns of D on the Oblique manifold: a ``geoopt.ManifoldParameter``
 over :func:`~tensorrec.manifolds.to_geoopt` of :class:`~tensorrec.manifolds.Oblique`, so a
@@ -11,7 +11,7 @@ parameter renormalised after each step (``"projected"``, what most SAE code does
 With ``depth > 1`` the first step is the learned encoder and the next ones are the core's
 :func:`~tensorrec.optim.unrolled` proximal gradient on (1/2) ||x - D z - b_dec||^2 with the
 decoder D at mu = 1 / sigma_max(D)^2 (the
-untied multi-step choice spec 3.3 leaves open; tied models use W_enc = mu D throughout).
+untied multi-step choice :ref:`theory-sae-step` leaves open; tied models use W_enc = mu D throughout).
 """
 
 from __future__ import annotations
@@ -84,9 +84,9 @@ class SAE(nn.Module):
         Proximal steps of the encoder, its unrolled depth T (1: a standard SAE). ``steps=``
         is its deprecated spelling (the iteration budget of :func:`train` is ``max_iter``).
     output_scale : bool or float
-        Per-latent output scales a_m (paper E's tied SAE, spec 7.3): ``True`` learns them
+        Per-latent output scales a_m (paper E's tied SAE, :ref:`theory-sae-model`): ``True`` learns them
         (initialised to 1); a number fixes every a_m at that value (a buffer, no gradient):
-        a small one is the decoupled regime a -> 0 of paper E's recovery theorem (spec 7.6),
+        a small one is the decoupled regime a -> 0 of paper E's recovery theorem (:ref:`theory-sae-model`),
         where each neuron follows its own data instead of sharing the reconstruction.
     auxk : float
         Weight of the AuxK loss (Gao et al. 2024, as SAELens computes it): latents that have
