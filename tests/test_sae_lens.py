@@ -134,6 +134,14 @@ def test_folded_conventions_and_float64():
     assert_same(model64, converted, x64)
     cast = SAE.from_sae_lens(theirs("abstopk"), dtype=torch.float64)
     assert cast.W_dec.dtype == torch.float64
+    # bfloat16 rows normalised in bfloat16 are unit only to bfloat16 precision: cast to float32
+    # they are scaled atoms, and our atoms are unit to float32 precision
+    half = theirs("topk", dtype="bfloat16")
+    with torch.no_grad():
+        half.W_dec.copy_(torch.nn.functional.normalize(half.W_dec.float(), dim=1).bfloat16())
+    cast = SAE.from_sae_lens(half, dtype=torch.float32)
+    assert cast.scale is not None
+    assert torch.allclose(torch.linalg.vector_norm(cast.W_dec.detach(), dim=0), torch.ones(D_SAE), atol=1e-6)
 
 
 def test_tied_model_converts_with_its_decoder_as_encoder():

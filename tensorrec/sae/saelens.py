@@ -20,9 +20,10 @@ Conventions (checked in ``tests/test_sae_lens.py`` to float32 rounding):
   *columns* of ``W_dec`` (d_in, d_sae); sae-lens's are the *rows* of its ``W_dec``
   (d_sae, d_in), x_hat = acts @ W_dec + b_dec.
 - **Decoder norms.** Our atoms have unit norm (the Oblique manifold); sae-lens's need not.
-  :func:`from_sae_lens` keeps rows of norm 1 (within 64 machine epsilons) as they are, and
-  otherwise stores the unit directions as atoms and the norms n_j as fixed output scales
-  (``output_scale``, x_hat = D (n * z) + b_dec): the codes stay sae-lens's codes, the
+  :func:`from_sae_lens` keeps rows of norm 1 (within 64 machine epsilons of the model's
+  dtype) as they are, and otherwise stores the unit directions as atoms and the norms n_j as
+  output scales (``output_scale=True``: parameters initialised to n, free like sae-lens's row
+  norms; x_hat = D (n * z) + b_dec): the codes stay sae-lens's codes, the
   reconstruction is the same, and the recovery metrics see the directions. A zero decoder row
   (an atom with no direction) is refused. :func:`to_sae_lens` multiplies the scales back into
   the rows. (sae-lens's own ``fold_W_dec_norm()`` is the other choice: it moves the norms into
@@ -211,7 +212,7 @@ def from_sae_lens(sae, *, dtype: torch.dtype | None = None, **options) -> SAE:
     scale = None
     if rescale:  # pre * n selects, acts / n decode: fold n into the encoder, unit atoms
         W_enc, b_enc, D = W_enc * norms, b_enc * norms, W_dec / norms[:, None]
-    elif float((norms - 1).abs().max()) <= 64 * torch.finfo(sae.W_dec.dtype).eps:
+    elif float((norms - 1).abs().max()) <= 64 * torch.finfo(dtype).eps:
         D = W_dec
     else:
         D, scale = W_dec / norms[:, None], norms
