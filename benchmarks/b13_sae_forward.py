@@ -1,5 +1,6 @@
-"""B5 (sae spec): the SAE forward pass at SAELens scale, against a SAELens-style bare-torch
-implementation at identical weights and against the GEMM floor measured in the same run.
+"""B5 (sae spec): the SAE forward pass at SAELens scale, against sae-lens's own classes (when
+installed), a SAELens-style bare-torch implementation at identical weights, and the GEMM floor
+measured in the same run.
 
 Shape: batch B = 2048, d_in = 512, d_sae = 8192, k = 32, float32, random weights (unit
 decoder atoms, small biases, JumpReLU threshold 0.05). For each activation (Standard = ReLU,
