@@ -393,6 +393,32 @@ class SAE(nn.Module):
             codes = topk(torch.where(dead, pre, torch.full((), -math.inf, dtype=pre.dtype)), k_aux)
         return scale * 0.5 * ((codes @ self.W_dec.mT - residual) ** 2).sum(-1).mean()
 
+    def to_sae_lens(self):
+        """This model as a sae-lens inference SAE (:func:`tensorrec.sae.saelens.to_sae_lens`)."""
+        from tensorrec.sae.saelens import to_sae_lens
+
+        return to_sae_lens(self)
+
+    @classmethod
+    def from_sae_lens(cls, sae, *, dtype=None, **options) -> SAE:
+        """A model with the weights of a sae-lens SAE (:func:`tensorrec.sae.saelens.from_sae_lens`)."""
+        from tensorrec.sae.saelens import from_sae_lens
+
+        return from_sae_lens(sae, dtype=dtype, **options)
+
+    def save_sae_lens(self, path) -> tuple:
+        """Save in sae-lens's layout (:func:`tensorrec.sae.saelens.save_sae_lens`)."""
+        from tensorrec.sae.saelens import save_sae_lens
+
+        return save_sae_lens(self, path)
+
+    @classmethod
+    def load_sae_lens(cls, path, *, device="cpu", dtype=None, **options) -> SAE:
+        """Load from sae-lens's layout (:func:`tensorrec.sae.saelens.load_sae_lens`)."""
+        from tensorrec.sae.saelens import load_sae_lens
+
+        return load_sae_lens(path, device=device, dtype=dtype, **options)
+
     @torch.no_grad()
     def renormalize(self) -> None:
         """Project the decoder columns back to unit norm (``decoder="projected"``): the Oblique
