@@ -41,8 +41,9 @@ print("exit status", code)
 # ----------
 figures = sorted((out / name).glob("*.png"))
 for png in figures:
-    fig, ax = plt.subplots(figsize=(9, 4))
-    ax.imshow(plt.imread(png))
+    image = plt.imread(png)
+    fig, ax = plt.subplots(figsize=(6, 6 * image.shape[0] / image.shape[1]))
+    ax.imshow(image)
     ax.set_axis_off()
     ax.set_title(png.name)
 plt.show()

@@ -74,7 +74,9 @@ plt.show()
 # Now y = A(X*) with a dense Gaussian A of ``m`` rows (entries N(0, 1/m)), m four times the
 # format's degrees of freedom. :func:`~tensorrec.recovery.recover` starts at the spectral
 # estimate (the HOSVD / TT-SVD of A*(y)) and runs RGD; ``method="scaled"`` (scaled gradient
-# descent, not slowed by the condition number) is shown beside it.
+# descent, not slowed by the condition number) is shown beside it. RGD at this m contracts
+# more slowly than in factorization and ends at the default budget of 500 iterations (stop
+# reason ``"max_iter"``) a little above 1e-11; scaled GD reaches the residual tolerance.
 fig, ax = plt.subplots(figsize=(6, 4))
 for name, truth in targets.items():
     m = 4 * truth.dof
@@ -84,7 +86,10 @@ for name, truth in targets.items():
         result = recover(A, y, ranks=truth.ranks, format=type(truth), method=method, truth=truth)
         errors = result.trace.series("error")
         rate = result.trace.linear_rate("error", floor=1e-11)
-        print(f"{name} sensing, m = {m}, {method}: {result.iterations} iterations, rate {rate:.3f}")
+        print(
+            f"{name} sensing, m = {m}, {method}: {result.iterations} iterations ({result.stop_reason}), "
+            f"error {errors[-1]:.1e}, rate {rate:.3f}"
+        )
         ax.semilogy(errors, label=f"{name}, {method} (rate {rate:.3f})")
 ax.set_xlabel("iteration t")
 ax.set_ylabel("||X_t - X*|| / ||X*||")

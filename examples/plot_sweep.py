@@ -70,7 +70,10 @@ if __name__ == "__main__":
     deadline = time.monotonic() + 300
     while committed(store_path) < total // 2 and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
-    os.killpg(process.pid, signal.SIGKILL)
+    try:
+        os.killpg(process.pid, signal.SIGKILL)  # the driver and its workers, at once
+    except ProcessLookupError:  # the group is gone already (the driver ended by itself)
+        pass
     process.wait()
     done = committed(store_path)
     print(f"driver killed (exit status {process.returncode}) with {done} of {total} trials committed")
