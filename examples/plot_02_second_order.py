@@ -50,7 +50,8 @@ for (name, truth), ax in zip(targets.items(), axes, strict=True):
             f"{name:6s} {method:12s}: {result.iterations:3d} iterations to error {errors[-1]:.1e} "
             f"({result.stop_reason}); last fitted order {order:.2f}"
         )
-        ax.semilogy(errors, "o-", ms=3, label=f"{method}: order {order:.2f}")
+        style = {"scaled": "o-", "gauss_newton": "s-", "trust_region": "x--"}[method]
+        ax.semilogy(errors, style, ms=5, label=f"{method}: order {order:.2f}")
     ax.set_title(f"{name}, m = {m}")
     ax.set_xlabel("iteration")
     ax.set_xlim(0, 40)

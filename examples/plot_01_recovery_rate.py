@@ -66,6 +66,7 @@ ax.set_xlabel("iteration t")
 ax.set_ylabel("||X_t - X*|| / ||X*||")
 ax.set_title("Factorization by RGD (mu = 0.5, scale = ||X*||^2)")
 ax.legend()
+plt.tight_layout()
 plt.show()
 
 # %%
@@ -95,4 +96,5 @@ ax.set_xlabel("iteration t")
 ax.set_ylabel("||X_t - X*|| / ||X*||")
 ax.set_title("Gaussian sensing, m = 4 dof, spectral start")
 ax.legend()
+plt.tight_layout()
 plt.show()

@@ -46,6 +46,7 @@ for png in figures:
     ax.imshow(image)
     ax.set_axis_off()
     ax.set_title(png.name)
+plt.tight_layout()
 plt.show()
 
 # %%

@@ -38,6 +38,7 @@ ax.set_xlabel("iteration")
 ax.set_ylabel("tensor error")
 ax.set_title("True BDPR, K = N = 4, L = 128")
 ax.legend()
+plt.tight_layout()
 plt.show()
 
 # %%
