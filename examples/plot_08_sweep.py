@@ -13,6 +13,7 @@ records do not depend on where they were computed.
 """
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -131,3 +132,8 @@ if __name__ == "__main__":
         on_dask = Store(workdir / "dask.sqlite").to_dataframe().sort_values(["m", "_trial"])
         same = (on_dask["final_error"].to_numpy() == df["final_error"].to_numpy()).all()
         print(f"Dask: {len(on_dask)} trials; final errors identical to the processes backend: {bool(same)}")
+
+# %%
+# The stores are ordinary files; this example's go away with its temporary folder.
+if __name__ == "__main__":
+    shutil.rmtree(workdir)

@@ -12,6 +12,7 @@ figure and the manifest the run wrote.
 """
 
 import json
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -58,3 +59,7 @@ manifest = json.loads((out / name / "manifest.json").read_text())
 for key in ("config", "seed", "wall_seconds", "device"):
     print(f"{key}: {manifest.get(key)}")
 print("threads: torch", manifest["threads"]["torch"], "| env", manifest["threads"]["env"])
+
+# %%
+# The run's folder was temporary: remove it (``--out results`` keeps everything in place).
+shutil.rmtree(out)
