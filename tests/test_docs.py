@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import ast
 import importlib
+import importlib.util
 import inspect
 import os
 import re
@@ -340,11 +341,26 @@ def test_the_block_rule_finds_the_examples() -> None:
     assert all(not code.lstrip().startswith("pip ") for p in RUNNABLE for _, code in page_blocks(p))
 
 
+OPTIONAL = {"sae_lens": "sae_lens"}
+"""Optional extras a block may import: where one is not installed, the blocks that import it are
+left out (the page's other blocks still run; none of them may use a name such a block defines)."""
+
+
+def available_blocks(path: Path) -> list[tuple[int, str]]:
+    """The page's blocks, less those importing an optional extra that is not installed here."""
+    missing = [name for name, module in OPTIONAL.items() if importlib.util.find_spec(module) is None]
+    return [
+        (line, code)
+        for line, code in page_blocks(path)
+        if not any(re.search(rf"^\s*(import|from) {name}\b", code, re.M) for name in missing)
+    ]
+
+
 @pytest.mark.parametrize("path", RUNNABLE, ids=lambda p: p.name)
 def test_code_blocks_run(path: Path, tmp_path: Path) -> None:
     if path.name == "tomography.rst":
         pytest.importorskip("qiskit")
-    done = run_blocks(path, page_blocks(path), tmp_path)
+    done = run_blocks(path, available_blocks(path), tmp_path)
     assert done.returncode == 0, done.stderr[-4000:]
     # an example that warns (a stall, an underdetermined fit) is a bug in the example
     assert "Warning:" not in done.stderr, done.stderr[-4000:]
@@ -413,3 +429,12 @@ def test_shell_commands_exist() -> None:
         assert done.exit_code == 0, (where, command, done.output[-1500:])
     bad = runner.invoke(cli, ["reproduce", "--no-such-flag", "--help"], env={"TENSORREC_ROOT": str(ROOT)})
     assert bad.exit_code != 0  # a doctored command line fails
+
+
+def test_a_block_needing_a_missing_extra_is_left_out(monkeypatch) -> None:
+    blocks = available_blocks(DOCS / "sae.rst")
+    uses_extra = [code for _, code in page_blocks(DOCS / "sae.rst") if "from sae_lens" in code]
+    assert uses_extra  # the sae-lens example is a runnable block of the page
+    monkeypatch.setitem(OPTIONAL, "sae_lens", "no_such_module_here")
+    left = available_blocks(DOCS / "sae.rst")
+    assert len(left) == len(page_blocks(DOCS / "sae.rst")) - len(uses_extra) and len(blocks) >= len(left)
