@@ -23,7 +23,7 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 lint: $(STAMP)
-	$(BIN)/ruff check tensorrec tests experiments theory_checks benchmarks calibration
+	$(BIN)/ruff check tensorrec tests experiments theory_checks benchmarks calibration examples
 	$(BIN)/lint-imports
 
 test: lint

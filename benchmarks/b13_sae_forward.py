@@ -1,5 +1,6 @@
-"""B5 (sae spec): the SAE forward pass at SAELens scale, against a SAELens-style bare-torch
-implementation at identical weights and against the GEMM floor measured in the same run.
+"""B5 (sae spec): the SAE forward pass at SAELens scale, against sae-lens's own classes (when
+installed), a SAELens-style bare-torch implementation at identical weights, and the GEMM floor
+measured in the same run.
 
 Shape: batch B = 2048, d_in = 512, d_sae = 8192, k = 32, float32, random weights (unit
 decoder atoms, small biases, JumpReLU threshold 0.05). For each activation (Standard = ReLU,
@@ -8,9 +9,12 @@ JumpReLU, TopK, AbsTopK):
 - ours: ``SAE.reconstruct`` (x -> x_hat): for TopK/AbsTopK the encoder GEMM with the bias
   fused, the numba top-k selection, and a sparse decode (O(B k d_in)); for ReLU/JumpReLU the
   dense forward;
-- the reference: SAELens's forward conventions re-implemented in bare torch (its classes
-  cannot be installed here: sae-lens requires transformer-lens, transformers, datasets,
-  plotly, nltk and babe): hidden_pre = (x - b_dec) @ W_enc + b_enc, the activation
+- sae-lens itself (issue 29), when installed (the ``sae_lens`` extra, about 69 packages with
+  transformers and transformer-lens): its inference class (``StandardSAE``, ``JumpReLUSAE``,
+  ``TopKSAE``, ``AbsTopKSAE``) made by ``SAE.to_sae_lens()`` at identical weights, timed on its
+  ``forward``; "not installed" otherwise;
+- the reference: SAELens's forward conventions re-implemented in bare torch:
+  hidden_pre = (x - b_dec) @ W_enc + b_enc, the activation
   (``torch.topk`` + ReLU + scatter for TopK, the same on abs for AbsTopK, ReLU(pre) 1[pre >
   theta] for JumpReLU), then a dense decode ``acts @ W_dec + b_dec``;
 - the floor: the encoder GEMM x @ W_enc alone (2 B d_in d_sae flops) into a preallocated
@@ -18,7 +22,8 @@ JumpReLU, TopK, AbsTopK):
   dense activations the encoder plus the decoder GEMM.
 
 Reported: the median over ``repeats`` interleaved runs, each as a multiple of the floor; the
-maximal absolute difference between our x_hat and the reference's (float32 round-off); the
+maximal absolute difference between our x_hat and the reference's and sae-lens's (float32
+round-off); the
 floor's GFLOP/s. Also one training step (loss, backward, Adam step) of the TopK SAE, ours
 (RiemannianAdam on Oblique atoms) against the reference (torch Adam), and the forward of a
 K-step unrolled TopK encoder (``SAE(depth=K)``). Threads pinned to 1.
@@ -106,8 +111,18 @@ def model(cfg: Config, activation: str, **kwargs) -> SAE:
     return sae
 
 
+def installed_sae_lens() -> str | None:
+    """sae-lens's version, or None when it is not installed (the ``sae_lens`` extra)."""
+    try:
+        import sae_lens
+    except ImportError:
+        return None
+    return sae_lens.__version__
+
+
 def compute(cfg: Config, rng) -> dict:
     tr.pin_threads(1)
+    sae_lens_version = installed_sae_lens()
     g = torch.Generator().manual_seed(int(rng.integers(2**31)))
     x = torch.randn(cfg.batch, cfg.d_in, generator=g)
     W = torch.randn(cfg.d_in, cfg.d_sae, generator=g)
@@ -125,12 +140,18 @@ def compute(cfg: Config, rng) -> dict:
         ref = Reference(ours, name, cfg.k, cfg.threshold)
         with torch.no_grad():
             fns = {"ours": lambda ours=ours: ours.reconstruct(x), "ref": lambda ref=ref: ref(x)}
+            if sae_lens_version is not None:
+                theirs = ours.to_sae_lens()
+                fns["sae_lens"] = lambda theirs=theirs: theirs(x)
             t = interleaved(fns, cfg.repeats)
-            diff = float((fns["ours"]() - fns["ref"]()).abs().max())
+            x_hat = fns["ours"]()
+            diff = float((x_hat - fns["ref"]()).abs().max())
+            diff_sl = float((x_hat - fns["sae_lens"]()).abs().max()) if "sae_lens" in fns else None
         floor = floors["encoder"] + (0 if "topk" in name else floors["decoder"])
         rows.append({
             "activation": name, "ours_s": t["ours"], "ref_s": t["ref"], "floor_s": floor,
             "ours_floor": t["ours"] / floor, "ref_floor": t["ref"] / floor, "max_diff": diff,
+            "sae_lens_s": t.get("sae_lens"), "sae_lens_diff": diff_sl,
         })  # fmt: skip
     # one training step of the TopK SAE, ours against the reference with torch Adam
     import geoopt
@@ -157,7 +178,7 @@ def compute(cfg: Config, rng) -> dict:
     return {
         "config": dataclasses.asdict(cfg), "rows": rows, "floors": floors,
         "gflops": flops / floors["encoder"] / 1e9, "train": train, "unroll": unroll,
-        "threads": tr.thread_settings(),
+        "threads": tr.thread_settings(), "sae_lens": sae_lens_version,
     }  # fmt: skip
 
 
@@ -170,13 +191,21 @@ def table(results: dict) -> str:
         f"`x @ W_enc`, which allocates its result); ReLU/JumpReLU add the decoder GEMM "
         f"({results['floors']['decoder'] * 1e3:.1f} ms).",
         "",
-        "| activation | ours (ms) | ours / floor | SAELens-style (ms) | reference / floor | max abs diff |",
-        "|---|---|---|---|---|---|",
+        f"| activation | ours (ms) | ours / floor | sae-lens {results.get('sae_lens') or 'not installed'} "
+        "(ms) | "
+        "sae-lens / floor | max abs diff to sae-lens | SAELens-style bare torch (ms) | reference / floor "
+        "| max abs diff to reference |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results["rows"]:
+        if r.get("sae_lens_s") is None:
+            theirs = "- | - | -"
+        else:
+            t_sl = r["sae_lens_s"]
+            theirs = f"{t_sl * 1e3:.1f} | {t_sl / r['floor_s']:.2f} | {r['sae_lens_diff']:.1e}"
         lines.append(
-            f"| {r['activation']} | {r['ours_s'] * 1e3:.1f} | {r['ours_floor']:.2f} | {r['ref_s'] * 1e3:.1f} "
-            f"| {r['ref_floor']:.2f} | {r['max_diff']:.1e} |"
+            f"| {r['activation']} | {r['ours_s'] * 1e3:.1f} | {r['ours_floor']:.2f} | {theirs} "
+            f"| {r['ref_s'] * 1e3:.1f} | {r['ref_floor']:.2f} | {r['max_diff']:.1e} |"
         )
     t, u = results["train"], results["unroll"]
     lines += [

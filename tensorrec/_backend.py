@@ -292,6 +292,15 @@ def check_positive_int(name: str, value: object, minimum: int = 1) -> int:
     return int(value)
 
 
+def check_bool(name: str, value: object) -> bool:
+    """Return ``value`` as a bool if it is True or False (a numpy bool too), else a TypeError
+    naming ``name``: a string such as ``"yes"`` or ``"false"``, or 0 and 1, are refused, not
+    read by truthiness."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name}: expected True or False, got {describe(value)}")
+    return bool(value)
+
+
 def check_choice(name: str, value: object, choices: tuple[str, ...]) -> str:
     """Return ``value`` if it is one of ``choices``, else raise listing the valid names (an
     array or other non-name value is refused the same way, never compared elementwise)."""

@@ -1,4 +1,4 @@
-"""Running experiments and theory checks: one shape for every script (DESIGN.md section 5).
+"""Running experiments and theory checks: one shape for every script.
 
 A script in ``experiments/`` or ``theory_checks/`` defines a frozen dataclass ``Config``
 (defaults = the full settings), a dict ``QUICK`` of overrides for ``--quick``,

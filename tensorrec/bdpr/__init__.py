@@ -1,4 +1,4 @@
-"""Layer 6: simultaneous blind deconvolution and phase retrieval (BDPR), bdpr_landscape spec."""
+"""Layer 6: simultaneous blind deconvolution and phase retrieval (BDPR), :ref:`theory-bdpr`."""
 
 from tensorrec.bdpr.model import BDPRModel, lift, tensor_error
 from tensorrec.bdpr.population import MODELS, PopulationProblem, phi, population_problem, risk

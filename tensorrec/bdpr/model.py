@@ -1,5 +1,5 @@
 """The BDPR forward model: Fourier magnitudes of a convolution of two subspace signals, computed
-with FFTs, and its exact lifting to an order-4 rank-one tensor (bdpr_landscape spec 1).
+with FFTs, and its exact lifting to an order-4 rank-one tensor (:ref:`theory-bdpr-model`).
 
 w = B h (filter), s = C x (signal), ``y_l = abs(F(w * s))_l^2 = L abs(u_l)^2 abs(v_l)^2`` with
 u = F B h and v = F C x (F the unitary DFT). With b_l^*, c_l^* the rows of F B and F C,

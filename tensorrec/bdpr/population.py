@@ -1,5 +1,5 @@
 """Population risks of the BDPR surrogates on the product of unit spheres, in closed form
-(bdpr_landscape spec 3.2). With unit truth and overlaps alpha = abs(h*^H h)^2,
+(:ref:`theory-bdpr-population`). With unit truth and overlaps alpha = abs(h*^H h)^2,
 beta = abs(x*^H x)^2 (alpha = a^2, beta = b^2 in the real case):
 
 * ``"A"`` (Gaussian 4-way tensor sensing, real or complex): F = 1 - alpha beta;
@@ -9,7 +9,8 @@ beta = abs(x*^H x)^2 (alpha = a^2, beta = b^2 in the real case):
   real factors.
 
 The risk is extended off the spheres as the same function of the overlaps; the Riemannian
-gradient and Hessian do not depend on the extension (spec 3.3). Derivatives come from autograd.
+gradient and Hessian do not depend on the extension (:ref:`theory-bdpr-population`). Derivatives come from
+autograd.
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ from tensorrec.optim import Problem
 
 @numpy_boundary
 def phi(model: str, field: str, alpha, beta):
-    """The population risk as a function of the overlaps (spec 3.2, on the unit spheres)."""
+    """The population risk as a function of the overlaps (:ref:`theory-bdpr-population`, on the unit
+    spheres)."""
     check_model(model, field)
     if model == "A":
         return 1 - alpha * beta
@@ -47,7 +49,7 @@ def _overlap(truth, v):
 @numpy_boundary
 def risk(model: str, field: str, h, x, h_star, x_star) -> float:
     """The population risk F = (1/2) E abs(<A, X(h, x) - X(h*, x*)>)^2 at arbitrary (non-unit)
-    factors and truth, in closed form (spec 3.2, middle column with general truth norms).
+    factors and truth, in closed form (:ref:`theory-bdpr-population`, middle column with general truth norms).
     ``"bdpr"`` is real BDPR with real Gaussian subspaces (its one or two real rows neglected)."""
     check_model(model, field)
     nh, nx = float(torch.sum(h.abs() ** 2)), float(torch.sum(x.abs() ** 2))

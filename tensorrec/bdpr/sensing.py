@@ -1,7 +1,8 @@
-"""Finite-sample BDPR problems (bdpr_landscape spec 2, 4): the surrogate sensing models and true
+"""Finite-sample BDPR problems (:ref:`theory-bdpr-surrogates`): the surrogate sensing models and true
 BDPR as least-squares losses over the factors (h, x) (the core's ``FormatObjective`` of a
 ``PairedRankOne`` and the operator, whose registered vjps are the hand-written gradients of
-spec 4.2), spectral starts (spec 4.4) and the sign/phase-invariant tensor error.
+:ref:`theory-bdpr-population`), spectral starts (:ref:`theory-bdpr-starts`) and the sign/phase-invariant
+tensor error.
 
 The three choices the paper leaves open are independent arguments of :func:`sensing_problem`
 ([unconfirmed] which one the paper uses):
@@ -48,8 +49,8 @@ class FourWayLoss(FormatObjective):
     """f(h, x) = (1/2m) sum_i abs(h^T M_i conj(h) - y_i)^2 for surrogate A: the core's
     :class:`~tensorrec.recovery.FormatObjective` of a :class:`~tensorrec.formats.PairedRankOne`,
     the operator and the :class:`~tensorrec.recovery.SquaredLoss` of weight 1/m, with M_i the
-    contraction of A_i with x o conj(x) (spec 4.2). Its gradient is the operator's registered
-    vjp (:mod:`tensorrec.operators.paired`): two passes over the (m, K^2, N^2) tensors, both
+    contraction of A_i with x o conj(x) (:ref:`theory-bdpr-population`). Its gradient is the operator's
+    registered vjp (:mod:`tensorrec.operators.paired`): two passes over the (m, K^2, N^2) tensors, both
     matrix-vector products. Leading batch axes on h, x evaluate independent problems with the
     tensors read once per pass (the cost is their sum)."""
 
@@ -63,8 +64,8 @@ class RankOneLoss(FormatObjective):
     :class:`~tensorrec.formats.PairedRankOne`, the operator and the
     :class:`~tensorrec.recovery.SquaredLoss` of weight 1/m. Its gradient is the operator's
     registered vjp, grad_j = 2 U_j^H (r * prod_{k != j} abs(u_k)^2 * u_j) with
-    r = (1/m)(prediction - y) (spec 4.2; real part for real factors sensed by complex rows),
-    O(m sum_j d_j). Leading batch axes evaluate independent problems (the cost is their sum)."""
+    r = (1/m)(prediction - y) (:ref:`theory-bdpr-population`; real part for real factors sensed by complex
+    rows), O(m sum_j d_j). Leading batch axes evaluate independent problems (the cost is their sum)."""
 
     def __init__(self, operator: RankOneSensing, y):
         super().__init__(_template(operator), operator, operator.check_data(y), SquaredLoss(1.0 / operator.m))
@@ -98,14 +99,14 @@ class ScaledLoss(Objective):
 def scale_estimate(operator, y) -> float:
     """sigma-hat of ||h*||^2 ||x*||^2 from the data (the operator's ``scale_estimate``:
     sqrt(mean abs(y)^2) for 4-way Gaussian sensing, mean(y) for rank-one sensing and true
-    BDPR; spec 1.4)."""
+    BDPR; :ref:`theory-bdpr-model`)."""
     return operator.scale_estimate(y)
 
 
 def spectral_start(
     operator, y, format=PairedRankOne, ranks=None, *, field: str | None = None
 ) -> PairedRankOne:
-    """The spectral start of spec 4.4: a :class:`~tensorrec.formats.PairedRankOne` of unit
+    """The spectral start of :ref:`theory-bdpr-starts`: a :class:`~tensorrec.formats.PairedRankOne` of unit
     factors (the signature of :func:`tensorrec.recovery.spectral_start`; ``format`` must be
     PairedRankOne and ``ranks`` None). The factors come from the operator's
     ``spectral_factors``: the top singular vectors of the unfoldings of (1/m) sum_i y_i A_i
@@ -145,7 +146,7 @@ class SensingProblem:
         return "bdpr" if (self.sensing == "fourier_bdpr" and self.field == "real") else "B"
 
     def error(self, point) -> float:
-        """||X(h, x) - X*||_F (sign/phase invariant, no cancellation; spec 3.5); with a scale
+        """||X(h, x) - X*||_F (sign/phase invariant, no cancellation; :ref:`theory-bdpr-rgd`); with a scale
         s, X = e^s h o conj(h) o x o conj(x)."""
         z = torch.kron(point[0], point[1])
         if len(point) == 3:
@@ -165,7 +166,7 @@ class SensingProblem:
         return PairedRankOne(self.truth).kron_vector() * math.sqrt(self.scale)
 
     def start(self, kind: str = "spectral", rng: RngLike = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """``"spectral"`` (spec 4.4) or ``"random"`` (uniform on the spheres; for a free x a
+        """``"spectral"`` (:ref:`theory-bdpr-starts`) or ``"random"`` (uniform on the spheres; for a free x a
         unit vector too), on the problem's manifold; with a scale, s = log sigma-hat
         (:func:`scale_estimate`)."""
         check_choice("kind", kind, ("spectral", "random"))

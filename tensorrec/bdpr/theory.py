@@ -1,4 +1,4 @@
-"""The critical-point tables of the BDPR population risks (bdpr_landscape spec 3.4) as data,
+"""The critical-point tables of the BDPR population risks (:ref:`theory-bdpr-population`) as data,
 with representative points of every critical set. The landscape toolkit must reproduce them
 (claim 5); nothing here is used to compute them."""
 
@@ -56,26 +56,26 @@ def check_model(model: str, field: str) -> tuple[str, str]:
 
 def kappa_star(model: str, field: str) -> float:
     """The Hessian eigenvalue at the minimum, kappa*: 2 (A), 12 (real B), 4 (complex B and real
-    BDPR) (spec 3.3)."""
+    BDPR) (:ref:`theory-bdpr-population`)."""
     check_model(model, field)
     return 2 if model == "A" else 12 if (model == "B" and field == "real") else 4
 
 
 def local_rate(model: str, field: str, step: float) -> float:
-    """The tail rate 1 - mu kappa* of population RGD (spec 3.5): kappa* = 2 (A), 12 (real B),
+    """The tail rate 1 - mu kappa* of population RGD (:ref:`theory-bdpr-rgd`): kappa* = 2 (A), 12 (real B),
     4 (complex B and real BDPR)."""
     return 1 - step * kappa_star(model, field)
 
 
 def tan_theta(v: torch.Tensor, truth: torch.Tensor) -> float:
     """tan of the angle between unit v and the orbit of the unit truth: ||v - c truth|| / abs(c)
-    with c = truth^H v (never sqrt(1 - a^2) / a, which floors near 1e-8; spec 3.5)."""
+    with c = truth^H v (never sqrt(1 - a^2) / a, which floors near 1e-8; :ref:`theory-bdpr-rgd`)."""
     c = torch.sum(truth.conj() * v)
     return float(torch.linalg.vector_norm(v - c * truth)) / abs(complex(c))
 
 
 def kappas(model: str, field: str, alpha: float, beta: float) -> tuple[float, float]:
-    """kappa_h = -2 dPhi/dalpha and kappa_x = -2 dPhi/dbeta (spec 3.3)."""
+    """kappa_h = -2 dPhi/dalpha and kappa_x = -2 dPhi/dbeta (:ref:`theory-bdpr-population`)."""
     if model == "A":
         return 2 * beta, 2 * alpha
     if model == "B" and field == "real":
@@ -84,7 +84,7 @@ def kappas(model: str, field: str, alpha: float, beta: float) -> tuple[float, fl
 
 
 def tan_step(tan_h: float, tan_x: float, model: str, field: str, step: float) -> tuple[float, float]:
-    """One exact population-RGD step in the tangents (spec 3.5):
+    """One exact population-RGD step in the tangents (:ref:`theory-bdpr-rgd`):
     tan+ = tan (1 - mu kappa alpha) / (1 - mu kappa alpha + mu kappa), kappa at the current
     iterate, alpha = cos^2 = 1 / (1 + tan^2)."""
     alpha, beta = 1 / (1 + tan_h**2), 1 / (1 + tan_x**2)
@@ -104,7 +104,7 @@ def step_limit(model: str, field: str) -> float:
 
 
 def check_step(model: str, field: str, step) -> float:
-    """``step`` checked against the population theory of ``model`` (spec 3.5, 4.3).
+    """``step`` checked against the population theory of ``model`` (:ref:`theory-bdpr-rgd`).
 
     Refused (ValueError) unless 0 < mu < 2 / kappa*: beyond it the truth itself is linearly
     unstable (local rate 1 - mu kappa* <= -1), so RGD cannot converge to it. Warned about

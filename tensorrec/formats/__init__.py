@@ -2,7 +2,7 @@
 
 from tensorrec.formats.base import Format, FormatMixin, ManifoldOptions, manifold_of, stack, unstack
 from tensorrec.formats.fused import fuse, fused_identity, unfuse
-from tensorrec.formats.interop import from_tensorly, to_tensorly
+from tensorrec.formats.interop import from_quimb, from_tensorly, to_quimb, to_tensorly
 from tensorrec.formats.lpdo import LPDO
 from tensorrec.formats.paired import PairedRankOne
 from tensorrec.formats.peps import PEPO, PEPS, LatticeLPDO, PEPSDensity, snake_order
@@ -34,4 +34,6 @@ __all__ = [
     "unfold",
     "to_tensorly",
     "from_tensorly",
+    "to_quimb",
+    "from_quimb",
 ]

@@ -1,4 +1,4 @@
-"""The Format protocol: what every tensor format provides (DESIGN.md section 2).
+"""The Format protocol: what every tensor format provides (the core interfaces of :doc:`/concepts`).
 
 A format is an immutable container of factors (in canonical form where one exists). The
 optimizers never see it: they see its *point*, the tuple of factor arrays of
@@ -266,7 +266,7 @@ def unstack(batch) -> list:
 
 class structured:
     """A constructor (or ``from_point``) of a format whose structure (a lattice, chi, a Kraus
-    dimension) the instance carries (DESIGN.md section 2): called on the class it takes the
+    dimension) the instance carries (:doc:`/concepts`): called on the class it takes the
     structure by keyword (``PEPS.random(shape, D, rng, lattice=(2, 3))``); called on an
     instance, a template, it takes the template's (``x._structure()``, a dict), which keywords
     given in the call override (``template.from_point(point)``)."""

@@ -1,5 +1,5 @@
 """Contraction of networks on an L1 x L2 square lattice with open boundaries (PEPS, PEPO and
-their layers; tomography spec 1.1, 6.2).
+their layers; :ref:`theory-tomo-states`).
 
 A lattice network is a row-major list of site tensors of shape
 ``(*batch, *open, left, up, right, down)``: leading batch axes shared by every site, ``open``
@@ -17,7 +17,7 @@ boundary legs kept as axes of size 1. Two ways to contract one:
 
 :func:`site_environments` gives every site's environment (the network with that site cut
 out) from boundary MPS of the rows above and below and left/right products along each
-row: the hand-written gradients of the lattice operators (spec 4.2 A1), all sites for about
+row: the hand-written gradients of the lattice operators (:ref:`theory-tomo-algorithms`), all sites for about
 three contractions' cost.
 """
 

@@ -1,9 +1,9 @@
-"""The lattice formats' shared machinery (tomography spec 1.1-1.3, 4.2): the base class
-:class:`LatticeFormat` of :mod:`tensorrec.formats.peps`'s PEPS, PEPO, PEPSDensity and
+"""The lattice formats' shared machinery (:ref:`theory-tomo-states`, :ref:`theory-tomo-algorithms`): the
+base class :class:`LatticeFormat` of :mod:`tensorrec.formats.peps`'s PEPS, PEPO, PEPSDensity and
 LatticeLPDO, and the lattice helpers (the snake order and embedding, :func:`rebalance`,
 random sites).
 
-A format is an instance that carries its structure (DESIGN.md section 2): the lattice and
+A format is an instance that carries its structure (:doc:`/concepts`): the lattice and
 the contraction mode ``chi`` are attributes of the instance (``PEPS(sites, lattice=(L1, L2),
 chi=8)``), and points are rebuilt from an instance, ``template.from_point(point)``, with the
 template's structure. The constructors (``random``, ``from_dense``, ``from_mps``, ...) take
@@ -19,7 +19,7 @@ a loopy lattice; the factor manifold offers ``retraction="rebalanced"`` (x + u, 
 the same Frobenius norm, the tensor unchanged), which keeps the sites from drifting to
 underflow and overflow.
 
-The snake embedding (spec 4.2 A3): an MPS/MPO on the boustrophedon path (row 0 left to
+The snake embedding (:ref:`theory-tomo-algorithms`): an MPS/MPO on the boustrophedon path (row 0 left to
 right, row 1 right to left, ...) is a PEPS/PEPO whose snake edges carry its bonds and whose
 other edges have bond 1 (:func:`snake_sites`, used by ``from_mps`` and ``from_dense``).
 """

@@ -1,4 +1,4 @@
-"""Density operators on the lattice whose points are PEPS-like sites (tomography spec 1.3,
+"""Density operators on the lattice whose points are PEPS-like sites (:ref:`theory-tomo-states`,
 4.2 A1): :class:`PEPSDensity` (a pure state psi psi^H / <psi|psi>) and :class:`LatticeLPDO`
 (a locally purified mixed state), both of trace one at every point (the quotient
 normalisation) and turned into a PEPO of bond D^2 for contractions."""
@@ -19,8 +19,8 @@ from tensorrec.formats.peps_pepo import PEPO, PEPS
 
 class PEPSDensity(LatticeFormat):
     """rho = psi psi^H / <psi|psi> for a PEPS psi (the pure-state target set with the quotient
-    normalisation, spec 4.2 A1): trace one and unit Frobenius norm at every point. Points are
-    psi's site tensors; shape (d^2,) * n in the fused layout."""
+    normalisation, :ref:`theory-tomo-algorithms`): trace one and unit Frobenius norm at every point. Points
+    are psi's site tensors; shape (d^2,) * n in the fused layout."""
 
     n_open = 1
 
@@ -74,7 +74,7 @@ class PEPSDensity(LatticeFormat):
     @structured
     def from_dense(cls, x, ranks, *, dtype=None, lattice=None, chi=None):
         """The top eigenvector of a dense fused-layout operator, TT-SVD'd along the snake of
-        ``lattice`` and embedded (the snake start of spec 4.2 A3)."""
+        ``lattice`` and embedded (the snake start of :ref:`theory-tomo-algorithms`)."""
         lattice, chi = _check_structure(cls.__name__, lattice, chi)
         x = as_tensor(x, "x") if dtype is None else as_tensor(x, "x").to(dtype)
         d, n = math.isqrt(x.shape[0]), x.ndim
@@ -86,7 +86,7 @@ class PEPSDensity(LatticeFormat):
 
 class LatticeLPDO(LatticeFormat):
     """rho = Tr_kappa Psi Psi^H / <Psi|Psi>, a locally purified density operator on the lattice
-    (spec 1.3; Guo & Yang's 2D form): Psi a PEPS with a Kraus leg at every site, site tensors
+    (:ref:`theory-tomo-states`; Guo & Yang's 2D form): Psi a PEPS with a Kraus leg at every site, site tensors
     (d, kappa, left, up, right, down). Positive semidefinite and of trace one at every point
     (the quotient normalisation); its PEPO has bond D^2 (:meth:`to_pepo`); kappa = 1 is a
     pure state. Shape (d^2,) * n in the fused layout; points are Psi's site tensors."""

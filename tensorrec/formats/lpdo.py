@@ -1,4 +1,4 @@
-"""Locally purified density operators: rho = Tr_kappa Psi Psi^H (tomography spec 1.3).
+"""Locally purified density operators: rho = Tr_kappa Psi Psi^H (:ref:`theory-tomo-states`).
 
 Psi is an MPS (a :class:`~tensorrec.formats.TTTensor`) on n sites of local dimension
 d * kappa, the physical index s and a Kraus index k fused as s * kappa + k. The operator rho
@@ -8,8 +8,8 @@ state psi psi^H. The factors the optimizers see are Psi's: a point of Psi's TT m
 with ``manifold(normalized=True)``, of the manifold whose last core is on a sphere, so
 tr rho = ||Psi||^2 = 1 at every iterate (the trace-one set, exactly).
 
-The Kraus dimension kappa is part of the format instance (``LPDO(psi, kraus_dim=2)``,
-DESIGN.md section 2): points are rebuilt from a template, ``template.from_point(point)``, and
+The Kraus dimension kappa is part of the format instance (``LPDO(psi, kraus_dim=2)``;
+see :doc:`/concepts`): points are rebuilt from a template, ``template.from_point(point)``, and
 the constructors take ``kraus_dim`` by keyword on the class (``LPDO.random(shape, ranks, rng,
 kraus_dim=2)``) or from an instance they are called on. ``LPDO.purified(kraus_dim)`` (a
 generated class per kappa before) is deprecated: it returns a

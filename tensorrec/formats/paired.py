@@ -1,4 +1,4 @@
-"""Paired rank-one tensors v_1 o conj(v_1) o v_2 o conj(v_2) o ... (bdpr_landscape spec 2.5).
+"""Paired rank-one tensors v_1 o conj(v_1) o v_2 o conj(v_2) o ... (:ref:`theory-bdpr-surrogates`).
 
 With one factor this is the phase-retrieval lifting v v^H; with two it is the BDPR tensor
 h o conj(h) o x o conj(x) = (h h^H) kron (x x^H). Regrouped as modes (1, 3, ...) x (2, 4, ...)

@@ -1,6 +1,7 @@
-"""PEPS and PEPO on an L1 x L2 square lattice with open boundaries (tomography spec 1.1-1.3, 1.7, 4.2).
+"""PEPS and PEPO on an L1 x L2 square lattice with open boundaries (:ref:`theory-tomo-states`,
+:ref:`theory-tomo-algorithms`).
 
-Leg order (fixed; spec 1.1):
+Leg order (fixed; :ref:`theory-tomo-states`):
 
 - sites are row-major, v = i * L2 + j for row i and column j (from 0);
 - a PEPS site tensor is ``(d, left, up, right, down)``, physical index first;

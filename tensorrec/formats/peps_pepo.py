@@ -1,4 +1,4 @@
-"""PEPS and PEPO on an L1 x L2 square lattice with open boundaries (tomography spec 1.1-1.3,
+"""PEPS and PEPO on an L1 x L2 square lattice with open boundaries (:ref:`theory-tomo-states`,
 1.7, 4.2), leg order as in :mod:`tensorrec.formats.peps`; the structure (lattice, chi),
 contractions and the factor manifold are :class:`~tensorrec.formats.lattice.LatticeFormat`'s."""
 
@@ -81,14 +81,15 @@ class PEPS(LatticeFormat):
 
     @structured
     def from_mps(cls, mps: TTTensor, *, lattice=None, chi=None):
-        """The snake embedding on ``lattice`` of an MPS whose sites are in snake order (spec 4.2 A3)."""
+        """The snake embedding on ``lattice`` of an MPS whose sites are in snake order
+        (:ref:`theory-tomo-algorithms`)."""
         lattice, chi = _check_structure(cls.__name__, lattice, chi)
         return cls(snake_sites(lattice, mps.cores), lattice=lattice, chi=chi)
 
     @structured
     def from_dense(cls, x, ranks, *, dtype=None, lattice=None, chi=None):
         """TT-SVD of a dense psi (row-major sites) along the snake of ``lattice``, truncated to
-        bond ``ranks`` (an int), embedded (spec 4.2 A3)."""
+        bond ``ranks`` (an int), embedded (:ref:`theory-tomo-algorithms`)."""
         lattice, chi = _check_structure(cls.__name__, lattice, chi)
         x = as_tensor(x, "x") if dtype is None else as_tensor(x, "x").to(dtype)
         n_rows, n_cols = lattice
@@ -101,7 +102,7 @@ class PEPS(LatticeFormat):
     @structured
     def random(cls, shape, ranks, rng: RngLike = None, *, dtype=None, device=None, lattice=None, chi=None):
         """A PEPS on ``lattice`` with i.i.d. Gaussian site tensors of bond ``ranks`` (an int D)
-        and physical dimension ``shape[0]``, normalised to <psi|psi> = 1 (spec 6.4).
+        and physical dimension ``shape[0]``, normalised to <psi|psi> = 1 (:ref:`theory-tomo-states`).
         Complex128 by default."""
         return random_sites(cls, shape, ranks, rng, dtype, device, (shape[0],), lattice, chi)
 
@@ -109,7 +110,7 @@ class PEPS(LatticeFormat):
 class PEPO(LatticeFormat):
     """A PEPO rho(s; s') = Contract(prod_v B_v[s_v, s'_v]): site tensors (d, d, left, up, right,
     down); shape (d^2,) * n in the fused layout. Not Hermitian, PSD or of unit trace unless
-    built so (spec 1.3)."""
+    built so (:ref:`theory-tomo-states`)."""
 
     n_open = 2
 
@@ -169,8 +170,8 @@ class PEPO(LatticeFormat):
         return cls(sites, lattice=psi.lattice, validate=False)
 
     def add(self, other, sign: float = 1.0):
-        """self + sign * other as a PEPO of bond D + D' (spec 1.7): block-diagonal direct sums
-        over every internal leg (boundary legs stay 1), the other block scaled by ``sign`` at
+        """self + sign * other as a PEPO of bond D + D' (:ref:`theory-tomo-states`): block-diagonal direct
+        sums over every internal leg (boundary legs stay 1), the other block scaled by ``sign`` at
         site 0 only."""
         self._check_other(other)
         n_rows, n_cols = self.lattice
@@ -194,7 +195,7 @@ class PEPO(LatticeFormat):
         return self.from_point(out, validate=False)
 
     def difference(self, other):
-        """self - other as a PEPO of bond D + D' (spec 1.7)."""
+        """self - other as a PEPO of bond D + D' (:ref:`theory-tomo-states`)."""
         return self.add(other, -1.0)
 
     def scaled(self, factor: float):

@@ -1,4 +1,4 @@
-"""Tensor trains (= MPS) in left-orthogonal canonical form (tucker_tt spec section 3.2).
+"""Tensor trains (= MPS) in left-orthogonal canonical form (:ref:`theory-tt-canonical`).
 
 Core i has shape (r_{i-1}, d_i, r_i), r_0 = r_N = 1; X(s_1..s_N) = X_1(s_1) ... X_N(s_N).
 Canonical: the left unfoldings L(X_i) = core.reshape(r_{i-1} d_i, r_i) have orthonormal
@@ -32,7 +32,7 @@ from tensorrec.manifolds import Euclidean, Product, Stiefel
 
 def check_tt_ranks(shape: Sequence[int], ranks: Sequence[int] | int) -> tuple[int, ...]:
     """Validate TT ranks (r_1..r_{N-1}): 1 <= r_i <= min(r_{i-1} d_i, d_{i+1} r_{i+1}), which
-    implies r_i <= min(prod d[:i], prod d[i:]) (spec section 3.2). One int r means r for
+    implies r_i <= min(prod d[:i], prod d[i:]) (:ref:`theory-tt-canonical`). One int r means r for
     every bond."""
     shape = check_format_shape(shape, min_order=2)
     ranks = ranks_tuple(ranks, len(shape) - 1)
@@ -124,7 +124,7 @@ class TTTensor(FormatMixin):
 
     @property
     def dof(self) -> int:
-        """Manifold dimension p = sum_i r_{i-1} d_i r_i - sum_{i<N} r_i^2 (spec section 3.4)."""
+        """Manifold dimension p = sum_i r_{i-1} d_i r_i - sum_{i<N} r_i^2 (:ref:`theory-tt-conditioning`)."""
         return sum(c.numel() for c in self.cores) - sum(r * r for r in self.ranks)
 
     def __repr__(self) -> str:
@@ -142,7 +142,7 @@ class TTTensor(FormatMixin):
 
     def vjp(self, g: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """Core gradients from the full gradient G = grad f(X), in the layout of
-        :meth:`to_point` (spec section 4.2): grad_i = X_{<=i-1}^H G^(s_i) conj(X_{>=i+1})^T.
+        :meth:`to_point` (:ref:`theory-tt-canonical`): grad_i = X_{<=i-1}^H G^(s_i) conj(X_{>=i+1})^T.
 
         The right interfaces are built once from the right and G is contracted with the
         left interfaces in one left-to-right sweep: O(D r) in all instead of O(N D r).
@@ -210,7 +210,7 @@ class TTTensor(FormatMixin):
 
     def singular_values(self) -> list[torch.Tensor]:
         """Singular values of every sequential unfolding X^<i>, i = 1..N-1, without
-        densifying: a right-to-left LQ sweep over the left-orthogonal form (spec section 3.3)."""
+        densifying: a right-to-left LQ sweep over the left-orthogonal form (:ref:`theory-tt-conditioning`)."""
         return [torch.linalg.svdvals(lower) for lower in self._lq_sweep(0)[1]]
 
     def interface_grams(self) -> list[torch.Tensor]:
@@ -358,7 +358,7 @@ class TTTensor(FormatMixin):
         device=None,
         return_draws: bool = False,
     ):
-        """A random TT with ||X||_F = 1 (spec section 9).
+        """A random TT with ||X||_F = 1 (:ref:`theory-tt-rates`).
 
         ``condition=None``: i.i.d. N(0, 1) cores, brought to canonical form (often
         ill-conditioned). ``{"kappa_max": k, "max_tries": 1000}``: redraw from the same

@@ -1,7 +1,7 @@
 """Tucker tensors in canonical form: orthonormal factors U_n, a free core S that carries the scale.
 
 X = S x_1 U_1 x_2 ... x_N U_N, core shape (r_1, ..., r_N), factor n of shape (d_n, r_n)
-(tucker_tt spec section 3.1). Math is 1-based, code 0-based: mode n is axis n - 1.
+(:ref:`theory-tt-canonical`). Math is 1-based, code 0-based: mode n is axis n - 1.
 """
 
 from __future__ import annotations
@@ -158,7 +158,7 @@ class TuckerTensor(FormatMixin):
 
     @property
     def dof(self) -> int:
-        """Manifold dimension p = prod r_n + sum_n (d_n r_n - r_n^2) (spec section 3.4)."""
+        """Manifold dimension p = prod r_n + sum_n (d_n r_n - r_n^2) (:ref:`theory-tt-conditioning`)."""
         return math.prod(self.ranks) + sum(d * r - r * r for d, r in zip(self.shape, self.ranks, strict=True))
 
     def __repr__(self) -> str:
@@ -180,7 +180,7 @@ class TuckerTensor(FormatMixin):
 
     def vjp(self, g: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """Factor gradients from the full gradient G = grad f(X), in the layout of
-        :meth:`to_point` (spec section 4.1, with the real inner product for complex data):
+        :meth:`to_point` (:ref:`theory-tt-canonical`, with the real inner product for complex data):
         grad_S = G x_n U_n^H, grad_U_n = [G x_{j != n} U_j^H]_(n) S_(n)^H."""
         if tuple(g.shape) != (*self.batch_shape, *self.shape):
             raise ValueError(f"g: expected the tensor shape {self.shape}, got {tuple(g.shape)}")
@@ -272,7 +272,7 @@ class TuckerTensor(FormatMixin):
         return out
 
     def condition_number(self) -> float:
-        """kappa = max_n sigma_1(X_(n)) / min_n sigma_{r_n}(X_(n)) (spec section 3.3)."""
+        """kappa = max_n sigma_1(X_(n)) / min_n sigma_{r_n}(X_(n)) (:ref:`theory-tt-conditioning`)."""
         svals = self.singular_values()
         return float(max(s[0] for s in svals) / min(s[-1] for s in svals))
 
@@ -389,7 +389,7 @@ class TuckerTensor(FormatMixin):
         device=None,
         return_draws: bool = False,
     ):
-        """A random Tucker tensor with ||X||_F = 1 (spec section 9).
+        """A random Tucker tensor with ||X||_F = 1 (:ref:`theory-tt-rates`).
 
         ``condition=None``: Gaussian core, Haar factors (sign-fixed QR of Gaussians).
         ``{"kappa_max": k, "max_tries": 1000}``: redraw from the same stream until the

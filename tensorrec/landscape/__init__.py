@@ -1,4 +1,4 @@
-"""Layer 5: landscape analysis for any objective on a (product) manifold (bdpr_landscape spec 6):
+"""Layer 5: landscape analysis for any objective on a (product) manifold (:ref:`theory-bdpr-claims`):
 Riemannian gradients and Hessians, classification of critical points, symmetries."""
 
 from tensorrec.landscape.basins import BasinReport, basin_statistics, wilson_interval

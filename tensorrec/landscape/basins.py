@@ -1,4 +1,4 @@
-"""L6: basin statistics -- how often random starts reach the global minimum (spec 6.6)."""
+"""L6: basin statistics -- how often random starts reach the global minimum (:ref:`theory-bdpr-claims`)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""L4: classification of critical points by the Riemannian Hessian (bdpr_landscape spec 6.4)."""
+"""L4: classification of critical points by the Riemannian Hessian (:ref:`theory-bdpr-claims`)."""
 
 from __future__ import annotations
 

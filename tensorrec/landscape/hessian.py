@@ -1,5 +1,5 @@
 """L1: Riemannian gradient, Hessian-vector products, the dense Riemannian Hessian in an
-orthonormal tangent basis, and extreme eigenvalues by Lanczos (bdpr_landscape spec 6.1)."""
+orthonormal tangent basis, and extreme eigenvalues by Lanczos (:ref:`theory-bdpr-claims`)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """L7: landscape pictures for tiny dimensions -- arrays only; tensorrec.plotting draws them
-(bdpr_landscape spec 6.7)."""
+(:ref:`theory-bdpr-claims`)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""L5: constants of a Riemannian regularity condition near the truth (bdpr_landscape spec 6.5).
+"""L5: constants of a Riemannian regularity condition near the truth (:ref:`theory-bdpr-claims`).
 
 The condition on the region R(radius) of points within geodesic distance ``radius`` of the
 truth's orbit is

@@ -1,4 +1,4 @@
-"""L2: critical-point search from many starts (bdpr_landscape spec 6.2)."""
+"""L2: critical-point search from many starts (:ref:`theory-bdpr-claims`)."""
 
 from __future__ import annotations
 

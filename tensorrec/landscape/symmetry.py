@@ -1,4 +1,4 @@
-"""L3: symmetries of factorized problems and de-duplication up to them (bdpr_landscape spec 6.3).
+"""L3: symmetries of factorized problems and de-duplication up to them (:ref:`theory-bdpr-claims`).
 
 A symmetry acts on the factors of a point (a tuple of arrays, or one array): real factors
 up to sign, complex factors up to phase, the columns of a matrix factor up to sign, or a

@@ -1,4 +1,4 @@
-"""The Manifold interface shared by every manifold (DESIGN.md section 2).
+"""The Manifold interface shared by every manifold (the core interfaces of :doc:`/concepts`).
 
 A point is a tensor whose last ``len(point_shape)`` axes are the point and whose leading
 axes, if any, are batch axes: many independent points handled at once. A product manifold's

@@ -24,7 +24,7 @@ class Product(Manifold):
         Metric weights w_k (default all 1). The Riemannian gradient of component k is
         ``egrad_to_rgrad_k / w_k``, so a gradient step of size ``mu`` moves block k by
         ``mu / w_k``: weights are the per-block step scaling the Tucker/TT solvers need
-        (tucker_tt spec section 5.3: Stiefel factors get weight ``scale``, the core weight 1).
+        (:ref:`theory-tt-rgd`: Stiefel factors get weight ``scale``, the core weight 1).
         A weight may be a tensor of the points' batch shape: one weight per element of a
         batch of independent problems (``rgd(..., batched=True)``).
 

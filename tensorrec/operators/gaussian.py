@@ -44,7 +44,7 @@ class DenseGaussian(Operator):
     normalization : {"1/m", "unit"}
         Entries N(0, 1/m) (default: E[A*A] = I) or N(0, 1). The loss (1/(2m))||A'(X) - y'||^2
         with unit entries is the default one with A' = sqrt(m) A, y' = sqrt(m) y (tucker_tt
-        spec section 2.3), so a noise level gamma here is sqrt(m) gamma there.
+        :ref:`theory-tt-problems`), so a noise level gamma here is sqrt(m) gamma there.
     dtype, device
         float64 by default; float32 halves the memory traffic.
     max_bytes : int, optional

@@ -18,7 +18,7 @@ tensors, registered by (rows, format) dispatch, planned once per network.
 
 Every contraction follows the format's mode (``x.chi``): exact along the planned path,
 or boundary MPS with bond cap chi. The vjps of the Kronecker rows in boundary mode are
-hand-written (spec 4.2 A1): every site's environment in the batched layer from
+hand-written (:ref:`theory-tomo-algorithms`): every site's environment in the batched layer from
 :func:`~tensorrec.formats.grid.site_environments` (boundary MPS of bond chi above and below
 each row, left/right products along it), contracted with the row vectors; on rho the norm
 <psi|psi> rides along as one more batch element (the row vec(I) at every site), so one

@@ -1,5 +1,5 @@
 """Sensing operators on paired rank-one tensors X = h o conj(h) o x o conj(x) (the BDPR
-lifting, bdpr_landscape spec 2): Gaussian 4-way tensor sensing (surrogate A), rank-one
+lifting, :ref:`theory-bdpr-surrogates`): Gaussian 4-way tensor sensing (surrogate A), rank-one
 Gaussian sensing (surrogate B) and the Fourier BDPR operator. Each evaluates on the factors
 (``apply_format`` of a :class:`~tensorrec.formats.PairedRankOne`) without forming X.
 
@@ -56,11 +56,11 @@ class _PairedOperator(Operator):
         return y
 
     def spectral_factors(self, y, field: str | None = None) -> tuple[torch.Tensor, ...]:
-        """Unit factors of the spectral start (bdpr_landscape spec 4.4)."""
+        """Unit factors of the spectral start (:ref:`theory-bdpr-starts`)."""
         raise NotImplementedError
 
     def scale_estimate(self, y) -> float:
-        """sigma-hat of prod_j ||v_j*||^2 = ||X*||_F from the data (spec 1.4)."""
+        """sigma-hat of prod_j ||v_j*||^2 = ||X*||_F from the data (:ref:`theory-bdpr-model`)."""
         raise NotImplementedError
 
     def apply_factors(self, *factors) -> torch.Tensor:
@@ -260,7 +260,7 @@ class RankOneSensing(_PairedOperator):
 
 class FourierBDPR(RankOneSensing):
     """True BDPR: y_l = abs(b_l^H h)^2 abs(c_l^H x)^2, the normalized measurements y / L of
-    ``abs(F(B h * C x))^2`` (bdpr_landscape spec 1.2), with b_l^H, c_l^H the rows of F B and
+    ``abs(F(B h * C x))^2`` (:ref:`theory-bdpr-model`), with b_l^H, c_l^H the rows of F B and
     F C (F the unitary DFT, computed once by FFT). ``apply_factors`` costs O(L (K + N)) with
     the stored rows; :meth:`forward_fft` evaluates the same by FFTs in O(L log L + L (K + N))
     from B and C alone."""
@@ -304,7 +304,7 @@ def _paired_rows_paired(rows: PairedRows, t: PairedRankOne) -> torch.Tensor:
 
 
 def _four_way_grads(op: FourWayGaussian, h, x, mh, r) -> tuple[torch.Tensor, torch.Tensor]:
-    """Factor gradients of Re<r, A(X)> (spec 4.2): with M_i the h-forms of x,
+    """Factor gradients of Re<r, A(X)> (:ref:`theory-bdpr-population`): with M_i the h-forms of x,
 
     grad_h = conj(R)^T h + R h,  R = sum_i r_i conj(M_i)
     grad_x = conj(S)^T x + S x,  S = sum_{i,ab} r_i conj(h_a) h_b A_i[a, b]
@@ -335,7 +335,7 @@ def _four_way_paired_vjp(op: FourWayGaussian, t: PairedRankOne, r) -> tuple[torc
 
 def _paired_rows_grads(rows: PairedRows, factors, us, w, r) -> tuple[torch.Tensor, ...]:
     """Factor gradients of Re<r, prod_j abs(u_j)^2>, u_j = U_j v_j and w_j = abs(u_j)^2
-    (spec 4.2): grad_j = 2 U_j^H (r * prod_{k != j} w_k * u_j), its real part for real
+    (:ref:`theory-bdpr-population`): grad_j = 2 U_j^H (r * prod_{k != j} w_k * u_j), its real part for real
     factors sensed by complex rows (real BDPR); O(m sum_j d_j). The predictions are real: a
     complex r enters by its real part."""
     r = r.real if r.is_complex() else r

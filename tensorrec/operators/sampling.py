@@ -119,7 +119,7 @@ class EntrySampling(Operator):
     @property
     def loss_weight(self) -> float:
         """1 / rho: the loss (1/(2 rho)) ||P_Omega(X - T)||^2 has a gradient unbiased for X - T
-        (tucker_tt spec section 2.4)."""
+        (:ref:`theory-tt-problems`)."""
         return 1.0 / self.rate
 
     def back_project(self, y) -> torch.Tensor:

@@ -6,6 +6,7 @@ from tensorrec.optim.block import block_coordinate
 from tensorrec.optim.cg import CGResult, conjugate_gradient
 from tensorrec.optim.eigen import top_eigenpair
 from tensorrec.optim.problem import CallableObjective, Objective, Problem
+from tensorrec.optim.progress import ProgressBar
 from tensorrec.optim.prox import proximal_gradient, proximal_step, spectral_norm, unrolled
 from tensorrec.optim.result import ConvergenceWarning, Result, Trace
 from tensorrec.optim.rgd import rgd
@@ -87,6 +88,7 @@ __all__ = [
     "AbsTopK",
     "Result",
     "ConvergenceWarning",
+    "ProgressBar",
     "BatchResult",
     "BatchTrace",
     "Trace",

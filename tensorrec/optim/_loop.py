@@ -11,6 +11,7 @@ import torch
 
 from tensorrec._backend import describe, real_dtype, to_torch, tree_leaves
 from tensorrec.manifolds.base import Manifold
+from tensorrec.optim.progress import ProgressBar
 from tensorrec.optim.result import CONVERGED, FAILED, Result, Trace, ending_note
 from tensorrec.optim.stopping import (
     NoDecrease,
@@ -117,11 +118,7 @@ class Loop:
         self.needs_rel_change = any(isinstance(r, RelChange) for r in self.rule.rules)
         self.metrics = check_metrics(metrics)
         self.trace = Trace()
-        self.bar = None
-        if progress:
-            from tqdm.auto import tqdm
-
-            self.bar = tqdm(desc=desc, unit="it")
+        self.bar = ProgressBar(progress, desc)
         self.t0 = time.perf_counter()
 
     def record(
@@ -132,9 +129,7 @@ class Loop:
         measured = {name: float(fn(x)) for name, fn in self.metrics.items()} | dict(extra or {})
         elapsed = time.perf_counter() - self.t0
         self.trace.append(value, grad_norm, step, elapsed, measured)
-        if self.bar is not None:
-            self.bar.update(1 if iteration else 0)
-            self.bar.set_postfix(value=f"{value:.3e}", grad=f"{grad_norm:.2e}", refresh=False)
+        self.bar.update(iteration, value=value, grad_norm=grad_norm)
         state = State(
             iteration, value, grad_norm, rel_change, elapsed, self.trace.value, measured, self.trace.grad_norm
         )
@@ -165,8 +160,7 @@ class Loop:
         )
 
     def result(self, x, value: float, grad_norm: float, iterations: int, reason: str) -> Result:
-        if self.bar is not None:
-            self.bar.close()
+        self.bar.close(reason)
         if reason == Stall.reason:
             warnings.warn(
                 f"stalled after {iterations} iterations at cost {value:.3e} with gradient norm "

@@ -1,4 +1,4 @@
-"""Top-k selection on the last axis with the tie rule of sae spec 4.1 (the k largest scores,
+"""Top-k selection on the last axis with the tie rule of :ref:`theory-sae-prox` (the k largest scores,
 the lower index first among equal values), as indices.
 
 On the CPU a numba kernel does it in about one pass over each row: the maxima of blocks of 32

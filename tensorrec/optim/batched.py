@@ -20,6 +20,7 @@ import torch
 
 from tensorrec._backend import to_numpy, tree_leaves, tree_map, tree_where
 from tensorrec.optim._loop import MESSAGES
+from tensorrec.optim.progress import ProgressBar
 from tensorrec.optim.result import CONVERGED, FAILED, Result, Trace, ending_note, point_numpy
 from tensorrec.optim.stopping import (
     AnyOf,
@@ -139,7 +140,7 @@ def rgd_batched(problem, x, rule, stop, metrics: dict, progress: bool) -> BatchR
     needs_rel = any(r.reason == "rel_change" for r in rules.rules)
     as_tuple = (lambda p: p) if isinstance(x, tuple) else (lambda p: (p,))
     t0 = time.perf_counter()
-    bar = _progress_bar(progress)
+    bar = ProgressBar(progress, "rgd (batched)")
 
     f, d, gn, slope = _evaluate(problem, x)
     measured = _measure(metrics, x, device)
@@ -165,11 +166,10 @@ def rgd_batched(problem, x, rule, stop, metrics: dict, progress: bool) -> BatchR
         still = _apply_rules(rules, state, code, active)
         x, f, gn, d, slope = _advance(active, (x_new, f_new, gn_new, d_new, slope_new), (x, f, gn, d, slope))
         active = still
-        if bar is not None:
-            bar.update(1)
-    if bar is not None:
-        bar.close()
+        if bar.enabled:  # one more host read, only for the bar
+            bar.update(it, running=int(active.sum()))
     stop_reasons = [reasons[c] for c in code.tolist()]
+    bar.close(", ".join(f"{r} x{stop_reasons.count(r)}" for r in dict.fromkeys(stop_reasons)))
     _warn_about_stops(stop_reasons, size)
     return BatchResult(
         point=x,
@@ -208,15 +208,6 @@ def _batched_rules(stop, descent: bool = True) -> tuple[AnyOf, list[str]]:
         if not hasattr(r, "batched"):
             raise TypeError(f"stop: the rule {r!r} has no batched form (a batched(state) method)")
     return rules, [reason for r in rules.rules for reason in r.batched_reasons]
-
-
-def _progress_bar(progress: bool):
-    """A tqdm bar counting iterations, or None."""
-    if not progress:
-        return None
-    from tqdm.auto import tqdm
-
-    return tqdm(desc="rgd (batched)", unit="it")
 
 
 def _measure(metrics: dict, x, device) -> dict:

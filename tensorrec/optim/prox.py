@@ -246,7 +246,8 @@ def unrolled(
     z0: torch.Tensor | None = None,
     sigma: float | None = None,
 ) -> torch.Tensor:
-    r"""``depth`` = T steps of proximal gradient on f(z) = (1/2) ||x - D z - b||^2 from z0 = 0 (sae spec 5):
+    r"""``depth`` = T steps of proximal gradient on f(z) = (1/2) ||x - D z - b||^2 from z0 = 0
+    (:ref:`theory-sae-unrolling`):
     z <- prox(z - mu D^T (D z + b - x), mu), ISTA/IHT (FISTA momentum with ``accelerated``).
     ``x`` may have leading batch axes (codes then have them too). The default step
     ``mu = 1 / sigma_max(D)^2`` (:func:`spectral_norm`, exact up to rounding; no gradient

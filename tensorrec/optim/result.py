@@ -112,8 +112,8 @@ class Trace:
         floor : float
             Values at or below it are treated as converged and left out.
         method : {"endpoint", "lstsq"}
-            ``"endpoint"``: q = (e_last / e_start)^{1 / (last - start)} (tucker_tt spec
-            section 8.3); ``"lstsq"``: exp of the least-squares slope of log e_t.
+            ``"endpoint"``: q = (e_last / e_start)^{1 / (last - start)} (:ref:`theory-tt-rates`);
+            ``"lstsq"``: exp of the least-squares slope of log e_t.
 
         Returns
         -------

@@ -6,7 +6,7 @@ import math
 
 import torch
 
-from tensorrec._backend import describe
+from tensorrec._backend import check_bool, describe
 from tensorrec.optim._loop import DEFAULT_STOP, Loop, check_metrics, prepare_point, relative_change
 from tensorrec.optim.batched import rgd_batched
 from tensorrec.optim.problem import Problem
@@ -54,7 +54,10 @@ def rgd(
     validate : bool
         Check that ``x0`` lies on the manifold before starting (default True).
     progress : bool
-        Show a progress bar (tqdm).
+        Show a progress bar on standard error (tqdm; default off): one tick per iteration, the
+        current cost and gradient norm after it, the stop reason when the run ends
+        (:class:`~tensorrec.optim.progress.ProgressBar`). It only displays: the numbers are
+        those of a run without it.
     batched : bool
         ``x0`` holds B independent starts along one leading axis and the objective returns
         one cost per element: every element runs until its own stopping rule fires (masks
@@ -79,6 +82,7 @@ def rgd(
     """
     if not isinstance(problem, Problem):
         raise TypeError(f"problem: expected a tensorrec Problem, got {describe(problem)}")
+    progress = check_bool("progress", progress)
     rule = fresh_rule(as_step_rule(step))  # a copy where the rule has fresh(): the caller's is untouched
     if batched:
         if not getattr(rule, "supports_batches", False):

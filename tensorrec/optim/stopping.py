@@ -230,7 +230,7 @@ class Stall(StoppingRule):
     times its starting value.
 
     This catches an iteration that makes no progress far from a critical point, e.g. the
-    period-2 cycle RGD falls into when the step is too large (tucker_tt spec section 6.4:
+    period-2 cycle RGD falls into when the step is too large (:ref:`theory-tt-scale`:
     Tucker factorization with mu = 1.0). A run that reaches a noise floor is not a stall:
     its gradient goes to zero. The optimizers warn (:class:`StallWarning`) when it fires.
     """

@@ -1,5 +1,5 @@
 """Proximal operators of sparsity regularizers: the activations of sparse autoencoders
-(sae spec section 4).
+(:ref:`theory-sae-prox`).
 
 With prox_{lam R}(u) = argmin_z (1/2) ||z - u||^2 + lam R(z):
 
@@ -12,7 +12,7 @@ With prox_{lam R}(u) = argmin_z (1/2) ||z - u||^2 + lam R(z):
 
 Every function takes leading batch axes (the last axis holds the P latents) and a ``lam``
 that broadcasts against ``u`` (one per latent, or per sample and latent). Ties follow the
-deterministic rule of spec 4.1: at the hard threshold the minimiser 0 is returned (strict
+deterministic rule of :ref:`theory-sae-prox`: at the hard threshold the minimiser 0 is returned (strict
 ``>``); TopK/AbsTopK keep the lower index among equal values (for AbsTopK, ``+a`` and ``-a``
 tie), found by one selection of the k-th value and a cumulative count (no full sort).
 

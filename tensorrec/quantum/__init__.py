@@ -1,4 +1,4 @@
-"""Layer 6: quantum state tomography (tomography spec). Measurement families and their
+"""Layer 6: quantum state tomography (:ref:`theory-tomography`). Measurement families and their
 samplers, classical shadows and their projections, and state metrics; the estimators are
 compositions of a POVM operator (:mod:`tensorrec.operators.povm`), a format and the core."""
 
@@ -14,6 +14,13 @@ from tensorrec.quantum.frames import (
     stabilizer_states,
 )
 from tensorrec.quantum.metrics import fidelity, frobenius_error, trace_distance
+from tensorrec.quantum.observables import (
+    ShadowEstimate,
+    ShadowEstimates,
+    estimate_observables,
+    fidelity_from_shadows,
+    snapshot_values,
+)
 from tensorrec.quantum.outcomes import Outcomes
 from tensorrec.quantum.povms import (
     MUB,
@@ -25,6 +32,7 @@ from tensorrec.quantum.povms import (
     LocalSIC,
     Stabilizer,
 )
+from tensorrec.quantum.resampling import BootstrapResult, bootstrap
 from tensorrec.quantum.shadows import classical_shadow, project_density, project_pure
 from tensorrec.quantum.states import (
     check_state,
@@ -58,6 +66,13 @@ __all__ = [
     "frame_potential",
     "design_defect",
     "classical_shadow",
+    "estimate_observables",
+    "bootstrap",
+    "BootstrapResult",
+    "fidelity_from_shadows",
+    "snapshot_values",
+    "ShadowEstimate",
+    "ShadowEstimates",
     "project_density",
     "project_pure",
     "fidelity",

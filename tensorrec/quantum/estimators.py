@@ -1,4 +1,4 @@
-"""Tomography estimators as compositions of the core (tomography spec 3-4.1).
+"""Tomography estimators as compositions of the core (:ref:`theory-tomo-least-squares`).
 
 Every estimator is projected gradient (:func:`tensorrec.optim.proximal_gradient`) on the
 fused-layout operator X with a projection onto the constraint set as the prox:
@@ -6,7 +6,7 @@ fused-layout operator X with a projection onto the constraint set as the prox:
 - ``method="pgd"`` (paper C): the least-squares loss (1/2) ||A(rho) - p-hat||^2 through its
   normal equations (:class:`~tensorrec.recovery.NormalEquations`, G = A*A of the family in
   closed form, b = A* p-hat over the observed outcomes), step 1/alpha for designs (the
-  step that lands on the classical shadow, spec 3.2) and 1/||A*A|| otherwise;
+  step that lands on the classical shadow, :ref:`theory-tomo-least-squares`) and 1/||A*A|| otherwise;
 - ``method="rgd"`` / ``"mle"``: factorized estimation on a locally purified density
   operator (:class:`~tensorrec.formats.LPDO`, PSD by construction; ``kraus_dim = 1`` is a
   pure MPS) through :func:`~tensorrec.recovery.minimize` with Armijo steps on the manifold whose
@@ -17,7 +17,7 @@ fused-layout operator X with a projection onto the constraint set as the prox:
 - ``method="pcs"`` (paper D): the preconditioned loss (1/2) ||rho - rho_shadow||_F^2 with step
   1: one step from any start is the projected classical shadow. For global designs it has
   the same minimisers as least squares; for product POVMs it is the local-shadow fix of
-  the exponential ill-conditioning (spec 3.3).
+  the exponential ill-conditioning (:ref:`theory-tomo-least-squares`).
 
 Constraint sets: ``format="mpo"`` projects onto Hermitian MPOs of bond <= ``bond_dim``
 (:func:`~tensorrec.quantum.mpo.hermitian_round`, TT-SVD), then, with
@@ -39,6 +39,7 @@ import torch
 from tensorrec._backend import (
     as_tensor,
     check_allocation,
+    check_bool,
     check_choice,
     check_positive_finite,
     check_positive_int,
@@ -216,6 +217,7 @@ def estimate(
     stop=None,
     kraus_dim: int = 1,
     check_physical: bool = True,
+    progress: bool = False,
 ) -> TomographyResult:
     """Estimate the state that produced ``outcomes``.
 
@@ -274,6 +276,11 @@ def estimate(
         to N = ``DENSE_SPECTRUM``, else a Rayleigh-quotient bound) and warn with
         :class:`UnphysicalEstimateWarning` when it is negative. False skips it (``physical``
         is then None).
+    progress : bool
+        A progress bar on standard error for long fits (default off): one tick per iteration
+        of the optimizer, the current loss, the stop reason at the end
+        (:class:`~tensorrec.optim.progress.ProgressBar`); the estimate is the same as
+        without it.
 
     Returns
     -------
@@ -287,6 +294,7 @@ def estimate(
         raise TypeError(f"outcomes: expected quantum.Outcomes, got {describe(outcomes)}")
     outcomes.validate()  # again: its tensors may have been changed in place since
     check_choice("format", format, FORMATS)
+    progress = check_bool("progress", progress)
     method = _default_method(outcomes, format) if method is None else check_choice("method", method, METHODS)
     check_choice("constraint", constraint, ("trace", "format"))
     povm = outcomes.povm
@@ -300,7 +308,7 @@ def estimate(
                     f"{name}: method={method!r} fits an LPDO (trace one, PSD) by Armijo steps and takes no "
                     f"{name}; got {name}={value!r}"
                 )
-        return _factorized(outcomes, method, bond_dim, kraus_dim, start, truth, stop)
+        return _factorized(outcomes, method, bond_dim, kraus_dim, start, truth, stop, progress)
     if check_positive_int("kraus_dim", kraus_dim) != 1:
         raise ValueError(
             f"kraus_dim: the Kraus dimension is an option of method='rgd'/'mle', got kraus_dim={kraus_dim}"
@@ -363,7 +371,7 @@ def estimate(
     metrics = {} if truth is None else _truth_metrics(truth, d, n, lambda x: x, physical=format == "dense")
 
     problem = Problem(Euclidean(*shape, field="complex"), objective)
-    result = proximal_gradient(problem, prox, x0, step=step, stop=stop, metrics=metrics)
+    result = proximal_gradient(problem, prox, x0, step=step, stop=stop, metrics=metrics, progress=progress)
     if method == "pgd":
         _no_decrease_warning(result, method, stacklevel=4)
     if method == "pcs" and result.iterations == 1 and result.stop_reason == "max_iter":
@@ -476,7 +484,9 @@ def local_top_vectors(outcomes: Outcomes) -> torch.Tensor:
     return torch.stack(tops)
 
 
-def _factorized(outcomes: Outcomes, method: str, bond_dim, kraus_dim, start, truth, stop) -> TomographyResult:
+def _factorized(
+    outcomes: Outcomes, method: str, bond_dim, kraus_dim, start, truth, stop, progress: bool = False
+) -> TomographyResult:
     povm = outcomes.povm
     n, d = povm.n, povm.d
     if n < 2:
@@ -535,7 +545,13 @@ def _factorized(outcomes: Outcomes, method: str, bond_dim, kraus_dim, start, tru
     # a relative step below 1e-5 moves the deviance by far less than its statistical spread
     stop = {"max_iter": 300, "rel_change": 1e-5} if stop is None else stop
     result = minimize(
-        objective, start, step=step, stop=stop, manifold=start.manifold(normalized=True), metrics=metrics
+        objective,
+        start,
+        step=step,
+        stop=stop,
+        manifold=start.manifold(normalized=True),
+        metrics=metrics,
+        progress=progress,
     )
     _no_decrease_warning(result, method, stacklevel=5)
     return TomographyResult.from_result(result, physical=True)

@@ -1,6 +1,6 @@
 """The vectors the measurement families are built from, and the checks of a frame: the qubit
 SIC, complete sets of mutually unbiased bases, Pauli strings, stabilizer states and uniformly
-random Cliffords (tomography spec 2.2-2.5), and the frame potential and design defect (a
+random Cliffords (:ref:`theory-tomo-designs`), and the frame potential and design defect (a
 t-design test). The families themselves are in :mod:`tensorrec.quantum.povms`."""
 
 from __future__ import annotations

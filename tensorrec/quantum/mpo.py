@@ -1,4 +1,4 @@
-"""Matrix product states and operators on the TT format (tomography spec 1.4, 6.4).
+"""Matrix product states and operators on the TT format (:ref:`theory-tomo-states`).
 
 An MPS of n qudits is a complex :class:`~tensorrec.formats.TTTensor` of shape (d,) * n; an
 MPO is one of shape (d^2,) * n in the fused layout of :func:`tensorrec.operators.fuse`
@@ -209,8 +209,8 @@ def random_mps(n: int, d: int, bond_dim: int, rng: RngLike = None) -> TTTensor:
 @renamed_kwargs(purity_dim="kraus_dim")
 def random_mpo(n: int, d: int, bond_dim: int, rng: RngLike = None, *, kraus_dim: int = 2) -> TTTensor:
     """A random mixed-state MPO (PSD, trace one) of bond ``bond_dim``^2: a locally purified
-    MPS with an ancilla (Kraus leg) of dimension ``kraus_dim`` per site, traced out (spec
-    1.3). ``purity_dim=`` is the deprecated spelling of ``kraus_dim``."""
+    MPS with an ancilla (Kraus leg) of dimension ``kraus_dim`` per site, traced out
+    (:ref:`theory-tomo-states`). ``purity_dim=`` is the deprecated spelling of ``kraus_dim``."""
     k = check_positive_int("kraus_dim", kraus_dim)
     mpo = LPDO(random_mps(n, d * k, bond_dim, rng), kraus_dim=k).to_mpo()
     last = mpo.cores[-1] / trace(mpo)
@@ -265,7 +265,7 @@ def aklt(n: int) -> TTTensor:
 
 
 def test_state(name: str, n: int, bond_dim: int = 2, rng: RngLike = None) -> TTTensor:
-    """One of the test states of spec 6.4 by name: "ghz", "w", "cluster", "aklt", "random"."""
+    """One of the test states (:ref:`theory-tomo-states`) by name: "ghz", "w", "cluster", "aklt", "random"."""
     makers = {
         "ghz": lambda: ghz(n),
         "w": lambda: w_state(n),

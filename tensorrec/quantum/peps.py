@@ -1,21 +1,22 @@
-"""2D tomography (tomography spec 1.5, 4.2, 6.4): PEPS test states, the effective dimension,
-and the PEPS estimator as a composition of the core.
+"""2D tomography (:ref:`theory-tomo-states`, :ref:`theory-tomo-algorithms`): PEPS test states, the effective
+dimension, and the PEPS estimator as a composition of the core.
 
 The estimator (``method="fgd"``) is factorized gradient descent on the site tensors of
 :class:`~tensorrec.formats.PEPSDensity` (rho = psi psi^H / <psi|psi>, the quotient
 normalisation) through :func:`~tensorrec.recovery.minimize`: a product of Euclidean factors,
 Armijo steps, the ``"rebalanced"`` retraction (every site rescaled to one norm after each
-step; spec 4.2's core-norm rebalancing, at the retraction level), and ``method="scaled"``:
-the gradient preconditioned by the metric the sites induce on psi
+step; the core-norm rebalancing of :ref:`theory-tomo-algorithms`, at the retraction level), and
+``method="scaled"``: the gradient preconditioned by the metric the sites induce on psi
 (:meth:`~tensorrec.formats.PEPSDensity.scaled_direction`, Gauss-Newton in psi's geometry).
 Plain gradient descent on the sites is slow here (the sites' metric is far from psi's: on
 2 x 3, D = 2, 300 Armijo steps did not converge; the preconditioned run converges in 5-160
 iterations, linearly: the curvature outside the Gauss-Newton part slows some runs).
 ``method="als"`` is alternating least squares (:func:`als`), the second method. Losses:
 
-- global 2-design data (the Haar POVM, stabilizer states): the least squares of spec 3.2 over
-  the observed outcomes (:class:`~tensorrec.recovery.DesignLoss`), whose minimiser is the
-  Frobenius projection of the classical shadow onto the PEPS set;
+- global 2-design data (the Haar POVM, stabilizer states): the least squares
+  of :ref:`theory-tomo-least-squares` over the observed outcomes
+  (:class:`~tensorrec.recovery.DesignLoss`), whose minimiser is the Frobenius
+  projection of the classical shadow onto the PEPS set;
 - any family with counts: the multinomial likelihood over the observed outcomes.
 
 Mixed states (``kraus_dim`` kappa > 1): the same descent on a
@@ -24,8 +25,8 @@ likelihood. ``chi``: every contraction by boundary MPS of bond chi, the gradient
 hand-written environments (:mod:`tensorrec.operators.lattice`).
 
 Starts: ``"snake"`` (the top eigenvector of the classical shadow, TT-SVD'd along the snake to
-bond D, every bond then padded to D with small noise; spec 4.2 A3), ``"product"`` (the same at
-bond 1: a perturbed product state) or a given PEPS (e.g. the truth plus noise, for
+bond D, every bond then padded to D with small noise; :ref:`theory-tomo-algorithms`), ``"product"`` (the
+same at bond 1: a perturbed product state) or a given PEPS (e.g. the truth plus noise, for
 statistical-error experiments only). ``restarts`` runs several noisy copies of the start and
 keeps the best.
 """
@@ -40,6 +41,7 @@ import numpy as np
 import torch
 
 from tensorrec._backend import (
+    check_bool,
     check_choice,
     check_positive_int,
     deprecated_alias,
@@ -68,8 +70,8 @@ def product_peps(vectors, n_rows: int, n_cols: int) -> PEPS:
 
 
 def cluster_peps(n_rows: int, n_cols: int) -> PEPS:
-    """The 2D cluster state ``prod_edges CZ |+>^n`` as an exact PEPS of bond 2 (spec 6.4): every
-    site copies its bit to its right and down bonds and takes the CZ phase (-1)^(s a) from
+    """The 2D cluster state ``prod_edges CZ |+>^n`` as an exact PEPS of bond 2 (:ref:`theory-tomo-states`):
+    every site copies its bit to its right and down bonds and takes the CZ phase (-1)^(s a) from
     the bits a arriving on its left and up bonds."""
     sites = []
     for i in range(n_rows):
@@ -97,7 +99,7 @@ def random_peps(n_rows: int, n_cols: int, d: int = 2, bond_dim: int = 2, rng: Rn
 
 
 def test_state(name: str, n_rows: int, n_cols: int, bond_dim: int = 2, rng: RngLike = None) -> PEPS:
-    """A test state of spec 6.4 by name: ``"random"``, ``"cluster"`` or ``"product"`` (a
+    """A test state (:ref:`theory-tomo-states`) by name: ``"random"``, ``"cluster"`` or ``"product"`` (a
     random product state)."""
     if name == "random":
         return random_peps(n_rows, n_cols, 2, bond_dim, rng)
@@ -134,7 +136,7 @@ def jacobian_rank(psi: PEPS, rtol: float = 1e-9) -> int:
 
 def effective_dimension(psi: PEPS, rtol: float = 1e-9) -> int:
     """p_eff: the real dimension of the manifold of normalised PEPS of psi's bonds modulo the
-    global phase, near psi: the Jacobian rank minus 2 (norm and phase; spec 1.5)."""
+    global phase, near psi: the Jacobian rank minus 2 (norm and phase; :ref:`theory-tomo-states`)."""
     return jacobian_rank(psi, rtol) - 2
 
 
@@ -239,6 +241,7 @@ def estimate_peps(
     stop=None,
     chi: int | None = None,
     kraus_dim: int = 1,
+    progress: bool = False,
 ) -> PEPSFit:
     """Estimate a state as a PEPS of bond ``bond_dim`` on ``lattice`` = (L1, L2): pure, or mixed
     as an LPDO with Kraus dimension ``kraus_dim``.
@@ -272,7 +275,7 @@ def estimate_peps(
         needs a d^n tensor. Global outcome vectors are dense in any mode. ``method="fgd"``
         only. Default: exact.
     kraus_dim : int
-        The positivity option of spec 4.2: 1 fits a pure state (a PEPS, rho = psi psi^H /
+        The positivity option of :ref:`theory-tomo-algorithms`: 1 fits a pure state (a PEPS, rho = psi psi^H /
         <psi|psi>); kappa > 1 fits a mixed state as a
         :class:`~tensorrec.formats.LatticeLPDO` (rho = Tr_kappa Psi Psi^H / <Psi|Psi>,
         positive and of trace one at every iterate; PEPO bond D^2), started from the pure
@@ -280,10 +283,16 @@ def estimate_peps(
         least squares over the observed outcomes assumes a fixed purity).
         Ignoring positivity (a bare PEPO fit) is not offered: its estimate need not be a
         state and, from product or design data, the positive forms cover the targets.
+    progress : bool
+        A progress bar on standard error for long fits (default off): one per restart, one
+        tick per iteration (per sweep for ``"als"``), the current loss, the stop reason at
+        the end (:class:`~tensorrec.optim.progress.ProgressBar`); the fit is the same as
+        without it.
     """
     if not isinstance(outcomes, Outcomes):
         raise TypeError(f"outcomes: expected quantum.Outcomes, got {describe(outcomes)}")
     outcomes.validate()  # again: its tensors may have been changed in place since
+    progress = check_bool("progress", progress)
     povm = outcomes.povm
     if loss is None:
         global_design = outcomes.vectors is not None and povm.is_design
@@ -353,14 +362,16 @@ def estimate_peps(
     for r in range(restarts):
         init = start if r == 0 else pad(start, bond_dim, noise, gen)
         if method == "als":
-            runs.append(als(outcomes, init, stop=stop, metrics=metrics))
+            runs.append(als(outcomes, init, stop=stop, metrics=metrics, progress=progress))
             continue
         x0 = template if r == 0 else lift(init)
         rule = stop
         if rule is None:
             g0 = float(tree_norm(objective.egrad(x0.to_point())))
             rule = {"grad_norm": 1e-5 * g0, "rel_change": 1e-14, "max_iter": 1000}
-        runs.append(minimize(objective, x0, method="scaled", step=step, stop=rule, metrics=metrics))
+        runs.append(
+            minimize(objective, x0, method="scaled", step=step, stop=rule, metrics=metrics, progress=progress)
+        )
     best = min(runs, key=lambda res: res.value)
     return PEPSFit(best, [res.value for res in runs], [res.converged for res in runs])
 
@@ -400,9 +411,17 @@ _TINY = 5e-324
 """The smallest gradient-norm tolerance of :func:`als` (a start with a zero gradient)."""
 
 
-def als(outcomes: Outcomes, start: PEPS, *, stop=None, tikhonov: float = 1e-10, metrics=None) -> Result:
+def als(
+    outcomes: Outcomes,
+    start: PEPS,
+    *,
+    stop=None,
+    tikhonov: float = 1e-10,
+    metrics=None,
+    progress: bool = False,
+) -> Result:
     """Alternating least squares for the design least squares on rho = psi psi^H / <psi|psi>
-    (spec 4.2 A2): rho's loss is alpha (2) - 2 sum_k p-hat_k w <phi_k|rho|phi_k> + const, so
+    (:ref:`theory-tomo-algorithms`): rho's loss is alpha (2) - 2 sum_k p-hat_k w <phi_k|rho|phi_k> + const, so
     with every site but v fixed (psi = B_v^T a linear in site v's entries a) it is the
     generalised Rayleigh quotient a^H H a / a^H G a, H = C^H diag(p-hat w) C with
     C = conj(Phi) B_v^T, G = conj(B_v) B_v^T: the site is set to its top generalised
@@ -422,8 +441,10 @@ def als(outcomes: Outcomes, start: PEPS, *, stop=None, tikhonov: float = 1e-10, 
     the value-based stop, ``"value_change"``: the key of ``stop`` is still ``"rel_change"``,
     but the reason it gives changed from ``"rel_change"`` (before issue 28) to
     ``"value_change"``, the name the core's block-coordinate runs use; code that compares
-    the reason must use the new name.
+    the reason must use the new name. ``progress``: a progress bar on standard error, one
+    tick per sweep (the core's, as in :func:`~tensorrec.optim.block_coordinate`).
     """
+    check_bool("progress", progress)
     povm = outcomes.povm
     if outcomes.vectors is None or not povm.is_design:
         raise ValueError(
@@ -466,7 +487,7 @@ def als(outcomes: Outcomes, start: PEPS, *, stop=None, tikhonov: float = 1e-10, 
     ]
     return block_coordinate(
         update, len(start.sites), list(start.sites), evaluate=evaluate,
-        after_sweep=lambda sites: list(_rebalance(sites)), stop=rules, metrics=metrics,
+        after_sweep=lambda sites: list(_rebalance(sites)), stop=rules, metrics=metrics, progress=progress,
     )  # fmt: skip
 
 

@@ -1,4 +1,4 @@
-"""Measurement families (tomography spec section 2): what each POVM is, its embedding
+"""Measurement families (:ref:`theory-tomo-designs`): what each POVM is, its embedding
 constant, its exact outcome law, and the samplers that draw from it.
 
 Product families (:class:`LocalSIC`, :class:`LocalPauli`, :class:`LocalMUB`) hold one local
@@ -108,7 +108,7 @@ class ProductFamily(POVM):
 
     def gram(self, x: torch.Tensor) -> torch.Tensor:
         """A*A(X) for the full product POVM on a fused-layout X: the local frame map
-        F = sum_k a_k a_k^H (a_k = w_k vec(phi_k phi_k^H)) on every leg (spec 3.3)."""
+        F = sum_k a_k a_k^H (a_k = w_k vec(phi_k phi_k^H)) on every leg (:ref:`theory-tomo-least-squares`)."""
         frame = self.local_frame
         for v in range(self.n):
             x = mode_product(x, frame, v)
@@ -140,7 +140,7 @@ class ProductFamily(POVM):
         """Multinomial counts of ``shots`` copies over the product outcomes (exact
         probabilities when ``shots`` is None); only outcomes that occur are kept. ``state``
         may be an MPS (a complex :class:`~tensorrec.formats.TTTensor` of shape (d,) * n): its
-        copies are then drawn site by site from the exact conditional marginals (spec 2.7c),
+        copies are then drawn site by site from the exact conditional marginals (:ref:`theory-tomo-designs`),
         O(shots n K d^2 r^3), for any n (any format with a :func:`copy_sampler`)."""
         sampler = copy_sampler(state)
         if sampler is not None:
@@ -253,8 +253,8 @@ class GlobalFamily(POVM):
         raise NotImplementedError(f"{type(self).__name__} has no finite list of elements")
 
     def gram(self, x: torch.Tensor) -> torch.Tensor:
-        """A*A(X) = alpha (X + tr(X) I) on a fused-layout X: exact for a 2-design (spec 2.2),
-        the mean over the draw for Haar bases (spec 2.5)."""
+        """A*A(X) = alpha (X + tr(X) I) on a fused-layout X: exact for a 2-design
+        (:ref:`theory-tomo-designs`), the mean over the draw for Haar bases (:ref:`theory-tomo-designs`)."""
         ident = fused_identity(self.n, self.d, x.dtype)
         return self.alpha * (x + torch.sum(ident * x) * ident)
 
@@ -281,7 +281,7 @@ class FiniteDesign(GlobalFamily):
 
     @property
     def alpha(self) -> float:
-        """The embedding constant N / (K (N + 1)) of a 2-design (spec 2.2)."""
+        """The embedding constant N / (K (N + 1)) of a 2-design (:ref:`theory-tomo-designs`)."""
         return self.N / (self.n_outcomes * (self.N + 1))
 
     def probabilities(self, state) -> torch.Tensor:
@@ -310,7 +310,7 @@ class Stabilizer(FiniteDesign):
 
     ``sample(..., method="clifford")`` draws each copy with a uniformly random Clifford
     (:func:`random_clifford`), measures in the computational basis and records
-    ``C^H |b>`` (spec 2.7a): no enumeration, any n a dense state allows. ``method="exact"``
+    ``C^H |b>`` (:ref:`theory-tomo-designs`): no enumeration, any n a dense state allows. ``method="exact"``
     enumerates the states (n <= 4) and draws multinomial counts.
     """
 
@@ -357,7 +357,7 @@ class Stabilizer(FiniteDesign):
 
 class HaarUniform(GlobalFamily):
     """The Haar-uniform continuous POVM (density N d phi): an infinity-design. Sampled by the
-    exact Beta sampler (spec 2.7b): phi = e^{i theta} sqrt(x) psi + sqrt(1 - x) w with
+    exact Beta sampler (:ref:`theory-tomo-designs`): phi = e^{i theta} sqrt(x) psi + sqrt(1 - x) w with
     x ~ Beta(2, N - 1) and w uniform on the unit sphere of psi^perp, O(N) per copy."""
 
     weight = 1.0  # A_phi = phi phi^H per observed vector; the frame is then (X + tr X I) / (N + 1)
@@ -394,7 +394,7 @@ class HaarUniform(GlobalFamily):
 
 
 class HaarBases(GlobalFamily):
-    """Q Haar-random bases (settings), each measured on M copies (spec 2.5): the map
+    """Q Haar-random bases (settings), each measured on M copies (:ref:`theory-tomo-designs`): the map
     ``A(rho) = (<u_qk| rho |u_qk>)_{q,k}``, alpha = Q / (N + 1) in the mean. Only the observed
     basis vectors are stored (at most min(M, N) per setting), never the Q unitaries."""
 

@@ -1,4 +1,4 @@
-"""Classical shadows and their projections (tomography spec 3.2, 3.3, 4.1): the dense
+"""Classical shadows and their projections (:ref:`theory-tomo-least-squares`): the dense
 estimators for n up to about 10, and the references the MPO estimators are checked against.
 
 - global designs, Haar POVM and Haar bases: rho_CS = (N + 1) / Q sum_i p-hat_i phi_i phi_i^H - I;

@@ -1,4 +1,4 @@
-"""Losses of the predictions: the L in objective = L(A(X(factors)), data) (DESIGN.md section 2).
+"""Losses of the predictions: the L in objective = L(A(X(factors)), data) (:doc:`/concepts`).
 
 A loss gives its value and its gradient with respect to the predictions; the chain rule back
 to the factors is the objective's job (:class:`~tensorrec.recovery.FormatObjective`), written
@@ -159,7 +159,7 @@ __all__ = ["Loss", "SquaredLoss", "PoissonLoss", "MultinomialLoss"]
 
 class DesignLoss:
     r"""The least-squares loss of a 2-design POVM over its observed outcomes only (tomography
-    spec 3.2), for formats of fixed Frobenius norm and trace (normalised pure states, e.g.
+    :ref:`theory-tt-canonical`), for formats of fixed Frobenius norm and trace (normalised pure states, e.g.
     :class:`~tensorrec.formats.PEPSDensity`):
 
     ||A(rho) - p-hat||^2 = alpha (||rho||_F^2 + (tr rho)^2) - 2 <p-hat, A_obs(rho)> + ||p-hat||^2,

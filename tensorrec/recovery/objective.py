@@ -127,7 +127,7 @@ class FormatObjective(Objective):
 class LeastSquares(FormatObjective):
     r"""f(factors) = (weight / 2) ||A(X) - y||_2^2: :class:`FormatObjective` with a
     :class:`SquaredLoss` of the given ``weight`` (1 for sensing and factorization, 1/rho for
-    completion: tucker_tt spec section 2.4)."""
+    completion: :ref:`theory-tt-problems`)."""
 
     def __init__(self, template, operator: Operator, y, weight: float = 1.0):
         super().__init__(template, operator, y, SquaredLoss(weight))
@@ -140,7 +140,7 @@ class NormalEquations(Objective):
 
     For measurement maps with too many rows to evaluate but a known frame operator A*A: a
     2-design POVM (G = alpha (X + tr(X) I)), a product POVM (G = a local map on every leg),
-    whose data enter only as b = A*y over the observed outcomes (tomography spec 3.2, 3.3).
+    whose data enter only as b = A*y over the observed outcomes (:ref:`theory-tomo-least-squares`).
     The gradient is G(X) - b (with respect to Re<u, v>); ``c`` = ||y||^2 / 2 makes the value
     equal the least-squares loss (it does not change the minimiser).
 

@@ -1,4 +1,4 @@
-"""minimize() and recover(): the generic tail of every solver (tucker_tt spec 6-8).
+"""minimize() and recover(): the generic tail of every solver (:ref:`theory-tt-rgd`).
 
 ``minimize(objective, init)`` runs a method of the core on the factors of a format and hands
 back the format; ``recover(operator, y)`` is a spectral start (the operator's back-projection,
@@ -15,7 +15,7 @@ import warnings
 
 import torch
 
-from tensorrec._backend import check_choice, check_positive_finite, describe
+from tensorrec._backend import check_bool, check_choice, check_positive_finite, describe
 from tensorrec.formats import Format, ManifoldOptions, TTTensor, TuckerTensor, manifold_of, stack, unstack
 from tensorrec.formats.base import supported_options
 from tensorrec.operators import Operator
@@ -194,6 +194,10 @@ def minimize(
         Records ``"error"`` = ||X_t - X*|| / ||X*|| (the format's exact ``distance``).
     metrics : dict of str to callable, optional
         Functions of the current format recorded at every iterate.
+    progress : bool
+        A progress bar on standard error (default off): one tick per iteration, the current
+        loss, the stop reason at the end (the optimizer's, see :func:`~tensorrec.optim.rgd`);
+        the numbers are those of a run without it.
 
     Returns
     -------
@@ -207,6 +211,7 @@ def minimize(
     if not isinstance(init, Format):
         raise TypeError(f"init: expected a tensor format (the Format protocol), got {describe(init)}")
     check_choice("method", method, METHODS)
+    progress = check_bool("progress", progress)
     if hessian is not None and method != "trust_region":
         raise ValueError(f"hessian: only method='trust_region' takes a model Hessian, got method={method!r}")
     fmt = type(init)
@@ -303,19 +308,19 @@ def recover(
         ``loss_weight`` (1/rho for completion, 1 otherwise).
     method : {"rgd", "scaled", "gauss_newton", "trust_region"}
         ``"rgd"``: Riemannian gradient descent on the canonical factors (the papers'
-        method; tucker_tt spec section 6). ``"scaled"``: scaled gradient descent (ScaledGD and
+        method; :ref:`theory-tt-rgd`). ``"scaled"``: scaled gradient descent (ScaledGD and
         its TT analogue), whose rate does not degrade with the condition number.
         ``"gauss_newton"``: Riemannian Gauss-Newton (matrix-free CG on the horizontal space,
         canonical retraction), locally quadratic on exact data. ``"trust_region"``:
         Riemannian trust region with truncated CG on the ``hessian`` model. ``scale`` and
         ``retraction`` apply to ``"rgd"`` only. See :func:`minimize`.
     step : float, "armijo" or a step rule, optional
-        mu (default 0.5, the spec's pilot default); for ``"gauss_newton"`` ``"armijo"`` (the
+        mu (default 0.5: :ref:`theory-tt-scale`); for ``"gauss_newton"`` ``"armijo"`` (the
         default) or a fixed multiple of the Gauss-Newton step (1: the local method).
     hessian : {"gauss_newton", "exact"}, optional
         The trust-region model (default Gauss-Newton for squared losses).
     scale : {"init", "measurements", "spectral", "truth"} or float, optional
-        The weight w of the Stiefel factors (step mu / w on them; spec section 6.3):
+        The weight w of the Stiefel factors (step mu / w on them; :ref:`theory-tt-scale`):
         ||X0||^2, ||y||^2, the largest squared singular value of X0's unfoldings, ||X*||^2.
         Default ``"init"`` for a format whose manifold takes a ``scale`` (Tucker, TT), none
         for the others; a format whose manifold takes no ``scale`` refuses one by name.
@@ -332,6 +337,10 @@ def recover(
         :class:`~tensorrec.optim.StallWarning`; one that blows up with ``"diverged"`` / ``"nan"``.
     metrics : dict of str to callable, optional
         Functions of the current format recorded at every iterate.
+    progress : bool
+        A progress bar on standard error for long runs (default off): one tick per
+        iteration, the current loss, the stop reason at the end (see :func:`minimize`); the
+        numbers are those of a run without it.
 
     Returns
     -------
@@ -356,6 +365,7 @@ def recover(
     """
     if not isinstance(operator, Operator):
         raise TypeError(f"operator: expected a tensorrec Operator, got {describe(operator)}")
+    check_bool("progress", progress)
     if format is None:  # the class of a format start, else TT
         fmt = type(init) if isinstance(init, Format) else TTTensor
     else:

@@ -1,4 +1,4 @@
-"""Layer 6: sparse autoencoders as one unrolled proximal-gradient step (sae spec). The
+"""Layer 6: sparse autoencoders as one unrolled proximal-gradient step (:ref:`theory-sae`). The
 activations are the core's proxes (:mod:`tensorrec.optim.thresholds`), the decoder lives on
 the Oblique manifold, and the data are synthetic mixtures with a known dictionary."""
 

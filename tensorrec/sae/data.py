@@ -1,4 +1,4 @@
-"""The CPU synthetic generator of sparse mixtures with a known dictionary (sae spec section 8)."""
+"""The CPU synthetic generator of sparse mixtures with a known dictionary (:ref:`theory-sae-model`)."""
 
 from __future__ import annotations
 
@@ -41,12 +41,12 @@ class SparseMixture:
     pairs, cooccurrence : int, float
         Plant ``pairs`` correlated feature pairs (features 2j and 2j + 1, j < pairs; uniform
         profile only): a sample holding one feature of a pair and not the other gets the
-        other too with probability ``cooccurrence`` (the co-occurrence of condition H3, spec
-        7.2; claim 12). ``paired`` lists the planted features.
+        other too with probability ``cooccurrence`` (the co-occurrence of condition H3,
+        :ref:`theory-sae-model`; claim 12). ``paired`` lists the planted features.
     normalize : bool
         Scale every sample (and its codes) by one constant c = 1 / sqrt(mean ||x||^2 over the
         held-out set), so that inputs have mean squared norm 1 and w^T x = O(1) for unit w:
-        the input scaling that bias adaptation's bias range [-1, 0] assumes (sae spec 7.4).
+        the input scaling that bias adaptation's bias range [-1, 0] assumes (:ref:`theory-sae-model`).
         ``scale`` records c (1.0 without).
     rng
         Draws V; :meth:`sample` draws from its own ``rng``.

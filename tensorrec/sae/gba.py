@@ -1,4 +1,4 @@
-"""Bias adaptation (BA) and group bias adaptation (GBA) of paper E (sae spec section 7.4).
+"""Bias adaptation (BA) and group bias adaptation (GBA) of paper E (:ref:`theory-sae-model`).
 
 The encoder biases get no gradient; every ``every`` steps this rule sets them from running
 per-neuron statistics of the pre-activations y_m seen since the last update (a firing count
@@ -14,7 +14,7 @@ and the peak of y_m: no buffer of samples is stored):
 
 BA is ``groups=1`` with ``htf = ltf`` = the tuned TAF p. The TAF is an upper bound on a
 neuron's firing frequency: the rule never pushes a frequency up towards it, only away from 0.
-Items the sources leave open ([unconfirmed] in the spec) are parameters: ``dead``, ``every``,
+Items the sources leave open (:ref:`theory-sae-model`) are parameters: ``dead``, ``every``,
 ``bias_range``.
 """
 

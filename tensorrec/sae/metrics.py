@@ -1,4 +1,4 @@
-"""SAE metrics against a known dictionary (sae spec section 9); every metric names its
+"""SAE metrics against a known dictionary (:ref:`theory-sae-metrics`); every metric names its
 convention. Atoms are the unit-normalised decoder columns D = [d_1 ... d_P] (d x P).
 
 Every metric takes numpy arrays or torch tensors (the numbers come back as Python floats;
@@ -87,7 +87,7 @@ def recovery(V, D, tau: float = 0.9) -> dict:
 def sign_consistency(V, D, z, tau: float = 0.9, level: float = 0.99) -> float:
     """Code-sign accuracy: the fraction of recovered (axis i, atom j) pairs (abs(C_ij) > tau, C
     = V D the cosines) whose nonzero codes z_j have sign(z_j) sign(C_ij) = +1 at least a
-    fraction ``level`` of the time (1.0 when nothing is recovered). The spec's B2 criterion
+    fraction ``level`` of the time (1.0 when nothing is recovered). The planned B2 criterion
     (claim 6) is that every pair passes on positive data. ``z``: samples x P."""
     tau = check_real("tau", tau, low=0, high=1, high_open=True)
     level = check_real("level", level, low=0, high=1)

@@ -1,7 +1,7 @@
-"""Sparse autoencoders as one (or T) proximal-gradient steps (sae spec sections 3-5).
+"""Sparse autoencoders as one (or T) proximal-gradient steps (:ref:`theory-sae-step`).
 
 The encoder is the core's :func:`~tensorrec.optim.proximal_step` from z = 0 with the learned
-encoder map: z = prox(W_enc^T (x - b_dec) + b_enc) (the SAELens parameterization; spec 3.6),
+encoder map: z = prox(W_enc^T (x - b_dec) + b_enc) (the SAELens parameterization; :ref:`theory-sae-step`),
 the activation being the prox of the regularizer (:mod:`tensorrec.optim.thresholds`). The
 decoder atoms are the columns of D on the Oblique manifold: a ``geoopt.ManifoldParameter``
 over :func:`~tensorrec.manifolds.to_geoopt` of :class:`~tensorrec.manifolds.Oblique`, so a
@@ -11,7 +11,7 @@ parameter renormalised after each step (``"projected"``, what most SAE code does
 With ``depth > 1`` the first step is the learned encoder and the next ones are the core's
 :func:`~tensorrec.optim.unrolled` proximal gradient on (1/2) ||x - D z - b_dec||^2 with the
 decoder D at mu = 1 / sigma_max(D)^2 (the
-untied multi-step choice spec 3.3 leaves open; tied models use W_enc = mu D throughout).
+untied multi-step choice :ref:`theory-sae-step` leaves open; tied models use W_enc = mu D throughout).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from tensorrec._backend import (
+    check_bool,
     check_choice,
     check_finite,
     check_positive_int,
@@ -37,6 +38,7 @@ from tensorrec._random import RngLike, as_generator
 from tensorrec.manifolds import Oblique, to_geoopt
 from tensorrec.optim import (
     AbsTopK,
+    ProgressBar,
     SoftThreshold,
     TopK,
     abs_topk,
@@ -82,9 +84,9 @@ class SAE(nn.Module):
         Proximal steps of the encoder, its unrolled depth T (1: a standard SAE). ``steps=``
         is its deprecated spelling (the iteration budget of :func:`train` is ``max_iter``).
     output_scale : bool or float
-        Per-latent output scales a_m (paper E's tied SAE, spec 7.3): ``True`` learns them
+        Per-latent output scales a_m (paper E's tied SAE, :ref:`theory-sae-model`): ``True`` learns them
         (initialised to 1); a number fixes every a_m at that value (a buffer, no gradient):
-        a small one is the decoupled regime a -> 0 of paper E's recovery theorem (spec 7.6),
+        a small one is the decoupled regime a -> 0 of paper E's recovery theorem (:ref:`theory-sae-model`),
         where each neuron follows its own data instead of sharing the reconstruction.
     auxk : float
         Weight of the AuxK loss (Gao et al. 2024, as SAELens computes it): latents that have
@@ -391,6 +393,32 @@ class SAE(nn.Module):
             codes = topk(torch.where(dead, pre, torch.full((), -math.inf, dtype=pre.dtype)), k_aux)
         return scale * 0.5 * ((codes @ self.W_dec.mT - residual) ** 2).sum(-1).mean()
 
+    def to_sae_lens(self):
+        """This model as a sae-lens inference SAE (:func:`tensorrec.sae.saelens.to_sae_lens`)."""
+        from tensorrec.sae.saelens import to_sae_lens
+
+        return to_sae_lens(self)
+
+    @classmethod
+    def from_sae_lens(cls, sae, *, dtype=None, **options) -> SAE:
+        """A model with the weights of a sae-lens SAE (:func:`tensorrec.sae.saelens.from_sae_lens`)."""
+        from tensorrec.sae.saelens import from_sae_lens
+
+        return from_sae_lens(sae, dtype=dtype, **options)
+
+    def save_sae_lens(self, path) -> tuple:
+        """Save in sae-lens's layout (:func:`tensorrec.sae.saelens.save_sae_lens`)."""
+        from tensorrec.sae.saelens import save_sae_lens
+
+        return save_sae_lens(self, path)
+
+    @classmethod
+    def load_sae_lens(cls, path, *, device="cpu", dtype=None, **options) -> SAE:
+        """Load from sae-lens's layout (:func:`tensorrec.sae.saelens.load_sae_lens`)."""
+        from tensorrec.sae.saelens import load_sae_lens
+
+        return load_sae_lens(path, device=device, dtype=dtype, **options)
+
     @torch.no_grad()
     def renormalize(self) -> None:
         """Project the decoder columns back to unit norm (``decoder="projected"``): the Oblique
@@ -480,11 +508,13 @@ def train(sae: SAE, data, max_iter: int, *, batch: int = 512, lr: float = 1e-3, 
     adaptation reports and the number of latents resampled. Each batch is cast to the model's
     dtype (the generators draw float64) and must be finite; a non-finite loss stops training
     with ``stop_reason = "nan"`` and a RuntimeWarning (``"max_iter"`` otherwise). ``steps=`` is
-    the deprecated spelling of ``max_iter``."""
+    the deprecated spelling of ``max_iter``. ``progress=True`` draws a bar on standard error
+    (the core's :class:`~tensorrec.optim.progress.ProgressBar`, default off): one tick per
+    step, the current loss, the stop reason at the end; it costs no extra host read and
+    changes no number."""
     import warnings
 
     import geoopt
-    from tqdm.auto import tqdm
 
     if not isinstance(sae, SAE):
         raise TypeError(f"sae: expected a tensorrec SAE, got {describe(sae)}")
@@ -493,6 +523,7 @@ def train(sae: SAE, data, max_iter: int, *, batch: int = 512, lr: float = 1e-3, 
             f"data: expected a generator with sample(batch, rng) (a SparseMixture), got {describe(data)}"
         )
     max_iter = check_positive_int("max_iter", max_iter)
+    progress = check_bool("progress", progress)
     batch = check_positive_int("batch", batch)
     lr = check_real("lr", lr, low=0, low_open=True)
     if resample_every is not None:
@@ -515,7 +546,8 @@ def train(sae: SAE, data, max_iter: int, *, batch: int = 512, lr: float = 1e-3, 
     opt = geoopt.optim.RiemannianAdam([p for p in sae.parameters() if p.requires_grad], lr=lr)
     dtype = sae.b_dec.dtype
     history, reports, resampled, reason = [], [], 0, "max_iter"
-    for step in tqdm(range(1, max_iter + 1), disable=not progress, desc="SAE"):
+    bar = ProgressBar(progress, "SAE", total=max_iter, unit="step")
+    for step in range(1, max_iter + 1):
         x = data.sample(batch, gen)
         if not isinstance(x, torch.Tensor) or not x.is_floating_point():
             raise TypeError(f"data: expected sample() to return a floating tensor, got {describe(x)}")
@@ -540,6 +572,7 @@ def train(sae: SAE, data, max_iter: int, *, batch: int = 512, lr: float = 1e-3, 
         if sae.decoder_mode == "projected":
             sae.renormalize()
         history.append(value)
+        bar.update(step, loss=value)
         if adaptation is not None:
             with torch.no_grad():
                 adaptation.observe(sae.pre_activation(x))
@@ -552,6 +585,7 @@ def train(sae: SAE, data, max_iter: int, *, batch: int = 512, lr: float = 1e-3, 
                 for moment in opt.state.get(p, {}).values() if p is not None else ():
                     if torch.is_tensor(moment) and moment.shape[-1:] == (sae.d_sae,):
                         moment[..., dead] = 0
+    bar.close(reason)
     return TrainResult(tuple(history), tuple(reports), resampled, reason)
 
 

@@ -2,7 +2,7 @@
 checks share. Not re-exported by ``recovery`` or ``bdpr``: the library proper holds the
 methods, this package the studies run with them.
 
-* :mod:`tensorrec.studies.tucker_tt`: E1-E9 of the tucker_tt spec (factorization rates,
+* :mod:`tensorrec.studies.tucker_tt`: E1-E9 of :ref:`theory-tt-claims` (factorization rates,
   sensing from the spectral start, phase transition, noise floor, retractions);
 * :mod:`tensorrec.studies.bdpr`: the finite-sample BDPR protocols (recovery, noise, basins,
   the critical-point census);

@@ -1,5 +1,5 @@
-"""Reusable BDPR trial protocols behind the experiments and claim checks (bdpr_landscape spec
-5.4, 7): recovery from random or spectral starts over a range of sizes, the noise floor, and
+"""Reusable BDPR trial protocols behind the experiments and claim checks (:ref:`theory-bdpr-claims`):
+recovery from random or spectral starts over a range of sizes, the noise floor, and
 random-start basin statistics of the finite-sample loss. The sweeps run through a
 :class:`~tensorrec.sweep.Runner` (serial and storing nothing by default): every finished trial
 is committed at once, and a rerun resumes.
@@ -24,7 +24,7 @@ from tensorrec.landscape import basin_statistics, classify, deduplicate, find_cr
 from tensorrec.sweep import as_runner
 
 SUCCESS_TOL = 1e-6
-"""A trial succeeds when its final tensor error is below this (spec 5.4)."""
+"""A trial succeeds when its final tensor error is below this (:ref:`theory-bdpr-claims`)."""
 
 
 def _size_kwargs(sensing: str, size: int) -> dict:
@@ -106,7 +106,7 @@ def noise_trials(
     norm is below 1e-13 (the noisy fit is then exact to rounding) or ``max_iter``. Trial k has
     the same truth, operator and e at every gamma. Rows hold ``final_error``,
     ``final_sq_error``, the first-order prediction of its mean ``predicted`` =
-    gamma^2 d / (m - d - 1), d = K + N - 2 (spec 5.3), and ``ratio`` = final error /
+    gamma^2 d / (m - d - 1), d = K + N - 2 (:ref:`theory-bdpr-noise`), and ``ratio`` = final error /
     (gamma sqrt((K + N) / m))."""
     runner = as_runner(runner)
     grid = [{"m": m, "gamma": gamma} for m in ms for gamma in gammas]
@@ -173,8 +173,8 @@ def population_census_trial(
     model: str, rng: RngLike, *, starts: int = 300, newton_iterations: int = 100
 ) -> dict:
     """Critical points of the population loss ``model`` ("A" or "B", real, K = N = 3) by
-    regularized Riemannian Newton from ``starts`` random starts (bdpr_landscape spec
-    6.2-6.3): the points grouped by (value, index, kind), the number of distinct minima modulo
+    regularized Riemannian Newton from ``starts`` random starts (:ref:`theory-bdpr-claims`): the points
+    grouped by (value, index, kind), the number of distinct minima modulo
     signs, the unconverged starts and every point's overlaps with the truth."""
     gen = as_generator(rng)
     pop = population_problem(model, 3, 3, rng=gen)
@@ -207,8 +207,8 @@ def finite_census_trial(m: int, rng: RngLike, *, grid: int = 360, newton_iterati
     """Spurious strict minima of one finite-sample surrogate-A instance with K = N = 2 (the
     manifold is the torus S^1 x S^1): the loss on a ``grid`` x ``grid`` grid, its grid local
     minima refined by Newton and classified; a spurious strict minimum has a positive
-    definite Hessian and loss > 1e-8, counted modulo signs (spec 5.4(g)). With
-    ``cross_check_starts`` (spec 6.7): whether descent from that many random starts finds the
+    definite Hessian and loss > 1e-8, counted modulo signs (:ref:`theory-bdpr-claims`). With
+    ``cross_check_starts`` (:ref:`theory-bdpr-claims`): whether descent from that many random starts finds the
     grid's minima, modulo signs, within 1e-6. The instance depends on ``rng`` alone."""
     gen = as_generator(rng)
     sp = sensing_problem(2, 2, m, rng=gen)
@@ -248,7 +248,7 @@ def critical_census(
     newton_iterations: int = 100, grid: int = 360, cross_check_instances: int = 2,
     cross_check_starts: int = 200,
 ) -> dict:  # fmt: skip
-    """The census of the BDPR landscapes (bdpr_landscape spec 5.4(g), 6.2-6.3, 6.7) through
+    """The census of the BDPR landscapes (:ref:`theory-bdpr-claims`) through
     ``runner``: :func:`population_census_trial` of B and A, and :func:`finite_census_trial`
     on ``instances`` instances per m, the first ``cross_check_instances`` of them also with
     the cross-check (the same instances: the cross-check sweep shares the census's name, hence

@@ -1,4 +1,4 @@
-"""SAE protocols shared by experiments and theory checks (sae spec sections 10, 13)."""
+"""SAE protocols shared by experiments and theory checks (:ref:`theory-sae-claims`)."""
 
 from __future__ import annotations
 

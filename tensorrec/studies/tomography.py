@@ -1,4 +1,4 @@
-"""Tomography protocols shared by experiments and theory checks (tomography spec 10: C9, C10,
+"""Tomography protocols shared by experiments and theory checks (:ref:`theory-tomo-claims`: C9, C10,
 C15, C19)."""
 
 from __future__ import annotations
@@ -125,8 +125,8 @@ def peps_copy_trials(
     ``"snake"``: the shadow's top eigenvector TT-SVD'd along the snake), on the same data.
 
     Rows: ``rows, cols, state, M, trial, n, N, p_eff`` (the truth's Jacobian rank minus 2),
-    ``predicted`` = 2 p_eff (N + 1) / ((N + 2) M) (spec 5.5), ``raw_error2`` = the raw shadow's
-    exact mean error (N^2 + N - 2) / M (claim C7), and per start: ``error2_<start>``
+    ``predicted`` = 2 p_eff (N + 1) / ((N + 2) M) (:ref:`theory-tomo-claims`), ``raw_error2`` = the raw
+    shadow's exact mean error (N^2 + N - 2) / M (claim C7), and per start: ``error2_<start>``
     (||rho-hat - rho*||_F^2), ``loss_<start>``, ``iterations_<start>``, ``converged_<start>``,
     ``stop_<start>`` (the stop reason);
     ``seconds``."""
@@ -204,8 +204,8 @@ def haar_settings_trial(rows: int, cols: int, M: int, Q: int, rng: RngLike, *, b
 def no_compression_trial(M: int, rng: RngLike, *, bond_dim: int = 2, noise: float = 0.05) -> dict:
     """Claim C19's trial: a random 2 x 2 PEPS of bond ``bond_dim``, M Haar-uniform copies, the
     PEPS least-squares estimate (from the truth plus noise) and the unconstrained pure-state
-    least squares (the shadow's top eigenvector, spec 3.2) on the same data: their squared
-    Frobenius errors and p_eff."""
+    least squares (the shadow's top eigenvector, :ref:`theory-tomo-least-squares`) on the same data: their
+    squared Frobenius errors and p_eff."""
     gen = as_generator(rng)
     truth = qpeps.random_peps(2, 2, 2, bond_dim, gen)
     psi = truth.to_dense().reshape(-1)

@@ -1,4 +1,5 @@
-"""The tucker_tt spec's protocols E1-E9 (trial functions and sweeps shared by experiments and checks)."""
+"""The protocols E1-E9 of :ref:`theory-tt-claims` (trial functions and sweeps shared by experiments and
+checks)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from tensorrec.sweep import as_runner
 
 
 def perturbed_start(truth, epsilon: float, rng: RngLike = None):
-    """TT-SVD / HOSVD of X* + epsilon Z / ||Z||_F with Z i.i.d. N(0, 1) (spec section 9.5)."""
+    """TT-SVD / HOSVD of X* + epsilon Z / ||Z||_F with Z i.i.d. N(0, 1) (:ref:`theory-tt-rates`)."""
     z = randn(as_generator(rng), truth.shape, dtype=truth.dtype, device=truth.device)
     noisy = truth.to_dense() + epsilon * z / torch.linalg.vector_norm(z)
     return type(truth).from_dense(noisy, truth.ranks)
@@ -54,7 +55,7 @@ def factorization_trial(
     -------
     dict
         The relative errors per iteration; ``rate`` (iteration 5 to the last error above
-        1e-12, endpoint form, spec section 8.3); ``asymptotic_rate`` (least squares over the
+        1e-12, endpoint form, :ref:`theory-tt-rates`); ``asymptotic_rate`` (least squares over the
         second half of that window); ``predicted`` = 1 - mu sigma_min^2 / w with w =
         ||X*||^2 for "init"/"truth" (the theory's scale) and sigma_max(X*)^2 otherwise;
         ``predicted_at_scale`` the same with the scale the run used (||X0||^2 for "init");
@@ -139,7 +140,7 @@ def phase_transition(
     *,
     d: int = 3,
     r: int = 2,
-    kappa_max: float | None | str = "spec",
+    kappa_max: float | None | str = "default",
     method: str = "rgd",
     iterations: int = 1500,
     target: float = 1e-6,
@@ -148,12 +149,12 @@ def phase_transition(
     ``trials`` sensing runs from the spectral start; a trial succeeds when its relative error
     drops below ``target`` within ``iterations``.
 
-    ``kappa_max="spec"`` (default) uses the shipped experiments' truths (kappa <= 3 for TT,
+    ``kappa_max="default"`` uses the shipped experiments' truths (kappa <= 3 for TT,
     plain gauss for Tucker); ``method`` is ``recover``'s (``"scaled"`` is not slowed by kappa).
     Rows are those of :func:`sensing_sweep` plus ``p``, ``ratio``, ``success`` and ``outcome``
     (:func:`trial_outcome`: ``"success"``, ``"converging"`` for a run still falling at the
     budget, ``"failed"``); the error series is dropped."""
-    if kappa_max == "spec":
+    if kappa_max in ("default", "spec"):  # "spec": the earlier spelling, still accepted
         kappa_max = SPEC_KAPPA_MAX[check_choice("format", format, tuple(SPEC_KAPPA_MAX))]
     extra = {} if method == "rgd" else {"method": method}  # the rgd trials keep their store keys
     dof = {order: gauss_truth(format, order, d, r, 0).dof for order in orders}
@@ -203,7 +204,7 @@ def noise_floor(
     """The E7 protocol: noisy sensing y = A(X*) + gamma e run to convergence (relative change
     of the factors below ``step_tol``, or ``iterations``). Seed k has the same truth, A and e
     for every gamma. Rows add ``predicted`` = gamma^2 p m / (m - p) (least squares on a
-    p-dimensional model, spec section 10.5) and ``ratio`` = final ||X - X*||^2 / predicted."""
+    p-dimensional model, :ref:`theory-tt-rates`) and ``ratio`` = final ||X - X*||^2 / predicted."""
     p = gauss_truth(format, order, d, r, 0).dof
     grid = [{"order": order, "d": d, "m": m, "noise": gamma} for gamma in gammas for m in ms]
     sweep = _sensing_map(
@@ -268,7 +269,7 @@ def gauss_truth(
     format: str, order: int, d: int, r: int, rng: RngLike = None, *, kappa_max: float | None = None,
     device=None,
 ):  # fmt: skip
-    """gauss-TT / gauss-Tucker truth with all ranks r and ||X*|| = 1 (spec sections 9.1-9.3),
+    """gauss-TT / gauss-Tucker truth with all ranks r and ||X*|| = 1 (:ref:`theory-tt-rates`),
     rejected to condition number <= ``kappa_max`` when given, on ``device``."""
     fmt = FORMATS[format]
     ranks = (r,) * (order - 1 if fmt is TTTensor else order)
@@ -278,7 +279,7 @@ def gauss_truth(
 
 def fitted_rate(errors: Sequence[float], *, floor: float = 1e-12) -> float:
     """Per-iteration rate of an error series: endpoint fit from iteration 5 to the last error
-    above ``floor`` (spec section 8.3); NaN when fewer than 3 iterates lie in that window."""
+    above ``floor`` (:ref:`theory-tt-rates`); NaN when fewer than 3 iterates lie in that window."""
     trace = Trace(metrics={"error": list(errors)})
     try:
         return trace.linear_rate("error", start=5, floor=floor)

@@ -1,4 +1,4 @@
-"""The manifold contract suite (DESIGN.md section 6), run over every manifold.
+"""The manifold contract suite (the manifold interface's invariants), run over every manifold.
 
 Each check takes ``(manifold, rng, dtype)`` and raises ``AssertionError`` naming the
 identity that failed. :data:`CONTRACT_CHECKS` lists them so a test suite can parametrize

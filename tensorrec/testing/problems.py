@@ -145,7 +145,7 @@ def tucker_stall_instance():
     """The committed Tucker factorization instance on which RGD with step 1.0 stalls.
 
     N = 3, d = 4, ranks (2, 2, 2), ||X*|| = 1; the start is the HOSVD of X* + 0.3 Z / ||Z||
-    (tucker_tt spec section 6.2, claim C10). With mu = 1.0 and scale = ||X0||^2 the run
+    (:ref:`theory-tt-scale`, claim C10). With mu = 1.0 and scale = ||X0||^2 the run
     stops ``"stalled"`` with a :class:`~tensorrec.optim.StallWarning`; with mu = 0.5 it
     converges. The numbers are in ``tensorrec/testing/data/tucker_stall_mu1.json``.
 
