@@ -108,6 +108,26 @@ def test_the_sampled_tt_gauss_newton_product_on_cuda_equals_the_cpu_one():
         assert b.device.type == "cuda" and torch.allclose(a, b.cpu(), rtol=1e-10, atol=1e-12)
 
 
+def test_the_lpdo_linearization_on_cuda_equals_the_cpu_one():
+    """J u and J^* r of Born probabilities on an LPDO (transfer environments) on CUDA."""
+    from tensorrec import quantum as q
+    from tensorrec.formats import LPDO, TTTensor
+    from tensorrec.operators import dispatch
+
+    x = LPDO.random((4,) * 4, (2, 3, 2), 5, kraus_dim=2)
+    op = q.LocalPauli(4).operator()
+    gen = torch.Generator().manual_seed(6)
+    u = tuple(torch.randn(p.shape, dtype=p.dtype, generator=gen) for p in x.to_point())
+    r = torch.randn(op.m, dtype=torch.float64, generator=gen).to(x.dtype)
+    cpu = dispatch.linearize(op, x)
+    xg = LPDO(TTTensor([c.cuda() for c in x.purification.cores], validate=False), kraus_dim=2)
+    rows = dispatch.KroneckerRows(tuple(v.cuda() for v in op.rows.vectors))
+    gpu = dispatch.linearize(type("Rows", (), {"rows": rows})(), xg)
+    assert torch.allclose(cpu.jvp(u), gpu.jvp(tuple(v.cuda() for v in u)).cpu(), rtol=1e-10, atol=1e-14)
+    for a, b in zip(cpu.vjp(r), gpu.vjp(r.cuda()), strict=True):
+        assert b.device.type == "cuda" and torch.allclose(a, b.cpu(), rtol=1e-10, atol=1e-14)
+
+
 def test_a_stack_of_sensing_problems_recovers_on_cuda_like_on_the_cpu():
     from tensorrec.formats import TTTensor, stack
     from tensorrec.operators import DenseGaussian, DenseStack

@@ -112,11 +112,39 @@ class Linearization:
         return self.vjp(weight * self.jvp(u))
 
 
-def linearize(operator, x) -> Linearization | None:
-    """The registered :class:`Linearization` of A at the format ``x``, or None (then
-    :func:`normal_vjp` on the format's tangent tensor is the Gauss-Newton product)."""
+def linearize(operator, x, *, autograd: bool = False) -> Linearization | None:
+    """The registered :class:`Linearization` of A at the format ``x``; without one, None (then
+    :func:`normal_vjp` on the format's tangent tensor is the Gauss-Newton product) or, with
+    ``autograd=True``, :func:`autograd_linearization` of the differentiable evaluation."""
     fn = _lookup(_LINEARIZE, operator.rows, x)
-    return None if fn is None else fn(operator.rows, x)
+    if fn is not None:
+        return fn(operator.rows, x)
+    return autograd_linearization(operator, x) if autograd else None
+
+
+def autograd_linearization(operator, x) -> Linearization:
+    """J u by forward-mode autograd and J^* r by reverse mode through the differentiable
+    evaluation (the registered one, else ``apply`` of the dense tensor): for any format and
+    operator, two passes of the evaluation per product."""
+    forward = _lookup(_DIFFERENTIABLE, operator.rows, x)
+    rows = operator.rows
+    if forward is None:
+        rows = None
+
+        def forward(_, y):
+            return operator._apply(y.to_dense())
+
+    point = tuple(p.detach() for p in x.to_point())
+
+    def evaluate_at(*leaves):
+        return forward(rows, x.from_point(leaves, validate=False))
+
+    def jvp(u):
+        return torch.func.jvp(
+            evaluate_at, point, tuple(v.to(p.dtype) for v, p in zip(u, point, strict=True))
+        )[1]
+
+    return Linearization(jvp, lambda r: autograd_vjp(forward, rows, x, r))
 
 
 def _lookup(table: dict, rows, x) -> Callable | None:
@@ -237,6 +265,7 @@ __all__ = [
     "register_linearization",
     "Linearization",
     "linearize",
+    "autograd_linearization",
     "is_structured",
     "evaluate",
     "vjp",

@@ -78,32 +78,44 @@ class FormatObjective(Objective):
         return self.loss.value(self.predict(point), self.y)
 
     def gauss_newton(self, point, u):
-        r"""J^* (w A^* A) J u: the Gauss-Newton model of the squared loss at ``point`` applied
-        to the factor perturbation ``u`` (J the differential of point -> X), in factor
-        coordinates. Where the (operator, format) pair registers a linearization (sampled TT
-        entries) it is built once per point and every product reuses it; otherwise J u is the
-        format's ``tangent_tensor`` (a format of doubled ranks), so a structured operator
-        evaluates it on factors, and one fused pass for dense ones."""
-        w = self.loss.quadratic_weight
-        if w is None:
-            raise ValueError(f"loss: the Gauss-Newton model needs a squared loss, got {describe(self.loss)}")
-        if not hasattr(self.format, "tangent_tensor"):
-            raise TypeError(
-                f"the Gauss-Newton model needs a format with tangent_tensor; {self.format.__name__} has none"
+        r"""J^* diag(h) A^* A J u: the Gauss-Newton model of the loss at ``point`` applied to
+        the factor perturbation ``u`` (J the differential of point -> X), in factor
+        coordinates, with h the loss's ``gauss_newton_weights``: the weight w of a squared
+        loss, Fisher scoring's M / p for the likelihoods. Where the (operator, format) pair
+        registers a linearization (sampled TT entries) it is built once per point and every
+        product reuses it. Otherwise, for a squared loss, J u is the format's
+        ``tangent_tensor`` (a format of doubled ranks), so a structured operator evaluates it
+        on factors, and one fused pass for dense ones; for other losses (or formats without a
+        tangent tensor) J u and J^* r are forward- and reverse-mode autograd through the
+        evaluation."""
+        if not hasattr(self.loss, "gauss_newton_weights"):
+            raise ValueError(
+                "loss: the Gauss-Newton model needs a loss with gauss_newton_weights, got "
+                f"{describe(self.loss)}"
             )
-        linearization = self._linearization(point)
+        linearization, weights = self._linearization(point)
         if linearization is not None:
-            return linearization.normal(u, w)
+            return linearization.normal(u, weights)
         x = self.tensor(point)
-        return dispatch.normal_vjp(self.operator, x, self.template.tangent_tensor(point, u), w)
+        return dispatch.normal_vjp(self.operator, x, self.template.tangent_tensor(point, u), weights)
 
     def _linearization(self, point):
-        """The operator's registered linearization at ``point``, built once per point (the
-        conjugate-gradient products of one Newton step share it), or None."""
+        """The operator's linearization at ``point`` and the loss's Gauss-Newton weights there,
+        built once per point (the conjugate-gradient products of one Newton step share
+        them); the linearization is None where the tangent-tensor path serves."""
         key = tuple((id(p), p._version) for p in tree_leaves(point))
         cached = getattr(self, "_linearized", None)
         if cached is None or cached[0] != key:
-            cached = (key, dispatch.linearize(self.operator, self.tensor(point)), point)
+            x = self.tensor(point)
+            squared = self.loss.quadratic_weight is not None
+            linearization = dispatch.linearize(
+                self.operator, x, autograd=not (squared and hasattr(self.template, "tangent_tensor"))
+            )
+            if squared:
+                weights = self.loss.quadratic_weight
+            else:
+                weights = self.loss.gauss_newton_weights(dispatch.evaluate(self.operator, x), self.y).detach()
+            cached = (key, (linearization, weights), point)
             self._linearized = cached  # holds the point: its ids stay unique while cached
         return cached[1]
 

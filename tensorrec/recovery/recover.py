@@ -15,7 +15,7 @@ import warnings
 
 import torch
 
-from tensorrec._backend import check_bool, check_choice, check_positive_finite, describe
+from tensorrec._backend import check_bool, check_choice, check_positive_finite, describe, tree_leaves
 from tensorrec.formats import Format, ManifoldOptions, TTTensor, TuckerTensor, manifold_of, stack, unstack
 from tensorrec.formats.base import supported_options
 from tensorrec.operators import Operator
@@ -239,26 +239,31 @@ def minimize(
         raise ValueError(f"step: 'trust_region' takes no step (its radius adapts), got {step!r}")
     space, pre = manifold_of(init) if manifold is None else manifold, None
     if method != "rgd":
-        needs = ("scaled_direction",) if method == "scaled" else ("scaled_direction", "canonicalize")
+        needs = {"scaled": ("scaled_direction",), "gauss_newton": ()}.get(
+            method, ("scaled_direction", "canonicalize")
+        )
         missing = [name for name in needs if not hasattr(fmt, name)]
         if missing:
             raise TypeError(
                 f"method: {method!r} needs a format with {' and '.join(needs)}; "
                 f"{fmt.__name__} has no {missing[0]}"
             )
-        # formats with a canonical form retract by it (Tucker, TT): f(R_x(s)) = f(x + s)
-        if hasattr(fmt, "canonicalize"):
+        # formats with a canonical form retract by it (Tucker, TT): f(R_x(s)) = f(x + s); the
+        # others (LPDO, PEPS) keep their manifold's retraction, which the model fits to first order
+        canonical = hasattr(fmt, "canonicalize") and manifold is None
+        if canonical:
             space = manifold_of(init, ManifoldOptions(retraction="canonical"))
-        pre = init.scaled_direction  # a template's: the points it rebuilds have its structure
+        # a template's: the points it rebuilds have its structure (None: CG on the tangent space)
+        pre = getattr(init, "scaled_direction", None)
     # CG never asks for more relative accuracy than the Gauss-Newton products have
     floor = GRAM_ROUNDOFFS * getattr(getattr(objective, "operator", None), "gram_eps", 0.0)
     if method == "trust_region":
-        hess = _hessian(hessian, objective, fmt, space)
+        hess = _hessian(hessian, objective, fmt, space, canonical)
         problem = Problem(space, objective, preconditioner=pre)
         run = functools.partial(trust_region, problem, hess=hess, min_rtol=floor if hess is not None else 0.0)
     else:
         if method == "gauss_newton":  # the preconditioner moves into the Newton step's CG
-            model = _gauss_newton_model(objective, fmt, space)
+            model = _gauss_newton_model(objective, space, canonical)
             step = NewtonCG(model, pre, min_rtol=floor, **_newton_step(step))
             recorded["cg_iterations"] = lambda point, newton=step: newton.last_iterations
             pre = None
@@ -437,20 +442,32 @@ def _squared(objective) -> bool:
     return loss is not None and loss.quadratic_weight is not None
 
 
-def _gauss_newton_model(objective, fmt: type, space):
-    """(x, u) -> the Riemannian Gauss-Newton product: the tangent projection of the
-    objective's ``gauss_newton`` (the model of f(R_x(s)) = f(x + s) for the canonical
-    retraction)."""
-    if not (_squared(objective) and hasattr(objective, "gauss_newton")):
+def _gauss_newton_model(objective, space, canonical: bool):
+    """(x, u) -> the Riemannian Gauss-Newton product. With the canonical retraction (Tucker,
+    TT: f(R_x(s)) = f(x + s)) the tangent projection of the objective's ``gauss_newton``;
+    on any other manifold (a normalized LPDO: its last core on a sphere) the Gauss-Newton
+    Euclidean Hessian through ``ehess_to_rhess``, whose Weingarten term carries the curvature
+    of the constraint (for the likelihood the Euclidean gradient -M Psi is normal to the
+    sphere and as large as the Fisher term: without it the steps overshoot by orders of
+    magnitude)."""
+    loss = getattr(objective, "loss", None)
+    if not (hasattr(objective, "gauss_newton") and hasattr(loss, "gauss_newton_weights")):
         raise ValueError(
-            "method: the Gauss-Newton model needs a least-squares objective with gauss_newton (a "
-            f"FormatObjective with a squared loss), got {describe(objective)}"
+            "method: the Gauss-Newton model needs an objective with gauss_newton and a loss with "
+            "gauss_newton_weights (a FormatObjective with a squared loss or a likelihood), got "
+            f"{describe(objective)}"
         )
-    if not hasattr(fmt, "tangent_tensor"):
-        raise TypeError(
-            f"method: the Gauss-Newton model needs a format with tangent_tensor; {fmt.__name__} has none"
-        )
-    return lambda x, u: space.egrad_to_rgrad(x, objective.gauss_newton(x, u))
+    if canonical:
+        return lambda x, u: space.egrad_to_rgrad(x, objective.gauss_newton(x, u))
+    last = {"key": None}
+
+    def model(x, u):
+        key = tuple(id(p) for p in tree_leaves(x))
+        if last["key"] != key:  # the Euclidean gradient once per point (held with the point)
+            last.update(key=key, point=x, egrad=objective.value_and_egrad(x)[1])
+        return space.ehess_to_rhess(x, last["egrad"], objective.gauss_newton(x, u), u)
+
+    return model
 
 
 def _newton_step(step) -> dict:
@@ -464,12 +481,12 @@ def _newton_step(step) -> dict:
     )
 
 
-def _hessian(hessian, objective, fmt: type, space):
+def _hessian(hessian, objective, fmt: type, space, canonical: bool):
     """The trust-region model: ``None`` -> Gauss-Newton for squared losses, else exact."""
     if hessian is None:
         hessian = "gauss_newton" if _squared(objective) and hasattr(fmt, "tangent_tensor") else "exact"
     check_choice("hessian", hessian, HESSIANS)
-    return _gauss_newton_model(objective, fmt, space) if hessian == "gauss_newton" else None
+    return _gauss_newton_model(objective, space, canonical) if hessian == "gauss_newton" else None
 
 
 class _FromPoint:
