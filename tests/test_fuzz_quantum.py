@@ -1389,6 +1389,61 @@ def _strict(check):
     return wrapped
 
 
+def _bits(settings, counts, family=None, **kw):
+    return q.Outcomes.from_bitstrings(q.LocalPauli(3) if family is None else family, settings, counts, **kw)
+
+
+def _round_trip(outcomes):
+    """Two XZY settings merged, the zero dropped, and the counts read back unchanged."""
+    assert outcomes.to_bitstrings() == {"XZY": {"001": 3, "110": 1}}, outcomes.to_bitstrings()
+    assert float(outcomes.shots) == 4
+
+
+def _same_rows(pair):
+    """Big-endian "XZY"/"001" is little-endian "YZX"/"100": the same product outcomes."""
+    big, little = pair
+    assert torch.equal(big.index, little.index) and torch.equal(big.freqs, little.freqs)
+
+
+CASES += [  # issue 29: Pauli-basis bitstring counts from a device; every bad input named
+    Case(A, "bits-settings-a-string", lambda: _bits("XZY", [{"000": 1}]), match="settings"),
+    Case(A, "bits-counts-a-mapping", lambda: _bits(["XZY"], {"000": 1}), match="counts"),
+    Case(A, "bits-lengths-differ", lambda: _bits(["XZY", "ZZZ"], [{"000": 1}]), match="settings, counts"),
+    Case(A, "bits-no-settings", lambda: _bits([], []), match="settings"),
+    Case(A, "bits-label-too-short", lambda: _bits(["XZ"], [{"000": 1}]), match="settings[0]"),
+    Case(A, "bits-label-bad-letter", lambda: _bits(["XZQ"], [{"000": 1}]), match="settings[0]"),
+    Case(A, "bits-label-lowercase", lambda: _bits(["xzy"], [{"000": 1}]), match="settings[0]"),
+    Case(A, "bits-table-not-mapping", lambda: _bits(["XZY"], [[("000", 1)]]), match="counts[0]"),
+    Case(A, "bits-bitstring-too-long", lambda: _bits(["XZY"], [{"0000": 1}]), match="counts[0]"),
+    Case(A, "bits-bitstring-with-space", lambda: _bits(["XZY"], [{"0 00": 1}]), match="counts[0]"),
+    Case(A, "bits-bitstring-digit-2", lambda: _bits(["XZY"], [{"002": 1}]), match="counts[0]"),
+    Case(A, "bits-bitstring-int-key", lambda: _bits(["XZY"], [{0: 1}]), match="counts[0]"),
+    Case(A, "bits-negative-count", lambda: _bits(["XZY"], [{"000": -1}]), match="counts[0]"),
+    Case(A, "bits-fractional-count", lambda: _bits(["XZY"], [{"000": 1.5}]), match="counts[0]"),
+    Case(A, "bits-nan-count", lambda: _bits(["XZY"], [{"000": math.nan}]), match="counts[0]"),
+    Case(A, "bits-inf-count", lambda: _bits(["XZY"], [{"000": math.inf}]), match="counts[0]"),
+    Case(A, "bits-string-count", lambda: _bits(["XZY"], [{"000": "3"}]), match="counts[0]"),
+    Case(A, "bits-all-zero", lambda: _bits(["XZY"], [{"000": 0}]), match="counts"),
+    Case(A, "bits-bad-order", lambda: _bits(["XZY"], [{"000": 1}], bit_order="middle"), match="bit_order"),
+    Case(A, "bits-sic-family", lambda: _bits(["XZ"], [{"00": 1}], family=q.LocalSIC(2)), match="family"),
+    Case(A, "bits-global-family", lambda: _bits(["XZ"], [{"00": 1}], family=q.MUB(2)), match="family"),
+    Case(
+        A,
+        "bits-round-trip",
+        lambda: _bits(["XZY", "XZY"], [{"001": 2, "110": 1, "111": 0}, {"001": 1}]),
+        expect="ok",
+        check=_round_trip,
+    ),
+    Case(
+        A,
+        "bits-big-endian-is-reversed-little",
+        lambda: (_bits(["XZY"], [{"001": 2}], bit_order="big"), _bits(["YZX"], [{"100": 2}])),
+        expect="ok",
+        check=_same_rows,
+    ),
+]
+
+
 CASES = [dataclasses.replace(c, check=_strict(c.check)) if c.check is not None else c for c in CASES]
 
 
