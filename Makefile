@@ -11,7 +11,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup test lint docs reproduce bench clean
+.PHONY: setup test test-slow lint docs reproduce bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,8 +26,13 @@ lint: $(STAMP)
 	$(BIN)/ruff check tensorrec tests experiments theory_checks benchmarks calibration examples
 	$(BIN)/lint-imports
 
+# everything but the tests marked slow (tests/conftest.py: SLOW), on every core
 test: lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto -m "not slow"
+
+# the slow tests (worker processes killed and resumed, the quick run of every script); CI runs both
+test-slow: $(STAMP)
+	$(BIN)/pytest -n auto -m slow
 
 docs: $(STAMP)
 	$(BIN)/sphinx-build -W --keep-going -q -b html docs docs/_build/html
