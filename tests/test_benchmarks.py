@@ -163,6 +163,7 @@ def test_b12_tomography_runs_ours_and_the_installed_anchors(tmp_path):
     }
     assert ours <= methods
     assert all(0 < r["fidelity"] < 1.1 and r["seconds"] > 0 for r in rows if r["part"] != "lattice")
+    assert {r["solver"] for r in rows if r["part"] == "scale"} == {"gradient", "gauss_newton"}
     lattice = [r for r in rows if r["part"] == "lattice"]
     assert [r["estimate"] for r in lattice] == ["PEPS", "LPDO kappa=2"]
     assert all(r["error"] < r["start_error"] and 0 < r["bound_s"] < r["data_s"] for r in lattice)
