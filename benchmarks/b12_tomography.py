@@ -20,7 +20,7 @@ is the polynomial scaling.
 
 Part 3 (the PEPO row, ours alone): a random PEPS of bond 2 on 3 x 3 and 4 x 4, ``copies``
 random-Pauli copies (drawn per copy from the dense state: a random setting, then the outcome),
-the likelihood fit from the truth plus 20% noise (spec C9's start, isolating the per-iteration
+the likelihood fit from the truth plus 20% noise (claim C9's start, isolating the per-iteration
 cost) by :func:`~tensorrec.quantum.peps.estimate_peps`: the pure estimate (rho = psi psi^H,
 whose PEPO has bond D^2; single-layer amplitudes of the projector rows) and, on 3 x 3, the
 LPDO with kappa = 2 (PEPO bond 2 D^2 after the Kraus trace; double layer). Reported: time

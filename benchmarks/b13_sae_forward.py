@@ -1,4 +1,4 @@
-"""B5 (sae spec): the SAE forward pass at SAELens scale, against sae-lens's own classes (when
+"""B5: the SAE forward pass at SAELens scale, against sae-lens's own classes (when
 installed), a SAELens-style bare-torch implementation at identical weights, and the GEMM floor
 measured in the same run.
 

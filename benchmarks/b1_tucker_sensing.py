@@ -1,5 +1,5 @@
 """B1: Tucker tensor sensing with a dense Gaussian operator, ours vs TensorLy IHT, geoopt and
-Pymanopt (specs/benchmarks.md B1).
+Pymanopt.
 
 X* in R^{n x n x n} of Tucker rank (r, r, r), ||X*|| = 1; A an m x n^3 matrix with N(0, 1/m)
 entries stored dense, m = 8 dof, dof = r^3 + 3 (n r - r^2). Sizes S (n = 20, r = 2, 59 MB),

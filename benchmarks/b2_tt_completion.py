@@ -1,5 +1,4 @@
-"""B2: TT completion from sampled entries, ours vs torchTT, teneva and tntorch
-(specs/benchmarks.md B2).
+"""B2: TT completion from sampled entries, ours vs torchTT, teneva and tntorch.
 
 Truth: a random TT of rank r scaled to unit RMS entries (so teneva's absolute ridge lambda
 does not flatten it); n_Omega training entries and 10^4 held-out test entries drawn without
@@ -15,7 +14,7 @@ start needs the dense (1/rho) P_Omega(T), impossible at D = 10^10), and stops at
 * torchTT 0.5 (optional, not a dependency: ``pip install --no-build-isolation --no-deps
   torchtt``): Riemannian gradient by AD (``torchtt.manifold.riemannian_gradient`` of
   ½||P_Omega(X - T)||^2 with ``apply_mask``), retraction by ``round``, Armijo backtracking from
-  step 1/rho (a fixed step diverges, specs/benchmarks.md B2).
+  step 1/rho (a fixed step diverges).
 * teneva: ``teneva.als`` (TT-ALS sweeps) with the test set as its validation set (stops at
   1e-8), ridge lambda = 1e-10.
 * tntorch: Adam (lr 1e-2) on the cores through autograd of the sampled entries.

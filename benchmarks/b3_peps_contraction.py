@@ -1,4 +1,4 @@
-"""B3 (benchmarks spec): contracting PEPS norms, ours against quimb on the same networks.
+"""B3: contracting PEPS norms, ours against quimb on the same networks.
 
 For L x L lattices and bond D: ``quimb.tensor.PEPS.rand(L, L, D, seed)`` (real float64, d = 2),
 converted to our PEPS (:func:`tensorrec.formats.interop.from_quimb`, the same numbers); the

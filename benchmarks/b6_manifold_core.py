@@ -1,4 +1,4 @@
-"""B6: the manifold-optimization core against geoopt and Pymanopt (specs/benchmarks.md).
+"""B6: the manifold-optimization core against geoopt and Pymanopt.
 
 (a) Brockett cost -tr(X'AXN) on St(n, p): time per iteration at fixed work, iterations to
     ||grad|| < 1e-8 (same start, same constant step 1/L for every tool), against the bound

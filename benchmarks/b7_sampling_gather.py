@@ -1,6 +1,6 @@
 """B7 (part): the TT entry-sampling gather y_k = X_1(i_1k) ... X_N(i_Nk), numba vs torch.
 
-The completion operator's hot path (specs/benchmarks.md B7, "sampling gather"): the numba
+The completion operator's hot path (B7, "sampling gather"): the numba
 CPU kernel against its torch reference on the same TT and samples, and the time per
 iteration of TT completion by RGD (apply_format plus the sampled gradient), at the issue's
 scale N = 10, d = 10, TT rank 6. Reports seconds (best of ``repeats``), samples per second

@@ -11,7 +11,7 @@ rule changed since the draws applies), and pulls out the statistic of each of it
 the bound it is held to (:data:`STATISTICS`). Per check it reports
 
 - the draws failed (the empirical false-fail count of the true claim: every check here states
-  a claim the spec and the pilot support);
+  a claim the theory and the pilot support);
 - for a continuous statistic, its distribution against its bound over the pooled draws
   (:func:`_common.margin`: the bound's distance from the mean in sds and the per-occurrence
   tail under a normal fit);

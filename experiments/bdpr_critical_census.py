@@ -2,14 +2,14 @@
 
 1. Population B and A, real, K = N = 3: regularized Riemannian Newton (trust radius 0.5,
    100 iterations) from 300 random starts; every converged point classified and grouped by
-   (value, index, kind), the minima de-duplicated modulo signs (bdpr_landscape spec 6.2-6.3).
+   (value, index, kind), the minima de-duplicated modulo signs.
    B must give exactly {(0, 0), (6, 1), (8, 2)} and one minimum modulo signs; A only minima
    and points of its degenerate maximum set ab = 0. Pilot: B 13 / 131 / 156, A 9 / 291.
 2. Finite-sample surrogate A with K = N = 2, where S^1 x S^1 is the whole manifold, for
    m in {5, 20, 40}: the loss on a 360 x 360 grid, its grid local minima refined by Newton
    and classified; a spurious strict minimum has a positive definite Hessian and loss
-   > 1e-8 (modulo signs). Pilot (spec 5.4(g), 50 instances): 40 (m = 5), 24 (m = 20) and
-   18 (m = 40) instances with at least one. Cross-check (spec 6.7, acceptance 3) on the first
+   > 1e-8 (modulo signs). Pilot (50 instances): 40 (m = 5), 24 (m = 20) and
+   18 (m = 40) instances with at least one. Cross-check on the first
    instances of every m: the minima found by descent from 200 random starts
    (``find_critical_points``) are the grid's minima, modulo signs, within 1e-6.
 
@@ -87,7 +87,7 @@ def plot(results: dict, out_dir):
     ax.plot(
         ms, [np.mean([r["spurious"] > 0 for r in rows if r["m"] == m]) for m in ms], "o-", label="this run"
     )
-    ax.plot([5, 20, 40], [40 / 50, 24 / 50, 18 / 50], "k^--", label="pilot (spec 5.4(g))")
+    ax.plot([5, 20, 40], [40 / 50, 24 / 50, 18 / 50], "k^--", label="pilot")
     ax.set_xlabel("m")
     ax.set_ylabel("fraction of instances with a spurious strict minimum")
     ax.set_ylim(-0.05, 1.05)

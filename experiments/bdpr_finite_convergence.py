@@ -2,7 +2,7 @@
 
 Real surrogate A, K = N = 8, noiseless, m in {100, 200, 400, 800}, mu = 0.25, 300
 iterations (stopped early at tensor error 1e-13), 20 instances per m; median and min-max
-band of the tensor error per iteration (bdpr_landscape spec 7.1; our parameters). The
+band of the tensor error per iteration (our parameters). The
 local rate approaches the population rate 1 - 2 mu = 0.5 as m grows.
 
 Command: ``tensorrec experiments run bdpr_finite_convergence [--quick]``.

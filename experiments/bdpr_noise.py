@@ -4,7 +4,7 @@ prediction overlaid.
 Real surrogate A, K = N = 8, y = A(X*) + gamma e, m in {200, 400, 800, 1600}, gamma in
 {1e-3, 1e-2, 1e-1}, spectral start, mu = 0.25, at most 300 iterations, 20 trials (the same
 instance at every gamma). The dashed lines are E||X - X*||^2 = gamma^2 d / (m - d - 1),
-d = K + N - 2 (bdpr_landscape spec 5.3; claim 11 checks it at m = 200 and 800).
+d = K + N - 2 (docs: Theory and claims, Noise floor; claim 11 checks it at m = 200 and 800).
 
 Command: ``tensorrec experiments run bdpr_noise [--quick]``.
 Runtime (one thread): about 5 s with --quick, 4 min in full.

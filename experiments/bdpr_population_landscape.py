@@ -5,7 +5,7 @@ models A (1 - cos^2 s cos^2 t) and real B (8 - 2 cos^2 s - 2 cos^2 t - 4 cos^2 s
 with the critical points that regularized Riemannian Newton finds from a grid of starts,
 classified by the general toolkit: minimum (circle), strict saddle (triangle), maximum
 (square), degenerate (cross). A's maxima fill the lines s, t = +-pi/2; B has isolated
-saddles at (0, +-pi/2), (+-pi/2, 0) and maxima at (+-pi/2, +-pi/2) (bdpr_landscape spec 6.7).
+saddles at (0, +-pi/2), (+-pi/2, 0) and maxima at (+-pi/2, +-pi/2).
 Third panel: A with K = 3 on S^2 (x held at x*), 1 - (h . h*)^2, minima at the poles +-h* and
 the degenerate maximum circle h . h* = 0.
 

@@ -3,7 +3,7 @@
 
 RGD (simultaneous normalized updates) on the population risks, K = 50, N = 40, from one
 uniform random start shared by all runs; A with mu in {0.1, 0.25, 0.5}, real B with mu in
-{0.02, 0.05, 1/12}; 400 iterations or tensor error 1e-14 (bdpr_landscape spec 3.5, 7.1).
+{0.02, 0.05, 1/12}; 400 iterations or tensor error 1e-14.
 Left: tensor error per iteration with the fitted tail rate against 1 - mu kappa* (A's slow
 start near a = b = 0 is visible). Right: tan(theta_h) over its global bound
 tan(theta_h(0)) r^t, r = 1 / (1 + 2 mu beta_0) (A) or 1 / (1 + 4 mu) (real B); it never

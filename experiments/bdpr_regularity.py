@@ -3,7 +3,7 @@
 Population A, real, K = N = 8: the sampled and refined frontier alpha_reg(beta_reg) for
 radius in {0.1, 0.3, 0.5, 0.8, 1.0} (claim 15 checks it against the exact values).
 Finite-sample A at radius 0.5 for m in {200, 800, 3200}: one instance per m, 1500 samples,
-no refinement (as in the pilot of bdpr_landscape spec 5.4(f): alpha_reg(0) = 1.19, 1.42,
+no refinement (as in the pilot: alpha_reg(0) = 1.19, 1.42,
 1.57 against the population 1.6172). Sampled values are upper bounds on the true constants.
 
 Command: ``tensorrec experiments run bdpr_regularity [--quick]``.

@@ -3,8 +3,8 @@
 Real surrogate A, K = N = 8, noiseless, m in {40, 60, 100, 200, 400, 800, 1600}, mu = 0.25,
 at most 1500 iterations. Random starts: 4 instances x 10 uniform starts per m (one batched
 RGD per instance). Spectral starts: 40 instances per m. A start succeeds at tensor error
-< 1e-6; a failure with gradient below 1e-8 is classified by its Hessian (bdpr_landscape spec
-5.4(b)-(d), 7.1; our parameters). Pilot: random-start failure 0.60 (m = 100) down to 0.10
+< 1e-6; a failure with gradient below 1e-8 is classified by its Hessian (our
+parameters). Pilot: random-start failure 0.60 (m = 100) down to 0.10
 (m = 1600), all spurious strict minima; spectral starts succeed from m = 100.
 
 Command: ``tensorrec experiments run bdpr_success_vs_m [--quick]``.

@@ -3,8 +3,8 @@ spectral starts.
 
 Complex Gaussian subspaces B, C, K = N = 8, L in {64, 128, 256, 512, 1024}, normalized
 measurements y / L, RGD on the product of complex unit spheres with mu = 0.05, at most 1500
-iterations, 10 instances per L; both starts see the same instance (bdpr_landscape spec 5.4(e),
-7.1; our parameters). A trial succeeds at tensor error < 1e-6. Pilot: 0/10 at L = 64, about
+iterations, 10 instances per L; both starts see the same instance (our
+parameters). A trial succeeds at tensor error < 1e-6. Pilot: 0/10 at L = 64, about
 8/10 at L = 128, 10/10 from L = 256 for either start.
 
 Command: ``tensorrec experiments run bdpr_true_fourier [--quick]``.

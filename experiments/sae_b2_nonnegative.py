@@ -4,7 +4,7 @@ SparseMixture data with n features, all coefficients positive, s = 3 per sample;
 AbsTopK SAEs with k = 3 at P = n, trained without dead-latent handling, with AuxK (weight
 1/32) and with resampling (:data:`tensorrec.studies.sae.DEAD_HANDLING`), ``seeds`` seeds.
 Panels: held-out NMSE (centred), dead fraction, the fraction of recovered atoms whose codes
-carry the feature's sign 99% of the time (sign consistency; 1 is the spec's criterion) and the
+carry the feature's sign 99% of the time (sign consistency; 1 is claim 6's original criterion) and the
 fraction of negative codes. It asks whether AbsTopK's deficit on nonnegative data is a
 dead-latent effect; claim 6 checks the answer.
 

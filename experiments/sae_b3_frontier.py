@@ -7,10 +7,10 @@ JumpReLU with an L0 weight, each on a grid of weights (their L0 follows); and a 
 ReLU with learned output scales, K = 10 groups, HTF 0.5, LTF 1e-3). Panels: held-out NMSE
 (centred) against L0, one per beta. ``abs_advantage`` in the results is the mean over k of
 NMSE(TopK) - NMSE(AbsTopK) for each beta (the area between the two curves per unit of log2
-k). Spec predictions: AbsTopK's advantage grows with beta and vanishes at beta = 0; GBA sits
+k). Predictions: AbsTopK's advantage grows with beta and vanishes at beta = 0; GBA sits
 near the TopK frontier at beta = 0 and worse at beta = 1 (its codes are nonnegative).
 
-Full mode is the spec's B3 (n = 256, d = 64, P = 1024, beta in {0, 0.5, 1}, k in {2, 4, 8,
+Full mode is benchmark B3 at full size (n = 256, d = 64, P = 1024, beta in {0, 0.5, 1}, k in {2, 4, 8,
 16}); quick mode is n = 32, d = 16, P = 128, beta in {0, 1}, k in {2, 8}, 500 steps.
 Command: ``tensorrec experiments run sae_b3_frontier [--quick]``. Runtime (one thread): about
 40 s with --quick; full mode about 40 min (run by hand).

@@ -8,7 +8,7 @@ the decoupled regime of E's theorem) for p in a grid of multiples of f. Panels: 
 0.9 and L0 against p / f, one bar per d. Claim 9 (E): FRR+(0.9) peaks for p in [f, 8f], and the
 window where it exceeds 0.5 is narrower below sqrt(n) than above it.
 
-Full mode is the spec's B4 (n = 1024, d in {16, 96}, M = 4096); quick mode is n = 128, d in
+Full mode is benchmark B4 at full size (n = 1024, d in {16, 96}, M = 4096); quick mode is n = 128, d in
 {6, 32}, M = 512, 600 steps. Command: ``tensorrec experiments run sae_b4_resonance [--quick]``.
 Runtime (one thread): about 30 s with --quick; full mode 58 min with ``--backend processes``
 on 2 workers (run by hand; results in docs/sae.rst).

@@ -11,7 +11,7 @@ the methods. Panels: FRR+ at tau = 0.8 and 0.9, and L0. Paper E reports (ICLR ta
 K = 20 100% / 98.4%, K = 30 98.4% / 24.2%, K = 50 94.5% / 23.4%, GBA 100% / 100%, GBA with a
 wrong range 38.3% / 3.9%.
 Claim 10 turns that into criteria; the paper's coefficient distribution, learning rate and
-step counts are unknown (spec 7.7), so this is our reading, and ``docs/sae.rst`` records what
+step counts are unknown, so this is our reading, and ``docs/sae.rst`` records what
 it gives.
 
 Command: ``tensorrec experiments run sae_b5_imbalanced [--quick]``.

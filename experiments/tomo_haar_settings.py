@@ -4,11 +4,11 @@ second scheme, reduced).
 Random PEPS of bond 2 on 2 x 2 and 2 x 3 lattices; Q = Q M / M Haar-random bases, each
 measured on M copies, at a fixed total Q M = 1e4; the PEPS least squares with the mean
 embedding alpha = Q / (N + 1) over the observed outcomes (the projected shadow of the bases;
-spec 2.4, 2.5), started from the truth plus 5% noise. Plotted: M E err^2 normalised by the
+docs: Theory and claims), started from the truth plus 5% noise. Plotted: M E err^2 normalised by the
 design law 2 p_eff (N + 1) / (N + 2) against Q. M = 1 is the Haar-uniform POVM in law (the
 value 1); the error stays flat while M is small against N and grows about linearly in M once
 M is of the order of N (a basis yields only N probabilities: shots beyond them are wasted).
-The reduced sizes (not 3 x 3 .. 3 x 4 as spec C11 proposes) keep the Q explicit N x N
+The reduced sizes (not the 3 x 3 .. 3 x 4 first proposed for claim C11) keep the Q explicit N x N
 unitaries in memory: at 3 x 3 and M = 1, Q = 1e5 unitaries of 512 x 512 would be 420 GB.
 
 Command: ``tensorrec experiments run tomo_haar_settings [--quick]``.

@@ -5,11 +5,11 @@ the Hilbert space: copies grow linearly in n (claim C9, paper A's t-design schem
 Truths: random PEPS of bond D = 2 (a new one per trial) and the 2D cluster state, d = 2, on
 the lattices below; data: M copies of the Haar-uniform POVM (an infinity-design; Beta
 sampler); estimate: design least squares over PEPS of bond 2 by Gauss-Newton-preconditioned
-FGD started from the truth plus 5% noise (spec C9: this separates the statistical error from
+FGD started from the truth plus 5% noise (as claim C9 states it: this separates the statistical error from
 optimisation failure; C10 tests the snake start). Left: E err^2 against M; right:
-M E err^2 / (2 p_eff (N + 1)/(N + 2)) against n (1 = the first-order theory, spec 5.5), beside
+M E err^2 / (2 p_eff (N + 1)/(N + 2)) against n (1 = the first-order theory), beside
 the raw shadow's (N^2 + N - 2) / M on the same scale (exponential in n). p_eff is the
-Jacobian rank of each truth minus 2 (spec 1.5): 28 (2 x 2), 74 (2 x 3), 166 (3 x 3), 258
+Jacobian rank of each truth minus 2: 28 (2 x 2), 74 (2 x 3), 166 (3 x 3), 258
 (3 x 4) for random PEPS; lower for the cluster state (66 on 2 x 3).
 
 Full mode: lattices 2 x 2 .. 3 x 4, M in {1e3, 3e3, 1e4, 3e4} (1e5 up to 3 x 3; the 3 x 4

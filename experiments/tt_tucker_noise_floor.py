@@ -3,7 +3,7 @@
 y = A(X*) + e, e ~ N(0, gamma^2 I_m), A with N(0, 1/m) entries, N = 4, d = 4, r = 2 (TT p = 36
 with kappa <= 3 targets, Tucker p = 32 gauss targets), m in {200, 400}, gamma in {1e-3, 1e-2,
 1e-1}, spectral start, run to a relative change of the factors below 1e-10 or 1500
-iterations (tucker_tt spec E7). Seed k keeps its truth, A and e across gamma. At gamma = 0.1
+iterations (experiment E7). Seed k keeps its truth, A and e across gamma. At gamma = 0.1
 the noise norm gamma sqrt(m) exceeds ||X*|| = 1 and the floor formula no longer applies.
 
 Command: ``tensorrec experiments run tt_tucker_noise_floor [--quick]``.

@@ -2,7 +2,7 @@
 
 d = 3, r = 2, N in {4, 5, 6, 7}; m = round(ratio p) with p the degrees of freedom and
 ratio in {1.0, 1.5, 2.0, 2.5, 3.0, 4.0}; spectral start, mu = 0.5; success = relative
-error < 1e-6 within 1500 iterations; 10 trials per cell (tucker_tt spec E6). Tucker uses
+error < 1e-6 within 1500 iterations; 10 trials per cell (experiment E6). Tucker uses
 gauss-Tucker truths, TT gauss-TT truths rejected to kappa <= 3. Every finished trial is
 written to disk, so an interrupted run resumes.
 

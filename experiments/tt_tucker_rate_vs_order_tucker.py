@@ -1,7 +1,7 @@
 """E2 (Tucker factorization): linear convergence at a rate independent of the order N.
 
 Odeco truth with lambda = [1, 0.5] (kappa = 2), d = 3, r = 2; start at the SVD of
-X* + 0.2 Z / ||Z||; mu = 0.5, scale = ||X0||^2, polar retraction (tucker_tt spec E2, 12.1).
+X* + 0.2 Z / ||Z||; mu = 0.5, scale = ||X0||^2, polar retraction (experiment E2).
 Prediction: 1 - mu sigma_min^2 / ||X*||^2 = 0.90 for every N.
 
 Command: ``tensorrec experiments run tt_tucker_rate_vs_order_tucker [--quick]``.

@@ -2,7 +2,7 @@
 
 gauss-TT and gauss-Tucker truths (no kappa control, so sigma_min^2 varies), r = 2, d = 4
 for N <= 6 and d = 3 for N = 8, start at the SVD of X* + 0.3 Z / ||Z||, mu = 0.5, up to
-3000 iterations, scale in {||X*||^2, sigma_max(X*)^2} (tucker_tt spec E3). The rate is the
+3000 iterations, scale in {||X*||^2, sigma_max(X*)^2} (experiment E3). The rate is the
 least-squares fit over the second half of the iterates above 1e-11. The results table lists
 sigma_min^2, sigma_max^2, kappa, the observed rate and the prediction for every case.
 

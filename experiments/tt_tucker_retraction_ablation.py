@@ -2,7 +2,7 @@
 
 TT sensing, N = 5, d = 3, r = 2 (p = 32), m = 150, A with N(0, 1/m) entries, spectral start,
 mu = 0.5, up to 1000 iterations; each seed runs both retractions on the same truth and A
-(tucker_tt spec E9).
+(experiment E9).
 
 Command: ``tensorrec experiments run tt_tucker_retraction_ablation [--quick]``.
 Runtime (one thread): about 4 s with --quick, 12 s in full.

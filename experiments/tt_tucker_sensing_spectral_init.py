@@ -2,10 +2,10 @@
 
 gauss-TT / gauss-Tucker truth (no kappa control), r = 2, dense Gaussian A with N(0, 1/m)
 entries, spectral start (TT-SVD / HOSVD of A*(y)), mu = 0.5, scale = ||X0||^2, 500
-iterations (tucker_tt spec E4, E5). m = c x N d r^2 (TT) and c x (r^N + N d r) (Tucker) for
+iterations (experiments E4, E5). m = c x N d r^2 (TT) and c x (r^N + N d r) (Tucker) for
 c in {2, 4, 8}. Every draw of a case keeps its truth across m. The figures show the median
 and the min-max band over the draws: the rate improves with m and depends strongly on the
-draw's kappa (the spec's single-draw pilot tables are references, not targets).
+draw's kappa (the single-draw pilot tables are references, not targets).
 
 Command: ``tensorrec experiments run tt_tucker_sensing_spectral_init [--quick]``.
 Runtime (one thread): about 10 s with --quick, 100 s in full.

@@ -2,7 +2,7 @@
 
 gauss-TT and gauss-Tucker truths, N = 5, d = 4, r = 2 (D = 1024), A with N(0, 1/m)
 entries, m in {100, 200, 400, 800, 1600}; the relative error of the TT-SVD / HOSVD of
-A*(y), averaged over 5 seeds (each seed keeps its truth across m) (tucker_tt spec E8).
+A*(y), averaged over 5 seeds (each seed keeps its truth across m) (experiment E8).
 
 Command: ``tensorrec experiments run tt_tucker_spectral_init_error [--quick]``.
 Runtime (one thread): about 2 s with --quick, 5 s in full.

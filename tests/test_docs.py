@@ -186,6 +186,67 @@ def test_a_doctored_docstring_fails(monkeypatch) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
+# The scripts' docstrings: ``tensorrec experiments list`` and ``... run NAME --help`` show them
+# ---------------------------------------------------------------------------------------------
+
+
+def script_docstrings(root: Path = ROOT) -> dict[str, str]:
+    """The module docstring of every experiment and theory check, by name.
+
+    The scripts are those :func:`tensorrec.runner.discover` finds (what ``tensorrec experiments
+    list`` lists); each docstring is read with ``ast``, without importing the script.
+    """
+    from tensorrec import runner
+
+    return {s.name: ast.get_docstring(ast.parse(s.path.read_text())) or "" for s in runner.discover(root)}
+
+
+def repository_texts() -> dict[str, str]:
+    """The READMEs of ``benchmarks/`` and ``calibration/`` and the docstrings of their scripts."""
+    texts = {}
+    for folder in ("benchmarks", "calibration"):
+        texts[f"{folder}/README.md"] = (ROOT / folder / "README.md").read_text()
+        for path in sorted((ROOT / folder).glob("*.py")):
+            texts[f"{folder}/{path.name}"] = ast.get_docstring(ast.parse(path.read_text())) or ""
+    return texts
+
+
+def test_script_docstrings_cite_no_outside_file() -> None:
+    docs = script_docstrings()
+    assert len(docs) >= 80 and "tt_tucker_c9_retraction" in docs and "tomo_peps_copies" in docs
+    assert all(docs.values())  # ``experiments list`` shows each one's first line
+    bad = {name: refs for name, doc in docs.items() if (refs := outside_references(doc))}
+    assert bad == {}
+
+
+def test_benchmark_and_calibration_texts_cite_no_outside_file() -> None:
+    texts = repository_texts()
+    assert "benchmarks/b1_tucker_sensing.py" in texts and "calibration/deterministic.py" in texts
+    bad = {name: refs for name, text in texts.items() if (refs := outside_references(text))}
+    assert bad == {}
+
+
+def test_a_doctored_script_docstring_fails(monkeypatch, tmp_path: Path) -> None:
+    from tensorrec import runner
+
+    real = runner.discover(ROOT)
+    text = next(s for s in real if s.name == "tt_tucker_c9_retraction").path.read_text()
+    assert "Pass rule (claim C9):" in text
+    refs = ["(tucker_tt spec section 13)", "(spec C9)", "(spec 2.7b)", "(shared/specs/tomography.md)"]
+    doctored = []
+    for k, ref in enumerate(refs):
+        path = tmp_path / f"doctored_{k}.py"
+        path.write_text(text.replace("Pass rule (claim C9):", f"Pass rule {ref}:", 1))
+        doctored.append(runner.Script(path.stem, "check", path))
+    monkeypatch.setattr(runner, "discover", lambda root=None: [*real, *doctored])
+    docs = script_docstrings()
+    bad = sorted(name for name, doc in docs.items() if outside_references(doc))
+    assert bad == [s.name for s in doctored]
+    # what is not a reference passes: a results key, "spectral", "spectrum", "specified"
+    assert outside_references("``spec_criterion_met``; the spectral start; its spectrum; as specified") == []
+
+
+# ---------------------------------------------------------------------------------------------
 # Code blocks
 # ---------------------------------------------------------------------------------------------
 

@@ -2,8 +2,8 @@
 
 Real surrogate A (i.i.d. N(0, 1) 4-way sensing tensors), K = N = 8, m = 200, noiseless, RGD on
 Sphere(8) x Sphere(8) with mu = 0.25 and the loss (1/2m) sum residual^2, from the spectral start
-(top singular vectors of the unfoldings of (1/m) sum y_i A_i). Pass rule (bdpr_landscape spec
-7.2): tensor error < 1e-10 within 300 iterations in at least 90% of the trials (pilot: 20/20).
+(top singular vectors of the unfoldings of (1/m) sum y_i A_i). Pass rule:
+tensor error < 1e-10 within 300 iterations in at least 90% of the trials (pilot: 20/20).
 With --quick: 4 trials (all must succeed).
 
 Calibration (``calibration/bdpr_c10_finite_sample.py``, 300 trials through the sweep runner,

@@ -2,11 +2,11 @@
 
 Real surrogate A, K = N = 8, y = A(X*) + gamma e with e ~ N(0, I_m), m in {200, 800},
 gamma in {1e-3, 1e-2, 1e-1}, spectral start, mu = 0.25, run until the gradient vanishes
-(at most 300 iterations); trial k keeps its truth, A and e at every gamma. Pass rule
-(bdpr_landscape spec 7.2), per m:
+(at most 300 iterations); trial k keeps its truth, A and e at every gamma. Pass rule,
+per m:
 
 * the mean over trials of ||X - X*||^2 lies within 25% of gamma^2 d / (m - d - 1),
-  d = K + N - 2 (the least-squares floor of the d-dimensional linearized model, spec 5.3);
+  d = K + N - 2 (the least-squares floor of the d-dimensional linearized model);
 * the mean ratio ||X - X*|| / (gamma sqrt((K + N) / m)) lies in [0.8, 1.15];
 * the least-squares slope of log(mean error) against log(gamma) is 1 +- 0.05.
 

@@ -4,7 +4,7 @@ and random starts find them less often as m grows.
 Real surrogate A, K = N = 8, noiseless, mu = 0.25, up to 1500 iterations, uniform random
 starts (4 instances x 10 starts per m, each instance's starts run as one batched RGD).
 A start succeeds at tensor error < 1e-6; a failure whose Riemannian gradient is below 1e-8
-is classified by its 14 x 14 horizontal Hessian. Pass rule (bdpr_landscape spec 7.2), a
+is classified by its 14 x 14 horizontal Hessian. Pass rule (claim 12), a
 regression guard and never a global guarantee:
 
 * at least one start at m = 100 ends with ||grad|| < 1e-8, loss > 0.1 and a positive
@@ -13,7 +13,7 @@ regression guard and never a global guarantee:
 * it does not rise with m: Fisher's exact one-sided test of "more failures at m = 1600 than
   at m = 100" does not reject at ``alpha`` = 1e-3.
 
-Pilot (spec 5.4): failure fractions 0.60 (m = 100) and 0.10 (m = 1600); spurious minima
+Pilot: failure fractions 0.60 (m = 100) and 0.10 (m = 1600); spurious minima
 have smallest Hessian eigenvalue 0.05-0.34 and loss 0.35-0.47 at m = 100. With --quick:
 two instances of 8 starts per m and at most 1000 iterations (a start still moving then
 counts as a failure), and a cap of 0.375 at m = 1600. Each start stops by its own rule, and

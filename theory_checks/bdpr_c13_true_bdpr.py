@@ -3,8 +3,8 @@
 Complex Gaussian subspaces B, C (L x K, L x N), K = N = 8, L = 512, normalized measurements
 y_l = abs(b_l^H h*)^2 abs(c_l^H x*)^2 (the FFT model divided by L), loss
 (1/2L) sum (abs(b_l^H h)^2 abs(c_l^H x)^2 - y_l)^2, RGD on the product of complex unit spheres
-with mu = 0.05 from a uniform random start, at most 1500 iterations. Pass rule
-(bdpr_landscape spec 7.2): tensor error < 1e-6 in at least 90% of the trials (pilot: 20/20
+with mu = 0.05 from a uniform random start, at most 1500 iterations. Pass rule:
+tensor error < 1e-6 in at least 90% of the trials (pilot: 20/20
 over two runs). The full and --quick runs are the same (10 trials, about 4 s).
 
 Calibration (issue 27, ``calibration/quick_draws.py``): random starts fail now and then (3 of

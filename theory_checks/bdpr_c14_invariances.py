@@ -6,7 +6,7 @@ and the Riemannian gradient is orthogonal to h and x (and, complex, to i h and i
 Claim 16: the two ambient extensions of model A, the full-tensor
 (1/2) ||X(h, x) - X(h*, x*)||^2 and the closed form 1 - alpha beta, give the same Riemannian
 gradient and Hessian (``tensorrec.landscape.rhess``) to 1e-12, although their Euclidean
-Hessians differ (bdpr_landscape spec 3.3, 7.2). K = 5, N = 4, 20 random points per field.
+Hessians differ. K = 5, N = 4, 20 random points per field.
 Tolerances against the worst measured over 30 quick seeds and 5 full runs
 (calibration/deterministic.py): extension independence 1e-12 vs 1.5e-15 (headroom 680);
 invariance 1e-12 vs 2.2e-15 (grad_vertical; value 4.7e-16, tensor error 6.7e-16): headroom

@@ -2,8 +2,8 @@
 
 Population A, real, K = N = 8, geodesic distance, 2e4 samples per radius (half uniform in
 the ball, half on its boundary) with refinement from the worst samples
-(:func:`tensorrec.landscape.regularity_constants`). Pass rule (bdpr_landscape spec 6.5,
-acceptance items 1 and 2):
+(:func:`tensorrec.landscape.regularity_constants`). Pass rule (the regularity closed form,
+claim 15):
 
 * for every radius in {0.1, 0.3, 0.5, 0.8, 1.0}, alpha_reg(beta_reg = 0) lies within
   [-0.1%, +1%] of the exact minimum over the disc (1.98339, 1.85452, 1.61718, 1.14021, 0.80738)
@@ -43,7 +43,7 @@ EXACT = {
     0.8: (1.14021, 0.925),
     1.0: (0.80738, 0.819),
 }
-"""radius -> (alpha_reg(0), max 4 alpha beta): 2-D minimization over the disc (spec 6.5)."""
+"""radius -> (alpha_reg(0), max 4 alpha beta): 2-D minimization over the disc."""
 
 
 @dataclasses.dataclass(frozen=True)

@@ -3,7 +3,7 @@ symmetric measurements.
 
 Claim 1 (complex, L = 64, K = 5, N = 4): abs(F(Bh * Cx))^2 computed by FFTs equals
 L abs(b_l^H h)^2 abs(c_l^H x)^2, L <A_l, h o conj(h) o x o conj(x)> and
-L abs((b_l kron c_l)^H (h kron x))^2, each to relative error < 1e-12 (bdpr_landscape spec 7.2).
+L abs((b_l kron c_l)^H (h kron x))^2, each to relative error < 1e-12.
 Claim 2 (real B, C, h, x, L = 32): y_l = y_{L-l} to 1e-12 relative.
 Tolerance 1e-12; worst measured 1.7e-15 over 30 quick seeds and 1.2e-15 in full
 (calibration/deterministic.py): headroom 600, a true claim cannot fail at any seed.

@@ -2,7 +2,7 @@
 
 At non-unit test points (h, x) and a non-unit truth, the empirical mean of
 (1/2) abs(<A_i, X(h, x) - X(h*, x*)>)^2 over fresh Gaussian sensing is compared with
-``tensorrec.bdpr.risk`` (bdpr_landscape spec 3.2):
+``tensorrec.bdpr.risk`` (docs: Theory and claims, Population risk, gradients and critical points):
 claim 3, model A (i.i.d. N(0, 1) / CN(0, 1) 4-way tensors), K = 6, N = 5, 2e5 samples, real and
 complex: within 5 standard errors and 1%; claim 4, model B (rank-one: A_i = a o conj(a) o b o
 conj(b) with Gaussian a, b), real and complex, and real BDPR (rows of F B, F C for real

@@ -3,7 +3,7 @@
 For models A (real, complex), B (real, complex) and real BDPR at K, N = 5, 4 and 3, 3: at a
 representative point of every critical set (overlaps alpha, beta in {0, 1}), the horizontal
 Riemannian Hessian from ``tensorrec.landscape.rhess`` (autograd Hessian-vector products) has
-the eigenvalues and multiplicities of bdpr_landscape spec 3.4 to 1e-8, and
+the eigenvalues and multiplicities of the tables of ``tensorrec.bdpr.theory`` to 1e-8, and
 ``tensorrec.landscape.classify`` returns the listed index and nullity exactly and the listed
 kind (minimum / strict saddle / degenerate with its probe detail). No spurious minimum appears:
 the only "minimum" rows are the global ones.

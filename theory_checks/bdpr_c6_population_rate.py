@@ -6,7 +6,7 @@ start, K = 50, N = 40: model A with mu in {0.1, 0.25} (rate 1 - 2 mu), real B wi
 least-squares fit of log ||X_t - X*|| over the iterates with 1e-10 < error < 1e-4 (the local
 regime: model A first spends hundreds of iterations escaping the flat region near
 a = b = 0); the tensor error is computed without cancellation. Pass if within 0.01 of the
-prediction (bdpr_landscape spec 7.2).
+prediction.
 
 The budget is 50000 iterations (a run stops at error 1e-13, so only slow starts use it):
 a uniformly random start has <X0, X*> of order 1/(K N), and model A escapes the flat

@@ -7,7 +7,7 @@ tan(t) <= rate^t tan(0) (``bdpr.theory.tan_bound_rates``) up to a ratio 1 + 1e-1
 step matches the exact one-step recursion (``bdpr.theory.tan_step``) to relative error 1e-8
 while tan > 1e-6; claim 9, the scalar recursion from a0 = 0.052, b0 = 0.155 reaches tensor
 error 1e-8 in 354 / 138 / 60 updates (A, mu = 0.1 / 0.25 / 0.5) and 97 / 33 / 12 (real B,
-mu = 0.02 / 0.05 / 1/12), each +-2 (bdpr_landscape spec 3.5, 7.2).
+mu = 0.02 / 0.05 / 1/12), each +-2 (docs: Theory and claims, Global convergence of population RGD).
 Tolerances against the worst measured over 30 quick seeds and 5 full runs
 (calibration/deterministic.py): claim 7, slack 1e-10 vs 2.1e-13 (headroom 480); claim 9, every
 count exact (slack 2); claim 8, 1e-6 vs 1.9e-9 quick and 3.9e-9 full: headroom 260

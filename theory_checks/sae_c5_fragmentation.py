@@ -6,7 +6,7 @@ Trials of :func:`tensorrec.studies.sae.fragmentation_trials` (shared with the ex
 1. at P = n: NMSE(AbsTopK) < NMSE(TopK) (centred; pilot 0.12 vs 0.30);
 2. at P = 2n: TopK uses >= ``topk_atoms_min`` atoms per axis, has > ``antipodal_fraction`` n
    antipodal pairs, and AbsTopK uses <= ``abstopk_atoms_max`` atoms per axis. Full mode (n =
-   64, 4000 steps, 3 seeds) uses the spec's 1.3, 0.2 and 1.1.
+   64, 4000 steps, 3 seeds) uses the claim's 1.3, 0.2 and 1.1.
 
 Quick mode (n = 32, 800 steps at lr 5e-3, 4 seeds; TopK still splitting) uses 1.0, 0.1 and
 1.15, first set on seeds 0-9 (seed means NMSE gap 0.080-0.121, TopK 1.14-1.39 atoms per axis
@@ -19,7 +19,7 @@ the two correlate at 0.73), AbsTopK 1.00 atoms per axis (sd 0.04). With the form
 the TopK rules sat 2.3 and 2.4 sds of a 2-seed mean above their bounds, and the check failed
 the true claim in 1.0% of 100,000 resampled quick runs (normal fit 1.8%); 3 seeds 0.14%;
 with 4 seeds (quick mode now, thresholds unchanged) 2.5e-4 of them (normal fit, union over
-the rules: 8.6e-4). Full mode (the spec's thresholds, 3 seeds at n = 64) is not drawn (about
+the rules: 8.6e-4). Full mode (the claim's thresholds, 3 seeds at n = 64) is not drawn (about
 80 s per seed). The doctored-results tests show each rule can fail.
 
 Command: ``tensorrec experiments run sae_c5_fragmentation [--quick]``. Runtime: about 30 s quick,

@@ -1,4 +1,4 @@
-"""SAE claim 8: group bias adaptation controls firing frequencies (paper E, sae spec 7.4).
+"""SAE claim 8: group bias adaptation controls firing frequencies (paper E).
 
 B4 data (n features, s = 3 per sample, positive coefficients, inputs normalised to mean
 squared norm 1 so that the bias range [-1, 0] can silence any neuron); a tied ReLU SAE of M
@@ -12,7 +12,7 @@ held-out set of B samples:
 2. fewer than 2% are dead (p-hat_m < 1e-6);
 3. the mean L0 equals sum_m p-hat_m (claim 7's GBA item: an identity, checked to 1e-9).
 
-Full mode is the spec's test (n = 1024, d = 96, M = 4096, 3000 steps of 512); quick mode is
+Full mode is the claim's test (n = 1024, d = 96, M = 4096, 3000 steps of 512); quick mode is
 n = 256, d = 32, M = 1024, 800 steps of 256. Quick mode at seeds 0-9: every neuron within its bound, none
 dead, the L0 identity to 1.4e-14 (mean L0 86 of 1024). With learned output scales instead the
 rule holds the frequencies (99.7% within) but 9.4% of the neurons die in full mode (seed 0):

@@ -1,7 +1,7 @@
 """Tomography claim C10: PEPS least squares started from the snake-MPS initialisation (the
 classical shadow's top eigenvector, TT-SVD'd along the boustrophedon path to bond D and
-embedded; spec 4.2 A3) reaches the loss of the run started from the truth in at least 80% of
-trials (spec 10). Failures are flagged with their loss gap.
+embedded; start A3 of docs: Theory and claims) reaches the loss of the run started from the
+truth in at least 80% of trials. Failures are flagged with their loss gap.
 
 Trials of :func:`tensorrec.studies.tomography.peps_copy_trials` with both starts on the same
 data: random PEPS of bond 2, M = 1e4 Haar-uniform copies. A snake run *reaches* the truth

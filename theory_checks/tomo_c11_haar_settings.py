@@ -1,6 +1,6 @@
 """Tomography claim C11 (paper A's Haar scheme, reduced): at a fixed budget of copies Q M, the
 error is flat in the number of bases Q above a threshold Q* and grows below it; with one shot
-per basis (M = 1) it follows the Haar-uniform POVM's law (spec 2.5, 10).
+per basis (M = 1) it follows the Haar-uniform POVM's law.
 
 Trials of :func:`tensorrec.studies.tomography.haar_settings_trials` (shared with the
 experiment ``tomo_haar_settings``). With r(M) the mean over trials of
@@ -12,7 +12,7 @@ M Q err^2 / (2 p_eff (N + 1) / (N + 2)) (1 = the design law at Q M copies):
 3. the blow-up: r(M) / r(1) >= ``blowup`` = 3 (quick: 2) for every M >= 4 N (full mode: r = 1.01,
    1.61, 6.4, 58 on 2 x 2 and 1.07, 1.23, 2.8, 25.8 on 2 x 3 at M = 1, 10, 100, 1000, 20
    trials, 747 s), so the threshold is Q* ~ Q M / N: set by shots per basis against N, not
-   growing with n at a fixed budget (spec C11 expected Q* to grow <= linearly in n; it does
+   growing with n at a fixed budget (C11 as first proposed expected Q* to grow <= linearly in n; it does
    not grow);
 4. the estimates of the cells tested by 1 and 2 converged: more than ``budget_rate`` = 5% of
    them stopping at the iteration budget is rejected by a binomial test at ``budget_alpha``

@@ -1,5 +1,5 @@
 """Tomography claim C12: for pure states ||psi psi^H - phi phi^H||_1 = sqrt(2) ||.||_F exactly,
-and ||.||_F^2 = 2 (1 - |<psi|phi>|^2) (tomography spec 5.6).
+and ||.||_F^2 = 2 (1 - |<psi|phi>|^2).
 
 Random Haar pure states in N = 8 (pairs drawn from the seed); both identities to 1e-12 in
 relative terms. Deterministic up to round-off. Also checks the library's metric conventions:

@@ -1,5 +1,5 @@
 """Tomography claim C13: the difference of two PEPOs of bond D is a PEPO of bond 2D
-(tomography spec 1.7, 10).
+(the block-diagonal direct sum of the site tensors, one site's second block negated).
 
 Random complex PEPOs rho1, rho2 of bond D = 2 on a 2 x 3 lattice (d = 2, full mode also
 3 x 3): the direct-sum PEPO (block-diagonal over every internal leg, the second block

@@ -1,5 +1,5 @@
 """Tomography claim C14: least squares with local SIC measurements is exponentially
-ill-conditioned (tomography spec 3.3).
+ill-conditioned (docs: Theory and claims, Tomography, The estimator).
 
 For the product of qubit SICs on n sites, A*A acts on every Pauli string P of weight w as
 A*A(P) = 6^{-w} 2^{-(n-w)} P (to 1e-12), so its condition number on traceless operators is

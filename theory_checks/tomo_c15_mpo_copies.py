@@ -10,7 +10,7 @@ perturbation of the truth, and its error exceeds the first-order value (measured
 M = 1000, i.e. M = 3.9 N: 6-9 p / M). Those cells are reported, not tested. Three tests:
 
 1. size: in every (n, D, M) cell of the regime, C = M E err^2 / p lies in ``band`` =
-   [0.5, 5]. The first-order theory (spec 5.5) puts it in [1, 3] (the shadow's
+   [0.5, 5]. The first-order theory (docs: Theory and claims) puts it in [1, 3] (the shadow's
    per-direction variance is between (N + 1) / ((N + 2) M) and 3 times that); measured
    1.2-4.0 for n = 3..8 (the top at n = 8, M = 39 N, still approaching the limit). A cell
    mean of >= 4 trials of a chi-square-like error with p >= 10 degrees of freedom has a

@@ -1,5 +1,5 @@
 """Tomography claim C16: the random-Clifford sampler realises the stabilizer POVM: its
-outcome states s occur with probability (N / K) <s|rho|s> (tomography spec 2.7a).
+outcome states s occur with probability (N / K) <s|rho|s>.
 
 Each copy draws a uniformly random Clifford C (:func:`tensorrec.quantum.random_clifford`),
 measures C rho C^H in the computational basis and records C^H |b>; the recorded states are

@@ -1,10 +1,10 @@
 """Tomography claim C17: the Beta sampler draws the Haar-uniform POVM's outcomes exactly:
-E |<phi|psi>|^2 = 2 / (N + 1) and E |<phi|psi>|^4 = 6 / ((N + 1)(N + 2)) (tomography spec 2.7b).
+E |<phi|psi>|^2 = 2 / (N + 1) and E |<phi|psi>|^4 = 6 / ((N + 1)(N + 2)).
 
 Statistical test: the sample means of both moments over ``samples`` draws must lie within
 ``z`` = 4.5 standard errors (estimated from the sample) of the exact values; with 5e4 or more
 i.i.d. draws the means are normal to high accuracy, so a true claim fails with probability
-about 4 x 7e-6 per run. Quick: N = 8 and 64, 5e4 draws; full: 4e5 draws (spec: 0.2218 vs
+about 4 x 7e-6 per run. Quick: N = 8 and 64, 5e4 draws; full: 4e5 draws (pilot: 0.2218 vs
 0.2222 and 0.0664 vs 0.0667 at N = 8).
 
 Measured false-fail rate (issue 27; ``calibration/quick_draws.py`` over 100 quick runs at seeds

@@ -1,5 +1,5 @@
 """Tomography claim C18: exact contraction of PEPS/PEPO networks matches dense linear algebra
-(tomography spec 6.1, 6.2, 10).
+(docs: Theory and claims, Tomography, Lattices, PEPS, PEPO and their sizes).
 
 On a 3 x 3 lattice (d = 2) with bond D in {2, 3}: random PEPS psi and PEPO rho (i.i.d. complex
 Gaussian site tensors) contracted through the planner (one einsum along a cached path),

@@ -1,11 +1,11 @@
 """Tomography claim C19: on a 2 x 2 lattice a PEPS of bond 2 compresses (almost) nothing, so
 its least-squares error is about that of the unconstrained pure-state fit (claim C8 with
-N = 16) (spec 1.5, 10).
+N = 16) (docs: Theory and claims, Tomography, Lattices, PEPS, PEPO and their sizes).
 
 Measured refinement: the Jacobian rank of a random 2 x 2, D = 2 PEPS is 30, so p_eff = 28,
-two below the full pure-state dimension 2 (N - 1) = 30 (spec 1.5 expected none: its bound 32
+two below the full pure-state dimension 2 (N - 1) = 30 (the parameter-count bound expected none: 32
 exceeds 30): the 2 x 2 PEPS of bond 2 are a codimension-2 set of states. The first-order law
-(spec 5.5) then predicts an error ratio p_eff / 30 = 0.933.
+(docs: Theory and claims, Tomography, Claims) then predicts an error ratio p_eff / 30 = 0.933.
 
 Paired trials of :func:`tensorrec.studies.tomography.no_compression_trial`: a random PEPS,
 M Haar-uniform copies, the PEPS least squares (from the truth plus noise) and the pure-state

@@ -2,7 +2,7 @@
 
 The frame potential (1/K^2) sum_jk |<s_j|s_k>|^(2t) of the K stabilizer states equals
 1 / binom(N + t - 1, t) (the design value) for t = 1, 2, 3 to 1e-12 and exceeds it for t = 4
-(tomography spec 2.3). n = 2 (60 states) in quick mode, n = 2 and 3 (1080 states) in full.
+(a 3-design, not a 4-design). n = 2 (60 states) in quick mode, n = 2 and 3 (1080 states) in full.
 Deterministic: an exact identity, no false-fail rate.
 Tolerance 1e-12; worst |defect| for t <= 3 measured 2.2e-15 over 30 quick seeds and one full
 run (calibration/deterministic.py): headroom 450; the t = 4 defects (0.094 at n = 2, 0.146 at n

@@ -2,7 +2,7 @@
 
 On 2 qubits, the 16 products of tetrahedral SIC states and the 36 products of the 6 Pauli
 eigenstates (each a local 3-design) pass the 1-design frame-potential test to 1e-12 and fail
-the 2-design test (tomography spec 2.3, 2.6). Deterministic: no false-fail rate.
+the 2-design test. Deterministic: no false-fail rate.
 Tolerance 1e-12; worst measured 5.6e-16 over 30 quick seeds and one full run
 (calibration/deterministic.py): headroom 1800; the global 2-design defects (0.111) are fixed
 numbers 11x min_gap.

@@ -1,7 +1,7 @@
 """Tomography claim C2: a complete set of MUBs is a 2-design but not a 3-design (d = 4),
 while the 6 single-qubit MUB states (the 1-qubit stabilizer states) are a 3-design.
 
-Frame-potential test (tomography spec 2.3): for N = 4 (5 bases, 20 states) the t = 2 defect
+Frame-potential test: for N = 4 (5 bases, 20 states) the t = 2 defect
 is 0 to 1e-12 and the t = 3 defect is positive; for N = 2 (6 states) t = 3 passes and t = 4
 fails; for N = 3 (a prime, Wootters-Fields bases) t = 2 passes and t = 3 fails.
 Deterministic: an exact identity, no false-fail rate.

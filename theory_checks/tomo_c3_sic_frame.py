@@ -1,7 +1,7 @@
 """Tomography claim C3: the qubit SIC frame identity sum_k E_k tr(E_k X) = (X + tr(X) I) / 6.
 
 E_k = phi_k phi_k^H / 2 for the 4 tetrahedral states; checked on random complex 2 x 2
-matrices X (not only Hermitian ones) to 1e-12 (tomography spec 3.3). The same identity, as
+matrices X (not only Hermitian ones) to 1e-12. The same identity, as
 Phi^{(x) n}, is what the local-shadow estimator inverts. Deterministic up to round-off.
 Tolerance 1e-12; worst measured 2.9e-16 over 30 quick seeds and one full run
 (calibration/deterministic.py): headroom 3400, a true claim cannot fail at any seed.

@@ -1,5 +1,5 @@
 """Tomography claim C4: a 2-design POVM is an exact isometry on traceless operators:
-||A(X)||^2 = alpha ||X||_F^2 with alpha = N / (K (N + 1)) (tomography spec 2.2).
+||A(X)||^2 = alpha ||X||_F^2 with alpha = N / (K (N + 1)).
 
 Checked for the 2-qubit stabilizer POVM (K = 60), the complete MUBs of N = 4 (K = 20), the
 qubit SIC (K = 4) and, in full mode, the 3-qubit stabilizer POVM (K = 1080), on random

@@ -1,5 +1,5 @@
 """Tomography claim C5: for a global 2-design, least squares equals the projected classical
-shadow (tomography spec 3.2).
+shadow (docs: Theory and claims, Tomography, The estimator).
 
 With the 2-qubit stabilizer POVM and M = 200 copies of a random state: over random
 trace-one Hermitian rho, ||A(rho) - p-hat||^2 - alpha ||rho - rho_CS||_F^2 is one constant (its

@@ -2,7 +2,7 @@
 
 For the 2-qubit stabilizer POVM, g_X(k) = (N + 1) <phi_k|X|phi_k> and any state rho with
 traceless Hermitian X: E_{k ~ p}[g_X^2] = (N + 1) / (N + 2) (||X||_F^2 + 2 tr(rho X^2)) <= 3
-||X||_F^2 (tomography spec 2.2), with the expectation over the exact outcome law. Random
+||X||_F^2, with the expectation over the exact outcome law. Random
 pure and mixed rho; identity to 1e-12 relative. Deterministic up to round-off.
 Tolerance 1e-12; worst measured 1.8e-15 over 30 quick seeds and one full run
 (calibration/deterministic.py): headroom 560; the largest ratio E[g_X^2] / ||X||^2 was 1.65

@@ -1,13 +1,13 @@
 """Tomography claim C7: the error of the raw classical shadow is exponential in n:
 E ||rho_CS - rho||_F^2 = (N^2 + N - 1 - tr rho^2) / M for the Haar-uniform POVM
-(tomography spec 3.2).
+(docs: Theory and claims, Tomography, The estimator).
 
 Statistical test: ``repeats`` independent shadows of M copies each (Beta sampler) of a random
 rank-2 state; the mean of M ||rho_CS - rho||^2 must lie within ``z`` standard errors of the
 formula (the standard error estimated from the repeats). The mean of >= 20 repeats of a sum
 of M i.i.d. terms is close to normal, so a true claim fails with probability about
 2 Phi(-4.5) = 7e-6 per size. Quick: N = 8, M = 2000, 30 repeats; full: (N, M) = (16, 2e4)
-and (64, 1e5), 20 repeats (spec: measured 0.01375 vs 0.0135 and 0.0409 vs 0.0416).
+and (64, 1e5), 20 repeats (pilot: measured 0.01375 vs 0.0135 and 0.0409 vs 0.0416).
 
 Measured false-fail rate (issue 27; ``calibration/quick_draws.py`` over 100 quick runs at seeds
 10-109, ``calibration/quick_draws.md``): 0 runs failed; 6.9e-07 per quick run from the

@@ -1,11 +1,11 @@
 """Tomography claim C8: projecting the shadow onto the pure-state manifold cuts its error
 from ~N^2 / M to the first-order value E ||rho-hat - rho||_F^2 = 2 p (N + 1) / ((N + 2) M) with
-p = 2 (N - 1) the manifold's real dimension (tomography spec 5.5).
+p = 2 (N - 1) the manifold's real dimension (docs: Theory and claims, Tomography, Claims).
 
 rho-hat = psi-hat psi-hat^H with psi-hat the top eigenvector of the Haar-POVM shadow of a
 random pure state. The formula is first order in 1/M, so the test is a band on the ratio of
 the measured mean to it: ``band`` = [0.75, 1.25] after allowing ``z`` = 4.5 standard errors
-of the mean (estimated from the repeats). The spec's measurements (ratios 0.91 at N = 16,
+of the mean (estimated from the repeats). The pilot measurements (ratios 0.91 at N = 16,
 M = 2e4 and 0.98 at N = 64, M = 1e5) sit inside it; the raw shadow (ratio ~ N / 4 here) is
 far outside. A true claim fails only through the normal tail of the mean: about 7e-6.
 Quick: N = 8, M = 1e4, 30 repeats; full: (16, 2e4) and (64, 1e5), 20 repeats.

@@ -1,15 +1,15 @@
 """Tomography claim C9 (paper A, t-design scheme; the headline): the PEPS least-squares error
 follows the first-order law E ||rho-hat - rho*||_F^2 = 2 p_eff (N + 1) / ((N + 2) M) with
 p_eff the dimension of the PEPS manifold (linear in n), so the copies needed grow linearly
-in n, far below the raw shadow's (N^2 + N - 2) / M (spec 5.5, 10).
+in n, far below the raw shadow's (N^2 + N - 2) / M (docs: Theory and claims, Tomography, Claims).
 
 Trials of :func:`tensorrec.studies.tomography.peps_copy_trials` (shared with the experiment
 ``tomo_peps_copies``): random PEPS of bond 2 (a new truth per trial), Haar-uniform POVM
-data, the estimate started from the truth plus 5% noise (spec C9). Tests, in every cell
+data, the estimate started from the truth plus 5% noise (as claim C9 states it). Tests, in every cell
 with M >= ``min_shots``:
 
 1. ratio: the mean over trials of M err^2 / (2 p_eff (N + 1)/(N + 2)) lies in ``band``
-   (spec: [0.7, 1.3] at full size; quick mode [0.6, 1.4]). Each trial's ratio is a
+   (the claim: [0.7, 1.3] at full size; quick mode [0.6, 1.4]). Each trial's ratio is a
    chi-square-like variable with about p_eff degrees of freedom (relative sd
    sqrt(2 / p_eff) <= 0.27 for p_eff >= 28); the cell mean of T trials has sd <= 0.27 /
    sqrt(T): 0.095 at T = 8 (quick: the band is 4 sd away), 0.06 at T = 20. Measured on

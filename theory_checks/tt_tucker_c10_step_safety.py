@@ -3,12 +3,12 @@
 Runs every protocol of E1-E9 at mu = 0.5, scale = ||X0||^2: factorization with odeco (E1,
 E2) and gauss (E3) truths, sensing from the spectral start above the transition (E4/E5 at
 4 and 8 times the base count, E6 at m = 3p, E7 noisy with gamma = 1e-2, E9 with the QR
-retraction). Pass rules (tucker_tt spec section 13): no run ends "diverged", "nan" or
+retraction). Pass rules (claim C10): no run ends "diverged", "nan" or
 "stalled"; and the committed Tucker fixture (:func:`tensorrec.testing.tucker_stall_instance`,
 N = 3, d = 4, r = 2) stalls with mu = 1.0, raising a StallWarning, while mu = 0.5 reaches
 relative error 1e-11.
 
-The fixture differs from the spec's pilot instance (relative error 0.32): with our stall
+The fixture differs from the pilot's instance (relative error 0.32): with our stall
 and divergence rules most mu = 1.0 draws end "diverged" (the error first falls, then grows
 into a period-2 cycle); among the draws that end "stalled" the fixture is the one with the
 largest error (0.17). See the closing note of issue 3.

@@ -1,7 +1,7 @@
 """Claim C11 (TT and Tucker): geometry and generator facts.
 
 1. The polar retraction is non-expansive: ||R_U(xi) - V|| <= ||U + xi - V|| for every
-   V on St (spec section 5.2); no violation on random cases (QR may violate it: counted).
+   V on St (the convergence theory needs it); no violation on random cases (QR may violate it: counted).
 2. Odeco unfoldings have singular values exactly lambda / ||lambda|| (to 1e-12).
 3. The format-based kappa (no densifying) equals the dense kappa to 1e-10 relative.
 4. The two sensing normalizations ("1/m" with ½||A(X) - y||^2, "unit" with the loss

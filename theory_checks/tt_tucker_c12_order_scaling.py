@@ -1,6 +1,6 @@
 """Claim C12 (paper level, practical counterpart): nothing degrades exponentially in N.
 
-Two pass rules (tucker_tt spec section 13; the theorem statements themselves are to be
+Two pass rules (claim C12; the theorem statements themselves are to be
 re-verified once the full text is available):
 
 1. Tucker rate is flat in N (E2 protocol: odeco truth with kappa = 2, d = 3, r = 2,

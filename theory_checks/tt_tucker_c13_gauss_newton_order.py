@@ -9,7 +9,7 @@ decrease and lie between 1e-13 and 0.1 (:func:`~tensorrec.studies.tucker_tt.conv
 
 Pass rule, per format and m: every run reaches relative error 1e-12, and the median over the
 seeds of the Gauss-Newton iterations it needs is at most ``max_iterations`` = 10 (the
-benchmarks spec's "under 10"); the median order over the seeds lies in [1.7, 2.4]; every
+benchmark target "under 10"); the median order over the seeds lies in [1.7, 2.4]; every
 run's order is at least 1.4 (superlinear). A linearly converging method has q = 1, a
 cubically converging one 3: both fail. Measured in full mode (40 seeds, seed 0): median
 orders 2.00-2.05 per cell, the lowest 1.70, relative error 1e-12 after 4-8 iterations. With

@@ -1,6 +1,6 @@
 """Claim C1 (TT and Tucker): the analytic partial gradients of f = ½||X - T||^2 are correct.
 
-For random canonical factors X and random targets T (shapes from spec section 12), the
+For random canonical factors X and random targets T (shapes of experiments E1-E9), the
 hand-written factor gradients (the format's vjp of G = X - T) must agree with a central
 finite difference of f along a random direction to relative error < 1e-5, give a
 Taylor-remainder slope of about 2 (within 0.25), and pass ``torch.autograd.gradcheck`` of

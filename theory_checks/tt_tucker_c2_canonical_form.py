@@ -3,7 +3,7 @@ generators, and after every RGD step.
 
 TT: max_i ||L(X_i)'L(X_i) - I||_F < 1e-10 for i < N and ||X||_F = ||X_N||_F; Tucker:
 max_n ||U_n'U_n - I||_F < 1e-10 and ||X||_F = ||S||_F. TT-SVD / HOSVD reproduce an exactly
-low-rank tensor to relative error < 1e-14 (spec section 13; observed 0.7e-15 to 2.8e-15).
+low-rank tensor to relative error < 1e-14 (observed 0.7e-15 to 2.8e-15).
 The RGD runs are the E1/E2 factorization protocol, with the invariants recorded at every
 iterate.
 Tolerances against the worst measured over 30 quick seeds and 5 full runs

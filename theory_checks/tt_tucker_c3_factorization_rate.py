@@ -10,7 +10,7 @@ Odeco truth, lambda = [1, 0.5], mu = 0.5, scale = ||X0||^2 (the E1/E2 protocol),
 2. For N >= 8, the seed mean of the asymptotic rates is within 0.005 of 0.90 (the pilot's
    "0.90 +- 0.005 for N >= 8").
 
-Calibration: the spec's rule (every endpoint-fitted rate, from iteration 5, in
+Calibration: the rule as first stated (every endpoint-fitted rate, from iteration 5, in
 [0.86, 0.92]) fails a true claim at TT N = 3 in about 3% of draws: at D = 8 the start's
 norm ||X0||^2 varies enough to move the true rate 1 - 0.1 / ||X0||^2 outside the band (30
 draws, stream 77: asymptotic rates in [0.8615, 0.9230]), and the endpoint fit also holds

@@ -2,7 +2,7 @@
 
 The E3 protocol (gauss-TT and gauss-Tucker factorization, r = 2, N in {3, 4, 6, 8}, start
 at the SVD of X* + 0.3 Z / ||Z||) for mu in {0.5, 0.25} and scale in {||X*||^2,
-sigma_max(X*)^2}, two truths per (format, N). Pass rules (tucker_tt spec section 13): every
+sigma_max(X*)^2}, two truths per (format, N). Pass rules (claim C4): every
 observed rate within 0.015 of the prediction, and for Tucker the scale sigma_max^2 faster
 than ||X*||^2 on the same truth, start and step by what the formula predicts: the predicted
 advantage mu sigma_min^2 (1 / sigma_max^2 - 1 / ||X*||^2) is positive (sigma_max < ||X*||_F

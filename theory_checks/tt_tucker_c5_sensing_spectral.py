@@ -1,6 +1,6 @@
 """Claim C5: Gaussian sensing converges linearly from the spectral start (E4, E5).
 
-Pass rules (tucker_tt spec section 13), N = 6, d = 3, r = 2, 500 iterations, mu = 0.5:
+Pass rules (claim C5), N = 6, d = 3, r = 2, 500 iterations, mu = 0.5:
 TT with kappa <= 3 targets and m = 576: at least 90% of the draws reach relative error
 < 1e-8; Tucker (gauss-Tucker) with m = 400: at least 90% reach < 1e-11. With --quick 2 of
 4 draws must succeed (half). Calibration (``calibration/quick_draws.md``): over 100 quick runs
@@ -12,7 +12,7 @@ and 1.7e-6, and still fails a method that succeeds on fewer than half of its sta
 (tests/test_theory_checks.py). Full mode keeps 9 of 10.
 
 "The rate improves with m" on the E4/E5 grids (m = 2, 4, 8 x the base count), with
-kappa <= 3 targets as the spec asks for this check (the rate of plain RGD on a gauss target
+kappa <= 3 targets as the claim states it (the rate of plain RGD on a gauss target
 is set by its condition number: a kappa = 13 draw is still in its transient after 500
 iterations at every m, so its fitted rate says nothing about m). Each draw keeps its truth
 across m, and the rules are paired by draw: the mean over draws of q(2x) - q(8x) is

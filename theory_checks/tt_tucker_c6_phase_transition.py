@@ -1,7 +1,7 @@
 """Claim C6: Gaussian sensing has a sharp phase transition in m at a small multiple of p.
 
 The E6 protocol (d = 3, r = 2, spectral start, success = relative error < 1e-6 within 1500
-iterations). The spec's rules (tucker_tt section 13) are success rates: Tucker (gauss,
+iterations). The rules of claim C6 are success rates: Tucker (gauss,
 N = 4..7) at least 90% at m = 2p and at most 10% at m = p; TT (kappa <= 3 targets) none at
 m = p and every trial at m = 3p.
 
@@ -13,7 +13,7 @@ The TT rate at m = 3p is required to be 95%, not 100%: one of 50 draws at N = 6 
 spectral start in the basin of a spurious local minimum (gradient 3e-10, relative error
 0.86; ``method="scaled"`` ends at the same point), so "every trial" is false as a universal
 statement; the pilot's 10/10 and our 49/50 are consistent with a rate of about 98%. TT at
-m = p is read as "at most 10%" like Tucker (the spec: none): 0 of 90 quick trials succeeded,
+m = p is read as "at most 10%" like Tucker (the claim as first stated: none): 0 of 90 quick trials succeeded,
 but a rule failing on any success can only be certified by showing a rate below 2e-4 (some
 18,000 trials), so "none" is kept as the measurement, not as the rule. With --quick: N = 4,
 6 trials per cell.
@@ -55,8 +55,8 @@ class Config:
     tucker_min_success: float = 0.9  # at 2p
     tucker_max_success: float = 0.1  # at p
     tt_ratios: tuple[float, ...] = (1.0, 3.0)
-    tt_min_success: float = 0.95  # at 3p (the spec's pilot saw 10/10; see the docstring)
-    tt_max_success: float = 0.1  # at p (the spec: 0; see the docstring)
+    tt_min_success: float = 0.95  # at 3p (the pilot saw 10/10; see the docstring)
+    tt_max_success: float = 0.1  # at p (the claim as first stated: 0; see the docstring)
     alpha: float = 1e-3  # one-sided binomial test level per cell
     tt_kappa_max: float = 3.0
     iterations: int = 1500

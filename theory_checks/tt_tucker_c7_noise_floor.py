@@ -1,7 +1,7 @@
 """Claim C7: noisy sensing converges to the floor E||X - X*||^2 = gamma^2 p m / (m - p).
 
 The E7 protocol (N = 4, d = 4, r = 2, A with N(0, 1/m) entries, e ~ N(0, gamma^2 I), TT
-targets with kappa <= 3, gauss-Tucker targets). Pass rule (tucker_tt spec section 13): for
+targets with kappa <= 3, gauss-Tucker targets). Pass rule (claim C7): for
 m in {200, 400} and gamma in {1e-3, 1e-2}, the mean over 20 seeds of the final
 ||X - X*||^2 lies in [0.8, 1.3] x gamma^2 p m / (m - p). The per-seed spread of the ratio
 is about sqrt(2 / p) = 0.24, so 20 seeds put the mean within about 0.1 of 1. With --quick

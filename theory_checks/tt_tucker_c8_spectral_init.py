@@ -1,12 +1,12 @@
 """Claim C8: the spectral start's error roughly halves when m quadruples.
 
 The E8 protocol (gauss-TT and gauss-Tucker, N = 5, d = 4, r = 2, A with N(0, 1/m) entries).
-Pass rule (tucker_tt spec section 13): the mean relative error of the TT-SVD / HOSVD of
+Pass rule (claim C8): the mean relative error of the TT-SVD / HOSVD of
 A*(y) at m = 800 divided by that at m = 200 lies in [0.30, 0.55]; m^(-1/2) gives 0.5, and
 the saturation of the error near 1 at m = 200 makes the true ratio smaller (median 0.41 TT,
 0.39 Tucker). Each draw keeps its truth for both m.
 
-Calibration (the spec proposed [0.35, 0.55] around the pilot's 0.43-0.44 for 5 draws; that
+Calibration (the first proposal was [0.35, 0.55] around the pilot's 0.43-0.44 for 5 draws; that
 band fails a true claim at 1-5% of seeds, and at quick mode's 3 draws at 5-10%): resampling
 300 measured (m = 200, m = 800) error pairs per format (seeds 1000-1059 x 5 draws), the ratio
 of the means of 10 draws falls below 0.30 or above 0.55 with estimated probability below

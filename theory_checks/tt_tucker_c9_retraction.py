@@ -1,7 +1,7 @@
 """Claim C9: the polar and QR retractions give the same per-iteration rate.
 
 The E9 protocol (TT sensing, N = 5, d = 3, r = 2, m = 150, spectral start, mu = 0.5, the
-same truth and A for both retractions). Pass rule (tucker_tt spec section 13): for every
+same truth and A for both retractions). Pass rule (claim C9): for every
 seed the fitted rates (iteration 5 to the last error above 1e-12) agree to 1e-3.
 
 A draw that has no linear phase within the iteration budget (the error stalls on a plateau,
