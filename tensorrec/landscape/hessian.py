@@ -8,7 +8,14 @@ import dataclasses
 import numpy as np
 import torch
 
-from tensorrec._backend import check_positive_int, describe, numpy_boundary, renamed_kwargs, to_numpy, to_torch
+from tensorrec._backend import (
+    check_positive_int,
+    describe,
+    numpy_boundary,
+    renamed_kwargs,
+    to_numpy,
+    to_torch,
+)
 from tensorrec.landscape._flat import flatten, metric_scale, unflatten
 from tensorrec.optim import Problem
 
