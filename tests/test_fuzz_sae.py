@@ -184,19 +184,19 @@ ok(
     that(lambda r: r == 0.0, "0, not NaN"),
 )
 ok(
-    "unrolled default mu is 1/L (no warning)",
+    "unrolled default step is 1/L (no warning)",
     lambda: no_warning(
         lambda: unrolled(torch.from_numpy(_d25()), torch.ones(2, 16, dtype=F), SoftThreshold(0.1), 3)
     ),
     that(lambda r: r.shape == (2, 64), "shape"),
 )
 warn(
-    "unrolled mu 1% above 1/L warns",
+    "unrolled step 1% above 1/L warns",
     lambda: unrolled(
-        torch.from_numpy(_d25()), torch.ones(2, 16, dtype=F), TopK(3), 3, mu=1.01 / 2.7565285189808**2
+        torch.from_numpy(_d25()), torch.ones(2, 16, dtype=F), TopK(3), 3, step=1.01 / 2.7565285189808**2
     ),
     StepSizeWarning,
-    "mu",
+    "step",
 )
 bad("SAE float64 data in a float32 model", lambda: model().encode(X8.double()), "x: expected dtype")
 bad("SAE float64 data in forward", lambda: model()(X8.double()), "x: expected dtype")
@@ -929,8 +929,8 @@ ok(
 X16 = torch.ones(2, 16, dtype=F)
 bad("unrolled x wrong width", lambda: unrolled(unit(16, 64, 0), torch.ones(2, 15, dtype=F), TopK(2), 1), "x:")
 bad("unrolled depth=0", lambda: unrolled(unit(16, 64, 0), X16, TopK(2), 0), "depth")
-bad("unrolled mu=0", lambda: unrolled(unit(16, 64, 0), X16, TopK(2), 2, mu=0.0), "mu")
-bad("unrolled mu nan", lambda: unrolled(unit(16, 64, 0), X16, TopK(2), 2, mu=NAN), "mu")
+bad("unrolled step=0", lambda: unrolled(unit(16, 64, 0), X16, TopK(2), 2, step=0.0), "step")
+bad("unrolled step nan", lambda: unrolled(unit(16, 64, 0), X16, TopK(2), 2, step=NAN), "step")
 bad("unrolled D 1-D", lambda: unrolled(torch.ones(16, dtype=F), X16, TopK(2), 1), "D:")
 bad("unrolled prox not callable", lambda: unrolled(unit(16, 64, 0), X16, "topk", 1), "prox")
 bad("unrolled dtype mismatch", lambda: unrolled(unit(16, 64, 0), X16.float(), TopK(2), 1), "x:")
@@ -956,7 +956,7 @@ ok(
 )
 ok(
     "unrolled one step is the SAE encoder",
-    lambda: unrolled(unit(16, 64, 0), X16, SoftThreshold(0.1), 1, mu=0.5),
+    lambda: unrolled(unit(16, 64, 0), X16, SoftThreshold(0.1), 1, step=0.5),
     that(
         lambda z: torch.allclose(z, soft_threshold(0.5 * X16 @ unit(16, 64, 0), 0.05), atol=1e-14),
         "prox(mu D^T x)",

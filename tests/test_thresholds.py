@@ -105,7 +105,7 @@ def test_one_step_from_zero_is_the_sae_encoder_claim_2(prox, activation):
     gen = torch.Generator().manual_seed(1)
     x, b = torch.randn(10, 16, dtype=F, generator=gen), torch.randn(16, dtype=F, generator=gen)
     for mu in (0.5, 1.0, 1 / spectral_norm(D)[0] ** 2):
-        z = unrolled(D, x, prox, 1, b=b, mu=mu)
+        z = unrolled(D, x, prox, 1, b=b, step=mu)
         W, b_e = mu * D, -mu * (D.mT @ b)
         assert float((z - activation(x @ W + b_e, mu)).abs().max()) < 1e-12
 
@@ -144,8 +144,8 @@ def test_unrolled_is_differentiable_and_warns_above_one_over_l():
     z = unrolled(D, x, AbsTopK(3), 3)
     ((x - z @ D.mT) ** 2).sum().backward()
     assert D.grad is not None and bool(torch.isfinite(D.grad).all()) and float(D.grad.abs().max()) > 0
-    with pytest.warns(StepSizeWarning, match="^mu: 1 is above 1 / sigma_max"):
-        unrolled(D.detach(), x, TopK(3), 5, mu=1.0)
+    with pytest.warns(StepSizeWarning, match="^step: 1 is above 1 / sigma_max"):
+        unrolled(D.detach(), x, TopK(3), 5, step=1.0)
 
 
 def test_spectral_norm_matches_the_svd_and_warm_starts():
@@ -375,7 +375,7 @@ def test_unrolled_with_numpy_zero_dictionaries_and_mismatched_dtypes():
     assert isinstance(z, np.ndarray) and np.allclose(z, unrolled(D, x, TopK(3), 2).numpy())
     with pytest.raises(ValueError, match="^D: sigma_max"):
         unrolled(torch.zeros(8, 20, dtype=F), x, TopK(3), 2)
-    assert unrolled(torch.zeros(8, 20, dtype=F), x, TopK(3), 2, mu=0.1).count_nonzero() == 0
+    assert unrolled(torch.zeros(8, 20, dtype=F), x, TopK(3), 2, step=0.1).count_nonzero() == 0
     with pytest.raises(TypeError, match="^x: expected dtype torch.float64"):
         unrolled(D, x.float(), TopK(3), 2)
 
@@ -387,11 +387,11 @@ def test_the_step_warning_compares_against_the_true_one_over_l():
     D = torch.from_numpy(D / np.linalg.norm(D, axis=0))
     x = torch.ones(2, 16, dtype=F)
     limit = 1 / float(torch.linalg.matrix_norm(D, 2)) ** 2
-    with pytest.warns(StepSizeWarning, match="^mu: "):
-        unrolled(D, x, TopK(3), 3, mu=1.02 * limit)
+    with pytest.warns(StepSizeWarning, match="^step: "):
+        unrolled(D, x, TopK(3), 3, step=1.02 * limit)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        unrolled(D, x, TopK(3), 3, mu=limit * (1 - 1e-9))
+        unrolled(D, x, TopK(3), 3, step=limit * (1 - 1e-9))
         unrolled(D, x, TopK(3), 3)  # the default step
 
 
@@ -462,9 +462,9 @@ def test_unrolled_takes_a_known_bound_on_sigma_max_instead_of_solving_for_it(mon
     monkeypatch.setattr(prox, "spectral_norm", lambda *a, **k: calls.append(1) or spectral_norm(*a, **k))
     z = unrolled(D, x, SoftThreshold(0.1), 5, sigma=sigma)
     assert not calls  # no eigenvalue problem: mu = 1 / sigma^2
-    assert torch.equal(z, unrolled(D, x, SoftThreshold(0.1), 5, mu=1.0 / sigma**2))
+    assert torch.equal(z, unrolled(D, x, SoftThreshold(0.1), 5, step=1.0 / sigma**2))
     assert len(calls) == 1  # the check of a given mu solves for sigma_max
     with pytest.warns(StepSizeWarning):  # a step above 1 / sigma^2 of the bound given
-        unrolled(D, x, SoftThreshold(0.1), 3, mu=1.5 / sigma**2, sigma=sigma)
+        unrolled(D, x, SoftThreshold(0.1), 3, step=1.5 / sigma**2, sigma=sigma)
     with pytest.raises(ValueError, match="^sigma: expected"):
         unrolled(D, x, SoftThreshold(0.1), 3, sigma=-1.0)

@@ -8,6 +8,7 @@ import dataclasses
 import inspect
 import itertools
 import re
+import warnings
 from pathlib import Path
 
 import pytest
@@ -145,7 +146,7 @@ def test_spectral_norm_unrolled_and_top_eigenvector_keep_their_old_keywords_one_
         old = unrolled(D, x, TopK(2), steps=3)
     assert torch.equal(old, unrolled(D, x, TopK(2), depth=3))
     with pytest.warns(StepSizeWarning) as record:  # the unrolled warnings point at the caller too
-        unrolled(D, x, TopK(2), depth=3, mu=10.0)
+        unrolled(D, x, TopK(2), depth=3, step=10.0)
     assert record[0].filename == __file__
     outcomes = q.HaarUniform(2).sample(q.random_pure_state(4, 0), 200, 0)
     new = top_eigenvector(outcomes, max_iter=50, rtol=1e-8)
@@ -194,10 +195,16 @@ def fields(cls) -> set[str]:
 
 
 def test_the_glossary_words_are_the_ones_the_api_uses():
-    from tensorrec import optim, sae
-    from tensorrec.formats import LatticeLPDO, TTTensor, TuckerTensor
-    from tensorrec.quantum import peps
+    from tensorrec import bdpr, landscape, optim, sae
+    from tensorrec.bdpr.theory import iterations_to_error
+    from tensorrec.formats import PEPO, PEPS, LatticeLPDO, PairedRankOne, PEPSDensity, TTTensor, TuckerTensor
+    from tensorrec.formats.grid import contract_boundary
+    from tensorrec.formats.lattice import LatticeFormat
+    from tensorrec.manifolds import Sphere
+    from tensorrec.operators.povm import check_complete
+    from tensorrec.quantum import mpo, peps
     from tensorrec.quantum.mpo import random_mpo
+    from tensorrec.recovery import LowRankSensing, TensorCompletion, minimize, recover, spectral_start
 
     rows = glossary()
     uses = {  # word -> the places it must be a parameter or a field/attribute
@@ -213,12 +220,45 @@ def test_the_glossary_words_are_the_ones_the_api_uses():
                        dir(sae.TrainResult)],
         "depth": [parameters(sae.SAE), parameters(optim.unrolled), vars(sae.SAE(4, 6, "topk", k=1, rng=0))],
         "rtol": [parameters(optim.conjugate_gradient), parameters(optim.top_eigenpair),
-                 parameters(optim.spectral_norm), parameters(peps.top_eigenvector)],
+                 parameters(optim.spectral_norm), parameters(peps.top_eigenvector),
+                 parameters(landscape.rhess_eigs), parameters(peps.jacobian_rank),
+                 parameters(peps.effective_dimension), parameters(optim.Stall), parameters(optim.NoDecrease)],
+        "atol": [parameters(Sphere(3).check_point), parameters(Sphere(3).check_tangent),
+                 parameters(q.check_state), parameters(check_complete)],
+        "tol": [parameters(optim.GradNorm), parameters(optim.RelChange), parameters(optim.ValueChange),
+                parameters(landscape.deduplicate), parameters(landscape.SearchResult.coverage),
+                parameters(LowRankSensing)],
+        "grad_tol": [parameters(landscape.classify), parameters(landscape.find_critical_points),
+                     parameters(landscape.basin_statistics), parameters(bdpr.SensingProblem.solve)],
+        "tol_eig": [parameters(landscape.classify), parameters(landscape.find_critical_points)],
+        "step_tol": [parameters(LowRankSensing), vars(TensorCompletion("tt", (2,), (3, 3)))],
+        "target": [parameters(optim.MetricBelow), vars(optim.MetricBelow("error", 1e-6)),
+                   parameters(bdpr.SensingProblem.solve), parameters(iterations_to_error)],
+        "seconds": [parameters(optim.TimeLimit), vars(optim.TimeLimit(60))],
         "stop_reason": [fields(optim.Result), fields(optim.CGResult), fields(sae.TrainResult)],
         "point": [fields(optim.Result), fields(optim.BatchResult), fields(optim.CGResult)],
         "values": [fields(peps.PEPSFit), fields(sae.TrainResult), fields(optim.BatchResult)],
         "step": [parameters(optim.rgd), parameters(optim.proximal_gradient), parameters(optim.ConstantStep),
-                 vars(optim.ConstantStep(0.1)), fields(optim.Trace)],
+                 vars(optim.ConstantStep(0.1)), fields(optim.Trace), parameters(optim.unrolled),
+                 parameters(optim.proximal_step), parameters(recover), parameters(minimize),
+                 parameters(bdpr.SensingProblem.solve), parameters(landscape.find_critical_points),
+                 parameters(q.estimate)],
+        "mu": [parameters(prox) for prox in (optim.SoftThreshold(0.1), optim.HardThreshold(0.1),
+                                              optim.TopK(2), optim.AbsTopK(2))],
+        "initial": [parameters(optim.Armijo), parameters(optim.NewtonCG)],
+        "lr": [parameters(sae.train)],
+        "ranks": [parameters(TuckerTensor.random), parameters(TTTensor.random),
+                  parameters(PairedRankOne.random), parameters(TuckerTensor.from_dense),
+                  parameters(TTTensor.from_dense), parameters(PairedRankOne.from_dense),
+                  parameters(TuckerTensor.truncate), parameters(TTTensor.truncate), dir(TuckerTensor),
+                  dir(TTTensor), dir(LPDO), parameters(recover), parameters(spectral_start),
+                  parameters(LowRankSensing), parameters(bdpr.spectral_start), parameters(q.product_start)],
+        "rank": [parameters(q.random_mixed_state), parameters(q.project_density), parameters(q.estimate)],
+        "bond_dim": [parameters(mpo.random_mps), parameters(random_mpo), parameters(mpo.capped_bonds),
+                     parameters(mpo.hermitian_round), parameters(peps.random_peps), parameters(peps.pad),
+                     parameters(q.estimate), parameters(peps.estimate_peps), dir(LatticeFormat)],
+        "chi": [parameters(PEPS), parameters(PEPO), parameters(PEPSDensity), parameters(LatticeLPDO),
+                dir(LatticeFormat), parameters(contract_boundary), parameters(peps.estimate_peps)],
     }  # fmt: skip
     assert set(rows) == set(uses)
     for word, places in uses.items():
@@ -226,10 +266,13 @@ def test_the_glossary_words_are_the_ones_the_api_uses():
     for cls, ranks in ((TuckerTensor, (2, 2, 2)), (TTTensor, (2, 2))):
         with pytest.raises(ValueError, match="kappa_max"):  # the condition number's key
             cls.random((3, 3, 3), ranks, 0, condition={"cond": 2.0})
-    deprecated = {  # word -> the old spellings that still work (each tested above)
+    deprecated = {  # word -> the old spellings that still work (each tested in this file)
         "kraus_dim": {"kappa", "purity_dim"}, "kappa": set(), "max_iter": {"iterations", "steps"},
-        "iterations": set(), "depth": {"steps"}, "rtol": {"tol"}, "stop_reason": {"reason"},
-        "point": {"solution", "h_solution"}, "values": {"losses"}, "step": {"mu"},
+        "iterations": set(), "depth": {"steps"}, "rtol": {"tol"}, "atol": {"tol"}, "tol": set(),
+        "grad_tol": set(), "tol_eig": set(), "step_tol": set(), "target": {"tol"}, "seconds": {"tol"},
+        "stop_reason": {"reason"}, "point": {"solution", "h_solution"}, "values": {"losses"},
+        "step": {"mu"}, "mu": set(), "initial": set(), "lr": set(), "ranks": set(), "rank": set(),
+        "bond_dim": set(), "chi": set(),
     }  # fmt: skip
     assert {word: old for word, (_, old) in rows.items()} == deprecated
     for word, (where, _) in rows.items():  # the Where cell names API words, not stale ones
@@ -244,3 +287,100 @@ def test_constant_step_mu_is_the_deprecated_spelling_of_step():
     assert old.step == 0.25 and repr(old) == repr(ConstantStep(0.25)) == "ConstantStep(0.25)"
     with pytest.warns(DeprecationWarning, match="use 'step'"):
         assert ConstantStep(step=0.5).mu == 0.5
+
+
+# --- issue 28 s4, part 2: tolerances (rtol, atol, target, seconds) and steps (step) --------
+
+
+def test_rhess_eigs_tol_is_the_deprecated_spelling_of_rtol():
+    from tensorrec.landscape import rhess_eigs
+    from tensorrec.manifolds import Sphere
+    from tensorrec.optim import Problem
+
+    A = torch.diag(torch.arange(1.0, 7.0, dtype=torch.float64))
+    problem = Problem(Sphere(6), lambda x: x @ A @ x)
+    x = torch.eye(6, dtype=torch.float64)[0]
+    new = rhess_eigs(problem, x, k=2, rtol=1e-10)
+    with pytest.warns(DeprecationWarning, match="rhess_eigs: 'tol' is deprecated, use 'rtol'") as record:
+        old = rhess_eigs(problem, x, k=2, tol=1e-10)
+    assert record[0].filename == __file__  # Lanczos starts at random: equal to its accuracy
+    exact = torch.tensor([2.0, 4.0], dtype=A.dtype)  # 2 (lambda_i - lambda_1) at e_1
+    assert torch.allclose(old, new, atol=1e-9) and torch.allclose(new, exact)
+    with pytest.raises(TypeError, match="both"):
+        rhess_eigs(problem, x, k=2, tol=1e-10, rtol=1e-10)
+
+
+def test_check_state_and_check_complete_tol_is_the_deprecated_spelling_of_atol():
+    from tensorrec.operators.povm import check_complete
+
+    state = torch.tensor([1.0, 1e-6], dtype=torch.complex128)  # norm 1 + 5e-13
+    assert torch.equal(q.check_state(state, atol=1e-9), state)
+    with pytest.warns(DeprecationWarning, match="use 'atol'") as record:
+        assert torch.equal(q.check_state(state, tol=1e-9), state)
+    assert record[0].filename == __file__
+    with pytest.warns(DeprecationWarning, match="use 'atol'"):  # the old keyword still tightens the check
+        with pytest.raises(ValueError, match="state: expected a unit vector"):
+            q.check_state(state, tol=1e-14)
+    vectors = torch.eye(2, dtype=torch.complex128)
+    weights = torch.tensor([1.0, 1.0 + 1e-8], dtype=torch.float64)
+    check_complete(vectors, weights, atol=1e-6)
+    with pytest.warns(DeprecationWarning, match="use 'atol'"):
+        check_complete(vectors, weights, tol=1e-6)
+    for spelling in ("atol", "tol"):  # same verdict with either spelling: 1e-8 > 1e-10
+        with pytest.raises(ValueError, match="vectors: the effects do not sum to the identity"):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)
+                check_complete(vectors, weights, **{spelling: 1e-10})
+
+
+def test_metric_below_and_time_limit_tol_are_the_deprecated_spellings_of_target_and_seconds():
+    from tensorrec.manifolds import Sphere
+    from tensorrec.optim import MaxIter, MetricBelow, Problem, TimeLimit, rgd
+
+    A = torch.diag(torch.arange(1.0, 7.0, dtype=torch.float64))
+    problem = Problem(Sphere(6), lambda x: x @ A @ x)
+    x0 = torch.ones(6, dtype=torch.float64) / 6**0.5
+    error = {"error": lambda x: float(1 - x[0] ** 2)}
+    new = rgd(problem, x0, step=0.1, stop=MaxIter(500) | MetricBelow("error", target=1e-6), metrics=error)
+    with pytest.warns(DeprecationWarning, match="MetricBelow.*'tol' is deprecated, use 'target'") as record:
+        rule = MetricBelow("error", tol=1e-6)
+    assert record[0].filename == __file__ and rule.target == 1e-6
+    assert repr(rule) == "MetricBelow('error', 1e-06)"
+    old = rgd(problem, x0, step=0.1, stop=MaxIter(500) | rule, metrics=error)
+    assert new.stop_reason == old.stop_reason == "metric" and new.iterations == old.iterations
+    assert torch.equal(new.point, old.point)
+    with pytest.warns(DeprecationWarning, match="use 'target'"):
+        assert rule.tol == 1e-6
+    with pytest.warns(DeprecationWarning, match="TimeLimit.*'tol' is deprecated, use 'seconds'"):
+        limit = TimeLimit(tol=60)
+    assert limit.seconds == 60 and repr(limit) == repr(TimeLimit(60)) == "TimeLimit(60)"
+    with pytest.warns(DeprecationWarning, match="use 'seconds'"):
+        assert limit.tol == 60
+    with pytest.raises(ValueError, match="^seconds: expected a positive"):
+        TimeLimit(0)
+    with pytest.raises(ValueError, match="^stop\\['time'\\]: seconds: expected a positive"):
+        rgd(problem, x0, step=0.1, stop={"time": -1})
+    with pytest.raises(ValueError, match="^target: expected a positive"):
+        MetricBelow("error", 0.0)
+
+
+def test_unrolled_and_proximal_step_mu_is_the_deprecated_spelling_of_step():
+    from tensorrec.optim import SoftThreshold, StepSizeWarning, proximal_step, unrolled
+
+    D = torch.randn(6, 10, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    D = D / torch.linalg.vector_norm(D, dim=0)
+    x = torch.randn(4, 6, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    prox = SoftThreshold(0.1)
+    new = unrolled(D, x, prox, 3, step=0.05)
+    with pytest.warns(DeprecationWarning, match="unrolled: 'mu' is deprecated, use 'step'") as record:
+        old = unrolled(D, x, prox, 3, mu=0.05)
+    assert record[0].filename == __file__ and torch.equal(old, new)
+    assert not torch.equal(new, unrolled(D, x, prox, 3, step=0.02))  # the step is used, not dropped
+    with pytest.warns(DeprecationWarning, match="use 'step'"):  # a too long step still warns, by its word
+        with pytest.warns(StepSizeWarning, match="^step: 10 is above"):
+            unrolled(D, x, prox, 3, mu=10.0)
+    z, g = torch.zeros(4, 10, dtype=torch.float64), -(x @ D)
+    with pytest.warns(DeprecationWarning, match="proximal_step: 'mu' is deprecated, use 'step'"):
+        old = proximal_step(prox, z, g, mu=0.5)
+    assert torch.equal(old, proximal_step(prox, z, g, step=0.5))
+    assert torch.equal(old, prox(0.5 * x @ D, 0.5))  # one step from zero: prox(step D^T x, step)

@@ -1,7 +1,7 @@
 """SAE claim 2: one proximal-gradient step from z = 0 is the SAE encoder (paper D section 2.2).
 
 For a random unit-column D (d = 16, P = 64), random x and b and mu in {0.5, 1, 1/sigma_max(D)^2}:
-``unrolled(D, x, prox, 1, b=b, mu=mu)`` (the core's proximal step) equals the SAE encoder
+``unrolled(D, x, prox, 1, b=b, step=mu)`` (the core's proximal step) equals the SAE encoder
 prox_{mu lam R}(W^T x + b_e) with W = mu D and b_e = -mu D^T b, for all six proxes
 (lam = 0.7 and 0.1, k = 5), to 1e-10 in float64. Deterministic: no false-fail rate.
 Tolerance 1e-10; worst measured 1.8e-15 over 30 quick seeds and 2.7e-15 in full
@@ -65,7 +65,7 @@ def compute(cfg: Config, rng) -> dict:
     for name, (prox, encoder) in PAIRS.items():
         gap = 0.0
         for mu in (0.5, 1.0, 1 / spectral_norm(D, 200)[0] ** 2):
-            z = unrolled(D, x, prox, 1, b=b, mu=mu)
+            z = unrolled(D, x, prox, 1, b=b, step=mu)
             gap = max(gap, float((z - encoder(x @ (mu * D) - mu * (D.mT @ b), mu)).abs().max()))
         worst[name] = gap
     return {"worst": worst, "tol": cfg.tol}

@@ -8,7 +8,14 @@ import dataclasses
 import numpy as np
 import torch
 
-from tensorrec._backend import check_positive_int, describe, numpy_boundary, to_numpy, to_torch
+from tensorrec._backend import (
+    check_positive_int,
+    describe,
+    numpy_boundary,
+    renamed_kwargs,
+    to_numpy,
+    to_torch,
+)
 from tensorrec.landscape._flat import flatten, metric_scale, unflatten
 from tensorrec.optim import Problem
 
@@ -148,13 +155,16 @@ def rhess(problem: Problem, x, *, symmetry=None, horizontal: bool = True, max_di
     return HessianInfo(basis=basis, matrix=h, eigenvalues=w, eigenvectors=v, asymmetry=asymmetry)
 
 
+@renamed_kwargs(tol="rtol")
 @numpy_boundary
-def rhess_eigs(problem: Problem, x, k: int = 6, which: str = "SA", *, symmetry=None, tol: float = 1e-12):
+def rhess_eigs(problem: Problem, x, k: int = 6, which: str = "SA", *, symmetry=None, rtol: float = 1e-12):
     """The ``k`` smallest (``"SA"``) or largest (``"LA"``) eigenvalues of the Riemannian Hessian
     by Lanczos (scipy ``eigsh``) on Hessian-vector products; no basis is formed.
 
     The operator acts on the ambient space in metric coordinates; normal directions (and the
     symmetry's vertical directions) are shifted far past the requested end of the spectrum.
+    ``rtol`` is the relative accuracy of the eigenvalues (``eigsh``'s ``tol``; ``tol=`` is its
+    deprecated spelling).
     """
     from scipy.sparse.linalg import LinearOperator, eigsh
 
@@ -186,7 +196,7 @@ def rhess_eigs(problem: Problem, x, k: int = 6, which: str = "SA", *, symmetry=N
 
     bound = float(abs(eigsh(operator(0.0), k=1, which="LM", tol=1e-6, return_eigenvectors=False)[0]))
     shift = (1.0 if which == "SA" else -1.0) * (2 * bound + 1)
-    values = eigsh(operator(shift), k=k, which=which, tol=tol, return_eigenvectors=False)
+    values = eigsh(operator(shift), k=k, which=which, tol=rtol, return_eigenvectors=False)
     return torch.from_numpy(np.sort(values))
 
 

@@ -22,7 +22,7 @@ import math
 
 import torch
 
-from tensorrec._backend import as_tensor, check_allocation, check_positive_int, describe
+from tensorrec._backend import as_tensor, check_allocation, check_positive_int, describe, renamed_kwargs
 from tensorrec.formats import LPDO, TTTensor
 from tensorrec.formats.contraction import contract
 from tensorrec.formats.fused import fuse, unfuse
@@ -59,10 +59,12 @@ def completeness_defect(vectors: torch.Tensor, weights: torch.Tensor) -> float:
     return float((frame - torch.eye(frame.shape[0], dtype=frame.dtype)).abs().max())
 
 
-def check_complete(vectors, weights, name: str = "vectors", tol: float = 1e-10) -> None:
-    """Raise unless the effects w_k phi_k phi_k^H sum to the identity."""
+@renamed_kwargs(tol="atol")
+def check_complete(vectors, weights, name: str = "vectors", atol: float = 1e-10) -> None:
+    """Raise unless the effects w_k phi_k phi_k^H sum to the identity to within ``atol`` (max
+    deviation; ``tol=`` is its deprecated spelling)."""
     defect = completeness_defect(vectors, weights)
-    if not defect <= tol:
+    if not defect <= atol:
         raise ValueError(
             f"{name}: the effects do not sum to the identity (max deviation {defect:.2e}); "
             "not a complete POVM"

@@ -121,10 +121,14 @@ def proximal_gradient(
     return loop.result(x, f, gmap, it, reason)
 
 
-def proximal_step(prox: Callable, z, grad, mu: float):
-    """One forward-backward step prox(z - mu grad, mu): the step of :func:`proximal_gradient`
-    and of :func:`unrolled`, differentiable when ``prox`` is (autograd passes through it)."""
-    return prox(tree_add(z, grad, -mu), mu)
+@renamed_kwargs(mu="step")
+def proximal_step(prox: Callable, z, grad, step: float):
+    """One forward-backward step prox(z - step grad, step): the step of
+    :func:`proximal_gradient` and of :func:`unrolled`, differentiable when ``prox`` is
+    (autograd passes through it). The prox's own second argument keeps its name ``mu``
+    (prox_{mu g}, the scale of the penalty); ``mu=`` here is the deprecated spelling of
+    ``step``."""
+    return prox(tree_add(z, grad, -step), step)
 
 
 EXACT_SIDE = 2048
@@ -232,7 +236,7 @@ def _power_iteration(D, max_iter, v0, rtol) -> tuple[float | None, torch.Tensor 
     return math.sqrt(run.value + run.grad_norm), run.point
 
 
-@renamed_kwargs(steps="depth")
+@renamed_kwargs(steps="depth", mu="step")
 @numpy_boundary
 def unrolled(
     D: torch.Tensor,
@@ -241,25 +245,26 @@ def unrolled(
     depth: int,
     *,
     b: torch.Tensor | None = None,
-    mu: float | None = None,
+    step: float | None = None,
     accelerated: bool = False,
     z0: torch.Tensor | None = None,
     sigma: float | None = None,
 ) -> torch.Tensor:
     r"""``depth`` = T steps of proximal gradient on f(z) = (1/2) ||x - D z - b||^2 from z0 = 0
     (:ref:`theory-sae-unrolling`):
-    z <- prox(z - mu D^T (D z + b - x), mu), ISTA/IHT (FISTA momentum with ``accelerated``).
-    ``x`` may have leading batch axes (codes then have them too). The default step
-    ``mu = 1 / sigma_max(D)^2`` (:func:`spectral_norm`, exact up to rounding; no gradient
+    z <- prox(z - step D^T (D z + b - x), step), ISTA/IHT (FISTA momentum with ``accelerated``).
+    ``x`` may have leading batch axes (codes then have them too). The default
+    ``step = 1 / sigma_max(D)^2`` (:func:`spectral_norm`, exact up to rounding; no gradient
     through it) makes the objective
-    non-increasing for every prox of :mod:`~tensorrec.optim.thresholds`; a larger ``mu`` is
+    non-increasing for every prox of :mod:`~tensorrec.optim.thresholds`; a larger ``step`` is
     allowed (one step from zero with a learned encoder is an SAE) but warned about when
     ``depth > 1``. Differentiable in D, x and b: the multi-step encoder of an SAE. numpy
     D or x in, numpy codes out; D, x, b and z0 must share one dtype and device. ``sigma``: an
     upper bound on sigma_max(D) the caller already has (a warm :func:`spectral_norm` while D
     trains, as the multi-step SAE encoder does); the default step and the step check then use
     it instead of the exact sigma_max (no eigenvalue problem per call). ``steps=`` is the
-    deprecated spelling of ``depth`` (a fixed unrolled depth, not an iteration budget)."""
+    deprecated spelling of ``depth`` (a fixed unrolled depth, not an iteration budget), ``mu=``
+    that of ``step`` (the word of :func:`proximal_gradient`)."""
     D, x = as_tensor(D, "D"), as_tensor(x, "x")
     b = None if b is None else as_tensor(b, "b")
     z0 = None if z0 is None else as_tensor(z0, "z0")
@@ -283,29 +288,29 @@ def unrolled(
         )
     sigma = spectral_norm(D)[0] if sigma is None else check_positive_finite("sigma", sigma)
     limit = 1.0 / sigma**2 if sigma > 0 else math.inf
-    if mu is None:
+    if step is None:
         if sigma == 0:
             raise ValueError("D: sigma_max(D) = 0 (a zero dictionary) leaves the default step "
-                             "1 / sigma_max^2 undefined; pass mu")  # fmt: skip
-        mu = limit
+                             "1 / sigma_max^2 undefined; pass step")  # fmt: skip
+        step = limit
     else:
-        mu = check_positive_finite("mu", mu)
-        if depth > 1 and mu > limit * (1 + 1e-12):
+        step = check_positive_finite("step", step)
+        if depth > 1 and step > limit * (1 + 1e-12):
             warnings.warn(
-                f"mu: {mu:g} is above 1 / sigma_max(D)^2 = {limit:g}: the {depth}-step iteration may "
+                f"step: {step:g} is above 1 / sigma_max(D)^2 = {limit:g}: the {depth}-step iteration may "
                 "increase the objective or diverge",
                 StepSizeWarning,
                 stacklevel=4,  # past the renamed_kwargs and numpy_boundary wrappers: the caller
             )
-    return _unroll(D, x, prox, depth, b, mu, accelerated, z0)
+    return _unroll(D, x, prox, depth, b, step, accelerated, z0)
 
 
-def _unroll(D, x, prox, steps, b, mu, accelerated, z0):
+def _unroll(D, x, prox, depth, b, step, accelerated, z0):
     r = x if b is None else x - b
     z = torch.zeros((*x.shape[:-1], D.shape[1]), dtype=x.dtype, device=x.device) if z0 is None else z0
     y, t = z, 1.0
-    for _ in range(steps):
-        z_new = proximal_step(prox, y, (y @ D.mT - r) @ D, mu)
+    for _ in range(depth):
+        z_new = proximal_step(prox, y, (y @ D.mT - r) @ D, step)
         if accelerated:
             t_new = 0.5 * (1.0 + math.sqrt(1.0 + 4.0 * t * t))
             y = z_new + ((t - 1.0) / t_new) * (z_new - z)

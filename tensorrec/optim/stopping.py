@@ -17,7 +17,13 @@ import math
 
 import torch
 
-from tensorrec._backend import check_positive_finite, check_positive_int, describe
+from tensorrec._backend import (
+    check_positive_finite,
+    check_positive_int,
+    deprecated_alias,
+    describe,
+    renamed_kwargs,
+)
 
 
 @dataclasses.dataclass
@@ -157,39 +163,62 @@ class ValueChange(StoppingRule):
         return f"ValueChange({self.tol:g})"
 
 
-class TimeLimit(_Threshold):
-    """Stop once ``seconds`` of wall time have elapsed."""
+class TimeLimit(StoppingRule):
+    """Stop once ``seconds`` of wall time have elapsed (a time budget, not a tolerance:
+    ``tol=`` and the ``tol`` attribute are its deprecated spellings)."""
 
-    reason, field = "time", "elapsed"
+    reason = "time"
+
+    @renamed_kwargs(tol="seconds")
+    def __init__(self, seconds: float):
+        self.seconds = check_positive_finite("seconds", seconds)
+
+    @property
+    def tol(self) -> float:
+        """Deprecated spelling of :attr:`seconds`."""
+        deprecated_alias("tol", "seconds", "TimeLimit")
+        return self.seconds
 
     def __call__(self, state):
-        return self.reason if state.elapsed >= self.tol else None
+        return self.reason if state.elapsed >= self.seconds else None
 
     def batched(self, state):
-        return [torch.full_like(state.value, state.elapsed >= self.tol, dtype=torch.bool)]
+        return [torch.full_like(state.value, state.elapsed >= self.seconds, dtype=torch.bool)]
+
+    def __repr__(self) -> str:
+        return f"TimeLimit({self.seconds:g})"
 
 
 class MetricBelow(StoppingRule):
-    """Stop when the user metric ``name`` drops below ``tol`` (e.g. error to the truth)."""
+    """Stop when the user metric ``name`` drops below ``target`` (e.g. the error to the truth
+    reaching 1e-12: a value to reach, the word of ``bdpr.SensingProblem.solve(target=...)``;
+    ``tol=`` and the ``tol`` attribute are its deprecated spellings)."""
 
     reason = "metric"
 
-    def __init__(self, name: str, tol: float):
+    @renamed_kwargs(tol="target")
+    def __init__(self, name: str, target: float):
         self.name = name
-        self.tol = check_positive_finite("tol", tol)
+        self.target = check_positive_finite("target", target)
+
+    @property
+    def tol(self) -> float:
+        """Deprecated spelling of :attr:`target`."""
+        deprecated_alias("tol", "target", "MetricBelow")
+        return self.target
 
     def __call__(self, state):
         if self.name not in state.metrics:
             raise KeyError(f"MetricBelow: metric {self.name!r} is not recorded; pass it in metrics=")
-        return self.reason if state.metrics[self.name] < self.tol else None
+        return self.reason if state.metrics[self.name] < self.target else None
 
     def batched(self, state):
         if self.name not in state.metrics:
             raise KeyError(f"MetricBelow: metric {self.name!r} is not recorded; pass it in metrics=")
-        return [state.metrics[self.name] < self.tol]
+        return [state.metrics[self.name] < self.target]
 
     def __repr__(self) -> str:
-        return f"MetricBelow({self.name!r}, {self.tol:g})"
+        return f"MetricBelow({self.name!r}, {self.target:g})"
 
 
 class Divergence(StoppingRule):

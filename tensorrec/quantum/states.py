@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from tensorrec._backend import as_tensor, check_allocation, check_positive_int, describe
+from tensorrec._backend import as_tensor, check_allocation, check_positive_int, describe, renamed_kwargs
 from tensorrec._random import RngLike, as_generator, randn
 
 DTYPE = torch.complex128
@@ -52,8 +52,9 @@ def state_tolerance(dtype: torch.dtype, N: int = 1) -> float:
     return max(1e-10, 1e3 * eps * max(1.0, float(N)) ** 0.5)
 
 
+@renamed_kwargs(tol="atol")
 def check_state(
-    state, name: str = "state", *, tol: float | None = None, physical: bool = True, dim: int | None = None
+    state, name: str = "state", *, atol: float | None = None, physical: bool = True, dim: int | None = None
 ) -> torch.Tensor:
     """A pure state (unit vector) or a density matrix (Hermitian, PSD, trace one) as a
     complex tensor, else a ValueError naming what failed.
@@ -65,8 +66,9 @@ def check_state(
         same precision: float32 -> complex64, float64 -> complex128).
     name : str
         The argument name used in error messages.
-    tol : float, optional
-        The tolerance of every check; default :func:`state_tolerance` of the dtype.
+    atol : float, optional
+        The absolute tolerance of every check (the word of ``Manifold.check_point``; ``tol=``
+        is its deprecated spelling); default :func:`state_tolerance` of the dtype.
     physical : bool
         False checks a matrix only for being Hermitian (an estimate that need not be a state:
         a raw classical shadow, a non-PSD or non-normalised MPO estimate); a vector is still
@@ -95,7 +97,7 @@ def check_state(
         )
     if dim is not None and state.shape[0] != dim:
         raise ValueError(f"{name}: expected a state of dimension N = {dim}, got dimension {state.shape[0]}")
-    tol = state_tolerance(state.dtype, state.shape[0]) if tol is None else float(tol)
+    tol = state_tolerance(state.dtype, state.shape[0]) if atol is None else float(atol)
     if state.ndim == 1:
         norm = float(torch.linalg.vector_norm(state.to(DTYPE)))
         if abs(norm - 1) > tol:
