@@ -17,7 +17,8 @@ still fails.
 Measured false-fail rate (issue 27; ``calibration/quick_draws.py`` over 100 quick runs at seeds
 10-109, ``calibration/quick_draws.md``): 0 runs failed; 1.3e-07 per quick run from the
 statistics' fits and the counts' measured rates (2.4e-06 with every count at the worse 95% bound
-of its rate, binomial or beta-binomial); closest rule: successes (1.3e-07).
+of its rate, binomial or beta-binomial, and every normal fit at the 95% bound of its tail);
+closest rule: successes (1.3e-07).
 
 Command: ``tensorrec experiments run bdpr_c13_true_bdpr [--quick]``.
 Runtime (one thread): about 4 s.

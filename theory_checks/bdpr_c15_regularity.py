@@ -17,8 +17,8 @@ With --quick: 5000 samples per radius.
 Measured false-fail rate (issue 27; ``calibration/quick_draws.py`` over 100 quick runs at seeds
 10-109, ``calibration/quick_draws.md``): 0 runs failed; 0.0e+00 per quick run from the
 statistics' fits and the counts' measured rates (0.0e+00 with every count at the worse 95% bound
-of its rate, binomial or beta-binomial); closest rule: radius 0.1: alpha(0) relative error >= lo
-(0.0e+00).
+of its rate, binomial or beta-binomial, and every normal fit at the 95% bound of its tail);
+closest rule: radius 0.1: alpha(0) relative error >= lo (0.0e+00).
 
 Command: ``tensorrec experiments run bdpr_c15_regularity [--quick]``.
 Runtime (one thread): about 5 s with --quick, 15 s in full.

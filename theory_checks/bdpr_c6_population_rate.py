@@ -18,8 +18,8 @@ on the start.
 Measured false-fail rate (issue 27; ``calibration/quick_draws.py`` over 100 quick runs at seeds
 10-109, ``calibration/quick_draws.md``): 0 runs failed; 0.0e+00 per quick run from the
 statistics' fits and the counts' measured rates (0.0e+00 with every count at the worse 95% bound
-of its rate, binomial or beta-binomial); closest rule: A real mu = 0.1: |rate - predicted|
-(0.0e+00).
+of its rate, binomial or beta-binomial, and every normal fit at the 95% bound of its tail);
+closest rule: A real mu = 0.1: |rate - predicted| (0.0e+00).
 
 Command: ``tensorrec experiments run bdpr_c6_population_rate [--quick]``. Runtime: about 5 s
 (up to 30 s for a slow start).

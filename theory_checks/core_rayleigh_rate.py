@@ -15,8 +15,8 @@ slowest mode early and the fit window can end before that mode dominates.
 Measured false-fail rate (issue 27; ``calibration/quick_draws.py`` over 100 quick runs at seeds
 10-109, ``calibration/quick_draws.md``): 0 runs failed; 0.0e+00 per quick run from the
 statistics' fits and the counts' measured rates (0.0e+00 with every count at the worse 95% bound
-of its rate, binomial or beta-binomial); closest rule: mu = 0.25: |fitted - predicted|
-(0.0e+00).
+of its rate, binomial or beta-binomial, and every normal fit at the 95% bound of its tail);
+closest rule: mu = 0.25: |fitted - predicted| (0.0e+00).
 
 Command: ``tensorrec experiments run core_rayleigh_rate [--quick]``.
 Runtime: under 1 s in --quick and full mode (one thread).

@@ -28,7 +28,8 @@ Full mode passed (2 seeds, 12 min): 99.98-100% within, none dead, the identity t
 Measured false-fail rate (issue 27; ``calibration/quick_draws.py`` over 100 quick runs at seeds
 10-109, ``calibration/quick_draws.md``): 0 runs failed; 0.0e+00 per quick run from the
 statistics' fits and the counts' measured rates (0.0e+00 with every count at the worse 95% bound
-of its rate, binomial or beta-binomial); closest rule: fraction within TAF (0.0e+00).
+of its rate, binomial or beta-binomial, and every normal fit at the 95% bound of its tail);
+closest rule: fraction within TAF (0.0e+00).
 
 Command: ``tensorrec experiments run sae_c8_frequency_control [--quick]``. Runtime: about 10 s
 quick, 12 min full.

@@ -16,8 +16,8 @@ with probability >= 99% at any seed. Measured: 19 of 20 on 2 x 3 (the failure's 
 Measured false-fail rate (issue 27; ``calibration/quick_draws.py`` over 100 quick runs at seeds
 10-109, ``calibration/quick_draws.md``): 0 runs failed; 1.1e-05 per quick run from the
 statistics' fits and the counts' measured rates (2.7e-05 with every count at the worse 95% bound
-of its rate, binomial or beta-binomial); closest rule: snake start reached the truth start's
-loss (1.1e-05).
+of its rate, binomial or beta-binomial, and every normal fit at the 95% bound of its tail);
+closest rule: snake start reached the truth start's loss (1.1e-05).
 
 Command: ``tensorrec experiments run tomo_c10_snake_start [--quick]``. Runtime: about 30 s
 quick; full (2 x 3 and 3 x 3, 20 trials each) 428 s (seed 0: 39 of 40 reached, PASS).

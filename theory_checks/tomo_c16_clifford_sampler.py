@@ -13,7 +13,8 @@ exactly the issue-27 target. Quick: 1e4 copies; full: 1e6 copies.
 Measured false-fail rate (issue 27; ``calibration/quick_draws.py`` over 100 quick runs at seeds
 10-109, ``calibration/quick_draws.md``): 0 runs failed; 1.0e-04 per quick run from the
 statistics' fits and the counts' measured rates (1.0e-04 with every count at the worse 95% bound
-of its rate, binomial or beta-binomial); closest rule: chi-square uniformity (1.0e-04).
+of its rate, binomial or beta-binomial, and every normal fit at the 95% bound of its tail);
+closest rule: chi-square uniformity (1.0e-04).
 
 Command: ``tensorrec experiments run tomo_c16_clifford_sampler [--quick]``. Runtime: about 3 s
 quick, about 4 min full.

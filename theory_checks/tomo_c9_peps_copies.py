@@ -27,10 +27,10 @@ with M >= ``min_shots``:
    included in the mean).
 
 Measured false-fail rate (issue 27; ``calibration/quick_draws.py`` over 100 quick runs at seeds
-10-109, ``calibration/quick_draws.md``): 0 runs failed; 6.7e-04 per quick run from the
-statistics' fits and the counts' measured rates (6.9e-04 with every count at the worse 95% bound
-of its rate, binomial or beta-binomial); closest rule: 2x2, M = 10000: error ratio <= hi
-(6.5e-04).
+10-109, ``calibration/quick_draws.md``): 0 runs failed; 6.0e-05 per quick run from the
+statistics' fits and the counts' measured rates (4.1e-04 with every count at the worse 95% bound
+of its rate, binomial or beta-binomial, and every normal fit at the 95% bound of its tail);
+closest rule: 2x2, M = 10000: error ratio <= hi (5.8e-05).
 
 Command: ``tensorrec experiments run tomo_c9_peps_copies [--quick]``. Runtime: about 15 s
 quick; full mode (lattices to 3 x 4, M = 1e4 and 3e4, 20 trials): 937 s for 2 x 2 .. 3 x 3 and

@@ -16,7 +16,8 @@ largest error (0.17). See the closing note of issue 3.
 Measured false-fail rate (issue 27; ``calibration/quick_draws.py`` over 100 quick runs at seeds
 10-109, ``calibration/quick_draws.md``): 0 runs failed; 0.0e+00 per quick run from the
 statistics' fits and the counts' measured rates (3.0e-02 with every count at the worse 95% bound
-of its rate, binomial or beta-binomial); closest rule: runs without a bad stop (0.0e+00).
+of its rate, binomial or beta-binomial, and every normal fit at the 95% bound of its tail);
+closest rule: runs without a bad stop (0.0e+00).
 
 Command: ``tensorrec experiments run tt_tucker_c10_step_safety [--quick]``.
 Runtime (one thread): about 12 s with --quick, 2 min in full.

@@ -28,8 +28,8 @@ and 0.99 at 3p) with 6 trials at alpha 1e-3 give the estimates in
 Measured false-fail rate (issue 27; ``calibration/quick_draws.py`` over 100 quick runs at seeds
 10-109, ``calibration/quick_draws.md``): 0 runs failed; 3.6e-04 per quick run from the
 statistics' fits and the counts' measured rates (6.7e-04 with every count at the worse 95% bound
-of its rate, binomial or beta-binomial); closest rule: tucker N = 4, m = 2.0 p: successes
-(3.6e-04).
+of its rate, binomial or beta-binomial, and every normal fit at the 95% bound of its tail);
+closest rule: tucker N = 4, m = 2.0 p: successes (3.6e-04).
 
 Command: ``tensorrec experiments run tt_tucker_c6_phase_transition [--quick]``.
 Runtime (one thread): about 15 s with --quick, 4 min in full.
