@@ -166,7 +166,12 @@ def bdpr_c12(r: dict) -> list:
             n_small,
             lambda k, n: k < 1,
         ),
-        Stat(f"m = {large}: failure fraction", f_large / n_large, r["max_failure_large_m"], "upper"),
+        Count(
+            f"m = {large}: starts reaching the global minimum (failure fraction capped)",
+            n_large - f_large,
+            n_large,
+            lambda k, n: (n - k) / n > r["max_failure_large_m"],
+        ),
         TwoCounts(
             f"failures at m = {small} and m = {large}: no significant rise",
             f_small,

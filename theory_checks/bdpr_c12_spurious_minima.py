@@ -31,8 +31,8 @@ are in ``calibration/quick_draws.md``. A reversed trend and a missing minimum fa
 (tests/test_theory_checks.py).
 
 Measured false-fail rate (issue 27; ``calibration/quick_draws.py`` over 100 quick runs at seeds
-10-109, ``calibration/quick_draws.md``): 0 runs failed; 2.4e-04 per quick run from the
-statistics' fits and the counts' measured rates (3.9e-04 with every count at the worse 95% bound
+10-109, ``calibration/quick_draws.md``): 0 runs failed; 3.0e-04 per quick run from the
+statistics' fits and the counts' measured rates (5.5e-04 with every count at the worse 95% bound
 of its rate, binomial or beta-binomial, and every normal fit at the 95% bound of its tail);
 closest rule: m = 100: strict spurious minima with loss > 0.1 (at least one) (2.4e-04).
 
