@@ -2,6 +2,7 @@
 bootstrap of counts (issue 29)."""
 
 import itertools
+import warnings
 
 import numpy as np
 import pytest
@@ -296,3 +297,38 @@ def test_docs_example_of_the_bootstrap_runs():
     value, sd = (float(x.strip(",")) for x in line.split()[:3:2])
     assert value > 0.99 and 0 < sd < 0.01
     assert line == announced[0]  # the same numbers here (seeded; CPU torch)
+
+
+def _pauli_counts(psi, basis, shots, gen):
+    """Device-style counts of one Pauli setting (letters and bits site 1 first)."""
+    h = np.array([[1, 1], [1, -1]]) / np.sqrt(2)
+    rotation = {"Z": np.eye(2), "X": h, "Y": h @ np.diag([1, -1j])}
+    op = np.array([[1.0]])
+    for letter in basis:
+        op = np.kron(op, rotation[letter])
+    p = np.abs(op @ psi) ** 2
+    draws = gen.multinomial(shots, p / p.sum())
+    return {format(i, f"0{len(basis)}b"): int(c) for i, c in enumerate(draws) if c}
+
+
+def test_skewed_settings_warn_that_shadow_estimates_are_biased():
+    """A new user's data (issue 29 trial): every setting 100 shots plus 5000 extra in ZZZZ gave
+    ZZII = 4.0 (exact 1) with no word; now a SettingsWarning names the site and the shares.
+    Equal shots per setting and random settings stay silent (and correct)."""
+    n, gen = 4, np.random.default_rng(0)
+    psi = mpo.to_vector(mpo.ghz(n)).numpy()
+    settings = ["".join(s) for s in itertools.product("ZXY", repeat=n)]
+    tables = [_pauli_counts(psi, s, 100, gen) for s in settings]
+    even = q.Outcomes.from_bitstrings(q.LocalPauli(n), settings, tables)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = q.estimate_observables(even, ["ZZII", "XXXX"], rng=1)
+        q.estimate_observables(q.LocalPauli(n).sample(mpo.ghz(n), 8000, rng=1), ["ZZII"], rng=1)
+    assert abs(result["ZZII"].estimate - 1) < 0.1 and abs(result["XXXX"].estimate - 1) < 0.15
+    skew = q.Outcomes.from_bitstrings(
+        q.LocalPauli(n), [*settings, "ZZZZ"], [*tables, _pauli_counts(psi, "ZZZZ", 5000, gen)]
+    )
+    with pytest.warns(q.SettingsWarning, match=r"site 1: X 21%, Y 21%, Z 59%"):
+        q.estimate_observables(skew, ["ZZII"], rng=1)
+    with pytest.warns(q.SettingsWarning, match="not uniformly random"):
+        q.fidelity_from_shadows(skew, psi, rng=1)

@@ -15,6 +15,7 @@ from tensorrec.quantum.frames import (
 )
 from tensorrec.quantum.metrics import fidelity, frobenius_error, trace_distance
 from tensorrec.quantum.observables import (
+    SettingsWarning,
     ShadowEstimate,
     ShadowEstimates,
     estimate_observables,
@@ -72,6 +73,7 @@ __all__ = [
     "fidelity_from_shadows",
     "snapshot_values",
     "ShadowEstimate",
+    "SettingsWarning",
     "ShadowEstimates",
     "project_density",
     "project_pure",
