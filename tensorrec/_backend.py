@@ -370,6 +370,13 @@ def tree_leaves(tree) -> list:
     return list(tree) if isinstance(tree, (tuple, list)) else [tree]
 
 
+def point_key(tree) -> tuple:
+    """Identity of a point for caches of per-point work (its tensors' ids and in-place versions):
+    equal while the same unmodified tensors are passed; the cache must hold the point so that
+    the ids stay unique."""
+    return tuple((id(p), p._version) for p in tree_leaves(tree))
+
+
 # --- tree arithmetic: tangent vectors of product manifolds are tuples of tensors -----------
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 
-from tensorrec._backend import check_input_dtype, describe, tree_leaves
+from tensorrec._backend import check_input_dtype, describe, point_key
 from tensorrec.formats import Format
 from tensorrec.operators import Operator, dispatch
 from tensorrec.optim import Objective
@@ -103,7 +103,7 @@ class FormatObjective(Objective):
         """The operator's linearization at ``point`` and the loss's Gauss-Newton weights there,
         built once per point (the conjugate-gradient products of one Newton step share
         them); the linearization is None where the tangent-tensor path serves."""
-        key = tuple((id(p), p._version) for p in tree_leaves(point))
+        key = point_key(point)
         cached = getattr(self, "_linearized", None)
         if cached is None or cached[0] != key:
             x = self.tensor(point)

@@ -15,7 +15,7 @@ import warnings
 
 import torch
 
-from tensorrec._backend import check_bool, check_choice, check_positive_finite, describe, tree_leaves
+from tensorrec._backend import check_bool, check_choice, check_positive_finite, describe, point_key
 from tensorrec.formats import Format, ManifoldOptions, TTTensor, TuckerTensor, manifold_of, stack, unstack
 from tensorrec.formats.base import supported_options
 from tensorrec.operators import Operator
@@ -462,7 +462,7 @@ def _gauss_newton_model(objective, space, canonical: bool):
     last = {"key": None}
 
     def model(x, u):
-        key = tuple(id(p) for p in tree_leaves(x))
+        key = point_key(x)
         if last["key"] != key:  # the Euclidean gradient once per point (held with the point)
             last.update(key=key, point=x, egrad=objective.value_and_egrad(x)[1])
         return space.ehess_to_rhess(x, last["egrad"], objective.gauss_newton(x, u), u)
