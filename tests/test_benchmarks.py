@@ -79,6 +79,8 @@ def test_b7_sampling_gather_runs(tmp_path):
     results = json.loads((tmp_path / "b7_sampling_gather" / "results.json").read_text())
     (row,) = results["rows"]
     assert row["numba_s"] > 0 and row["torch_s"] > 0 and results["gradient"]["value_and_egrad_s"] > 0
+    g = results["gradient"]
+    assert g["gauss_newton_product_s"] > 0 and g["tangent_tt_product_s"] > 0 and g["linearization_s"] > 0
 
 
 def test_b1_tucker_sensing_runs_every_tool(tmp_path):
