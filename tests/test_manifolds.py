@@ -29,6 +29,7 @@ MANIFOLDS = {
     "oblique-c": Oblique(3, 2, field="complex"),
     "product-weighted": Product([Stiefel(4, 2), Stiefel(3, 1), Euclidean(2, 1)], weights=[3.0, 3.0, 1.0]),
     "product-mixed": Product([Sphere(3, field="complex"), Stiefel(3, 2, retraction="qr")]),
+    "product-euclidean": Product([Euclidean(3), Euclidean(2, 2, field="complex")]),
 }
 
 
@@ -179,3 +180,16 @@ def test_product_weights_per_batch_element_scale_each_element_by_its_own():
         )
     with pytest.raises(ValueError, match=r"^weights\[0\]: expected a positive finite float or a tensor"):
         Product(parts, [torch.tensor([1.0, -1.0]), 1.0])
+
+
+def test_every_manifold_answers_is_euclidean_and_a_false_claim_fails_the_contract():
+    flat = {name for name, m in MANIFOLDS.items() if m.is_euclidean}
+    assert flat == {"euclidean", "euclidean-c", "product-euclidean"}
+    assert not Product([Euclidean(3), Euclidean(2)], weights=[2.0, 1.0]).is_euclidean  # another metric
+    assert not Product([Euclidean(3)], retraction=lambda x, u: x, retraction_name="frozen").is_euclidean
+
+    class FlatSphere(Sphere):  # claims a capability it does not have
+        is_euclidean = True
+
+    with pytest.raises(AssertionError, match="is_euclidean: an ambient array is a point"):
+        CONTRACT_CHECKS["is_euclidean"](FlatSphere(4), 0, torch.float64)

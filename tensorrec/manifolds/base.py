@@ -66,11 +66,20 @@ class Manifold:
         Name of the retraction, validated at construction against ``RETRACTIONS``.
     retraction_order : int
         1 or 2: the order to which the retraction agrees with the exponential map.
+    is_euclidean : bool
+        Whether the manifold is its whole ambient vector space with the embedded (Frobenius)
+        metric and the retraction R_x(u) = x + u: every array of the point shape is a point,
+        every tangent space is that space and the Riemannian gradient is the Euclidean one.
+        Methods that step in the ambient coordinates (:func:`~tensorrec.optim.proximal_gradient`)
+        need it. False here; :class:`~tensorrec.manifolds.Euclidean` says True, a
+        :class:`~tensorrec.manifolds.Product` says True when all its components do, with unit
+        weights and the componentwise retraction. A manifold of one's own declares it the same way.
     """
 
     RETRACTIONS: dict[str, int] = {}  # name -> order
     point_shape: tuple[int, ...] = ()
     field: str = "real"
+    is_euclidean: bool = False
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)

@@ -15,6 +15,7 @@ class Euclidean(Manifold):
     """
 
     RETRACTIONS = {"add": 2}
+    is_euclidean = True
 
     def __init__(self, *shape: int, field: str = "real", retraction: str = "add"):
         self.point_shape = tuple(check_positive_int(f"shape[{i}]", s) for i, s in enumerate(shape))

@@ -90,6 +90,14 @@ class Product(Manifold):
         return sum(m.dim for m in self.manifolds)
 
     @property
+    def is_euclidean(self) -> bool:
+        """Whether every component is Euclidean, every weight the number 1 and the retraction
+        componentwise (the product is then one flat space: R_x(u) = x + u, rgrad = egrad)."""
+        flat = all(m.is_euclidean for m in self.manifolds)
+        unit = all(not isinstance(w, torch.Tensor) and w == 1.0 for w in self.weights)
+        return flat and unit and self._retract is None
+
+    @property
     def point_shape(self) -> tuple:  # type: ignore[override]
         return tuple(m.point_shape for m in self.manifolds)
 

@@ -22,7 +22,6 @@ from tensorrec._backend import (
     tree_map,
     tree_norm,
 )
-from tensorrec.manifolds.euclidean import Euclidean
 from tensorrec.optim._loop import Loop, prepare_point, relative_change
 from tensorrec.optim.eigen import top_eigenpair
 from tensorrec.optim.problem import Problem
@@ -52,7 +51,8 @@ def proximal_gradient(
     Parameters
     ----------
     problem : Problem
-        The smooth part f on a :class:`~tensorrec.manifolds.Euclidean` space.
+        The smooth part f on a Euclidean manifold (``manifold.is_euclidean``: a
+        :class:`~tensorrec.manifolds.Euclidean`, or a product of them with unit weights).
     prox : callable
         ``prox(v, mu)`` returning argmin_x g(x) + ||x - v||^2 / (2 mu). One proximal step
         from zero, ``prox(-mu grad f(0), mu)``, is exactly a sparse-autoencoder encoder
@@ -73,8 +73,11 @@ def proximal_gradient(
     """
     if not isinstance(problem, Problem):
         raise TypeError(f"problem: expected a tensorrec Problem, got {describe(problem)}")
-    if not isinstance(problem.manifold, Euclidean):
-        raise TypeError(f"problem: proximal gradient needs a Euclidean manifold, got {problem.manifold!r}")
+    if not problem.manifold.is_euclidean:
+        raise TypeError(
+            f"problem: proximal gradient needs a Euclidean manifold (is_euclidean: the whole space, "
+            f"R_x(u) = x + u), got {problem.manifold!r}"
+        )
     if not callable(prox):
         raise TypeError(f"prox: expected a callable prox(v, mu), got {describe(prox)}")
     if penalty is not None and not callable(penalty):

@@ -133,6 +133,22 @@ def check_metric(manifold, rng, dtype):
         )
 
 
+def check_is_euclidean(manifold, rng, dtype):
+    """A manifold that declares ``is_euclidean`` is its whole ambient space: ambient arrays are
+    points, P_x and project_point are the identity, R_x(u) = x + u and rgrad = egrad (nothing to
+    check for one that does not declare it)."""
+    if not manifold.is_euclidean:
+        return
+    gen = as_generator(rng)
+    x = manifold.random_point(gen, batch=BATCH, dtype=dtype)
+    z, w = _randn_like(manifold, x, gen), _randn_like(manifold, x, gen)
+    _assert_ok(manifold.check_point(z), "is_euclidean: an ambient array is a point")
+    assert_close(manifold.project_point(z), z, msg="is_euclidean: project_point(z) = z")
+    assert_close(manifold.project_tangent(x, z), z, msg="is_euclidean: P_x z = z")
+    assert_close(manifold.retract(x, z), _add(x, z), msg="is_euclidean: R_x(u) = x + u")
+    assert_close(manifold.egrad_to_rgrad(x, w), w, msg="is_euclidean: rgrad = egrad")
+
+
 def _real_coords(u) -> torch.Tensor:
     parts = []
     for t in tree_leaves(u):
@@ -224,6 +240,7 @@ CONTRACT_CHECKS = {
     "dimension": check_dimension,
     "batched_equals_looped": check_batched_equals_looped,
     "numpy_roundtrip": check_numpy_roundtrip,
+    "is_euclidean": check_is_euclidean,
 }
 
 
