@@ -350,6 +350,35 @@ def test_proximal_gradient_solves_lasso_kkt(accelerated):
     assert 0 < int(on.sum()) < 20
 
 
+def test_proximal_gradient_takes_any_manifold_that_is_euclidean_and_only_those():
+    """The requirement is the capability ``is_euclidean``, not the class: a product of
+    Euclidean blocks (unit weights) runs the same iterates as the one flat space; a weighted
+    product (another metric) is refused like a sphere."""
+    rng = np.random.default_rng(24)
+    A = torch.from_numpy(rng.standard_normal((30, 20)))
+    b = torch.from_numpy(rng.standard_normal(30))
+    L = float(torch.linalg.matrix_norm(A, ord=2)) ** 2
+    kw = dict(step=1 / L, accelerated=True, stop={"max_iter": 100})
+    flat = Problem(Euclidean(20), lambda x: 0.5 * torch.sum((A @ x - b) ** 2))
+    blocks = Problem(
+        Product([Euclidean(12), Euclidean(8)]), lambda x: 0.5 * torch.sum((A @ torch.cat(x) - b) ** 2)
+    )
+    one = proximal_gradient(
+        flat, lambda v, mu: soft_threshold(v, mu, 1.0), torch.zeros(20, dtype=torch.float64), **kw
+    )
+    split = proximal_gradient(
+        blocks,
+        lambda v, mu: tuple(soft_threshold(t, mu, 1.0) for t in v),
+        (torch.zeros(12, dtype=torch.float64), torch.zeros(8, dtype=torch.float64)),
+        **kw,
+    )
+    assert one.iterations == split.iterations == 100
+    assert_close(torch.cat(split.point), one.point)
+    weighted = Problem(Product([Euclidean(12), Euclidean(8)], weights=[2.0, 1.0]), blocks.value)
+    with pytest.raises(TypeError, match=r"^problem: proximal gradient needs a Euclidean manifold"):
+        proximal_gradient(weighted, lambda v, mu: v, split.point, step=0.1)
+
+
 def test_fista_needs_fewer_iterations_than_ista():
     rng = np.random.default_rng(22)
     A = torch.from_numpy(rng.standard_normal((40, 40)) @ np.diag(np.logspace(0, -1, 40)))
@@ -706,6 +735,88 @@ def test_no_decrease_rule_is_added_only_without_a_stall_rule_and_has_a_batched_f
         res = rgd(problem, torch.stack([x0, x0]), step=1e4, stop={"max_iter": 3000}, batched=True)
     assert res.stop_reasons == ["no_decrease"] * 2
     assert [w.filename for w in caught] == [__file__]  # attributed to rgd's caller
+
+
+class UserBudget(tr.optim.StoppingRule):
+    """A user's own iteration budget (behaves as MaxIter; no library class involved)."""
+
+    reason, is_budget = "my_budget", True
+
+    def __init__(self, n):
+        self.n = n
+
+    def __call__(self, state):
+        return self.reason if state.iteration >= self.n else None
+
+    def batched(self, state):
+        return [torch.full_like(state.value, state.iteration >= self.n, dtype=torch.bool)]
+
+
+class UserStepTest(tr.optim.StoppingRule):
+    """A user's own relative-change test (behaves as RelChange)."""
+
+    reason, needs_rel_change = "my_step", True
+
+    def __init__(self, tol):
+        self.tol = tol
+
+    def __call__(self, state):
+        return self.reason if state.rel_change < self.tol else None
+
+    def batched(self, state):
+        return [state.rel_change < self.tol]
+
+
+class UserStall(tr.optim.StoppingRule):
+    """A user's own stall test (behaves as Stall: it watches descent)."""
+
+    reason, checks_descent = "my_stall", True
+
+    def __init__(self):
+        self.stall = Stall()
+
+    def __call__(self, state):
+        return self.reason if self.stall(state) else None
+
+
+def _added_safeguards(rule, descent=True):
+    from tensorrec.optim.stopping import with_safeguards
+
+    given = {id(r) for r in rule.alternatives}
+    return [type(r).__name__ for r in with_safeguards(rule, descent).rules if id(r) not in given]
+
+
+@pytest.mark.parametrize("descent", [True, False])
+def test_a_users_stopping_rule_gets_the_safeguards_of_the_library_rule_it_behaves_like(descent):
+    """Issue 28: the safeguards read the rules' declared attributes, never their classes."""
+    pairs = [(MaxIter(50), UserBudget(50)), (RelChange(1e-6), UserStepTest(1e-6)), (Stall(), UserStall())]
+    for library, own in pairs:
+        assert _added_safeguards(own, descent) == _added_safeguards(library, descent), (library, own)
+        mixed = GradNorm(1e-9) | own
+        assert _added_safeguards(mixed, descent) == _added_safeguards(GradNorm(1e-9) | library, descent)
+    undeclared = UserBudget(50)
+    undeclared.is_budget = False  # a doctored rule: without the declaration it gets the default cap
+    assert _added_safeguards(undeclared, descent) != _added_safeguards(MaxIter(50), descent)
+
+
+def test_a_users_stopping_rules_stop_runs_as_the_library_rules_do():
+    A, _ = spd_with_spectrum(np.linspace(2, 1, 6), 15)
+    problem = Problem(Sphere(6), lambda x: -((x @ A) * x).sum(-1), egrad=lambda x: -2 * (x @ A))  # batchable
+    x0 = Sphere(6).random_point(16)
+    for batched in (False, True):
+        start = torch.stack([x0, x0]) if batched else x0
+        runs = [rgd(problem, start, step=0.1, stop=MaxIter(10_000) | rule, batched=batched)
+                for rule in (RelChange(1e-6), UserStepTest(1e-6))]  # fmt: skip
+        if batched:
+            assert runs[0].stop_reasons == ["rel_change"] * 2 and runs[1].stop_reasons == ["my_step"] * 2
+            assert runs[0].iterations.tolist() == runs[1].iterations.tolist()
+        else:
+            assert (runs[0].stop_reason, runs[1].stop_reason) == ("rel_change", "my_step")
+            assert runs[0].iterations == runs[1].iterations
+    # a budget above the default cap is the run's only cap, whoever wrote it
+    for rule in (MaxIter(1200), UserBudget(1200)):
+        res = rgd(problem, x0, step=1e-4, stop=rule)
+        assert res.iterations == 1200 and res.stop_reason == rule.reason
 
 
 def test_a_step_rule_that_need_not_descend_keeps_only_the_nan_check_and_the_cap():

@@ -16,7 +16,6 @@ from tensorrec.optim.result import CONVERGED, FAILED, Result, Trace, ending_note
 from tensorrec.optim.stopping import (
     NoDecrease,
     NoDecreaseWarning,
-    RelChange,
     Stall,
     StallWarning,
     State,
@@ -115,7 +114,7 @@ class Loop:
     ):
         self.descent = descent  # False: the cost need not fall (no divergence / no-decrease checks)
         self.rule = with_safeguards(as_stopping_rule(stop, default), descent)
-        self.needs_rel_change = any(isinstance(r, RelChange) for r in self.rule.rules)
+        self.needs_rel_change = self.rule.needs_rel_change
         self.metrics = check_metrics(metrics)
         self.trace = Trace()
         self.bar = ProgressBar(progress, desc)

@@ -137,7 +137,7 @@ def rgd_batched(problem, x, rule, stop, metrics: dict, progress: bool) -> BatchR
     """The batched loop of :func:`~tensorrec.optim.rgd` (see the module docstring)."""
     size, device = batch_size(x), tree_leaves(x)[0].device
     rules, reasons = _batched_rules(stop, getattr(rule, "descent", True))
-    needs_rel = any(r.reason == "rel_change" for r in rules.rules)
+    needs_rel = rules.needs_rel_change
     as_tuple = (lambda p: p) if isinstance(x, tuple) else (lambda p: (p,))
     t0 = time.perf_counter()
     bar = ProgressBar(progress, "rgd (batched)")

@@ -59,9 +59,32 @@ class StoppingRule:
 
     A rule usable in batched runs also has ``batched_reasons`` (its reason names) and
     ``batched(state: BatchState) -> list of (B,) bool masks``, one per reason, computed on the
-    device."""
+    device.
+
+    What the optimizers need to know about a rule, the rule declares (class attributes,
+    False here); a rule of one's own declares them the same way and is treated as the
+    library's rules are (:func:`with_safeguards` and the optimizers read only these, never
+    the rule's class).
+
+    Attributes
+    ----------
+    reason : str
+        The stop reason the rule returns.
+    is_budget : bool
+        The rule ends every run by itself (an iteration or a time budget: :class:`MaxIter`,
+        :class:`TimeLimit`); :func:`with_safeguards` adds no iteration cap beside one.
+    checks_descent : bool
+        The rule stops a run whose cost does not fall (:class:`Stall`, :class:`NoDecrease`);
+        :func:`with_safeguards` adds no :class:`NoDecrease` beside one.
+    needs_rel_change : bool
+        The rule reads ``state.rel_change`` (:class:`RelChange`). It costs a pass over the
+        iterate, so the optimizers compute it only when a rule needs it (NaN otherwise).
+    """
 
     reason = ""
+    is_budget = False
+    checks_descent = False
+    needs_rel_change = False
 
     def __call__(self, state: State) -> str | None:
         raise NotImplementedError
@@ -69,6 +92,12 @@ class StoppingRule:
     @property
     def batched_reasons(self) -> tuple[str, ...]:
         return (self.reason,)
+
+    @property
+    def alternatives(self) -> tuple[StoppingRule, ...]:
+        """The rules this one stops with the first of: itself (an :class:`AnyOf`: its rules).
+        Combining rules (``|``, :class:`AnyOf`) flattens through it."""
+        return (self,)
 
     def __or__(self, other: StoppingRule) -> AnyOf:
         return AnyOf(self, other)
@@ -82,8 +111,24 @@ class AnyOf(StoppingRule):
         for r in rules:
             if not isinstance(r, StoppingRule):
                 raise TypeError(f"rules: expected StoppingRule instances, got {describe(r)}")
-            flat.extend(r.rules if isinstance(r, AnyOf) else [r])
+            flat.extend(r.alternatives)
         self.rules = tuple(flat)
+
+    @property
+    def alternatives(self) -> tuple[StoppingRule, ...]:
+        return self.rules
+
+    @property
+    def is_budget(self) -> bool:
+        return any(r.is_budget for r in self.rules)
+
+    @property
+    def checks_descent(self) -> bool:
+        return any(r.checks_descent for r in self.rules)
+
+    @property
+    def needs_rel_change(self) -> bool:
+        return any(r.needs_rel_change for r in self.rules)
 
     def __call__(self, state):
         for rule in self.rules:
@@ -100,6 +145,7 @@ class MaxIter(StoppingRule):
     """Stop after ``n`` iterations."""
 
     reason = "max_iter"
+    is_budget = True
 
     def __init__(self, n: int):
         self.n = check_positive_int("max_iter", n, minimum=0)
@@ -140,6 +186,7 @@ class RelChange(_Threshold):
     """Stop when ||x_{t+1} - x_t||_F / ||x_t||_F drops below ``tol`` (ambient coordinates)."""
 
     reason, field = "rel_change", "rel_change"
+    needs_rel_change = True
 
 
 class ValueChange(StoppingRule):
@@ -168,6 +215,7 @@ class TimeLimit(StoppingRule):
     ``tol=`` and the ``tol`` attribute are its deprecated spellings)."""
 
     reason = "time"
+    is_budget = True
 
     @renamed_kwargs(tol="seconds")
     def __init__(self, seconds: float):
@@ -265,6 +313,7 @@ class Stall(StoppingRule):
     """
 
     reason = "stalled"
+    checks_descent = True
 
     def __init__(self, window: int = 100, rtol: float = 1e-6, grad_rtol: float = 1e-3):
         self.window = check_positive_int("window", window)
@@ -335,6 +384,7 @@ class NoDecrease(StoppingRule):
     (beside the :class:`StallWarning`)."""
 
     reason = "no_decrease"
+    checks_descent = True
 
     def __init__(self, window: int = 100, rtol: float = 1e-6, grad_rtol: float = 1e-3):
         self.window = check_positive_int("window", window)
@@ -441,10 +491,13 @@ class NonFinite(StoppingRule):
 def with_safeguards(rule: StoppingRule, descent: bool = True) -> AnyOf:
     """``rule`` as the optimizers run it: NaN/divergence first (a NaN on the last iteration
     is a failure, not ``"max_iter"``), then the user's rules, then an iteration cap of
-    :data:`DEFAULT_BUDGET` where the user gave neither ``max_iter`` nor ``time``, so that
-    every run ends. A run that has not lowered its cost in :class:`NoDecrease`'s window ends
-    with ``"no_decrease"`` (before the user's rules, so that a ``max_iter`` of the same
-    length does not hide it) unless the rules hold a :class:`Stall`, which covers it.
+    :data:`DEFAULT_BUDGET` where no rule is a budget (``is_budget``: ``max_iter``, ``time``),
+    so that every run ends. A run that has not lowered its cost in :class:`NoDecrease`'s
+    window ends with ``"no_decrease"`` (before the user's rules, so that a ``max_iter`` of the
+    same length does not hide it) unless a rule checks descent itself (``checks_descent``: a
+    :class:`Stall`, which covers it). The rules are those of ``rule.alternatives``, and only
+    their declared attributes (:class:`StoppingRule`) count, so a rule of one's own that
+    declares them gets the same safeguards as the library's.
 
     A :class:`Stall` rule is in ``rgd``'s default rules but is not forced on: it compares
     progress with abs(f), so a momentum method converging slowly to a nonzero minimum value
@@ -453,11 +506,11 @@ def with_safeguards(rule: StoppingRule, descent: bool = True) -> AnyOf:
     ``descent=False``: the method need not lower its cost (a step rule with ``descent =
     False``, e.g. a Newton step toward saddles and maxima): only :class:`NonFinite` and the
     cap guard it (no divergence or no-decrease rule)."""
-    rules = rule.rules if isinstance(rule, AnyOf) else (rule,)
-    cap = () if any(isinstance(r, (MaxIter, TimeLimit)) for r in rules) else (MaxIter(DEFAULT_BUDGET),)
+    rules = rule.alternatives
+    cap = () if any(r.is_budget for r in rules) else (MaxIter(DEFAULT_BUDGET),)
     if not descent:
         return AnyOf(NonFinite(), *rules, *cap)
-    ascent = () if any(isinstance(r, (Stall, NoDecrease)) for r in rules) else (NoDecrease(),)
+    ascent = () if any(r.checks_descent for r in rules) else (NoDecrease(),)
     return AnyOf(Divergence(), *ascent, *rules, *cap)
 
 
