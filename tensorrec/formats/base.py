@@ -269,7 +269,11 @@ class structured:
     dimension) the instance carries (:doc:`/concepts`): called on the class it takes the
     structure by keyword (``PEPS.random(shape, D, rng, lattice=(2, 3))``); called on an
     instance, a template, it takes the template's (``x._structure()``, a dict), which keywords
-    given in the call override (``template.from_point(point)``)."""
+    given in the call override (``template.from_point(point)``). It says so in
+    ``takes_template``: a :class:`FormatFactory` binds such a class attribute to itself (the
+    factory's fixed structure) and hands any other to the class."""
+
+    takes_template = True
 
     def __init__(self, fn):
         self.fn = fn
@@ -320,8 +324,9 @@ class FormatFactory:
             return self._fixed[name]
         for klass in self.base.__mro__:
             if name in klass.__dict__:
-                if isinstance(klass.__dict__[name], structured):
-                    return klass.__dict__[name].__get__(self, self.base)
+                attribute = klass.__dict__[name]
+                if getattr(attribute, "takes_template", False):  # a structured constructor
+                    return attribute.__get__(self, self.base)
                 break
         return getattr(self.base, name)
 
