@@ -7,10 +7,12 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from scipy import stats
 
 from tensorrec import quantum as q
 from tensorrec.quantum import mpo
-from tensorrec.quantum.observables import auto_groups, min_groups
+from tensorrec.quantum.matched import matched_values, pauli_outcomes
+from tensorrec.quantum.observables import _check_paulis, auto_groups, min_groups
 from tensorrec.quantum.povms import ProductFamily
 from tensorrec.quantum.resampling import resample
 from tensorrec.sweep import Runner
@@ -63,31 +65,55 @@ def test_the_value_of_each_copy_is_the_trace_against_its_dense_shadow(family, sa
 
 
 def test_the_mean_is_the_dense_shadow_for_counts_settings_and_exact_probabilities():
+    """The median-of-means families (SIC counts, Haar bases) give the dense shadow's value;
+    LocalPauli exact probabilities (uniformly random settings) give it too, and the exact
+    expectation, by the matched-basis estimator."""
     psi = mpo.to_vector(mpo.random_mps(3, 2, 2, rng=5))
-    counts = q.Outcomes.from_bitstrings(
-        q.LocalPauli(3), ["ZZZ", "XYX", "YYZ"], [{"000": 5, "011": 2}, {"101": 4, "111": 1}, {"010": 3}]
-    )
     sic_counts = q.Outcomes.from_counts(
         q.LocalSIC(3), [4, 2, 1, 3], index=[[0, 1, 2], [3, 3, 0], [1, 1, 1], [2, 0, 3]]
     )
     haar_bases = q.HaarBases(3, n_settings=12).sample(psi, 30, rng=6)
     exact_probs = q.LocalPauli(3).sample(psi, None)
-    for data in (counts, sic_counts, haar_bases, exact_probs):
+    for data in (sic_counts, haar_bases, exact_probs):
         shadow = q.classical_shadow(data)
         result = q.estimate_observables(data, ALL3, groups=6, rng=0)
         dense = np.array([float(torch.trace(q.pauli(p) @ shadow).real) for p in ALL3])
         np.testing.assert_allclose(result.mean, dense, rtol=0, atol=ROUNDING)
     assert result.groups == 0 and result.copies == np.inf  # exact probabilities: the expectations
+    assert result.method == "matched" and np.all(result.matched_copies == np.inf)
     truth = np.array([exact(psi, p) for p in ALL3])
     np.testing.assert_allclose(result.estimate, truth, atol=1e-12)
     np.testing.assert_array_equal(result.ci_low, result.estimate)
-    assert counts.copies == 15 and q.estimate_observables(counts, ["ZII"], groups=6, rng=0).copies == 15
+    assert sic_counts.copies == 10
+    assert q.estimate_observables(sic_counts, ["ZII"], groups=6, rng=0).copies == 10
+
+
+def test_matched_estimates_of_pauli_counts_by_hand():
+    """Settings ZZZ (7 copies), XYX (5), YYZ (3); bitstrings little-endian (the rightmost
+    character is site 3). IIZ: matched by ZZZ and YYZ, 10 copies, +1 on 5 + 3 of them, -1 on
+    2; YYI: the 3 copies of YYZ, bits 0, 1 on sites 1, 2, so -1; XIX: 101 and 111, +1 each."""
+    counts = q.Outcomes.from_bitstrings(
+        q.LocalPauli(3), ["ZZZ", "XYX", "YYZ"], [{"000": 5, "011": 2}, {"101": 4, "111": 1}, {"010": 3}]
+    )
+    result = q.estimate_observables(counts, ["IIZ", "YYI", "XIX", "III"], rng=0)
+    np.testing.assert_array_equal(result.estimate, [0.6, -1.0, 1.0, 1.0])
+    np.testing.assert_array_equal(result.matched_copies, [10, 3, 5, 15])
+    assert result.method == "matched" and result.groups == 0 and result.copies == 15
+    # Clopper-Pearson for 8 of 10, mapped to 2 p - 1; 0 of 3 and 5 of 5 reach the ends; tr(I rho) = 1
+    ci = stats.binomtest(8, 10).proportion_ci(0.95, method="exact")
+    assert result.ci_low[0] == pytest.approx(2 * ci.low - 1, abs=1e-12)
+    assert result.ci_high[0] == pytest.approx(2 * ci.high - 1, abs=1e-12)
+    assert result.ci_low[1] == -1 and result.ci_high[1] == pytest.approx(1 - 2 * 0.025 ** (1 / 3), abs=1e-12)
+    assert result.ci_high[2] == 1 and result.ci_low[2] == pytest.approx(2 * 0.025 ** (1 / 5) - 1, abs=1e-12)
+    assert result.ci_low[3] == result.ci_high[3] == 1
+    with pytest.raises(ValueError, match=r"observables: no copy was measured in the bases of 'XXI', 'IIY'"):
+        q.estimate_observables(counts, ["IIZ", "XXI", "IIY"])
 
 
 def test_the_group_count_and_the_sign_interval_levels():
     assert [min_groups(c) for c in (0.5, 0.9, 0.95, 0.99)] == [2, 5, 6, 8]
     assert auto_groups(3, 0.95) == 10 and auto_groups(1, 0.95) == 8 and auto_groups(1000, 0.99) == 25
-    data = q.LocalPauli(2).sample(mpo.ghz(2), 500, rng=0)
+    data = q.LocalSIC(2).sample(mpo.ghz(2), 500, rng=0)  # Pauli data take the matched estimator
     for groups, level in ((6, 1 - 2 / 64), (11, 1 - 2 * 12 / 2048), (14, 1 - 2 * 106 / 16384)):
         result = q.estimate_observables(data, ["ZZ"], groups=groups, rng=0)
         assert result.groups == groups and abs(result.level - level) < 1e-15 and level >= 0.95
@@ -170,7 +196,7 @@ def test_bad_input_is_refused_naming_the_argument():
         est(data, ["ZZI"], groups="many")
     with pytest.raises(ValueError, match=r"confidence: expected a number in \(0, 1\), got 1.5"):
         est(data, ["ZZI"], confidence=1.5)
-    few = q.LocalPauli(3).sample(mpo.ghz(3), 5, rng=0)
+    few = q.LocalSIC(3).sample(mpo.ghz(3), 5, rng=0)
     with pytest.raises(ValueError, match="outcomes: 5 independent copies .* cannot fill 10 groups"):
         est(few, ["ZZI", "XXX", "IYI"])
     with pytest.raises(ValueError, match="target: expected a pure state"):
@@ -311,24 +337,108 @@ def _pauli_counts(psi, basis, shots, gen):
     return {format(i, f"0{len(basis)}b"): int(c) for i, c in enumerate(draws) if c}
 
 
-def test_skewed_settings_warn_that_shadow_estimates_are_biased():
+def _skewed_counts(psi, extra: int, shots: int, gen):
+    """Every one of the 3^n Pauli settings ``shots`` copies, plus ``extra`` more in Z...Z (a new
+    user's allocation, issue 29), as Outcomes of LocalPauli(n)."""
+    n = int(np.log2(psi.shape[0]))
+    settings = ["".join(s) for s in itertools.product("ZXY", repeat=n)]
+    tables = [_pauli_counts(psi, s, shots, gen) for s in settings]
+    settings, tables = [*settings, "Z" * n], [*tables, _pauli_counts(psi, "Z" * n, extra, gen)]
+    return q.Outcomes.from_bitstrings(q.LocalPauli(n), settings, tables)
+
+
+@pytest.mark.parametrize("state", ["ghz", "random"])
+def test_skewed_settings_give_unbiased_pauli_estimates_without_a_warning(state):
     """A new user's data (issue 29 trial): every setting 100 shots plus 5000 extra in ZZZZ gave
-    ZZII = 4.0 (exact 1) with no word; now a SettingsWarning names the site and the shares.
-    Equal shots per setting and random settings stay silent (and correct)."""
+    ZZII = 4.0 (exact 1) from the shadow values 3^w [bases match] signs. The matched-basis
+    estimator covers the exact values and says nothing; the old value lies outside the
+    interval (a doctored estimator fails this test), and the shadow values and the fidelity,
+    which still assume uniform settings, keep their SettingsWarning."""
+    n, gen = 4, np.random.default_rng(0)
+    psi = mpo.to_vector(mpo.ghz(n) if state == "ghz" else mpo.random_mps(n, 2, 2, rng=7)).numpy()
+    skew = _skewed_counts(psi, 5000, 100, gen)
+    labels = ["ZZII", "XXXX", "ZZZZ", "IZIZ", "YXYX", "IIXZ"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = q.estimate_observables(skew, labels, confidence=0.99)
+    truth = np.array([exact(torch.from_numpy(psi), p) for p in labels])
+    assert all(result[p].covers(t) for p, t in zip(labels, truth, strict=True)), (result.estimate, truth)
+    assert result.method == "matched" and result["ZZII"].matched_copies == 81 * 100 / 9 + 5000
+    with pytest.warns(q.SettingsWarning, match=r"site 1: X 21%, Y 21%, Z 59%"):
+        old = skew.freqs.numpy() @ q.snapshot_values(skew, labels).numpy()  # the shadow mean
+    if state == "ghz":
+        assert old[0] == pytest.approx(9 * 5900 / 13100, abs=1e-12) and truth[0] == pytest.approx(1)  # 4.05
+    assert not result["ZZII"].covers(old[0]) and not result["ZZZZ"].covers(old[2]), (old, result.estimate)
+    with pytest.warns(q.SettingsWarning, match="not uniformly random"):
+        q.fidelity_from_shadows(skew, psi, rng=1)
+
+
+def test_equal_shots_per_setting_and_random_settings_stay_silent():
     n, gen = 4, np.random.default_rng(0)
     psi = mpo.to_vector(mpo.ghz(n)).numpy()
-    settings = ["".join(s) for s in itertools.product("ZXY", repeat=n)]
-    tables = [_pauli_counts(psi, s, 100, gen) for s in settings]
-    even = q.Outcomes.from_bitstrings(q.LocalPauli(n), settings, tables)
+    even = _skewed_counts(psi, 0, 100, gen)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         result = q.estimate_observables(even, ["ZZII", "XXXX"], rng=1)
-        q.estimate_observables(q.LocalPauli(n).sample(mpo.ghz(n), 8000, rng=1), ["ZZII"], rng=1)
-    assert abs(result["ZZII"].estimate - 1) < 0.1 and abs(result["XXXX"].estimate - 1) < 0.15
-    skew = q.Outcomes.from_bitstrings(
-        q.LocalPauli(n), [*settings, "ZZZZ"], [*tables, _pauli_counts(psi, "ZZZZ", 5000, gen)]
-    )
-    with pytest.warns(q.SettingsWarning, match=r"site 1: X 21%, Y 21%, Z 59%"):
-        q.estimate_observables(skew, ["ZZII"], rng=1)
-    with pytest.warns(q.SettingsWarning, match="not uniformly random"):
-        q.fidelity_from_shadows(skew, psi, rng=1)
+        q.fidelity_from_shadows(even, psi, rng=1)
+        q.fidelity_from_shadows(q.LocalPauli(n).sample(mpo.ghz(n), 8000, rng=1), psi, rng=1)
+    assert result["ZZII"].covers(1.0) and result["XXXX"].covers(1.0)
+
+
+def test_the_matched_value_is_the_shadow_value_over_three_to_the_weight():
+    """Every one of the 36 outcomes of LocalPauli(2) on a mixed state: the shadow value of P is
+    3^w [the bases match P on its support] (product of signs), so under uniformly random
+    settings (P(match) = 3^-w) the two estimators have the same expectation, tr(P rho)."""
+    rho = q.random_mixed_state(4, rng=3)
+    data = q.LocalPauli(2).sample(rho, None)  # exact probabilities of all 36 outcomes
+    labels = ["".join(p) for p in itertools.product("IXYZ", repeat=2)]
+    assert len(data) == 36
+    shadow = q.snapshot_values(data, labels).numpy()
+    _, codes = _check_paulis(labels, 2, 2)
+    match, value = matched_values(data.index, codes, *pauli_outcomes(data.povm))
+    weight = (codes != 0).sum(axis=1)
+    np.testing.assert_allclose(shadow, 3.0**weight * match * value, rtol=0, atol=ROUNDING)
+    p = data.freqs.numpy()
+    np.testing.assert_allclose(p @ match, 3.0**-weight, rtol=0, atol=ROUNDING)
+    truth = np.array([float(torch.trace(q.pauli(label) @ rho).real) for label in labels])
+    matched = q.estimate_observables(data, labels)
+    np.testing.assert_allclose(p @ shadow, truth, rtol=0, atol=ROUNDING)
+    np.testing.assert_allclose(matched.estimate, truth, rtol=0, atol=ROUNDING)
+    assert pauli_outcomes(q.LocalSIC(2)) is None and pauli_outcomes(q.LocalMUB(2)) is not None
+
+
+def test_matched_estimates_approach_the_exact_values_with_many_copies():
+    psi = mpo.to_vector(mpo.random_mps(3, 2, 2, rng=8))
+    data = q.LocalPauli(3).sample(psi, 400_000, rng=9)
+    result = q.estimate_observables(data, ALL3, confidence=0.999)
+    truth = np.array([exact(psi, p) for p in ALL3])
+    assert np.all((result.ci_low - ROUNDING <= truth) & (truth <= result.ci_high + ROUNDING))  # III: [1, 1]
+    assert np.max(np.abs(result.estimate - truth)) < 0.02
+    assert np.all(np.abs(result.estimate - truth) < 4.5 * result.standard_error + ROUNDING)
+
+
+COVERAGE_MANY = 300
+
+
+def test_clopper_pearson_intervals_cover_at_their_level_for_weight_one_and_four():
+    """300 data sets of 1500 LocalPauli copies of a random bond-2 MPS: the misses of XYZX
+    (about 19 matched copies per data set) and IZII at 0.95 must not reject "misses at most
+    5%" (exact binomial test at 1e-3 per string); halving the intervals around the estimate
+    (a doctored interval) is rejected for both."""
+    n, gen = 4, np.random.default_rng(12)
+    psi = mpo.to_vector(mpo.random_mps(n, 2, 2, rng=13))
+    family = q.LocalPauli(n)
+    probs = family.probabilities(psi).reshape(-1).numpy()
+    labels = ["XYZX", "IZII"]
+    truth = np.array([exact(psi, p) for p in labels])
+    misses, doctored = np.zeros(2, dtype=int), np.zeros(2, dtype=int)
+    for counts in gen.multinomial(1500, probs / probs.sum(), size=COVERAGE_MANY):
+        keep = np.flatnonzero(counts)
+        index = np.stack(np.unravel_index(keep, (6,) * n), axis=1)
+        result = q.estimate_observables(q.Outcomes.from_counts(family, counts[keep], index=index), labels)
+        misses += (result.ci_low > truth) | (result.ci_high < truth)
+        half = (result.ci_high - result.ci_low) / 4
+        doctored += (result.estimate - half > truth) | (result.estimate + half < truth)
+    alpha = 1e-3
+    assert not any(too_many(int(k), COVERAGE_MANY, 0.05, alpha) for k in misses), misses
+    assert all(too_many(int(k), COVERAGE_MANY, 0.05, alpha) for k in doctored), doctored

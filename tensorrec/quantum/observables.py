@@ -21,6 +21,14 @@ costs as much as its number of distinct rows. The copies are split into K groups
 (a uniformly random partition of the multiset of copies), the estimate is the median of the
 K group means (median of means) and the interval is the distribution-free sign-test interval
 of that median (see :func:`estimate_observables`).
+
+Pauli strings on Pauli product data (:class:`~tensorrec.quantum.LocalPauli`: every local
+outcome is a Z, X or Y eigenvector) are estimated differently, by the matched-basis
+(derandomized) estimator: the copies whose measured basis equals P on its support each give
+the product of their outcome signs there, a +-1 value with mean tr(P rho) whatever the
+allocation of the settings, and the interval is Clopper-Pearson's for the fraction of +1
+values. The shadow value above is that value times 3^weight on the matched copies and 0 on
+the others, unbiased only when every site's basis is uniformly random.
 """
 
 from __future__ import annotations
@@ -37,11 +45,12 @@ from scipy import sparse, stats
 
 from tensorrec._backend import check_positive_int, describe
 from tensorrec._random import RngLike, as_generator
+from tensorrec.quantum.bitstrings import pauli_local_index
+from tensorrec.quantum.matched import PAULI_LETTERS, matched_values, pauli_outcomes, summarise_matched
 from tensorrec.quantum.outcomes import Outcomes
 from tensorrec.quantum.shadows import local_shadows
 from tensorrec.quantum.states import DTYPE, check_state, is_format
 
-PAULI_LETTERS = "IXYZ"
 _SIGMA = torch.tensor(
     [[[1, 0], [0, 1]], [[0, 1], [1, 0]], [[0, -1j], [1j, 0]], [[1, 0], [0, -1]]], dtype=DTYPE
 )
@@ -52,30 +61,47 @@ _CHUNK = 2**22  # complex entries per chunk of dense work (64 MiB)
 class ShadowEstimate:
     """The estimate of one observable from classical shadows.
 
+    Two estimators make it (``method``): ``"matched"`` for a Pauli string on Pauli product
+    data (:class:`~tensorrec.quantum.LocalPauli`; the mean of the +-1 sign products of the
+    copies measured in the string's bases on its support, with a Clopper-Pearson interval),
+    ``"median of means"`` otherwise (other local 2-designs, global designs, fidelities; the
+    shadow values, with the sign-test interval). See :func:`estimate_observables`.
+
     Attributes
     ----------
     label : str
         The observable (a Pauli string, or ``"fidelity"``).
     estimate : float
-        The median of the ``groups`` group means (the exact expectation when ``copies`` is inf).
+        ``"matched"``: the mean over the matched copies (= ``mean``). ``"median of means"``:
+        the median of the ``groups`` group means. The exact expectation when ``copies`` is inf.
     mean : float
-        The mean over all copies, tr(O rho_hat) for the classical shadow rho_hat (unbiased).
+        The mean, unbiased: over the matched copies (``"matched"``), or over all copies,
+        tr(O rho_hat) for the classical shadow rho_hat (``"median of means"``; unbiased for
+        uniformly random settings).
     standard_error : float
         The standard error of ``mean``: the empirical standard deviation of the per-copy (or
         per-setting) values over the square root of their number.
     ci_low, ci_high : float
-        The ``confidence`` interval of the median of means (see :func:`estimate_observables`).
+        The ``confidence`` interval (see :func:`estimate_observables`).
     confidence : float
-        The coverage asked for.
+        The coverage asked for, of each interval on its own.
     level : float
-        The sign-test interval's coverage for symmetric group means, 1 - 2 P(Bin(K, 1/2) <=
-        j - 1) >= ``confidence`` (above it, as K is whole: 0.988 for K = 11 at 0.95; 1 for
-        exact probabilities).
+        The coverage the interval guarantees: ``confidence`` for Clopper-Pearson
+        (``"matched"``: at least ``confidence`` for every tr(P rho) and number of copies); for
+        the sign-test interval the coverage for symmetric group means, 1 - 2 P(Bin(K, 1/2) <=
+        j - 1) >= ``confidence`` (above it, as K is whole: 0.988 for K = 11 at 0.95); 1 for
+        exact probabilities.
     groups : int
-        K, the number of groups (0 for exact probabilities).
+        K, the number of groups of the median of means (0 when none was formed: exact
+        probabilities or ``"matched"``).
     copies : float
-        The number of independent units that were grouped: copies, or settings for a family
-        of several (inf for exact probabilities).
+        The number of independent units: copies, or settings for a family of several (inf
+        for exact probabilities).
+    method : str
+        ``"matched"`` or ``"median of means"``.
+    matched_copies : float
+        The number of copies the estimate rests on: those measured in the string's bases on
+        its support (``"matched"``), ``copies`` for the median of means (every copy counts).
     """
 
     label: str
@@ -88,6 +114,8 @@ class ShadowEstimate:
     level: float
     groups: int
     copies: float
+    method: str = "median of means"
+    matched_copies: float = math.nan
 
     def covers(self, value: float) -> bool:
         """Whether ``value`` lies in the interval [ci_low, ci_high]."""
@@ -97,7 +125,8 @@ class ShadowEstimate:
 @dataclasses.dataclass(frozen=True)
 class ShadowEstimates:
     """Estimates of several observables from one data set (arrays in the order of ``labels``;
-    ``result["XZ"]`` or ``result[0]`` is one :class:`ShadowEstimate`). Fields as there."""
+    ``result["XZ"]`` or ``result[0]`` is one :class:`ShadowEstimate`). Fields as there;
+    ``matched_copies`` is an array, one count per observable."""
 
     labels: tuple[str, ...]
     estimate: np.ndarray
@@ -109,6 +138,8 @@ class ShadowEstimates:
     level: float
     groups: int
     copies: float
+    method: str = "median of means"
+    matched_copies: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -123,6 +154,7 @@ class ShadowEstimates:
         else:
             raise TypeError(f"key: expected an observable label or a position, got {describe(key)}")
         fields = ("estimate", "mean", "standard_error", "ci_low", "ci_high")
+        matched = self.copies if self.matched_copies is None else float(self.matched_copies[k])
         return ShadowEstimate(
             self.labels[k],
             **{f: float(getattr(self, f)[k]) for f in fields},
@@ -130,6 +162,8 @@ class ShadowEstimates:
             level=self.level,
             groups=self.groups,
             copies=self.copies,
+            method=self.method,
+            matched_copies=matched,
         )
 
 
@@ -307,7 +341,9 @@ def snapshot_values(
     ``observables``, or an (m,) tensor of <psi|rho_i|psi> for a pure ``target`` psi (a
     vector or an MPS). The mean over the copies, ``freqs @ values`` (per setting averaged
     over the settings of a family of several), is tr(O rho_hat) for the dense shadow
-    :func:`~tensorrec.quantum.classical_shadow`."""
+    :func:`~tensorrec.quantum.classical_shadow`; unbiased for uniformly random settings only
+    (skewed Pauli data raise a :class:`SettingsWarning`; :func:`estimate_observables` uses the
+    matched-basis values on Pauli data, which are not these)."""
     outcomes = _check_outcomes(outcomes)
     povm = outcomes.povm
     if (observables is None) == (target is None):
@@ -320,8 +356,11 @@ def snapshot_values(
 
 
 class SettingsWarning(UserWarning):
-    """The measured Pauli settings are not uniformly random, which classical-shadow estimates
-    assume (each site's basis uniform and independent): their estimates are then biased."""
+    """The measured Pauli settings are not uniformly random, which the classical-shadow values
+    assume (each site's basis uniform and independent): :func:`fidelity_from_shadows` and the
+    mean of :func:`snapshot_values` are then biased. (:func:`estimate_observables` estimates
+    Pauli strings on Pauli data by matched bases, unbiased for any allocation, and does not
+    warn.)"""
 
 
 SETTINGS_ALPHA = 1e-6
@@ -335,8 +374,6 @@ def _check_random_settings(outcomes: Outcomes) -> None:
     (9 cells) against uniform, at :data:`SETTINGS_ALPHA` overall. Counts from a device with
     equal shots per setting over all 3^n settings pass exactly; a skewed allocation (extra shots
     in one setting, one basis favoured on a site) biases every shadow estimate that touches it."""
-    from tensorrec.quantum.bitstrings import pauli_local_index
-
     if outcomes.shots is None:
         return
     try:
@@ -369,9 +406,10 @@ def _check_random_settings(outcomes: Outcomes) -> None:
             where_text = f"sites {v + 1} and {w + 1}: basis pairs {shares.min():.0f}% to {shares.max():.0f}%"
         warnings.warn(
             f"outcomes: the Pauli settings are not uniformly random ({where_text} of the copies; "
-            f"chi-square p = {worst:.1e}); classical-shadow estimates assume uniformly random settings "
+            f"chi-square p = {worst:.1e}); classical-shadow values assume uniformly random settings "
             "and are biased otherwise. Measure every setting equally often (or at random), or use "
-            "quantum.estimate, whose likelihood needs no particular allocation",
+            "quantum.estimate, whose likelihood needs no particular allocation (Pauli strings: "
+            "estimate_observables, whose matched-basis estimate needs none either)",
             SettingsWarning,
             stacklevel=4,
         )
@@ -395,6 +433,15 @@ def _values(outcomes: Outcomes, codes, target) -> torch.Tensor:
 # --- median of means -------------------------------------------------------------------------
 
 
+def _whole_counts(outcomes: Outcomes) -> np.ndarray:
+    """The copies of every distinct outcome row, checked to be whole numbers summing to shots."""
+    freqs = outcomes.freqs.numpy()
+    counts = np.rint(freqs * outcomes.shots).astype(np.int64)
+    if np.abs(counts - freqs * outcomes.shots).max() > 1e-6 or counts.sum() != outcomes.shots:
+        raise ValueError("outcomes: expected whole counts (freqs * shots summing to shots)")
+    return counts
+
+
 def _units(outcomes: Outcomes, values: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     """The independent units to group: (their multiplicities, their values (u, L)): the
     distinct copies with their counts, or the settings of a family of several (each the mean
@@ -407,10 +454,7 @@ def _units(outcomes: Outcomes, values: np.ndarray) -> tuple[np.ndarray, np.ndarr
         return np.ones(settings, dtype=np.int64), per_setting
     if outcomes.shots is None:
         return None
-    counts = np.rint(freqs * outcomes.shots).astype(np.int64)
-    if np.abs(counts - freqs * outcomes.shots).max() > 1e-6 or counts.sum() != outcomes.shots:
-        raise ValueError("outcomes: expected whole counts (freqs * shots summing to shots)")
-    return counts, values
+    return _whole_counts(outcomes), values
 
 
 def _partition(counts: np.ndarray, groups: int, gen: np.random.Generator) -> sparse.csr_matrix:
@@ -428,7 +472,7 @@ def _summarise(outcomes: Outcomes, values: np.ndarray, groups: int, confidence: 
         mean = outcomes.freqs.numpy() @ values
         zero = np.zeros_like(mean)
         return dict(estimate=mean, mean=mean, standard_error=zero, ci_low=mean, ci_high=mean, level=1.0,
-                    groups=0, copies=math.inf)  # fmt: skip
+                    groups=0, copies=math.inf, matched_copies=np.full(values.shape[1], math.inf))  # fmt: skip
     counts, vals = units
     total = int(counts.sum())
     if total < groups:
@@ -448,7 +492,7 @@ def _summarise(outcomes: Outcomes, values: np.ndarray, groups: int, confidence: 
     return dict(estimate=np.median(group_means, axis=0), mean=mean, standard_error=np.sqrt(var / total),
                 ci_low=group_means[j - 1], ci_high=group_means[groups - j],
                 level=float(1 - 2 * stats.binom.cdf(j - 1, groups, 0.5)), groups=groups,
-                copies=float(total))  # fmt: skip
+                copies=float(total), matched_copies=np.full(values.shape[1], float(total)))  # fmt: skip
 
 
 def estimate_observables(
@@ -470,59 +514,95 @@ def estimate_observables(
         design (:class:`~tensorrec.quantum.Stabilizer`, :class:`~tensorrec.quantum.MUB`,
         :class:`~tensorrec.quantum.HaarUniform`, :class:`~tensorrec.quantum.HaarBases`; the
         stored outcome vectors are dense, so O(N weight) per outcome, for n up to ~20).
-        Sampled data, counts (``Outcomes.from_counts``, ``Outcomes.from_bitstrings``) or
-        exact probabilities (``shots=None``: the exact expectations, zero-width intervals).
+        Sampled data, counts (``Outcomes.from_counts``, ``Outcomes.from_bitstrings``: any
+        number of shots per Pauli setting) or exact probabilities (``shots=None``: the exact
+        expectations, zero-width intervals).
     observables : sequence of str
         Pauli strings of n letters I, X, Y, Z, site 1 first (``"ZIX"``: Z on site 1, X on site 3).
     groups : int or "auto"
-        K, the number of groups of the median of means. ``"auto"``: K = ceil(2 ln(2 L /
-        delta)) for L observables and delta = 1 - ``confidence`` (Huang-Kueng-Preskill's
-        choice for L simultaneous estimates), at least the fewest groups whose interval
-        reaches ``confidence`` (6 at 0.95, 8 at 0.99).
+        K, the number of groups of the median of means (checked always, used by the median of
+        means only, not for Pauli data). ``"auto"``: K = ceil(2 ln(2 L / delta)) for L
+        observables and delta = 1 - ``confidence`` (Huang-Kueng-Preskill's choice for L
+        simultaneous estimates), at least the fewest groups whose interval reaches
+        ``confidence`` (6 at 0.95, 8 at 0.99).
     confidence : float
-        The coverage of each interval.
+        The coverage of each interval on its own (not simultaneous over the strings: for L
+        intervals that hold together with probability 1 - delta, ask for 1 - delta / L).
     rng : seed, Generator or None
-        Draws the random partition of the copies into groups.
+        Draws the random partition of the copies into groups (the median of means only).
 
     Returns
     -------
     ShadowEstimates
-        Per observable: ``estimate`` (median of means), ``mean`` (= tr(P rho_hat), the dense
-        shadow's value), ``standard_error`` of the mean, and the interval ``ci_low, ci_high``.
+        Per observable: ``estimate``, ``mean`` (unbiased), ``standard_error`` of the mean, the
+        interval ``ci_low, ci_high`` and ``matched_copies``; ``method`` names the estimator.
+
+    Raises
+    ------
+    ValueError
+        For Pauli data, naming the strings that no copy measured in their bases on their
+        support (nothing to estimate them from; a number would be a guess).
 
     Notes
     -----
-    The copies (for :class:`~tensorrec.quantum.HaarBases` the settings, whose copies share a
-    basis) are split into K groups by a uniformly random partition; the group means X_1 ..
-    X_K are independent with mean tr(P rho). The interval is the sign-test interval of their
-    median, [X_(j), X_(K+1-j)] with the largest j such that 1 - 2 P(Bin(K, 1/2) <= j - 1) >=
-    ``confidence``: its coverage is at least ``confidence`` when the group means are
-    symmetric about tr(P rho), and approximately so (central limit theorem) when each group
-    holds many copies; ``tests/test_quantum_observables.py`` measures it. It contains the
-    median-of-means estimate and, like it, is robust to the heavy tails of high-weight
-    observables (a single copy's value is up to 3^weight in size). The same partition serves
-    every observable. As K is whole, the interval's ``level`` exceeds ``confidence``
+    **Pauli data** (:class:`~tensorrec.quantum.LocalPauli` or any qubit product family whose
+    six local outcomes are the Z, X and Y eigenvectors; ``method="matched"``): the
+    matched-basis (derandomized) estimator. A copy's basis on every site is known from its
+    local outcome (Z+, Z-, X+, X-, Y+, Y-). The N copies that measured P's letter on every
+    site of P's support are kept, each with x = the product of its outcome signs there, +-1
+    with mean tr(P rho) whatever the bases elsewhere; so given the settings, k, the number
+    of copies with x = +1, is Bin(N, (1 + tr(P rho)) / 2) for **any allocation of the
+    settings** (random, equal shots per setting, or skewed). The estimate is the mean
+    (2 k - N) / N and the interval the Clopper-Pearson interval of k / N mapped by
+    p -> 2 p - 1 (exact: coverage at least ``confidence`` for every tr(P rho) and N; ``level``
+    = ``confidence``). For uniformly random settings N is about copies / 3^weight and this
+    estimator is also unbiased, with variance (1 - tr(P rho)^2) 3^weight / copies against
+    3^weight - tr(P rho)^2 for the shadow value (which is 3^weight x on matched copies and 0
+    on the others). No :class:`SettingsWarning` is raised, as nothing here assumes uniform
+    settings (:func:`fidelity_from_shadows` and :func:`snapshot_values` still do).
+
+    **Other families** (:class:`~tensorrec.quantum.LocalSIC`, the global designs; ``method=
+    "median of means"``): the copies (for :class:`~tensorrec.quantum.HaarBases` the
+    settings, whose copies share a basis) are split into K groups by a uniformly random
+    partition; the group means X_1 .. X_K of the shadow values are independent with mean
+    tr(P rho). The interval is the sign-test interval of their median, [X_(j), X_(K+1-j)] with
+    the largest j such that 1 - 2 P(Bin(K, 1/2) <= j - 1) >= ``confidence``: its coverage is
+    at least ``confidence`` when the group means are symmetric about tr(P rho), and
+    approximately so (central limit theorem) when each group holds many copies. It contains
+    the median-of-means estimate and, like it, is robust to heavy tails. The same partition
+    serves every observable. As K is whole, the interval's ``level`` exceeds ``confidence``
     (0.988 for K = 11 at 0.95).
 
-    Measured over 1000 data sets of 1500 :class:`~tensorrec.quantum.LocalPauli` copies of
-    GHZ(4) and of a random bond-2 MPS (six strings of weight 1-4, K = 11, level 0.988): the
-    intervals missed in 0.2-1.4% of the data sets, except XXXX of the random MPS (4.3%: a
-    group of 136 copies holds about 1.7 that measured every site in X, too few for a
-    symmetric group mean); the fidelity intervals missed in 0.7-1.2%, and the normal
-    interval of the mean (1.96 standard errors) in 4.3-7.1%.
+    Measured (issue 29) over 1000 data sets of 1500 :class:`~tensorrec.quantum.LocalPauli`
+    copies of GHZ(4) and of a random bond-2 MPS, seven strings of weight 1-4, at 0.95: the
+    matched intervals missed in 2.7-4.6% of the data sets (0 for the strings with tr(P rho) =
+    +-1), for uniformly random settings and for the skewed allocation 10 copies per setting
+    plus 690 in ZZZZ alike (and 0-6.3% for 100 per setting plus 5000 in ZZZZ, 13100 copies),
+    with mean widths 0.13 (weight 1) to 0.94 (weight 4) on the random MPS. The shadow median
+    of means (K = 11, sign-test level 0.988) missed 0.1-4.6% for random settings with widths
+    0.29 to 1.57 (1.4-1.7 times the matched intervals at confidence 0.988), and up to 100% on
+    the skewed data (ZZII of GHZ(4): 4.05 for 1). On the same kind of data (random settings)
+    the fidelity intervals of :func:`fidelity_from_shadows` missed in 0.7-1.2%, and the normal
+    interval of the shadow mean (1.96 standard errors) in 4.3-7.1%.
 
     Examples
     --------
     >>> from tensorrec.quantum import LocalPauli, estimate_observables, mpo
     >>> data = LocalPauli(3).sample(mpo.ghz(3), 3000, rng=0)
-    >>> result = estimate_observables(data, ["ZZI", "XXX", "IYI"], rng=1)
-    >>> result["XXX"].covers(1.0), result.groups
-    (True, 10)
+    >>> result = estimate_observables(data, ["ZZI", "XXX", "IYI"])
+    >>> result["XXX"].covers(1.0), result.method, int(result["XXX"].matched_copies)
+    (True, 'matched', 102)
     """
     outcomes = _check_outcomes(outcomes)
     labels, codes = _check_paulis(observables, outcomes.povm.n, outcomes.povm.d)
     confidence = _check_confidence(confidence)
     groups = _check_groups(groups, len(labels), confidence)
+    pauli = pauli_outcomes(outcomes.povm) if outcomes.index is not None else None
+    if pauli is not None:
+        match, value = matched_values(outcomes.index, codes, *pauli)
+        counts = None if outcomes.shots is None else _whole_counts(outcomes)
+        summary = summarise_matched(labels, codes, match, value, outcomes.freqs.numpy(), counts, confidence)
+        return ShadowEstimates(labels, confidence=confidence, **summary)
     values = _values(outcomes, codes, None).numpy()
     summary = _summarise(outcomes, values, groups, confidence, rng)
     return ShadowEstimates(labels, confidence=confidence, **summary)
@@ -537,8 +617,14 @@ def fidelity_from_shadows(
     rng: RngLike = None,
 ) -> ShadowEstimate:
     """The fidelity <psi|rho|psi> of the measured state rho with a known pure ``target`` psi,
-    from classical-shadow data, with an interval (median of means, as in
-    :func:`estimate_observables`, with L = 1).
+    from classical-shadow data, with an interval (median of means of the shadow values and
+    the sign-test interval, as :func:`estimate_observables` for non-Pauli data, with L = 1).
+
+    The shadow values are unbiased for uniformly random settings (or equal shots for all
+    3^n Pauli settings); Pauli data with a skewed allocation raise a :class:`SettingsWarning`
+    (per-site and pairwise chi-square tests of the basis counts), as the estimate is then
+    biased. There is no matched-basis fidelity: the target's expansion has up to 4^n
+    strings.
 
     Parameters
     ----------
