@@ -36,18 +36,23 @@ from __future__ import annotations
 import dataclasses
 import math
 import numbers
-import warnings
 from collections.abc import Sequence
 
 import numpy as np
 import torch
-from scipy import sparse, stats
 
-from tensorrec._backend import check_positive_int, describe
-from tensorrec._random import RngLike, as_generator
-from tensorrec.quantum.bitstrings import pauli_local_index
+from tensorrec._backend import describe
+from tensorrec._random import RngLike
 from tensorrec.quantum.matched import PAULI_LETTERS, matched_values, pauli_outcomes, summarise_matched
+from tensorrec.quantum.median_of_means import (
+    _check_groups,
+    _summarise,
+    _whole_counts,
+    auto_groups,
+    min_groups,
+)
 from tensorrec.quantum.outcomes import Outcomes
+from tensorrec.quantum.settings import SettingsWarning, _check_random_settings
 from tensorrec.quantum.shadows import local_shadows
 from tensorrec.quantum.states import DTYPE, check_state, is_format
 
@@ -232,37 +237,6 @@ def _check_confidence(confidence) -> float:
     return float(confidence)
 
 
-def min_groups(confidence: float) -> int:
-    """The fewest groups whose sign-test interval reaches ``confidence``: the smallest K with
-    1 - 2^(1 - K) >= confidence."""
-    k = 1
-    while 1 - 2.0 ** (1 - k) < confidence:
-        k += 1
-    return k
-
-
-def auto_groups(n_observables: int, confidence: float) -> int:
-    """K = ceil(2 ln(2 L / delta)) with delta = 1 - confidence (Huang-Kueng-Preskill, Theorem
-    S1: L median-of-means estimates all within their Chebyshev radius with probability
-    1 - delta), raised to :func:`min_groups` where that is larger."""
-    delta = 1 - confidence
-    return max(math.ceil(2 * math.log(2 * n_observables / delta)), min_groups(confidence))
-
-
-def _check_groups(groups, n_observables: int, confidence: float) -> int:
-    if isinstance(groups, str):
-        if groups != "auto":
-            raise ValueError(f"groups: expected 'auto' or a number of groups, got {groups!r}")
-        return auto_groups(n_observables, confidence)
-    groups = check_positive_int("groups", groups)
-    if groups < min_groups(confidence):
-        raise ValueError(
-            f"groups: the sign-test interval of a median of {groups} group means cannot reach confidence "
-            f"{confidence} (it needs at least {min_groups(confidence)} groups)"
-        )
-    return groups
-
-
 def _check_target(target, povm):
     """The target as a unit vector of dimension N, or an MPS of shape (d,) * n."""
     if is_format(target):
@@ -355,66 +329,6 @@ def snapshot_values(
     return _values(outcomes, codes if observables is not None else None, target)
 
 
-class SettingsWarning(UserWarning):
-    """The measured Pauli settings are not uniformly random, which the classical-shadow values
-    assume (each site's basis uniform and independent): :func:`fidelity_from_shadows` and the
-    mean of :func:`snapshot_values` are then biased. (:func:`estimate_observables` estimates
-    Pauli strings on Pauli data by matched bases, unbiased for any allocation, and does not
-    warn.)"""
-
-
-SETTINGS_ALPHA = 1e-6
-"""Level of the uniformity test of the settings (per-site and pairwise chi-square tests,
-Bonferroni over them): a warning then is not a fluctuation of random settings."""
-
-
-def _check_random_settings(outcomes: Outcomes) -> None:
-    """Warn (:class:`SettingsWarning`) when the Pauli bases of product data are not uniformly
-    random: chi-square tests of the basis counts of every site (3 cells) and every pair of sites
-    (9 cells) against uniform, at :data:`SETTINGS_ALPHA` overall. Counts from a device with
-    equal shots per setting over all 3^n settings pass exactly; a skewed allocation (extra shots
-    in one setting, one basis favoured on a site) biases every shadow estimate that touches it."""
-    if outcomes.shots is None:
-        return
-    try:
-        local = pauli_local_index(outcomes.povm)
-    except (TypeError, ValueError):  # no Pauli settings (e.g. a SIC): nothing to test
-        return
-    basis = np.zeros(max(k for pair in local.values() for k in pair) + 1, dtype=np.int64)
-    for b, letter in enumerate(sorted(local)):
-        basis[list(local[letter])] = b
-    bases = basis[outcomes.index.numpy()]  # (rows, n): 0, 1, 2 per site
-    counts = (outcomes.freqs * outcomes.shots).numpy()
-    n = bases.shape[1]
-    pairs = [(v, w) for v in range(n) for w in range(v + 1, n)]
-    tests = [bases[:, v] for v in range(n)] + [bases[:, v] * 3 + bases[:, w] for v, w in pairs]
-    worst, where = 1.0, None
-    for k, cells in enumerate(tests):
-        size = 3 if k < n else 9
-        observed = np.bincount(cells, weights=counts, minlength=size)
-        p = float(stats.chisquare(observed).pvalue)
-        if p < worst:
-            worst, where = p, (k, observed)
-    if worst * len(tests) < SETTINGS_ALPHA:
-        k, observed = where
-        shares = 100 * observed / observed.sum()
-        if k < n:
-            parts = (f"{b} {s:.0f}%" for b, s in zip(sorted(local), shares, strict=True))
-            where_text = f"site {k + 1}: " + ", ".join(parts)
-        else:
-            v, w = pairs[k - n]
-            where_text = f"sites {v + 1} and {w + 1}: basis pairs {shares.min():.0f}% to {shares.max():.0f}%"
-        warnings.warn(
-            f"outcomes: the Pauli settings are not uniformly random ({where_text} of the copies; "
-            f"chi-square p = {worst:.1e}); classical-shadow values assume uniformly random settings "
-            "and are biased otherwise. Measure every setting equally often (or at random), or use "
-            "quantum.estimate, whose likelihood needs no particular allocation (Pauli strings: "
-            "estimate_observables, whose matched-basis estimate needs none either)",
-            SettingsWarning,
-            stacklevel=4,
-        )
-
-
 def _values(outcomes: Outcomes, codes, target) -> torch.Tensor:
     povm = outcomes.povm
     if outcomes.vectors is None:
@@ -428,71 +342,6 @@ def _values(outcomes: Outcomes, codes, target) -> torch.Tensor:
     if codes is not None:
         return _product_pauli(outcomes.index, shadows, codes)
     return _product_fidelity(outcomes.index, shadows, target, povm.d, povm.n)
-
-
-# --- median of means -------------------------------------------------------------------------
-
-
-def _whole_counts(outcomes: Outcomes) -> np.ndarray:
-    """The copies of every distinct outcome row, checked to be whole numbers summing to shots."""
-    freqs = outcomes.freqs.numpy()
-    counts = np.rint(freqs * outcomes.shots).astype(np.int64)
-    if np.abs(counts - freqs * outcomes.shots).max() > 1e-6 or counts.sum() != outcomes.shots:
-        raise ValueError("outcomes: expected whole counts (freqs * shots summing to shots)")
-    return counts
-
-
-def _units(outcomes: Outcomes, values: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-    """The independent units to group: (their multiplicities, their values (u, L)): the
-    distinct copies with their counts, or the settings of a family of several (each the mean
-    over its copies); None for exact probabilities of one setting."""
-    freqs = outcomes.freqs.numpy()
-    settings = getattr(outcomes.povm, "n_settings", 1)
-    if outcomes.setting is not None and settings > 1:
-        per_setting = np.zeros((settings, values.shape[1]))
-        np.add.at(per_setting, outcomes.setting.numpy(), freqs[:, None] * values)
-        return np.ones(settings, dtype=np.int64), per_setting
-    if outcomes.shots is None:
-        return None
-    return _whole_counts(outcomes), values
-
-
-def _partition(counts: np.ndarray, groups: int, gen: np.random.Generator) -> sparse.csr_matrix:
-    """A uniformly random partition of the multiset of units (``counts[i]`` copies of unit i)
-    into ``groups`` near-equal groups: the sparse (groups, u) counts of each group, O(copies)."""
-    unit = np.repeat(np.arange(counts.shape[0]), counts)[gen.permutation(int(counts.sum()))]
-    group = np.repeat(np.arange(groups), [len(p) for p in np.array_split(unit, groups)])
-    ones = np.ones(unit.shape[0], dtype=np.int64)
-    return sparse.csr_matrix((ones, (group, unit)), shape=(groups, counts.shape[0]))
-
-
-def _summarise(outcomes: Outcomes, values: np.ndarray, groups: int, confidence: float, rng) -> dict:
-    units = _units(outcomes, values)
-    if units is None:  # exact probabilities: the expectation itself
-        mean = outcomes.freqs.numpy() @ values
-        zero = np.zeros_like(mean)
-        return dict(estimate=mean, mean=mean, standard_error=zero, ci_low=mean, ci_high=mean, level=1.0,
-                    groups=0, copies=math.inf, matched_copies=np.full(values.shape[1], math.inf))  # fmt: skip
-    counts, vals = units
-    total = int(counts.sum())
-    if total < groups:
-        raise ValueError(
-            f"outcomes: {total} independent copies (or settings) cannot fill {groups} groups; give more data "
-            "or fewer groups (at a lower confidence)"
-        )
-    mean = counts @ vals / total
-    var = counts @ (vals - mean) ** 2 / max(total - 1, 1)
-    parts = _partition(counts, groups, as_generator(rng))
-    sizes = np.asarray(parts.sum(axis=1)).reshape(-1, 1)
-    group_means = np.sort(np.asarray(parts @ vals) / sizes, axis=0)
-    # sign-test interval: [X_(j), X_(K+1-j)] covers the median with 1 - 2 P(Bin(K, 1/2) <= j - 1)
-    j = 1
-    while 2 * (j + 1) <= groups + 1 and 1 - 2 * stats.binom.cdf(j, groups, 0.5) >= confidence:
-        j += 1
-    return dict(estimate=np.median(group_means, axis=0), mean=mean, standard_error=np.sqrt(var / total),
-                ci_low=group_means[j - 1], ci_high=group_means[groups - j],
-                level=float(1 - 2 * stats.binom.cdf(j - 1, groups, 0.5)), groups=groups,
-                copies=float(total), matched_copies=np.full(values.shape[1], float(total)))  # fmt: skip
 
 
 def estimate_observables(
