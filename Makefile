@@ -24,12 +24,12 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-# the sae_lens extra (sae-lens with transformers and transformer-lens): the gallery's SAE example
+# the sae-lens extra (sae-lens with transformers and transformer-lens): the gallery's SAE example
 # exports to it, and with it tests/test_sae_lens.py runs instead of skipping. CI (.ci/run) installs
 # it; make setup/test leave it out. The pinned torch on the same line keeps the CPU build: pip
 # fails rather than replace it.
 $(EXTRAS_STAMP): $(STAMP)
-	$(BIN)/pip install --quiet -e ".[sae_lens]" "$(TORCH)"
+	$(BIN)/pip install --quiet -e ".[sae-lens]" "$(TORCH)"
 	touch $(EXTRAS_STAMP)
 
 setup-extras: $(EXTRAS_STAMP)

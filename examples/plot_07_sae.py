@@ -10,8 +10,8 @@ RiemannianAdam (see :doc:`/sae`). The data are synthetic with a known dictionary
 found. This example trains two SAEs on signed (bipolar) concepts: an AbsTopK SAE, whose
 signed codes can use one atom per axis, and a TopK SAE (non-negative codes), which needs an
 atom for each pole of an axis. Both are then exported to sae-lens's on-disk layout and read
-back by sae-lens's own loader (this part needs the ``sae_lens`` extra:
-``pip install 'pytensorrec[sae_lens]'``).
+back by sae-lens's own loader (this part needs the ``sae-lens`` extra:
+``pip install 'pytensorrec[sae-lens]'``).
 """
 
 import matplotlib.pyplot as plt

@@ -1,6 +1,6 @@
 """SAELens interop (issue 29): our SAE to and from sae-lens 6.x SAEs and its on-disk layout,
 with equal codes and reconstructions at identical weights; every folded convention has a
-doctored counterpart that fails. Skipped without sae-lens (the ``sae_lens`` extra), except
+doctored counterpart that fails. Skipped without sae-lens (the ``sae-lens`` extra), except
 the ImportError that names the extra."""
 
 import sys
@@ -244,7 +244,7 @@ def test_recovery_metrics_on_a_loaded_sae_lens_sae():
 def test_without_sae_lens_the_error_names_the_extra(monkeypatch):
     """Runs with sae-lens installed too (as in CI): a None in sys.modules makes the import fail."""
     monkeypatch.setitem(sys.modules, "sae_lens", None)
-    with pytest.raises(ImportError, match=r"pip install 'pytensorrec\[sae_lens\]'"):
+    with pytest.raises(ImportError, match=r"pip install 'pytensorrec\[sae-lens\]'"):
         ours("topk").to_sae_lens()
-    with pytest.raises(ImportError, match="the 'sae_lens' extra"):
+    with pytest.raises(ImportError, match="the 'sae-lens' extra"):
         SAE.from_sae_lens(object())
