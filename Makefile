@@ -10,17 +10,29 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+EXTRAS_STAMP := $(VENV)/.installed-extras
+TORCH := torch==2.13.0
 
-.PHONY: setup test test-slow lint docs reproduce bench clean
+.PHONY: setup setup-extras test test-slow lint docs reproduce bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	# the CPU build of torch first, so nothing pulls a multi-GB CUDA build (see README)
-	$(BIN)/pip install --quiet "torch==2.13.0"
+	$(BIN)/pip install --quiet "$(TORCH)"
 	$(BIN)/pip install --quiet -e ".[dev,bench,sweep]"
 	touch $(STAMP)
 
 setup: $(STAMP)
+
+# the sae-lens extra (sae-lens with transformers and transformer-lens): the gallery's SAE example
+# exports to it, and with it tests/test_sae_lens.py runs instead of skipping. CI (.ci/run) installs
+# it; make setup/test leave it out. The pinned torch on the same line keeps the CPU build: pip
+# fails rather than replace it.
+$(EXTRAS_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet -e ".[sae-lens]" "$(TORCH)"
+	touch $(EXTRAS_STAMP)
+
+setup-extras: $(EXTRAS_STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check tensorrec tests experiments theory_checks benchmarks calibration examples
@@ -34,7 +46,8 @@ test: lint
 test-slow: $(STAMP)
 	$(BIN)/pytest -n auto -m slow
 
-docs: $(STAMP)
+# the gallery executes examples/plot_07_sae.py, which exports to sae-lens: the extra first
+docs: $(EXTRAS_STAMP)
 	$(BIN)/sphinx-build -W --keep-going -q -b html docs docs/_build/html
 
 reproduce: $(STAMP)

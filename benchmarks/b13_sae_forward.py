@@ -9,7 +9,7 @@ JumpReLU, TopK, AbsTopK):
 - ours: ``SAE.reconstruct`` (x -> x_hat): for TopK/AbsTopK the encoder GEMM with the bias
   fused, the numba top-k selection, and a sparse decode (O(B k d_in)); for ReLU/JumpReLU the
   dense forward;
-- sae-lens itself (issue 29), when installed (the ``sae_lens`` extra, about 69 packages with
+- sae-lens itself (issue 29), when installed (the ``sae-lens`` extra, about 69 packages with
   transformers and transformer-lens): its inference class (``StandardSAE``, ``JumpReLUSAE``,
   ``TopKSAE``, ``AbsTopKSAE``) made by ``SAE.to_sae_lens()`` at identical weights, timed on its
   ``forward``; "not installed" otherwise;
@@ -112,7 +112,7 @@ def model(cfg: Config, activation: str, **kwargs) -> SAE:
 
 
 def installed_sae_lens() -> str | None:
-    """sae-lens's version, or None when it is not installed (the ``sae_lens`` extra)."""
+    """sae-lens's version, or None when it is not installed (the ``sae-lens`` extra)."""
     try:
         import sae_lens
     except ImportError:

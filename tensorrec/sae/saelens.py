@@ -2,7 +2,7 @@
 and in sae-lens's on-disk layout (``cfg.json`` + ``sae_weights.safetensors``).
 
 sae-lens is imported only here, inside the functions (install it with the extra:
-``pip install 'pytensorrec[sae_lens]'``). The architectures map one to one:
+``pip install 'pytensorrec[sae-lens]'``). The architectures map one to one:
 
 ==================  ==========================================  =======================
 ours                sae-lens (inference class)                  extra parameter
@@ -69,8 +69,8 @@ def _require_sae_lens():
         import sae_lens
     except ImportError as exc:
         raise ImportError(
-            "tensorrec.sae.saelens needs sae-lens (6.x); install the 'sae_lens' extra: "
-            "pip install 'pytensorrec[sae_lens]'"
+            "tensorrec.sae.saelens needs sae-lens (6.x); install the 'sae-lens' extra: "
+            "pip install 'pytensorrec[sae-lens]'"
         ) from exc
     return sae_lens
 
