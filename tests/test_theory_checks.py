@@ -786,3 +786,30 @@ def test_completion_order_check_fails_gauss_newton_with_a_scaled_linearization(m
     monkeypatch.setitem(dispatch._LINEARIZE, (dispatch.SampledEntries, TTTensor), scaled)
     violations = script.check(results())
     assert any("median order" in v for v in violations), violations
+
+
+def test_tomography_order_check_fails_gauss_newton_with_a_scaled_linearization(monkeypatch):
+    """The LPDO Born-probability linearization with J u scaled by 0.9: the squared-loss fit
+    converges linearly and fails C21; the true one passes."""
+    from tensorrec.formats import LPDO
+    from tensorrec.operators import dispatch
+    from tensorrec.studies.gauss_newton import order_runs, tomography_order_sweep
+
+    script = load("tomo_c21_gauss_newton_order")
+    cfg = dataclasses.replace(script.Config(), seeds=3)
+    case = {"n": cfg.n, "bond_dim": cfg.bond_dim, "kraus_dim": 1, "method": "rgd"}
+
+    def results():
+        rows = tomography_order_sweep([case], cfg.seeds, 7, epsilon=cfg.epsilon)
+        return {"config": dataclasses.asdict(cfg), "runs": order_runs(rows, cfg.target)}
+
+    assert script.check(results()) == []
+    true = dispatch._LINEARIZE[dispatch.KroneckerRows, LPDO]
+
+    def scaled(rows, x):
+        lin = true(rows, x)
+        return dispatch.Linearization(lambda u: 0.9 * lin.jvp(u), lin.vjp)
+
+    monkeypatch.setitem(dispatch._LINEARIZE, (dispatch.KroneckerRows, LPDO), scaled)
+    violations = script.check(results())
+    assert any("median order" in v for v in violations), violations
