@@ -48,6 +48,8 @@ SLOW = {
     "tests/test_theory_checks.py::test_c12_calibration_script_runs_and_reports_both_rules",
     "tests/test_theory_checks.py::test_c14_calibration_script_runs_and_its_runs_match_the_check",
     "tests/test_theory_checks.py::test_c7_calibration_script_runs_and_reports_quick_and_full_rules",
+    "tests/test_theory_checks.py::test_completion_order_check_fails_gauss_newton_with_a_scaled_linearization",
+    "tests/test_theory_checks.py::test_order_calibration_scripts_run_and_report_the_median_rule[tt_tucker_c15_completion_gauss_newton_order]",
     "tests/test_trial_log.py::test_sigkill_mid_sweep_then_resume_loses_nothing_and_repeats_only_what_was_in_flight[1]",
     "tests/test_trial_log.py::test_sigkill_mid_sweep_then_resume_loses_nothing_and_repeats_only_what_was_in_flight[4]",
     "tests/test_trial_log.py::test_two_processes_on_one_log_compute_every_trial_once[1]",

@@ -704,3 +704,112 @@ def test_quick_draws_reads_runs_reruns_the_check_and_counts_a_doctored_failure(t
     assert summary["false_fail_per_run"] > 0.1  # one of three runs failed: the normal fit's tail is large
     with pytest.raises(SystemExit):
         module.main([*argv[:-1], "no_such_check"])
+
+
+@pytest.mark.parametrize(
+    "name", ["tt_tucker_c15_completion_gauss_newton_order", "tomo_c21_gauss_newton_order"]
+)
+def test_order_calibration_scripts_run_and_report_the_median_rule(name, tmp_path):
+    module = load_calibration(name)
+    assert module.main(["--draws", "2", "--resamples", "20", "--out", str(tmp_path)]) == 0
+    summary = json.loads((tmp_path / "calibration" / f"{name}.json").read_text())
+    assert summary["draws"] == 2 and set(summary["modes"]) == {"quick", "full"}
+    assert all(0 <= m["false_fail_resampled"] <= 1 for m in summary["modes"].values())
+    assert ("bound" in summary["order"]) == (name.startswith("tt_tucker"))
+
+
+def order_results(script, *series, **config):
+    """Results of a Gauss-Newton order check (C15, C21) with one run per error series."""
+    from tensorrec.studies.gauss_newton import order_runs
+
+    cfg = dataclasses.asdict(dataclasses.replace(script.Config(), **config))
+    rows = [{"draw": k, "errors": list(e), "stop_reason": "metric", "n": 3, "method": "rgd"}
+            for k, e in enumerate(series)]  # fmt: skip
+    return {"config": cfg, "runs": order_runs(rows, cfg["target"])}
+
+
+ORDER_CHECKS = ["tt_tucker_c15_completion_gauss_newton_order", "tomo_c21_gauss_newton_order"]
+
+
+@pytest.mark.parametrize("name", ORDER_CHECKS)
+def test_gauss_newton_order_checks_fail_linear_cubic_or_missed_runs(name):
+    script = load(name)
+    quadratic = [0.2, 3e-2, 1e-3, 1e-6, 1e-12, 1e-15]
+    assert script.check(order_results(script, *[quadratic] * 10)) == []
+    linear = [0.2 * 0.01**k for k in range(9)]  # fast (rate 0.01) but order 1
+    assert any("median order 1.00" in v for v in script.check(order_results(script, *[linear] * 10)))
+    mostly_linear = order_results(script, *[quadratic] * 4, *[linear] * 6)
+    assert any("median order 1.00" in v for v in script.check(mostly_linear))
+    cubic = [0.1, 1e-2, 1e-5, 1e-14]
+    assert any("median order 3.00" in v for v in script.check(order_results(script, *[cubic] * 10)))
+    stalled = [0.2, 3e-2, 1e-3, 1e-6, 1e-6]  # quadratic, then stops short of the target
+    assert script.check(order_results(script, *[quadratic] * 5, *[stalled] * 5)) == []
+    violations = script.check(order_results(script, *[quadratic] * 4, *[stalled] * 6))
+    assert any("6 of 10 runs (draws [4, 5, 6, 7, 8, 9]) did not reach" in v for v in violations)
+    nothing = [0.2, 0.19, 0.2, 0.19]  # no decreasing triple below 0.1: no estimate
+    violations = script.check(order_results(script, *[quadratic] * 4, *[nothing] * 6))
+    assert any("only 4 of 10 runs have an order estimate" in v for v in violations)
+
+
+def test_completion_order_check_fails_one_linear_run_the_tomography_check_does_not():
+    """C15's per-run bound (every order >= 1.2) catches one linear run of 10; C21 has no
+    per-run bound (its single estimates range down to 0.45 at a true order 2)."""
+    quadratic, linear = [0.2, 3e-2, 1e-3, 1e-6, 1e-12, 1e-15], [0.2 * 0.01**k for k in range(9)]
+    c15, c21 = load("tt_tucker_c15_completion_gauss_newton_order"), load("tomo_c21_gauss_newton_order")
+    (v,) = c15.check(order_results(c15, *[quadratic] * 9, linear))
+    assert "an order 1.00 below 1.2" in v
+    assert c21.check(order_results(c21, *[quadratic] * 9, linear)) == []
+
+
+def test_completion_order_check_fails_gauss_newton_with_a_scaled_linearization(monkeypatch):
+    """A real run whose registered linearization's J u is scaled by 0.9 (a wrong Gauss-Newton
+    model: Newton steps 1/0.9 too long) converges linearly and fails C15; the true one passes."""
+    from tensorrec.formats import TTTensor
+    from tensorrec.operators import dispatch
+    from tensorrec.studies.gauss_newton import completion_order_sweep, order_runs
+
+    script = load("tt_tucker_c15_completion_gauss_newton_order")
+    cfg = dataclasses.replace(script.Config(), seeds=2)
+    kwargs = {"order": cfg.order, "d": cfg.d, "r": cfg.r, "ratio": cfg.ratio}
+
+    def results():
+        rows = completion_order_sweep(cfg.seeds, 7, **kwargs)
+        return {"config": dataclasses.asdict(cfg), "runs": order_runs(rows, cfg.target)}
+
+    assert script.check(results()) == []
+    true = dispatch._LINEARIZE[dispatch.SampledEntries, TTTensor]
+
+    def scaled(rows, x):
+        lin = true(rows, x)
+        return dispatch.Linearization(lambda u: 0.9 * lin.jvp(u), lin.vjp)
+
+    monkeypatch.setitem(dispatch._LINEARIZE, (dispatch.SampledEntries, TTTensor), scaled)
+    violations = script.check(results())
+    assert any("median order" in v for v in violations), violations
+
+
+def test_tomography_order_check_fails_gauss_newton_with_a_scaled_linearization(monkeypatch):
+    """The LPDO Born-probability linearization with J u scaled by 0.9: the squared-loss fit
+    converges linearly and fails C21; the true one passes."""
+    from tensorrec.formats import LPDO
+    from tensorrec.operators import dispatch
+    from tensorrec.studies.gauss_newton import order_runs, tomography_order_sweep
+
+    script = load("tomo_c21_gauss_newton_order")
+    cfg = dataclasses.replace(script.Config(), seeds=3)
+    case = {"n": cfg.n, "bond_dim": cfg.bond_dim, "kraus_dim": 1, "method": "rgd"}
+
+    def results():
+        rows = tomography_order_sweep([case], cfg.seeds, 7, epsilon=cfg.epsilon)
+        return {"config": dataclasses.asdict(cfg), "runs": order_runs(rows, cfg.target)}
+
+    assert script.check(results()) == []
+    true = dispatch._LINEARIZE[dispatch.KroneckerRows, LPDO]
+
+    def scaled(rows, x):
+        lin = true(rows, x)
+        return dispatch.Linearization(lambda u: 0.9 * lin.jvp(u), lin.vjp)
+
+    monkeypatch.setitem(dispatch._LINEARIZE, (dispatch.KroneckerRows, LPDO), scaled)
+    violations = script.check(results())
+    assert any("median order" in v for v in violations), violations

@@ -7,7 +7,9 @@ methods, this package the studies run with them.
 * :mod:`tensorrec.studies.bdpr`: the finite-sample BDPR protocols (recovery, noise, basins,
   the critical-point census);
 * :mod:`tensorrec.studies.tomography`: the MPO copy sweep (C15);
-* :mod:`tensorrec.studies.sae`: the SAE protocols (B1-B8, claims 5-13).
+* :mod:`tensorrec.studies.sae`: the SAE protocols (B1-B8, claims 5-13);
+* :mod:`tensorrec.studies.gauss_newton`: the order of convergence of Gauss-Newton through
+  registered linearizations (TT completion C15, tomography C21).
 
 Every sweep is a grid of module-level trial functions run by a :class:`tensorrec.sweep.Runner`
 (the ``runner`` argument; serial and storing nothing when omitted), so it runs unchanged on
@@ -16,6 +18,6 @@ An experiment and a theory check that run the same trials into one store (their 
 :func:`tensorrec.runner.script_main`) compute them once.
 """
 
-from tensorrec.studies import bdpr, sae, tomography, tucker_tt
+from tensorrec.studies import bdpr, gauss_newton, sae, tomography, tucker_tt
 
-__all__ = ["bdpr", "sae", "tomography", "tucker_tt"]
+__all__ = ["bdpr", "gauss_newton", "sae", "tomography", "tucker_tt"]
