@@ -21,8 +21,9 @@ import torch
 from tensorrec._backend import to_numpy, tree_leaves, tree_map, tree_where
 from tensorrec.optim._loop import MESSAGES
 from tensorrec.optim.progress import ProgressBar
-from tensorrec.optim.result import CONVERGED, FAILED, Result, Trace, ending_note, point_numpy
+from tensorrec.optim.result import FAILED, Result, Trace, ending_note, point_numpy
 from tensorrec.optim.stopping import (
+    CONVERGED,
     AnyOf,
     BatchState,
     NoDecrease,

@@ -25,6 +25,19 @@ from tensorrec._backend import (
     renamed_kwargs,
 )
 
+OPTIMALITY = ("grad_norm", "residual", "metric")
+"""Convergence stop reasons that measure the point itself: the gradient norm, the relative
+residual of a fit or an eigenpair, a user metric such as the error to a known truth."""
+
+CONVERGED = (*OPTIMALITY, "rel_change", "value_change")
+"""Every stop reason that means a run converged: it stopped on one of its convergence rules
+(:class:`GradNorm`, :class:`RelChange`, :class:`ValueChange`, :class:`MetricBelow`, a residual
+rule), not on its budget (``"max_iter"``, ``"time"``) nor on a failure (``"nan"``,
+``"stalled"``, ...). The one definition of ``Result.converged`` and of every result built on
+it. The change rules (``"rel_change"``, ``"value_change"``) test the step, not the point: a
+slow run meets them too, far from a solution, so their message says how far the gradient
+norm fell (:func:`~tensorrec.optim.result.ending_note`)."""
+
 
 @dataclasses.dataclass
 class State:
