@@ -160,6 +160,42 @@ def test_bad_input_is_refused_naming_the_argument():
         from_quimb(rect)
 
 
+def test_a_real_quimb_mps_stays_real_and_the_quantum_refusal_names_the_cast():
+    """Issue 29: a real quimb MPS gives a real TT (its dtype kept); the quantum functions take
+    complex states and their refusal says how to cast; nothing is cast silently."""
+    from tensorrec import quantum as q
+
+    mps = qtn.MPS_rand_state(4, 2, dtype="float64", seed=5)
+    x = from_quimb(mps)
+    assert x.dtype == torch.float64
+    hint = r"cast it explicitly with {}\.to\(dtype=torch\.complex128\).*"
+    hint += r"from_quimb\(tn, dtype=torch\.complex128\)"
+    with pytest.raises(TypeError, match="mps: expected a complex TTTensor.*" + hint.format("mps")):
+        M.to_vector(x)
+    with pytest.raises(ValueError, match="state: expected a complex MPS.*" + hint.format("state")):
+        q.LocalPauli(4).sample(x, 10, rng=0)
+    data = q.LocalPauli(4).sample(M.random_mps(4, 2, 2, 7), 50, rng=0)
+    with pytest.raises(ValueError, match="truth: expected a complex MPS.*" + hint.format("truth")):
+        q.estimate(data, bond_dim=2, truth=x)
+    with pytest.raises(ValueError, match="target: expected a complex MPS.*" + hint.format("target")):
+        q.fidelity_from_shadows(data, x)
+    # both casts the messages name give the state quimb holds
+    dense = mps.to_dense().reshape(-1)
+    for state in (from_quimb(mps, dtype=torch.complex128), x.to(dtype=torch.complex128)):
+        assert state.dtype == torch.complex128
+        assert np.abs(M.to_vector(state).numpy() - dense).max() < EXACT
+    # dtype is checked before any work; a complex network is never cast to a real dtype
+    with pytest.raises(TypeError, match="dtype: expected a torch dtype .*got 'complex128'"):
+        from_quimb(mps, dtype="complex128")
+    with pytest.raises(TypeError, match="dtype: expected torch.float32, .* got torch.float16"):
+        from_quimb(mps, dtype=torch.float16)
+    complex_mps = qtn.MPS_rand_state(4, 2, dtype="complex128", seed=5)
+    with pytest.raises(ValueError, match="dtype: cannot cast complex .* imaginary parts would be lost"):
+        from_quimb(complex_mps, dtype=torch.float64)
+    with pytest.raises(ValueError, match="dtype: cannot cast complex"):
+        from_quimb(complex_mps).to(dtype=torch.float64)
+
+
 def test_quimb_is_optional_and_its_absence_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "quimb.tensor", None)  # `import quimb.tensor` now fails
     x = M.random_mps(3, 2, 2, 60)

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import torch
 
-from tensorrec._backend import check_choice, describe
+from tensorrec._backend import check_cast, check_choice, describe
 from tensorrec._linalg import qr_unique
 from tensorrec.formats.tt import TTTensor
 from tensorrec.formats.tucker import TuckerTensor, mode_product
@@ -177,7 +177,11 @@ def from_quimb(tn, dtype=None, *, kind: str | None = None):
     tn : quimb.tensor.MatrixProductState, MatrixProductOperator or PEPS
         An open-boundary chain (one tensor per site, bonds only between neighbours) or a PEPS.
     dtype : torch.dtype, optional
-        Cast the arrays to it (default: quimb's own dtype, e.g. complex128).
+        Cast the arrays to it (default: the network's own dtype, kept as tensorly's and quimb's
+        conversions keep it: a real network gives a real tensor). The quantum functions
+        (:mod:`tensorrec.quantum`) take complex states: pass ``dtype=torch.complex128`` for a
+        real quimb MPS or MPO (or cast later with ``x.to(dtype=torch.complex128)``). A complex
+        network is not cast to a real dtype (refused: the imaginary parts would be lost).
     kind : {"mps", "mpo", "peps"}, optional
         What ``tn`` must be (default: read from its class); a network of another class is
         refused.
@@ -199,7 +203,8 @@ def from_quimb(tn, dtype=None, *, kind: str | None = None):
     TypeError, ValueError
         For a ``tn`` of another class than ``kind`` asks (a PEPS given as an MPS, a bare
         TensorNetwork), fewer than 2 sites, a cyclic chain or one with extra tensors or
-        indices, or an MPO site whose ket and bra dimensions differ.
+        indices, or an MPO site whose ket and bra dimensions differ; a ``dtype`` that is not
+        a float32/float64/complex64/complex128 torch dtype, or real for a complex network.
     """
     qtn = _require_quimb()
     classes = {"mps": qtn.MatrixProductState, "mpo": qtn.MatrixProductOperator, "peps": qtn.PEPS}
@@ -217,6 +222,8 @@ def from_quimb(tn, dtype=None, *, kind: str | None = None):
                 f"tn: expected a quimb {classes[kind].__name__} (kind={kind!r}), got {type(tn).__name__} "
                 f"({describe(tn)})"
             )
+    if dtype is not None:
+        check_cast("dtype", dtype, torch.from_numpy(np.empty(0, dtype=tn.dtype)).dtype)
     if kind == "peps":
         return _peps_from_quimb(tn, dtype, qtn)
     cores = _chain_cores(tn, kind, qtn)

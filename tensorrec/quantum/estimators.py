@@ -56,7 +56,7 @@ from tensorrec.quantum import mpo as mpo_ops
 from tensorrec.quantum.metrics import fidelity_to
 from tensorrec.quantum.outcomes import Outcomes
 from tensorrec.quantum.shadows import classical_shadow, local_shadows, project_density, project_simplex
-from tensorrec.quantum.states import check_state, density, is_format
+from tensorrec.quantum.states import check_state, complex_hint, density, is_format
 from tensorrec.recovery import FormatObjective, MultinomialLoss, NormalEquations, minimize
 
 METHODS = ("mle", "rgd", "pcs", "pgd")
@@ -128,6 +128,7 @@ def _check_truth(truth, d: int, n: int):
         if shape not in ((d,) * n, (d * d,) * n) or dtype is None or not dtype.is_complex:
             raise ValueError(
                 f"truth: expected a complex MPS (legs {d}) or MPO (legs {d * d}) of {n} sites, got {truth!r}"
+                f"{complex_hint('truth', truth)}"
             )
         if d**n > 4096:
             raise ValueError(f"truth: the metrics are dense (N = d^n <= 4096), got N = {d}^{n}")

@@ -39,7 +39,7 @@ from tensorrec._backend import check_positive_int, describe
 from tensorrec._random import RngLike, as_generator
 from tensorrec.quantum.outcomes import Outcomes
 from tensorrec.quantum.shadows import local_shadows
-from tensorrec.quantum.states import DTYPE, check_state, is_format
+from tensorrec.quantum.states import DTYPE, check_state, complex_hint, is_format
 
 PAULI_LETTERS = "IXYZ"
 _SIGMA = torch.tensor(
@@ -234,7 +234,10 @@ def _check_target(target, povm):
     if is_format(target):
         shape = getattr(target, "shape", None)
         if shape != (povm.d,) * povm.n or not getattr(target, "dtype", torch.float64).is_complex:
-            raise ValueError(f"target: expected a complex MPS of shape {(povm.d,) * povm.n}, got {target!r}")
+            raise ValueError(
+                f"target: expected a complex MPS of shape {(povm.d,) * povm.n}, got {target!r}"
+                f"{complex_hint('target', target)}"
+            )
         norm = float(target.norm())
         if abs(norm - 1) > 1e-8:
             raise ValueError(f"target: expected a normalised MPS (a pure state), got norm {norm:.6g}")
