@@ -888,3 +888,26 @@ def test_block_coordinate_sweeps_are_gauss_seidel_on_a_quadratic_with_rgd_s_resu
         block_coordinate(update, 6, np.zeros(6), evaluate=evaluate, stop={"rel_change": 1e-9})
     with pytest.raises(ValueError, match="^order: "):
         block_coordinate(update, 6, np.zeros(6), evaluate=evaluate, order="random")
+
+
+def test_a_run_started_at_a_critical_point_ends_quietly():
+    """Found while testing issue 29's progress labels: a start with gradient norm 0 (an exact
+    minimum) whose cost then moved by rounding raised ZeroDivisionError in the no-descent
+    warning (its "gradient still large" test compared with 0 times the start's norm)."""
+    from tensorrec.formats import TTTensor
+    from tensorrec.operators import DenseGaussian
+    from tensorrec.recovery import FormatObjective, minimize
+
+    truth = TTTensor.random((3, 3, 3), (2, 2), 0)
+    op = DenseGaussian(truth.shape, 60, 1)
+    objective = FormatObjective(truth, op, op.apply_format(truth))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        res = minimize(objective, truth, stop={"max_iter": 3})
+    assert res.trace.grad_norm[0] == 0 and res.stop_reason == "max_iter" and res.value < 1e-28
+    # the rules' own tests: a run from a critical point neither "never fell" nor "ended above"
+    from tensorrec.optim.stopping import ended_above, mostly_rising, never_fell
+
+    assert not never_fell([0.0, 1e-32], [0.0, 1e-16]) and not ended_above([0.0, 1e-32], [0.0, 1e-16])
+    assert not mostly_rising([0.0, *np.linspace(1e-32, 1e-30, 100)], [0.0] + [1e-16] * 100)
+    assert never_fell([1.0, 2.0], [1.0, 1.0]) and ended_above([1.0, 2.0], [1.0, 1.0])  # still fire

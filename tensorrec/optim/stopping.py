@@ -290,7 +290,8 @@ class Stall(StoppingRule):
             return None
         best_before = self._best_before(v)
         no_progress = min(v[-self.window :]) > best_before - self.rtol * abs(best_before)
-        return self.reason if no_progress and state.grad_norm > self.grad_rtol * g[0] else None
+        large = g[0] > 0 and state.grad_norm > self.grad_rtol * g[0]  # g[0] = 0: started at a critical point
+        return self.reason if no_progress and large else None
 
     def batched(self, state):
         v = state.values
@@ -299,7 +300,7 @@ class Stall(StoppingRule):
         best_before = self._best_before_batched(v)
         recent = torch.stack(v[-self.window :]).min(dim=0).values
         no_progress = recent > best_before - self.rtol * best_before.abs()
-        return [no_progress & (state.grad_norm > self.grad_rtol * state.grad_norm0)]
+        return [no_progress & (state.grad_norm > self.grad_rtol * state.grad_norm0) & (state.grad_norm0 > 0)]
 
     def _best_before_batched(self, v) -> torch.Tensor:
         """Elementwise min(v[:-window]), kept up to date incrementally."""
@@ -366,7 +367,8 @@ class NoDecrease(StoppingRule):
         start, later = v[0], torch.stack(v[1:])
         fell = later.min(dim=0).values < start
         rose = later.max(dim=0).values > start + self.rtol * start.abs()
-        return [~fell & rose & (state.grad_norm > self.grad_rtol * state.grad_norm0)]
+        large = (state.grad_norm > self.grad_rtol * state.grad_norm0) & (state.grad_norm0 > 0)
+        return [~fell & rose & large]
 
     def __repr__(self) -> str:
         return f"NoDecrease(window={self.window}, rtol={self.rtol:g}, grad_rtol={self.grad_rtol:g})"
@@ -382,6 +384,7 @@ def never_fell(values, grad_norms, rtol: float = 1e-6, grad_rtol: float = 1e-3) 
     finite = all(math.isfinite(v) for v in (start, *later, grad_norms[0], grad_norms[-1]))
     return (
         finite
+        and grad_norms[0] > 0  # a start at a critical point has nothing to descend
         and min(later) >= start
         and max(later) > start + rtol * abs(start)
         and grad_norms[-1] > grad_rtol * grad_norms[0]
@@ -396,7 +399,12 @@ def ended_above(values, grad_norms, rtol: float = 1e-6, grad_rtol: float = 1e-3)
         return False
     start, last = values[0], values[-1]
     finite = all(math.isfinite(v) for v in (start, last, grad_norms[0], grad_norms[-1]))
-    return finite and last > start + rtol * abs(start) and grad_norms[-1] > grad_rtol * grad_norms[0]
+    return (
+        finite
+        and grad_norms[0] > 0  # a start at a critical point: rounding above it is not a climb
+        and last > start + rtol * abs(start)
+        and grad_norms[-1] > grad_rtol * grad_norms[0]
+    )
 
 
 def rises(values, rtol: float = 1e-10) -> int:
@@ -411,7 +419,7 @@ def mostly_rising(values, grad_norms, min_iterations: int = 100, grad_rtol: floa
     n = len(values) - 1
     if n < min_iterations or not grad_norms or not all(map(math.isfinite, (grad_norms[0], grad_norms[-1]))):
         return False
-    return grad_norms[-1] > grad_rtol * grad_norms[0] and 2 * rises(values) >= n
+    return grad_norms[0] > 0 and grad_norms[-1] > grad_rtol * grad_norms[0] and 2 * rises(values) >= n
 
 
 class NoDecreaseWarning(RuntimeWarning):
