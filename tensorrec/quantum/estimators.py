@@ -280,8 +280,9 @@ def estimate(
         :class:`UnphysicalEstimateWarning` when it is negative. False skips it (``physical``
         is then None).
     progress : bool
-        A progress bar on standard error for long fits (default off): one tick per iteration
-        of the optimizer, the current loss, the stop reason at the end
+        A progress bar on standard error for long fits (default off), labelled with the
+        method (``"mle"``, ``"pgd"``, ``"mle (gauss_newton)"``): one tick per iteration of the
+        optimizer, the current loss, the stop reason at the end
         (:class:`~tensorrec.optim.progress.ProgressBar`); the estimate is the same as
         without it.
     solver : {"gradient", "gauss_newton"}
@@ -385,7 +386,9 @@ def estimate(
     metrics = {} if truth is None else _truth_metrics(truth, d, n, lambda x: x, physical=format == "dense")
 
     problem = Problem(Euclidean(*shape, field="complex"), objective)
-    result = proximal_gradient(problem, prox, x0, step=step, stop=stop, metrics=metrics, progress=progress)
+    result = proximal_gradient(
+        problem, prox, x0, step=step, stop=stop, metrics=metrics, progress=progress, progress_label=method
+    )
     if method == "pgd":
         _no_decrease_warning(result, method, stacklevel=4)
     if method == "pcs" and result.iterations == 1 and result.stop_reason == "max_iter":
@@ -571,9 +574,11 @@ def _factorized(
     else:
         method_options = {"step": step}
     space = start.manifold(normalized=True)
+    label = method if solver == "gradient" else f"{method} ({solver})"  # the bar's: "mle (gauss_newton)"
     result = minimize(
-        objective, start, stop=stop, manifold=space, metrics=metrics, progress=progress, **method_options
-    )
+        objective, start, stop=stop, manifold=space, metrics=metrics, progress=progress,
+        progress_label=label, **method_options,
+    )  # fmt: skip
     _no_decrease_warning(result, method, stacklevel=5)
     return TomographyResult.from_result(result, physical=True)
 
