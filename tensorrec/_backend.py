@@ -328,6 +328,25 @@ HALF_DTYPES = (torch.float16, torch.bfloat16)
 """Refused everywhere with a clear message: too coarse for the solvers' tolerances."""
 
 
+def check_cast(name: str, dtype, source: torch.dtype | None = None) -> torch.dtype:
+    """``dtype`` when it is a supported torch dtype to cast data of dtype ``source`` to: float32,
+    float64, complex64 or complex128 (half precision refused), and not a real dtype for complex
+    data (the imaginary parts would be lost: refused, never dropped). Raised before any work,
+    naming ``name``."""
+    if not isinstance(dtype, torch.dtype):
+        raise TypeError(f"{name}: expected a torch dtype (e.g. torch.complex128), got {describe(dtype)}")
+    if dtype in HALF_DTYPES or dtype not in (*_FLOATING, *_COMPLEX):
+        raise TypeError(
+            f"{name}: expected torch.float32, torch.float64, torch.complex64 or torch.complex128, got {dtype}"
+        )
+    if source is not None and source.is_complex and not dtype.is_complex:
+        raise ValueError(
+            f"{name}: cannot cast complex ({source}) data to the real dtype {dtype}: the imaginary parts "
+            "would be lost; take .real of the arrays explicitly if that is meant"
+        )
+    return dtype
+
+
 def check_input_dtype(
     name: str, t: torch.Tensor, expected: torch.dtype | None, device: torch.device | None = None
 ) -> torch.Tensor:

@@ -38,6 +38,7 @@ SLOW = {
     "tests/test_runner_cli.py::test_the_index_counts_an_experiments_resumed_trials",
     "tests/test_second_order.py::test_gauss_newton_tomography_fits_reach_the_first_order_optimum",
     "tests/test_sweep.py::test_a_killed_worker_costs_only_its_task[dask]",
+    "tests/test_sweep.py::test_a_parallel_sweep_s_dataframe_is_in_grid_order",
     "tests/test_sweep.py::test_every_backend_gives_the_records_of_the_serial_run[dask]",
     "tests/test_sweep.py::test_hung_trials_on_processes_are_stopped_or_their_worker_killed_and_the_sweep_goes_on",
     "tests/test_sweep.py::test_sigkill_of_a_processes_driver_ends_its_workers_and_forkserver",

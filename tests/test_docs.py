@@ -14,13 +14,20 @@ Two properties of the user documentation (``docs/*.rst``, ``README.md`` and the 
     ``bash``/``text``/``none`` blocks are not run;
   - in ``README.md``: every fenced block opened with ```` ```python ````.
 
-  The blocks of one page run in order in one fresh interpreter (a page's later blocks use the names
-  its earlier blocks define, as a reader would type them), in a temporary directory, with threads
-  pinned to one and ``MPLBACKEND=Agg``. Each block is compiled under its page's file name with its
-  own line numbers, so a traceback names the page and line of the failing block. A block that
-  contains ``if __name__ == "__main__":`` (the sweep example of ``docs/sweeps.rst``) runs as a
-  script file (``python file.py``) with its page's earlier blocks above it, since that guard only
-  matters when worker processes import the script again.
+  **Every block stands alone**: a reader copies one block, not the page, so each block holds the
+  imports and data it needs and runs in a fresh namespace. A block that deliberately goes on
+  from the one before it says so with the rst comment ``.. continues`` on the line above its
+  ``.. code-block::`` directive (or above the paragraph that opens a ``::`` block; in
+  ``README.md`` ``<!-- continues -->`` above the fence): it runs in the namespace of the blocks
+  before it. The blocks of one page run in order in one fresh interpreter (one interpreter per
+  page: a fresh one per block would add an interpreter start and the library's import, about
+  10 s on a loaded 2-core machine, per block), in a temporary directory, with threads pinned to
+  one and ``MPLBACKEND=Agg``; an unmarked block gets a new namespace, so a name it takes from an
+  earlier block fails with the NameError a reader would meet. Each block is compiled under its
+  page's file name with its own line numbers, so a traceback names the page and line of the
+  failing block. A block that contains ``if __name__ == "__main__":`` (the sweep example of
+  ``docs/sweeps.rst``) runs as a script file (``python file.py``) with the blocks it continues
+  above it, since that guard only matters when worker processes import the script again.
 """
 
 from __future__ import annotations
@@ -317,6 +324,30 @@ def page_blocks(path: Path) -> list[tuple[int, str]]:
     return markdown_python_blocks(text) if path.suffix == ".md" else rst_python_blocks(text)
 
 
+CONTINUES = {".rst": ".. continues", ".md": "<!-- continues -->"}
+"""The mark of a block that goes on from the block before it (on the line above its opening)."""
+
+
+def continued_blocks(text: str, blocks: list[tuple[int, str]], suffix: str = ".rst") -> set[int]:
+    """The first lines of the ``blocks`` of a page (``text``) marked as continuations: the
+    nearest non-blank line above the block's opening (its ``.. code-block::`` directive with
+    its options, the paragraph that ends in ``::``, or its Markdown fence) is the mark."""
+    lines, marked = text.splitlines(), set()
+    for first, _ in blocks:
+        i = first - 2  # the line above the block's first line of code (0-based)
+        while i >= 0 and (not lines[i].strip() or lines[i].lstrip().startswith(":")):
+            i -= 1  # blank lines and directive options
+        if suffix == ".rst" and not _RST_BLOCK.match(lines[i]):  # a `::` block: above its paragraph
+            while i > 0 and lines[i - 1].strip():
+                i -= 1
+        i -= 1
+        while i >= 0 and not lines[i].strip():
+            i -= 1
+        if i >= 0 and lines[i].strip() == CONTINUES[suffix]:
+            marked.add(first)
+    return marked
+
+
 def _environment() -> dict[str, str]:
     env = dict(os.environ)
     for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
@@ -326,13 +357,17 @@ def _environment() -> dict[str, str]:
     return env
 
 
-def _driver(path: Path, blocks: list[tuple[int, str]]) -> str:
-    """A script that runs ``blocks`` in order in one namespace, each under its page and line."""
-    padded = [chr(10) * (line - 1) + code for line, code in blocks]  # tracebacks show page lines
+def _driver(path: Path, blocks: list[tuple[int, str]], continued=frozenset()) -> str:
+    """A script that runs ``blocks`` in order, each under its page and line: a block whose
+    first line is in ``continued`` in the namespace of the blocks before it, any other in a
+    fresh one (it must stand alone)."""
+    padded = [(line in continued, chr(10) * (line - 1) + code) for line, code in blocks]  # page lines
     return (
         f"BLOCKS = {padded!r}\n"
         "scope = {'__name__': '__main__'}\n"
-        "for code in BLOCKS:\n"
+        "for goes_on, code in BLOCKS:\n"
+        "    if not goes_on:\n"
+        "        scope = {'__name__': '__main__'}\n"
         f"    print({MARKER!r}, flush=True)\n"
         f"    exec(compile(code, {str(path)!r}, 'exec'), scope)\n"
     )
@@ -358,19 +393,29 @@ def claimed_outputs(text: str) -> dict[int, str]:
     return claims
 
 
-def run_blocks(path: Path, blocks, tmp_path: Path, *, as_script: bool = False, timeout: float = 120.0):
+def run_blocks(
+    path: Path,
+    blocks,
+    tmp_path: Path,
+    *,
+    continued=frozenset(),
+    as_script: bool = False,
+    timeout: float = 120.0,
+):
     """Run ``blocks`` of ``path`` in a fresh interpreter in ``tmp_path``; the finished process.
 
-    A block with a ``__main__`` guard (or the last block, with ``as_script``) runs as a script
-    file holding the page's earlier blocks too.
+    Each block runs in a fresh namespace unless its first line is in ``continued`` (then in
+    that of the blocks before it). A block with a ``__main__`` guard (or the last block, with
+    ``as_script``) runs as a script file holding the blocks it continues too.
     """
     script_at = next((k for k, (_, code) in enumerate(blocks) if "__name__ ==" in code), None)
     if as_script:
         script_at = len(blocks) - 1
     if script_at is None:
-        source = _driver(path, blocks)
+        source = _driver(path, blocks, continued)
     else:
-        source = "\n\n".join(code for _, code in blocks[: script_at + 1])
+        start = max(k for k in range(script_at + 1) if k == 0 or blocks[k][0] not in continued)
+        source = "\n\n".join(code for _, code in blocks[start : script_at + 1])
         if script_at + 1 < len(blocks):
             raise AssertionError(f"{path.name}: blocks after the script block would not run")
     script = tmp_path / f"{path.stem}_blocks.py"
@@ -421,7 +466,9 @@ def available_blocks(path: Path) -> list[tuple[int, str]]:
 def test_code_blocks_run(path: Path, tmp_path: Path) -> None:
     if path.name == "tomography.rst":
         pytest.importorskip("qiskit")
-    done = run_blocks(path, available_blocks(path), tmp_path)
+    blocks = available_blocks(path)
+    continued = continued_blocks(path.read_text(), page_blocks(path), path.suffix)
+    done = run_blocks(path, blocks, tmp_path, continued=continued)
     assert done.returncode == 0, done.stderr[-4000:]
     # an example that warns (a stall, an underdetermined fit) is a bug in the example
     assert "Warning:" not in done.stderr, done.stderr[-4000:]
@@ -432,9 +479,59 @@ def test_code_blocks_run(path: Path, tmp_path: Path) -> None:
 
 
 def test_a_failing_block_names_its_page_and_line(tmp_path: Path) -> None:
-    done = run_blocks(DOCS / "concepts.rst", [(7, "x = 1"), (12, "y = x + undefined_name")], tmp_path)
+    blocks = [(7, "x = 1"), (12, "y = x + undefined_name")]
+    done = run_blocks(DOCS / "concepts.rst", blocks, tmp_path, continued={12})
     assert done.returncode != 0
     assert 'concepts.rst", line 12' in done.stderr and "undefined_name" in done.stderr
+
+
+def test_a_block_that_needs_an_earlier_one_fails_unless_marked(tmp_path: Path) -> None:
+    """Issue 29: a block using a name an earlier block defined fails (as it fails a reader who
+    copies it alone); marked ``.. continues`` it runs in the earlier blocks' namespace."""
+    page = textwrap.dedent(
+        """\
+        Intro.
+
+        .. code-block:: python
+
+           import math
+           r = 2.0
+
+        Then::
+
+           print(math.pi * r**2)
+
+        {mark}
+
+        .. code-block:: python
+           :caption: area again
+
+           print(round(math.pi * r**2, 3))
+        """
+    )
+    path = tmp_path / "page.rst"
+    for mark, expected in (("", set()), (".. continues", {17})):  # page lines of the blocks: 5, 10, 17
+        text = page.format(mark=mark)
+        blocks = rst_python_blocks(text)
+        assert [line for line, _ in blocks] == [5, 10, 17]
+        assert continued_blocks(text, blocks) == expected
+        done = run_blocks(path, blocks, tmp_path, continued=expected)
+        assert done.returncode != 0 and "NameError: name 'math' is not defined" in done.stderr
+        assert 'page.rst", line 10' in done.stderr  # the unmarked `::` block, alone
+    marked = page.format(mark=".. continues").replace("Then::", ".. continues\n\nThen::")
+    blocks = rst_python_blocks(marked)
+    assert continued_blocks(marked, blocks) == {12, 19}
+    done = run_blocks(path, blocks, tmp_path, continued={12, 19})  # the three blocks in one namespace
+    assert done.returncode == 0 and block_outputs(done.stdout) == ["", "12.566370614359172", "12.566"]
+    readme = "```python\nx = 1\n```\n\n<!-- continues -->\n```python\nprint(x)\n```\n"
+    assert continued_blocks(readme, markdown_python_blocks(readme), ".md") == {7}
+
+
+def test_a_page_never_opens_with_a_continuation() -> None:
+    """A mark on a page's first block has nothing to continue (a misplaced mark)."""
+    for p in RUNNABLE:
+        blocks = page_blocks(p)
+        assert blocks[0][0] not in continued_blocks(p.read_text(), blocks, p.suffix), p.name
 
 
 def test_the_sweep_example_needs_its_guard(tmp_path: Path) -> None:

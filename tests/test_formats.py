@@ -429,3 +429,20 @@ def test_lpdo_inner_takes_an_lpdo_or_an_mpo_by_dispatch_and_names_what_else_it_t
     assert a.inner(b) == a.inner(b.to_mpo()) and a.distance(b) == a.distance(b.to_mpo())
     with pytest.raises(TypeError, match=r"^other: expected an LPDO or an MPO TTTensor, got"):
         a.inner(b.to_dense())
+
+
+@pytest.mark.parametrize("cls", [TuckerTensor, TTTensor])
+def test_to_casts_a_real_tensor_to_complex_and_refuses_the_reverse(cls):
+    """Issue 29: ``x.to(dtype=...)`` casts a Tucker or TT tensor explicitly (as the lattice
+    formats' ``to``); complex to real would drop the imaginary parts: refused by name."""
+    x = cls.random((3, 4, 3), (2, 2, 2) if cls is TuckerTensor else (2, 2), 0)
+    z = x.to(dtype=torch.complex128)
+    assert type(z) is cls and z.dtype == torch.complex128 and z.device == x.device
+    assert torch.equal(z.to_dense(), x.to_dense().to(torch.complex128))
+    assert torch.equal(x.to(device=x.device).to_dense(), x.to_dense())
+    with pytest.raises(ValueError, match="dtype: cannot cast complex \\(torch.complex128\\) data to"):
+        z.to(dtype=torch.float64)
+    with pytest.raises(TypeError, match="dtype: expected torch.float32, .* got torch.bfloat16"):
+        x.to(dtype=torch.bfloat16)
+    with pytest.raises(TypeError, match="dtype: expected a torch dtype"):
+        x.to(dtype=np.complex128)

@@ -147,7 +147,7 @@ def test_bad_input_is_refused_naming_the_argument():
         from_quimb(qtn.MatrixProductState([np.ones(2)], shape="p"))
     gate = qtn.MPS_rand_state(3, 2, seed=1).gate(np.eye(4), (0, 1), contract=False)
     with pytest.raises(ValueError, match="tn: expected one tensor per site \\(3\\), got 4 tensors"):
-        from_quimb(gate)
+        from_quimb(gate)  # what each gate network gets told: test_a_network_with_a_gate_...
     # a site with an index that is neither physical nor a bond
     extra = qtn.MPS_rand_state(3, 2, seed=1)
     extra[1].new_ind("stray", size=1)
@@ -158,6 +158,77 @@ def test_bad_input_is_refused_naming_the_argument():
     rect = qtn.MatrixProductOperator(arrays, shape="ludr")
     with pytest.raises(ValueError, match="tn: site 0 has ket dimension 2 and bra dimension 3"):
         from_quimb(rect)
+
+
+def test_a_real_quimb_mps_stays_real_and_the_quantum_refusal_names_the_cast():
+    """Issue 29: a real quimb MPS gives a real TT (its dtype kept); the quantum functions take
+    complex states and their refusal says how to cast; nothing is cast silently."""
+    from tensorrec import quantum as q
+
+    mps = qtn.MPS_rand_state(4, 2, dtype="float64", seed=5)
+    x = from_quimb(mps)
+    assert x.dtype == torch.float64
+    hint = r"cast it explicitly with {}\.to\(dtype=torch\.complex128\).*"
+    hint += r"from_quimb\(tn, dtype=torch\.complex128\)"
+    with pytest.raises(TypeError, match="mps: expected a complex TTTensor.*" + hint.format("mps")):
+        M.to_vector(x)
+    with pytest.raises(ValueError, match="state: expected a complex MPS.*" + hint.format("state")):
+        q.LocalPauli(4).sample(x, 10, rng=0)
+    data = q.LocalPauli(4).sample(M.random_mps(4, 2, 2, 7), 50, rng=0)
+    with pytest.raises(ValueError, match="truth: expected a complex MPS.*" + hint.format("truth")):
+        q.estimate(data, bond_dim=2, truth=x)
+    with pytest.raises(ValueError, match="target: expected a complex MPS.*" + hint.format("target")):
+        q.fidelity_from_shadows(data, x)
+    # both casts the messages name give the state quimb holds
+    dense = mps.to_dense().reshape(-1)
+    for state in (from_quimb(mps, dtype=torch.complex128), x.to(dtype=torch.complex128)):
+        assert state.dtype == torch.complex128
+        assert np.abs(M.to_vector(state).numpy() - dense).max() < EXACT
+    # dtype is checked before any work; a complex network is never cast to a real dtype
+    with pytest.raises(TypeError, match="dtype: expected a torch dtype .*got 'complex128'"):
+        from_quimb(mps, dtype="complex128")
+    with pytest.raises(TypeError, match="dtype: expected torch.float32, .* got torch.float16"):
+        from_quimb(mps, dtype=torch.float16)
+    complex_mps = qtn.MPS_rand_state(4, 2, dtype="complex128", seed=5)
+    with pytest.raises(ValueError, match="dtype: cannot cast complex .* imaginary parts would be lost"):
+        from_quimb(complex_mps, dtype=torch.float64)
+    with pytest.raises(ValueError, match="dtype: cannot cast complex"):
+        from_quimb(complex_mps).to(dtype=torch.float64)
+
+
+def test_a_network_with_a_gate_not_absorbed_per_site_says_what_is_wrong_and_what_works():
+    """Issue 29: quimb's two-site gate left as a tensor of its own (contract=False, the default,
+    or 'split-gate') or merging two sites (contract=True) is refused with what is wrong and
+    what quimb offers (before: "contract the network first", which gives the merged case); the
+    fixes the messages name convert to the gated state exactly."""
+    import quimb
+
+    mps = qtn.MPS_rand_state(4, 2, seed=1, dtype="complex128")
+    gate = quimb.rand_uni(4, seed=3)
+    exact = mps.gate(gate, (1, 2), contract=True).to_dense().reshape(-1)
+    fix = "contract='swap\\+split' \\(quimb's tn.gate\\(G, where, contract='swap\\+split'\\) or tn.gate_split"
+    for contract, count in ((False, 5), (True, 3), ("split-gate", 6)):
+        with pytest.raises(
+            ValueError, match=f"got {count} tensors, .* on several sites \\(sites 1\\+2.*{fix}"
+        ):
+            from_quimb(mps.gate(gate, (1, 2), contract=contract))
+    with pytest.raises(ValueError, match="with no site tag .* propagate_tags=False"):
+        from_quimb(mps.gate(gate, (1, 2), propagate_tags=False))
+    split = mps.gate(gate, (1, 2), contract="split-gate", propagate_tags="register")
+    with pytest.raises(
+        ValueError, match="\\('I1': 2, 'I2': 2\\): contract each site's tensors .*fuse_multibonds"
+    ):
+        from_quimb(split)
+    for i in range(4):
+        split = split.contract_tags(split.site_tag(i))
+    with pytest.raises(ValueError, match="sites 1 and 2 share 2 indices, .* tn.fuse_multibonds\\(\\)"):
+        from_quimb(split)
+    for fixed in (
+        split.fuse_multibonds(),
+        mps.gate(gate, (1, 2), contract="swap+split"),
+        mps.gate_split(gate, (1, 2)),
+    ):
+        assert np.abs(M.to_vector(from_quimb(fixed)).numpy() - exact).max() < EXACT
 
 
 def test_quimb_is_optional_and_its_absence_names_the_extra(monkeypatch):

@@ -96,7 +96,7 @@ def test_recover_shows_the_bar_and_computes_the_same_numbers(capsys):
 def test_estimate_shows_the_bar_for_both_loops_and_computes_the_same_estimate(capsys):
     psi = M.random_mps(3, 2, 2, 0)
     outcomes = q.LocalPauli(3).sample(M.to_vector(psi), 3000, 1)
-    for method, label in (("pgd", "proximal gradient"), ("mle", "rgd")):
+    for method, label in (("pgd", "pgd:"), ("mle", "mle:")):
         kwargs = dict(bond_dim=2, method=method, stop={"max_iter": 6}, truth=psi)
         if method == "pgd":
             kwargs["check_physical"] = False
@@ -121,15 +121,53 @@ def test_estimate_peps_shows_one_bar_per_restart_and_the_als_sweeps(capsys):
     shown = qp.estimate_peps(out, (2, 2), 2, progress=True, **kwargs)
     err = capsys.readouterr().err
     assert len(re.findall(r"\b4it\b.*stop=max_iter", err)) == 2  # one finished bar per restart
+    assert "4it" in _bar(err, "fgd (restart 1/2):") and "4it" in _bar(err, "fgd (restart 2/2):")
     _same_result(quiet.result, shown.result)
     assert quiet.values == shown.values
     als = qp.estimate_peps(out, (2, 2), 2, start=start, method="als", stop={"max_iter": 2}, progress=True)
-    bar = _bar(capsys.readouterr().err, "block_coordinate")
+    bar = _bar(capsys.readouterr().err, "als:")
     assert re.search(rf"\b{als.result.iterations}it\b", bar) and f"stop={als.result.stop_reason}" in bar
     with pytest.raises(TypeError, match="progress: expected True or False, got 1"):
         qp.estimate_peps(out, (2, 2), 2, progress=1)
     with pytest.raises(TypeError, match="progress: expected True or False"):
         qp.als(out, start, progress="no")
+
+
+def test_the_bar_is_labelled_with_the_method_actually_running(capsys):
+    """Issue 29: every run's bar read "rgd:" whatever ran (Gauss-Newton, scaled, an estimate);
+    the caller now passes the method's name (``progress_label``), checked before any work."""
+    shape = (3, 3, 3)
+    truth = TTTensor.random(shape, (2, 2), 0)
+    op = DenseGaussian(shape, 60, 1)
+    y = op.apply_format(truth)
+    for method in ("rgd", "scaled", "gauss_newton", "trust_region"):
+        recover(op, y, format="tt", ranks=(2, 2), method=method, stop={"max_iter": 2}, progress=True)
+        err = capsys.readouterr().err
+        assert "stop=max_iter" in _bar(err, f"{method}:")
+        assert method == "rgd" or "rgd" not in err
+    from tensorrec.recovery import FormatObjective, minimize
+
+    objective = FormatObjective(truth, op, y)
+    minimize(objective, truth, stop={"max_iter": 1}, progress=True, progress_label="my fit")
+    assert "stop=" in _bar(capsys.readouterr().err, "my fit:")
+    psi = M.random_mps(3, 2, 2, 0)
+    data = q.LocalPauli(3).sample(M.to_vector(psi), 3000, 1)
+    q.estimate(data, bond_dim=2, solver="gauss_newton", stop={"max_iter": 2}, progress=True)
+    assert "stop=max_iter" in _bar(capsys.readouterr().err, "mle (gauss_newton):")
+    # the loops' own names by default, a caller's label where given; a non-string refused by name
+    problem = rayleigh_quotient(torch.diag(torch.linspace(1.0, 0.0, 4, dtype=torch.float64)))
+    x0 = Sphere(4).random_point(1)
+    tr.rgd(problem, x0, step=0.5, stop={"max_iter": 2}, progress=True)
+    tr.trust_region(problem, x0, stop={"max_iter": 2}, progress=True)
+    tr.rgd(problem, x0, step=0.5, stop={"max_iter": 2}, progress=True, progress_label="power-like")
+    err = capsys.readouterr().err
+    assert all("2it" in _bar(err, name) for name in ("rgd:", "trust_region:", "power-like:"))
+    for bad in (1, b"rgd", ["rgd"]):
+        with pytest.raises(TypeError, match="progress_label: expected a string"):
+            tr.rgd(problem, x0, step=0.5, progress=True, progress_label=bad)
+        with pytest.raises(TypeError, match="progress_label: expected a string"):
+            minimize(objective, truth, progress_label=bad)
+    assert capsys.readouterr().err == ""  # refused before a bar was drawn
 
 
 def test_sae_train_shows_steps_loss_and_stop_reason_and_trains_the_same(capsys):

@@ -374,3 +374,14 @@ def test_estimate_refuses_options_its_method_does_not_take():
         assert str(info.value).startswith(start), str(info.value)
     with pytest.raises(ValueError, match="^freqs: expected finite non-negative"):
         q.Outcomes(outcomes.povm, -outcomes.freqs, 100, index=outcomes.index)
+
+
+def test_a_tomography_run_stopped_by_its_relative_change_rule_converged():
+    """Issue 29: the default likelihood fit stops on its ``rel_change`` rule, and that is
+    convergence (it read False for every default run before); its budget is not."""
+    psi = M.ghz(3)
+    data = q.LocalPauli(3).sample(psi, 2000, rng=0)
+    res = q.estimate(data, bond_dim=2)
+    assert res.stop_reason == "rel_change" and res.converged and not res.failed
+    capped = q.estimate(data, bond_dim=2, stop={"max_iter": 3})
+    assert capped.stop_reason == "max_iter" and not capped.converged

@@ -618,3 +618,62 @@ def test_rows_and_the_store_export_name_the_trial_index_alike_and_keep_a_record_
     frame = runner.store.to_dataframe().sort_values("_trial")
     assert list(frame["_trial"]) == [0, 1] and list(frame["trial"]) == ["mine", "mine"]
     assert set(rows[0]) <= set(frame.columns)
+
+
+def test_the_dataframe_is_in_grid_order_with_the_fixed_keys_as_columns(tmp_path):
+    """Issue 29: to_dataframe listed rows in the order they finished (a parallel or resumed
+    run's order, not the grid's) and had no column for the sweep's fixed keywords."""
+    pytest.importorskip("pandas")
+    runner = Runner(tmp_path / "s.sqlite", backend="serial")
+    fixed = {"y": 0.5, "sleep": 0.0}
+    runner.map(noisy_sum, GRID[3:][::-1], 2, seed=0, name="demo", fixed=fixed)  # finished first
+    result = runner.run(noisy_sum, GRID, 2, seed=0, name="demo", fixed=fixed)  # resumes those
+    assert result.resumed == 6 and result.computed == 6
+    frame = runner.store.to_dataframe("demo")
+    assert list(frame["x"]) == [p["x"] for p in GRID for _ in range(2)]
+    assert list(frame["_trial"]) == [0, 1] * len(GRID)
+    assert list(frame["value"]) == [r["value"] for r in result.records]
+    assert list(frame["y"]) == [0.5] * 12 and list(frame["sleep"]) == [0.0] * 12
+    assert list(frame.columns[:4]) == ["_sweep", "x", "sleep", "y"]  # the point's keys, the fixed (sorted)
+    assert result.rows() == frame.drop(columns=["_sweep", "_status", "_seconds", "_error"]).to_dict("records")
+
+
+def test_a_parallel_sweep_s_dataframe_is_in_grid_order(tmp_path):
+    """Issue 29: the slow first point of a parallel run finishes last; its rows come first."""
+    pytest.importorskip("pandas")
+    grid = [{"x": 0.0, "sleep": 0.5}, {"x": 1.0, "sleep": 0.0}, {"x": 2.0, "sleep": 0.0}]
+    with Runner(tmp_path / "p.sqlite", backend="processes", workers=2) as parallel:
+        parallel.map(noisy_sum, grid, 1, seed=0, name="par", fixed={"y": 2.0})
+        finished = [row.point["x"] for row in parallel.store.rows()]
+        frame = parallel.store.to_dataframe()
+    assert finished[-1] == 0.0, finished  # the run's premise: completion order is not the grid's
+    assert list(frame["x"]) == [0.0, 1.0, 2.0] and list(frame["y"]) == [2.0] * 3
+
+
+def test_the_dataframe_orders_shuffled_rows_by_the_described_grid(tmp_path):
+    pytest.importorskip("pandas")
+    store = Store(tmp_path / "s.sqlite", version="v")
+    grid = [{"m": m} for m in (30, 10, 20)]  # the grid's order, not the values'
+    rows = [(f"k{m}{t}", "s", "c1", {"m": m}, t, "ok", dumps({"v": m + t}), None, 0.1)
+            for m in (30, 10, 20, 40) for t in (1, 0)]  # fmt: skip
+    rows.append(("u0", "other", "c9", {"m": 1}, 0, "ok", dumps({"v": 0}), None, 0.1))  # never described
+    order = np.random.default_rng(3).permutation(len(rows))
+    for i in order:  # committed in a shuffled order
+        store.put([rows[i]])
+    store.describe("s", "c1", {"r": 2, "fmt": "tt"}, grid)
+    frame = store.to_dataframe()
+    first = 6 if order.tolist().index(6) < order.tolist().index(7) else 7  # m = 40 is not in the grid
+    assert list(zip(frame["_sweep"], frame["m"], frame["_trial"], strict=True)) == [
+        ("s", 30, 0), ("s", 30, 1), ("s", 10, 0), ("s", 10, 1), ("s", 20, 0), ("s", 20, 1),
+        ("s", 40, rows[first][4]), ("s", 40, 1 - rows[first][4]),  # oldest first
+        ("other", 1, 0),  # a sweep never described: last, without fixed columns
+    ]  # fmt: skip
+    assert list(frame["r"][:8]) == [2] * 8 and list(frame["fmt"][:8]) == ["tt"] * 8
+    assert frame["r"].isna().iloc[8]
+    # a record field that repeats a fixed key with another value is kept beside it
+    store.put([("k99", "s", "c1", {"m": 10}, 5, "ok", dumps({"r": 3}), None, 0.1)])
+    row = store.to_dataframe("s").query("_trial == 5").iloc[0]
+    assert row["r"] == 2 and row["record.r"] == 3
+    # a later run's grid replaces the order
+    store.describe("s", "c1", {"r": 2, "fmt": "tt"}, grid[::-1])
+    assert list(store.to_dataframe("s")["m"]) == [20, 20, 10, 10, 10, 30, 30, 40, 40]

@@ -70,7 +70,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import torch
 
-from tensorrec._backend import describe, rename_kwargs
+from tensorrec._backend import check_cast, describe, rename_kwargs, tree_map
 
 
 @runtime_checkable
@@ -360,6 +360,16 @@ class FormatMixin:
             raise ValueError(
                 f"other: expected a {type(self).__name__} of shape {self.shape}{where}, got {describe(other)}"
             )
+
+    def to(self, device=None, dtype=None):
+        """The same tensor with its factors moved to ``device`` and/or cast to ``dtype`` (a real
+        tensor to complex, e.g. a real MPS from :func:`~tensorrec.formats.interop.from_quimb`
+        for the quantum functions, which take complex128 states). A complex tensor is not cast
+        to a real dtype (refused: the imaginary parts would be lost)."""
+        if dtype is not None:
+            check_cast("dtype", dtype, self.dtype)
+        point = tree_map(lambda t: t.to(device=device, dtype=dtype), self.to_point())
+        return self.from_point(point, validate=False)
 
     @classmethod
     def canonical_retraction(cls, x, u):

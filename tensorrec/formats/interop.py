@@ -8,7 +8,7 @@ import math
 import numpy as np
 import torch
 
-from tensorrec._backend import check_choice, describe
+from tensorrec._backend import check_cast, check_choice, describe
 from tensorrec._linalg import qr_unique
 from tensorrec.formats.tt import TTTensor
 from tensorrec.formats.tucker import TuckerTensor, mode_product
@@ -177,7 +177,11 @@ def from_quimb(tn, dtype=None, *, kind: str | None = None):
     tn : quimb.tensor.MatrixProductState, MatrixProductOperator or PEPS
         An open-boundary chain (one tensor per site, bonds only between neighbours) or a PEPS.
     dtype : torch.dtype, optional
-        Cast the arrays to it (default: quimb's own dtype, e.g. complex128).
+        Cast the arrays to it (default: the network's own dtype, kept as tensorly's and quimb's
+        conversions keep it: a real network gives a real tensor). The quantum functions
+        (:mod:`tensorrec.quantum`) take complex states: pass ``dtype=torch.complex128`` for a
+        real quimb MPS or MPO (or cast later with ``x.to(dtype=torch.complex128)``). A complex
+        network is not cast to a real dtype (refused: the imaginary parts would be lost).
     kind : {"mps", "mpo", "peps"}, optional
         What ``tn`` must be (default: read from its class); a network of another class is
         refused.
@@ -199,7 +203,8 @@ def from_quimb(tn, dtype=None, *, kind: str | None = None):
     TypeError, ValueError
         For a ``tn`` of another class than ``kind`` asks (a PEPS given as an MPS, a bare
         TensorNetwork), fewer than 2 sites, a cyclic chain or one with extra tensors or
-        indices, or an MPO site whose ket and bra dimensions differ.
+        indices, or an MPO site whose ket and bra dimensions differ; a ``dtype`` that is not
+        a float32/float64/complex64/complex128 torch dtype, or real for a complex network.
     """
     qtn = _require_quimb()
     classes = {"mps": qtn.MatrixProductState, "mpo": qtn.MatrixProductOperator, "peps": qtn.PEPS}
@@ -217,12 +222,54 @@ def from_quimb(tn, dtype=None, *, kind: str | None = None):
                 f"tn: expected a quimb {classes[kind].__name__} (kind={kind!r}), got {type(tn).__name__} "
                 f"({describe(tn)})"
             )
+    if dtype is not None:
+        check_cast("dtype", dtype, torch.from_numpy(np.empty(0, dtype=tn.dtype)).dtype)
     if kind == "peps":
         return _peps_from_quimb(tn, dtype, qtn)
     cores = _chain_cores(tn, kind, qtn)
     if dtype is not None:
         cores = [c.to(dtype) for c in cores]
     return TTTensor.from_cores(cores)
+
+
+GATE_HINT = (
+    "apply two-site gates with contract='swap+split' (quimb's tn.gate(G, where, contract='swap+split') "
+    "or tn.gate_split(G, where)), which keeps one tensor per site"
+)
+"""How to get one tensor per site from quimb after a gate (quimb's ``gate`` leaves a two-site
+gate as a tensor of its own by default, or merges two sites with ``contract=True``)."""
+
+
+def _check_one_tensor_per_site(tn, n: int) -> None:
+    """A ValueError, before any conversion, unless every tensor of ``tn`` carries exactly one
+    site tag and every site exactly one tensor; it says which tensors are wrong and what to do."""
+    tags = [tn.site_tag(i) for i in range(n)]
+    spans = [[i for i, tag in enumerate(tags) if tag in t.tags] for t in tn]
+    wide = [s for s in spans if len(s) > 1]
+    if wide:
+        which = ", ".join("sites " + "+".join(map(str, s)) for s in wide)
+        raise ValueError(
+            f"tn: expected one tensor per site ({n}), got {tn.num_tensors} tensors, {len(wide)} of them on "
+            f"several sites ({which}): a two-site gate not absorbed into one tensor per site (quimb's gate "
+            "keeps it as tensors of its own with contract=False, the default, or 'split-gate', and merges "
+            f"the two sites into one tensor with contract=True); {GATE_HINT}"
+        )
+    bare = sum(not s for s in spans)
+    if bare:
+        raise ValueError(
+            f"tn: expected one tensor per site ({n}), got {tn.num_tensors} tensors, {bare} of them with no "
+            f"site tag ({tags[0]!r}...): an MPS or MPO has no tensors besides its sites (a gate applied "
+            f"with propagate_tags=False is such a tensor: {GATE_HINT})"
+        )
+    counts = [sum(s == [i] for s in spans) for i in range(n)]
+    wrong = [i for i, c in enumerate(counts) if c != 1]
+    if wrong:
+        listed = ", ".join(f"{tags[i]!r}: {counts[i]}" for i in wrong)
+        raise ValueError(
+            f"tn: expected one tensor per site ({n}), got {tn.num_tensors} tensors ({listed}): contract "
+            "each site's tensors (quimb's tn.contract_tags(tn.site_tag(i)) for every site i, then "
+            f"tn.fuse_multibonds()), or {GATE_HINT}"
+        )
 
 
 def _chain_cores(tn, kind: str, qtn) -> list[torch.Tensor]:
@@ -232,17 +279,8 @@ def _chain_cores(tn, kind: str, qtn) -> list[torch.Tensor]:
         raise ValueError(f"tn: expected a chain of at least 2 sites (a TT has 2 cores or more), got {n}")
     if getattr(tn, "cyclic", False):
         raise ValueError("tn: expected an open-boundary chain, got a cyclic (periodic) one")
-    if tn.num_tensors != n:
-        raise ValueError(
-            f"tn: expected one tensor per site ({n}), got {tn.num_tensors} tensors (contract the network, "
-            "e.g. after applying gates, first)"
-        )
-    sites = []
-    for i in range(n):
-        found = tn.select_tensors(tn.site_tag(i))
-        if len(found) != 1:
-            raise ValueError(f"tn: expected one tensor tagged {tn.site_tag(i)!r}, got {len(found)}")
-        sites.append(found[0])
+    _check_one_tensor_per_site(tn, n)
+    sites = [tn.select_tensors(tn.site_tag(i))[0] for i in range(n)]
     cores = []
     for i, t in enumerate(sites):
         if kind == "mps":
@@ -259,7 +297,11 @@ def _chain_cores(tn, kind: str, qtn) -> list[torch.Tensor]:
         for j in (i - 1, i + 1):
             shared = list(qtn.bonds(t, sites[j])) if 0 <= j < n else []
             if len(shared) > 1:
-                raise ValueError(f"tn: sites {i} and {j} share {len(shared)} indices, expected one bond")
+                raise ValueError(
+                    f"tn: sites {i} and {j} share {len(shared)} indices, expected one bond (a multi-bond, "
+                    "e.g. left by contracting a split gate into its sites): fuse it with quimb's "
+                    "tn.fuse_multibonds()"
+                )
             bonds.append(shared[0] if shared else None)
         inds = [*bonds[:1], *physical, *bonds[1:]]  # (left, physical..., right) minus absent bonds
         inds = [k for k in inds if k is not None]

@@ -21,6 +21,7 @@ from tensorrec.optim.steps import (
     fresh_rule,
 )
 from tensorrec.optim.stopping import (
+    CONVERGED,
     STOPPING_RULES,
     AnyOf,
     BatchState,
@@ -109,5 +110,6 @@ __all__ = [
     "NonFinite",
     "State",
     "STOPPING_RULES",
+    "CONVERGED",
     "as_stopping_rule",
 ]

@@ -12,8 +12,9 @@ import torch
 from tensorrec._backend import describe, real_dtype, to_torch, tree_leaves
 from tensorrec.manifolds.base import Manifold
 from tensorrec.optim.progress import ProgressBar
-from tensorrec.optim.result import CONVERGED, FAILED, Result, Trace, ending_note
+from tensorrec.optim.result import FAILED, Result, Trace, ending_note
 from tensorrec.optim.stopping import (
+    OPTIMALITY,
     NoDecrease,
     NoDecreaseWarning,
     Stall,
@@ -172,7 +173,7 @@ class Loop:
                 # the Stall rule replaces NoDecrease in the safeguards: a stalled run that never
                 # descended at all (a step far too large) says so as well
                 self._warn_no_descent(value, grad_norm, iterations, reason)
-        elif reason == NoDecrease.reason or (reason not in CONVERGED and reason not in FAILED):
+        elif reason == NoDecrease.reason or (reason not in OPTIMALITY and reason not in FAILED):
             self._warn_no_descent(value, grad_norm, iterations, reason)
         return Result(
             point=x,

@@ -21,8 +21,9 @@ import torch
 from tensorrec._backend import to_numpy, tree_leaves, tree_map, tree_where
 from tensorrec.optim._loop import MESSAGES
 from tensorrec.optim.progress import ProgressBar
-from tensorrec.optim.result import CONVERGED, FAILED, Result, Trace, ending_note, point_numpy
+from tensorrec.optim.result import FAILED, Result, Trace, ending_note, point_numpy
 from tensorrec.optim.stopping import (
+    CONVERGED,
     AnyOf,
     BatchState,
     NoDecrease,
@@ -133,14 +134,14 @@ def _relative_change(x_new, x) -> torch.Tensor:
     return torch.sqrt(num / torch.where(den > 0, den, 1))
 
 
-def rgd_batched(problem, x, rule, stop, metrics: dict, progress: bool) -> BatchResult:
+def rgd_batched(problem, x, rule, stop, metrics: dict, progress: bool, label: str = "rgd") -> BatchResult:
     """The batched loop of :func:`~tensorrec.optim.rgd` (see the module docstring)."""
     size, device = batch_size(x), tree_leaves(x)[0].device
     rules, reasons = _batched_rules(stop, getattr(rule, "descent", True))
     needs_rel = rules.needs_rel_change
     as_tuple = (lambda p: p) if isinstance(x, tuple) else (lambda p: (p,))
     t0 = time.perf_counter()
-    bar = ProgressBar(progress, "rgd (batched)")
+    bar = ProgressBar(progress, f"{label} (batched)")
 
     f, d, gn, slope = _evaluate(problem, x)
     measured = _measure(metrics, x, device)

@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from tensorrec._backend import check_choice, check_positive_int, describe
 from tensorrec.optim._loop import Loop
+from tensorrec.optim.progress import check_progress_label
 from tensorrec.optim.result import Result
 
 SWEEP_ORDERS = ("alternate", "forward")
@@ -28,6 +29,7 @@ def block_coordinate(
     stop=None,
     metrics=None,
     progress: bool = False,
+    progress_label: str | None = None,
 ) -> Result:
     r"""Block-coordinate descent: every sweep replaces block b = 0, ..., B - 1 of the state in
     turn by ``update(x, b)`` (typically the exact minimiser of the cost over that block with
@@ -51,8 +53,9 @@ def block_coordinate(
     order : {"alternate", "forward"}
         ``"alternate"``: forward on odd sweeps, backward on even ones (0..B-1, then B-1..0);
         ``"forward"``: always 0..B-1.
-    stop, metrics, progress
-        As in :func:`~tensorrec.optim.rgd` (the same rules, safeguards and trace); default
+    stop, metrics, progress, progress_label
+        As in :func:`~tensorrec.optim.rgd` (the same rules, safeguards and trace; the bar's
+        label defaults to ``"block_coordinate"``: an ALS caller passes ``"als"``); default
         ``{"max_iter": 100, "value_change": 1e-12}`` (:class:`~tensorrec.optim.ValueChange`:
         the cost moved by at most 1e-12 relative in the last sweep).
 
@@ -73,7 +76,8 @@ def block_coordinate(
         raise TypeError(f"after_sweep: expected a callable x -> x, got {describe(after_sweep)}")
     blocks = check_positive_int("blocks", blocks)
     check_choice("order", order, SWEEP_ORDERS)
-    loop = Loop(stop, metrics, progress, desc="block_coordinate", default=BLOCK_STOP)
+    label = check_progress_label(progress_label, "block_coordinate")
+    loop = Loop(stop, metrics, progress, desc=label, default=BLOCK_STOP)
     if loop.needs_rel_change:
         raise ValueError(
             "stop: 'rel_change' measures the iterate, whose layout is the caller's here; use "

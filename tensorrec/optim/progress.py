@@ -11,7 +11,20 @@ numbers as one without.
 
 from __future__ import annotations
 
-from tensorrec._backend import check_bool
+from tensorrec._backend import check_bool, describe
+
+
+def check_progress_label(label, default: str) -> str:
+    """The label of a run's bar: ``label`` (a caller's name for the method actually running,
+    e.g. ``"gauss_newton"`` for an rgd run with a Gauss-Newton step) or the loop's own name
+    ``default`` when None; anything but a string is refused, naming ``progress_label``."""
+    if label is None:
+        return default
+    if not isinstance(label, str):
+        raise TypeError(
+            f"progress_label: expected a string (the method's name) or None, got {describe(label)}"
+        )
+    return label
 
 
 class ProgressBar:
@@ -75,4 +88,4 @@ class ProgressBar:
         self.close()
 
 
-__all__ = ["ProgressBar"]
+__all__ = ["ProgressBar", "check_progress_label"]

@@ -25,6 +25,7 @@ from tensorrec._backend import (
 from tensorrec.optim._loop import Loop, prepare_point, relative_change
 from tensorrec.optim.eigen import top_eigenpair
 from tensorrec.optim.problem import Problem
+from tensorrec.optim.progress import check_progress_label
 from tensorrec.optim.result import Result
 from tensorrec.optim.steps import StepSizeWarning
 
@@ -40,6 +41,7 @@ def proximal_gradient(
     stop=None,
     metrics=None,
     progress: bool = False,
+    progress_label: str | None = None,
 ) -> Result:
     r"""Minimize f(x) + g(x): x_{k+1} = prox_{mu g}(y_k - mu grad f(y_k)).
 
@@ -65,11 +67,11 @@ def proximal_gradient(
         FISTA momentum.
     penalty : callable, optional
         g(x); when given, the recorded ``value`` is f(x) + g(x), otherwise f(x).
-    stop, metrics, progress
-        As in :func:`~tensorrec.optim.rgd`, with default ``{"max_iter": 1000, "grad_norm":
-        1e-10}`` (no stall rule: FISTA's cost is not monotone). The recorded ``grad_norm`` is
-        the norm of the gradient mapping ||y_k - x_{k+1}|| / mu, which vanishes exactly at
-        minimizers.
+    stop, metrics, progress, progress_label
+        As in :func:`~tensorrec.optim.rgd` (the bar's label defaults to
+        ``"proximal_gradient"``), with default ``{"max_iter": 1000, "grad_norm": 1e-10}`` (no
+        stall rule: FISTA's cost is not monotone). The recorded ``grad_norm`` is the norm of
+        the gradient mapping ||y_k - x_{k+1}|| / mu, which vanishes exactly at minimizers.
     """
     if not isinstance(problem, Problem):
         raise TypeError(f"problem: expected a tensorrec Problem, got {describe(problem)}")
@@ -83,7 +85,8 @@ def proximal_gradient(
     if penalty is not None and not callable(penalty):
         raise TypeError(f"penalty: expected a callable g(x), got {describe(penalty)}")
     mu = check_positive_finite("step", step)
-    loop = Loop(stop, metrics, progress, desc="proximal gradient")
+    label = check_progress_label(progress_label, "proximal_gradient")
+    loop = Loop(stop, metrics, progress, desc=label)
     x = prepare_point(problem.manifold, x0, validate=True)
 
     def total(z) -> float:

@@ -9,11 +9,7 @@ from typing import Any
 import numpy as np
 
 from tensorrec._backend import check_choice, to_numpy
-
-CONVERGED = ("grad_norm", "metric", "residual")
-"""Stop reasons that mean the run met its convergence criterion. ``"rel_change"`` is not one
-of them: a slow run also takes small steps far from a solution (its message says how far
-the gradient is from its start)."""
+from tensorrec.optim.stopping import CONVERGED, OPTIMALITY
 
 SLOW_RATE = 0.999
 """A run that ends unconverged with its gradient norm contracting more slowly than this per
@@ -180,8 +176,11 @@ class Result:
 
     @property
     def converged(self) -> bool:
-        """True when the convergence criterion was met: a gradient norm, residual or metric
-        tolerance (not the iteration or time budget, and not a small relative change)."""
+        """True when the run stopped on one of its convergence rules (the stop reasons in
+        :data:`~tensorrec.optim.stopping.CONVERGED`: a gradient norm, residual, metric,
+        relative-change or value-change tolerance), not on the iteration or time budget nor
+        on a failure. A change rule tests the step, not the point: a slow run meets it too,
+        and its :attr:`message` then says how far the gradient norm fell."""
         return self.stop_reason in CONVERGED
 
     @property
@@ -200,10 +199,10 @@ def point_numpy(point):
 
 
 def ending_note(trace: Trace, reason: str) -> str:
-    """What an unconverged, unfailed ending adds to its message: how far the gradient norm
-    fell, and whether the run is slow (fitted rate above :data:`SLOW_RATE` over the last
-    half of the run)."""
-    if reason in CONVERGED or reason in FAILED or len(trace) < 2:
+    """What an ending on a budget or a change rule adds to its message (not one on a gradient,
+    residual or metric tolerance, nor a failure): how far the gradient norm fell, and whether
+    the run is slow (fitted rate above :data:`SLOW_RATE` over the last half of the run)."""
+    if reason in OPTIMALITY or reason in FAILED or len(trace) < 2:
         return ""
     g = np.asarray(trace.grad_norm, dtype=float)
     if not (np.isfinite(g[0]) and g[0] > 0 and np.isfinite(g[-1])):

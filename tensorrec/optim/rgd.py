@@ -10,6 +10,7 @@ from tensorrec._backend import check_bool, describe
 from tensorrec.optim._loop import DEFAULT_STOP, Loop, check_metrics, prepare_point, relative_change
 from tensorrec.optim.batched import rgd_batched
 from tensorrec.optim.problem import Problem
+from tensorrec.optim.progress import check_progress_label
 from tensorrec.optim.result import Result
 from tensorrec.optim.steps import Armijo, ConstantStep, StepRule, as_step_rule, fresh_rule
 from tensorrec.optim.stopping import as_stopping_rule
@@ -25,6 +26,7 @@ def rgd(
     validate: bool = True,
     progress: bool = False,
     batched: bool = False,
+    progress_label: str | None = None,
 ) -> Result:
     r"""Riemannian gradient descent x_{t+1} = R_{x_t}(-mu_t d_t), d_t = P_{x_t}(grad f(x_t)).
 
@@ -58,6 +60,10 @@ def rgd(
         current cost and gradient norm after it, the stop reason when the run ends
         (:class:`~tensorrec.optim.progress.ProgressBar`). It only displays: the numbers are
         those of a run without it.
+    progress_label : str, optional
+        The bar's label: the name of the method actually running, passed by a caller that
+        runs one through rgd (``minimize`` passes ``"scaled"``, ``"gauss_newton"``, ...);
+        default ``"rgd"`` (``"rgd (batched)"`` for a batched run: `` (batched)`` is appended).
     batched : bool
         ``x0`` holds B independent starts along one leading axis and the objective returns
         one cost per element: every element runs until its own stopping rule fires (masks
@@ -83,6 +89,7 @@ def rgd(
     if not isinstance(problem, Problem):
         raise TypeError(f"problem: expected a tensorrec Problem, got {describe(problem)}")
     progress = check_bool("progress", progress)
+    label = check_progress_label(progress_label, "rgd")
     rule = fresh_rule(as_step_rule(step))  # a copy where the rule has fresh(): the caller's is untouched
     if batched:
         if not getattr(rule, "supports_batches", False):
@@ -93,9 +100,9 @@ def rgd(
             )
         x = prepare_point(problem.manifold, x0, validate)
         stop_rule = as_stopping_rule(stop, DEFAULT_STOP)  # safeguards added by rgd_batched
-        return rgd_batched(problem, x, rule, stop_rule, check_metrics(metrics), progress)
+        return rgd_batched(problem, x, rule, stop_rule, check_metrics(metrics), progress, label)
     loop = Loop(
-        stop, metrics, progress, desc="rgd", default=DEFAULT_STOP, descent=getattr(rule, "descent", True)
+        stop, metrics, progress, desc=label, default=DEFAULT_STOP, descent=getattr(rule, "descent", True)
     )
     x = prepare_point(problem.manifold, x0, validate)
 

@@ -25,6 +25,19 @@ from tensorrec._backend import (
     renamed_kwargs,
 )
 
+OPTIMALITY = ("grad_norm", "residual", "metric")
+"""Convergence stop reasons that measure the point itself: the gradient norm, the relative
+residual of a fit or an eigenpair, a user metric such as the error to a known truth."""
+
+CONVERGED = (*OPTIMALITY, "rel_change", "value_change")
+"""Every stop reason that means a run converged: it stopped on one of its convergence rules
+(:class:`GradNorm`, :class:`RelChange`, :class:`ValueChange`, :class:`MetricBelow`, a residual
+rule), not on its budget (``"max_iter"``, ``"time"``) nor on a failure (``"nan"``,
+``"stalled"``, ...). The one definition of ``Result.converged`` and of every result built on
+it. The change rules (``"rel_change"``, ``"value_change"``) test the step, not the point: a
+slow run meets them too, far from a solution, so their message says how far the gradient
+norm fell (:func:`~tensorrec.optim.result.ending_note`)."""
+
 
 @dataclasses.dataclass
 class State:
@@ -326,7 +339,8 @@ class Stall(StoppingRule):
             return None
         best_before = self._best_before(v)
         no_progress = min(v[-self.window :]) > best_before - self.rtol * abs(best_before)
-        return self.reason if no_progress and state.grad_norm > self.grad_rtol * g[0] else None
+        large = g[0] > 0 and state.grad_norm > self.grad_rtol * g[0]  # g[0] = 0: started at a critical point
+        return self.reason if no_progress and large else None
 
     def batched(self, state):
         v = state.values
@@ -335,7 +349,7 @@ class Stall(StoppingRule):
         best_before = self._best_before_batched(v)
         recent = torch.stack(v[-self.window :]).min(dim=0).values
         no_progress = recent > best_before - self.rtol * best_before.abs()
-        return [no_progress & (state.grad_norm > self.grad_rtol * state.grad_norm0)]
+        return [no_progress & (state.grad_norm > self.grad_rtol * state.grad_norm0) & (state.grad_norm0 > 0)]
 
     def _best_before_batched(self, v) -> torch.Tensor:
         """Elementwise min(v[:-window]), kept up to date incrementally."""
@@ -403,7 +417,8 @@ class NoDecrease(StoppingRule):
         start, later = v[0], torch.stack(v[1:])
         fell = later.min(dim=0).values < start
         rose = later.max(dim=0).values > start + self.rtol * start.abs()
-        return [~fell & rose & (state.grad_norm > self.grad_rtol * state.grad_norm0)]
+        large = (state.grad_norm > self.grad_rtol * state.grad_norm0) & (state.grad_norm0 > 0)
+        return [~fell & rose & large]
 
     def __repr__(self) -> str:
         return f"NoDecrease(window={self.window}, rtol={self.rtol:g}, grad_rtol={self.grad_rtol:g})"
@@ -419,6 +434,7 @@ def never_fell(values, grad_norms, rtol: float = 1e-6, grad_rtol: float = 1e-3) 
     finite = all(math.isfinite(v) for v in (start, *later, grad_norms[0], grad_norms[-1]))
     return (
         finite
+        and grad_norms[0] > 0  # a start at a critical point has nothing to descend
         and min(later) >= start
         and max(later) > start + rtol * abs(start)
         and grad_norms[-1] > grad_rtol * grad_norms[0]
@@ -433,7 +449,12 @@ def ended_above(values, grad_norms, rtol: float = 1e-6, grad_rtol: float = 1e-3)
         return False
     start, last = values[0], values[-1]
     finite = all(math.isfinite(v) for v in (start, last, grad_norms[0], grad_norms[-1]))
-    return finite and last > start + rtol * abs(start) and grad_norms[-1] > grad_rtol * grad_norms[0]
+    return (
+        finite
+        and grad_norms[0] > 0  # a start at a critical point: rounding above it is not a climb
+        and last > start + rtol * abs(start)
+        and grad_norms[-1] > grad_rtol * grad_norms[0]
+    )
 
 
 def rises(values, rtol: float = 1e-10) -> int:
@@ -448,7 +469,7 @@ def mostly_rising(values, grad_norms, min_iterations: int = 100, grad_rtol: floa
     n = len(values) - 1
     if n < min_iterations or not grad_norms or not all(map(math.isfinite, (grad_norms[0], grad_norms[-1]))):
         return False
-    return grad_norms[-1] > grad_rtol * grad_norms[0] and 2 * rises(values) >= n
+    return grad_norms[0] > 0 and grad_norms[-1] > grad_rtol * grad_norms[0] and 2 * rises(values) >= n
 
 
 class NoDecreaseWarning(RuntimeWarning):

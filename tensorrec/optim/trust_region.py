@@ -9,6 +9,7 @@ from tensorrec._backend import check_positive_finite, check_positive_int, descri
 from tensorrec.optim._loop import DEFAULT_STOP, Loop, prepare_point, relative_change
 from tensorrec.optim.cg import conjugate_gradient
 from tensorrec.optim.problem import Problem
+from tensorrec.optim.progress import check_progress_label
 from tensorrec.optim.result import Result
 from tensorrec.optim.steps import ROUNDING_SLACK
 
@@ -28,6 +29,7 @@ def trust_region(
     metrics=None,
     validate: bool = True,
     progress: bool = False,
+    progress_label: str | None = None,
 ) -> Result:
     r"""Riemannian trust region: x+ = R_x(s) with s the truncated-CG minimiser of the model
     m(s) = f(x) + <grad f(x), s> + <s, H s> / 2 inside ||s||_{P^-1} <= Delta.
@@ -62,10 +64,11 @@ def trust_region(
         A floor on that relative residual (the accuracy the Hessian products allow).
     max_inner : int, optional
         At most this many Hessian products per step (default: the manifold's dimension).
-    stop, metrics, validate, progress
-        As in :func:`~tensorrec.optim.rgd`; default rules ``{"max_iter": 1000, "grad_norm":
-        1e-10, "stall": 100}``. The run also ends with ``"radius_collapsed"`` when Delta falls
-        below 1e-12 Delta_0 without an accepted step.
+    stop, metrics, validate, progress, progress_label
+        As in :func:`~tensorrec.optim.rgd` (the bar's label defaults to ``"trust_region"``);
+        default rules ``{"max_iter": 1000, "grad_norm": 1e-10, "stall": 100}``. The run also
+        ends with ``"radius_collapsed"`` when Delta falls below 1e-12 Delta_0 without an
+        accepted step.
 
     Returns
     -------
@@ -93,7 +96,8 @@ def trust_region(
     manifold = problem.manifold
     max_inner = manifold.dim if max_inner is None else check_positive_int("max_inner", max_inner)
     max_radius = math.inf if max_radius is None else check_positive_finite("max_radius", max_radius)
-    loop = Loop(stop, metrics, progress, desc="trust_region", default=DEFAULT_STOP)
+    label = check_progress_label(progress_label, "trust_region")
+    loop = Loop(stop, metrics, progress, desc=label, default=DEFAULT_STOP)
     x = prepare_point(manifold, x0, validate)
     hess = problem.rhess if hess is None else hess
     # without a preconditioner, the tangent projection: rounding never leaves the tangent space

@@ -56,7 +56,7 @@ from tensorrec.quantum import mpo as mpo_ops
 from tensorrec.quantum.metrics import fidelity_to
 from tensorrec.quantum.outcomes import Outcomes
 from tensorrec.quantum.shadows import classical_shadow, local_shadows, project_density, project_simplex
-from tensorrec.quantum.states import check_state, density, is_format
+from tensorrec.quantum.states import check_state, complex_hint, density, is_format
 from tensorrec.recovery import FormatObjective, MultinomialLoss, NormalEquations, minimize
 
 METHODS = ("mle", "rgd", "pcs", "pgd")
@@ -128,6 +128,7 @@ def _check_truth(truth, d: int, n: int):
         if shape not in ((d,) * n, (d * d,) * n) or dtype is None or not dtype.is_complex:
             raise ValueError(
                 f"truth: expected a complex MPS (legs {d}) or MPO (legs {d * d}) of {n} sites, got {truth!r}"
+                f"{complex_hint('truth', truth)}"
             )
         if d**n > 4096:
             raise ValueError(f"truth: the metrics are dense (N = d^n <= 4096), got N = {d}^{n}")
@@ -279,8 +280,9 @@ def estimate(
         :class:`UnphysicalEstimateWarning` when it is negative. False skips it (``physical``
         is then None).
     progress : bool
-        A progress bar on standard error for long fits (default off): one tick per iteration
-        of the optimizer, the current loss, the stop reason at the end
+        A progress bar on standard error for long fits (default off), labelled with the
+        method (``"mle"``, ``"pgd"``, ``"mle (gauss_newton)"``): one tick per iteration of the
+        optimizer, the current loss, the stop reason at the end
         (:class:`~tensorrec.optim.progress.ProgressBar`); the estimate is the same as
         without it.
     solver : {"gradient", "gauss_newton"}
@@ -384,7 +386,9 @@ def estimate(
     metrics = {} if truth is None else _truth_metrics(truth, d, n, lambda x: x, physical=format == "dense")
 
     problem = Problem(Euclidean(*shape, field="complex"), objective)
-    result = proximal_gradient(problem, prox, x0, step=step, stop=stop, metrics=metrics, progress=progress)
+    result = proximal_gradient(
+        problem, prox, x0, step=step, stop=stop, metrics=metrics, progress=progress, progress_label=method
+    )
     if method == "pgd":
         _no_decrease_warning(result, method, stacklevel=4)
     if method == "pcs" and result.iterations == 1 and result.stop_reason == "max_iter":
@@ -570,9 +574,11 @@ def _factorized(
     else:
         method_options = {"step": step}
     space = start.manifold(normalized=True)
+    label = method if solver == "gradient" else f"{method} ({solver})"  # the bar's: "mle (gauss_newton)"
     result = minimize(
-        objective, start, stop=stop, manifold=space, metrics=metrics, progress=progress, **method_options
-    )
+        objective, start, stop=stop, manifold=space, metrics=metrics, progress=progress,
+        progress_label=label, **method_options,
+    )  # fmt: skip
     _no_decrease_warning(result, method, stacklevel=5)
     return TomographyResult.from_result(result, physical=True)
 

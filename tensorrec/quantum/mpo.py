@@ -24,7 +24,7 @@ from tensorrec._random import RngLike, as_generator
 from tensorrec.formats import LPDO, TTTensor, mode_product
 from tensorrec.formats.contraction import contract
 from tensorrec.operators import KroneckerOperator, unfuse
-from tensorrec.quantum.states import DTYPE
+from tensorrec.quantum.states import DTYPE, complex_hint
 
 
 def hermitian_basis(d: int) -> torch.Tensor:
@@ -53,7 +53,8 @@ def _check_mps(t, name: str) -> TTTensor:
     cores = getattr(t, "cores", None)
     chain = isinstance(cores, (tuple, list)) and all(isinstance(c, torch.Tensor) for c in cores)
     if not chain or not t.dtype.is_complex:
-        raise TypeError(f"{name}: expected a complex TTTensor (an MPS or MPO), got {describe(t)}")
+        hint = complex_hint(name, t) if chain else ""
+        raise TypeError(f"{name}: expected a complex TTTensor (an MPS or MPO), got {describe(t)}{hint}")
     return t
 
 

@@ -54,7 +54,7 @@ from tensorrec.quantum.median_of_means import (
 from tensorrec.quantum.outcomes import Outcomes
 from tensorrec.quantum.settings import SettingsWarning, _check_random_settings
 from tensorrec.quantum.shadows import local_shadows
-from tensorrec.quantum.states import DTYPE, check_state, is_format
+from tensorrec.quantum.states import DTYPE, check_state, complex_hint, is_format
 
 _SIGMA = torch.tensor(
     [[[1, 0], [0, 1]], [[0, 1], [1, 0]], [[0, -1j], [1j, 0]], [[1, 0], [0, -1]]], dtype=DTYPE
@@ -242,7 +242,10 @@ def _check_target(target, povm):
     if is_format(target):
         shape = getattr(target, "shape", None)
         if shape != (povm.d,) * povm.n or not getattr(target, "dtype", torch.float64).is_complex:
-            raise ValueError(f"target: expected a complex MPS of shape {(povm.d,) * povm.n}, got {target!r}")
+            raise ValueError(
+                f"target: expected a complex MPS of shape {(povm.d,) * povm.n}, got {target!r}"
+                f"{complex_hint('target', target)}"
+            )
         norm = float(target.norm())
         if abs(norm - 1) > 1e-8:
             raise ValueError(f"target: expected a normalised MPS (a pure state), got norm {norm:.6g}")

@@ -54,6 +54,7 @@ from tensorrec.formats import PEPS, LatticeLPDO, PEPSDensity
 from tensorrec.formats.peps import rebalance as _rebalance
 from tensorrec.operators import fuse
 from tensorrec.optim import Armijo, GradNorm, MaxIter, Result, ValueChange, block_coordinate, top_eigenpair
+from tensorrec.optim.progress import check_progress_label
 from tensorrec.quantum.outcomes import Outcomes
 from tensorrec.quantum.states import DTYPE, check_state, density, is_format
 from tensorrec.recovery import DesignLoss, FormatObjective, MultinomialLoss, minimize
@@ -284,10 +285,10 @@ def estimate_peps(
         Ignoring positivity (a bare PEPO fit) is not offered: its estimate need not be a
         state and, from product or design data, the positive forms cover the targets.
     progress : bool
-        A progress bar on standard error for long fits (default off): one per restart, one
-        tick per iteration (per sweep for ``"als"``), the current loss, the stop reason at
-        the end (:class:`~tensorrec.optim.progress.ProgressBar`); the fit is the same as
-        without it.
+        A progress bar on standard error for long fits (default off): one per restart,
+        labelled with the method (``"fgd (restart 2/3)"``, ``"als"``), one tick per iteration
+        (per sweep for ``"als"``), the current loss, the stop reason at the end
+        (:class:`~tensorrec.optim.progress.ProgressBar`); the fit is the same as without it.
     """
     if not isinstance(outcomes, Outcomes):
         raise TypeError(f"outcomes: expected quantum.Outcomes, got {describe(outcomes)}")
@@ -361,8 +362,11 @@ def estimate_peps(
     runs = []
     for r in range(restarts):
         init = start if r == 0 else pad(start, bond_dim, noise, gen)
+        of = f" (restart {r + 1}/{restarts})" if restarts > 1 else ""  # the bars' labels
         if method == "als":
-            runs.append(als(outcomes, init, stop=stop, metrics=metrics, progress=progress))
+            runs.append(
+                als(outcomes, init, stop=stop, metrics=metrics, progress=progress, progress_label=f"als{of}")
+            )
             continue
         x0 = template if r == 0 else lift(init)
         rule = stop
@@ -370,7 +374,16 @@ def estimate_peps(
             g0 = float(tree_norm(objective.egrad(x0.to_point())))
             rule = {"grad_norm": 1e-5 * g0, "rel_change": 1e-14, "max_iter": 1000}
         runs.append(
-            minimize(objective, x0, method="scaled", step=step, stop=rule, metrics=metrics, progress=progress)
+            minimize(
+                objective,
+                x0,
+                method="scaled",
+                step=step,
+                stop=rule,
+                metrics=metrics,
+                progress=progress,
+                progress_label=f"fgd{of}",
+            )  # fmt: skip
         )
     best = min(runs, key=lambda res: res.value)
     return PEPSFit(best, [res.value for res in runs], [res.converged for res in runs])
@@ -419,6 +432,7 @@ def als(
     tikhonov: float = 1e-10,
     metrics=None,
     progress: bool = False,
+    progress_label: str | None = None,
 ) -> Result:
     """Alternating least squares for the design least squares on rho = psi psi^H / <psi|psi>
     (:ref:`theory-tomo-algorithms`): rho's loss is alpha (2) - 2 sum_k p-hat_k w <phi_k|rho|phi_k> + const, so
@@ -442,7 +456,8 @@ def als(
     but the reason it gives changed from ``"rel_change"`` (before issue 28) to
     ``"value_change"``, the name the core's block-coordinate runs use; code that compares
     the reason must use the new name. ``progress``: a progress bar on standard error, one
-    tick per sweep (the core's, as in :func:`~tensorrec.optim.block_coordinate`).
+    tick per sweep (the core's, as in :func:`~tensorrec.optim.block_coordinate`), labelled
+    ``progress_label`` (default ``"als"``).
     """
     check_bool("progress", progress)
     povm = outcomes.povm
@@ -488,6 +503,7 @@ def als(
     return block_coordinate(
         update, len(start.sites), list(start.sites), evaluate=evaluate,
         after_sweep=lambda sites: list(_rebalance(sites)), stop=rules, metrics=metrics, progress=progress,
+        progress_label=check_progress_label(progress_label, "als"),
     )  # fmt: skip
 
 

@@ -31,7 +31,15 @@ from tensorrec.quantum.frames import (
     stabilizer_states,
 )
 from tensorrec.quantum.outcomes import Outcomes, counts_to_outcomes
-from tensorrec.quantum.states import DTYPE, check_state, density, haar_unitary, is_format, pure_components
+from tensorrec.quantum.states import (
+    DTYPE,
+    check_state,
+    complex_hint,
+    density,
+    haar_unitary,
+    is_format,
+    pure_components,
+)
 
 
 class POVM:
@@ -153,7 +161,10 @@ class ProductFamily(POVM):
 
     def _sample_mps(self, mps: TTTensor, shots: int, gen: np.random.Generator) -> Outcomes:
         if mps.shape != (self.d,) * self.n or not mps.dtype.is_complex:
-            raise ValueError(f"state: expected a complex MPS of shape {(self.d,) * self.n}, got {mps!r}")
+            raise ValueError(
+                f"state: expected a complex MPS of shape {(self.d,) * self.n}, got {mps!r}"
+                f"{complex_hint('state', mps)}"
+            )
         if not all(bool(torch.isfinite(c).all()) for c in mps.cores):
             raise ValueError("state: expected an MPS with finite cores, got NaN/inf entries")
         norm = float(mps.norm())

@@ -124,6 +124,19 @@ def is_format(x) -> bool:
     return not isinstance(x, (torch.Tensor, np.ndarray)) and callable(getattr(x, "to_dense", None))
 
 
+def complex_hint(name: str, x) -> str:
+    """What a refusal of a real tensor format (an MPS or MPO of float dtype, e.g. from a real
+    quimb network) adds: quantum states are complex128 here, and how to cast it explicitly
+    (nothing is cast silently). Empty for anything else."""
+    dtype = getattr(x, "dtype", None)
+    if not is_format(x) or not isinstance(dtype, torch.dtype) or dtype.is_complex:
+        return ""
+    return (
+        f"; quantum states are complex ({DTYPE}): cast it explicitly with {name}.to(dtype=torch.complex128), "
+        "or convert a quimb network with from_quimb(tn, dtype=torch.complex128)"
+    )
+
+
 def density(state) -> torch.Tensor:
     """rho = psi psi^H for a pure state, rho itself for a density matrix."""
     return torch.outer(state, state.conj()) if state.ndim == 1 else state

@@ -109,6 +109,8 @@ class LowRankSensing(_Estimator):
         The full solver result (trace, stop reason).
     n_iter_ : int
     converged_ : bool
+        ``result_.converged``: the run stopped on its ``tol`` or ``step_tol`` rule (a
+        :class:`~tensorrec.optim.ConvergenceWarning` otherwise).
     """
 
     def __init__(

@@ -30,6 +30,7 @@ from tensorrec.optim import (
     rgd,
     trust_region,
 )
+from tensorrec.optim.progress import check_progress_label
 from tensorrec.optim.stopping import named_rule
 from tensorrec.recovery.losses import Loss, SquaredLoss
 from tensorrec.recovery.objective import FormatObjective
@@ -148,6 +149,7 @@ def minimize(
     truth=None,
     metrics: dict | None = None,
     progress: bool = False,
+    progress_label: str | None = None,
 ) -> Result:
     r"""Minimize an objective over the factors of a tensor format, starting from ``init``.
 
@@ -198,6 +200,10 @@ def minimize(
         A progress bar on standard error (default off): one tick per iteration, the current
         loss, the stop reason at the end (the optimizer's, see :func:`~tensorrec.optim.rgd`);
         the numbers are those of a run without it.
+    progress_label : str, optional
+        The bar's label (default: ``method``, e.g. ``"gauss_newton"``, also where the
+        optimizer running it is rgd): a caller names its own method (``quantum.estimate``
+        passes ``"mle (gauss_newton)"``, say).
 
     Returns
     -------
@@ -212,6 +218,7 @@ def minimize(
         raise TypeError(f"init: expected a tensor format (the Format protocol), got {describe(init)}")
     check_choice("method", method, METHODS)
     progress = check_bool("progress", progress)
+    label = check_progress_label(progress_label, method)
     if hessian is not None and method != "trust_region":
         raise ValueError(f"hessian: only method='trust_region' takes a model Hessian, got method={method!r}")
     fmt = type(init)
@@ -269,7 +276,9 @@ def minimize(
             pre = None
         problem = Problem(space, objective, preconditioner=pre)
         run = functools.partial(rgd, problem, step=0.5 if step is None else step, batched=bool(batch))
-    result = run(init.to_point(), stop=rule, metrics=recorded, validate=False, progress=progress)
+    result = run(
+        init.to_point(), stop=rule, metrics=recorded, validate=False, progress=progress, progress_label=label
+    )
     return dataclasses.replace(result, point=to_format(result.point))
 
 
@@ -343,9 +352,9 @@ def recover(
     metrics : dict of str to callable, optional
         Functions of the current format recorded at every iterate.
     progress : bool
-        A progress bar on standard error for long runs (default off): one tick per
-        iteration, the current loss, the stop reason at the end (see :func:`minimize`); the
-        numbers are those of a run without it.
+        A progress bar on standard error for long runs (default off), labelled with the
+        method: one tick per iteration, the current loss, the stop reason at the end (see
+        :func:`minimize`); the numbers are those of a run without it.
 
     Returns
     -------

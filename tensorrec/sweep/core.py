@@ -212,6 +212,8 @@ class Runner:
         keys = [trial_key(name, config, point, t, seed) for point in grid for t in range(trials)]
         seeds = [trial_seed(seed, name, point, t, paired) for point in grid for t in range(trials)]
         outcomes = TrialOutcomes(keys, self.retry_failed)
+        if self.store is not None:  # the fixed columns and the row order of Store.to_dataframe
+            self.store.describe(name, config, fixed, grid)
         bar = _progress(self.progress, len(keys), name)
         try:
             while True:
@@ -231,7 +233,7 @@ class Runner:
             bar.close()
         self.resumed_trials += outcomes.resumed
         self.resumed_seconds += outcomes.resumed_seconds
-        return outcomes.result(name, grid, trials)
+        return outcomes.result(name, grid, trials, fixed)
 
     def _checked(self, trial, grid, trials, seed, name, fixed, paired, batch) -> tuple:
         """The arguments of :meth:`run` checked, every check before any work starts: (name,

@@ -52,6 +52,13 @@ CREATE TABLE IF NOT EXISTS trials (
     PRIMARY KEY (key, version)
 );
 CREATE TABLE IF NOT EXISTS claims (key TEXT PRIMARY KEY, owner TEXT NOT NULL, since REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS sweeps (
+    sweep TEXT NOT NULL,
+    config TEXT NOT NULL,
+    fixed TEXT NOT NULL,
+    grid TEXT NOT NULL,
+    PRIMARY KEY (sweep, config)
+);
 """
 
 
@@ -333,18 +340,50 @@ class Store:
     def rows(self, sweep: str | None = None) -> Iterator[Row]:
         """Every row of this code version (of one sweep when ``sweep`` is given), oldest first
         (a row whose text cannot be read back is left out with a :class:`StoreDamageWarning`)."""
-        query = f"SELECT {_COLUMNS} FROM trials WHERE version = ?"
+        for row, _ in self._rows_and_configs(sweep):
+            yield row
+
+    def _rows_and_configs(self, sweep: str | None) -> Iterator[tuple[Row, str]]:
+        """:meth:`rows` with the hash of each row's fixed configuration."""
+        query = f"SELECT {_COLUMNS}, config FROM trials WHERE version = ?"
         args = [self.version]
         if sweep is not None:
             query, args = query + " AND sweep = ?", [*args, sweep]
         damaged = []
         for row in self._query(query + " ORDER BY finished", args):
-            decoded = _row(row)
+            decoded = _row(row[:-1])
             if decoded is None:
                 damaged.append(row[0])
             else:
-                yield decoded
+                yield decoded, row[-1]
         self._warn_damaged(damaged)
+
+    def describe(self, sweep: str, config: str, fixed: dict, grid: Sequence[dict]) -> None:
+        """Record what :meth:`to_dataframe` shows of the rows of sweep ``sweep`` with fixed
+        configuration ``config`` (its hash, part of each trial's key): the ``fixed`` keywords
+        (their columns) and the ``grid`` (its order, the rows' order). :class:`Runner.run
+        <tensorrec.sweep.Runner.run>` calls it before its trials start; a later run of the same
+        sweep and configuration replaces the grid (an extended grid, say)."""
+        conn = self._connection()
+        with _transaction(conn):
+            conn.execute(
+                "INSERT INTO sweeps VALUES (?, ?, ?, ?) ON CONFLICT (sweep, config) "
+                "DO UPDATE SET fixed = excluded.fixed, grid = excluded.grid",
+                (sweep, config, dumps(fixed, "fixed"), dumps(list(grid), "grid")),
+            )
+
+    def _layouts(self) -> dict[tuple[str, str], tuple[int, dict, dict[str, int]]]:
+        """(sweep, config) -> (its rank among the described sweeps, its fixed keywords, the
+        grid index of each point's text) of every sweep :meth:`describe` recorded."""
+        out = {}
+        described = self._query("SELECT sweep, config, fixed, grid FROM sweeps ORDER BY rowid")
+        for sweep, config, fixed, grid in described:
+            try:
+                index = {dumps(point): i for i, point in enumerate(loads(grid))}
+                out[sweep, config] = (len(out), loads(fixed), index)
+            except (ValueError, TypeError):  # damaged text: the rows are shown as if undescribed
+                continue
+        return out
 
     def _warn_damaged(self, keys: list[str]) -> None:
         if keys:
@@ -366,23 +405,34 @@ class Store:
         return self._query("SELECT COUNT(*) FROM trials WHERE version != ?", (self.version,))[0][0]
 
     def to_dataframe(self, sweep: str | None = None):
-        """The stored trials as a pandas DataFrame, one row per trial: the grid point's keys
-        and the record's fields as they are, and the trial's metadata in the columns of
-        :data:`METADATA` (``_sweep``, ``_trial``, ``_status``, ``_seconds``, ``_error``), so no
-        record field is ever overwritten. A record field that repeats a grid key with the same
-        value is one column; with another value (only in rows written by :meth:`put` directly:
-        :class:`~tensorrec.sweep.Runner` refuses such records) it is kept as ``record.<name>``.
-        Needs pandas."""
+        """The stored trials as a pandas DataFrame, one row per trial, in grid order: the grid
+        point's keys, the sweep's ``fixed`` keywords and the record's fields as they are, and
+        the trial's metadata in the columns of :data:`METADATA` (``_sweep``, ``_trial``,
+        ``_status``, ``_seconds``, ``_error``), so no record field is ever overwritten.
+
+        Rows come sweep by sweep (in the order the sweeps first ran), grid point by grid point
+        in the order of the sweep's grid, trial by trial (``_trial``), whatever order the
+        trials finished in (a parallel or resumed run). A record field that repeats a grid or
+        fixed key with the same value is one column; with another value (a grid key: only in
+        rows written by :meth:`put` directly, :class:`~tensorrec.sweep.Runner` refuses such
+        records) it is kept as ``record.<name>``. Rows of a sweep that no :meth:`describe`
+        recorded (written by :meth:`put` alone, or by older code) have no fixed columns and
+        follow the others, oldest first; so do the trials of grid points that the sweep's
+        latest run did not list. Needs pandas."""
         try:
             import pandas as pd
         except ImportError as exc:  # pragma: no cover - pandas ships with the sweep extra
             raise ImportError("to_dataframe needs pandas: pip install 'pytensorrec[sweep]'") from exc
+        layouts = self._layouts()
+        found = []
+        for finished, (row, config) in enumerate(self._rows_and_configs(sweep)):
+            rank, fixed, index = layouts.get((row.sweep, config), (len(layouts), {}, {}))
+            at = index.get(dumps(row.point))  # None: not in the grid (or no grid): oldest first
+            order = (rank, len(index), 0, finished) if at is None else (rank, at, row.trial, finished)
+            found.append((order, row, fixed))
         rows = []
-        for row in self.rows(sweep):
-            out = {"_sweep": row.sweep, **row.point}
-            for field_name, value in (row.record or {}).items():
-                taken = field_name in out and not same_value(out[field_name], value)
-                out[f"record.{field_name}" if taken or field_name in METADATA else field_name] = value
+        for _, row, fixed in sorted(found, key=lambda item: item[0]):
+            out = {"_sweep": row.sweep, **table_row(row.point, fixed, row.record)}
             out.update(_trial=row.trial, _status=row.status, _seconds=row.seconds, _error=row.error)
             rows.append(out)
         return pd.DataFrame(rows, columns=None if rows else list(METADATA))
@@ -468,6 +518,18 @@ def _readable(text) -> bool:
     except (ValueError, TypeError, KeyError, IndexError):
         return False
     return True
+
+
+def table_row(point: dict, fixed: dict, record: dict | None) -> dict:
+    """A trial's columns besides the metadata (one rule for :meth:`Store.to_dataframe` and
+    :meth:`SweepResult.rows <tensorrec.sweep.SweepResult.rows>`): the grid point's keys, the
+    fixed keywords, then the record's fields; a field that repeats a key with another value,
+    or is named like a metadata column, is kept as ``record.<name>``."""
+    out = {**point, **{k: v for k, v in fixed.items() if k not in point}}
+    for field_name, value in (record or {}).items():
+        taken = field_name in out and not same_value(out[field_name], value)
+        out[f"record.{field_name}" if taken or field_name in METADATA else field_name] = value
+    return out
 
 
 def _row(row) -> Row | None:

@@ -14,7 +14,7 @@ import numpy as np
 from tensorrec._backend import check_positive_int
 from tensorrec.sweep.backends import Task
 from tensorrec.sweep.records import dumps, loads, same_value
-from tensorrec.sweep.store import METADATA
+from tensorrec.sweep.store import METADATA, table_row
 
 
 class SweepError(RuntimeError):
@@ -58,7 +58,8 @@ def trial_key(name: str, config: str, point: Mapping, trial: int, seed: int) -> 
 @dataclasses.dataclass(frozen=True)
 class SweepResult:
     """The outcome of :meth:`Runner.run`: for each grid point (in order) and trial, the record
-    (None when it failed), and the failures as (point, trial, traceback)."""
+    (None when it failed), the failures as (point, trial, traceback), and the sweep's
+    ``fixed`` keywords."""
 
     name: str
     grid: list[dict]
@@ -68,16 +69,19 @@ class SweepResult:
     computed: int
     resumed: int
     resumed_seconds: float
+    fixed: dict = dataclasses.field(default_factory=dict)
 
     def rows(self) -> list[dict]:
-        """One dict per successful trial: the grid point, the record's fields and ``_trial``
-        (the trial index; the columns of :meth:`Store.to_dataframe`). The trial index is a
-        metadata column, underscored, so a record field called ``trial`` is kept; the studies'
-        own tables name theirs ``trial``/``seed``/``draw`` (docs/sweeps.rst, "Column names")."""
+        """One dict per successful trial, in grid order: the grid point, the fixed keywords,
+        the record's fields and ``_trial`` (the trial index; the columns of
+        :meth:`Store.to_dataframe`, by the same rule). The trial index is a metadata column,
+        underscored, so a record field called ``trial`` is kept; the studies' own tables name
+        theirs ``trial``/``seed``/``draw`` (docs/sweeps.rst, "Column names")."""
         out = []
         for index, record in enumerate(self.records):
             if record is not None:
-                out.append({**self.grid[index // self.trials], **record, "_trial": index % self.trials})
+                point = self.grid[index // self.trials]
+                out.append({**table_row(point, self.fixed, record), "_trial": index % self.trials})
         return out
 
     def raise_failures(self) -> None:
@@ -135,11 +139,12 @@ class TrialOutcomes:
                 self.failures[i] = error
         return rows
 
-    def result(self, name: str, grid: list[dict], trials: int) -> SweepResult:
+    def result(self, name: str, grid: list[dict], trials: int, fixed: dict | None = None) -> SweepResult:
         failed = [(grid[i // trials], i % trials, self.failures[i]) for i in sorted(self.failures)]
         return SweepResult(
-            name, grid, trials, self.results, failed, self.computed, self.resumed, self.resumed_seconds
-        )
+            name, grid, trials, self.results, failed, self.computed, self.resumed, self.resumed_seconds,
+            dict(fixed or {}),
+        )  # fmt: skip
 
 
 def missing_tasks(grid, trials, todo, keys, seeds, fixed, batch) -> list[Task]:
