@@ -106,7 +106,7 @@ def test_functions_give_numpy_for_numpy(label):
 
 from tensorrec.formats import TTTensor, TuckerTensor  # noqa: E402
 from tensorrec.operators import DenseGaussian, EntrySampling, Identity, KroneckerGaussian  # noqa: E402
-from tensorrec.optim import ConvergenceWarning  # noqa: E402
+from tensorrec.optim import ConvergenceWarning, NoDecreaseWarning, StallWarning  # noqa: E402
 from tensorrec.recovery import LowRankSensing, TensorCompletion, UnderdeterminedWarning, recover  # noqa: E402
 
 _T = TuckerTensor.random((4, 4, 4), (2, 2, 2), 0)
@@ -303,9 +303,15 @@ def test_fuzz_recover_either_runs_or_names_the_argument(fmt, shape, ranks, m, st
         y = y.to(y_dtype) if y_dtype != torch.int64 else np.ones(max(m, 1), int)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", UnderdeterminedWarning)
+            # a valid step can be too large for the drawn instance: the run must say so
+            warnings.simplefilter("always", NoDecreaseWarning)
+            warnings.simplefilter("always", StallWarning)
             res = recover(A, y, format=fmt, ranks=ranks, step=step, stop={"max_iter": 3})
         if any(issubclass(w.category, UnderdeterminedWarning) for w in caught):  # said so, and only then
             assert m < res.point.dof, (m, res.point.dof)
+        for w in caught:  # a run that did not descend names the step as the likely cause
+            if issubclass(w.category, NoDecreaseWarning):
+                assert "step" in str(w.message), str(w.message)
     except ALLOWED as error:
         assert _named(error), repr(error)
     else:  # it ran: then every input was valid, and the run says how it ended
