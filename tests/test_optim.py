@@ -780,7 +780,7 @@ class UserBudget(tr.optim.StoppingRule):
 class UserStepTest(tr.optim.StoppingRule):
     """A user's own relative-change test (behaves as RelChange)."""
 
-    reason, needs_rel_change = "my_step", True
+    reason, needs_rel_change, converges = "my_step", True, True
 
     def __init__(self, tol):
         self.tol = tol
@@ -835,9 +835,15 @@ def test_a_users_stopping_rules_stop_runs_as_the_library_rules_do():
         if batched:
             assert runs[0].stop_reasons == ["rel_change"] * 2 and runs[1].stop_reasons == ["my_step"] * 2
             assert runs[0].iterations.tolist() == runs[1].iterations.tolist()
+            assert runs[0].converged.tolist() == runs[1].converged.tolist() == [True, True]
+            assert runs[1].element(0).converged
         else:
             assert (runs[0].stop_reason, runs[1].stop_reason) == ("rel_change", "my_step")
             assert runs[0].iterations == runs[1].iterations
+            assert runs[0].converged and runs[1].converged  # the declared `converges` counts
+    undeclared = UserStepTest(1e-6)
+    undeclared.converges = False  # a doctored rule: a stop on it is not convergence
+    assert not rgd(problem, x0, step=0.1, stop=MaxIter(10_000) | undeclared).converged
     # a budget above the default cap is the run's only cap, whoever wrote it
     for rule in (MaxIter(1200), UserBudget(1200)):
         res = rgd(problem, x0, step=1e-4, stop=rule)

@@ -40,6 +40,7 @@ from tensorrec.optim.stopping import (
     TimeLimit,
     ValueChange,
     as_stopping_rule,
+    convergence_reasons,
 )
 from tensorrec.optim.thresholds import (
     AbsTopK,
@@ -111,5 +112,6 @@ __all__ = [
     "State",
     "STOPPING_RULES",
     "CONVERGED",
+    "convergence_reasons",
     "as_stopping_rule",
 ]

@@ -21,6 +21,7 @@ from tensorrec.optim.stopping import (
     StallWarning,
     State,
     as_stopping_rule,
+    convergence_reasons,
     ended_above,
     mostly_rising,
     never_fell,
@@ -184,4 +185,5 @@ class Loop:
             wall_time=time.perf_counter() - self.t0,
             trace=self.trace,
             message=MESSAGES.get(reason, reason) + ending_note(self.trace, reason),
+            convergence_reasons=convergence_reasons(self.rule),
         )

@@ -30,6 +30,7 @@ from tensorrec.optim.stopping import (
     NoDecreaseWarning,
     Stall,
     StallWarning,
+    convergence_reasons,
     with_safeguards,
 )
 
@@ -60,13 +61,14 @@ class BatchResult:
     stop_reasons: list[str]
     wall_time: float
     trace: BatchTrace
+    convergence_reasons: tuple[str, ...] = CONVERGED
 
     def __len__(self) -> int:
         return len(self.stop_reasons)
 
     @property
     def converged(self) -> np.ndarray:
-        return np.array([r in CONVERGED for r in self.stop_reasons])
+        return np.array([r in self.convergence_reasons for r in self.stop_reasons])
 
     @property
     def failed(self) -> np.ndarray:
@@ -92,6 +94,7 @@ class BatchResult:
             wall_time=self.wall_time,
             trace=trace,
             message=MESSAGES.get(reason, reason) + ending_note(trace, reason),
+            convergence_reasons=self.convergence_reasons,
         )
 
     def point_numpy(self):
@@ -180,6 +183,7 @@ def rgd_batched(problem, x, rule, stop, metrics: dict, progress: bool, label: st
         stop_reasons=stop_reasons,
         wall_time=time.perf_counter() - t0,
         trace=history.trace(),
+        convergence_reasons=convergence_reasons(rules),
     )
 
 

@@ -19,6 +19,7 @@ class EigenResidual(StoppingRule):
     state's ``value`` is theta, its ``grad_norm`` the residual)."""
 
     reason = "residual"
+    converges = True
 
     def __init__(self, rtol: float):
         self.rtol = check_positive_finite("rtol", rtol)

@@ -163,6 +163,10 @@ class Result:
     trace : Trace
     message : str
         A sentence explaining the stop reason.
+    convergence_reasons : tuple of str
+        The stop reasons that mean convergence for this run's rules
+        (:func:`~tensorrec.optim.stopping.convergence_reasons`; default
+        :data:`~tensorrec.optim.stopping.CONVERGED`).
     """
 
     point: Any
@@ -173,15 +177,16 @@ class Result:
     wall_time: float
     trace: Trace
     message: str = ""
+    convergence_reasons: tuple[str, ...] = CONVERGED
 
     @property
     def converged(self) -> bool:
-        """True when the run stopped on one of its convergence rules (the stop reasons in
-        :data:`~tensorrec.optim.stopping.CONVERGED`: a gradient norm, residual, metric,
-        relative-change or value-change tolerance), not on the iteration or time budget nor
+        """True when the run stopped on one of its convergence rules (a gradient norm, residual,
+        metric, relative-change or value-change tolerance, or a rule of one's own declaring
+        ``converges``: :attr:`convergence_reasons`), not on the iteration or time budget nor
         on a failure. A change rule tests the step, not the point: a slow run meets it too,
         and its :attr:`message` then says how far the gradient norm fell."""
-        return self.stop_reason in CONVERGED
+        return self.stop_reason in self.convergence_reasons
 
     @property
     def failed(self) -> bool:

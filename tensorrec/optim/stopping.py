@@ -30,13 +30,15 @@ OPTIMALITY = ("grad_norm", "residual", "metric")
 residual of a fit or an eigenpair, a user metric such as the error to a known truth."""
 
 CONVERGED = (*OPTIMALITY, "rel_change", "value_change")
-"""Every stop reason that means a run converged: it stopped on one of its convergence rules
-(:class:`GradNorm`, :class:`RelChange`, :class:`ValueChange`, :class:`MetricBelow`, a residual
-rule), not on its budget (``"max_iter"``, ``"time"``) nor on a failure (``"nan"``,
-``"stalled"``, ...). The one definition of ``Result.converged`` and of every result built on
-it. The change rules (``"rel_change"``, ``"value_change"``) test the step, not the point: a
-slow run meets them too, far from a solution, so their message says how far the gradient
-norm fell (:func:`~tensorrec.optim.result.ending_note`)."""
+"""Every stop reason of the library's rules that means a run converged: it stopped on one of
+its convergence rules (:class:`GradNorm`, :class:`RelChange`, :class:`ValueChange`,
+:class:`MetricBelow`, a residual rule: those declaring ``converges``), not on its budget
+(``"max_iter"``, ``"time"``) nor on a failure (``"nan"``, ``"stalled"``, ...). With the
+reasons of a user's rules that declare ``converges`` (:func:`convergence_reasons`), the one
+definition of ``Result.converged`` and of every result built on it. The change rules
+(``"rel_change"``, ``"value_change"``) test the step, not the point: a slow run meets them
+too, far from a solution, so their message says how far the gradient norm fell
+(:func:`~tensorrec.optim.result.ending_note`)."""
 
 
 @dataclasses.dataclass
@@ -92,12 +94,17 @@ class StoppingRule:
     needs_rel_change : bool
         The rule reads ``state.rel_change`` (:class:`RelChange`). It costs a pass over the
         iterate, so the optimizers compute it only when a rule needs it (NaN otherwise).
+    converges : bool
+        A stop on this rule means the run converged (:class:`GradNorm`, :class:`RelChange`,
+        :class:`ValueChange`, :class:`MetricBelow`, the residual rules): ``Result.converged``
+        is then True (:func:`convergence_reasons`).
     """
 
     reason = ""
     is_budget = False
     checks_descent = False
     needs_rel_change = False
+    converges = False
 
     def __call__(self, state: State) -> str | None:
         raise NotImplementedError
@@ -193,6 +200,7 @@ class GradNorm(_Threshold):
     """Stop when the Riemannian gradient norm drops below ``tol``."""
 
     reason, field = "grad_norm", "grad_norm"
+    converges = True
 
 
 class RelChange(_Threshold):
@@ -200,6 +208,7 @@ class RelChange(_Threshold):
 
     reason, field = "rel_change", "rel_change"
     needs_rel_change = True
+    converges = True
 
 
 class ValueChange(StoppingRule):
@@ -208,6 +217,7 @@ class ValueChange(StoppingRule):
     has no meaningful distance, e.g. gauge-free block-coordinate sweeps; no batched form)."""
 
     reason = "value_change"
+    converges = True
 
     def __init__(self, tol: float):
         self.tol = check_positive_finite(self.reason, tol)
@@ -256,6 +266,7 @@ class MetricBelow(StoppingRule):
     ``tol=`` and the ``tol`` attribute are its deprecated spellings)."""
 
     reason = "metric"
+    converges = True
 
     @renamed_kwargs(tol="target")
     def __init__(self, name: str, target: float):
@@ -507,6 +518,14 @@ class NonFinite(StoppingRule):
 
     def __repr__(self) -> str:
         return "NonFinite()"
+
+
+def convergence_reasons(rule: StoppingRule) -> tuple[str, ...]:
+    """The stop reasons that mean convergence for a run stopped by ``rule``: the library's
+    (:data:`CONVERGED`) and those of the rules in it that declare ``converges`` (a rule of
+    one's own is treated as the library's are)."""
+    extra = (r.reason for r in rule.alternatives if r.converges and r.reason not in CONVERGED)
+    return CONVERGED + tuple(dict.fromkeys(extra))
 
 
 def with_safeguards(rule: StoppingRule, descent: bool = True) -> AnyOf:

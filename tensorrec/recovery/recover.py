@@ -55,6 +55,7 @@ class RelativeResidualBelow(StoppingRule):
     (f = (weight / 2) ||A(X) - y||^2). In a batched run ``norm_y`` is a (B,) tensor."""
 
     reason = "residual"
+    converges = True
 
     def __init__(self, norm_y, tol: float, weight: float = 1.0):
         self.norm_y, self.tol = norm_y, check_positive_finite("tol", tol)
