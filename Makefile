@@ -12,6 +12,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 EXTRAS_STAMP := $(VENV)/.installed-extras
 TORCH := torch==2.13.0
+# the sae-lens release the conversions are verified against (the extra allows any 6.x)
+SAE_LENS := sae-lens==6.54.12
 
 .PHONY: setup setup-extras test test-slow lint docs reproduce bench clean
 
@@ -29,7 +31,7 @@ setup: $(STAMP)
 # it; make setup/test leave it out. The pinned torch on the same line keeps the CPU build: pip
 # fails rather than replace it.
 $(EXTRAS_STAMP): $(STAMP)
-	$(BIN)/pip install --quiet -e ".[sae-lens]" "$(TORCH)"
+	$(BIN)/pip install --quiet -e ".[sae-lens]" "$(TORCH)" "$(SAE_LENS)"
 	touch $(EXTRAS_STAMP)
 
 setup-extras: $(EXTRAS_STAMP)

@@ -442,3 +442,16 @@ def test_clopper_pearson_intervals_cover_at_their_level_for_weight_one_and_four(
     alpha = 1e-3
     assert not any(too_many(int(k), COVERAGE_MANY, 0.05, alpha) for k in misses), misses
     assert all(too_many(int(k), COVERAGE_MANY, 0.05, alpha) for k in doctored), doctored
+
+
+def test_pauli_data_check_only_the_type_of_groups_they_do_not_use():
+    """Review finding: the matched estimate forms no groups, so a K too small for the median
+    of means at this confidence is not an error there (it still is on SIC data)."""
+    data = q.LocalPauli(3).sample(q.mpo.ghz(3), 600, rng=0)
+    assert q.estimate_observables(data, ["ZZI"], groups=6, confidence=0.999)["ZZI"].covers(1.0)
+    for bad, error in (("many", ValueError), (0, ValueError), (2.5, TypeError)):
+        with pytest.raises(error, match="groups"):
+            q.estimate_observables(data, ["ZZI"], groups=bad)
+    sic = q.LocalSIC(3).sample(q.mpo.ghz(3), 600, rng=0)
+    with pytest.raises(ValueError, match="groups: .* cannot reach confidence 0.999"):
+        q.estimate_observables(sic, ["ZZI"], groups=6, confidence=0.999)

@@ -372,11 +372,11 @@ def estimate_observables(
     observables : sequence of str
         Pauli strings of n letters I, X, Y, Z, site 1 first (``"ZIX"``: Z on site 1, X on site 3).
     groups : int or "auto"
-        K, the number of groups of the median of means (checked always, used by the median of
-        means only, not for Pauli data). ``"auto"``: K = ceil(2 ln(2 L / delta)) for L
-        observables and delta = 1 - ``confidence`` (Huang-Kueng-Preskill's choice for L
-        simultaneous estimates), at least the fewest groups whose interval reaches
-        ``confidence`` (6 at 0.95, 8 at 0.99).
+        K, the number of groups of the median of means (used by the median of means only: for
+        Pauli data only its type is checked, as it forms no groups). ``"auto"``:
+        K = ceil(2 ln(2 L / delta)) for L observables and delta = 1 - ``confidence``
+        (Huang-Kueng-Preskill's choice for L simultaneous estimates), at least the fewest
+        groups whose interval reaches ``confidence`` (6 at 0.95, 8 at 0.99).
     confidence : float
         The coverage of each interval on its own (not simultaneous over the strings: for L
         intervals that hold together with probability 1 - delta, ask for 1 - delta / L).
@@ -448,8 +448,9 @@ def estimate_observables(
     outcomes = _check_outcomes(outcomes)
     labels, codes = _check_paulis(observables, outcomes.povm.n, outcomes.povm.d)
     confidence = _check_confidence(confidence)
-    groups = _check_groups(groups, len(labels), confidence)
     pauli = pauli_outcomes(outcomes.povm) if outcomes.index is not None else None
+    # the matched estimate forms no groups: only the argument's type is checked there
+    groups = _check_groups(groups, len(labels), confidence if pauli is None else 0.0)
     if pauli is not None:
         match, value = matched_values(outcomes.index, codes, *pauli)
         counts = None if outcomes.shots is None else _whole_counts(outcomes)

@@ -161,7 +161,7 @@ def order_violations(
     estimate, the median of the estimates lies in ``median_band`` and, unless ``min_order``
     is None, every estimate is at least ``min_order``. (A rule on every run reaching the
     target cannot be certified by draws: none missed in 100 bounds the per-run rate only at
-    3% at 95% confidence; half of 10 runs missing is about 5e-6 there.)"""
+    3% at 95% confidence; more than half of 10 runs (6 or more) missing is 1.3e-7 there.)"""
     lo, hi = median_band
     violations = []
     missed = [r["draw"] for r in runs if r["iterations_to_target"] is None]
