@@ -9,7 +9,7 @@ import warnings
 import numpy as np
 from scipy import stats
 
-from tensorrec.quantum.bitstrings import pauli_local_index
+from tensorrec.quantum.matched import PAULI_LETTERS, pauli_outcomes
 from tensorrec.quantum.outcomes import Outcomes
 
 
@@ -34,14 +34,10 @@ def _check_random_settings(outcomes: Outcomes) -> None:
     in one setting, one basis favoured on a site) biases every shadow estimate that touches it."""
     if outcomes.shots is None:
         return
-    try:
-        local = pauli_local_index(outcomes.povm)
-    except (TypeError, ValueError):  # no Pauli settings (e.g. a SIC): nothing to test
+    pauli = pauli_outcomes(outcomes.povm)
+    if pauli is None:  # no Pauli settings (e.g. a SIC): nothing to test
         return
-    basis = np.zeros(max(k for pair in local.values() for k in pair) + 1, dtype=np.int64)
-    for b, letter in enumerate(sorted(local)):
-        basis[list(local[letter])] = b
-    bases = basis[outcomes.index.numpy()]  # (rows, n): 0, 1, 2 per site
+    bases = pauli[0][outcomes.index.numpy()] - 1  # (rows, n): 0, 1, 2 = X, Y, Z per site
     counts = (outcomes.freqs * outcomes.shots).numpy()
     n = bases.shape[1]
     pairs = [(v, w) for v in range(n) for w in range(v + 1, n)]
@@ -57,7 +53,7 @@ def _check_random_settings(outcomes: Outcomes) -> None:
         k, observed = where
         shares = 100 * observed / observed.sum()
         if k < n:
-            parts = (f"{b} {s:.0f}%" for b, s in zip(sorted(local), shares, strict=True))
+            parts = (f"{b} {s:.0f}%" for b, s in zip(PAULI_LETTERS[1:], shares, strict=True))
             where_text = f"site {k + 1}: " + ", ".join(parts)
         else:
             v, w = pairs[k - n]
