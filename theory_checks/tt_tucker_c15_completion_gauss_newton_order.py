@@ -7,10 +7,11 @@ the registered linearization of sampled TT entries (every sample's interface pro
 numba kernels ``tt_interfaces`` / ``tt_linear_jvp`` / ``tt_linear_vjp`` on the CPU), CG with
 the forcing min(0.1, ||g|| / g_max), Armijo steps, from the TT-SVD of X* + 0.3 Z / ||Z||_F
 (Z Gaussian; a start at relative error about 0.04) until a relative error of 1e-14 or a
-relative residual of 1e-15 (the residual stops most runs first). With a zero residual the Gauss-Newton model is the Hessian at the truth, so
-the local order of convergence is 2. The order of a run is the last estimate
-q = log(e_{k+1} / e_k) / log(e_k / e_{k-1}) whose three relative errors decrease and lie
-between 1e-13 and 0.1 (:func:`~tensorrec.studies.tucker_tt.convergence_orders`, as C13).
+relative residual of 1e-15 (the residual stops most runs first). With a zero residual the
+Gauss-Newton model is the Hessian at the truth, so the local order of convergence is 2. The
+order of a run is the last estimate q = log(e_{k+1} / e_k) / log(e_k / e_{k-1}) whose three
+relative errors decrease and lie between 1e-13 and 0.1
+(:func:`~tensorrec.studies.tucker_tt.convergence_orders`, as C13).
 
 Pass rule: at least half of the runs reach relative error 1e-12 and have an order estimate;
 the median order over the seeds lies in [1.5, 2.5]; every run's order is at least
