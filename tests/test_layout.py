@@ -17,14 +17,29 @@ def module_name(path: Path, root: Path = ROOT) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def module_imports(source: str, name: str, is_package: bool) -> set[str]:
-    """The tensorrec modules a module imports at module level (``from a import b`` counts as
-    ``a.b`` when that is a module, else ``a``)."""
+def _module_level(body: list[ast.stmt]):
+    """The statements run at import: the module's own, and those inside its module-level
+    ``if`` (not ``if TYPE_CHECKING``), ``try`` and ``with`` blocks; not function or class bodies."""
+    for node in body:
+        if isinstance(node, ast.If):
+            if "TYPE_CHECKING" not in ast.unparse(node.test):
+                yield from _module_level(node.body + node.orelse)
+        elif isinstance(node, ast.Try):
+            handlers = [stmt for handler in node.handlers for stmt in handler.body]
+            yield from _module_level(node.body + handlers + node.orelse + node.finalbody)
+        elif isinstance(node, ast.With):
+            yield from _module_level(node.body)
+        else:
+            yield node
+
+
+def module_imports(source: str, name: str, is_package: bool, modules: set[str]) -> set[str]:
+    """The tensorrec modules a module imports at module level: ``import a`` counts as ``a``,
+    ``from a import b`` as ``a.b`` when that is one of ``modules``, else as ``a`` (whose
+    ``__init__`` then runs)."""
     package = name if is_package else name.rpartition(".")[0]
     found: set[str] = set()
-    for node in ast.parse(source).body:
-        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
-            continue
+    for node in _module_level(ast.parse(source).body):
         if isinstance(node, ast.Import):
             found.update(a.name for a in node.names)
         elif isinstance(node, ast.ImportFrom):
@@ -32,23 +47,22 @@ def module_imports(source: str, name: str, is_package: bool) -> set[str]:
             if node.level:
                 anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
                 base = ".".join(anchor + ([base] if base else []))
-            found.add(base)
-            found.update(f"{base}.{a.name}" for a in node.names)
+            found.update(f"{base}.{a.name}" if f"{base}.{a.name}" in modules else base for a in node.names)
     return {m for m in found if m == "tensorrec" or m.startswith("tensorrec.")}
 
 
 def import_graph(root: Path = ROOT) -> dict[str, set[str]]:
     files = {module_name(p, root): p for p in root.rglob("*.py")}
     return {
-        name: {m for m in module_imports(path.read_text(), name, path.name == "__init__.py") if m in files}
+        name: module_imports(path.read_text(), name, path.name == "__init__.py", set(files)) & set(files)
         for name, path in files.items()
     }
 
 
 def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
-    """Strongly connected components of more than one module (Tarjan), each sorted; a package
-    importing its own submodules (``__init__`` re-exports) is not a circle."""
-    graph = {a: {b for b in bs if not b.startswith(a + ".")} for a, bs in graph.items()}
+    """Strongly connected components of more than one module (Tarjan), each sorted. A package's
+    ``__init__`` importing its submodules is an edge like any other, so a submodule importing
+    a name from its own package's ``__init__`` closes a circle."""
     index: dict[str, int] = {}
     low: dict[str, int] = {}
     stack: list[str] = []
@@ -105,6 +119,19 @@ def test_checker_finds_a_doctored_circle(tmp_path):
         "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from tensorrec.optim import c\n"
         "from .a import f\n"
     )
-    (pkg / "optim" / "c.py").write_text("def h():\n    from tensorrec.optim import b\n")
-    # b -> c under TYPE_CHECKING and c -> b inside a function do not count: only a <-> b
-    assert cycles(import_graph(pkg)) == [["tensorrec.optim.a", "tensorrec.optim.b"]]
+    (pkg / "optim" / "c.py").write_text(
+        "def h():\n    from tensorrec.optim import b\ntry:\n    import numba\nexcept ImportError:\n"
+        "    from tensorrec.optim.e import f\n"
+    )
+    (pkg / "optim" / "e.py").write_text("from tensorrec.optim.c import h\n")  # c <-> e through a try block
+    # b -> c under TYPE_CHECKING and c -> b inside a function do not count: a <-> b and c <-> e
+    assert cycles(import_graph(pkg)) == [
+        ["tensorrec.optim.a", "tensorrec.optim.b"],
+        ["tensorrec.optim.c", "tensorrec.optim.e"],
+    ]
+    (pkg / "optim" / "b.py").write_text("from tensorrec.optim import c\n")  # a submodule: no circle
+    (pkg / "optim" / "e.py").write_text("")
+    assert cycles(import_graph(pkg)) == []
+    (pkg / "optim" / "__init__.py").write_text("from tensorrec.optim.d import f\n")
+    (pkg / "optim" / "d.py").write_text("from tensorrec.optim import g\n")  # a name of the __init__
+    assert cycles(import_graph(pkg)) == [["tensorrec.optim", "tensorrec.optim.d"]]
