@@ -4,10 +4,11 @@ A feature that needs ``isinstance`` on a concrete tensorrec class should ask the
 capability instead (``Manifold.is_euclidean``, the stopping rules' ``is_budget`` /
 ``checks_descent`` / ``needs_rel_change``, ...), so that a class written outside the library
 is treated as the library's own. This test reads the source (AST, no import of the checked
-modules) and lists every ``isinstance`` / ``issubclass`` / ``type(x) is C`` / ``case C()`` whose
-class C is a concrete class defined in ``tensorrec``; each must be in :data:`ALLOWED` with the
-one-line reason the issue's closing note gives for it, and every entry of :data:`ALLOWED` must
-still occur (the list is the truth, not a history).
+modules) and lists every ``isinstance`` / ``issubclass`` / ``type(x) is C`` (also ``in (A, B)``
+and ``x.__class__``) / ``case C()`` whose class C is a concrete class defined in
+``tensorrec``; each must be in :data:`ALLOWED` with the one-line reason the issue's closing
+note gives for it, and every entry of :data:`ALLOWED` must still occur (the list is the
+truth, not a history).
 
 Not counted: checks against an interface (a ``typing.Protocol``, or one of the base classes
 in :data:`INTERFACES` that users subclass to extend the library: asking "is this a Manifold"
@@ -198,7 +199,7 @@ class _Finder(ast.NodeVisitor):
     # --- class references -------------------------------------------------------------------
     def _resolve(self, node) -> list[str]:
         """The tensorrec classes an expression names (a name, a dotted name, a tuple, ``cls``)."""
-        if isinstance(node, ast.Tuple):
+        if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
             return [c for e in node.elts for c in self._resolve(e)]
         if isinstance(node, ast.Name):
             if node.id == "cls" and self.owner_of_cls and self.owner_of_cls[-1]:
@@ -215,6 +216,9 @@ class _Finder(ast.NodeVisitor):
 
     @staticmethod
     def _is_type_call(node) -> bool:
+        """``type(x)`` or ``x.__class__``."""
+        if isinstance(node, ast.Attribute):
+            return node.attr == "__class__"
         return (
             isinstance(node, ast.Call)
             and isinstance(node.func, ast.Name)
@@ -242,6 +246,8 @@ class _Finder(ast.NodeVisitor):
                     self._record(node, right)
                 elif self._is_type_call(right):
                     self._record(node, left)
+            elif isinstance(op, (ast.In, ast.NotIn)) and self._is_type_call(left):
+                self._record(node, right)  # type(x) in (A, B)
         self.generic_visit(node)
 
     def visit_MatchClass(self, node):
@@ -316,6 +322,11 @@ def step(manifold, rule, x):
             return x
 
 
+def other(rule, manifold):
+    if type(rule) in (st.GradNorm, st.TimeLimit) or manifold.__class__ is Euclidean:  # three more
+        return None
+
+
 class Options:
     @classmethod
     def make(cls, value):
@@ -336,11 +347,14 @@ def test_the_checker_finds_a_new_switch_in_a_doctored_source():
         ("step", "MaxIter"),
         ("step", "Stall"),
         ("step", "RelChange"),
+        ("other", "GradNorm"),
+        ("other", "TimeLimit"),
+        ("other", "Euclidean"),
         ("Options.make", "Options"),
         ("check", "Problem"),
     ]
-    assert [u.guards_raise for u in found] == [False] * 5 + [True]
-    assert len(disallowed(found)) == 6  # none of them is listed for this module
+    assert [u.guards_raise for u in found] == [False] * 8 + [True]
+    assert len(disallowed(found)) == 9  # none of them is listed for this module
     assert type_switches(DOCTORED, "tensorrec/manifolds/interop.py", index) == []  # interop: exempt
     # a listed argument check that selects behaviour instead of raising is refused too
     moved = [dataclasses.replace(u, module="tensorrec/optim/rgd.py", where="rgd") for u in found[-1:]]
