@@ -287,8 +287,9 @@ def estimate(
         without it.
     solver : {"gradient", "gauss_newton"}
         ``"rgd"``/``"mle"``: Riemannian gradient descent with Armijo steps, or Gauss-Newton
-        steps (Fisher scoring for ``"mle"``: the model J^* diag(M / p) J, the Fisher
-        information of the LPDO's parameters; J^* w A^* A J for ``"rgd"``), solved matrix-free
+        steps (Fisher scoring for ``"mle"``: the model P J^* diag(c / p^2) J P, an estimate
+        of the Fisher information of the LPDO's parameters on the trace-one manifold; J^* w
+        A^* A J with the sphere's curvature for ``"rgd"``), solved matrix-free
         by conjugate gradients (:class:`~tensorrec.optim.NewtonCG`, Armijo on the Newton
         direction): tens of iterations instead of hundreds.
 

@@ -12,6 +12,17 @@ once. The protocol (:class:`Loss`):
 ``quadratic_weight: float | None``
     w when L = (w/2) ||pred - data||^2, else None: operators with a fused residual pass
     (one read of a dense A, one numba pass over sampled TT entries) use it.
+
+Optional, for ``minimize(method="gauss_newton")`` (:ref:`recovery-gauss-newton-model`):
+
+``gauss_newton_weights(pred, data) -> h``
+    The weights of the model J^* diag(h) J (a number or a tensor over the predictions).
+``gauss_newton_constraint_curvature: bool``
+    Whether the model on a constrained manifold (a normalized LPDO) adds the constraint's
+    curvature (the Weingarten term of the loss's Euclidean gradient): True for a
+    Gauss-Newton model (the squared loss; the default when absent), False for Fisher scoring,
+    whose weights are the expected curvature of a likelihood whose dropped term
+    -sum_k (c_k / p_k) Hess p_k, Weingarten part included, vanishes in expectation.
 """
 
 from __future__ import annotations
@@ -86,6 +97,9 @@ class SquaredLoss:
         r = self.residual(pred, data)
         return self.value_of_residual(r), r
 
+    #: The model on a constrained manifold keeps the constraint's curvature (:class:`Loss`).
+    gauss_newton_constraint_curvature = True
+
     def gauss_newton_weights(self, pred, data):
         """The Gauss-Newton model's weights in the predictions: d^2 L / dpred^2 = ``weight``."""
         return self.weight
@@ -109,16 +123,18 @@ class _CountsLoss:
     def _probabilities(self, pred):
         return pred.real.clamp(min=self.floor)
 
+    #: Fisher scoring: the model is the projected term alone, without the constraint's
+    #: curvature (:class:`Loss`, :ref:`recovery-gauss-newton-model`).
+    gauss_newton_constraint_curvature = False
+
     def gauss_newton_weights(self, pred, data):
-        r"""Fisher scoring's weights M / p_k, the expected curvature E[d^2 L / dp_k^2] =
-        E[c_k] / p_k^2, on the observed rows: J^* diag(M / p) J is positive semidefinite
-        and, on a normalized model, with the constraint's curvature the Riemannian model of
-        the likelihood. Measured on sparse data (10 qubits, 10^4 random-Pauli copies, nearly
-        every outcome seen once): Gauss-Newton steps on these weights converge in 23
-        iterations (Armijo takes half steps: the model is about twice too flat there); on the
-        observed information c_k / p_k^2 (exact curvature of the log terms, too steep once the
-        negative second-order terms of p are dropped) in 60, full steps, linear rate 0.85."""
-        return self.shots / self._probabilities(pred)
+        r"""Fisher scoring's weights c_k / p_k^2 on the observed rows: the curvature
+        d^2 L / dp_k^2 of each log term, whose expectation M / p_k is Fisher's weight. Summed
+        over the observed rows they estimate the Fisher information over all outcomes without
+        bias (E c_k = M p_k), where M / p_k on the observed rows alone misses the unobserved
+        outcomes (on sparse data, most of them). With p = the true probabilities and c = M p
+        (population data) they are M / p. J^* diag(c / p^2) J is positive semidefinite."""
+        return data / self._probabilities(pred) ** 2
 
 
 class PoissonLoss(_CountsLoss):

@@ -81,7 +81,7 @@ class FormatObjective(Objective):
         r"""J^* diag(h) A^* A J u: the Gauss-Newton model of the loss at ``point`` applied to
         the factor perturbation ``u`` (J the differential of point -> X), in factor
         coordinates, with h the loss's ``gauss_newton_weights``: the weight w of a squared
-        loss, Fisher scoring's M / p for the likelihoods. Where the (operator, format) pair
+        loss, Fisher scoring's c / p^2 for the likelihoods. Where the (operator, format) pair
         registers a linearization (sampled TT entries) it is built once per point and every
         product reuses it. Otherwise, for a squared loss, J u is the format's
         ``tangent_tensor`` (a format of doubled ranks), so a structured operator evaluates it

@@ -453,13 +453,14 @@ def _squared(objective) -> bool:
 
 
 def _gauss_newton_model(objective, space, canonical: bool):
-    """(x, u) -> the Riemannian Gauss-Newton product. With the canonical retraction (Tucker,
-    TT: f(R_x(s)) = f(x + s)) the tangent projection of the objective's ``gauss_newton``;
-    on any other manifold (a normalized LPDO: its last core on a sphere) the Gauss-Newton
-    Euclidean Hessian through ``ehess_to_rhess``, whose Weingarten term carries the curvature
-    of the constraint (for the likelihood the Euclidean gradient -M Psi is normal to the
-    sphere and as large as the Fisher term: without it the steps overshoot by orders of
-    magnitude)."""
+    """(x, u) -> the Riemannian Gauss-Newton product (:ref:`recovery-gauss-newton-model`).
+    With the canonical retraction (Tucker, TT: f(R_x(s)) = f(x + s)) the tangent projection
+    of the objective's ``gauss_newton``; on any other manifold (a normalized LPDO: its last
+    core on a sphere) the same, plus the constraint's curvature (the Weingarten term of the
+    Euclidean gradient, through ``ehess_to_rhess``) when the loss's
+    ``gauss_newton_constraint_curvature`` asks for it: the squared loss does; the likelihoods
+    (Fisher scoring) do not, since the term they drop, -sum_k (c_k / p_k) Hess_R p_k,
+    contains it and vanishes in expectation on the trace-one manifold."""
     loss = getattr(objective, "loss", None)
     if not (hasattr(objective, "gauss_newton") and hasattr(loss, "gauss_newton_weights")):
         raise ValueError(
@@ -467,7 +468,7 @@ def _gauss_newton_model(objective, space, canonical: bool):
             "gauss_newton_weights (a FormatObjective with a squared loss or a likelihood), got "
             f"{describe(objective)}"
         )
-    if canonical:
+    if canonical or not getattr(loss, "gauss_newton_constraint_curvature", True):
         return lambda x, u: space.egrad_to_rgrad(x, objective.gauss_newton(x, u))
     last = {"key": None}
 

@@ -97,8 +97,9 @@ def tomography_order_trial(
     from :func:`perturbed_lpdo` (``epsilon``) until ||rho - rho*||_F < :data:`TARGET` or
     ``iterations``. ``method="rgd"``: the squared loss on the exact probabilities;
     ``"mle"``: the likelihood with counts ``shots`` times the exact probabilities (population
-    frequencies; measured: Fisher scoring on the trace-one sphere converges only linearly
-    there, :ref:`theory-gauss-newton-order`). Returns ``errors``
+    frequencies; measured: Fisher scoring on the trace-one manifold converges quadratically
+    there, until the deviance's rounding near 1e-8 to 1e-14 stops its line search,
+    :ref:`theory-gauss-newton-order`). Returns ``errors``
     (||rho_k - rho*||_F, a relative error: ||rho*||_F <= 1 with equality for pure states),
     ``iterations``, ``stop_reason`` and ``cg``."""
     check_choice("method", method, TOMOGRAPHY_METHODS)
