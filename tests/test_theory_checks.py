@@ -751,6 +751,20 @@ def test_gauss_newton_order_checks_fail_linear_cubic_or_missed_runs(name):
     assert any("only 4 of 10 runs have an order estimate" in v for v in violations)
 
 
+def _scale_linearization(monkeypatch, key, factor):
+    """A doctored Gauss-Newton model: the registered linearization of ``key`` (rows type,
+    format) with its J u scaled by ``factor`` (J^* r kept)."""
+    from tensorrec.operators import dispatch
+
+    true = dispatch._LINEARIZE[key]
+
+    def scaled(rows, x):
+        lin = true(rows, x)
+        return dispatch.Linearization(lambda u: factor * lin.jvp(u), lin.vjp)
+
+    monkeypatch.setitem(dispatch._LINEARIZE, key, scaled)
+
+
 def test_completion_order_check_fails_one_linear_run_the_tomography_check_does_not():
     """C15's per-run bound (every order >= 1.2) catches one linear run of 10; C21 has no
     per-run bound (its single estimates range down to 0.45 at a true order 2)."""
@@ -777,13 +791,7 @@ def test_completion_order_check_fails_gauss_newton_with_a_scaled_linearization(m
         return {"config": dataclasses.asdict(cfg), "runs": order_runs(rows, cfg.target)}
 
     assert script.check(results()) == []
-    true = dispatch._LINEARIZE[dispatch.SampledEntries, TTTensor]
-
-    def scaled(rows, x):
-        lin = true(rows, x)
-        return dispatch.Linearization(lambda u: 0.9 * lin.jvp(u), lin.vjp)
-
-    monkeypatch.setitem(dispatch._LINEARIZE, (dispatch.SampledEntries, TTTensor), scaled)
+    _scale_linearization(monkeypatch, (dispatch.SampledEntries, TTTensor), 0.9)
     violations = script.check(results())
     assert any("median order" in v for v in violations), violations
 
@@ -804,12 +812,6 @@ def test_tomography_order_check_fails_gauss_newton_with_a_scaled_linearization(m
         return {"config": dataclasses.asdict(cfg), "runs": order_runs(rows, cfg.target)}
 
     assert script.check(results()) == []
-    true = dispatch._LINEARIZE[dispatch.KroneckerRows, LPDO]
-
-    def scaled(rows, x):
-        lin = true(rows, x)
-        return dispatch.Linearization(lambda u: 0.9 * lin.jvp(u), lin.vjp)
-
-    monkeypatch.setitem(dispatch._LINEARIZE, (dispatch.KroneckerRows, LPDO), scaled)
+    _scale_linearization(monkeypatch, (dispatch.KroneckerRows, LPDO), 0.9)
     violations = script.check(results())
     assert any("median order" in v for v in violations), violations
