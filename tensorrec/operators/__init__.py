@@ -5,7 +5,7 @@ from tensorrec.operators import (
     lattice,  # noqa: F401  (registers the lattice-format evaluations)
 )
 from tensorrec.operators.base import Identity, Operator
-from tensorrec.operators.dispatch import KroneckerRows, ProjectorRows, SampledEntries
+from tensorrec.operators.dispatch import KroneckerRows, OutcomeRows, ProjectorRows, SampledEntries
 from tensorrec.operators.gaussian import DenseGaussian, DenseStack, KroneckerGaussian, KroneckerOperator
 from tensorrec.operators.paired import FourierBDPR, FourWayGaussian, PairedRows, RankOneSensing
 from tensorrec.operators.povm import ProductPOVM, RankOnePOVM, fuse, unfuse
@@ -15,6 +15,7 @@ __all__ = [
     "dispatch",
     "KroneckerRows",
     "ProjectorRows",
+    "OutcomeRows",
     "SampledEntries",
     "PairedRows",
     "Operator",

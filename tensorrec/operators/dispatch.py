@@ -53,6 +53,21 @@ class ProjectorRows(KroneckerRows):
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
+class OutcomeRows(ProjectorRows):
+    """Product-projector rows drawn from one local POVM: ``outcomes`` the (m, n) integer
+    indices into the K local effects, ``local_vectors`` (K, d^2) their fused vectors
+    w vec(phi phi^H) and ``local_states`` (K, d) their chi = sqrt(w) phi, so that
+    ``vectors[v] == local_vectors[outcomes[:, v]]`` and ``states[v] == local_states[outcomes[:, v]]``.
+    Every row factor is one of K, so an evaluation may work on the K local contractions per
+    site and gather (K << m); registrations for :class:`ProjectorRows` and
+    :class:`KroneckerRows` apply unchanged."""
+
+    local_vectors: torch.Tensor
+    local_states: torch.Tensor
+    outcomes: torch.Tensor
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
 class SampledEntries:
     """Rows A_k = e_{i_k}: y_k = X[i_k] for the (m, N) integer multi-indices ``indices``."""
 
@@ -259,6 +274,7 @@ def check_format(operator, x, name: str = "x") -> None:
 __all__ = [
     "KroneckerRows",
     "ProjectorRows",
+    "OutcomeRows",
     "SampledEntries",
     "register",
     "register_vjp",

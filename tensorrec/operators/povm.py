@@ -30,7 +30,7 @@ from tensorrec.operators.base import Operator
 from tensorrec.operators.dispatch import (
     KroneckerRows,
     Linearization,
-    ProjectorRows,
+    OutcomeRows,
     register,
     register_linearization,
 )
@@ -149,7 +149,9 @@ class ProductPOVM(KroneckerOperator):
         self.local_vectors, self.local_weights, self.outcomes, self.d = vectors, weights, outcomes, d
         self._init(tuple(local[outcomes[:, v]] for v in range(n)), "povm")
         states = torch.sqrt(weights).to(vectors.dtype)[:, None] * vectors
-        self._rows = ProjectorRows(self.vectors, tuple(states[outcomes[:, v]] for v in range(n)))
+        self._rows = OutcomeRows(
+            self.vectors, tuple(states[outcomes[:, v]] for v in range(n)), local, states, outcomes
+        )
 
     def __repr__(self) -> str:
         return (
