@@ -23,6 +23,7 @@ import torch
 from scipy import stats
 
 from tensorrec.quantum.bitstrings import pauli_local_index
+from tensorrec.quantum.median_of_means import exact_summary
 
 PAULI_LETTERS = "IXYZ"
 """The letters of a Pauli string; a string's codes are their positions (0 = I, 1 = X, 2 = Y, 3 = Z)."""
@@ -86,11 +87,7 @@ def summarise_matched(
     if counts is None:
         weight = freqs @ match
         _refuse_unmatched(labels, weight, math.inf)
-        mean = (freqs @ (match * value)) / weight
-        zero = np.zeros_like(mean)
-        return dict(estimate=mean, mean=mean, standard_error=zero, ci_low=mean, ci_high=mean, level=1.0,
-                    groups=0, copies=math.inf, method="matched",
-                    matched_copies=np.full(len(labels), math.inf))  # fmt: skip
+        return exact_summary((freqs @ (match * value)) / weight, method="matched")
     matched = counts @ match
     _refuse_unmatched(labels, matched, int(counts.sum()))
     plus = counts @ (match & (value > 0))

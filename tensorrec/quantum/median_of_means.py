@@ -79,13 +79,19 @@ def _partition(counts: np.ndarray, groups: int, gen: np.random.Generator) -> spa
     return sparse.csr_matrix((ones, (group, unit)), shape=(groups, counts.shape[0]))
 
 
+def exact_summary(mean: np.ndarray, **fields) -> dict:
+    """The fields of :class:`~tensorrec.quantum.ShadowEstimates` for exact probabilities: the
+    expectations ``mean`` themselves, zero-width intervals at level 1, infinite copies
+    (``fields`` adds or overrides entries, e.g. the estimator's ``method``)."""
+    zero = np.zeros_like(mean)
+    exact = dict(estimate=mean, mean=mean, standard_error=zero, ci_low=mean, ci_high=mean, level=1.0)
+    return exact | dict(groups=0, copies=math.inf, matched_copies=np.full(mean.shape[0], math.inf)) | fields
+
+
 def _summarise(outcomes: Outcomes, values: np.ndarray, groups: int, confidence: float, rng) -> dict:
     units = _units(outcomes, values)
     if units is None:  # exact probabilities: the expectation itself
-        mean = outcomes.freqs.numpy() @ values
-        zero = np.zeros_like(mean)
-        return dict(estimate=mean, mean=mean, standard_error=zero, ci_low=mean, ci_high=mean, level=1.0,
-                    groups=0, copies=math.inf, matched_copies=np.full(values.shape[1], math.inf))  # fmt: skip
+        return exact_summary(outcomes.freqs.numpy() @ values)
     counts, vals = units
     total = int(counts.sum())
     if total < groups:
