@@ -44,8 +44,9 @@ def main(argv=None) -> int:
                                       ratio=cfg.ratio)  # fmt: skip
     runs = order_runs(rows, cfg.target)
     statistic = "per run: last order of convergence, iterations to relative error 1e-12"
+    cells = {"TT completion": runs}
     summary = {"check": NAME, "statistic": statistic,
-               **_orders.summarize(script, runs, args, np.random.default_rng(args.seed))}  # fmt: skip
+               **_orders.summarize(script, cells, args, np.random.default_rng(args.seed))}  # fmt: skip
     _common.write(summary, args, NAME, store, start)
     return 0
 

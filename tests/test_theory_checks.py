@@ -715,17 +715,27 @@ def test_order_calibration_scripts_run_and_report_the_median_rule(name, tmp_path
     summary = json.loads((tmp_path / "calibration" / f"{name}.json").read_text())
     assert summary["draws"] == 2 and set(summary["modes"]) == {"quick", "full"}
     assert all(0 <= m["false_fail_resampled"] <= 1 for m in summary["modes"].values())
-    assert ("bound" in summary["order"]) == (name.startswith("tt_tucker"))
+    cells = summary["cells"].values()
+    assert len(cells) == (
+        1 if name.startswith("tt_tucker") else 2
+    )  # C21: the squared loss and the likelihood
+    assert all(("bound" in c["order"]) == name.startswith("tt_tucker") for c in cells)
 
 
 def order_results(script, *series, **config):
-    """Results of a Gauss-Newton order check (C15, C21) with one run per error series."""
+    """Results of a Gauss-Newton order check (C15, C21) with one run per error series (for
+    C21 the same series for each of its methods)."""
     from tensorrec.studies.gauss_newton import order_runs
 
-    cfg = dataclasses.asdict(dataclasses.replace(script.Config(), **config))
-    rows = [{"draw": k, "errors": list(e), "stop_reason": "metric", "n": 3, "method": "rgd"}
-            for k, e in enumerate(series)]  # fmt: skip
-    return {"config": cfg, "runs": order_runs(rows, cfg["target"])}
+    cfg = dataclasses.replace(script.Config(), **config)
+    methods = getattr(cfg, "methods", ("rgd",))
+    rows = [{"draw": k, "errors": list(e), "stop_reason": "metric", "n": 3, "method": method}
+            for method in methods for k, e in enumerate(series)]  # fmt: skip
+    if hasattr(script, "cell_runs"):
+        runs = [run for method in methods for run in script.cell_runs(cfg, rows, method)]
+    else:
+        runs = order_runs(rows, cfg.target)
+    return {"config": dataclasses.asdict(cfg), "runs": runs}
 
 
 ORDER_CHECKS = ["tt_tucker_c15_completion_gauss_newton_order", "tomo_c21_gauss_newton_order"]
@@ -797,21 +807,15 @@ def test_completion_order_check_fails_gauss_newton_with_a_scaled_linearization(m
 
 
 def test_tomography_order_check_fails_gauss_newton_with_a_scaled_linearization(monkeypatch):
-    """The LPDO Born-probability linearization with J u scaled by 0.9: the squared-loss fit
-    converges linearly and fails C21; the true one passes."""
+    """The LPDO Born-probability linearization with J u scaled by 0.9: the squared-loss and
+    the likelihood fits converge linearly and fail C21; the true one passes."""
     from tensorrec.formats import LPDO
     from tensorrec.operators import dispatch
-    from tensorrec.studies.gauss_newton import order_runs, tomography_order_sweep
 
     script = load("tomo_c21_gauss_newton_order")
     cfg = dataclasses.replace(script.Config(), seeds=3)
-    case = {"n": cfg.n, "bond_dim": cfg.bond_dim, "kraus_dim": 1, "method": "rgd"}
-
-    def results():
-        rows = tomography_order_sweep([case], cfg.seeds, 7, epsilon=cfg.epsilon)
-        return {"config": dataclasses.asdict(cfg), "runs": order_runs(rows, cfg.target)}
-
-    assert script.check(results()) == []
+    assert script.check(script.compute(cfg, 7, None)) == []
     _scale_linearization(monkeypatch, (dispatch.KroneckerRows, LPDO), 0.9)
-    violations = script.check(results())
-    assert any("median order" in v for v in violations), violations
+    violations = script.check(script.compute(cfg, 7, None))
+    for label in ("MPS squared loss", "MPS likelihood"):
+        assert any(v.startswith(f"{label}: median order") for v in violations), violations

@@ -132,14 +132,16 @@ def tomography_order_sweep(
     return [{**cases[i // seeds], "draw": i % seeds, **rec} for i, rec in enumerate(records)]
 
 
-def order_runs(rows: Sequence[dict], target: float, keys: Sequence[str] = ()) -> list[dict]:
+def order_runs(
+    rows: Sequence[dict], target: float, keys: Sequence[str] = (), *, floor: float = 1e-13
+) -> list[dict]:
     """The order checks' per-run statistics of sweep rows: ``keys`` and ``draw`` copied, the
-    last estimated order of convergence (:func:`~tensorrec.studies.tucker_tt.convergence_orders`,
-    None without one), the iterations to an error below ``target`` (None: never), the errors
-    and the stop reason."""
+    last estimated order of convergence (:func:`~tensorrec.studies.tucker_tt.convergence_orders`
+    from the errors above ``floor``, None without one), the iterations to an error below
+    ``target`` (None: never), the errors and the stop reason."""
     out = []
     for row in rows:
-        orders = convergence_orders(row["errors"])
+        orders = convergence_orders(row["errors"], floor=floor)
         below = [k for k, e in enumerate(row["errors"]) if e < target]
         out.append({
             **{k: row[k] for k in keys}, "draw": row["draw"], "errors": row["errors"],
