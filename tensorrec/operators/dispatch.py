@@ -29,6 +29,7 @@ _EVALUATE: dict[tuple[type, type], Callable] = {}
 _DIFFERENTIABLE: dict[tuple[type, type], Callable] = {}
 _VJP: dict[tuple[type, type], Callable] = {}
 _RESIDUAL_VJP: dict[tuple[type, type], Callable] = {}
+_PULLBACK: dict[tuple[type, type], Callable] = {}
 _LINEARIZE: dict[tuple[type, type], Callable] = {}
 
 
@@ -87,15 +88,21 @@ def register(rows_type: type, format_type: type, *, differentiable: Callable | N
     return decorator
 
 
-def register_vjp(rows_type: type, format_type: type, *, fused: Callable | None = None):
+def register_vjp(
+    rows_type: type, format_type: type, *, fused: Callable | None = None, pullback: Callable | None = None
+):
     """Register ``fn(rows, x, r) -> factor gradients`` of Re<r, A(X)> (in ``x.to_point()``
-    layout) and optionally ``fused(rows, x, y, weight) -> (r, grads)`` with
-    r = weight (A(X) - y) computed in the same pass."""
+    layout), optionally ``fused(rows, x, y, weight) -> (r, grads)`` with
+    r = weight (A(X) - y) computed in the same pass, and optionally
+    ``pullback(rows, x) -> (A(X), r -> grads)`` sharing the evaluation's pass with the later
+    vjp (:func:`evaluate_with_vjp`, for losses whose gradient needs the predictions first)."""
 
     def decorator(fn: Callable) -> Callable:
         _VJP[rows_type, format_type] = fn
         if fused is not None:
             _RESIDUAL_VJP[rows_type, format_type] = fused
+        if pullback is not None:
+            _PULLBACK[rows_type, format_type] = pullback
         return fn
 
     return decorator
@@ -198,9 +205,12 @@ def vjp(operator, x, r: torch.Tensor) -> tuple:
 
 def evaluate_with_vjp(operator, x) -> tuple[torch.Tensor, Callable]:
     """``(A(X), pullback)`` with ``pullback(r)`` = :func:`vjp` at r, sharing one forward pass
-    where the vjp is autograd through the evaluation (a loss whose gradient needs the
-    predictions first: likelihoods)."""
+    where the vjp is autograd through the evaluation or a registered ``pullback`` (a loss
+    whose gradient needs the predictions first: likelihoods)."""
     rows = operator.rows
+    shared = _lookup(_PULLBACK, rows, x)
+    if shared is not None:
+        return shared(rows, x)
     if _lookup(_VJP, rows, x) is not None or _lookup(_DIFFERENTIABLE, rows, x) is None:
         return evaluate(operator, x), lambda r: vjp(operator, x, r)
     forward = _lookup(_DIFFERENTIABLE, rows, x)

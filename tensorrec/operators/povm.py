@@ -267,64 +267,122 @@ def _kronecker_lpdo_linearization(rows: KroneckerRows, x: LPDO) -> Linearization
     return Linearization(jvp, vjp)
 
 
+def _local(rows_tensor: torch.Tensor, x: LPDO) -> torch.Tensor:
+    """The local effects (or states) in x's dtype and device; a real LPDO is refused by name
+    (its cast would drop the effects' imaginary parts)."""
+    if not x.dtype.is_complex:
+        raise TypeError(f"x: expected a complex LPDO (POVM effects are complex), got dtype {x.dtype}")
+    return rows_tensor.to(device=x.device, dtype=x.dtype)
+
+
 def _outcome_tt(rows: OutcomeRows, x: LPDO) -> tuple[TTTensor, torch.Tensor]:
-    r"""The outcome tensor of the LPDO: a TT with cores W_v[i, j, l] = sum_st
-    conj(e_j[s, t]) P_v[i, (s, t), l] over the K local effects e_j (``local_vectors``) and
-    rho's MPO cores P_v, so that y_k = <A_k, rho> is its entry at the outcome indices
-    (o_k1, ..., o_kn). Formed without m (O(n K d^2 r^4)); returned with the local vectors
-    in x's dtype (the chain rule back to P_v needs them)."""
-    local = rows.local_vectors.to(device=x.device, dtype=x.dtype)
-    return TTTensor([contract("js,isl->ijl", local.conj(), p) for p in x.cores()], validate=False), local
+    r"""The outcome tensor of the LPDO and the local factors that built it, so that
+    y_k = <A_k, rho> follows from its entries at the outcome indices (o_k1, ..., o_kn), with
+    no m in forming it.
+
+    - kraus_dim = 1 (rho = psi psi^H): the **amplitude** tensor, cores V_v[a, j, b] = sum_s
+      conj(chi_j[s]) A_v[a, s, b] over the K local states chi_j (``local_states``) and Psi's
+      cores A_v (bond r): y_k = |V(o_k)|^2, a single layer (r^2 per site and outcome).
+    - kraus_dim > 1: the **double-layer** tensor, cores W_v[i, j, l] = sum_st
+      conj(e_j[s, t]) P_v[i, (s, t), l] over the K local effects e_j (``local_vectors``) and
+      rho's MPO cores P_v (bond r^2): y_k = W(o_k) (r^4 per site and outcome).
+
+    Returned with the local factors in x's dtype (the chain rule back to the cores needs them)."""
+    if x.kraus_dim == 1:
+        local = _local(rows.local_states, x)
+        cores = [contract("js,asb->ajb", local.conj(), c) for c in x.purification.cores]
+    else:
+        local = _local(rows.local_vectors, x)
+        cores = [contract("js,isl->ijl", local.conj(), p) for p in x.cores()]
+    return TTTensor(cores, validate=False), local
 
 
 def _outcome_entries(rows: OutcomeRows) -> SampledEntries:
     return SampledEntries(rows.outcomes.to(torch.int64))
 
 
+def _born(x: LPDO, entries: torch.Tensor) -> torch.Tensor:
+    """y_k from the outcome tensor's entries: |amplitude|^2 (kraus_dim = 1), else the entries."""
+    if x.kraus_dim == 1:
+        return (entries.real.square() + entries.imag.square()).to(x.dtype)
+    return entries
+
+
 def _outcome_lpdo_torch(rows: OutcomeRows, x: LPDO) -> torch.Tensor:
     """The differentiable evaluation: torch gathers of the outcome tensor's slices."""
-    return tt_sample_torch(_outcome_tt(rows, x)[0], rows.outcomes.to(torch.int64))
+    return _born(x, tt_sample_torch(_outcome_tt(rows, x)[0], rows.outcomes.to(torch.int64)))
 
 
 @register(OutcomeRows, LPDO, differentiable=_outcome_lpdo_torch)
 def _outcome_lpdo(rows: OutcomeRows, x: LPDO) -> torch.Tensor:
-    """y_k = <A_k, Tr_kappa Psi Psi^H> for product-POVM outcomes: the entries of the outcome
-    tensor (:func:`_outcome_tt`) at the outcome indices, by the sampled-TT evaluation (a
-    numba kernel on the CPU, a torch gather elsewhere): O(m n r^4), against O(m n d^2 r^4)
-    and a batched matvec per row for plain Kronecker rows."""
-    return _sampled_tt(_outcome_entries(rows), _outcome_tt(rows, x)[0])
+    """y_k = <A_k, Tr_kappa Psi Psi^H> for product-POVM outcomes: the outcome tensor's entries
+    (:func:`_outcome_tt`) at the outcome indices by the sampled-TT evaluation (a numba kernel on
+    the CPU, a torch gather elsewhere): O(m n r^2) for a pure state, O(m n r^4) otherwise,
+    against O(m n d^2 r^4) and a batched matvec per row for plain Kronecker rows."""
+    return _born(x, _sampled_tt(_outcome_entries(rows), _outcome_tt(rows, x)[0]))
 
 
-def _outcome_pair_grads(tt: TTTensor, local: torch.Tensor, point) -> list[torch.Tensor]:
+def _entry_residual(x: LPDO, entries: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
+    """The residual on the outcome tensor's entries whose pullback is that of r on y:
+    Re<r, |a|^2> has the differential Re<2 Re(r) a, da> (kraus_dim = 1); else r itself."""
+    r = r.to(x.dtype)
+    return 2 * r.real * entries if x.kraus_dim == 1 else r
+
+
+def _outcome_core_grads(x: LPDO, tt: TTTensor, local: torch.Tensor, point) -> tuple:
     """Gradients with respect to the outcome tensor's cores (``point``, its ``to_point()``
-    layout) pulled back to rho's MPO cores: the adjoint of W_v = conj(e) . P_v is
-    P_v-gradient[i, st, l] = sum_j W_v-gradient[i, j, l] e_j[s, t]."""
-    return [contract("ijl,js->isl", g, local) for g in tt.from_point(point, validate=False).cores]
+    layout) pulled back to Psi's cores, in ``x.to_point()`` layout: the adjoint of
+    V_v = conj(chi) . A_v (or W_v = conj(e) . P_v) is grad[a, s, b] = sum_j grad_V[a, j, b]
+    chi_j[s] (m-free), then for kraus_dim > 1 the product rule of P_v = A_v (x) conj(A_v)."""
+    grads = [contract("ijl,js->isl", g, local) for g in tt.from_point(point, validate=False).cores]
+    if x.kraus_dim == 1:
+        return TTTensor(grads, validate=False).to_point()
+    return _pair_vjp(x, grads)
 
 
-@register_vjp(OutcomeRows, LPDO)
+def _outcome_lpdo_pullback(rows: OutcomeRows, x: LPDO):
+    """``(A(X), pullback)`` sharing the outcome tensor and its entries (one evaluation pass)."""
+    tt, local = _outcome_tt(rows, x)
+    entries = _outcome_entries(rows)
+    values = _sampled_tt(entries, tt)
+
+    def pullback(r: torch.Tensor) -> tuple:
+        grads = _sampled_tt_vjp(entries, tt, _entry_residual(x, values, r))
+        return _outcome_core_grads(x, tt, local, grads)
+
+    return _born(x, values), pullback
+
+
+@register_vjp(OutcomeRows, LPDO, pullback=_outcome_lpdo_pullback)
 def _outcome_lpdo_vjp(rows: OutcomeRows, x: LPDO, r: torch.Tensor) -> tuple:
     """Factor gradients of Re<r, A(X)>: the sampled-TT vjp on the outcome tensor (numba on
-    the CPU: no per-sample storage), then the local effects and the product rule, without m."""
-    tt, local = _outcome_tt(rows, x)
-    grads = _sampled_tt_vjp(_outcome_entries(rows), tt, r.to(x.dtype))
-    return _pair_vjp(x, _outcome_pair_grads(tt, local, grads))
+    the CPU: no per-sample storage) at the entries' residual, then back through the local
+    factors to Psi's cores, without m."""
+    return _outcome_lpdo_pullback(rows, x)[1](r)
 
 
 @register_linearization(OutcomeRows, LPDO)
 def _outcome_lpdo_linearization(rows: OutcomeRows, x: LPDO) -> Linearization:
     r"""J u and J^* r of y_k = <A_k, Tr_kappa Psi Psi^H> for product-POVM outcomes: the
-    sampled-TT linearization of the outcome tensor (:func:`_outcome_tt`; every outcome's
-    left and right interface products computed once, O(m n r^4)) composed with the two
-    linear maps that do not see m: Psi's core u_v -> dP_v (:func:`_pair_differential`) ->
-    dW_v = conj(e) . dP_v, and their adjoints for J^* r. A product then costs two passes of
-    O(m n r^4) over the outcomes."""
+    sampled-TT linearization of the outcome tensor (:func:`_outcome_tt`; every outcome's left
+    and right interface products computed once) composed with maps that do not see m:
+    Psi's core u_v -> the outcome core's differential (conj(chi) . u_v for a pure state, with
+    y = |a|^2 giving J u = 2 Re(conj(a) da); conj(e) . dP_v with dP_v of
+    :func:`_pair_differential` otherwise), and their adjoints for J^* r. A product costs two
+    passes over the outcomes: O(m n r^2) pure, O(m n r^4) mixed."""
     tt, local = _outcome_tt(rows, x)
-    inner = _sampled_tt_linearization(_outcome_entries(rows), tt)
+    entries = _outcome_entries(rows)
+    inner = _sampled_tt_linearization(entries, tt)
+    values = _sampled_tt(entries, tt) if x.kraus_dim == 1 else None
     psi = _site_cores(x, x.to_point())
     conj_local = local.conj()
 
     def jvp(u):
+        if x.kraus_dim == 1:
+            du = TTTensor.from_point(u, validate=False).cores
+            dv = [contract("js,asb->ajb", conj_local, c.to(x.dtype)) for c in du]
+            da = inner.jvp(TTTensor(dv, validate=False).to_point())
+            return (2 * (values.conj() * da).real).to(x.dtype)
         dw = [
             contract("js,isl->ijl", conj_local, _pair_differential(du, core))
             for du, core in zip(_site_cores(x, u), psi, strict=True)
@@ -332,6 +390,6 @@ def _outcome_lpdo_linearization(rows: OutcomeRows, x: LPDO) -> Linearization:
         return inner.jvp(TTTensor(dw, validate=False).to_point())
 
     def vjp(r):
-        return _pair_vjp(x, _outcome_pair_grads(tt, local, inner.vjp(r.to(x.dtype))))
+        return _outcome_core_grads(x, tt, local, inner.vjp(_entry_residual(x, values, r)))
 
     return Linearization(jvp, vjp)
