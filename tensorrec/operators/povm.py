@@ -275,6 +275,14 @@ def _local(rows_tensor: torch.Tensor, x: LPDO) -> torch.Tensor:
     return rows_tensor.to(device=x.device, dtype=x.dtype)
 
 
+def _local_map(matrix: torch.Tensor, cores) -> list[torch.Tensor]:
+    """``[sum_s matrix[j, s] core[a, s, b]]`` (each (r0, J, r1)) for every (r0, S, r1) core, by
+    one (J, S) x (S, sum r0 r1) product over all sites (no per-site contraction call)."""
+    flat = torch.cat([c.transpose(0, 1).reshape(c.shape[1], -1) for c in cores], dim=1)
+    blocks = (matrix @ flat).split([c.shape[0] * c.shape[2] for c in cores], dim=1)
+    return [b.reshape(-1, c.shape[0], c.shape[2]).transpose(0, 1) for b, c in zip(blocks, cores, strict=True)]
+
+
 def _outcome_tt(rows: OutcomeRows, x: LPDO) -> tuple[TTTensor, torch.Tensor]:
     r"""The outcome tensor of the LPDO and the local factors that built it, so that
     y_k = <A_k, rho> follows from its entries at the outcome indices (o_k1, ..., o_kn), with
@@ -290,10 +298,10 @@ def _outcome_tt(rows: OutcomeRows, x: LPDO) -> tuple[TTTensor, torch.Tensor]:
     Returned with the local factors in x's dtype (the chain rule back to the cores needs them)."""
     if x.kraus_dim == 1:
         local = _local(rows.local_states, x)
-        cores = [contract("js,asb->ajb", local.conj(), c) for c in x.purification.cores]
+        cores = _local_map(local.conj(), x.purification.cores)
     else:
         local = _local(rows.local_vectors, x)
-        cores = [contract("js,isl->ijl", local.conj(), p) for p in x.cores()]
+        cores = _local_map(local.conj(), x.cores())
     return TTTensor(cores, validate=False), local
 
 
@@ -334,7 +342,7 @@ def _outcome_core_grads(x: LPDO, tt: TTTensor, local: torch.Tensor, point) -> tu
     layout) pulled back to Psi's cores, in ``x.to_point()`` layout: the adjoint of
     V_v = conj(chi) . A_v (or W_v = conj(e) . P_v) is grad[a, s, b] = sum_j grad_V[a, j, b]
     chi_j[s] (m-free), then for kraus_dim > 1 the product rule of P_v = A_v (x) conj(A_v)."""
-    grads = [contract("ijl,js->isl", g, local) for g in tt.from_point(point, validate=False).cores]
+    grads = _local_map(local.transpose(0, 1), tt.from_point(point, validate=False).cores)
     if x.kraus_dim == 1:
         return TTTensor(grads, validate=False).to_point()
     return _pair_vjp(x, grads)
@@ -379,15 +387,11 @@ def _outcome_lpdo_linearization(rows: OutcomeRows, x: LPDO) -> Linearization:
 
     def jvp(u):
         if x.kraus_dim == 1:
-            du = TTTensor.from_point(u, validate=False).cores
-            dv = [contract("js,asb->ajb", conj_local, c.to(x.dtype)) for c in du]
+            dv = _local_map(conj_local, TTTensor.from_point(u, validate=False).cores)
             da = inner.jvp(TTTensor(dv, validate=False).to_point())
             return (2 * (values.conj() * da).real).to(x.dtype)
-        dw = [
-            contract("js,isl->ijl", conj_local, _pair_differential(du, core))
-            for du, core in zip(_site_cores(x, u), psi, strict=True)
-        ]
-        return inner.jvp(TTTensor(dw, validate=False).to_point())
+        dp = [_pair_differential(du, core) for du, core in zip(_site_cores(x, u), psi, strict=True)]
+        return inner.jvp(TTTensor(_local_map(conj_local, dp), validate=False).to_point())
 
     def vjp(r):
         return _outcome_core_grads(x, tt, local, inner.vjp(_entry_residual(x, values, r)))
