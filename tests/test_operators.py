@@ -144,6 +144,16 @@ def test_sampled_tt_linearization_equals_the_tangent_tensor_path_and_its_adjoint
     old = dispatch.normal_vjp(A, t, tangent, 0.7)
     for a, b in zip(normal, old, strict=True):
         assert torch.allclose(a, b, rtol=tol, atol=tol)
+    weights = randn((A.m,), 25).abs().to(dtype)  # one weight per sample, and a conj(J u) term
+    beta = randn((A.m,), 26).to(dtype) * scale
+    fused = lin.affine_normal(u, weights, beta)  # one pass (unrolled numba) or two (reference)
+    two_pass = lin.vjp(weights * ju + beta * ju.conj())
+    for a, b in zip(fused, two_pass, strict=True):
+        assert a.dtype == dtype and torch.allclose(a, b, rtol=tol, atol=tol)
+    assert not all(
+        torch.allclose(a, b, rtol=tol, atol=tol)
+        for a, b in zip(lin.affine_normal(u, weights, -beta), two_pass, strict=True)
+    )
     doctored = tuple(v.clone() for v in u)
     doctored[2][0, 0] += 1.0  # one perturbed core entry changes J u
     assert not torch.allclose(lin.jvp(doctored), ju, rtol=tol, atol=tol)

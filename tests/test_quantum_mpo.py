@@ -437,6 +437,10 @@ def test_outcome_rows_on_an_lpdo_equal_the_kronecker_rows_path_and_autograd(n, k
     ju = lin.jvp(u)
     assert _close(ju, reference.jvp(u), 1e-12) and _close(ju, autograd.jvp(u), 1e-12)
     assert _close(lin.vjp(r), reference.vjp(r), 1e-12)
+    weights = torch.rand(A.m, dtype=torch.float64, generator=gen)  # Fisher scoring's per-row weights
+    normal = lin.normal(u, weights)  # one fused pass over the outcomes
+    assert _close(normal, reference.vjp(weights * reference.jvp(u)), 1e-12)
+    assert not _close(lin.normal(u, weights.flip(0)), normal, 1e-6)
 
     low = LPDO(
         TTTensor([c.to(torch.complex64) for c in x.purification.cores], validate=False), kraus_dim=kraus_dim

@@ -338,3 +338,45 @@ def tt_linear_vjp_kernel_unrolled(width: int):
         *(f"            g[{a}, {b}] += c{a} * u{b}" for a in W for b in W),
     ]
     return _compile("\n".join(lines) + "\n", "kernel")
+
+
+@functools.cache
+def tt_linear_normal_kernel_unrolled(width: int):
+    """J^* (alpha J du + beta conj(J du)) in one pass over the samples for packed width
+    ``width`` (``kernel(du, indices, left, right, alpha, beta, grads)``, alpha and beta one
+    scalar per sample): per sample, (J du)_k as in :func:`tt_linear_jvp_kernel_unrolled`, then
+    r_k = alpha_k (J du)_k + beta_k conj((J du)_k) added to the gradients as in
+    :func:`tt_linear_vjp_kernel_unrolled`. The interfaces are read once per product instead of
+    twice (a Gauss-Newton product with per-sample weights; beta for the chain rule of
+    y = |a|^2)."""
+    W = range(width)
+
+    def site(indent: str) -> list[str]:
+        return [
+            *(f"{indent}u{b} = right[k, n + 1, {b}]" for b in W),
+            f"{indent}term = "
+            + " + ".join(
+                f"left[k, n, {a}] * (" + _sum(width, lambda b, a=a: f"m[{a}, {b}] * u{b}") + ")" for a in W
+            ),
+        ]
+
+    lines = [
+        "def kernel(du, indices, left, right, alpha, beta, grads):",
+        "    n_samples, order = indices.shape",
+        "    for k in range(n_samples):",
+        "        n = 0",
+        "        m = du[0, indices[k, 0]]",
+        *site("        "),
+        "        total = term",
+        "        for n in range(1, order):",
+        "            m = du[n, indices[k, n]]",
+        *site("            "),
+        "            total += term",
+        "        rk = alpha[k] * total + beta[k] * np.conj(total)",
+        "        for n in range(order):",
+        "            g = grads[n, indices[k, n]]",
+        *(f"            c{a} = rk * np.conj(left[k, n, {a}])" for a in W),
+        *(f"            u{b} = np.conj(right[k, n + 1, {b}])" for b in W),
+        *(f"            g[{a}, {b}] += c{a} * u{b}" for a in W for b in W),
+    ]
+    return _compile("\n".join(lines) + "\n", "kernel")

@@ -128,9 +128,14 @@ class Linearization:
 
     jvp: Callable
     vjp: Callable
+    affine_normal: Callable | None = None
+    """Optionally ``(u, alpha, beta=None) -> J^* (alpha J u + beta conj(J u))`` (alpha, beta
+    scalars or one per row) in one pass where a kernel fuses the two; :meth:`normal` uses it."""
 
-    def normal(self, u, weight: float = 1.0) -> tuple:
-        """J^* (weight A^* A) J u: the Gauss-Newton product."""
+    def normal(self, u, weight=1.0) -> tuple:
+        """J^* (weight A^* A) J u: the Gauss-Newton product (``weight`` a scalar or one per row)."""
+        if self.affine_normal is not None:
+            return self.affine_normal(u, weight)
         return self.vjp(weight * self.jvp(u))
 
 

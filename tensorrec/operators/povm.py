@@ -385,15 +385,33 @@ def _outcome_lpdo_linearization(rows: OutcomeRows, x: LPDO) -> Linearization:
     psi = _site_cores(x, x.to_point())
     conj_local = local.conj()
 
-    def jvp(u):
+    def direction(u):  # the outcome tensor's core differential, in its to_point() layout
         if x.kraus_dim == 1:
-            dv = _local_map(conj_local, TTTensor.from_point(u, validate=False).cores)
-            da = inner.jvp(TTTensor(dv, validate=False).to_point())
-            return (2 * (values.conj() * da).real).to(x.dtype)
+            return TTTensor(
+                _local_map(conj_local, TTTensor.from_point(u, validate=False).cores), validate=False
+            ).to_point()
         dp = [_pair_differential(du, core) for du, core in zip(_site_cores(x, u), psi, strict=True)]
-        return inner.jvp(TTTensor(_local_map(conj_local, dp), validate=False).to_point())
+        return TTTensor(_local_map(conj_local, dp), validate=False).to_point()
+
+    def jvp(u):
+        da = inner.jvp(direction(u))
+        return (2 * (values.conj() * da).real).to(x.dtype) if x.kraus_dim == 1 else da
 
     def vjp(r):
         return _outcome_core_grads(x, tt, local, inner.vjp(_entry_residual(x, values, r)))
 
-    return Linearization(jvp, vjp)
+    def affine_normal(u, alpha, beta=None):
+        """J^* (alpha J u + beta conj(J u)) through the entries' fused product: for |a|^2,
+        J u = conj(a) da + a conj(da) is real, so the entries see 2 c (|a|^2 da + a^2 conj(da))
+        with c = Re(alpha + beta)."""
+        if x.kraus_dim == 1:
+            total = alpha if beta is None else alpha + beta
+            c = 2 * (total.real if isinstance(total, torch.Tensor) else complex(total).real)
+            grads = inner.affine_normal(
+                direction(u), c * (values.real.square() + values.imag.square()), c * values.square()
+            )
+        else:
+            grads = inner.affine_normal(direction(u), alpha, beta)
+        return _outcome_core_grads(x, tt, local, grads)
+
+    return Linearization(jvp, vjp, affine_normal)

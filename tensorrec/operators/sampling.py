@@ -18,6 +18,7 @@ from tensorrec.operators._kernels import (
     tt_interfaces_kernel_unrolled,
     tt_linear_jvp_kernel,
     tt_linear_jvp_kernel_unrolled,
+    tt_linear_normal_kernel_unrolled,
     tt_linear_vjp_kernel,
     tt_linear_vjp_kernel_unrolled,
     tt_sample_kernel,
@@ -241,7 +242,19 @@ def _sampled_tt_linearization(rows: SampledEntries, t: TTTensor) -> Linearizatio
                 tt_linear_vjp_kernel()(ranks, index_array, left, right, r, grads)
             return _unpacked_point(grads, shapes)
 
-        return Linearization(jvp, vjp)
+        def affine_normal(u, alpha, beta=None):
+            if width > SMALL_WIDTH:  # two passes of the generic kernels
+                return _affine_normal(jvp, vjp, u, alpha, beta)
+            du = _packed_cores(t.from_point(u, validate=False).cores, slices.shape)
+            grads = np.zeros_like(slices)
+            alpha, beta = (
+                _per_sample(alpha, t.dtype, index_array.shape[0]),
+                _per_sample(beta, t.dtype, index_array.shape[0]),
+            )
+            tt_linear_normal_kernel_unrolled(width)(du, index_array, left, right, alpha, beta, grads)
+            return _unpacked_point(grads, shapes)
+
+        return Linearization(jvp, vjp, affine_normal)
     left, right = tt_interfaces_torch(t, indices)
 
     def jvp_torch(u):
@@ -250,7 +263,23 @@ def _sampled_tt_linearization(rows: SampledEntries, t: TTTensor) -> Linearizatio
     def vjp_torch(r):
         return tt_linear_vjp_torch(left, right, r, indices, shapes)
 
-    return Linearization(jvp_torch, vjp_torch)
+    return Linearization(
+        jvp_torch, vjp_torch, lambda u, alpha, beta=None: _affine_normal(jvp_torch, vjp_torch, u, alpha, beta)
+    )
+
+
+def _affine_normal(jvp, vjp, u, alpha, beta=None):
+    """J^* (alpha J u + beta conj(J u)) by two passes (the reference of the fused kernel)."""
+    ju = jvp(u)
+    r = alpha * ju if beta is None else alpha * ju + beta * ju.conj()
+    return vjp(r.to(ju.dtype))
+
+
+def _per_sample(value, dtype: torch.dtype, m: int) -> np.ndarray:
+    """A scalar or (m,) tensor (None: zero) as a contiguous (m,) numpy array of ``dtype``."""
+    if not isinstance(value, torch.Tensor):  # None or a Python number, exactly in dtype
+        value = torch.tensor(0 if value is None else value, dtype=dtype)
+    return np.ascontiguousarray(value.detach().to(dtype).expand(m).numpy())
 
 
 def tt_interfaces_torch(t: TTTensor, indices: torch.Tensor) -> tuple[list, list]:
