@@ -11,6 +11,12 @@ physical legs. :func:`fuse` and :func:`unfuse` convert from and to the N x N mat
 - :class:`ProductPOVM`: effects that are products over sites of local rank-one effects
   (local SIC, Pauli, MUB). Its rows are Kronecker rows a_k^(v) = w vec(phi phi^H) on the
   fused legs, so it evaluates on an MPO without forming rho (:class:`KroneckerRows` dispatch).
+  They are :class:`~tensorrec.operators.OutcomeRows` (one local POVM, outcome indices): on an
+  LPDO they evaluate as the entries of the **outcome tensor**, a TT whose cores contract the K
+  local effects with the LPDO's cores once per site (no m), at the outcome indices, through the
+  sampled-TT kernels, with the vjp and the Gauss-Newton linearization (J u, J^* r, and
+  J^* w J u in one pass) of that evaluation. A pure LPDO (kraus_dim = 1) uses its single
+  layer (the amplitudes <chi_k|psi>, y = |a|^2, bond r); a mixed one the double layer (bond r^2).
 
 Both are plain :class:`~tensorrec.operators.Operator` s: A and A* are checked against each
 other and against the dense matrix of effects in the tests.
