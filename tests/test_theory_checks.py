@@ -753,7 +753,8 @@ def test_gauss_newton_order_checks_fail_linear_cubic_or_missed_runs(name):
 
 def _scale_linearization(monkeypatch, key, factor):
     """A doctored Gauss-Newton model: the registered linearization of ``key`` (rows type,
-    format) with its J u scaled by ``factor`` (J^* r kept)."""
+    format) with its J u scaled by ``factor`` (J^* r kept; the product through them, no fused
+    one)."""
     from tensorrec.operators import dispatch
 
     true = dispatch._LINEARIZE[key]
@@ -797,7 +798,7 @@ def test_completion_order_check_fails_gauss_newton_with_a_scaled_linearization(m
 
 
 def test_tomography_order_check_fails_gauss_newton_with_a_scaled_linearization(monkeypatch):
-    """The LPDO Born-probability linearization with J u scaled by 0.9: the squared-loss fit
+    """The LPDO Born-probability linearization of product-POVM outcomes with J u scaled by 0.9: the fit
     converges linearly and fails C21; the true one passes."""
     from tensorrec.formats import LPDO
     from tensorrec.operators import dispatch
@@ -812,6 +813,6 @@ def test_tomography_order_check_fails_gauss_newton_with_a_scaled_linearization(m
         return {"config": dataclasses.asdict(cfg), "runs": order_runs(rows, cfg.target)}
 
     assert script.check(results()) == []
-    _scale_linearization(monkeypatch, (dispatch.KroneckerRows, LPDO), 0.9)
+    _scale_linearization(monkeypatch, (dispatch.OutcomeRows, LPDO), 0.9)  # the pair LocalPauli data use
     violations = script.check(results())
     assert any("median order" in v for v in violations), violations

@@ -16,7 +16,7 @@ physical legs. :func:`fuse` and :func:`unfuse` convert from and to the N x N mat
   local effects with the LPDO's cores once per site (no m), at the outcome indices, through the
   sampled-TT kernels, with the vjp and the Gauss-Newton linearization (J u, J^* r, and
   J^* w J u in one pass) of that evaluation. A pure LPDO (kraus_dim = 1) uses its single
-  layer (the amplitudes <chi_k|psi>, y = |a|^2, bond r); a mixed one the double layer (bond r^2).
+  layer (the amplitudes ``<chi_k|psi>``, ``y = |a|^2``, bond r); a mixed one the double layer (bond r^2).
 
 Both are plain :class:`~tensorrec.operators.Operator` s: A and A* are checked against each
 other and against the dense matrix of effects in the tests.
