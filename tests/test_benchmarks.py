@@ -202,3 +202,13 @@ def test_b15_peps_gradients_compares_equal_gradients(tmp_path):
     assert b15.main(["--quick", "--out", str(tmp_path), "--rows", "50"]) == 0
     rows = json.loads((tmp_path / "b15_peps_gradients" / "results.json").read_text())["rows"]
     assert len(rows) == 3 and all(r["gap"] < 1e-12 and r["ours_s"] > 0 for r in rows)
+
+
+def test_b16_lpdo_data_term_times_both_paths(tmp_path):
+    b16 = load("b16_lpdo_data_term")
+    assert b16.main(["--quick", "--out", str(tmp_path)]) == 0
+    rows = json.loads((tmp_path / "b16_lpdo_data_term" / "results.json").read_text())["rows"]
+    assert {(r["path"], r["part"]) for r in rows} == {
+        (path, part) for path in ("outcome", "kronecker") for part in b16.PARTS
+    }
+    assert all(r["seconds"] > 0 for r in rows)

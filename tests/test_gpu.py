@@ -128,6 +128,39 @@ def test_the_lpdo_linearization_on_cuda_equals_the_cpu_one():
         assert b.device.type == "cuda" and torch.allclose(a, b.cpu(), rtol=1e-10, atol=1e-14)
 
 
+@pytest.mark.parametrize("kraus_dim", [1, 2])
+def test_product_povm_outcomes_on_an_lpdo_on_cuda_equal_the_cpu_ones(kraus_dim):
+    """OutcomeRows on an LPDO on CUDA (the outcome tensor through the sampled-TT torch gathers):
+    evaluation, vjp and J u / J^* r equal the CPU (numba) ones."""
+    from tensorrec import quantum as q
+    from tensorrec.formats import LPDO, TTTensor
+    from tensorrec.operators import ProductPOVM, dispatch
+
+    x = LPDO.random((4,) * 5, (2,) * 4, 5, kraus_dim=kraus_dim)
+    fam = q.LocalPauli(5)
+    op = ProductPOVM(
+        fam.local_vectors,
+        fam.local_weights,
+        5,
+        torch.randint(0, 6, (400, 5), generator=torch.Generator().manual_seed(1)),
+    )
+    gop = ProductPOVM(fam.local_vectors, fam.local_weights, 5, op.outcomes.cuda())
+    xg = LPDO(TTTensor([c.cuda() for c in x.purification.cores], validate=False), kraus_dim=kraus_dim)
+    gen = torch.Generator().manual_seed(6)
+    u = tuple(torch.randn(p.shape, dtype=p.dtype, generator=gen) for p in x.to_point())
+    r = torch.randn(op.m, dtype=torch.complex128, generator=gen)
+    y = dispatch.evaluate(gop, xg)
+    assert y.device.type == "cuda" and torch.allclose(
+        y.cpu(), dispatch.evaluate(op, x), rtol=1e-10, atol=1e-14
+    )
+    for a, b in zip(dispatch.vjp(op, x, r), dispatch.vjp(gop, xg, r.cuda()), strict=True):
+        assert b.device.type == "cuda" and torch.allclose(a, b.cpu(), rtol=1e-10, atol=1e-13)
+    lin, glin = dispatch.linearize(op, x), dispatch.linearize(gop, xg)
+    assert torch.allclose(lin.jvp(u), glin.jvp(tuple(v.cuda() for v in u)).cpu(), rtol=1e-10, atol=1e-14)
+    for a, b in zip(lin.vjp(r), glin.vjp(r.cuda()), strict=True):
+        assert b.device.type == "cuda" and torch.allclose(a, b.cpu(), rtol=1e-10, atol=1e-13)
+
+
 def test_a_stack_of_sensing_problems_recovers_on_cuda_like_on_the_cpu():
     from tensorrec.formats import TTTensor, stack
     from tensorrec.operators import DenseGaussian, DenseStack

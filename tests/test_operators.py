@@ -58,10 +58,19 @@ def test_numpy_in_numpy_out():
     assert isinstance(y, np.ndarray) and isinstance(A.adjoint(y), np.ndarray)
 
 
+# bonds of packed width <= SMALL_WIDTH run the unrolled kernels, wider ones the generic kernels
+KERNEL_RANKS = pytest.mark.parametrize("ranks", [(2, 3, 3, 2), (3, 5, 5, 3)], ids=["unrolled", "generic"])
+
+
+def test_the_kernel_ranks_cover_both_kernel_families():
+    assert max((2, 3, 3, 2)) <= _kernels.SMALL_WIDTH < max((3, 5, 5, 3))
+
+
+@KERNEL_RANKS
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32, torch.complex128])
-def test_numba_kernel_matches_torch_reference(dtype):
+def test_numba_kernel_matches_torch_reference(dtype, ranks):
     shape = (3, 4, 2, 5, 3)
-    t = TTTensor.random(shape, (2, 3, 3, 2), 8)
+    t = TTTensor.random(shape, ranks, 8)
     if dtype == torch.complex128:
         t = TTTensor([c.to(dtype) * (1 + 0.5j) for c in t.cores], validate=False)
     else:
@@ -71,10 +80,11 @@ def test_numba_kernel_matches_torch_reference(dtype):
     assert torch.allclose(tt_sample_numba(t, A.indices), tt_sample_torch(t, A.indices), rtol=tol, atol=tol)
 
 
+@KERNEL_RANKS
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32, torch.complex128])
-def test_numba_sampling_gradient_matches_autograd_and_the_dense_gradient(dtype):
+def test_numba_sampling_gradient_matches_autograd_and_the_dense_gradient(dtype, ranks):
     shape = (3, 4, 2, 5, 3)
-    t = TTTensor.random(shape, (2, 3, 3, 2), 12)
+    t = TTTensor.random(shape, ranks, 12)
     scale = (1 + 0.5j) if dtype == torch.complex128 else 1.0
     t = TTTensor([c.to(dtype) * scale for c in t.cores], validate=False)
     idx = np.stack([np.random.default_rng(13).integers(0, d, 150) for d in shape], axis=1)
@@ -97,16 +107,19 @@ def test_numba_sampling_gradient_matches_autograd_and_the_dense_gradient(dtype):
         assert torch.allclose(f, ref, rtol=tol, atol=tol)
 
 
+@KERNEL_RANKS
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32, torch.complex128])
 @pytest.mark.parametrize("fast", [True, False], ids=["numba", "torch"])
-def test_sampled_tt_linearization_equals_the_tangent_tensor_path_and_its_adjoint(dtype, fast, monkeypatch):
+def test_sampled_tt_linearization_equals_the_tangent_tensor_path_and_its_adjoint(
+    dtype, fast, ranks, monkeypatch
+):
     """J u and J^* r from the interface products (numba kernels and their torch references)
     against the tangent TT of doubled ranks through the sampled evaluation, the dense
     differential, and the adjoint identity Re<r, J u> = Re<J^* r, u>."""
     monkeypatch.setenv("TENSORREC_DISABLE_NUMBA", "0" if fast else "1")
     shape = (3, 4, 2, 5, 3)
     scale = (1 + 0.5j) if dtype == torch.complex128 else 1.0
-    t = TTTensor.random(shape, (2, 3, 3, 2), 21)
+    t = TTTensor.random(shape, ranks, 21)
     t = TTTensor([c.to(dtype) * scale for c in t.cores], validate=False)
     u = tuple(randn(p.shape, 22 + k).to(dtype) * scale for k, p in enumerate(t.to_point()))
     idx = np.stack([np.random.default_rng(23).integers(0, d, 150) for d in shape], axis=1)
@@ -131,6 +144,16 @@ def test_sampled_tt_linearization_equals_the_tangent_tensor_path_and_its_adjoint
     old = dispatch.normal_vjp(A, t, tangent, 0.7)
     for a, b in zip(normal, old, strict=True):
         assert torch.allclose(a, b, rtol=tol, atol=tol)
+    weights = randn((A.m,), 25).abs().to(dtype)  # one weight per sample, and a conj(J u) term
+    beta = randn((A.m,), 26).to(dtype) * scale
+    fused = lin.affine_normal(u, weights, beta)  # one pass (unrolled numba) or two (reference)
+    two_pass = lin.vjp(weights * ju + beta * ju.conj())
+    for a, b in zip(fused, two_pass, strict=True):
+        assert a.dtype == dtype and torch.allclose(a, b, rtol=tol, atol=tol)
+    assert not all(
+        torch.allclose(a, b, rtol=tol, atol=tol)
+        for a, b in zip(lin.affine_normal(u, weights, -beta), two_pass, strict=True)
+    )
     doctored = tuple(v.clone() for v in u)
     doctored[2][0, 0] += 1.0  # one perturbed core entry changes J u
     assert not torch.allclose(lin.jvp(doctored), ju, rtol=tol, atol=tol)

@@ -1,6 +1,7 @@
 """Tomography step 1: MPS/MPO on the TT format against dense computations, Hermitian
 rounding, and the estimators as compositions of the core (tomography spec 1.4, 3-4.1)."""
 
+import dataclasses
 import itertools
 import math
 
@@ -385,3 +386,80 @@ def test_a_tomography_run_stopped_by_its_relative_change_rule_converged():
     assert res.stop_reason == "rel_change" and res.converged and not res.failed
     capped = q.estimate(data, bond_dim=2, stop={"max_iter": 3})
     assert capped.stop_reason == "max_iter" and not capped.converged
+
+
+# --- issue 30: product-POVM outcomes on an LPDO through the outcome tensor ----------------------
+
+
+def _plain(rows):
+    """An operator stand-in whose rows are the same outcomes as plain Kronecker rows (today's
+    transfer sweeps; autograd for the vjp)."""
+    return type("Plain", (), {"rows": dispatch.KroneckerRows(rows.vectors)})()
+
+
+def _close(a, b, rtol):
+    a, b = (a,) if isinstance(a, torch.Tensor) else a, (b,) if isinstance(b, torch.Tensor) else b
+    return all(
+        x.shape == y.shape and float((x - y).abs().max()) <= rtol * float(y.abs().max())
+        for x, y in zip(a, b, strict=True)
+    )
+
+
+@pytest.mark.parametrize("fast", [True, False])
+@pytest.mark.parametrize("kraus_dim", [1, 2])
+@pytest.mark.parametrize("n", [3, 5])
+def test_outcome_rows_on_an_lpdo_equal_the_kronecker_rows_path_and_autograd(n, kraus_dim, fast, monkeypatch):
+    """OutcomeRows (a product POVM's outcome indices) on an LPDO: the evaluation, vjp, shared
+    pullback and linearization from the outcome tensor (amplitudes for kraus_dim = 1, the
+    double layer otherwise; numba kernels or their torch references) equal the plain
+    KroneckerRows path and autograd through the torch reference to 1e-12 in complex128 and to
+    float32 tolerance in complex64; one doctored outcome index is caught."""
+    monkeypatch.setenv("TENSORREC_DISABLE_NUMBA", "0" if fast else "1")
+    x = LPDO.random((4,) * n, (2,) * (n - 1), n + kraus_dim, kraus_dim=kraus_dim)
+    fam = q.LocalPauli(n)
+    A = fam.operator(fam.sample(M.random_mps(n, 2, 2, 0), 300, 1))
+    assert isinstance(A.rows, dispatch.OutcomeRows)
+    plain = _plain(A.rows)
+    gen = torch.Generator().manual_seed(n)
+    r = torch.randn(A.m, dtype=C, generator=gen)
+    u = tuple(torch.randn(p.shape, dtype=p.dtype, generator=gen) for p in x.to_point())
+
+    y = dispatch.evaluate(A, x)
+    assert _close(y, dispatch.evaluate(plain, x), 1e-12)
+    assert _close(dispatch.evaluate(A, x, differentiable=True), y, 1e-12)
+    grads = dispatch.vjp(A, x, r)
+    assert _close(grads, dispatch.vjp(plain, x, r), 1e-12)  # autograd through the transfer sweeps
+    autograd = dispatch.autograd_linearization(A, x)  # through the differentiable torch reference
+    assert _close(grads, autograd.vjp(r), 1e-12)
+    pred, pullback = dispatch.evaluate_with_vjp(A, x)
+    assert _close(pred, y, 1e-15) and _close(pullback(r), grads, 1e-15)
+    lin, reference = dispatch.linearize(A, x), dispatch.linearize(plain, x)
+    ju = lin.jvp(u)
+    assert _close(ju, reference.jvp(u), 1e-12) and _close(ju, autograd.jvp(u), 1e-12)
+    assert _close(lin.vjp(r), reference.vjp(r), 1e-12)
+    weights = torch.rand(A.m, dtype=torch.float64, generator=gen)  # Fisher scoring's per-row weights
+    normal = lin.normal(u, weights)  # one fused pass over the outcomes
+    assert _close(normal, reference.vjp(weights * reference.jvp(u)), 1e-12)
+    assert not _close(lin.normal(u, weights.flip(0)), normal, 1e-6)
+
+    low = LPDO(
+        TTTensor([c.to(torch.complex64) for c in x.purification.cores], validate=False), kraus_dim=kraus_dim
+    )
+    assert dispatch.evaluate(A, low).dtype == torch.complex64
+    assert _close(dispatch.evaluate(A, low), y, 1e-5)
+    assert _close(dispatch.vjp(A, low, r.to(torch.complex64)), grads, 1e-4)
+    lin32 = dispatch.linearize(A, low)
+    assert _close(lin32.jvp(tuple(v.to(torch.complex64) for v in u)), ju, 1e-4)
+
+    outcomes = A.rows.outcomes.clone()
+    outcomes[7, n // 2] = (outcomes[7, n // 2] + 1) % 6  # one local outcome of one row changed
+    doctored = type("Doctored", (), {"rows": dataclasses.replace(A.rows, outcomes=outcomes)})()
+    assert not _close(dispatch.evaluate(doctored, x), y, 1e-6)
+    assert not _close(dispatch.linearize(doctored, x).jvp(u), ju, 1e-6)
+
+
+def test_outcome_rows_refuse_a_real_lpdo_by_name():
+    x = LPDO.random((4, 4, 4), (2, 2), 0, dtype=torch.float64)
+    A = q.LocalPauli(3).operator()
+    with pytest.raises(TypeError, match=r"^x: expected a complex LPDO"):
+        dispatch.evaluate(A, x)

@@ -540,12 +540,15 @@ def test_likelihood_gauss_newton_model_is_the_riemannian_hessian_at_the_truth_on
 def test_likelihood_gauss_newton_is_quadratic_on_population_data():
     """estimate(method="mle", solver="gauss_newton") from a perturbed truth on population
     frequencies: errors fall quadratically (measured: 0.196, 0.074, 0.022, 3.4e-3, 5.5e-5,
-    1.4e-8, 1.1e-15; before issue 30 a contraction of about 0.5 per iteration, 24 iterations to
-    a stall at 2.6e-8). The order is read above 1e-9: near 1e-8 the deviance's rounding
-    (M ||rho - rho*||^2 against eps M) stops most line searches between 1e-9 and 1e-14 and
-    2 of 20 draws near 1e-8."""
+    1.4e-8, then 1.0e-8 and 7.6e-16; before issue 30 a contraction of about 0.5 per iteration,
+    24 iterations to a stall at 2.6e-8). The order is read on the errors down to the first
+    below 1e-7: near 1e-8 the deviance's rounding (M ||rho - rho*||^2 against eps M) decides
+    the line search, which stalls there for an iteration or more in some draws (seeds 0-19: 1
+    draw since the outcome-tensor evaluation of issue 30, 3 with the transfer sweeps before,
+    other draws; which draw is rounding luck)."""
     from tensorrec.studies.gauss_newton import tomography_order_trial
 
     errors = tomography_order_trial(3, 2, 1, "mle", 5, iterations=12)["errors"]
     assert min(errors[:7]) < 1e-7, errors  # the old model: 1.4e-3 after 6 iterations
-    assert convergence_orders([e for e in errors if e > 1e-9])[-1] > 1.5, errors
+    first_below = next(i for i, e in enumerate(errors) if e < 1e-7)
+    assert convergence_orders(errors[: first_below + 1])[-1] > 1.5, errors

@@ -763,7 +763,8 @@ def test_gauss_newton_order_checks_fail_linear_cubic_or_missed_runs(name):
 
 def _scale_linearization(monkeypatch, key, factor):
     """A doctored Gauss-Newton model: the registered linearization of ``key`` (rows type,
-    format) with its J u scaled by ``factor`` (J^* r kept)."""
+    format) with its J u scaled by ``factor`` (J^* r kept; the product through them, no fused
+    one)."""
     from tensorrec.operators import dispatch
 
     true = dispatch._LINEARIZE[key]
@@ -807,15 +808,15 @@ def test_completion_order_check_fails_gauss_newton_with_a_scaled_linearization(m
 
 
 def test_tomography_order_check_fails_gauss_newton_with_a_scaled_linearization(monkeypatch):
-    """The LPDO Born-probability linearization with J u scaled by 0.9: the squared-loss and
-    the likelihood fits converge linearly and fail C21; the true one passes."""
+    """The LPDO Born-probability linearization of product-POVM outcomes with J u scaled by 0.9:
+    the squared-loss and the likelihood fits converge linearly and fail C21; the true one passes."""
     from tensorrec.formats import LPDO
     from tensorrec.operators import dispatch
 
     script = load("tomo_c21_gauss_newton_order")
     cfg = dataclasses.replace(script.Config(), seeds=3)
     assert script.check(script.compute(cfg, 7, None)) == []
-    _scale_linearization(monkeypatch, (dispatch.KroneckerRows, LPDO), 0.9)
+    _scale_linearization(monkeypatch, (dispatch.OutcomeRows, LPDO), 0.9)  # the pair LocalPauli data use
     violations = script.check(script.compute(cfg, 7, None))
     for label in ("MPS squared loss", "MPS likelihood"):
         assert any(v.startswith(f"{label}: median order") for v in violations), violations

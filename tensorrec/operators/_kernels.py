@@ -177,3 +177,206 @@ def tt_linear_vjp_kernel():
                         g[a, b] += la * np.conj(right[k, n + 1, b])
 
     return kernel
+
+
+# --- small bonds: the same kernels with the bond width unrolled --------------------------------
+#
+# With bonds of at most SMALL_WIDTH the generic kernels spend most of their time on loop control
+# over ranks of 2-4 and on scratch arrays. These variants are generated for one padded width W
+# (the packed slices are zero-padded, so a full-width product equals the ranked one) with the
+# bond loops written out and the running vectors held in scalars (registers). Same arguments as
+# the generic kernels less ``ranks``; same results (parity-tested against the torch references).
+
+SMALL_WIDTH = 4
+"""Packed widths up to this use the unrolled kernels (the unrolled code grows as W^2)."""
+
+
+def _compile(source: str, name: str):
+    import numba
+    import numpy as np
+
+    namespace = {"np": np}
+    exec(compile(source, f"<tensorrec unrolled kernel {name}>", "exec"), namespace)
+    return numba.njit(cache=False, nogil=True)(namespace[name])
+
+
+def _sum(width: int, term) -> str:
+    """``term(0) + term(1) + ... + term(width - 1)`` as source text."""
+    return " + ".join(term(i) for i in range(width))
+
+
+@functools.cache
+def tt_sample_kernel_unrolled(width: int):
+    """:func:`tt_sample_kernel` for packed width ``width`` (``kernel(slices, indices, out)``)."""
+    W = range(width)
+    lines = [
+        "def kernel(slices, indices, out):",
+        "    n_samples, order = indices.shape",
+        "    for k in range(n_samples):",
+        "        s = slices[0, indices[k, 0]]",
+        *(f"        v{b} = s[0, {b}]" for b in W),
+        "        for n in range(1, order):",
+        "            s = slices[n, indices[k, n]]",
+        *(f"            t{b} = " + _sum(width, lambda a, b=b: f"v{a} * s[{a}, {b}]") for b in W),
+        *(f"            v{b} = t{b}" for b in W),
+        "        out[k] = v0",
+    ]
+    return _compile("\n".join(lines) + "\n", "kernel")
+
+
+@functools.cache
+def tt_sample_vjp_kernel_unrolled(width: int):
+    """:func:`tt_sample_vjp_kernel` for packed width ``width``
+    (``kernel(slices, indices, r, grads, fused, y, weight)``)."""
+    W = range(width)
+    lines = [
+        "def kernel(slices, indices, r, grads, fused, y, weight):",
+        "    n_samples, order = indices.shape",
+        f"    suffix = np.zeros((order + 1, {width}), dtype=r.dtype)",
+        "    for k in range(n_samples):",
+        "        suffix[order, 0] = 1.0",
+        "        for n in range(order - 1, -1, -1):",
+        "            s = slices[n, indices[k, n]]",
+        *(f"            u{b} = suffix[n + 1, {b}]" for b in W),
+        *(f"            suffix[n, {a}] = " + _sum(width, lambda b, a=a: f"s[{a}, {b}] * u{b}") for a in W),
+        "        if fused:",
+        "            r[k] = weight * (suffix[0, 0] - y[k])",
+        "        rk = r[k]",
+        "        s = slices[0, indices[k, 0]]",
+        "        g = grads[0, indices[k, 0]]",
+        *(f"        g[0, {b}] += rk * np.conj(suffix[1, {b}])" for b in W),
+        *(f"        l{b} = s[0, {b}]" for b in W),
+        "        for n in range(1, order):",
+        "            s = slices[n, indices[k, n]]",
+        "            g = grads[n, indices[k, n]]",
+        *(f"            u{b} = np.conj(suffix[n + 1, {b}])" for b in W),
+        *(f"            c{a} = rk * np.conj(l{a})" for a in W),
+        *(f"            g[{a}, {b}] += c{a} * u{b}" for a in W for b in W),
+        *(f"            t{b} = " + _sum(width, lambda a, b=b: f"l{a} * s[{a}, {b}]") for b in W),
+        *(f"            l{b} = t{b}" for b in W),
+    ]
+    return _compile("\n".join(lines) + "\n", "kernel")
+
+
+@functools.cache
+def tt_interfaces_kernel_unrolled(width: int):
+    """:func:`tt_interfaces_kernel` for packed width ``width``
+    (``kernel(slices, indices, left, right)``; ``left``, ``right`` zero-initialised)."""
+    W = range(width)
+    lines = [
+        "def kernel(slices, indices, left, right):",
+        "    n_samples, order = indices.shape",
+        "    for k in range(n_samples):",
+        "        left[k, 0, 0] = 1.0",
+        "        s = slices[0, indices[k, 0]]",
+        *(f"        v{b} = s[0, {b}]" for b in W),
+        *(f"        left[k, 1, {b}] = v{b}" for b in W),
+        "        for n in range(1, order):",
+        "            s = slices[n, indices[k, n]]",
+        *(f"            t{b} = " + _sum(width, lambda a, b=b: f"v{a} * s[{a}, {b}]") for b in W),
+        *(f"            v{b} = t{b}" for b in W),
+        *(f"            left[k, n + 1, {b}] = v{b}" for b in W),
+        "        right[k, order, 0] = 1.0",
+        "        s = slices[order - 1, indices[k, order - 1]]",
+        *(f"        v{a} = s[{a}, 0]" for a in W),
+        *(f"        right[k, order - 1, {a}] = v{a}" for a in W),
+        "        for n in range(order - 2, -1, -1):",
+        "            s = slices[n, indices[k, n]]",
+        *(f"            t{a} = " + _sum(width, lambda b, a=a: f"s[{a}, {b}] * v{b}") for a in W),
+        *(f"            v{a} = t{a}" for a in W),
+        *(f"            right[k, n, {a}] = v{a}" for a in W),
+    ]
+    return _compile("\n".join(lines) + "\n", "kernel")
+
+
+@functools.cache
+def tt_linear_jvp_kernel_unrolled(width: int):
+    """:func:`tt_linear_jvp_kernel` for packed width ``width``
+    (``kernel(du, indices, left, right, out)``)."""
+    W = range(width)
+
+    def site(indent: str) -> list[str]:  # the site's term left[k, n] dX_n(i_nk) right[k, n + 1]
+        return [
+            *(f"{indent}u{b} = right[k, n + 1, {b}]" for b in W),
+            f"{indent}term = "
+            + " + ".join(
+                f"left[k, n, {a}] * (" + _sum(width, lambda b, a=a: f"m[{a}, {b}] * u{b}") + ")" for a in W
+            ),
+        ]
+
+    lines = [
+        "def kernel(du, indices, left, right, out):",
+        "    n_samples, order = indices.shape",
+        "    for k in range(n_samples):",
+        "        n = 0",
+        "        m = du[0, indices[k, 0]]",
+        *site("        "),
+        "        total = term",
+        "        for n in range(1, order):",
+        "            m = du[n, indices[k, n]]",
+        *site("            "),
+        "            total += term",
+        "        out[k] = total",
+    ]
+    return _compile("\n".join(lines) + "\n", "kernel")
+
+
+@functools.cache
+def tt_linear_vjp_kernel_unrolled(width: int):
+    """:func:`tt_linear_vjp_kernel` for packed width ``width``
+    (``kernel(indices, left, right, r, grads)``)."""
+    W = range(width)
+    lines = [
+        "def kernel(indices, left, right, r, grads):",
+        "    n_samples, order = indices.shape",
+        "    for k in range(n_samples):",
+        "        rk = r[k]",
+        "        for n in range(order):",
+        "            g = grads[n, indices[k, n]]",
+        *(f"            c{a} = rk * np.conj(left[k, n, {a}])" for a in W),
+        *(f"            u{b} = np.conj(right[k, n + 1, {b}])" for b in W),
+        *(f"            g[{a}, {b}] += c{a} * u{b}" for a in W for b in W),
+    ]
+    return _compile("\n".join(lines) + "\n", "kernel")
+
+
+@functools.cache
+def tt_linear_normal_kernel_unrolled(width: int):
+    """J^* (alpha J du + beta conj(J du)) in one pass over the samples for packed width
+    ``width`` (``kernel(du, indices, left, right, alpha, beta, grads)``, alpha and beta one
+    scalar per sample): per sample, (J du)_k as in :func:`tt_linear_jvp_kernel_unrolled`, then
+    r_k = alpha_k (J du)_k + beta_k conj((J du)_k) added to the gradients as in
+    :func:`tt_linear_vjp_kernel_unrolled`. The interfaces are read once per product instead of
+    twice (a Gauss-Newton product with per-sample weights; beta for the chain rule of
+    y = |a|^2)."""
+    W = range(width)
+
+    def site(indent: str) -> list[str]:
+        return [
+            *(f"{indent}u{b} = right[k, n + 1, {b}]" for b in W),
+            f"{indent}term = "
+            + " + ".join(
+                f"left[k, n, {a}] * (" + _sum(width, lambda b, a=a: f"m[{a}, {b}] * u{b}") + ")" for a in W
+            ),
+        ]
+
+    lines = [
+        "def kernel(du, indices, left, right, alpha, beta, grads):",
+        "    n_samples, order = indices.shape",
+        "    for k in range(n_samples):",
+        "        n = 0",
+        "        m = du[0, indices[k, 0]]",
+        *site("        "),
+        "        total = term",
+        "        for n in range(1, order):",
+        "            m = du[n, indices[k, n]]",
+        *site("            "),
+        "            total += term",
+        "        rk = alpha[k] * total + beta[k] * np.conj(total)",
+        "        for n in range(order):",
+        "            g = grads[n, indices[k, n]]",
+        *(f"            c{a} = rk * np.conj(left[k, n, {a}])" for a in W),
+        *(f"            u{b} = np.conj(right[k, n + 1, {b}])" for b in W),
+        *(f"            g[{a}, {b}] += c{a} * u{b}" for a in W for b in W),
+    ]
+    return _compile("\n".join(lines) + "\n", "kernel")

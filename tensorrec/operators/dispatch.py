@@ -29,6 +29,7 @@ _EVALUATE: dict[tuple[type, type], Callable] = {}
 _DIFFERENTIABLE: dict[tuple[type, type], Callable] = {}
 _VJP: dict[tuple[type, type], Callable] = {}
 _RESIDUAL_VJP: dict[tuple[type, type], Callable] = {}
+_PULLBACK: dict[tuple[type, type], Callable] = {}
 _LINEARIZE: dict[tuple[type, type], Callable] = {}
 
 
@@ -46,7 +47,7 @@ class ProjectorRows(KroneckerRows):
     """Kronecker rows that are rank-one product projectors, A_k = (x)_v chi_kv chi_kv^H on the
     fused legs (a product POVM's effects, their weights folded in: chi = sqrt(w) phi):
     ``vectors`` as for :class:`KroneckerRows`, ``states[v]`` the (m, d) matrix of the chi_kv.
-    On a pure state y_k = ``|<chi_k|psi>|^2``, one single layer; formats without a registration
+    On a pure state ``y_k = |<chi_k|psi>|^2``, one single layer; formats without a registration
     for these rows use the Kronecker rows."""
 
     states: tuple[torch.Tensor, ...]
@@ -87,15 +88,21 @@ def register(rows_type: type, format_type: type, *, differentiable: Callable | N
     return decorator
 
 
-def register_vjp(rows_type: type, format_type: type, *, fused: Callable | None = None):
+def register_vjp(
+    rows_type: type, format_type: type, *, fused: Callable | None = None, pullback: Callable | None = None
+):
     """Register ``fn(rows, x, r) -> factor gradients`` of Re<r, A(X)> (in ``x.to_point()``
-    layout) and optionally ``fused(rows, x, y, weight) -> (r, grads)`` with
-    r = weight (A(X) - y) computed in the same pass."""
+    layout), optionally ``fused(rows, x, y, weight) -> (r, grads)`` with
+    r = weight (A(X) - y) computed in the same pass, and optionally
+    ``pullback(rows, x) -> (A(X), r -> grads)`` sharing the evaluation's pass with the later
+    vjp (:func:`evaluate_with_vjp`, for losses whose gradient needs the predictions first)."""
 
     def decorator(fn: Callable) -> Callable:
         _VJP[rows_type, format_type] = fn
         if fused is not None:
             _RESIDUAL_VJP[rows_type, format_type] = fused
+        if pullback is not None:
+            _PULLBACK[rows_type, format_type] = pullback
         return fn
 
     return decorator
@@ -121,9 +128,14 @@ class Linearization:
 
     jvp: Callable
     vjp: Callable
+    affine_normal: Callable | None = None
+    """Optionally ``(u, alpha, beta=None) -> J^* (alpha J u + beta conj(J u))`` (alpha, beta
+    scalars or one per row) in one pass where a kernel fuses the two; :meth:`normal` uses it."""
 
-    def normal(self, u, weight: float = 1.0) -> tuple:
-        """J^* (weight A^* A) J u: the Gauss-Newton product."""
+    def normal(self, u, weight=1.0) -> tuple:
+        """J^* (weight A^* A) J u: the Gauss-Newton product (``weight`` a scalar or one per row)."""
+        if self.affine_normal is not None:
+            return self.affine_normal(u, weight)
         return self.vjp(weight * self.jvp(u))
 
 
@@ -198,9 +210,12 @@ def vjp(operator, x, r: torch.Tensor) -> tuple:
 
 def evaluate_with_vjp(operator, x) -> tuple[torch.Tensor, Callable]:
     """``(A(X), pullback)`` with ``pullback(r)`` = :func:`vjp` at r, sharing one forward pass
-    where the vjp is autograd through the evaluation (a loss whose gradient needs the
-    predictions first: likelihoods)."""
+    where the vjp is autograd through the evaluation or a registered ``pullback`` (a loss
+    whose gradient needs the predictions first: likelihoods)."""
     rows = operator.rows
+    shared = _lookup(_PULLBACK, rows, x)
+    if shared is not None:
+        return shared(rows, x)
     if _lookup(_VJP, rows, x) is not None or _lookup(_DIFFERENTIABLE, rows, x) is None:
         return evaluate(operator, x), lambda r: vjp(operator, x, r)
     forward = _lookup(_DIFFERENTIABLE, rows, x)

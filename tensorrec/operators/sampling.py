@@ -12,12 +12,19 @@ from tensorrec._random import RngLike, as_generator
 from tensorrec.formats import TTTensor, TuckerTensor
 from tensorrec.formats.contraction import contract, symbols
 from tensorrec.operators._kernels import (
+    SMALL_WIDTH,
     numba_enabled,
     tt_interfaces_kernel,
+    tt_interfaces_kernel_unrolled,
     tt_linear_jvp_kernel,
+    tt_linear_jvp_kernel_unrolled,
+    tt_linear_normal_kernel_unrolled,
     tt_linear_vjp_kernel,
+    tt_linear_vjp_kernel_unrolled,
     tt_sample_kernel,
+    tt_sample_kernel_unrolled,
     tt_sample_vjp_kernel,
+    tt_sample_vjp_kernel_unrolled,
 )
 from tensorrec.operators.base import Operator, check_shape
 from tensorrec.operators.dispatch import (
@@ -211,22 +218,43 @@ def _sampled_tt_linearization(rows: SampledEntries, t: TTTensor) -> Linearizatio
         index_array = np.ascontiguousarray(indices.numpy())
         left = np.zeros((index_array.shape[0], t.order + 1, slices.shape[2]), dtype=slices.dtype)
         right = np.zeros_like(left)
-        tt_interfaces_kernel()(slices, ranks, index_array, left, right)
+        width = slices.shape[2]
+        if width <= SMALL_WIDTH:
+            tt_interfaces_kernel_unrolled(width)(slices, index_array, left, right)
+        else:
+            tt_interfaces_kernel()(slices, ranks, index_array, left, right)
 
         def jvp(u):
             du = _packed_cores(t.from_point(u, validate=False).cores, slices.shape)
             out = np.empty(index_array.shape[0], dtype=slices.dtype)
-            tt_linear_jvp_kernel()(du, ranks, index_array, left, right, out)
+            if width <= SMALL_WIDTH:
+                tt_linear_jvp_kernel_unrolled(width)(du, index_array, left, right, out)
+            else:
+                tt_linear_jvp_kernel()(du, ranks, index_array, left, right, out)
             return torch.from_numpy(out)
 
         def vjp(r):
             grads = np.zeros_like(slices)
-            tt_linear_vjp_kernel()(
-                ranks, index_array, left, right, np.ascontiguousarray(r.detach().numpy()), grads
-            )
+            r = np.ascontiguousarray(r.detach().numpy())
+            if width <= SMALL_WIDTH:
+                tt_linear_vjp_kernel_unrolled(width)(index_array, left, right, r, grads)
+            else:
+                tt_linear_vjp_kernel()(ranks, index_array, left, right, r, grads)
             return _unpacked_point(grads, shapes)
 
-        return Linearization(jvp, vjp)
+        def affine_normal(u, alpha, beta=None):
+            if width > SMALL_WIDTH:  # two passes of the generic kernels
+                return _affine_normal(jvp, vjp, u, alpha, beta)
+            du = _packed_cores(t.from_point(u, validate=False).cores, slices.shape)
+            grads = np.zeros_like(slices)
+            alpha, beta = (
+                _per_sample(alpha, t.dtype, index_array.shape[0]),
+                _per_sample(beta, t.dtype, index_array.shape[0]),
+            )
+            tt_linear_normal_kernel_unrolled(width)(du, index_array, left, right, alpha, beta, grads)
+            return _unpacked_point(grads, shapes)
+
+        return Linearization(jvp, vjp, affine_normal)
     left, right = tt_interfaces_torch(t, indices)
 
     def jvp_torch(u):
@@ -235,7 +263,23 @@ def _sampled_tt_linearization(rows: SampledEntries, t: TTTensor) -> Linearizatio
     def vjp_torch(r):
         return tt_linear_vjp_torch(left, right, r, indices, shapes)
 
-    return Linearization(jvp_torch, vjp_torch)
+    return Linearization(
+        jvp_torch, vjp_torch, lambda u, alpha, beta=None: _affine_normal(jvp_torch, vjp_torch, u, alpha, beta)
+    )
+
+
+def _affine_normal(jvp, vjp, u, alpha, beta=None):
+    """J^* (alpha J u + beta conj(J u)) by two passes (the reference of the fused kernel)."""
+    ju = jvp(u)
+    r = alpha * ju if beta is None else alpha * ju + beta * ju.conj()
+    return vjp(r.to(ju.dtype))
+
+
+def _per_sample(value, dtype: torch.dtype, m: int) -> np.ndarray:
+    """A scalar or (m,) tensor (None: zero) as a contiguous (m,) numpy array of ``dtype``."""
+    if not isinstance(value, torch.Tensor):  # None or a Python number, exactly in dtype
+        value = torch.tensor(0 if value is None else value, dtype=dtype)
+    return np.ascontiguousarray(value.detach().to(dtype).expand(m).numpy())
 
 
 def tt_interfaces_torch(t: TTTensor, indices: torch.Tensor) -> tuple[list, list]:
@@ -305,7 +349,11 @@ def tt_sample_numba(t: TTTensor, indices: torch.Tensor) -> torch.Tensor:
     """The numba kernel of :func:`tt_sample_torch` for CPU tensors."""
     slices, ranks = _packed(t)
     out = np.empty(indices.shape[0], dtype=slices.dtype)
-    tt_sample_kernel()(slices, ranks, np.ascontiguousarray(indices.numpy()), out)
+    index_array = np.ascontiguousarray(indices.numpy())
+    if slices.shape[2] <= SMALL_WIDTH:  # bond loops unrolled
+        tt_sample_kernel_unrolled(slices.shape[2])(slices, index_array, out)
+    else:
+        tt_sample_kernel()(slices, ranks, index_array, out)
     return torch.from_numpy(out)
 
 
@@ -322,9 +370,7 @@ def tt_sample_vjp_numba(
     fused = r is None
     r = torch.empty(indices.shape[0], dtype=t.dtype) if fused else r.detach()
     y = r if y is None else y.detach()
-    tt_sample_vjp_kernel()(
-        slices,
-        ranks,
+    arguments = (
         np.ascontiguousarray(indices.numpy()),
         r.numpy(),  # written in place when fused
         grads,
@@ -332,6 +378,10 @@ def tt_sample_vjp_numba(
         np.ascontiguousarray(y.numpy()),
         weight,
     )
+    if slices.shape[2] <= SMALL_WIDTH:  # bond loops unrolled
+        tt_sample_vjp_kernel_unrolled(slices.shape[2])(slices, *arguments)
+    else:
+        tt_sample_vjp_kernel()(slices, ranks, *arguments)
     out = _unpacked_point(grads, [c.shape for c in t.cores])
     return (r, out) if fused else out
 
