@@ -249,8 +249,8 @@ class NewtonCG:
         Backtrack t = initial, initial / 2, ... until f(R_x(-t s)) <= f(x) - 1e-4 t <grad f(x), s>
         (Armijo on the Newton direction, a globalisation; up to :data:`ROUNDING_SLACK` times the
         absolute cost).
-        False: always t = ``initial`` (the local method at 1; one cost evaluation less per
-        iteration).
+        False: always t = ``initial`` (the local method at 1; no cost evaluation, which
+        with ``trial_gradient`` the accepted full step does not cost either).
     trial_gradient : bool
         With ``line_search``, evaluate the first trial (the full step t = ``initial``) by
         ``problem.value_and_rgrad(..., keep=True)``, so the loop that moves there takes its
