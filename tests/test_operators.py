@@ -252,6 +252,7 @@ def test_fused_dense_gradient_equals_two_passes(monkeypatch, dtype, block_bytes,
     monkeypatch.setattr("tensorrec.operators.gaussian.FUSED_BLOCK_BYTES", block_bytes)
     monkeypatch.setattr("tensorrec.operators.gaussian.FUSED_MIN_BYTES", 0)
     monkeypatch.setenv("TENSORREC_DISABLE_NUMBA", "1" if kernel == "torch" else "0")
+    monkeypatch.setattr("tensorrec.operators.gaussian.KERNEL_MIN_BYTES", 0)
     A = DenseGaussian(SHAPE, m, 16, dtype=dtype)
     x, y = randn(SHAPE, 17, dtype), randn((m,), 18, dtype)
     r, g = A.residual_and_adjoint(x, y, 0.3)
@@ -262,10 +263,13 @@ def test_fused_dense_gradient_equals_two_passes(monkeypatch, dtype, block_bytes,
     assert torch.allclose(A.gram(x, 0.5), 0.5 * A.adjoint(A.apply(x)), rtol=tol, atol=tol)
 
 
-def test_dense_normal_kernel_equals_its_torch_reference_and_a_doctored_one_differs():
+def test_dense_normal_kernel_equals_its_torch_reference_and_a_doctored_one_differs(monkeypatch):
     from tensorrec.operators.gaussian import _fused_pass, _fused_pass_torch, _numba_applies
 
     A = DenseGaussian(SHAPE, 45, 19)
+    # under KERNEL_MIN_BYTES (one L2 cache) two BLAS passes serve; the kernel is checked below it
+    assert not _numba_applies(A.matrix, A.matrix[0], A.matrix[:, 0])
+    monkeypatch.setattr("tensorrec.operators.gaussian.KERNEL_MIN_BYTES", 0)
     x, y = randn(SHAPE, 20, torch.float64).reshape(-1), randn((45,), 21, torch.float64)
     assert _numba_applies(A.matrix, x, y)  # the parity below compares the kernel, not the reference twice
     r, g = _fused_pass(A.matrix, x, y, 0.7)

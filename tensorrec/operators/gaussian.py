@@ -31,6 +31,10 @@ FUSED_BLOCK_BYTES = 8 << 20
 FUSED_MIN_BYTES = 64 << 20
 """Below this an operator is read from the last-level cache anyway and two BLAS passes are
 faster than the blocked one (benchmarks/b7_dense_operators.py)."""
+KERNEL_MIN_BYTES = 1 << 20
+"""From this size on (a core's L2 cache) the fused pass runs the numba kernel that reads A once;
+a smaller A stays in cache for two BLAS passes, whose A x is the rounding of ``apply`` (a
+residual at the truth is then exactly zero)."""
 
 
 class DenseGaussian(Operator):
@@ -143,9 +147,11 @@ def _fused_pass(a: torch.Tensor, x: torch.Tensor, y: torch.Tensor, weight: float
 
 
 def _numba_applies(a: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> bool:
-    """The numba kernel serves contiguous real CPU tensors of one dtype outside autograd."""
+    """The numba kernel serves contiguous real CPU tensors of one dtype outside autograd, from
+    ``KERNEL_MIN_BYTES`` on."""
     return (
         numba_enabled()
+        and a.numel() * a.element_size() >= KERNEL_MIN_BYTES
         and a.device.type == "cpu"
         and a.dtype in (torch.float32, torch.float64)
         and x.dtype == a.dtype == y.dtype
