@@ -103,6 +103,8 @@ def test_a_warm_start_gives_the_cold_solution_and_a_good_one_saves_products():
     # doctored: CG from x0 itself, unscaled (the correction solves H d = b - H x0), misses the hit
     doctored = conjugate_gradient(lambda u: h @ u, b - h @ (3.0 * exact), inner=dot, rtol=1e-10, max_iter=200)
     assert doctored.iterations > 1
+    capped = conjugate_gradient(lambda u: h @ u, b, inner=dot, max_iter=1, x0=-exact)  # its only product
+    assert capped.stop_reason == "max_iter" and capped.iterations == 1 and float(capped.point.norm()) == 0
     with pytest.raises(ValueError, match=r"^x0: a warm start is for plain CG"):
         conjugate_gradient(lambda u: h @ u, b, inner=dot, radius=1.0, x0=exact)
 

@@ -205,7 +205,7 @@ def conjugate_gradient(
         delta = tree_add(tree_scale(z, -1.0), delta, beta)
         s_d = beta * (s_d + alpha * d_d)
         d_d = z_r + beta * beta * d_d
-    return CGResult(s, hs, 0, "max_iter", 1.0, 0.0)  # max_iter == 0
+    return CGResult(s, hs, start, "max_iter", 1.0, 0.0)  # max_iter == 0, or 1 with a rejected x0
 
 
 def _tracked(s_s: float, warm: bool) -> float:
