@@ -14,7 +14,9 @@ iteration budget); the error is computed outside the timed work where the tool a
   and 0.8. Second order: ``method="gauss_newton"`` with full steps (``step=1.0``, the local
   method) and with its default Armijo steps, full steps with the CG products A^T A v on a
   float32 copy of A (``A.with_gram_dtype(torch.float32)``: half the bytes per product; the
-  gradient and the residual stay float64), and ``method="trust_region"`` (Gauss-Newton model).
+  gradient and the residual stay float64), the same with the default Armijo steps (whose
+  first trial evaluates the gradient the next iteration takes: free where the full step is
+  accepted), and ``method="trust_region"`` (Gauss-Newton model).
 * TensorLy IHT: X <- tucker(X + mu A^T(y - A vec X), rank, init="svd") with mu = 1
   (E[A^T A] = I), numpy backend, TensorLy's default HOOI settings.
 * geoopt: RiemannianSGD, lr 0.5, on a core (Euclidean) and three EuclideanStiefel factors,
@@ -28,8 +30,9 @@ rest. The bound is one (fused) or two passes over A at the bandwidth of a plain 
 measured in the same run. End-to-end times are the median of ``repeats`` runs (anchors: 1
 run when ``anchor_repeats`` = 1).
 
-Command: ``python benchmarks/b1_tucker_sensing.py [--quick] [--sizes S M L]``.
-Runtime: about 4 min for S and M. Output: ``results/b1_tucker_sensing/``.
+Command: ``python benchmarks/b1_tucker_sensing.py [--quick] [--sizes S M L] [--tools NAME ...]``
+(``--tools`` runs a subset, e.g. ``--sizes L --tools ours_gauss_newton_f32_armijo tensorly_iht``).
+Runtime: about 6 min for S and M (17 min for L with every tool). Output: ``results/b1_tucker_sensing/``.
 """
 
 from __future__ import annotations
@@ -60,8 +63,12 @@ from pymanopt.optimizers import ConjugateGradient  # noqa: E402
 
 SIZES = {"XS": (8, 2), "S": (20, 2), "M": (30, 2), "L": (40, 3)}  # XS: smoke tests only
 OURS = ("ours_rgd", "ours_rgd_spectral_scale", "ours_scaled", "ours_scaled_0.8", "ours_gauss_newton",
-        "ours_gauss_newton_armijo", "ours_gauss_newton_f32", "ours_trust_region")  # fmt: skip
-SECOND_ORDER = ("ours_gauss_newton", "ours_gauss_newton_armijo", "ours_gauss_newton_f32", "ours_trust_region")
+        "ours_gauss_newton_armijo", "ours_gauss_newton_f32", "ours_gauss_newton_f32_armijo",
+        "ours_trust_region")  # fmt: skip
+SECOND_ORDER = ("ours_gauss_newton", "ours_gauss_newton_armijo", "ours_gauss_newton_f32",
+                "ours_gauss_newton_f32_armijo", "ours_trust_region")  # fmt: skip
+ANCHORS = ("tensorly_iht", "geoopt_rsgd", "pymanopt_cg")
+TOOLS = (*OURS, *ANCHORS)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -74,6 +81,7 @@ class Config:
     max_iter: int = 3000
     geoopt_lr: float = 0.5
     iht_step: float = 1.0
+    tools: tuple[str, ...] = ()  # () = every tool; else a subset of TOOLS (e.g. for size L)
 
 
 QUICK = {"sizes": ("S",), "repeats": 1, "max_iter": 1500}
@@ -210,7 +218,7 @@ def run_size(size: str, cfg: Config, rng) -> dict:
         "bound_two_pass_ms": 2e3 * matvec_s, "operator_ms": 1e3 * operator_s,
         "init_error": inst.error(x),
     }  # fmt: skip
-    low = inst.A.with_gram_dtype(torch.float32)  # CG products on a float32 copy of A
+    low = inst.A.with_gram_dtype(torch.float32)  # CG products on a float32 copy of A (shares A)
     tools = {
         "ours_rgd": lambda: run_ours(inst, cfg),
         "ours_rgd_spectral_scale": lambda: run_ours(inst, cfg, scale="spectral"),
@@ -219,12 +227,15 @@ def run_size(size: str, cfg: Config, rng) -> dict:
         "ours_gauss_newton": lambda: run_ours(inst, cfg, method="gauss_newton", step=1.0),
         "ours_gauss_newton_armijo": lambda: run_ours(inst, cfg, method="gauss_newton"),
         "ours_gauss_newton_f32": lambda: run_ours(inst, cfg, low, method="gauss_newton", step=1.0),
+        "ours_gauss_newton_f32_armijo": lambda: run_ours(inst, cfg, low, method="gauss_newton"),
         "ours_trust_region": lambda: run_ours(inst, cfg, method="trust_region"),
         "tensorly_iht": lambda: run_iht(inst, cfg),
         "geoopt_rsgd": lambda: run_geoopt(inst, cfg),
         "pymanopt_cg": lambda: run_pymanopt(inst, cfg),
     }
     for name, fn in tools.items():
+        if cfg.tools and name not in cfg.tools:
+            continue
         ours = name in OURS
         if ours:
             fn()  # warm-up (first-call costs)
@@ -233,12 +244,15 @@ def run_size(size: str, cfg: Config, rng) -> dict:
 
 
 def compute(cfg: Config, rng) -> dict:
+    unknown = sorted(set(cfg.tools) - set(TOOLS))
+    if unknown:
+        raise ValueError(f"tools: expected names from {list(TOOLS)}, got {unknown}")
     rows = [run_size(size, cfg, rng) for size in cfg.sizes]
     return {"rows": rows, "target": cfg.target, "threads": tr.thread_settings()}
 
 
 def table(results: dict) -> str:
-    tools = (*OURS, "tensorly_iht", "geoopt_rsgd", "pymanopt_cg")
+    tools = [t for t in TOOLS if all(t in r for r in results["rows"])]  # those run (``--tools``)
     lines = [
         f"### Time to relative error {results['target']:g}: seconds (iterations, ms per iteration)",
         "",
@@ -251,21 +265,25 @@ def table(results: dict) -> str:
             x = r[t]
             ok = "" if x["error"] < results["target"] else f", stopped at {x['error']:.1e}"
             cells.append(f"{x['seconds']:.3g} s ({x['iterations']}, {x['per_iteration_ms']:.3g} ms{ok})")
-        reached = [r[t]["seconds"] for t in tools[len(OURS) :] if r[t]["error"] < results["target"]]
-        ours = [r[t]["seconds"] for t in OURS if r[t]["error"] < results["target"]]
+        reached = [r[t]["seconds"] for t in tools if t in ANCHORS and r[t]["error"] < results["target"]]
+        ours = [r[t]["seconds"] for t in tools if t in OURS and r[t]["error"] < results["target"]]
         ratio = f"{min(reached) / min(ours):.2f}x" if reached and ours else "n/a (target not reached)"
         lines.append(
             f"| {r['size']} | {r['MB']:.0f} | {r['init_error']:.2f} | " + " | ".join(cells) + f" | {ratio} |"
         )
-    lines += [
-        "",
-        "### Ours per iteration against the bound (ms)",
-        "",
-        "| size | matvec GB/s | bound 1-pass / 2-pass | operator (fused) | ours_rgd per iteration | rest "
-        "| of 2-pass bound |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for r in results["rows"]:
+    lines += (
+        []
+        if "ours_rgd" not in tools
+        else [
+            "",
+            "### Ours per iteration against the bound (ms)",
+            "",
+            "| size | matvec GB/s | bound 1-pass / 2-pass | operator (fused) | ours_rgd per iteration | rest "
+            "| of 2-pass bound |",
+            "|---|---|---|---|---|---|---|",
+        ]
+    )
+    for r in results["rows"] if "ours_rgd" in tools else ():
         per_it = r["ours_rgd"]["per_iteration_ms"]
         lines.append(
             f"| {r['size']} | {r['matvec_gbs']:.1f} | "
@@ -277,14 +295,15 @@ def table(results: dict) -> str:
         "",
         "### Second-order methods: operator passes and time per iteration",
         "",
-        "A pass is one fused A^T(A x - y) or A^T A v (the gradient, a CG product; an Armijo trial is"
-        " one A x); per iteration against the two-pass bound of one gradient.",
+        "A pass is one fused A^T(A x - y) or A^T A v (the gradient, a CG product; an Armijo trial of"
+        " the full step evaluates the gradient the next iteration takes, a backtrack one A x); per"
+        " iteration against the two-pass bound of one gradient.",
         "",
         "| size | method | iterations | CG products | ms per pass | per iteration / 2-pass bound |",
         "|---|---|---|---|---|---|",
     ]
     for r in results["rows"]:
-        for t in SECOND_ORDER:
+        for t in (t for t in SECOND_ORDER if t in tools):
             x = r[t]
             passes = x["iterations"] + x["cg"]
             lines.append(

@@ -92,6 +92,15 @@ def test_b1_tucker_sensing_runs_every_tool(tmp_path):
         assert row[tool]["iterations"] >= 1 and row[tool]["seconds"] > 0
     assert row["operator_ms"] > 0 and row["matvec_gbs"] > 0
     assert "fastest anchor / ours" in (tmp_path / "b1_tucker_sensing" / "table.md").read_text()
+    # --tools runs a subset (the table shows only those); an unknown name is refused
+    subset = ["--tools", "ours_gauss_newton_f32_armijo", "tensorly_iht"]
+    assert b1.main([*argv, "--out", str(tmp_path / "subset"), *subset]) == 0
+    (row,) = json.loads((tmp_path / "subset" / "b1_tucker_sensing" / "results.json").read_text())["rows"]
+    assert "ours_gauss_newton_f32_armijo" in row and "tensorly_iht" in row and "ours_rgd" not in row
+    table = (tmp_path / "subset" / "b1_tucker_sensing" / "table.md").read_text()
+    assert "ours_gauss_newton_f32_armijo" in table and "geoopt_rsgd" not in table
+    with pytest.raises(ValueError, match=r"^tools: expected names from"):
+        b1.compute(b1.Config(sizes=("XS",), tools=("ours_newton",)), None)
 
 
 def test_b7_dense_operators_runs(tmp_path):

@@ -269,15 +269,42 @@ def test_bad_input(make, error, match):
 
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
 @pytest.mark.parametrize("block_bytes", [1, 7 * 60 * 8, 1 << 30])  # one row, 7 rows, everything
-def test_fused_dense_gradient_equals_two_passes(monkeypatch, dtype, block_bytes):
+@pytest.mark.parametrize("m", [40, 43])  # the numba kernel takes rows by four: with and without a tail
+@pytest.mark.parametrize("kernel", ["numba", "torch"])
+def test_fused_dense_gradient_equals_two_passes(monkeypatch, dtype, block_bytes, m, kernel):
     monkeypatch.setattr("tensorrec.operators.gaussian.FUSED_BLOCK_BYTES", block_bytes)
     monkeypatch.setattr("tensorrec.operators.gaussian.FUSED_MIN_BYTES", 0)
-    A = DenseGaussian(SHAPE, 40, 16, dtype=dtype)
-    x, y = randn(SHAPE, 17, dtype), randn((40,), 18, dtype)
+    monkeypatch.setenv("TENSORREC_DISABLE_NUMBA", "1" if kernel == "torch" else "0")
+    monkeypatch.setattr("tensorrec.operators.gaussian.KERNEL_MIN_BYTES", 0)
+    A = DenseGaussian(SHAPE, m, 16, dtype=dtype)
+    x, y = randn(SHAPE, 17, dtype), randn((m,), 18, dtype)
     r, g = A.residual_and_adjoint(x, y, 0.3)
     tol = 1e-5 if dtype == torch.float32 else 1e-13
+    assert r.dtype == g.dtype == dtype
     assert torch.allclose(r, 0.3 * (A.apply(x) - y), rtol=tol, atol=tol)
     assert torch.allclose(g, A.adjoint(r), rtol=tol, atol=tol) and g.shape == SHAPE
+    assert torch.allclose(A.gram(x, 0.5), 0.5 * A.adjoint(A.apply(x)), rtol=tol, atol=tol)
+
+
+def test_dense_normal_kernel_equals_its_torch_reference_and_a_doctored_one_differs(monkeypatch):
+    from tensorrec.operators.gaussian import _fused_pass, _fused_pass_torch, _numba_applies
+
+    A = DenseGaussian(SHAPE, 45, 19)
+    # under KERNEL_MIN_BYTES (one L2 cache) two BLAS passes serve; the kernel is checked below it
+    assert not _numba_applies(A.matrix, A.matrix[0], A.matrix[:, 0])
+    monkeypatch.setattr("tensorrec.operators.gaussian.KERNEL_MIN_BYTES", 0)
+    x, y = randn(SHAPE, 20, torch.float64).reshape(-1), randn((45,), 21, torch.float64)
+    assert _numba_applies(A.matrix, x, y)  # the parity below compares the kernel, not the reference twice
+    r, g = _fused_pass(A.matrix, x, y, 0.7)
+    r_ref, g_ref = _fused_pass_torch(A.matrix, x, y, 0.7)
+    assert torch.allclose(r, r_ref, rtol=1e-13, atol=1e-14)
+    assert torch.allclose(g, g_ref, rtol=1e-13, atol=1e-14)
+    # a doctored operator (the last row, the kernel's tail, dropped) is caught by the same check
+    _, g_bad = _fused_pass(A.matrix[:-1].contiguous(), x, y[:-1], 0.7)
+    assert not torch.allclose(g_bad, g_ref, rtol=1e-13, atol=1e-14)
+    # outside its domain (autograd, a non-contiguous A) the torch reference serves
+    assert not _numba_applies(A.matrix, x.requires_grad_(), y)
+    assert not _numba_applies(A.matrix.mT, y, x.detach())
 
 
 def test_kronecker_tucker_rows_in_small_blocks_equal_the_dense_apply(monkeypatch):

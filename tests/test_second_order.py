@@ -83,6 +83,32 @@ def test_cg_with_a_projecting_preconditioner_stays_in_its_range():
     assert torch.allclose(out.point, q @ z, rtol=1e-9, atol=1e-12)
 
 
+def test_a_warm_start_gives_the_cold_solution_and_a_good_one_saves_products():
+    h, b = spd(30, 7, low=0.0, high=2.0), torch.linspace(-1, 2, 30, dtype=torch.float64)
+    exact = torch.linalg.solve(h, b)
+    cold = conjugate_gradient(lambda u: h @ u, b, inner=dot, rtol=1e-10, max_iter=200)
+    # a guess along the solution (any scale): the model minimiser along it is the solution
+    hit = conjugate_gradient(lambda u: h @ u, b, inner=dot, rtol=1e-10, x0=3.0 * exact)
+    assert hit.stop_reason == "converged" and hit.iterations == 1 and math.isnan(hit.norm)
+    assert torch.allclose(hit.point, exact, rtol=1e-12, atol=1e-14)
+    # a rough guess: the same solution, from fewer products than the cold start
+    near = exact + 1e-3 * torch.cos(torch.arange(30, dtype=torch.float64)) * float(exact.norm())
+    warm = conjugate_gradient(lambda u: h @ u, b, inner=dot, rtol=1e-10, max_iter=200, x0=near)
+    assert warm.stop_reason == "converged" and warm.iterations < cold.iterations
+    assert float((warm.point - cold.point).norm()) < 1e-7 * float(exact.norm())
+    assert torch.allclose(warm.h_point, h @ warm.point, rtol=1e-9, atol=1e-11)
+    # a guess that points uphill is dropped: its product is counted, the run is the cold one
+    bad = conjugate_gradient(lambda u: h @ u, b, inner=dot, rtol=1e-10, max_iter=200, x0=-exact)
+    assert bad.iterations == cold.iterations + 1 and torch.equal(bad.point, cold.point)
+    # doctored: CG from x0 itself, unscaled (the correction solves H d = b - H x0), misses the hit
+    doctored = conjugate_gradient(lambda u: h @ u, b - h @ (3.0 * exact), inner=dot, rtol=1e-10, max_iter=200)
+    assert doctored.iterations > 1
+    capped = conjugate_gradient(lambda u: h @ u, b, inner=dot, max_iter=1, x0=-exact)  # its only product
+    assert capped.stop_reason == "max_iter" and capped.iterations == 1 and float(capped.point.norm()) == 0
+    with pytest.raises(ValueError, match=r"^x0: a warm start is for plain CG"):
+        conjugate_gradient(lambda u: h @ u, b, inner=dot, radius=1.0, x0=exact)
+
+
 # --- trust regions and Newton steps on manifolds -------------------------------------------------
 
 
@@ -150,6 +176,117 @@ def test_newton_cg_step_rule_and_its_first_order_fallback():
         NewtonCG(min_rtol=1.0)
     with pytest.raises(ValueError, match=r"^forcing: "):
         NewtonCG(forcing=-1)
+
+
+FORCING = {
+    "quadratic": lambda g, peak, prev, prev_eta: g / peak,
+    "superlinear": lambda g, peak, prev, prev_eta: math.sqrt(g / peak),
+    "eisenstat_walker": lambda g, peak, prev, prev_eta: (
+        max(0.9 * (g / prev) ** 2, 0.9 * prev_eta**2) if 0.9 * prev_eta**2 > 0.1 else 0.9 * (g / prev) ** 2
+    ),
+}
+
+
+def expected_forcing(sequence, grads, cap):
+    """The forcing terms of ``sequence`` from the gradient norms at the iterates of a run."""
+    etas, peak = [], 0.0
+    for k, g in enumerate(grads):
+        peak = max(peak, g)
+        if k == 0:
+            etas.append(cap)  # the first step: g / g_max = 1 (or no previous gradient)
+            continue
+        etas.append(min(cap, FORCING[sequence](g, peak, grads[k - 1], etas[-1])))
+    return etas
+
+
+@pytest.mark.parametrize("sequence", sorted(FORCING))
+def test_newton_cg_forcing_sequences_give_cg_their_tolerances(sequence):
+    a = spd(25, 6, low=0.0, high=1.0)
+    problem = rayleigh(a)
+    x0 = torch.ones(25, dtype=torch.float64) / 5
+    rule = NewtonCG(forcing=0.5, forcing_sequence=sequence)
+    res = tr.rgd(problem, x0, step=rule, stop={"grad_norm": 1e-12, "max_iter": 60})
+    assert res.stop_reason == "grad_norm" and abs(res.value - float(torch.linalg.eigvalsh(a)[0])) < 1e-13
+    grads = res.trace.grad_norm[: len(rule.forcing_terms)]
+    assert rule.forcing_terms == pytest.approx(expected_forcing(sequence, grads, 0.5), rel=1e-12)
+    # a doctored expectation (another sequence's terms) does not match
+    other = "superlinear" if sequence != "superlinear" else "quadratic"
+    assert rule.forcing_terms != pytest.approx(expected_forcing(other, grads, 0.5), rel=1e-6)
+    assert "forcing_sequence" in repr(rule) or sequence == "quadratic"
+    with pytest.raises(ValueError, match=r"^forcing_sequence: expected one of 'quadratic'"):
+        NewtonCG(forcing_sequence="choice2")
+
+
+def test_newton_cg_warm_start_reaches_the_same_minimum():
+    a = spd(25, 6, low=0.0, high=1.0)
+    problem = rayleigh(a)
+    x0 = torch.ones(25, dtype=torch.float64) / 5
+    stop = {"grad_norm": 1e-12, "max_iter": 60}
+    cold = tr.rgd(problem, x0, step=NewtonCG(), stop=stop)
+    rule = NewtonCG(warm_start=True, initial=0.5, line_search=False)  # damped steps: the case it serves
+    warm = tr.rgd(problem, x0, step=rule, stop=stop)
+    assert warm.stop_reason == "grad_norm" and abs(warm.value - cold.value) < 1e-13
+    assert min(float((warm.point - cold.point).norm()), float((warm.point + cold.point).norm())) < 1e-9
+    damped = NewtonCG(initial=0.5, line_search=False)
+    tr.rgd(problem, x0, step=damped, stop=stop)
+    # after a half step the remaining error is half the last step: a warm CG needs fewer products
+    assert sum(h[0] for h in rule.history) < sum(h[0] for h in damped.history)
+    with pytest.raises(TypeError, match=r"^warm_start: expected a bool"):
+        NewtonCG(warm_start=1)
+
+
+class _Counting(tr.optim.Objective):
+    """A least-squares cost that counts its gradient evaluations."""
+
+    def __init__(self, a, b):
+        self.a, self.b, self.gradients, self.values = a, b, 0, 0
+
+    def value(self, x):
+        self.values += 1
+        return 0.5 * torch.sum((self.a @ x - self.b) ** 2)
+
+    def value_and_egrad(self, x):
+        self.gradients += 1
+        r = self.a @ x - self.b
+        return 0.5 * torch.sum(r**2), self.a.T @ r
+
+
+def test_newton_cg_hands_the_gradient_of_an_accepted_full_step_to_the_loop():
+    gen = torch.Generator().manual_seed(8)
+    a, b = torch.randn(40, 10, dtype=torch.float64, generator=gen), torch.randn(40, dtype=torch.float64)
+    runs = {}
+    for trial_gradient in (True, False):
+        objective = _Counting(a, b)
+        problem = tr.Problem(tr.manifolds.Euclidean(10), objective)
+        rule = NewtonCG(hess=lambda x, u: a.T @ (a @ u), trial_gradient=trial_gradient)
+        res = tr.rgd(problem, torch.zeros(10, dtype=torch.float64), step=rule, stop={"max_iter": 3})
+        runs[trial_gradient] = (res, objective.gradients, objective.values)
+    (kept, grads_kept, values_kept), (plain, grads_plain, values_plain) = runs[True], runs[False]
+    assert torch.equal(kept.point, plain.point) and kept.trace.value == plain.trace.value
+    # one gradient per iterate either way; the Armijo test costs no value when it takes the gradient
+    assert grads_kept == grads_plain == 4 and values_kept == 0 and values_plain == 3
+    with pytest.raises(TypeError, match=r"^trial_gradient: expected a bool"):
+        NewtonCG(trial_gradient="yes")
+
+
+def test_a_kept_gradient_serves_one_call_at_the_same_unmodified_point():
+    gen = torch.Generator().manual_seed(9)
+    a, b = torch.randn(12, 4, dtype=torch.float64, generator=gen), torch.randn(12, dtype=torch.float64)
+    objective = _Counting(a, b)
+    problem = tr.Problem(tr.manifolds.Euclidean(4), objective)
+    x = torch.ones(4, dtype=torch.float64)
+    f, g = problem.value_and_rgrad(x, keep=True)
+    assert problem.value_and_rgrad(x)[0] is f and objective.gradients == 1  # taken once
+    problem.value_and_rgrad(x)
+    assert objective.gradients == 2  # not twice
+    problem.value_and_rgrad(x, keep=True)
+    problem.value_and_rgrad(x + 1)  # another point drops it
+    problem.value_and_rgrad(x)
+    assert objective.gradients == 5
+    problem.value_and_rgrad(x, keep=True)
+    x.add_(1.0)  # an in-place change is a new point
+    f2, g2 = problem.value_and_rgrad(x)
+    assert objective.gradients == 7 and torch.allclose(g2, a.T @ (a @ x - b))
 
 
 # --- the Gauss-Newton model of a format objective --------------------------------------------------

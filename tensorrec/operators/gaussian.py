@@ -15,11 +15,13 @@ from tensorrec._backend import (
     check_input_dtype,
     check_positive_int,
     describe,
+    numba_enabled,
     resolve_dtype,
 )
 from tensorrec._random import RngLike, as_generator, randn
 from tensorrec.formats import PairedRankOne, TTTensor, TuckerTensor
 from tensorrec.formats.contraction import contract, symbols
+from tensorrec.operators._kernels import dense_normal_kernel
 from tensorrec.operators.base import Operator, check_shape
 from tensorrec.operators.dispatch import KroneckerRows, register
 
@@ -29,6 +31,10 @@ FUSED_BLOCK_BYTES = 8 << 20
 FUSED_MIN_BYTES = 64 << 20
 """Below this an operator is read from the last-level cache anyway and two BLAS passes are
 faster than the blocked one (benchmarks/b7_dense_operators.py)."""
+KERNEL_MIN_BYTES = 1 << 20
+"""From this size on (a core's L2 cache) the fused pass runs the numba kernel that reads A once;
+a smaller A stays in cache for two BLAS passes, whose A x is the rounding of ``apply`` (a
+residual at the truth is then exactly zero)."""
 
 
 class DenseGaussian(Operator):
@@ -92,10 +98,12 @@ class DenseGaussian(Operator):
         return (self.matrix.mT @ y).reshape(self.shape)
 
     def residual_and_adjoint(self, x, y, weight: float = 1.0):
-        """r = weight (A x - y) and A^T r in one pass over A: row blocks of about
-        ``FUSED_BLOCK_BYTES`` are read once from memory for A_b x and reused from cache for
-        A_b^T r_b (the stored operator is memory-bound; see benchmarks/b7). Operators under
-        ``FUSED_MIN_BYTES`` use two BLAS passes."""
+        """r = weight (A x - y) and A^T r in one pass over A (the stored operator is
+        memory-bound): on CPU a numba kernel that takes four rows at a time from memory for
+        their dot products with x and their share of A^T r; elsewhere (or with
+        TENSORREC_DISABLE_NUMBA=1) the torch reference, row blocks of about
+        ``FUSED_BLOCK_BYTES`` (two BLAS passes under ``FUSED_MIN_BYTES``). See benchmarks B1
+        and B7."""
         r, g = _fused_pass(self.matrix, x.reshape(-1), y, weight)
         return r, g.reshape(self.shape)
 
@@ -126,8 +134,35 @@ class DenseGaussian(Operator):
 
 
 def _fused_pass(a: torch.Tensor, x: torch.Tensor, y: torch.Tensor, weight: float):
-    """(r, A^T r) with r = weight (A x - y), reading A once by cache-sized row blocks (two BLAS
-    passes for a matrix that fits in the last-level cache)."""
+    """(r, A^T r) with r = weight (A x - y): the numba kernel for CPU tensors (A read once,
+    four rows at a time; :func:`~tensorrec.operators._kernels.dense_normal_kernel`), else the
+    torch reference :func:`_fused_pass_torch`."""
+    if _numba_applies(a, x, y):
+        r = torch.empty(a.shape[0], dtype=a.dtype)
+        g = torch.empty(a.shape[1], dtype=a.dtype)
+        dense_normal_kernel()(a.numpy(), x.contiguous().numpy(), y.contiguous().numpy(), float(weight),
+                              r.numpy(), g.numpy())  # fmt: skip
+        return r, g
+    return _fused_pass_torch(a, x, y, weight)
+
+
+def _numba_applies(a: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> bool:
+    """The numba kernel serves contiguous real CPU tensors of one dtype outside autograd, from
+    ``KERNEL_MIN_BYTES`` on."""
+    return (
+        numba_enabled()
+        and a.numel() * a.element_size() >= KERNEL_MIN_BYTES
+        and a.device.type == "cpu"
+        and a.dtype in (torch.float32, torch.float64)
+        and x.dtype == a.dtype == y.dtype
+        and a.is_contiguous()
+        and not (a.requires_grad or x.requires_grad or y.requires_grad)
+    )
+
+
+def _fused_pass_torch(a: torch.Tensor, x: torch.Tensor, y: torch.Tensor, weight: float):
+    """The torch reference of :func:`_fused_pass` (any device): A read once by cache-sized row
+    blocks (two BLAS passes for a matrix that fits in the last-level cache)."""
     rows = max(1, FUSED_BLOCK_BYTES // (a.shape[1] * a.element_size()))
     if rows >= a.shape[0] or a.numel() * a.element_size() < FUSED_MIN_BYTES:
         r = weight * (a @ x - y)

@@ -55,7 +55,8 @@ class CGResult:
     residual : float
         ||H s - b||_P / ||b||_P at the end (NaN when the last step was truncated).
     norm : float
-        ||s||_{P^-1} (the trust-region norm).
+        ||s||_{P^-1} (the trust-region norm; NaN after a warm start ``x0``, which the
+        recurrences do not track).
 
     ``solution``, ``h_solution`` and ``reason`` are the deprecated spellings of ``point``,
     ``h_point`` and ``stop_reason`` (one release, with a DeprecationWarning).
@@ -96,6 +97,7 @@ def conjugate_gradient(
     rtol: float = 1e-2,
     max_iter: int = 100,
     radius: float | None = None,
+    x0=None,
 ) -> CGResult:
     r"""Preconditioned CG for H s = b, or truncated CG for the trust-region model.
 
@@ -117,6 +119,12 @@ def conjugate_gradient(
     radius : float, optional
         Trust-region radius in the norm ||s||_{P^-1}: Steihaug-Toint truncation (stop on the
         boundary, follow a direction of non-positive curvature to it).
+    x0 : tangent vector, optional
+        A warm start (plain CG only, not with ``radius``): CG starts from alpha x0, alpha =
+        max(<b, x0> / <x0, H x0>, 0) the minimiser of the model -<b, s> + <s, H s> / 2 along
+        it, so a poor guess costs nothing but its product H x0 (counted in ``iterations``).
+        The residual stays relative to ||b||_P; x0 should lie in the range of P (a vector
+        outside it is searched from but not corrected there).
 
     Returns
     -------
@@ -132,31 +140,52 @@ def conjugate_gradient(
     max_iter = check_positive_int("max_iter", max_iter, minimum=0)
     if radius is not None:
         radius = check_positive_finite("radius", radius)
+        if x0 is not None:
+            raise ValueError("x0: a warm start is for plain CG; got one with a trust-region radius")
     precondition = precondition or (lambda r: r)
     s = tree_map(lambda t: t * 0, b)
     hs = s
     r = tree_scale(b, -1.0)  # the model gradient H s - b
     z = precondition(r)
     z_r = float(inner(z, r))
-    delta = tree_scale(z, -1.0)
     if not math.isfinite(z_r):  # b or P b is not finite
         return CGResult(s, hs, 0, "nan", math.nan, 0.0)
     norm0 = math.sqrt(max(z_r, 0.0))
-    # P^-1 norms of the iterate and the direction, and their cross term (recurrences)
-    s_s, s_d, d_d = 0.0, 0.0, z_r
     if norm0 == 0.0:
         return CGResult(s, hs, 0, "converged", 0.0, 0.0)
-    for it in range(1, max_iter + 1):
+    start, warm = 0, False
+    if x0 is not None and max_iter > 0:
+        start, h_x0 = 1, apply(x0)  # one product: the model along x0, and the start's residual
+        curvature, along = float(inner(x0, h_x0)), float(inner(b, x0))
+        if not math.isfinite(curvature + along):
+            return CGResult(s, hs, 1, "nan", math.nan, 0.0)
+        if curvature > 0 and along > 0:
+            alpha, warm = along / curvature, True
+            s, hs = tree_scale(x0, alpha), tree_scale(h_x0, alpha)
+            r = tree_add(r, hs, 1.0)
+            z = precondition(r)
+            z_r = float(inner(z, r))
+            if not math.isfinite(z_r):
+                return CGResult(s, hs, 1, "nan", math.nan, 0.0)
+            residual = math.sqrt(max(z_r, 0.0)) / norm0
+            if residual <= rtol or max_iter == 1:
+                return CGResult(s, hs, 1, "converged" if residual <= rtol else "max_iter", residual, math.nan)
+    delta = tree_scale(z, -1.0)
+    # P^-1 norms of the iterate and the direction, and their cross term (recurrences; the
+    # trust-region norm is only tracked from s = 0: no warm start with a radius)
+    s_s, s_d, d_d = 0.0, 0.0, z_r
+    for it in range(start + 1, max_iter + 1):
         h_delta = apply(delta)
         kappa = float(inner(delta, h_delta))
         if not math.isfinite(kappa):  # a NaN/Inf product with H: stop before it enters s
-            return CGResult(s, hs, it, "nan", math.nan, math.sqrt(s_s))
+            return CGResult(s, hs, it, "nan", math.nan, _tracked(s_s, warm))
         alpha = z_r / kappa if kappa > 0 else math.inf
         s_s_new = s_s + 2 * alpha * s_d + alpha * alpha * d_d
         if kappa <= 0 or (radius is not None and s_s_new >= radius * radius):
             if radius is None:  # plain CG: stop before the direction of negative curvature
-                return CGResult(s, hs, it, "negative_curvature" if it > 1 else "no_progress", math.nan,
-                                math.sqrt(s_s))  # fmt: skip
+                moved = warm or it > start + 1
+                return CGResult(s, hs, it, "negative_curvature" if moved else "no_progress", math.nan,
+                                _tracked(s_s, warm))  # fmt: skip
             tau = (-s_d + math.sqrt(s_d * s_d + d_d * (radius * radius - s_s))) / d_d
             s, hs = tree_add(s, delta, tau), tree_add(hs, h_delta, tau)
             reason = "negative_curvature" if kappa <= 0 else "boundary"
@@ -166,17 +195,22 @@ def conjugate_gradient(
         z = precondition(r)
         z_r_new = float(inner(z, r))
         if not math.isfinite(z_r_new):  # a NaN/Inf product with P
-            return CGResult(s, hs, it, "nan", math.nan, math.sqrt(s_s))
+            return CGResult(s, hs, it, "nan", math.nan, _tracked(s_s, warm))
         residual = math.sqrt(max(z_r_new, 0.0)) / norm0
         if residual <= rtol or it == max_iter:
             return CGResult(s, hs, it, "converged" if residual <= rtol else "max_iter", residual,
-                            math.sqrt(s_s))  # fmt: skip
+                            _tracked(s_s, warm))  # fmt: skip
         beta = z_r_new / z_r
         z_r = z_r_new
         delta = tree_add(tree_scale(z, -1.0), delta, beta)
         s_d = beta * (s_d + alpha * d_d)
         d_d = z_r + beta * beta * d_d
-    return CGResult(s, hs, 0, "max_iter", 1.0, 0.0)  # max_iter == 0
+    return CGResult(s, hs, start, "max_iter", 1.0, 0.0)  # max_iter == 0, or 1 with a rejected x0
+
+
+def _tracked(s_s: float, warm: bool) -> float:
+    """||s||_{P^-1} from the recurrences, which start at s = 0 (NaN after a warm start)."""
+    return math.nan if warm else math.sqrt(s_s)
 
 
 __all__ = ["CG_REASONS", "CGResult", "conjugate_gradient"]

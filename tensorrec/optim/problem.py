@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import torch
 
-from tensorrec._backend import describe, tree_leaves, tree_map
+from tensorrec._backend import describe, point_key, tree_leaves, tree_map
 from tensorrec._linalg import real_inner
 from tensorrec.manifolds.base import Manifold
 from tensorrec.optim._loop import prepare_point
@@ -156,9 +156,18 @@ class Problem:
         """Riemannian gradient at ``x``."""
         return self.manifold.egrad_to_rgrad(x, self.objective.egrad(x))
 
-    def value_and_rgrad(self, x):
+    def value_and_rgrad(self, x, *, keep: bool = False):
+        """(f(x), grad f(x)). ``keep=True`` holds the pair for the next call at the same
+        unmodified point, which takes it without evaluating (once): a line search that
+        evaluates its trial point's gradient hands it to the loop that moves there."""
+        kept, self._kept = getattr(self, "_kept", None), None
+        if kept is not None and kept[0] == point_key(x):
+            return kept[2], kept[3]
         f, g = self.objective.value_and_egrad(x)
-        return f, self.manifold.egrad_to_rgrad(x, g)
+        g = self.manifold.egrad_to_rgrad(x, g)
+        if keep:
+            self._kept = (point_key(x), x, f, g)  # holds x: its ids stay unique while kept
+        return f, g
 
     def rhess(self, x, u):
         """Riemannian Hessian at ``x`` applied to the tangent vector ``u``."""

@@ -37,6 +37,7 @@ import math
 from typing import Protocol, runtime_checkable
 
 from tensorrec._backend import (
+    check_choice,
     check_positive_finite,
     check_positive_int,
     deprecated_alias,
@@ -194,6 +195,9 @@ class Armijo:
         return f"Armijo(initial={self.initial:g}, shrink={self.shrink:g}{warm})"
 
 
+FORCING_SEQUENCES = ("quadratic", "superlinear", "eisenstat_walker")
+"""The forcing terms :class:`NewtonCG` knows by name (``forcing_sequence``)."""
+
 ROUNDING_SLACK = 1e3 * 2.0**-52
 """NewtonCG's line search accepts f(x+) <= f(x) - c t <grad f, s> + this * abs(f(x)): near a
 minimum with a non-zero cost (a noisy fit) both sides differ by rounding only."""
@@ -202,8 +206,9 @@ minimum with a non-zero cost (a noisy fit) both sides differ by rounding only.""
 class NewtonCG:
     r"""Inexact (Riemannian) Newton step: x+ = R_x(-t s) with s the preconditioned-CG solution
     of H s = grad f(x) (:func:`~tensorrec.optim.conjugate_gradient`), to the relative
-    residual min(forcing, ||grad f(x)||_P / g_max), g_max the largest gradient norm of the
-    run so far (a scale-free forcing term that makes the outer convergence quadratic). Pass it
+    residual eta = min(forcing, ||grad f(x)||_P / g_max), g_max the largest gradient norm of
+    the run so far (a scale-free forcing term that makes the outer convergence quadratic; see
+    ``forcing_sequence`` for others). Pass it
     as ``rgd(problem, x0, step=NewtonCG(...))`` on a problem without a preconditioner
     (``direction`` is then the Riemannian gradient).
 
@@ -219,6 +224,19 @@ class NewtonCG:
         the tangent projection (rounding then never leaves the tangent space).
     forcing : float
         Cap on the relative CG residual.
+    forcing_sequence : {"quadratic", "superlinear", "eisenstat_walker"}
+        The forcing term eta_k below the cap, with g_k = ||grad f(x_k)||_P: ``"quadratic"``
+        (default) g_k / g_max, outer order 2; ``"superlinear"`` sqrt(g_k / g_max), order 1.5
+        (fewer CG products per step, possibly one step more); ``"eisenstat_walker"``
+        Eisenstat and Walker's choice 2, 0.9 (g_k / g_{k-1})^2, kept above
+        0.9 eta_{k-1}^2 when that is above 0.1 (their safeguard against oversolving
+        after a poor step), order 2 (Eisenstat and Walker, SIAM J. Sci. Comput. 17, 1996).
+    warm_start : bool
+        Start CG from the previous step's solution, transported to the new tangent space
+        (``manifold.transport``) and scaled to the minimiser of the model along it (one
+        Hessian product, in place of CG's first; default False). It pays after damped
+        steps (t < 1), where the remaining error is largely along the previous direction; after
+        a full Newton step the previous direction is almost orthogonal to the new solution.
     max_cg : int, optional
         At most this many Hessian products per step (default: the manifold's dimension).
     min_rtol : float
@@ -231,8 +249,15 @@ class NewtonCG:
         Backtrack t = initial, initial / 2, ... until f(R_x(-t s)) <= f(x) - 1e-4 t <grad f(x), s>
         (Armijo on the Newton direction, a globalisation; up to :data:`ROUNDING_SLACK` times the
         absolute cost).
-        False: always t = ``initial`` (the local method at 1; one cost evaluation less per
-        iteration).
+        False: always t = ``initial`` (the local method at 1; no cost evaluation, which
+        with ``trial_gradient`` the accepted full step does not cost either).
+    trial_gradient : bool
+        With ``line_search``, evaluate the first trial (the full step t = ``initial``) by
+        ``problem.value_and_rgrad(..., keep=True)``, so the loop that moves there takes its
+        gradient without another evaluation (default True): the Armijo test is then free where
+        the full step is accepted (a fused residual-and-adjoint pass costs what the value does
+        on a dense operator), and costs one gradient instead of one value where it is not.
+        False: the trials evaluate the cost only.
     fallback_step : float
         When CG makes no progress (no Hessian product had positive curvature, or the
         solution is not a descent direction) the step is ``fallback_step`` times the
@@ -242,7 +267,8 @@ class NewtonCG:
     ----------
     last_iterations : int
         Hessian products of the last step (0 before the first); ``history`` holds
-        (iterations, CG stop reason, relative residual) of every step of the current run.
+        (iterations, CG stop reason, relative residual) of every step of the current run, and
+        ``forcing_terms`` the tolerance CG was given at each (eta_k, at least ``min_rtol``).
     failure : str or None
         ``"nan"`` when the last call refused its step because a Hessian or preconditioner
         product was NaN/Inf: ``rgd`` then ends with that stop reason (not
@@ -258,10 +284,13 @@ class NewtonCG:
         precondition=None,
         *,
         forcing: float = 0.1,
+        forcing_sequence: str = "quadratic",
+        warm_start: bool = False,
         max_cg: int | None = None,
         min_rtol: float = 0.0,
         initial: float = 1.0,
         line_search: bool = True,
+        trial_gradient: bool = True,
         fallback_step: float = 0.5,
     ):
         for name, fn in (("hess", hess), ("precondition", precondition)):
@@ -269,12 +298,19 @@ class NewtonCG:
                 raise TypeError(f"{name}: expected a callable (x, u) -> tangent vector, got {describe(fn)}")
         self.hess, self.precondition = hess, precondition
         self.forcing = check_positive_finite("forcing", forcing)
+        self.forcing_sequence = check_choice("forcing_sequence", forcing_sequence, FORCING_SEQUENCES)
+        if not isinstance(warm_start, bool):
+            raise TypeError(f"warm_start: expected a bool, got {describe(warm_start)}")
+        self.warm_start = warm_start
         self.max_cg = None if max_cg is None else check_positive_int("max_cg", max_cg)
         if not 0 <= min_rtol < 1:
             raise ValueError(f"min_rtol: expected a value in [0, 1), got {min_rtol!r}")
         self.min_rtol = float(min_rtol)
         self.initial = check_positive_finite("initial", initial)
         self.line_search = bool(line_search)
+        if not isinstance(trial_gradient, bool):
+            raise TypeError(f"trial_gradient: expected a bool, got {describe(trial_gradient)}")
+        self.trial_gradient = trial_gradient
         self.fallback_step = check_positive_finite("fallback_step", fallback_step)
         self.reset()
 
@@ -282,6 +318,8 @@ class NewtonCG:
         """Forget the largest gradient norm and the CG history (called at the start of every run)."""
         self._peak, self.last_iterations, self.fallbacks, self.history = 0.0, 0, 0, []
         self.failure = None
+        self.forcing_terms = []
+        self._last = None  # (x, s, g_norm, eta) of the last step: warm start and Eisenstat-Walker
 
     def __call__(self, problem, x, value, direction, slope):
         manifold = problem.manifold
@@ -294,14 +332,19 @@ class NewtonCG:
         p_g = pre(direction)
         g_norm = math.sqrt(max(inner(direction, p_g), 0.0))
         self._peak = max(self._peak, g_norm)
-        rtol = min(self.forcing, g_norm / self._peak) if self._peak > 0 else self.forcing
-        rtol = max(rtol, self.min_rtol)
+        eta = self._forcing_term(g_norm)
+        rtol = max(eta, self.min_rtol)
+        self.forcing_terms.append(rtol)
+        x0 = None
+        if self.warm_start and self._last is not None:
+            x0 = manifold.transport(self._last[0], x, self._last[1])
         cg = conjugate_gradient(
             functools.partial(hess, x), direction, inner=inner, precondition=pre, rtol=rtol,
-            max_iter=manifold.dim if self.max_cg is None else self.max_cg,
+            max_iter=manifold.dim if self.max_cg is None else self.max_cg, x0=x0,
         )  # fmt: skip
         self.last_iterations = cg.iterations
         self.history.append((cg.iterations, cg.stop_reason, cg.residual))
+        self._last = (x, cg.point, g_norm, eta)
         if cg.stop_reason == "nan":  # a NaN/Inf Hessian or preconditioner product: no step to take
             self.failure = "nan"
             return x, math.nan, False
@@ -311,18 +354,41 @@ class NewtonCG:
             s, decrease = tree_scale(p_g, self.fallback_step), self.fallback_step * g_norm * g_norm
         t = self.initial
         slack = ROUNDING_SLACK * abs(value)  # at the floor of a noisy fit, decreases are rounding
-        for _ in range(50 if self.line_search else 1):
+        for k in range(50 if self.line_search else 1):
             x_new = manifold.retract(x, tree_scale(s, -t))
-            if (
-                not self.line_search
-                or float(problem.value(x_new).sum()) <= value - 1e-4 * t * decrease + slack
-            ):
+            if not self.line_search:
+                return x_new, t, True
+            if k == 0 and self.trial_gradient:  # the loop takes this gradient if the step is accepted
+                f_new = problem.value_and_rgrad(x_new, keep=True)[0]
+            else:
+                f_new = problem.value(x_new)
+            if float(f_new.sum()) <= value - 1e-4 * t * decrease + slack:
                 return x_new, t, True
             t *= 0.5
         return x, t, False
 
+    def _forcing_term(self, g_norm: float) -> float:
+        """eta_k of ``forcing_sequence``, capped at ``forcing`` (before the ``min_rtol`` floor)."""
+        if self._peak <= 0:
+            return self.forcing
+        if self.forcing_sequence == "quadratic":
+            return min(self.forcing, g_norm / self._peak)
+        if self.forcing_sequence == "superlinear":
+            return min(self.forcing, math.sqrt(g_norm / self._peak))
+        if self._last is None or self._last[2] <= 0:  # Eisenstat-Walker: the first step takes the cap
+            return self.forcing
+        eta = 0.9 * (g_norm / self._last[2]) ** 2
+        safeguard = 0.9 * self._last[3] ** 2
+        return min(self.forcing, max(eta, safeguard) if safeguard > 0.1 else eta)
+
     def __repr__(self) -> str:
-        return f"NewtonCG(forcing={self.forcing:g}, initial={self.initial:g}, line_search={self.line_search})"
+        sequence = self.forcing_sequence
+        extra = "" if sequence == "quadratic" else f", forcing_sequence={sequence!r}"
+        extra += ", warm_start=True" if self.warm_start else ""
+        return (
+            f"NewtonCG(forcing={self.forcing:g}{extra}, initial={self.initial:g}, "
+            f"line_search={self.line_search})"
+        )
 
 
 STEP_RULES = {"armijo": Armijo, "newton": NewtonCG}
@@ -360,6 +426,7 @@ __all__ = [
     "ConstantStep",
     "Armijo",
     "NewtonCG",
+    "FORCING_SEQUENCES",
     "STEP_RULES",
     "as_step_rule",
     "fresh_rule",

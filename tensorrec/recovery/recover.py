@@ -178,9 +178,10 @@ def minimize(
         ``scaled_direction`` (and ``tangent_tensor`` for the Gauss-Newton model): Tucker, TT.
     step : float, "armijo" or a step rule, optional
         As in :func:`~tensorrec.optim.rgd`; default 0.5 for the first-order methods. For
-        ``"gauss_newton"``: ``"armijo"`` (the default: backtracking from the full step) or a
-        float t (every step t times the Gauss-Newton step: 1 is the local method, with one
-        cost evaluation less per iteration). Not for ``"trust_region"``.
+        ``"gauss_newton"``: ``"armijo"`` (the default: backtracking from the full step, whose
+        test evaluates the gradient the next iteration takes, so an accepted full step costs
+        no extra evaluation) or a float t (every step t times the Gauss-Newton step: 1 is the
+        local method). Not for ``"trust_region"``.
     hessian : {"gauss_newton", "exact"}, optional
         The trust-region model: the Gauss-Newton model (default for squared losses) or the
         exact Riemannian Hessian (autograd through the objective's
