@@ -966,6 +966,25 @@ def test_spectral_norm_and_the_peps_start_use_top_eigenpair(monkeypatch):
     assert len(calls) == 2 and abs(abs(torch.vdot(vectors[:, -1], top)) - 1) < 1e-8
 
 
+def test_value_change_takes_a_relative_or_an_absolute_tolerance():
+    from tensorrec.optim import ValueChange
+    from tensorrec.optim.stopping import State
+
+    def state(*values):
+        return State(len(values) - 1, values[-1], 1.0, math.nan, 0.0, list(values), {})
+
+    assert ValueChange(1e-3)(state(1000.0, 999.5)) == "value_change"  # 0.5 <= 1e-3 * 1000
+    assert ValueChange(1e-3)(state(10.0, 9.5)) is None
+    assert ValueChange(atol=0.01)(state(1e6, 1e6 - 0.005)) == "value_change"
+    assert ValueChange(atol=0.01)(state(1e6, 1e6 - 0.02)) is None  # 2e-8 relative: an absolute rule
+    assert ValueChange(1e-9, atol=0.01)(state(1e6, 1e6 - 0.0005)) == "value_change"
+    assert repr(ValueChange(1e-9, atol=0.01)) == "ValueChange(1e-09, atol=0.01)"
+    with pytest.raises(ValueError, match="^value_change: expected a relative tol or an absolute atol"):
+        ValueChange()
+    with pytest.raises(ValueError, match="^atol"):
+        ValueChange(atol=-1.0)
+
+
 def test_block_coordinate_sweeps_are_gauss_seidel_on_a_quadratic_with_rgd_s_result():
     from tensorrec.optim import ValueChange, block_coordinate
 

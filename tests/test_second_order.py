@@ -623,6 +623,29 @@ def test_gauss_newton_tomography_fits_reach_the_first_order_optimum():
         q.estimate(outcomes, bond_dim=4, method="pcs", solver="gauss_newton")
 
 
+def test_the_likelihood_gauss_newton_fit_stops_at_the_data_resolution_by_default():
+    """estimate(method="mle", solver="gauss_newton") stops by default once a step moves the
+    log-likelihood by less than LIKELIHOOD_RESOLUTION nats: fewer iterations than the
+    relative-step rule alone, the same likelihood to within that resolution; the gradient
+    solver keeps the step rule (its steps are small long before its end)."""
+    from tensorrec import quantum as q
+    from tensorrec.optim import MaxIter, RelChange
+    from tensorrec.quantum import mpo
+    from tensorrec.quantum.estimators import LIKELIHOOD_RESOLUTION
+
+    truth = mpo.random_mps(6, 2, 2, 3)
+    outcomes = q.LocalPauli(6).sample(truth, 3000, 4)
+    default = q.estimate(outcomes, bond_dim=2, method="mle", solver="gauss_newton")
+    longer = q.estimate(outcomes, bond_dim=2, method="mle", solver="gauss_newton",
+                        stop=[MaxIter(300), RelChange(1e-5)])  # fmt: skip
+    assert default.stop_reason == "value_change" and default.converged
+    assert abs(default.trace.value[-1] - default.trace.value[-2]) <= LIKELIHOOD_RESOLUTION
+    assert default.iterations < longer.iterations
+    assert default.trace.value[-1] <= longer.trace.value[-1] + LIKELIHOOD_RESOLUTION
+    gradient = q.estimate(outcomes, bond_dim=2, method="mle", stop={"max_iter": 40})
+    assert gradient.stop_reason == "max_iter"
+
+
 class _CurvedMultinomial(tr.recovery.MultinomialLoss):
     """A doctored likelihood whose model keeps the constraint's curvature: the model before
     issue 30 at the truth of population data, where its weights M / p equal c / p^2."""

@@ -38,7 +38,7 @@ MESSAGES = {
     "max_iter": "reached the iteration budget",
     "grad_norm": "gradient norm below tolerance",
     "rel_change": "relative change of the iterate below tolerance",
-    "value_change": "relative change of the cost below tolerance",
+    "value_change": "change of the cost below tolerance",
     "metric": "metric below its target",
     "residual": "relative residual below tolerance (||A(X) - y|| / ||y|| of a fit, ||A v - theta v|| / theta "
     "of an eigenpair)",

@@ -212,25 +212,31 @@ class RelChange(_Threshold):
 
 
 class ValueChange(StoppingRule):
-    """Stop when the cost moved by at most ``tol`` relative in the last iteration:
-    ``abs(f_t - f_{t-1}) <= tol * max(abs(f_t), abs(f_{t-1}))`` (for methods whose iterate
-    has no meaningful distance, e.g. gauge-free block-coordinate sweeps; no batched form)."""
+    """Stop when the cost moved by at most ``tol`` relative, or by at most ``atol`` absolute, in
+    the last iteration: ``abs(f_t - f_{t-1}) <= max(tol * max(abs(f_t), abs(f_{t-1})), atol)``
+    (for methods whose iterate has no meaningful distance, e.g. gauge-free block-coordinate
+    sweeps, and for costs with a natural absolute scale: a log-likelihood's change far below
+    one nat is below what the data resolve; no batched form). Give ``tol``, ``atol`` or both."""
 
     reason = "value_change"
     converges = True
 
-    def __init__(self, tol: float):
-        self.tol = check_positive_finite(self.reason, tol)
+    def __init__(self, tol: float | None = None, *, atol: float | None = None):
+        if tol is None and atol is None:
+            raise ValueError(f"{self.reason}: expected a relative tol or an absolute atol, got neither")
+        self.tol = 0.0 if tol is None else check_positive_finite(self.reason, tol)
+        self.atol = 0.0 if atol is None else check_positive_finite("atol", atol)
 
     def __call__(self, state):
         v = state.values
         if len(v) < 2:
             return None
         old, new = v[-2], v[-1]
-        return self.reason if abs(old - new) <= self.tol * max(abs(old), abs(new)) else None
+        return self.reason if abs(old - new) <= max(self.tol * max(abs(old), abs(new)), self.atol) else None
 
     def __repr__(self) -> str:
-        return f"ValueChange({self.tol:g})"
+        parts = ([f"{self.tol:g}"] if self.tol else []) + ([f"atol={self.atol:g}"] if self.atol else [])
+        return f"ValueChange({', '.join(parts)})"
 
 
 class TimeLimit(StoppingRule):

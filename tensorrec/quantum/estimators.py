@@ -51,7 +51,16 @@ from tensorrec.formats import LPDO, TTTensor
 from tensorrec.formats.fused import fused_identity
 from tensorrec.manifolds import Euclidean
 from tensorrec.operators import fuse, unfuse
-from tensorrec.optim import Armijo, ConvergenceWarning, Problem, Result, proximal_gradient
+from tensorrec.optim import (
+    Armijo,
+    ConvergenceWarning,
+    MaxIter,
+    Problem,
+    RelChange,
+    Result,
+    ValueChange,
+    proximal_gradient,
+)
 from tensorrec.quantum import mpo as mpo_ops
 from tensorrec.quantum.metrics import fidelity_to
 from tensorrec.quantum.outcomes import Outcomes
@@ -270,7 +279,10 @@ def estimate(
         Stopping rules (default: ``{"max_iter": 1}`` for ``"pcs"``, where one step is the
         estimator; ``{"max_iter": 200, "rel_change": 1e-10}`` for ``"pgd"``; ``{"max_iter":
         300, "rel_change": 1e-5}`` for ``"rgd"``/``"mle"``, where smaller steps change the loss
-        by far less than its statistical spread).
+        by far less than its statistical spread; for ``"mle"`` with ``solver="gauss_newton"``
+        also :class:`~tensorrec.optim.ValueChange` at ``atol`` =
+        :data:`~tensorrec.quantum.estimators.LIKELIHOOD_RESOLUTION`: a step that moves the
+        log-likelihood by less than 0.01 nat ends the fit).
     kraus_dim : int
         ``"rgd"``/``"mle"``: the Kraus dimension of the LPDO (1: a pure MPS of bond
         ``bond_dim``; the MPO bond is its square). ``kappa=`` is its deprecated spelling.
@@ -502,6 +514,17 @@ def local_top_vectors(outcomes: Outcomes) -> torch.Tensor:
     return torch.stack(tops)
 
 
+LIKELIHOOD_RESOLUTION = 0.01
+"""The absolute change of the likelihood (nats: the loss sum_k c_k log(c_k / (M p_k))) below
+which a Gauss-Newton (Fisher-scoring) fit of ``estimate(method="mle")`` stops by default. The
+data resolve log-likelihood differences of order one (a likelihood-ratio interval of one
+parameter spans 1.92 nats at 95%); near its solution a Newton-type step's change also bounds
+what is left. Measured (1e4 random-Pauli copies of bond-2 MPSs, n = 10, 20, 30; one thread):
+against the relative-step rule alone the fits stop after 17, 34, 23 iterations instead of 27, 38,
+28 with 41%, 62%, 50% of the CG products, fidelities equal to 1e-5 and the loss within 0.004
+nat of the longer run's."""
+
+
 def _factorized(
     outcomes: Outcomes,
     method: str,
@@ -568,8 +591,10 @@ def _factorized(
         # trial step of 1 moved a 6-qubit start by less than the rel_change rule (issue 27)
         step = Armijo(initial=1 / povm.gram_norm)
     metrics = {} if truth is None else _truth_metrics(truth, d, n, lambda x: x.to_dense(), physical=True)
-    # a relative step below 1e-5 moves the deviance by far less than its statistical spread
-    stop = {"max_iter": 300, "rel_change": 1e-5} if stop is None else stop
+    if stop is None:  # a relative step below 1e-5 moves the deviance by far less than its statistical spread
+        stop = [MaxIter(300), RelChange(1e-5)]
+        if method == "mle" and solver == "gauss_newton":  # a certificate only for a superlinear method
+            stop.append(ValueChange(atol=LIKELIHOOD_RESOLUTION))
     if solver == "gauss_newton":  # Newton-CG steps on J^* diag(h) J (Fisher scoring), Armijo on them
         method_options = {"method": "gauss_newton", "step": "armijo"}
     else:
@@ -586,6 +611,7 @@ def _factorized(
 
 __all__ = [
     "estimate",
+    "LIKELIHOOD_RESOLUTION",
     "product_start",
     "local_top_vectors",
     "TomographyResult",
