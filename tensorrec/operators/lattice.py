@@ -32,11 +32,21 @@ MPS of the rows above and below are wider than the planned tree.
 
 from __future__ import annotations
 
+import weakref
+
 import torch
 
 from tensorrec.formats.grid import site_environments
+from tensorrec.formats.indexed import contract_indexed, plan_indexed
 from tensorrec.formats.peps import PEPO, PEPS, LatticeFormat, LatticeLPDO, PEPSDensity
-from tensorrec.operators.dispatch import KroneckerRows, ProjectorRows, autograd_vjp, register, register_vjp
+from tensorrec.operators.dispatch import (
+    KroneckerRows,
+    OutcomeRows,
+    ProjectorRows,
+    autograd_vjp,
+    register,
+    register_vjp,
+)
 from tensorrec.operators.povm import RankOnePOVM
 
 
@@ -201,6 +211,71 @@ def _kronecker_lpdo(rows: KroneckerRows, x: LatticeLPDO) -> torch.Tensor:
 def _kronecker_lpdo_vjp(rows: KroneckerRows, x: LatticeLPDO, r: torch.Tensor) -> tuple:
     grads = _kronecker_peps_density_vjp(*_lifted(rows, x), r)
     return tuple(g.reshape(t.shape) for g, t in zip(grads, x.sites, strict=True))
+
+
+_OUTCOME_PLANS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _outcome_plan(rows: OutcomeRows, x: LatticeFormat):
+    """The rows' sharing structure on the format's lattice, computed once per rows object."""
+    plans = _OUTCOME_PLANS.setdefault(rows, {})
+    key = (x.lattice, str(x.device))
+    if key not in plans:
+        outcomes = rows.outcomes.to(x.device)
+        plans[key] = plan_indexed(outcomes, x.n_rows, x.n_cols, [rows.local_states.shape[0]] * x.n_sites)
+    return plans[key]
+
+
+def _local_projections(rows: OutcomeRows, x: LatticeFormat) -> list:
+    """sum_s conj(chi_o[s]) A_v[s, ...] for the K local states chi_o at every site: (K, ...)."""
+    chi = rows.local_states.to(device=x.device, dtype=torch.promote_types(rows.local_states.dtype, x.dtype))
+    return [torch.einsum("ks,s...->k...", chi.conj(), t.to(chi.dtype)) for t in x.sites]
+
+
+@register(OutcomeRows, PEPSDensity)
+def _outcome_peps_density(rows: OutcomeRows, x: PEPSDensity) -> torch.Tensor:
+    """|<chi_k|psi>|^2 / <psi|psi> with the K projected tensors per site formed once and the
+    amplitudes contracted along shared outcome prefixes and suffixes
+    (:func:`~tensorrec.formats.indexed.contract_indexed`); boundary mode (``x.chi``): the
+    projector rows' single layer."""
+    if x.chi is not None:
+        return _projector_peps_density(rows, x)
+    amp = contract_indexed(_local_projections(rows, x), _outcome_plan(rows, x))
+    return (amp.abs() ** 2 / _squared_norm(x)).to(amp.dtype)
+
+
+@register_vjp(OutcomeRows, PEPSDensity)
+def _outcome_peps_density_vjp(rows: OutcomeRows, x: PEPSDensity, r: torch.Tensor) -> tuple:
+    """Exact mode: autograd through :func:`_outcome_peps_density` (the reverse sweep of the
+    shared prefixes); boundary mode: the projector rows' environments."""
+    if x.chi is not None:
+        return _projector_peps_density_vjp(rows, x, r)
+    return autograd_vjp(_outcome_peps_density, rows, x, r)
+
+
+@register(OutcomeRows, LatticeLPDO)
+def _outcome_lpdo(rows: OutcomeRows, x: LatticeLPDO) -> torch.Tensor:
+    """<chi_k| Tr_kappa Psi Psi^H |chi_k> / <Psi|Psi>: per site the K tensors
+    B_o[kappa] = sum_s conj(chi_o[s]) Psi_v[s, kappa] (the Kraus leg left open), then
+    sum_kappa B_o[kappa] (x) conj(B_o[kappa]) (bond D^2: kappa, not kappa^2, per entry),
+    contracted along shared outcome prefixes and suffixes; boundary mode (``x.chi``): the
+    lifted rows' double layer."""
+    if x.chi is not None:
+        return _kronecker_lpdo(rows, x)
+    local = [
+        LatticeFormat._fuse_pair(b, b.conj(), "kxlurd,kxLURD->klLuUrRdD") for b in _local_projections(rows, x)
+    ]
+    value = contract_indexed(local, _outcome_plan(rows, x))
+    return (value.real / _squared_norm(x.purification().density())).to(value.dtype)
+
+
+@register_vjp(OutcomeRows, LatticeLPDO)
+def _outcome_lpdo_vjp(rows: OutcomeRows, x: LatticeLPDO, r: torch.Tensor) -> tuple:
+    """Exact mode: autograd through :func:`_outcome_lpdo`; boundary mode: the lifted rows'
+    environments."""
+    if x.chi is not None:
+        return _kronecker_lpdo_vjp(rows, x, r)
+    return autograd_vjp(_outcome_lpdo, rows, x, r)
 
 
 @register(RankOnePOVM, LatticeLPDO)
