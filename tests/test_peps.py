@@ -687,7 +687,12 @@ def test_outcome_rows_share_prefixes_and_match_the_projector_rows(lattice, kraus
         assert torch.allclose(value, op._apply(x.to_dense()), rtol=1e-12, atol=0)
         for a, b in zip(grad, x.vjp(op._adjoint(r)), strict=True):
             assert torch.allclose(a, b, rtol=0, atol=1e-12 * float(b.abs().max()))
-    boundary = _in_mode(x, 64)  # boundary mode keeps today's path
+    shared, pullback = dispatch.evaluate_with_vjp(op, x)  # one forward pass for value and gradient
+    assert torch.equal(shared, value) and dispatch._registered_vjp(op.rows, x) is None
+    for a, b in zip(pullback(r), grad, strict=True):
+        assert torch.allclose(a, b, rtol=0, atol=1e-14 * float(b.abs().max()))
+    boundary = _in_mode(x, 64)  # boundary mode keeps today's path (its hand-written vjp)
+    assert dispatch._registered_vjp(op.rows, boundary) is not None
     assert torch.allclose(dispatch.evaluate(op, boundary), value, rtol=1e-12, atol=0)
     # doctored: rows whose outcome indices disagree with their states in one sample
     outcomes = op.rows.outcomes.clone()

@@ -244,13 +244,24 @@ def _outcome_peps_density(rows: OutcomeRows, x: PEPSDensity) -> torch.Tensor:
     return (amp.abs() ** 2 / _squared_norm(x)).to(amp.dtype)
 
 
-@register_vjp(OutcomeRows, PEPSDensity)
+def _exact(rows, x) -> bool:
+    return x.chi is None
+
+
+@register_vjp(OutcomeRows, PEPSDensity, autograd_when=_exact)
 def _outcome_peps_density_vjp(rows: OutcomeRows, x: PEPSDensity, r: torch.Tensor) -> tuple:
-    """Exact mode: autograd through :func:`_outcome_peps_density` (the reverse sweep of the
-    shared prefixes); boundary mode: the projector rows' environments."""
-    if x.chi is not None:
-        return _projector_peps_density_vjp(rows, x, r)
-    return autograd_vjp(_outcome_peps_density, rows, x, r)
+    """Boundary mode: the projector rows' environments; exact mode: autograd through
+    :func:`_outcome_peps_density` (the reverse sweep of the shared prefixes, sharing the
+    forward pass with the evaluation in a likelihood's gradient)."""
+    return _projector_peps_density_vjp(rows, x, r)
+
+
+def _local_pairs(rows: OutcomeRows, x: LatticeLPDO) -> list:
+    """sum_kappa B_o[kappa] (x) conj(B_o[kappa]) for the K projected tensors B_o of every site
+    (bonds fused, ket leg major): (K, D^2, D^2, D^2, D^2)."""
+    return [
+        LatticeFormat._fuse_pair(b, b.conj(), "kxlurd,kxLURD->klLuUrRdD") for b in _local_projections(rows, x)
+    ]
 
 
 @register(OutcomeRows, LatticeLPDO)
@@ -262,20 +273,15 @@ def _outcome_lpdo(rows: OutcomeRows, x: LatticeLPDO) -> torch.Tensor:
     lifted rows' double layer."""
     if x.chi is not None:
         return _kronecker_lpdo(rows, x)
-    local = [
-        LatticeFormat._fuse_pair(b, b.conj(), "kxlurd,kxLURD->klLuUrRdD") for b in _local_projections(rows, x)
-    ]
-    value = contract_indexed(local, _outcome_plan(rows, x))
+    value = contract_indexed(_local_pairs(rows, x), _outcome_plan(rows, x))
     return (value.real / _squared_norm(x.purification().density())).to(value.dtype)
 
 
-@register_vjp(OutcomeRows, LatticeLPDO)
+@register_vjp(OutcomeRows, LatticeLPDO, autograd_when=_exact)
 def _outcome_lpdo_vjp(rows: OutcomeRows, x: LatticeLPDO, r: torch.Tensor) -> tuple:
-    """Exact mode: autograd through :func:`_outcome_lpdo`; boundary mode: the lifted rows'
-    environments."""
-    if x.chi is not None:
-        return _kronecker_lpdo_vjp(rows, x, r)
-    return autograd_vjp(_outcome_lpdo, rows, x, r)
+    """Boundary mode: the lifted rows' environments; exact mode: autograd through
+    :func:`_outcome_lpdo`."""
+    return _kronecker_lpdo_vjp(rows, x, r)
 
 
 @register(RankOnePOVM, LatticeLPDO)
