@@ -241,7 +241,8 @@ def _outcome_peps_density(rows: OutcomeRows, x: PEPSDensity) -> torch.Tensor:
     if x.chi is not None:
         return _projector_peps_density(rows, x)
     amp = contract_indexed(_local_projections(rows, x), _outcome_plan(rows, x))
-    return (amp.abs() ** 2 / _squared_norm(x)).to(amp.dtype)
+    squared = torch.view_as_real(amp).square().sum(-1) if amp.is_complex() else amp.square()  # |a|^2
+    return (squared / _squared_norm(x)).to(amp.dtype)
 
 
 def _exact(rows, x) -> bool:
