@@ -178,7 +178,7 @@ def lattice_rows(cfg: Config, rng) -> list:
             flops = grid.exact_plan(layer, n_rows, n_cols).flops * 8  # complex multiply-adds as real flops
             # the path the data term takes (OutcomeRows, exact mode): its own operation count
             local = (lattice_ops._local_projections if kraus == 1 else lattice_ops._local_pairs)(op.rows, x)
-            plan = lattice_ops._outcome_plan(op.rows, x)
+            plan = lattice_ops._outcome_plan(op.rows, x, local)
             shared = indexed_flops([t.shape for t in local], plan) * 8
             out.append({
                 "part": "lattice", "lattice": name, "estimate": "PEPS" if kraus == 1 else "LPDO kappa=2",

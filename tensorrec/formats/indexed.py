@@ -55,8 +55,8 @@ class IndexedPlan:
         grouped by outcome (``counts[o]`` of outcome o).
     prefix_ids, suffix_ids : torch.Tensor
         (m,) every sample's prefix and suffix state at the split.
-    children : int
-        Child states computed in all (the work measure the split minimises, with ``m``).
+    cost : float
+        The work measure the split minimises (:func:`plan_indexed`).
     """
 
     n_rows: int
@@ -68,7 +68,7 @@ class IndexedPlan:
     suffix_steps: tuple
     prefix_ids: torch.Tensor
     suffix_ids: torch.Tensor
-    children: int
+    cost: float
 
 
 def _distinct(index: torch.Tensor, sizes) -> tuple[list, list, list]:
@@ -101,9 +101,17 @@ def _step_cost(parents: int, k: int, step) -> int:
     return parents * k if step[1] is None else step[0].numel()
 
 
-def plan_indexed(index, n_rows: int, n_cols: int, sizes) -> IndexedPlan:
+#: The weight of the m dot products at the split (gathers of both sides, their product and
+#: its backward scatter: memory-bound) against a GEMM multiply-add in :func:`plan_indexed`.
+DOT_WEIGHT = 4
+
+
+def plan_indexed(index, n_rows: int, n_cols: int, sizes, shapes=None) -> IndexedPlan:
     """The :class:`IndexedPlan` of ``index`` ((m, n) integers, column v < ``sizes[v]``, sites
-    row-major) on the ``n_rows`` x ``n_cols`` lattice."""
+    row-major) on the ``n_rows`` x ``n_cols`` lattice. The split minimises the child states
+    computed, or, given the local tensors' ``shapes`` ((K, left, up, right, down) per site),
+    the multiply-adds of both sweeps plus :data:`DOT_WEIGHT` times those of the m dot
+    products at the split (the frontier there)."""
     n_rows, n_cols = check_positive_int("n_rows", n_rows), check_positive_int("n_cols", n_cols)
     n = n_rows * n_cols
     if (
@@ -142,6 +150,17 @@ def plan_indexed(index, n_rows: int, n_cols: int, sizes) -> IndexedPlan:
         cost_suf.append(cost_suf[-1] + _step_cost(parents_suf[t], swept_sizes[n - 1 - t], suf[t]))
     m = index.shape[0]
     costs = [cost_pre[s] + cost_suf[n - s] + m for s in range(n + 1)]
+    if shapes is not None:
+        shapes = [tuple(shapes[v]) for v in order]
+        if transposed:
+            shapes = [(t[0], t[2], t[1], t[4], t[3]) for t in shapes]
+        width = n_rows if transposed else n_cols
+        rotated = [(t[0], t[3], t[4], t[1], t[2]) for t in shapes[::-1]]
+        costs = []
+        for s in range(n + 1):
+            head, frontier = _sweep_flops(shapes[:s], width, parents_pre, pre)
+            tail, _ = _sweep_flops(rotated[: n - s], width, parents_suf, suf)
+            costs.append(head + tail + DOT_WEIGHT * m * frontier)
     split = min(range(n + 1), key=costs.__getitem__)
     return IndexedPlan(
         n_rows, n_cols, transposed, order, split, tuple(pre[:split]), tuple(suf[: n - split]),

@@ -216,13 +216,15 @@ def _kronecker_lpdo_vjp(rows: KroneckerRows, x: LatticeLPDO, r: torch.Tensor) ->
 _OUTCOME_PLANS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def _outcome_plan(rows: OutcomeRows, x: LatticeFormat):
-    """The rows' sharing structure on the format's lattice, computed once per rows object."""
+def _outcome_plan(rows: OutcomeRows, x: LatticeFormat, local: list):
+    """The rows' sharing structure on the format's lattice for the ``local`` tensors' shapes,
+    computed once per rows object and shapes."""
     plans = _OUTCOME_PLANS.setdefault(rows, {})
-    key = (x.lattice, str(x.device))
+    shapes = tuple(tuple(t.shape) for t in local)
+    key = (x.lattice, str(x.device), shapes)
     if key not in plans:
         outcomes = rows.outcomes.to(x.device)
-        plans[key] = plan_indexed(outcomes, x.n_rows, x.n_cols, [rows.local_states.shape[0]] * x.n_sites)
+        plans[key] = plan_indexed(outcomes, x.n_rows, x.n_cols, [t[0] for t in shapes], shapes)
     return plans[key]
 
 
@@ -240,7 +242,8 @@ def _outcome_peps_density(rows: OutcomeRows, x: PEPSDensity) -> torch.Tensor:
     projector rows' single layer."""
     if x.chi is not None:
         return _projector_peps_density(rows, x)
-    amp = contract_indexed(_local_projections(rows, x), _outcome_plan(rows, x))
+    local = _local_projections(rows, x)
+    amp = contract_indexed(local, _outcome_plan(rows, x, local))
     squared = torch.view_as_real(amp).square().sum(-1) if amp.is_complex() else amp.square()  # |a|^2
     return (squared / _squared_norm(x)).to(amp.dtype)
 
@@ -274,7 +277,8 @@ def _outcome_lpdo(rows: OutcomeRows, x: LatticeLPDO) -> torch.Tensor:
     lifted rows' double layer."""
     if x.chi is not None:
         return _kronecker_lpdo(rows, x)
-    value = contract_indexed(_local_pairs(rows, x), _outcome_plan(rows, x))
+    local = _local_pairs(rows, x)
+    value = contract_indexed(local, _outcome_plan(rows, x, local))
     return (value.real / _squared_norm(x.purification().density())).to(value.dtype)
 
 
