@@ -635,6 +635,10 @@ def test_indexed_contraction_is_the_batched_network_of_the_chosen_sites(lattice)
     got = contract_indexed(local, plan)
     expect = grid.contract_exact([t[index[:, v]] for v, t in enumerate(local)], *lattice)
     assert torch.allclose(got, expect, rtol=0, atol=1e-13 * float(expect.abs().max()))
+    by_shapes = plan_indexed(index, *lattice, [5] * n, [t.shape for t in local])  # split by operation count
+    assert torch.allclose(
+        contract_indexed(local, by_shapes), expect, rtol=0, atol=1e-13 * float(expect.abs().max())
+    )
     assert (
         0
         < indexed_flops([t.shape for t in local], plan)
