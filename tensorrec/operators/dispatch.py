@@ -47,7 +47,7 @@ class ProjectorRows(KroneckerRows):
     """Kronecker rows that are rank-one product projectors, A_k = (x)_v chi_kv chi_kv^H on the
     fused legs (a product POVM's effects, their weights folded in: chi = sqrt(w) phi):
     ``vectors`` as for :class:`KroneckerRows`, ``states[v]`` the (m, d) matrix of the chi_kv.
-    On a pure state y_k = |<chi_k|psi>|^2, one single layer; formats without a registration
+    On a pure state ``y_k = |<chi_k|psi>|^2``, one single layer; formats without a registration
     for these rows use the Kronecker rows."""
 
     states: tuple[torch.Tensor, ...]
