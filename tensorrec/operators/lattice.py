@@ -10,6 +10,12 @@ tensors, registered by (rows, format) dispatch, planned once per network.
   effects) on rho: |<chi_k|psi>|^2 / <psi|psi>, one batched single layer (bond D) and the
   norm: a value and gradient 16x (3 x 3) and 24x (4 x 4) faster than the double layer at D = 2
   (benchmarks/b15_peps_gradients.py);
+- product-POVM outcome rows (:class:`~tensorrec.operators.OutcomeRows`, every site's row factor
+  one of K local effects) on rho or an LPDO, exact mode: the K projected tensors per site
+  formed once and the samples contracted along shared outcome prefixes and suffixes
+  (:mod:`tensorrec.formats.indexed`; for the LPDO sum_kappa B_o (x) conj(B_o) per site,
+  kappa not kappa^2 per entry), the gradient by autograd through that sweep (boundary mode:
+  the paths below);
 - rank-one effects with dense (global) outcome vectors on rho = psi psi^H / <psi|psi>:
   w_k |<phi_k|psi>|^2 / <psi|psi> from the dense psi (2^n entries, never the 4^n rho);
 - on an LPDO rho = Tr_kappa Psi Psi^H / <Psi|Psi>: Psi as a PEPS of local dimension
