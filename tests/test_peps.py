@@ -610,3 +610,102 @@ def test_als_sweeps_run_through_the_core_block_coordinate(monkeypatch):
     # the value-based stop keeps its key "rel_change" but reports the core's "value_change"
     flat = qp.als(out, start, stop={"rel_change": 0.5, "grad_norm": 1e-300})
     assert flat.stop_reason == "value_change" and flat.iterations < 40
+
+
+def _indexed_network(lattice, bond, k, m, seed):
+    gen = torch.Generator().manual_seed(seed)
+    n_rows, n_cols = lattice
+    local = []
+    for v in range(n_rows * n_cols):
+        i, j = divmod(v, n_cols)
+        legs = [1 if j == 0 else bond, 1 if i == 0 else bond, 1 if j == n_cols - 1 else bond]
+        legs.append(1 if i == n_rows - 1 else bond)
+        local.append(torch.randn(k, *legs, dtype=C, generator=gen))
+    return local, torch.randint(0, k, (m, n_rows * n_cols), generator=gen)
+
+
+@pytest.mark.parametrize("lattice", [(2, 2), (3, 3), (2, 3), (3, 2), (1, 4)])
+def test_indexed_contraction_is_the_batched_network_of_the_chosen_sites(lattice):
+    from tensorrec.formats.indexed import contract_indexed, indexed_flops, plan_indexed
+
+    local, index = _indexed_network(lattice, 2, 5, 400, 60)
+    n = len(local)
+    plan = plan_indexed(index, *lattice, [5] * n)
+    assert plan.transposed == (lattice[1] > lattice[0])
+    got = contract_indexed(local, plan)
+    expect = grid.contract_exact([t[index[:, v]] for v, t in enumerate(local)], *lattice)
+    assert torch.allclose(got, expect, rtol=0, atol=1e-13 * float(expect.abs().max()))
+    by_shapes = plan_indexed(index, *lattice, [5] * n, [t.shape for t in local])  # split by operation count
+    assert torch.allclose(
+        contract_indexed(local, by_shapes), expect, rtol=0, atol=1e-13 * float(expect.abs().max())
+    )
+    assert (
+        0
+        < indexed_flops([t.shape for t in local], plan)
+        < grid.exact_plan([t[index[:, v]] for v, t in enumerate(local)], *lattice).flops * 2
+    )
+    doctored = index.clone()
+    doctored[0, n // 2] = (doctored[0, n // 2] + 1) % 5  # one sample's site: its value must change
+    other = contract_indexed(local, plan_indexed(doctored, *lattice, [5] * n))
+    assert not torch.allclose(other[0], got[0], rtol=1e-6, atol=0)
+    assert torch.allclose(other[1:], got[1:], rtol=0, atol=1e-13 * float(got.abs().max()))
+    with pytest.raises(ValueError, match="index: expected entries"):
+        plan_indexed(index + 5, *lattice, [5] * n)
+    with pytest.raises(ValueError, match="index: expected an"):
+        plan_indexed(index[:, :-1], *lattice, [5] * n)
+
+
+def _pauli_operator(n, m, seed):
+    from tensorrec.quantum import LocalPauli, Outcomes
+
+    pauli = LocalPauli(n)
+    index = torch.randint(0, 6, (m, n), generator=torch.Generator().manual_seed(seed))
+    return pauli.operator(Outcomes.from_counts(pauli, torch.ones(m), index=index))
+
+
+@pytest.mark.parametrize("lattice, kraus", [((2, 2), 1), ((3, 3), 1), ((2, 2), 2), ((3, 3), 2)])
+def test_outcome_rows_share_prefixes_and_match_the_projector_rows(lattice, kraus):
+    from tensorrec.formats import LatticeLPDO
+    from tensorrec.operators import lattice as lattice_ops
+
+    n = lattice[0] * lattice[1]
+    op = _pauli_operator(n, 300, 61)
+    assert isinstance(op.rows, dispatch.OutcomeRows)
+    psi = qp.random_peps(*lattice, 2, 2, 62)
+    x = psi.density() if kraus == 1 else LatticeLPDO.from_peps(psi, kraus, 0.3, 63)
+    r = torch.randn(op.m, dtype=torch.float64, generator=torch.Generator().manual_seed(64)).to(C)
+    # today's paths: the projector rows' single layer (pure), the lifted rows' double layer (LPDO)
+    if kraus == 1:
+        old_rows = dispatch.ProjectorRows(op.rows.vectors, op.rows.states)
+        old_value = lattice_ops._projector_peps_density(old_rows, x)
+        old_grad = dispatch.autograd_vjp(lattice_ops._projector_peps_density, old_rows, x, r)
+    else:
+        old_rows = dispatch.KroneckerRows(op.rows.vectors)
+        old_value = lattice_ops._kronecker_lpdo(old_rows, x)
+        old_grad = dispatch.autograd_vjp(lattice_ops._kronecker_lpdo, old_rows, x, r)
+    value, grad = dispatch.evaluate(op, x), dispatch.vjp(op, x, r)
+    assert torch.allclose(value, old_value, rtol=1e-12, atol=0)
+    for a, b in zip(grad, old_grad, strict=True):
+        assert torch.allclose(a, b, rtol=0, atol=1e-12 * float(b.abs().max()))
+    if n == 4:  # the dense operator on the dense rho
+        assert torch.allclose(value, op._apply(x.to_dense()), rtol=1e-12, atol=0)
+        for a, b in zip(grad, x.vjp(op._adjoint(r)), strict=True):
+            assert torch.allclose(a, b, rtol=0, atol=1e-12 * float(b.abs().max()))
+    shared, pullback = dispatch.evaluate_with_vjp(op, x)  # one forward pass for value and gradient
+    assert torch.equal(shared, value) and dispatch._registered_vjp(op.rows, x) is None
+    for a, b in zip(pullback(r), grad, strict=True):
+        assert torch.allclose(a, b, rtol=0, atol=1e-14 * float(b.abs().max()))
+    boundary = _in_mode(x, 64)  # boundary mode keeps today's path (its hand-written vjp)
+    assert dispatch._registered_vjp(op.rows, boundary) is not None
+    assert torch.allclose(dispatch.evaluate(op, boundary), value, rtol=1e-12, atol=0)
+    # doctored: rows whose outcome indices disagree with their states in one sample
+    outcomes = op.rows.outcomes.clone()
+    outcomes[0, 0] = (outcomes[0, 0] + 2) % 6
+    rows = op.rows
+    doctored = dispatch.OutcomeRows(
+        rows.vectors, rows.states, rows.local_vectors, rows.local_states, outcomes
+    )
+    fn = lattice_ops._outcome_peps_density if kraus == 1 else lattice_ops._outcome_lpdo
+    wrong = fn(doctored, x)
+    assert not torch.allclose(wrong[0], value[0], rtol=1e-6, atol=0)
+    assert torch.allclose(wrong[1:], value[1:], rtol=1e-12, atol=0)

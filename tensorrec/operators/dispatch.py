@@ -30,6 +30,7 @@ _DIFFERENTIABLE: dict[tuple[type, type], Callable] = {}
 _VJP: dict[tuple[type, type], Callable] = {}
 _RESIDUAL_VJP: dict[tuple[type, type], Callable] = {}
 _PULLBACK: dict[tuple[type, type], Callable] = {}
+_AUTOGRAD_WHEN: dict[tuple[type, type], Callable | None] = {}
 _LINEARIZE: dict[tuple[type, type], Callable] = {}
 
 
@@ -89,16 +90,25 @@ def register(rows_type: type, format_type: type, *, differentiable: Callable | N
 
 
 def register_vjp(
-    rows_type: type, format_type: type, *, fused: Callable | None = None, pullback: Callable | None = None
+    rows_type: type,
+    format_type: type,
+    *,
+    fused: Callable | None = None,
+    pullback: Callable | None = None,
+    autograd_when: Callable | None = None,
 ):
     """Register ``fn(rows, x, r) -> factor gradients`` of Re<r, A(X)> (in ``x.to_point()``
     layout), optionally ``fused(rows, x, y, weight) -> (r, grads)`` with
-    r = weight (A(X) - y) computed in the same pass, and optionally
+    r = weight (A(X) - y) computed in the same pass, optionally
     ``pullback(rows, x) -> (A(X), r -> grads)`` sharing the evaluation's pass with the later
-    vjp (:func:`evaluate_with_vjp`, for losses whose gradient needs the predictions first)."""
+    vjp (:func:`evaluate_with_vjp`, for losses whose gradient needs the predictions first), and
+    optionally ``autograd_when(rows, x) -> bool``: where it holds, the vjp is autograd through
+    the registered evaluation instead of ``fn``, and :func:`evaluate_with_vjp` shares that
+    evaluation's forward pass."""
 
     def decorator(fn: Callable) -> Callable:
         _VJP[rows_type, format_type] = fn
+        _AUTOGRAD_WHEN[rows_type, format_type] = autograd_when
         if fused is not None:
             _RESIDUAL_VJP[rows_type, format_type] = fused
         if pullback is not None:
@@ -183,6 +193,18 @@ def _lookup(table: dict, rows, x) -> Callable | None:
     return None
 
 
+def _registered_vjp(rows, x) -> Callable | None:
+    """The registered vjp kernel of the pair, or None where there is none or where its
+    ``autograd_when`` holds (autograd through the evaluation)."""
+    for r in type(rows).__mro__:
+        for f in type(x).__mro__:
+            fn = _VJP.get((r, f))
+            if fn is not None:
+                when = _AUTOGRAD_WHEN.get((r, f))
+                return None if when is not None and when(rows, x) else fn
+    return None
+
+
 def is_structured(operator, x) -> bool:
     """Whether A(X) has a registered evaluation on the factors (no dense tensor)."""
     return _lookup(_EVALUATE, operator.rows, x) is not None
@@ -199,7 +221,7 @@ def vjp(operator, x, r: torch.Tensor) -> tuple:
     """Factor gradients of Re<r, A(X)> in ``x.to_point()`` layout: a registered kernel, else
     autograd through the registered evaluation, else ``x.vjp(A*(r))`` (dense)."""
     rows = operator.rows
-    fn = _lookup(_VJP, rows, x)
+    fn = _registered_vjp(rows, x)
     if fn is not None:
         return fn(rows, x, r)
     forward = _lookup(_DIFFERENTIABLE, rows, x)
@@ -216,7 +238,7 @@ def evaluate_with_vjp(operator, x) -> tuple[torch.Tensor, Callable]:
     shared = _lookup(_PULLBACK, rows, x)
     if shared is not None:
         return shared(rows, x)
-    if _lookup(_VJP, rows, x) is not None or _lookup(_DIFFERENTIABLE, rows, x) is None:
+    if _registered_vjp(rows, x) is not None or _lookup(_DIFFERENTIABLE, rows, x) is None:
         return evaluate(operator, x), lambda r: vjp(operator, x, r)
     forward = _lookup(_DIFFERENTIABLE, rows, x)
     leaves = [p.detach().requires_grad_(True) for p in x.to_point()]

@@ -10,6 +10,12 @@ tensors, registered by (rows, format) dispatch, planned once per network.
   effects) on rho: |<chi_k|psi>|^2 / <psi|psi>, one batched single layer (bond D) and the
   norm: a value and gradient 16x (3 x 3) and 24x (4 x 4) faster than the double layer at D = 2
   (benchmarks/b15_peps_gradients.py);
+- product-POVM outcome rows (:class:`~tensorrec.operators.OutcomeRows`, every site's row factor
+  one of K local effects) on rho or an LPDO, exact mode: the K projected tensors per site
+  formed once and the samples contracted along shared outcome prefixes and suffixes
+  (:mod:`tensorrec.formats.indexed`; for the LPDO sum_kappa B_o (x) conj(B_o) per site,
+  kappa not kappa^2 per entry), the gradient by autograd through that sweep (boundary mode:
+  the paths below);
 - rank-one effects with dense (global) outcome vectors on rho = psi psi^H / <psi|psi>:
   w_k |<phi_k|psi>|^2 / <psi|psi> from the dense psi (2^n entries, never the 4^n rho);
 - on an LPDO rho = Tr_kappa Psi Psi^H / <Psi|Psi>: Psi as a PEPS of local dimension
@@ -32,11 +38,21 @@ MPS of the rows above and below are wider than the planned tree.
 
 from __future__ import annotations
 
+import weakref
+
 import torch
 
 from tensorrec.formats.grid import site_environments
+from tensorrec.formats.indexed import contract_indexed, plan_indexed
 from tensorrec.formats.peps import PEPO, PEPS, LatticeFormat, LatticeLPDO, PEPSDensity
-from tensorrec.operators.dispatch import KroneckerRows, ProjectorRows, autograd_vjp, register, register_vjp
+from tensorrec.operators.dispatch import (
+    KroneckerRows,
+    OutcomeRows,
+    ProjectorRows,
+    autograd_vjp,
+    register,
+    register_vjp,
+)
 from tensorrec.operators.povm import RankOnePOVM
 
 
@@ -201,6 +217,82 @@ def _kronecker_lpdo(rows: KroneckerRows, x: LatticeLPDO) -> torch.Tensor:
 def _kronecker_lpdo_vjp(rows: KroneckerRows, x: LatticeLPDO, r: torch.Tensor) -> tuple:
     grads = _kronecker_peps_density_vjp(*_lifted(rows, x), r)
     return tuple(g.reshape(t.shape) for g, t in zip(grads, x.sites, strict=True))
+
+
+_OUTCOME_PLANS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _outcome_plan(rows: OutcomeRows, x: LatticeFormat, local: list):
+    """The rows' sharing structure on the format's lattice for the ``local`` tensors' shapes,
+    computed once per rows object and shapes."""
+    plans = _OUTCOME_PLANS.setdefault(rows, {})
+    shapes = tuple(tuple(t.shape) for t in local)
+    key = (x.lattice, str(x.device), shapes)
+    if key not in plans:
+        outcomes = rows.outcomes.to(x.device)
+        plans[key] = plan_indexed(outcomes, x.n_rows, x.n_cols, [t[0] for t in shapes], shapes)
+    return plans[key]
+
+
+def _local_projections(rows: OutcomeRows, x: LatticeFormat) -> list:
+    """sum_s conj(chi_o[s]) A_v[s, ...] for the K local states chi_o at every site: (K, ...)."""
+    chi = rows.local_states.to(device=x.device, dtype=torch.promote_types(rows.local_states.dtype, x.dtype))
+    return [torch.einsum("ks,s...->k...", chi.conj(), t.to(chi.dtype)) for t in x.sites]
+
+
+@register(OutcomeRows, PEPSDensity)
+def _outcome_peps_density(rows: OutcomeRows, x: PEPSDensity) -> torch.Tensor:
+    """|<chi_k|psi>|^2 / <psi|psi> with the K projected tensors per site formed once and the
+    amplitudes contracted along shared outcome prefixes and suffixes
+    (:func:`~tensorrec.formats.indexed.contract_indexed`); boundary mode (``x.chi``): the
+    projector rows' single layer."""
+    if x.chi is not None:
+        return _projector_peps_density(rows, x)
+    local = _local_projections(rows, x)
+    amp = contract_indexed(local, _outcome_plan(rows, x, local))
+    squared = torch.view_as_real(amp).square().sum(-1) if amp.is_complex() else amp.square()  # |a|^2
+    return (squared / _squared_norm(x)).to(amp.dtype)
+
+
+def _exact(rows, x) -> bool:
+    return x.chi is None
+
+
+@register_vjp(OutcomeRows, PEPSDensity, autograd_when=_exact)
+def _outcome_peps_density_vjp(rows: OutcomeRows, x: PEPSDensity, r: torch.Tensor) -> tuple:
+    """Boundary mode: the projector rows' environments; exact mode: autograd through
+    :func:`_outcome_peps_density` (the reverse sweep of the shared prefixes, sharing the
+    forward pass with the evaluation in a likelihood's gradient)."""
+    return _projector_peps_density_vjp(rows, x, r)
+
+
+def _local_pairs(rows: OutcomeRows, x: LatticeLPDO) -> list:
+    """sum_kappa B_o[kappa] (x) conj(B_o[kappa]) for the K projected tensors B_o of every site
+    (bonds fused, ket leg major): (K, D^2, D^2, D^2, D^2)."""
+    return [
+        LatticeFormat._fuse_pair(b, b.conj(), "kxlurd,kxLURD->klLuUrRdD") for b in _local_projections(rows, x)
+    ]
+
+
+@register(OutcomeRows, LatticeLPDO)
+def _outcome_lpdo(rows: OutcomeRows, x: LatticeLPDO) -> torch.Tensor:
+    """<chi_k| Tr_kappa Psi Psi^H |chi_k> / <Psi|Psi>: per site the K tensors
+    B_o[kappa] = sum_s conj(chi_o[s]) Psi_v[s, kappa] (the Kraus leg left open), then
+    sum_kappa B_o[kappa] (x) conj(B_o[kappa]) (bond D^2: kappa, not kappa^2, per entry),
+    contracted along shared outcome prefixes and suffixes; boundary mode (``x.chi``): the
+    lifted rows' double layer."""
+    if x.chi is not None:
+        return _kronecker_lpdo(rows, x)
+    local = _local_pairs(rows, x)
+    value = contract_indexed(local, _outcome_plan(rows, x, local))
+    return (value.real / _squared_norm(x.purification().density())).to(value.dtype)
+
+
+@register_vjp(OutcomeRows, LatticeLPDO, autograd_when=_exact)
+def _outcome_lpdo_vjp(rows: OutcomeRows, x: LatticeLPDO, r: torch.Tensor) -> tuple:
+    """Boundary mode: the lifted rows' environments; exact mode: autograd through
+    :func:`_outcome_lpdo`."""
+    return _kronecker_lpdo_vjp(rows, x, r)
 
 
 @register(RankOnePOVM, LatticeLPDO)
