@@ -75,7 +75,7 @@ ALLOWED = {
     ("tensorrec/quantum/estimators.py", "estimate", "Outcomes"): (
         f"{VALIDATES}: outcomes must be the package's Outcomes (frequencies + POVM, validated)"
     ),
-    ("tensorrec/quantum/estimators.py", "product_start", "Outcomes"): (
+    ("tensorrec/quantum/starts.py", "product_start", "Outcomes"): (
         f"{VALIDATES}: outcomes must be the package's Outcomes"
     ),
     ("tensorrec/quantum/observables.py", "_check_outcomes", "Outcomes"): (

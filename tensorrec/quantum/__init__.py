@@ -3,7 +3,7 @@ samplers, classical shadows and their projections, and state metrics; the estima
 compositions of a POVM operator (:mod:`tensorrec.operators.povm`), a format and the core."""
 
 from tensorrec.quantum import mpo, peps
-from tensorrec.quantum.estimators import TomographyResult, UnphysicalEstimateWarning, estimate, product_start
+from tensorrec.quantum.estimators import TomographyResult, UnphysicalEstimateWarning, estimate
 from tensorrec.quantum.frames import (
     design_defect,
     frame_potential,
@@ -35,6 +35,7 @@ from tensorrec.quantum.povms import (
 )
 from tensorrec.quantum.resampling import BootstrapResult, bootstrap
 from tensorrec.quantum.shadows import classical_shadow, project_density, project_pure
+from tensorrec.quantum.starts import product_start
 from tensorrec.quantum.states import (
     check_state,
     density,

@@ -46,7 +46,7 @@ from tensorrec._backend import (
     describe,
     renamed_kwargs,
 )
-from tensorrec._random import RngLike, as_generator, randn
+from tensorrec._random import as_generator, randn
 from tensorrec.formats import LPDO, TTTensor
 from tensorrec.formats.fused import fused_identity
 from tensorrec.manifolds import Euclidean
@@ -64,7 +64,8 @@ from tensorrec.optim import (
 from tensorrec.quantum import mpo as mpo_ops
 from tensorrec.quantum.metrics import fidelity_to
 from tensorrec.quantum.outcomes import Outcomes
-from tensorrec.quantum.shadows import classical_shadow, local_shadows, project_density, project_simplex
+from tensorrec.quantum.shadows import classical_shadow, project_density, project_simplex
+from tensorrec.quantum.starts import product_start
 from tensorrec.quantum.states import check_state, complex_hint, density, is_format
 from tensorrec.recovery import FormatObjective, MultinomialLoss, NormalEquations, minimize
 
@@ -474,46 +475,6 @@ def _padded_frequencies(outcomes: Outcomes, check_only: bool = False) -> torch.T
     return full.index_put_((outcomes.element,), outcomes.freqs)
 
 
-def product_start(outcomes: Outcomes, ranks, rng: RngLike = 0) -> LPDO:
-    """A pure product-state start from product-POVM data, for any n: on every site the top
-    eigenvector of the single-site local shadow sum_i p-hat_i ((d + 1) phi phi^H - I), as a
-    bond-1 MPS padded to ``ranks`` with 1e-3 complex Gaussian entries (so no direction of
-    the bond-``ranks`` manifold is blocked)."""
-    if not isinstance(outcomes, Outcomes):
-        raise TypeError(f"outcomes: expected quantum.Outcomes, got {describe(outcomes)}")
-    povm = outcomes.povm
-    d, n = povm.d, povm.n
-    ranks = tuple(check_positive_int("ranks", r) for r in ranks)
-    if len(ranks) != n - 1:
-        raise ValueError(f"ranks: expected n - 1 = {n - 1} bond dimensions, got {len(ranks)}")
-    tops = local_top_vectors(outcomes)  # refuses outcomes without local indices, before any work
-    gen = as_generator(rng)
-    bonds = (1, *ranks, 1)
-    cores = []
-    for v in range(n):
-        core = 1e-3 * randn(gen, (bonds[v], d, bonds[v + 1]), dtype=tops.dtype)
-        core[0, :, 0] += tops[v]
-        cores.append(core)
-    return LPDO(TTTensor.from_cores(cores))
-
-
-def local_top_vectors(outcomes: Outcomes) -> torch.Tensor:
-    """(n, d): on every site the top eigenvector of the single-site local shadow
-    sum_i p-hat_i ((d + 1) phi phi^H - I) of product-POVM outcomes (a product-state start)."""
-    povm = outcomes.povm
-    if outcomes.index is None:
-        raise ValueError(
-            f"outcomes: a product start needs product-POVM outcomes (local indices), got {povm!r}"
-        )
-    local = local_shadows(povm)
-    freqs = outcomes.freqs.to(local.dtype)
-    tops = []
-    for v in range(povm.n):
-        marginal = torch.einsum("m,mab->ab", freqs, local[outcomes.index[:, v]])
-        tops.append(torch.linalg.eigh(0.5 * (marginal + marginal.mH))[1][:, -1])
-    return torch.stack(tops)
-
-
 LIKELIHOOD_RESOLUTION = 0.01
 """The absolute change of the likelihood (nats: the loss sum_k c_k log(c_k / (M p_k))) below
 which a Gauss-Newton (Fisher-scoring) fit of ``estimate(method="mle")`` stops by default. The
@@ -612,8 +573,6 @@ def _factorized(
 __all__ = [
     "estimate",
     "LIKELIHOOD_RESOLUTION",
-    "product_start",
-    "local_top_vectors",
     "TomographyResult",
     "UnphysicalEstimateWarning",
     "METHODS",

@@ -219,7 +219,7 @@ def start_state(outcomes: Outcomes, lattice, bond_dim: int, kind: str = "snake",
     check_choice("kind", kind, ("snake", "product"))
     d, n = outcomes.povm.d, outcomes.povm.n
     if outcomes.index is not None:  # product-POVM data: the product of the single-site shadows' tops
-        from tensorrec.quantum.estimators import local_top_vectors
+        from tensorrec.quantum.starts import local_top_vectors
 
         return pad(product_peps(local_top_vectors(outcomes), *lattice), bond_dim, noise, rng)
     top = top_eigenvector(outcomes).reshape((d,) * n)
