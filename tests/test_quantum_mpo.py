@@ -458,6 +458,50 @@ def test_outcome_rows_on_an_lpdo_equal_the_kronecker_rows_path_and_autograd(n, k
     assert not _close(dispatch.linearize(doctored, x).jvp(u), ju, 1e-6)
 
 
+def test_outcome_rows_refuse_indices_the_kernels_would_read_out_of_bounds():
+    """The outcome kernels index the local effects without bounds checks: OutcomeRows refuses
+    an index outside [0, K), a wrong shape or a float array when it is built."""
+    A = q.LocalSIC(3).operator()
+    rows = A.rows
+    bad = rows.outcomes.clone()
+    bad[0, 1] = 7  # K = 4
+    with pytest.raises(ValueError, match=r"^outcomes: expected local outcome indices in \[0, 4\)"):
+        dataclasses.replace(rows, outcomes=bad)
+    with pytest.raises(ValueError, match=r"^outcomes: expected an \(64, 3\) integer array"):
+        dataclasses.replace(rows, outcomes=rows.outcomes[:, :2])
+    with pytest.raises(ValueError, match=r"^outcomes: expected an \(64, 3\) integer array"):
+        dataclasses.replace(rows, outcomes=rows.outcomes.to(torch.float64))
+    with pytest.raises(ValueError, match=r"^local_states: expected \(4, d\) local states"):
+        dataclasses.replace(rows, local_states=rows.local_states[:3])
+
+
+def test_a_more_specific_vjp_registration_wins_over_a_base_pairs_pullback():
+    """evaluate_with_vjp and residual_vjp take the shared pullback of the pair's own vjp entry:
+    a vjp registered for a subclass of OutcomeRows replaces the OutcomeRows pullback there
+    too (the gradient a likelihood sees is the registered one)."""
+    A = q.LocalPauli(3).operator(q.LocalPauli(3).sample(M.random_mps(3, 2, 2, 0), 50, 1))
+    x = LPDO.random((4,) * 3, (2, 2), 3)
+
+    class MyRows(dispatch.OutcomeRows):
+        pass
+
+    mine = MyRows(*(getattr(A.rows, f.name) for f in dataclasses.fields(A.rows)))
+    op = type("Mine", (), {"rows": mine})()
+    r = torch.ones(A.m, dtype=C)
+    key = (MyRows, LPDO)
+    try:
+        dispatch.register_vjp(*key)(lambda rows, x, r: tuple(torch.zeros_like(p) for p in x.to_point()))
+        _, pullback = dispatch.evaluate_with_vjp(op, x)
+        assert all(float(g.abs().max()) == 0 for g in pullback(r))
+        _, grads = dispatch.residual_vjp(op, x, torch.zeros(A.m, dtype=C))
+        assert all(float(g.abs().max()) == 0 for g in grads)
+    finally:
+        dispatch._VJP.pop(key, None)
+        dispatch._AUTOGRAD_WHEN.pop(key, None)
+    _, pullback = dispatch.evaluate_with_vjp(op, x)  # the OutcomeRows pullback again
+    assert any(float(g.abs().max()) > 0 for g in pullback(r))
+
+
 def test_outcome_rows_refuse_a_real_lpdo_by_name():
     x = LPDO.random((4, 4, 4), (2, 2), 0, dtype=torch.float64)
     A = q.LocalPauli(3).operator()

@@ -289,20 +289,33 @@ def tt_interfaces_kernel_unrolled(width: int):
     return _compile("\n".join(lines) + "\n", "kernel")
 
 
+def _jvp_site(width: int, indent: str) -> list[str]:
+    """Source lines of site n's term left[k, n] dX_n(i_nk) right[k, n + 1] (``m`` the slice of
+    dX_n at the sample's index) into ``term``."""
+    W = range(width)
+    return [
+        *(f"{indent}u{b} = right[k, n + 1, {b}]" for b in W),
+        f"{indent}term = "
+        + " + ".join(
+            f"left[k, n, {a}] * (" + _sum(width, lambda b, a=a: f"m[{a}, {b}] * u{b}") + ")" for a in W
+        ),
+    ]
+
+
+def _vjp_accumulate(width: int, indent: str) -> list[str]:
+    """Source lines adding rk conj(left[k, n]) (x) conj(right[k, n + 1]) to the slice ``g``."""
+    W = range(width)
+    return [
+        *(f"{indent}c{a} = rk * np.conj(left[k, n, {a}])" for a in W),
+        *(f"{indent}u{b} = np.conj(right[k, n + 1, {b}])" for b in W),
+        *(f"{indent}g[{a}, {b}] += c{a} * u{b}" for a in W for b in W),
+    ]
+
+
 @functools.cache
 def tt_linear_jvp_kernel_unrolled(width: int):
     """:func:`tt_linear_jvp_kernel` for packed width ``width``
     (``kernel(du, indices, left, right, out)``)."""
-    W = range(width)
-
-    def site(indent: str) -> list[str]:  # the site's term left[k, n] dX_n(i_nk) right[k, n + 1]
-        return [
-            *(f"{indent}u{b} = right[k, n + 1, {b}]" for b in W),
-            f"{indent}term = "
-            + " + ".join(
-                f"left[k, n, {a}] * (" + _sum(width, lambda b, a=a: f"m[{a}, {b}] * u{b}") + ")" for a in W
-            ),
-        ]
 
     lines = [
         "def kernel(du, indices, left, right, out):",
@@ -310,11 +323,11 @@ def tt_linear_jvp_kernel_unrolled(width: int):
         "    for k in range(n_samples):",
         "        n = 0",
         "        m = du[0, indices[k, 0]]",
-        *site("        "),
+        *_jvp_site(width, "        "),
         "        total = term",
         "        for n in range(1, order):",
         "            m = du[n, indices[k, n]]",
-        *site("            "),
+        *_jvp_site(width, "            "),
         "            total += term",
         "        out[k] = total",
     ]
@@ -325,7 +338,6 @@ def tt_linear_jvp_kernel_unrolled(width: int):
 def tt_linear_vjp_kernel_unrolled(width: int):
     """:func:`tt_linear_vjp_kernel` for packed width ``width``
     (``kernel(indices, left, right, r, grads)``)."""
-    W = range(width)
     lines = [
         "def kernel(indices, left, right, r, grads):",
         "    n_samples, order = indices.shape",
@@ -333,9 +345,7 @@ def tt_linear_vjp_kernel_unrolled(width: int):
         "        rk = r[k]",
         "        for n in range(order):",
         "            g = grads[n, indices[k, n]]",
-        *(f"            c{a} = rk * np.conj(left[k, n, {a}])" for a in W),
-        *(f"            u{b} = np.conj(right[k, n + 1, {b}])" for b in W),
-        *(f"            g[{a}, {b}] += c{a} * u{b}" for a in W for b in W),
+        *_vjp_accumulate(width, "            "),
     ]
     return _compile("\n".join(lines) + "\n", "kernel")
 
@@ -349,16 +359,6 @@ def tt_linear_normal_kernel_unrolled(width: int):
     :func:`tt_linear_vjp_kernel_unrolled`. The interfaces are read once per product instead of
     twice (a Gauss-Newton product with per-sample weights; beta for the chain rule of
     y = |a|^2)."""
-    W = range(width)
-
-    def site(indent: str) -> list[str]:
-        return [
-            *(f"{indent}u{b} = right[k, n + 1, {b}]" for b in W),
-            f"{indent}term = "
-            + " + ".join(
-                f"left[k, n, {a}] * (" + _sum(width, lambda b, a=a: f"m[{a}, {b}] * u{b}") + ")" for a in W
-            ),
-        ]
 
     lines = [
         "def kernel(du, indices, left, right, alpha, beta, grads):",
@@ -366,18 +366,16 @@ def tt_linear_normal_kernel_unrolled(width: int):
         "    for k in range(n_samples):",
         "        n = 0",
         "        m = du[0, indices[k, 0]]",
-        *site("        "),
+        *_jvp_site(width, "        "),
         "        total = term",
         "        for n in range(1, order):",
         "            m = du[n, indices[k, n]]",
-        *site("            "),
+        *_jvp_site(width, "            "),
         "            total += term",
         "        rk = alpha[k] * total + beta[k] * np.conj(total)",
         "        for n in range(order):",
         "            g = grads[n, indices[k, n]]",
-        *(f"            c{a} = rk * np.conj(left[k, n, {a}])" for a in W),
-        *(f"            u{b} = np.conj(right[k, n + 1, {b}])" for b in W),
-        *(f"            g[{a}, {b}] += c{a} * u{b}" for a in W for b in W),
+        *_vjp_accumulate(width, "            "),
     ]
     return _compile("\n".join(lines) + "\n", "kernel")
 
@@ -391,7 +389,7 @@ def dense_normal_kernel():
     few MB reused from the last-level cache were no faster on one core, benchmark B1)."""
     import numba
 
-    @numba.njit(cache=False, nogil=True, fastmath=True)
+    @numba.njit(cache=False, nogil=True, fastmath={"reassoc", "contract", "arcp"})
     def kernel(a, x, y, weight, r, g):
         m, d = a.shape
         zero = 0.0 * a[0, 0] if m > 0 else 0.0

@@ -68,6 +68,20 @@ class OutcomeRows(ProjectorRows):
     local_states: torch.Tensor
     outcomes: torch.Tensor
 
+    def __post_init__(self):
+        # the outcome kernels index local_* by these without bounds checks: refuse bad ones here
+        K, n, m = self.local_vectors.shape[0], len(self.vectors), self.vectors[0].shape[0]
+        out = self.outcomes
+        if out.ndim != 2 or tuple(out.shape) != (m, n) or out.dtype.is_floating_point or out.is_complex():
+            raise ValueError(f"outcomes: expected an ({m}, {n}) integer array, got {describe(out)}")
+        if m and bool(((out < 0) | (out >= K)).any()):
+            raise ValueError(f"outcomes: expected local outcome indices in [0, {K}), got {describe(out)}")
+        if self.local_vectors.ndim != 2 or self.local_states.shape[0] != K or self.local_states.ndim != 2:
+            raise ValueError(
+                f"local_states: expected ({K}, d) local states beside the ({K}, d^2) local vectors, got "
+                f"{describe(self.local_states)} and {describe(self.local_vectors)}"
+            )
+
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class SampledEntries:
@@ -193,16 +207,30 @@ def _lookup(table: dict, rows, x) -> Callable | None:
     return None
 
 
+def _vjp_entry(rows, x) -> tuple[type, type] | None:
+    """The (rows type, format type) under which the pair's vjp is registered (the first along
+    both MROs), or None: its kernel, ``autograd_when`` and ``pullback`` are read from it alone."""
+    for r in type(rows).__mro__:
+        for f in type(x).__mro__:
+            if (r, f) in _VJP:
+                return r, f
+    return None
+
+
 def _registered_vjp(rows, x) -> Callable | None:
     """The registered vjp kernel of the pair, or None where there is none or where its
     ``autograd_when`` holds (autograd through the evaluation)."""
-    for r in type(rows).__mro__:
-        for f in type(x).__mro__:
-            fn = _VJP.get((r, f))
-            if fn is not None:
-                when = _AUTOGRAD_WHEN.get((r, f))
-                return None if when is not None and when(rows, x) else fn
-    return None
+    key = _vjp_entry(rows, x)
+    if key is None:
+        return None
+    when = _AUTOGRAD_WHEN.get(key)
+    return None if when is not None and when(rows, x) else _VJP[key]
+
+
+def _shared_pullback(rows, x) -> Callable | None:
+    """The ``pullback`` registered with the pair's vjp kernel (None where there is none, or
+    where the vjp is autograd through the evaluation)."""
+    return _PULLBACK.get(_vjp_entry(rows, x)) if _registered_vjp(rows, x) is not None else None
 
 
 def is_structured(operator, x) -> bool:
@@ -235,7 +263,7 @@ def evaluate_with_vjp(operator, x) -> tuple[torch.Tensor, Callable]:
     where the vjp is autograd through the evaluation or a registered ``pullback`` (a loss
     whose gradient needs the predictions first: likelihoods)."""
     rows = operator.rows
-    shared = _lookup(_PULLBACK, rows, x)
+    shared = _shared_pullback(rows, x)
     if shared is not None:
         return shared(rows, x)
     if _registered_vjp(rows, x) is not None or _lookup(_DIFFERENTIABLE, rows, x) is None:
@@ -272,6 +300,11 @@ def residual_vjp(operator, x, y: torch.Tensor, weight: float = 1.0):
     if _lookup(_EVALUATE, rows, x) is None:
         r, g = operator.residual_and_adjoint(x.to_dense(), y, weight)
         return r, x.vjp(g)
+    shared = _shared_pullback(rows, x)
+    if shared is not None:  # one pass: the predictions, then the vjp from their intermediates
+        pred, pullback = shared(rows, x)
+        r = weight * (pred - y)
+        return r, pullback(r)
     r = weight * (evaluate(operator, x) - y)
     return r, vjp(operator, x, r)
 

@@ -224,7 +224,7 @@ class ValueChange(StoppingRule):
     def __init__(self, tol: float | None = None, *, atol: float | None = None):
         if tol is None and atol is None:
             raise ValueError(f"{self.reason}: expected a relative tol or an absolute atol, got neither")
-        self.tol = 0.0 if tol is None else check_positive_finite(self.reason, tol)
+        self.tol = 0.0 if tol is None else check_positive_finite("tol", tol)
         self.atol = 0.0 if atol is None else check_positive_finite("atol", atol)
 
     def __call__(self, state):
