@@ -161,12 +161,13 @@ class Problem:
         unmodified point, which takes it without evaluating (once): a line search that
         evaluates its trial point's gradient hands it to the loop that moves there."""
         kept, self._kept = getattr(self, "_kept", None), None
-        if kept is not None and kept[0] == point_key(x):
+        key = (point_key(x), id(self.objective), id(self.manifold))
+        if kept is not None and kept[0] == key:
             return kept[2], kept[3]
         f, g = self.objective.value_and_egrad(x)
         g = self.manifold.egrad_to_rgrad(x, g)
-        if keep:
-            self._kept = (point_key(x), x, f, g)  # holds x: its ids stay unique while kept
+        if keep:  # holds x and the problem's parts: their ids stay unique while kept
+            self._kept = (key, (x, self.objective, self.manifold), f, g)
         return f, g
 
     def rhess(self, x, u):
