@@ -624,6 +624,31 @@ def _indexed_network(lattice, bond, k, m, seed):
     return local, torch.randint(0, k, (m, n_rows * n_cols), generator=gen)
 
 
+def test_indexed_contraction_takes_numpy_and_no_samples_and_refuses_local_tensors_off_the_plan():
+    from tensorrec.formats.indexed import contract_indexed, plan_indexed
+
+    def shape(v):  # 2 x 2 lattice, bond 2, K = 3
+        r, c = divmod(v, 2)
+        return (3, 1 if c == 0 else 2, 1 if r == 0 else 2, 1 if c == 1 else 2, 1 if r == 1 else 2)
+
+    local = [torch.randn(shape(v), dtype=torch.complex128) for v in range(4)]
+    index = np.random.default_rng(0).integers(0, 3, (50, 4))
+    plan = plan_indexed(index, 2, 2, [3] * 4)  # a numpy index
+    assert torch.equal(
+        contract_indexed(local, plan),
+        contract_indexed(local, plan_indexed(torch.as_tensor(index), 2, 2, [3] * 4)),
+    )
+    assert contract_indexed(local, plan_indexed(np.zeros((0, 4), dtype=np.int64), 2, 2, [3] * 4)).shape == (
+        0,
+    )
+    with pytest.raises(ValueError, match=r"^local: expected \(K_v, left, up, right, down\) site tensors"):
+        contract_indexed([t[:2] for t in local], plan)
+    with pytest.raises(ValueError, match=r"^sizes: expected 4 positive local tensor counts"):
+        plan_indexed(index, 2, 2, [3, 3, 3, 0])
+    with pytest.raises(ValueError, match=r"^shapes: expected 4 \(K_v, left, up, right, down\) with K_v"):
+        plan_indexed(index, 2, 2, [3] * 4, shapes=[(2, 1, 1, 2, 2)] * 4)
+
+
 @pytest.mark.parametrize("lattice", [(2, 2), (3, 3), (2, 3), (3, 2), (1, 4)])
 def test_indexed_contraction_is_the_batched_network_of_the_chosen_sites(lattice):
     from tensorrec.formats.indexed import contract_indexed, indexed_flops, plan_indexed

@@ -57,6 +57,8 @@ class IndexedPlan:
         (m,) every sample's prefix and suffix state at the split.
     cost : float
         The work measure the split minimises (:func:`plan_indexed`).
+    sizes : tuple of int
+        The local tensor count K_v of every site (original order).
     """
 
     n_rows: int
@@ -69,6 +71,7 @@ class IndexedPlan:
     prefix_ids: torch.Tensor
     suffix_ids: torch.Tensor
     cost: float
+    sizes: tuple[int, ...] = ()
 
 
 def _distinct(index: torch.Tensor, sizes) -> tuple[list, list, list]:
@@ -114,6 +117,8 @@ def plan_indexed(index, n_rows: int, n_cols: int, sizes, shapes=None) -> Indexed
     products at the split (the frontier there)."""
     n_rows, n_cols = check_positive_int("n_rows", n_rows), check_positive_int("n_cols", n_cols)
     n = n_rows * n_cols
+    if not isinstance(index, torch.Tensor) and hasattr(index, "__array__"):  # numpy in, as everywhere
+        index = torch.as_tensor(index)
     if (
         not isinstance(index, torch.Tensor)
         or index.ndim != 2
@@ -125,8 +130,8 @@ def plan_indexed(index, n_rows: int, n_cols: int, sizes, shapes=None) -> Indexed
             f"index: expected an (m, {n}) integer tensor (one column per site), got {describe(index)}"
         )
     sizes = [int(k) for k in sizes]
-    if len(sizes) != n:
-        raise ValueError(f"sizes: expected {n} local tensor counts (one per site), got {len(sizes)}")
+    if len(sizes) != n or min(sizes) < 1:
+        raise ValueError(f"sizes: expected {n} positive local tensor counts (one per site), got {sizes}")
     upper = torch.tensor(sizes, device=index.device)
     if index.numel() and (bool((index < 0).any()) or bool((index >= upper).any())):
         raise ValueError(f"index: expected entries in [0, sizes[v]) in column v (sizes {sizes})")
@@ -151,6 +156,8 @@ def plan_indexed(index, n_rows: int, n_cols: int, sizes, shapes=None) -> Indexed
     m = index.shape[0]
     costs = [cost_pre[s] + cost_suf[n - s] + m for s in range(n + 1)]
     if shapes is not None:
+        if len(shapes) != n or [int(shapes[v][0]) for v in range(n)] != sizes:
+            raise ValueError(f"shapes: expected {n} (K_v, left, up, right, down) with K_v = sizes {sizes}")
         shapes = [tuple(shapes[v]) for v in order]
         if transposed:
             shapes = [(t[0], t[2], t[1], t[4], t[3]) for t in shapes]
@@ -164,7 +171,7 @@ def plan_indexed(index, n_rows: int, n_cols: int, sizes, shapes=None) -> Indexed
     split = min(range(n + 1), key=costs.__getitem__)
     return IndexedPlan(
         n_rows, n_cols, transposed, order, split, tuple(pre[:split]), tuple(suf[: n - split]),
-        pre_ids[split], suf_ids[n - split], costs[split],
+        pre_ids[split], suf_ids[n - split], costs[split], tuple(sizes),
     )  # fmt: skip
 
 
@@ -240,6 +247,14 @@ def contract_indexed(local, plan: IndexedPlan) -> torch.Tensor:
     n = plan.n_rows * plan.n_cols
     if len(local) != n:
         raise ValueError(f"local: expected {n} site tensors (one per site), got {len(local)}")
+    counts = tuple(int(t.shape[0]) if t.ndim == 5 else -1 for t in local)
+    if counts != plan.sizes:
+        raise ValueError(
+            f"local: expected (K_v, left, up, right, down) site tensors with the plan's K_v {plan.sizes}, "
+            f"got shapes {[tuple(t.shape) for t in local]}"
+        )
+    if plan.prefix_ids.numel() == 0:  # no samples
+        return torch.zeros(0, dtype=local[0].dtype, device=local[0].device)
     if plan.transposed:  # (l, u, r, d) -> (u, l, d, r) on the transposed lattice
         tensors = [local[v].permute(0, 2, 1, 4, 3) for v in plan.order]
         width = plan.n_rows
