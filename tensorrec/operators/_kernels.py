@@ -205,6 +205,24 @@ def _sum(width: int, term) -> str:
     return " + ".join(term(i) for i in range(width))
 
 
+def _times_slice(width: int, indent: str, v: str) -> list[str]:
+    """Source lines of the row-vector step v <- v s (``v0``, ``v1``, ... in registers)."""
+    W = range(width)
+    return [
+        *(f"{indent}t{b} = " + _sum(width, lambda a, b=b: f"{v}{a} * s[{a}, {b}]") for b in W),
+        *(f"{indent}{v}{b} = t{b}" for b in W),
+    ]
+
+
+def _slice_times(width: int, indent: str, v: str) -> list[str]:
+    """Source lines of the column-vector step v <- s v (``v0``, ``v1``, ... in registers)."""
+    W = range(width)
+    return [
+        *(f"{indent}t{a} = " + _sum(width, lambda b, a=a: f"s[{a}, {b}] * {v}{b}") for a in W),
+        *(f"{indent}{v}{a} = t{a}" for a in W),
+    ]
+
+
 @functools.cache
 def tt_sample_kernel_unrolled(width: int):
     """:func:`tt_sample_kernel` for packed width ``width`` (``kernel(slices, indices, out)``)."""
@@ -217,8 +235,7 @@ def tt_sample_kernel_unrolled(width: int):
         *(f"        v{b} = s[0, {b}]" for b in W),
         "        for n in range(1, order):",
         "            s = slices[n, indices[k, n]]",
-        *(f"            t{b} = " + _sum(width, lambda a, b=b: f"v{a} * s[{a}, {b}]") for b in W),
-        *(f"            v{b} = t{b}" for b in W),
+        *_times_slice(width, "            ", "v"),
         "        out[k] = v0",
     ]
     return _compile("\n".join(lines) + "\n", "kernel")
@@ -252,8 +269,7 @@ def tt_sample_vjp_kernel_unrolled(width: int):
         *(f"            u{b} = np.conj(suffix[n + 1, {b}])" for b in W),
         *(f"            c{a} = rk * np.conj(l{a})" for a in W),
         *(f"            g[{a}, {b}] += c{a} * u{b}" for a in W for b in W),
-        *(f"            t{b} = " + _sum(width, lambda a, b=b: f"l{a} * s[{a}, {b}]") for b in W),
-        *(f"            l{b} = t{b}" for b in W),
+        *_times_slice(width, "            ", "l"),
     ]
     return _compile("\n".join(lines) + "\n", "kernel")
 
@@ -273,8 +289,7 @@ def tt_interfaces_kernel_unrolled(width: int):
         *(f"        left[k, 1, {b}] = v{b}" for b in W),
         "        for n in range(1, order):",
         "            s = slices[n, indices[k, n]]",
-        *(f"            t{b} = " + _sum(width, lambda a, b=b: f"v{a} * s[{a}, {b}]") for b in W),
-        *(f"            v{b} = t{b}" for b in W),
+        *_times_slice(width, "            ", "v"),
         *(f"            left[k, n + 1, {b}] = v{b}" for b in W),
         "        right[k, order, 0] = 1.0",
         "        s = slices[order - 1, indices[k, order - 1]]",
@@ -282,8 +297,7 @@ def tt_interfaces_kernel_unrolled(width: int):
         *(f"        right[k, order - 1, {a}] = v{a}" for a in W),
         "        for n in range(order - 2, -1, -1):",
         "            s = slices[n, indices[k, n]]",
-        *(f"            t{a} = " + _sum(width, lambda b, a=a: f"s[{a}, {b}] * v{b}") for a in W),
-        *(f"            v{a} = t{a}" for a in W),
+        *_slice_times(width, "            ", "v"),
         *(f"            right[k, n, {a}] = v{a}" for a in W),
     ]
     return _compile("\n".join(lines) + "\n", "kernel")
