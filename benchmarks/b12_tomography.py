@@ -229,7 +229,8 @@ def anchors(n, settings, counts, shots):
 
 def compute(cfg: Config, rng) -> dict:
     stop = {"max_iter": cfg.iterations, "rel_change": cfg.rel_change}
-    resolution = ValueChange(atol=LIKELIHOOD_RESOLUTION)  # Gauss-Newton's default: the data's resolution
+    # Gauss-Newton's default: a full step that moves the likelihood by less than the data resolve
+    resolution = ValueChange(atol=LIKELIHOOD_RESOLUTION, min_step=1.0)
     rows = []
     for n, gen in zip(cfg.anchor_qubits, tr.spawn(rng, len(cfg.anchor_qubits)), strict=True):
         truth = mpo.random_mps(n, 2, 2, gen)

@@ -64,6 +64,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import inspect
+import threading
 import warnings
 from collections.abc import Collection
 from typing import Any, Protocol, runtime_checkable
@@ -345,6 +346,10 @@ def as_scalar(t: torch.Tensor) -> float | complex:
     return complex(t) if t.is_complex() else float(t)
 
 
+#: The last point's pseudo-inverted interface Grams (FormatMixin._interface_pinvs), per thread.
+_LAST_PINVS = threading.local()
+
+
 class FormatMixin:
     """Shared pieces of the Tucker and TT formats: the ``other`` check of ``inner`` and
     ``distance``, the canonical retraction, and the scaled-gradient preconditioner."""
@@ -377,6 +382,19 @@ class FormatMixin:
         return cls.canonicalize(tuple(a + b for a, b in zip(x, u, strict=True)))
 
     @classmethod
+    def _interface_pinvs(cls, point) -> list:
+        """G_i^+ of ``point``'s interface Grams, kept for the last point (per thread): a
+        Newton-CG step preconditions every CG residual at the same point, and the Grams cost
+        a sweep of QR factorizations (at n = 100 sites most of a preconditioner call)."""
+        memo = _LAST_PINVS.__dict__
+        if memo.get("cls") is cls and memo.get("point") is point:
+            return memo["pinvs"]
+        grams = cls.from_point(point, validate=False).interface_grams()
+        pinvs = [torch.linalg.pinv(g, hermitian=True) for g in grams]
+        memo.update(cls=cls, point=point, pinvs=pinvs)
+        return pinvs
+
+    @classmethod
     def scaled_direction(cls, point, rgrad) -> tuple:
         r"""The preconditioned direction of scaled gradient descent: (I - U_i U_i^H) E_i G_i^{-1}
         for every orthonormal factor U_i (G_i its interface Gram matrix), the free factor's
@@ -390,11 +408,10 @@ class FormatMixin:
         eigenvalues below r_i eps lambda_max(G_i) count as zero), so the direction stays
         defined, is the same where G_i is invertible, and P stays positive semidefinite (the
         directions along which the tensor does not depend on U_i get no step)."""
-        x = cls.from_point(point, validate=False)
         *factor_grads, free = rgrad
         out = []
-        for u, g, e in zip(point[:-1], x.interface_grams(), factor_grads, strict=True):
-            d = e @ torch.linalg.pinv(g, hermitian=True)  # G is Hermitian: (E G^+)^H = G^+ E^H
+        for u, g_inv, e in zip(point[:-1], cls._interface_pinvs(point), factor_grads, strict=True):
+            d = e @ g_inv  # G is Hermitian: (E G^+)^H = G^+ E^H
             out.append(d - u @ (u.mH @ d))
         return (*out, free)
 

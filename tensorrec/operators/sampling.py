@@ -217,7 +217,7 @@ def _sampled_tt_linearization(rows: SampledEntries, t: TTTensor) -> Linearizatio
         slices, ranks = _packed(t)
         index_array = np.ascontiguousarray(indices.numpy())
         left = np.zeros((index_array.shape[0], t.order + 1, slices.shape[2]), dtype=slices.dtype)
-        right = np.zeros_like(left)
+        right = np.zeros(left.shape, dtype=left.dtype)  # calloc: no pass to zero it (np.zeros_like fills)
         width = slices.shape[2]
         if width <= SMALL_WIDTH:
             tt_interfaces_kernel_unrolled(width)(slices, index_array, left, right)

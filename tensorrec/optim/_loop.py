@@ -131,8 +131,9 @@ class Loop:
         elapsed = time.perf_counter() - self.t0
         self.trace.append(value, grad_norm, step, elapsed, measured)
         self.bar.update(iteration, value=value, grad_norm=grad_norm)
+        t = self.trace
         state = State(
-            iteration, value, grad_norm, rel_change, elapsed, self.trace.value, measured, self.trace.grad_norm
+            iteration, value, grad_norm, rel_change, elapsed, t.value, measured, t.grad_norm, steps=t.step
         )
         return self.rule(state)
 
