@@ -29,20 +29,23 @@ estimate of the next triple with it: a squared-loss run at errors 1.8e-3, 8.3e-6
 the outcome tensor). A linearly (q = 1) or cubically (q =
 3) converging method fails the band, and so do real runs whose registered LPDO linearization's
 J u is scaled by 0.9 (both cells; tests/test_theory_checks.py). With --quick: 10 seeds, else
-40. Measured at seeds 0-9 of ``--quick``: all pass; squared loss medians 1.93-2.30 (lowest
-single order 0.83), likelihood medians 1.81-2.13 (lowest 1.06), on the outcome-tensor path.
+40. Measured at seeds 0-9 of ``--quick``: all pass; squared loss medians 1.94-2.10 (lowest
+single order 1.61), likelihood medians 1.86-2.23 (lowest 1.40), on the outcome-tensor path
+with the CG preconditioned by Psi's bonds (``LPDO.scaled_direction``; before it medians
+1.93-2.30 and 1.81-2.13, lowest single orders 0.83 and 1.06).
 
 Calibration (``calibration/tomo_c21_gauss_newton_order.py``, 100 draws of the protocol at
 root seed 2121 through the sweep runner, both cells on each draw;
-``calibration/tomo_c21_gauss_newton_order.json``): squared loss: every draw reached 1e-14
-(1e-12 after 4-8 iterations); per-run orders mean 2.01, sd 0.32, minimum 0.92, 1% quantile
-0.99, maximum 3.05. Likelihood: every draw reached 1e-7 after 4-7 iterations; per-run orders
-mean 1.94, sd 0.33, minimum 1.16, maximum 2.89. A per-run bound that fails a linear run cannot
-be certified: 1.2 would fail 0.6% of squared-loss runs under a normal fit. The median of 10
-runs has mean 2.04, sd 0.10 (squared loss) and mean 1.94, sd 0.11 (likelihood, lowest of
-20,000 resampled quick runs 1.45) over 20,000 resampled quick runs; the median of 40 (full
-mode) sd 0.054 and 0.051. Of 20,000 resampled quick runs 3 failed the check (1.5e-4, the
-likelihood's median below 1.5), of 20,000 full runs none. More than half of 10 runs missing
+``calibration/tomo_c21_gauss_newton_order.json``, rerun with the preconditioned CG): squared
+loss: every draw reached 1e-12 after 4-10 iterations; per-run orders mean 2.03, sd 0.14,
+minimum 1.72, 1% quantile 1.74, maximum 2.44 (unpreconditioned: sd 0.32, minimum 0.92).
+Likelihood: every draw reached 1e-7 after 4-7 iterations; per-run orders mean 1.94, sd 0.22,
+minimum 1.46, maximum 2.48. No per-run bound is kept: the unpreconditioned fit's orders went
+down to 0.45 at a true order 2. The median of 10 runs has mean 2.03, sd 0.053 (squared loss)
+and mean 1.94, sd 0.087 (likelihood, lowest of 20,000 resampled quick runs 1.63) over 20,000
+resampled quick runs; the median of 40 (full mode) sd 0.028 and 0.049. Of 20,000 resampled
+quick runs and of 20,000 full runs none failed the check (a normal fit puts the likelihood's
+quick median outside the band with probability 2.7e-7). More than half of 10 runs missing
 the target (6 or more), at the 95% bound (3%) of the per-run miss rate after none in 100, has
 probability 1.3e-7.
 
