@@ -147,8 +147,8 @@ class LPDO:
         matrix, projected off the core; the last core's (on the sphere, or free) unchanged.
         It undoes the conditioning of Psi's bonds (a product start's padded bonds have
         singular values near 1e-3), not the likelihood's: passed as the Newton-CG
-        preconditioner by ``minimize(method="gauss_newton")``, it cut the CG products of the
-        n = 20 and n = 100 likelihood fits 2.7-4.4x (docs/tomography.rst)."""
+        preconditioner by ``minimize(method="gauss_newton")``, it cut the CG products of
+        likelihood fits 1.7-1.8x at n = 13, 14, 20 and 2.7x at n = 100 (docs/tomography.rst)."""
         return TTTensor.scaled_direction(point, rgrad)
 
     def cores(self) -> list[torch.Tensor]:
