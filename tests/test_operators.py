@@ -159,6 +159,41 @@ def test_sampled_tt_linearization_equals_the_tangent_tensor_path_and_its_adjoint
     assert not torch.allclose(lin.jvp(doctored), ju, rtol=tol, atol=tol)
 
 
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32, torch.complex128])
+def test_trie_linearization_matches_the_per_sample_interfaces_at_every_split(dtype):
+    """The numba linearization on the prefix/suffix tries (every split 0..N, the chosen one
+    too) against the torch reference on every sample's interface products; indices from a
+    small range so that samples share prefixes and suffixes, plus repeated samples."""
+    from tensorrec.operators import _tt_trie, sampling
+
+    shape, ranks = (3, 4, 2, 5, 3), (3, 5, 4, 2)
+    scale = (1 + 0.5j) if dtype == torch.complex128 else 1.0
+    t = TTTensor.random(shape, ranks, 31)
+    t = TTTensor([c.to(dtype) * scale for c in t.cores], validate=False)
+    gen = np.random.default_rng(32)
+    idx = np.stack([gen.integers(0, min(d, 3), 400) for d in shape], axis=1)
+    A = EntrySampling(shape, idx, allow_duplicates=True)
+    u = tuple(randn(p.shape, 33 + k).to(dtype) * scale for k, p in enumerate(t.to_point()))
+    r = randn((A.m,), 40).to(dtype) * (1 - 2j if dtype == torch.complex128 else 1)
+    left, right = sampling.tt_interfaces_torch(t, A.indices)
+    ju = sampling.tt_linear_jvp_torch(left, right, t.from_point(u, validate=False).cores, A.indices)
+    jr = sampling.tt_linear_vjp_torch(left, right, r, A.indices, [c.shape for c in t.cores])
+    tol = 1e-4 if dtype == torch.float32 else 1e-12
+    chosen = _tt_trie.plan(idx, shape)
+    prefixes = [len({tuple(row[:n]) for row in idx}) for n in range(len(shape) + 1)]
+    suffixes = [len({tuple(row[n:]) for row in idx}) for n in range(len(shape) + 1)]
+    best = min(sum(prefixes[: c + 1]) + sum(suffixes[c:]) for c in range(len(shape) + 1))
+    assert chosen.nodes == best < A.m * len(shape)  # the tries hold the distinct prefixes and suffixes
+    for split in [*range(len(shape) + 1), None]:
+        sampling._PLANS[A.rows] = {shape: chosen if split is None else _tt_trie.plan(idx, shape, split)}
+        lin = dispatch.linearize(A, t)
+        assert torch.allclose(lin.jvp(u), ju, rtol=tol, atol=tol), split
+        for g, h in zip(lin.vjp(r), jr, strict=True):
+            assert g.dtype == dtype and torch.allclose(g, h, rtol=tol, atol=tol), split
+    with pytest.raises(ValueError, match="split"):
+        _tt_trie.plan(idx, shape, 6)
+
+
 def test_numba_switch(monkeypatch):
     monkeypatch.setenv("TENSORREC_DISABLE_NUMBA", "1")
     assert not _kernels.numba_enabled()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import weakref
 
 import numpy as np
 import torch
@@ -11,16 +12,10 @@ from tensorrec._backend import check_positive_int, describe, from_numpy
 from tensorrec._random import RngLike, as_generator
 from tensorrec.formats import TTTensor, TuckerTensor
 from tensorrec.formats.contraction import contract, symbols
+from tensorrec.operators import _tt_trie
 from tensorrec.operators._kernels import (
     SMALL_WIDTH,
     numba_enabled,
-    tt_interfaces_kernel,
-    tt_interfaces_kernel_unrolled,
-    tt_linear_jvp_kernel,
-    tt_linear_jvp_kernel_unrolled,
-    tt_linear_normal_kernel_unrolled,
-    tt_linear_vjp_kernel,
-    tt_linear_vjp_kernel_unrolled,
     tt_sample_kernel,
     tt_sample_kernel_unrolled,
     tt_sample_vjp_kernel,
@@ -208,53 +203,14 @@ def _sampled_tt_vjp(rows: SampledEntries, t: TTTensor, r) -> tuple:
 
 @register_linearization(SampledEntries, TTTensor)
 def _sampled_tt_linearization(rows: SampledEntries, t: TTTensor) -> Linearization:
-    """J u and J^* r of the sampled entries at ``t`` from every sample's left and right
-    interface products, computed once here (O(n N r^2) time, O(n N r) memory): each product
-    then costs O(n N r^2) with no product of cores, against O(n N (2 r)^2) for the tangent
-    tensor of doubled ranks. numba kernels on the CPU, their torch references elsewhere."""
+    """J u and J^* r of the sampled entries at ``t``. On the CPU (numba): on the prefix and
+    suffix tries of the samples (:mod:`tensorrec.operators._tt_trie`, planned once per index
+    set), whose nodes share the interface products; building it costs O(nodes r^2) and a
+    product O(nodes r^2 + n r). Elsewhere: every sample's left and right interface products,
+    built once here (O(n N r) memory), then O(n N r^2) per product (the reference)."""
     indices, shapes = rows.indices, [c.shape for c in t.cores]
     if _numba_tt(t, t.dtype):
-        slices, ranks = _packed(t)
-        index_array = np.ascontiguousarray(indices.numpy())
-        left = np.zeros((index_array.shape[0], t.order + 1, slices.shape[2]), dtype=slices.dtype)
-        right = np.zeros_like(left)
-        width = slices.shape[2]
-        if width <= SMALL_WIDTH:
-            tt_interfaces_kernel_unrolled(width)(slices, index_array, left, right)
-        else:
-            tt_interfaces_kernel()(slices, ranks, index_array, left, right)
-
-        def jvp(u):
-            du = _packed_cores(t.from_point(u, validate=False).cores, slices.shape)
-            out = np.empty(index_array.shape[0], dtype=slices.dtype)
-            if width <= SMALL_WIDTH:
-                tt_linear_jvp_kernel_unrolled(width)(du, index_array, left, right, out)
-            else:
-                tt_linear_jvp_kernel()(du, ranks, index_array, left, right, out)
-            return torch.from_numpy(out)
-
-        def vjp(r):
-            grads = np.zeros_like(slices)
-            r = np.ascontiguousarray(r.detach().numpy())
-            if width <= SMALL_WIDTH:
-                tt_linear_vjp_kernel_unrolled(width)(index_array, left, right, r, grads)
-            else:
-                tt_linear_vjp_kernel()(ranks, index_array, left, right, r, grads)
-            return _unpacked_point(grads, shapes)
-
-        def affine_normal(u, alpha, beta=None):
-            if width > SMALL_WIDTH:  # two passes of the generic kernels
-                return _affine_normal(jvp, vjp, u, alpha, beta)
-            du = _packed_cores(t.from_point(u, validate=False).cores, slices.shape)
-            grads = np.zeros_like(slices)
-            alpha, beta = (
-                _per_sample(alpha, t.dtype, index_array.shape[0]),
-                _per_sample(beta, t.dtype, index_array.shape[0]),
-            )
-            tt_linear_normal_kernel_unrolled(width)(du, index_array, left, right, alpha, beta, grads)
-            return _unpacked_point(grads, shapes)
-
-        return Linearization(jvp, vjp, affine_normal)
+        return _trie_linearization(rows, t, shapes)
     left, right = tt_interfaces_torch(t, indices)
 
     def jvp_torch(u):
@@ -268,18 +224,53 @@ def _sampled_tt_linearization(rows: SampledEntries, t: TTTensor) -> Linearizatio
     )
 
 
+_PLANS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+"""The tries of an index set (``rows``), per tensor shape: the indices never change."""
+
+
+def _trie_plan(rows: SampledEntries, shape) -> _tt_trie.TriePlan:
+    plans = _PLANS.setdefault(rows, {})
+    if shape not in plans:
+        plans[shape] = _tt_trie.plan(np.ascontiguousarray(rows.indices.numpy()), shape)
+    return plans[shape]
+
+
+def _trie_linearization(rows: SampledEntries, t: TTTensor, shapes) -> Linearization:
+    """The numba linearization on the tries of the samples (:mod:`tensorrec.operators._tt_trie`)."""
+    slices, ranks = _packed(t)
+    plan = _trie_plan(rows, tuple(t.shape))
+    tries = (
+        plan.left_parent, plan.left_core, plan.left_slice,
+        plan.right_parent, plan.right_core, plan.right_slice,
+    )  # fmt: skip
+    width, rank = slices.shape[2], int(ranks[plan.split])
+    left = np.zeros((plan.left_parent.shape[0], width), dtype=slices.dtype)
+    right = np.zeros((plan.right_parent.shape[0], width), dtype=slices.dtype)
+    _tt_trie.trie_interfaces_kernel()(slices, ranks, *tries, left, right)
+    shared = (*tries, left, right, plan.left_of, plan.right_of, rank)
+
+    def jvp(u):
+        du = _packed_cores(t.from_point(u, validate=False).cores, slices.shape)
+        out = np.empty(plan.left_of.shape[0], dtype=slices.dtype)
+        _tt_trie.trie_jvp_kernel()(slices, du, ranks, *shared, np.zeros_like(left), np.zeros_like(right), out)
+        return torch.from_numpy(out)
+
+    def vjp(r):
+        grads = np.zeros_like(slices)
+        r = np.ascontiguousarray(r.detach().to(t.dtype).numpy())
+        _tt_trie.trie_vjp_kernel()(
+            slices, ranks, *shared, r, np.zeros_like(left), np.zeros_like(right), grads
+        )
+        return _unpacked_point(grads, shapes)
+
+    return Linearization(jvp, vjp, lambda u, alpha, beta=None: _affine_normal(jvp, vjp, u, alpha, beta))
+
+
 def _affine_normal(jvp, vjp, u, alpha, beta=None):
     """J^* (alpha J u + beta conj(J u)) by two passes (the reference of the fused kernel)."""
     ju = jvp(u)
     r = alpha * ju if beta is None else alpha * ju + beta * ju.conj()
     return vjp(r.to(ju.dtype))
-
-
-def _per_sample(value, dtype: torch.dtype, m: int) -> np.ndarray:
-    """A scalar or (m,) tensor (None: zero) as a contiguous (m,) numpy array of ``dtype``."""
-    if not isinstance(value, torch.Tensor):  # None or a Python number, exactly in dtype
-        value = torch.tensor(0 if value is None else value, dtype=dtype)
-    return np.ascontiguousarray(value.detach().to(dtype).expand(m).numpy())
 
 
 def tt_interfaces_torch(t: TTTensor, indices: torch.Tensor) -> tuple[list, list]:
