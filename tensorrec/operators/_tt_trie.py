@@ -44,6 +44,9 @@ class TriePlan:
     right_slice: np.ndarray
     left_of: np.ndarray
     right_of: np.ndarray
+    pairs: np.ndarray
+    """(2, m): the samples' (left, right) nodes sorted by left node, then right node (the
+    order of the fused product, whose left-node rows are then read in sequence)."""
 
     @property
     def nodes(self) -> int:
@@ -120,7 +123,9 @@ def plan(indices: np.ndarray, shape, split: int | None = None) -> TriePlan:
         raise ValueError(f"split: expected an int in [0, {order}] (the prefix depth), got {split!r}")
     left = _trie(indices, list(range(order)), shape, c)
     right = _trie(indices, list(range(order - 1, -1, -1)), shape, order - c)
-    return TriePlan(c, *left[:3], *right[:3], left[3], right[3])
+    order_of_pairs = np.lexsort((right[3], left[3]))
+    pairs = np.ascontiguousarray(np.stack([left[3][order_of_pairs], right[3][order_of_pairs]]))
+    return TriePlan(c, *left[:3], *right[:3], left[3], right[3], pairs)
 
 
 @functools.cache
@@ -156,17 +161,16 @@ def trie_interfaces_kernel():
 
 
 @functools.cache
-def trie_jvp_kernel():
-    """Compile (once per process) J du at every sample: the differentials ``tl`` (rows) and
-    ``tr`` (columns) of the interfaces swept over the nodes, then out[k] = tl[p_k] . right[q_k]
-    + left[p_k] . tr[q_k] over the split's bond of rank ``rank``."""
+def _sweeps():
+    """The node sweeps every product shares, compiled once: ``forward`` the differentials
+    ``tl`` = T (rows) and ``tr`` = S (columns) of the interfaces in the direction ``du``;
+    ``backward`` the core gradients from the split's adjoints ``bl`` (rows) and ``br``
+    (columns), leaves to roots (both accumulate into the parents in place)."""
     import numba
+    import numpy as np
 
     @numba.njit(cache=False, nogil=True)
-    def kernel(
-        slices, du, ranks, lparent, lcore, lslice, rparent, rcore, rslice, left, right,
-        left_of, right_of, rank, tl, tr, out,
-    ):  # fmt: skip
+    def forward(slices, du, ranks, lparent, lcore, lslice, rparent, rcore, rslice, left, right, tl, tr):
         zero = 0.0 * slices[0, 0, 0, 0]
         for j in range(1, lparent.shape[0]):
             p, n = lparent[j], lcore[j]
@@ -184,36 +188,10 @@ def trie_jvp_kernel():
                 for b in range(ranks[n + 1]):
                     acc += m[a, b] * tr[p, b] + dm[a, b] * right[p, b]
                 tr[j, a] = acc
-        for k in range(left_of.shape[0]):
-            i, q = left_of[k], right_of[k]
-            acc = zero
-            for a in range(rank):
-                acc += tl[i, a] * right[q, a] + left[i, a] * tr[q, a]
-            out[k] = acc
-
-    return kernel
-
-
-@functools.cache
-def trie_vjp_kernel():
-    """Compile (once per process) the adjoint of :func:`trie_jvp_kernel`: the core gradients of
-    Re sum_k conj(r_k) (J du)_k (``grads`` packed like the slices, zero-initialised):
-    ``bl`` (rows) and ``br`` (columns, zero-initialised) gather r_k conj(right[q_k]) and
-    r_k conj(left[p_k]) at the split, then sweep from the leaves to the roots."""
-    import numba
-    import numpy as np
 
     @numba.njit(cache=False, nogil=True)
-    def kernel(
-        slices, ranks, lparent, lcore, lslice, rparent, rcore, rslice, left, right,
-        left_of, right_of, rank, r, bl, br, grads,
-    ):  # fmt: skip
+    def backward(slices, ranks, lparent, lcore, lslice, rparent, rcore, rslice, left, right, bl, br, grads):
         zero = 0.0 * slices[0, 0, 0, 0]
-        for k in range(left_of.shape[0]):
-            i, q, rk = left_of[k], right_of[k], r[k]
-            for a in range(rank):
-                bl[i, a] += rk * np.conj(right[q, a])
-                br[q, a] += rk * np.conj(left[i, a])
         for j in range(lparent.shape[0] - 1, 0, -1):
             p, n, s = lparent[j], lcore[j], lslice[j]
             m, g = slices[n, s], grads[n, s]
@@ -234,5 +212,102 @@ def trie_vjp_kernel():
                     g[a, b] += br[j, a] * rb
                     acc += np.conj(m[a, b]) * br[j, a]
                 br[p, b] += acc
+
+    return forward, backward
+
+
+@functools.cache
+def trie_jvp_kernel():
+    """Compile (once per process) J du at every sample: the differentials ``tl`` and ``tr``
+    (zero-initialised) swept over the nodes, then out[k] = tl[p_k] . right[q_k] +
+    left[p_k] . tr[q_k] over the split's bond of rank ``rank``."""
+    import numba
+
+    forward, _ = _sweeps()
+
+    @numba.njit(cache=False, nogil=True)
+    def kernel(
+        slices, du, ranks, lparent, lcore, lslice, rparent, rcore, rslice, left, right,
+        left_of, right_of, rank, tl, tr, out,
+    ):  # fmt: skip
+        zero = 0.0 * slices[0, 0, 0, 0]
+        forward(slices, du, ranks, lparent, lcore, lslice, rparent, rcore, rslice, left, right, tl, tr)
+        for k in range(left_of.shape[0]):
+            i, q = left_of[k], right_of[k]
+            acc = zero
+            for a in range(rank):
+                acc += tl[i, a] * right[q, a] + left[i, a] * tr[q, a]
+            out[k] = acc
+
+    return kernel
+
+
+@functools.cache
+def trie_vjp_kernel():
+    """Compile (once per process) the adjoint of :func:`trie_jvp_kernel`: the core gradients of
+    Re sum_k conj(r_k) (J du)_k (``grads`` packed like the slices, zero-initialised):
+    ``bl`` (rows) and ``br`` (columns, zero-initialised) gather r_k conj(right[q_k]) and
+    r_k conj(left[p_k]) at the split, then sweep from the leaves to the roots.
+
+    With ``fused`` the residual r_k = weight (x_k - y_k) of the sampled entries x_k =
+    left[p_k] . right[q_k] is formed on the way and written to ``r`` (then the core gradients
+    of the squared loss); otherwise ``r`` is the input and ``y``, ``weight`` are ignored."""
+    import numba
+    import numpy as np
+
+    _, backward = _sweeps()
+
+    @numba.njit(cache=False, nogil=True)
+    def kernel(
+        slices, ranks, lparent, lcore, lslice, rparent, rcore, rslice, left, right,
+        left_of, right_of, rank, r, bl, br, grads, fused, y, weight,
+    ):  # fmt: skip
+        zero = 0.0 * slices[0, 0, 0, 0]
+        for k in range(left_of.shape[0]):
+            i, q = left_of[k], right_of[k]
+            if fused:
+                acc = zero
+                for a in range(rank):
+                    acc += left[i, a] * right[q, a]
+                r[k] = weight * (acc - y[k])
+            rk = r[k]
+            for a in range(rank):
+                bl[i, a] += rk * np.conj(right[q, a])
+                br[q, a] += rk * np.conj(left[i, a])
+        backward(slices, ranks, lparent, lcore, lslice, rparent, rcore, rslice, left, right, bl, br, grads)
+
+    return kernel
+
+
+@functools.cache
+def trie_normal_kernel():
+    """Compile (once per process) J^* (alpha J du + beta conj(J du)) with scalar alpha, beta in
+    one pass over the samples, taken in the plan's ``pairs`` order (left nodes in sequence):
+    the forward sweep, then per sample (J du)_k and its r_k added to the split's adjoints,
+    then the backward sweep (the Gauss-Newton product of a squared loss; the reference is
+    :func:`trie_jvp_kernel` followed by :func:`trie_vjp_kernel`). ``tl``, ``tr``, ``bl``,
+    ``br`` and ``grads`` zero-initialised."""
+    import numba
+    import numpy as np
+
+    forward, backward = _sweeps()
+
+    @numba.njit(cache=False, nogil=True)
+    def kernel(
+        slices, du, ranks, lparent, lcore, lslice, rparent, rcore, rslice, left, right,
+        pairs, rank, alpha, beta, tl, tr, bl, br, grads,
+    ):  # fmt: skip
+        zero = 0.0 * slices[0, 0, 0, 0]
+        forward(slices, du, ranks, lparent, lcore, lslice, rparent, rcore, rslice, left, right, tl, tr)
+        for k in range(pairs.shape[1]):
+            i, q = pairs[0, k], pairs[1, k]
+            acc = zero
+            for a in range(rank):
+                acc += tl[i, a] * right[q, a] + left[i, a] * tr[q, a]
+            rk = alpha * acc + beta * np.conj(acc)
+            for a in range(rank):
+                bl[i, a] += rk * np.conj(right[q, a])
+                br[q, a] += rk * np.conj(left[i, a])
+        backward(slices, ranks, lparent, lcore, lslice, rparent, rcore, rslice, left, right, bl, br, grads)
 
     return kernel

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import numbers
 import weakref
 
 import numpy as np
@@ -185,19 +186,24 @@ def _sampled_tt(rows: SampledEntries, t: TTTensor) -> torch.Tensor:
 
 def _sampled_tt_fused(rows: SampledEntries, t: TTTensor, y, weight: float):
     """r = weight (A(X) - y) and the core gradients in one numba pass over the samples on the
-    CPU; the two-pass autograd path elsewhere."""
+    CPU (on their prefix and suffix tries, :func:`_trie_adjoint`); the two-pass autograd path
+    elsewhere."""
     if _numba_tt(t, y.dtype):
-        return tt_sample_vjp_numba(t, rows.indices, y=y.contiguous(), weight=float(weight))
+        slices, ranks, shared = _trie_interfaces(rows, t)
+        shapes = [c.shape for c in t.cores]
+        return _trie_adjoint(slices, ranks, shared, shapes, y=y.detach().numpy(), weight=float(weight))
     r = weight * (_sampled_tt(rows, t) - y)
     return r, _sampled_tt_vjp(rows, t, r)
 
 
 @register_vjp(SampledEntries, TTTensor, fused=_sampled_tt_fused)
 def _sampled_tt_vjp(rows: SampledEntries, t: TTTensor, r) -> tuple:
-    """Core gradients of Re<r, A(X)>: a numba kernel over the samples on the CPU (O(n N r^2)
-    time, no per-sample storage), else autograd through the torch gather."""
+    """Core gradients of Re<r, A(X)>: numba kernels on the samples' prefix and suffix tries on
+    the CPU (O(nodes r^2 + n r) time, the tries planned once per index set;
+    :mod:`tensorrec.operators._tt_trie`), else autograd through the torch gather."""
     if _numba_tt(t, r.dtype):
-        return tt_sample_vjp_numba(t, rows.indices, r.contiguous())
+        slices, ranks, shared = _trie_interfaces(rows, t)
+        return _trie_adjoint(slices, ranks, shared, [c.shape for c in t.cores], r.detach().numpy())[1]
     return autograd_vjp(_sampled_tt_torch, rows, t, r)
 
 
@@ -237,33 +243,62 @@ def _trie_plan(rows: SampledEntries, shape) -> _tt_trie.TriePlan:
 
 def _trie_linearization(rows: SampledEntries, t: TTTensor, shapes) -> Linearization:
     """The numba linearization on the tries of the samples (:mod:`tensorrec.operators._tt_trie`)."""
+    slices, ranks, shared = _trie_interfaces(rows, t)
+    left, right = shared[6], shared[7]
+    plan_pairs = _trie_plan(rows, tuple(t.shape)).pairs
+
+    def jvp(u):
+        du = _packed_cores(t.from_point(u, validate=False).cores, slices.shape)
+        out = np.empty(shared[8].shape[0], dtype=slices.dtype)
+        _tt_trie.trie_jvp_kernel()(slices, du, ranks, *shared, np.zeros_like(left), np.zeros_like(right), out)
+        return torch.from_numpy(out)
+
+    def vjp(r):
+        return _trie_adjoint(slices, ranks, shared, shapes, r.detach().to(t.dtype).numpy())[1]
+
+    def affine_normal(u, alpha, beta=None):
+        scalars = all(isinstance(w, numbers.Number) for w in (alpha, 0 if beta is None else beta))
+        if not scalars:  # one weight per sample: two passes
+            return _affine_normal(jvp, vjp, u, alpha, beta)
+        du = _packed_cores(t.from_point(u, validate=False).cores, slices.shape)
+        grads, scalar = np.zeros_like(slices), slices.dtype.type
+        _tt_trie.trie_normal_kernel()(
+            slices, du, ranks, *shared[:8], plan_pairs, shared[10], scalar(alpha), scalar(beta or 0),
+            *(np.zeros_like(a) for a in (left, right, left, right)), grads,
+        )  # fmt: skip
+        return _unpacked_point(grads, shapes)
+
+    return Linearization(jvp, vjp, affine_normal)
+
+
+def _trie_interfaces(rows: SampledEntries, t: TTTensor):
+    """The packed cores, ranks, and the interface products on the samples' tries with the
+    tries themselves (the arguments every trie kernel shares)."""
     slices, ranks = _packed(t)
     plan = _trie_plan(rows, tuple(t.shape))
     tries = (
         plan.left_parent, plan.left_core, plan.left_slice,
         plan.right_parent, plan.right_core, plan.right_slice,
     )  # fmt: skip
-    width, rank = slices.shape[2], int(ranks[plan.split])
+    width = slices.shape[2]
     left = np.zeros((plan.left_parent.shape[0], width), dtype=slices.dtype)
     right = np.zeros((plan.right_parent.shape[0], width), dtype=slices.dtype)
     _tt_trie.trie_interfaces_kernel()(slices, ranks, *tries, left, right)
-    shared = (*tries, left, right, plan.left_of, plan.right_of, rank)
+    return slices, ranks, (*tries, left, right, plan.left_of, plan.right_of, int(ranks[plan.split]))
 
-    def jvp(u):
-        du = _packed_cores(t.from_point(u, validate=False).cores, slices.shape)
-        out = np.empty(plan.left_of.shape[0], dtype=slices.dtype)
-        _tt_trie.trie_jvp_kernel()(slices, du, ranks, *shared, np.zeros_like(left), np.zeros_like(right), out)
-        return torch.from_numpy(out)
 
-    def vjp(r):
-        grads = np.zeros_like(slices)
-        r = np.ascontiguousarray(r.detach().to(t.dtype).numpy())
-        _tt_trie.trie_vjp_kernel()(
-            slices, ranks, *shared, r, np.zeros_like(left), np.zeros_like(right), grads
-        )
-        return _unpacked_point(grads, shapes)
-
-    return Linearization(jvp, vjp, lambda u, alpha, beta=None: _affine_normal(jvp, vjp, u, alpha, beta))
+def _trie_adjoint(slices, ranks, shared, shapes, r=None, y=None, weight: float = 1.0):
+    """(r, core gradients of Re<r, A(X)>) on the tries; with ``y`` instead of ``r`` the residual
+    r = weight (A(X) - y) is formed in the same pass."""
+    left, right = shared[6], shared[7]
+    fused = r is None
+    r = np.empty(shared[8].shape[0], dtype=slices.dtype) if fused else np.ascontiguousarray(r)
+    y = r if y is None else np.ascontiguousarray(y)
+    grads = np.zeros_like(slices)
+    _tt_trie.trie_vjp_kernel()(
+        slices, ranks, *shared, r, np.zeros_like(left), np.zeros_like(right), grads, fused, y, weight
+    )
+    return torch.from_numpy(r), _unpacked_point(grads, shapes)
 
 
 def _affine_normal(jvp, vjp, u, alpha, beta=None):
