@@ -53,58 +53,49 @@ class TriePlan:
         return self.left_parent.shape[0] + self.right_parent.shape[0]
 
 
-def _levels(codes: np.ndarray, radices: list[int]):
-    """For codes sorted ascending, the codes of every coarser level (code // prod(radices[:n]))
-    and where each level's value changes between consecutive samples."""
-    levels, divisor = [], 1
-    for radix in [1, *radices]:
-        divisor *= radix
-        level = codes // divisor
-        levels.append((level, np.flatnonzero(level[1:] != level[:-1]) + 1))
-    return levels  # levels[j]: codes with the j least significant digits dropped
-
-
-def _trie(indices: np.ndarray, cores: list[int], shape, depth: int):
-    """One trie: the digits of ``cores`` (most significant first) as codes; nodes to ``depth``.
-    Returns parent, core, slice (per node) and every sample's node at ``depth``."""
-    m = indices.shape[0]
-    codes = np.zeros(m, dtype=np.int64)
+def _sorted_levels(indices: np.ndarray, cores: list[int], shape):
+    """The samples' codes over ``cores`` (digits most significant first) sorted, the sorting
+    order, the divisor of every prefix length n (code // divisor[n]: the first n digits), and
+    where the first n digits change between consecutive sorted samples (``changes[n]``; those
+    of length n are among those of length n + 1, so each level checks only those)."""
+    codes = np.zeros(indices.shape[0], dtype=np.int64)
     for n in cores:
         codes = codes * shape[n] + indices[:, n]
-    order = np.argsort(codes, kind="stable")
-    sorted_codes = codes[order]
-    radices = [shape[n] for n in reversed(cores)]  # least significant first
-    levels = _levels(sorted_codes, radices)[::-1]  # levels[n]: the first n digits
-    parent, core, piece = (
-        [np.zeros(1, dtype=np.int64)],
-        [np.zeros(1, dtype=np.int64)],
-        [np.zeros(1, dtype=np.int64)],
-    )
+    order = np.argsort(codes)
+    codes = codes[order]
+    depth = len(cores)
+    divisors = [1] * (depth + 1)
+    for n in range(depth - 1, -1, -1):
+        divisors[n] = divisors[n + 1] * shape[cores[n]]
+    changes = [np.zeros(0, dtype=np.int64)] * (depth + 1)
+    candidates = np.arange(1, codes.shape[0])
+    for n in range(depth, 0, -1):
+        here = codes[candidates] // divisors[n] != codes[candidates - 1] // divisors[n]
+        candidates = changes[n] = candidates[here]
+    return codes, order, divisors, changes
+
+
+def _trie(levels, cores: list[int], shape, depth: int):
+    """One trie from :func:`_sorted_levels`, nodes to ``depth``: parent, core, slice (per
+    node) and every sample's node at ``depth``."""
+    codes, order, divisors, changes = levels
+    m = codes.shape[0]
+    parent, core, piece = ([np.zeros(1, dtype=np.int64)] for _ in range(3))
     previous, offset = np.zeros(1, dtype=np.int64), 0
     node = np.zeros(m, dtype=np.int64)
     for n in range(1, depth + 1):
-        level, changes = levels[n]
-        unique = level[np.concatenate(([0], changes))]
+        unique = codes[np.concatenate(([0], changes[n]))] // divisors[n]
         radix = shape[cores[n - 1]]
         parent.append(offset + np.searchsorted(previous, unique // radix))
         core.append(np.full(unique.shape[0], cores[n - 1], dtype=np.int64))
         piece.append(unique % radix)
         offset += previous.shape[0]
         previous = unique
-        if n == depth:
-            marks = np.zeros(m, dtype=np.int64)
-            marks[changes] = 1
-            node[order] = offset + np.cumsum(marks)
+    if depth:
+        marks = np.zeros(m, dtype=np.int64)
+        marks[changes[depth]] = 1
+        node[order] = offset + np.cumsum(marks)
     return np.concatenate(parent), np.concatenate(core), np.concatenate(piece), node
-
-
-def _distinct(indices: np.ndarray, cores: list[int], shape) -> list[int]:
-    """The number of distinct prefixes of ``cores`` of every length 0..len(cores)."""
-    codes = np.zeros(indices.shape[0], dtype=np.int64)
-    for n in cores:
-        codes = codes * shape[n] + indices[:, n]
-    levels = _levels(np.sort(codes), [shape[n] for n in reversed(cores)])[::-1]
-    return [1 + len(changes) for _, changes in levels]
 
 
 def plan(indices: np.ndarray, shape, split: int | None = None) -> TriePlan:
@@ -112,18 +103,23 @@ def plan(indices: np.ndarray, shape, split: int | None = None) -> TriePlan:
     int64, as :class:`~tensorrec.operators.EntrySampling` checks), split where the two hold
     the fewest nodes, or at ``split`` (0..N: the depth of the prefix trie) when given."""
     order = len(shape)
+    forward, backward = list(range(order)), list(range(order - 1, -1, -1))
+    left_levels, right_levels = (
+        _sorted_levels(indices, forward, shape),
+        _sorted_levels(indices, backward, shape),
+    )
     if split is None:
-        prefixes = _distinct(indices, list(range(order)), shape)  # prefixes[n]: length n
-        suffixes = _distinct(indices, list(range(order - 1, -1, -1)), shape)  # suffixes[j]: length j
+        prefixes = [1 + len(c) for c in left_levels[3]]  # prefixes[n]: distinct of length n
+        suffixes = [1 + len(c) for c in right_levels[3]]  # suffixes[j]: distinct of length j
         cost = [sum(prefixes[: c + 1]) + sum(suffixes[: order - c + 1]) for c in range(order + 1)]
         c = int(np.argmin(cost))
     elif isinstance(split, (int, np.integer)) and not isinstance(split, bool) and 0 <= split <= order:
         c = int(split)
     else:
         raise ValueError(f"split: expected an int in [0, {order}] (the prefix depth), got {split!r}")
-    left = _trie(indices, list(range(order)), shape, c)
-    right = _trie(indices, list(range(order - 1, -1, -1)), shape, order - c)
-    order_of_pairs = np.lexsort((right[3], left[3]))
+    left = _trie(left_levels, forward, shape, c)
+    right = _trie(right_levels, backward, shape, order - c)
+    order_of_pairs = np.argsort(left[3] * right[0].shape[0] + right[3])  # by left, then right node
     pairs = np.ascontiguousarray(np.stack([left[3][order_of_pairs], right[3][order_of_pairs]]))
     return TriePlan(c, *left[:3], *right[:3], left[3], right[3], pairs)
 
