@@ -191,6 +191,9 @@ def test_trie_kernels_match_the_per_sample_interfaces_at_every_split(dtype):
     suffixes = [len({tuple(row[n:]) for row in idx}) for n in range(len(shape) + 1)]
     best = min(sum(prefixes[: c + 1]) + sum(suffixes[c:]) for c in range(len(shape) + 1))
     assert chosen.nodes == best < A.m * len(shape)  # the tries hold the distinct prefixes and suffixes
+    key = chosen.pairs[0] * chosen.nodes + chosen.pairs[1]  # the fused product's order: sorted pairs
+    assert np.all(np.diff(key) >= 0)
+    assert np.array_equal(np.sort(key), np.sort(chosen.left_of * chosen.nodes + chosen.right_of))
     for split in [*range(len(shape) + 1), None]:
         sampling._PLANS[A.rows] = {shape: chosen if split is None else _tt_trie.plan(idx, shape, split)}
         lin = dispatch.linearize(A, t)

@@ -119,7 +119,10 @@ def plan(indices: np.ndarray, shape, split: int | None = None) -> TriePlan:
         raise ValueError(f"split: expected an int in [0, {order}] (the prefix depth), got {split!r}")
     left = _trie(left_levels, forward, shape, c)
     right = _trie(right_levels, backward, shape, order - c)
-    order_of_pairs = np.argsort(left[3] * right[0].shape[0] + right[3])  # by left, then right node
+    if left[0].shape[0] < 2**62 // right[0].shape[0]:  # one key fits int64: one argsort
+        order_of_pairs = np.argsort(left[3] * right[0].shape[0] + right[3])  # by left, then right node
+    else:
+        order_of_pairs = np.lexsort((right[3], left[3]))
     pairs = np.ascontiguousarray(np.stack([left[3][order_of_pairs], right[3][order_of_pairs]]))
     return TriePlan(c, *left[:3], *right[:3], left[3], right[3], pairs)
 
