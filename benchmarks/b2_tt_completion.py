@@ -23,7 +23,13 @@ Also the time per iteration of ours at n_Omega / 4, n_Omega / 2 and n_Omega (lin
 n_Omega?), and the per-iteration bound max(flops / 21 GFLOP/s, bytes / 12 GB/s) with
 8 n N r^2 flops (gather and gradient) and n (8 N + 8) bytes of indices and values.
 
-Command: ``python benchmarks/b2_tt_completion.py [--quick] [--sizes S M L]``.
+The warm-up (two RGD iterations before the timed runs) pays the numba compilation and the
+planning of the samples' prefix and suffix tries (once per operator; timed as ``plan_s``).
+``--tools`` runs a subset (e.g. ``--tools ours_scaled ours_gauss_newton``) and ``--rounds k``
+runs ours k times, alternated (A, B, A, B, ...), reporting each tool's median run.
+
+Command: ``python benchmarks/b2_tt_completion.py [--quick] [--sizes S M L] [--tools NAME ...]
+[--rounds K]``.
 Runtime: about 5 min for S, M and L. Output: ``results/b2_tt_completion/``.
 """
 
@@ -40,6 +46,7 @@ import torch
 import tensorrec as tr
 from tensorrec.formats import TTTensor
 from tensorrec.operators import EntrySampling
+from tensorrec.operators._tt_trie import plan
 from tensorrec.recovery import UnderdeterminedWarning, recover
 from tensorrec.runner import repeat_timings, script_main, write_table
 
@@ -57,6 +64,8 @@ class Config:
     max_iter: int = 3000
     time_budget: float = 60.0
     teneva_sweeps: int = 50
+    tools: tuple[str, ...] = ()  # () = every tool; else a subset of OURS + ANCHORS
+    rounds: int = 1  # runs of each of ours, alternated; the median run is reported
 
 
 QUICK = {"sizes": ("S",), "time_budget": 10.0}
@@ -244,19 +253,31 @@ def run_size(size: str, cfg: Config, rng) -> dict:
         "start_error": inst.test_error(inst.test.apply_format(inst.start)),
         "bound_ms": 1e3 * max(flops / 21e9, nbytes / 12e9),
     }  # fmt: skip
-    run_ours(inst, dataclasses.replace(cfg, max_iter=2), "rgd")  # warm-up: numba compile
-    row["ours_rgd"] = run_ours(inst, cfg, "rgd")
-    row["ours_scaled"] = run_ours(inst, cfg, "scaled")
-    row["ours_gauss_newton"] = run_ours(inst, cfg, "gauss_newton")
-    row["ours_trust_region"] = run_ours(inst, cfg, "trust_region")
-    row["torchtt_rgd"] = run_torchtt(inst, cfg)
-    row["teneva_als"] = run_teneva(inst, cfg)
-    row["tntorch_adam"] = run_tntorch(inst, cfg)
-    row["scaling"] = scaling(inst)
+    t0 = time.perf_counter()
+    warm = dataclasses.replace(cfg, max_iter=2)
+    run_ours(inst, warm, "rgd")  # warm-up: numba compile, tries
+    run_ours(inst, warm, "gauss_newton")  # the linearization's kernels
+    row["warmup_s"] = time.perf_counter() - t0
+    row["plan_s"] = min(repeat_timings(lambda: plan(inst.train.indices.numpy(), inst.truth.shape), 1))
+    wanted = [t for t in OURS if not cfg.tools or t in cfg.tools]
+    runs = {t: [] for t in wanted}
+    for _ in range(cfg.rounds):
+        for t in wanted:
+            runs[t].append(run_ours(inst, cfg, t.removeprefix("ours_")))
+    for t, results in runs.items():
+        row[t] = sorted(results, key=lambda x: x["seconds"])[len(results) // 2]
+        row[t]["seconds_all"] = [x["seconds"] for x in results]
+    anchors = {"torchtt_rgd": run_torchtt, "teneva_als": run_teneva, "tntorch_adam": run_tntorch}
+    for t, fn in anchors.items():
+        row[t] = fn(inst, cfg) if not cfg.tools or t in cfg.tools else "not run"
+    row["scaling"] = scaling(inst) if not cfg.tools or "ours_rgd" in cfg.tools else []
     return row
 
 
 def compute(cfg: Config, rng) -> dict:
+    unknown = sorted(set(cfg.tools) - {*OURS, *ANCHORS})
+    if unknown:
+        raise ValueError(f"tools: expected names from {[*OURS, *ANCHORS]}, got {unknown}")
     rows = [run_size(size, cfg, rng) for size in cfg.sizes]
     return {"rows": rows, "target": cfg.target, "threads": tr.thread_settings()}
 
@@ -275,17 +296,17 @@ def table(results: dict) -> str:
     for r in results["rows"]:
         cells = []
         for t in tools:
-            x = r[t]
-            if x is None:
-                cells.append("not installed")
+            x = r.get(t, "not run")
+            if x is None or isinstance(x, str):
+                cells.append("not installed" if x is None else x)
                 continue
             miss = "" if x["error"] < results["target"] else f", reached {x['error']:.1e}"
             cg = f", {x['cg']} CG" if x.get("cg") else ""
-            cells.append(
-                f"{x['seconds']:.3g} s ({x['iterations']}{cg}, {x['per_iteration_ms']:.3g} ms{miss})"
-            )
-        tt = r["torchtt_rgd"]
-        ratio = f"{tt['per_iteration_ms'] / r['ours_rgd']['per_iteration_ms']:.1f}x" if tt else "n/a"
+            ms = f"{x['per_iteration_ms']:.3g} ms"
+            cells.append(f"{x['seconds']:.3g} s ({x['iterations']}{cg}, {ms}{miss}{_runs(x)})")
+        tt, ours_rgd = r.get("torchtt_rgd"), r.get("ours_rgd")
+        both = isinstance(tt, dict) and isinstance(ours_rgd, dict)
+        ratio = f"{tt['per_iteration_ms'] / ours_rgd['per_iteration_ms']:.1f}x" if both else "n/a"
         lines.append(
             f"| {r['size']} | {r['N']}, {r['d']}, {r['r']} | {r['samples']} | {r['start_error']:.2f} | "
             + " | ".join(cells)
@@ -301,8 +322,21 @@ def table(results: dict) -> str:
     for r in results["rows"]:
         cells = ", ".join(f"{s['samples']}: {s['ms_per_iteration']:.3g}" for s in r["scaling"])
         lines.append(f"| {r['size']} | {cells} |")
+    lines += [
+        "",
+        "Warm-up (numba compile, the samples' tries; not in the times above) and the planning alone:",
+    ]
+    lines += [
+        f"- {r['size']}: warm-up {r['warmup_s']:.3g} s, planning {r['plan_s']:.3g} s" for r in results["rows"]
+    ]
     lines += ["", f"Threads: torch {results['threads']['torch']}; env {results['threads']['env']}."]
     return "\n".join(lines) + "\n"
+
+
+def _runs(x: dict) -> str:
+    """The seconds of every alternated run (``--rounds`` > 1)."""
+    runs = x.get("seconds_all", [])
+    return f"; runs {', '.join(f'{s:.3g}' for s in runs)} s" if len(runs) > 1 else ""
 
 
 def plot(results: dict, out_dir) -> list:

@@ -4,7 +4,7 @@ The completion operator's hot path (B7, "sampling gather"): the numba
 CPU kernel against its torch reference on the same TT and samples, and the time per
 iteration of TT completion by RGD (apply_format plus the sampled gradient), at the issue's
 scale N = 10, d = 10, TT rank 6, and a Gauss-Newton product (J^* w J u) through the registered
-linearization (every sample's interface products, built once per point) against the product
+linearization (the interface products on the samples' prefix and suffix tries) against the product
 through the doubled-rank tangent TT. Reports seconds (best of ``repeats``), samples per second
 and GFLOP/s (2 n N r^2 flops per gather), with the numba compile time separately.
 

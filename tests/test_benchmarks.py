@@ -123,6 +123,19 @@ def test_b2_tt_completion_runs(tmp_path):
     assert [s["samples"] for s in row["scaling"]] == [37, 75, 150]
 
 
+def test_b2_tt_completion_runs_a_subset_in_alternated_rounds(tmp_path):
+    b2 = load("b2_tt_completion")
+    argv = ["--quick", "--out", str(tmp_path), "--sizes", "XS", "--max-iter", "20", "--test-entries", "50"]
+    assert b2.main([*argv, "--tools", "ours_scaled", "ours_gauss_newton", "--rounds", "3"]) == 0
+    (row,) = json.loads((tmp_path / "b2_tt_completion" / "results.json").read_text())["rows"]
+    for tool in ("ours_scaled", "ours_gauss_newton"):
+        runs = row[tool]["seconds_all"]
+        assert len(runs) == 3 and row[tool]["seconds"] == sorted(runs)[1]
+    assert "ours_rgd" not in row and row["teneva_als"] == "not run" and row["plan_s"] > 0
+    with pytest.raises(ValueError, match="tools"):
+        b2.compute(b2.Config(sizes=("XS",), tools=("teneva",)), None)
+
+
 def test_b9_bdpr_fourier_runs(tmp_path):
     b9 = load("b9_bdpr_fourier")
     argv = ["--quick", "--out", str(tmp_path), "--Ls", "32", "64", "--rgd-iterations", "3", "--repeats", "1"]

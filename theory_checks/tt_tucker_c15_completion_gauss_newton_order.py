@@ -3,8 +3,8 @@
 TT completion (a gauss-TT truth of shape 8 x 8 x 8 x 8, ranks 2, ||X*||_F = 1, p = 84 degrees
 of freedom; m = 5 p distinct entries drawn uniformly, noiseless) solved by
 ``recover(A, y, format="tt", method="gauss_newton")``: the Gauss-Newton products go through
-the registered linearization of sampled TT entries (every sample's interface products, the
-numba kernels ``tt_interfaces`` / ``tt_linear_jvp`` / ``tt_linear_vjp`` on the CPU), CG with
+the registered linearization of sampled TT entries (the interface products on the prefix and
+suffix tries of the samples, numba kernels of ``operators._tt_trie`` on the CPU), CG with
 the forcing min(0.1, ||g|| / g_max), Armijo steps, from the TT-SVD of X* + 0.3 Z / ||Z||_F
 (Z Gaussian; a start at relative error about 0.04) until a relative error of 1e-14 or a
 relative residual of 1e-15 (the residual stops most runs first). With a zero residual the

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import numbers
+import weakref
 
 import numpy as np
 import torch
@@ -11,16 +13,10 @@ from tensorrec._backend import check_positive_int, describe, from_numpy
 from tensorrec._random import RngLike, as_generator
 from tensorrec.formats import TTTensor, TuckerTensor
 from tensorrec.formats.contraction import contract, symbols
+from tensorrec.operators import _tt_trie
 from tensorrec.operators._kernels import (
     SMALL_WIDTH,
     numba_enabled,
-    tt_interfaces_kernel,
-    tt_interfaces_kernel_unrolled,
-    tt_linear_jvp_kernel,
-    tt_linear_jvp_kernel_unrolled,
-    tt_linear_normal_kernel_unrolled,
-    tt_linear_vjp_kernel,
-    tt_linear_vjp_kernel_unrolled,
     tt_sample_kernel,
     tt_sample_kernel_unrolled,
     tt_sample_vjp_kernel,
@@ -190,71 +186,37 @@ def _sampled_tt(rows: SampledEntries, t: TTTensor) -> torch.Tensor:
 
 def _sampled_tt_fused(rows: SampledEntries, t: TTTensor, y, weight: float):
     """r = weight (A(X) - y) and the core gradients in one numba pass over the samples on the
-    CPU; the two-pass autograd path elsewhere."""
+    CPU (on their prefix and suffix tries, :func:`_trie_adjoint`); the two-pass autograd path
+    elsewhere."""
     if _numba_tt(t, y.dtype):
-        return tt_sample_vjp_numba(t, rows.indices, y=y.contiguous(), weight=float(weight))
+        slices, ranks, shared = _trie_interfaces(rows, t)
+        shapes = [c.shape for c in t.cores]
+        return _trie_adjoint(slices, ranks, shared, shapes, y=y.detach().numpy(), weight=float(weight))
     r = weight * (_sampled_tt(rows, t) - y)
     return r, _sampled_tt_vjp(rows, t, r)
 
 
 @register_vjp(SampledEntries, TTTensor, fused=_sampled_tt_fused)
 def _sampled_tt_vjp(rows: SampledEntries, t: TTTensor, r) -> tuple:
-    """Core gradients of Re<r, A(X)>: a numba kernel over the samples on the CPU (O(n N r^2)
-    time, no per-sample storage), else autograd through the torch gather."""
+    """Core gradients of Re<r, A(X)>: numba kernels on the samples' prefix and suffix tries on
+    the CPU (O(nodes r^2 + n r) time, the tries planned once per index set;
+    :mod:`tensorrec.operators._tt_trie`), else autograd through the torch gather."""
     if _numba_tt(t, r.dtype):
-        return tt_sample_vjp_numba(t, rows.indices, r.contiguous())
+        slices, ranks, shared = _trie_interfaces(rows, t)
+        return _trie_adjoint(slices, ranks, shared, [c.shape for c in t.cores], r.detach().numpy())[1]
     return autograd_vjp(_sampled_tt_torch, rows, t, r)
 
 
 @register_linearization(SampledEntries, TTTensor)
 def _sampled_tt_linearization(rows: SampledEntries, t: TTTensor) -> Linearization:
-    """J u and J^* r of the sampled entries at ``t`` from every sample's left and right
-    interface products, computed once here (O(n N r^2) time, O(n N r) memory): each product
-    then costs O(n N r^2) with no product of cores, against O(n N (2 r)^2) for the tangent
-    tensor of doubled ranks. numba kernels on the CPU, their torch references elsewhere."""
+    """J u and J^* r of the sampled entries at ``t``. On the CPU (numba): on the prefix and
+    suffix tries of the samples (:mod:`tensorrec.operators._tt_trie`, planned once per index
+    set), whose nodes share the interface products; building it costs O(nodes r^2) and a
+    product O(nodes r^2 + n r). Elsewhere: every sample's left and right interface products,
+    built once here (O(n N r) memory), then O(n N r^2) per product (the reference)."""
     indices, shapes = rows.indices, [c.shape for c in t.cores]
     if _numba_tt(t, t.dtype):
-        slices, ranks = _packed(t)
-        index_array = np.ascontiguousarray(indices.numpy())
-        left = np.zeros((index_array.shape[0], t.order + 1, slices.shape[2]), dtype=slices.dtype)
-        right = np.zeros(left.shape, dtype=left.dtype)  # calloc: no pass to zero it (np.zeros_like fills)
-        width = slices.shape[2]
-        if width <= SMALL_WIDTH:
-            tt_interfaces_kernel_unrolled(width)(slices, index_array, left, right)
-        else:
-            tt_interfaces_kernel()(slices, ranks, index_array, left, right)
-
-        def jvp(u):
-            du = _packed_cores(t.from_point(u, validate=False).cores, slices.shape)
-            out = np.empty(index_array.shape[0], dtype=slices.dtype)
-            if width <= SMALL_WIDTH:
-                tt_linear_jvp_kernel_unrolled(width)(du, index_array, left, right, out)
-            else:
-                tt_linear_jvp_kernel()(du, ranks, index_array, left, right, out)
-            return torch.from_numpy(out)
-
-        def vjp(r):
-            grads = np.zeros_like(slices)
-            r = np.ascontiguousarray(r.detach().numpy())
-            if width <= SMALL_WIDTH:
-                tt_linear_vjp_kernel_unrolled(width)(index_array, left, right, r, grads)
-            else:
-                tt_linear_vjp_kernel()(ranks, index_array, left, right, r, grads)
-            return _unpacked_point(grads, shapes)
-
-        def affine_normal(u, alpha, beta=None):
-            if width > SMALL_WIDTH:  # two passes of the generic kernels
-                return _affine_normal(jvp, vjp, u, alpha, beta)
-            du = _packed_cores(t.from_point(u, validate=False).cores, slices.shape)
-            grads = np.zeros_like(slices)
-            alpha, beta = (
-                _per_sample(alpha, t.dtype, index_array.shape[0]),
-                _per_sample(beta, t.dtype, index_array.shape[0]),
-            )
-            tt_linear_normal_kernel_unrolled(width)(du, index_array, left, right, alpha, beta, grads)
-            return _unpacked_point(grads, shapes)
-
-        return Linearization(jvp, vjp, affine_normal)
+        return _trie_linearization(rows, t, shapes)
     left, right = tt_interfaces_torch(t, indices)
 
     def jvp_torch(u):
@@ -268,18 +230,82 @@ def _sampled_tt_linearization(rows: SampledEntries, t: TTTensor) -> Linearizatio
     )
 
 
+_PLANS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+"""The tries of an index set (``rows``), per tensor shape: the indices never change."""
+
+
+def _trie_plan(rows: SampledEntries, shape) -> _tt_trie.TriePlan:
+    plans = _PLANS.setdefault(rows, {})
+    if shape not in plans:
+        plans[shape] = _tt_trie.plan(np.ascontiguousarray(rows.indices.numpy()), shape)
+    return plans[shape]
+
+
+def _trie_linearization(rows: SampledEntries, t: TTTensor, shapes) -> Linearization:
+    """The numba linearization on the tries of the samples (:mod:`tensorrec.operators._tt_trie`)."""
+    slices, ranks, shared = _trie_interfaces(rows, t)
+    left, right = shared[6], shared[7]
+    plan_pairs = _trie_plan(rows, tuple(t.shape)).pairs
+
+    def jvp(u):
+        du = _packed_cores(t.from_point(u, validate=False).cores, slices.shape)
+        out = np.empty(shared[8].shape[0], dtype=slices.dtype)
+        _tt_trie.trie_jvp_kernel()(slices, du, ranks, *shared, np.zeros_like(left), np.zeros_like(right), out)
+        return torch.from_numpy(out)
+
+    def vjp(r):
+        return _trie_adjoint(slices, ranks, shared, shapes, r.detach().to(t.dtype).numpy())[1]
+
+    def affine_normal(u, alpha, beta=None):
+        scalars = all(isinstance(w, numbers.Number) for w in (alpha, 0 if beta is None else beta))
+        if not scalars:  # one weight per sample: two passes
+            return _affine_normal(jvp, vjp, u, alpha, beta)
+        du = _packed_cores(t.from_point(u, validate=False).cores, slices.shape)
+        grads, scalar = np.zeros_like(slices), slices.dtype.type
+        _tt_trie.trie_normal_kernel()(
+            slices, du, ranks, *shared[:8], plan_pairs, shared[10], scalar(alpha), scalar(beta or 0),
+            *(np.zeros_like(a) for a in (left, right, left, right)), grads,
+        )  # fmt: skip
+        return _unpacked_point(grads, shapes)
+
+    return Linearization(jvp, vjp, affine_normal)
+
+
+def _trie_interfaces(rows: SampledEntries, t: TTTensor):
+    """The packed cores, ranks, and the interface products on the samples' tries with the
+    tries themselves (the arguments every trie kernel shares)."""
+    slices, ranks = _packed(t)
+    plan = _trie_plan(rows, tuple(t.shape))
+    tries = (
+        plan.left_parent, plan.left_core, plan.left_slice,
+        plan.right_parent, plan.right_core, plan.right_slice,
+    )  # fmt: skip
+    width = slices.shape[2]
+    left = np.zeros((plan.left_parent.shape[0], width), dtype=slices.dtype)
+    right = np.zeros((plan.right_parent.shape[0], width), dtype=slices.dtype)
+    _tt_trie.trie_interfaces_kernel()(slices, ranks, *tries, left, right)
+    return slices, ranks, (*tries, left, right, plan.left_of, plan.right_of, int(ranks[plan.split]))
+
+
+def _trie_adjoint(slices, ranks, shared, shapes, r=None, y=None, weight: float = 1.0):
+    """(r, core gradients of Re<r, A(X)>) on the tries; with ``y`` instead of ``r`` the residual
+    r = weight (A(X) - y) is formed in the same pass."""
+    left, right = shared[6], shared[7]
+    fused = r is None
+    r = np.empty(shared[8].shape[0], dtype=slices.dtype) if fused else np.ascontiguousarray(r)
+    y = r if y is None else np.ascontiguousarray(y)
+    grads = np.zeros_like(slices)
+    _tt_trie.trie_vjp_kernel()(
+        slices, ranks, *shared, r, np.zeros_like(left), np.zeros_like(right), grads, fused, y, weight
+    )
+    return torch.from_numpy(r), _unpacked_point(grads, shapes)
+
+
 def _affine_normal(jvp, vjp, u, alpha, beta=None):
     """J^* (alpha J u + beta conj(J u)) by two passes (the reference of the fused kernel)."""
     ju = jvp(u)
     r = alpha * ju if beta is None else alpha * ju + beta * ju.conj()
     return vjp(r.to(ju.dtype))
-
-
-def _per_sample(value, dtype: torch.dtype, m: int) -> np.ndarray:
-    """A scalar or (m,) tensor (None: zero) as a contiguous (m,) numpy array of ``dtype``."""
-    if not isinstance(value, torch.Tensor):  # None or a Python number, exactly in dtype
-        value = torch.tensor(0 if value is None else value, dtype=dtype)
-    return np.ascontiguousarray(value.detach().to(dtype).expand(m).numpy())
 
 
 def tt_interfaces_torch(t: TTTensor, indices: torch.Tensor) -> tuple[list, list]:
