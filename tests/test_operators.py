@@ -11,6 +11,7 @@ from tensorrec.operators import (
     EntrySampling,
     Identity,
     KroneckerGaussian,
+    SampledEntries,
     _kernels,
     dispatch,
     tt_sample_numba,
@@ -110,14 +111,20 @@ def test_numba_sampling_gradient_matches_autograd_and_the_dense_gradient(dtype, 
 
 @KERNEL_RANKS
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32, torch.complex128])
-@pytest.mark.parametrize("fast", [True, False], ids=["numba", "torch"])
+@pytest.mark.parametrize(
+    "fast, share", [(True, 0.0), (True, 1.0), (False, 0.5)], ids=["numba-per-sample", "numba-tries", "torch"]
+)
 def test_sampled_tt_linearization_equals_the_tangent_tensor_path_and_its_adjoint(
-    dtype, fast, ranks, monkeypatch
+    dtype, fast, share, ranks, monkeypatch
 ):
-    """J u and J^* r from the interface products (numba kernels and their torch references)
-    against the tangent TT of doubled ranks through the sampled evaluation, the dense
-    differential, and the adjoint identity Re<r, J u> = Re<J^* r, u>."""
+    """J u and J^* r from the interface products (numba kernels on every sample's interfaces
+    or on the samples' tries, as ``TRIE_SHARE`` chooses, and their torch references) against
+    the tangent TT of doubled ranks through the sampled evaluation, the dense differential,
+    and the adjoint identity Re<r, J u> = Re<J^* r, u>; the gradient too."""
+    from tensorrec.operators import sampling
+
     monkeypatch.setenv("TENSORREC_DISABLE_NUMBA", "0" if fast else "1")
+    monkeypatch.setattr(sampling, "TRIE_SHARE", share)
     shape = (3, 4, 2, 5, 3)
     scale = (1 + 0.5j) if dtype == torch.complex128 else 1.0
     t = TTTensor.random(shape, ranks, 21)
@@ -209,6 +216,45 @@ def test_trie_kernels_match_the_per_sample_interfaces_at_every_split(dtype):
             assert g.dtype == dtype and torch.allclose(g, h, rtol=tol, atol=tol), split
     with pytest.raises(ValueError, match="split"):
         _tt_trie.plan(idx, shape, 6)
+
+
+def test_trie_plans_of_shapes_beyond_int64_sort_by_digits(monkeypatch):
+    """Shapes whose size overflows int64 (a tomography outcome tensor has 6^n entries) plan by
+    np.lexsort over the digits: the same tries as the integer codes where both apply, and at
+    6^40 the linearization and the fused gradient equal the per-sample reference (the codes
+    path wrapped around silently at 6^25 and raised OverflowError beyond)."""
+    from tensorrec.operators import _tt_trie, sampling
+
+    gen = np.random.default_rng(7)
+    shape = (3, 4, 2, 5, 3)
+    idx = np.stack([gen.integers(0, min(d, 3), 300) for d in shape], axis=1)
+    by_codes = _tt_trie.plan(idx, shape)
+    monkeypatch.setattr(_tt_trie, "_fits_int64", lambda sizes: False)
+    by_digits = _tt_trie.plan(idx, shape)
+    monkeypatch.undo()
+    for field in ("left_parent", "left_core", "left_slice", "right_parent", "right_core", "right_slice",
+                  "left_of", "right_of", "pairs"):  # fmt: skip
+        assert np.array_equal(getattr(by_codes, field), getattr(by_digits, field)), field
+    assert by_codes.split == by_digits.split
+    shape = (6,) * 40
+    idx = np.concatenate([gen.integers(0, 6, (150, 40)), np.zeros((50, 40), dtype=np.int64)])
+    idx[150:, 20:] = gen.integers(0, 6, (50, 20))  # shared prefixes of length 20
+    rows = SampledEntries(torch.as_tensor(idx))  # as the outcome tensor's (EntrySampling refuses 6^40)
+    plan = _tt_trie.plan(idx, shape)
+    prefixes = [len({tuple(row[:n]) for row in idx}) for n in range(41)]
+    suffixes = [len({tuple(row[n:]) for row in idx}) for n in range(41)]
+    assert plan.nodes == min(sum(prefixes[: c + 1]) + sum(suffixes[c:]) for c in range(41))
+    t = TTTensor.random(shape, (2,) * 39, 8, dtype=torch.complex128)
+    u = t.manifold().random_tangent(t.to_point(), 9)
+    left, right = sampling.tt_interfaces_torch(t, rows.indices)
+    ju = sampling.tt_linear_jvp_torch(left, right, t.from_point(u, validate=False).cores, rows.indices)
+    lin = sampling._sampled_tt_linearization(rows, t)
+    assert torch.allclose(lin.jvp(u), ju, rtol=1e-10, atol=1e-12 * float(ju.abs().max()))
+    r = randn((idx.shape[0],), 10).to(torch.complex128)
+    reference = sampling.tt_linear_vjp_torch(left, right, r, rows.indices, [c.shape for c in t.cores])
+    for g, h in zip(lin.vjp(r), reference, strict=True):
+        assert torch.allclose(g, h, rtol=1e-10, atol=1e-12 * float(h.abs().max()))
+    assert torch.allclose(sampling._sampled_tt(rows, t), tt_sample_torch(t, rows.indices), rtol=1e-10)
 
 
 def test_numba_switch(monkeypatch):

@@ -96,6 +96,89 @@ def tt_sample_vjp_kernel():
     return kernel
 
 
+@functools.cache
+def tt_interfaces_kernel():
+    """Compile (once per process) the interface products of sampled TT entries: for every
+    sample k, ``left[k, n]`` = X_1(i_1k) ... X_n(i_nk) (a row of width r_n; ``left[k, 0]`` = 1)
+    and ``right[k, n]`` = X_{n+1}(i_{n+1,k}) ... X_N(i_Nk) (a column of height r_n;
+    ``right[k, N]`` = 1). Packed slices as in :func:`tt_sample_kernel`. O(n N r^2) once; then
+    every differential J u and its adjoint J^* r costs O(n N r^2) with no product of cores
+    (:func:`tt_linear_jvp_kernel`, :func:`tt_linear_vjp_kernel`)."""
+    import numba
+
+    @numba.njit(cache=False, nogil=True)
+    def kernel(slices, ranks, indices, left, right):
+        n_samples, order = indices.shape
+        zero = 0.0 * slices[0, 0, 0, 0]
+        for k in range(n_samples):
+            left[k, 0, 0] = 1.0
+            for n in range(order):
+                m = slices[n, indices[k, n]]
+                for b in range(ranks[n + 1]):
+                    acc = zero
+                    for a in range(ranks[n]):
+                        acc += left[k, n, a] * m[a, b]
+                    left[k, n + 1, b] = acc
+            right[k, order, 0] = 1.0
+            for n in range(order - 1, -1, -1):
+                m = slices[n, indices[k, n]]
+                for a in range(ranks[n]):
+                    acc = zero
+                    for b in range(ranks[n + 1]):
+                        acc += m[a, b] * right[k, n + 1, b]
+                    right[k, n, a] = acc
+
+    return kernel
+
+
+@functools.cache
+def tt_linear_jvp_kernel():
+    """Compile (once per process) the differential of the sampled entries in the direction of
+    the core perturbations ``du`` (packed like the slices): out[k] = sum_n left[k, n]
+    dX_n(i_nk) right[k, n + 1], from the interfaces of :func:`tt_interfaces_kernel`."""
+    import numba
+
+    @numba.njit(cache=False, nogil=True)
+    def kernel(du, ranks, indices, left, right, out):
+        n_samples, order = indices.shape
+        zero = 0.0 * du[0, 0, 0, 0]
+        for k in range(n_samples):
+            total = zero
+            for n in range(order):
+                m = du[n, indices[k, n]]
+                for a in range(ranks[n]):
+                    acc = zero
+                    for b in range(ranks[n + 1]):
+                        acc += m[a, b] * right[k, n + 1, b]
+                    total += left[k, n, a] * acc
+            out[k] = total
+
+    return kernel
+
+
+@functools.cache
+def tt_linear_vjp_kernel():
+    """Compile (once per process) the adjoint of :func:`tt_linear_jvp_kernel`: the core
+    gradients of Re sum_k conj(r_k) (J du)_k, grads[n, i_nk] += r_k conj(left[k, n])^T
+    conj(right[k, n + 1])^T (the same conjugation as :func:`tt_sample_vjp_kernel`)."""
+    import numba
+    import numpy as np
+
+    @numba.njit(cache=False, nogil=True)
+    def kernel(ranks, indices, left, right, r, grads):
+        n_samples, order = indices.shape
+        for k in range(n_samples):
+            rk = r[k]
+            for n in range(order):
+                g = grads[n, indices[k, n]]
+                for a in range(ranks[n]):
+                    la = rk * np.conj(left[k, n, a])
+                    for b in range(ranks[n + 1]):
+                        g[a, b] += la * np.conj(right[k, n + 1, b])
+
+    return kernel
+
+
 # --- small bonds: the same kernels with the bond width unrolled --------------------------------
 #
 # With bonds of at most SMALL_WIDTH the generic kernels spend most of their time on loop control
@@ -128,6 +211,15 @@ def _times_slice(width: int, indent: str, v: str) -> list[str]:
     return [
         *(f"{indent}t{b} = " + _sum(width, lambda a, b=b: f"{v}{a} * s[{a}, {b}]") for b in W),
         *(f"{indent}{v}{b} = t{b}" for b in W),
+    ]
+
+
+def _slice_times(width: int, indent: str, v: str) -> list[str]:
+    """Source lines of the column-vector step v <- s v (``v0``, ``v1``, ... in registers)."""
+    W = range(width)
+    return [
+        *(f"{indent}t{a} = " + _sum(width, lambda b, a=a: f"s[{a}, {b}] * {v}{b}") for a in W),
+        *(f"{indent}{v}{a} = t{a}" for a in W),
     ]
 
 
@@ -178,6 +270,126 @@ def tt_sample_vjp_kernel_unrolled(width: int):
         *(f"            c{a} = rk * np.conj(l{a})" for a in W),
         *(f"            g[{a}, {b}] += c{a} * u{b}" for a in W for b in W),
         *_times_slice(width, "            ", "l"),
+    ]
+    return _compile("\n".join(lines) + "\n", "kernel")
+
+
+@functools.cache
+def tt_interfaces_kernel_unrolled(width: int):
+    """:func:`tt_interfaces_kernel` for packed width ``width``
+    (``kernel(slices, indices, left, right)``; ``left``, ``right`` zero-initialised)."""
+    W = range(width)
+    lines = [
+        "def kernel(slices, indices, left, right):",
+        "    n_samples, order = indices.shape",
+        "    for k in range(n_samples):",
+        "        left[k, 0, 0] = 1.0",
+        "        s = slices[0, indices[k, 0]]",
+        *(f"        v{b} = s[0, {b}]" for b in W),
+        *(f"        left[k, 1, {b}] = v{b}" for b in W),
+        "        for n in range(1, order):",
+        "            s = slices[n, indices[k, n]]",
+        *_times_slice(width, "            ", "v"),
+        *(f"            left[k, n + 1, {b}] = v{b}" for b in W),
+        "        right[k, order, 0] = 1.0",
+        "        s = slices[order - 1, indices[k, order - 1]]",
+        *(f"        v{a} = s[{a}, 0]" for a in W),
+        *(f"        right[k, order - 1, {a}] = v{a}" for a in W),
+        "        for n in range(order - 2, -1, -1):",
+        "            s = slices[n, indices[k, n]]",
+        *_slice_times(width, "            ", "v"),
+        *(f"            right[k, n, {a}] = v{a}" for a in W),
+    ]
+    return _compile("\n".join(lines) + "\n", "kernel")
+
+
+def _jvp_site(width: int, indent: str) -> list[str]:
+    """Source lines of site n's term left[k, n] dX_n(i_nk) right[k, n + 1] (``m`` the slice of
+    dX_n at the sample's index) into ``term``."""
+    W = range(width)
+    return [
+        *(f"{indent}u{b} = right[k, n + 1, {b}]" for b in W),
+        f"{indent}term = "
+        + " + ".join(
+            f"left[k, n, {a}] * (" + _sum(width, lambda b, a=a: f"m[{a}, {b}] * u{b}") + ")" for a in W
+        ),
+    ]
+
+
+def _vjp_accumulate(width: int, indent: str) -> list[str]:
+    """Source lines adding rk conj(left[k, n]) (x) conj(right[k, n + 1]) to the slice ``g``."""
+    W = range(width)
+    return [
+        *(f"{indent}c{a} = rk * np.conj(left[k, n, {a}])" for a in W),
+        *(f"{indent}u{b} = np.conj(right[k, n + 1, {b}])" for b in W),
+        *(f"{indent}g[{a}, {b}] += c{a} * u{b}" for a in W for b in W),
+    ]
+
+
+@functools.cache
+def tt_linear_jvp_kernel_unrolled(width: int):
+    """:func:`tt_linear_jvp_kernel` for packed width ``width``
+    (``kernel(du, indices, left, right, out)``)."""
+
+    lines = [
+        "def kernel(du, indices, left, right, out):",
+        "    n_samples, order = indices.shape",
+        "    for k in range(n_samples):",
+        "        n = 0",
+        "        m = du[0, indices[k, 0]]",
+        *_jvp_site(width, "        "),
+        "        total = term",
+        "        for n in range(1, order):",
+        "            m = du[n, indices[k, n]]",
+        *_jvp_site(width, "            "),
+        "            total += term",
+        "        out[k] = total",
+    ]
+    return _compile("\n".join(lines) + "\n", "kernel")
+
+
+@functools.cache
+def tt_linear_vjp_kernel_unrolled(width: int):
+    """:func:`tt_linear_vjp_kernel` for packed width ``width``
+    (``kernel(indices, left, right, r, grads)``)."""
+    lines = [
+        "def kernel(indices, left, right, r, grads):",
+        "    n_samples, order = indices.shape",
+        "    for k in range(n_samples):",
+        "        rk = r[k]",
+        "        for n in range(order):",
+        "            g = grads[n, indices[k, n]]",
+        *_vjp_accumulate(width, "            "),
+    ]
+    return _compile("\n".join(lines) + "\n", "kernel")
+
+
+@functools.cache
+def tt_linear_normal_kernel_unrolled(width: int):
+    """J^* (alpha J du + beta conj(J du)) in one pass over the samples for packed width
+    ``width`` (``kernel(du, indices, left, right, alpha, beta, grads)``, alpha and beta one
+    scalar per sample): per sample, (J du)_k as in :func:`tt_linear_jvp_kernel_unrolled`, then
+    r_k = alpha_k (J du)_k + beta_k conj((J du)_k) added to the gradients as in
+    :func:`tt_linear_vjp_kernel_unrolled`. The interfaces are read once per product instead of
+    twice (a Gauss-Newton product with per-sample weights; beta for the chain rule of
+    y = |a|^2)."""
+
+    lines = [
+        "def kernel(du, indices, left, right, alpha, beta, grads):",
+        "    n_samples, order = indices.shape",
+        "    for k in range(n_samples):",
+        "        n = 0",
+        "        m = du[0, indices[k, 0]]",
+        *_jvp_site(width, "        "),
+        "        total = term",
+        "        for n in range(1, order):",
+        "            m = du[n, indices[k, n]]",
+        *_jvp_site(width, "            "),
+        "            total += term",
+        "        rk = alpha[k] * total + beta[k] * np.conj(total)",
+        "        for n in range(order):",
+        "            g = grads[n, indices[k, n]]",
+        *_vjp_accumulate(width, "            "),
     ]
     return _compile("\n".join(lines) + "\n", "kernel")
 

@@ -54,43 +54,74 @@ class TriePlan:
 
 
 def _sorted_levels(indices: np.ndarray, cores: list[int], shape):
-    """The samples' codes over ``cores`` (digits most significant first) sorted, the sorting
-    order, the divisor of every prefix length n (code // divisor[n]: the first n digits), and
-    where the first n digits change between consecutive sorted samples (``changes[n]``; those
-    of length n are among those of length n + 1, so each level checks only those)."""
+    """The samples' digits over ``cores`` (most significant first) in sorted order, the
+    sorting order, and where the first n digits change between consecutive sorted samples
+    (``changes[n]``; those of length n are among those of length n + 1). Where prod(shape)
+    fits int64 the samples sort by one integer code; otherwise (an outcome tensor of 6^n
+    entries) by np.lexsort over codes of consecutive digits that fit int64."""
+    depth = len(cores)
+    changes = [np.zeros(0, dtype=np.int64)] * (depth + 1)
+    if _fits_int64([shape[n] for n in cores]):
+        codes = _codes(indices, cores, shape)
+        order = np.argsort(codes)
+        codes = codes[order]
+        divisors = [1] * (depth + 1)
+        for n in range(depth - 1, -1, -1):
+            divisors[n] = divisors[n + 1] * shape[cores[n]]
+        candidates = np.arange(1, codes.shape[0])
+        for n in range(depth, 0, -1):
+            here = codes[candidates] // divisors[n] != codes[candidates - 1] // divisors[n]
+            candidates = changes[n] = candidates[here]
+        return indices[order][:, cores], order, changes
+    keys, chunk, size = [], [], 1  # consecutive digits packed into int64 keys, then one lexsort
+    for n in cores:
+        if size * shape[n] >= 2**63:
+            keys.append(_codes(indices, chunk, shape))
+            chunk, size = [], 1
+        chunk.append(n)
+        size *= shape[n]
+    keys.append(_codes(indices, chunk, shape))
+    order = np.lexsort(keys[::-1])  # the last key is the primary one
+    digits = indices[order][:, cores]
+    differ = digits[1:] != digits[:-1]
+    first = np.where(differ.any(axis=1), differ.argmax(axis=1), depth)  # the first digit that differs
+    for n in range(1, depth + 1):
+        changes[n] = np.flatnonzero(first < n) + 1
+    return digits, order, changes
+
+
+def _codes(indices: np.ndarray, cores: list[int], shape) -> np.ndarray:
+    """The samples' digits over ``cores`` as one int64 each (most significant first)."""
     codes = np.zeros(indices.shape[0], dtype=np.int64)
     for n in cores:
         codes = codes * shape[n] + indices[:, n]
-    order = np.argsort(codes)
-    codes = codes[order]
-    depth = len(cores)
-    divisors = [1] * (depth + 1)
-    for n in range(depth - 1, -1, -1):
-        divisors[n] = divisors[n + 1] * shape[cores[n]]
-    changes = [np.zeros(0, dtype=np.int64)] * (depth + 1)
-    candidates = np.arange(1, codes.shape[0])
-    for n in range(depth, 0, -1):
-        here = codes[candidates] // divisors[n] != codes[candidates - 1] // divisors[n]
-        candidates = changes[n] = candidates[here]
-    return codes, order, divisors, changes
+    return codes
 
 
-def _trie(levels, cores: list[int], shape, depth: int):
+def _fits_int64(sizes) -> bool:
+    total = 1
+    for size in sizes:
+        total *= int(size)
+    return total < 2**63
+
+
+def _trie(levels, cores: list[int], depth: int):
     """One trie from :func:`_sorted_levels`, nodes to ``depth``: parent, core, slice (per
-    node) and every sample's node at ``depth``."""
-    codes, order, divisors, changes = levels
-    m = codes.shape[0]
+    node) and every sample's node at ``depth``. The nodes of length n start at the sorted
+    samples ``[0, *changes[n]]``; a node's parent is the length-(n - 1) node whose run of
+    samples holds its start."""
+    digits, order, changes = levels
+    m = digits.shape[0]
     parent, core, piece = ([np.zeros(1, dtype=np.int64)] for _ in range(3))
     previous, offset = np.zeros(1, dtype=np.int64), 0
     node = np.zeros(m, dtype=np.int64)
     for n in range(1, depth + 1):
-        unique = codes[np.concatenate(([0], changes[n]))] // divisors[n]
-        radix = shape[cores[n - 1]]
-        parent.append(offset + np.searchsorted(previous, unique // radix))
-        core.append(np.full(unique.shape[0], cores[n - 1], dtype=np.int64))
-        piece.append(unique % radix)
+        starts = np.concatenate(([0], changes[n])).astype(np.int64)
+        parent.append(offset + np.searchsorted(previous, starts, side="right") - 1)
+        core.append(np.full(starts.shape[0], cores[n - 1], dtype=np.int64))
+        piece.append(digits[starts, n - 1].astype(np.int64))
         offset += previous.shape[0]
-        previous = unique
+        previous = starts
     if depth:
         marks = np.zeros(m, dtype=np.int64)
         marks[changes[depth]] = 1
@@ -98,27 +129,38 @@ def _trie(levels, cores: list[int], shape, depth: int):
     return np.concatenate(parent), np.concatenate(core), np.concatenate(piece), node
 
 
+def _levels(indices: np.ndarray, shape):
+    """The sorted levels of both sides and the node count of every split 0..N."""
+    order = len(shape)
+    left = _sorted_levels(indices, list(range(order)), shape)
+    right = _sorted_levels(indices, list(range(order - 1, -1, -1)), shape)
+    prefixes = [1 + len(c) for c in left[2]]  # prefixes[n]: distinct of length n
+    suffixes = [1 + len(c) for c in right[2]]  # suffixes[j]: distinct of length j
+    cost = [sum(prefixes[: c + 1]) + sum(suffixes[: order - c + 1]) for c in range(order + 1)]
+    return left, right, cost
+
+
+def node_count(indices: np.ndarray, shape) -> int:
+    """The nodes of the tries :func:`plan` would build (at its split), without building them:
+    whether they share enough of the m N per-sample interface products to pay."""
+    return min(_levels(indices, shape)[2])
+
+
 def plan(indices: np.ndarray, shape, split: int | None = None) -> TriePlan:
-    """The tries of the (m, N) multi-indices of a tensor of ``shape`` (prod(shape) must fit
-    int64, as :class:`~tensorrec.operators.EntrySampling` checks), split where the two hold
-    the fewest nodes, or at ``split`` (0..N: the depth of the prefix trie) when given."""
+    """The tries of the (m, N) multi-indices of a tensor of ``shape`` (any size: the outcome
+    tensors of tomography have 6^n entries), split where the two hold the fewest nodes, or at
+    ``split`` (0..N: the depth of the prefix trie) when given."""
     order = len(shape)
     forward, backward = list(range(order)), list(range(order - 1, -1, -1))
-    left_levels, right_levels = (
-        _sorted_levels(indices, forward, shape),
-        _sorted_levels(indices, backward, shape),
-    )
+    left_levels, right_levels, cost = _levels(indices, shape)
     if split is None:
-        prefixes = [1 + len(c) for c in left_levels[3]]  # prefixes[n]: distinct of length n
-        suffixes = [1 + len(c) for c in right_levels[3]]  # suffixes[j]: distinct of length j
-        cost = [sum(prefixes[: c + 1]) + sum(suffixes[: order - c + 1]) for c in range(order + 1)]
         c = int(np.argmin(cost))
     elif isinstance(split, (int, np.integer)) and not isinstance(split, bool) and 0 <= split <= order:
         c = int(split)
     else:
         raise ValueError(f"split: expected an int in [0, {order}] (the prefix depth), got {split!r}")
-    left = _trie(left_levels, forward, shape, c)
-    right = _trie(right_levels, backward, shape, order - c)
+    left = _trie(left_levels, forward, c)
+    right = _trie(right_levels, backward, order - c)
     if left[0].shape[0] < 2**62 // right[0].shape[0]:  # one key fits int64: one argsort
         order_of_pairs = np.argsort(left[3] * right[0].shape[0] + right[3])  # by left, then right node
     else:

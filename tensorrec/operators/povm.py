@@ -25,6 +25,7 @@ other and against the dense matrix of effects in the tests.
 from __future__ import annotations
 
 import math
+import weakref
 
 import torch
 
@@ -311,8 +312,16 @@ def _outcome_tt(rows: OutcomeRows, x: LPDO) -> tuple[TTTensor, torch.Tensor]:
     return TTTensor(cores, validate=False), local
 
 
+_ENTRIES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+"""The outcome tensor's entries of an :class:`OutcomeRows` (one object per rows, so the
+sampled-TT kernels plan the samples' tries once per data set, not per evaluation)."""
+
+
 def _outcome_entries(rows: OutcomeRows) -> SampledEntries:
-    return SampledEntries(rows.outcomes.to(torch.int64))
+    entries = _ENTRIES.get(rows)
+    if entries is None:
+        entries = _ENTRIES[rows] = SampledEntries(rows.outcomes.to(torch.int64))
+    return entries
 
 
 def _born(x: LPDO, entries: torch.Tensor) -> torch.Tensor:
