@@ -330,3 +330,17 @@ def test_spectral_norm_and_the_nan_policy_on_cuda_match_the_cpu():
         assert gpu.device.type == "cuda"
         assert torch.equal(torch.isnan(cpu), torch.isnan(gpu.cpu()))
         assert torch.allclose(cpu.nan_to_num(), gpu.cpu().nan_to_num())
+
+
+def test_the_lpdo_preconditioner_on_cuda_equals_the_cpu_one():
+    """LPDO.scaled_direction (Psi's interface Grams, the Gauss-Newton CG's preconditioner) on
+    CUDA: the same direction, on the device."""
+    from tensorrec.formats import LPDO, TTTensor
+
+    x = LPDO(TTTensor.random((4,) * 5, (2, 3, 3, 2), 7, dtype=torch.complex128), kraus_dim=2)
+    space, point = x.manifold(normalized=True), x.to_point()
+    g = space.random_tangent(point, 8)
+    cpu = x.scaled_direction(point, g)
+    gpu = x.scaled_direction(tuple(p.cuda() for p in point), tuple(v.cuda() for v in g))
+    for a, b in zip(cpu, gpu, strict=True):
+        assert b.device.type == "cuda" and torch.allclose(a, b.cpu(), rtol=1e-10, atol=1e-13)
