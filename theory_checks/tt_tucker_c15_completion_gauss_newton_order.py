@@ -24,12 +24,13 @@ order 1.39, relative error 1e-12 after 5 iterations in every run.
 
 Calibration (``calibration/tt_tucker_c15_completion_gauss_newton_order.py``, 100 draws of
 the protocol at root seed 1515 through the sweep runner;
-``calibration/tt_tucker_c15_completion_gauss_newton_order.json``): every draw reached 1e-14
-(relative error 1e-12 after 4-5 iterations); the per-run orders have mean 1.92, sd 0.18,
+``calibration/tt_tucker_c15_completion_gauss_newton_order.json``, rerun on the samples'
+tries): every draw reached 1e-14
+(relative error 1e-12 after 4-5 iterations); the per-run orders have mean 1.91, sd 0.18,
 minimum 1.51, maximum 2.35 (slightly below 2: CG stops at its forcing term, so the
 asymptotic regime is short). The bound 1.2 is 4.0 sds below the mean and 1.7 sds below the
-worst draw: a normal fit puts a run below it at 3.0e-5, 3.0e-4 per quick run of 10 (1.2e-3
-per full run of 40). The median of 10 runs has mean 1.92 and sd 0.072 over 20,000 resampled
+worst draw: a normal fit puts a run below it at 2.5e-5, 2.5e-4 per quick run of 10 (9.8e-4
+per full run of 40). The median of 10 runs has mean 1.91 and sd 0.073 over 20,000 resampled
 quick runs (range 1.66-2.15): the band is 5.7 sds away below and 8.1 above (normal fit:
 5e-9). None of 20,000 resampled quick or full runs failed the check. More than half of 10
 runs missing the target (6 or more), at the 95% bound (3%) of the per-run miss rate after
