@@ -31,7 +31,7 @@ minimum 1.51, maximum 2.35 (slightly below 2: CG stops at its forcing term, so t
 asymptotic regime is short). The bound 1.2 is 4.0 sds below the mean and 1.7 sds below the
 worst draw: a normal fit puts a run below it at 2.5e-5, 2.5e-4 per quick run of 10 (9.8e-4
 per full run of 40). The median of 10 runs has mean 1.91 and sd 0.073 over 20,000 resampled
-quick runs (range 1.66-2.15): the band is 5.7 sds away below and 8.1 above (normal fit:
+quick runs (range 1.66-2.15): the band is 5.6 sds away below and 8.1 above (normal fit:
 5e-9). None of 20,000 resampled quick or full runs failed the check. More than half of 10
 runs missing the target (6 or more), at the 95% bound (3%) of the per-run miss rate after
 none in 100, has probability 1.3e-7.
