@@ -796,6 +796,13 @@ def test_a_backtracked_step_does_not_certify_the_likelihood_resolution():
     assert repr(rule) == "ValueChange(atol=0.01, min_step=1)"
     with pytest.raises(ValueError, match=r"^min_step: "):
         ValueChange(atol=0.01, min_step=0.0)
+    from tensorrec.optim import block_coordinate
+
+    with pytest.raises(ValueError, match=r"^min_step: the method records no step"):  # it never held
+        block_coordinate(
+            lambda x, b: x, 1, 0.0, evaluate=lambda x: (torch.zeros(1), 1.0, 0.0),
+            stop=[MaxIter(50), ValueChange(atol=1e-3, min_step=1.0)],
+        )  # fmt: skip
     truth = mpo.random_mps(13, 2, 2, 3)
     outcomes = q.LocalPauli(13).sample(truth, 1000, 4)
     start = q.product_start(outcomes, (2,) * 12, padding=1e-3)
