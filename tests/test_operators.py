@@ -218,6 +218,29 @@ def test_trie_kernels_match_the_per_sample_interfaces_at_every_split(dtype):
         _tt_trie.plan(idx, shape, 6)
 
 
+def test_the_samples_are_sorted_once_to_choose_and_to_build_their_tries(monkeypatch):
+    """Counting the tries' nodes (whether they pay) and planning them share one sort per side:
+    the first linearization of an index set sorts its samples twice (prefixes, suffixes),
+    not four times, and its plan is the one :func:`plan` builds alone."""
+    from tensorrec.operators import _tt_trie, sampling
+
+    shape = (3, 4, 2, 5, 3)
+    gen = np.random.default_rng(3)
+    idx = np.stack([gen.integers(0, min(d, 3), 300) for d in shape], axis=1)
+    A = EntrySampling(shape, idx, allow_duplicates=True)
+    t = TTTensor.random(shape, (2, 2, 2, 2), 4)
+    sorts = []
+    original = _tt_trie._sorted_levels
+    monkeypatch.setattr(_tt_trie, "_sorted_levels", lambda *a: sorts.append(1) or original(*a))
+    dispatch.linearize(A, t)
+    assert len(sorts) == 2 and sampling._trie_pays(A.rows, t)
+    monkeypatch.undo()
+    alone = _tt_trie.plan(idx, shape)
+    kept = sampling._PLANS[A.rows][shape]
+    for field in ("left_parent", "left_slice", "right_parent", "right_slice", "pairs"):
+        assert np.array_equal(getattr(kept, field), getattr(alone, field)), field
+
+
 def test_trie_plans_of_shapes_beyond_int64_sort_by_digits(monkeypatch):
     """Shapes whose size overflows int64 (a tomography outcome tensor has 6^n entries) plan by
     np.lexsort over the digits: the same tries as the integer codes where both apply, and at

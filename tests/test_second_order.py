@@ -737,6 +737,26 @@ def test_the_lpdo_preconditioner_is_psi_scaled_direction_self_adjoint_and_fresh_
         torch.testing.assert_close(d, f - q_ @ (q_.mH @ f))
 
 
+@pytest.mark.parametrize("fmt", ["tt", "tucker"])
+def test_the_kept_interface_grams_are_not_those_of_a_point_changed_in_place(fmt):
+    """The pseudo-inverted Grams kept for the last point follow its tensors' in-place
+    versions (``point_key``): the same tuple changed in place gets the fresh direction."""
+    if fmt == "tt":
+        x = TTTensor.random((4, 5, 6, 3), (2, 3, 2), 0)
+    else:
+        x = TuckerTensor.random((4, 5, 6), (2, 3, 2), 0)
+    cls, point = type(x), x.to_point()
+    gen = torch.Generator().manual_seed(1)
+    g = tuple(torch.randn(p.shape, generator=gen, dtype=p.dtype) for p in point)
+    cls.scaled_direction(point, g)  # kept for this point
+    with torch.no_grad():
+        point[-1].mul_(3.0)  # the free core: another tensor, so other Grams
+    after = cls.scaled_direction(point, g)
+    fresh = cls.scaled_direction(tuple(p.clone() for p in point), g)
+    for a, b in zip(after, fresh, strict=True):
+        torch.testing.assert_close(a, b)
+
+
 def test_the_likelihood_gauss_newton_fit_is_preconditioned_by_psi_bonds(monkeypatch):
     """estimate(solver="gauss_newton") preconditions its CG by Psi's bonds (LPDO.scaled_direction):
     from the product start (padded bonds of singular values near 1e-3) it takes far fewer CG
@@ -776,6 +796,13 @@ def test_a_backtracked_step_does_not_certify_the_likelihood_resolution():
     assert repr(rule) == "ValueChange(atol=0.01, min_step=1)"
     with pytest.raises(ValueError, match=r"^min_step: "):
         ValueChange(atol=0.01, min_step=0.0)
+    from tensorrec.optim import block_coordinate
+
+    with pytest.raises(ValueError, match=r"^min_step: the method records no step"):  # it never held
+        block_coordinate(
+            lambda x, b: x, 1, 0.0, evaluate=lambda x: (torch.zeros(1), 1.0, 0.0),
+            stop=[MaxIter(50), ValueChange(atol=1e-3, min_step=1.0)],
+        )  # fmt: skip
     truth = mpo.random_mps(13, 2, 2, 3)
     outcomes = q.LocalPauli(13).sample(truth, 1000, 4)
     start = q.product_start(outcomes, (2,) * 12, padding=1e-3)

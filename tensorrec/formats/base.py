@@ -71,7 +71,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import torch
 
-from tensorrec._backend import check_cast, describe, rename_kwargs, tree_map
+from tensorrec._backend import check_cast, describe, point_key, rename_kwargs, tree_map
 
 
 @runtime_checkable
@@ -387,11 +387,12 @@ class FormatMixin:
         Newton-CG step preconditions every CG residual at the same point, and the Grams cost
         a sweep of QR factorizations (at n = 100 sites most of a preconditioner call)."""
         memo = _LAST_PINVS.__dict__
-        if memo.get("cls") is cls and memo.get("point") is point:
+        key = point_key(point)  # the tensors' ids and in-place versions: a point changed in place is new
+        if memo.get("cls") is cls and memo.get("key") == key:
             return memo["pinvs"]
         grams = cls.from_point(point, validate=False).interface_grams()
         pinvs = [torch.linalg.pinv(g, hermitian=True) for g in grams]
-        memo.update(cls=cls, point=point, pinvs=pinvs)
+        memo.update(cls=cls, key=key, point=point, pinvs=pinvs)  # holds the point: its ids stay unique
         return pinvs
 
     @classmethod

@@ -129,8 +129,9 @@ def _trie(levels, cores: list[int], depth: int):
     return np.concatenate(parent), np.concatenate(core), np.concatenate(piece), node
 
 
-def _levels(indices: np.ndarray, shape):
-    """The sorted levels of both sides and the node count of every split 0..N."""
+def levels_of(indices: np.ndarray, shape):
+    """The sorted levels of both sides and the node count of every split 0..N (min: the nodes
+    :func:`plan` builds, without building them; pass them to it as its ``levels``)."""
     order = len(shape)
     left = _sorted_levels(indices, list(range(order)), shape)
     right = _sorted_levels(indices, list(range(order - 1, -1, -1)), shape)
@@ -140,19 +141,14 @@ def _levels(indices: np.ndarray, shape):
     return left, right, cost
 
 
-def node_count(indices: np.ndarray, shape) -> int:
-    """The nodes of the tries :func:`plan` would build (at its split), without building them:
-    whether they share enough of the m N per-sample interface products to pay."""
-    return min(_levels(indices, shape)[2])
-
-
-def plan(indices: np.ndarray, shape, split: int | None = None) -> TriePlan:
+def plan(indices: np.ndarray, shape, split: int | None = None, *, levels=None) -> TriePlan:
     """The tries of the (m, N) multi-indices of a tensor of ``shape`` (any size: the outcome
     tensors of tomography have 6^n entries), split where the two hold the fewest nodes, or at
-    ``split`` (0..N: the depth of the prefix trie) when given."""
+    ``split`` (0..N: the depth of the prefix trie) when given. ``levels``: those of
+    :func:`levels_of` for these indices (so that counting the nodes first sorts once)."""
     order = len(shape)
     forward, backward = list(range(order)), list(range(order - 1, -1, -1))
-    left_levels, right_levels, cost = _levels(indices, shape)
+    left_levels, right_levels, cost = levels_of(indices, shape) if levels is None else levels
     if split is None:
         c = int(np.argmin(cost))
     elif isinstance(split, (int, np.integer)) and not isinstance(split, bool) and 0 <= split <= order:

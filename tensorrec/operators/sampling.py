@@ -265,11 +265,14 @@ and their product with per-sample weights (two passes) took 222 ms against 102 m
 def _trie_pays(rows: SampledEntries, t: TTTensor) -> bool:
     """Whether the samples' tries hold at most ``TRIE_SHARE`` m N nodes (counted once per index
     set and shape, without building the tries)."""
-    plans = _PLANS.setdefault(rows, {})
-    key = ("nodes", tuple(t.shape))
+    plans, shape = _PLANS.setdefault(rows, {}), tuple(t.shape)
+    key, (m, order) = ("nodes", shape), rows.indices.shape
     if key not in plans:
-        plans[key] = _tt_trie.node_count(np.ascontiguousarray(rows.indices.numpy()), tuple(t.shape))
-    m, order = rows.indices.shape
+        indices = np.ascontiguousarray(rows.indices.numpy())
+        levels = _tt_trie.levels_of(indices, shape)
+        plans[key] = min(levels[2])
+        if plans[key] <= TRIE_SHARE * m * order and shape not in plans:  # planned from the same sort
+            plans[shape] = _tt_trie.plan(indices, shape, levels=levels)
     return plans[key] <= TRIE_SHARE * m * order
 
 

@@ -219,9 +219,9 @@ class ValueChange(StoppingRule):
     sweeps, and for costs with a natural absolute scale: a log-likelihood's change far below
     one nat is below what the data resolve; no batched form). Give ``tol``, ``atol`` or both.
     ``min_step``: the rule holds only after a step of at least this length (the trace's
-    ``step``), e.g. 1, a Newton method's full step: a small change after a backtracked step
-    certifies nothing (a product-state start's first Gauss-Newton step, backtracked to
-    2^-8, moved a likelihood by 0.002 nat, 1800 nats above the fit's end)."""
+    ``step``; NaN, no step, is refused), e.g. 1, a Newton method's full step: a small change
+    after a backtracked step certifies nothing (a product-state start's first Gauss-Newton
+    step, backtracked to 2^-8, moved a likelihood by 0.002 nat, 1800 nats above the fit's end)."""
 
     reason = "value_change"
     converges = True
@@ -234,10 +234,10 @@ class ValueChange(StoppingRule):
         self.min_step = None if min_step is None else check_positive_finite("min_step", min_step)
 
     def __call__(self, state):
-        v = state.values
-        if len(v) < 2:
-            return None
-        if self.min_step is not None and not (state.steps and state.steps[-1] >= self.min_step):
+        v, step = state.values, (state.steps or [math.nan])[-1]
+        if len(v) >= 2 and self.min_step is not None and math.isnan(step):  # sweeps, eigensolvers
+            raise ValueError(f"min_step: the method records no step (NaN at iteration {state.iteration})")
+        if len(v) < 2 or (self.min_step is not None and not step >= self.min_step):
             return None
         old, new = v[-2], v[-1]
         return self.reason if abs(old - new) <= max(self.tol * max(abs(old), abs(new)), self.atol) else None
