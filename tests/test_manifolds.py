@@ -193,3 +193,29 @@ def test_every_manifold_answers_is_euclidean_and_a_false_claim_fails_the_contrac
 
     with pytest.raises(AssertionError, match="is_euclidean: an ambient array is a point"):
         CONTRACT_CHECKS["is_euclidean"](FlatSphere(4), 0, torch.float64)
+
+
+@pytest.mark.parametrize("field", ["real", "complex"])
+def test_the_product_inner_product_fused_equals_the_componentwise_sum(field):
+    """Product.inner of unbatched points (one dot product per distinct weight) equals the sum of
+    the components' metrics; batched points, tensor weights and mixed dtypes take the
+    componentwise sum; a doctored weight is seen."""
+    from tensorrec.manifolds import Euclidean, Product, Sphere, Stiefel
+
+    parts = [Stiefel(6, 3, field=field), Sphere(4, field=field), Euclidean(2, 3, field=field),
+             Stiefel(5, 2, field=field)]  # fmt: skip
+    M = Product(parts, [2.0, 1.0, 0.5, 2.0])
+    x = M.random_point(0)
+    u, v = M.random_tangent(x, 1), M.random_tangent(x, 2)
+    terms = zip(parts, M.weights, x, u, v, strict=True)
+    expected = sum(w * m.inner(xk, uk, vk) for m, w, xk, uk, vk in terms)
+    assert M._fused_inner(u, v) is not None
+    torch.testing.assert_close(M.inner(x, u, v), expected, rtol=1e-14, atol=0)
+    assert abs(float(Product(parts, [2.0, 1.0, 0.5, 1.0]).inner(x, u, v)) - float(expected)) > 1e-6
+    xb = M.random_point(3, batch=(2,))
+    ub = M.random_tangent(xb, 4)
+    assert M._fused_inner(ub, ub) is None and M.inner(xb, ub, ub).shape == (2,)
+    batched_weights = Product(parts, [torch.tensor([2.0, 3.0]), 1.0, 0.5, 2.0])
+    assert not batched_weights._fusable
+    mixed = (u[0].to(torch.complex128 if field == "real" else torch.complex64), *u[1:])
+    assert M._fused_inner(mixed, v) is None

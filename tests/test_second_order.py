@@ -759,9 +759,9 @@ def test_the_kept_interface_grams_are_not_those_of_a_point_changed_in_place(fmt)
 
 def test_the_likelihood_gauss_newton_fit_is_preconditioned_by_psi_bonds(monkeypatch):
     """estimate(solver="gauss_newton") preconditions its CG by Psi's bonds (LPDO.scaled_direction):
-    from the product start (padded bonds of singular values near 1e-3) it takes far fewer CG
+    from the product start (padded bonds of small singular values) it takes far fewer CG
     products than the unpreconditioned fit and ends at the same likelihood (measured, n = 13,
-    14 and 20 at 1e3, 2e3 and 1e4 copies: 170 / 215 / 183 products against 300 / 397 / 323)."""
+    14 and 20 at 1e3, 2e3 and 1e4 copies: 170 / 186 / 197 products against 300 / 397 / 325)."""
     from tensorrec import quantum as q
     from tensorrec.formats import LPDO
     from tensorrec.quantum import mpo
@@ -774,15 +774,16 @@ def test_the_likelihood_gauss_newton_fit_is_preconditioned_by_psi_bonds(monkeypa
     plain = q.estimate(outcomes, bond_dim=2, method="mle", solver="gauss_newton")
     products = [sum(r.trace.series("cg_iterations")) for r in (pre, plain)]
     assert pre.stop_reason == plain.stop_reason == "value_change"
-    assert 1.5 * products[0] <= products[1], products  # measured: 215 against 397
+    assert 1.5 * products[0] <= products[1], products  # measured: 186 against 397
     assert abs(pre.trace.value[-1] - plain.trace.value[-1]) <= 10 * LIKELIHOOD_RESOLUTION
 
 
 def test_a_backtracked_step_does_not_certify_the_likelihood_resolution():
     """ValueChange(min_step=1) holds only after a full step: estimate's Gauss-Newton default.
     From a product start padded by 1e-3 the first preconditioned step of this instance
-    backtracks to 2^-8 and moves the likelihood by 0.002 nat; the fit goes on to the same end
-    as the unpreconditioned one (without min_step it stopped there, 1812 nats above it)."""
+    backtracks (to 2^-8 or 2^-9, the rounding decides) and moves the likelihood by 0.002-0.013
+    nat; the fit goes on to the same end as the unpreconditioned one (without min_step a rule
+    at 0.05 nat stopped there, 1812 nats above it)."""
     from tensorrec import quantum as q
     from tensorrec.optim import MaxIter, ValueChange
     from tensorrec.optim.stopping import State
@@ -809,5 +810,8 @@ def test_a_backtracked_step_does_not_certify_the_likelihood_resolution():
     fit = q.estimate(outcomes, start=start, method="mle", solver="gauss_newton")
     assert fit.trace.step[1] < 1 and fit.iterations > 5
     early = q.estimate(outcomes, start=start, method="mle", solver="gauss_newton",
-                       stop=[MaxIter(300), ValueChange(atol=0.01)])  # fmt: skip
+                       stop=[MaxIter(300), ValueChange(atol=0.05)])  # fmt: skip
     assert early.iterations == 1 and early.trace.value[-1] > fit.trace.value[-1] + 1000
+    later = q.estimate(outcomes, start=start, method="mle", solver="gauss_newton",
+                       stop=[MaxIter(300), ValueChange(atol=0.05, min_step=1.0)])  # fmt: skip
+    assert later.iterations > 5 and later.trace.value[-1] < fit.trace.value[-1] + 1

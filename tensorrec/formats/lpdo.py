@@ -145,10 +145,10 @@ class LPDO:
         r"""Psi's scaled-gradient preconditioner (:meth:`TTTensor.scaled_direction`): every
         left-orthonormal core's gradient times the pseudo-inverse of its interface Gram
         matrix, projected off the core; the last core's (on the sphere, or free) unchanged.
-        It undoes the conditioning of Psi's bonds (a product start's padded bonds have
-        singular values near 1e-3), not the likelihood's: passed as the Newton-CG
+        It undoes the conditioning of Psi's bonds (a product start's padded bonds have small
+        singular values), not the likelihood's: passed as the Newton-CG
         preconditioner by ``minimize(method="gauss_newton")``, it cut the CG products of
-        likelihood fits 1.7-1.8x at n = 13, 14, 20 and 2.7x at n = 100 (docs/tomography.rst)."""
+        likelihood fits 1.6-2.1x at n = 13, 14, 20 and 2.7x at n = 100 (docs/tomography.rst)."""
         return TTTensor.scaled_direction(point, rgrad)
 
     def cores(self) -> list[torch.Tensor]:

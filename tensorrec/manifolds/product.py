@@ -69,6 +69,12 @@ class Product(Manifold):
         self._retract = retraction
         self.retraction = "componentwise" if retraction is None else retraction_name
         self.retraction_order = 1 if retraction is not None else min(m.retraction_order for m in manifolds)
+        # unbatched points on components with the embedded metric and float weights: the
+        # inner product as one dot per distinct weight (_fused_inner)
+        self._fusable = all(type(m).inner is Manifold.inner for m in manifolds) and all(
+            isinstance(w, float) for w in self.weights
+        )
+        self._point_ndims = tuple(len(m.point_shape) for m in manifolds) if self._fusable else ()
 
     def __repr__(self) -> str:
         parts = ", ".join(map(repr, self.manifolds))
@@ -136,7 +142,32 @@ class Product(Manifold):
         )
 
     def inner(self, x, u, v):
+        fused = self._fused_inner(u, v)
+        if fused is not None:
+            return fused
         return sum(w * m.inner(xk, uk, vk) for m, w, xk, uk, vk in self._zip(self.weights, x, u, v))
+
+    def _fused_inner(self, u, v):
+        """sum_k w_k Re<u_k, v_k> as one dot product per distinct weight, or None where that
+        does not apply (batched points, tensor weights, a component with its own metric,
+        mixed dtypes): O(1) torch calls instead of O(components), the cost of every CG step
+        on a TT of 100 cores (3 ms per inner product at bond 2, 0.1 ms fused)."""
+        if not self._fusable or len(u) != len(self.manifolds) or len(v) != len(u):
+            return None
+        dtype, device = u[0].dtype, u[0].device
+        for uk, vk, nd in zip(u, v, self._point_ndims, strict=True):
+            if uk.ndim != nd or vk.ndim != nd or uk.dtype != dtype or vk.dtype != dtype:
+                return None
+            if uk.device != device or vk.device != device:
+                return None
+        total = None
+        for w in dict.fromkeys(self.weights):
+            group = [k for k, wk in enumerate(self.weights) if wk == w]
+            a = torch.cat([u[k].reshape(-1) for k in group])
+            b = torch.cat([v[k].reshape(-1) for k in group])
+            dot = torch.vdot(a, b).real if a.is_complex() else torch.dot(a, b)
+            total = w * dot if total is None else total + w * dot
+        return total
 
     def zero_tangent(self, x):
         return tuple(torch.zeros_like(xk) for xk in x)

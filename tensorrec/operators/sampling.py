@@ -207,9 +207,10 @@ def _sampled_tt_fused(rows: SampledEntries, t: TTTensor, y, weight: float):
 
 @register_vjp(SampledEntries, TTTensor, fused=_sampled_tt_fused)
 def _sampled_tt_vjp(rows: SampledEntries, t: TTTensor, r) -> tuple:
-    """Core gradients of Re<r, A(X)>: numba kernels on the samples' prefix and suffix tries on
-    the CPU (O(nodes r^2 + n r) time, the tries planned once per index set;
-    :mod:`tensorrec.operators._tt_trie`), else autograd through the torch gather."""
+    """Core gradients of Re<r, A(X)>: numba kernels on the CPU, on the samples' prefix and
+    suffix tries (O(nodes r^2 + n r) time, the tries planned once per index set;
+    :mod:`tensorrec.operators._tt_trie`) where they pay (``TRIE_SHARE``), else over every
+    sample (O(n N r^2), no per-sample storage); autograd through the torch gather elsewhere."""
     if _numba_tt(t, r.dtype) and not _trie_pays(rows, t):
         return tt_sample_vjp_numba(t, rows.indices, r.contiguous())
     if _numba_tt(t, r.dtype):
@@ -259,7 +260,7 @@ TRIE_SHARE = 0.5
 products (m N): where the samples share at least half of them. Beyond, the per-sample
 kernels (one fused pass per product for per-sample weights too): at n = 100 sites of a
 tomography outcome tensor (6 outcomes per site, 1e5 samples) the tries held 0.88 m N nodes
-and their product with per-sample weights (two passes) took 222 ms against 102 ms."""
+and their product with per-sample weights (two passes) took 222 ms against 98 ms."""
 
 
 def _trie_pays(rows: SampledEntries, t: TTTensor) -> bool:

@@ -218,10 +218,10 @@ class ValueChange(StoppingRule):
     (for methods whose iterate has no meaningful distance, e.g. gauge-free block-coordinate
     sweeps, and for costs with a natural absolute scale: a log-likelihood's change far below
     one nat is below what the data resolve; no batched form). Give ``tol``, ``atol`` or both.
-    ``min_step``: the rule holds only after a step of at least this length (the trace's
-    ``step``; NaN, no step, is refused), e.g. 1, a Newton method's full step: a small change
-    after a backtracked step certifies nothing (a product-state start's first Gauss-Newton
-    step, backtracked to 2^-8, moved a likelihood by 0.002 nat, 1800 nats above the fit's end)."""
+    ``min_step``: the rule holds only after a step of at least this size (the trace's ``step``,
+    the method's own: the fraction t of the direction for Armijo and Newton-CG, a fallback's
+    too; a length for the trust region, which this rule does not suit; NaN, no step, is
+    refused), e.g. 1, a full Newton step: a backtracked step's small change certifies nothing."""
 
     reason = "value_change"
     converges = True
@@ -235,9 +235,9 @@ class ValueChange(StoppingRule):
 
     def __call__(self, state):
         v, step = state.values, (state.steps or [math.nan])[-1]
-        if len(v) >= 2 and self.min_step is not None and math.isnan(step):  # sweeps, eigensolvers
-            raise ValueError(f"min_step: the method records no step (NaN at iteration {state.iteration})")
-        if len(v) < 2 or (self.min_step is not None and not step >= self.min_step):
+        if len(v) < 2 or self.min_step is not None and not step >= self.min_step:
+            if len(v) >= 2 and math.isnan(step):  # sweeps, eigensolvers
+                raise ValueError(f"min_step: the method records no step (NaN at iteration {state.iteration})")
             return None
         old, new = v[-2], v[-1]
         return self.reason if abs(old - new) <= max(self.tol * max(abs(old), abs(new)), self.atol) else None
