@@ -45,6 +45,7 @@ import torch
 from tensorrec.formats.grid import site_environments
 from tensorrec.formats.indexed import contract_indexed, plan_indexed
 from tensorrec.formats.peps import PEPO, PEPS, LatticeFormat, LatticeLPDO, PEPSDensity
+from tensorrec.operators._indexed_kernels import kernel_applies, sweep_indexed
 from tensorrec.operators.dispatch import (
     KroneckerRows,
     OutcomeRows,
@@ -234,6 +235,16 @@ def _outcome_plan(rows: OutcomeRows, x: LatticeFormat, local: list):
     return plans[key]
 
 
+def _contract_outcomes(rows: OutcomeRows, x: LatticeFormat, local: list) -> torch.Tensor:
+    """The rows' networks on the ``local`` tensors along their shared prefixes: the numba
+    sweep on CPU (:mod:`tensorrec.operators._indexed_kernels`), the torch sweep
+    (:func:`~tensorrec.formats.indexed.contract_indexed`) elsewhere and as its reference."""
+    plan = _outcome_plan(rows, x, local)
+    if kernel_applies(local):
+        return sweep_indexed(local, plan, rows.outcomes)
+    return contract_indexed(local, plan)
+
+
 def _local_projections(rows: OutcomeRows, x: LatticeFormat) -> list:
     """sum_s conj(chi_o[s]) A_v[s, ...] for the K local states chi_o at every site: (K, ...)."""
     chi = rows.local_states.to(device=x.device, dtype=torch.promote_types(rows.local_states.dtype, x.dtype))
@@ -249,7 +260,7 @@ def _outcome_peps_density(rows: OutcomeRows, x: PEPSDensity) -> torch.Tensor:
     if x.chi is not None:
         return _projector_peps_density(rows, x)
     local = _local_projections(rows, x)
-    amp = contract_indexed(local, _outcome_plan(rows, x, local))
+    amp = _contract_outcomes(rows, x, local)
     squared = torch.view_as_real(amp).square().sum(-1) if amp.is_complex() else amp.square()  # |a|^2
     return (squared / _squared_norm(x)).to(amp.dtype)
 
@@ -284,7 +295,7 @@ def _outcome_lpdo(rows: OutcomeRows, x: LatticeLPDO) -> torch.Tensor:
     if x.chi is not None:
         return _kronecker_lpdo(rows, x)
     local = _local_pairs(rows, x)
-    value = contract_indexed(local, _outcome_plan(rows, x, local))
+    value = _contract_outcomes(rows, x, local)
     return (value.real / _squared_norm(x.purification().density())).to(value.dtype)
 
 
