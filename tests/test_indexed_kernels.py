@@ -118,3 +118,27 @@ def test_outcome_rows_on_a_peps_density_take_the_kernel_and_agree_with_the_torch
     assert _close(value, expect, 1e-12)
     for a, b in zip(grads, expect_grads, strict=True):
         assert _close(a, b, 1e-12)
+
+
+@pytest.mark.parametrize("lattice", [(2, 2), (2, 3), (3, 3)])
+def test_the_squared_norm_as_a_one_sample_kernel_sweep_equals_the_planned_double_layer(lattice):
+    from tensorrec.formats.peps import LatticeFormat
+    from tensorrec.operators import lattice as lattice_ops
+    from tensorrec.quantum import peps as qp
+
+    x = qp.random_peps(*lattice, 2, 2, 81).density()
+
+    def norms(sites):
+        y = x.from_point(tuple(sites), validate=False)
+        layer = [LatticeFormat._fuse_pair(t.conj(), t, "sluro,sLURO->lLuUrRoO") for t in y.sites]
+        return lattice_ops._squared_norm(y), lattice_ops._contract(y, layer).real
+
+    leaves = [t.detach().requires_grad_(True) for t in x.to_point()]
+    got, expect = norms(leaves)
+    dense = x.psi.to_dense()
+    assert _close(got.detach(), expect.detach(), 1e-13)
+    assert _close(got.detach(), torch.sum(dense.abs() ** 2), 1e-12)
+    grads = torch.autograd.grad(got, leaves, retain_graph=True)
+    expect_grads = torch.autograd.grad(expect, leaves)
+    for a, b in zip(grads, expect_grads, strict=True):
+        assert _close(a, b, 1e-12)

@@ -38,6 +38,7 @@ MPS of the rows above and below are wider than the planned tree.
 
 from __future__ import annotations
 
+import functools
 import weakref
 
 import torch
@@ -157,8 +158,21 @@ def _kronecker_peps_density_vjp(rows: KroneckerRows, x: PEPSDensity, r: torch.Te
 
 
 def _squared_norm(x: PEPSDensity) -> torch.Tensor:
+    """<psi|psi>: the double layer contracted along the planned tree, or in exact mode on CPU
+    as a one-sample sweep of the numba kernel (:func:`_one_sample_plan`)."""
     layer = [LatticeFormat._fuse_pair(t.conj(), t, "sluro,sLURO->lLuUrRoO") for t in x.sites]
+    if x.chi is None and kernel_applies(layer):
+        local = [t[None] for t in layer]
+        plan = _one_sample_plan(x.n_rows, x.n_cols, tuple(tuple(t.shape) for t in local))
+        return sweep_indexed(local, plan, plan.prefix_ids.new_zeros((1, x.n_rows * x.n_cols)))[0].real
     return _contract(x, layer).real
+
+
+@functools.lru_cache(maxsize=64)
+def _one_sample_plan(n_rows: int, n_cols: int, shapes: tuple):
+    """The plan of one network (every site's one local tensor) of ``shapes``."""
+    n = n_rows * n_cols
+    return plan_indexed(torch.zeros((1, n), dtype=torch.int64), n_rows, n_cols, [1] * n, shapes)
 
 
 def _projector_layer(rows: ProjectorRows, x: PEPSDensity) -> list:
