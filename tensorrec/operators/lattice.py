@@ -15,7 +15,8 @@ tensors, registered by (rows, format) dispatch, planned once per network.
   formed once and the samples contracted along shared outcome prefixes and suffixes
   (:mod:`tensorrec.formats.indexed`; for the LPDO sum_kappa B_o (x) conj(B_o) per site,
   kappa not kappa^2 per entry), the gradient by autograd through that sweep (boundary mode:
-  the paths below);
+  the paths below); on CPU the sweep and its reverse run in numba
+  (:mod:`tensorrec.operators._indexed_kernels`), and so does <psi|psi> in exact mode;
 - rank-one effects with dense (global) outcome vectors on rho = psi psi^H / <psi|psi>:
   w_k |<phi_k|psi>|^2 / <psi|psi> from the dense psi (2^n entries, never the 4^n rho);
 - on an LPDO rho = Tr_kappa Psi Psi^H / <Psi|Psi>: Psi as a PEPS of local dimension
