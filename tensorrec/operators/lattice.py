@@ -15,7 +15,8 @@ tensors, registered by (rows, format) dispatch, planned once per network.
   formed once and the samples contracted along shared outcome prefixes and suffixes
   (:mod:`tensorrec.formats.indexed`; for the LPDO sum_kappa B_o (x) conj(B_o) per site,
   kappa not kappa^2 per entry), the gradient by autograd through that sweep (boundary mode:
-  the paths below);
+  the paths below); on CPU the sweep and its reverse run in numba
+  (:mod:`tensorrec.operators._indexed_kernels`), and so does <psi|psi> in exact mode;
 - rank-one effects with dense (global) outcome vectors on rho = psi psi^H / <psi|psi>:
   w_k |<phi_k|psi>|^2 / <psi|psi> from the dense psi (2^n entries, never the 4^n rho);
 - on an LPDO rho = Tr_kappa Psi Psi^H / <Psi|Psi>: Psi as a PEPS of local dimension
@@ -38,6 +39,7 @@ MPS of the rows above and below are wider than the planned tree.
 
 from __future__ import annotations
 
+import functools
 import weakref
 
 import torch
@@ -45,6 +47,7 @@ import torch
 from tensorrec.formats.grid import site_environments
 from tensorrec.formats.indexed import contract_indexed, plan_indexed
 from tensorrec.formats.peps import PEPO, PEPS, LatticeFormat, LatticeLPDO, PEPSDensity
+from tensorrec.operators._indexed_kernels import kernel_applies, sweep_indexed
 from tensorrec.operators.dispatch import (
     KroneckerRows,
     OutcomeRows,
@@ -156,8 +159,21 @@ def _kronecker_peps_density_vjp(rows: KroneckerRows, x: PEPSDensity, r: torch.Te
 
 
 def _squared_norm(x: PEPSDensity) -> torch.Tensor:
+    """<psi|psi>: the double layer contracted along the planned tree, or in exact mode on CPU
+    as a one-sample sweep of the numba kernel (:func:`_one_sample_plan`)."""
     layer = [LatticeFormat._fuse_pair(t.conj(), t, "sluro,sLURO->lLuUrRoO") for t in x.sites]
+    if x.chi is None and kernel_applies(layer):
+        local = [t[None] for t in layer]
+        plan = _one_sample_plan(x.n_rows, x.n_cols, tuple(tuple(t.shape) for t in local))
+        return sweep_indexed(local, plan, plan.prefix_ids.new_zeros((1, x.n_rows * x.n_cols)))[0].real
     return _contract(x, layer).real
+
+
+@functools.lru_cache(maxsize=64)
+def _one_sample_plan(n_rows: int, n_cols: int, shapes: tuple):
+    """The plan of one network (every site's one local tensor) of ``shapes``."""
+    n = n_rows * n_cols
+    return plan_indexed(torch.zeros((1, n), dtype=torch.int64), n_rows, n_cols, [1] * n, shapes)
 
 
 def _projector_layer(rows: ProjectorRows, x: PEPSDensity) -> list:
@@ -234,6 +250,16 @@ def _outcome_plan(rows: OutcomeRows, x: LatticeFormat, local: list):
     return plans[key]
 
 
+def _contract_outcomes(rows: OutcomeRows, x: LatticeFormat, local: list) -> torch.Tensor:
+    """The rows' networks on the ``local`` tensors along their shared prefixes: the numba
+    sweep on CPU (:mod:`tensorrec.operators._indexed_kernels`), the torch sweep
+    (:func:`~tensorrec.formats.indexed.contract_indexed`) elsewhere and as its reference."""
+    plan = _outcome_plan(rows, x, local)
+    if kernel_applies(local):
+        return sweep_indexed(local, plan, rows.outcomes)
+    return contract_indexed(local, plan)
+
+
 def _local_projections(rows: OutcomeRows, x: LatticeFormat) -> list:
     """sum_s conj(chi_o[s]) A_v[s, ...] for the K local states chi_o at every site: (K, ...)."""
     chi = rows.local_states.to(device=x.device, dtype=torch.promote_types(rows.local_states.dtype, x.dtype))
@@ -249,7 +275,7 @@ def _outcome_peps_density(rows: OutcomeRows, x: PEPSDensity) -> torch.Tensor:
     if x.chi is not None:
         return _projector_peps_density(rows, x)
     local = _local_projections(rows, x)
-    amp = contract_indexed(local, _outcome_plan(rows, x, local))
+    amp = _contract_outcomes(rows, x, local)
     squared = torch.view_as_real(amp).square().sum(-1) if amp.is_complex() else amp.square()  # |a|^2
     return (squared / _squared_norm(x)).to(amp.dtype)
 
@@ -284,7 +310,7 @@ def _outcome_lpdo(rows: OutcomeRows, x: LatticeLPDO) -> torch.Tensor:
     if x.chi is not None:
         return _kronecker_lpdo(rows, x)
     local = _local_pairs(rows, x)
-    value = contract_indexed(local, _outcome_plan(rows, x, local))
+    value = _contract_outcomes(rows, x, local)
     return (value.real / _squared_norm(x.purification().density())).to(value.dtype)
 
 
