@@ -142,3 +142,37 @@ def test_the_squared_norm_as_a_one_sample_kernel_sweep_equals_the_planned_double
     expect_grads = torch.autograd.grad(expect, leaves)
     for a, b in zip(grads, expect_grads, strict=True):
         assert _close(a, b, 1e-12)
+
+
+def test_second_derivatives_forward_mode_and_conjugated_cotangents_match_the_torch_sweep():
+    lattice, n, k, m = (2, 3), 6, 4, 120
+    index = _index("random", m, n, k, 90)
+    plan = plan_indexed(index, *lattice, [k] * n)
+    local = _network(lattice, k, torch.complex128, 91)
+    gen = torch.Generator().manual_seed(92)
+    u = [torch.randn(t.shape, dtype=t.dtype, generator=gen) for t in local]
+
+    def hvp(fn):  # double backward (create_graph), as Objective.ehvp
+        leaves = [t.detach().requires_grad_(True) for t in local]
+        value = fn(leaves)
+        grads = torch.autograd.grad((value.conj() * value).real.log().sum(), leaves, create_graph=True)
+        gu = sum((a.conj() * b).real.sum() for a, b in zip(grads, u, strict=True))
+        return torch.autograd.grad(gu, leaves)
+
+    for a, b in zip(
+        hvp(lambda x: kernels.sweep_indexed(x, plan, index)),
+        hvp(lambda x: contract_indexed(x, plan)),
+        strict=True,
+    ):
+        assert _close(a, b, 1e-12)
+    jvp = torch.func.jvp(lambda *x: kernels.sweep_indexed(list(x), plan, index), tuple(local), tuple(u))[1]
+    assert _close(
+        jvp, torch.func.jvp(lambda *x: contract_indexed(list(x), plan), tuple(local), tuple(u))[1], 1e-12
+    )
+    r = torch.randn(m, dtype=torch.complex128, generator=gen)
+    conj = [
+        _value_and_grads(lambda x, f=f: f(x).conj(), local, r)[1]
+        for f in (lambda x: kernels.sweep_indexed(x, plan, index), lambda x: contract_indexed(x, plan))
+    ]  # a conj-bit cotangent
+    for a, b in zip(*conj, strict=True):
+        assert _close(a, b, 1e-12)

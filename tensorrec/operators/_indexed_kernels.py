@@ -278,7 +278,7 @@ def _trie(index, plan, shapes) -> _Trie:
     return cached
 
 
-def _pack(local, plan) -> tuple[torch.Tensor, torch.Tensor]:
+def _pack(local, plan) -> torch.Tensor:
     """The plan's sweep steps as (left up, down right) matrices, padded to common sizes: (n,
     K, LU, DR) for the prefix steps then the suffix steps (differentiable)."""
     n = plan.n_rows * plan.n_cols
@@ -299,12 +299,16 @@ def _pack(local, plan) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 class _Sweep(torch.autograd.Function):
+    """The kernel sweep as an autograd node of the ``local`` tensors. Its backward pass is the
+    numba reverse sweep; under ``create_graph`` (a double backward: Hessian-vector products)
+    it is autograd through the torch reference instead, so second derivatives are exact."""
+
     @staticmethod
-    def forward(ctx, packed: torch.Tensor, trie: _Trie, split: int):
+    def forward(ctx, trie: _Trie, plan, *local: torch.Tensor):
         forward, dots, _, _ = sweep_kernels()
-        tensors = packed.detach().numpy()
+        tensors = _pack(local, plan).contiguous().numpy()
         work = trie.workspace(tensors.dtype)
-        _fill(trie, tensors, split, work, forward)
+        _fill(trie, tensors, plan.split, work, forward)
         out = np.empty(trie.head.ids.shape[0], dtype=tensors.dtype)
         dots(
             trie.head.last(work["head"]), trie.tail.last(work["tail"]), trie.head.width, trie.perm,
@@ -312,21 +316,29 @@ class _Sweep(torch.autograd.Function):
         )  # fmt: skip
         token = object()
         work["owner"] = token
-        ctx.trie, ctx.split, ctx.token = trie, split, token
-        ctx.save_for_backward(packed)
+        ctx.trie, ctx.plan, ctx.token = trie, plan, token
+        ctx.save_for_backward(*local)
         return torch.from_numpy(out)
 
     @staticmethod
     def backward(ctx, g: torch.Tensor):
+        local = ctx.saved_tensors
+        if torch.is_grad_enabled():  # create_graph: the differentiable reference
+            from tensorrec.formats.indexed import contract_indexed
+
+            grads = torch.autograd.grad(contract_indexed(local, ctx.plan), local, g, create_graph=True)
+            return (None, None, *grads)
         forward, _, dots_vjp, backward = sweep_kernels()
-        (packed,) = ctx.saved_tensors
-        trie, split = ctx.trie, ctx.split
-        tensors = packed.detach().numpy()
+        trie, split = ctx.trie, ctx.plan.split
+        leaves = [t.detach().requires_grad_(True) for t in local]
+        with torch.enable_grad():
+            packed = _pack(leaves, ctx.plan)
+        tensors = packed.detach().contiguous().numpy()
         work = trie.workspace(tensors.dtype)
         if work["owner"] is not ctx.token:  # another call has written the buffers since
             _fill(trie, tensors, split, work, forward)
             work["owner"] = ctx.token
-        g = np.ascontiguousarray(g.detach().numpy(), dtype=tensors.dtype)
+        g = np.ascontiguousarray(g.detach().resolve_conj().resolve_neg().numpy(), dtype=tensors.dtype)
         head, tail = trie.head, trie.tail
         dots_vjp(
             head.last(work["head"]), tail.last(work["tail"]), head.width, trie.perm, head.ids, tail.ids, g,
@@ -342,7 +354,7 @@ class _Sweep(torch.autograd.Function):
                     tensors[lo:hi], side.steps, side.parents, side.outcomes, side.node_off, side.state_off,
                     states, cots, grads[lo:hi],
                 )  # fmt: skip
-        return torch.from_numpy(grads), None, None
+        return (None, None, *torch.autograd.grad(packed, leaves, torch.from_numpy(grads)))
 
 
 def _fill(trie: _Trie, tensors: np.ndarray, split: int, work: dict, forward) -> None:
@@ -367,9 +379,17 @@ def sweep_indexed(local, plan, index) -> torch.Tensor:
         return torch.zeros(0, dtype=local[0].dtype, device=local[0].device)
     if len(local) != n:
         raise ValueError(f"local: expected {n} site tensors (one per site), got {len(local)}")
+    if torch._C._are_functorch_transforms_active() or any(_dual(t) for t in local):
+        from tensorrec.formats.indexed import contract_indexed
+
+        return contract_indexed(local, plan)  # forward mode (torch.func.jvp, dual tensors)
     trie = _trie(index, plan, [t.shape for t in local])
-    packed = _pack(local, plan).contiguous()
-    return _Sweep.apply(packed, trie, plan.split)
+    return _Sweep.apply(trie, plan, *local)
+
+
+def _dual(t: torch.Tensor) -> bool:
+    """Whether ``t`` carries a forward-mode tangent (the kernel has no forward-mode rule)."""
+    return torch.autograd.forward_ad.unpack_dual(t).tangent is not None
 
 
 __all__ = ["KERNEL_DTYPES", "kernel_applies", "sweep_indexed", "sweep_kernels"]
