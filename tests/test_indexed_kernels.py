@@ -176,3 +176,41 @@ def test_second_derivatives_forward_mode_and_conjugated_cotangents_match_the_tor
     ]  # a conj-bit cotangent
     for a, b in zip(*conj, strict=True):
         assert _close(a, b, 1e-12)
+
+
+def test_one_plan_serves_other_bond_dimensions_and_refuses_another_index():
+    lattice, n, k, m = (3, 3), 9, 4, 300
+    index = _index("random", m, n, k, 93)
+    plan = plan_indexed(index, *lattice, [k] * n)  # made without shapes: any bond dimension
+    for bond in (2, 3, 2):
+        local = _network(lattice, k, torch.complex128, 94 + bond, bond=bond)
+        assert _close(kernels.sweep_indexed(local, plan, index), contract_indexed(local, plan), 1e-12)
+    with pytest.raises(ValueError, match="index: not the sample index"):
+        kernels.sweep_indexed(local, plan, _index("random", m, n, k, 95))
+    with pytest.raises(ValueError, match=r"index: expected the plan's \(300, 9\)"):
+        kernels.sweep_indexed(local, plan, index[:10])
+
+
+def test_threads_sharing_one_plan_get_their_own_values():
+    import threading
+
+    lattice, n, k, m = (3, 3), 9, 4, 3000
+    index = _index("random", m, n, k, 96)
+    plan = plan_indexed(index, *lattice, [k] * n)
+    nets = [_network(lattice, k, torch.complex128, 97 + i) for i in range(4)]
+    expect = [contract_indexed(t, plan) for t in nets]
+    wrong = []
+
+    def work(i):
+        for _ in range(25):
+            leaves = [t.detach().requires_grad_(True) for t in nets[i]]
+            value = kernels.sweep_indexed(leaves, plan, index)
+            torch.autograd.grad(value.real.sum(), leaves)
+            wrong.append(not _close(value.detach(), expect[i], 1e-12))
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(wrong) == 100 and not any(wrong)

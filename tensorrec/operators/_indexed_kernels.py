@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import functools
 import math
+import threading
 import weakref
 
 import numpy as np
@@ -252,7 +253,9 @@ class _Trie:
         self.perm = np.arange(self.tail.width).reshape(legs).transpose(*range(len(legs) - 1, -1, -1))
         self.perm = np.ascontiguousarray(self.perm.reshape(-1), dtype=np.int64)
         assert self.head.width == self.tail.width  # the split's frontier, seen from both ends
+        self.index = index
         self.buffers: dict = {}
+        self.lock = threading.Lock()  # one call at a time on the buffers (the kernels release the GIL)
 
     def workspace(self, dtype) -> dict:
         if dtype not in self.buffers:
@@ -267,14 +270,27 @@ class _Trie:
 
 
 _TRIES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_TRIES_LOCK = threading.Lock()
 
 
 def _trie(index, plan, shapes) -> _Trie:
-    cached = _TRIES.get(plan)
-    if cached is None:
-        cached = _TRIES[plan] = _Trie(
-            np.asarray(index.cpu() if isinstance(index, torch.Tensor) else index), plan, shapes
+    """The trie of ``index`` on ``plan`` for local tensors of ``shapes`` (its buffers' sizes
+    depend on them), built once per plan and shapes; ``index`` must be the plan's."""
+    index = np.asarray(index.cpu() if isinstance(index, torch.Tensor) else index)
+    n = plan.n_rows * plan.n_cols
+    if index.shape != (plan.prefix_ids.numel(), n):
+        raise ValueError(
+            f"index: expected the plan's ({plan.prefix_ids.numel()}, {n}) sample index, "
+            f"got shape {index.shape}"
         )
+    shapes = tuple(tuple(int(d) for d in s) for s in shapes)
+    with _TRIES_LOCK:
+        per_shapes = _TRIES.setdefault(plan, {})
+        cached = per_shapes.get(shapes)
+        if cached is None:
+            cached = per_shapes[shapes] = _Trie(np.array(index, dtype=np.int64), plan, shapes)
+    if index is not cached.index and not np.array_equal(index, cached.index):
+        raise ValueError("index: not the sample index this plan was made from (the kernel's tries follow it)")
     return cached
 
 
@@ -307,15 +323,16 @@ class _Sweep(torch.autograd.Function):
     def forward(ctx, trie: _Trie, plan, *local: torch.Tensor):
         forward, dots, _, _ = sweep_kernels()
         tensors = _pack(local, plan).contiguous().numpy()
-        work = trie.workspace(tensors.dtype)
-        _fill(trie, tensors, plan.split, work, forward)
         out = np.empty(trie.head.ids.shape[0], dtype=tensors.dtype)
-        dots(
-            trie.head.last(work["head"]), trie.tail.last(work["tail"]), trie.head.width, trie.perm,
-            trie.head.ids, trie.tail.ids, out,
-        )  # fmt: skip
         token = object()
-        work["owner"] = token
+        with trie.lock:
+            work = trie.workspace(tensors.dtype)
+            _fill(trie, tensors, plan.split, work, forward)
+            dots(
+                trie.head.last(work["head"]), trie.tail.last(work["tail"]), trie.head.width, trie.perm,
+                trie.head.ids, trie.tail.ids, out,
+            )  # fmt: skip
+            work["owner"] = token
         ctx.trie, ctx.plan, ctx.token = trie, plan, token
         ctx.save_for_backward(*local)
         return torch.from_numpy(out)
@@ -334,26 +351,27 @@ class _Sweep(torch.autograd.Function):
         with torch.enable_grad():
             packed = _pack(leaves, ctx.plan)
         tensors = packed.detach().contiguous().numpy()
-        work = trie.workspace(tensors.dtype)
-        if work["owner"] is not ctx.token:  # another call has written the buffers since
-            _fill(trie, tensors, split, work, forward)
-            work["owner"] = ctx.token
         g = np.ascontiguousarray(g.detach().resolve_conj().resolve_neg().numpy(), dtype=tensors.dtype)
-        head, tail = trie.head, trie.tail
-        dots_vjp(
-            head.last(work["head"]), tail.last(work["tail"]), head.width, trie.perm, head.ids, tail.ids, g,
-            head.last(work["head_cot"]), tail.last(work["tail_cot"]),
-        )  # fmt: skip
         grads = np.zeros_like(tensors)
-        for side, lo, hi, states, cots in (
-            (head, 0, split, work["head"], work["head_cot"]),
-            (tail, split, tensors.shape[0], work["tail"], work["tail_cot"]),
-        ):
-            if hi > lo:
-                backward(
-                    tensors[lo:hi], side.steps, side.parents, side.outcomes, side.node_off, side.state_off,
-                    states, cots, grads[lo:hi],
-                )  # fmt: skip
+        with trie.lock:
+            work = trie.workspace(tensors.dtype)
+            if work["owner"] is not ctx.token:  # another call has written the buffers since
+                _fill(trie, tensors, split, work, forward)
+                work["owner"] = ctx.token
+            head, tail = trie.head, trie.tail
+            dots_vjp(
+                head.last(work["head"]), tail.last(work["tail"]), head.width, trie.perm, head.ids,
+                tail.ids, g, head.last(work["head_cot"]), tail.last(work["tail_cot"]),
+            )  # fmt: skip
+            for side, lo, hi, states, cots in (
+                (head, 0, split, work["head"], work["head_cot"]),
+                (tail, split, tensors.shape[0], work["tail"], work["tail_cot"]),
+            ):
+                if hi > lo:
+                    backward(
+                        tensors[lo:hi], side.steps, side.parents, side.outcomes, side.node_off,
+                        side.state_off, states, cots, grads[lo:hi],
+                    )  # fmt: skip
         return (None, None, *torch.autograd.grad(packed, leaves, torch.from_numpy(grads)))
 
 
