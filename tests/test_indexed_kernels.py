@@ -110,7 +110,7 @@ def test_outcome_rows_on_a_peps_density_take_the_kernel_and_agree_with_the_torch
     r = torch.randn(m, dtype=torch.float64, generator=torch.Generator().manual_seed(80)).to(x.dtype)
     calls = []
     original = lattice_ops.sweep_indexed
-    monkeypatch.setattr(lattice_ops, "sweep_indexed", lambda *a: calls.append(1) or original(*a))
+    monkeypatch.setattr(lattice_ops, "sweep_indexed", lambda *a, **k: calls.append(1) or original(*a, **k))
     value, grads = dispatch.evaluate(op, x), dispatch.vjp(op, x, r)
     assert calls  # the kernel was taken
     monkeypatch.setattr(lattice_ops, "kernel_applies", lambda local: False)
@@ -214,3 +214,32 @@ def test_threads_sharing_one_plan_get_their_own_values():
     for t in threads:
         t.join()
     assert len(wrong) == 100 and not any(wrong)
+
+
+def test_the_squared_norm_keeps_no_buffers_once_its_graph_is_gone():
+    import gc
+
+    from tensorrec.operators import lattice as lattice_ops
+    from tensorrec.quantum import peps as qp
+
+    def held():
+        tries = [trie for per_shapes in list(kernels._TRIES.values()) for trie in per_shapes.values()]
+        return sum(
+            a.nbytes
+            for t in tries
+            for w in t.buffers.values()
+            for a in w.values()
+            if isinstance(a, np.ndarray)
+        )
+
+    before = held()
+    x = qp.random_peps(3, 3, 2, 3, 82).density()
+    leaves = [t.detach().requires_grad_(True) for t in x.to_point()]
+    y = x.from_point(tuple(leaves), validate=False)
+    norm = lattice_ops._squared_norm(y)
+    grads = torch.autograd.grad(norm, leaves)
+    dense = x.psi.to_dense()
+    assert _close(norm.detach(), torch.sum(dense.abs() ** 2), 1e-12) and len(grads) == 9
+    del x, y, leaves, norm, grads
+    gc.collect()
+    assert held() == before  # the one-sample plan is cached for the process; its buffers are not

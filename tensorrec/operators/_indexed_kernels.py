@@ -257,16 +257,24 @@ class _Trie:
         self.buffers: dict = {}
         self.lock = threading.Lock()  # one call at a time on the buffers (the kernels release the GIL)
 
-    def workspace(self, dtype) -> dict:
+    def workspace(self, dtype, keep: bool = True) -> dict:
+        """The buffers of ``dtype``: kept on the trie (reused by the next call), or with
+        ``keep=False`` fresh ones that live as long as the call's autograd graph."""
+        if not keep:
+            return self._allocate(dtype)
         if dtype not in self.buffers:
-            self.buffers[dtype] = {
-                "head": np.empty(self.head.state_off[-1], dtype=dtype),
-                "tail": np.empty(self.tail.state_off[-1], dtype=dtype),
-                "head_cot": np.empty(self.head.state_off[-1], dtype=dtype),
-                "tail_cot": np.empty(self.tail.state_off[-1], dtype=dtype),
-                "owner": None,
-            }
+            self.buffers[dtype] = self._allocate(dtype)
         return self.buffers[dtype]
+
+    def _allocate(self, dtype) -> dict:
+        head, tail = self.head.state_off[-1], self.tail.state_off[-1]
+        return {
+            "head": np.empty(head, dtype=dtype),
+            "tail": np.empty(tail, dtype=dtype),
+            "head_cot": np.empty(head, dtype=dtype),
+            "tail_cot": np.empty(tail, dtype=dtype),
+            "owner": None,
+        }
 
 
 _TRIES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -320,13 +328,13 @@ class _Sweep(torch.autograd.Function):
     it is autograd through the torch reference instead, so second derivatives are exact."""
 
     @staticmethod
-    def forward(ctx, trie: _Trie, plan, *local: torch.Tensor):
+    def forward(ctx, trie: _Trie, plan, keep: bool, *local: torch.Tensor):
         forward, dots, _, _ = sweep_kernels()
         tensors = _pack(local, plan).contiguous().numpy()
         out = np.empty(trie.head.ids.shape[0], dtype=tensors.dtype)
         token = object()
         with trie.lock:
-            work = trie.workspace(tensors.dtype)
+            work = trie.workspace(tensors.dtype, keep)
             _fill(trie, tensors, plan.split, work, forward)
             dots(
                 trie.head.last(work["head"]), trie.tail.last(work["tail"]), trie.head.width, trie.perm,
@@ -334,6 +342,7 @@ class _Sweep(torch.autograd.Function):
             )  # fmt: skip
             work["owner"] = token
         ctx.trie, ctx.plan, ctx.token = trie, plan, token
+        ctx.work = None if keep else work
         ctx.save_for_backward(*local)
         return torch.from_numpy(out)
 
@@ -344,7 +353,7 @@ class _Sweep(torch.autograd.Function):
             from tensorrec.formats.indexed import contract_indexed
 
             grads = torch.autograd.grad(contract_indexed(local, ctx.plan), local, g, create_graph=True)
-            return (None, None, *grads)
+            return (None, None, None, *grads)
         forward, _, dots_vjp, backward = sweep_kernels()
         trie, split = ctx.trie, ctx.plan.split
         leaves = [t.detach().requires_grad_(True) for t in local]
@@ -354,7 +363,7 @@ class _Sweep(torch.autograd.Function):
         g = np.ascontiguousarray(g.detach().resolve_conj().resolve_neg().numpy(), dtype=tensors.dtype)
         grads = np.zeros_like(tensors)
         with trie.lock:
-            work = trie.workspace(tensors.dtype)
+            work = trie.workspace(tensors.dtype) if ctx.work is None else ctx.work
             if work["owner"] is not ctx.token:  # another call has written the buffers since
                 _fill(trie, tensors, split, work, forward)
                 work["owner"] = ctx.token
@@ -372,7 +381,7 @@ class _Sweep(torch.autograd.Function):
                         tensors[lo:hi], side.steps, side.parents, side.outcomes, side.node_off,
                         side.state_off, states, cots, grads[lo:hi],
                     )  # fmt: skip
-        return (None, None, *torch.autograd.grad(packed, leaves, torch.from_numpy(grads)))
+        return (None, None, None, *torch.autograd.grad(packed, leaves, torch.from_numpy(grads)))
 
 
 def _fill(trie: _Trie, tensors: np.ndarray, split: int, work: dict, forward) -> None:
@@ -388,10 +397,11 @@ def _fill(trie: _Trie, tensors: np.ndarray, split: int, work: dict, forward) -> 
             )
 
 
-def sweep_indexed(local, plan, index) -> torch.Tensor:
+def sweep_indexed(local, plan, index, *, keep: bool = True) -> torch.Tensor:
     """:func:`~tensorrec.formats.indexed.contract_indexed` by the numba kernels (CPU tensors of
     :data:`KERNEL_DTYPES`; ``index`` the plan's (m, n) sample index); differentiable in
-    ``local``."""
+    ``local``. ``keep``: the node-state buffers stay with the plan for the next call (as long
+    as the plan lives); False: they live only as long as this call's autograd graph."""
     n = plan.n_rows * plan.n_cols
     if plan.prefix_ids.numel() == 0:
         return torch.zeros(0, dtype=local[0].dtype, device=local[0].device)
@@ -402,7 +412,7 @@ def sweep_indexed(local, plan, index) -> torch.Tensor:
 
         return contract_indexed(local, plan)  # forward mode (torch.func.jvp, dual tensors)
     trie = _trie(index, plan, [t.shape for t in local])
-    return _Sweep.apply(trie, plan, *local)
+    return _Sweep.apply(trie, plan, keep, *local)
 
 
 def _dual(t: torch.Tensor) -> bool:
