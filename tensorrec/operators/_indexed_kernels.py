@@ -352,8 +352,9 @@ class _Sweep(torch.autograd.Function):
         if torch.is_grad_enabled():  # create_graph: the differentiable reference
             from tensorrec.formats.indexed import contract_indexed
 
-            grads = torch.autograd.grad(contract_indexed(local, ctx.plan), local, g, create_graph=True)
-            return (None, None, None, *grads)
+            wanted = [t for t, need in zip(local, ctx.needs_input_grad[3:], strict=True) if need]
+            found = iter(torch.autograd.grad(contract_indexed(local, ctx.plan), wanted, g, create_graph=True))
+            return (None, None, None, *(next(found) if need else None for need in ctx.needs_input_grad[3:]))
         forward, _, dots_vjp, backward = sweep_kernels()
         trie, split = ctx.trie, ctx.plan.split
         leaves = [t.detach().requires_grad_(True) for t in local]
