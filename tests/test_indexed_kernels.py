@@ -110,7 +110,7 @@ def test_outcome_rows_on_a_peps_density_take_the_kernel_and_agree_with_the_torch
     r = torch.randn(m, dtype=torch.float64, generator=torch.Generator().manual_seed(80)).to(x.dtype)
     calls = []
     original = lattice_ops.sweep_indexed
-    monkeypatch.setattr(lattice_ops, "sweep_indexed", lambda *a: calls.append(1) or original(*a))
+    monkeypatch.setattr(lattice_ops, "sweep_indexed", lambda *a, **k: calls.append(1) or original(*a, **k))
     value, grads = dispatch.evaluate(op, x), dispatch.vjp(op, x, r)
     assert calls  # the kernel was taken
     monkeypatch.setattr(lattice_ops, "kernel_applies", lambda local: False)
@@ -142,3 +142,103 @@ def test_the_squared_norm_as_a_one_sample_kernel_sweep_equals_the_planned_double
     expect_grads = torch.autograd.grad(expect, leaves)
     for a, b in zip(grads, expect_grads, strict=True):
         assert _close(a, b, 1e-12)
+
+
+def test_second_derivatives_forward_mode_and_conjugated_cotangents_match_the_torch_sweep():
+    lattice, n, k, m = (2, 3), 6, 4, 120
+    index = _index("random", m, n, k, 90)
+    plan = plan_indexed(index, *lattice, [k] * n)
+    local = _network(lattice, k, torch.complex128, 91)
+    gen = torch.Generator().manual_seed(92)
+    u = [torch.randn(t.shape, dtype=t.dtype, generator=gen) for t in local]
+
+    def hvp(fn, some):  # double backward (create_graph), as Objective.ehvp; in some leaves only
+        leaves = [t.detach().requires_grad_(not some or v % 2 == 0) for v, t in enumerate(local)]
+        used = [t for t in leaves if t.requires_grad]
+        value = fn(leaves)
+        grads = torch.autograd.grad((value.conj() * value).real.log().sum(), used, create_graph=True)
+        gu = sum((a.conj() * b).real.sum() for a, b in zip(grads, u, strict=False))
+        return torch.autograd.grad(gu, used)
+
+    for some in (False, True):
+        got = hvp(lambda x: kernels.sweep_indexed(x, plan, index), some)
+        for a, b in zip(got, hvp(lambda x: contract_indexed(x, plan), some), strict=True):
+            assert _close(a, b, 1e-12)
+    jvp = torch.func.jvp(lambda *x: kernels.sweep_indexed(list(x), plan, index), tuple(local), tuple(u))[1]
+    assert _close(
+        jvp, torch.func.jvp(lambda *x: contract_indexed(list(x), plan), tuple(local), tuple(u))[1], 1e-12
+    )
+    r = torch.randn(m, dtype=torch.complex128, generator=gen)
+    conj = [
+        _value_and_grads(lambda x, f=f: f(x).conj(), local, r)[1]
+        for f in (lambda x: kernels.sweep_indexed(x, plan, index), lambda x: contract_indexed(x, plan))
+    ]  # a conj-bit cotangent
+    for a, b in zip(*conj, strict=True):
+        assert _close(a, b, 1e-12)
+
+
+def test_one_plan_serves_other_bond_dimensions_and_refuses_another_index():
+    lattice, n, k, m = (3, 3), 9, 4, 300
+    index = _index("random", m, n, k, 93)
+    plan = plan_indexed(index, *lattice, [k] * n)  # made without shapes: any bond dimension
+    for bond in (2, 3, 2):
+        local = _network(lattice, k, torch.complex128, 94 + bond, bond=bond)
+        assert _close(kernels.sweep_indexed(local, plan, index), contract_indexed(local, plan), 1e-12)
+    with pytest.raises(ValueError, match="index: not the sample index"):
+        kernels.sweep_indexed(local, plan, _index("random", m, n, k, 95))
+    with pytest.raises(ValueError, match=r"index: expected the plan's \(300, 9\)"):
+        kernels.sweep_indexed(local, plan, index[:10])
+
+
+def test_threads_sharing_one_plan_get_their_own_values():
+    import threading
+
+    lattice, n, k, m = (3, 3), 9, 4, 3000
+    index = _index("random", m, n, k, 96)
+    plan = plan_indexed(index, *lattice, [k] * n)
+    nets = [_network(lattice, k, torch.complex128, 97 + i) for i in range(4)]
+    expect = [contract_indexed(t, plan) for t in nets]
+    wrong = []
+
+    def work(i):
+        for _ in range(25):
+            leaves = [t.detach().requires_grad_(True) for t in nets[i]]
+            value = kernels.sweep_indexed(leaves, plan, index)
+            torch.autograd.grad(value.real.sum(), leaves)
+            wrong.append(not _close(value.detach(), expect[i], 1e-12))
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(wrong) == 100 and not any(wrong)
+
+
+def test_the_squared_norm_keeps_no_buffers_once_its_graph_is_gone():
+    import gc
+
+    from tensorrec.operators import lattice as lattice_ops
+    from tensorrec.quantum import peps as qp
+
+    def held():
+        tries = [trie for per_shapes in list(kernels._TRIES.values()) for trie in per_shapes.values()]
+        return sum(
+            a.nbytes
+            for t in tries
+            for w in t.buffers.values()
+            for a in w.values()
+            if isinstance(a, np.ndarray)
+        )
+
+    before = held()
+    x = qp.random_peps(3, 3, 2, 3, 82).density()
+    leaves = [t.detach().requires_grad_(True) for t in x.to_point()]
+    y = x.from_point(tuple(leaves), validate=False)
+    norm = lattice_ops._squared_norm(y)
+    grads = torch.autograd.grad(norm, leaves)
+    dense = x.psi.to_dense()
+    assert _close(norm.detach(), torch.sum(dense.abs() ** 2), 1e-12) and len(grads) == 9
+    del x, y, leaves, norm, grads
+    gc.collect()
+    assert held() == before  # the one-sample plan is cached for the process; its buffers are not

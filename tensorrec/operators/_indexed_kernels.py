@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import functools
 import math
+import threading
 import weakref
 
 import numpy as np
@@ -252,33 +253,56 @@ class _Trie:
         self.perm = np.arange(self.tail.width).reshape(legs).transpose(*range(len(legs) - 1, -1, -1))
         self.perm = np.ascontiguousarray(self.perm.reshape(-1), dtype=np.int64)
         assert self.head.width == self.tail.width  # the split's frontier, seen from both ends
+        self.index = index
         self.buffers: dict = {}
+        self.lock = threading.Lock()  # one call at a time on the buffers (the kernels release the GIL)
 
-    def workspace(self, dtype) -> dict:
+    def workspace(self, dtype, keep: bool = True) -> dict:
+        """The buffers of ``dtype``: kept on the trie (reused by the next call), or with
+        ``keep=False`` fresh ones that live as long as the call's autograd graph."""
+        if not keep:
+            return self._allocate(dtype)
         if dtype not in self.buffers:
-            self.buffers[dtype] = {
-                "head": np.empty(self.head.state_off[-1], dtype=dtype),
-                "tail": np.empty(self.tail.state_off[-1], dtype=dtype),
-                "head_cot": np.empty(self.head.state_off[-1], dtype=dtype),
-                "tail_cot": np.empty(self.tail.state_off[-1], dtype=dtype),
-                "owner": None,
-            }
+            self.buffers[dtype] = self._allocate(dtype)
         return self.buffers[dtype]
+
+    def _allocate(self, dtype) -> dict:
+        head, tail = self.head.state_off[-1], self.tail.state_off[-1]
+        return {
+            "head": np.empty(head, dtype=dtype),
+            "tail": np.empty(tail, dtype=dtype),
+            "head_cot": np.empty(head, dtype=dtype),
+            "tail_cot": np.empty(tail, dtype=dtype),
+            "owner": None,
+        }
 
 
 _TRIES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_TRIES_LOCK = threading.Lock()
 
 
 def _trie(index, plan, shapes) -> _Trie:
-    cached = _TRIES.get(plan)
-    if cached is None:
-        cached = _TRIES[plan] = _Trie(
-            np.asarray(index.cpu() if isinstance(index, torch.Tensor) else index), plan, shapes
+    """The trie of ``index`` on ``plan`` for local tensors of ``shapes`` (its buffers' sizes
+    depend on them), built once per plan and shapes; ``index`` must be the plan's."""
+    index = np.asarray(index.cpu() if isinstance(index, torch.Tensor) else index)
+    n = plan.n_rows * plan.n_cols
+    if index.shape != (plan.prefix_ids.numel(), n):
+        raise ValueError(
+            f"index: expected the plan's ({plan.prefix_ids.numel()}, {n}) sample index, "
+            f"got shape {index.shape}"
         )
+    shapes = tuple(tuple(int(d) for d in s) for s in shapes)
+    with _TRIES_LOCK:
+        per_shapes = _TRIES.setdefault(plan, {})
+        cached = per_shapes.get(shapes)
+        if cached is None:
+            cached = per_shapes[shapes] = _Trie(np.array(index, dtype=np.int64), plan, shapes)
+    if index is not cached.index and not np.array_equal(index, cached.index):
+        raise ValueError("index: not the sample index this plan was made from (the kernel's tries follow it)")
     return cached
 
 
-def _pack(local, plan) -> tuple[torch.Tensor, torch.Tensor]:
+def _pack(local, plan) -> torch.Tensor:
     """The plan's sweep steps as (left up, down right) matrices, padded to common sizes: (n,
     K, LU, DR) for the prefix steps then the suffix steps (differentiable)."""
     n = plan.n_rows * plan.n_cols
@@ -299,50 +323,66 @@ def _pack(local, plan) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 class _Sweep(torch.autograd.Function):
+    """The kernel sweep as an autograd node of the ``local`` tensors. Its backward pass is the
+    numba reverse sweep; under ``create_graph`` (a double backward: Hessian-vector products)
+    it is autograd through the torch reference instead, so second derivatives are exact."""
+
     @staticmethod
-    def forward(ctx, packed: torch.Tensor, trie: _Trie, split: int):
+    def forward(ctx, trie: _Trie, plan, keep: bool, *local: torch.Tensor):
         forward, dots, _, _ = sweep_kernels()
-        tensors = packed.detach().numpy()
-        work = trie.workspace(tensors.dtype)
-        _fill(trie, tensors, split, work, forward)
+        tensors = _pack(local, plan).contiguous().numpy()
         out = np.empty(trie.head.ids.shape[0], dtype=tensors.dtype)
-        dots(
-            trie.head.last(work["head"]), trie.tail.last(work["tail"]), trie.head.width, trie.perm,
-            trie.head.ids, trie.tail.ids, out,
-        )  # fmt: skip
         token = object()
-        work["owner"] = token
-        ctx.trie, ctx.split, ctx.token = trie, split, token
-        ctx.save_for_backward(packed)
+        with trie.lock:
+            work = trie.workspace(tensors.dtype, keep)
+            _fill(trie, tensors, plan.split, work, forward)
+            dots(
+                trie.head.last(work["head"]), trie.tail.last(work["tail"]), trie.head.width, trie.perm,
+                trie.head.ids, trie.tail.ids, out,
+            )  # fmt: skip
+            work["owner"] = token
+        ctx.trie, ctx.plan, ctx.token = trie, plan, token
+        ctx.work = None if keep else work
+        ctx.save_for_backward(*local)
         return torch.from_numpy(out)
 
     @staticmethod
     def backward(ctx, g: torch.Tensor):
+        local = ctx.saved_tensors
+        if torch.is_grad_enabled():  # create_graph: the differentiable reference
+            from tensorrec.formats.indexed import contract_indexed
+
+            wanted = [t for t, need in zip(local, ctx.needs_input_grad[3:], strict=True) if need]
+            found = iter(torch.autograd.grad(contract_indexed(local, ctx.plan), wanted, g, create_graph=True))
+            return (None, None, None, *(next(found) if need else None for need in ctx.needs_input_grad[3:]))
         forward, _, dots_vjp, backward = sweep_kernels()
-        (packed,) = ctx.saved_tensors
-        trie, split = ctx.trie, ctx.split
-        tensors = packed.detach().numpy()
-        work = trie.workspace(tensors.dtype)
-        if work["owner"] is not ctx.token:  # another call has written the buffers since
-            _fill(trie, tensors, split, work, forward)
-            work["owner"] = ctx.token
-        g = np.ascontiguousarray(g.detach().numpy(), dtype=tensors.dtype)
-        head, tail = trie.head, trie.tail
-        dots_vjp(
-            head.last(work["head"]), tail.last(work["tail"]), head.width, trie.perm, head.ids, tail.ids, g,
-            head.last(work["head_cot"]), tail.last(work["tail_cot"]),
-        )  # fmt: skip
+        trie, split = ctx.trie, ctx.plan.split
+        leaves = [t.detach().requires_grad_(True) for t in local]
+        with torch.enable_grad():
+            packed = _pack(leaves, ctx.plan)
+        tensors = packed.detach().contiguous().numpy()
+        g = np.ascontiguousarray(g.detach().resolve_conj().resolve_neg().numpy(), dtype=tensors.dtype)
         grads = np.zeros_like(tensors)
-        for side, lo, hi, states, cots in (
-            (head, 0, split, work["head"], work["head_cot"]),
-            (tail, split, tensors.shape[0], work["tail"], work["tail_cot"]),
-        ):
-            if hi > lo:
-                backward(
-                    tensors[lo:hi], side.steps, side.parents, side.outcomes, side.node_off, side.state_off,
-                    states, cots, grads[lo:hi],
-                )  # fmt: skip
-        return torch.from_numpy(grads), None, None
+        with trie.lock:
+            work = trie.workspace(tensors.dtype) if ctx.work is None else ctx.work
+            if work["owner"] is not ctx.token:  # another call has written the buffers since
+                _fill(trie, tensors, split, work, forward)
+                work["owner"] = ctx.token
+            head, tail = trie.head, trie.tail
+            dots_vjp(
+                head.last(work["head"]), tail.last(work["tail"]), head.width, trie.perm, head.ids,
+                tail.ids, g, head.last(work["head_cot"]), tail.last(work["tail_cot"]),
+            )  # fmt: skip
+            for side, lo, hi, states, cots in (
+                (head, 0, split, work["head"], work["head_cot"]),
+                (tail, split, tensors.shape[0], work["tail"], work["tail_cot"]),
+            ):
+                if hi > lo:
+                    backward(
+                        tensors[lo:hi], side.steps, side.parents, side.outcomes, side.node_off,
+                        side.state_off, states, cots, grads[lo:hi],
+                    )  # fmt: skip
+        return (None, None, None, *torch.autograd.grad(packed, leaves, torch.from_numpy(grads)))
 
 
 def _fill(trie: _Trie, tensors: np.ndarray, split: int, work: dict, forward) -> None:
@@ -358,18 +398,27 @@ def _fill(trie: _Trie, tensors: np.ndarray, split: int, work: dict, forward) -> 
             )
 
 
-def sweep_indexed(local, plan, index) -> torch.Tensor:
+def sweep_indexed(local, plan, index, *, keep: bool = True) -> torch.Tensor:
     """:func:`~tensorrec.formats.indexed.contract_indexed` by the numba kernels (CPU tensors of
     :data:`KERNEL_DTYPES`; ``index`` the plan's (m, n) sample index); differentiable in
-    ``local``."""
+    ``local``. ``keep``: the node-state buffers stay with the plan for the next call (as long
+    as the plan lives); False: they live only as long as this call's autograd graph."""
     n = plan.n_rows * plan.n_cols
     if plan.prefix_ids.numel() == 0:
         return torch.zeros(0, dtype=local[0].dtype, device=local[0].device)
     if len(local) != n:
         raise ValueError(f"local: expected {n} site tensors (one per site), got {len(local)}")
+    if torch._C._are_functorch_transforms_active() or any(_dual(t) for t in local):
+        from tensorrec.formats.indexed import contract_indexed
+
+        return contract_indexed(local, plan)  # forward mode (torch.func.jvp, dual tensors)
     trie = _trie(index, plan, [t.shape for t in local])
-    packed = _pack(local, plan).contiguous()
-    return _Sweep.apply(packed, trie, plan.split)
+    return _Sweep.apply(trie, plan, keep, *local)
+
+
+def _dual(t: torch.Tensor) -> bool:
+    """Whether ``t`` carries a forward-mode tangent (the kernel has no forward-mode rule)."""
+    return torch.autograd.forward_ad.unpack_dual(t).tangent is not None
 
 
 __all__ = ["KERNEL_DTYPES", "kernel_applies", "sweep_indexed", "sweep_kernels"]

@@ -165,7 +165,8 @@ def _squared_norm(x: PEPSDensity) -> torch.Tensor:
     if x.chi is None and kernel_applies(layer):
         local = [t[None] for t in layer]
         plan = _one_sample_plan(x.n_rows, x.n_cols, tuple(tuple(t.shape) for t in local))
-        return sweep_indexed(local, plan, plan.prefix_ids.new_zeros((1, x.n_rows * x.n_cols)))[0].real
+        index = plan.prefix_ids.new_zeros((1, x.n_rows * x.n_cols))
+        return sweep_indexed(local, plan, index, keep=False)[0].real  # the plan outlives x: no buffers kept
     return _contract(x, layer).real
 
 
