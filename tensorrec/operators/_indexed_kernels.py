@@ -14,10 +14,14 @@ parent's, and the conjugated parent state times the node's cotangent to the loca
 gradient (torch's convention for complex gradients, so the kernel is a
 :class:`torch.autograd.Function` that autograd chains with the rest of the evaluation).
 
-The tries and the state buffers are kept per plan and dtype (the buffers are written in
-place every call: no page faults of fresh (m, frontier) arrays); the backward pass checks
-that the buffers still hold its forward pass's states and recomputes them otherwise. The
-torch sweep stays the reference (and the path on other devices); tests compare the two.
+The tries and the state buffers are kept per plan, local shapes and dtype, for as long as
+the plan lives (the buffers are written in place every call: no page faults of fresh
+(m, frontier) arrays; a 4 x 4 lattice with 1e4 outcomes keeps about 59 MiB per dtype, and a
+fit that changes the bond dimension keeps one set per bond dimension while its rows live);
+each trie's buffers are guarded by a lock (the kernels release the GIL); the backward pass
+checks that the buffers still hold its forward pass's states and recomputes them otherwise.
+Second derivatives and forward mode go through the torch sweep, which stays the reference
+(and the path on other devices); tests compare the two.
 """
 
 from __future__ import annotations
