@@ -51,6 +51,19 @@ def kernel_applies(local) -> bool:
 UNROLLED = (1, 2, 4)
 
 
+#: Source lines shared by both kernels: depth t's step sizes (spectators a and c around the
+#: (lu, dr) matrix) and state sizes, then a node's parent state x and its own state y.
+_STEP = [
+    "        a, lu, c, dr = steps[t, 0], steps[t, 1], steps[t, 2], steps[t, 3]",
+    "        f_in, f_out = a * lu * c, a * dr * c",
+    "        zero = 0.0 * tensors[t, 0, 0, 0]",
+]
+_NODE = [
+    "            x = state_off[t] + parents[j] * f_in",
+    "            y = state_off[t + 1] + node * f_out",
+]
+
+
 def _forward_source() -> str:
     """The forward kernel's source: per node, the step y[a, q, c] = sum_s x[a, s, c] g[s, q],
     unrolled over s and q (the matrix g in registers) for (lu, dr) in :data:`UNROLLED`,
@@ -58,14 +71,11 @@ def _forward_source() -> str:
     lines = [
         "def forward(tensors, steps, parents, outcomes, node_off, state_off, states):",
         "    for t in range(tensors.shape[0]):",
-        "        a, lu, c, dr = steps[t, 0], steps[t, 1], steps[t, 2], steps[t, 3]",
-        "        f_in, f_out = a * lu * c, a * dr * c",
-        "        zero = 0.0 * tensors[t, 0, 0, 0]",
+        *_STEP,
         "        for node in range(node_off[t + 1] - node_off[t]):",
         "            j = node_off[t] + node",
         "            g = tensors[t, outcomes[j]]",
-        "            x = state_off[t] + parents[j] * f_in",
-        "            y = state_off[t + 1] + node * f_out",
+        *_NODE,
     ]
     branch = "if"
     for lu in UNROLLED:
@@ -108,17 +118,14 @@ def _backward_source() -> str:
     lines = [
         "def backward(tensors, steps, parents, outcomes, node_off, state_off, states, cots, grads):",
         "    for t in range(tensors.shape[0] - 1, -1, -1):",
-        "        a, lu, c, dr = steps[t, 0], steps[t, 1], steps[t, 2], steps[t, 3]",
-        "        f_in, f_out = a * lu * c, a * dr * c",
-        "        zero = 0.0 * tensors[t, 0, 0, 0]",
+        *_STEP,
         "        for i in range(state_off[t], state_off[t + 1]):",
         "            cots[i] = zero",
         "        for node in range(node_off[t + 1] - node_off[t]):",
         "            j = node_off[t] + node",
         "            o = outcomes[j]",
         "            g, grad = tensors[t, o], grads[t, o]",
-        "            x = state_off[t] + parents[j] * f_in",
-        "            y = state_off[t + 1] + node * f_out",
+        *_NODE,
     ]
     branch = "if"
     for lu in UNROLLED:
