@@ -16,13 +16,11 @@ TOL = {torch.complex128: 1e-12, torch.float64: 1e-12, torch.complex64: 1e-5, tor
 
 
 def _network(lattice, k, dtype, seed, bond=2):
+    from tensorrec.formats.lattice import site_bonds
+
     gen = torch.Generator().manual_seed(seed)
-    n_rows, n_cols = lattice
     local = []
-    for v in range(n_rows * n_cols):
-        i, j = divmod(v, n_cols)
-        legs = [1 if j == 0 else bond, 1 if i == 0 else bond, 1 if j == n_cols - 1 else bond]
-        legs.append(1 if i == n_rows - 1 else bond)
+    for legs in site_bonds(lattice, bond):
         t = torch.randn(k, *legs, dtype=torch.complex128, generator=gen)
         local.append((t if dtype.is_complex else t.real).to(dtype).contiguous())
     return local

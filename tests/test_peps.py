@@ -613,15 +613,11 @@ def test_als_sweeps_run_through_the_core_block_coordinate(monkeypatch):
 
 
 def _indexed_network(lattice, bond, k, m, seed):
+    from tensorrec.formats.lattice import site_bonds
+
     gen = torch.Generator().manual_seed(seed)
-    n_rows, n_cols = lattice
-    local = []
-    for v in range(n_rows * n_cols):
-        i, j = divmod(v, n_cols)
-        legs = [1 if j == 0 else bond, 1 if i == 0 else bond, 1 if j == n_cols - 1 else bond]
-        legs.append(1 if i == n_rows - 1 else bond)
-        local.append(torch.randn(k, *legs, dtype=C, generator=gen))
-    return local, torch.randint(0, k, (m, n_rows * n_cols), generator=gen)
+    local = [torch.randn(k, *legs, dtype=C, generator=gen) for legs in site_bonds(lattice, bond)]
+    return local, torch.randint(0, k, (m, len(local)), generator=gen)
 
 
 def test_indexed_contraction_takes_numpy_and_no_samples_and_refuses_local_tensors_off_the_plan():

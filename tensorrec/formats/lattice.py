@@ -398,6 +398,18 @@ def snake_sites(lattice, cores) -> list:
     return sites
 
 
+def site_bonds(lattice, bond: int) -> list[tuple[int, int, int, int]]:
+    """The (left, up, right, down) bond dimensions of every site of an open-boundary
+    ``lattice`` (n_rows, n_cols) in row-major order: ``bond`` inside, 1 on the boundary."""
+    n_rows, n_cols = lattice
+    out = []
+    for v in range(n_rows * n_cols):
+        i, j = divmod(v, n_cols)
+        out.append((1 if j == 0 else bond, 1 if i == 0 else bond,
+                    1 if j == n_cols - 1 else bond, 1 if i == n_rows - 1 else bond))  # fmt: skip
+    return out
+
+
 def random_sites(cls, shape, ranks, rng, dtype, device, phys, lattice, chi=None) -> LatticeFormat:
     """A ``cls`` on ``lattice`` (contraction mode ``chi``): i.i.d. Gaussian sites with physical
     legs ``phys`` and bond ``ranks`` (1 on the boundary), rescaled so that the network has
@@ -411,16 +423,7 @@ def random_sites(cls, shape, ranks, rng, dtype, device, phys, lattice, chi=None)
     bond = check_positive_int("ranks", ranks)
     dtype = torch.complex128 if dtype is None else format_dtype(dtype)
     gen = as_generator(rng)
-    sites = []
-    for v in range(n_rows * n_cols):
-        i, j = divmod(v, n_cols)
-        legs = (
-            1 if j == 0 else bond,
-            1 if i == 0 else bond,
-            1 if j == n_cols - 1 else bond,
-            1 if i == n_rows - 1 else bond,
-        )
-        sites.append(randn(gen, (*phys, *legs), dtype=dtype, device=device))
+    sites = [randn(gen, (*phys, *legs), dtype=dtype, device=device) for legs in site_bonds(lattice, bond)]
     x = cls(sites, lattice=lattice, chi=chi)
     scale = x._network_norm() ** (-1 / len(sites))
     return x.from_point([t * scale for t in sites], validate=False)

@@ -326,6 +326,29 @@ def _vjp_accumulate(width: int, indent: str) -> list[str]:
     ]
 
 
+def _jvp_total(width: int) -> list[str]:
+    """Source lines summing sample k's (J du)_k over the sites into ``total``."""
+    return [
+        "        n = 0",
+        "        m = du[0, indices[k, 0]]",
+        *_jvp_site(width, "        "),
+        "        total = term",
+        "        for n in range(1, order):",
+        "            m = du[n, indices[k, n]]",
+        *_jvp_site(width, "            "),
+        "            total += term",
+    ]
+
+
+def _vjp_sites(width: int) -> list[str]:
+    """Source lines adding sample k's rk conj(left) (x) conj(right) to every site's slice."""
+    return [
+        "        for n in range(order):",
+        "            g = grads[n, indices[k, n]]",
+        *_vjp_accumulate(width, "            "),
+    ]
+
+
 @functools.cache
 def tt_linear_jvp_kernel_unrolled(width: int):
     """:func:`tt_linear_jvp_kernel` for packed width ``width``
@@ -335,14 +358,7 @@ def tt_linear_jvp_kernel_unrolled(width: int):
         "def kernel(du, indices, left, right, out):",
         "    n_samples, order = indices.shape",
         "    for k in range(n_samples):",
-        "        n = 0",
-        "        m = du[0, indices[k, 0]]",
-        *_jvp_site(width, "        "),
-        "        total = term",
-        "        for n in range(1, order):",
-        "            m = du[n, indices[k, n]]",
-        *_jvp_site(width, "            "),
-        "            total += term",
+        *_jvp_total(width),
         "        out[k] = total",
     ]
     return _compile("\n".join(lines) + "\n", "kernel")
@@ -357,9 +373,7 @@ def tt_linear_vjp_kernel_unrolled(width: int):
         "    n_samples, order = indices.shape",
         "    for k in range(n_samples):",
         "        rk = r[k]",
-        "        for n in range(order):",
-        "            g = grads[n, indices[k, n]]",
-        *_vjp_accumulate(width, "            "),
+        *_vjp_sites(width),
     ]
     return _compile("\n".join(lines) + "\n", "kernel")
 
@@ -378,18 +392,9 @@ def tt_linear_normal_kernel_unrolled(width: int):
         "def kernel(du, indices, left, right, alpha, beta, grads):",
         "    n_samples, order = indices.shape",
         "    for k in range(n_samples):",
-        "        n = 0",
-        "        m = du[0, indices[k, 0]]",
-        *_jvp_site(width, "        "),
-        "        total = term",
-        "        for n in range(1, order):",
-        "            m = du[n, indices[k, n]]",
-        *_jvp_site(width, "            "),
-        "            total += term",
+        *_jvp_total(width),
         "        rk = alpha[k] * total + beta[k] * np.conj(total)",
-        "        for n in range(order):",
-        "            g = grads[n, indices[k, n]]",
-        *_vjp_accumulate(width, "            "),
+        *_vjp_sites(width),
     ]
     return _compile("\n".join(lines) + "\n", "kernel")
 
