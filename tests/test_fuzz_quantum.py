@@ -1240,6 +1240,10 @@ CASES = [
     Case(A, "product-start-not-outcomes", lambda: q.product_start(psi(2), (1,)), match="outcomes"),
     Case(A, "product-start-global-data", lambda: q.product_start(haar_data(2), (1,)), match="product"),
     Case(A, "product-start-wrong-ranks", lambda: q.product_start(pauli_data(3), (2,)), match="ranks"),
+    Case(A, "product-start-nan-padding", lambda: q.product_start(pauli_data(3), (2, 2), padding=float("nan")),
+         match="padding"),  # fmt: skip
+    Case(A, "product-start-negative-padding", lambda: q.product_start(pauli_data(3), (2, 2), padding=-0.1),
+         match="padding"),  # fmt: skip
     Case(
         A,
         "product-start-ok",

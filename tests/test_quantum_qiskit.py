@@ -204,6 +204,9 @@ def test_sampler_counts_estimate_six_qubits():
         assert merged[label] == pub.data.meas.get_counts()
     fid = q.estimate(out, bond_dim=2, truth=psi).trace.metrics["fidelity"][-1]
     assert fid >= 0.99, fid
+    # the preconditioned Gauss-Newton fit on the same counts: its resolution stop, the same fidelity
+    gn = q.estimate(out, bond_dim=2, truth=psi, solver="gauss_newton")
+    assert gn.stop_reason == "value_change" and abs(gn.trace.metrics["fidelity"][-1] - fid) < 1e-3
     # the Y-eigenvector swap of a hand conversion (bit flipped where the basis is Y) is caught
     swapped = [
         {"".join(str(1 - int(b)) if c == "Y" else b for c, b in zip(label, bits, strict=True)): m
